@@ -1,0 +1,1 @@
+"""Concord: keeps a professional-services firm's CRM, PSA and ERP consistent."""

@@ -1,0 +1,39 @@
+"""Concord's error hierarchy. Logic raises these; each transport maps them in one place."""
+
+from __future__ import annotations
+
+from .events.types import ErrorClass
+
+
+class ConcordError(Exception):
+    """Base of every error Concord raises on purpose."""
+
+    error_class: ErrorClass = ErrorClass.PERMANENT
+
+
+class TransientError(ConcordError):
+    """A dependency is unavailable or throttling; the same call may succeed later."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
+class PermanentError(ConcordError):
+    """Retrying the same input cannot succeed; a person or a fix is needed."""
+
+    error_class = ErrorClass.PERMANENT
+
+
+class ValidationFailed(PermanentError):
+    """Input does not satisfy its schema or business rules."""
+
+    error_class = ErrorClass.VALIDATION
+
+
+class OwnershipConflict(PermanentError):
+    """A write would change a field another system is the authority for."""
+
+    error_class = ErrorClass.CONFLICT
+
+
+class ConfigurationError(PermanentError):
+    """Concord's own configuration (environment, secrets) is missing or invalid."""

@@ -1,0 +1,21 @@
+"""Canonical business events: envelope, catalog, payload models and their JSON Schemas."""
+
+from .envelope import (
+    EVENT_MODEL_BY_TYPE,
+    EVENT_MODELS,
+    Envelope,
+    event_id_for_delivery,
+    new_event,
+    parse_event,
+    producer_of,
+)
+
+__all__ = [
+    "EVENT_MODELS",
+    "EVENT_MODEL_BY_TYPE",
+    "Envelope",
+    "event_id_for_delivery",
+    "new_event",
+    "parse_event",
+    "producer_of",
+]

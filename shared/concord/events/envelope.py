@@ -1,0 +1,194 @@
+"""The canonical event envelope and the event catalog.
+
+Every change travels as one of these. `type` picks the payload model, `version` is the
+schema version of that type, and `source_system` is fixed per type: only the system of
+record for an object may announce changes to it (see ARCHITECTURE.md's event catalog).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+from . import payloads as p
+from .types import RecordId, System
+
+LegalEntity = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+# Event ids derived from a vendor's delivery id are stable: a redelivered webhook maps to
+# the same event id, which every consumer's idempotency is keyed on.
+_DELIVERY_NAMESPACE = uuid.UUID("6f1f5d2e-3c1a-4d8e-9b7a-0c6f2a1e9d41")
+
+
+def event_id_for_delivery(source: str, delivery_id: str) -> str:
+    return str(uuid.uuid5(_DELIVERY_NAMESPACE, f"{source}:{delivery_id}"))
+
+
+class Envelope(BaseModel):
+    """Fields every canonical event carries; subclasses pin type, version, producer, data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: RecordId
+    type: str
+    version: int
+    source_system: System
+    occurred_at: AwareDatetime
+    correlation_id: RecordId
+    causation_id: RecordId | None = None
+    legal_entity: LegalEntity
+    # When Concord accepted the event (set at ingest); end-to-end latency is measured from it.
+    ingested_at: AwareDatetime | None = None
+    data: BaseModel
+
+    bus_source_prefix: ClassVar[str] = "concord"
+
+    @property
+    def bus_source(self) -> str:
+        """EventBridge `source` for this event, e.g. `concord.crm`."""
+        return f"{self.bus_source_prefix}.{self.source_system.value}"
+
+
+class OpportunityClosedWonEvent(Envelope):
+    type: Literal["OpportunityClosedWon"] = "OpportunityClosedWon"
+    version: Literal[1] = 1
+    source_system: Literal[System.CRM] = System.CRM
+    data: p.OpportunityClosedWon
+
+
+class AccountChangedEvent(Envelope):
+    type: Literal["AccountChanged"] = "AccountChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.CRM] = System.CRM
+    data: p.AccountChanged
+
+
+class ProjectActivatedEvent(Envelope):
+    type: Literal["ProjectActivated"] = "ProjectActivated"
+    version: Literal[1] = 1
+    source_system: Literal[System.PSA] = System.PSA
+    data: p.ProjectActivated
+
+
+class ContractChangedEvent(Envelope):
+    type: Literal["ContractChanged"] = "ContractChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.PSA] = System.PSA
+    data: p.ContractChanged
+
+
+class StaffingChangedEvent(Envelope):
+    type: Literal["StaffingChanged"] = "StaffingChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.PSA] = System.PSA
+    data: p.StaffingChanged
+
+
+class TimeApprovedEvent(Envelope):
+    type: Literal["TimeApproved"] = "TimeApproved"
+    version: Literal[1] = 1
+    source_system: Literal[System.PSA] = System.PSA
+    data: p.TimeApproved
+
+
+class ExpenseApprovedEvent(Envelope):
+    type: Literal["ExpenseApproved"] = "ExpenseApproved"
+    version: Literal[1] = 1
+    source_system: Literal[System.PSA] = System.PSA
+    data: p.ExpenseApproved
+
+
+class InvoicePostedEvent(Envelope):
+    type: Literal["InvoicePosted"] = "InvoicePosted"
+    version: Literal[1] = 1
+    source_system: Literal[System.ERP] = System.ERP
+    data: p.InvoicePosted
+
+
+class PaymentReceivedEvent(Envelope):
+    type: Literal["PaymentReceived"] = "PaymentReceived"
+    version: Literal[1] = 1
+    source_system: Literal[System.ERP] = System.ERP
+    data: p.PaymentReceived
+
+
+class SyncExceptionRaisedEvent(Envelope):
+    type: Literal["SyncExceptionRaised"] = "SyncExceptionRaised"
+    version: Literal[1] = 1
+    source_system: Literal[System.CONCORD] = System.CONCORD
+    data: p.SyncExceptionRaised
+
+
+class DriftDetectedEvent(Envelope):
+    type: Literal["DriftDetected"] = "DriftDetected"
+    version: Literal[1] = 1
+    source_system: Literal[System.CONCORD] = System.CONCORD
+    data: p.DriftDetected
+
+
+EVENT_MODELS: tuple[type[Envelope], ...] = (
+    OpportunityClosedWonEvent,
+    AccountChangedEvent,
+    ProjectActivatedEvent,
+    ContractChangedEvent,
+    StaffingChangedEvent,
+    TimeApprovedEvent,
+    ExpenseApprovedEvent,
+    InvoicePostedEvent,
+    PaymentReceivedEvent,
+    SyncExceptionRaisedEvent,
+    DriftDetectedEvent,
+)
+
+EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {
+    model.model_fields["type"].default: model for model in EVENT_MODELS
+}
+
+CanonicalEvent = Annotated[
+    Union[tuple(EVENT_MODELS)],  # type: ignore[valid-type]  # noqa: UP007
+    Field(discriminator="type"),
+]
+_EVENT_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(CanonicalEvent)
+
+E = TypeVar("E", bound=Envelope)
+
+
+def parse_event(raw: dict[str, Any] | str | bytes) -> Envelope:
+    """Validate a canonical event of any type; raises pydantic.ValidationError."""
+    if isinstance(raw, (str, bytes)):
+        return _EVENT_ADAPTER.validate_json(raw)
+    return _EVENT_ADAPTER.validate_python(raw)
+
+
+def producer_of(event_type: str) -> System:
+    """The only system allowed to emit `event_type` (KeyError for an unknown type)."""
+    return EVENT_MODEL_BY_TYPE[event_type].model_fields["source_system"].default
+
+
+def new_event(
+    model: type[E],
+    data: BaseModel | dict[str, Any],
+    *,
+    legal_entity: str,
+    occurred_at: dt.datetime,
+    event_id: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    ingested_at: dt.datetime | None = None,
+) -> E:
+    """Build an event; a new event starts its own correlation unless it continues one."""
+    event_id = event_id or str(uuid.uuid4())
+    return model.model_validate(
+        {
+            "id": event_id,
+            "occurred_at": occurred_at,
+            "correlation_id": correlation_id or event_id,
+            "causation_id": causation_id,
+            "legal_entity": legal_entity,
+            "ingested_at": ingested_at,
+            "data": data,
+        }
+    )

@@ -1,0 +1,175 @@
+"""The `data` payload of each canonical event, one model per event type.
+
+Ids inside a payload are the producing system's own ids; Concord's cross-reference
+registry maps them to the other systems' ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from .types import (
+    Address,
+    CanonicalModel,
+    CurrencyCode,
+    ErrorClass,
+    Money,
+    Name,
+    RecordId,
+    RecordRef,
+    Severity,
+    System,
+)
+
+Hours = Annotated[Decimal, Field(gt=0, le=24, max_digits=6, decimal_places=2)]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+
+
+class OpportunityLine(CanonicalModel):
+    service_item: RecordId
+    description: Name
+    quantity: Quantity
+    unit_price: Money
+
+
+class OpportunityClosedWon(CanonicalModel):
+    opportunity_id: RecordId
+    account_id: RecordId
+    name: Name
+    amount: Money
+    closed_on: dt.date
+    lines: Annotated[list[OpportunityLine], Field(min_length=1, max_length=500)]
+    payment_term: Name | None = None
+
+    @model_validator(mode="after")
+    def _lines_share_the_deal_currency(self) -> OpportunityClosedWon:
+        currencies = {line.unit_price.currency for line in self.lines}
+        if currencies - {self.amount.currency}:
+            raise ValueError("every line must be priced in the opportunity's currency")
+        return self
+
+
+class AccountChanged(CanonicalModel):
+    account_id: RecordId
+    name: Name
+    billing_address: Address | None = None
+    tax_id: Annotated[str, Field(max_length=64)] | None = None
+    currency: CurrencyCode | None = None
+    parent_account_id: RecordId | None = None
+    changed_fields: list[str] = Field(default_factory=list, max_length=100)
+
+
+class WorkPackage(CanonicalModel):
+    task_id: RecordId
+    name: Name
+    budget: Money | None = None
+
+
+class ProjectActivated(CanonicalModel):
+    project_id: RecordId
+    opportunity_id: RecordId
+    erp_customer_id: RecordId
+    name: Name
+    budget: Money
+    tasks: list[WorkPackage] = Field(default_factory=list, max_length=500)
+
+
+class ContractType(StrEnum):
+    TIME_AND_MATERIALS = "time_and_materials"
+    FIXED_FEE = "fixed_fee"
+    MILESTONE = "milestone"
+
+
+class Milestone(CanonicalModel):
+    milestone_id: RecordId
+    name: Name
+    amount: Money
+    due_on: dt.date
+
+
+class ContractChanged(CanonicalModel):
+    project_id: RecordId
+    contract_type: ContractType
+    billing_owner: Name
+    milestones: list[Milestone] = Field(default_factory=list, max_length=500)
+
+
+class Assignment(CanonicalModel):
+    employee_id: RecordId
+    role: Name
+    planned_hours: Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+    cost_rate: Money
+
+
+class StaffingChanged(CanonicalModel):
+    project_id: RecordId
+    assignments: list[Assignment] = Field(max_length=1000)
+
+
+class TimeApproved(CanonicalModel):
+    time_entry_id: RecordId
+    project_id: RecordId
+    task_id: RecordId
+    employee_id: RecordId
+    worked_on: dt.date
+    hours: Hours
+    billable: bool
+    approved_at: dt.datetime
+
+
+class ExpenseApproved(CanonicalModel):
+    expense_id: RecordId
+    project_id: RecordId
+    employee_id: RecordId
+    incurred_on: dt.date
+    amount: Money
+    category: Name
+    billable: bool
+    approved_at: dt.datetime
+
+
+class InvoicePosted(CanonicalModel):
+    invoice_id: RecordId
+    number: Name
+    customer_id: RecordId
+    project_id: RecordId | None = None
+    invoiced_on: dt.date
+    due_on: dt.date
+    total: Money
+
+
+class PaymentReceived(CanonicalModel):
+    payment_id: RecordId
+    invoice_id: RecordId
+    amount: Money
+    received_on: dt.date
+    invoice_amount_due: Money
+
+
+class SyncExceptionRaised(CanonicalModel):
+    flow: Name
+    step: Name
+    severity: Severity
+    error_class: ErrorClass
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+    caused_by_event_id: RecordId | None = None
+    records: list[RecordRef] = Field(default_factory=list, max_length=50)
+
+
+class FieldValue(CanonicalModel):
+    system: System
+    value: str | None
+
+
+class DriftDetected(CanonicalModel):
+    object_type: Name
+    canonical_id: RecordId
+    field: Name
+    authority: System
+    values: Annotated[list[FieldValue], Field(min_length=2, max_length=3)]
+    severity: Severity
