@@ -1,0 +1,45 @@
+"""Records every canonical event on the bus in the sync audit trail, once.
+
+Triggered by SQS (fed by an EventBridge rule matching all of Concord's events) with partial
+batch failures; a record that keeps failing is parked in the queue's DLQ with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from concord.aws.audit import AuditTrail
+from concord.aws.clients import resource
+from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
+from concord.observability import bind_event, logger, metrics, tracer
+
+CONSUMER = "audit_trail"
+
+
+def record_event(record: SQSRecord, trail: AuditTrail) -> bool:
+    event = parse_bus_record(record)
+    bind_event(event.id, event.correlation_id, event.type)
+    recorded = trail.record_event(event, delivery_timings(record))
+    if not recorded:
+        metrics.add_metric(name="DuplicateEventsSkipped", unit=MetricUnit.Count, value=1)
+    return recorded
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = ConsumerSettings.from_env()
+    trail = AuditTrail(resource("dynamodb").Table(settings.audit_table_name))
+    processor = RecordingBatchProcessor(CONSUMER, trail, settings)
+    return process_partial_response(
+        event=event,
+        record_handler=lambda record: record_event(record, trail),
+        processor=processor,
+        context=context,
+    )

@@ -1,0 +1,127 @@
+"""POST /webhooks/{source}: verify, normalize, publish once, answer 202.
+
+Only verification, normalization and PutEvents happen before the response, so vendors get
+their acknowledgement well inside their deadlines. Every refusal is a JSON body with a
+4xx; an unreachable bus is a 503 with Retry-After, so the vendor retries and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, Json
+
+from concord.aws.secrets import webhook_signing_secrets
+from concord.errors import ConfigurationError, TransientError
+from concord.ingress.errors import DeliveryConflict, DeliveryRejected
+from concord.ingress.publishing import as_idempotent_payload, publisher_for
+from concord.ingress.service import Limits, WebhookRequest, accept_delivery, find_source
+from concord.ingress.sources import SourceConfig, parse_sources, secret_name
+from concord.observability import bind_event, logger, metrics, tracer
+from concord.settings import Settings
+
+RETRY_AFTER_SECONDS = 30
+
+
+class IngestSettings(Settings):
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    webhook_sources: Json[dict[str, Any]] = Field(alias="WEBHOOK_SOURCES")
+    webhook_secret_prefix: str = Field(alias="WEBHOOK_SECRET_PREFIX")
+    max_body_bytes: int = Field(default=256 * 1024, gt=0, le=6 * 1024 * 1024, alias="MAX_BODY_BYTES")
+    remember_deliveries_seconds: int = Field(default=7 * 86400, ge=600, alias="REMEMBER_DELIVERIES_SECONDS")
+
+    def sources(self) -> dict[str, SourceConfig]:
+        return parse_sources(self.webhook_sources)
+
+
+app = APIGatewayRestResolver()
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+@app.post("/webhooks/<source>")
+def receive_webhook(source: str) -> Response:
+    settings = IngestSettings.from_env()
+    request = WebhookRequest(
+        source=source,
+        headers={name.lower(): value for name, value in (app.current_event.headers or {}).items()},
+        body=(app.current_event.decoded_body or "").encode("utf-8"),
+    )
+    config = find_source(settings.sources(), source)
+    metrics.add_dimension(name="source", value=source)
+    accepted = accept_delivery(
+        request,
+        config,
+        webhook_signing_secrets(secret_name(settings.webhook_secret_prefix, source)),
+        now=dt.datetime.now(dt.UTC),
+        limits=Limits(max_body_bytes=settings.max_body_bytes),
+    )
+    bind_event(accepted.event.id, accepted.event.correlation_id, accepted.event.type)
+
+    publish, idempotency = publisher_for(
+        settings.idempotency_table_name, settings.event_bus_name, settings.remember_deliveries_seconds
+    )
+    idempotency.register_lambda_context(app.lambda_context)
+    try:
+        result = publish(delivery=as_idempotent_payload(accepted))
+    except IdempotencyValidationError as error:
+        raise DeliveryConflict("this delivery id was already received with a different body") from error
+
+    metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
+    logger.info("delivery accepted", source=source, delivery_id=accepted.delivery_id)
+    return _json(HTTPStatus.ACCEPTED, {"status": "accepted", **result})
+
+
+@app.exception_handler(DeliveryRejected)
+def refuse(error: DeliveryRejected) -> Response:
+    metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
+    logger.info("delivery rejected", status=error.status, code=error.code, reason=error.message)
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return _json(error.status, body)
+
+
+@app.exception_handler(
+    [TransientError, ConfigurationError, IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError]
+)
+def ask_to_retry(error: Exception) -> Response:
+    # Nothing was acknowledged: the vendor's retry delivers it again.
+    metrics.add_metric(name="WebhooksDeferred", unit=MetricUnit.Count, value=1)
+    logger.warning("delivery deferred", error_type=type(error).__name__, reason=str(error))
+    return _json(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        {"error": "temporarily_unavailable", "message": "try again later"},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+@app.exception_handler(Exception)
+def fail_safely(error: Exception) -> Response:
+    logger.exception("unexpected error while ingesting a webhook")
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal_error", "message": "internal error"})
+
+
+@app.not_found
+def no_route(_: Exception) -> Response:
+    return _json(HTTPStatus.NOT_FOUND, {"error": "not_found", "message": "no such route"})
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

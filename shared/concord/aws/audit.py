@@ -1,0 +1,111 @@
+"""The sync audit trail (DynamoDB): which events Concord received, and why deliveries failed.
+
+Item layout (single table, string keys `pk` / `sk`):
+  EVENT#<event id>      / EVENT                       the canonical event as recorded, with timings
+  MESSAGE#<message id>  / FAILURE#<consumer>#<n>      the n-th failed attempt of a queue message
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..events import Envelope
+from ..events.types import ErrorClass
+
+FAILURE_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DeliveryTimings:
+    """When the event entered the queue and was first handed to a consumer (epoch ms)."""
+
+    enqueued_at_ms: int | None
+    first_received_at_ms: int | None
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    message_id: str
+    consumer: str
+    receive_count: int
+    error_class: ErrorClass
+    reason: str
+    event_id: str | None = None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _ms_to_iso(epoch_ms: int | None) -> str | None:
+    if epoch_ms is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC).isoformat()
+
+
+class AuditTrail:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record_event(self, event: Envelope, timings: DeliveryTimings) -> bool:
+        """Store the event once; returns False when it was already recorded."""
+        item = {
+            "pk": f"EVENT#{event.id}",
+            "sk": "EVENT",
+            "event_type": event.type,
+            "source_system": event.source_system.value,
+            "legal_entity": event.legal_entity,
+            "correlation_id": event.correlation_id,
+            "causation_id": event.causation_id,
+            "occurred_at": _iso(event.occurred_at),
+            "ingested_at": _iso(event.ingested_at),
+            "enqueued_at": _ms_to_iso(timings.enqueued_at_ms),
+            "first_received_at": _ms_to_iso(timings.first_received_at_ms),
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+            "detail": event.model_dump_json(),
+        }
+        try:
+            self._table.put_item(
+                Item={k: v for k, v in item.items() if v is not None},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_failure(self, attempt: FailedAttempt) -> None:
+        expires = int(time.time()) + FAILURE_RETENTION_DAYS * 86400
+        item = {
+            "pk": f"MESSAGE#{attempt.message_id}",
+            "sk": f"FAILURE#{attempt.consumer}#{attempt.receive_count:04d}",
+            "consumer": attempt.consumer,
+            "receive_count": attempt.receive_count,
+            "error_class": attempt.error_class.value,
+            "reason": attempt.reason[:4000],
+            "failed_at": dt.datetime.now(dt.UTC).isoformat(),
+            "expires_at": expires,
+        }
+        if attempt.event_id:
+            item["event_id"] = attempt.event_id
+        self._table.put_item(Item=item)
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}).get("Item")
+        if item is None:
+            return None
+        return {**item, "detail": json.loads(item["detail"])}
+
+    def failures_of(self, message_id: str) -> list[dict[str, Any]]:
+        response = self._table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"MESSAGE#{message_id}", ":prefix": "FAILURE#"},
+        )
+        return response["Items"]

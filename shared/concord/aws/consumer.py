@@ -1,0 +1,132 @@
+"""SQS consumers of bus events: partial batch failures that leave a reason and back off.
+
+Built on Powertools' BatchProcessor. On top of it, every failed record
+  - is written to the audit trail with its error class and reason (what `concord dlq show`
+    reads once the message is parked in the DLQ), and
+  - gets an exponential back-off with jitter through its visibility timeout, so a failing
+    dependency is not hammered while maxReceiveCount counts towards the DLQ.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field, ValidationError
+
+from ..errors import ConcordError
+from ..events import Envelope, parse_event
+from ..events.types import ErrorClass
+from ..observability import logger, metrics
+from ..settings import Settings
+from .audit import AuditTrail, DeliveryTimings, FailedAttempt
+from .clients import client
+
+
+class ConsumerSettings(Settings):
+    audit_table_name: str = Field(alias="AUDIT_TABLE_NAME")
+    retry_base_seconds: int = Field(default=10, ge=0, le=3600, alias="RETRY_BASE_SECONDS")
+    retry_max_seconds: int = Field(default=900, ge=0, le=43200, alias="RETRY_MAX_SECONDS")
+
+
+def parse_bus_record(record: SQSRecord) -> Envelope:
+    """An SQS message delivered by an EventBridge rule → the canonical event inside it."""
+    bus_event = EventBridgeModel.model_validate_json(record.body)
+    return parse_event(bus_event.detail)
+
+
+def delivery_timings(record: SQSRecord) -> DeliveryTimings:
+    attributes = record.attributes
+    return DeliveryTimings(
+        enqueued_at_ms=int(attributes.sent_timestamp) if attributes.sent_timestamp else None,
+        first_received_at_ms=(
+            int(attributes.approximate_first_receive_timestamp)
+            if attributes.approximate_first_receive_timestamp
+            else None
+        ),
+    )
+
+
+def classify(error: BaseException) -> ErrorClass:
+    if isinstance(error, ConcordError):
+        return error.error_class
+    if isinstance(error, ValidationError):
+        return ErrorClass.VALIDATION
+    if isinstance(error, (BotoCoreError, ClientError, TimeoutError, ConnectionError)):
+        return ErrorClass.TRANSIENT
+    return ErrorClass.PERMANENT
+
+
+def backoff_seconds(receive_count: int, base: int, cap: int) -> int:
+    """Exponential back-off with full jitter in [delay/2, delay]."""
+    delay = min(cap, base * 2 ** max(receive_count - 1, 0))
+    return int(random.uniform(delay / 2, delay))
+
+
+@cache
+def _queue_url(queue_arn: str) -> str:
+    *_, account, name = queue_arn.split(":")
+    return client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+class RecordingBatchProcessor(BatchProcessor):
+    def __init__(self, consumer: str, audit: AuditTrail, settings: ConsumerSettings) -> None:
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self._consumer = consumer
+        self._audit = audit
+        self._settings = settings
+
+    def failure_handler(self, record: SQSRecord, exception: Any) -> Any:
+        entry = super().failure_handler(record, exception)
+        error = exception[1]
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        attempt = FailedAttempt(
+            message_id=record.message_id,
+            consumer=self._consumer,
+            receive_count=receive_count,
+            error_class=classify(error),
+            reason=f"{type(error).__name__}: {error}",
+            event_id=_event_id_or_none(record),
+        )
+        logger.warning(
+            "record failed",
+            message_id=attempt.message_id,
+            receive_count=receive_count,
+            error_class=attempt.error_class.value,
+            reason=attempt.reason,
+        )
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+        # Leaving a reason and backing off are best effort: the record stays failed either way.
+        try:
+            self._audit.record_failure(attempt)
+            delay = backoff_seconds(
+                receive_count, self._settings.retry_base_seconds, self._settings.retry_max_seconds
+            )
+            client("sqs").change_message_visibility(
+                QueueUrl=_queue_url(record.event_source_arn),
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=delay,
+            )
+        except (BotoCoreError, ClientError) as error:
+            logger.warning("could not record failure or back off", error=str(error))
+        return entry
+
+    def success_handler(self, record: SQSRecord, result: Any) -> Any:
+        metrics.add_metric(name="RecordsApplied", unit=MetricUnit.Count, value=1)
+        return super().success_handler(record, result)
+
+
+def _event_id_or_none(record: SQSRecord) -> str | None:
+    try:
+        detail = EventBridgeModel.model_validate_json(record.body).detail
+        return str(detail["id"]) if isinstance(detail, dict) and "id" in detail else None
+    except ValidationError:
+        return None
+
+

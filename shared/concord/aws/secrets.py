@@ -1,0 +1,36 @@
+"""Webhook signing secrets and vendor credentials, read from Secrets Manager.
+
+Reads go through Powertools Parameters with a short cache, so a rotated secret is picked up
+within SECRET_CACHE_SECONDS without a redeploy. Secret values are never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from pydantic import ValidationError
+
+from ..errors import ConfigurationError
+from ..ingress.sources import WebhookSecret
+
+SECRET_CACHE_SECONDS = 300
+
+
+def webhook_signing_secrets(secret_name: str) -> list[str]:
+    try:
+        value = parameters.get_secret(secret_name, transform="json", max_age=SECRET_CACHE_SECONDS)
+        return WebhookSecret.model_validate(value).signing_secrets
+    except (GetParameterError, TransformParameterError, ValidationError) as error:
+        # The message names the secret, never its value.
+        raise ConfigurationError(f"signing secret {secret_name} is missing or malformed") from error
+
+
+def put_secret(secrets_client: Any, name: str, secret_string: str) -> str:
+    """Create the secret or add a new current version; returns the secret's ARN."""
+    try:
+        response = secrets_client.put_secret_value(SecretId=name, SecretString=secret_string)
+    except secrets_client.exceptions.ResourceNotFoundException:
+        response = secrets_client.create_secret(Name=name, SecretString=secret_string)
+    return response["ARN"]

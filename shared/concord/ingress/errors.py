@@ -1,0 +1,73 @@
+"""Why a webhook delivery is refused, each with the HTTP status the caller gets."""
+
+from __future__ import annotations
+
+from ..errors import ConcordError
+
+
+class DeliveryRejected(ConcordError):
+    """A delivery Concord will not accept; nothing reaches the bus."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class UnknownSource(DeliveryRejected):
+    """No webhook source of that name is configured."""
+
+    status, code = 404, "unknown_source"
+
+
+class SignatureMissing(DeliveryRejected):
+    """The delivery carries no signature headers."""
+
+    status, code = 401, "signature_missing"
+
+
+class SignatureInvalid(DeliveryRejected):
+    """No configured secret produces the delivery's signature."""
+
+    status, code = 401, "signature_invalid"
+
+
+class TimestampOutOfTolerance(DeliveryRejected):
+    """The signed timestamp is too old or too far in the future (replay protection)."""
+
+    status, code = 401, "timestamp_out_of_tolerance"
+
+
+class ProducerNotAllowed(DeliveryRejected):
+    """The source is not the system of record for this event type."""
+
+    status, code = 403, "producer_not_allowed"
+
+
+class DeliveryConflict(DeliveryRejected):
+    """A delivery id already seen arrived with a different body."""
+
+    status, code = 409, "delivery_conflict"
+
+
+class PayloadTooLarge(DeliveryRejected):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(DeliveryRejected):
+    status, code = 415, "unsupported_media_type"
+
+
+class MalformedPayload(DeliveryRejected):
+    """The body is not UTF-8 JSON within the nesting limit."""
+
+    status, code = 400, "malformed_payload"
+
+
+class InvalidEvent(DeliveryRejected):
+    """The body is JSON but not a valid event of a known type."""
+
+    status, code = 422, "invalid_event"
