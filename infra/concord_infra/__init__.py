@@ -1,0 +1,1 @@
+"""Concord's CDK app: one construct per concern, composed by ConcordStack."""

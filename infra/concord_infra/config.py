@@ -1,0 +1,56 @@
+"""Stage configuration (dev, prod, ...) read from CDK context and validated."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from concord.ingress.sources import SourceConfig
+
+StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
+
+
+class StageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str | None = None
+    region: str = "us-east-1"
+    # Data retained on stack deletion in prod; dev stacks clean up after themselves.
+    retain_data: bool = False
+    log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 14
+    webhook_sources: dict[str, SourceConfig]
+    # API Gateway stage throttles (requests/s and burst) for the webhook API.
+    webhook_rate_limit: Annotated[int, Field(gt=0)] = 50
+    webhook_burst_limit: Annotated[int, Field(gt=0)] = 100
+    # How often a consumer may fail a message before it is parked in the DLQ.
+    max_receive_count: Annotated[int, Field(ge=1, le=20)] = 5
+    # Base of the consumers' exponential back-off between attempts (visibility timeout).
+    retry_base_seconds: Annotated[int, Field(ge=0, le=900)] = 10
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StageName
+    stage: StageConfig
+    # "full" installs the runtime dependencies into the layer (for deploys); "code" ships only
+    # Concord's own code (tests and the local stack, which never run the bundle).
+    bundle: Literal["full", "code"] = "full"
+
+    @property
+    def prefix(self) -> str:
+        """Physical-name prefix of every resource, e.g. `concord-dev`."""
+        return f"concord-{self.name}"
+
+
+def load_config(context: dict[str, Any]) -> AppConfig:
+    stage_name = context.get("concord:stage", "dev")
+    stages = context.get("concord:stages", {})
+    if stage_name not in stages:
+        raise ValueError(f"unknown stage {stage_name!r}; cdk.json defines {sorted(stages)}")
+    return AppConfig(
+        name=stage_name,
+        stage=StageConfig.model_validate(stages[stage_name]),
+        bundle=context.get("concord:bundle", "full"),
+    )

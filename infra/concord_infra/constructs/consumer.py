@@ -1,0 +1,107 @@
+"""An event flow's delivery: bus rule → SQS queue (+ DLQ) → Lambda, with alarms.
+
+The event source mapping reports batch item failures; a message that fails
+`max_receive_count` times is parked in the DLQ, and a DLQ that holds anything alarms at the
+flow's business severity.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from concord.events.types import Severity
+
+from .functions import ConcordFunction
+from .ops import AlarmTopics
+
+DLQ_RETENTION = Duration.days(14)
+
+
+class EventConsumer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        prefix: str,
+        bus: events.IEventBus,
+        pattern: events.EventPattern,
+        function: ConcordFunction,
+        topics: AlarmTopics,
+        severity: Severity,
+        max_receive_count: int,
+        batch_size: int = 10,
+        max_batching_window: Duration = Duration.seconds(1),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        queue_name = f"{prefix}-{name.replace('_', '-')}"
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            queue_name=f"{queue_name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        # Lambda's guidance: visibility timeout at least 6x the function timeout.
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=queue_name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(function.function.timeout.to_seconds() * 6),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=max_receive_count),
+        )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            rule_name=queue_name,
+            event_bus=bus,
+            event_pattern=pattern,
+            # Events the bus cannot deliver to the queue are parked in the same DLQ.
+            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
+        )
+        function.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=max_batching_window,
+                report_batch_item_failures=True,
+            )
+        )
+        self.queue.grant(function.function, "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
+
+        parked = self.dlq.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        ).create_alarm(
+            self,
+            "DlqNotEmpty",
+            alarm_name=f"{queue_name}-dlq-not-empty",
+            alarm_description=f"{name}: messages parked in the DLQ need an operator ({severity.value})",
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        stuck = self.queue.metric_approximate_age_of_oldest_message(
+            period=Duration.minutes(5), statistic="Maximum"
+        ).create_alarm(
+            self,
+            "Backlog",
+            alarm_name=f"{queue_name}-backlog-age",
+            alarm_description=f"{name}: oldest message older than 15 minutes",
+            threshold=900,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (parked, stuck):
+            alarm.add_alarm_action(actions.SnsAction(topics.topic(severity)))

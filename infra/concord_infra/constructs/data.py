@@ -1,0 +1,40 @@
+"""DynamoDB tables: Powertools idempotency records and the sync audit trail."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+
+class DataTables(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, retain: bool) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        common = dict(
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=removal,
+        )
+        # Layout expected by Powertools' DynamoDBPersistenceLayer (key "id", TTL "expiration").
+        self.idempotency = dynamodb.Table(
+            self,
+            "Idempotency",
+            table_name=f"{prefix}-idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            **common,
+        )
+        # See concord.aws.audit for the item layout.
+        self.audit = dynamodb.Table(
+            self,
+            "Audit",
+            table_name=f"{prefix}-audit",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            **common,
+        )

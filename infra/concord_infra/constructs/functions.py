@@ -1,0 +1,195 @@
+"""Lambda functions: the shared layer (Concord's code + dependencies) and one function per folder.
+
+Packaging needs no Docker: the layer is bundled locally with pip's manylinux wheels for the
+Lambda runtime's Python. Each function ships only its own folder; `shared/` ships once, in
+the layer. Every function gets its own role, its own log group with retention, and tracing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..nag import acknowledge
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_PYTHON_VERSION = "3.14"
+# Provided by the Lambda runtime; bundling it would only add ~15 MB.
+PROVIDED_BY_RUNTIME = {"boto3"}
+METRICS_NAMESPACE = "Concord"
+SOURCE_METADATA_KEY = "concord:source"
+
+
+def runtime_requirements() -> list[str]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    return [
+        req
+        for req in project["dependencies"]
+        if req.split("[")[0].split("=")[0].split(">")[0].strip() not in PROVIDED_BY_RUNTIME
+    ]
+
+
+def _tree_hash(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(REPO_ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+@jsii.implements(ILocalBundling)
+class LayerBundler:
+    """Builds the layer's `python/` folder on this machine (no Docker)."""
+
+    def __init__(self, with_dependencies: bool) -> None:
+        self._with_dependencies = with_dependencies
+
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
+        target = Path(output_dir) / "python"
+        shutil.copytree(
+            REPO_ROOT / "shared" / "concord",
+            target / "concord",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli"),
+        )
+        if self._with_dependencies:
+            subprocess.run(
+                [
+                    sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+                    "--target", str(target),
+                    "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--python-version", RUNTIME_PYTHON_VERSION, "--only-binary=:all:",
+                    *runtime_requirements(),
+                ],
+                check=True,
+            )
+        return True
+
+
+class SharedLayer(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, with_dependencies: bool) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_asset(
+                str(REPO_ROOT / "shared"),
+                asset_hash=_tree_hash(REPO_ROOT / "pyproject.toml", REPO_ROOT / "shared" / "concord")
+                + ("-deps" if with_dependencies else "-code"),
+                bundling=BundlingOptions(
+                    # Never pulled: the local bundler always succeeds.
+                    image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+                    local=LayerBundler(with_dependencies),
+                ),
+            ),
+            compatible_runtimes=[RUNTIME],
+            description="Concord shared code and runtime dependencies",
+        )
+
+
+class ConcordFunction(Construct):
+    """One Lambda function from `functions/<name>/handler.py`, with its own role and log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        physical_prefix: str,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        log_retention_days: int,
+        retain_logs: bool,
+        timeout: Duration = Duration.seconds(30),
+        memory_size: int = 256,
+        description: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_name = f"{physical_prefix}-{name.replace('_', '-')}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=RETENTION[log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+        )
+        # Its own role, allowed to write to its own log group only (no managed policy).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {function_name}",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(
+                str(REPO_ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]
+            ),
+            layers=[layer],
+            role=self.role,
+            log_group=self.log_group,
+            timeout=timeout,
+            memory_size=memory_size,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+        )
+        # The local stack runs this folder's handler in its own runtime.
+        cfn = self.function.node.default_child
+        cfn.add_metadata(SOURCE_METADATA_KEY, f"functions/{name}")
+
+    @property
+    def arn(self) -> str:
+        return self.function.function_arn
+
+
+RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}

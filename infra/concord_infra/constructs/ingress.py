@@ -1,0 +1,144 @@
+"""Webhook ingress: API Gateway REST `POST /webhooks/{source}` → the ingest function.
+
+One Secrets Manager secret per configured source holds its signing secrets; set them with
+`concord secrets set SOURCE` after the first deploy (until then that source answers 503).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_events as events
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from concord.ingress.sources import SourceConfig, secret_name
+
+from ..nag import acknowledge
+from .data import DataTables
+from .functions import RETENTION, ConcordFunction
+
+
+WEBHOOK_API_ACKNOWLEDGED = {
+    "AwsSolutions-APIG4": "Webhook senders (SaaS vendors) cannot use IAM or Cognito authorization; every "
+    "request is authenticated by the vendor's HMAC signature, verified in constant time by the function.",
+    "AwsSolutions-COG4": "As for APIG4: webhook requests are authenticated by signature, not by Cognito.",
+    "AwsSolutions-APIG3": "WAF is left to the deploying firm (cost, managed rule sets); the API is throttled "
+    "per stage and the function refuses unsigned requests before doing any work.",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level logging role uses the managed "
+    "policy AWS documents for it; Concord's functions have inline least-privilege roles.",
+}
+
+
+def webhook_secret_prefix(prefix: str) -> str:
+    return f"{prefix.replace('-', '/', 1)}/webhooks"
+
+
+class WebhookIngress(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        stage_name: str,
+        function: ConcordFunction,
+        bus: events.IEventBus,
+        tables: DataTables,
+        sources: dict[str, SourceConfig],
+        rate_limit: int,
+        burst_limit: int,
+        log_retention_days: int,
+        retain_logs: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        secret_prefix = webhook_secret_prefix(prefix)
+        self.secrets = {
+            source: secretsmanager.Secret(
+                self,
+                f"Secret-{source}",
+                secret_name=secret_name(secret_prefix, source),
+                description=f"Signing secrets of webhook source {source}: "
+                '{"signing_secrets": ["whsec_..."]}',
+                removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+            )
+            for source in sources
+        }
+        for secret in self.secrets.values():
+            secret.grant_read(function.function)
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "Signing secrets are issued by the sending vendor, not by AWS; they are rotated with "
+                "`concord secrets set --rotate`, which keeps the old and the new secret active together.",
+            )
+        bus.grant_put_events_to(function.function)
+        tables.idempotency.grant(
+            function.function,
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        )
+        function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
+        function.function.add_environment("IDEMPOTENCY_TABLE_NAME", tables.idempotency.table_name)
+        function.function.add_environment("WEBHOOK_SECRET_PREFIX", secret_prefix)
+        function.function.add_environment(
+            "WEBHOOK_SOURCES",
+            json.dumps({name: cfg.model_dump(mode="json") for name, cfg in sources.items()}, sort_keys=True),
+        )
+
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{prefix}-webhooks",
+            retention=RETENTION[log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{prefix}-webhooks",
+            description="Concord webhook ingress",
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                throttling_rate_limit=rate_limit,
+                throttling_burst_limit=burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False,
+                ),
+            ),
+        )
+        for finding, reason in WEBHOOK_API_ACKNOWLEDGED.items():
+            acknowledge(self.api, finding, reason)
+        validator = self.api.add_request_validator(
+            "Validator",
+            request_validator_name="body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        # Any JSON object; each source's full schema is checked by the function after the
+        # signature, which must be computed over the raw body.
+        body_model = self.api.add_model(
+            "WebhookBody",
+            content_type="application/json",
+            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
+        )
+        webhooks = self.api.root.add_resource("webhooks").add_resource("{source}")
+        webhooks.add_method(
+            "POST",
+            apigw.LambdaIntegration(function.function, proxy=True),
+            request_parameters={"method.request.path.source": True},
+            request_validator=validator,
+            request_models={"application/json": body_model},
+        )

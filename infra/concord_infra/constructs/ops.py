@@ -1,0 +1,33 @@
+"""Alarm topics by business severity; each alarm routes to the topic of its severity."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from concord.events.types import Severity
+
+
+class AlarmTopics(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        # A customer-managed key: CloudWatch alarms cannot publish to topics under aws/sns.
+        self.key = kms.Key(
+            self, "Key", enable_key_rotation=True, description=f"{prefix} alarm topics"
+        )
+        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topics: dict[Severity, sns.Topic] = {
+            severity: sns.Topic(
+                self,
+                f"{severity.value.title()}Topic",
+                topic_name=f"{prefix}-alarms-{severity.value}",
+                master_key=self.key,
+                enforce_ssl=True,
+            )
+            for severity in (Severity.CRITICAL, Severity.HIGH, Severity.WARNING)
+        }
+
+    def topic(self, severity: Severity) -> sns.Topic:
+        return self.topics[Severity.WARNING if severity is Severity.INFO else severity]

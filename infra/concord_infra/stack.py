@@ -1,0 +1,91 @@
+"""ConcordStack: composes the constructs; holds no resources of its own."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from concord.events.types import Severity
+
+from .config import AppConfig
+from .constructs.bus import CANONICAL_SOURCES, EventBus
+from .constructs.consumer import EventConsumer
+from .constructs.data import DataTables
+from .constructs.functions import ConcordFunction, SharedLayer
+from .constructs.ingress import WebhookIngress
+from .constructs.ops import AlarmTopics
+
+ARCHIVE_DAYS = 90
+
+
+class ConcordStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        stage = config.stage
+        prefix = config.prefix
+
+        tables = DataTables(self, "Data", prefix=prefix, retain=stage.retain_data)
+        bus = EventBus(self, "Events", prefix=prefix, archive_days=ARCHIVE_DAYS)
+        topics = AlarmTopics(self, "Alarms", prefix=prefix)
+        layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
+
+        def function(name: str, description: str, **kwargs) -> ConcordFunction:
+            return ConcordFunction(
+                self,
+                "".join(part.title() for part in name.split("_")),
+                name=name,
+                physical_prefix=prefix,
+                layer=layer,
+                log_retention_days=stage.log_retention_days,
+                retain_logs=stage.retain_data,
+                description=description,
+                **kwargs,
+            )
+
+        ingest = function(
+            "webhook_ingest",
+            "Verifies webhooks, maps them to canonical events, publishes them once",
+            environment={},
+            timeout=Duration.seconds(10),
+        )
+        ingress = WebhookIngress(
+            self,
+            "Ingress",
+            prefix=prefix,
+            stage_name=config.name,
+            function=ingest,
+            bus=bus.bus,
+            tables=tables,
+            sources=stage.webhook_sources,
+            rate_limit=stage.webhook_rate_limit,
+            burst_limit=stage.webhook_burst_limit,
+            log_retention_days=stage.log_retention_days,
+            retain_logs=stage.retain_data,
+        )
+
+        audit = function(
+            "audit_trail",
+            "Records every canonical event in the sync audit trail",
+            environment={
+                "AUDIT_TABLE_NAME": tables.audit.table_name,
+                "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
+            },
+        )
+        tables.audit.grant(audit.function, "dynamodb:PutItem")
+        EventConsumer(
+            self,
+            "AuditTrailDelivery",
+            name="audit_trail",
+            prefix=prefix,
+            bus=bus.bus,
+            pattern=events.EventPattern(source=CANONICAL_SOURCES),
+            function=audit,
+            topics=topics,
+            severity=Severity.WARNING,
+            max_receive_count=stage.max_receive_count,
+        )
+
+        CfnOutput(self, "WebhookUrl", value=ingress.api.url_for_path("/webhooks"))
+        CfnOutput(self, "EventBusName", value=bus.bus.event_bus_name)
+        CfnOutput(self, "AuditTableName", value=tables.audit.table_name)
