@@ -39,7 +39,7 @@ class EventConsumer(Construct):
         severity: Severity,
         max_receive_count: int,
         batch_size: int = 10,
-        max_batching_window: Duration = Duration.seconds(1),
+        max_batching_window: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         queue_name = f"{prefix}-{name.replace('_', '-')}"

@@ -16,9 +16,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConcordError
 from ..events import Envelope, parse_event
@@ -35,10 +34,35 @@ class ConsumerSettings(Settings):
     retry_max_seconds: int = Field(default=900, ge=0, le=43200, alias="RETRY_MAX_SECONDS")
 
 
+class BusEvent(BaseModel):
+    """The EventBridge envelope around a canonical event, as a rule delivers it to SQS.
+
+    Only the fields Concord reads: the emulator leaves out some AWS sets (e.g. `account`).
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: dict[str, Any]
+    replay_name: str | None = Field(default=None, alias="replay-name")
+
+
 def parse_bus_record(record: SQSRecord) -> Envelope:
     """An SQS message delivered by an EventBridge rule → the canonical event inside it."""
-    bus_event = EventBridgeModel.model_validate_json(record.body)
-    return parse_event(bus_event.detail)
+    return parse_event(BusEvent.model_validate_json(record.body).detail)
+
+
+def describe_error(error: BaseException) -> str:
+    """A failure reason fit for the audit trail: what and where, never the payload's values."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in error.errors(include_url=False, include_input=False)[:10]
+        )
+        return f"ValidationError ({error.title}): {problems}"
+    return f"{type(error).__name__}: {error}"
 
 
 def delivery_timings(record: SQSRecord) -> DeliveryTimings:
@@ -91,7 +115,7 @@ class RecordingBatchProcessor(BatchProcessor):
             consumer=self._consumer,
             receive_count=receive_count,
             error_class=classify(error),
-            reason=f"{type(error).__name__}: {error}",
+            reason=describe_error(error),
             event_id=_event_id_or_none(record),
         )
         logger.warning(
@@ -124,9 +148,9 @@ class RecordingBatchProcessor(BatchProcessor):
 
 def _event_id_or_none(record: SQSRecord) -> str | None:
     try:
-        detail = EventBridgeModel.model_validate_json(record.body).detail
-        return str(detail["id"]) if isinstance(detail, dict) and "id" in detail else None
+        event_id = BusEvent.model_validate_json(record.body).detail.get("id")
     except ValidationError:
         return None
+    return str(event_id) if event_id is not None else None
 
 

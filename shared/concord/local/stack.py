@@ -1,0 +1,232 @@
+"""`concord local up | status | down`: start, inspect and stop the local stack.
+
+Two background processes, each restartable on its own:
+  - the emulator (moto server), holding all AWS state in memory;
+  - the runtime (Lambda service, API front, SQS pollers), which may crash or be killed
+    at any moment, like a Lambda sandbox.
+`up` starts whichever is not running, provisions the emulator from the synthesized CDK
+template (idempotently), and returns when both answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from .demo_secrets import demo_secret_value
+from .provision import provision
+from .state import StackState
+from .template import REGION, REPO_ROOT, Topology, read_topology, synthesize
+
+STACK_NAME = "concord-local"
+READY_TIMEOUT_SECONDS = 60
+
+
+class LocalStackError(RuntimeError):
+    """The local stack cannot start or is not running; the message says why."""
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still "exists": reap it if so.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def ensure_port_free(host: str, port: int, option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise LocalStackError(
+                f"port {port} on {host} is already in use ({error.strerror}); "
+                f"stop what uses it or choose another port with {option}"
+            ) from None
+
+
+def _wait_until(check: Any, what: str, log: Path, pid: int) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise LocalStackError(f"{what} exited during start-up; last log lines:\n{tail}")
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise LocalStackError(f"{what} did not become ready within {READY_TIMEOUT_SECONDS} s; see {log}")
+
+
+def _spawn(args: list[str], log: Path) -> int:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            start_new_session=True,  # survives the CLI; stopped by `down`
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
+        )
+    return process.pid
+
+
+def aws_client(state: StackState, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=state.aws_endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    state_dir: Path
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    webhook_port: int = 8787
+    lambda_port: int = 8788
+    # Caps queue visibility timeouts so a crashed runtime's messages return within seconds.
+    visibility_timeout_cap: int | None = 20
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    def _current(self) -> StackState:
+        if StackState.exists(self.state_dir):
+            return StackState.load(self.state_dir)
+        return StackState(self.host, self.aws_port, self.webhook_port, self.lambda_port)
+
+    def topology(self) -> Topology:
+        return Topology.from_json((self.state_dir / "topology.json").read_text())
+
+    def up(self) -> StackState:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        template = synthesize(self.state_dir / "cache")
+        topology = read_topology(template, STACK_NAME)
+        (self.state_dir / "topology.json").write_text(topology.to_json())
+
+        state = self._current()
+        if not _alive(state.emulator_pid):
+            # A fresh emulator: the ports asked for now apply.
+            state = StackState(self.host, self.aws_port, self.webhook_port, self.lambda_port)
+            ensure_port_free(state.host, state.aws_port, "--aws-port")
+            log = self.logs / "emulator.log"
+            pid = _spawn(
+                [sys.executable, "-m", "concord.local.emulator", "--host", state.host,
+                 "--port", str(state.aws_port), "--runtime-url", state.lambda_endpoint],
+                log,
+            )
+            state = replace(state, emulator_pid=pid, runtime_pid=None if not _alive(state.runtime_pid) else state.runtime_pid)
+            state.save(self.state_dir)
+            _wait_until(
+                lambda: httpx.get(f"{state.aws_endpoint}/moto-api/", timeout=1).status_code == 200,
+                "the AWS emulator", log, pid,
+            )
+        secrets = {
+            name: demo_secret_value(name.rsplit("/", 1)[-1])
+            for name in topology.secrets
+            if "/webhooks/" in name
+        }
+        provision(topology, lambda service: aws_client(state, service), secrets, self.visibility_timeout_cap)
+
+        if not _alive(state.runtime_pid):
+            for port, option in ((state.webhook_port, "--webhook-port"), (state.lambda_port, "--lambda-port")):
+                ensure_port_free(state.host, port, option)
+            log = self.logs / "runtime.log"
+            pid = _spawn([sys.executable, "-m", "concord.local.runtime", "--state-dir", str(self.state_dir)], log)
+            state = replace(state, runtime_pid=pid)
+            state.save(self.state_dir)
+            _wait_until(
+                lambda: httpx.get(f"{state.lambda_endpoint}/health", timeout=1).status_code == 200,
+                "the local Lambda runtime", log, pid,
+            )
+        state.save(self.state_dir)
+        return state
+
+    def status(self) -> dict[str, Any]:
+        if not StackState.exists(self.state_dir):
+            return {"running": False, "state_dir": str(self.state_dir)}
+        state = StackState.load(self.state_dir)
+        runtime: dict[str, Any] = {}
+        if _alive(state.runtime_pid):
+            try:
+                runtime = httpx.get(f"{state.lambda_endpoint}/health", timeout=2).json()
+            except httpx.HTTPError:
+                runtime = {}
+        emulator_up = _alive(state.emulator_pid)
+        return {
+            "running": emulator_up and bool(runtime),
+            "state_dir": str(self.state_dir),
+            "emulator": {"pid": state.emulator_pid, "alive": emulator_up},
+            "runtime": {"pid": state.runtime_pid, "alive": bool(runtime), **runtime},
+            "endpoints": {
+                "webhooks": state.webhook_url,
+                "aws": state.aws_endpoint,
+                "lambda": state.lambda_endpoint,
+            },
+            "region": REGION,
+            "logs": str(self.logs),
+        }
+
+    def down(self) -> list[str]:
+        if not StackState.exists(self.state_dir):
+            return []
+        state = StackState.load(self.state_dir)
+        stopped = []
+        for what, pid in (("runtime", state.runtime_pid), ("emulator", state.emulator_pid)):
+            if _alive(pid):
+                _terminate(pid)
+                stopped.append(what)
+        (self.state_dir / "state.json").unlink(missing_ok=True)
+        return stopped
+
+
+def _terminate(pid: int, grace_seconds: float = 5) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def stack_from_env(**overrides: Any) -> LocalStack:
+    from .state import state_dir_from_env
+
+    return LocalStack(state_dir=state_dir_from_env(), **{k: v for k, v in overrides.items() if v is not None})
+
+
+def describe(status: dict[str, Any]) -> str:
+    return json.dumps(status, indent=2)
