@@ -61,7 +61,7 @@ def describe_error(error: BaseException) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
             for e in error.errors(include_url=False, include_input=False)[:10]
         )
-        return f"ValidationError ({error.title}): {problems}"
+        return f"ValidationError: {problems}"
     return f"{type(error).__name__}: {error}"
 
 

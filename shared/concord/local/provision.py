@@ -16,6 +16,9 @@ from botocore.exceptions import ClientError
 from .template import ACCOUNT, REGION, Topology
 
 LOCAL_ROLE = "concord-local-lambda"
+# A local-only observation point (not in the CDK stack): a queue that receives a copy of
+# every canonical event on the bus, so tests and the demo can see exactly what reached it.
+BUS_TAP = "concord-local-bus-tap"
 
 
 def _exists(error: ClientError) -> bool:
@@ -88,6 +91,12 @@ def provision(
                 target["DeadLetterConfig"] = {"Arn": dlq}
             targets.append(target)
         events.put_targets(Rule=rule.name, EventBusName=rule.bus_name, Targets=targets)
+
+    for bus in topology.buses:
+        tap_url = sqs.create_queue(QueueName=BUS_TAP)["QueueUrl"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=BUS_TAP, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": "concord."}]}))
+        events.put_targets(Rule=BUS_TAP, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
 
     for table in topology.tables:
         kwargs: dict[str, Any] = dict(

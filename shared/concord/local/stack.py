@@ -96,8 +96,10 @@ def _spawn(args: list[str], log: Path) -> int:
     return process.pid
 
 
-def aws_client(state: StackState, service: str) -> Any:
-    return boto3.client(
+def aws_client(state: StackState, service: str, resource: bool = False) -> Any:
+    """A boto3 client (or resource) bound to the local stack's emulated AWS."""
+    factory = boto3.resource if resource else boto3.client
+    return factory(
         service,
         endpoint_url=state.aws_endpoint,
         region_name=REGION,

@@ -151,6 +151,10 @@ class Topology:
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)
 
+    def setting(self, variable: str) -> str:
+        """A value the stack passes to its functions, e.g. AUDIT_TABLE_NAME."""
+        return next(f.environment[variable] for f in self.functions if variable in f.environment)
+
 
 # Physical name property, and what Ref / GetAtt return, per resource type.
 _NAME_PROPERTY = {

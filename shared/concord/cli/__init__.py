@@ -1,0 +1,1 @@
+"""The `concord` command: operate Concord on AWS or on the local stack."""

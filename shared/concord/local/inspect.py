@@ -1,0 +1,61 @@
+"""Read-only views of the local stack for the demo and the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..aws.audit import AuditTrail
+from .provision import BUS_TAP
+from .stack import LocalStack, aws_client
+from .state import StackState
+
+
+@dataclass
+class LocalView:
+    stack: LocalStack
+
+    def __post_init__(self) -> None:
+        self.state = StackState.load(self.stack.state_dir)
+        self.topology = self.stack.topology()
+        self.sqs = aws_client(self.state, "sqs")
+        self.events = aws_client(self.state, "events")
+        dynamodb = aws_client(self.state, "dynamodb", resource=True)
+        self.audit = AuditTrail(dynamodb.Table(self.topology.setting("AUDIT_TABLE_NAME")))
+
+    def queue_url(self, name: str) -> str:
+        return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+    def drain_tap(self) -> list[dict[str, Any]]:
+        """Every canonical event put on the bus since the last drain (EventBridge envelopes)."""
+        url, seen = self.queue_url(BUS_TAP), []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return seen
+            seen.extend(json.loads(m["Body"]) for m in messages)
+            self.sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            )
+
+    def dlq_messages(self, dlq_name: str) -> list[dict[str, Any]]:
+        """Peek at a DLQ without taking messages from it (visibility 0)."""
+        url = self.queue_url(dlq_name)
+        messages: dict[str, dict[str, Any]] = {}
+        for _ in range(3):
+            for m in self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0, AttributeNames=["All"]
+            ).get("Messages", []):
+                messages[m["MessageId"]] = m
+        return list(messages.values())
+
+    def wait_for(self, probe: Any, timeout: float, interval: float = 0.05) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = probe()
+            if result:
+                return result
+            time.sleep(interval)
+        return None
