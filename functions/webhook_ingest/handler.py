@@ -7,6 +7,7 @@ their acknowledgement well inside their deadlines. Every refusal is a JSON body 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from http import HTTPStatus
 from typing import Any
@@ -52,13 +53,19 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
+def _raw_body() -> bytes:
+    # Signatures are over the exact bytes sent; a binary body arrives base64-encoded.
+    body = app.current_event.body or ""
+    return base64.b64decode(body) if app.current_event.is_base64_encoded else body.encode("utf-8")
+
+
 @app.post("/webhooks/<source>")
 def receive_webhook(source: str) -> Response:
     settings = IngestSettings.from_env()
     request = WebhookRequest(
         source=source,
         headers={name.lower(): value for name, value in (app.current_event.headers or {}).items()},
-        body=(app.current_event.decoded_body or "").encode("utf-8"),
+        body=_raw_body(),
     )
     config = find_source(settings.sources(), source)
     metrics.add_dimension(name="source", value=source)

@@ -27,8 +27,9 @@ from ..nag import acknowledge
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 RUNTIME_PYTHON_VERSION = "3.14"
-# Provided by the Lambda runtime; bundling it would only add ~15 MB.
-PROVIDED_BY_RUNTIME = {"boto3"}
+# Provided by the Lambda Python runtime: not bundled (botocore alone is ~30 MB, pulled in
+# by aws-xray-sdk), so functions use the runtime's copies.
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath"}
 METRICS_NAMESPACE = "Concord"
 SOURCE_METADATA_KEY = "concord:source"
 
@@ -71,7 +72,7 @@ class LayerBundler:
         if self._with_dependencies:
             subprocess.run(
                 [
-                    sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+                    sys.executable, "-m", "pip", "install", "-qq", "--no-compile",
                     "--target", str(target),
                     "--platform", "manylinux2014_x86_64", "--implementation", "cp",
                     "--python-version", RUNTIME_PYTHON_VERSION, "--only-binary=:all:",
@@ -79,7 +80,23 @@ class LayerBundler:
                 ],
                 check=True,
             )
+            _remove_distributions(target, PROVIDED_BY_RUNTIME)
         return True
+
+
+def _remove_distributions(target: Path, names: set[str]) -> None:
+    """Delete installed distributions by their RECORD (what pip wrote for each)."""
+    for dist_info in target.glob("*.dist-info"):
+        if dist_info.name.split("-")[0].lower().replace("_", "-") not in names:
+            continue
+        for line in (dist_info / "RECORD").read_text().splitlines():
+            path = target / line.split(",")[0]
+            if path.is_file():
+                path.unlink()
+        shutil.rmtree(dist_info, ignore_errors=True)
+    for folder in sorted(target.iterdir(), reverse=True):
+        if folder.is_dir() and not any(folder.rglob("*.*")):
+            shutil.rmtree(folder)
 
 
 class SharedLayer(Construct):
@@ -90,7 +107,9 @@ class SharedLayer(Construct):
             "Layer",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "shared"),
-                asset_hash=_tree_hash(REPO_ROOT / "pyproject.toml", REPO_ROOT / "shared" / "concord")
+                asset_hash=_tree_hash(
+                    REPO_ROOT / "pyproject.toml", REPO_ROOT / "shared" / "concord", Path(__file__)
+                )
                 + ("-deps" if with_dependencies else "-code"),
                 bundling=BundlingOptions(
                     # Never pulled: the local bundler always succeeds.

@@ -1,0 +1,57 @@
+# Concord — every target installs what it needs (Python venv in .venv, Node tools in node_modules).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
+# CDK (jsii) runs on Node offline: no notices, telemetry or version checks; Node 20's
+# end-of-life banner silenced (see docs/infra.md).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+
+.PHONY: demo test install up status down synth diff deploy schemas clean
+
+demo: install  ## Run Concord's main job on the local stack (starts it if needed)
+	$(BIN)/concord demo
+
+test: install  ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[cli,local,infra,dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+up: install  ## Start the local stack in the background
+	$(BIN)/concord local up
+
+status: install
+	$(BIN)/concord local status
+
+down: install  ## Stop the local stack
+	$(BIN)/concord local down
+
+synth: install  ## Synthesize the CDK app (STAGE=dev|prod), with cdk-nag
+	npx cdk synth --quiet -c concord:stage=$(or $(STAGE),dev)
+
+diff: install
+	npx cdk diff -c concord:stage=$(or $(STAGE),dev)
+
+deploy: install  ## Deploy to the AWS account of your current credentials
+	npx cdk deploy -c concord:stage=$(or $(STAGE),dev)
+
+schemas: install  ## Regenerate the checked-in JSON Schemas of the canonical events
+	$(BIN)/python -m concord.events.schemas
+
+clean: down
+	rm -rf .local-stack cdk.out
