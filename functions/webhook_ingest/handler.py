@@ -41,6 +41,7 @@ class IngestSettings(Settings):
     webhook_secret_prefix: str = Field(alias="WEBHOOK_SECRET_PREFIX")
     max_body_bytes: int = Field(default=256 * 1024, gt=0, le=6 * 1024 * 1024, alias="MAX_BODY_BYTES")
     remember_deliveries_seconds: int = Field(default=7 * 86400, ge=600, alias="REMEMBER_DELIVERIES_SECONDS")
+    secret_cache_seconds: int = Field(default=300, ge=0, le=3600, alias="SECRET_CACHE_SECONDS")
 
     def sources(self) -> dict[str, SourceConfig]:
         return parse_sources(self.webhook_sources)
@@ -72,7 +73,9 @@ def receive_webhook(source: str) -> Response:
     accepted = accept_delivery(
         request,
         config,
-        webhook_signing_secrets(secret_name(settings.webhook_secret_prefix, source)),
+        webhook_signing_secrets(
+            secret_name(settings.webhook_secret_prefix, source), settings.secret_cache_seconds
+        ),
         now=dt.datetime.now(dt.UTC),
         limits=Limits(max_body_bytes=settings.max_body_bytes),
     )

@@ -23,6 +23,8 @@ class StageConfig(BaseModel):
     # API Gateway stage throttles (requests/s and burst) for the webhook API.
     webhook_rate_limit: Annotated[int, Field(gt=0)] = 50
     webhook_burst_limit: Annotated[int, Field(gt=0)] = 100
+    # How long the ingest function caches signing secrets: a rotation takes effect within it.
+    secret_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
     # How often a consumer may fail a message before it is parked in the DLQ.
     max_receive_count: Annotated[int, Field(ge=1, le=20)] = 5
     # Base of the consumers' exponential back-off between attempts (visibility timeout).

@@ -58,6 +58,7 @@ class ConcordStack(Stack):
             bus=bus.bus,
             tables=tables,
             sources=stage.webhook_sources,
+            secret_cache_seconds=stage.secret_cache_seconds,
             rate_limit=stage.webhook_rate_limit,
             burst_limit=stage.webhook_burst_limit,
             log_retention_days=stage.log_retention_days,

@@ -50,6 +50,7 @@ class WebhookIngress(Construct):
         bus: events.IEventBus,
         tables: DataTables,
         sources: dict[str, SourceConfig],
+        secret_cache_seconds: int,
         rate_limit: int,
         burst_limit: int,
         log_retention_days: int,
@@ -84,6 +85,7 @@ class WebhookIngress(Construct):
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
         function.function.add_environment("IDEMPOTENCY_TABLE_NAME", tables.idempotency.table_name)
         function.function.add_environment("WEBHOOK_SECRET_PREFIX", secret_prefix)
+        function.function.add_environment("SECRET_CACHE_SECONDS", str(secret_cache_seconds))
         function.function.add_environment(
             "WEBHOOK_SOURCES",
             json.dumps({name: cfg.model_dump(mode="json") for name, cfg in sources.items()}, sort_keys=True),

@@ -1,7 +1,7 @@
 """Webhook signing secrets and vendor credentials, read from Secrets Manager.
 
 Reads go through Powertools Parameters with a short cache, so a rotated secret is picked up
-within SECRET_CACHE_SECONDS without a redeploy. Secret values are never logged.
+within the cache period (SECRET_CACHE_SECONDS, default 5 minutes) without a redeploy. Secret values are never logged.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from ..errors import ConfigurationError
 from ..ingress.sources import WebhookSecret
 
-SECRET_CACHE_SECONDS = 300
+DEFAULT_CACHE_SECONDS = 300
 
 
-def webhook_signing_secrets(secret_name: str) -> list[str]:
+def webhook_signing_secrets(secret_name: str, cache_seconds: int = DEFAULT_CACHE_SECONDS) -> list[str]:
     try:
-        value = parameters.get_secret(secret_name, transform="json", max_age=SECRET_CACHE_SECONDS)
+        value = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds)
         return WebhookSecret.model_validate(value).signing_secrets
     except (GetParameterError, TransformParameterError, ValidationError) as error:
         # The message names the secret, never its value.

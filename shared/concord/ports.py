@@ -1,0 +1,77 @@
+"""Ports: what Concord's sync logic needs from a CRM, a PSA and an ERP, and from AWS.
+
+Sync logic depends on these Protocols only; each vendor's connector implements them (and
+unit tests use in-memory fakes). Errors: connectors raise concord.errors.TransientError for
+what a retry may fix (timeouts, 429, 5xx) and PermanentError subclasses for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from .domain import (
+    ChangeCursor,
+    Customer,
+    ErpCapabilities,
+    ErpCustomer,
+    FinancialStatus,
+    InvoiceDraft,
+    InvoiceRecord,
+    Opportunity,
+    ProjectPlan,
+    ProjectRecord,
+    ProjectState,
+    RecordChange,
+)
+from .events import Envelope
+from .events.payloads import PaymentReceived, TimeApproved
+
+
+class ChangeSource(Protocol):
+    """A system that can be polled for what changed (closing gaps that webhooks leave)."""
+
+    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]: ...
+
+
+class CrmPort(ChangeSource, Protocol):
+    def get_customer(self, account_id: str) -> Customer: ...
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity: ...
+
+    def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None: ...
+
+
+class PsaPort(ChangeSource, Protocol):
+    def find_project(self, external_ref: str) -> ProjectRecord | None: ...
+
+    def create_project(self, plan: ProjectPlan) -> ProjectRecord: ...
+
+    def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None: ...
+
+    def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]: ...
+
+    def set_billing_status(self, project_id: str, status: FinancialStatus) -> None: ...
+
+
+class ErpPort(ChangeSource, Protocol):
+    @property
+    def capabilities(self) -> ErpCapabilities: ...
+
+    def find_customer(self, *, external_ref: str | None, tax_id: str | None, name: str) -> ErpCustomer | None: ...
+
+    def upsert_customer(self, customer: Customer, external_ref: str) -> ErpCustomer: ...
+
+    def set_payment_term(self, customer_id: str, payment_term: str) -> None: ...
+
+    def create_invoice(self, draft: InvoiceDraft) -> InvoiceRecord: ...
+
+    def post_invoice(self, invoice_id: str) -> InvoiceRecord: ...
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRecord: ...
+
+    def payments_since(self, cursor: ChangeCursor, limit: int) -> Sequence[PaymentReceived]: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[Envelope]) -> None: ...

@@ -1,0 +1,134 @@
+"""Invariants of the synthesized stack that a security review and on-call rely on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+from .conftest import of_type
+
+
+def _refs(value: Any) -> set[str]:
+    """Logical ids referenced anywhere inside a template value."""
+    if isinstance(value, dict):
+        found = set()
+        if "Ref" in value:
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+        for v in value.values():
+            found |= _refs(v)
+        return found
+    if isinstance(value, list):
+        return set().union(*map(_refs, value)) if value else set()
+    return set()
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(synthesized: dict[str, Any]) -> None:
+    for stage, (_, _, outdir) in synthesized.items():
+        report = json.loads((Path(outdir) / "validation-report.json").read_text())
+        violations = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
+        assert violations == [], f"{stage}: {violations}"
+
+
+def test_every_consumer_queue_has_a_dlq_and_a_dlq_alarm_routed_to_a_topic(dev: dict) -> None:
+    queues = of_type(dev, "AWS::SQS::Queue")
+    consumers = {lid: q for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    dlqs = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in consumers.values()}
+    assert consumers and set(queues) == set(consumers) | dlqs, "a queue is neither a consumer queue nor a DLQ"
+    alarms = of_type(dev, "AWS::CloudWatch::Alarm").values()
+    for dlq in dlqs:
+        watching = [a for a in alarms if dlq in _refs(a["Properties"].get("Dimensions", []))]
+        assert watching, f"no alarm watches {dlq}"
+        assert all(a["Properties"]["AlarmActions"] for a in watching)
+
+
+def test_every_event_source_mapping_reports_batch_item_failures(dev: dict) -> None:
+    mappings = of_type(dev, "AWS::Lambda::EventSourceMapping")
+    assert mappings
+    for mapping in mappings.values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_queues_encrypt_at_rest_and_refuse_plain_http(dev_template: Template, dev: dict) -> None:
+    for queue in of_type(dev, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    policies = of_type(dev, "AWS::SQS::QueuePolicy").values()
+    denied = set()
+    for policy in policies:
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false":
+                denied |= _refs(policy["Properties"]["Queues"])
+    assert denied == set(of_type(dev, "AWS::SQS::Queue"))
+
+
+def test_every_function_has_tracing_its_own_role_and_a_log_group_with_retention(dev: dict) -> None:
+    functions = of_type(dev, "AWS::Lambda::Function")
+    log_groups = of_type(dev, "AWS::Logs::LogGroup")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(set(roles)) == len(roles) == len(functions)
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[group]["Properties"]["RetentionInDays"] == 14
+        assert function["Metadata"]["concord:source"].startswith("functions/")
+
+
+def test_no_role_has_wildcard_actions_and_data_actions_name_their_resources(dev: dict) -> None:
+    data_types = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::Events::EventBus"}
+    data = {lid for lid, r in dev["Resources"].items() if r["Type"] in data_types}
+    for policy in of_type(dev, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all(a != "*" and not a.endswith(":*") for a in actions), actions
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if any(a.split(":")[0] in ("dynamodb", "sqs", "secretsmanager", "events") for a in actions):
+                assert "*" not in resources, statement
+                assert _refs(resources) & data, f"data action on no named resource: {statement}"
+
+
+def test_tables_have_point_in_time_recovery_encryption_and_ttl(dev: dict) -> None:
+    tables = of_type(dev, "AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> None:
+    dev_template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {"HttpMethod": "POST", "RequestValidatorId": Match.any_value(), "Integration": {"Type": "AWS_PROXY"}},
+    )
+    dev_template.has_resource_properties(
+        "AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True, "ValidateRequestParameters": True}
+    )
+    dev_template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]),
+        },
+    )
+
+
+def test_ingest_gets_one_secret_per_configured_source(dev: dict) -> None:
+    secrets = [s["Properties"]["Name"] for s in of_type(dev, "AWS::SecretsManager::Secret").values()]
+    ingest = next(f for f in of_type(dev, "AWS::Lambda::Function").values() if f["Metadata"]["concord:source"] == "functions/webhook_ingest")
+    env = ingest["Properties"]["Environment"]["Variables"]
+    sources = json.loads(env["WEBHOOK_SOURCES"])
+    assert sorted(secrets) == sorted(f"{env['WEBHOOK_SECRET_PREFIX']}/{s}" for s in sources)
+
+
+def test_prod_retains_data_and_dev_does_not(dev: dict, prod: dict) -> None:
+    for template, policy in ((prod, "Retain"), (dev, "Delete")):
+        for table in of_type(template, "AWS::DynamoDB::Table").values():
+            assert table["DeletionPolicy"] == policy
+    assert {g["Properties"]["RetentionInDays"] for g in of_type(prod, "AWS::Logs::LogGroup").values()} == {365}
