@@ -1,0 +1,1 @@
+"""Connectors: one package per vendor system, implementing the ports in concord.ports."""

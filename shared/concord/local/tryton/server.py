@@ -1,0 +1,191 @@
+"""Run the local trytond server as a detached background process, controlled by a pid file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .errors import PortInUseError, TrytonLocalError
+from .layout import DATABASES, DEFAULT_PORT, TrytonHome, configured_port, write_config
+
+logger = logging.getLogger(__name__)
+
+SERVE_SCRIPT = Path(__file__).with_name("serve_script.py")
+
+# Popen objects of servers started by this process, so that stopping one reaps it
+# (no zombie) and Python does not warn about a still-running child.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class TrytonServer:
+    """A running trytond serving the crm, psa and erp databases of one home."""
+
+    home: Path
+    port: int
+    pid: int
+
+    @property
+    def url(self) -> str:
+        """Base URL; a database's JSON-RPC endpoint is `{url}/{database}/rpc/`."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        stop_server(self.home, timeout)
+
+
+def running_server(home: Path) -> TrytonServer | None:
+    """The server recorded in home's pid file, if that process is still our trytond."""
+    pid = _live_server_pid(TrytonHome(home))
+    return TrytonServer(home, configured_port(home), pid) if pid else None
+
+
+def start_server(home: Path, port: int = DEFAULT_PORT, timeout: float = 60.0) -> TrytonServer:
+    """Start trytond in the background (or return the one already running on `port`).
+
+    The process runs in its own session with TZ=UTC (Tryton stamps write_date in server-local
+    time), logs to home/logs/trytond.log and outlives the caller until `stop_server`.
+    Returns once the JSON-RPC endpoint answers; raises PortInUseError if `port` is taken.
+    """
+    layout = TrytonHome(home)
+    existing = running_server(home)
+    if existing:
+        if existing.port != port:
+            raise TrytonLocalError(
+                f"Tryton server of {home} already runs on port {existing.port} (pid "
+                f"{existing.pid}); stop it before starting it on port {port}")
+        return existing
+    _check_port_free(port)
+    if not layout.db_stamp.exists():
+        raise TrytonLocalError(f"no databases in {layout.db_dir}: run ensure_databases first")
+
+    started = time.monotonic()
+    write_config(home, port)
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    with layout.server_log.open("wb") as log:
+        process = subprocess.Popen(
+            [str(layout.python), str(SERVE_SCRIPT), str(layout.config), str(port), *DATABASES],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "TZ": "UTC"},
+            start_new_session=True,  # not killed with the caller's terminal or process group
+        )
+    _children[process.pid] = process
+    layout.pid_file.write_text(f"{process.pid}\n")
+    server = TrytonServer(home, port, process.pid)
+    try:
+        _wait_until_ready(server, process, timeout)
+    except BaseException:
+        stop_server(home)
+        raise
+    logger.info("tryton step=start_server seconds=%.2f port=%d pid=%d",
+                time.monotonic() - started, port, process.pid)
+    return server
+
+
+def stop_server(home: Path, timeout: float = 10.0) -> bool:
+    """Stop the server named by home's pid file (SIGTERM, then SIGKILL). False if none ran."""
+    layout = TrytonHome(home)
+    pid = _live_server_pid(layout)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_for_exit(pid, timeout):
+        logger.warning("tryton server pid=%d ignored SIGTERM; killing it", pid)
+        os.kill(pid, signal.SIGKILL)
+        _wait_for_exit(pid, timeout)
+    layout.pid_file.unlink(missing_ok=True)
+    logger.info("tryton step=stop_server pid=%d", pid)
+    return True
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Same option as the server's own bind, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PortInUseError(
+                f"cannot start Tryton on 127.0.0.1:{port}: the port is already in use "
+                f"({exc.strerror}); pick another port or stop the process holding it") from exc
+
+
+def _wait_until_ready(
+    server: TrytonServer, process: subprocess.Popen[bytes], timeout: float,
+) -> None:
+    deadline = time.monotonic() + timeout
+    probe = {"id": 0, "method": "common.server.version", "params": []}
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise TrytonLocalError(
+                f"Tryton server exited with code {process.returncode} during start-up; "
+                f"end of {TrytonHome(server.home).server_log}:\n{_tail(server)}")
+        try:
+            answer = httpx.post(f"{server.url}/rpc/", json=probe, timeout=2.0, trust_env=False)
+            if answer.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet: it loads the three databases first
+        time.sleep(0.1)
+    raise TrytonLocalError(
+        f"Tryton server did not answer on {server.url} within {timeout:.0f}s; "
+        f"end of its log:\n{_tail(server)}")
+
+
+def _tail(server: TrytonServer, lines: int = 20) -> str:
+    text = TrytonHome(server.home).server_log.read_text(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _live_server_pid(layout: TrytonHome) -> int | None:
+    """The pid in the pid file if it is alive and really is this home's trytond; else None
+    (and a stale pid file is removed, so a reused pid is never signalled)."""
+    try:
+        pid = int(layout.pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if _is_alive(pid) and _runs_our_server(pid, layout):
+        return pid
+    layout.pid_file.unlink(missing_ok=True)
+    return None
+
+
+def _runs_our_server(pid: int, layout: TrytonHome) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc (not Linux): trust the pid file
+    return str(SERVE_SCRIPT).encode() in cmdline and str(layout.config).encode() in cmdline
+
+
+def _is_alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]  # exited and now reaped
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _is_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
