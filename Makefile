@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test install up status down synth diff deploy schemas clean
+.PHONY: demo test install up status down synth diff deploy schemas bench clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed)
 	$(BIN)/concord demo
@@ -49,6 +49,9 @@ diff: install
 
 deploy: install  ## Deploy to the AWS account of your current credentials
 	npx cdk deploy -c concord:stage=$(or $(STAGE),dev)
+
+bench: install  ## Benchmarks (not part of make test); results in benchmarks/results/
+	$(BIN)/python -m benchmarks.webhook_latency --events $(or $(EVENTS),200)
 
 schemas: install  ## Regenerate the checked-in JSON Schemas of the canonical events
 	$(BIN)/python -m concord.events.schemas
