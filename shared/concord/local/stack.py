@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -25,6 +22,7 @@ import boto3
 import httpx
 
 from .demo_secrets import demo_secret_value
+from .processes import is_alive, port_is_free, start_detached, stop
 from .provision import provision
 from .state import StackState
 from .template import REGION, REPO_ROOT, Topology, read_topology, synthesize
@@ -37,39 +35,19 @@ class LocalStackError(RuntimeError):
     """The local stack cannot start or is not running; the message says why."""
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of this process still "exists": reap it if so.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
-
-
 def ensure_port_free(host: str, port: int, option: str) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise LocalStackError(
-                f"port {port} on {host} is already in use ({error.strerror}); "
-                f"stop what uses it or choose another port with {option}"
-            ) from None
+    free, reason = port_is_free(host, port)
+    if not free:
+        raise LocalStackError(
+            f"port {port} on {host} is already in use ({reason}); "
+            f"stop what uses it or choose another port with {option}"
+        )
 
 
 def _wait_until(check: Any, what: str, log: Path, pid: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not is_alive(pid):
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise LocalStackError(f"{what} exited during start-up; last log lines:\n{tail}")
         try:
@@ -82,18 +60,7 @@ def _wait_until(check: Any, what: str, log: Path, pid: int) -> None:
 
 
 def _spawn(args: list[str], log: Path) -> int:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=REPO_ROOT,
-            start_new_session=True,  # survives the CLI; stopped by `down`
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
-        )
-    return process.pid
+    return start_detached(args, log, {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")}, cwd=REPO_ROOT)
 
 
 def aws_client(state: StackState, service: str, resource: bool = False) -> Any:
@@ -137,7 +104,7 @@ class LocalStack:
         (self.state_dir / "topology.json").write_text(topology.to_json())
 
         state = self._current()
-        if not _alive(state.emulator_pid):
+        if not is_alive(state.emulator_pid):
             # A fresh emulator: the ports asked for now apply.
             state = StackState(self.host, self.aws_port, self.webhook_port, self.lambda_port)
             ensure_port_free(state.host, state.aws_port, "--aws-port")
@@ -147,7 +114,7 @@ class LocalStack:
                  "--port", str(state.aws_port), "--runtime-url", state.lambda_endpoint],
                 log,
             )
-            state = replace(state, emulator_pid=pid, runtime_pid=None if not _alive(state.runtime_pid) else state.runtime_pid)
+            state = replace(state, emulator_pid=pid, runtime_pid=None if not is_alive(state.runtime_pid) else state.runtime_pid)
             state.save(self.state_dir)
             _wait_until(
                 lambda: httpx.get(f"{state.aws_endpoint}/moto-api/", timeout=1).status_code == 200,
@@ -160,7 +127,7 @@ class LocalStack:
         }
         provision(topology, lambda service: aws_client(state, service), secrets, self.visibility_timeout_cap)
 
-        if not _alive(state.runtime_pid):
+        if not is_alive(state.runtime_pid):
             for port, option in ((state.webhook_port, "--webhook-port"), (state.lambda_port, "--lambda-port")):
                 ensure_port_free(state.host, port, option)
             log = self.logs / "runtime.log"
@@ -179,12 +146,12 @@ class LocalStack:
             return {"running": False, "state_dir": str(self.state_dir)}
         state = StackState.load(self.state_dir)
         runtime: dict[str, Any] = {}
-        if _alive(state.runtime_pid):
+        if is_alive(state.runtime_pid):
             try:
                 runtime = httpx.get(f"{state.lambda_endpoint}/health", timeout=2).json()
             except httpx.HTTPError:
                 runtime = {}
-        emulator_up = _alive(state.emulator_pid)
+        emulator_up = is_alive(state.emulator_pid)
         return {
             "running": emulator_up and bool(runtime),
             "state_dir": str(self.state_dir),
@@ -205,23 +172,11 @@ class LocalStack:
         state = StackState.load(self.state_dir)
         stopped = []
         for what, pid in (("runtime", state.runtime_pid), ("emulator", state.emulator_pid)):
-            if _alive(pid):
-                _terminate(pid)
+            if is_alive(pid):
+                stop(pid)
                 stopped.append(what)
         (self.state_dir / "state.json").unlink(missing_ok=True)
         return stopped
-
-
-def _terminate(pid: int, grace_seconds: float = 5) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def stack_from_env(**overrides: Any) -> LocalStack:

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from ..processes import is_alive, port_is_free, start_detached, stop
 from .errors import PortInUseError, TrytonLocalError
 from .layout import DATABASES, DEFAULT_PORT, TrytonHome, configured_port, write_config
 
 logger = logging.getLogger(__name__)
 
 SERVE_SCRIPT = Path(__file__).with_name("serve_script.py")
-
-# Popen objects of servers started by this process, so that stopping one reaps it
-# (no zombie) and Python does not warn about a still-running child.
-_children: dict[int, subprocess.Popen[bytes]] = {}
-
 
 @dataclass(frozen=True)
 class TrytonServer:
@@ -69,24 +62,21 @@ def start_server(home: Path, port: int = DEFAULT_PORT, timeout: float = 60.0) ->
 
     started = time.monotonic()
     write_config(home, port)
-    layout.log_dir.mkdir(parents=True, exist_ok=True)
-    with layout.server_log.open("wb") as log:
-        process = subprocess.Popen(
-            [str(layout.python), str(SERVE_SCRIPT), str(layout.config), str(port), *DATABASES],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "TZ": "UTC"},
-            start_new_session=True,  # not killed with the caller's terminal or process group
-        )
-    _children[process.pid] = process
-    layout.pid_file.write_text(f"{process.pid}\n")
-    server = TrytonServer(home, port, process.pid)
+    layout.server_log.unlink(missing_ok=True)
+    pid = start_detached(
+        [str(layout.python), str(SERVE_SCRIPT), str(layout.config), str(port), *DATABASES],
+        layout.server_log,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    layout.pid_file.write_text(f"{pid}\n")
+    server = TrytonServer(home, port, pid)
     try:
-        _wait_until_ready(server, process, timeout)
+        _wait_until_ready(server, timeout)
     except BaseException:
         stop_server(home)
         raise
     logger.info("tryton step=start_server seconds=%.2f port=%d pid=%d",
-                time.monotonic() - started, port, process.pid)
+                time.monotonic() - started, port, pid)
     return server
 
 
@@ -96,37 +86,27 @@ def stop_server(home: Path, timeout: float = 10.0) -> bool:
     pid = _live_server_pid(layout)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    if not _wait_for_exit(pid, timeout):
-        logger.warning("tryton server pid=%d ignored SIGTERM; killing it", pid)
-        os.kill(pid, signal.SIGKILL)
-        _wait_for_exit(pid, timeout)
+    stop(pid, timeout, whole_group=False)
     layout.pid_file.unlink(missing_ok=True)
     logger.info("tryton step=stop_server pid=%d", pid)
     return True
 
 
 def _check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Same option as the server's own bind, so a port in TIME_WAIT counts as free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as exc:
-            raise PortInUseError(
-                f"cannot start Tryton on 127.0.0.1:{port}: the port is already in use "
-                f"({exc.strerror}); pick another port or stop the process holding it") from exc
+    free, reason = port_is_free("127.0.0.1", port)
+    if not free:
+        raise PortInUseError(
+            f"cannot start Tryton on 127.0.0.1:{port}: the port is already in use "
+            f"({reason}); pick another port or stop the process holding it")
 
 
-def _wait_until_ready(
-    server: TrytonServer, process: subprocess.Popen[bytes], timeout: float,
-) -> None:
+def _wait_until_ready(server: TrytonServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     probe = {"id": 0, "method": "common.server.version", "params": []}
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if not is_alive(server.pid):
             raise TrytonLocalError(
-                f"Tryton server exited with code {process.returncode} during start-up; "
+                "Tryton server exited during start-up; "
                 f"end of {TrytonHome(server.home).server_log}:\n{_tail(server)}")
         try:
             answer = httpx.post(f"{server.url}/rpc/", json=probe, timeout=2.0, trust_env=False)
@@ -152,7 +132,7 @@ def _live_server_pid(layout: TrytonHome) -> int | None:
         pid = int(layout.pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    if _is_alive(pid) and _runs_our_server(pid, layout):
+    if is_alive(pid) and _runs_our_server(pid, layout):
         return pid
     layout.pid_file.unlink(missing_ok=True)
     return None
@@ -164,28 +144,3 @@ def _runs_our_server(pid: int, layout: TrytonHome) -> bool:
     except OSError:
         return True  # no /proc (not Linux): trust the pid file
     return str(SERVE_SCRIPT).encode() in cmdline and str(layout.config).encode() in cmdline
-
-
-def _is_alive(pid: int) -> bool:
-    child = _children.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        del _children[pid]  # exited and now reaped
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_for_exit(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _is_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
