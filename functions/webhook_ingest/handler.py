@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field, Json
+from pydantic import Field, Json, ValidationError
 
 from concord.aws.secrets import webhook_signing_secrets
 from concord.errors import ConfigurationError, TransientError
@@ -44,7 +44,10 @@ class IngestSettings(Settings):
     secret_cache_seconds: int = Field(default=300, ge=0, le=3600, alias="SECRET_CACHE_SECONDS")
 
     def sources(self) -> dict[str, SourceConfig]:
-        return parse_sources(self.webhook_sources)
+        try:
+            return parse_sources(self.webhook_sources)
+        except ValidationError as error:
+            raise ConfigurationError(f"WEBHOOK_SOURCES is invalid: {error.error_count()} problems") from error
 
 
 app = APIGatewayRestResolver()

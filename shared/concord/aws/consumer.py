@@ -9,6 +9,7 @@ Built on Powertools' BatchProcessor. On top of it, every failed record
 
 from __future__ import annotations
 
+import math
 import random
 from functools import cache
 from typing import Any
@@ -58,7 +59,9 @@ def describe_error(error: BaseException) -> str:
     """A failure reason fit for the audit trail: what and where, never the payload's values."""
     if isinstance(error, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: "
+            # pydantic's message for an unknown union tag quotes the tag itself
+            + ("unknown event type" if e["type"] == "union_tag_invalid" else e["msg"])
             for e in error.errors(include_url=False, include_input=False)[:10]
         )
         return f"ValidationError: {problems}"
@@ -88,9 +91,10 @@ def classify(error: BaseException) -> ErrorClass:
 
 
 def backoff_seconds(receive_count: int, base: int, cap: int) -> int:
-    """Exponential back-off with full jitter in [delay/2, delay]."""
+    """Exponential back-off with "equal jitter": a whole number of seconds in [delay/2, delay]."""
     delay = min(cap, base * 2 ** max(receive_count - 1, 0))
-    return int(random.uniform(delay / 2, delay))
+    # Round up: truncating would fall below delay/2 for odd delays (and to 0 for a delay of 1).
+    return math.ceil(random.uniform(delay / 2, delay))
 
 
 @cache

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from ..events.envelope import LegalEntity
 from ..events.types import System
+from .standard_webhooks import is_valid_secret
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
 
@@ -43,9 +44,17 @@ def secret_name(prefix: str, source: str) -> str:
     return f"{prefix.rstrip('/')}/{source}"
 
 
+def _signing_secret(value: str) -> str:
+    if not is_valid_secret(value):
+        raise ValueError("not a signing secret: expected whsec_ and base64 of at least 16 bytes")
+    return value
+
+
 class WebhookSecret(BaseModel):
     """The secret's JSON value: one signing secret, or two while rotating."""
 
     model_config = ConfigDict(extra="forbid")
 
-    signing_secrets: Annotated[list[str], Field(min_length=1, max_length=2)]
+    signing_secrets: Annotated[
+        list[Annotated[str, AfterValidator(_signing_secret)]], Field(min_length=1, max_length=2)
+    ]

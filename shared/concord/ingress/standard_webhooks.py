@@ -65,8 +65,11 @@ def verify(
         raise SignatureInvalid("webhook-id is not a valid delivery id")
     if not raw_timestamp.isascii() or not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
         raise SignatureInvalid("webhook-timestamp must be unix seconds")
-    timestamp = dt.datetime.fromtimestamp(int(raw_timestamp), tz=dt.UTC)
-    if abs(now - timestamp) > tolerance:
+    try:
+        timestamp: dt.datetime | None = dt.datetime.fromtimestamp(int(raw_timestamp), tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999: certainly not "now"
+        timestamp = None
+    if timestamp is None or abs(now - timestamp) > tolerance:
         raise TimestampOutOfTolerance(
             f"webhook-timestamp is more than {int(tolerance.total_seconds())} s from now"
         )
