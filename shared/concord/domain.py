@@ -45,15 +45,16 @@ class ErpCustomer(CanonicalModel):
 
 class TaskPlan(CanonicalModel):
     name: Name
-    service_item: RecordId
+    service_item: RecordId  # a product code, the same in every system (see mapping config)
     planned_hours: float | None = None
 
 
 class ProjectPlan(CanonicalModel):
     """What the PSA must create for a won opportunity: a project and its work breakdown."""
 
-    external_ref: str  # idempotency: the PSA finds an existing project by it
+    external_ref: str  # Concord's canonical project id; the PSA finds an existing project by it
     name: Name
+    customer_ref: str  # Concord's canonical customer id (the PSA client is found or created by it)
     customer_name: Name
     budget: Money
     tasks: list[TaskPlan] = Field(min_length=1)
