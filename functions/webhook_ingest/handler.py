@@ -25,7 +25,7 @@ from pydantic import Field, Json, ValidationError
 from concord.aws.secrets import webhook_signing_secrets
 from concord.errors import ConfigurationError, TransientError
 from concord.ingress.errors import DeliveryConflict, DeliveryRejected
-from concord.ingress.publishing import as_idempotent_payload, publisher_for
+from concord.ingress.publishing import publish_once
 from concord.ingress.service import Limits, WebhookRequest, accept_delivery, find_source
 from concord.ingress.sources import SourceConfig, parse_sources, secret_name
 from concord.observability import bind_event, logger, metrics, tracer
@@ -84,12 +84,14 @@ def receive_webhook(source: str) -> Response:
     )
     bind_event(accepted.event.id, accepted.event.correlation_id, accepted.event.type)
 
-    publish, idempotency = publisher_for(
-        settings.idempotency_table_name, settings.event_bus_name, settings.remember_deliveries_seconds
-    )
-    idempotency.register_lambda_context(app.lambda_context)
     try:
-        result = publish(delivery=as_idempotent_payload(accepted))
+        result = publish_once(
+            accepted,
+            bus_name=settings.event_bus_name,
+            idempotency_table=settings.idempotency_table_name,
+            remember_seconds=settings.remember_deliveries_seconds,
+            lambda_context=app.lambda_context,
+        )
     except IdempotencyValidationError as error:
         raise DeliveryConflict("this delivery id was already received with a different body") from error
 

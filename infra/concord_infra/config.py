@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from concord.ingress.sources import SourceConfig
+from concord.sync.rules import LegalEntityRules
 
 StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
 
@@ -29,6 +30,11 @@ class StageConfig(BaseModel):
     max_receive_count: Annotated[int, Field(ge=1, le=20)] = 5
     # Base of the consumers' exponential back-off between attempts (visibility timeout).
     retry_base_seconds: Annotated[int, Field(ge=0, le=900)] = 10
+    # Saga Tasks: first retry interval (doubling, full jitter) and attempts on transient errors.
+    saga_retry_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 2
+    saga_retry_attempts: Annotated[int, Field(ge=0, le=10)] = 4
+    # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
+    legal_entities: dict[str, LegalEntityRules]
 
 
 class AppConfig(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from constructs import Construct
@@ -15,6 +17,7 @@ from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ops import AlarmTopics
+from .constructs.quote_to_cash import QuoteToCash
 
 ARCHIVE_DAYS = 90
 
@@ -30,7 +33,7 @@ class ConcordStack(Stack):
         topics = AlarmTopics(self, "Alarms", prefix=prefix)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
-        def function(name: str, description: str, **kwargs) -> ConcordFunction:
+        def function(name: str, description: str, **kwargs: Any) -> ConcordFunction:
             return ConcordFunction(
                 self,
                 "".join(part.title() for part in name.split("_")),
@@ -85,6 +88,23 @@ class ConcordStack(Stack):
             topics=topics,
             severity=Severity.WARNING,
             max_receive_count=stage.max_receive_count,
+        )
+
+        QuoteToCash(
+            self,
+            "QuoteToCash",
+            prefix=prefix,
+            make_function=function,
+            tables=tables,
+            bus=bus.bus,
+            topics=topics,
+            legal_entities={k: v.model_dump(mode="json") for k, v in stage.legal_entities.items()},
+            retry_interval_seconds=stage.saga_retry_interval_seconds,
+            retry_attempts=stage.saga_retry_attempts,
+            secret_cache_seconds=stage.secret_cache_seconds,
+            max_receive_count=stage.max_receive_count,
+            log_retention_days=stage.log_retention_days,
+            retain=stage.retain_data,
         )
 
         CfnOutput(self, "WebhookUrl", value=ingress.api.url_for_path("/webhooks"))

@@ -77,3 +77,13 @@ class ErpPort(ChangeSource, Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Envelope]) -> None: ...
+
+
+class CrossReferences(Protocol):
+    """The registry mapping Concord's canonical ids to each system's record ids."""
+
+    def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None: ...
+
+    def records_of(self, object_type: str, canonical_id: str) -> dict[str, str]: ...
+
+    def canonical_of(self, system: str, object_type: str, record_id: str) -> str | None: ...

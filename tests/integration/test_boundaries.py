@@ -8,7 +8,8 @@ from pathlib import Path
 from ..conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "shared" / "concord"
-VENDOR_PACKAGES = ("concord.connectors", "concord.local")
+# concord.connectors.registry is the composition root that picks a connector by configuration.
+VENDOR_PACKAGES = ("concord.connectors.tryton", "concord.local")
 # Modules allowed to know vendors: the connectors themselves and the local wiring.
 MAY_IMPORT_VENDORS = ("connectors", "local", "cli")
 

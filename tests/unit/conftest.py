@@ -27,7 +27,7 @@ from pytest_socket import disable_socket, enable_socket
 from concord import observability
 from concord.aws import consumer
 from concord.aws.clients import client, resource
-from concord.ingress.publishing import publisher_for
+from concord.aws import idempotency
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -90,7 +90,7 @@ def _one_botocore_loader() -> Iterator[None]:
 def _clear_caches() -> None:
     client.cache_clear()
     resource.cache_clear()
-    publisher_for.cache_clear()
+    idempotency._store.cache_clear()
     consumer._queue_url.cache_clear()
     parameters.clear_caches()
     observability.metrics.clear_metrics()

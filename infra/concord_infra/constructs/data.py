@@ -1,4 +1,4 @@
-"""DynamoDB tables: Powertools idempotency records and the sync audit trail."""
+"""DynamoDB tables: idempotency records, the cross-reference registry and the sync audit trail."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ class DataTables(Construct):
             table_name=f"{prefix}-idempotency",
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expiration",
+            **common,
+        )
+        # See concord.aws.xref for the item layout.
+        self.xref = dynamodb.Table(
+            self,
+            "CrossReferences",
+            table_name=f"{prefix}-xref",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             **common,
         )
         # See concord.aws.audit for the item layout.

@@ -8,51 +8,34 @@ released, so the vendor's retry is processed afresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 
 from ..aws.bus import EventBusPublisher
 from ..aws.clients import client
+from ..aws.idempotency import run_once
 from ..events import parse_event
 from .service import AcceptedDelivery
 
-PublishOnce = Callable[..., dict[str, Any]]
 
-
-@cache
-def publisher_for(
-    idempotency_table: str, bus_name: str, remember_seconds: int
-) -> tuple[PublishOnce, IdempotencyConfig]:
-    """The idempotent publish function and its config (to register the Lambda context on)."""
-    config = IdempotencyConfig(
-        event_key_jmespath="[source, delivery_id]",
-        payload_validation_jmespath="body_sha256",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=remember_seconds,
-    )
-    store = DynamoDBPersistenceLayer(table_name=idempotency_table, key_attr="id")
-    bus = EventBusPublisher(bus_name, client("events"))
-
-    @idempotent_function(data_keyword_argument="delivery", persistence_store=store, config=config)
+def publish_once(
+    accepted: AcceptedDelivery, *, bus_name: str, idempotency_table: str, remember_seconds: int, lambda_context: Any
+) -> dict[str, Any]:
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         event = parse_event(delivery["event"])
-        bus.publish([event])
+        EventBusPublisher(bus_name, client("events")).publish([event])
         return {"event_id": event.id, "event_type": event.type}
 
-    return publish, config
-
-
-def as_idempotent_payload(accepted: AcceptedDelivery) -> dict[str, Any]:
-    return {
-        "source": accepted.source,
-        "delivery_id": accepted.delivery_id,
-        "body_sha256": accepted.body_sha256,
-        "event": accepted.event.model_dump(mode="json"),
-    }
+    return run_once(
+        publish,
+        {
+            "source": accepted.source,
+            "delivery_id": accepted.delivery_id,
+            "body_sha256": accepted.body_sha256,
+            "event": accepted.event.model_dump(mode="json"),
+        },
+        table_name=idempotency_table,
+        key_jmespath="[source, delivery_id]",
+        payload_validation_jmespath="body_sha256",
+        expires_after_seconds=remember_seconds,
+        lambda_context=lambda_context,
+    )

@@ -1,0 +1,209 @@
+"""The quote-to-cash saga: a Step Functions state machine over one Lambda per step.
+
+ValidateCustomer → UpsertErpCustomer → CreatePsaProject → AssignBillingTerms →
+MapRevenueSchedule → PublishProjectActivated. Each Task retries transient errors with
+exponential back-off and full jitter; any other error is caught, the failed step noted,
+and the saga compensates, then raises a SyncExceptionRaised event and fails.
+Triggered by OpportunityClosedWon through a queue-with-DLQ and the start function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from concord.events.types import Severity
+from concord.sync.saga import RETRYABLE_ERRORS
+
+from ..nag import acknowledge
+from .consumer import EventConsumer
+from .data import DataTables
+from .functions import RETENTION, ConcordFunction
+from .ops import AlarmTopics
+
+# (state name, function folder, where its result goes in the saga state)
+STEPS = [
+    ("ValidateCustomer", "q2c_validate_customer", "$.validation"),
+    ("UpsertErpCustomer", "q2c_upsert_erp_customer", "$.erp_customer"),
+    ("CreatePsaProject", "q2c_create_psa_project", "$.project"),
+    ("AssignBillingTerms", "q2c_assign_billing_terms", "$.billing_terms"),
+    ("MapRevenueSchedule", "q2c_map_revenue_schedule", "$.revenue_schedule"),
+    ("PublishProjectActivated", "q2c_publish_project_activated", "$.activated"),
+]
+SYSTEMS = ("crm", "psa", "erp")
+
+
+def systems_secret_prefix(prefix: str) -> str:
+    return f"{prefix.replace('-', '/', 1)}/systems"
+
+
+class QuoteToCash(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        make_function: Callable[..., ConcordFunction],
+        tables: DataTables,
+        bus: events.IEventBus,
+        topics: AlarmTopics,
+        legal_entities: dict,
+        retry_interval_seconds: int,
+        retry_attempts: int,
+        secret_cache_seconds: int,
+        max_receive_count: int,
+        log_retention_days: int,
+        retain: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        secret_prefix = systems_secret_prefix(prefix)
+        # Connection of each system, {"kind": "tryton", "url": ..., ...}: set after deploying.
+        self.system_secrets = {
+            system: secretsmanager.Secret(
+                self,
+                f"{system.title()}Connection",
+                secret_name=f"{secret_prefix}/{system}",
+                description=f"How Concord connects to the {system.upper()} (kind, url, credentials)",
+                removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            )
+            for system in SYSTEMS
+        }
+        for secret in self.system_secrets.values():
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "Credentials of the firm's CRM, PSA and ERP are issued by those products; the firm "
+                "rotates them there and updates the secret (Concord re-reads it within the cache period).",
+            )
+        environment = {
+            "IDEMPOTENCY_TABLE_NAME": tables.idempotency.table_name,
+            "XREF_TABLE_NAME": tables.xref.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+            "SYSTEMS_SECRET_PREFIX": secret_prefix,
+            "LEGAL_ENTITIES": json.dumps(legal_entities, sort_keys=True),
+            "SECRET_CACHE_SECONDS": str(secret_cache_seconds),
+        }
+
+        step_functions: list[ConcordFunction] = []
+
+        def step_function(folder: str, description: str) -> ConcordFunction:
+            function = make_function(folder, description, environment=environment, timeout=Duration.seconds(30))
+            step_functions.append(function)
+            for secret in self.system_secrets.values():
+                secret.grant_read(function.function)
+            tables.idempotency.grant(
+                function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+            )
+            tables.xref.grant(function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+            bus.grant_put_events_to(function.function)
+            return function
+
+        def invoke(state_name: str, function: ConcordFunction, result_path: str) -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(
+                self,
+                state_name,
+                lambda_function=function.function,
+                payload=sfn.TaskInput.from_object(
+                    {"execution": sfn.JsonPath.string_at("$$.Execution.Name"), "state": sfn.JsonPath.entire_payload}
+                ),
+                payload_response_only=True,
+                result_path=result_path,
+                retry_on_service_exceptions=False,  # RETRYABLE_ERRORS covers them, with jitter
+            )
+            task.add_retry(
+                errors=RETRYABLE_ERRORS,
+                interval=Duration.seconds(retry_interval_seconds),
+                max_attempts=retry_attempts,
+                backoff_rate=2,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        raise_exception = invoke(
+            "RaiseSyncException",
+            step_function("q2c_raise_exception", "Quote-to-cash: publish SyncExceptionRaised"),
+            "$.exception",
+        )
+        failed = sfn.Fail(self, "QuoteToCashFailed", error="QuoteToCashFailed", cause="see SyncExceptionRaised")
+        # If even the report cannot be published, the execution's failure is the alarm.
+        raise_exception.add_catch(failed, errors=["States.ALL"], result_path="$.exception_error")
+        raise_exception.next(failed)
+        compensate = invoke(
+            "Compensate", step_function("q2c_compensate", "Quote-to-cash: undo or mark what the saga created"), "$.compensation"
+        )
+        compensate.add_catch(raise_exception, errors=["States.ALL"], result_path="$.compensation_error")
+        compensate.next(raise_exception)
+
+        chain: sfn.IChainable | None = None
+        for state_name, folder, result_path in STEPS:
+            task = invoke(state_name, step_function(folder, f"Quote-to-cash step {state_name}"), result_path)
+            noted = sfn.Pass(
+                self, f"{state_name}Failed", result=sfn.Result.from_string(state_name), result_path="$.failed_step"
+            ).next(compensate)
+            task.add_catch(noted, errors=["States.ALL"], result_path="$.error")
+            chain = task if chain is None else chain.next(task)
+        chain = chain.next(sfn.Succeed(self, "ProjectActive"))
+
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{prefix}-quote-to-cash",
+            retention=RETENTION[log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"{prefix}-quote-to-cash",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            timeout=Duration.hours(1),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+
+        self._acknowledge_invoke_grants(step_functions)
+
+        start = make_function(
+            "q2c_start",
+            "Starts the quote-to-cash saga for each OpportunityClosedWon",
+            environment={"AUDIT_TABLE_NAME": tables.audit.table_name, "STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+        )
+        self.state_machine.grant_start_execution(start.function)
+        tables.audit.grant(start.function, "dynamodb:PutItem")
+        EventConsumer(
+            self,
+            "Trigger",
+            name="q2c_start",
+            prefix=prefix,
+            bus=bus,
+            pattern=events.EventPattern(source=["concord.crm"], detail_type=["OpportunityClosedWon"]),
+            function=start,
+            topics=topics,
+            severity=Severity.HIGH,
+            max_receive_count=max_receive_count,
+        )
+
+    def _acknowledge_invoke_grants(self, functions: list[ConcordFunction]) -> None:
+        role = self.state_machine.role
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing and CloudWatch Logs delivery of a state machine have no resource-level permissions.",
+        )
+        stack = Stack.of(self)
+        for function in functions:
+            logical_id = stack.resolve(stack.get_logical_id(function.function.node.default_child))
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+                "Invoking the versions and aliases of this one step function (CDK's grant for LambdaInvoke).",
+            )

@@ -1,0 +1,54 @@
+"""Starting and redriving saga executions.
+
+An execution is named after the event that triggered it, so a duplicated trigger cannot
+start a second saga (Step Functions refuses a second execution of the same name). A
+redrive after a failure is a new execution named `<event id>-redrive-<n>` with the same
+input: its steps find what the first run created and resume it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..events import Envelope
+
+REDRIVE_SEPARATOR = "-redrive-"
+
+
+def execution_name(event_id: str) -> str:
+    return event_id
+
+
+def start_saga(sfn: Any, state_machine_arn: str, trigger: Envelope) -> bool:
+    """Start the saga for `trigger`; False when it was already started (a duplicate)."""
+    try:
+        sfn.start_execution(
+            stateMachineArn=state_machine_arn,
+            name=execution_name(trigger.id),
+            input=json.dumps({"event": trigger.model_dump(mode="json")}),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            return False
+        raise
+    return True
+
+
+def redrive_saga(sfn: Any, execution_arn: str) -> str:
+    """Start the next attempt of a failed execution; returns the new execution's ARN."""
+    described = sfn.describe_execution(executionArn=execution_arn)
+    base = described["name"].split(REDRIVE_SEPARATOR)[0]
+    machine = described["stateMachineArn"]
+    attempts = [
+        e["name"]
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        for e in page["executions"]
+        if e["name"] == base or e["name"].startswith(base + REDRIVE_SEPARATOR)
+    ]
+    response = sfn.start_execution(
+        stateMachineArn=machine, name=f"{base}{REDRIVE_SEPARATOR}{len(attempts)}", input=described["input"]
+    )
+    return response["executionArn"]

@@ -1,0 +1,298 @@
+"""Quote-to-cash: the saga's steps, from a won opportunity to an active, billable project.
+
+Step Functions runs them in order (infra/concord_infra/constructs/quote_to_cash.py); each
+step gets the saga state so far and returns its own result, which the state machine adds
+to the state. Every step is safe to run again: systems are found by canonical id before
+anything is created. A permanent failure is caught and compensated (`compensate`), then
+reported (`exception_event`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..domain import Customer, ErpCustomer, Opportunity, ProjectPlan, ProjectRecord, ProjectState, TaskPlan
+from ..errors import ValidationFailed
+from ..events import new_event
+from ..events.envelope import OpportunityClosedWonEvent, ProjectActivatedEvent, SyncExceptionRaisedEvent
+from ..events.types import ErrorClass, RecordRef, Severity, System
+from ..ports import CrmPort, CrossReferences, ErpPort, EventPublisher, PsaPort
+from .ids import canonical_id, derived_event_id
+from .rules import LegalEntityRules
+from .saga import error_class_from_name
+
+FLOW = "quote_to_cash"
+HOURLY_UNITS = {"CONSULT-HR"}
+
+
+@dataclass(frozen=True)
+class Systems:
+    crm: CrmPort
+    psa: PsaPort
+    erp: ErpPort
+    xref: CrossReferences
+    bus: EventPublisher
+    rules: dict[str, LegalEntityRules]
+
+
+class StepResult(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerValidated(StepResult):
+    customer_ref: str
+    customer: Customer
+    opportunity: Opportunity
+    existing_erp_customer_id: str | None
+
+
+class ErpCustomerLinked(StepResult):
+    erp_customer_id: str
+    created: bool
+
+
+class ProjectCreated(StepResult):
+    project_ref: str
+    project: ProjectRecord
+    created: bool
+
+
+class StepOutcome(StepResult):
+    applied: bool
+    detail: str
+
+
+class Published(StepResult):
+    event_id: str
+
+
+class Compensated(StepResult):
+    actions: list[str]
+
+
+class SagaError(BaseModel):
+    """What a Catch puts in the state: the error name and Lambda's error JSON as cause."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    Error: str
+    Cause: str = ""
+
+    def reason(self) -> str:
+        try:
+            return str(json.loads(self.Cause).get("errorMessage", self.Cause))
+        except (json.JSONDecodeError, AttributeError):
+            return self.Cause or self.Error
+
+
+class SagaState(BaseModel):
+    """The execution's state: the trigger plus each completed step's result."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event: OpportunityClosedWonEvent
+    validation: CustomerValidated | None = None
+    erp_customer: ErpCustomerLinked | None = None
+    project: ProjectCreated | None = None
+    billing_terms: StepOutcome | None = None
+    revenue_schedule: StepOutcome | None = None
+    failed_step: str | None = None
+    error: SagaError | None = None
+    compensation: Compensated | None = None
+
+    def require(self, field: str) -> Any:
+        value = getattr(self, field)
+        if value is None:
+            raise ValidationFailed(f"saga state has no {field}: the state machine ran a step out of order")
+        return value
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def validate_customer(state: SagaState, systems: Systems) -> CustomerValidated:
+    """Is the CRM's master data complete, and is the customer already in the ERP?"""
+    event = state.event
+    rules = systems.rules.get(event.legal_entity)
+    if rules is None:
+        raise ValidationFailed(f"no rules configured for legal entity {event.legal_entity}")
+    # Read the CRM (the authority) rather than trusting the event's copy of the deal.
+    opportunity = systems.crm.get_opportunity(event.data.opportunity_id)
+    customer = systems.crm.get_customer(opportunity.account_id)
+
+    problems = []
+    if not opportunity.won:
+        problems.append("the opportunity is not won in the CRM")
+    if customer.billing_address is None:
+        problems.append("the account has no billing address")
+    currency = opportunity.amount.currency
+    if currency not in rules.currencies:
+        problems.append(f"currency {currency} is not used by legal entity {event.legal_entity}")
+    if rules.tax_id_required and not customer.tax_id:
+        problems.append(f"legal entity {event.legal_entity} requires the customer's tax id")
+    if not opportunity.lines:
+        problems.append("the opportunity has no lines to plan the project from")
+    if problems:
+        raise ValidationFailed(f"{customer.name}: " + "; ".join(problems))
+
+    customer_ref = canonical_id("customer", System.CRM, customer.account_id)
+    existing = systems.erp.find_customer(external_ref=customer_ref, tax_id=customer.tax_id, name=customer.name)
+    return CustomerValidated(
+        customer_ref=customer_ref,
+        customer=customer,
+        opportunity=opportunity,
+        existing_erp_customer_id=existing.customer_id if existing else None,
+    )
+
+
+def upsert_erp_customer(state: SagaState, systems: Systems) -> ErpCustomerLinked:
+    validated: CustomerValidated = state.require("validation")
+    erp_customer: ErpCustomer = systems.erp.upsert_customer(validated.customer, validated.customer_ref)
+    systems.xref.link("customer", validated.customer_ref, System.CRM, validated.customer.account_id, state.event.id)
+    systems.xref.link("customer", validated.customer_ref, System.ERP, erp_customer.customer_id, state.event.id)
+    return ErpCustomerLinked(
+        erp_customer_id=erp_customer.customer_id, created=validated.existing_erp_customer_id is None
+    )
+
+
+def project_plan(validated: CustomerValidated, project_ref: str) -> ProjectPlan:
+    opportunity = validated.opportunity
+    return ProjectPlan(
+        external_ref=project_ref,
+        name=opportunity.name,
+        customer_ref=validated.customer_ref,
+        customer_name=validated.customer.name,
+        budget=opportunity.amount,
+        tasks=[
+            TaskPlan(
+                name=line.description,
+                service_item=line.service_item,
+                planned_hours=float(line.quantity) if line.service_item in HOURLY_UNITS else None,
+            )
+            for line in opportunity.lines
+        ],
+    )
+
+
+def create_psa_project(state: SagaState, systems: Systems) -> ProjectCreated:
+    validated: CustomerValidated = state.require("validation")
+    project_ref = canonical_id("project", System.CRM, validated.opportunity.opportunity_id)
+    existing = systems.psa.find_project(project_ref)
+    if existing is not None:
+        # A redrive after compensation finds the project it put on hold.
+        systems.psa.set_project_state(existing.project_id, ProjectState.ACTIVE, "quote-to-cash resumed")
+    project = existing or systems.psa.create_project(project_plan(validated, project_ref))
+    systems.xref.link("project", project_ref, System.CRM, validated.opportunity.opportunity_id, state.event.id)
+    systems.xref.link("project", project_ref, System.PSA, project.project_id, state.event.id)
+    return ProjectCreated(project_ref=project_ref, project=project, created=existing is None)
+
+
+def assign_billing_terms(state: SagaState, systems: Systems) -> StepOutcome:
+    linked: ErpCustomerLinked = state.require("erp_customer")
+    rules = systems.rules[state.event.legal_entity]
+    term = state.event.data.payment_term or rules.default_payment_term
+    if not systems.erp.capabilities.billing_terms_per_customer:
+        return StepOutcome(applied=False, detail="not applicable: the ERP keeps no payment terms per customer")
+    systems.erp.set_payment_term(linked.erp_customer_id, term)
+    return StepOutcome(applied=True, detail=f"payment term {term}")
+
+
+def map_revenue_schedule(state: SagaState, systems: Systems) -> StepOutcome:
+    state.require("project")
+    if not systems.erp.capabilities.revenue_schedules:
+        return StepOutcome(
+            applied=False,
+            detail="not applicable: the ERP does not model revenue schedules; revenue follows posted invoices",
+        )
+    # No connector with revenue recognition exists yet; refuse rather than pretend.
+    raise ValidationFailed("the ERP models revenue schedules but Concord cannot map them yet")
+
+
+def publish_project_activated(state: SagaState, systems: Systems, now: dt.datetime) -> Published:
+    created: ProjectCreated = state.require("project")
+    linked: ErpCustomerLinked = state.require("erp_customer")
+    validated: CustomerValidated = state.require("validation")
+    event = new_event(
+        ProjectActivatedEvent,
+        {
+            "project_id": created.project.project_id,
+            "opportunity_id": validated.opportunity.opportunity_id,
+            "erp_customer_id": linked.erp_customer_id,
+            "name": validated.opportunity.name,
+            "budget": validated.opportunity.amount.model_dump(mode="json"),
+            "tasks": [
+                {"task_id": task_id, "name": name} for name, task_id in sorted(created.project.task_ids.items())
+            ],
+        },
+        legal_entity=state.event.legal_entity,
+        occurred_at=now,
+        event_id=derived_event_id(created.project_ref, "activated"),
+        correlation_id=state.event.correlation_id,
+        causation_id=state.event.id,
+    )
+    systems.bus.publish([event])
+    return Published(event_id=event.id)
+
+
+# --- failure --------------------------------------------------------------------------------
+
+
+def compensate(state: SagaState, systems: Systems) -> Compensated:
+    """Undo or mark what this saga created before the failure; leave what existed alone."""
+    reason = f"quote-to-cash failed at {state.failed_step}: {state.error.reason() if state.error else 'unknown'}"
+    actions = []
+    if state.project and state.project.created:
+        systems.psa.set_project_state(state.project.project.project_id, ProjectState.ON_HOLD, reason)
+        actions.append(f"PSA project {state.project.project.project_id} put on hold")
+    if state.erp_customer and state.erp_customer.created:
+        systems.erp.deactivate_customer(state.erp_customer.erp_customer_id, reason)
+        actions.append(f"ERP customer {state.erp_customer.erp_customer_id} deactivated")
+    return Compensated(actions=actions)
+
+
+# Business severity: a deal that cannot become a project delays billing.
+_SEVERITY = {
+    ErrorClass.VALIDATION: Severity.WARNING,
+    ErrorClass.CONFLICT: Severity.HIGH,
+    ErrorClass.PERMANENT: Severity.HIGH,
+    ErrorClass.TRANSIENT: Severity.HIGH,
+}
+
+
+def raise_exception(state: SagaState, systems: Systems, now: dt.datetime) -> Published:
+    event = exception_event(state, now)
+    systems.bus.publish([event])
+    return Published(event_id=event.id)
+
+
+def exception_event(state: SagaState, now: dt.datetime) -> SyncExceptionRaisedEvent:
+    error_class = error_class_from_name(state.error.Error if state.error else "")
+    records = []
+    if state.erp_customer:
+        records.append(RecordRef(system=System.ERP, record_type="customer", record_id=state.erp_customer.erp_customer_id))
+    if state.project:
+        records.append(RecordRef(system=System.PSA, record_type="project", record_id=state.project.project.project_id))
+    reason = state.error.reason() if state.error else "unknown failure"
+    if state.compensation and state.compensation.actions:
+        reason += " | compensated: " + "; ".join(state.compensation.actions)
+    return new_event(
+        SyncExceptionRaisedEvent,
+        {
+            "flow": FLOW,
+            "step": state.failed_step or "unknown",
+            "severity": _SEVERITY[error_class],
+            "error_class": error_class,
+            "reason": reason[:4000],
+            "caused_by_event_id": state.event.id,
+            "records": [r.model_dump() for r in records],
+        },
+        legal_entity=state.event.legal_entity,
+        occurred_at=now,
+        correlation_id=state.event.correlation_id,
+        causation_id=state.event.id,
+    )

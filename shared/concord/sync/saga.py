@@ -1,0 +1,73 @@
+"""How saga steps report failures to Step Functions.
+
+A Lambda's error name is its exception's class name, and that name is all a state
+machine's Retry and Catch can match on. Connectors raise many classes (per vendor), so
+each step's errors are translated into four names here, one per ErrorClass; the state
+machine retries only the transient one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from ..errors import ConcordError
+from ..events.types import ErrorClass
+
+T = TypeVar("T")
+
+
+class SagaStepError(Exception):
+    error_class: ErrorClass
+
+
+class SagaTransientError(SagaStepError):
+    """A dependency was unavailable; Step Functions retries with back-off and jitter."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
+class SagaPermanentError(SagaStepError):
+    error_class = ErrorClass.PERMANENT
+
+
+class SagaValidationError(SagaStepError):
+    error_class = ErrorClass.VALIDATION
+
+
+class SagaConflictError(SagaStepError):
+    error_class = ErrorClass.CONFLICT
+
+
+_BY_CLASS = {cls.error_class: cls for cls in (SagaTransientError, SagaPermanentError, SagaValidationError, SagaConflictError)}
+# Errors Lambda itself raises when it could not run the step; worth retrying too.
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+RETRYABLE_ERRORS = [SagaTransientError.__name__, "States.Timeout", *LAMBDA_SERVICE_ERRORS]
+
+
+def run_step(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except ConcordError as error:
+        raise _BY_CLASS[error.error_class](str(error)) from error
+    except ValidationError as error:
+        raise SagaValidationError(f"invalid saga input: {error.error_count()} problems") from error
+    except (BotoCoreError, ClientError, TimeoutError, ConnectionError) as error:
+        raise SagaTransientError(f"{type(error).__name__}: {error}") from error
+
+
+def error_class_from_name(error_name: str) -> ErrorClass:
+    for error_class, cls in _BY_CLASS.items():
+        if cls.__name__ == error_name:
+            return error_class
+    if error_name in RETRYABLE_ERRORS:
+        return ErrorClass.TRANSIENT  # retries ran out
+    return ErrorClass.PERMANENT

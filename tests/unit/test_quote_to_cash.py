@@ -1,0 +1,230 @@
+"""The quote-to-cash steps against in-memory systems: what each creates, links and refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from concord.domain import Customer, Opportunity, ProjectState
+from concord.errors import PermanentError, TransientError, ValidationFailed
+from concord.events import new_event
+from concord.events.envelope import OpportunityClosedWonEvent, ProjectActivatedEvent, SyncExceptionRaisedEvent
+from concord.events.payloads import OpportunityLine
+from concord.events.types import Address, Money
+from concord.sync import quote_to_cash as q2c
+from concord.sync.ids import canonical_id
+from concord.sync.rules import LegalEntityRules
+from concord.sync.saga import (
+    RETRYABLE_ERRORS,
+    SagaPermanentError,
+    SagaTransientError,
+    SagaValidationError,
+    error_class_from_name,
+    run_step,
+)
+
+from .fakes import FakeBus, FakeCrm, FakeErp, FakePsa, FakeXref
+
+NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+USD = "USD"
+
+
+def usd(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency=USD)
+
+
+def lines() -> list[OpportunityLine]:
+    return [
+        OpportunityLine(service_item="CONSULT-HR", description="Discovery", quantity=Decimal(40), unit_price=usd("150")),
+        OpportunityLine(service_item="CONSULT-HR", description="Build", quantity=Decimal(120), unit_price=usd("150")),
+    ]
+
+
+@pytest.fixture()
+def systems() -> q2c.Systems:
+    crm = FakeCrm()
+    crm.customers["7"] = Customer(
+        account_id="7",
+        name="Northwind Advisory LLC",
+        billing_address=Address(street="1 Main St", city="Boston", postal_code="02110", country="US"),
+        tax_id="12-3456789",
+        currency=USD,
+        legal_entity="us-01",
+    )
+    crm.opportunities["31"] = Opportunity(
+        opportunity_id="31", account_id="7", name="Data platform", amount=usd("24000"), won=True, lines=lines()
+    )
+    return q2c.Systems(
+        crm=crm, psa=FakePsa(), erp=FakeErp(), xref=FakeXref(), bus=FakeBus(),
+        rules={"us-01": LegalEntityRules(currencies=[USD], tax_id_required=True, default_payment_term="Net 30 days")},
+    )
+
+
+def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> OpportunityClosedWonEvent:
+    return new_event(
+        OpportunityClosedWonEvent,
+        {"opportunity_id": opportunity_id, "account_id": "7", "name": "Data platform", "amount": usd("24000"),
+         "closed_on": "2026-11-25", "lines": [line.model_dump() for line in lines()], "payment_term": payment_term},
+        legal_entity="us-01",
+        occurred_at=NOW,
+    )
+
+
+def run_saga(systems: q2c.Systems, event: OpportunityClosedWonEvent) -> q2c.SagaState:
+    """The happy path as the state machine chains it: each result added to the state."""
+    state = q2c.SagaState(event=event)
+    for field, step in (
+        ("validation", q2c.validate_customer),
+        ("erp_customer", q2c.upsert_erp_customer),
+        ("project", q2c.create_psa_project),
+        ("billing_terms", q2c.assign_billing_terms),
+        ("revenue_schedule", q2c.map_revenue_schedule),
+    ):
+        state = state.model_copy(update={field: step(state, systems)})
+    q2c.publish_project_activated(state, systems, NOW)
+    return state
+
+
+def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(systems: q2c.Systems) -> None:
+    state = run_saga(systems, trigger())
+
+    (erp_customer,) = systems.erp.customers.values()
+    assert erp_customer.name == "Northwind Advisory LLC"
+    assert erp_customer.external_ref == canonical_id("customer", "crm", "7")
+    (project,) = systems.psa.projects.values()
+    assert sorted(project.task_ids) == ["Build", "Discovery"]
+    assert systems.erp.payment_terms[erp_customer.customer_id] == "Net 30 days"
+    assert state.revenue_schedule == q2c.StepOutcome(applied=False, detail=state.revenue_schedule.detail)
+    assert "not applicable" in state.revenue_schedule.detail
+    assert systems.xref.records_of("customer", erp_customer.external_ref) == {"crm": "7", "erp": erp_customer.customer_id}
+    assert systems.xref.records_of("project", project.external_ref) == {"crm": "31", "psa": project.project_id}
+    (activated,) = systems.bus.published
+    assert isinstance(activated, ProjectActivatedEvent)
+    assert activated.data.project_id == project.project_id
+    assert activated.causation_id == state.event.id and activated.correlation_id == state.event.correlation_id
+
+
+def test_the_deal_payment_term_wins_over_the_legal_entity_default(systems: q2c.Systems) -> None:
+    run_saga(systems, trigger(payment_term="Net 60 days"))
+
+    assert list(systems.erp.payment_terms.values()) == ["Net 60 days"]
+
+
+def test_running_the_saga_again_creates_nothing_new(systems: q2c.Systems) -> None:
+    first = run_saga(systems, trigger())
+    second = run_saga(systems, trigger())
+
+    assert len(systems.erp.customers) == 1 and len(systems.psa.projects) == 1
+    assert second.project.created is False and second.erp_customer.created is False
+    # the same ProjectActivated id both times, so consumers apply it once
+    assert systems.bus.published[0].id == systems.bus.published[1].id
+    assert first.project.project == second.project.project
+
+
+def test_a_customer_already_in_the_erp_under_another_id_is_linked_not_duplicated(systems: q2c.Systems) -> None:
+    legacy = systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy-import-0007")
+
+    state = run_saga(systems, trigger())
+
+    assert state.validation.existing_erp_customer_id == legacy.customer_id
+    assert list(systems.erp.customers) == [legacy.customer_id]
+    assert state.erp_customer.created is False
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"billing_address": None}, "no billing address"),
+        ({"tax_id": None}, "requires the customer's tax id"),
+    ],
+)
+def test_incomplete_master_data_fails_validation_and_creates_nothing(systems: q2c.Systems, change, problem) -> None:
+    systems.crm.customers["7"] = systems.crm.customers["7"].model_copy(update=change)
+
+    with pytest.raises(ValidationFailed, match=problem):
+        q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
+
+    assert systems.erp.customers == {} and systems.psa.projects == {}
+
+
+def test_a_currency_the_legal_entity_does_not_use_fails_validation(systems: q2c.Systems) -> None:
+    opportunity = systems.crm.opportunities["31"]
+    systems.crm.opportunities["31"] = opportunity.model_copy(update={"amount": Money(amount=Decimal(1), currency="EUR")})
+
+    with pytest.raises(ValidationFailed, match="currency EUR is not used by legal entity us-01"):
+        q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
+
+
+def test_an_opportunity_not_won_in_the_crm_fails_validation(systems: q2c.Systems) -> None:
+    systems.crm.opportunities["31"] = systems.crm.opportunities["31"].model_copy(update={"won": False})
+
+    with pytest.raises(ValidationFailed, match="not won in the CRM"):
+        q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
+
+
+def test_compensation_marks_what_this_saga_created_and_reports_it(systems: q2c.Systems) -> None:
+    state = q2c.SagaState(event=trigger())
+    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
+                        ("project", q2c.create_psa_project)):
+        state = state.model_copy(update={field: step(state, systems)})
+    cause = json.dumps({"errorType": "SagaTransientError", "errorMessage": "ERP unavailable"})
+    failed = state.model_copy(update={"failed_step": "AssignBillingTerms",
+                                      "error": q2c.SagaError(Error="SagaTransientError", Cause=cause)})
+
+    compensation = q2c.compensate(failed, systems)
+    report = q2c.raise_exception(failed.model_copy(update={"compensation": compensation}), systems, NOW)
+
+    project_id = state.project.project.project_id
+    customer_id = state.erp_customer.erp_customer_id
+    assert systems.psa.states[project_id][0] is ProjectState.ON_HOLD
+    assert "AssignBillingTerms" in systems.psa.states[project_id][1]
+    assert systems.erp.active[customer_id] is False
+    (exception,) = systems.bus.published
+    assert isinstance(exception, SyncExceptionRaisedEvent) and exception.id == report.event_id
+    assert exception.data.step == "AssignBillingTerms"
+    assert exception.data.error_class == "transient" and exception.data.severity == "high"
+    assert exception.data.reason.startswith("ERP unavailable | compensated: ")
+    assert {(r.system, r.record_id) for r in exception.data.records} == {("erp", customer_id), ("psa", project_id)}
+    assert exception.data.caused_by_event_id == state.event.id
+
+
+def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: q2c.Systems) -> None:
+    systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy")
+    state = q2c.SagaState(event=trigger())
+    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer)):
+        state = state.model_copy(update={field: step(state, systems)})
+
+    compensation = q2c.compensate(state.model_copy(update={"failed_step": "CreatePsaProject"}), systems)
+
+    assert compensation.actions == []
+    assert all(systems.erp.active.values())
+
+
+def test_a_redrive_after_compensation_reactivates_the_project_it_put_on_hold(systems: q2c.Systems) -> None:
+    state = run_saga(systems, trigger())
+    project_id = state.project.project.project_id
+    systems.psa.set_project_state(project_id, ProjectState.ON_HOLD, "compensated")
+
+    run_saga(systems, trigger())
+
+    assert systems.psa.states[project_id][0] is ProjectState.ACTIVE
+
+
+def test_step_errors_are_named_for_retry_and_catch() -> None:
+    def fail(error: Exception):
+        return lambda: (_ for _ in ()).throw(error)
+
+    with pytest.raises(SagaTransientError):
+        run_step(fail(TransientError("timeout")))
+    with pytest.raises(SagaValidationError):
+        run_step(fail(ValidationFailed("no address")))
+    with pytest.raises(SagaPermanentError):
+        run_step(fail(PermanentError("gone")))
+    assert SagaTransientError.__name__ in RETRYABLE_ERRORS
+    assert SagaValidationError.__name__ not in RETRYABLE_ERRORS
+    assert error_class_from_name("SagaValidationError") == "validation"
+    assert error_class_from_name("States.Timeout") == "transient"
+    assert error_class_from_name("KeyError") == "permanent"
