@@ -1,0 +1,37 @@
+"""The offline linters AWS users rely on: cfn-lint on the template, asl-validator on the ASL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from concord.local.template import read_topology, synthesize
+
+from ..conftest import REPO_ROOT
+
+# CDK's redundant DependsOn is harmless and cannot be turned off (TOOLING.md).
+CFN_LINT_IGNORED = "W3005"
+
+
+def test_cfn_lint_is_clean_on_every_stage(synthesized: dict[str, Any]) -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    for stage, (_, _, outdir) in synthesized.items():
+        template = Path(outdir) / f"concord-{stage}.template.json"
+        result = subprocess.run(
+            [str(cfn_lint), str(template), "--ignore-checks", CFN_LINT_IGNORED], capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{stage}:\n{result.stdout}{result.stderr}"
+
+
+def test_asl_validator_accepts_the_state_machines(tmp_path: Path) -> None:
+    # The local stage's definitions, with function ARNs resolved as on AWS.
+    topology = read_topology(synthesize(tmp_path), "concord-local")
+    assert topology.state_machines
+    validator = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
+    for machine in topology.state_machines:
+        definition = tmp_path / f"{machine.name}.json"
+        definition.write_text(machine.definition)
+        result = subprocess.run([str(validator), "--json-path", str(definition)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{machine.name}:\n{result.stdout}{result.stderr}"
