@@ -191,6 +191,22 @@ def test_compensation_marks_what_this_saga_created_and_reports_it(systems: q2c.S
     assert exception.data.caused_by_event_id == state.event.id
 
 
+def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not_undo(systems: q2c.Systems) -> None:
+    state = q2c.SagaState(event=trigger())
+    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
+                        ("project", q2c.create_psa_project)):
+        state = state.model_copy(update={field: step(state, systems)})
+    systems.erp.outage.remaining = 1
+
+    compensation = q2c.compensate(state.model_copy(update={"failed_step": "AssignBillingTerms"}), systems)
+
+    project_id, customer_id = state.project.project.project_id, state.erp_customer.erp_customer_id
+    assert systems.psa.states[project_id][0] is ProjectState.ON_HOLD
+    assert systems.erp.active[customer_id] is True
+    assert compensation.actions[0] == f"PSA project {project_id} put on hold"
+    assert compensation.actions[1].startswith(f"NOT ERP customer {customer_id} deactivated: ")
+
+
 def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: q2c.Systems) -> None:
     systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy")
     state = q2c.SagaState(event=trigger())

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..domain import Customer, ErpCustomer, Opportunity, ProjectPlan, ProjectRecord, ProjectState, TaskPlan
-from ..errors import ValidationFailed
+from ..errors import ConcordError, ValidationFailed
 from ..events import new_event
 from ..events.envelope import OpportunityClosedWonEvent, ProjectActivatedEvent, SyncExceptionRaisedEvent
 from ..events.types import ErrorClass, RecordRef, Severity, System
@@ -243,15 +244,29 @@ def publish_project_activated(state: SagaState, systems: Systems, now: dt.dateti
 
 
 def compensate(state: SagaState, systems: Systems) -> Compensated:
-    """Undo or mark what this saga created before the failure; leave what existed alone."""
+    """Undo or mark what this saga created before the failure; leave what existed alone.
+
+    Each action is tried on its own: one system being down (often the reason the saga
+    failed) must not stop the others, and what could not be undone is said, so the
+    exception names every record a person may need to look at.
+    """
     reason = f"quote-to-cash failed at {state.failed_step}: {state.error.reason() if state.error else 'unknown'}"
-    actions = []
+    undo: list[tuple[str, Callable[[], None]]] = []
     if state.project and state.project.created:
-        systems.psa.set_project_state(state.project.project.project_id, ProjectState.ON_HOLD, reason)
-        actions.append(f"PSA project {state.project.project.project_id} put on hold")
+        project_id = state.project.project.project_id
+        undo.append((f"PSA project {project_id} put on hold",
+                     lambda: systems.psa.set_project_state(project_id, ProjectState.ON_HOLD, reason)))
     if state.erp_customer and state.erp_customer.created:
-        systems.erp.deactivate_customer(state.erp_customer.erp_customer_id, reason)
-        actions.append(f"ERP customer {state.erp_customer.erp_customer_id} deactivated")
+        customer_id = state.erp_customer.erp_customer_id
+        undo.append((f"ERP customer {customer_id} deactivated",
+                     lambda: systems.erp.deactivate_customer(customer_id, reason)))
+    actions = []
+    for done, action in undo:
+        try:
+            action()
+            actions.append(done)
+        except ConcordError as error:
+            actions.append(f"NOT {done}: {error}")
     return Compensated(actions=actions)
 
 
