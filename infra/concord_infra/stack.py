@@ -16,7 +16,7 @@ from .constructs.consumer import EventConsumer
 from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
-from .constructs.ops import AlarmTopics
+from .constructs.ops import AlarmTopics, OperationsDashboard
 from .constructs.quote_to_cash import QuoteToCash
 
 ARCHIVE_DAYS = 90
@@ -77,7 +77,7 @@ class ConcordStack(Stack):
             },
         )
         tables.audit.grant(audit.function, "dynamodb:PutItem")
-        EventConsumer(
+        audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",
             name="audit_trail",
@@ -90,7 +90,7 @@ class ConcordStack(Stack):
             max_receive_count=stage.max_receive_count,
         )
 
-        QuoteToCash(
+        quote_to_cash = QuoteToCash(
             self,
             "QuoteToCash",
             prefix=prefix,
@@ -105,6 +105,15 @@ class ConcordStack(Stack):
             max_receive_count=stage.max_receive_count,
             log_retention_days=stage.log_retention_days,
             retain=stage.retain_data,
+        )
+
+        OperationsDashboard(
+            self,
+            "Operations",
+            prefix=prefix,
+            api=ingress.api,
+            consumers=[audit_delivery, quote_to_cash.trigger],
+            state_machines=[quote_to_cash.state_machine],
         )
 
         CfnOutput(self, "WebhookUrl", value=ingress.api.url_for_path("/webhooks"))

@@ -173,3 +173,19 @@ def test_the_state_machine_logs_everything_and_traces(dev_template: Template) ->
         "AWS::StepFunctions::StateMachine",
         {"TracingConfiguration": {"Enabled": True}, "LoggingConfiguration": Match.object_like({"Level": "ALL"})},
     )
+
+
+def test_the_dashboard_shows_every_flow_queue_and_the_saga(dev: dict) -> None:
+    (dashboard,) = of_type(dev, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "q2c_start: retry queue and DLQ",
+                  "QuoteToCash", "Business exceptions raised"):
+        assert title in body, title
+
+
+def test_saga_failures_alarm_on_the_warning_topic(dev: dict) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(dev, "AWS::CloudWatch::Alarm").values()}
+    topics = {lid: t["Properties"]["TopicName"] for lid, t in of_type(dev, "AWS::SNS::Topic").items()}
+    for name in ("concord-dev-quote-to-cash-failed", "concord-dev-quote-to-cash-timed-out"):
+        (action,) = alarms[name]["AlarmActions"]
+        assert topics[action["Ref"]] == "concord-dev-alarms-warning"

@@ -42,6 +42,7 @@ class EventConsumer(Construct):
         max_batching_window: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.name = name
         queue_name = f"{prefix}-{name.replace('_', '-')}"
         self.dlq = sqs.Queue(
             self,

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -179,7 +181,23 @@ class QuoteToCash(Construct):
         )
         self.state_machine.grant_start_execution(start.function)
         tables.audit.grant(start.function, "dynamodb:PutItem")
-        EventConsumer(
+        # A saga that fails delays a project (and so billing): warning, as its exceptions are.
+        for metric, what in (
+            (self.state_machine.metric_failed(period=Duration.minutes(5)), "failed"),
+            (self.state_machine.metric_timed_out(period=Duration.minutes(5)), "timed-out"),
+        ):
+            metric.create_alarm(
+                self,
+                f"Sagas{what.title().replace('-', '')}",
+                alarm_name=f"{prefix}-quote-to-cash-{what}",
+                alarm_description=f"quote-to-cash sagas {what}: see SyncExceptionRaised and `concord exceptions`",
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ).add_alarm_action(actions.SnsAction(topics.topic(Severity.WARNING)))
+
+        self.trigger = EventConsumer(
             self,
             "Trigger",
             name="q2c_start",
@@ -188,7 +206,7 @@ class QuoteToCash(Construct):
             pattern=events.EventPattern(source=["concord.crm"], detail_type=["OpportunityClosedWon"]),
             function=start,
             topics=topics,
-            severity=Severity.HIGH,
+            severity=Severity.WARNING,
             max_receive_count=max_receive_count,
         )
 
