@@ -2,9 +2,9 @@
 
 Used by `concord local up` and the Tryton integration tests:
 
-    python = ensure_installed(home)   # separate venv, pinned; no-op when already installed
+    python = ensure_installed(home)   # separate venv, pinned, + concord_sync; no-op when done
     ensure_databases(home)            # activated + seeded databases, from a snapshot when valid
-    server = start_server(home, port) # background trytond, see server.py
+    server = start_server(home, port, webhook_url=..., webhook_secrets=...)  # see server.py
     restore_snapshot(home)            # back to the freshly seeded state (restarts the server)
 
 Every step is idempotent and logs `tryton step=<name> seconds=<n>`. Nothing prompts: the admin
@@ -29,11 +29,14 @@ from pathlib import Path
 
 from .errors import TrytonLocalError
 from .layout import (
+    CONCORD_MODULE,
+    CONCORD_MODULE_SOURCE,
     DATABASE_MODULES,
     DATABASES,
     DEFAULT_PORT,
     TrytonHome,
     admin_password,
+    configured_push,
     write_config,
 )
 from .server import TrytonServer, running_server, start_server, stop_server
@@ -62,24 +65,53 @@ SEED_SCRIPT = Path(__file__).with_name("seed_script.py")
 
 
 def ensure_installed(home: Path) -> Path:
-    """Create home/venv with the pinned Tryton packages; return that venv's python.
+    """Create home/venv with the pinned Tryton packages and Concord's concord_sync module;
+    return that venv's python.
 
     A stamp file holding the requirement list makes a second call a no-op; changing
-    REQUIREMENTS re-runs pip on the same venv.
+    REQUIREMENTS re-runs pip on the same venv. concord_sync is copied into the venv's
+    trytond/modules whenever its source changed (a hash stamp; milliseconds otherwise).
     """
     layout = TrytonHome(home)
     wanted = "\n".join(REQUIREMENTS) + "\n"
-    if layout.python.exists() and _read(layout.install_stamp) == wanted:
-        return layout.python
-    with _timed("install"):
-        if not layout.python.exists():
-            _run([sys.executable, "-m", "venv", str(layout.venv)], "create the Tryton venv")
-        _run([str(layout.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              *REQUIREMENTS], "pip install Tryton")
-        freeze = _run([str(layout.python), "-m", "pip", "freeze"], "pip freeze")
-        layout.freeze.write_text(freeze)
-        layout.install_stamp.write_text(wanted)
+    if not (layout.python.exists() and _read(layout.install_stamp) == wanted):
+        with _timed("install"):
+            if not layout.python.exists():
+                _run([sys.executable, "-m", "venv", str(layout.venv)], "create the Tryton venv")
+            _run([str(layout.python), "-m", "pip", "install", "--quiet",
+                  "--disable-pip-version-check", *REQUIREMENTS], "pip install Tryton")
+            freeze = _run([str(layout.python), "-m", "pip", "freeze"], "pip freeze")
+            layout.freeze.write_text(freeze)
+            layout.install_stamp.write_text(wanted)
+    _install_concord_module(layout)
     return layout.python
+
+
+def _install_concord_module(layout: TrytonHome) -> None:
+    """Copy modules/concord_sync into the venv's trytond/modules (a copy, not a symlink: the
+    venv keeps working if the checkout moves; the hash stamp keeps it current)."""
+    digest = _module_digest()
+    target = layout.tryton_modules_dir() / CONCORD_MODULE
+    if _read(layout.module_stamp) == digest and target.is_dir():
+        return
+    with _timed("install_module"):
+        staging = target.with_name(f".{CONCORD_MODULE}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(CONCORD_MODULE_SOURCE, staging,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        layout.module_stamp.write_text(digest)
+
+
+def _module_digest() -> str:
+    """Hash of concord_sync's files (names and contents): part of the snapshot key."""
+    digest = hashlib.sha256()
+    for path in sorted(CONCORD_MODULE_SOURCE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(str(path.relative_to(CONCORD_MODULE_SOURCE)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def ensure_databases(home: Path, port: int = DEFAULT_PORT) -> None:
@@ -89,8 +121,9 @@ def ensure_databases(home: Path, port: int = DEFAULT_PORT) -> None:
     Otherwise they come from the snapshot when its key matches (seconds), else they are built:
     trytond-admin activates each database's modules and seed_script.py seeds it (~35 s on two
     cores, the three databases in parallel), and the result is snapshotted for next time.
-    A running server is stopped for the change and restarted on its port; when none runs,
-    the configuration is written with `port`.
+    A running server is stopped for the change and restarted on its port with the push
+    settings it had; when none runs, the configuration is written with `port`. Building and
+    seeding always run with push disabled (the seed announces nothing).
     """
     ensure_installed(home)
     layout = TrytonHome(home)
@@ -177,23 +210,28 @@ def _restore_files(layout: TrytonHome) -> None:
 
 @contextmanager
 def _server_paused(home: Path) -> Iterator[int | None]:
-    """Stop a running server for the block, yield its port, restart it after a success."""
+    """Stop a running server for the block, yield its port, restart it after a success
+    (same port, same push settings)."""
     server = running_server(home)
+    push = configured_push(home) if server else None
     if server:
         stop_server(home)
     yield server.port if server else None
     if server:
-        start_server(home, server.port)
+        start_server(home, server.port, webhook_url=push.url if push else None,
+                     webhook_secrets=push.secrets if push else None)
 
 
 def _snapshot_key(home: Path) -> str:
-    """Changes whenever the seeded databases would differ: installed packages, modules, seed
-    script, admin password, and the year (the seeded fiscal years are relative to it)."""
+    """Changes whenever the seeded databases would differ: installed packages, modules (and
+    concord_sync's source), seed script, admin password, and the year (the seeded fiscal years
+    are relative to it)."""
     layout = TrytonHome(home)
     digest = hashlib.sha256()
     for part in (
         _read(layout.freeze) or "",
         repr(sorted(DATABASE_MODULES.items())),
+        _module_digest(),
         SEED_SCRIPT.read_text(),
         admin_password(home),
         str(date.today().year),

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import configparser
+import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# Concord's own Tryton module (modules/concord_sync), activated in every database.
+CONCORD_MODULE = "concord_sync"
+CONCORD_MODULE_SOURCE = Path(__file__).with_name("modules") / CONCORD_MODULE
 
 # Which Tryton database plays which business system, and the modules it activates
 # (trytond-admin adds their dependencies). See docs/tryton.md for why each module is there.
 DATABASE_MODULES: dict[str, tuple[str, ...]] = {
-    "crm": ("sale_opportunity",),
-    "psa": ("project_revenue", "project_invoice", "timesheet"),
-    "erp": ("account_invoice", "project_invoice", "timesheet", "sale"),
+    "crm": ("sale_opportunity", CONCORD_MODULE),
+    "psa": ("project_revenue", "project_invoice", "timesheet", CONCORD_MODULE),
+    "erp": ("account_invoice", "project_invoice", "timesheet", "sale", CONCORD_MODULE),
 }
 DATABASES: tuple[str, ...] = tuple(DATABASE_MODULES)
 ADMIN_LOGIN = "admin"
 DEFAULT_PORT = 8765
+CONCORD_SECTION = "concord"  # concord_sync's section of trytond.conf
+
+
+@dataclass(frozen=True)
+class WebhookPush:
+    """Where concord_sync POSTs its events: `<url>/<database>`, signed with that database's
+    secret. A database without a secret does not push."""
+
+    url: str
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # database -> whsec_
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,18 @@ class TrytonHome:
     def freeze(self) -> Path:
         """`pip freeze` of the venv, written at install: part of the snapshot key."""
         return self.venv / "concord-freeze.txt"
+
+    @property
+    def module_stamp(self) -> Path:
+        """Hash of the concord_sync copy installed in the venv."""
+        return self.venv / "concord-module.txt"
+
+    def tryton_modules_dir(self) -> Path:
+        """trytond/modules of the venv, where Tryton looks for modules."""
+        found = sorted(self.venv.glob("lib/python3*/site-packages/trytond/modules"))
+        if not found:
+            raise FileNotFoundError(f"no trytond/modules below {self.venv}")
+        return found[-1]
 
     @property
     def config(self) -> Path:
@@ -99,11 +127,13 @@ def admin_password(home: Path) -> str:
     return path.read_text().strip()
 
 
-def write_config(home: Path, port: int) -> Path:
-    """Write trytond's configuration: SQLite files under home/db, HTTP on 127.0.0.1:port."""
+def write_config(home: Path, port: int, push: WebhookPush | None = None) -> Path:
+    """Write trytond's configuration: SQLite files under home/db, HTTP on 127.0.0.1:port,
+    and concord_sync's push settings (section [concord]; None: push disabled).
+    Mode 0600, replaced atomically: it may hold signing secrets."""
     layout = TrytonHome(home)
     layout.db_dir.mkdir(parents=True, exist_ok=True)
-    layout.config.write_text(
+    text = (
         "[database]\n"
         "uri = sqlite://\n"
         f"path = {layout.db_dir}\n"
@@ -114,7 +144,30 @@ def write_config(home: Path, port: int) -> Path:
         "\n[session]\n"
         "timeout = 86400\n"
     )
+    if push is not None:
+        text += f"\n[{CONCORD_SECTION}]\nwebhook_url = {push.url}\n" + "".join(
+            f"secret_{database} = {secret}\n"
+            for database, secret in sorted(push.secrets.items()))
+    partial = layout.config.with_name(layout.config.name + ".tmp")
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
+    partial.replace(layout.config)
     return layout.config
+
+
+def configured_push(home: Path) -> WebhookPush | None:
+    """The push settings the configuration holds (so a running server uses), if any."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(TrytonHome(home).config)
+    if not parser.has_option(CONCORD_SECTION, "webhook_url"):
+        return None
+    section = parser[CONCORD_SECTION]
+    return WebhookPush(
+        url=section["webhook_url"],
+        secrets={key.removeprefix("secret_"): value for key, value in section.items()
+                 if key.startswith("secret_")},
+    )
 
 
 def configured_port(home: Path) -> int:

@@ -21,14 +21,42 @@ COMPANY_NAME = "Concord Demo Services Ltd"
 CURRENCY = "USD"
 PAYMENT_TERM = "Net 30 days"  # shipped by account_invoice 8.2
 PRODUCT_NAME = "Consulting hour"
+PRODUCT_CODE = "CONSULT-HR"  # the same in every system: services are mapped by code
 PRODUCT_LIST_PRICE = Decimal("150.00")
 PRODUCT_COST_PRICE = Decimal("90.00")
 EMPLOYEE_NAME = "Alex Morgan"
 EMPLOYEE_HOURLY_COST = Decimal("90.00")
+# ISO 3166: code, code3, numeric, name. Tryton ships no countries (its
+# trytond_import_countries script downloads them): these are enough for the demos.
+COUNTRIES = (
+    ("US", "USA", "840", "United States"),
+    ("GB", "GBR", "826", "United Kingdom"),
+    ("DE", "DEU", "276", "Germany"),
+    ("FR", "FRA", "250", "France"),
+    ("NL", "NLD", "528", "Netherlands"),
+    ("CA", "CAN", "124", "Canada"),
+)
+PAYMENT_METHOD = "Bank transfer"  # for the pay wizard (account.invoice.pay)
+# The CRM's demo customer: a complete account (billing address, tax id).
+DEMO_CUSTOMER = {
+    "name": "Northwind Advisory LLC",
+    "street": "500 Market Street",
+    "city": "San Francisco",
+    "postal_code": "94105",
+    "country": "US",
+    "tax_identifier": ("us_ein", "94-3123456"),
+}
 
 
 def seed(config_file: str, database: str) -> None:
     cfg = config.set_trytond(database=database, config_file=config_file)
+
+    Country = Model.get("country.country")
+    countries = {}
+    for code, code3, numeric, name in COUNTRIES:
+        country = Country(name=name, code=code, code3=code3, code_numeric=numeric)
+        country.save()
+        countries[code] = country
 
     party = Model.get("party.party")(name=COMPANY_NAME)
     party.save()
@@ -61,7 +89,7 @@ def seed(config_file: str, database: str) -> None:
     hour = Model.get("product.uom")(ModelData.get_id("product.uom_hour", cfg.context))
     Template = Model.get("product.template")
     template = Template(
-        name=PRODUCT_NAME, type="service", default_uom=hour,
+        name=PRODUCT_NAME, code=PRODUCT_CODE, type="service", default_uom=hour,
         list_price=PRODUCT_LIST_PRICE, account_category=category)
     if "salable" in Template._fields:  # only where the sale module is active
         template.salable = True
@@ -70,6 +98,11 @@ def seed(config_file: str, database: str) -> None:
     product, = template.products
     product.cost_price = PRODUCT_COST_PRICE
     product.save()
+
+    cash_journal, = Model.get("account.journal").find([("type", "=", "cash")])
+    Model.get("account.invoice.payment.method")(
+        name=PAYMENT_METHOD, company=company, journal=cash_journal,
+        credit_account=accounts["cash"], debit_account=accounts["cash"]).save()
 
     Employee = Model.get("company.employee")
     employee_party = Model.get("party.party")(name=EMPLOYEE_NAME)
@@ -85,6 +118,25 @@ def seed(config_file: str, database: str) -> None:
     admin.employees.append(employee)
     admin.employee = employee
     admin.save()
+
+    if database == "crm":
+        _seed_demo_customer(countries)
+
+
+def _seed_demo_customer(countries: dict) -> None:
+    customer = DEMO_CUSTOMER
+    party = Model.get("party.party")(name=customer["name"])
+    # A party created by a user comes with one empty address (Party.default_addresses).
+    address = party.addresses[0] if party.addresses else party.addresses.new()
+    address.street = customer["street"]
+    address.city = customer["city"]
+    address.postal_code = customer["postal_code"]
+    address.country = countries[customer["country"]]
+    if "invoice" in address._fields:
+        address.invoice = True
+    kind, code = customer["tax_identifier"]
+    party.identifiers.new(type=kind, code=code)
+    party.save()
 
 
 if __name__ == "__main__":

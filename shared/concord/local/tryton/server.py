@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from ...ingress.standard_webhooks import is_valid_secret
 from ..processes import is_alive, port_is_free, start_detached, stop
 from .errors import PortInUseError, TrytonLocalError
-from .layout import DATABASES, DEFAULT_PORT, TrytonHome, configured_port, write_config
+from .layout import (
+    DATABASES,
+    DEFAULT_PORT,
+    TrytonHome,
+    WebhookPush,
+    configured_port,
+    configured_push,
+    write_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,27 +52,44 @@ def running_server(home: Path) -> TrytonServer | None:
     return TrytonServer(home, configured_port(home), pid) if pid else None
 
 
-def start_server(home: Path, port: int = DEFAULT_PORT, timeout: float = 60.0) -> TrytonServer:
+def start_server(
+    home: Path,
+    port: int = DEFAULT_PORT,
+    timeout: float = 60.0,
+    *,
+    webhook_url: str | None = None,
+    webhook_secrets: Mapping[str, str] | None = None,
+) -> TrytonServer:
     """Start trytond in the background (or return the one already running on `port`).
 
     The process runs in its own session with TZ=UTC (Tryton stamps write_date in server-local
     time), logs to home/logs/trytond.log and outlives the caller until `stop_server`.
     Returns once the JSON-RPC endpoint answers; raises PortInUseError if `port` is taken.
+
+    `webhook_url` (e.g. http://127.0.0.1:8787/webhooks) turns on concord_sync's push: each
+    database POSTs its events to `<webhook_url>/<database>`, signed with its secret from
+    `webhook_secrets` ({"crm": "whsec_...", ...}; a database without one does not push).
+    None: push disabled. A server already running on `port` with other push settings is
+    restarted with these (the settings live in the configuration, read at start).
     """
     layout = TrytonHome(home)
+    push = webhook_push(webhook_url, webhook_secrets)
     existing = running_server(home)
     if existing:
         if existing.port != port:
             raise TrytonLocalError(
                 f"Tryton server of {home} already runs on port {existing.port} (pid "
                 f"{existing.pid}); stop it before starting it on port {port}")
-        return existing
+        if configured_push(home) == push:
+            return existing
+        logger.info("tryton step=restart_for_push_settings port=%d", port)
+        stop_server(home)
     _check_port_free(port)
     if not layout.db_stamp.exists():
         raise TrytonLocalError(f"no databases in {layout.db_dir}: run ensure_databases first")
 
     started = time.monotonic()
-    write_config(home, port)
+    write_config(home, port, push)
     layout.server_log.unlink(missing_ok=True)
     pid = start_detached(
         [str(layout.python), str(SERVE_SCRIPT), str(layout.config), str(port), *DATABASES],
@@ -78,6 +106,30 @@ def start_server(home: Path, port: int = DEFAULT_PORT, timeout: float = 60.0) ->
     logger.info("tryton step=start_server seconds=%.2f port=%d pid=%d",
                 time.monotonic() - started, port, pid)
     return server
+
+
+def webhook_push(
+    webhook_url: str | None, webhook_secrets: Mapping[str, str] | None,
+) -> WebhookPush | None:
+    """Checked push settings (None: push disabled)."""
+    if not webhook_url:
+        if webhook_secrets:
+            raise TrytonLocalError("webhook_secrets given without a webhook_url")
+        return None
+    parts = urlsplit(webhook_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(
+            c.isspace() for c in webhook_url):
+        raise TrytonLocalError(f"webhook_url must be an http(s) URL, not {webhook_url!r}")
+    secrets = dict(webhook_secrets or {})
+    unknown = set(secrets) - set(DATABASES)
+    if unknown:
+        raise TrytonLocalError(
+            f"webhook_secrets for unknown databases {sorted(unknown)}; known: {list(DATABASES)}")
+    invalid = sorted(db for db, secret in secrets.items() if not is_valid_secret(secret))
+    if invalid:
+        raise TrytonLocalError(
+            f"webhook secret of {invalid} is not whsec_ + base64 of at least 16 bytes")
+    return WebhookPush(url=webhook_url.rstrip("/"), secrets=secrets)
 
 
 def stop_server(home: Path, timeout: float = 10.0) -> bool:

@@ -1,0 +1,600 @@
+"""Concord's own Tryton module, concord_sync, in the real crm / psa / erp databases.
+
+concord_ref (find-or-create key), timesheet approval, and the push: signed canonical
+deliveries POSTed after commit to a local receiver standing in for Concord's ingress.
+Every delivery is checked the way Concord's ingress checks it: Standard Webhooks signature,
+then `to_canonical_event` (canonical body, producer allowed for the source, payload model).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concord.connectors.tryton import TrytonPermanentError, TrytonRpcClient
+from concord.events import EVENT_MODEL_BY_TYPE, Envelope
+from concord.events.types import System
+from concord.ingress.canonical import to_canonical_event
+from concord.ingress.sources import SourceConfig
+from concord.ingress.standard_webhooks import verify
+from concord.local.tryton import DATABASES, TrytonServer, configured_push, start_server
+from concord.local.tryton.layout import TrytonHome
+
+Connect = Callable[[str], TrytonRpcClient]
+
+SECRETS = {db: "whsec_" + base64.b64encode(os.urandom(24)).decode() for db in DATABASES}
+LEGAL_ENTITY = "us-01"
+PRODUCT_CODE = "CONSULT-HR"
+CUSTOMER = "Northwind Advisory LLC"
+
+
+# -- a local receiver standing in for Concord's webhook ingress -------------------------------
+
+@dataclass(frozen=True)
+class Delivery:
+    source: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def type(self) -> str:
+        return str(json.loads(self.body)["type"])
+
+    def event(self) -> Envelope:
+        """Verified and normalized as Concord's ingress does it; raises if anything is off."""
+        now = dt.datetime.now(dt.UTC)
+        verified = verify([SECRETS[self.source]], self.headers, self.body, now)
+        source = SourceConfig(system=System(self.source), legal_entity=LEGAL_ENTITY)
+        event = to_canonical_event(
+            self.source, source, verified.delivery_id, json.loads(self.body), now)
+        # ...and the payload alone against its canonical model, as the brief of the module asks.
+        data_model = EVENT_MODEL_BY_TYPE[event.type].model_fields["data"].annotation
+        data_model.model_validate(json.loads(self.body)["data"])
+        return event
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                source = self.path.rstrip("/").rsplit("/", 1)[-1]
+                with receiver._arrived:
+                    receiver.deliveries.append(Delivery(
+                        source, {k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver._arrived.notify_all()
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/webhooks"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def take(self, source: str, event_type: str, count: int = 1,
+             timeout: float = 5.0) -> list[Delivery]:
+        """Wait for `count` deliveries of `event_type` from `source`, remove and return them."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [d for d in self.deliveries
+                         if d.source == source and d.type == event_type]
+                if len(found) >= count or time.monotonic() >= deadline:
+                    break
+                self._arrived.wait(deadline - time.monotonic())
+            for delivery in found:
+                self.deliveries.remove(delivery)
+        assert len(found) == count, (
+            f"expected {count} {event_type} from {source}, got {len(found)}; "
+            f"others waiting: {[(d.source, d.type) for d in self.deliveries]}")
+        return found
+
+    def clear(self) -> None:
+        with self._arrived:
+            self.deliveries.clear()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def push_home(tryton_server: TrytonServer, tryton_home: Path) -> Iterator[Path]:
+    yield tryton_home
+    # Leave the session's server as the other test modules expect it: push disabled.
+    start_server(tryton_home, tryton_server.port)
+
+
+@pytest.fixture
+def pushing(receiver: Receiver, push_home: Path, tryton_server: TrytonServer
+            ) -> Iterator[Receiver]:
+    """The session's server, pushing to the receiver (restarted once for that, same port)."""
+    start_server(push_home, tryton_server.port, webhook_url=receiver.url,
+                 webhook_secrets=SECRETS)
+    receiver.clear()
+    yield receiver
+    # The module logs instead of raising: a failed build or delivery only shows in the log.
+    log = TrytonHome(push_home).server_log.read_text(errors="replace").splitlines()
+    assert [line for line in log if "concord_sync" in line
+            and (" WARNING " in line or " ERROR " in line)] == []
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]
+         ) -> dict[str, Any]:
+    record, = client.search_read(model, domain, fields)
+    return record
+
+
+def _product(client: TrytonRpcClient) -> dict[str, Any]:
+    return _one(client, "product.product", [["code", "=", PRODUCT_CODE]],
+                ["default_uom", "list_price"])
+
+
+def _project_with_task(psa: TrytonRpcClient, name: str) -> tuple[int, dict[str, Any]]:
+    customer_id, = psa.create("party.party", [{"name": f"{name} customer"}])
+    project_id, = psa.create("project.work", [{
+        "name": name, "type": "project", "party": customer_id,
+        "project_invoice_method": "timesheet", "product": _product(psa)["id"],
+        "list_price": Decimal("150.00"), "timesheet_available": True,
+        "children": [["create", [{"name": "Build", "type": "task",
+                                  "timesheet_available": True}]]],
+    }])
+    task = _one(psa, "project.work", [["parent", "=", project_id]], ["timesheet_works"])
+    return project_id, task
+
+
+def _time_line(psa: TrytonRpcClient, task: dict[str, Any], hours: float) -> int:
+    line_id, = psa.create("timesheet.line", [{
+        "work": task["timesheet_works"][0], "employee": psa.context["employee"],
+        "date": dt.date.today(), "duration": dt.timedelta(hours=hours),
+        "description": "Sprint work",
+    }])
+    return int(line_id)
+
+
+def _customer_invoice(erp: TrytonRpcClient, party_name: str, hours: int) -> int:
+    customer_id, = erp.create("party.party", [{
+        "name": party_name, "addresses": [["create", [{"street": "1 Main St"}]]]}])
+    customer = _one(erp, "party.party", [["id", "=", customer_id]],
+                    ["addresses", "customer_payment_term"])
+    config, = erp.call("model.account.configuration.read", [1], ["default_account_receivable"])
+    product = _product(erp)
+    journal = _one(erp, "account.journal", [["type", "=", "revenue"]], ["id"])
+    category = _one(erp, "product.category", [["name", "=", "Services"]], ["account_revenue"])
+    invoice_id, = erp.create("account.invoice", [{
+        "type": "out", "party": customer_id, "invoice_address": customer["addresses"][0],
+        "journal": journal["id"], "account": config["default_account_receivable"],
+        "payment_term": customer["customer_payment_term"],
+        "lines": [["create", [{
+            "type": "line", "product": product["id"], "unit": product["default_uom"],
+            "description": "Advisory", "quantity": float(hours),
+            "unit_price": Decimal("150.00"), "account": category["account_revenue"],
+        }]]],
+    }])
+    return int(invoice_id)
+
+
+def _pay(erp: TrytonRpcClient, invoice_id: int, amount: Decimal) -> None:
+    """The pay wizard (account.invoice.pay) driven over JSON-RPC: create, execute, delete."""
+    context = {"active_model": "account.invoice", "active_id": invoice_id,
+               "active_ids": [invoice_id]}
+    method = _one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["id"])
+    session, _, _ = erp.call("wizard.account.invoice.pay.create")
+    try:
+        start = erp.call("wizard.account.invoice.pay.execute", session, {}, "start",
+                         context=context)
+        form = {**_values(start["view"]["defaults"]), "amount": amount, "payment_method": method["id"],
+                "date": dt.date.today(), "description": "Wire"}
+        result = erp.call("wizard.account.invoice.pay.execute", session, {"start": form},
+                          "choice", context=context)
+        if result.get("view", {}).get("state") == "ask":  # less than due: pay partially
+            ask = {**_values(result["view"]["defaults"]), "type": "partial"}
+            erp.call("wizard.account.invoice.pay.execute", session,
+                     {"start": form, "ask": ask}, "pay", context=context)
+    finally:
+        erp.call("wizard.account.invoice.pay.delete", session, context=context)
+
+
+def _values(defaults: dict[str, Any]) -> dict[str, Any]:
+    # A view's defaults also carry "<field>." entries (the target's rec_name): not values.
+    return {k: v for k, v in defaults.items() if not k.endswith(".")}
+
+
+# -- concord_ref -----------------------------------------------------------------------------
+
+# Where each model exists follows from the modules each database activates (docs/tryton.md).
+CONCORD_REF_MODELS = {
+    "crm": {"party.party", "account.invoice", "sale.opportunity"},
+    "psa": {"party.party", "account.invoice", "project.work"},
+    "erp": {"party.party", "account.invoice", "project.work"},
+}
+ALL_REF_MODELS = {"party.party", "project.work", "account.invoice", "sale.opportunity"}
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_concord_ref_is_on_the_models_the_database_has(
+        tryton_client: Connect, database: str) -> None:
+    client = tryton_client(database)
+
+    have = {
+        model for model in ALL_REF_MODELS
+        if client.search_read("ir.model.field", [["model", "=", model],
+                                                 ["name", "=", "concord_ref"]], ["id"])}
+    models = {m["name"] for m in client.search_read(  # in 8.2, ir.model's name is "a.b"
+        "ir.model", [["name", "in", sorted(ALL_REF_MODELS)]], ["name"])}
+
+    assert have == CONCORD_REF_MODELS[database] == models
+    for model in have:  # searchable
+        assert client.search_read(model, [["concord_ref", "=", "no-such-ref"]], ["id"]) == []
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_party_is_found_by_concord_ref_which_is_unique(
+        tryton_client: Connect, database: str) -> None:
+    client = tryton_client(database)
+    ref = f"acct-{database}-{time.monotonic_ns()}"
+
+    party_id, = client.create("party.party", [{"name": "Referenced Ltd", "concord_ref": ref}])
+
+    assert client.search_read("party.party", [["concord_ref", "=", ref]], ["id"]) == [
+        {"id": party_id}]
+    with pytest.raises(TrytonPermanentError):
+        client.create("party.party", [{"name": "Referenced twin", "concord_ref": ref}])
+    # Copying a record does not copy its canonical id.
+    copy_id, = client.call("model.party.party.copy", [party_id], {})
+    assert _one(client, "party.party", [["id", "=", copy_id]], ["concord_ref"])[
+        "concord_ref"] is None
+
+
+def test_concord_ref_is_writable_by_rpc_on_work_opportunity_and_invoice(
+        tryton_client: Connect) -> None:
+    psa, crm, erp = tryton_client("psa"), tryton_client("crm"), tryton_client("erp")
+    stamp = time.monotonic_ns()
+
+    project_id, _ = _project_with_task(psa, f"Ref project {stamp}")
+    psa.write("project.work", [project_id], {"concord_ref": f"prj-{stamp}"})
+    customer = _one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
+    opportunity_id, = crm.create("sale.opportunity", [{
+        "party": customer["id"], "description": "Ref deal", "concord_ref": f"opp-{stamp}"}])
+    invoice_id = _customer_invoice(erp, f"Ref customer {stamp}", 1)
+    erp.write("account.invoice", [invoice_id], {"concord_ref": f"inv-{stamp}"})
+
+    assert psa.search_read("project.work", [["concord_ref", "=", f"prj-{stamp}"]], ["id"]) == [
+        {"id": project_id}]
+    assert crm.search_read(
+        "sale.opportunity", [["concord_ref", "=", f"opp-{stamp}"]], ["id"]) == [
+        {"id": opportunity_id}]
+    assert erp.search_read("account.invoice", [["concord_ref", "=", f"inv-{stamp}"]], ["id"]) == [
+        {"id": invoice_id}]
+
+
+def test_concord_ref_is_read_only_in_the_party_form(tryton_client: Connect) -> None:
+    crm = tryton_client("crm")
+
+    view = crm.call("model.party.party.fields_view_get", None, "form")
+
+    assert '<field name="concord_ref" readonly="1"' in view["arch"]
+
+
+# -- timesheet approval ----------------------------------------------------------------------
+
+def test_approve_sets_state_and_time_and_locks_the_line(tryton_client: Connect) -> None:
+    psa = tryton_client("psa")
+    _, task = _project_with_task(psa, "Approval project")
+    line_id = _time_line(psa, task, 2.5)
+    fields = ["approval_state", "approved_at", "duration"]
+    assert _one(psa, "timesheet.line", [["id", "=", line_id]], fields)["approval_state"] == "draft"
+
+    # When the line is approved
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    psa.button("timesheet.line", "approve", [line_id])
+
+    # Then it is approved, with the time of approval (naive UTC, as Tryton stores datetimes)
+    line = _one(psa, "timesheet.line", [["id", "=", line_id]], fields)
+    assert line["approval_state"] == "approved"
+    assert before <= line["approved_at"] <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # ...duration, work and date are locked, other fields are not
+    for values in ({"duration": dt.timedelta(hours=8)}, {"date": dt.date(2000, 1, 3)},
+                   {"work": task["timesheet_works"][0]}):
+        with pytest.raises(TrytonPermanentError, match="is approved"):
+            psa.write("timesheet.line", [line_id], values)
+    psa.write("timesheet.line", [line_id], {"description": "Sprint work, reviewed"})
+    # ...approving again changes nothing (safe to retry), and the state is not writable
+    psa.button("timesheet.line", "approve", [line_id])
+    assert _one(psa, "timesheet.line", [["id", "=", line_id]], fields) == line
+    with pytest.raises(TrytonPermanentError):
+        psa.write("timesheet.line", [line_id], {"approval_state": "draft"})
+
+
+# -- push ------------------------------------------------------------------------------------
+
+def test_creating_a_party_in_crm_pushes_a_signed_account_changed(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    crm = tryton_client("crm")
+    us = _one(crm, "country.country", [["code", "=", "US"]], ["id"])
+
+    # When a customer is created in the CRM with a billing address and a tax id
+    party_id, = crm.create("party.party", [{
+        "name": "Globex Consulting",
+        "addresses": [["create", [{"street": "1 Main St", "city": "Springfield",
+                                   "postal_code": "01101", "country": us["id"],
+                                   "invoice": True}]]],
+        "identifiers": [["create", [{"type": "us_ein", "code": "04-2103594"}]]],
+    }])
+
+    # Then exactly one AccountChanged arrived, signed with the crm secret, valid and complete
+    delivery, = pushing.take("crm", "AccountChanged")
+    event = delivery.event()
+    assert event.legal_entity == LEGAL_ENTITY
+    assert abs(event.occurred_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert event.data.model_dump(mode="json") == {
+        "account_id": str(party_id),
+        "name": "Globex Consulting",
+        "billing_address": {"street": "1 Main St", "city": "Springfield",
+                            "postal_code": "01101", "region": "", "country": "US"},
+        "tax_id": "04-2103594",
+        "currency": "USD",
+        "parent_account_id": None,
+        "changed_fields": ["name", "billing_address", "tax_id", "currency"],
+    }
+
+    # When only its name changes, the event says so
+    crm.write("party.party", [party_id], {"name": "Globex Consulting Group"})
+    renamed, = pushing.take("crm", "AccountChanged")
+    assert renamed.event().data.changed_fields == ["name"]
+    assert renamed.headers["webhook-id"] != delivery.headers["webhook-id"]
+
+
+def test_parties_of_psa_and_erp_announce_nothing(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    # The CRM is the authority for accounts: Concord would refuse AccountChanged from them.
+    for database in ("psa", "erp"):
+        tryton_client(database).create("party.party", [{"name": f"Mirror in {database}"}])
+
+    assert pushing.deliveries == []
+
+
+def test_the_parties_of_employees_and_the_company_are_not_accounts(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    crm = tryton_client("crm")
+    employee = _one(crm, "company.employee", [["id", "=", crm.context["employee"]]],
+                    ["party.name"])
+    company = _one(crm, "company.company", [["id", "=", crm.context["company"]]],
+                   ["party.name"])
+
+    crm.write("party.party", [employee["party."]["id"]], {"name": employee["party."]["name"]})
+    crm.write("party.party", [company["party."]["id"]], {"name": company["party."]["name"]})
+
+    assert pushing.deliveries == []
+
+
+def test_winning_an_opportunity_pushes_opportunity_closed_won(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    crm = tryton_client("crm")
+    customer = _one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
+    product = _product(crm)
+
+    # Given an opportunity for the seeded customer, converted into a sale
+    opportunity_id, = crm.create("sale.opportunity", [{
+        "party": customer["id"], "description": "Northwind ERP advisory",
+        "lines": [["create", [{"product": product["id"], "quantity": 40.0,
+                               "unit": product["default_uom"]}]]],
+    }])
+    crm.button("sale.opportunity", "opportunity", [opportunity_id])
+    crm.button("sale.opportunity", "convert", [opportunity_id])
+    sale = _one(crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]],
+                ["id"])
+    crm.write("sale.sale", [sale["id"]], {"invoice_method": "manual"})
+    crm.button("sale.sale", "quote", [sale["id"]])
+    assert [d for d in pushing.deliveries if d.type == "OpportunityClosedWon"] == []
+
+    # When the sale is confirmed (that is what wins an opportunity in Tryton)
+    crm.button("sale.sale", "confirm", [sale["id"]])
+
+    # Then OpportunityClosedWon arrives with the sale's priced lines
+    delivery, = pushing.take("crm", "OpportunityClosedWon")
+    data = delivery.event().data.model_dump(mode="json")
+    assert data == {
+        "opportunity_id": str(opportunity_id),
+        "account_id": str(customer["id"]),
+        "name": "Northwind ERP advisory",
+        "amount": {"amount": "6000.00", "currency": "USD"},
+        "closed_on": dt.date.today().isoformat(),
+        "lines": [{"service_item": PRODUCT_CODE, "description": "Consulting hour",
+                   "quantity": "40.0000",
+                   "unit_price": {"amount": "150.0000", "currency": "USD"}}],
+        "payment_term": "Net 30 days",
+    }
+    state = _one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["state"])["state"]
+    assert state == "won"
+
+
+def test_approving_time_in_psa_pushes_time_approved(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    psa = tryton_client("psa")
+    project_id, task = _project_with_task(psa, "Pushed project")
+    line_id = _time_line(psa, task, 7.25)
+
+    psa.button("timesheet.line", "approve", [line_id])
+
+    delivery, = pushing.take("psa", "TimeApproved")
+    event = delivery.event()
+    line = _one(psa, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
+    assert event.data.model_dump(mode="json", exclude={"approved_at"}) == {
+        "time_entry_id": str(line_id),
+        "project_id": str(project_id),
+        "task_id": str(task["id"]),
+        "employee_id": str(psa.context["employee"]),
+        "worked_on": dt.date.today().isoformat(),
+        "hours": "7.25",
+        "billable": True,
+    }
+    approved_at = line["approved_at"].replace(tzinfo=dt.UTC)  # Tryton's naive UTC
+    assert event.data.approved_at == approved_at == event.occurred_at
+    # Approving again announces nothing new
+    psa.button("timesheet.line", "approve", [line_id])
+    assert pushing.deliveries == []
+
+
+def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    erp = tryton_client("erp")
+    invoice_id = _customer_invoice(erp, "Umbrella Advisory", 8)
+    assert pushing.deliveries == []  # a draft invoice is not announced
+
+    # When it is posted
+    erp.button("account.invoice", "post", [invoice_id])
+
+    posted, = pushing.take("erp", "InvoicePosted")
+    invoice = _one(erp, "account.invoice", [["id", "=", invoice_id]],
+                   ["number", "party", "invoice_date"])
+    assert posted.event().data.model_dump(mode="json") == {
+        "invoice_id": str(invoice_id),
+        "number": invoice["number"],
+        "customer_id": str(invoice["party"]),
+        "project_id": None,
+        "invoiced_on": invoice["invoice_date"].isoformat(),
+        "due_on": (invoice["invoice_date"] + dt.timedelta(days=30)).isoformat(),
+        "total": {"amount": "1200.00", "currency": "USD"},
+    }
+
+    # When it is paid in two parts through the pay wizard
+    _pay(erp, invoice_id, Decimal("500.00"))
+    first, = pushing.take("erp", "PaymentReceived")
+    _pay(erp, invoice_id, Decimal("700.00"))
+    second, = pushing.take("erp", "PaymentReceived")  # the first one is not announced again
+
+    # Then each payment is announced once, with what is left to pay
+    payments = [d.event().data.model_dump(mode="json") for d in (first, second)]
+    assert [(p["amount"]["amount"], p["invoice_amount_due"]["amount"]) for p in payments] == [
+        ("500.00", "700.00"), ("700.00", "0")]
+    assert {p["invoice_id"] for p in payments} == {str(invoice_id)}
+    assert {p["received_on"] for p in payments} == {dt.date.today().isoformat()}
+    assert payments[0]["payment_id"] != payments[1]["payment_id"]
+    assert _one(erp, "account.invoice", [["id", "=", invoice_id]], ["state"])["state"] == "paid"
+    assert pushing.deliveries == []
+
+
+def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    erp = tryton_client("erp")
+    invoice_id = _customer_invoice(erp, "Initech Advisory", 2)
+    erp.button("account.invoice", "post", [invoice_id])
+    pushing.take("erp", "InvoicePosted")
+    invoice = _one(erp, "account.invoice", [["id", "=", invoice_id]],
+                   ["party", "account", "lines_to_pay"])
+
+    # Given a bank receipt booked by hand (no pay wizard: not a payment line of the invoice)
+    method = _one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
+                  ["journal", "debit_account"])
+    today = dt.date.today()
+    period = _one(erp, "account.period", [["start_date", "<=", today],
+                                          ["end_date", ">=", today], ["type", "=", "standard"]],
+                  ["id"])
+    move_id, = erp.create("account.move", [{
+        "journal": method["journal"], "period": period["id"], "date": today,
+        "lines": [["create", [
+            {"account": method["debit_account"], "debit": Decimal("300.00"),
+             "credit": Decimal(0)},
+            {"account": invoice["account"], "party": invoice["party"],
+             "debit": Decimal(0), "credit": Decimal("300.00")},
+        ]]],
+    }])
+    erp.button("account.move", "post", [move_id])
+    receipt = _one(erp, "account.move.line", [["move", "=", move_id],
+                                              ["account", "=", invoice["account"]]], ["id"])
+
+    # When it is reconciled with the invoice's receivable line (the reconcile-lines wizard)
+    context = {"active_model": "account.move.line",
+               "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
+    session, _, _ = erp.call("wizard.account.move.reconcile_lines.create")
+    erp.call("wizard.account.move.reconcile_lines.execute", session, {}, "start",
+             context=context)
+    erp.call("wizard.account.move.reconcile_lines.delete", session, context=context)
+
+    # Then the receipt is announced as the invoice's payment
+    delivery, = pushing.take("erp", "PaymentReceived")
+    assert delivery.event().data.model_dump(mode="json") == {
+        "payment_id": str(receipt["id"]),
+        "invoice_id": str(invoice_id),
+        "amount": {"amount": "300.00", "currency": "USD"},
+        "received_on": today.isoformat(),
+        "invoice_amount_due": {"amount": "0", "currency": "USD"},
+    }
+    assert pushing.deliveries == []
+
+
+def test_a_rolled_back_change_is_not_pushed(tryton_client: Connect, pushing: Receiver) -> None:
+    crm = tryton_client("crm")
+    party_id, = crm.call("model.party.party.create", [{"name": "Rollback Ltd"}],
+                         context={"concord_push": False})
+
+    # When one call adds an address (queues AccountChanged: addresses are set first) and
+    # then fails on an invalid tax id, so the whole transaction is rolled back
+    with pytest.raises(TrytonPermanentError):
+        crm.write("party.party", [party_id], {
+            "addresses": [["create", [{"street": "2 Side St", "city": "Springfield"}]]],
+            "identifiers": [["create", [{"type": "us_ein", "code": "not-an-ein"}]]],
+        })
+
+    # Then nothing was announced (trytond runs atexit hooks after a rollback too)
+    time.sleep(0.2)
+    assert pushing.deliveries == []
+    assert _one(crm, "party.party", [["id", "=", party_id]], ["addresses"])["addresses"] == []
+
+
+def test_a_caller_can_opt_out_with_the_concord_push_context(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    crm = tryton_client("crm")
+
+    crm.call("model.party.party.create", [{"name": "Written by Concord"}],
+             context={"concord_push": False})
+
+    assert pushing.deliveries == []
+
+
+def test_no_push_without_a_webhook_url(
+        tryton_client: Connect, tryton_server: TrytonServer, push_home: Path,
+        receiver: Receiver) -> None:
+    # Given the server restarted without push settings
+    start_server(push_home, tryton_server.port)
+    assert configured_push(push_home) is None
+    receiver.clear()
+
+    # When records change that would otherwise be announced
+    tryton_client("crm").create("party.party", [{"name": "Quiet Ltd"}])
+    psa = tryton_client("psa")
+    _, task = _project_with_task(psa, "Quiet project")
+    psa.button("timesheet.line", "approve", [_time_line(psa, task, 1.0)])
+
+    # Then nothing is sent (a delivery would have arrived before the RPC call returned)
+    time.sleep(0.2)
+    assert receiver.deliveries == []
