@@ -30,7 +30,7 @@ errors = Console(stderr=True)
 StateDir = Annotated[Optional[Path], typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
 
 
-def _stack(state_dir: Path | None, **ports: int | None) -> LocalStack:
+def _stack(state_dir: Path | None, **ports: int | bool | None) -> LocalStack:
     chosen = {k: v for k, v in ports.items() if v is not None}
     return LocalStack(state_dir=state_dir or state_dir_from_env(), **chosen)
 
@@ -45,6 +45,13 @@ def _print_status(status: dict) -> None:
             table.add_row(f"λ {name}", f"{fn['invocations']} invocations, {fn['cold_starts']} cold starts")
         for name, poller in status["runtime"].get("pollers", {}).items():
             table.add_row(f"poller {name}", f"{poller['batches']} batches, {'alive' if poller['alive'] else 'DEAD'}")
+    systems = status.get("systems")
+    if systems:
+        tryton = systems["tryton"]
+        table.add_row("Tryton (CRM, PSA, ERP)", f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ "
+                      f"({'alive' if tryton['alive'] else 'DOWN'})")
+        table.add_row("fault proxy", f"{systems['fault_proxy']['url']}/_faults "
+                      f"({'alive' if systems['fault_proxy']['alive'] else 'DOWN'})")
     table.add_row("logs", status.get("logs", status["state_dir"]))
     console.print(table)
 
@@ -55,13 +62,18 @@ def local_up(
     aws_port: Annotated[int, typer.Option(help="Emulated AWS endpoint port.")] = DEFAULT_PORTS["aws_port"],
     webhook_port: Annotated[int, typer.Option(help="Webhook (API Gateway) port.")] = DEFAULT_PORTS["webhook_port"],
     lambda_port: Annotated[int, typer.Option(help="Local Lambda Invoke API port.")] = DEFAULT_PORTS["lambda_port"],
+    tryton_port: Annotated[int, typer.Option(help="Tryton (CRM, PSA, ERP) port.")] = DEFAULT_PORTS["tryton_port"],
+    faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of Tryton).")] = DEFAULT_PORTS["faults_port"],
+    systems: Annotated[bool, typer.Option(help="Start Tryton as CRM, PSA and ERP (first run ~2 min).")] = True,
     visibility_timeout_cap: Annotated[int, typer.Option(help="Cap on queue visibility timeouts (s).")] = 20,
 ) -> None:
     """Start the local stack in the background (or whichever part is not running)."""
     stack = _stack(state_dir, aws_port=aws_port, webhook_port=webhook_port, lambda_port=lambda_port,
+                   tryton_port=tryton_port, faults_port=faults_port, with_systems=systems,
                    visibility_timeout_cap=visibility_timeout_cap)
     try:
-        with console.status("starting the local stack (synthesizing the CDK app, provisioning)..."):
+        with console.status("starting the local stack (synthesizing the CDK app, provisioning; "
+                            "the first start also installs and seeds Tryton)..."):
             stack.up()
     except LocalStackError as error:
         errors.print(f"[red]concord local up failed:[/] {error}")

@@ -23,6 +23,8 @@ import httpx
 
 from .demo_secrets import demo_secret_value
 from .processes import is_alive, port_is_free, start_detached, stop
+from .systems import LocalSystems, cache_home
+from .tryton import TrytonLocalError
 from .provision import provision
 from .state import StackState
 from .template import REGION, REPO_ROOT, Topology, read_topology, synthesize
@@ -84,6 +86,10 @@ class LocalStack:
     lambda_port: int = 8788
     # Caps queue visibility timeouts so a crashed runtime's messages return within seconds.
     visibility_timeout_cap: int | None = 20
+    # Tryton as CRM, PSA and ERP behind the fault proxy; off for stacks that only need AWS.
+    with_systems: bool = True
+    tryton_port: int = 8765
+    faults_port: int = 8766
 
     @property
     def logs(self) -> Path:
@@ -92,7 +98,20 @@ class LocalStack:
     def _current(self) -> StackState:
         if StackState.exists(self.state_dir):
             return StackState.load(self.state_dir)
-        return StackState(self.host, self.aws_port, self.webhook_port, self.lambda_port)
+        return self._fresh_state()
+
+    def systems(self, state: StackState | None = None) -> LocalSystems | None:
+        state = state or self._current()
+        if state.tryton_port is None or state.faults_port is None:
+            return None
+        return LocalSystems(self.state_dir / "systems", state.host, state.tryton_port, state.faults_port, cache_home())
+
+    def _fresh_state(self) -> StackState:
+        systems = self.with_systems
+        return StackState(
+            self.host, self.aws_port, self.webhook_port, self.lambda_port,
+            tryton_port=self.tryton_port if systems else None, faults_port=self.faults_port if systems else None,
+        )
 
     def topology(self) -> Topology:
         return Topology.from_json((self.state_dir / "topology.json").read_text())
@@ -106,7 +125,7 @@ class LocalStack:
         state = self._current()
         if not is_alive(state.emulator_pid):
             # A fresh emulator: the ports asked for now apply.
-            state = StackState(self.host, self.aws_port, self.webhook_port, self.lambda_port)
+            state = self._fresh_state()
             ensure_port_free(state.host, state.aws_port, "--aws-port")
             log = self.logs / "emulator.log"
             pid = _spawn(
@@ -120,11 +139,17 @@ class LocalStack:
                 lambda: httpx.get(f"{state.aws_endpoint}/moto-api/", timeout=1).status_code == 200,
                 "the AWS emulator", log, pid,
             )
+        systems = self.systems(state)
+        if systems:
+            systems.prepare()
         secrets = {
             name: demo_secret_value(name.rsplit("/", 1)[-1])
             for name in topology.secrets
             if "/webhooks/" in name
         }
+        if systems:
+            connections = systems.connections()
+            secrets |= {name: connections[name.rsplit("/", 1)[-1]] for name in topology.secrets if "/systems/" in name}
         provision(topology, lambda service: aws_client(state, service), secrets, self.visibility_timeout_cap)
 
         if not is_alive(state.runtime_pid):
@@ -138,8 +163,19 @@ class LocalStack:
                 lambda: httpx.get(f"{state.lambda_endpoint}/health", timeout=1).status_code == 200,
                 "the local Lambda runtime", log, pid,
             )
+        if systems:
+            self._start_systems(systems, state)
         state.save(self.state_dir)
         return state
+
+    def _start_systems(self, systems: LocalSystems, state: StackState) -> None:
+        if not systems.ready():
+            ensure_port_free(state.host, systems.faults_port, "--faults-port")
+        try:
+            systems.start(state.webhook_url, self.logs)
+        except TrytonLocalError as error:
+            raise LocalStackError(f"Tryton did not start: {error} (choose another port with --tryton-port)") from error
+        _wait_until(systems.ready, "the fault proxy in front of Tryton", self.logs / "faults.log", systems.faults_pid())
 
     def status(self) -> dict[str, Any]:
         if not StackState.exists(self.state_dir):
@@ -152,6 +188,7 @@ class LocalStack:
             except httpx.HTTPError:
                 runtime = {}
         emulator_up = is_alive(state.emulator_pid)
+        systems = self.systems(state)
         return {
             "running": emulator_up and bool(runtime),
             "state_dir": str(self.state_dir),
@@ -164,6 +201,7 @@ class LocalStack:
             },
             "region": REGION,
             "logs": str(self.logs),
+            "systems": systems.status() if systems else None,
         }
 
     def down(self) -> list[str]:
@@ -171,6 +209,10 @@ class LocalStack:
             return []
         state = StackState.load(self.state_dir)
         stopped = []
+        systems = self.systems(state)
+        if systems:
+            systems.stop()
+            stopped.append("systems")
         for what, pid in (("runtime", state.runtime_pid), ("emulator", state.emulator_pid)):
             if is_alive(pid):
                 stop(pid)

@@ -10,7 +10,7 @@ from pathlib import Path
 from .template import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local-stack"
-DEFAULT_PORTS = {"aws_port": 4566, "webhook_port": 8787, "lambda_port": 8788}
+DEFAULT_PORTS = {"aws_port": 4566, "webhook_port": 8787, "lambda_port": 8788, "tryton_port": 8765, "faults_port": 8766}
 
 
 def state_dir_from_env() -> Path:
@@ -23,6 +23,8 @@ class StackState:
     aws_port: int
     webhook_port: int
     lambda_port: int
+    tryton_port: int | None = None  # None: a stack without business systems
+    faults_port: int | None = None
     emulator_pid: int | None = None
     runtime_pid: int | None = None
 
