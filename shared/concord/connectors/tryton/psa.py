@@ -1,0 +1,220 @@
+"""The local PSA: Tryton's `psa` database (project, timesheet) behind Concord's PsaPort.
+
+Projects and tasks are project.work records (type "project" / "task"); time is
+timesheet.line on each work's timesheet.work. Module docs:
+https://docs.tryton.org/modules-project/, https://docs.tryton.org/modules-timesheet/,
+https://docs.tryton.org/modules-project-invoice/, https://docs.tryton.org/modules-project-revenue/
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from concord.domain import (
+    ChangeCursor,
+    FinancialStatus,
+    ProjectPlan,
+    ProjectRecord,
+    ProjectState,
+    RecordChange,
+)
+from concord.errors import ValidationFailed
+from concord.events.payloads import TimeApproved
+from concord.ports import PsaPort
+
+from . import mapping
+from .mapping import CONCORD_REF, Model
+from .rpc import TrytonPermanentError, TrytonRpcClient
+
+logger = logging.getLogger(__name__)
+
+RECORD_TYPES: dict[str, tuple[str, list[object]]] = {
+    "project": (Model.WORK, [["type", "=", "project"]]),
+    "task": (Model.WORK, [["type", "=", "task"]]),
+    "time_entry": (Model.TIMESHEET_LINE, []),
+}
+# How time is billed on projects Concord creates: from timesheet lines (time and materials).
+INVOICE_METHOD = "timesheet"
+
+
+class TrytonPsa(PsaPort):
+    """PsaPort over one TrytonRpcClient of the `psa` database (not thread-safe, as the client)."""
+
+    def __init__(self, client: TrytonRpcClient) -> None:
+        self.client = client
+        self._invoice_method: str | None = None
+
+    # -- ChangeSource ----------------------------------------------------------------------
+
+    def changes_since(self, record_type: str, cursor: ChangeCursor,
+                      limit: int) -> Sequence[RecordChange]:
+        """Projects, tasks or time entries modified after `cursor`, oldest first."""
+        if record_type not in RECORD_TYPES:
+            raise ValidationFailed(
+                f"PSA record type {record_type!r} unknown; known: {sorted(RECORD_TYPES)}")
+        model, domain = RECORD_TYPES[record_type]
+        return mapping.poll_changes(self.client, model, record_type, cursor, limit, domain)
+
+    # -- PsaPort ---------------------------------------------------------------------------
+
+    def find_project(self, external_ref: str) -> ProjectRecord | None:
+        """The project whose concord_ref is `external_ref`, with its direct tasks by name."""
+        # https://docs.tryton.org/modules-project/design.html#work
+        rows = mapping.search_read(
+            self.client, Model.WORK, [[CONCORD_REF, "=", external_ref], ["type", "=", "project"]],
+            [CONCORD_REF], order=[("id", "ASC")], active_test=False)
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise mapping.AmbiguousMatch(
+                f"{len(rows)} PSA projects have concord_ref {external_ref!r}: "
+                f"{[r['id'] for r in rows]}")
+        return mapping.to_project_record(rows[0], self._tasks(rows[0]["id"]))
+
+    def create_project(self, plan: ProjectPlan) -> ProjectRecord:
+        """Find or create the project of `plan` (idempotent on plan.external_ref).
+
+        The client party is found by concord_ref = plan.customer_ref, else created with it.
+        The project and its tasks are created in one call (one transaction): a retry after a
+        failure either finds all of it or none. An existing project is returned as it is, not
+        reconciled with a different plan.
+        """
+        if existing := self.find_project(plan.external_ref):
+            return existing
+        party_id = self._client_party(plan.customer_ref, plan.customer_name)
+        products = mapping.product_by_code(self.client, (t.service_item for t in plan.tasks))
+        if self._invoice_method is None:  # project_invoice active in this database?
+            self._invoice_method = (INVOICE_METHOD if mapping.has_field(
+                self.client, Model.WORK, "project_invoice_method") else "")
+        invoice_method = self._invoice_method or None
+        values = mapping.to_tryton_project_values(plan, party_id, products,
+                                                  invoice_method=invoice_method)
+        # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.create
+        # (children: [["create", [...]]] creates the tasks in the same transaction)
+        try:
+            (project_id,) = self.client.create(Model.WORK, [values])
+        except TrytonPermanentError:
+            # concord_ref is unique: a concurrent create of the same plan won the race.
+            if existing := self.find_project(plan.external_ref):
+                return existing
+            raise
+        logger.info("tryton psa created project id=%s concord_ref=%s tasks=%d", project_id,
+                    plan.external_ref, len(plan.tasks))
+        return mapping.to_project_record({"id": project_id, CONCORD_REF: plan.external_ref},
+                                         self._tasks(project_id))
+
+    def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None:
+        """Move the project to the project.work.status standing for `state` and append
+        "<time> Concord: project <state>: <reason>" to its comment.
+
+        ACTIVE = "Open", CLOSED = "Done", ON_HOLD = "On Hold" (created once if missing:
+        Tryton ships only Open and Done). Closing completes the project: Tryton requires
+        progress 100% for "Done", on the project and on every work below it, so those get
+        progress 1.0 and "Done" too. Reactivating sets "Open" on the project only.
+        Idempotent: nothing is written when the project already has that status and the last
+        Concord line of its comment records the same state and reason.
+        """
+        id_ = mapping.record_id(project_id, "project")
+        project = mapping.read_one(self.client, Model.WORK, id_, ["status", "comment"],
+                                   "project", [["type", "=", "project"]])
+        status_id = self._status(state)
+        if (project["status"] == status_id and mapping.last_state_comment(project["comment"])
+                == mapping.state_comment_key(state, reason)):
+            return
+        values: dict[str, Any] = {"status": status_id, "comment": mapping.append_line(
+            project["comment"], mapping.state_comment(state, reason))}
+        if state is ProjectState.CLOSED:
+            below = [r["id"] for r in mapping.search_read(
+                self.client, Model.WORK, [["parent", "child_of", [id_]], ["id", "!=", id_]],
+                ["id"])]
+            values["progress"] = 1.0
+            # One write with (ids, values) pairs: Tryton validates progress after all of them.
+            # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.write
+            if below:
+                self.client.call(f"model.{Model.WORK}.write", below,
+                                 {"progress": 1.0, "status": status_id}, [id_], values)
+                return
+        self.client.write(Model.WORK, [id_], values)
+
+    def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]:
+        """Timesheet lines approved after `cursor` on the project or any work below it.
+
+        Approval comes from Concord's `concord_sync` module (timesheet.line approval_state /
+        approved_at; Tryton has none). The cursor runs on approved_at then id, with the same
+        tie rule as changes_since. billable: Tryton has no per-line flag; lines are billable
+        when the project is invoiced on timesheets (project_invoice_method "timesheet").
+        """
+        id_ = mapping.record_id(project_id, "project")
+        project = mapping.read_one(self.client, Model.WORK, id_, ["project_invoice_method"],
+                                   "project", [["type", "=", "project"]])
+        works = mapping.search_read(self.client, Model.WORK, [["parent", "child_of", [id_]]],
+                                    ["timesheet_works"], active_test=False)
+        task_of = {tw: w["id"] for w in works for tw in w["timesheet_works"]}
+        if not task_of:
+            return []
+        # https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
+        rows = mapping.search_read(
+            self.client, Model.TIMESHEET_LINE,
+            [["work", "in", sorted(task_of)], [mapping.APPROVAL_STATE, "=", mapping.APPROVED],
+             *mapping.cursor_domain(cursor, mapping.APPROVED_AT)],
+            ["work", "employee", "date", "duration", mapping.APPROVED_AT],
+            order=mapping.cursor_order(mapping.APPROVED_AT))
+        billable = project.get("project_invoice_method") == INVOICE_METHOD
+        return [mapping.to_time_approved(r, id_, task_of[r["work"]], billable)
+                for r in mapping.after_cursor(rows, cursor, None, mapping.APPROVED_AT)
+                if r["duration"]]
+
+    def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
+        """Record the project's billing status as an ir.note on it ("Concord billing status:
+        invoiced (set by Concord <time>)"): project.work has no billing-status field
+        (project_invoice only computes invoiced/to-invoice amounts from its own invoicing,
+        which Concord does in the ERP). Idempotent like TrytonCrm.set_financial_status."""
+        id_ = mapping.record_id(project_id, "project")
+        mapping.read_one(self.client, Model.WORK, id_, ["id"], "project",
+                         [["type", "=", "project"]])
+        target = mapping.resource(Model.WORK, id_)
+        latest = mapping.latest_note(self.client, target, mapping.BILLING_STATUS_NOTE)
+        if mapping.status_of_note(latest, mapping.BILLING_STATUS_NOTE) == status:
+            return
+        mapping.add_note(self.client, target, mapping.billing_status_note(status))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _tasks(self, project_id: int) -> list[dict[str, Any]]:
+        return mapping.search_read(self.client, Model.WORK, [["parent", "=", project_id]],
+                                   ["name"], order=[("sequence", "ASC"), ("id", "ASC")],
+                                   active_test=False)
+
+    def _client_party(self, customer_ref: str, customer_name: str) -> int:
+        rows = mapping.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
+                                   ["id"], order=[("id", "ASC")], limit=1, active_test=False)
+        if rows:
+            return int(rows[0]["id"])
+        try:
+            (party_id,) = self.client.create(Model.PARTY, [{"name": customer_name,
+                                                            CONCORD_REF: customer_ref}])
+        except TrytonPermanentError:
+            # concord_ref is unique: a concurrent create of the same client won the race.
+            rows = mapping.search_read(self.client, Model.PARTY,
+                                       [[CONCORD_REF, "=", customer_ref]], ["id"], limit=1,
+                                       active_test=False)
+            if rows:
+                return int(rows[0]["id"])
+            raise
+        return int(party_id)
+
+    def _status(self, state: ProjectState) -> int:
+        name = mapping.PROJECT_STATUS_NAMES[state]
+        rows = mapping.search_read(self.client, Model.WORK_STATUS,
+                                   [["name", "=", name]], ["id"],
+                                   order=[("id", "ASC")], limit=1)
+        if rows:
+            return int(rows[0]["id"])
+        if state is not ProjectState.ON_HOLD:
+            raise ValidationFailed(f"PSA has no project status {name!r} (shipped by Tryton)")
+        (status_id,) = self.client.create(Model.WORK_STATUS,
+                                          [{"name": name, "types": ["project", "task"]}])
+        logger.info("tryton psa created project status name=%r id=%s", name, status_id)
+        return int(status_id)

@@ -1,0 +1,221 @@
+"""TrytonCrm (CrmPort) against the real `crm` database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
+from concord.connectors.tryton.mapping import FINANCIAL_STATUS_NOTE, next_cursor
+from concord.domain import ChangeCursor, FinancialStatus
+from concord.errors import PermanentError, ValidationFailed
+from concord.events.payloads import OpportunityClosedWon
+from concord.events.types import Address, Money
+
+from .conftest import DEMO_CUSTOMER, PRODUCT_CODE
+
+pytestmark = pytest.mark.usefixtures("fresh_databases")
+
+
+def _party_id(client: TrytonRpcClient, name: str) -> int:
+    (party,) = client.search_read("party.party", [["name", "=", name]], ["id"])
+    return int(party["id"])
+
+
+def _product(client: TrytonRpcClient) -> dict[str, Any]:
+    (product,) = client.search_read("product.product", [["code", "=", PRODUCT_CODE]],
+                                    ["default_uom"])
+    return product
+
+
+def _opportunity(client: TrytonRpcClient, party_id: int, description: str,
+                 quantity: float = 20.0) -> int:
+    product = _product(client)
+    (opportunity_id,) = client.create("sale.opportunity", [{
+        "party": party_id, "description": description, "amount": Decimal("3000.00"),
+        "lines": [["create", [{"product": product["id"], "unit": product["default_uom"],
+                               "quantity": quantity, "description": "Senior consulting"}]]],
+    }])
+    return int(opportunity_id)
+
+
+def _win(client: TrytonRpcClient, opportunity_id: int) -> None:
+    """Tryton's way to a won opportunity (docs/tryton.md): opportunity, convert, confirm the
+    sale it created (manual invoicing, so the CRM makes no invoice)."""
+    client.button("sale.opportunity", "opportunity", [opportunity_id])
+    client.button("sale.opportunity", "convert", [opportunity_id])
+    (row,) = client.search_read("sale.opportunity", [["id", "=", opportunity_id]], ["sales"])
+    (sale_id,) = row["sales"]
+    client.write("sale.sale", [sale_id], {"invoice_method": "manual"})
+    client.button("sale.sale", "quote", [sale_id])
+    client.button("sale.sale", "confirm", [sale_id])
+
+
+def test_get_customer_maps_the_seeded_account(crm: TrytonCrm) -> None:
+    # Given the complete demo customer seeded in the CRM
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+
+    # When Concord reads it
+    customer = crm.get_customer(str(party_id))
+
+    # Then address, tax id, currency (the company's) and legal entity are mapped
+    assert customer.account_id == str(party_id)
+    assert customer.name == DEMO_CUSTOMER
+    assert customer.billing_address == Address(
+        street="500 Market Street", city="San Francisco", postal_code="94105", country="US")
+    assert customer.tax_id == "94-3123456"
+    assert customer.currency == "USD"
+    assert customer.legal_entity == "us-01"
+
+
+def test_get_customer_without_address_or_tax_id(crm: TrytonCrm) -> None:
+    (party_id,) = crm.client.create("party.party", [{"name": "Bare Prospect Inc"}])
+
+    customer = crm.get_customer(str(party_id))
+
+    assert (customer.name, customer.billing_address, customer.tax_id) == (
+        "Bare Prospect Inc", None, None)
+
+
+@pytest.mark.parametrize("account_id", ["999999", "not-a-number"])
+def test_get_customer_missing_is_permanent(crm: TrytonCrm, account_id: str) -> None:
+    with pytest.raises(RecordNotFound) as caught:
+        crm.get_customer(account_id)
+
+    assert isinstance(caught.value, PermanentError)
+
+
+def test_get_opportunity_before_conversion_prices_lines_at_list_price(crm: TrytonCrm) -> None:
+    # Given a lead for the demo customer with 20 consulting hours
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    opportunity_id = _opportunity(crm.client, party_id, "Data platform rollout")
+
+    # When Concord reads it
+    opportunity = crm.get_opportunity(str(opportunity_id))
+
+    # Then it is not won and its line is the product code at the product's list price
+    assert opportunity.opportunity_id == str(opportunity_id)
+    assert opportunity.account_id == str(party_id)
+    assert opportunity.name == "Data platform rollout"
+    assert opportunity.amount == Money(amount=Decimal("3000.00"), currency="USD")
+    assert not opportunity.won
+    assert opportunity.closed_on is None
+    (line,) = opportunity.lines
+    assert (line.service_item, line.description, line.quantity, line.unit_price) == (
+        PRODUCT_CODE, "Senior consulting", Decimal("20.0"),
+        Money(amount=Decimal("150.00"), currency="USD"))
+
+
+def test_get_opportunity_won_maps_to_a_closed_won_payload(crm: TrytonCrm) -> None:
+    # Given an opportunity won the Tryton way (converted, its sale confirmed)
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    opportunity_id = _opportunity(crm.client, party_id, "Advisory retainer", quantity=8.0)
+    _win(crm.client, opportunity_id)
+
+    # When Concord reads it
+    opportunity = crm.get_opportunity(str(opportunity_id))
+
+    # Then it is won, closed today, with the sale's lines, and fits OpportunityClosedWon
+    assert opportunity.won
+    assert opportunity.closed_on == dt.date.today()
+    assert [(line.service_item, line.quantity, line.unit_price.amount)
+            for line in opportunity.lines] == [(PRODUCT_CODE, Decimal("8.0"), Decimal("150.0000"))]
+    OpportunityClosedWon(
+        opportunity_id=opportunity.opportunity_id, account_id=opportunity.account_id,
+        name=opportunity.name, amount=opportunity.amount, closed_on=opportunity.closed_on,
+        lines=opportunity.lines)
+
+
+def test_get_opportunity_missing_is_permanent(crm: TrytonCrm) -> None:
+    with pytest.raises(RecordNotFound):
+        crm.get_opportunity("424242")
+
+
+def test_get_opportunity_line_without_product_code_is_a_validation_failure(
+        crm: TrytonCrm) -> None:
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    (opportunity_id,) = crm.client.create("sale.opportunity", [{
+        "party": party_id, "description": "Free-text deal",
+        "lines": [["create", [{"quantity": 1.0, "description": "Something"}]]]}])
+
+    with pytest.raises(ValidationFailed):
+        crm.get_opportunity(str(opportunity_id))
+
+
+def _notes(client: TrytonRpcClient, opportunity_id: int) -> list[str]:
+    rows = client.search_read(
+        "ir.note", [["resource", "=", f"sale.opportunity,{opportunity_id}"]], ["message"],
+        order=[("id", "ASC")])
+    return [r["message"] for r in rows]
+
+
+def test_set_financial_status_notes_each_status_once(crm: TrytonCrm) -> None:
+    # Given a won opportunity (its comment is read-only from then on)
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    opportunity_id = _opportunity(crm.client, party_id, "Status tracking")
+    _win(crm.client, opportunity_id)
+
+    # When the same status is set twice, then another one
+    crm.set_financial_status(str(opportunity_id), FinancialStatus.INVOICED)
+    crm.set_financial_status(str(opportunity_id), FinancialStatus.INVOICED)
+    crm.set_financial_status(str(opportunity_id), FinancialStatus.PAID)
+
+    # Then one note per status change is attached to the opportunity
+    notes = _notes(crm.client, opportunity_id)
+    assert [n.split(" (", 1)[0] for n in notes] == [
+        f"{FINANCIAL_STATUS_NOTE}invoiced", f"{FINANCIAL_STATUS_NOTE}paid"]
+
+
+def test_set_financial_status_of_missing_opportunity_is_permanent(crm: TrytonCrm) -> None:
+    with pytest.raises(RecordNotFound):
+        crm.set_financial_status("424242", FinancialStatus.PAID)
+
+
+def test_changes_since_pages_through_ties_without_skipping_or_repeating(
+        crm: TrytonCrm) -> None:
+    # Given three parties created in one call: one transaction, so one write timestamp
+    start = crm.changes_since("customer", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1000)
+    cursor = _cursor_after(start)
+    ids = crm.client.create("party.party", [{"name": f"Tie {n} Ltd"} for n in range(3)])
+    written = {r["write_date"] or r["create_date"] for r in crm.client.search_read(
+        "party.party", [["id", "in", ids]], ["write_date", "create_date"])}
+    assert len(written) == 1
+
+    # When paging with limit=1 from the last cursor
+    seen = []
+    for _ in range(5):
+        page = crm.changes_since("customer", cursor, 1)
+        if not page:
+            break
+        assert len(page) == 1
+        seen.extend(page)
+        cursor = _cursor_after(page, cursor)
+
+    # Then each new party comes exactly once, in id order, stamped with the shared time
+    assert [c.record_id for c in seen] == [str(i) for i in ids]
+    assert {c.written_at for c in seen} == {next(iter(written)).replace(tzinfo=dt.UTC)}
+    assert all(c.record_type == "customer" for c in seen)
+
+
+def test_changes_since_sees_new_and_changed_opportunities(crm: TrytonCrm) -> None:
+    cursor = _cursor_after(
+        crm.changes_since("opportunity", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1000))
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    # A new opportunity has no write_date yet in Tryton 8.2: polling must still see it.
+    opportunity_id = _opportunity(crm.client, party_id, "Polled deal")
+
+    page = crm.changes_since("opportunity", cursor, 10)
+
+    assert [c.record_id for c in page] == [str(opportunity_id)]
+
+
+def test_changes_since_unknown_record_type_is_a_validation_failure(crm: TrytonCrm) -> None:
+    with pytest.raises(ValidationFailed):
+        crm.changes_since("invoice", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1)
+
+
+def _cursor_after(changes: Any, cursor: ChangeCursor | None = None) -> ChangeCursor:
+    return next_cursor(list(changes), cursor or ChangeCursor(written_at=dt.datetime(2000, 1, 1)))
