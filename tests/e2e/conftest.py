@@ -23,6 +23,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         aws_port=free_port(),
         webhook_port=free_port(),
         lambda_port=free_port(),
+        tryton_port=free_port(),
+        faults_port=free_port(),
         visibility_timeout_cap=VISIBILITY_TIMEOUT_CAP,
     )
     stack.up()

@@ -185,7 +185,7 @@ def test_compensation_marks_what_this_saga_created_and_reports_it(systems: q2c.S
     (exception,) = systems.bus.published
     assert isinstance(exception, SyncExceptionRaisedEvent) and exception.id == report.event_id
     assert exception.data.step == "AssignBillingTerms"
-    assert exception.data.error_class == "transient" and exception.data.severity == "high"
+    assert exception.data.error_class == "transient" and exception.data.severity == "warning"
     assert exception.data.reason.startswith("ERP unavailable | compensated: ")
     assert {(r.system, r.record_id) for r in exception.data.records} == {("erp", customer_id), ("psa", project_id)}
     assert exception.data.caused_by_event_id == state.event.id

@@ -51,7 +51,7 @@ def _ms_to_iso(epoch_ms: int | None) -> str | None:
 
 class AuditTrail:
     def __init__(self, table: Any) -> None:
-        self._table = table
+        self.table = table
 
     def record_event(self, event: Envelope, timings: DeliveryTimings) -> bool:
         """Store the event once; returns False when it was already recorded."""
@@ -71,7 +71,7 @@ class AuditTrail:
             "detail": event.model_dump_json(),
         }
         try:
-            self._table.put_item(
+            self.table.put_item(
                 Item={k: v for k, v in item.items() if v is not None},
                 ConditionExpression="attribute_not_exists(pk)",
             )
@@ -95,16 +95,16 @@ class AuditTrail:
         }
         if attempt.event_id:
             item["event_id"] = attempt.event_id
-        self._table.put_item(Item=item)
+        self.table.put_item(Item=item)
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}).get("Item")
+        item = self.table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}).get("Item")
         if item is None:
             return None
         return {**item, "detail": json.loads(item["detail"])}
 
     def failures_of(self, message_id: str) -> list[dict[str, Any]]:
-        response = self._table.query(
+        response = self.table.query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": f"MESSAGE#{message_id}", ":prefix": "FAILURE#"},
         )

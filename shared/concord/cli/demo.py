@@ -1,11 +1,14 @@
 """`make demo` / `concord demo`: Concord's main job on the local stack, shown step by step.
 
-1. A CRM account change arrives as a signed webhook and travels ingest → bus → queue →
-   audit trail; its path is printed with timings.
-2. The same delivery replayed, and forged, unsigned, malformed and oversized deliveries:
+1. Quote-to-cash against real Tryton: a deal won in the CRM becomes an ERP customer and a
+   PSA project with its tasks; then a saga meets an ERP outage, is compensated and
+   reported, and completes when redriven (demo_saga.py).
+2. A CRM account change travels as a signed webhook ingest → bus → queue → audit trail;
+   its path is printed with timings.
+3. The same delivery replayed, and forged, unsigned, malformed and oversized deliveries:
    each answered correctly, and nothing extra reaches the bus.
-3. An event that no consumer can process is retried and parked in the DLQ with its reason.
-Exit code 0 only when every check held.
+4. An event that no consumer can process is retried and parked in the DLQ with its reason.
+Exit code 0 only when every check held (and the three systems agree).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import datetime as dt
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import httpx
 from rich.console import Console
@@ -24,18 +26,10 @@ from ..local.demo_secrets import demo_signing_secret
 from ..local.inspect import LocalView
 from ..local.sender import canonical_delivery, post
 from ..local.stack import LocalStack, LocalStackError
+from .checks import Checks
+from .demo_saga import run_quote_to_cash
 
 AUDIT_QUEUE = "concord-local-audit-trail"
-
-
-@dataclass
-class Checks:
-    failures: list[str] = field(default_factory=list)
-
-    def expect(self, condition: bool, what: str) -> bool:
-        if not condition:
-            self.failures.append(what)
-        return condition
 
 
 def _ms(later: str | None, earlier: str | None) -> float | None:
@@ -160,7 +154,7 @@ def show_dead_letter(console: Console, view: LocalView, checks: Checks) -> None:
 
 def run_demo(stack: LocalStack, console: Console) -> int:
     try:
-        with console.status("starting the local stack..."):
+        with console.status("starting the local stack (the first start installs and seeds Tryton, ~2 min)..."):
             started = time.monotonic()
             stack.up()
         console.print(f"local stack ready in {time.monotonic() - started:.1f} s")
@@ -171,6 +165,9 @@ def run_demo(stack: LocalStack, console: Console) -> int:
     console.print(f"webhooks: {view.state.webhook_url}/{{source}}   emulated AWS: {view.state.aws_endpoint}")
     view.drain_tap()
     checks = Checks()
+    systems = stack.systems()
+    if checks.expect(systems is not None, "the stack runs without business systems (--no-systems)"):
+        run_quote_to_cash(console, view, systems, checks)
     with httpx.Client(timeout=30) as client:
         show_event_path(console, view, client, checks)
         show_refusals(console, view, client, checks)

@@ -25,6 +25,17 @@ class LocalView:
         dynamodb = aws_client(self.state, "dynamodb", resource=True)
         self.audit = AuditTrail(dynamodb.Table(self.topology.setting("AUDIT_TABLE_NAME")))
 
+    def audit_events_of_type(self, event_type: str) -> list[dict[str, Any]]:
+        """Audit-trail records of one event type (a scan: fine for a laptop's volumes)."""
+        table = self.audit.table
+        items, kwargs = [], {"FilterExpression": "event_type = :t", "ExpressionAttributeValues": {":t": event_type}}
+        while True:
+            page = table.scan(**kwargs)
+            items.extend({**item, "detail": json.loads(item["detail"])} for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def queue_url(self, name: str) -> str:
         return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
 

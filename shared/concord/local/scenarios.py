@@ -6,6 +6,7 @@ hears of it through concord_sync's push and does the rest.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,14 @@ from . import tryton
 from .systems import LocalSystems
 
 SERVICE_CODE = "CONSULT-HR"
+# Prefixes the IRS assigns (Tryton validates EINs with python-stdnum).
+_EIN_PREFIXES = ("04", "05", "10", "12", "20", "27", "46", "94")
+
+
+def random_ein() -> str:
+    """A valid, random U.S. Employer Identification Number for a new demo account."""
+    number = uuid.uuid4().int
+    return f"{_EIN_PREFIXES[number % len(_EIN_PREFIXES)]}-{number % 10**7:07d}"
 
 
 def crm_client(systems: LocalSystems) -> TrytonRpcClient:

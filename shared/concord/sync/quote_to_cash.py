@@ -270,12 +270,13 @@ def compensate(state: SagaState, systems: Systems) -> Compensated:
     return Compensated(actions=actions)
 
 
-# Business severity: a deal that cannot become a project delays billing.
+# Business severity: a deal that cannot become a project yet delays the project (a warning);
+# a conflict or an unexplained failure needs a person sooner.
 _SEVERITY = {
     ErrorClass.VALIDATION: Severity.WARNING,
+    ErrorClass.TRANSIENT: Severity.WARNING,
     ErrorClass.CONFLICT: Severity.HIGH,
     ErrorClass.PERMANENT: Severity.HIGH,
-    ErrorClass.TRANSIENT: Severity.HIGH,
 }
 
 

@@ -26,10 +26,27 @@ PARTY_FIELDS = {
     }
 ACCOUNT_FIELDS = ['name', 'billing_address', 'tax_id', 'currency']
 SALE_WON_STATES = {'confirmed', 'processing', 'done'}
+# Events that happen once per record: their delivery id is derived from the record (id and
+# creation time, so a database restored from a backup cannot reuse one), and the same fact
+# announced twice (push, then a poller, or a retried transaction) is one event.
+ONCE_PER_RECORD = {
+    'OpportunityClosedWon': ('sale.opportunity', lambda key: key),
+    'TimeApproved': ('timesheet.line', lambda key: key),
+    'InvoicePosted': ('account.invoice', lambda key: key),
+    'PaymentReceived': ('account.move.line', lambda key: key[1]),
+    }
+
+
+def _once_delivery_id(item):
+    model, record_of = ONCE_PER_RECORD[item.event_type]
+    record_id = record_of(item.key)
+    created = Pool().get(model)(record_id).create_date
+    return f'{item.event_type}:{record_id}:{created.isoformat()}'
 
 
 def build_all(pending, settings):
-    "Canonical delivery bodies for the pending events (those that could be built)."
+    """(delivery id or None, canonical body) of the pending events (those that could be built);
+    None means a fresh id per delivery."""
     bodies = []
     for item in sorted(pending, key=lambda p: p.occurred_at):
         try:
@@ -40,12 +57,14 @@ def build_all(pending, settings):
             continue
         if data is None:
             continue
-        bodies.append({
+        delivery_id = (
+            _once_delivery_id(item) if item.event_type in ONCE_PER_RECORD else None)
+        bodies.append((delivery_id, {
                 'type': item.event_type,
                 'timestamp': _iso(item.occurred_at),
                 'data': data,
                 'legal_entity': settings.legal_entity,
-                })
+                }))
     return bodies
 
 

@@ -187,7 +187,8 @@ class Outbox:
             from . import events
             with without_check_access():
                 self.ready.extend(
-                    (current, body) for body in events.build_all(pending, current))
+                    (current, delivery_id, body)
+                    for delivery_id, body in events.build_all(pending, current))
         except Exception:
             logger.exception("concord push: could not build the events of a transaction")
 
@@ -209,17 +210,17 @@ class Outbox:
 
 def deliver_all(ready):
     # Runs from Transaction.stop(): an exception here would fail the (committed) call.
-    for current, body in ready:
+    for current, delivery_id, body in ready:
         try:
-            deliver(current, body)
+            deliver(current, body, delivery_id)
         except Exception:
             logger.exception("concord push: %s not sent", body.get('type'))
 
 
-def deliver(current, body):
+def deliver(current, body, delivery_id=None):
     "POST one delivery; log, never raise (the event is not retried)."
     payload = json.dumps(body, separators=(',', ':'), sort_keys=True).encode()
-    delivery_id = f'msg_{uuid.uuid4().hex}'
+    delivery_id = delivery_id or f'msg_{uuid.uuid4().hex}'
     timestamp = int(time.time())
     try:
         headers = sign_headers(current.secret, delivery_id, timestamp, payload)
