@@ -52,6 +52,7 @@ deploy: install  ## Deploy to the AWS account of your current credentials
 
 bench: install  ## Benchmarks (not part of make test); results in benchmarks/results/
 	$(BIN)/python -m benchmarks.webhook_latency --events $(or $(EVENTS),200)
+	$(BIN)/python -m benchmarks.saga_latency --sagas $(or $(SAGAS),50)
 
 schemas: install  ## Regenerate the checked-in JSON Schemas of the canonical events
 	$(BIN)/python -m concord.events.schemas

@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
-import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,20 +27,7 @@ from concord.local.inspect import LocalView
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"median": statistics.median(values), "p95": cuts[94], "p99": cuts[98], "n": len(values)}
+from ._common import free_port, percentiles, provenance, write_results
 
 
 def measure_floor(view: LocalView, events: int) -> list[float]:
@@ -107,7 +91,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as state_dir:
-        stack = LocalStack(Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port())
+        stack = LocalStack(Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
+                           with_systems=False)
         stack.up()
         try:
             view = LocalView(stack)
@@ -118,16 +103,13 @@ def main() -> None:
             stack.down()
 
     results = {
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        **provenance(),
         "rate_per_second": args.rate,
         "webhook_to_handler_ms": percentiles(pipeline),
         "webhook_ack_ms": percentiles(acks),
         "emulator_floor_ms": percentiles(floor),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "webhook_latency.json").write_text(json.dumps(results, indent=2))
+    path = write_results("webhook_latency", results)
 
     floor_median = results["emulator_floor_ms"]["median"]
     print(f"webhook latency on the local stack ({results['machine']}, commit {results['commit']}, {args.rate}/s)")
@@ -135,7 +117,7 @@ def main() -> None:
     for name in ("webhook_to_handler_ms", "webhook_ack_ms", "emulator_floor_ms"):
         row = results[name]
         print(f"{name:32} {row['median']:9.1f} {row['p95']:9.1f} {row['p99']:9.1f} {row['median'] / floor_median:8.2f}")
-    print(f"written to {RESULTS / 'webhook_latency.json'}")
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

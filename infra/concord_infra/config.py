@@ -33,6 +33,9 @@ class StageConfig(BaseModel):
     # Saga Tasks: first retry interval (doubling, full jitter) and attempts on transient errors.
     saga_retry_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 2
     saga_retry_attempts: Annotated[int, Field(ge=0, le=10)] = 4
+    # Change capture by polling (functions/poll_changes): what to watch, and how often.
+    poll_watches: list[dict[str, str]] = [{"system": "crm", "record_type": "opportunity", "source": "crm"}]
+    poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]
 

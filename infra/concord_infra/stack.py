@@ -17,7 +17,8 @@ from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ops import AlarmTopics, OperationsDashboard
-from .constructs.quote_to_cash import QuoteToCash
+from .constructs.change_capture import ChangeCapture
+from .constructs.quote_to_cash import QuoteToCash, systems_secret_prefix
 
 ARCHIVE_DAYS = 90
 
@@ -105,6 +106,21 @@ class ConcordStack(Stack):
             max_receive_count=stage.max_receive_count,
             log_retention_days=stage.log_retention_days,
             retain=stage.retain_data,
+        )
+
+        ChangeCapture(
+            self,
+            "ChangeCapture",
+            prefix=prefix,
+            make_function=function,
+            tables=tables,
+            bus=bus.bus,
+            system_secrets=quote_to_cash.system_secrets,
+            systems_secret_prefix=systems_secret_prefix(prefix),
+            watches=stage.poll_watches,
+            every_minutes=stage.poll_every_minutes,
+            secret_cache_seconds=stage.secret_cache_seconds,
+            topics=topics,
         )
 
         OperationsDashboard(

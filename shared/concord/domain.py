@@ -122,3 +122,6 @@ class RecordChange(CanonicalModel):
     record_type: str
     record_id: RecordId
     written_at: dt.datetime
+    # When the record was created: with its id, what makes a once-per-record event's id
+    # stable across push and polling (see concord.sync.change_capture).
+    created_at: dt.datetime | None = None

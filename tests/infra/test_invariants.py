@@ -38,6 +38,13 @@ def test_every_consumer_queue_has_a_dlq_and_a_dlq_alarm_routed_to_a_topic(dev: d
     queues = of_type(dev, "AWS::SQS::Queue")
     consumers = {lid: q for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     dlqs = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in consumers.values()}
+    # and the dead-letter queues of rule targets (e.g. the change-capture schedule's)
+    dlqs |= {
+        target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for rule in of_type(dev, "AWS::Events::Rule").values()
+        for target in rule["Properties"].get("Targets", [])
+        if "DeadLetterConfig" in target
+    }
     assert consumers and set(queues) == set(consumers) | dlqs, "a queue is neither a consumer queue nor a DLQ"
     alarms = of_type(dev, "AWS::CloudWatch::Alarm").values()
     for dlq in dlqs:
@@ -93,13 +100,14 @@ def test_no_role_has_wildcard_actions_and_data_actions_name_their_resources(dev:
 
 def test_tables_have_point_in_time_recovery_encryption_and_ttl_where_records_expire(dev: dict) -> None:
     tables = {t["Properties"]["TableName"]: t["Properties"] for t in of_type(dev, "AWS::DynamoDB::Table").values()}
-    assert set(tables) == {"concord-dev-idempotency", "concord-dev-audit", "concord-dev-xref"}
+    assert set(tables) == {"concord-dev-idempotency", "concord-dev-audit", "concord-dev-xref", "concord-dev-checkpoints"}
     for props in tables.values():
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"]["SSEEnabled"] is True
     assert tables["concord-dev-idempotency"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert tables["concord-dev-audit"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert "TimeToLiveSpecification" not in tables["concord-dev-xref"]  # cross-references are kept
+    assert "TimeToLiveSpecification" not in tables["concord-dev-checkpoints"]
 
 
 def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> None:

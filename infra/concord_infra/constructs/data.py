@@ -37,6 +37,14 @@ class DataTables(Construct):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             **common,
         )
+        # Polling checkpoints (concord.aws.checkpoints): one small item per watch.
+        self.checkpoints = dynamodb.Table(
+            self,
+            "Checkpoints",
+            table_name=f"{prefix}-checkpoints",
+            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
+            **common,
+        )
         # See concord.aws.audit for the item layout.
         self.audit = dynamodb.Table(
             self,

@@ -7,6 +7,7 @@ configuration, and credentials never live in code or environment variables.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.utilities import parameters
@@ -43,7 +44,9 @@ def read_connection(secret_name: str, cache_seconds: int) -> TrytonConnection:
         raise ConfigurationError(f"system connection {secret_name} is missing or malformed") from error
 
 
+@cache
 def systems_from_secrets(prefix: str, cache_seconds: int) -> tuple[CrmPort, PsaPort, ErpPort]:
+    """Connectors for CRM, PSA and ERP, built once per warm function (they keep sessions)."""
     from .tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpcClient
 
     def client(system: str) -> tuple[TrytonRpcClient, str]:

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from ..aws.audit import AuditTrail
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
@@ -35,6 +37,17 @@ class LocalView:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def invoke(self, function_folder: str, event: dict[str, Any]) -> Any:
+        """Invoke one of the stack's functions through the local Lambda service, as a trigger would."""
+        name = next(f.name for f in self.topology.functions if f.source == f"functions/{function_folder}")
+        response = httpx.post(
+            f"{self.state.lambda_endpoint}/2015-03-31/functions/{name}/invocations", json=event, timeout=120
+        )
+        payload = response.json()
+        if "x-amz-function-error" in response.headers:
+            raise RuntimeError(f"{name} failed: {payload}")
+        return payload
 
     def queue_url(self, name: str) -> str:
         return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]

@@ -244,6 +244,52 @@ class QueuePoller(threading.Thread):
             )
 
 
+# --- Scheduled rules ------------------------------------------------------------------------
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int | None:
+    """Seconds between runs of a `rate(...)` expression; None for cron (not run locally)."""
+    match = _RATE.match(expression)
+    return int(match[1]) * _SECONDS[match[2].rstrip("s")] if match else None
+
+
+def scheduled_event(rule_name: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/{rule_name}"],
+        "detail": {},
+    }
+
+
+class Scheduler(threading.Thread):
+    """Plays EventBridge's scheduled rules: invokes the target function at the rule's rate."""
+
+    def __init__(self, runtime: Runtime, schedule: Any, stopped: threading.Event) -> None:
+        super().__init__(name=f"schedule:{schedule.name}", daemon=True)
+        self.runtime, self.schedule, self.stopped = runtime, schedule, stopped
+        self.runs = 0
+
+    def run(self) -> None:
+        interval = rate_seconds(self.schedule.expression)
+        if interval is None:
+            print(f"schedule {self.schedule.name}: {self.schedule.expression} is not run locally", flush=True)
+            return
+        while not self.stopped.wait(interval):
+            result = self.runtime.invoke(self.schedule.function_name, scheduled_event(self.schedule.name))
+            self.runs += 1
+            if result.errored:
+                print(f"schedule {self.schedule.name}: {result.payload[:500]}", flush=True)
+
+
 # --- HTTP: API Gateway front and Lambda Invoke API -----------------------------------------
 
 
@@ -352,7 +398,7 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
-def make_lambda_api(runtime: Runtime, pollers: list[QueuePoller]) -> type[BaseHTTPRequestHandler]:
+def make_lambda_api(runtime: Runtime, pollers: list[QueuePoller], schedulers: list[Scheduler]) -> type[BaseHTTPRequestHandler]:
     class LambdaApi(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -372,6 +418,10 @@ def make_lambda_api(runtime: Runtime, pollers: list[QueuePoller]) -> type[BaseHT
                         for name, p in runtime.pools.items()
                     },
                     "pollers": {p.mapping.queue_name: {"batches": p.batches, "alive": p.is_alive()} for p in pollers},
+                    "schedules": {
+                        s.schedule.name: {"expression": s.schedule.expression, "runs": s.runs, "alive": s.is_alive()}
+                        for s in schedulers
+                    },
                 },
             )
 
@@ -405,17 +455,18 @@ def serve(state_dir: Path) -> None:
         config=Config(retries={"mode": "standard", "max_attempts": 5}),
     )
     pollers = [QueuePoller(runtime, mapping, sqs, stopped) for mapping in topology.event_sources]
+    schedulers = [Scheduler(runtime, schedule, stopped) for schedule in topology.schedules]
 
     servers = [
-        ThreadingHTTPServer((state.host, state.lambda_port), make_lambda_api(runtime, pollers)),
+        ThreadingHTTPServer((state.host, state.lambda_port), make_lambda_api(runtime, pollers, schedulers)),
         ThreadingHTTPServer((state.host, state.webhook_port), make_front(runtime)),
     ]
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    for poller in pollers:
-        poller.start()
-    print(f"runtime ready: {len(runtime.pools)} functions, {len(pollers)} pollers", flush=True)
+    for thread in [*pollers, *schedulers]:
+        thread.start()
+    print(f"runtime ready: {len(runtime.pools)} functions, {len(pollers)} pollers, {len(schedulers)} schedules", flush=True)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

@@ -82,6 +82,15 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """A scheduled rule invoking a function (EventBridge does not run these in moto)."""
+
+    name: str
+    expression: str  # rate(...) or cron(...)
+    function_name: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     key_schema: list[dict[str, str]]
@@ -135,6 +144,7 @@ class Topology:
     event_sources: list[EventSourceSpec]
     routes: list[RouteSpec]
     state_machines: list[StateMachineSpec]
+    schedules: list[ScheduleSpec] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -145,6 +155,7 @@ class Topology:
         kinds = {
             "queues": QueueSpec, "rules": RuleSpec, "tables": TableSpec, "functions": FunctionSpec,
             "event_sources": EventSourceSpec, "routes": RouteSpec, "state_machines": StateMachineSpec,
+            "schedules": ScheduleSpec,
         }
         return cls(**{k: [kinds[k](**item) for item in v] if k in kinds else v for k, v in raw.items()})
 
@@ -326,9 +337,16 @@ def read_topology(template_path: Path, stack_name: str) -> Topology:
             )
         )
 
-    rules = []
+    rules, schedules = [], []
     for lid, props in _of_type(resources, "AWS::Events::Rule"):
         targets = r.resolve(props.get("Targets", []))
+        if "ScheduleExpression" in props:
+            schedules.extend(
+                ScheduleSpec(r.name_of(lid), props["ScheduleExpression"], _arn_name(t["Arn"]))
+                for t in targets
+                if ":function:" in t["Arn"]
+            )
+            continue
         rules.append(
             RuleSpec(
                 name=r.name_of(lid),
@@ -424,4 +442,5 @@ def read_topology(template_path: Path, stack_name: str) -> Topology:
             )
             for lid, props in _of_type(resources, "AWS::StepFunctions::StateMachine")
         ],
+        schedules=schedules,
     )

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
-from concord.connectors.tryton.mapping import FINANCIAL_STATUS_NOTE, next_cursor
+from concord.connectors.tryton.mapping import FINANCIAL_STATUS_NOTE
+from concord.sync.change_capture import next_cursor
 from concord.domain import ChangeCursor, FinancialStatus
 from concord.errors import PermanentError, ValidationFailed
 from concord.events.payloads import OpportunityClosedWon

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from concord.connectors.tryton import AmbiguousMatch, RecordNotFound, TrytonErp, TrytonRpcClient
-from concord.connectors.tryton.mapping import DEACTIVATION_NOTE, next_cursor
+from concord.connectors.tryton.mapping import DEACTIVATION_NOTE
+from concord.sync.change_capture import next_cursor
 from concord.domain import ChangeCursor, Customer, InvoiceDraft, InvoiceLine
 from concord.errors import PermanentError, ValidationFailed
 from concord.events.types import Address, Money

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from concord.sync.change_capture import next_cursor
 from concord.connectors.tryton import mapping
 from concord.domain import ChangeCursor, FinancialStatus, ProjectState
 from concord.events.types import Address
@@ -38,7 +39,7 @@ def test_paging_with_next_cursor_never_skips_nor_repeats() -> None:
         if not page:
             break
         seen += [c.record_id for c in page]
-        cursor = mapping.next_cursor(page, cursor)
+        cursor = next_cursor(page, cursor)
 
     assert seen == ["1", "2", "3", "4", "5"]
 
@@ -47,10 +48,10 @@ def test_next_cursor_accumulates_ids_at_the_same_time() -> None:
     cursor = ChangeCursor(written_at=T0.replace(tzinfo=dt.UTC), ids_at_written_at=frozenset({"1"}))
     page = mapping.to_record_changes(_rows((T0, 2)), "customer")
 
-    after = mapping.next_cursor(page, cursor)
+    after = next_cursor(page, cursor)
 
     assert after.ids_at_written_at == frozenset({"1", "2"})
-    assert mapping.next_cursor([], cursor) == cursor
+    assert next_cursor([], cursor) == cursor
 
 
 def test_datetimes_travel_as_naive_utc() -> None:

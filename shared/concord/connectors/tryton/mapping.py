@@ -208,21 +208,9 @@ def after_cursor(rows: Iterable[Row], cursor: ChangeCursor, limit: int | None,
 def to_record_changes(rows: Iterable[Row], record_type: str,
                       column: str = MODIFIED_AT) -> list[RecordChange]:
     return [RecordChange(record_type=record_type, record_id=str(r["id"]),
-                         written_at=from_tryton_datetime(r[column])) for r in rows]
-
-
-def next_cursor(changes: Sequence[RecordChange], cursor: ChangeCursor) -> ChangeCursor:
-    """Where the next poll resumes after `changes` (a page returned from `cursor`).
-
-    Callers may build it themselves; kept here so tests and pollers agree on the rule.
-    """
-    if not changes:
-        return cursor
-    last = changes[-1].written_at
-    ids = {c.record_id for c in changes if c.written_at == last}
-    if to_tryton_datetime(last) == to_tryton_datetime(cursor.written_at):
-        ids |= set(cursor.ids_at_written_at)
-    return ChangeCursor(written_at=last, ids_at_written_at=frozenset(ids))
+                         written_at=from_tryton_datetime(r[column]),
+                         created_at=from_tryton_datetime(r["create_date"]) if r.get("create_date") else None)
+            for r in rows]
 
 
 def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: ChangeCursor,
@@ -238,7 +226,7 @@ def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: 
     if limit <= 0:
         return []
     rows = search_read(
-        client, model, [*cursor_domain(cursor), *domain], [MODIFIED_AT], order=cursor_order(),
+        client, model, [*cursor_domain(cursor), *domain], [MODIFIED_AT, "create_date"], order=cursor_order(),
         limit=limit + len(cursor.ids_at_written_at), active_test=False)
     return to_record_changes(after_cursor(rows, cursor, limit), record_type)
 

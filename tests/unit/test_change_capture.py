@@ -1,0 +1,132 @@
+"""Change capture by polling, against an in-memory source: checkpoints, ties, overlap, ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+
+from concord.domain import ChangeCursor, Opportunity, RecordChange
+from concord.events import event_id_for_delivery
+from concord.events.payloads import OpportunityLine
+from concord.events.types import Money
+from concord.sync.change_capture import (
+    Watch,
+    announce_won_opportunities,
+    capture,
+    next_cursor,
+    once_per_record_delivery_id,
+)
+
+from .fakes import FakeBus, FakeCrm
+
+T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class MemoryCheckpoints:
+    saved: dict[str, ChangeCursor] = field(default_factory=dict)
+
+    def load(self, key: str) -> ChangeCursor | None:
+        return self.saved.get(key)
+
+    def save(self, key: str, cursor: ChangeCursor) -> None:
+        self.saved[key] = cursor
+
+
+@dataclass
+class Ledger:
+    """A source whose records change at given times; answers like a system's changes_since."""
+
+    rows: list[RecordChange] = field(default_factory=list)
+
+    def write(self, record_id: str, at: dt.datetime) -> None:
+        self.rows = [r for r in self.rows if r.record_id != record_id]
+        self.rows.append(RecordChange(record_type="opportunity", record_id=record_id, written_at=at, created_at=T0))
+        self.rows.sort(key=lambda r: (r.written_at, int(r.record_id)))
+
+    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]:
+        after = [r for r in self.rows if r.written_at > cursor.written_at
+                 or (r.written_at == cursor.written_at and r.record_id not in cursor.ids_at_written_at)]
+        return after[:limit]
+
+
+def watch(source: Ledger, announced: list[str]) -> Watch:
+    def announce(change: RecordChange) -> list:
+        announced.append(change.record_id)
+        return []
+
+    return Watch(key="crm:opportunity", record_type="opportunity", source=source, announce=announce)
+
+
+def test_the_first_poll_sets_a_checkpoint_at_now_and_announces_no_history() -> None:
+    source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
+    source.write("1", T0 - dt.timedelta(days=30))
+
+    report = capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
+
+    assert report.started and announced == []
+    assert checkpoints.saved["crm:opportunity"].written_at == T0
+
+
+def test_pages_through_records_sharing_a_timestamp_without_skipping_or_repeating() -> None:
+    source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
+    checkpoints.save("crm:opportunity", ChangeCursor(written_at=T0))
+    for record_id in ("1", "2", "3", "4", "5"):
+        source.write(record_id, T0 + dt.timedelta(seconds=5))  # one transaction
+
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0, page_size=2, overlap=dt.timedelta(0))
+
+    assert announced == ["1", "2", "3", "4", "5"]
+    saved = checkpoints.saved["crm:opportunity"]
+    assert saved.written_at == T0 + dt.timedelta(seconds=5) and saved.ids_at_written_at == {"1", "2", "3", "4", "5"}
+
+
+def test_a_change_committed_late_with_an_earlier_timestamp_is_caught_by_the_overlap() -> None:
+    source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
+    checkpoints.save("crm:opportunity", ChangeCursor(written_at=T0))
+    source.write("1", T0 + dt.timedelta(seconds=10))
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
+    # a transaction that started at +8 s commits only now
+    source.write("2", T0 + dt.timedelta(seconds=8))
+
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
+
+    assert "2" in announced
+    assert checkpoints.saved["crm:opportunity"].written_at == T0 + dt.timedelta(seconds=10)  # never moved back
+
+
+def test_next_cursor_keeps_the_ids_at_the_last_instant() -> None:
+    cursor = ChangeCursor(written_at=T0, ids_at_written_at=frozenset({"1"}))
+    page = [RecordChange(record_type="x", record_id="2", written_at=T0)]
+    assert next_cursor(page, cursor).ids_at_written_at == {"1", "2"}
+    assert next_cursor([], cursor) == cursor
+
+
+def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:
+    crm = FakeCrm()
+    price = Money(amount=Decimal(150), currency="USD")
+    crm.opportunities["31"] = Opportunity(
+        opportunity_id="31", account_id="7", name="Deal", amount=Money(amount=Decimal(1500), currency="USD"),
+        won=True, lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10), unit_price=price)],
+    )
+    crm.opportunities["32"] = crm.opportunities["31"].model_copy(update={"opportunity_id": "32", "won": False})
+    created = dt.datetime(2026, 11, 26, 6, 27, 2, 550915, tzinfo=dt.UTC)
+    announce = announce_won_opportunities(crm, "crm", "us-01", now=lambda: T0)
+
+    (event,) = announce(RecordChange(record_type="opportunity", record_id="31", written_at=T0, created_at=created))
+    ignored = announce(RecordChange(record_type="opportunity", record_id="32", written_at=T0, created_at=created))
+
+    # concord_sync sends delivery id "<type>:<id>:<naive UTC creation time>" for the same fact
+    assert event.id == event_id_for_delivery("crm", "OpportunityClosedWon:31:2026-11-26T06:27:02.550915")
+    assert event.data.opportunity_id == "31" and event.data.closed_on == T0.date()
+    assert ignored == []
+
+
+def test_a_delivery_id_needs_the_records_creation_time() -> None:
+    change = RecordChange(record_type="opportunity", record_id="1", written_at=T0)
+    with pytest.raises(ValueError, match="creation time"):
+        once_per_record_delivery_id("OpportunityClosedWon", change)
