@@ -55,7 +55,7 @@ def main() -> None:
             started = time.monotonic()
             systems.reset()
             setup["snapshot_restore_with_restart_s"] = time.monotonic() - started
-            sfn = aws_client(stack._current(), "stepfunctions")
+            sfn = aws_client(stack.current_state(), "stepfunctions")
             rep = SalesRep(crm_client(systems))
 
             per_step: dict[str, list[float]] = {name: [] for name in STEP_ORDER}

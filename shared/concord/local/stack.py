@@ -95,13 +95,13 @@ class LocalStack:
     def logs(self) -> Path:
         return self.state_dir / "logs"
 
-    def _current(self) -> StackState:
+    def current_state(self) -> StackState:
         if StackState.exists(self.state_dir):
             return StackState.load(self.state_dir)
         return self._fresh_state()
 
     def systems(self, state: StackState | None = None) -> LocalSystems | None:
-        state = state or self._current()
+        state = state or self.current_state()
         if state.tryton_port is None or state.faults_port is None:
             return None
         return LocalSystems(self.state_dir / "systems", state.host, state.tryton_port, state.faults_port, cache_home())
@@ -122,7 +122,7 @@ class LocalStack:
         topology = read_topology(template, STACK_NAME)
         (self.state_dir / "topology.json").write_text(topology.to_json())
 
-        state = self._current()
+        state = self.current_state()
         if not is_alive(state.emulator_pid):
             # A fresh emulator: the ports asked for now apply.
             state = self._fresh_state()
