@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from concord.connectors.tryton import RecordNotFound, TrytonPsa
-from concord.connectors.tryton.mapping import BILLING_STATUS_NOTE, STATE_COMMENT, next_cursor
+from concord.connectors.tryton.mapping import BILLING_STATUS_NOTE, STATE_COMMENT
+from concord.sync.change_capture import next_cursor
 from concord.domain import (
     ChangeCursor,
     FinancialStatus,
