@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
+# jsii runs on this machine's Node 20 and would print its end-of-life banner on every synth,
+# however the app is started (make synth, npx cdk synth, tests); see TOOLING.md.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
