@@ -6,8 +6,6 @@ import json
 from collections.abc import Callable
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -49,18 +47,14 @@ class ChangeCapture(Construct):
             retention_period=Duration.days(14),
         )
         acknowledge(self.dlq, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the schedule.")
-        self.dlq.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(5), statistic="Maximum"
-        ).create_alarm(
+        topics.alarm(
             self,
             "RunsNotDelivered",
-            alarm_name=f"{prefix}-poll-changes-dlq-not-empty",
-            alarm_description="change capture: scheduled polls could not be delivered (webhook gaps stay open)",
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        ).add_alarm_action(actions.SnsAction(topics.topic(Severity.WARNING)))
+            metric=self.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            name=f"{prefix}-poll-changes-dlq-not-empty",
+            description="change capture: scheduled polls could not be delivered (webhook gaps stay open)",
+            severity=Severity.WARNING,
+        )
         self.function = make_function(
             "poll_changes",
             "Polls the systems for changes push missed and announces them",

@@ -8,8 +8,6 @@ flow's business severity.
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_event_sources as sources
@@ -81,28 +79,20 @@ class EventConsumer(Construct):
         )
         self.queue.grant(function.function, "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
 
-        parked = self.dlq.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(1), statistic="Maximum"
-        ).create_alarm(
+        topics.alarm(
             self,
             "DlqNotEmpty",
-            alarm_name=f"{queue_name}-dlq-not-empty",
-            alarm_description=f"{name}: messages parked in the DLQ need an operator ({severity.value})",
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            metric=self.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+            name=f"{queue_name}-dlq-not-empty",
+            description=f"{name}: messages parked in the DLQ need an operator ({severity.value})",
+            severity=severity,
         )
-        stuck = self.queue.metric_approximate_age_of_oldest_message(
-            period=Duration.minutes(5), statistic="Maximum"
-        ).create_alarm(
+        topics.alarm(
             self,
             "Backlog",
-            alarm_name=f"{queue_name}-backlog-age",
-            alarm_description=f"{name}: oldest message older than 15 minutes",
+            metric=self.queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(5), statistic="Maximum"),
+            name=f"{queue_name}-backlog-age",
+            description=f"{name}: oldest message older than 15 minutes",
+            severity=severity,
             threshold=900,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        for alarm in (parked, stuck):
-            alarm.add_alarm_action(actions.SnsAction(topics.topic(severity)))

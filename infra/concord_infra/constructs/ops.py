@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -42,6 +43,31 @@ class AlarmTopics(Construct):
 
     def topic(self, severity: Severity) -> sns.Topic:
         return self.topics[Severity.WARNING if severity is Severity.INFO else severity]
+
+    def alarm(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        metric: cloudwatch.IMetric,
+        name: str,
+        description: str,
+        severity: Severity,
+        threshold: float = 0,
+    ) -> cloudwatch.Alarm:
+        """An alarm when `metric` goes above `threshold`, routed to the topic of its severity."""
+        alarm = metric.create_alarm(
+            scope,
+            construct_id,
+            alarm_name=name,
+            alarm_description=description,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic(severity)))
+        return alarm
 
 
 class OperationsDashboard(Construct):

@@ -13,8 +13,6 @@ import json
 from collections.abc import Callable
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -186,16 +184,14 @@ class QuoteToCash(Construct):
             (self.state_machine.metric_failed(period=Duration.minutes(5)), "failed"),
             (self.state_machine.metric_timed_out(period=Duration.minutes(5)), "timed-out"),
         ):
-            metric.create_alarm(
+            topics.alarm(
                 self,
                 f"Sagas{what.title().replace('-', '')}",
-                alarm_name=f"{prefix}-quote-to-cash-{what}",
-                alarm_description=f"quote-to-cash sagas {what}: see SyncExceptionRaised and `concord exceptions`",
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ).add_alarm_action(actions.SnsAction(topics.topic(Severity.WARNING)))
+                metric=metric,
+                name=f"{prefix}-quote-to-cash-{what}",
+                description=f"quote-to-cash sagas {what}: see SyncExceptionRaised and `concord exceptions`",
+                severity=Severity.WARNING,
+            )
 
         self.trigger = EventConsumer(
             self,
