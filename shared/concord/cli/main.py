@@ -17,12 +17,14 @@ from ..ingress.sources import WebhookSecret, secret_name
 from ..ingress.standard_webhooks import is_valid_secret
 from ..local.stack import LocalStack, LocalStackError, aws_client
 from ..local.state import DEFAULT_PORTS, StackState, state_dir_from_env
+from .ops import register as register_operator_commands
 
 app = typer.Typer(help="Concord: keep CRM, PSA and ERP consistent.", no_args_is_help=True)
 local_app = typer.Typer(help="The local stack: emulated AWS running Concord's own handlers.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Webhook signing secrets in Secrets Manager.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(secrets_app, name="secrets")
+register_operator_commands(app)  # exceptions, dlq, trace, status (cli/ops)
 
 console = Console()
 errors = Console(stderr=True)

@@ -1,0 +1,21 @@
+"""Operator commands: `concord exceptions | dlq show | dlq redrive | trace | status`.
+
+They act on a deployed stage (--stage, --profile, --region) or on the local stack (--local);
+the AWS-side logic is concord.aws.operations. See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from .dlq import dlq_app
+    from .exceptions import exceptions
+    from .status import status
+    from .trace import trace
+
+    app.command("exceptions")(exceptions)
+    app.add_typer(dlq_app, name="dlq")
+    app.command("trace")(trace)
+    app.command("status")(status)
