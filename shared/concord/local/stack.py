@@ -10,7 +10,6 @@ template (idempotently), and returns when both answer.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -219,13 +218,3 @@ class LocalStack:
                 stopped.append(what)
         (self.state_dir / "state.json").unlink(missing_ok=True)
         return stopped
-
-
-def stack_from_env(**overrides: Any) -> LocalStack:
-    from .state import state_dir_from_env
-
-    return LocalStack(state_dir=state_dir_from_env(), **{k: v for k, v in overrides.items() if v is not None})
-
-
-def describe(status: dict[str, Any]) -> str:
-    return json.dumps(status, indent=2)
