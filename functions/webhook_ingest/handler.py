@@ -1,13 +1,14 @@
-"""POST /webhooks/{source}: verify, normalize, publish once, answer 202.
+"""POST /webhooks/{source}: verify, normalize, publish once, answer as the vendor expects.
 
-Only verification, normalization and PutEvents happen before the response, so vendors get
-their acknowledgement well inside their deadlines. Every refusal is a JSON body with a
-4xx; an unreachable bus is a 503 with Retry-After, so the vendor retries and nothing is lost.
+Only verification, normalization, PutEvents and (for what a delivery could not turn into
+events) one audit-trail write happen before the response, so vendors get their
+acknowledgement well inside their deadlines. Every refusal is a JSON body with a 4xx; an
+unreachable bus or audit table is a 503 with Retry-After, so the vendor retries and nothing is
+lost. Each source's scheme (ingress.schemes) decides how a delivery is verified and answered.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from http import HTTPStatus
 from typing import Any
@@ -22,11 +23,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, Json, ValidationError
 
-from concord.aws.secrets import webhook_signing_secrets
+from concord.aws.secrets import webhook_source_secret
 from concord.errors import ConfigurationError, TransientError
+from concord.ingress.delivery import Handshake, Reply
 from concord.ingress.errors import DeliveryConflict, DeliveryRejected
+from concord.ingress.http import webhook_request
 from concord.ingress.publishing import publish_once
-from concord.ingress.service import Limits, WebhookRequest, accept_delivery, find_source
+from concord.ingress.schemes import scheme_for
+from concord.ingress.service import Limits, accept_delivery, find_source
 from concord.ingress.sources import SourceConfig, parse_sources, secret_name
 from concord.observability import bind_event, logger, metrics, tracer
 from concord.settings import Settings
@@ -37,6 +41,8 @@ RETRY_AFTER_SECONDS = 30
 class IngestSettings(Settings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    # Where deliveries that produced no canonical event are recorded (vendor sources).
+    audit_table_name: str | None = Field(default=None, alias="AUDIT_TABLE_NAME")
     webhook_sources: Json[dict[str, Any]] = Field(alias="WEBHOOK_SOURCES")
     webhook_secret_prefix: str = Field(alias="WEBHOOK_SECRET_PREFIX")
     max_body_bytes: int = Field(default=256 * 1024, gt=0, le=6 * 1024 * 1024, alias="MAX_BODY_BYTES")
@@ -57,47 +63,57 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _raw_body() -> bytes:
-    # Signatures are over the exact bytes sent; a binary body arrives base64-encoded.
-    body = app.current_event.body or ""
-    return base64.b64decode(body) if app.current_event.is_base64_encoded else body.encode("utf-8")
+def _reply(reply: Reply) -> Response:
+    return Response(
+        status_code=reply.status, content_type=reply.content_type, body=reply.body, headers=dict(reply.headers)
+    )
 
 
 @app.post("/webhooks/<source>")
 def receive_webhook(source: str) -> Response:
     settings = IngestSettings.from_env()
-    request = WebhookRequest(
-        source=source,
-        headers={name.lower(): value for name, value in (app.current_event.headers or {}).items()},
-        body=_raw_body(),
-    )
     config = find_source(settings.sources(), source)
     metrics.add_dimension(name="source", value=source)
-    accepted = accept_delivery(
-        request,
-        config,
-        webhook_signing_secrets(
-            secret_name(settings.webhook_secret_prefix, source), settings.secret_cache_seconds
-        ),
-        now=dt.datetime.now(dt.UTC),
-        limits=Limits(max_body_bytes=settings.max_body_bytes),
+    request = webhook_request(app.current_event.raw_event, source, config.public_url)
+    secret = webhook_source_secret(
+        secret_name(settings.webhook_secret_prefix, source), config.scheme, settings.secret_cache_seconds
     )
-    bind_event(accepted.event.id, accepted.event.correlation_id, accepted.event.type)
-
-    try:
-        result = publish_once(
-            accepted,
-            bus_name=settings.event_bus_name,
-            idempotency_table=settings.idempotency_table_name,
-            remember_seconds=settings.remember_deliveries_seconds,
-            lambda_context=app.lambda_context,
-        )
-    except IdempotencyValidationError as error:
-        raise DeliveryConflict("this delivery id was already received with a different body") from error
+    outcome = accept_delivery(
+        request, config, secret, now=dt.datetime.now(dt.UTC), limits=Limits(max_body_bytes=settings.max_body_bytes)
+    )
+    if isinstance(outcome, Handshake):
+        metrics.add_metric(name="WebhookHandshakes", unit=MetricUnit.Count, value=1)
+        logger.info("subscription handshake answered", source=source)
+        return _reply(outcome.reply)
+    scheme = scheme_for(config.scheme)
+    if outcome.events:
+        first = outcome.events[0]
+        bind_event(first.id, first.correlation_id, first.type)
+    result: dict[str, Any] = {"delivery_id": outcome.delivery_id, "events": [], "unprocessed": 0}
+    if outcome.has_effect:
+        try:
+            result = publish_once(
+                outcome,
+                bus_name=settings.event_bus_name,
+                idempotency_table=settings.idempotency_table_name,
+                remember_seconds=settings.remember_deliveries_seconds,
+                lambda_context=app.lambda_context,
+                audit_table=settings.audit_table_name,
+            )
+        except IdempotencyValidationError as error:
+            raise DeliveryConflict("this delivery id was already received with a different body") from error
 
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
-    logger.info("delivery accepted", source=source, delivery_id=accepted.delivery_id)
-    return _json(HTTPStatus.ACCEPTED, {"status": "accepted", **result})
+    if outcome.unprocessed:
+        metrics.add_metric(name="WebhookItemsUnprocessed", unit=MetricUnit.Count, value=len(outcome.unprocessed))
+    logger.info(
+        "delivery accepted",
+        source=source,
+        delivery_id=outcome.delivery_id,
+        events=len(outcome.events),
+        unprocessed=len(outcome.unprocessed),
+    )
+    return _reply(scheme.reply(outcome, result))
 
 
 @app.exception_handler(DeliveryRejected)

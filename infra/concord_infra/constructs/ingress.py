@@ -1,7 +1,9 @@
 """Webhook ingress: API Gateway REST `POST /webhooks/{source}` → the ingest function.
 
-One Secrets Manager secret per configured source holds its signing secrets; set them with
-`concord secrets set SOURCE` after the first deploy (until then that source answers 503).
+One Secrets Manager secret per configured source holds its scheme's secrets (docs/ingress.md);
+set them after the first deploy (`concord secrets set SOURCE` for standard-webhooks sources),
+until then that source answers 503. The ingest function may also write one audit-trail
+record per delivery that produced no canonical event (needs enrichment, not mapped, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from concord.ingress.schemes import scheme_for
 from concord.ingress.sources import SourceConfig, secret_name
 
 from ..nag import acknowledge
@@ -63,11 +66,11 @@ class WebhookIngress(Construct):
                 self,
                 f"Secret-{source}",
                 secret_name=secret_name(secret_prefix, source),
-                description=f"Signing secrets of webhook source {source}: "
-                '{"signing_secrets": ["whsec_..."]}',
+                description=f"Secrets of webhook source {source} ({config.scheme}): JSON with "
+                + ", ".join(f'"{field}"' for field in scheme_for(config.scheme).secret_model.model_fields),
                 removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
             )
-            for source in sources
+            for source, config in sources.items()
         }
         for secret in self.secrets.values():
             secret.grant_read(function.function)
@@ -83,7 +86,10 @@ class WebhookIngress(Construct):
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         )
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
+        # One record per delivery that produced no canonical event (concord.aws.audit).
+        tables.audit.grant(function.function, "dynamodb:PutItem")
         function.function.add_environment("IDEMPOTENCY_TABLE_NAME", tables.idempotency.table_name)
+        function.function.add_environment("AUDIT_TABLE_NAME", tables.audit.table_name)
         function.function.add_environment("WEBHOOK_SECRET_PREFIX", secret_prefix)
         function.function.add_environment("SECRET_CACHE_SECONDS", str(secret_cache_seconds))
         function.function.add_environment(
@@ -129,12 +135,16 @@ class WebhookIngress(Construct):
             validate_request_body=True,
             validate_request_parameters=True,
         )
-        # Any JSON object; each source's full schema is checked by the function after the
-        # signature, which must be computed over the raw body.
+        # Any JSON object or array (HubSpot and QuickBooks' CloudEvents send arrays); each
+        # source's full schema is checked by the function after the signature, which must be
+        # computed over the raw body. Salesforce's text/xml has no model: the function parses it.
         body_model = self.api.add_model(
             "WebhookBody",
             content_type="application/json",
-            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                type=[apigw.JsonSchemaType.OBJECT, apigw.JsonSchemaType.ARRAY],
+            ),
         )
         webhooks = self.api.root.add_resource("webhooks").add_resource("{source}")
         webhooks.add_method(

@@ -3,6 +3,8 @@
 Item layout (single table, string keys `pk` / `sk`):
   EVENT#<event id>      / EVENT                       the canonical event as recorded, with timings
   MESSAGE#<message id>  / FAILURE#<consumer>#<n>      the n-th failed attempt of a queue message
+  DELIVERY#<source>#<delivery id> / UNPROCESSED      an authentic webhook delivery (or the part of
+                                                     it) that produced no canonical event, and why
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ..events import Envelope
 from ..events.types import ErrorClass
 
 FAILURE_RETENTION_DAYS = 30
+# Items of one unprocessed delivery kept in its record (the count of all is kept too).
+MAX_UNPROCESSED_ITEMS = 200
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,44 @@ class AuditTrail:
         if attempt.event_id:
             item["event_id"] = attempt.event_id
         self.table.put_item(Item=item)
+
+    def record_unprocessed_delivery(
+        self,
+        source: str,
+        delivery_id: str,
+        items: list[dict[str, Any]],
+        *,
+        body_sha256: str,
+        scheme: str,
+        received_at: dt.datetime,
+    ) -> None:
+        """Record why a delivery's items produced no event (`needs_enrichment`, `not_mapped`, ...).
+
+        Each item: vendor_event_type, reason, detail, reference, canonical_types. Idempotent:
+        the same delivery writes the same item, so a retried write changes nothing.
+        """
+        kept = items[:MAX_UNPROCESSED_ITEMS]
+        item = {
+            "pk": f"DELIVERY#{source}#{delivery_id}",
+            "sk": "UNPROCESSED",
+            "source": source,
+            "delivery_id": delivery_id,
+            "scheme": scheme,
+            "vendor_event_types": sorted({i["vendor_event_type"] for i in items})[:100],
+            "reasons": sorted({i["reason"] for i in items}),
+            "item_count": len(items),
+            "items": [
+                {k: v for k, v in i.items() if v not in (None, [], ())}
+                for i in kept
+            ],
+            "truncated": len(items) > len(kept),
+            "body_sha256": body_sha256,
+            "received_at": received_at.isoformat(),
+        }
+        self.table.put_item(Item=item)
+
+    def unprocessed_delivery(self, source: str, delivery_id: str) -> dict[str, Any] | None:
+        return self.table.get_item(Key={"pk": f"DELIVERY#{source}#{delivery_id}", "sk": "UNPROCESSED"}).get("Item")
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}).get("Item")

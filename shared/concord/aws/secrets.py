@@ -1,5 +1,11 @@
 """Webhook signing secrets and vendor credentials, read from Secrets Manager.
 
+A webhook source's secret is JSON whose shape depends on its scheme (the scheme's
+`secret_model`): {"signing_secrets": [...]} for Standard Webhooks, {"client_secrets": [...]}
+for HubSpot, {"webhook_keys": [...]} for Xero, {"verifier_tokens": [...]} for QuickBooks,
+{"organization_ids": [...], "endpoint_tokens": [...]} for Salesforce and
+{"client_states": [...]} for Business Central; each list holds one value, or two while rotating.
+
 Reads go through Powertools Parameters with a short cache, so a rotated secret is picked up
 within the cache period (SECRET_CACHE_SECONDS, default 5 minutes) without a redeploy. Secret values are never logged.
 """
@@ -10,9 +16,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError
+from ..ingress.schemes import scheme_for
 from ..ingress.sources import WebhookSecret
 
 DEFAULT_CACHE_SECONDS = 300
@@ -25,6 +32,17 @@ def webhook_signing_secrets(secret_name: str, cache_seconds: int = DEFAULT_CACHE
     except (GetParameterError, TransformParameterError, ValidationError) as error:
         # The message names the secret, never its value.
         raise ConfigurationError(f"signing secret {secret_name} is missing or malformed") from error
+
+
+def webhook_source_secret(secret_name: str, scheme: str, cache_seconds: int = DEFAULT_CACHE_SECONDS) -> BaseModel:
+    """The source's secret, validated against its scheme's model."""
+    model = scheme_for(scheme).secret_model
+    try:
+        value = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds)
+        return model.model_validate(value)
+    except (GetParameterError, TransformParameterError, ValidationError) as error:
+        # The message names the secret, never its value.
+        raise ConfigurationError(f"webhook secret {secret_name} is missing or malformed for {scheme}") from error
 
 
 def put_secret(secrets_client: Any, name: str, secret_string: str) -> str:

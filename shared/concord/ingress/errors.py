@@ -41,6 +41,12 @@ class TimestampOutOfTolerance(DeliveryRejected):
     status, code = 401, "timestamp_out_of_tolerance"
 
 
+class OrganizationNotAllowed(DeliveryRejected):
+    """The sending organization (Salesforce org id) is not on the source's allow-list."""
+
+    status, code = 403, "organization_not_allowed"
+
+
 class ProducerNotAllowed(DeliveryRejected):
     """The source is not the system of record for this event type."""
 
@@ -54,15 +60,19 @@ class DeliveryConflict(DeliveryRejected):
 
 
 class PayloadTooLarge(DeliveryRejected):
+    """The body is larger than the source's limit."""
+
     status, code = 413, "payload_too_large"
 
 
 class UnsupportedMediaType(DeliveryRejected):
+    """The content type is not the one the source's scheme sends (JSON, or XML for SOAP)."""
+
     status, code = 415, "unsupported_media_type"
 
 
 class MalformedPayload(DeliveryRejected):
-    """The body is not UTF-8 JSON within the nesting limit."""
+    """The body is not UTF-8 JSON (or safe XML) within the nesting limit."""
 
     status, code = 400, "malformed_payload"
 
@@ -71,3 +81,27 @@ class InvalidEvent(DeliveryRejected):
     """The body is JSON but not a valid event of a known type."""
 
     status, code = 422, "invalid_event"
+
+
+class InvalidHandshake(DeliveryRejected):
+    """A subscription handshake (Business Central's validationToken) that cannot be echoed safely."""
+
+    status, code = 400, "invalid_handshake"
+
+
+# Every refusal the ingress API can answer, in one place (the OpenAPI document lists them).
+REFUSALS: tuple[type[DeliveryRejected], ...] = (
+    DeliveryRejected,
+    MalformedPayload,
+    InvalidHandshake,
+    SignatureMissing,
+    SignatureInvalid,
+    TimestampOutOfTolerance,
+    OrganizationNotAllowed,
+    ProducerNotAllowed,
+    UnknownSource,
+    DeliveryConflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidEvent,
+)

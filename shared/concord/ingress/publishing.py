@@ -1,29 +1,74 @@
-"""Publishing an accepted delivery to the bus at most once per (source, delivery id).
+"""Publishing an accepted delivery at most once per (source, delivery id).
 
 Powertools Idempotency remembers each delivery id: a vendor's retry, or a captured request
-replayed inside the signature tolerance, gets the first answer back and puts nothing on the
-bus. The same id with a different body is a conflict. If publishing fails, the record is
-released, so the vendor's retry is processed afresh.
+replayed inside the signature tolerance, gets the first answer back and has no second effect
+(no event on the bus, no second audit record). The same id with different content is a
+conflict. If publishing or recording fails, the record is released, so the vendor's retry is
+processed afresh. Schemes without a delivery id derive one from the body (see their modules).
+
+Before the answer, only two writes happen: the one audit-trail record of what the delivery
+could not turn into events (`unprocessed`), and PutEvents of the events.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws.audit import AuditTrail
 from ..aws.bus import EventBusPublisher
-from ..aws.clients import client
+from ..aws.clients import client, resource
 from ..aws.idempotency import run_once
+from ..errors import ConfigurationError, TransientError
 from ..events import parse_event
-from .service import AcceptedDelivery
+from .delivery import AcceptedDelivery
+
+
+class AuditUnavailable(TransientError):
+    """The audit trail did not take the record of an unprocessed delivery; nothing is acknowledged."""
+
+
+def _item(unprocessed: Any) -> dict[str, Any]:
+    fields = dataclasses.asdict(unprocessed)
+    return {**fields, "reason": str(fields["reason"]), "canonical_types": list(fields["canonical_types"])}
 
 
 def publish_once(
-    accepted: AcceptedDelivery, *, bus_name: str, idempotency_table: str, remember_seconds: int, lambda_context: Any
+    accepted: AcceptedDelivery,
+    *,
+    bus_name: str,
+    idempotency_table: str,
+    remember_seconds: int,
+    lambda_context: Any,
+    audit_table: str | None = None,
 ) -> dict[str, Any]:
+    if accepted.unprocessed and not audit_table:
+        raise ConfigurationError("AUDIT_TABLE_NAME is required to record unprocessed deliveries")
+
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
-        event = parse_event(delivery["event"])
-        EventBusPublisher(bus_name, client("events")).publish([event])
-        return {"event_id": event.id, "event_type": event.type}
+        if delivery["unprocessed"]:
+            try:
+                AuditTrail(resource("dynamodb").Table(audit_table)).record_unprocessed_delivery(
+                    delivery["source"],
+                    delivery["delivery_id"],
+                    delivery["unprocessed"],
+                    body_sha256=delivery["body_sha256"],
+                    scheme=delivery["scheme"],
+                    received_at=dt.datetime.now(dt.UTC),
+                )
+            except (BotoCoreError, ClientError) as error:
+                raise AuditUnavailable(f"audit table unreachable: {type(error).__name__}") from error
+        events = [parse_event(raw) for raw in delivery["events"]]
+        if events:
+            EventBusPublisher(bus_name, client("events")).publish(events)
+        return {
+            "delivery_id": delivery["delivery_id"],
+            "events": [{"event_id": e.id, "event_type": e.type} for e in events],
+            "unprocessed": len(delivery["unprocessed"]),
+        }
 
     return run_once(
         publish,
@@ -31,7 +76,9 @@ def publish_once(
             "source": accepted.source,
             "delivery_id": accepted.delivery_id,
             "body_sha256": accepted.body_sha256,
-            "event": accepted.event.model_dump(mode="json"),
+            "scheme": accepted.scheme,
+            "events": [event.model_dump(mode="json") for event in accepted.events],
+            "unprocessed": [_item(item) for item in accepted.unprocessed],
         },
         table_name=idempotency_table,
         key_jmespath="[source, delivery_id]",

@@ -1,6 +1,8 @@
-"""Accepting one webhook delivery: limits → signature → JSON → canonical event.
+"""Accepting one webhook delivery: limits → signature → body → canonical events.
 
-Cheap checks come first and nothing untrusted is parsed before its signature is verified.
+Cheap checks come first and nothing untrusted is parsed before its signature is verified
+(except where the vendor puts its credential inside the body: Salesforce's organization id
+and Business Central's clientState, parsed under the same size, depth and XML-safety limits).
 Publishing (once per delivery id) is the caller's next step; see functions/webhook_ingest.
 """
 
@@ -9,18 +11,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import Envelope
 from . import standard_webhooks
-from .canonical import to_canonical_event
+from .delivery import AcceptedDelivery, Handshake, WebhookRequest
 from .errors import MalformedPayload, PayloadTooLarge, UnknownSource, UnsupportedMediaType
+from .schemes import scheme_for
 from .sources import SourceConfig
+from .xml_safety import parse_xml
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
+JSON_MEDIA_TYPES = frozenset({"application/json"})
+
+__all__ = [
+    "AcceptedDelivery",
+    "Handshake",
+    "Limits",
+    "WebhookRequest",
+    "accept_delivery",
+    "check_limits",
+    "find_source",
+    "parse_json",
+]
 
 
 @dataclass(frozen=True)
@@ -30,21 +45,6 @@ class Limits:
     signature_tolerance: dt.timedelta = standard_webhooks.DEFAULT_TOLERANCE
 
 
-@dataclass(frozen=True)
-class WebhookRequest:
-    source: str
-    headers: Mapping[str, str]  # names lower-cased
-    body: bytes
-
-
-@dataclass(frozen=True)
-class AcceptedDelivery:
-    source: str
-    delivery_id: str
-    body_sha256: str
-    event: Envelope
-
-
 def find_source(sources: Mapping[str, SourceConfig], name: str) -> SourceConfig:
     source = sources.get(name)
     if source is None:
@@ -52,24 +52,38 @@ def find_source(sources: Mapping[str, SourceConfig], name: str) -> SourceConfig:
     return source
 
 
-def check_limits(request: WebhookRequest, limits: Limits) -> None:
+def media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def check_limits(
+    request: WebhookRequest, limits: Limits, media_types: Collection[str] = JSON_MEDIA_TYPES
+) -> None:
     if len(request.body) > limits.max_body_bytes:
         raise PayloadTooLarge(f"body exceeds {limits.max_body_bytes} bytes")
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType("content-type must be application/json")
+    if media_type(request.headers) not in media_types:
+        raise UnsupportedMediaType(f"content-type must be {' or '.join(sorted(media_types))}")
 
 
-def _within_depth(value: Any, max_depth: int) -> bool:
+def _well_formed(value: Any, max_depth: int) -> str | None:
+    """Why a parsed JSON value is unacceptable (too deep, unpaired surrogates), or None."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, (dict, list)):
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string holds an unpaired UTF-16 surrogate"
+        elif isinstance(node, (dict, list)):
             if depth > max_depth:
-                return False
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return True
+                return f"JSON nesting deeper than {max_depth} levels"
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node)
+                stack.extend((child, depth + 1) for child in node.values())
+            else:
+                stack.extend((child, depth + 1) for child in node)
+    return None
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:
@@ -79,27 +93,42 @@ def parse_json(body: bytes, max_depth: int) -> Any:
         raise MalformedPayload("body is not valid UTF-8") from error
     except (json.JSONDecodeError, RecursionError) as error:
         raise MalformedPayload("body is not valid JSON") from error
-    if not _within_depth(payload, max_depth):
-        raise MalformedPayload(f"JSON nesting deeper than {max_depth} levels")
+    problem = _well_formed(payload, max_depth)
+    if problem:
+        raise MalformedPayload(problem)
     return payload
 
 
 def accept_delivery(
     request: WebhookRequest,
     source: SourceConfig,
-    secrets: Sequence[str],
+    secrets: Any,
     now: dt.datetime,
     limits: Limits = Limits(),
-) -> AcceptedDelivery:
-    check_limits(request, limits)
-    verified = standard_webhooks.verify(
-        secrets, request.headers, request.body, now, limits.signature_tolerance
-    )
-    payload = parse_json(request.body, limits.max_json_depth)
-    event = to_canonical_event(request.source, source, verified.delivery_id, payload, ingested_at=now)
+) -> AcceptedDelivery | Handshake:
+    """Verify and normalize one delivery. `secrets` is the source's secret model (or, for a
+    standard-webhooks source, the list of its signing secrets)."""
+    scheme = scheme_for(source.scheme)
+    handshake = scheme.handshake(request)
+    if handshake is not None:
+        return handshake
+    check_limits(request, limits, scheme.media_types)
+    secret = scheme.coerce_secret(secrets)
+    verified = scheme.verify(request, secret, now, limits.signature_tolerance)
+    if scheme.body_format == "xml":
+        payload: Any = parse_xml(request.body, limits.max_json_depth)
+    else:
+        payload = parse_json(request.body, limits.max_json_depth)
+    normalized = scheme.normalize(request, request.source, source, secret, verified, payload, now)
     return AcceptedDelivery(
         source=request.source,
-        delivery_id=verified.delivery_id,
-        body_sha256=hashlib.sha256(request.body).hexdigest(),
-        event=event,
+        delivery_id=normalized.delivery_id,
+        body_sha256=normalized.content_sha256,
+        events=normalized.events,
+        unprocessed=normalized.unprocessed,
+        scheme=source.scheme,
     )
+
+
+def body_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

@@ -1,0 +1,1 @@
+"""Business Central webhooks (ERP): validationToken handshake, clientState on every notification."""

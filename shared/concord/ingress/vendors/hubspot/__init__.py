@@ -1,0 +1,1 @@
+"""HubSpot webhooks (CRM): signature v3, thin object events, all recorded for enrichment."""

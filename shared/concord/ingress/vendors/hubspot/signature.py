@@ -1,0 +1,72 @@
+"""HubSpot request validation, signature v3.
+
+X-HubSpot-Signature-v3 = base64(HMAC-SHA256(client secret, method + URI + body + timestamp)),
+where the URI is the full URL HubSpot called (scheme, host, path, query) with the
+URL-encoded characters of HubSpot's table decoded, and X-HubSpot-Request-Timestamp is
+milliseconds since the epoch; requests older than 5 minutes are rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+from ...delivery import Verified, WebhookRequest
+from ...errors import SignatureInvalid, SignatureMissing, TimestampOutOfTolerance
+from ...scheme import header_value, hmac_sha256_base64, matches_any
+from ...sources import ActiveSecrets
+
+SIGNATURE_HEADER = "x-hubspot-signature-v3"
+TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
+MAX_AGE = dt.timedelta(minutes=5)
+
+# HubSpot's table of URL-encoded characters to decode in the URI before signing.
+_DECODED = {
+    "%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
+    "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";",
+}
+_ENCODED = re.compile("|".join(_DECODED), re.IGNORECASE)
+
+
+class HubSpotSecret(BaseModel):
+    """The source's secret: the app's client secret (two while rotating apps)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_secrets: ActiveSecrets
+
+
+def signed_uri(url: str) -> str:
+    return _ENCODED.sub(lambda m: _DECODED[m.group(0).upper()], url)
+
+
+def signature(client_secret: str, method: str, url: str, body: bytes, timestamp_ms: str) -> str:
+    message = method.upper().encode() + signed_uri(url).encode() + body + timestamp_ms.encode()
+    return hmac_sha256_base64(client_secret.encode(), message)
+
+
+# https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
+def verify(
+    secret: HubSpotSecret, request: WebhookRequest, now: dt.datetime, tolerance: dt.timedelta = MAX_AGE
+) -> Verified:
+    offered = header_value(request.headers, SIGNATURE_HEADER)
+    raw_timestamp = header_value(request.headers, TIMESTAMP_HEADER)
+    if not (offered and raw_timestamp):
+        raise SignatureMissing(f"{SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are required")
+    if not raw_timestamp.isascii() or not raw_timestamp.isdigit() or len(raw_timestamp) > 15:
+        raise SignatureInvalid(f"{TIMESTAMP_HEADER} must be milliseconds since the epoch")
+    try:
+        timestamp: dt.datetime | None = dt.datetime.fromtimestamp(int(raw_timestamp) / 1000, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        timestamp = None
+    if timestamp is None or abs(now - timestamp) > tolerance:
+        raise TimestampOutOfTolerance(f"{TIMESTAMP_HEADER} is more than {int(tolerance.total_seconds())} s from now")
+    expected = [
+        signature(client_secret, request.method, request.url, request.body, raw_timestamp)
+        for client_secret in secret.client_secrets
+    ]
+    if not matches_any(expected, offered):
+        raise SignatureInvalid("X-HubSpot-Signature-v3 does not match any client secret of this source")
+    return Verified(delivery_id=None, timestamp=timestamp)

@@ -1,0 +1,1 @@
+"""QuickBooks Online webhooks (ERP): intuit-signature, legacy and CloudEvents payloads."""

@@ -1,0 +1,1 @@
+"""Salesforce Outbound Messages (CRM): SOAP notifications, org allow-list, Ack response."""

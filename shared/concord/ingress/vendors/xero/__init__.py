@@ -1,0 +1,1 @@
+"""Xero webhooks (ERP): x-xero-signature, intent-to-receive, thin events recorded for enrichment."""

@@ -1,0 +1,40 @@
+"""Xero webhook signatures.
+
+x-xero-signature = base64(HMAC-SHA256(webhook key, raw body)); the webhook key is used as
+given by Xero (its UTF-8 bytes). A correctly signed delivery is answered 200 with an empty
+body and an incorrectly signed one 401: that is also Xero's "intent to receive" check.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from ...delivery import Verified, WebhookRequest
+from ...errors import SignatureInvalid, SignatureMissing
+from ...scheme import header_value, hmac_sha256_base64, matches_any
+from ...sources import ActiveSecrets
+
+SIGNATURE_HEADER = "x-xero-signature"
+
+
+class XeroSecret(BaseModel):
+    """The source's secret: the app's webhook key (two while rotating)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_keys: ActiveSecrets
+
+
+def signature(webhook_key: str, body: bytes) -> str:
+    return hmac_sha256_base64(webhook_key.encode(), body)
+
+
+# https://developer.xero.com/documentation/guides/webhooks/overview/
+# (x-xero-signature; intent to receive: 200 for a correct signature, 401 otherwise)
+def verify(secret: XeroSecret, request: WebhookRequest) -> Verified:
+    offered = header_value(request.headers, SIGNATURE_HEADER)
+    if not offered:
+        raise SignatureMissing(f"{SIGNATURE_HEADER} is required")
+    if not matches_any([signature(key, request.body) for key in secret.webhook_keys], offered):
+        raise SignatureInvalid("x-xero-signature does not match any webhook key of this source")
+    return Verified()

@@ -1,0 +1,100 @@
+"""Parsing untrusted XML (Salesforce's SOAP outbound messages) safely with the stdlib's expat.
+
+SOAP 1.1 forbids document type declarations in a message (section 3 of
+https://www.w3.org/TR/2000/NOTE-SOAP-20000508/),
+so any DTD is refused outright: no internal or external entities, hence no entity expansion
+("billion laughs") and no external entity resolution (XXE). Element depth and count are
+bounded as well. The result is a small read-only tree with `{namespace}local` names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+from .errors import MalformedPayload
+
+MAX_ELEMENTS = 20_000
+
+
+@dataclass
+class Element:
+    tag: str  # "{namespace}local", or "local" outside any namespace
+    attributes: dict[str, str] = field(default_factory=dict)
+    children: list[Element] = field(default_factory=list)
+    _text: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    @property
+    def local_name(self) -> str:
+        return self.tag.rsplit("}", 1)[-1]
+
+    def find(self, tag: str) -> Element | None:
+        return next((child for child in self.children if child.tag == tag), None)
+
+    def find_all(self, tag: str) -> list[Element]:
+        return [child for child in self.children if child.tag == tag]
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _name(raw: str) -> str:
+    namespace, _, local = raw.rpartition(" ")
+    return f"{{{namespace}}}{local}" if namespace else local
+
+
+def parse_xml(body: bytes, max_depth: int, max_elements: int = MAX_ELEMENTS) -> Element:
+    """The document's root element; MalformedPayload for anything unsafe or not well-formed."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    root = Element("")
+    stack: list[Element] = [root]
+    count = 0
+
+    def refuse_dtd(*_: object) -> None:
+        raise _Refused("XML with a document type declaration is refused (SOAP messages have none)")
+
+    def refuse_entity(*_: object) -> None:
+        raise _Refused("XML entity declarations and references are refused")
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
+        if count > max_elements:
+            raise _Refused(f"XML has more than {max_elements} elements")
+        if len(stack) > max_depth:
+            raise _Refused(f"XML nesting deeper than {max_depth} levels")
+        element = Element(_name(name), {_name(k): v for k, v in attributes.items()})
+        stack[-1].children.append(element)
+        stack.append(element)
+
+    def end(_: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        stack[-1]._text.append(data)
+
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_entity
+    parser.UnparsedEntityDeclHandler = refuse_entity
+    parser.ExternalEntityRefHandler = refuse_entity
+    parser.SkippedEntityHandler = refuse_entity
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(body, True)
+    except _Refused as refused:
+        raise MalformedPayload(refused.reason) from None
+    except (expat.ExpatError, ValueError, UnicodeError) as error:
+        raise MalformedPayload("body is not well-formed XML") from error
+    if len(root.children) != 1:
+        raise MalformedPayload("body is not well-formed XML")
+    return root.children[0]

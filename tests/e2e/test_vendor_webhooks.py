@@ -1,0 +1,143 @@
+"""Every vendor's genuine deliveries on the local stack, accepted exactly once, and a
+representative subset of the bad-input catalog: each refused with its 4xx, nothing on the bus.
+
+The local stack seeds documented demo secrets per scheme (concord.local.demo_secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from concord.events import event_id_for_delivery
+from concord.local.demo_secrets import DEMO_SALESFORCE_ORG_ID, demo_signing_secret, demo_vendor_secret
+from concord.local.inspect import LocalView
+
+from ..unit.vendors import senders
+from ..unit.vendors.bad_inputs import Case, Credentials, build_cases
+from ..unit.vendors.senders import Sent
+
+pytestmark = pytest.mark.e2e
+
+CREDENTIALS = Credentials(
+    crm_secret=demo_signing_secret("crm"),
+    hubspot_secret=demo_vendor_secret("hubspot", "client-secret"),
+    xero_key=demo_vendor_secret("xero", "webhook-key"),
+    quickbooks_token=demo_vendor_secret("quickbooks", "verifier-token"),
+    salesforce_token=demo_vendor_secret("salesforce", "endpoint-token"),
+    salesforce_org=DEMO_SALESFORCE_ORG_ID,
+    business_central_state=demo_vendor_secret("businesscentral", "client-state"),
+)
+
+
+def send(http: httpx.Client, view: LocalView, sent: Sent, path: str | None = None) -> httpx.Response:
+    base = view.state.webhook_url.removesuffix("/webhooks")
+    return http.post(base + (path or f"/webhooks/{sent.source}"), content=sent.body, headers=sent.headers, params=sent.query)
+
+
+def url_of(view: LocalView) -> Any:
+    return lambda source: f"{view.state.webhook_url}/{source}"
+
+
+def settle(view: LocalView) -> list[dict[str, Any]]:
+    """What reached the bus, after giving the tap a moment."""
+    time.sleep(0.5)
+    return view.drain_tap()
+
+
+# --------------------------------------------------------------------------- genuine deliveries
+
+
+def test_salesforce_account_reaches_the_bus_and_the_audit_trail_once(quiet_bus: LocalView, http: httpx.Client) -> None:
+    account_id = "001" + uuid.uuid4().hex[:15]
+    body = senders.salesforce_message(DEMO_SALESFORCE_ORG_ID, ("Account", {"Id": account_id, "Name": "Acme Corporation"}))
+    sent = senders.salesforce("salesforce", CREDENTIALS.salesforce_token, body)
+
+    answers = [send(http, quiet_bus, sent) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all(b"<Ack>true</Ack>" in a.content for a in answers)
+    on_bus = quiet_bus.wait_for(quiet_bus.drain_tap, timeout=10) + settle(quiet_bus)
+    assert [(e["detail-type"], e["detail"]["data"]["account_id"]) for e in on_bus] == [("AccountChanged", account_id)]
+    record = quiet_bus.wait_for(lambda: quiet_bus.audit.get_event(on_bus[0]["detail"]["id"]), timeout=30)
+    assert record is not None and record["source_system"] == "crm"
+
+
+@pytest.mark.parametrize("vendor", ["hubspot", "xero", "quickbooks", "quickbooks-cloudevents", "businesscentral"])
+def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(vendor: str, quiet_bus: LocalView, http: httpx.Client) -> None:
+    if vendor == "hubspot":
+        sent = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), url_of(quiet_bus)("hubspot"))
+    elif vendor == "xero":
+        sent = senders.xero("xero", CREDENTIALS.xero_key, senders.xero_payload(senders.xero_event()))
+    elif vendor == "quickbooks":
+        sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_legacy())
+    elif vendor == "quickbooks-cloudevents":
+        sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_cloudevents())
+    else:
+        sent = senders.business_central("businesscentral", senders.business_central_payload(CREDENTIALS.business_central_state))
+
+    first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
+
+    assert first.status_code in (200, 202), first.text
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    delivery_id = first.json()["delivery_id"] if first.content else f"xero-{hashlib.sha256(sent.body).hexdigest()}"
+    record = quiet_bus.audit.unprocessed_delivery(sent.source, delivery_id)
+    assert record is not None and record["reasons"] == ["needs_enrichment"]
+    assert settle(quiet_bus) == []
+
+
+def test_xero_intent_to_receive(quiet_bus: LocalView, http: httpx.Client) -> None:
+    good = send(http, quiet_bus, senders.xero("xero", CREDENTIALS.xero_key, senders.xero_intent_to_receive()))
+    bad = send(http, quiet_bus, senders.xero("xero", "not-the-webhook-key-000", senders.xero_intent_to_receive()))
+    assert (good.status_code, good.content) == (200, b"")
+    assert bad.status_code == 401
+
+
+def test_business_central_handshake(view: LocalView, http: httpx.Client) -> None:
+    response = send(http, view, senders.business_central_handshake("businesscentral", "6a0f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6"))
+    assert response.status_code == 200
+    assert response.text == "6a0f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6"
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_the_canonical_crm_source_is_unchanged(quiet_bus: LocalView, http: httpx.Client) -> None:
+    sent = senders.standard_webhooks("crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_vendor_e2e_" + uuid.uuid4().hex)
+    response = send(http, quiet_bus, sent)
+    assert response.status_code == 202
+    assert response.json()["event_id"] == event_id_for_delivery("crm", sent.headers["webhook-id"])
+
+
+# --------------------------------------------------------------------------- bad inputs (representative subset)
+
+
+def _subset(url: Any) -> list[Case]:
+    """One case per (scheme, category), plus XML bombs and path injections, from the unit suite's catalog."""
+    seen: set[tuple[str, str]] = set()
+    chosen = []
+    for case in build_cases(CREDENTIALS, url):
+        key = (case.scheme, case.category)
+        if key not in seen or case.id.endswith(("billion-laughs", "xxe-file", "path-dot-dot", "path-script")):
+            seen.add(key)
+            chosen.append(case)
+    return chosen
+
+
+SUBSET_IDS = [case.id for case in _subset(lambda source: f"http://placeholder/webhooks/{source}")]
+
+
+@pytest.mark.parametrize("case_id", SUBSET_IDS)
+def test_refused_on_the_local_stack(case_id: str, quiet_bus: LocalView, http: httpx.Client) -> None:
+    # Built against this stack's URL (HubSpot signs the URL it calls).
+    [case] = [c for c in _subset(url_of(quiet_bus)) if c.id == case_id]
+
+    response = send(http, quiet_bus, case.make(), case.path)
+
+    assert response.status_code == case.status, response.text
+    assert response.json()["error"] in case.codes
+    assert "Traceback" not in response.text
+    assert settle(quiet_bus) == []
