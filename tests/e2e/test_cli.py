@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from concord.local.demo_secrets import demo_secret_value
 from concord.local.inspect import LocalView
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack
@@ -81,6 +82,23 @@ def test_secrets_set_rotates_with_old_and_new_secret_active(local_stack: LocalSt
                 timeout=10, interval=0.5,
             )
             assert accepted, "a delivery signed with an active secret was refused"
+
+
+def test_secrets_set_takes_a_vendor_sources_json_and_refuses_the_wrong_shape(local_stack: LocalStack) -> None:
+    demo_key = json.loads(demo_secret_value("xero"))["webhook_keys"][0]
+    # the new key plus the demo one, as during a rotation (other tests sign with the demo key)
+    good = concord("secrets", "set", "xero", "--local", state_dir=local_stack.state_dir,
+                   stdin=json.dumps({"webhook_keys": ["a-new-xero-webhook-key-0123456789", demo_key]}))
+    assert good.returncode == 0, good.stderr
+    assert "concord/local/webhooks/xero (xero)" in good.stdout
+
+    wrong = concord("secrets", "set", "xero", "--local", state_dir=local_stack.state_dir,
+                    stdin=json.dumps({"signing_secrets": ["whsec_abc"]}))
+    assert wrong.returncode == 2
+    assert "not a valid xero secret" in wrong.stderr
+
+    generated = concord("secrets", "set", "xero", "--local", "--generate", state_dir=local_stack.state_dir)
+    assert generated.returncode == 2 and "its vendor issues the secret" in generated.stderr
 
 
 def test_secrets_set_refuses_a_malformed_secret(local_stack: LocalStack) -> None:

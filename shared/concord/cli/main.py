@@ -10,13 +10,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from ..ingress.schemes import scheme_for
 from ..ingress.sources import WebhookSecret, secret_name
 from ..ingress.standard_webhooks import is_valid_secret
 from ..local.stack import LocalStack, LocalStackError, aws_client
 from ..local.state import DEFAULT_PORTS, StackState, state_dir_from_env
+from ..local.template import REPO_ROOT
+
+STANDARD_WEBHOOKS = "standard-webhooks"
 from .ops import register as register_operator_commands
 
 app = typer.Typer(help="Concord: keep CRM, PSA and ERP consistent.", no_args_is_help=True)
@@ -101,22 +106,32 @@ def local_down(state_dir: StateDir = None) -> None:
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
+def _source_scheme(stage: str, source: str) -> str:
+    """The signature scheme cdk.json configures for `source` in `stage`."""
+    stages = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["concord:stages"]
+    sources = stages.get(stage, {}).get("webhook_sources", {})
+    if source not in sources:
+        errors.print(f"[red]no webhook source {source!r} in stage {stage!r}[/] (cdk.json: {', '.join(sorted(sources))})")
+        raise typer.Exit(2)
+    return sources[source].get("scheme", STANDARD_WEBHOOKS)
+
+
 @secrets_app.command("set")
 def secrets_set(
-    source: Annotated[str, typer.Argument(help="Webhook source, e.g. crm.")],
+    source: Annotated[str, typer.Argument(help="Webhook source, e.g. crm or xero.")],
     generate: Annotated[bool, typer.Option(help="Generate a new secret and print it once (give it to the sender).")] = False,
     rotate: Annotated[bool, typer.Option(help="Keep the current secret active beside the new one.")] = False,
     local: Annotated[bool, typer.Option("--local", help="Write to the local stack instead of AWS.")] = False,
     stage: Annotated[str, typer.Option(help="Deployed stage (names concord/<stage>/webhooks/<source>).")] = "dev",
     state_dir: StateDir = None,
 ) -> None:
-    """Set a source's signing secret. Reads it from standard input unless --generate."""
-    if generate:
-        new_secret = "whsec_" + b64encode(random_secrets.token_bytes(32)).decode()
-    else:
-        new_secret = sys.stdin.readline().strip()
-    if not is_valid_secret(new_secret):
-        errors.print("[red]not a valid signing secret:[/] expected whsec_ followed by base64 of at least 16 bytes")
+    """Set a source's secret. Standard Webhooks sources: the whsec_ secret from standard input
+    (or --generate). Vendor sources: the secret's whole JSON from standard input, in the
+    shape docs/ingress.md gives for the vendor (rotate by listing the old and new values)."""
+    scheme = _source_scheme("local" if local else stage, source)
+    if scheme != STANDARD_WEBHOOKS and (generate or rotate):
+        errors.print(f"[red]--generate and --rotate are for Standard Webhooks sources;[/] {source} uses {scheme}: "
+                     "its vendor issues the secret, and a rotation lists both values in the JSON")
         raise typer.Exit(2)
 
     if local:
@@ -134,6 +149,25 @@ def secrets_set(
 
     from ..aws.secrets import put_secret
 
+    if scheme != STANDARD_WEBHOOKS:
+        try:
+            value = scheme_for(scheme).secret_model.model_validate_json(sys.stdin.read())
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+                                 for e in error.errors(include_input=False))
+            errors.print(f"[red]not a valid {scheme} secret:[/] {problems}")
+            raise typer.Exit(2) from None
+        arn = put_secret(client, name, value.model_dump_json())
+        console.print(f"set {name} ({scheme}): {arn}")
+        return
+
+    if generate:
+        new_secret = "whsec_" + b64encode(random_secrets.token_bytes(32)).decode()
+    else:
+        new_secret = sys.stdin.readline().strip()
+    if not is_valid_secret(new_secret):
+        errors.print("[red]not a valid signing secret:[/] expected whsec_ followed by base64 of at least 16 bytes")
+        raise typer.Exit(2)
     active = [new_secret]
     if rotate:
         current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
