@@ -128,6 +128,16 @@ def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> Non
     )
 
 
+def test_every_source_has_its_own_throttled_route(dev: dict) -> None:
+    (stage,) = of_type(dev, "AWS::ApiGateway::Stage").values()
+    settings = {m["ResourcePath"]: m for m in stage["Properties"]["MethodSettings"] if m["HttpMethod"] == "POST"}
+    ingest = next(f for f in of_type(dev, "AWS::Lambda::Function").values() if f["Metadata"]["concord:source"] == "functions/webhook_ingest")
+    sources = json.loads(ingest["Properties"]["Environment"]["Variables"]["WEBHOOK_SOURCES"])
+    # API Gateway escapes "/" in a method setting's resource path as "~1"
+    assert set(settings) == {f"/~1webhooks~1{source}" for source in sources}
+    assert all(m["ThrottlingRateLimit"] > 0 and m["ThrottlingBurstLimit"] > 0 for m in settings.values())
+
+
 def test_ingest_gets_one_secret_per_configured_source(dev: dict) -> None:
     secrets = [s["Properties"]["Name"] for s in of_type(dev, "AWS::SecretsManager::Secret").values()]
     ingest = next(f for f in of_type(dev, "AWS::Lambda::Function").values() if f["Metadata"]["concord:source"] == "functions/webhook_ingest")

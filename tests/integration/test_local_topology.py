@@ -9,6 +9,8 @@ import pytest
 
 from concord.local.template import Topology, read_topology, synthesize
 
+from ..conftest import REPO_ROOT
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -26,7 +28,9 @@ def test_routes_mappings_and_queues_come_from_the_template(template: Path, topol
     assert len(topology.event_sources) == kinds.count("AWS::Lambda::EventSourceMapping")
     assert len(topology.queues) == kinds.count("AWS::SQS::Queue")
     assert len(topology.functions) == kinds.count("AWS::Lambda::Function")
-    assert [(r.method, r.path) for r in topology.routes] == [("POST", "/webhooks/{source}")]
+    sources = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["concord:stages"]["local"]["webhook_sources"]
+    expected = {("POST", f"/webhooks/{source}") for source in sources} | {("POST", "/webhooks/{source}")}
+    assert {(r.method, r.path) for r in topology.routes} == expected
 
 
 def test_every_polled_queue_has_its_dlq_and_receive_count(topology: Topology) -> None:

@@ -114,6 +114,14 @@ class WebhookIngress(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
+                # Each configured source has its own route, throttled on its own.
+                method_options={
+                    f"/webhooks/{source}/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=config.rate_limit or rate_limit,
+                        throttling_burst_limit=config.burst_limit or burst_limit,
+                    )
+                    for source, config in sources.items()
+                },
                 tracing_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
@@ -146,10 +154,16 @@ class WebhookIngress(Construct):
                 type=[apigw.JsonSchemaType.OBJECT, apigw.JsonSchemaType.ARRAY],
             ),
         )
-        webhooks = self.api.root.add_resource("webhooks").add_resource("{source}")
-        webhooks.add_method(
+        integration = apigw.LambdaIntegration(function.function, proxy=True)
+        webhooks = self.api.root.add_resource("webhooks")
+        for source in sources:
+            webhooks.add_resource(source).add_method(
+                "POST", integration, request_validator=validator, request_models={"application/json": body_model}
+            )
+        # Any other name: the function answers 404 unknown_source (JSON, like every refusal).
+        webhooks.add_resource("{source}").add_method(
             "POST",
-            apigw.LambdaIntegration(function.function, proxy=True),
+            integration,
             request_parameters={"method.request.path.source": True},
             request_validator=validator,
             request_models={"application/json": body_model},

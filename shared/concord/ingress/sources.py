@@ -12,7 +12,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 
 from ..events.envelope import LegalEntity
 from ..events.types import System
@@ -53,6 +62,10 @@ class SourceConfig(BaseModel):
     # The URL the vendor calls, when it signs it (HubSpot v3) and a proxy or custom domain
     # hides it from the function; otherwise it is rebuilt from Host and the request path.
     public_url: PublicUrl | None = None
+    # API Gateway throttle of this source's route (requests per second, burst); unset, the
+    # stage's limits apply to it on its own, so one noisy vendor cannot starve the others.
+    rate_limit: PositiveInt | None = None
+    burst_limit: PositiveInt | None = None
 
     @model_validator(mode="before")
     @classmethod
