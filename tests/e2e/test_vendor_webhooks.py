@@ -141,3 +141,24 @@ def test_refused_on_the_local_stack(case_id: str, quiet_bus: LocalView, http: ht
     assert response.json()["error"] in case.codes
     assert "Traceback" not in response.text
     assert settle(quiet_bus) == []
+
+
+def test_the_whole_bad_input_catalog_is_refused_on_the_local_stack(quiet_bus: LocalView, http: httpx.Client) -> None:
+    # Every case of the catalog over HTTP (the subset above checks the bus after each one;
+    # here the bus is checked once, after all of them).
+    cases = build_cases(CREDENTIALS, url_of(quiet_bus))
+    wrong = []
+    for case in cases:
+        sent = case.make()
+        # Over the wire a header value is bytes: non-ASCII ones (unicode cases) go as UTF-8.
+        headers = {k: v if v.isascii() else v.encode() for k, v in sent.headers.items()}
+        base = quiet_bus.state.webhook_url.removesuffix("/webhooks")
+        response = http.post(base + (case.path or f"/webhooks/{sent.source}"), content=sent.body,
+                             headers=headers, params=sent.query)
+        error = response.json().get("error") if response.headers.get("content-type", "").startswith("application/json") else None
+        if response.status_code != case.status or error not in case.codes or "Traceback" in response.text:
+            wrong.append((case.id, response.status_code, response.text[:200]))
+
+    assert len(cases) >= 300
+    assert wrong == []
+    assert settle(quiet_bus) == []
