@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from ..events import event_id_for_delivery
 from .delivery import AcceptedDelivery, Handshake, Normalized, Reply, Verified, WebhookRequest
-from .errors import SignatureInvalid
+from .errors import SignatureInvalid, SignatureMissing
 from .sources import SourceConfig
 
 MAX_DELIVERY_ID_LENGTH = 256
@@ -38,6 +38,16 @@ def matches_any(candidates: Iterable[str], offered: str) -> bool:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def verify_body_hmac(request: WebhookRequest, header: str, keys: Iterable[str], what: str) -> Verified:
+    """base64(HMAC-SHA256(key, raw body)) in `header`, for any active key (Xero, QuickBooks)."""
+    offered = header_value(request.headers, header)
+    if not offered:
+        raise SignatureMissing(f"{header} is required")
+    if not matches_any([hmac_sha256_base64(key.encode(), request.body) for key in keys], offered):
+        raise SignatureInvalid(f"{header} does not match any {what} of this source")
+    return Verified()
 
 
 def header_value(headers: Mapping[str, str], name: str, limit: int = 1024) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ...delivery import Verified, WebhookRequest
-from ...errors import SignatureInvalid, SignatureMissing
-from ...scheme import header_value, hmac_sha256_base64, matches_any
+from ...scheme import hmac_sha256_base64, verify_body_hmac
 from ...sources import ActiveSecrets
 
 SIGNATURE_HEADER = "intuit-signature"
@@ -31,9 +30,4 @@ def signature(verifier_token: str, body: bytes) -> str:
 # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks
 # (validate the intuit-signature header: HMAC-SHA256 of the payload with the verifier token)
 def verify(secret: QuickBooksSecret, request: WebhookRequest) -> Verified:
-    offered = header_value(request.headers, SIGNATURE_HEADER)
-    if not offered:
-        raise SignatureMissing(f"{SIGNATURE_HEADER} is required")
-    if not matches_any([signature(token, request.body) for token in secret.verifier_tokens], offered):
-        raise SignatureInvalid("intuit-signature does not match any verifier token of this source")
-    return Verified()
+    return verify_body_hmac(request, SIGNATURE_HEADER, secret.verifier_tokens, "verifier token")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ...delivery import Verified, WebhookRequest
-from ...errors import SignatureInvalid, SignatureMissing
-from ...scheme import header_value, hmac_sha256_base64, matches_any
+from ...scheme import hmac_sha256_base64, verify_body_hmac
 from ...sources import ActiveSecrets
 
 SIGNATURE_HEADER = "x-xero-signature"
@@ -32,9 +31,4 @@ def signature(webhook_key: str, body: bytes) -> str:
 # https://developer.xero.com/documentation/guides/webhooks/overview/
 # (x-xero-signature; intent to receive: 200 for a correct signature, 401 otherwise)
 def verify(secret: XeroSecret, request: WebhookRequest) -> Verified:
-    offered = header_value(request.headers, SIGNATURE_HEADER)
-    if not offered:
-        raise SignatureMissing(f"{SIGNATURE_HEADER} is required")
-    if not matches_any([signature(key, request.body) for key in secret.webhook_keys], offered):
-        raise SignatureInvalid("x-xero-signature does not match any webhook key of this source")
-    return Verified()
+    return verify_body_hmac(request, SIGNATURE_HEADER, secret.webhook_keys, "webhook key")
