@@ -170,3 +170,29 @@ def test_convenience_methods_send_tryton_signatures() -> None:
         ("model.party.party.create", [[{"name": "X"}]]),
         ("model.party.party.write", [[3], {"name": "Y"}]),
     ]
+
+
+def test_a_session_whose_preferences_failed_is_not_kept() -> None:
+    # Given Tryton answers the login but fails reading the preferences once (a fault)
+    failures = iter([httpx.Response(503)])
+
+    class Flaky(FakeTryton):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content)
+            if body["method"] == "model.res.user.get_preferences":
+                failure = next(failures, None)
+                if failure is not None:
+                    return failure
+            return super().__call__(request)
+
+    tryton = Flaky()
+    client = tryton.client()
+    with pytest.raises(TrytonTransientError):
+        client.call("model.party.party.search", [])
+
+    # When the caller retries, the client logs in again and writes with the user's context
+    client.call("model.party.party.create", [{"name": "x"}])
+
+    _, create, _ = tryton.requests[-1]
+    assert create["params"][-1]["company"] == PREFERENCES["company"]
+    assert tryton.logins == 2

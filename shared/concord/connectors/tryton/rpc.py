@@ -99,6 +99,11 @@ class TrytonRpcClient:
             session = base64.b64encode(f"{self._login}:{user_id}:{token}".encode()).decode()
             self._authorization = f"Session {session}"
             preferences = self._post("model.res.user.get_preferences", [True, {}])
+        except TrytonError:
+            # Without its context (company, employee) a session would write wrongly, and
+            # permanently: a session whose preferences could not be read is not kept.
+            self._authorization = None
+            raise
         except _SessionExpired:
             self._authorization = None
             raise TrytonPermanentError(
