@@ -169,9 +169,11 @@ def test_every_saga_task_retries_transient_errors_with_jitter_and_catches_the_re
     assert len(task_names) == 8
     for name in task_names:
         state = states[name]
-        (retry,) = state["Retry"]
+        retry, in_progress = state["Retry"]
         assert retry["ErrorEquals"] == RETRYABLE_ERRORS
         assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] == 2
+        # an attempt cut short (crash, timeout) is waited out, then retried
+        assert in_progress["ErrorEquals"] == ["SagaStepInProgress"] and in_progress["IntervalSeconds"] >= 30
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
 
 

@@ -243,4 +243,6 @@ def test_step_errors_are_named_for_retry_and_catch() -> None:
     assert SagaValidationError.__name__ not in RETRYABLE_ERRORS
     assert error_class_from_name("SagaValidationError") == "validation"
     assert error_class_from_name("States.Timeout") == "transient"
+    assert error_class_from_name("Sandbox.Timedout") == "transient"  # a step's Lambda timed out
+    assert error_class_from_name("SagaStepInProgress") == "transient"
     assert error_class_from_name("KeyError") == "permanent"

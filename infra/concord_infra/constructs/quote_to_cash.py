@@ -21,7 +21,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from concord.events.types import Severity
-from concord.sync.saga import RETRYABLE_ERRORS
+from concord.sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
 
 from ..nag import acknowledge
 from .consumer import EventConsumer
@@ -125,6 +125,14 @@ class QuoteToCash(Construct):
                 max_attempts=retry_attempts,
                 backoff_rate=2,
                 jitter_strategy=sfn.JitterType.FULL,
+            )
+            # A crashed or timed-out attempt leaves its idempotency record in progress until
+            # the function's timeout has passed: wait that out, then try again.
+            task.add_retry(
+                errors=[SagaStepInProgress.__name__],
+                interval=function.function.timeout or Duration.seconds(30),
+                max_attempts=2,
+                backoff_rate=1,
             )
             return task
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel, Field
 
 from ..connectors.registry import systems_from_secrets
@@ -19,7 +20,7 @@ from ..observability import bind_event, logger
 from ..settings import Settings
 from ..sync.quote_to_cash import SagaState, Systems
 from ..sync.rules import parse_rules
-from ..sync.saga import run_step
+from ..sync.saga import SagaStepInProgress, run_step
 from .bus import EventBusPublisher
 from .clients import client
 from .idempotency import run_once
@@ -61,14 +62,17 @@ def run_saga_step(name: str, event: dict[str, Any], context: Any, step: Step) ->
     def execute(_: dict[str, Any]) -> dict[str, Any]:
         return run_step(lambda: step(state, _systems(settings))).model_dump(mode="json")
 
-    result = run_once(
-        execute,
-        {"execution": execution, "step": name},
-        table_name=settings.idempotency_table_name,
-        key_jmespath="[execution, step]",
-        lambda_context=context,
-        expires_after_seconds=7 * 86400,
-    )
+    try:
+        result = run_once(
+            execute,
+            {"execution": execution, "step": name},
+            table_name=settings.idempotency_table_name,
+            key_jmespath="[execution, step]",
+            lambda_context=context,
+            expires_after_seconds=7 * 86400,
+        )
+    except IdempotencyAlreadyInProgressError as error:
+        raise SagaStepInProgress(f"{name} of {execution} is still marked in progress") from error
     logger.info("saga step done", result_keys=sorted(result))
     return result
 

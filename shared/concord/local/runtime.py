@@ -283,11 +283,15 @@ class Scheduler(threading.Thread):
         if interval is None:
             print(f"schedule {self.schedule.name}: {self.schedule.expression} is not run locally", flush=True)
             return
-        while not self.stopped.wait(interval):
+        # A rule's first run comes when it is created; here, when the runtime (re)starts, so a
+        # restarted runtime catches up at once (e.g. change capture after a crash).
+        while True:
             result = self.runtime.invoke(self.schedule.function_name, scheduled_event(self.schedule.name))
             self.runs += 1
             if result.errored:
                 print(f"schedule {self.schedule.name}: {result.payload[:500]}", flush=True)
+            if self.stopped.wait(interval):
+                return
 
 
 # --- HTTP: API Gateway front and Lambda Invoke API -----------------------------------------

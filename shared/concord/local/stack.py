@@ -151,6 +151,9 @@ class LocalStack:
             secrets |= {name: connections[name.rsplit("/", 1)[-1]] for name in topology.secrets if "/systems/" in name}
         provision(topology, lambda service: aws_client(state, service), secrets, self.visibility_timeout_cap)
 
+        # Systems first: the runtime's scheduled rules (change capture) run as it starts.
+        if systems:
+            self._start_systems(systems, state)
         if not is_alive(state.runtime_pid):
             for port, option in ((state.webhook_port, "--webhook-port"), (state.lambda_port, "--lambda-port")):
                 ensure_port_free(state.host, port, option)
@@ -162,8 +165,6 @@ class LocalStack:
                 lambda: httpx.get(f"{state.lambda_endpoint}/health", timeout=1).status_code == 200,
                 "the local Lambda runtime", log, pid,
             )
-        if systems:
-            self._start_systems(systems, state)
         state.save(self.state_dir)
         return state
 

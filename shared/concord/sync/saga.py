@@ -30,6 +30,13 @@ class SagaTransientError(SagaStepError):
     error_class = ErrorClass.TRANSIENT
 
 
+class SagaStepInProgress(SagaStepError):
+    """An earlier attempt of this step may still be running, or crashed mid-way: retried once
+    its time is up (the state machine waits out the function's timeout)."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
 class SagaPermanentError(SagaStepError):
     error_class = ErrorClass.PERMANENT
 
@@ -43,12 +50,15 @@ class SagaConflictError(SagaStepError):
 
 
 _BY_CLASS = {cls.error_class: cls for cls in (SagaTransientError, SagaPermanentError, SagaValidationError, SagaConflictError)}
-# Errors Lambda itself raises when it could not run the step; worth retrying too.
+# Errors Lambda itself raises when it could not run the step, or the step's sandbox died
+# (timeout, out of memory, crash); worth retrying too.
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
 ]
 RETRYABLE_ERRORS = [SagaTransientError.__name__, "States.Timeout", *LAMBDA_SERVICE_ERRORS]
 
@@ -68,6 +78,6 @@ def error_class_from_name(error_name: str) -> ErrorClass:
     for error_class, cls in _BY_CLASS.items():
         if cls.__name__ == error_name:
             return error_class
-    if error_name in RETRYABLE_ERRORS:
+    if error_name in RETRYABLE_ERRORS or error_name == SagaStepInProgress.__name__:
         return ErrorClass.TRANSIENT  # retries ran out
     return ErrorClass.PERMANENT
