@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test install up status down synth diff deploy schemas bench clean
+.PHONY: demo test install up status down synth diff deploy schemas bench chaos clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed)
 	$(BIN)/concord demo
@@ -53,6 +53,9 @@ deploy: install  ## Deploy to the AWS account of your current credentials
 bench: install  ## Benchmarks (not part of make test); results in benchmarks/results/
 	$(BIN)/python -m benchmarks.webhook_latency --events $(or $(EVENTS),200)
 	$(BIN)/python -m benchmarks.saga_latency --sagas $(or $(SAGAS),50)
+
+chaos: install  ## Fault campaign on a dedicated local stack (not part of make test); exit 1 if anything is lost or duplicated
+	$(BIN)/python -m benchmarks.chaos --facts $(or $(FACTS),100) --deals $(or $(DEALS),40)
 
 schemas: install  ## Regenerate the checked-in JSON Schemas of the canonical events
 	$(BIN)/python -m concord.events.schemas

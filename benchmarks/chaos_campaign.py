@@ -1,0 +1,583 @@
+"""The chaos campaign and its ledger, shared by `make chaos` (benchmarks/chaos.py) and the
+smoke test (tests/e2e/test_chaos_smoke.py).
+
+Injected business events:
+  - webhook facts: AccountChanged from the CRM, each delivered three times (the same delivery
+    twice, then once more with a fresh webhook-timestamp), some as out-of-order pairs (a newer
+    change of an account, then an older one); a vendor that retries on 5xx / no answer;
+  - poison records: malformed AccountChanged put on the bus directly;
+  - deals: an account and a won opportunity in Tryton's CRM (push -> quote-to-cash saga).
+Meanwhile the fault proxy breaks the ERP and the PSA (503 bursts, 429 + Retry-After, resets,
+outages, latency beyond the client timeout) and the local Lambda runtime is killed with
+SIGKILL and restarted. The ledger then accounts for every injected event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import httpx
+from concord.aws.operations import peek_messages, queue_ref
+from concord.aws.sagas import REDRIVE_SEPARATOR, redrive_saga
+from concord.local.consistency import SystemsView
+from concord.local.demo_secrets import demo_signing_secret
+from concord.local.faults import FaultController
+from concord.local.inspect import LocalView
+from concord.local.runtime import scheduled_event
+from concord.local.sagas import machine_arn
+from concord.local.scenarios import SalesRep, crm_client, random_ein
+from concord.local.sender import canonical_delivery, post
+from concord.local.stack import LocalStack, aws_client
+from concord.local.state import StackState
+from concord.sync.ids import canonical_id
+
+AUDIT_DLQ = "concord-local-audit-trail-dlq"
+DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq")
+FAULT_TARGETS = ("erp", "psa")
+# (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
+# timeout (and the steps' 30 s Lambda timeout) is costly, so it hits one call per target.
+# A "quiet" phase clears the faults: sagas that run through one succeed, the others fail,
+# compensate and are redriven.
+# "seconds" overrides the phase's length (fault_phase_seconds).
+DEFAULT_FAULT_CYCLE: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("error", {"status": 503}),
+    ("throttle", {"retry_after": 1}),
+    ("quiet", {"seconds": 2}),
+    ("reset", {}),
+    ("outage", {}),
+    ("error", {"status": 502}),
+    ("latency", {"latency_ms": 31_000, "remaining": 1, "seconds": 2}),
+    ("quiet", {"seconds": 2}),
+)
+
+
+@dataclass
+class ChaosConfig:
+    facts: int = 100  # AccountChanged facts (each delivered 3 times)
+    out_of_order_pairs: int = 10  # extra facts: a newer change, then an older one
+    poison: int = 5
+    deals: int = 40
+    kills: int = 2
+    fault_probability: float = 0.7  # while a fault phase is on
+    fault_phase_seconds: float = 6.0
+    fault_cycle: tuple[tuple[str, dict[str, Any]], ...] = DEFAULT_FAULT_CYCLE
+    sender_workers: int = 4
+    deal_gap_seconds: float = 1.0
+    settle_timeout: float = 300.0
+    redrive_timeout: float = 300.0
+    extra_redrives: int = 3  # further redrive rounds for what failed again after the first
+    seed: int | None = None
+
+
+# ------------------------------------------------------------------------------ injected
+
+
+@dataclass
+class WebhookFact:
+    key: str  # account_id|name: how the fact is recognised in the audit trail
+    account_id: str
+    name: str
+    occurred_at: dt.datetime
+    delivery_id: str
+    event_ids: list[str] = field(default_factory=list)  # from each 202
+    statuses: list[int | str] = field(default_factory=list)
+    pair: str | None = None  # "newer" / "older" for out-of-order pairs
+    retried: list[str] = field(default_factory=list)  # answers the sender retried on (5xx, no answer)
+
+
+@dataclass
+class Deal:
+    opportunity_id: str
+    account_id: int
+
+
+# ------------------------------------------------------------------------------ ledger
+
+
+@dataclass
+class Ledger:
+    applied: int = 0
+    parked: int = 0  # in a DLQ / failed saga with its reason (fixable)
+    parked_poison: int = 0  # poison, parked with its reason: expected
+    in_flight: int = 0
+    unreported: int = 0  # a failed saga without its SyncExceptionRaised
+    lost: int = 0
+    duplicated: int = 0
+    inconsistent: int = 0  # a deal applied once whose systems disagree (status, tasks)
+    details: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    final: bool = False  # after the redrive: whatever is not applied (or poison parked) is lost
+
+    def note(self, category: str, **item: Any) -> None:
+        if self.final and category in ("parked", "in_flight", "unreported"):
+            category, item = "lost", {**item, "state": category}
+        setattr(self, category, getattr(self, category) + 1)
+        self.details[category].append(item)
+
+    def counts(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "final")}
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.counts(),
+                "details": {k: v for k, v in self.details.items() if k not in ("applied",)}}
+
+
+class Campaign:
+    def __init__(self, stack: LocalStack, view: LocalView, config: ChaosConfig, log: Any = print) -> None:
+        self.stack, self.view, self.config, self.log = stack, view, config, log
+        self.rng = random.Random(config.seed)
+        systems = stack.systems()
+        assert systems is not None, "the chaos campaign needs the stack's business systems"
+        self.systems = systems
+        self.faults = FaultController(systems.faults_url)
+        self.sfn = aws_client(view.state, "stepfunctions")
+        self.rep = SalesRep(crm_client(systems))
+        self.tryton = SystemsView.direct(systems)
+        self.run_id = uuid.uuid4().hex[:8]
+        self.webhook_url = f"{view.state.webhook_url}/crm"
+        self.secret = demo_signing_secret("crm")
+        self.facts: list[WebhookFact] = []
+        self.poison_ids: list[str] = []
+        self.deals: list[Deal] = []
+        self.kills: list[dict[str, Any]] = []
+        self.timeline: list[tuple[float, str]] = []
+        self._stop_faults = threading.Event()
+        self._described: dict[str, dict[str, Any]] = {}
+        self._started = time.monotonic()
+
+    def _mark(self, what: str) -> None:
+        self.timeline.append((round(time.monotonic() - self._started, 1), what))
+        self.log(f"  [{time.monotonic() - self._started:6.1f}s] {what}")
+
+    # -------------------------------------------------------------------------- faults
+
+    def _cycle_faults(self) -> None:
+        phase = 0
+        while not self._stop_faults.is_set():
+            mode, extra = self.config.fault_cycle[phase % len(self.config.fault_cycle)]
+            extra = dict(extra)
+            seconds = extra.pop("seconds", self.config.fault_phase_seconds)
+            for target in FAULT_TARGETS:
+                if mode == "quiet":
+                    self.faults.clear(target)
+                else:
+                    self.faults.set(target, mode, probability=self.config.fault_probability, **extra)
+            phase += 1
+            self._stop_faults.wait(seconds)
+
+    # -------------------------------------------------------------------------- webhooks
+
+    def _deliver(self, client: httpx.Client, fact: WebhookFact, fresh_timestamp: bool, first_timestamp: int) -> None:
+        """One delivery as a vendor sends it: retried on no answer and on 5xx until a verdict."""
+        deadline = time.monotonic() + 180
+        pause = 0.5
+        while True:
+            delivery = canonical_delivery(
+                self.secret, "AccountChanged", {"account_id": fact.account_id, "name": fact.name},
+                occurred_at=fact.occurred_at, delivery_id=fact.delivery_id,
+                timestamp=int(time.time()) if fresh_timestamp else first_timestamp, legal_entity="us-01",
+            )
+            try:
+                response = post(client, self.webhook_url, delivery)
+            except httpx.HTTPError as error:
+                status: int | str = type(error).__name__
+            else:
+                status = response.status_code
+                if status < 500:
+                    fact.statuses.append(status)
+                    if status == 202:
+                        fact.event_ids.append(response.json()["event_id"])
+                    return
+            if time.monotonic() > deadline:
+                fact.statuses.append(status)
+                return
+            fact.retried.append(str(status))
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
+
+    def _send_fact(self, client: httpx.Client, fact: WebhookFact) -> None:
+        first_timestamp = int(time.time())
+        self._deliver(client, fact, False, first_timestamp)
+        self._deliver(client, fact, False, first_timestamp)  # the same delivery again
+        time.sleep(self.rng.uniform(0.0, 1.2))
+        self._deliver(client, fact, True, first_timestamp)  # a retry with a fresh timestamp
+
+    def _send_pair(self, client: httpx.Client, newer: WebhookFact, older: WebhookFact) -> None:
+        self._send_fact(client, newer)
+        self._send_fact(client, older)
+
+    def _new_fact(self, n: int, name: str, occurred_at: dt.datetime, pair: str | None = None,
+                  account_id: str | None = None) -> WebhookFact:
+        account_id = account_id or f"CHAOS-{self.run_id}-{n}"
+        fact = WebhookFact(f"{account_id}|{name}", account_id, name, occurred_at,
+                           f"msg_chaos_{self.run_id}_{n}_{uuid.uuid4().hex[:8]}", pair=pair)
+        self.facts.append(fact)
+        return fact
+
+    def _send_webhooks(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        jobs: list[Any] = []
+        for n in range(self.config.facts):
+            jobs.append(("single", self._new_fact(n, f"Chaos Client {self.run_id} {n}", now)))
+        for p in range(self.config.out_of_order_pairs):
+            account = f"CHAOS-{self.run_id}-pair-{p}"
+            newer = self._new_fact(10_000 + 2 * p, f"Chaos Pair {p} v2", now, "newer", account)
+            older = self._new_fact(10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older", account)
+            jobs.append(("pair", newer, older))
+        self.rng.shuffle(jobs)
+        with httpx.Client(timeout=15) as client, ThreadPoolExecutor(self.config.sender_workers) as pool:
+            futures = []
+            for job in jobs:
+                if job[0] == "single":
+                    futures.append(pool.submit(self._send_fact, client, job[1]))
+                else:
+                    futures.append(pool.submit(self._send_pair, client, job[1], job[2]))
+                time.sleep(0.15)
+            for future in futures:
+                future.result()
+
+    def _send_poison(self) -> None:
+        bus = self.view.topology.setting("EVENT_BUS_NAME")
+        for n in range(self.config.poison):
+            event_id = str(uuid.uuid4())
+            self.poison_ids.append(event_id)
+            self.view.events.put_events(Entries=[{
+                "EventBusName": bus, "Source": "concord.crm", "DetailType": "AccountChanged",
+                # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
+                "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": f"poison {n}"}}),
+            }])
+            time.sleep(self.rng.uniform(0.5, 2.0))
+
+    # -------------------------------------------------------------------------- deals
+
+    def _win_deals(self) -> None:
+        for n in range(self.config.deals):
+            account = self.rep.create_account(
+                f"Chaos Deal {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
+                tax_id=random_ein())
+            opportunity = self.rep.win_opportunity(account, f"Chaos deal {n}", [("Discovery", 8), ("Build", 24)])
+            self.deals.append(Deal(str(opportunity), account))
+            time.sleep(self.config.deal_gap_seconds)
+
+    # -------------------------------------------------------------------------- crashes
+
+    def _running_sagas(self) -> int:
+        return len(self.sfn.list_executions(stateMachineArn=machine_arn(self.sfn), statusFilter="RUNNING")["executions"])
+
+    def kill_runtime(self) -> None:
+        state = StackState.load(self.stack.state_dir)
+        running = self._running_sagas()
+        os.killpg(state.runtime_pid, signal.SIGKILL)
+        self._mark(f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
+                   f"{sum(len(f.statuses) for f in self.facts)} deliveries answered)")
+        time.sleep(1.0)
+        started = time.monotonic()
+        self.stack.up()
+        new_pid = StackState.load(self.stack.state_dir).runtime_pid
+        self.kills.append({"killed_pid": state.runtime_pid, "sagas_running": running,
+                           "restart_s": round(time.monotonic() - started, 1), "new_pid": new_pid})
+        self._mark(f"runtime restarted as pid {new_pid} in {time.monotonic() - started:.1f} s")
+
+    def _crash_loop(self, done: threading.Event) -> None:
+        for n in range(self.config.kills):
+            # mid-batch and mid-saga: wait until a saga is running (or give up after a while)
+            wait_until = time.monotonic() + 20
+            time.sleep(5 if n == 0 else 15)
+            while time.monotonic() < wait_until and not self._running_sagas():
+                time.sleep(0.2)
+            self.kill_runtime()
+        done.set()
+
+    # -------------------------------------------------------------------------- the run
+
+    def inject(self) -> None:
+        self.view.drain_tap()
+        self.poll_changes()  # the change-capture watch has a checkpoint from here on, as on a live stage
+        self._mark(f"run {self.run_id}: faults on {', '.join(FAULT_TARGETS)} at p={self.config.fault_probability}")
+        fault_thread = threading.Thread(target=self._cycle_faults, daemon=True)
+        fault_thread.start()
+        crashes_done = threading.Event()
+        workers = [threading.Thread(target=fn, daemon=True) for fn in (self._send_webhooks, self._send_poison, self._win_deals)]
+        crasher = threading.Thread(target=self._crash_loop, args=(crashes_done,), daemon=True)
+        for worker in workers:
+            worker.start()
+        crasher.start()
+        for worker in workers:
+            worker.join()
+        self._mark(f"injected {len(self.facts)} webhook facts x3, {len(self.poison_ids)} poison, {len(self.deals)} deals")
+        crasher.join()
+
+    def poll_changes(self) -> dict[str, Any]:
+        """What the scheduled rule does every minute, now: change capture finds won deals
+        whose push was lost (Tryton pushes once; the runtime may have been dead)."""
+        return self.view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))
+
+    def settle(self, timeout: float) -> None:
+        """Wait until every injected event has an outcome (or timeout)."""
+        started = time.monotonic()
+        last_poll = last_log = started
+        while time.monotonic() < started + timeout:
+            ledger = self.ledger()
+            pending = ledger.in_flight + ledger.lost + ledger.unreported
+            if pending == 0:
+                return
+            now = time.monotonic()
+            no_saga = [d["opportunity"] for d in ledger.details.get("in_flight", []) if d.get("kind") == "deal"
+                       and not d["executions"]]
+            if no_saga and now - last_poll > 10:
+                watches = self.poll_changes().get("watches", [])
+                self._mark(f"{len(no_saga)} deal(s) without a saga: poll_changes ran, "
+                           f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
+                last_poll = now
+            if now - last_log > 15:
+                self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))
+                last_log = now
+            time.sleep(3)
+
+    def stop_faults(self) -> None:
+        self._stop_faults.set()
+        self.faults.clear()
+
+    # -------------------------------------------------------------------------- the ledger
+
+    def _executions_by_opportunity(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn(self.sfn)):
+            for execution in page["executions"]:
+                arn = execution["executionArn"]
+                described = self._described.get(arn)
+                if described is None or described["status"] == "RUNNING":
+                    described = self.sfn.describe_execution(executionArn=arn)
+                    self._described[arn] = described
+                found[json.loads(described["input"])["event"]["data"]["opportunity_id"]].append(described)
+        return {k: sorted(v, key=lambda e: e["startDate"]) for k, v in found.items()}
+
+    def _dlq_contents(self) -> dict[str, dict[str, Any]]:
+        """event id -> {queue, message id, reasons}; every message of the stack's DLQs."""
+        parked: dict[str, dict[str, Any]] = {}
+        for name in DLQS:
+            for message in peek_messages(self.view.sqs, queue_ref(self.view.sqs, name)):
+                event_id = message.event_id
+                if event_id is None:
+                    continue
+                failures = self.view.audit.failures_of(message.message_id)
+                data = (message.event or {}).get("data")
+                parked[event_id] = {
+                    "queue": name, "message_id": message.message_id, "event_type": message.event_type,
+                    "event_id": event_id,
+                    "opportunity_id": str(data.get("opportunity_id")) if isinstance(data, dict) else None,
+                    "reasons": sorted({f"{f['error_class']}: {f['reason'][:160]}" for f in failures}),
+                    "attempts": len(failures),
+                }
+        return parked
+
+    def _records_of_deal(self, deal: Deal) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        parties = self.tryton.erp.client.search_read(
+            "party.party", [["concord_ref", "=", canonical_id("customer", "crm", str(deal.account_id))],
+                            ["active", "in", [True, False]]], ["id", "active"])
+        projects = self.tryton.psa.client.search_read(
+            "project.work", [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity_id)]],
+            ["id", "status.name"])
+        return parties, projects
+
+    def ledger(self, after_redrive: bool = False) -> Ledger:
+        ledger = Ledger(final=after_redrive)
+        dlq = self._dlq_contents()
+
+        # webhook facts: one audit-trail record per fact (found by its content, not its id)
+        recorded = Counter()
+        recorded_ids: dict[str, set[str]] = defaultdict(set)
+        for item in self.view.audit_events_of_type("AccountChanged"):
+            data = item["detail"].get("data", {})
+            key = f"{data.get('account_id')}|{data.get('name')}"
+            recorded[key] += 1
+            recorded_ids[key].add(item["detail"]["id"])
+        for fact in self.facts:
+            ids = set(fact.event_ids)
+            base = {"fact": fact.key, "delivery_id": fact.delivery_id, "event_ids": sorted(ids),
+                    "answers": [str(s) for s in fact.statuses]}
+            if recorded[fact.key] > 1 or len(ids) > 1:
+                ledger.note("duplicated", kind="webhook", records=recorded[fact.key], **base)
+            elif recorded[fact.key] == 1:
+                ledger.note("applied", kind="webhook", **base)
+            elif ids and next(iter(ids)) in dlq:
+                ledger.note("parked", kind="webhook", **base, **dlq[next(iter(ids))])
+            elif not after_redrive and ids:
+                ledger.note("in_flight", kind="webhook", **base)
+            else:
+                ledger.note("lost", kind="webhook", **base)
+
+        # poison: parked in the audit-trail DLQ with the reason of each failed attempt
+        for event_id in self.poison_ids:
+            if self.view.audit.get_event(event_id) is not None:
+                ledger.note("duplicated", kind="poison", event_id=event_id, why="a malformed event was recorded")
+            elif event_id in dlq and dlq[event_id]["reasons"]:
+                ledger.note("parked_poison", kind="poison", **dlq[event_id])
+            elif not after_redrive:
+                ledger.note("in_flight", kind="poison", event_id=event_id)
+            else:
+                ledger.note("lost", kind="poison", event_id=event_id)
+
+        # deals: one SUCCEEDED saga, one ERP customer, one PSA project; or a failed saga + its exception
+        runs = self._executions_by_opportunity()
+        exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for item in self.view.audit_events_of_type("SyncExceptionRaised"):
+            exceptions[item["detail"]["data"].get("caused_by_event_id")].append(item["detail"]["data"])
+        for deal in self.deals:
+            executions = runs.get(deal.opportunity_id, [])
+            statuses = [e["status"] for e in executions]
+            parties, projects = self._records_of_deal(deal)
+            base = {"kind": "deal", "opportunity": deal.opportunity_id, "executions": statuses,
+                    "erp_customers": len(parties), "psa_projects": len(projects)}
+            succeeded = statuses.count("SUCCEEDED")
+            if succeeded > 1 or len(parties) > 1 or len(projects) > 1:
+                ledger.note("duplicated", **base)
+            elif succeeded == 1 and len(parties) == 1 and len(projects) == 1:
+                rows = self.tryton.deal(deal.opportunity_id)
+                if all(row.agree for row in rows):
+                    ledger.note("applied", **base)
+                else:
+                    ledger.note("inconsistent", **base, rows=[asdict(r) for r in rows if not r.agree])
+            elif "RUNNING" in statuses:
+                ledger.note("in_flight", **base)
+            elif executions:
+                trigger = json.loads(executions[-1]["input"])["event"]["id"]
+                raised = exceptions.get(trigger.split(REDRIVE_SEPARATOR)[0], [])
+                if raised:
+                    last = raised[-1]
+                    ledger.note("parked", **base, step=last.get("step"), error_class=last.get("error_class"),
+                                reason=str(last.get("reason"))[:300])
+                else:
+                    ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
+            else:
+                # a trigger parked before any saga started sits in the q2c-start DLQ
+                in_dlq = [v for v in dlq.values() if v["queue"].endswith("q2c-start-dlq")
+                          and v.get("opportunity_id") == deal.opportunity_id]
+                if in_dlq:
+                    ledger.note("parked", **base, **in_dlq[0])
+                elif not after_redrive:
+                    ledger.note("in_flight", **base, why="no saga yet (push lost? the poller will find it)")
+                else:
+                    ledger.note("lost", **base)
+        return ledger
+
+    # -------------------------------------------------------------------------- redrive
+
+    def _cli_redrive(self, queue: str, event_id: str) -> dict[str, Any]:
+        result = subprocess.run(
+            [sys.executable, "-m", "concord.cli", "dlq", "redrive", "--local", "--json",
+             "--queue", queue, "--filter", f"id={event_id}"],
+            capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "CONCORD_LOCAL_DIR": str(self.stack.state_dir), "COLUMNS": "200"},
+        )
+        try:
+            outcome = json.loads(result.stdout) if result.stdout.strip() else None
+        except json.JSONDecodeError:
+            outcome = result.stdout[-2000:]
+        matched = outcome.get("matched", 0) if isinstance(outcome, dict) else 0
+        return {"queue": queue, "event_id": event_id, "exit_code": result.returncode, "matched": matched,
+                "stderr": result.stderr[-500:]}
+
+    def redrive(self) -> dict[str, Any]:
+        """Faults cleared: `concord dlq redrive` of each message this campaign has parked in a
+        DLQ, poison excepted (only this campaign's: the stack may be shared with other tests),
+        then redrive_saga for every deal whose last saga failed."""
+        ledger = self.ledger()
+        poison = set(self.poison_ids)
+        targets = {(item["queue"], item["event_id"]) for item in ledger.details.get("parked", [])
+                   if item.get("queue") and item.get("event_id") and item["event_id"] not in poison}
+        runs = [self._cli_redrive(queue, event_id) for queue, event_id in sorted(targets)]
+        dlq = {"messages": sum(r["matched"] for r in runs), "runs": runs,
+               "poison_left_parked": len(ledger.details.get("parked_poison", []))}
+        self._mark(f"concord dlq redrive: {dlq['messages']} message(s) sent back; "
+                   f"{dlq['poison_left_parked']} poison left parked")
+
+        sagas = []
+        runs = self._executions_by_opportunity()
+        for deal in self.deals:
+            executions = runs.get(deal.opportunity_id, [])
+            statuses = [e["status"] for e in executions]
+            if executions and "SUCCEEDED" not in statuses and "RUNNING" not in statuses:
+                arn = redrive_saga(self.sfn, executions[-1]["executionArn"])
+                sagas.append({"opportunity": deal.opportunity_id, "redrive": arn.rsplit(":", 1)[-1]})
+        self._mark(f"redrive_saga for {len(sagas)} failed saga(s)")
+        return {"dlq": dlq, "sagas": sagas}
+
+    def faults_report(self) -> dict[str, Any]:
+        report = self.faults.list()
+        injected = {t: {m.value: n for m, n in modes.items()} for t, modes in report.injected.items()}
+        per_target = {}
+        for target in FAULT_TARGETS:
+            hit = sum(injected.get(target, {}).values())
+            total = hit + report.forwarded.get(target, 0)
+            per_target[target] = {"injected": hit, "calls": total, "share": round(hit / total, 3) if total else 0.0}
+        hit = sum(v["injected"] for v in per_target.values())
+        calls = sum(v["calls"] for v in per_target.values())
+        return {"injected": injected, "forwarded": dict(report.forwarded), "per_target": per_target,
+                "share_of_calls": round(hit / calls, 3) if calls else 0.0}
+
+    def run(self) -> dict[str, Any]:
+        """The whole campaign; returns the results (ledgers before and after the redrive)."""
+        try:
+            self.inject()
+            self._mark("waiting for every event to reach an outcome (faults still on)")
+            self.settle(self.config.settle_timeout)
+        finally:
+            self.stop_faults()
+        faults = self.faults_report()
+        self._mark(f"faults cleared; {faults['share_of_calls']:.0%} of ERP/PSA calls were faulted")
+        before = self.ledger(after_redrive=False)
+        self._mark("ledger before redrive: " + ", ".join(f"{k} {v}" for k, v in before.counts().items()))
+        redrive = self.redrive()
+        deadline = time.monotonic() + self.config.redrive_timeout
+        while True:
+            after = self.ledger(after_redrive=time.monotonic() > deadline)
+            if after.in_flight + after.parked + after.unreported + after.lost == 0 or time.monotonic() > deadline:
+                break
+            if after.parked and not after.in_flight:
+                if len(redrive.get("again", [])) >= self.config.extra_redrives:
+                    break
+                # a redriven saga that failed again, or a message that reached its DLQ only now:
+                # the operator redrives once more (counted in the results)
+                extra = self.redrive()
+                redrive.setdefault("again", []).append(extra)
+            time.sleep(3)
+        after = self.ledger(after_redrive=True)
+        self._mark("ledger after redrive: " + ", ".join(f"{k} {v}" for k, v in after.counts().items()))
+        return {
+            "run_id": self.run_id,
+            "config": {k: v for k, v in asdict(self.config).items() if k != "fault_cycle"},
+            "fault_cycle": [m for m, _ in self.config.fault_cycle],
+            "injected": {"webhook_facts": len(self.facts), "webhook_deliveries": sum(len(f.statuses) for f in self.facts),
+                         "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.poison_ids),
+                         "deals": len(self.deals)},
+            "faults": faults,
+            "webhook_answers": dict(Counter(str(s) for f in self.facts for s in f.statuses)),
+            "webhook_retried_answers": dict(Counter(r for f in self.facts for r in f.retried)),
+            "kills": self.kills,
+            "before_redrive": before.as_json(),
+            "redrive": redrive,
+            "after_redrive": after.as_json(),
+            "timeline": self.timeline,
+            "duration_s": round(time.monotonic() - self._started, 1),
+        }
+
+
+def print_ledger(results: dict[str, Any], out: Any = print) -> None:
+    columns = ["applied", "parked", "parked_poison", "in_flight", "unreported", "lost", "duplicated", "inconsistent"]
+    out(f"{'ledger':16}" + "".join(f"{c:>14}" for c in columns))
+    for name in ("before_redrive", "after_redrive"):
+        out(f"{name:16}" + "".join(f"{results[name][c]:>14}" for c in columns))
