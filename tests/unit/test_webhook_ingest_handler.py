@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from moto import mock_aws
-
 from concord.aws.clients import client
 from concord.events import event_id_for_delivery
 from concord.ingress.standard_webhooks import sign_headers
+from moto import mock_aws
+
+from .vendors.harness import body_of, header_of
 
 BUS = "concord-test"
 IDEMPOTENCY_TABLE = "concord-test-idempotency"
@@ -144,24 +145,10 @@ def _signed(body: bytes, delivery_id: str = "msg_1", secret: str = SECRET, **ext
     }
 
 
-def _body(response: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(response["body"])
-
-
-def _header(response: dict[str, Any], name: str) -> str | None:
-    for key, values in (response.get("multiValueHeaders") or {}).items():
-        if key.lower() == name.lower():
-            return values[0]
-    for key, value in (response.get("headers") or {}).items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
 def _assert_refused(response: dict[str, Any], status: int, error: str, stack: IngestStack) -> None:
     assert response["statusCode"] == status, response
-    assert _header(response, "Content-Type") == "application/json"
-    body = _body(response)
+    assert header_of(response, "Content-Type") == "application/json"
+    body = body_of(response)
     assert body["error"] == error
     assert body["message"]
     assert stack.bus_count() == 0
@@ -177,7 +164,7 @@ def test_a_genuine_delivery_is_accepted_and_published_once(stack: IngestStack, s
     response = stack.post("crm", body, _signed(body, "msg_1"))
 
     assert response["statusCode"] == 202
-    answer = _body(response)
+    answer = body_of(response)
     assert answer == {
         "status": "accepted",
         "event_id": event_id_for_delivery("crm", "msg_1"),
@@ -200,7 +187,7 @@ def test_a_redelivery_gets_the_same_answer_and_publishes_nothing_more(
     again = stack.post("crm", body, _signed(body, "msg_1"))
 
     assert again["statusCode"] == 202
-    assert _body(again)["event_id"] == _body(first)["event_id"]
+    assert body_of(again)["event_id"] == body_of(first)["event_id"]
     assert stack.bus_count() == 1
 
 
@@ -264,7 +251,7 @@ def test_the_same_delivery_id_with_a_different_body_is_a_conflict(stack: IngestS
     response = stack.post("crm", changed, _signed(changed, "msg_1"))
 
     assert response["statusCode"] == 409
-    assert _body(response)["error"] == "delivery_conflict"
+    assert body_of(response)["error"] == "delivery_conflict"
     assert stack.bus_count() == 1
 
 
@@ -326,7 +313,7 @@ def test_an_invalid_event_is_unprocessable_with_details(stack: IngestStack, samp
     response = stack.post("crm", body, _signed(body))
 
     _assert_refused(response, 422, "invalid_event", stack)
-    details = _body(response)["details"]
+    details = body_of(response)["details"]
     assert {"field": "data.currency", "problem": details[0]["problem"]} in details
     assert "euro-not-iso" not in response["body"]
 
@@ -342,7 +329,7 @@ def test_an_unknown_route_is_a_json_not_found(stack: IngestStack) -> None:
     event.update(path="/elsewhere", resource="/elsewhere", httpMethod="GET")
     response = stack.handler.handler(event, stack.context)
     assert response["statusCode"] == 404
-    assert _body(response)["error"] == "not_found"
+    assert body_of(response)["error"] == "not_found"
 
 
 # --------------------------------------------------------------------------- deferrals and failures
@@ -354,8 +341,8 @@ def test_a_missing_secret_defers_the_delivery(stack: IngestStack, sample_data) -
     response = stack.post("psa", body, _signed(body))
 
     assert response["statusCode"] == 503
-    assert _body(response)["error"] == "temporarily_unavailable"
-    assert int(_header(response, "Retry-After")) > 0
+    assert body_of(response)["error"] == "temporarily_unavailable"
+    assert int(header_of(response, "Retry-After")) > 0
     assert stack.bus_count() == 0
 
 
@@ -379,7 +366,7 @@ def test_invalid_source_configuration_defers_the_delivery(stack: IngestStack, sa
     response = stack.post("crm", body, _signed(body))
 
     assert response["statusCode"] == 503
-    assert int(_header(response, "Retry-After")) > 0
+    assert int(header_of(response, "Retry-After")) > 0
     assert stack.bus_count() == 0
 
 
@@ -402,14 +389,14 @@ def test_an_unreachable_bus_defers_and_the_retry_is_published(
     deferred = stack.post("crm", body, _signed(body, "msg_1"))
 
     assert deferred["statusCode"] == 503
-    assert int(_header(deferred, "Retry-After")) > 0
+    assert int(header_of(deferred, "Retry-After")) > 0
     assert stack.bus_count() == 0
     assert stack.idempotency_records() == 0  # released, so the retry is processed afresh
 
     retried = stack.post("crm", body, _signed(body, "msg_1"))
 
     assert retried["statusCode"] == 202
-    assert _body(retried)["event_id"] == event_id_for_delivery("crm", "msg_1")
+    assert body_of(retried)["event_id"] == event_id_for_delivery("crm", "msg_1")
     assert attempts == [1, 1]
     assert stack.bus_count() == 1
 
@@ -441,7 +428,7 @@ def test_an_unexpected_error_is_a_500_without_internals(stack: IngestStack, samp
     response = stack.post("crm", body, _signed(body))
 
     assert response["statusCode"] == 500
-    assert _body(response)["error"] == "internal_error"
+    assert body_of(response)["error"] == "internal_error"
     for leak in ("Traceback", "RuntimeError", "hunter2", 'File "', "handler.py"):
         assert leak not in response["body"]
     assert stack.bus_count() == 0
