@@ -7,11 +7,12 @@ Connectors map each vendor's records to and from these; the canonical event payl
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
 
-from .events.payloads import OpportunityLine
+from .events.payloads import ContractType, Milestone, OpportunityLine
 from .events.types import Address, CanonicalModel, CurrencyCode, Money, Name, RecordId
 
 
@@ -41,6 +42,20 @@ class ErpCustomer(CanonicalModel):
     name: Name
     tax_id: str | None = None
     external_ref: str | None = None  # Concord's canonical id, when Concord created or linked it
+    billing_address: Address | None = None
+    currency: CurrencyCode | None = None
+
+
+class CustomerUpdate(CanonicalModel):
+    """The customer master fields to change in a target system; None leaves a field alone."""
+
+    name: Name | None = None
+    billing_address: Address | None = None
+    tax_id: str | None = None  # replaces the customer's tax identifier
+    currency: CurrencyCode | None = None
+
+    def is_empty(self) -> bool:
+        return not self.model_dump(exclude_none=True)
 
 
 class TaskPlan(CanonicalModel):
@@ -83,9 +98,13 @@ class FinancialStatus(StrEnum):
 class InvoiceLine(CanonicalModel):
     description: Name
     quantity: float = Field(gt=0)
-    unit_price: Money
+    # None: the ERP prices the line at its list price for the service item (the ERP owns rates).
+    unit_price: Money | None = None
     service_item: RecordId
     source_records: list[RecordId] = Field(default_factory=list)  # e.g. approved time entries
+    # Concord's id for the line (e.g. "time:<PSA time entry id>"): an ERP that stores it finds
+    # a line already created, so a retried batch adds no second line.
+    concord_ref: str | None = None
 
 
 class InvoiceDraft(CanonicalModel):
@@ -125,3 +144,26 @@ class RecordChange(CanonicalModel):
     # When the record was created: with its id, what makes a once-per-record event's id
     # stable across push and polling (see concord.sync.change_capture).
     created_at: dt.datetime | None = None
+
+
+class ForecastLine(CanonicalModel):
+    employee_id: RecordId
+    role: Name
+    planned_hours: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    cost_rate: Money
+
+
+class ProjectForecast(CanonicalModel):
+    """A project's staffing plan as the ERP needs it: planned hours and cost, by person."""
+
+    lines: list[ForecastLine] = Field(max_length=1000)
+    planned_hours: Decimal
+    cost: Money
+
+
+class ContractTerms(CanonicalModel):
+    """How a project is contracted and billed, as the ERP keeps it."""
+
+    contract_type: ContractType
+    billing_owner: Name
+    milestones: list[Milestone] = Field(default_factory=list, max_length=500)

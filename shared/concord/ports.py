@@ -12,20 +12,24 @@ from typing import Protocol
 
 from .domain import (
     ChangeCursor,
+    ContractTerms,
     Customer,
+    CustomerUpdate,
     ErpCapabilities,
     ErpCustomer,
     FinancialStatus,
     InvoiceDraft,
+    InvoiceLine,
     InvoiceRecord,
     Opportunity,
     ProjectPlan,
+    ProjectForecast,
     ProjectRecord,
     ProjectState,
     RecordChange,
 )
 from .events import Envelope
-from .events.payloads import PaymentReceived, TimeApproved
+from .events.payloads import InvoicePosted, PaymentReceived, TimeApproved
 
 
 class ChangeSource(Protocol):
@@ -53,6 +57,14 @@ class PsaPort(ChangeSource, Protocol):
 
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None: ...
 
+    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
+        """The entry as TimeApproved once approved (None before): what polling announces."""
+        ...
+
+    def update_client(self, customer_ref: str, name: str) -> bool:
+        """Rename the PSA client Concord created for `customer_ref`; False when there is none."""
+        ...
+
 
 class ErpPort(ChangeSource, Protocol):
     @property
@@ -77,6 +89,45 @@ class ErpPort(ChangeSource, Protocol):
     def get_invoice(self, invoice_id: str) -> InvoiceRecord: ...
 
     def payments_since(self, cursor: ChangeCursor, limit: int) -> Sequence[PaymentReceived]: ...
+
+    def invoice_posted(self, invoice_id: str) -> InvoicePosted | None:
+        """The invoice as InvoicePosted once posted (None for a draft or cancelled one)."""
+        ...
+
+    def payment_received(self, payment_id: str) -> PaymentReceived | None:
+        """The payment as PaymentReceived (None when it no longer pays a customer invoice)."""
+        ...
+
+    def get_customer(self, customer_id: str) -> ErpCustomer:
+        """The customer with its billing address and tax id (NotFound if there is none)."""
+        ...
+
+    def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
+        """Write only the fields `changes` sets; the tax id replaces the customer's own."""
+        ...
+
+    @property
+    def invoice_line_batch_limit(self) -> int:
+        """How many lines add_invoice_lines takes in one call."""
+        ...
+
+    def open_invoice_draft(self, customer_id: str, currency: str, project_ref: str) -> str:
+        """The id of the project's draft invoice (created, without lines, when none is open)."""
+        ...
+
+    def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
+        """Add the lines in one call, skipping those whose concord_ref the ERP already has on
+        any invoice; returns concord_ref -> line id for every line. All or nothing: a failure
+        adds none of them (the caller splits the batch to find the line at fault)."""
+        ...
+
+    def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
+        """Replace the project's cost forecast in the ERP."""
+        ...
+
+    def get_contract_terms(self, project_ref: str) -> ContractTerms | None: ...
+
+    def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None: ...
 
 
 class EventPublisher(Protocol):
