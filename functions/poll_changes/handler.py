@@ -1,8 +1,10 @@
 """Scheduled change capture: polls each watched system for what push missed, announces it.
 
 Runs every minute (EventBridge schedule). Watches come from POLL_WATCHES, e.g.
-[{"system": "crm", "record_type": "opportunity", "source": "crm"}]: `source` is the webhook
-source whose push the poll backs up (event ids are derived from it, so both agree).
+[{"system": "psa", "record_type": "time_entry", "source": "psa"}]: `source` is the webhook
+source whose push the poll backs up (event ids are derived from it, so both agree). One
+watch failing (its system down) does not stop the others; the run then fails, so the
+schedule's retry and alarm see it.
 """
 
 from __future__ import annotations
@@ -12,21 +14,37 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, Json
-
 from concord.aws.bus import EventBusPublisher
 from concord.aws.checkpoints import DynamoCheckpoints
 from concord.aws.clients import client, resource
 from concord.connectors.registry import systems_from_secrets
+from concord.errors import TransientError
+from concord.events.envelope import (
+    InvoicePostedEvent,
+    PaymentReceivedEvent,
+    TimeApprovedEvent,
+)
 from concord.observability import logger, metrics, tracer
+from concord.ports import CrmPort, ErpPort, PsaPort
 from concord.settings import Settings
-from concord.sync.change_capture import Watch, announce_won_opportunities, capture
+from concord.sync.change_capture import (
+    Watch,
+    announce_account_changes,
+    announce_once_per_record,
+    announce_won_opportunities,
+    capture,
+)
+from pydantic import BaseModel, Field, Json
 
 
 class WatchConfig(BaseModel):
-    system: Literal["crm"]
-    record_type: Literal["opportunity"]
+    system: Literal["crm", "psa", "erp"]
+    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment"]
     source: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.record_type}"
 
 
 class PollSettings(Settings):
@@ -42,25 +60,46 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def watch_for(config: WatchConfig, crm: CrmPort, psa: PsaPort, erp: ErpPort, legal_entity: str) -> Watch:
+    source, entity = config.source, legal_entity
+    match config.key:
+        case "crm:opportunity":
+            return Watch(config.key, "opportunity", crm, announce_won_opportunities(crm, source, entity, _now))
+        case "crm:customer":
+            return Watch(config.key, "customer", crm, announce_account_changes(crm, source, entity, _now))
+        case "psa:time_entry":
+            announce = announce_once_per_record(TimeApprovedEvent, psa.time_entry, source, entity, _now)
+            return Watch(config.key, "time_entry", psa, announce)
+        case "erp:invoice":
+            announce = announce_once_per_record(InvoicePostedEvent, erp.invoice_posted, source, entity, _now)
+            return Watch(config.key, "invoice", erp, announce)
+        case "erp:payment":
+            announce = announce_once_per_record(PaymentReceivedEvent, erp.payment_received, source, entity, _now)
+            return Watch(config.key, "payment", erp, announce)
+    raise ValueError(f"no change capture for {config.key}")
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollSettings.from_env()
-    crm, _psa, _erp = systems_from_secrets(settings.systems_secret_prefix, settings.secret_cache_seconds)
+    crm, psa, erp = systems_from_secrets(settings.systems_secret_prefix, settings.secret_cache_seconds)
     checkpoints = DynamoCheckpoints(resource("dynamodb").Table(settings.checkpoints_table_name))
     bus = EventBusPublisher(settings.event_bus_name, client("events"))
-    reports = []
+    reports: list[dict[str, Any]] = []
+    failed: list[str] = []
     for config in settings.poll_watches:
-        watch = Watch(
-            key=f"{config.system}:{config.record_type}",
-            record_type=config.record_type,
-            source=crm,
-            announce=announce_won_opportunities(crm, config.source, settings.legal_entity, _now),
-        )
-        report = capture(watch, checkpoints, bus, _now())
+        try:
+            report = capture(watch_for(config, crm, psa, erp, settings.legal_entity), checkpoints, bus, _now())
+        except Exception as error:  # noqa: BLE001 - one system down must not blind the other watches
+            logger.exception("poll failed", watch=config.key)
+            failed.append(f"{config.key}: {type(error).__name__}: {error}")
+            continue
         metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=report.changes)
         metrics.add_metric(name="EventsAnnounced", unit=MetricUnit.Count, value=report.events)
         logger.info("polled", watch=report.key, changes=report.changes, events=report.events, started=report.started)
         reports.append({"watch": report.key, "changes": report.changes, "events": report.events, "started": report.started})
+    if failed:
+        raise TransientError("change capture failed for " + "; ".join(failed))
     return {"watches": reports}

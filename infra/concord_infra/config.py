@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from concord.ingress.sources import SourceConfig
+from concord.ownership import SystemOfRecord, load_system_of_record
+from concord.sync.rules import LegalEntityRules
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from concord.ingress.sources import SourceConfig
-from concord.sync.rules import LegalEntityRules
-
+REPO_ROOT = Path(__file__).resolve().parents[2]
 StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
 
 
@@ -34,10 +36,22 @@ class StageConfig(BaseModel):
     saga_retry_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 2
     saga_retry_attempts: Annotated[int, Field(ge=0, le=10)] = 4
     # Change capture by polling (functions/poll_changes): what to watch, and how often.
-    poll_watches: list[dict[str, str]] = [{"system": "crm", "record_type": "opportunity", "source": "crm"}]
+    poll_watches: list[dict[str, str]] = [
+        {"system": "crm", "record_type": "opportunity", "source": "crm"},
+        {"system": "crm", "record_type": "customer", "source": "crm"},
+        {"system": "psa", "record_type": "time_entry", "source": "psa"},
+        {"system": "erp", "record_type": "invoice", "source": "erp"},
+        {"system": "erp", "record_type": "payment", "source": "erp"},
+    ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]
+    # The system-of-record table (concord.ownership.SystemOfRecord), relative to the repository.
+    system_of_record_file: str = "config/system_of_record.json"
+
+    def system_of_record(self) -> SystemOfRecord:
+        """The table, validated at synth time: a broken file fails the deploy, not a flow."""
+        return load_system_of_record(REPO_ROOT / self.system_of_record_file)
 
 
 class AppConfig(BaseModel):

@@ -6,19 +6,19 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
-from constructs import Construct
-
 from concord.events.types import Severity
+from constructs import Construct
 
 from .config import AppConfig
 from .constructs.bus import CANONICAL_SOURCES, EventBus
+from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ops import AlarmTopics, OperationsDashboard
-from .constructs.change_capture import ChangeCapture
 from .constructs.quote_to_cash import QuoteToCash, systems_secret_prefix
+from .constructs.sync_flows import SyncFlows
 
 ARCHIVE_DAYS = 90
 
@@ -100,12 +100,26 @@ class ConcordStack(Stack):
             bus=bus.bus,
             topics=topics,
             legal_entities={k: v.model_dump(mode="json") for k, v in stage.legal_entities.items()},
+            system_of_record=stage.system_of_record().model_dump_json(by_alias=True, exclude_none=True),
             retry_interval_seconds=stage.saga_retry_interval_seconds,
             retry_attempts=stage.saga_retry_attempts,
             secret_cache_seconds=stage.secret_cache_seconds,
             max_receive_count=stage.max_receive_count,
             log_retention_days=stage.log_retention_days,
             retain=stage.retain_data,
+        )
+
+        flows = SyncFlows(
+            self,
+            "SyncFlows",
+            prefix=prefix,
+            make_function=function,
+            tables=tables,
+            bus=bus.bus,
+            topics=topics,
+            quote_to_cash=quote_to_cash,
+            retry_base_seconds=stage.retry_base_seconds,
+            max_receive_count=stage.max_receive_count,
         )
 
         ChangeCapture(
@@ -128,7 +142,7 @@ class ConcordStack(Stack):
             "Operations",
             prefix=prefix,
             api=ingress.api,
-            consumers=[audit_delivery, quote_to_cash.trigger],
+            consumers=[audit_delivery, quote_to_cash.trigger, *flows.consumers],
             state_machines=[quote_to_cash.state_machine],
         )
 

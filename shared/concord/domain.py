@@ -167,3 +167,34 @@ class ContractTerms(CanonicalModel):
     contract_type: ContractType
     billing_owner: Name
     milestones: list[Milestone] = Field(default_factory=list, max_length=500)
+
+
+class InvoiceState(CanonicalModel):
+    """What Concord knows of one ERP invoice of a project, from InvoicePosted and PaymentReceived."""
+
+    invoice_id: RecordId
+    number: str | None = None
+    total: Money
+    amount_due: Money
+    due_on: dt.date
+    payments: frozenset[RecordId] = frozenset()
+
+    def status(self, today: dt.date) -> FinancialStatus:
+        if self.amount_due.amount <= 0:
+            return FinancialStatus.PAID
+        if today > self.due_on:
+            return FinancialStatus.OVERDUE
+        if self.amount_due.amount < self.total.amount:
+            return FinancialStatus.PARTIALLY_PAID
+        return FinancialStatus.INVOICED
+
+
+class LineageEntry(CanonicalModel):
+    """One thing that happened to a record of a canonical entity, and the event that caused it."""
+
+    at: dt.datetime
+    system: str
+    record_id: RecordId
+    event_id: RecordId
+    event_type: str
+    action: str  # e.g. "created", "updated", "status invoiced", "line added"

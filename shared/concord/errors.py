@@ -37,3 +37,8 @@ class OwnershipConflict(PermanentError):
 
 class ConfigurationError(PermanentError):
     """Concord's own configuration (environment, secrets) is missing or invalid."""
+
+
+class PrerequisiteMissing(TransientError):
+    """The event needs a record Concord has not seen yet (e.g. a payment before its invoice):
+    retried with back-off until it exists, then parked in the DLQ with this reason."""

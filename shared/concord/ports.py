@@ -7,6 +7,7 @@ what a retry may fix (timeouts, 429, 5xx) and PermanentError subclasses for the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -21,9 +22,11 @@ from .domain import (
     InvoiceDraft,
     InvoiceLine,
     InvoiceRecord,
+    InvoiceState,
+    LineageEntry,
     Opportunity,
-    ProjectPlan,
     ProjectForecast,
+    ProjectPlan,
     ProjectRecord,
     ProjectState,
     RecordChange,
@@ -135,10 +138,27 @@ class EventPublisher(Protocol):
 
 
 class CrossReferences(Protocol):
-    """The registry mapping Concord's canonical ids to each system's record ids."""
+    """The registry mapping Concord's canonical ids to each system's record ids, with the
+    relations between entities, each entity's lineage and the sync state flows keep on it."""
 
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None: ...
 
     def records_of(self, object_type: str, canonical_id: str) -> dict[str, str]: ...
 
     def canonical_of(self, system: str, object_type: str, record_id: str) -> str | None: ...
+
+    def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None: ...
+
+    def related(self, object_type: str, canonical_id: str, relation: str) -> str | None: ...
+
+    def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None: ...
+
+    def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]: ...
+
+    def applied_version(self, object_type: str, canonical_id: str) -> dt.datetime | None: ...
+
+    def advance_version(self, object_type: str, canonical_id: str, occurred_at: dt.datetime, event_id: str) -> bool: ...
+
+    def save_invoice_state(self, project_ref: str, state: InvoiceState) -> None: ...
+
+    def invoice_states(self, project_ref: str) -> list[InvoiceState]: ...

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from decimal import Decimal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
 from concord.domain import (
     ChangeCursor,
+    ContractTerms,
     Customer,
+    CustomerUpdate,
     ErpCapabilities,
     ErpCustomer,
     FinancialStatus,
     InvoiceDraft,
+    InvoiceLine,
     InvoiceRecord,
+    InvoiceState,
+    LineageEntry,
     Opportunity,
+    ProjectForecast,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
     RecordChange,
 )
-from concord.errors import PermanentError, TransientError
+from concord.errors import PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
-from concord.events.payloads import PaymentReceived, TimeApproved
+from concord.events.payloads import InvoicePosted, PaymentReceived, TimeApproved
 from concord.events.types import Money
+from concord.ownership import SystemOfRecord, load_system_of_record
+from concord.sync.rules import BillingMapping, LegalEntityRules
+from concord.sync.systems import Systems
 
 _ids = itertools.count(100)
 
@@ -99,8 +110,21 @@ class FakePsa:
     def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]:
         return []
 
+    billing_statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)  # customer_ref -> name
+
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
-        pass
+        self.outage.check()
+        self.billing_statuses.setdefault(project_id, []).append(status)
+
+    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
+        return None
+
+    def update_client(self, customer_ref: str, name: str) -> bool:
+        if customer_ref not in self.clients:
+            return False
+        self.clients[customer_ref] = name
+        return True
 
 
 @dataclass
@@ -165,6 +189,62 @@ class FakeErp:
     def payments_since(self, cursor: ChangeCursor, limit: int) -> Sequence[PaymentReceived]:
         return []
 
+    def invoice_posted(self, invoice_id: str) -> InvoicePosted | None:
+        return None
+
+    def payment_received(self, payment_id: str) -> PaymentReceived | None:
+        return None
+
+    def get_customer(self, customer_id: str) -> ErpCustomer:
+        self.outage.check()
+        if customer_id not in self.customers:
+            raise NotFound(f"no ERP customer {customer_id}")
+        return self.customers[customer_id]
+
+    updates: list[tuple[str, CustomerUpdate]] = field(default_factory=list)
+
+    def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
+        self.outage.check()
+        self.updates.append((customer_id, changes))
+        self.customers[customer_id] = self.customers[customer_id].model_copy(
+            update=changes.model_dump(exclude_none=True)
+        )
+
+    # Billing: one draft per project; lines by concord_ref; `bad_items` are refused as a
+    # real ERP refuses an unknown product (all or nothing per call).
+    invoice_line_batch_limit: int = 100
+    drafts: dict[str, str] = field(default_factory=dict)  # project_ref -> invoice id
+    lines: dict[str, tuple[str, InvoiceLine]] = field(default_factory=dict)  # concord_ref -> (invoice, line)
+    line_calls: list[int] = field(default_factory=list)  # size of each add_invoice_lines call
+    bad_items: set[str] = field(default_factory=set)
+
+    def open_invoice_draft(self, customer_id: str, currency: str, project_ref: str) -> str:
+        self.outage.check()
+        return self.drafts.setdefault(project_ref, str(next(_ids)))
+
+    def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
+        self.outage.check()
+        self.line_calls.append(len(lines))
+        if bad := [line.service_item for line in lines if line.service_item in self.bad_items]:
+            raise ValidationFailed(f"no product with code {bad[0]!r}")
+        for line in lines:
+            self.lines.setdefault(line.concord_ref or "", (invoice_id, line))
+        return {line.concord_ref or "": f"line-{line.concord_ref}" for line in lines}
+
+    forecasts: dict[str, ProjectForecast] = field(default_factory=dict)
+    terms: dict[str, ContractTerms] = field(default_factory=dict)
+
+    def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
+        self.outage.check()
+        self.forecasts[project_ref] = forecast
+
+    def get_contract_terms(self, project_ref: str) -> ContractTerms | None:
+        return self.terms.get(project_ref)
+
+    def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
+        self.outage.check()
+        self.terms[project_ref] = terms
+
 
 @dataclass
 class FakeXref:
@@ -179,6 +259,39 @@ class FakeXref:
     def canonical_of(self, system: str, object_type: str, record_id: str) -> str | None:
         return next((c for (t, c), r in self.links.items() if t == object_type and r.get(system) == record_id), None)
 
+    relations: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    changes: dict[tuple[str, str], list[LineageEntry]] = field(default_factory=dict)
+    versions: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
+    invoices: dict[str, dict[str, InvoiceState]] = field(default_factory=dict)
+
+    def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None:
+        self.relations[(object_type, canonical_id, relation)] = related_id
+
+    def related(self, object_type: str, canonical_id: str, relation: str) -> str | None:
+        return self.relations.get((object_type, canonical_id, relation))
+
+    def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
+        self.changes.setdefault((object_type, canonical_id), []).append(entry)
+
+    def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
+        return list(self.changes.get((object_type, canonical_id), []))
+
+    def applied_version(self, object_type: str, canonical_id: str) -> dt.datetime | None:
+        return self.versions.get((object_type, canonical_id))
+
+    def advance_version(self, object_type: str, canonical_id: str, occurred_at: dt.datetime, event_id: str) -> bool:
+        applied = self.versions.get((object_type, canonical_id))
+        if applied is not None and occurred_at < applied:
+            return False
+        self.versions[(object_type, canonical_id)] = occurred_at
+        return True
+
+    def save_invoice_state(self, project_ref: str, state: InvoiceState) -> None:
+        self.invoices.setdefault(project_ref, {})[state.invoice_id] = state
+
+    def invoice_states(self, project_ref: str) -> list[InvoiceState]:
+        return list(self.invoices.get(project_ref, {}).values())
+
 
 @dataclass
 class FakeBus:
@@ -186,3 +299,25 @@ class FakeBus:
 
     def publish(self, events: Sequence[Envelope]) -> None:
         self.published.extend(events)
+
+
+def system_of_record() -> SystemOfRecord:
+    """The table the project ships (config/system_of_record.json)."""
+    return load_system_of_record(Path(__file__).resolve().parents[2] / "config" / "system_of_record.json")
+
+
+def us_rules() -> LegalEntityRules:
+    return LegalEntityRules(
+        currencies=["USD"],
+        tax_id_required=True,
+        default_payment_term="Net 30 days",
+        billing=BillingMapping(time_service_item="CONSULT-HR", expense_service_items={"travel": "EXP-REBILL"}),
+    )
+
+
+def fake_systems(**overrides: object) -> Systems:
+    parts: dict[str, object] = {
+        "crm": FakeCrm(), "psa": FakePsa(), "erp": FakeErp(), "xref": FakeXref(), "bus": FakeBus(),
+        "rules": {"us-01": us_rules()}, "ownership": system_of_record(),
+    }
+    return Systems(**{**parts, **overrides})  # type: ignore[arg-type]

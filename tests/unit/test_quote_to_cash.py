@@ -7,16 +7,18 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from concord.domain import Customer, Opportunity, ProjectState
 from concord.errors import PermanentError, TransientError, ValidationFailed
 from concord.events import new_event
-from concord.events.envelope import OpportunityClosedWonEvent, ProjectActivatedEvent, SyncExceptionRaisedEvent
+from concord.events.envelope import (
+    OpportunityClosedWonEvent,
+    ProjectActivatedEvent,
+    SyncExceptionRaisedEvent,
+)
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.sync import quote_to_cash as q2c
 from concord.sync.ids import canonical_id
-from concord.sync.rules import LegalEntityRules
 from concord.sync.saga import (
     RETRYABLE_ERRORS,
     SagaPermanentError,
@@ -25,8 +27,9 @@ from concord.sync.saga import (
     error_class_from_name,
     run_step,
 )
+from concord.sync.systems import Systems
 
-from .fakes import FakeBus, FakeCrm, FakeErp, FakePsa, FakeXref
+from .fakes import FakeCrm, fake_systems
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 USD = "USD"
@@ -44,7 +47,7 @@ def lines() -> list[OpportunityLine]:
 
 
 @pytest.fixture()
-def systems() -> q2c.Systems:
+def systems() -> Systems:
     crm = FakeCrm()
     crm.customers["7"] = Customer(
         account_id="7",
@@ -57,10 +60,7 @@ def systems() -> q2c.Systems:
     crm.opportunities["31"] = Opportunity(
         opportunity_id="31", account_id="7", name="Data platform", amount=usd("24000"), won=True, lines=lines()
     )
-    return q2c.Systems(
-        crm=crm, psa=FakePsa(), erp=FakeErp(), xref=FakeXref(), bus=FakeBus(),
-        rules={"us-01": LegalEntityRules(currencies=[USD], tax_id_required=True, default_payment_term="Net 30 days")},
-    )
+    return fake_systems(crm=crm)
 
 
 def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> OpportunityClosedWonEvent:
@@ -73,7 +73,7 @@ def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> Oppo
     )
 
 
-def run_saga(systems: q2c.Systems, event: OpportunityClosedWonEvent) -> q2c.SagaState:
+def run_saga(systems: Systems, event: OpportunityClosedWonEvent) -> q2c.SagaState:
     """The happy path as the state machine chains it: each result added to the state."""
     state = q2c.SagaState(event=event)
     for field, step in (
@@ -88,7 +88,7 @@ def run_saga(systems: q2c.Systems, event: OpportunityClosedWonEvent) -> q2c.Saga
     return state
 
 
-def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(systems: q2c.Systems) -> None:
+def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(systems: Systems) -> None:
     state = run_saga(systems, trigger())
 
     (erp_customer,) = systems.erp.customers.values()
@@ -107,13 +107,13 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
     assert activated.causation_id == state.event.id and activated.correlation_id == state.event.correlation_id
 
 
-def test_the_deal_payment_term_wins_over_the_legal_entity_default(systems: q2c.Systems) -> None:
+def test_the_deal_payment_term_wins_over_the_legal_entity_default(systems: Systems) -> None:
     run_saga(systems, trigger(payment_term="Net 60 days"))
 
     assert list(systems.erp.payment_terms.values()) == ["Net 60 days"]
 
 
-def test_running_the_saga_again_creates_nothing_new(systems: q2c.Systems) -> None:
+def test_running_the_saga_again_creates_nothing_new(systems: Systems) -> None:
     first = run_saga(systems, trigger())
     second = run_saga(systems, trigger())
 
@@ -124,7 +124,7 @@ def test_running_the_saga_again_creates_nothing_new(systems: q2c.Systems) -> Non
     assert first.project.project == second.project.project
 
 
-def test_a_customer_already_in_the_erp_under_another_id_is_linked_not_duplicated(systems: q2c.Systems) -> None:
+def test_a_customer_already_in_the_erp_under_another_id_is_linked_not_duplicated(systems: Systems) -> None:
     legacy = systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy-import-0007")
 
     state = run_saga(systems, trigger())
@@ -141,7 +141,7 @@ def test_a_customer_already_in_the_erp_under_another_id_is_linked_not_duplicated
         ({"tax_id": None}, "requires the customer's tax id"),
     ],
 )
-def test_incomplete_master_data_fails_validation_and_creates_nothing(systems: q2c.Systems, change, problem) -> None:
+def test_incomplete_master_data_fails_validation_and_creates_nothing(systems: Systems, change, problem) -> None:
     systems.crm.customers["7"] = systems.crm.customers["7"].model_copy(update=change)
 
     with pytest.raises(ValidationFailed, match=problem):
@@ -150,7 +150,7 @@ def test_incomplete_master_data_fails_validation_and_creates_nothing(systems: q2
     assert systems.erp.customers == {} and systems.psa.projects == {}
 
 
-def test_a_currency_the_legal_entity_does_not_use_fails_validation(systems: q2c.Systems) -> None:
+def test_a_currency_the_legal_entity_does_not_use_fails_validation(systems: Systems) -> None:
     opportunity = systems.crm.opportunities["31"]
     systems.crm.opportunities["31"] = opportunity.model_copy(update={"amount": Money(amount=Decimal(1), currency="EUR")})
 
@@ -158,14 +158,14 @@ def test_a_currency_the_legal_entity_does_not_use_fails_validation(systems: q2c.
         q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
 
 
-def test_an_opportunity_not_won_in_the_crm_fails_validation(systems: q2c.Systems) -> None:
+def test_an_opportunity_not_won_in_the_crm_fails_validation(systems: Systems) -> None:
     systems.crm.opportunities["31"] = systems.crm.opportunities["31"].model_copy(update={"won": False})
 
     with pytest.raises(ValidationFailed, match="not won in the CRM"):
         q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
 
 
-def test_compensation_marks_what_this_saga_created_and_reports_it(systems: q2c.Systems) -> None:
+def test_compensation_marks_what_this_saga_created_and_reports_it(systems: Systems) -> None:
     state = q2c.SagaState(event=trigger())
     for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
                         ("project", q2c.create_psa_project)):
@@ -191,7 +191,7 @@ def test_compensation_marks_what_this_saga_created_and_reports_it(systems: q2c.S
     assert exception.data.caused_by_event_id == state.event.id
 
 
-def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not_undo(systems: q2c.Systems) -> None:
+def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not_undo(systems: Systems) -> None:
     state = q2c.SagaState(event=trigger())
     for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
                         ("project", q2c.create_psa_project)):
@@ -207,7 +207,7 @@ def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not
     assert compensation.actions[1].startswith(f"NOT ERP customer {customer_id} deactivated: ")
 
 
-def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: q2c.Systems) -> None:
+def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: Systems) -> None:
     systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy")
     state = q2c.SagaState(event=trigger())
     for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer)):
@@ -219,7 +219,7 @@ def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: q2c.Sys
     assert all(systems.erp.active.values())
 
 
-def test_a_redrive_after_compensation_reactivates_the_project_it_put_on_hold(systems: q2c.Systems) -> None:
+def test_a_redrive_after_compensation_reactivates_the_project_it_put_on_hold(systems: Systems) -> None:
     state = run_saga(systems, trigger())
     project_id = state.project.project.project_id
     systems.psa.set_project_state(project_id, ProjectState.ON_HOLD, "compensated")

@@ -18,10 +18,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from constructs import Construct
-
 from concord.events.types import Severity
 from concord.sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
+from constructs import Construct
 
 from ..nag import acknowledge
 from .consumer import EventConsumer
@@ -57,6 +56,7 @@ class QuoteToCash(Construct):
         bus: events.IEventBus,
         topics: AlarmTopics,
         legal_entities: dict,
+        system_of_record: str,
         retry_interval_seconds: int,
         retry_attempts: int,
         secret_cache_seconds: int,
@@ -84,27 +84,24 @@ class QuoteToCash(Construct):
                 "Credentials of the firm's CRM, PSA and ERP are issued by those products; the firm "
                 "rotates them there and updates the secret (Concord re-reads it within the cache period).",
             )
-        environment = {
+        # What every function that talks to the systems needs (concord.aws.systems.SystemsSettings).
+        self.systems_environment = {
             "IDEMPOTENCY_TABLE_NAME": tables.idempotency.table_name,
             "XREF_TABLE_NAME": tables.xref.table_name,
             "EVENT_BUS_NAME": bus.event_bus_name,
             "SYSTEMS_SECRET_PREFIX": secret_prefix,
             "LEGAL_ENTITIES": json.dumps(legal_entities, sort_keys=True),
+            "SYSTEM_OF_RECORD": system_of_record,
             "SECRET_CACHE_SECONDS": str(secret_cache_seconds),
         }
+        environment = self.systems_environment
 
         step_functions: list[ConcordFunction] = []
 
         def step_function(folder: str, description: str) -> ConcordFunction:
             function = make_function(folder, description, environment=environment, timeout=Duration.seconds(30))
             step_functions.append(function)
-            for secret in self.system_secrets.values():
-                secret.grant_read(function.function)
-            tables.idempotency.grant(
-                function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
-            )
-            tables.xref.grant(function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
-            bus.grant_put_events_to(function.function)
+            self.grant_systems_access(function, tables, bus)
             return function
 
         def invoke(state_name: str, function: ConcordFunction, result_path: str) -> tasks.LambdaInvoke:
@@ -213,6 +210,17 @@ class QuoteToCash(Construct):
             severity=Severity.WARNING,
             max_receive_count=max_receive_count,
         )
+
+    def grant_systems_access(self, function: ConcordFunction, tables: DataTables, bus: events.IEventBus) -> None:
+        """What a function working with the systems may do: read their connections, keep its
+        idempotency records, read and write the cross-reference registry, publish events."""
+        for secret in self.system_secrets.values():
+            secret.grant_read(function.function)
+        tables.idempotency.grant(
+            function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        )
+        tables.xref.grant(function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+        bus.grant_put_events_to(function.function)
 
     def _acknowledge_invoke_grants(self, functions: list[ConcordFunction]) -> None:
         role = self.state_machine.role

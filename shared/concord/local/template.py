@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_STAGE = "local"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-SYNTH_INPUTS = ("cdk.json", "pyproject.toml", "infra", "functions", "shared/concord")
+SYNTH_INPUTS = ("cdk.json", "pyproject.toml", "config", "infra", "functions", "shared/concord")
 
 
 def _inputs_hash() -> str:

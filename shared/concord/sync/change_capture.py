@@ -21,11 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 from ..domain import ChangeCursor, RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
-from ..events.envelope import OpportunityClosedWonEvent
+from ..events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
 from ..ports import ChangeSource, CrmPort, EventPublisher
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
@@ -116,23 +118,72 @@ def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, now
         opportunity = crm.get_opportunity(change.record_id)
         if not opportunity.won or not opportunity.lines:
             return []
+        data = {
+            "opportunity_id": opportunity.opportunity_id,
+            "account_id": opportunity.account_id,
+            "name": opportunity.name,
+            "amount": opportunity.amount,
+            "closed_on": opportunity.closed_on or change.written_at.date(),
+            "lines": opportunity.lines,
+        }
         delivery_id = once_per_record_delivery_id("OpportunityClosedWon", change)
-        return [
-            new_event(
-                OpportunityClosedWonEvent,
-                {
-                    "opportunity_id": opportunity.opportunity_id,
-                    "account_id": opportunity.account_id,
-                    "name": opportunity.name,
-                    "amount": opportunity.amount,
-                    "closed_on": opportunity.closed_on or change.written_at.date(),
-                    "lines": opportunity.lines,
-                },
-                legal_entity=legal_entity,
-                occurred_at=change.written_at,
-                event_id=event_id_for_delivery(source, delivery_id),
-                ingested_at=now(),
-            )
-        ]
+        return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, now)]
 
     return announce
+
+
+def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
+    """CRM customer changes → AccountChanged, one per (account, write time).
+
+    Push gives each AccountChanged its own delivery id, so an account announced by both is
+    two events: the customer flow reads the CRM and finds nothing left to write the second time.
+    """
+
+    def announce(change: RecordChange) -> list[Envelope]:
+        customer = crm.get_customer(change.record_id)
+        data = customer.model_dump(include={"account_id", "name", "billing_address", "tax_id", "currency"})
+        delivery_id = f"AccountChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
+        return [_event(AccountChangedEvent, data, change, source, delivery_id, legal_entity, now)]
+
+    return announce
+
+
+def announce_once_per_record(
+    model: type[Envelope],
+    read: Callable[[str], BaseModel | None],
+    source: str,
+    legal_entity: str,
+    now: Callable[[], dt.datetime],
+) -> Announcer:
+    """Changes of records whose event happens once per record (an approval, a posting, a
+    payment) → that event, with the id the system's push gives it; nothing while `read`
+    finds the record not (yet) in that state."""
+    event_type = model.model_fields["type"].default
+
+    def announce(change: RecordChange) -> list[Envelope]:
+        data = read(change.record_id)
+        if data is None:
+            return []
+        delivery_id = once_per_record_delivery_id(event_type, change)
+        return [_event(model, data, change, source, delivery_id, legal_entity, now)]
+
+    return announce
+
+
+def _event(
+    model: type[Envelope],
+    data: BaseModel | dict[str, Any],
+    change: RecordChange,
+    source: str,
+    delivery_id: str,
+    legal_entity: str,
+    now: Callable[[], dt.datetime],
+) -> Envelope:
+    return new_event(
+        model,
+        data,
+        legal_entity=legal_entity,
+        occurred_at=change.written_at,
+        event_id=event_id_for_delivery(source, delivery_id),
+        ingested_at=now(),
+    )

@@ -12,33 +12,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..domain import Customer, ErpCustomer, Opportunity, ProjectPlan, ProjectRecord, ProjectState, TaskPlan
+from ..domain import (
+    Customer,
+    ErpCustomer,
+    Opportunity,
+    ProjectPlan,
+    ProjectRecord,
+    ProjectState,
+    TaskPlan,
+)
 from ..errors import ConcordError, ValidationFailed
 from ..events import new_event
-from ..events.envelope import OpportunityClosedWonEvent, ProjectActivatedEvent, SyncExceptionRaisedEvent
+from ..events.envelope import (
+    OpportunityClosedWonEvent,
+    ProjectActivatedEvent,
+    SyncExceptionRaisedEvent,
+)
 from ..events.types import ErrorClass, RecordRef, Severity, System
-from ..ports import CrmPort, CrossReferences, ErpPort, EventPublisher, PsaPort
 from .ids import canonical_id, derived_event_id
-from .rules import LegalEntityRules
+from .lineage import record_lineage
+from .reporting import sync_exception
 from .saga import error_class_from_name
+from .systems import Systems
 
 FLOW = "quote_to_cash"
 HOURLY_UNITS = {"CONSULT-HR"}
-
-
-@dataclass(frozen=True)
-class Systems:
-    crm: CrmPort
-    psa: PsaPort
-    erp: ErpPort
-    xref: CrossReferences
-    bus: EventPublisher
-    rules: dict[str, LegalEntityRules]
 
 
 class StepResult(BaseModel):
@@ -119,9 +121,7 @@ class SagaState(BaseModel):
 def validate_customer(state: SagaState, systems: Systems) -> CustomerValidated:
     """Is the CRM's master data complete, and is the customer already in the ERP?"""
     event = state.event
-    rules = systems.rules.get(event.legal_entity)
-    if rules is None:
-        raise ValidationFailed(f"no rules configured for legal entity {event.legal_entity}")
+    rules = systems.rules_for(event.legal_entity)
     # Read the CRM (the authority) rather than trusting the event's copy of the deal.
     opportunity = systems.crm.get_opportunity(event.data.opportunity_id)
     customer = systems.crm.get_customer(opportunity.account_id)
@@ -156,9 +156,10 @@ def upsert_erp_customer(state: SagaState, systems: Systems) -> ErpCustomerLinked
     erp_customer: ErpCustomer = systems.erp.upsert_customer(validated.customer, validated.customer_ref)
     systems.xref.link("customer", validated.customer_ref, System.CRM, validated.customer.account_id, state.event.id)
     systems.xref.link("customer", validated.customer_ref, System.ERP, erp_customer.customer_id, state.event.id)
-    return ErpCustomerLinked(
-        erp_customer_id=erp_customer.customer_id, created=validated.existing_erp_customer_id is None
-    )
+    created = validated.existing_erp_customer_id is None
+    record_lineage(systems, "customer", validated.customer_ref, state.event, System.ERP, erp_customer.customer_id,
+                   "created" if created else "linked and updated")
+    return ErpCustomerLinked(erp_customer_id=erp_customer.customer_id, created=created)
 
 
 def project_plan(validated: CustomerValidated, project_ref: str) -> ProjectPlan:
@@ -190,6 +191,9 @@ def create_psa_project(state: SagaState, systems: Systems) -> ProjectCreated:
     project = existing or systems.psa.create_project(project_plan(validated, project_ref))
     systems.xref.link("project", project_ref, System.CRM, validated.opportunity.opportunity_id, state.event.id)
     systems.xref.link("project", project_ref, System.PSA, project.project_id, state.event.id)
+    systems.xref.relate("project", project_ref, "customer", validated.customer_ref)
+    record_lineage(systems, "project", project_ref, state.event, System.PSA, project.project_id,
+                   "created" if existing is None else "reactivated")
     return ProjectCreated(project_ref=project_ref, project=project, created=existing is None)
 
 
@@ -296,19 +300,15 @@ def exception_event(state: SagaState, now: dt.datetime) -> SyncExceptionRaisedEv
     reason = state.error.reason() if state.error else "unknown failure"
     if state.compensation and state.compensation.actions:
         reason += " | compensated: " + "; ".join(state.compensation.actions)
-    return new_event(
-        SyncExceptionRaisedEvent,
-        {
-            "flow": FLOW,
-            "step": state.failed_step or "unknown",
-            "severity": _SEVERITY[error_class],
-            "error_class": error_class,
-            "reason": reason[:4000],
-            "caused_by_event_id": state.event.id,
-            "records": [r.model_dump() for r in records],
-        },
-        legal_entity=state.event.legal_entity,
-        occurred_at=now,
-        correlation_id=state.event.correlation_id,
-        causation_id=state.event.id,
+    # Each failed execution reports, a redriven one that fails again too.
+    return sync_exception(
+        state.event,
+        flow=FLOW,
+        step=state.failed_step or "unknown",
+        error_class=error_class,
+        severity=_SEVERITY[error_class],
+        reason=reason,
+        records=records,
+        now=now,
+        once_per_cause=False,
     )

@@ -10,12 +10,34 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from ..events.types import CurrencyCode, Name
 
 
+class BillingMapping(BaseModel):
+    """How approved work becomes ERP invoice lines: service items are product codes that exist
+    in the ERP (the ERP prices time at its list price for the item; expenses at their cost)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_service_item: Name
+    # expense category (as the PSA names it, lower case) -> service item
+    expense_service_items: dict[str, Name] = Field(default_factory=dict)
+    # for a category not listed; None refuses it (a person must map it first)
+    default_expense_service_item: Name | None = None
+
+    def expense_item(self, category: str) -> str | None:
+        return self.expense_service_items.get(category.strip().lower(), self.default_expense_service_item)
+
+
 class LegalEntityRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The first is the currency the entity invoices in.
     currencies: Annotated[list[CurrencyCode], Field(min_length=1)]
     tax_id_required: bool = True
     default_payment_term: Name
+    billing: BillingMapping
+
+    @property
+    def billing_currency(self) -> str:
+        return self.currencies[0]
 
 
 _RULES = TypeAdapter(dict[str, LegalEntityRules])

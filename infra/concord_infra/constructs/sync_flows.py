@@ -1,0 +1,117 @@
+"""The event-driven sync flows after quote-to-cash: one consumer (rule → queue + DLQ → function)
+per flow, each working with the three systems like the saga's steps do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from concord.events.types import Severity
+from constructs import Construct
+
+from .consumer import EventConsumer
+from .data import DataTables
+from .functions import ConcordFunction
+from .ops import AlarmTopics
+from .quote_to_cash import QuoteToCash
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str  # the function's folder
+    description: str
+    source: str
+    detail_types: tuple[str, ...]
+    # Business severity of a parked message: unbilled work and unrecorded payments cost cash.
+    severity: Severity
+    timeout_seconds: int = 30
+    batch_size: int = 10
+    batching_window_seconds: int = 0
+
+
+FLOWS = (
+    Flow(
+        "post_billable",
+        "Approved time and expenses → lines on the project's ERP draft invoice, in batches",
+        "concord.psa",
+        ("TimeApproved", "ExpenseApproved"),
+        Severity.HIGH,
+        timeout_seconds=60,
+        # Lines are sent to the ERP per call in batches: gather a larger batch for a moment.
+        batch_size=50,
+        batching_window_seconds=2,
+    ),
+    Flow(
+        "propagate_financials",
+        "Invoice and payment status (ERP) → deal status (CRM) and billing status (PSA)",
+        "concord.erp",
+        ("InvoicePosted", "PaymentReceived"),
+        Severity.HIGH,
+    ),
+    Flow(
+        "sync_customer",
+        "Account changes (CRM) → ERP customer and PSA client, under the system-of-record rules",
+        "concord.crm",
+        ("AccountChanged",),
+        Severity.WARNING,
+    ),
+    Flow(
+        "sync_project_terms",
+        "Staffing and contract changes (PSA) → ERP cost forecast and contract terms",
+        "concord.psa",
+        ("StaffingChanged", "ContractChanged"),
+        Severity.WARNING,
+    ),
+)
+
+
+class SyncFlows(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        make_function: Callable[..., ConcordFunction],
+        tables: DataTables,
+        bus: events.IEventBus,
+        topics: AlarmTopics,
+        quote_to_cash: QuoteToCash,
+        retry_base_seconds: int,
+        max_receive_count: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.consumers: list[EventConsumer] = []
+        for flow in FLOWS:
+            function = make_function(
+                flow.name,
+                flow.description,
+                environment={
+                    **quote_to_cash.systems_environment,
+                    "AUDIT_TABLE_NAME": tables.audit.table_name,
+                    "RETRY_BASE_SECONDS": str(retry_base_seconds),
+                },
+                timeout=Duration.seconds(flow.timeout_seconds),
+            )
+            quote_to_cash.grant_systems_access(function, tables, bus)
+            tables.audit.grant(function.function, "dynamodb:PutItem")
+            self.consumers.append(
+                EventConsumer(
+                    self,
+                    "".join(part.title() for part in flow.name.split("_")),
+                    name=flow.name,
+                    prefix=prefix,
+                    bus=bus,
+                    pattern=events.EventPattern(source=[flow.source], detail_type=list(flow.detail_types)),
+                    function=function,
+                    topics=topics,
+                    severity=flow.severity,
+                    max_receive_count=max_receive_count,
+                    batch_size=flow.batch_size,
+                    max_batching_window=(
+                        Duration.seconds(flow.batching_window_seconds) if flow.batching_window_seconds else None
+                    ),
+                )
+            )

@@ -1,0 +1,172 @@
+"""Approved time and expenses (PSA) → billable lines on the project's draft invoice (ERP).
+
+A queue batch is billed together: its lines are grouped by invoice (project, customer,
+currency) and sent in calls of up to the ERP's batch limit. A call is all or nothing, so when
+one fails permanently the chunk is split in halves until the line at fault is alone: it alone
+fails (back to SQS, then the DLQ with its reason), the others are billed. Every line carries
+Concord's id of its source record (e.g. "time:<PSA time entry id>"), so a redelivered event,
+or a batch retried after a crash, finds its line already there and adds no second one.
+
+Posting the invoice stays with the ERP's finance users (their billing run); InvoicePosted
+then travels back to the CRM and PSA (sync.financials).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from ..domain import InvoiceLine
+from ..errors import PermanentError, PrerequisiteMissing, ValidationFailed
+from ..events import Envelope
+from ..events.envelope import ExpenseApprovedEvent, TimeApprovedEvent
+from ..events.types import System
+from .ids import canonical_id
+from .lineage import record_lineage
+from .rules import LegalEntityRules
+from .systems import Systems
+
+FLOW = "billing"
+BillableEvent = TimeApprovedEvent | ExpenseApprovedEvent
+
+
+class Billed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    billed: bool
+    detail: str
+    invoice_id: str | None = None
+    line_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Line:
+    key: Hashable  # the caller's key of the record (e.g. an SQS message id)
+    event: BillableEvent
+    line: InvoiceLine
+    project_ref: str
+
+
+def source_ref(event: BillableEvent) -> tuple[str, str]:
+    """(object type, PSA id) of the record the event approves."""
+    if isinstance(event, TimeApprovedEvent):
+        return "time_entry", event.data.time_entry_id
+    return "expense", event.data.expense_id
+
+
+def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
+    """The ERP invoice line for an approved, billable record."""
+    mapping = rules.billing
+    if isinstance(event, TimeApprovedEvent):
+        time = event.data
+        return InvoiceLine(
+            description=f"{time.hours} h on {time.worked_on.isoformat()} (time entry {time.time_entry_id})",
+            quantity=float(time.hours),
+            unit_price=None,
+            service_item=mapping.time_service_item,
+            source_records=[f"psa:time_entry:{time.time_entry_id}"],
+            concord_ref=f"time:{time.time_entry_id}",
+        )
+    expense = event.data
+    item = mapping.expense_item(expense.category)
+    if item is None:
+        raise ValidationFailed(
+            f"expense category {expense.category!r} has no service item for legal entity {event.legal_entity}"
+        )
+    if expense.amount.currency != rules.billing_currency:
+        raise ValidationFailed(
+            f"expense {expense.expense_id} is in {expense.amount.currency}; legal entity "
+            f"{event.legal_entity} invoices in {rules.billing_currency}"
+        )
+    return InvoiceLine(
+        description=f"{expense.category} on {expense.incurred_on.isoformat()} (expense {expense.expense_id})",
+        quantity=1,
+        unit_price=expense.amount,
+        service_item=item,
+        source_records=[f"psa:expense:{expense.expense_id}"],
+        concord_ref=f"expense:{expense.expense_id}",
+    )
+
+
+def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict[Hashable, Billed | Exception]:
+    """Bill a batch; the outcome of each record by its key (an Exception for those that failed)."""
+    outcomes: dict[Hashable, Billed | Exception] = {}
+    groups: dict[tuple[str, str, str], list[_Line]] = defaultdict(list)
+    for key, event in records:
+        try:
+            planned = _plan(key, event, systems)
+        except Exception as error:  # noqa: BLE001 - each record's failure is reported on its own
+            outcomes[key] = error
+            continue
+        if isinstance(planned, Billed):
+            outcomes[key] = planned
+        else:
+            customer_id, line = planned
+            groups[(customer_id, line.project_ref, systems.rules_for(event.legal_entity).billing_currency)].append(line)
+    for (customer_id, project_ref, currency), lines in groups.items():
+        try:
+            invoice_id = systems.erp.open_invoice_draft(customer_id, currency, project_ref)
+            _link_invoice(systems, invoice_id, project_ref, lines[0].event)
+        except Exception as error:  # noqa: BLE001 - the invoice is what every line of the group needs
+            outcomes.update({line.key: error for line in lines})
+            continue
+        limit = max(1, systems.erp.invoice_line_batch_limit)
+        for start in range(0, len(lines), limit):
+            outcomes.update(_add(systems, invoice_id, lines[start : start + limit]))
+    return outcomes
+
+
+def _plan(key: Hashable, event: Envelope, systems: Systems) -> Billed | tuple[str, _Line]:
+    if not isinstance(event, BillableEvent):
+        raise ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
+    if not event.data.billable:
+        return Billed(billed=False, detail="not billable: nothing to invoice")
+    rules = systems.rules_for(event.legal_entity)
+    line = invoice_line(event, rules)
+    project_ref = systems.xref.canonical_of(System.PSA, "project", event.data.project_id)
+    if project_ref is None:
+        raise PrerequisiteMissing(
+            f"PSA project {event.data.project_id} is not linked to a won deal (no quote-to-cash has activated it)"
+        )
+    customer_ref = systems.xref.related("project", project_ref, "customer")
+    customer_id = systems.xref.records_of("customer", customer_ref).get(System.ERP) if customer_ref else None
+    if customer_id is None:
+        raise PrerequisiteMissing(f"project {project_ref} has no ERP customer linked yet")
+    return customer_id, _Line(key=key, event=event, line=line, project_ref=project_ref)
+
+
+def _add(systems: Systems, invoice_id: str, lines: list[_Line]) -> dict[Hashable, Billed | Exception]:
+    """Add the lines in one call; on a permanent failure, split to find the line(s) at fault."""
+    unique = list({line.line.concord_ref: line.line for line in lines}.values())
+    try:
+        line_ids = systems.erp.add_invoice_lines(invoice_id, unique)
+    except PermanentError as error:
+        if len(unique) == 1:
+            return {line.key: error for line in lines}
+        middle = len(lines) // 2
+        return {**_add(systems, invoice_id, lines[:middle]), **_add(systems, invoice_id, lines[middle:])}
+    except Exception as error:  # noqa: BLE001 - transient: every line of the call is retried
+        return {line.key: error for line in lines}
+    outcomes: dict[Hashable, Billed | Exception] = {}
+    for line in lines:
+        line_id = line_ids[line.line.concord_ref or ""]
+        object_type, psa_id = source_ref(line.event)
+        ref = canonical_id(object_type, System.PSA, psa_id)
+        systems.xref.link(object_type, ref, System.PSA, psa_id, line.event.id)
+        systems.xref.link(object_type, ref, System.ERP, line_id, line.event.id)
+        record_lineage(systems, object_type, ref, line.event, System.ERP, line_id, f"billed on invoice {invoice_id}")
+        outcomes[line.key] = Billed(billed=True, detail=f"line {line_id} on invoice {invoice_id}",
+                                    invoice_id=invoice_id, line_id=line_id)
+    return outcomes
+
+
+def _link_invoice(systems: Systems, invoice_id: str, project_ref: str, cause: Envelope) -> None:
+    invoice_ref = canonical_id("invoice", System.ERP, invoice_id)
+    if systems.xref.records_of("invoice", invoice_ref):
+        return
+    systems.xref.link("invoice", invoice_ref, System.ERP, invoice_id, cause.id)
+    systems.xref.relate("invoice", invoice_ref, "project", project_ref)
+    record_lineage(systems, "project", project_ref, cause, System.ERP, invoice_id, "draft invoice opened")

@@ -1,0 +1,100 @@
+"""Customer master data (CRM, the authority) → the ERP customer and the PSA client.
+
+On AccountChanged, Concord reads the account from the CRM (the authority, not the event's
+copy) and writes what differs into the ERP customer, field by field under the system-of-record
+rules: a field the ERP owns (by default the tax id) is filled when empty and otherwise kept;
+the refused value is reported as a conflict for a person. An event older than the newest
+applied is ignored (version = occurred_at). An account without an ERP customer is not synced:
+it becomes one at its first won deal (quote-to-cash).
+
+Echo suppression: Concord's writes do not come back as changes (its Tryton connectors write
+with push disabled; a SaaS echo finds nothing different and writes nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..domain import Customer, CustomerUpdate, ErpCustomer
+from ..errors import ValidationFailed
+from ..events import Envelope
+from ..events.envelope import AccountChangedEvent
+from ..events.types import ErrorClass, RecordRef, Severity, System
+from ..ownership import decide_fields
+from .ids import canonical_id
+from .lineage import record_lineage
+from .reporting import sync_exception
+from .systems import Systems
+
+FLOW = "customer_master"
+FIELDS = ("name", "billing_address", "tax_id", "currency")
+
+
+class CustomerSynced(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    applied: bool
+    detail: str
+    written: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    exception_event_id: str | None = None
+
+
+def _values(record: Customer | ErpCustomer) -> dict[str, Any]:
+    return {field: getattr(record, field) for field in FIELDS}
+
+
+def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> CustomerSynced:
+    if not isinstance(event, AccountChangedEvent):
+        raise ValidationFailed(f"customer master takes AccountChanged, not {event.type}")
+    account_id = event.data.account_id
+    customer_ref = canonical_id("customer", System.CRM, account_id)
+    records = systems.xref.records_of("customer", customer_ref)
+    if System.ERP not in records:
+        return CustomerSynced(applied=False, detail="not an ERP customer yet: it becomes one at its first won deal")
+    applied_at = systems.xref.applied_version("customer", customer_ref)
+    if applied_at is not None and event.occurred_at < applied_at:
+        return CustomerSynced(applied=False, detail=f"stale: a change of {applied_at.isoformat()} is already applied")
+
+    account = systems.crm.get_customer(account_id)
+    erp_id = records[System.ERP]
+    current = systems.erp.get_customer(erp_id)
+    decision = decide_fields(systems.ownership, "customer", System.CRM, _values(account), _values(current))
+    if decision.write:
+        systems.erp.update_customer(erp_id, CustomerUpdate(**decision.write))
+        record_lineage(systems, "customer", customer_ref, event, System.ERP, erp_id,
+                       "updated " + ", ".join(sorted(decision.write)))
+    if "name" in decision.write and systems.psa.update_client(customer_ref, account.name):
+        record_lineage(systems, "customer", customer_ref, event, System.PSA, customer_ref, "client renamed")
+    exception_id = None
+    if decision.conflicts:
+        exception = sync_exception(
+            event,
+            flow=FLOW,
+            step="UpdateErpCustomer",
+            error_class=ErrorClass.CONFLICT,
+            severity=Severity.HIGH,
+            reason="; ".join(
+                f"{field} is owned by the {systems.ownership.owner('customer', field).value.upper()}: "
+                f"it holds {held!r}, the CRM's {refused!r} was not applied"
+                for field, (held, refused) in sorted(decision.conflicts.items())
+            ),
+            records=[
+                RecordRef(system=System.CRM, record_type="customer", record_id=account_id),
+                RecordRef(system=System.ERP, record_type="customer", record_id=erp_id),
+            ],
+            now=now,
+        )
+        systems.bus.publish([exception])
+        exception_id = exception.id
+    systems.xref.advance_version("customer", customer_ref, event.occurred_at, event.id)
+    return CustomerSynced(
+        applied=bool(decision.write),
+        detail="written: " + (", ".join(sorted(decision.write)) or "nothing (already in sync)"),
+        written=tuple(sorted(decision.write)),
+        conflicts=tuple(sorted(decision.conflicts)),
+        exception_event_id=exception_id,
+    )

@@ -1,0 +1,27 @@
+"""Writing an entity's lineage: which event did what to which system's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..domain import LineageEntry
+from ..events import Envelope
+from ..events.types import System
+from .systems import Systems
+
+
+def record_lineage(
+    systems: Systems, object_type: str, canonical_id: str, cause: Envelope, system: System, record_id: str, action: str
+) -> None:
+    systems.xref.record_change(
+        object_type,
+        canonical_id,
+        LineageEntry(
+            at=dt.datetime.now(dt.UTC),
+            system=system.value,
+            record_id=record_id,
+            event_id=cause.id,
+            event_type=cause.type,
+            action=action,
+        ),
+    )

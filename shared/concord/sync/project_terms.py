@@ -1,0 +1,130 @@
+"""Staffing and contract changes (PSA) → the project's cost forecast and contract terms (ERP).
+
+StaffingChanged replaces the ERP's cost forecast of the project (planned hours x cost rate per
+person). ContractChanged is decided before it is applied: what only affects the future
+(billing owner, milestones not yet due, a new contract type before anything was invoiced) is
+applied; what would change money already invoiced or due (the contract type once invoices
+exist, a milestone whose date has passed) needs a person's approval and is raised as an
+exception instead, leaving the ERP as it was. Both ignore an event older than the newest
+applied for that project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..domain import ContractTerms, ForecastLine, ProjectForecast
+from ..errors import PrerequisiteMissing, ValidationFailed
+from ..events import Envelope
+from ..events.envelope import ContractChangedEvent, StaffingChangedEvent
+from ..events.payloads import Milestone
+from ..events.types import ErrorClass, Money, RecordRef, Severity, System
+from .lineage import record_lineage
+from .reporting import sync_exception
+from .systems import Systems
+
+FLOW = "project_terms"
+
+
+class TermsApplied(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    applied: bool
+    detail: str
+    exception_event_id: str | None = None
+
+
+def forecast_of(event: StaffingChangedEvent, default_currency: str) -> ProjectForecast:
+    """The forecast; with nobody staffed, a zero cost in the legal entity's currency."""
+    assignments = event.data.assignments
+    currencies = {a.cost_rate.currency for a in assignments}
+    if len(currencies) > 1:
+        raise ValidationFailed(f"staffing of project {event.data.project_id} mixes currencies {sorted(currencies)}")
+    currency = currencies.pop() if currencies else default_currency
+    cost = sum((a.planned_hours * a.cost_rate.amount for a in assignments), Decimal(0))
+    return ProjectForecast(
+        lines=[
+            ForecastLine(employee_id=a.employee_id, role=a.role, planned_hours=a.planned_hours, cost_rate=a.cost_rate)
+            for a in assignments
+        ],
+        planned_hours=sum((a.planned_hours for a in assignments), Decimal(0)),
+        cost=Money(amount=cost, currency=currency),
+    )
+
+
+def approval_needed(current: ContractTerms | None, new: ContractTerms, invoiced: bool, today: dt.date) -> list[str]:
+    """Why applying `new` over `current` needs a person's approval (empty: apply it)."""
+    if current is None:
+        return []
+    reasons = []
+    if new.contract_type != current.contract_type and invoiced:
+        reasons.append(
+            f"contract type {current.contract_type.value} → {new.contract_type.value} after invoices were posted"
+        )
+    new_by_id: dict[str, Milestone] = {m.milestone_id: m for m in new.milestones}
+    for old in current.milestones:
+        if old.due_on > today:
+            continue
+        replacement = new_by_id.get(old.milestone_id)
+        if replacement is None:
+            reasons.append(f"milestone {old.name!r} (due {old.due_on.isoformat()}) removed")
+        elif replacement != old:
+            reasons.append(f"milestone {old.name!r} (due {old.due_on.isoformat()}) changed")
+    return reasons
+
+
+def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApplied:
+    if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
+        raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
+    psa_project_id = event.data.project_id
+    project_ref = systems.xref.canonical_of(System.PSA, "project", psa_project_id)
+    if project_ref is None:
+        raise PrerequisiteMissing(f"PSA project {psa_project_id} is not linked to a won deal yet")
+    customer_ref = systems.xref.related("project", project_ref, "customer")
+    customer_id = systems.xref.records_of("customer", customer_ref).get(System.ERP) if customer_ref else None
+    if customer_id is None:
+        raise PrerequisiteMissing(f"project {project_ref} has no ERP customer linked yet")
+    stream = "staffing" if isinstance(event, StaffingChangedEvent) else "contract"
+    applied_at = systems.xref.applied_version(stream, project_ref)
+    if applied_at is not None and event.occurred_at < applied_at:
+        return TermsApplied(applied=False, detail=f"stale: a {stream} change of {applied_at.isoformat()} is applied")
+
+    if isinstance(event, StaffingChangedEvent):
+        forecast = forecast_of(event, systems.rules_for(event.legal_entity).billing_currency)
+        systems.erp.set_project_forecast(project_ref, customer_id, forecast)
+        detail = f"forecast {forecast.planned_hours} h, cost {forecast.cost.amount} {forecast.cost.currency}"
+        record_lineage(systems, "project", project_ref, event, System.ERP, project_ref, detail)
+        systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
+        return TermsApplied(applied=True, detail=detail)
+
+    terms = ContractTerms(
+        contract_type=event.data.contract_type,
+        billing_owner=event.data.billing_owner,
+        milestones=event.data.milestones,
+    )
+    current = systems.erp.get_contract_terms(project_ref)
+    if current == terms:
+        systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
+        return TermsApplied(applied=False, detail="contract terms already as announced")
+    reasons = approval_needed(current, terms, bool(systems.xref.invoice_states(project_ref)), now.date())
+    if reasons:
+        exception = sync_exception(
+            event,
+            flow=FLOW,
+            step="ApplyContractTerms",
+            error_class=ErrorClass.CONFLICT,
+            severity=Severity.HIGH,
+            reason="needs approval before the ERP changes: " + "; ".join(reasons),
+            records=[RecordRef(system=System.PSA, record_type="project", record_id=psa_project_id)],
+            now=now,
+        )
+        systems.bus.publish([exception])
+        return TermsApplied(applied=False, detail=exception.data.reason, exception_event_id=exception.id)
+    systems.erp.set_contract_terms(project_ref, customer_id, terms)
+    detail = f"contract {terms.contract_type.value}, billing owner {terms.billing_owner}, {len(terms.milestones)} milestones"
+    record_lineage(systems, "project", project_ref, event, System.ERP, project_ref, detail)
+    systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
+    return TermsApplied(applied=True, detail=detail)
