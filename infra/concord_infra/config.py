@@ -44,6 +44,8 @@ class StageConfig(BaseModel):
         {"system": "erp", "record_type": "payment", "source": "erp"},
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
+    # How often reconciliation compares the three systems (functions/reconcile).
+    reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]
     # The system-of-record table (concord.ownership.SystemOfRecord), relative to the repository.

@@ -18,6 +18,7 @@ from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ops import AlarmTopics, OperationsDashboard
 from .constructs.quote_to_cash import QuoteToCash, systems_secret_prefix
+from .constructs.reconciliation import Reconciliation
 from .constructs.sync_flows import SyncFlows
 
 ARCHIVE_DAYS = 90
@@ -120,6 +121,18 @@ class ConcordStack(Stack):
             quote_to_cash=quote_to_cash,
             retry_base_seconds=stage.retry_base_seconds,
             max_receive_count=stage.max_receive_count,
+        )
+
+        Reconciliation(
+            self,
+            "Reconciliation",
+            prefix=prefix,
+            make_function=function,
+            tables=tables,
+            bus=bus.bus,
+            topics=topics,
+            quote_to_cash=quote_to_cash,
+            every_hours=stage.reconcile_every_hours,
         )
 
         ChangeCapture(

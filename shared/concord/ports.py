@@ -33,6 +33,7 @@ from .domain import (
 )
 from .events import Envelope
 from .events.payloads import InvoicePosted, PaymentReceived, TimeApproved
+from .events.types import Money
 
 
 class ChangeSource(Protocol):
@@ -48,6 +49,10 @@ class CrmPort(ChangeSource, Protocol):
 
     def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None: ...
 
+    def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
+        """The deal's financial status as last set (None: never set)."""
+        ...
+
 
 class PsaPort(ChangeSource, Protocol):
     def find_project(self, external_ref: str) -> ProjectRecord | None: ...
@@ -62,6 +67,14 @@ class PsaPort(ChangeSource, Protocol):
 
     def time_entry(self, time_entry_id: str) -> TimeApproved | None:
         """The entry as TimeApproved once approved (None before): what polling announces."""
+        ...
+
+    def billing_status(self, project_id: str) -> FinancialStatus | None:
+        """The project's billing status as last set (None: never set)."""
+        ...
+
+    def project_budget(self, project_id: str) -> Money | None:
+        """The project's budget (None when the PSA holds none)."""
         ...
 
     def update_client(self, customer_ref: str, name: str) -> bool:
@@ -124,6 +137,10 @@ class ErpPort(ChangeSource, Protocol):
         adds none of them (the caller splits the batch to find the line at fault)."""
         ...
 
+    def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
+        """Of these line ids (InvoiceLine.concord_ref), those on an ERP invoice, with their quantity."""
+        ...
+
     def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
         """Replace the project's cost forecast in the ERP."""
         ...
@@ -146,6 +163,8 @@ class CrossReferences(Protocol):
     def records_of(self, object_type: str, canonical_id: str) -> dict[str, str]: ...
 
     def canonical_of(self, system: str, object_type: str, record_id: str) -> str | None: ...
+
+    def canonical_ids(self, object_type: str) -> list[str]: ...
 
     def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None: ...
 

@@ -78,6 +78,9 @@ class FakeCrm:
     def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None:
         self.statuses.setdefault(opportunity_id, []).append(status)
 
+    def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
+        return (self.statuses.get(opportunity_id) or [None])[-1]
+
 
 @dataclass
 class FakePsa:
@@ -107,8 +110,10 @@ class FakePsa:
         self.outage.check()
         self.states[project_id] = (state, reason)
 
+    approved: dict[str, list[TimeApproved]] = field(default_factory=dict)
+
     def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]:
-        return []
+        return list(self.approved.get(project_id, []))
 
     billing_statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
     clients: dict[str, str] = field(default_factory=dict)  # customer_ref -> name
@@ -119,6 +124,14 @@ class FakePsa:
 
     def time_entry(self, time_entry_id: str) -> TimeApproved | None:
         return None
+
+    def billing_status(self, project_id: str) -> FinancialStatus | None:
+        return (self.billing_statuses.get(project_id) or [None])[-1]
+
+    budgets: dict[str, Money] = field(default_factory=dict)
+
+    def project_budget(self, project_id: str) -> Money | None:
+        return self.budgets.get(project_id)
 
     def update_client(self, customer_ref: str, name: str) -> bool:
         if customer_ref not in self.clients:
@@ -231,6 +244,9 @@ class FakeErp:
             self.lines.setdefault(line.concord_ref or "", (invoice_id, line))
         return {line.concord_ref or "": f"line-{line.concord_ref}" for line in lines}
 
+    def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
+        return {ref: self.lines[ref][1].quantity for ref in concord_refs if ref in self.lines}
+
     forecasts: dict[str, ProjectForecast] = field(default_factory=dict)
     terms: dict[str, ContractTerms] = field(default_factory=dict)
 
@@ -263,6 +279,9 @@ class FakeXref:
     changes: dict[tuple[str, str], list[LineageEntry]] = field(default_factory=dict)
     versions: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     invoices: dict[str, dict[str, InvoiceState]] = field(default_factory=dict)
+
+    def canonical_ids(self, object_type: str) -> list[str]:
+        return sorted(c for (t, c) in self.links if t == object_type)
 
     def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None:
         self.relations[(object_type, canonical_id, relation)] = related_id

@@ -68,6 +68,24 @@ class DynamoCrossReferences:
         item = self._get(f"REC#{system}#{object_type}#{record_id}", "CANON")
         return item["canonical_id"]["S"] if item else None
 
+    def canonical_ids(self, object_type: str) -> list[str]:
+        """Every entity of a type linked to at least one system (a scan: for reconciliation runs,
+        not request paths; at volume it wants a GSI on the entity type)."""
+        prefix = f"CANON#{object_type}#"
+        ids: set[str] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :pk) AND begins_with(sk, :sk)",
+            "ExpressionAttributeValues": {":pk": _s(prefix), ":sk": _s("SYS#")},
+            "ProjectionExpression": "pk",
+        }
+        while True:
+            response = self._client.scan(**kwargs)
+            ids.update(item["pk"]["S"].removeprefix(prefix) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return sorted(ids)
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     # -- relations and lineage -----------------------------------------------------------
 
     def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None:

@@ -59,20 +59,28 @@ def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> Custom
     if applied_at is not None and event.occurred_at < applied_at:
         return CustomerSynced(applied=False, detail=f"stale: a change of {applied_at.isoformat()} is already applied")
 
+    synced = sync_account(account_id, records[System.ERP], event, systems, now)
+    systems.xref.advance_version("customer", customer_ref, event.occurred_at, event.id)
+    return synced
+
+
+def sync_account(account_id: str, erp_id: str, cause: Envelope, systems: Systems, now: dt.datetime) -> CustomerSynced:
+    """Bring the ERP customer and PSA client in line with the CRM account (the authority),
+    field by field under the system-of-record rules; `cause` is the event that asked."""
+    customer_ref = canonical_id("customer", System.CRM, account_id)
     account = systems.crm.get_customer(account_id)
-    erp_id = records[System.ERP]
     current = systems.erp.get_customer(erp_id)
     decision = decide_fields(systems.ownership, "customer", System.CRM, _values(account), _values(current))
     if decision.write:
         systems.erp.update_customer(erp_id, CustomerUpdate(**decision.write))
-        record_lineage(systems, "customer", customer_ref, event, System.ERP, erp_id,
+        record_lineage(systems, "customer", customer_ref, cause, System.ERP, erp_id,
                        "updated " + ", ".join(sorted(decision.write)))
     if "name" in decision.write and systems.psa.update_client(customer_ref, account.name):
-        record_lineage(systems, "customer", customer_ref, event, System.PSA, customer_ref, "client renamed")
+        record_lineage(systems, "customer", customer_ref, cause, System.PSA, customer_ref, "client renamed")
     exception_id = None
     if decision.conflicts:
         exception = sync_exception(
-            event,
+            cause,
             flow=FLOW,
             step="UpdateErpCustomer",
             error_class=ErrorClass.CONFLICT,
@@ -90,7 +98,6 @@ def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> Custom
         )
         systems.bus.publish([exception])
         exception_id = exception.id
-    systems.xref.advance_version("customer", customer_ref, event.occurred_at, event.id)
     return CustomerSynced(
         applied=bool(decision.write),
         detail="written: " + (", ".join(sorted(decision.write)) or "nothing (already in sync)"),

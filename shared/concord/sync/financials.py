@@ -81,7 +81,7 @@ def _invoice_posted(event: InvoicePostedEvent, systems: Systems, today: dt.date)
         systems.xref.save_invoice_state(project_ref, state)
         record_lineage(systems, "project", project_ref, event, System.ERP, posted.invoice_id,
                        f"invoice {posted.number} posted")
-    return _apply_status(event, systems, project_ref, today)
+    return apply_status(event, systems, project_ref, today)
 
 
 def _payment_received(event: PaymentReceivedEvent, systems: Systems, today: dt.date) -> Propagated:
@@ -108,10 +108,10 @@ def _payment_received(event: PaymentReceivedEvent, systems: Systems, today: dt.d
         )
         record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
                        f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
-    return _apply_status(event, systems, project_ref, today)
+    return apply_status(event, systems, project_ref, today)
 
 
-def _apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:
+def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:
     status = project_status(systems.xref.invoice_states(project_ref), today)
     records = systems.xref.records_of("project", project_ref)
     missing = [system for system in (System.CRM, System.PSA) if system not in records]

@@ -1,0 +1,197 @@
+"""Reconciliation: compare the three systems through the cross-reference registry, report
+drift, and repair it from the authoritative system.
+
+What is compared, per canonical entity the registry links:
+  customer  CRM account ⇄ ERP customer, field by field (the owner of each field is the
+            authority, per the system-of-record table);
+  project   closed-won amount (CRM) ⇄ project budget (PSA);
+            approved billable hours (PSA) ⇄ hours billed on ERP invoices;
+            each invoice's amount due (ERP) ⇄ what Concord recorded, and the financial status
+            that follows ⇄ the CRM deal's and the PSA project's.
+Repair re-applies from the authority with the flows' own logic (customer master, billing,
+financial status); a budget difference is reported only (a person decides which is right).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..domain import ChangeCursor, InvoiceState
+from ..events import new_event
+from ..events.envelope import DriftDetectedEvent, TimeApprovedEvent
+from ..events.types import Severity, System
+from .billing import bill
+from .customer_master import FIELDS as CUSTOMER_FIELDS
+from .customer_master import sync_account
+from .financials import apply_status, project_status
+from .ids import derived_event_id
+from .systems import Systems
+
+ObjectType = Literal["customer", "project"]
+OBJECT_TYPES: tuple[ObjectType, ...] = ("customer", "project")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class Drift(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object_type: ObjectType
+    canonical_id: str
+    field: str
+    authority: System
+    values: dict[System, str | None]
+    severity: Severity
+    repairable: bool
+    # what repair needs beyond the entity: e.g. the unbilled time entry ids
+    detail: tuple[str, ...] = ()
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, BaseModel):
+        return ", ".join(str(v) for v in value.model_dump(mode="json").values() if v)
+    return str(value)
+
+
+def find_drift(systems: Systems, objects: Iterable[ObjectType], today: dt.date) -> list[Drift]:
+    drift: list[Drift] = []
+    if "customer" in objects:
+        for ref in systems.xref.canonical_ids("customer"):
+            drift.extend(_customer_drift(systems, ref))
+    if "project" in objects:
+        for ref in systems.xref.canonical_ids("project"):
+            drift.extend(_project_drift(systems, ref, today))
+    return drift
+
+
+def _customer_drift(systems: Systems, ref: str) -> list[Drift]:
+    records = systems.xref.records_of("customer", ref)
+    if System.CRM not in records or System.ERP not in records:
+        return []
+    crm = systems.crm.get_customer(records[System.CRM])
+    erp = systems.erp.get_customer(records[System.ERP])
+    found = []
+    for field in CUSTOMER_FIELDS:
+        crm_value, erp_value = _text(getattr(crm, field)), _text(getattr(erp, field))
+        if crm_value != erp_value:
+            owner = systems.ownership.owner("customer", field)
+            found.append(Drift(
+                object_type="customer", canonical_id=ref, field=field, authority=owner,
+                values={System.CRM: crm_value, System.ERP: erp_value}, severity=Severity.WARNING,
+                # the CRM's own fields are re-applied; an ERP-owned field the CRM disagrees
+                # with is a conflict for a person (the customer flow reports it the same way)
+                repairable=owner is System.CRM,
+            ))
+    return found
+
+
+def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
+    records = systems.xref.records_of("project", ref)
+    if System.CRM not in records or System.PSA not in records:
+        return []
+    opportunity, project = records[System.CRM], records[System.PSA]
+    found = []
+    deal = systems.crm.get_opportunity(opportunity).amount
+    budget = systems.psa.project_budget(project)
+    if budget is None or (budget.currency, budget.amount) != (deal.currency, deal.amount):
+        found.append(Drift(
+            object_type="project", canonical_id=ref, field="budget", authority=System.CRM,
+            values={System.CRM: f"{deal.amount} {deal.currency}",
+                    System.PSA: f"{budget.amount} {budget.currency}" if budget else None},
+            severity=Severity.WARNING, repairable=False,
+        ))
+
+    approved = [t for t in systems.psa.approved_time(project, ChangeCursor(written_at=_EPOCH)) if t.billable]
+    billed = systems.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
+    unbilled = [t.time_entry_id for t in approved if f"time:{t.time_entry_id}" not in billed]
+    if unbilled:
+        approved_hours = sum((t.hours for t in approved), Decimal(0))
+        billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))
+        found.append(Drift(
+            object_type="project", canonical_id=ref, field="billed_hours", authority=System.PSA,
+            values={System.PSA: str(approved_hours), System.ERP: str(billed_hours)},
+            severity=Severity.HIGH, repairable=True, detail=tuple(unbilled),
+        ))
+
+    states = _states_from_erp(systems, ref)
+    for state, erp_due in states:
+        if erp_due != state.amount_due.amount:
+            found.append(Drift(
+                object_type="project", canonical_id=ref, field=f"invoice {state.invoice_id} amount_due",
+                authority=System.ERP, values={System.ERP: str(erp_due), System.CONCORD: str(state.amount_due.amount)},
+                severity=Severity.HIGH, repairable=True,
+            ))
+    if states:
+        expected = project_status([_with_due(s, due) for s, due in states], today)
+        crm_status, psa_status = systems.crm.financial_status(opportunity), systems.psa.billing_status(project)
+        if crm_status != expected or psa_status != expected:
+            found.append(Drift(
+                object_type="project", canonical_id=ref, field="financial_status", authority=System.ERP,
+                values={System.ERP: expected.value, System.CRM: crm_status.value if crm_status else None,
+                        System.PSA: psa_status.value if psa_status else None},
+                severity=Severity.HIGH, repairable=True,
+            ))
+    return found
+
+
+def _states_from_erp(systems: Systems, ref: str) -> list[tuple[InvoiceState, Decimal]]:
+    """Concord's state of each invoice of the project, with what the ERP says is due now."""
+    return [(s, systems.erp.get_invoice(s.invoice_id).amount_due.amount) for s in systems.xref.invoice_states(ref)]
+
+
+def _with_due(state: InvoiceState, due: Decimal) -> InvoiceState:
+    return state.model_copy(update={"amount_due": state.amount_due.model_copy(update={"amount": due})})
+
+
+def drift_event(drift: Drift, legal_entity: str, now: dt.datetime) -> DriftDetectedEvent:
+    """One DriftDetected per drift and day: a drift still there tomorrow is reported again."""
+    values = sorted(drift.values.items())
+    return new_event(
+        DriftDetectedEvent,
+        {
+            "object_type": drift.object_type,
+            "canonical_id": drift.canonical_id,
+            "field": drift.field,
+            "authority": drift.authority,
+            "values": [{"system": system, "value": value} for system, value in values],
+            "severity": drift.severity,
+        },
+        legal_entity=legal_entity,
+        occurred_at=now,
+        event_id=derived_event_id("drift", drift.canonical_id, drift.field, repr(values), now.date().isoformat()),
+    )
+
+
+def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.datetime) -> str:
+    """Re-apply from the authority; what was done, in words."""
+    if not drift.repairable:
+        return "not repaired: a person decides"
+    if drift.object_type == "customer":
+        records = systems.xref.records_of("customer", drift.canonical_id)
+        synced = sync_account(records[System.CRM], records[System.ERP], cause, systems, now)
+        return synced.detail
+    if drift.field == "billed_hours":
+        project = systems.xref.records_of("project", drift.canonical_id)[System.PSA]
+        approved = {t.time_entry_id: t for t in systems.psa.approved_time(project, ChangeCursor(written_at=_EPOCH))}
+        events = [
+            new_event(TimeApprovedEvent, approved[entry], legal_entity=cause.legal_entity, occurred_at=now,
+                      event_id=derived_event_id("repair", cause.id, entry), causation_id=cause.id,
+                      correlation_id=cause.correlation_id)
+            for entry in drift.detail if entry in approved
+        ]
+        outcomes = bill([(e.id, e) for e in events], systems)
+        failed = [str(o) for o in outcomes.values() if isinstance(o, Exception)]
+        if failed:
+            return f"billed {len(events) - len(failed)} of {len(events)} entries; failed: {'; '.join(failed)}"
+        return f"billed {len(events)} entries"
+    # amount due or status: take each invoice's amount due from the ERP, then propagate
+    for state, erp_due in _states_from_erp(systems, drift.canonical_id):
+        if erp_due != state.amount_due.amount:
+            systems.xref.save_invoice_state(drift.canonical_id, _with_due(state, erp_due))
+    return apply_status(cause, systems, drift.canonical_id, now.date()).detail
