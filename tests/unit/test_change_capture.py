@@ -9,12 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from concord.domain import ChangeCursor, Opportunity, RecordChange
+from concord.domain import ChangeCursor, Customer, Opportunity, RecordChange
 from concord.events import event_id_for_delivery
-from concord.events.payloads import OpportunityLine
+from concord.events.envelope import AccountChangedEvent, TimeApprovedEvent
+from concord.events.payloads import OpportunityLine, TimeApproved
 from concord.events.types import Money
 from concord.sync.change_capture import (
     Watch,
+    announce_account_changes,
+    announce_once_per_record,
     announce_won_opportunities,
     capture,
     next_cursor,
@@ -130,3 +133,28 @@ def test_a_delivery_id_needs_the_records_creation_time() -> None:
     change = RecordChange(record_type="opportunity", record_id="1", written_at=T0)
     with pytest.raises(ValueError, match="creation time"):
         once_per_record_delivery_id("OpportunityClosedWon", change)
+
+
+def test_a_polled_approval_gets_the_event_id_push_gives_it_and_nothing_before_it_is_approved() -> None:
+    approved = TimeApproved(time_entry_id="12", project_id="41", task_id="42", employee_id="3",
+                            worked_on=T0.date(), hours=Decimal("7.5"), billable=True, approved_at=T0)
+    entries: dict[str, TimeApproved | None] = {"12": approved, "13": None}
+    announce = announce_once_per_record(TimeApprovedEvent, entries.__getitem__, "psa", "us-01", now=lambda: T0)
+    created = dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)
+
+    (event,) = announce(RecordChange(record_type="time_entry", record_id="12", written_at=T0, created_at=created))
+    assert isinstance(event, TimeApprovedEvent) and event.data == approved
+    assert event.id == event_id_for_delivery("psa", "TimeApproved:12:2026-11-25T17:00:00")
+    assert announce(RecordChange(record_type="time_entry", record_id="13", written_at=T0, created_at=created)) == []
+
+
+def test_a_polled_account_change_is_one_event_per_write() -> None:
+    crm = FakeCrm()
+    crm.customers["7"] = Customer(account_id="7", name="Northwind", tax_id="12-3456789", currency="USD",
+                                  legal_entity="us-01")
+    announce = announce_account_changes(crm, "crm", "us-01", now=lambda: T0)
+    first = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
+    again = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
+    later = announce(RecordChange(record_type="customer", record_id="7", written_at=T0 + dt.timedelta(seconds=1)))
+    assert isinstance(first[0], AccountChangedEvent) and first[0].data.name == "Northwind"
+    assert first[0].id == again[0].id != later[0].id
