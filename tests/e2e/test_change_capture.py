@@ -31,9 +31,10 @@ def sfn(view: LocalView) -> Any:
     return aws_client(view.state, "stepfunctions")
 
 
-def poll(view: LocalView) -> dict[str, Any]:
-    (report,) = view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))["watches"]
-    return report
+def poll(view: LocalView, watch: str = "crm:opportunity") -> dict[str, Any]:
+    """Run the poller now; the report of one of its watches."""
+    reports = view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))["watches"]
+    return next(r for r in reports if r["watch"] == watch)
 
 
 def win(rep: SalesRep, name: str) -> str:
