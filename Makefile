@@ -50,9 +50,15 @@ diff: install
 deploy: install  ## Deploy to the AWS account of your current credentials
 	npx cdk deploy -c concord:stage=$(or $(STAGE),dev)
 
-bench: install  ## Benchmarks (not part of make test); results in benchmarks/results/
+bench: install  ## Benchmarks (not part of make test); results, summary and chart in benchmarks/results/
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.webhook_latency --events $(or $(EVENTS),200)
 	$(BIN)/python -m benchmarks.saga_latency --sagas $(or $(SAGAS),50)
+	$(BIN)/python -m benchmarks.record_cpu --iterations $(or $(ITERATIONS),1000)
+	$(BIN)/python -m benchmarks.cold_start --runs $(or $(RUNS),3)
+	$(BIN)/python -m benchmarks.memory
+	$(BIN)/python -m benchmarks.cost_model
+	$(BIN)/python -m benchmarks.report
 
 chaos: install  ## Fault campaign on a dedicated local stack (not part of make test); exit 1 if anything is lost or duplicated
 	$(BIN)/python -m benchmarks.chaos --facts $(or $(FACTS),100) --deals $(or $(DEALS),40)

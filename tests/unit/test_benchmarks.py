@@ -1,0 +1,203 @@
+"""The benchmarks' pure parts: the cost model's arithmetic on a small template, what is
+counted as a billable request, and the report's figures, summary and chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from concord.local.template import read_topology
+
+from benchmarks import cost_model, report
+from benchmarks.cost_model import (
+    PRICES,
+    Measured,
+    Model,
+    happy_path,
+    load_measured,
+    matches,
+    per_million,
+)
+from benchmarks.memory import request_items
+
+
+def _function(name: str, folder: str, memory_mb: int, arch: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Metadata": {"concord:source": f"functions/{folder}"},
+        "Properties": {"FunctionName": name, "Handler": "handler.handler", "MemorySize": memory_mb, "Timeout": 30,
+                       "Architectures": [arch]},
+    }
+
+
+def _queue_route(rule: str, queue: str, pattern: dict[str, Any], function: str) -> dict[str, Any]:
+    return {
+        f"{queue}Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": queue}},
+        f"{rule}Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": rule, "EventBusName": "fake-bus", "EventPattern": pattern,
+            "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]}}]}},
+        f"{queue}Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+            "BatchSize": 10, "EventSourceArn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]}, "FunctionName": {"Ref": function}}},
+    }
+
+
+SAGA = {
+    "StartAt": "Validate",
+    "States": {
+        "Validate": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fake-validate",
+                     "Next": "Done", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]},
+        "Done": {"Type": "Succeed"},
+        "Failed": {"Type": "Fail"},
+    },
+}
+
+
+@pytest.fixture()
+def template(tmp_path: Path) -> Path:
+    resources = {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "fake-bus"}},
+        "Ingest": _function("fake-ingest", "webhook_ingest", 512, "x86_64"),
+        "Audit": _function("fake-audit", "audit_trail", 1024, "arm64"),
+        "Start": _function("fake-start", "q2c_start", 256, "x86_64"),
+        "Validate": _function("fake-validate", "q2c_validate_customer", 256, "x86_64"),
+        **_queue_route("audit", "fake-audit-q", {"source": ["concord.crm", "concord.psa"]}, "Audit"),
+        **_queue_route("start", "fake-start-q", {"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "Start"),
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
+                    "Properties": {"StateMachineName": "fake-q2c", "DefinitionString": json.dumps(SAGA)}},
+    }
+    path = tmp_path / "concord-prod.template.json"
+    path.write_text(json.dumps({"Resources": resources}))
+    return path
+
+
+MEASURED = Measured(
+    duration_ms={"webhook_ingest": 100.0, "audit_trail": 50.0, "q2c_start": 20.0, "saga:Validate": 300.0},
+    writes_per_record={"webhook_ingest": 2.0, "audit_trail": 1.0, "q2c_start": 0.0},
+    records_per_measure={"audit_trail": 10, "q2c_start": 10},
+    sources={},
+)
+
+
+def model(template: Path, batch_fill: int | None = None) -> Model:
+    return Model(json.loads(template.read_text()), read_topology(template, cost_model.STACK_NAME), MEASURED, batch_fill)
+
+
+def usd(price: str, quantity: float) -> float:
+    return PRICES[price][0] * quantity * 1e6
+
+
+def test_a_webhook_event_costs_the_api_call_ingest_bus_and_its_one_consumer_in_full_batches(template: Path) -> None:
+    items = model(template).webhook("AccountChanged")
+
+    expected = (
+        usd("api_gateway_rest_request", 1)
+        + usd("lambda_request", 1) + usd("lambda_gb_second_x86_64", 0.5 * 0.1)  # 512 MB for 100 ms
+        + usd("dynamodb_write_unit", 2)
+        + usd("eventbridge_event", 1)
+        + usd("sqs_request", 1 + 2 / 10)  # sent by the rule; one receive and one delete per 10
+        + usd("lambda_request", 1 / 10) + usd("lambda_gb_second_arm64", 1 / 10 * 1.0 * 0.05)  # 10 records x 5 ms at 1 GB
+        + usd("dynamodb_write_unit", 1)
+    )
+    assert per_million(items) == pytest.approx(expected)
+    assert not any("fake-start-q" in item.what for item in items)  # that rule wants OpportunityClosedWon only
+
+
+def test_batches_of_one_pay_a_receive_a_delete_and_an_invocation_per_record(template: Path) -> None:
+    full, single = model(template).webhook("AccountChanged"), model(template, batch_fill=1).webhook("AccountChanged")
+
+    extra = per_million(single) - per_million(full)
+
+    assert extra == pytest.approx(usd("sqs_request", 2 - 0.2) + usd("lambda_request", 1 - 0.1))
+
+
+def test_a_won_opportunity_also_runs_the_saga_along_its_happy_path(template: Path) -> None:
+    items = model(template).webhook("OpportunityClosedWon")
+
+    [transitions] = [item for item in items if item.service == "Step Functions"]
+    assert transitions.quantity == 2  # Validate, Done: the Catch branch is not taken
+    validate = [item for item in items if item.what.startswith("Validate")]
+    assert sum(item.quantity for item in validate if item.price == "lambda_request") == 1
+    assert sum(item.quantity for item in validate if item.price == "lambda_gb_second_x86_64") == pytest.approx(0.25 * 0.3)
+    assert per_million(items) > per_million(model(template).webhook("AccountChanged"))
+
+
+def test_happy_path_follows_next_until_the_machine_ends() -> None:
+    assert [name for name, _ in happy_path(SAGA)] == ["Validate", "Done"]
+    chained = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Task", "End": True}}}
+    assert [name for name, _ in happy_path(chained)] == ["A", "B"]
+
+
+def test_patterns_match_on_source_and_detail_type_and_refuse_what_the_model_cannot_read() -> None:
+    assert matches({"source": ["concord.crm"]}, "concord.crm", "AccountChanged")
+    assert not matches({"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "concord.crm", "AccountChanged")
+    with pytest.raises(ValueError, match="detail"):
+        matches({"source": ["concord.crm"], "detail": {"legal_entity": ["us-01"]}}, "concord.crm", "AccountChanged")
+
+
+def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Path) -> None:
+    assumed = load_measured(tmp_path)
+    assert assumed.duration_ms["audit_trail"] == cost_model.ASSUMED_DURATION_MS["audit_trail"]
+    assert assumed.sources["audit_trail"] == "assumed"
+
+    (tmp_path / "memory.json").write_text(json.dumps({"functions": [
+        {"function": "audit_trail", "warm_invocation_ms": 42.0, "records": 10,
+         "aws_requests": {"dynamodb:PutItem": 10, "dynamodb:GetItem": 3}},
+        {"function": "q2c_compensate", "peak_rss_mb": 60.0},
+    ]}))
+    (tmp_path / "saga_latency.json").write_text(json.dumps({"step_ms": {"Validate": {"median": 123.0}}}))
+    measured = load_measured(tmp_path)
+
+    assert measured.duration_ms["audit_trail"] == 42.0
+    assert measured.records_per_measure["audit_trail"] == 10
+    assert measured.writes_per_record["audit_trail"] == 1.0  # reads are not writes
+    assert measured.duration_ms["saga:Validate"] == 123.0
+    assert measured.sources["audit_trail"].startswith("memory.json")
+
+
+@pytest.mark.parametrize(("operation", "params", "items"), [
+    ("PutEvents", {"Entries": [{}, {}, {}]}, 3),
+    ("TransactWriteItems", {"TransactItems": [{}, {}]}, 2),
+    ("BatchWriteItem", {"RequestItems": {"a": [{}, {}], "b": [{}]}}, 3),
+    ("PutItem", {"Item": {}}, 1),
+])
+def test_billable_items_of_a_request(operation: str, params: dict[str, Any], items: int) -> None:
+    assert request_items(operation, params) == items
+
+
+def _results(folder: Path) -> None:
+    (folder / "record_cpu.json").write_text(json.dumps({"commit": "abc1234", "figures": [
+        {"name": "ingest CPU/record: crm", "value": 80.0, "unit": "µs", "floor": 4.0, "floor_name": "json.loads(body)",
+         "note": ""}]}))
+    point = {"median": 30.0, "p95": 40.0, "p99": 50.0, "n": 10}
+    (folder / "webhook_latency.json").write_text(json.dumps({
+        "commit": "def5678", "webhook_to_handler_ms": point, "webhook_ack_ms": point,
+        "emulator_floor_ms": {"median": 15.0, "p95": 20.0, "p99": 25.0, "n": 10}}))
+    (folder / "saga_latency.json").write_text(json.dumps({
+        "saga_ms": point, "step_ms": {"Validate": point}}))
+    (folder / "summary.json").write_text(json.dumps({"figures": [{"name": "stale"}]}))
+
+
+def test_the_report_reads_every_result_with_ratios_only_against_a_floor(tmp_path: Path) -> None:
+    _results(tmp_path)
+
+    rows = report.collect(tmp_path)
+
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["ingest CPU/record: crm"]["ratio"] == 20.0
+    assert by_name["webhook -> audit record p95"]["ratio"] == 2.0
+    assert by_name["webhook -> audit record p95"]["commit"] == "def5678"
+    assert by_name["quote-to-cash saga median"]["ratio"] is None
+    assert "stale" not in by_name  # the previous summary is not a result
+
+
+def test_the_report_prints_the_table_and_draws_the_chart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _results(tmp_path)
+    rows = report.collect(tmp_path)
+
+    report.print_table(rows)
+    report.chart(rows, tmp_path / "bench.png")
+
+    assert "ingest CPU/record: crm" in capsys.readouterr().out
+    assert (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
