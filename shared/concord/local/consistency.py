@@ -31,7 +31,11 @@ class SystemsView:
     @classmethod
     def direct(cls, systems: LocalSystems) -> SystemsView:
         def rpc(database: str) -> TrytonRpcClient:
-            return TrytonRpcClient(systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache))
+            # An operator's (or the demo's users') session: what it writes is announced.
+            return TrytonRpcClient(
+                systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache),
+                announce_changes=True,
+            )
 
         return cls(TrytonCrm(rpc("crm")), TrytonPsa(rpc("psa")), TrytonErp(rpc("erp")))
 

@@ -27,7 +27,9 @@ def random_ein() -> str:
 
 def crm_client(systems: LocalSystems) -> TrytonRpcClient:
     """A CRM user's session, straight to Tryton (users do not go through the fault proxy)."""
-    return TrytonRpcClient(systems.tryton_url, "crm", tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache))
+    return TrytonRpcClient(
+        systems.tryton_url, "crm", tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache), announce_changes=True
+    )
 
 
 def _one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]) -> dict[str, Any]:

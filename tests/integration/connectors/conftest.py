@@ -52,7 +52,10 @@ _FIELDS = [
     ("psa", "timesheet.line", "approval_state"),
     ("psa", "timesheet.line", "approved_at"),
     ("erp", "account.invoice", "concord_ref"),
+    ("erp", "account.invoice.line", "concord_ref"),
+    ("erp", "concord.project.terms", "project_ref"),
 ]
+EXPENSE_CODE = "EXP-REBILL"  # erp only: what rebilled expenses are invoiced as
 
 
 def _free_port() -> int:
@@ -75,6 +78,9 @@ def _missing_contract(server: TrytonServer, home: Path) -> list[str]:
                 missing.append(f"{db}: product {PRODUCT_CODE}")
             if not client.search_read("country.country", [["code", "=", "US"]], ["id"]):
                 missing.append(f"{db}: country US")
+        if not clients["erp"].search_read("product.product", [["code", "=", EXPENSE_CODE]],
+                                          ["id"]):
+            missing.append(f"erp: product {EXPENSE_CODE}")
         if not clients["crm"].search_read("party.party", [["name", "=", DEMO_CUSTOMER]], ["id"]):
             missing.append(f"crm: party {DEMO_CUSTOMER}")
     finally:

@@ -228,3 +228,81 @@ def test_changes_since_projects_across_ties(psa: TrytonPsa) -> None:
     assert len({c.written_at for c in seen}) == 1
     tasks = psa.changes_since("task", EPOCH, 1000)
     assert {c.record_id for c in tasks}.isdisjoint({str(i) for i in ids})
+
+
+def test_time_entry_is_time_approved_once_approved(psa: TrytonPsa) -> None:
+    record = psa.create_project(_plan())
+    today = dt.date.today()
+    line = _log_time(psa, record.task_ids["Build"], 7.5, today)
+    assert psa.time_entry(str(line)) is None  # not approved yet
+
+    psa.client.button("timesheet.line", "approve", [line])
+    entry = psa.time_entry(str(line))
+
+    (row,) = psa.client.search_read("timesheet.line", [["id", "=", line]], ["approved_at"])
+    assert entry is not None
+    assert entry.model_dump() == {
+        "time_entry_id": str(line), "project_id": record.project_id,
+        "task_id": record.task_ids["Build"], "employee_id": str(psa.client.context["employee"]),
+        "worked_on": today, "hours": Decimal("7.50"), "billable": True,
+        "approved_at": row["approved_at"].replace(tzinfo=dt.UTC)}
+    assert psa.approved_time(record.project_id, EPOCH) == [entry]
+    assert psa.time_entry("424242") is None
+
+
+def test_time_entry_on_a_project_not_invoiced_on_timesheets_is_not_billable(
+        psa: TrytonPsa) -> None:
+    record = psa.create_project(_plan())
+    psa.client.write("project.work", [int(record.project_id)],
+                     {"project_invoice_method": "manual"})
+    line = _log_time(psa, record.task_ids["Discovery"], 1.0, dt.date.today())
+    psa.client.button("timesheet.line", "approve", [line])
+
+    entry = psa.time_entry(str(line))
+
+    assert entry is not None and not entry.billable
+
+
+def test_changes_since_time_entry_announces_each_approval_once(psa: TrytonPsa) -> None:
+    # Given the cursor after every approval so far
+    cursor = next_cursor(list(psa.changes_since("time_entry", EPOCH, 1000)), EPOCH)
+    record = psa.create_project(_plan())
+    today = dt.date.today()
+    first, second, draft = (_log_time(psa, record.task_ids["Build"], h, today)
+                            for h in (1.0, 2.0, 3.0))
+
+    # When two lines are approved, and one of them edited afterwards
+    psa.client.button("timesheet.line", "approve", [first, second])
+    psa.client.write("timesheet.line", [first], {"description": "reviewed"})
+    seen = []
+    while page := psa.changes_since("time_entry", cursor, 1):
+        seen.extend(page)
+        cursor = next_cursor(list(page), cursor)
+        assert len(seen) <= 2
+
+    # Then each approved line comes once, at its approval time, with its creation time
+    rows = {r["id"]: r for r in psa.client.search_read(
+        "timesheet.line", [["id", "in", [first, second]]], ["approved_at", "create_date"])}
+    assert [c.record_id for c in seen] == [str(first), str(second)]
+    assert all(c.written_at == rows[int(c.record_id)]["approved_at"].replace(tzinfo=dt.UTC)
+               and c.created_at == rows[int(c.record_id)]["create_date"].replace(tzinfo=dt.UTC)
+               for c in seen)
+    assert str(draft) not in {c.record_id for c in seen}
+
+
+def test_update_client_renames_the_client_concord_created(psa: TrytonPsa) -> None:
+    plan = _plan()
+    psa.create_project(plan)
+
+    def party() -> dict[str, object]:
+        (row,) = psa.client.search_read(
+            "party.party", [["concord_ref", "=", plan.customer_ref]], ["name", "write_date"])
+        return row
+
+    assert psa.update_client(plan.customer_ref, "Northwind Advisory Group LLC") is True
+    renamed = party()
+    assert psa.update_client(plan.customer_ref, "Northwind Advisory Group LLC") is True
+    assert psa.update_client(f"cus-{uuid.uuid4()}", "Nobody") is False
+
+    assert renamed["name"] == "Northwind Advisory Group LLC"
+    assert party() == renamed  # the repeat wrote nothing

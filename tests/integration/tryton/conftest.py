@@ -67,12 +67,16 @@ def tryton_server(tryton_home: Path) -> Iterator[TrytonServer]:
 def tryton_client(
     tryton_server: TrytonServer, tryton_home: Path,
 ) -> Iterator[Callable[[str], TrytonRpcClient]]:
-    """Factory: a logged-in-on-first-call client for one database, closed after the test."""
+    """Factory: a logged-in-on-first-call client for one database, closed after the test.
+
+    It acts as the systems' users (announce_changes: concord_sync pushes what it writes);
+    `concord=True` gives a client as Concord's connectors use it (announces nothing)."""
     clients: list[TrytonRpcClient] = []
 
-    def connect(database: str) -> TrytonRpcClient:
+    def connect(database: str, *, concord: bool = False) -> TrytonRpcClient:
         client = TrytonRpcClient(
-            tryton_server.url, database, ADMIN_LOGIN, admin_password(tryton_home))
+            tryton_server.url, database, ADMIN_LOGIN, admin_password(tryton_home),
+            announce_changes=not concord)
         clients.append(client)
         return client
 

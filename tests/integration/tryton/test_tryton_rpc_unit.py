@@ -61,9 +61,23 @@ def test_login_sets_session_header_and_filtered_context() -> None:
     assert login["params"] == ["admin", {"password": "secret"}, "en"]
     _, call, authorization = tryton.requests[-1]
     assert authorization == "Session " + base64.b64encode(b"admin:42:token1").decode()
-    # context appended as the last parameter, without `employees` and other preferences
+    # context appended as the last parameter, without `employees` and other preferences,
+    # and telling concord_sync not to announce Concord's own changes
     assert call["params"] == [[], {"company": 1, "companies": [1], "employee": 7,
-                                   "language": "en"}]
+                                   "language": "en", "concord_push": False}]
+
+
+def test_a_client_acting_as_a_user_announces_its_changes() -> None:
+    tryton = FakeTryton()
+    user = TrytonRpcClient("http://tryton.test", "erp", "admin", "secret",
+                           transport=httpx.MockTransport(tryton), announce_changes=True)
+
+    user.call("model.party.party.create", [{"name": "x"}])
+    user.call("common.db.list")
+
+    _, create, _ = tryton.requests[-2]
+    assert "concord_push" not in create["params"][-1]
+    assert tryton.requests[-1][1]["params"] == []  # not a model call: no context at all
 
 
 def test_call_context_overrides_are_merged() -> None:

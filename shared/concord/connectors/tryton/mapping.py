@@ -33,6 +33,7 @@ from concord.domain import (
     ErpCustomer,
     FinancialStatus,
     InvoiceDraft,
+    InvoiceLine,
     InvoiceRecord,
     Opportunity,
     ProjectPlan,
@@ -41,7 +42,12 @@ from concord.domain import (
     RecordChange,
 )
 from concord.errors import PermanentError, ValidationFailed
-from concord.events.payloads import OpportunityLine, PaymentReceived, TimeApproved
+from concord.events.payloads import (
+    InvoicePosted,
+    OpportunityLine,
+    PaymentReceived,
+    TimeApproved,
+)
 from concord.events.types import Address, Money
 
 from .rpc import TrytonRpcClient
@@ -81,6 +87,10 @@ class Model:
     JOURNAL = "account.journal"
     ACCOUNT_CONFIGURATION = "account.configuration"
     MOVE_LINE = "account.move.line"
+    # erp, added by concord_sync: what the ERP keeps of a project (see project_terms.py there)
+    PROJECT_TERMS = "concord.project.terms"
+    PROJECT_MILESTONE = "concord.project.milestone"
+    PROJECT_FORECAST_LINE = "concord.project.forecast_line"
 
 
 class Button:
@@ -90,7 +100,8 @@ class Button:
 
 
 # Added by Concord's own Tryton module `concord_sync` to party.party, project.work,
-# account.invoice and sale.opportunity: Concord's canonical id of the record.
+# account.invoice, account.invoice.line and sale.opportunity: Concord's canonical id of the
+# record (unique where set).
 CONCORD_REF = "concord_ref"
 # Added by `concord_sync` to timesheet.line: Tryton itself has no timesheet approval.
 APPROVAL_STATE = "approval_state"
@@ -207,6 +218,8 @@ def after_cursor(rows: Iterable[Row], cursor: ChangeCursor, limit: int | None,
 
 def to_record_changes(rows: Iterable[Row], record_type: str,
                       column: str = MODIFIED_AT) -> list[RecordChange]:
+    """created_at: the record's create_date, which with its id names a once-per-record event
+    the same way concord_sync's push does (events.py, ONCE_PER_RECORD)."""
     return [RecordChange(record_type=record_type, record_id=str(r["id"]),
                          written_at=from_tryton_datetime(r[column]),
                          created_at=from_tryton_datetime(r["create_date"]) if r.get("create_date") else None)
@@ -214,8 +227,12 @@ def to_record_changes(rows: Iterable[Row], record_type: str,
 
 
 def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: ChangeCursor,
-                 limit: int, domain: Sequence[Any] = ()) -> list[RecordChange]:
+                 limit: int, domain: Sequence[Any] = (),
+                 column: str = MODIFIED_AT) -> list[RecordChange]:
     """Up to `limit` records of `model` (matching `domain`) changed after `cursor`, oldest first.
+
+    `column` is the change time (written_at): last_modified_at unless a record type has a
+    better one (e.g. a timesheet line's approved_at).
 
     search_read with domain `last_modified_at >= cursor` ordered by (last_modified_at, id):
     https://docs.tryton.org/server/topics/domain.html and
@@ -226,9 +243,10 @@ def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: 
     if limit <= 0:
         return []
     rows = search_read(
-        client, model, [*cursor_domain(cursor), *domain], [MODIFIED_AT, "create_date"], order=cursor_order(),
-        limit=limit + len(cursor.ids_at_written_at), active_test=False)
-    return to_record_changes(after_cursor(rows, cursor, limit), record_type)
+        client, model, [*cursor_domain(cursor, column), *domain], [column, "create_date"],
+        order=cursor_order(column), limit=limit + len(cursor.ids_at_written_at),
+        active_test=False)
+    return to_record_changes(after_cursor(rows, cursor, limit, column), record_type, column)
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,10 +420,13 @@ def to_customer(party: Mapping[str, Any], address: Mapping[str, Any] | None,
         legal_entity=legal_entity)
 
 
-def to_erp_customer(party: Mapping[str, Any], tax_id: str | None) -> ErpCustomer:
+def to_erp_customer(party: Mapping[str, Any], tax_id: str | None,
+                    address: Mapping[str, Any] | None = None,
+                    currency: str | None = None) -> ErpCustomer:
     return _validated(
         ErpCustomer, f"party {party['id']}", customer_id=str(party["id"]), name=party["name"],
-        tax_id=tax_id, external_ref=party.get(CONCORD_REF) or None)
+        tax_id=tax_id, external_ref=party.get(CONCORD_REF) or None,
+        billing_address=to_address(address), currency=currency)
 
 
 def to_tryton_party_values(customer: Customer, external_ref: str) -> dict[str, Any]:
@@ -559,11 +580,20 @@ def append_line(text: str | None, line: str) -> str:
     return f"{text.rstrip()}\n{line}" if text and text.strip() else line
 
 
+def timesheet_hours(line: Mapping[str, Any]) -> Decimal:
+    """A timesheet.line's duration in hours, rounded to the cent of an hour."""
+    duration: dt.timedelta = line["duration"] or dt.timedelta(0)
+    return (Decimal(duration.total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"))
+
+
+# What concord_sync's push announces (events.py, time_approved): more is not one day's time.
+MAX_ENTRY_HOURS = Decimal(24)
+
+
 def to_time_approved(line: Mapping[str, Any], project_id: int, task_id: int,
                      billable: bool) -> TimeApproved:
     """An approved timesheet.line as TimeApproved (hours rounded to the cent of an hour)."""
-    duration: dt.timedelta = line["duration"]
-    hours = (Decimal(duration.total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"))
+    hours = timesheet_hours(line)
     return _validated(
         TimeApproved, f"timesheet line {line['id']}", time_entry_id=str(line["id"]),
         project_id=str(project_id), task_id=str(task_id), employee_id=str(line["employee"]),
@@ -575,44 +605,76 @@ def to_time_approved(line: Mapping[str, Any], project_id: int, task_id: int,
 # Invoices and payments (ERP)
 
 
+def to_tryton_invoice_line_values(
+    line: InvoiceLine, *, currency: str, currency_id: int, list_price_currency: str,
+    products: Mapping[str, Row], revenue_accounts: Mapping[int, int],
+    customer_taxes: Mapping[int, list[int]], invoice_id: int | None = None,
+) -> dict[str, Any]:
+    """account.invoice.line values of one line of a customer invoice in `currency`.
+
+    Raw RPC runs none of the client's on_change methods, so this sets what they would: the
+    product's unit, its category's revenue account and customer taxes, the invoice's currency
+    (docs/tryton.md, "Raw JSON-RPC runs no on-change"). Unit price: the line's, else the
+    product's list price (kept by Tryton in the company currency, `list_price_currency`).
+    invoice_id: for a line created on its own (None: created inside its invoice).
+    """
+    if line.unit_price is not None:
+        if line.unit_price.currency != currency:
+            raise ValidationFailed(
+                f"invoice line {line.description!r} is priced in {line.unit_price.currency}, "
+                f"the invoice in {currency}")
+        unit_price = line.unit_price.amount
+    else:
+        if currency != list_price_currency:
+            raise ValidationFailed(
+                f"invoice line {line.description!r} has no price, and the list price of "
+                f"{line.service_item!r} is in {list_price_currency}, the invoice in {currency}")
+        unit_price = Decimal(products[line.service_item].get("list_price_used") or 0)
+    product = products[line.service_item]
+    category = product.get("account_category")
+    if category not in revenue_accounts:
+        raise ValidationFailed(
+            f"product {line.service_item!r} has no category with a revenue account")
+    values: dict[str, Any] = {
+        "type": "line", "product": product["id"], "unit": product["default_uom"],
+        "description": line.description, "quantity": float(line.quantity),
+        "unit_price": unit_price, "account": revenue_accounts[category], "currency": currency_id,
+    }
+    if taxes := customer_taxes.get(category):
+        values["taxes"] = [["add", taxes]]
+    if line.source_records:
+        values["note"] = "Concord source records: " + ", ".join(line.source_records)
+    if line.concord_ref:
+        values[CONCORD_REF] = line.concord_ref
+    if invoice_id is not None:
+        values["invoice"] = invoice_id
+    return values
+
+
 def to_tryton_invoice_values(
     draft: InvoiceDraft, *, party_id: int, invoice_address: int, currency_id: int,
     journal_id: int, receivable_account: int, payment_term: int | None,
     products: Mapping[str, Row], revenue_accounts: Mapping[int, int],
     customer_taxes: Mapping[int, list[int]], concord_ref: str | None,
+    list_price_currency: str | None = None,
 ) -> dict[str, Any]:
-    """account.invoice values of a customer invoice ("out") with its lines.
+    """account.invoice values of a customer invoice ("out") with its lines (see
+    to_tryton_invoice_line_values); without lines when the draft has none.
 
     Raw RPC runs none of the client's on_change methods, so this sets what they would:
-    journal, receivable account, payment term, and per line the unit, revenue account and
-    customer taxes of the product's category (docs/tryton.md, "Raw JSON-RPC runs no on-change").
+    journal, receivable account, payment term.
     """
-    lines = []
-    for line in draft.lines:
-        if line.unit_price.currency != draft.currency:
-            raise ValidationFailed(
-                f"invoice line {line.description!r} is priced in {line.unit_price.currency}, "
-                f"the invoice in {draft.currency}")
-        product = products[line.service_item]
-        category = product.get("account_category")
-        if category not in revenue_accounts:
-            raise ValidationFailed(
-                f"product {line.service_item!r} has no category with a revenue account")
-        values: dict[str, Any] = {
-            "type": "line", "product": product["id"], "unit": product["default_uom"],
-            "description": line.description, "quantity": float(line.quantity),
-            "unit_price": line.unit_price.amount, "account": revenue_accounts[category],
-        }
-        if taxes := customer_taxes.get(category):
-            values["taxes"] = [["add", taxes]]
-        if line.source_records:
-            values["note"] = "Concord source records: " + ", ".join(line.source_records)
-        lines.append(values)
+    lines = [to_tryton_invoice_line_values(
+        line, currency=draft.currency, currency_id=currency_id,
+        list_price_currency=list_price_currency or draft.currency, products=products,
+        revenue_accounts=revenue_accounts, customer_taxes=customer_taxes)
+        for line in draft.lines]
     invoice: dict[str, Any] = {
         "type": "out", "party": party_id, "invoice_address": invoice_address,
         "currency": currency_id, "journal": journal_id, "account": receivable_account,
-        "lines": [["create", lines]],
     }
+    if lines:
+        invoice["lines"] = [["create", lines]]
     if payment_term:
         invoice["payment_term"] = payment_term
     if draft.project_id:
@@ -648,8 +710,56 @@ def to_invoice_record(row: Mapping[str, Any], due_on: dt.date | None) -> Invoice
         due_on=due_on)
 
 
+INVOICE_POSTED_FIELDS = ("type", "state", "number", "party", "invoice_date", "total_amount",
+                         "currency.code", "lines_to_pay.maturity_date")
+
+
+def to_invoice_posted(row: Mapping[str, Any]) -> InvoicePosted | None:
+    """A posted (or paid) customer invoice as InvoicePosted, exactly as concord_sync's push
+    builds it (events.py, invoice_posted); None for a draft, cancelled or supplier invoice.
+
+    due_on: the last maturity date of its lines to pay (the date the whole invoice is due),
+    else the invoice date; project_id: None, as the push sends it.
+    """
+    if row.get("type") != "out" or row.get("state") not in ("posted", "paid"):
+        return None
+    maturities = [line["maturity_date"] for line in row.get("lines_to_pay.") or []
+                  if line.get("maturity_date")]
+    currency = row["currency."]["code"]
+    return _validated(
+        InvoicePosted, f"invoice {row['id']}", invoice_id=str(row["id"]), number=row["number"],
+        customer_id=str(row["party"]), project_id=None, invoiced_on=row["invoice_date"],
+        due_on=max(maturities) if maturities else row["invoice_date"],
+        total=Money(amount=row["total_amount"], currency=currency))
+
+
 PAYMENT_LINE_FIELDS = ("create_date", "date", "debit", "credit", "second_currency",
                        "amount_second_currency", "invoice_payment")
+
+
+def to_payment_received_as_pushed(line: Mapping[str, Any], invoice: Mapping[str, Any],
+                                  company_currency: int) -> PaymentReceived | None:
+    """A move line paying a customer invoice as PaymentReceived, exactly as concord_sync's
+    push builds it (events.py, payment_received): None unless the invoice is posted or paid,
+    the amount is in the invoice's currency and positive. invoice_amount_due: what is left to
+    pay on the invoice now."""
+    if invoice.get("type") != "out" or invoice.get("state") not in ("posted", "paid"):
+        return None
+    currency = invoice["currency"]
+    if line.get("second_currency") and line["second_currency"] == currency:
+        amount = -Decimal(line["amount_second_currency"])
+    elif currency == company_currency:
+        amount = Decimal(line["credit"]) - Decimal(line["debit"])
+    else:
+        return None
+    if amount <= 0:
+        return None
+    code = invoice["currency."]["code"]
+    return _validated(
+        PaymentReceived, f"payment line {line['id']}", payment_id=str(line["id"]),
+        invoice_id=str(invoice["id"]), amount=Money(amount=amount, currency=code),
+        received_on=line["date"],
+        invoice_amount_due=Money(amount=invoice.get("amount_to_pay") or Decimal(0), currency=code))
 
 
 def to_payment_received(line: Mapping[str, Any], invoice: Mapping[str, Any]) -> PaymentReceived:

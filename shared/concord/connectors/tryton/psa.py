@@ -30,10 +30,13 @@ from .rpc import TrytonPermanentError, TrytonRpcClient
 
 logger = logging.getLogger(__name__)
 
-RECORD_TYPES: dict[str, tuple[str, list[object]]] = {
-    "project": (Model.WORK, [["type", "=", "project"]]),
-    "task": (Model.WORK, [["type", "=", "task"]]),
-    "time_entry": (Model.TIMESHEET_LINE, []),
+# record_type of changes_since -> (model, extra domain, change-time column)
+RECORD_TYPES: dict[str, tuple[str, list[object], str]] = {
+    "project": (Model.WORK, [["type", "=", "project"]], mapping.MODIFIED_AT),
+    "task": (Model.WORK, [["type", "=", "task"]], mapping.MODIFIED_AT),
+    # Approved time, by approval time: each line comes once, when it is approved.
+    "time_entry": (Model.TIMESHEET_LINE, [[mapping.APPROVAL_STATE, "=", mapping.APPROVED]],
+                   mapping.APPROVED_AT),
 }
 # How time is billed on projects Concord creates: from timesheet lines (time and materials).
 INVOICE_METHOD = "timesheet"
@@ -50,12 +53,21 @@ class TrytonPsa(PsaPort):
 
     def changes_since(self, record_type: str, cursor: ChangeCursor,
                       limit: int) -> Sequence[RecordChange]:
-        """Projects, tasks or time entries modified after `cursor`, oldest first."""
+        """Projects or tasks modified after `cursor`, or time entries approved after it,
+        oldest first, each with its created_at (create_date).
+
+        time_entry: approved timesheet lines with written_at = approved_at (set once by the
+        approve button), so an approval is what makes a line visible, once, and the cursor
+        runs on the same instant the pushed TimeApproved carries; later edits of an approved
+        line (its description) are not changes of the approved time. Announce each with
+        time_entry(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
+        """
         if record_type not in RECORD_TYPES:
             raise ValidationFailed(
                 f"PSA record type {record_type!r} unknown; known: {sorted(RECORD_TYPES)}")
-        model, domain = RECORD_TYPES[record_type]
-        return mapping.poll_changes(self.client, model, record_type, cursor, limit, domain)
+        model, domain, column = RECORD_TYPES[record_type]
+        return mapping.poll_changes(self.client, model, record_type, cursor, limit, domain,
+                                    column)
 
     # -- PsaPort ---------------------------------------------------------------------------
 
@@ -165,6 +177,47 @@ class TrytonPsa(PsaPort):
         return [mapping.to_time_approved(r, id_, task_of[r["work"]], billable)
                 for r in mapping.after_cursor(rows, cursor, None, mapping.APPROVED_AT)
                 if r["duration"]]
+
+    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
+        """The timesheet line as the TimeApproved concord_sync's push announces for it (same
+        fields and values), or None: not approved (yet), not on a project task, no such line,
+        or not 0-24 hours (the push announces none of those). billable: the project is
+        invoiced on timesheets. Two calls (the line, then the task's ancestors)."""
+        id_ = mapping.record_id(time_entry_id, "time entry")
+        rows = mapping.search_read(
+            self.client, Model.TIMESHEET_LINE, [["id", "=", id_]],
+            ["work.origin", "employee", "date", "duration", mapping.APPROVAL_STATE,
+             mapping.APPROVED_AT])
+        if not rows or rows[0].get(mapping.APPROVAL_STATE) != mapping.APPROVED:
+            return None
+        line = rows[0]
+        origin = (line.get("work.") or {}).get("origin") or ""
+        model, _, task = origin.partition(",")
+        if model != Model.WORK or not task.isdigit():
+            return None  # time on a timesheet work that is not a project task
+        hours = mapping.timesheet_hours(line)
+        if not (0 < hours <= mapping.MAX_ENTRY_HOURS):
+            return None
+        ancestors = mapping.search_read(
+            self.client, Model.WORK, [["parent", "parent_of", [int(task)]]],
+            ["parent", "project_invoice_method"], active_test=False)
+        roots = [w for w in ancestors if not w.get("parent")]
+        if not roots:
+            return None
+        billable = roots[0].get("project_invoice_method", INVOICE_METHOD) == INVOICE_METHOD
+        return mapping.to_time_approved(line, roots[0]["id"], int(task), billable)
+
+    def update_client(self, customer_ref: str, name: str) -> bool:
+        """Rename the client party Concord created (or linked) for `customer_ref` (found by
+        concord_ref, archived ones too); nothing is written when the name is already that.
+        False when the PSA has no such client."""
+        rows = mapping.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
+                                   ["name"], order=[("id", "ASC")], limit=1, active_test=False)
+        if not rows:
+            return False
+        if rows[0]["name"] != name:
+            self.client.write(Model.PARTY, [rows[0]["id"]], {"name": name})
+        return True
 
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
         """Record the project's billing status as an ir.note on it ("Concord billing status:

@@ -30,6 +30,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # out on purpose: with it, timesheet.work durations only count those employees' lines.
 CONTEXT_KEYS = ("company", "companies", "employee", "language")
 _CONTEXT_METHOD_PREFIXES = ("model.", "wizard.", "report.")
+# Context key of Concord's Tryton module (concord_sync/push.py): False = announce nothing of
+# this call. Concord's own writes must not come back to it as new changes (echo suppression).
+PUSH_CONTEXT_KEY = "concord_push"
 _RETRYABLE_STATUSES = {408, 429}
 
 
@@ -63,6 +66,11 @@ class TrytonRpcClient:
     """Calls one Tryton database as one user; logs in lazily once and reuses the session.
 
     Not thread-safe (it holds one session): use one client per thread.
+
+    announce_changes: False (the default, what Concord's connectors use) sends
+    `concord_push: false` in the context of every model/wizard/report call, so Concord's
+    own writes are not pushed back to it as new changes by concord_sync. True for clients
+    acting as the systems' users (demo scenarios, tests): their changes are announced.
     """
 
     def __init__(
@@ -75,8 +83,10 @@ class TrytonRpcClient:
         language: str = "en",
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        announce_changes: bool = False,
     ) -> None:
         self.database = database
+        self.announce_changes = announce_changes
         self._login = login
         self._password = password
         self._language = language
@@ -124,15 +134,17 @@ class TrytonRpcClient:
     def call(self, method: str, *params: Any, context: dict[str, Any] | None = None) -> Any:
         """Call `method` (e.g. "model.party.party.create") and return its result.
 
-        For model/wizard/report methods the session context, updated with `context`, is
-        appended as the last parameter. An expired session is renewed once, transparently.
+        For model/wizard/report methods the session context (with `concord_push: false`
+        unless the client announces changes), updated with `context`, is appended as the
+        last parameter. An expired session is renewed once, transparently.
         """
         if self._authorization is None:
             self.login()
         for attempt in (1, 2):
             args = list(params)
             if method.startswith(_CONTEXT_METHOD_PREFIXES):
-                args.append({**self._context, **(context or {})})
+                silent = {} if self.announce_changes else {PUSH_CONTEXT_KEY: False}
+                args.append({**self._context, **silent, **(context or {})})
             try:
                 return self._post(method, args)
             except _SessionExpired:

@@ -24,6 +24,9 @@ PRODUCT_NAME = "Consulting hour"
 PRODUCT_CODE = "CONSULT-HR"  # the same in every system: services are mapped by code
 PRODUCT_LIST_PRICE = Decimal("150.00")
 PRODUCT_COST_PRICE = Decimal("90.00")
+# erp only: what rebilled expenses are invoiced as (the line carries the expense's amount).
+EXPENSE_PRODUCT_NAME = "Rebillable expenses"
+EXPENSE_PRODUCT_CODE = "EXP-REBILL"
 EMPLOYEE_NAME = "Alex Morgan"
 EMPLOYEE_HOURLY_COST = Decimal("90.00")
 # ISO 3166: code, code3, numeric, name. Tryton ships no countries (its
@@ -98,6 +101,8 @@ def seed(config_file: str, database: str) -> None:
     product, = template.products
     product.cost_price = PRODUCT_COST_PRICE
     product.save()
+    if database == "erp":
+        _seed_expense_product(cfg, category)
 
     cash_journal, = Model.get("account.journal").find([("type", "=", "cash")])
     Model.get("account.invoice.payment.method")(
@@ -121,6 +126,20 @@ def seed(config_file: str, database: str) -> None:
 
     if database == "crm":
         _seed_demo_customer(countries)
+
+
+def _seed_expense_product(cfg, category) -> None:
+    """The service product rebilled expenses are invoiced as: unit "Unit", list price 0 (the
+    invoice line carries the expense's amount)."""
+    unit = Model.get("product.uom")(Model.get("ir.model.data").get_id("product.uom_unit", cfg.context))
+    Template = Model.get("product.template")
+    template = Template(
+        name=EXPENSE_PRODUCT_NAME, code=EXPENSE_PRODUCT_CODE, type="service", default_uom=unit,
+        list_price=Decimal(0), account_category=category)
+    if "salable" in Template._fields:
+        template.salable = True
+        template.sale_uom = unit
+    template.save()
 
 
 def _seed_demo_customer(countries: dict) -> None:

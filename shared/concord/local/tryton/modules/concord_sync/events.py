@@ -162,9 +162,15 @@ def time_approved(item):
         'employee_id': str(line.employee.id),
         'worked_on': line.date.isoformat(),
         'hours': _decimal(hours, 2),
-        'billable': True,
+        'billable': _billable(project),
         'approved_at': _iso(line.approved_at),
         }
+
+
+def _billable(project):
+    "Time is billable on projects invoiced from timesheets (as TrytonPsa.approved_time says)."
+    method = getattr(project, 'project_invoice_method', None)
+    return method is None or method == 'timesheet'
 
 
 def invoice_posted(item):

@@ -1,4 +1,7 @@
-"""Invoices (ERP): concord_ref, InvoicePosted, PaymentReceived.
+"""Invoices (ERP): concord_ref (on invoices and their lines), InvoicePosted, PaymentReceived.
+
+An invoice line's concord_ref is Concord's id of what the line bills (e.g. "time:<PSA time
+entry id>"): unique where set, so a retried batch of lines adds no second line.
 
 A customer invoice's amount to pay goes down when a move line is added to its payment lines
 (the pay wizard, Invoice.pay_invoice / add_payment_lines, the move line's "invoice payment")
@@ -52,6 +55,10 @@ class Invoice(ConcordRefMixin, metaclass=PoolMeta):
                     push.enqueue(
                         'PaymentReceived', (invoice.id, line_id),
                         sources={'payment_lines'})
+
+
+class InvoiceLine(ConcordRefMixin, metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
 
 
 class Reconciliation(metaclass=PoolMeta):

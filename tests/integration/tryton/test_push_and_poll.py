@@ -1,0 +1,175 @@
+"""What concord_sync pushes and what Concord's connectors read by polling are the same events.
+
+For each once-per-record event (TimeApproved, InvoicePosted, PaymentReceived) a person does the
+real thing in Tryton (approve, post, pay), the module pushes it, and the connector builds it
+again from the record as the poller would: same payload, and the same delivery id from
+changes_since's created_at. And echo suppression at the source: what Concord's connectors
+write is not pushed back to it, while the same write by a user is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from concord.connectors.tryton import TrytonErp, TrytonPsa
+from concord.domain import ChangeCursor, RecordChange
+from concord.sync.change_capture import once_per_record_delivery_id
+
+# The push receiver and the module's helpers (fixtures are imported to be used here).
+from .test_concord_sync import (  # noqa: F401
+    Connect,
+    Receiver,
+    _customer_invoice,
+    _one,
+    _pay,
+    _project_with_task,
+    _time_line,
+    push_home,
+    pushing,
+    receiver,
+)
+
+
+def _change(changes: list[RecordChange], record_id: str) -> RecordChange:
+    (change,) = [c for c in changes if c.record_id == record_id]
+    return change
+
+
+def _since(moment: dt.datetime) -> ChangeCursor:
+    return ChangeCursor(written_at=moment.replace(tzinfo=dt.UTC) - dt.timedelta(minutes=5))
+
+
+def test_time_approved_polled_equals_pushed(tryton_client: Connect, pushing: Receiver) -> None:
+    user = tryton_client("psa")
+    psa = TrytonPsa(tryton_client("psa", concord=True))
+    _, task = _project_with_task(user, "Parity project")
+    line_id = _time_line(user, task, 6.5)
+
+    user.button("timesheet.line", "approve", [line_id])
+
+    (delivery,) = pushing.take("psa", "TimeApproved")
+    polled = psa.time_entry(str(line_id))
+    assert polled is not None
+    assert polled.model_dump(mode="json") == delivery.event().data.model_dump(mode="json")
+    line = _one(user, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
+    change = _change(list(psa.changes_since("time_entry", _since(line["approved_at"]), 100)),
+                     str(line_id))
+    assert once_per_record_delivery_id("TimeApproved", change) == delivery.headers["webhook-id"]
+
+
+def test_invoice_posted_polled_equals_pushed(tryton_client: Connect, pushing: Receiver) -> None:
+    user = tryton_client("erp")
+    erp = TrytonErp(tryton_client("erp", concord=True))
+    invoice_id = _customer_invoice(user, "Parity Advisory", 8)
+
+    user.button("account.invoice", "post", [invoice_id])
+
+    (delivery,) = pushing.take("erp", "InvoicePosted")
+    polled = erp.invoice_posted(str(invoice_id))
+    assert polled is not None
+    assert polled.model_dump(mode="json") == delivery.event().data.model_dump(mode="json")
+    row = _one(user, "account.invoice", [["id", "=", invoice_id]], ["create_date"])
+    change = _change(list(erp.changes_since("invoice", _since(row["create_date"]), 100)),
+                     str(invoice_id))
+    assert once_per_record_delivery_id("InvoicePosted", change) == delivery.headers["webhook-id"]
+
+
+def _assert_payment_parity(erp: TrytonErp, delivery: Any) -> None:
+    pushed = delivery.event().data
+    polled = erp.payment_received(pushed.payment_id)
+    assert polled is not None
+    assert polled.model_dump(mode="json") == pushed.model_dump(mode="json")
+    (line,) = erp.client.search_read("account.move.line", [["id", "=", int(pushed.payment_id)]],
+                                     ["create_date"])
+    change = _change(list(erp.changes_since("payment", _since(line["create_date"]), 100)),
+                     pushed.payment_id)
+    assert (once_per_record_delivery_id("PaymentReceived", change)
+            == delivery.headers["webhook-id"])
+
+
+def test_payments_polled_equal_pushed(tryton_client: Connect, pushing: Receiver) -> None:
+    user = tryton_client("erp")
+    erp = TrytonErp(tryton_client("erp", concord=True))
+    invoice_id = _customer_invoice(user, "Parity Payer", 8)
+    user.button("account.invoice", "post", [invoice_id])
+    pushing.take("erp", "InvoicePosted")
+
+    _pay(user, invoice_id, Decimal("500.00"))
+    (partial,) = pushing.take("erp", "PaymentReceived")
+    _assert_payment_parity(erp, partial)  # read before the next payment: amount due 700
+
+    _pay(user, invoice_id, Decimal("700.00"))
+    (final,) = pushing.take("erp", "PaymentReceived")
+    _assert_payment_parity(erp, final)
+
+
+def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect,
+                                                 pushing: Receiver) -> None:
+    user = tryton_client("erp")
+    erp = TrytonErp(tryton_client("erp", concord=True))
+    invoice_id = _customer_invoice(user, "Parity Reconciled", 2)
+    user.button("account.invoice", "post", [invoice_id])
+    pushing.take("erp", "InvoicePosted")
+    invoice = _one(user, "account.invoice", [["id", "=", invoice_id]],
+                   ["party", "account", "lines_to_pay"])
+    # A bank receipt booked by hand, then reconciled with the invoice's receivable line
+    method = _one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
+                  ["journal", "debit_account"])
+    today = dt.date.today()
+    period = _one(user, "account.period", [["start_date", "<=", today],
+                                           ["end_date", ">=", today], ["type", "=", "standard"]],
+                  ["id"])
+    (move_id,) = user.create("account.move", [{
+        "journal": method["journal"], "period": period["id"], "date": today,
+        "lines": [["create", [
+            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
+            {"account": invoice["account"], "party": invoice["party"], "debit": Decimal(0),
+             "credit": Decimal("300.00")},
+        ]]],
+    }])
+    user.button("account.move", "post", [move_id])
+    receipt = _one(user, "account.move.line", [["move", "=", move_id],
+                                               ["account", "=", invoice["account"]]], ["id"])
+    context = {"active_model": "account.move.line",
+               "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
+    session, _, _ = user.call("wizard.account.move.reconcile_lines.create")
+    user.call("wizard.account.move.reconcile_lines.execute", session, {}, "start",
+              context=context)
+    user.call("wizard.account.move.reconcile_lines.delete", session, context=context)
+
+    (delivery,) = pushing.take("erp", "PaymentReceived")
+    _assert_payment_parity(erp, delivery)
+    # the invoice's own receivable line, reconciled too, is no payment
+    assert [erp.payment_received(str(i)) for i in invoice["lines_to_pay"]] == [None]
+
+
+def test_what_concord_writes_is_not_pushed_back_what_a_user_writes_is(
+        tryton_client: Connect, pushing: Receiver) -> None:
+    user_erp, user_crm = tryton_client("erp"), tryton_client("crm")
+    erp = TrytonErp(tryton_client("erp", concord=True))
+    concord_crm = tryton_client("crm", concord=True)
+    by_concord = _customer_invoice(user_erp, "Echo Advisory", 1)
+    by_user = _customer_invoice(user_erp, "Echo Advisory 2", 1)
+    (party_id,) = user_crm.create("party.party", [{"name": "Echo Ltd"}])
+    pushing.take("crm", "AccountChanged")
+
+    # When Concord posts one invoice and renames a CRM account through its clients
+    erp.post_invoice(str(by_concord))
+    concord_crm.write("party.party", [party_id], {"name": "Echo Ltd (renamed by Concord)"})
+
+    # Then nothing is pushed (a delivery arrives before the RPC call returns)
+    assert pushing.deliveries == []
+    assert erp.get_invoice(str(by_concord)).posted
+
+    # When a user does the same
+    user_erp.button("account.invoice", "post", [by_user])
+    user_crm.write("party.party", [party_id], {"name": "Echo Ltd (renamed by a user)"})
+
+    # Then both are announced
+    (posted,) = pushing.take("erp", "InvoicePosted")
+    assert posted.event().data.invoice_id == str(by_user)
+    (renamed,) = pushing.take("crm", "AccountChanged")
+    assert renamed.event().data.name == "Echo Ltd (renamed by a user)"
+    assert pushing.deliveries == []
