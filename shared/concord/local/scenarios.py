@@ -1,12 +1,16 @@
 """What people do in the local business systems, scripted: the demo's and the e2e tests' users.
 
-A sales rep creates an account and wins an opportunity in the CRM (Tryton `crm`); Concord
-hears of it through concord_sync's push and does the rest.
+A sales rep creates an account and wins an opportunity in the CRM (Tryton `crm`); a consultant
+logs time on the project in the PSA and approves it; a finance clerk posts the invoice Concord
+drafted in the ERP and records the customer's payment. Concord hears of each through
+concord_sync's push and does the rest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +19,7 @@ from . import tryton
 from .systems import LocalSystems
 
 SERVICE_CODE = "CONSULT-HR"
+PAYMENT_METHOD = "Bank transfer"  # seeded in the ERP (tryton/seed_script.py)
 # Prefixes the IRS assigns (Tryton validates EINs with python-stdnum).
 _EIN_PREFIXES = ("04", "05", "10", "12", "20", "27", "46", "94")
 
@@ -25,11 +30,16 @@ def random_ein() -> str:
     return f"{_EIN_PREFIXES[number % len(_EIN_PREFIXES)]}-{number % 10**7:07d}"
 
 
-def crm_client(systems: LocalSystems) -> TrytonRpcClient:
-    """A CRM user's session, straight to Tryton (users do not go through the fault proxy)."""
+def user_client(systems: LocalSystems, database: str) -> TrytonRpcClient:
+    """A user's session in one system, straight to Tryton (users do not go through the fault
+    proxy); what a user does is announced by the system's push."""
     return TrytonRpcClient(
-        systems.tryton_url, "crm", tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache), announce_changes=True
+        systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache), announce_changes=True
     )
+
+
+def crm_client(systems: LocalSystems) -> TrytonRpcClient:
+    return user_client(systems, "crm")
 
 
 def _one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]) -> dict[str, Any]:
@@ -73,3 +83,59 @@ class SalesRep:
         self.crm.button("sale.sale", "quote", [sale["id"]])
         self.crm.button("sale.sale", "confirm", [sale["id"]])
         return opportunity_id
+
+
+@dataclass
+class Consultant:
+    psa: TrytonRpcClient
+
+    def log_time(self, project_id: str, hours: float, *, worked_on: dt.date | None = None) -> int:
+        """A timesheet line on the project's first task (as the session's employee)."""
+        task = _one(self.psa, "project.work", [["parent", "=", int(project_id)]], ["timesheet_works"])
+        (line_id,) = self.psa.create("timesheet.line", [{
+            "work": task["timesheet_works"][0], "employee": self.psa.context["employee"],
+            "date": worked_on or dt.date.today(), "duration": dt.timedelta(hours=hours),
+            "description": "Delivery work",
+        }])
+        return int(line_id)
+
+    def approve(self, line_ids: list[int]) -> None:
+        self.psa.button("timesheet.line", "approve", line_ids)
+
+
+@dataclass
+class FinanceClerk:
+    erp: TrytonRpcClient
+
+    def draft_invoice(self, project_ref: str) -> dict[str, Any] | None:
+        """The project's open draft (Concord keeps the project's ref in the invoice's reference)."""
+        rows = self.erp.search_read("account.invoice", [["reference", "=", project_ref], ["state", "=", "draft"]],
+                                    ["id", "lines", "total_amount"], limit=1)
+        return rows[0] if rows else None
+
+    def post(self, invoice_id: int) -> None:
+        self.erp.button("account.invoice", "post", [invoice_id])
+
+    def pay(self, invoice_id: int, amount: Decimal) -> None:
+        """The pay wizard (account.invoice.pay) over JSON-RPC: create, execute, delete; less
+        than what is due is a partial payment."""
+        context = {"active_model": "account.invoice", "active_id": invoice_id, "active_ids": [invoice_id]}
+        method = _one(self.erp, "account.invoice.payment.method", [["name", "=", PAYMENT_METHOD]], ["id"])
+        session, _, _ = self.erp.call("wizard.account.invoice.pay.create")
+        try:
+            start = self.erp.call("wizard.account.invoice.pay.execute", session, {}, "start", context=context)
+            form = {**_values(start["view"]["defaults"]), "amount": amount, "payment_method": method["id"],
+                    "date": dt.date.today(), "description": "Wire"}
+            result = self.erp.call("wizard.account.invoice.pay.execute", session, {"start": form}, "choice",
+                                   context=context)
+            if result.get("view", {}).get("state") == "ask":
+                ask = {**_values(result["view"]["defaults"]), "type": "partial"}
+                self.erp.call("wizard.account.invoice.pay.execute", session, {"start": form, "ask": ask}, "pay",
+                              context=context)
+        finally:
+            self.erp.call("wizard.account.invoice.pay.delete", session, context=context)
+
+
+def _values(defaults: dict[str, Any]) -> dict[str, Any]:
+    # A view's defaults also carry "<field>." entries (the target's rec_name): not values.
+    return {k: v for k, v in defaults.items() if not k.endswith(".")}

@@ -168,6 +168,13 @@ def test_set_financial_status_notes_each_status_once(crm: TrytonCrm) -> None:
     notes = _notes(crm.client, opportunity_id)
     assert [n.split(" (", 1)[0] for n in notes] == [
         f"{FINANCIAL_STATUS_NOTE}invoiced", f"{FINANCIAL_STATUS_NOTE}paid"]
+    # And the status reads back as the newest one
+    assert crm.financial_status(str(opportunity_id)) is FinancialStatus.PAID
+
+
+def test_financial_status_is_none_until_concord_sets_one(crm: TrytonCrm) -> None:
+    opportunity_id = _opportunity(crm.client, _party_id(crm.client, DEMO_CUSTOMER), "No status yet")
+    assert crm.financial_status(str(opportunity_id)) is None
 
 
 def test_set_financial_status_of_missing_opportunity_is_permanent(crm: TrytonCrm) -> None:

@@ -441,3 +441,13 @@ def test_project_terms_are_an_erp_model_with_views(erp: TrytonErp) -> None:
     menus = erp.client.search_read("ir.ui.menu", [["name", "=", "Concord Project Terms"]],
                                    ["id"])
     assert len(menus) == 1
+
+
+def test_billed_refs_names_the_lines_on_invoices_with_their_quantity(erp: TrytonErp) -> None:
+    invoice_id = erp.open_invoice_draft(_customer(erp), "USD", f"prj-{uuid.uuid4()}")
+    lines = _lines(3, prefix=f"time:{uuid.uuid4().hex[:8]}")
+    erp.add_invoice_lines(invoice_id, lines)
+    refs = [line.concord_ref or "" for line in lines]
+    billed = erp.billed_refs([*refs, "time:never-billed"])
+    assert billed == {ref: line.quantity for ref, line in zip(refs, lines, strict=True)}
+    assert erp.billed_refs([]) == {}

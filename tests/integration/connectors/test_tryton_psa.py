@@ -306,3 +306,15 @@ def test_update_client_renames_the_client_concord_created(psa: TrytonPsa) -> Non
 
     assert renamed["name"] == "Northwind Advisory Group LLC"
     assert party() == renamed  # the repeat wrote nothing
+
+
+def test_billing_status_reads_back_and_the_budget_is_the_planned_revenue(psa: TrytonPsa) -> None:
+    # Given a project of two tasks at 40 h each, at the service's list price (150 USD)
+    project = psa.create_project(_plan())
+    assert psa.billing_status(project.project_id) is None
+
+    psa.set_billing_status(project.project_id, FinancialStatus.INVOICED)
+    psa.set_billing_status(project.project_id, FinancialStatus.PARTIALLY_PAID)
+
+    assert psa.billing_status(project.project_id) is FinancialStatus.PARTIALLY_PAID
+    assert psa.project_budget(project.project_id) == Money(amount=Decimal("12000"), currency="USD")

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from concord.local.scenarios import FinanceClerk
 from concord.connectors.tryton import TrytonPermanentError, TrytonRpcClient
 from concord.events import EVENT_MODEL_BY_TYPE, Envelope
 from concord.events.types import System
@@ -203,29 +204,7 @@ def _customer_invoice(erp: TrytonRpcClient, party_name: str, hours: int) -> int:
 
 
 def _pay(erp: TrytonRpcClient, invoice_id: int, amount: Decimal) -> None:
-    """The pay wizard (account.invoice.pay) driven over JSON-RPC: create, execute, delete."""
-    context = {"active_model": "account.invoice", "active_id": invoice_id,
-               "active_ids": [invoice_id]}
-    method = _one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["id"])
-    session, _, _ = erp.call("wizard.account.invoice.pay.create")
-    try:
-        start = erp.call("wizard.account.invoice.pay.execute", session, {}, "start",
-                         context=context)
-        form = {**_values(start["view"]["defaults"]), "amount": amount, "payment_method": method["id"],
-                "date": dt.date.today(), "description": "Wire"}
-        result = erp.call("wizard.account.invoice.pay.execute", session, {"start": form},
-                          "choice", context=context)
-        if result.get("view", {}).get("state") == "ask":  # less than due: pay partially
-            ask = {**_values(result["view"]["defaults"]), "type": "partial"}
-            erp.call("wizard.account.invoice.pay.execute", session,
-                     {"start": form, "ask": ask}, "pay", context=context)
-    finally:
-        erp.call("wizard.account.invoice.pay.delete", session, context=context)
-
-
-def _values(defaults: dict[str, Any]) -> dict[str, Any]:
-    # A view's defaults also carry "<field>." entries (the target's rec_name): not values.
-    return {k: v for k, v in defaults.items() if not k.endswith(".")}
+    FinanceClerk(erp).pay(invoice_id, amount)
 
 
 # -- concord_ref -----------------------------------------------------------------------------

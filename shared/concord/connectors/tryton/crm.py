@@ -102,6 +102,12 @@ class TrytonCrm(CrmPort):
             return
         mapping.add_note(self.client, target, mapping.financial_status_note(status))
 
+    def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
+        """The status of the newest "Concord financial status" note on the opportunity."""
+        target = mapping.resource(Model.OPPORTUNITY, mapping.record_id(opportunity_id, "opportunity"))
+        latest = mapping.latest_note(self.client, target, mapping.FINANCIAL_STATUS_NOTE)
+        return mapping.status_of_note(latest, mapping.FINANCIAL_STATUS_NOTE)
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lines(self, opportunity: dict[str, object]) -> list[OpportunityLine]:

@@ -633,6 +633,17 @@ class TrytonErp(ErpPort):
             self._draft_currency[invoice_id] = (row["currency."]["code"], int(row["currency"]))
         return self._draft_currency[invoice_id]
 
+    def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
+        """Of these line refs, those on a customer invoice that is not cancelled, with the
+        line's quantity (one search)."""
+        if not concord_refs:
+            return {}
+        rows = mapping.search_read(self.client, Model.INVOICE_LINE,
+                                   [[CONCORD_REF, "in", sorted(set(concord_refs))],
+                                    ["invoice.state", "!=", "cancelled"]],
+                                   [CONCORD_REF, "quantity"])
+        return {r[CONCORD_REF]: float(r["quantity"]) for r in rows}
+
     def _lines_by_ref(self, refs: Iterable[str]) -> dict[str, str]:
         rows = mapping.search_read(self.client, Model.INVOICE_LINE,
                                    [[CONCORD_REF, "in", sorted(refs)]], [CONCORD_REF])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from concord.domain import (
@@ -22,6 +23,7 @@ from concord.domain import (
 )
 from concord.errors import ValidationFailed
 from concord.events.payloads import TimeApproved
+from concord.events.types import Money
 from concord.ports import PsaPort
 
 from . import mapping
@@ -232,6 +234,23 @@ class TrytonPsa(PsaPort):
         if mapping.status_of_note(latest, mapping.BILLING_STATUS_NOTE) == status:
             return
         mapping.add_note(self.client, target, mapping.billing_status_note(status))
+
+    def billing_status(self, project_id: str) -> FinancialStatus | None:
+        """The status of the newest "Concord billing status" note on the project (None: none)."""
+        target = mapping.resource(Model.WORK, mapping.record_id(project_id, "project"))
+        latest = mapping.latest_note(self.client, target, mapping.BILLING_STATUS_NOTE)
+        return mapping.status_of_note(latest, mapping.BILLING_STATUS_NOTE)
+
+    def project_budget(self, project_id: str) -> Money | None:
+        """The project's planned revenue: project_revenue's `revenue` (effort x list price,
+        summed over the project and its tasks) in the company's currency; Tryton has no
+        budget field, and this is the amount the project was planned at."""
+        id_ = mapping.record_id(project_id, "project")
+        project = mapping.read_one(self.client, Model.WORK, id_, ["revenue"], "project",
+                                   [["type", "=", "project"]])
+        if project.get("revenue") is None:
+            return None
+        return Money(amount=Decimal(str(project["revenue"])), currency=mapping.company_currency(self.client))
 
     # -- helpers ---------------------------------------------------------------------------
 
