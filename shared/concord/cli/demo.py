@@ -3,6 +3,8 @@
 1. Quote-to-cash against real Tryton: a deal won in the CRM becomes an ERP customer and a
    PSA project with its tasks; then a saga meets an ERP outage, is compensated and
    reported, and completes when redriven (demo_saga.py).
+   Billing: the first deal's approved time is billed on its ERP invoice, which finance posts
+   and the customer pays; the CRM and PSA show invoiced, then paid (demo_billing.py).
 2. A CRM account change travels as a signed webhook ingest → bus → queue → audit trail;
    its path is printed with timings.
 3. The same delivery replayed, and forged, unsigned, malformed and oversized deliveries:
@@ -27,6 +29,7 @@ from ..local.inspect import LocalView
 from ..local.sender import canonical_delivery, post
 from ..local.stack import LocalStack, LocalStackError
 from .checks import Checks
+from .demo_billing import run_billing
 from .demo_saga import run_quote_to_cash
 
 AUDIT_QUEUE = "concord-local-audit-trail"
@@ -167,7 +170,8 @@ def run_demo(stack: LocalStack, console: Console) -> int:
     checks = Checks()
     systems = stack.systems()
     if checks.expect(systems is not None, "the stack runs without business systems (--no-systems)"):
-        run_quote_to_cash(console, view, systems, checks)
+        opportunity = run_quote_to_cash(console, view, systems, checks)
+        run_billing(console, view, systems, checks, opportunity)
     with httpx.Client(timeout=30) as client:
         show_event_path(console, view, client, checks)
         show_refusals(console, view, client, checks)

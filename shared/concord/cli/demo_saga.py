@@ -79,7 +79,8 @@ def print_consistency(console: Console, rows: list[Row], title: str) -> bool:
     return all(row.agree for row in rows)
 
 
-def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, checks: Checks) -> None:
+def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, checks: Checks) -> str:
+    """Returns the opportunity whose saga succeeded at once (the billing part continues it)."""
     sfn = aws_client(view.state, "stepfunctions")
     rep = SalesRep(crm_client(systems))
     inspect = SystemsView.direct(systems)
@@ -99,6 +100,7 @@ def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, 
     checks.expect(execution["status"] == "SUCCEEDED", f"saga of opportunity {opportunity} ended {execution['status']}")
     checks.expect(print_consistency(console, inspect.deal(opportunity), "The three systems after the saga"),
                   "the systems disagree after the saga")
+    won = opportunity
 
     # 2. The ERP goes down while the next saga runs.
     account = rep.create_account(f"Fabrikam Consulting {suffix}", street="9 Harbor Way", city="Seattle",
@@ -127,6 +129,7 @@ def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, 
     checks.expect(completed["status"] == "SUCCEEDED", f"redriven saga ended {completed['status']}")
     checks.expect(print_consistency(console, inspect.deal(opportunity), "The three systems after the redrive"),
                   "the systems disagree after the redrive")
+    return won
 
 
 def _exception_for(view: LocalView, execution: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,16 +1,21 @@
 """Do the three systems agree about a deal? Read straight from each system (not through the
-fault proxy): what an operator would check by hand after quote-to-cash."""
+fault proxy): what an operator would check by hand after quote-to-cash and billing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpcClient
 from ..connectors.tryton.mapping import Model
+from ..domain import ChangeCursor, FinancialStatus
 from ..sync.ids import canonical_id
 from . import tryton
 from .systems import LocalSystems
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -80,4 +85,35 @@ class SystemsView:
                 f"#{project.project_id} [{status}] " + ", ".join(sorted(project.task_ids)),
                 sorted(project.task_ids) == planned and status == "Open",
             ))
+            rows.extend(self._billing(opportunity.opportunity_id, project.project_id, project.external_ref))
+        return rows
+
+    def _billing(self, opportunity_id: str, project_id: str, project_ref: str) -> list[Row]:
+        """Approved hours against billed hours, and the invoices' status in all three systems."""
+        approved = [t for t in self.psa.approved_time(project_id, ChangeCursor(written_at=_EPOCH)) if t.billable]
+        hours = sum((t.hours for t in approved), Decimal(0))
+        billed = self.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
+        billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))
+        rows = [Row("approved → billed hours", "", f"{billed_hours} h billed", f"{hours} h approved",
+                    billed_hours == hours)]
+        invoices = self.erp.client.search_read(
+            Model.INVOICE, [["reference", "=", project_ref], ["state", "in", ["posted", "paid"]]],
+            ["number", "state", "total_amount", "amount_to_pay"], order=[("id", "ASC")])
+        if not invoices:
+            return rows
+        due = [Decimal(str(i["amount_to_pay"])) for i in invoices]
+        if all(d == 0 for d in due):
+            expected = FinancialStatus.PAID
+        elif any(d < Decimal(str(i["total_amount"])) for d, i in zip(due, invoices, strict=True)):
+            expected = FinancialStatus.PARTIALLY_PAID
+        else:
+            expected = FinancialStatus.INVOICED
+        crm, psa = self.crm.financial_status(opportunity_id), self.psa.billing_status(project_id)
+        rows.append(Row(
+            "invoices → status",
+            crm.value if crm else "none",
+            "; ".join(f"{i['number']} {i['state']} {i['total_amount']}, due {i['amount_to_pay']}" for i in invoices),
+            psa.value if psa else "none",
+            crm == psa == expected,
+        ))
         return rows
