@@ -21,10 +21,9 @@ from typing import Any
 
 import pytest
 
-from concord.aws.sagas import redrive_saga
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
-from concord.local.sagas import wait_for_execution
+from concord.local.sagas import executions_for, wait_for_execution
 from concord.local.scenarios import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
 
@@ -140,7 +139,8 @@ def test_exceptions_lists_the_failed_saga_and_the_parked_events(local_stack: Loc
     assert (saga["kind"], saga["flow"], saga["severity"], saga["what"], saga["error_class"]) == (
         "sync_exception", "quote_to_cash", "warning", "ValidateCustomer", "transient")
     assert "cannot reach Tryton" in saga["reason"]
-    parked = {i["event_id"]: i for i in listing["open"] if i["kind"] == "dlq_message"}
+    # a malformed AccountChanged is parked by each of its consumers: the audit trail's is checked here
+    parked = {i["event_id"]: i for i in listing["open"] if i["kind"] == "dlq_message" and i["flow"] == "audit_trail"}
     for event_id, message_id in incidents.parked.items():
         assert parked[event_id]["id"] == message_id
         assert (parked[event_id]["flow"], parked[event_id]["error_class"]) == ("audit_trail", "validation")
@@ -191,7 +191,7 @@ def test_a_dry_run_changes_nothing_and_a_filter_matching_nothing_redrives_nothin
     before = {m["MessageId"] for m in view.dlq_messages(AUDIT_DLQ)}
 
     result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--dry-run", "--json",
-                     "--filter", f"id={incidents.fixable}")
+                     "--queue", "audit-trail", "--filter", f"id={incidents.fixable}")
 
     assert result.returncode == 0, result.stderr
     (outcome,) = as_json(result)["outcomes"]
@@ -207,7 +207,8 @@ def test_a_dry_run_changes_nothing_and_a_filter_matching_nothing_redrives_nothin
 def test_an_edit_that_fails_the_schema_is_refused_and_the_message_stays(
     local_stack: LocalStack, view: LocalView, incidents: Incidents, tmp_path: Path
 ) -> None:
-    result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--edit", "--filter", f"id={incidents.hopeless}",
+    result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--edit", "--queue", "audit-trail",
+                     "--filter", f"id={incidents.hopeless}",
                      EDITOR=editor(tmp_path, "break", BREAK))
 
     assert result.returncode == 1
@@ -222,7 +223,8 @@ def test_an_edit_that_fixes_the_event_redrives_it_and_records_the_redrive(
     local_stack: LocalStack, view: LocalView, incidents: Incidents, tmp_path: Path
 ) -> None:
     result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--edit", "--json",
-                     "--filter", f"id={incidents.fixable}", EDITOR=editor(tmp_path, "fix", FIX))
+                     "--queue", "audit-trail", "--filter", f"id={incidents.fixable}",
+                     EDITOR=editor(tmp_path, "fix", FIX))
 
     assert result.returncode == 0, result.stdout + result.stderr
     (outcome,) = as_json(result)["outcomes"]
@@ -261,8 +263,29 @@ def test_a_redriven_saga_closes_its_exception_and_trace_shows_the_lineage(
     local_stack: LocalStack, view: LocalView, incidents: Incidents
 ) -> None:
     sfn = aws_client(view.state, "stepfunctions")
-    redrive_saga(sfn, incidents.failed_execution["executionArn"])  # the ERP is back
-    assert wait_for_execution(sfn, incidents.opportunity, count=2, timeout=120)["status"] == "SUCCEEDED"
+    state_dir, trigger = local_stack.state_dir, incidents.trigger
+    failed = as_json(concord(state_dir, "saga", "list", "--local", "--status", "FAILED", "--json"))
+    assert trigger in {s["trigger_event_id"] for s in failed["sagas"]}
+    dry = concord(state_dir, "saga", "redrive", trigger, "--local", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert (as_json(dry)["status"], as_json(dry)["new_execution"]) == ("would_redrive", f"{trigger}-redrive-1")
+    assert len(executions_for(sfn, incidents.opportunity)) == 1
+
+    # the ERP is back: redrive the failed execution, by its name
+    redriven = concord(state_dir, "saga", "redrive", incidents.failed_execution["name"], "--local", "--json")
+
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    assert as_json(redriven)["new_execution"] == f"{trigger}-redrive-1"
+    completed = wait_for_execution(sfn, incidents.opportunity, count=2, timeout=120)
+    assert (completed["name"], completed["status"]) == (f"{trigger}-redrive-1", "SUCCEEDED")
+    assert completed["input"] == incidents.failed_execution["input"]
+    (record,) = [r for r in redrive_records(view, trigger) if r["record_type"] == "saga_redrive"]
+    assert (record["failed_execution"], record["new_execution"], record["status"]) == (
+        trigger, f"{trigger}-redrive-1", "started")
+    assert record["who"].endswith("(local stack)")
+    again = concord(state_dir, "saga", "redrive", trigger, "--local")
+    assert again.returncode == 1 and "already succeeded" in again.stderr
+    assert len(executions_for(sfn, incidents.opportunity)) == 2
 
     listing = as_json(concord(local_stack.state_dir, "exceptions", "--local", "--json"))
     assert incidents.trigger not in {i.get("caused_by_event_id") for i in listing["open"]}

@@ -5,6 +5,11 @@ Item layout (single table, string keys `pk` / `sk`):
   MESSAGE#<message id>  / FAILURE#<consumer>#<n>      the n-th failed attempt of a queue message
   DELIVERY#<source>#<delivery id> / UNPROCESSED      an authentic webhook delivery (or the part of
                                                      it) that produced no canonical event, and why
+  REDRIVE#<run id>      / MESSAGE#<id> | MOVE_TASK | EXECUTION#<name>
+                                                      an operator's DLQ redrive or saga redrive
+                                                      (concord.aws.operations)
+  REPLAY#<run id>       / RUN                         an operator's replay of a window of events
+                                                      (concord.aws.replay)
 """
 
 from __future__ import annotations

@@ -111,10 +111,16 @@ DLQ_SUFFIX = "-dlq"
 DLQ_SEVERITY_DEFAULT = Severity.WARNING
 # The flow behind each consumer queue and the business severity of its DLQ alarm
 # (infra/concord_infra: EventConsumer(severity=...) and ChangeCapture's DLQ alarm).
+# The severity each queue's DLQ alarm has in infra (tests/infra checks they agree).
 QUEUE_FLOWS: dict[str, tuple[str, Severity]] = {
     "audit-trail": ("audit_trail", Severity.WARNING),
     "q2c-start": ("quote_to_cash", Severity.WARNING),
     "poll-changes": ("change_capture", Severity.WARNING),
+    "post-billable": ("billing", Severity.HIGH),
+    "propagate-financials": ("financial_status", Severity.HIGH),
+    "sync-customer": ("customer_master", Severity.WARNING),
+    "sync-project-terms": ("project_terms", Severity.WARNING),
+    "reconcile": ("reconciliation", Severity.WARNING),
 }
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.WARNING: 2, Severity.INFO: 3}
 
@@ -1390,3 +1396,189 @@ def checkpoints(dynamodb: Any, names: Names) -> list[dict[str, Any]]:
           "ids_at_written_at": len(i.get("ids_at_written_at") or [])} for i in items),
         key=lambda c: str(c["watch"]),
     )
+
+
+# --------------------------------------------------------------------------- saga redrive
+
+SagaState = Literal["running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class SagaAttempt:
+    name: str
+    arn: str
+    status: str  # RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+    started_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+
+    @classmethod
+    def from_listing(cls, execution: dict[str, Any]) -> SagaAttempt:
+        return cls(execution["name"], execution["executionArn"], execution["status"], execution.get("startDate"),
+                   execution.get("stopDate"))
+
+
+@dataclass
+class Saga:
+    """Every run of one saga trigger: the first execution and its redrives, oldest first."""
+
+    state_machine: str
+    state_machine_arn: str
+    trigger_event_id: str
+    attempts: list[SagaAttempt]
+
+    @property
+    def latest(self) -> SagaAttempt:
+        return self.attempts[-1]
+
+    @property
+    def state(self) -> SagaState:
+        if any(a.status == "RUNNING" for a in self.attempts):
+            return "running"
+        if any(a.status == "SUCCEEDED" for a in self.attempts):
+            return "succeeded"
+        return "failed"
+
+    def refusal(self) -> str | None:
+        """Why this saga must not be redriven (None: its runs all failed, so it may be)."""
+        running = [a for a in self.attempts if a.status == "RUNNING"]
+        if running:
+            return (f"saga {self.trigger_event_id} is running ({running[-1].name}, started "
+                    f"{_iso(running[-1].started_at)}): let it finish, then redrive it if it fails")
+        succeeded = [a for a in self.attempts if a.status == "SUCCEEDED"]
+        if succeeded:
+            return (f"saga {self.trigger_event_id} already succeeded ({succeeded[-1].name}, "
+                    f"{_iso(succeeded[-1].stopped_at)}): nothing to redrive")
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state_machine": self.state_machine, "trigger_event_id": self.trigger_event_id, "state": self.state,
+            "latest_execution": self.latest.name, "latest_status": self.latest.status,
+            "started_at": _iso(self.attempts[0].started_at), "latest_started_at": _iso(self.latest.started_at),
+            "latest_stopped_at": _iso(self.latest.stopped_at),
+            "attempts": [{"name": a.name, "status": a.status, "started_at": _iso(a.started_at),
+                          "stopped_at": _iso(a.stopped_at), "execution_arn": a.arn} for a in self.attempts],
+        }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if isinstance(moment, dt.datetime) else None
+
+
+def _sagas_of(machine: str, arn: str, listing: Iterable[dict[str, Any]]) -> list[Saga]:
+    by_trigger: dict[str, list[SagaAttempt]] = defaultdict(list)
+    for execution in listing:
+        by_trigger[trigger_of_execution(execution["name"])].append(SagaAttempt.from_listing(execution))
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return [
+        Saga(machine, arn, trigger, sorted(attempts, key=lambda a: (a.started_at or epoch, a.name)))
+        for trigger, attempts in by_trigger.items()
+    ]
+
+
+def list_sagas(sfn: Any, names: Names, state: SagaState | None = None) -> list[Saga]:
+    """The stage's sagas (one per trigger, with all its runs), most recently started first."""
+    sagas = []
+    for machine, arn in sorted(state_machine_arns(sfn, names).items()):
+        sagas += _sagas_of(machine, arn, executions(sfn, arn))
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    sagas.sort(key=lambda s: s.latest.started_at or epoch, reverse=True)
+    return [s for s in sagas if state is None or s.state == state]
+
+
+def find_saga(sfn: Any, names: Names, given: str) -> Saga:
+    """A saga by an execution ARN, an execution name (`<event id>[-redrive-<n>]`) or its trigger event id."""
+    if given.startswith("arn:") and ":execution:" in given:
+        # arn:aws:states:<region>:<account>:execution:<machine>:<name>
+        machine_name, name = given.split(":execution:", 1)[1].split(":", 1)
+        machine_arn = given.split(":execution:", 1)[0] + f":stateMachine:{machine_name}"
+        machines = {machine_name: machine_arn}
+        trigger = trigger_of_execution(name)
+    else:
+        machines = state_machine_arns(sfn, names)
+        trigger = trigger_of_execution(given.strip())
+    found = []
+    for machine, arn in sorted(machines.items()):
+        runs = [e for e in executions(sfn, arn) if trigger_of_execution(e["name"]) == trigger]
+        if runs:
+            found += _sagas_of(machine, arn, runs)
+    if not found:
+        searched = ", ".join(sorted(machines)) or f"no state machine {names.prefix}-*"
+        raise OperationsError(f"no saga execution {given} in {searched}")
+    if len(found) > 1:
+        raise OperationsError(f"{given} names runs of several state machines ({', '.join(s.state_machine for s in found)}):"
+                              " pass the execution ARN")
+    return found[0]
+
+
+@dataclass
+class SagaRedriveOutcome:
+    saga: Saga
+    status: Literal["would_redrive", "redriven", "refused", "failed"]
+    detail: str
+    new_execution: str | None = None
+    new_execution_arn: str | None = None
+    record: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "detail": self.detail, "trigger_event_id": self.saga.trigger_event_id,
+            "state_machine": self.saga.state_machine, "failed_execution": self.saga.latest.name,
+            "failed_status": self.saga.latest.status, "new_execution": self.new_execution,
+            "new_execution_arn": self.new_execution_arn, "record": self.record, "saga": self.saga.as_json(),
+        }
+
+
+def redrive_failed_saga(
+    sfn: Any, dynamodb: Any, names: Names, actor: Actor, saga: Saga, *, dry_run: bool = False,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> SagaRedriveOutcome:
+    """A new run of a saga whose runs all failed (`<event id>-redrive-<n>`, the same input), recorded first.
+
+    Refused when a run is going on or one succeeded. The record: `REDRIVE#<run id>` /
+    `EXECUTION#<failed execution>`, record_type `saga_redrive`, written before the start.
+    """
+    from .sagas import plan_redrive, start_redrive
+
+    refusal = saga.refusal()
+    if refusal:
+        return SagaRedriveOutcome(saga, "refused", refusal)
+    failed = saga.latest
+    with aws_call(f"execution {failed.name} of {saga.state_machine}", "states:DescribeExecution, states:ListExecutions"):
+        plan = plan_redrive(sfn, failed.arn)
+    if dry_run:
+        return SagaRedriveOutcome(saga, "would_redrive", f"would start {plan.name} with the input of {failed.name}",
+                                  new_execution=plan.name)
+    run_id = uuid.uuid4().hex
+    record = f"REDRIVE#{run_id}"
+    item = {
+        "pk": record, "sk": f"EXECUTION#{failed.name}", "record_type": "saga_redrive", "run_id": run_id,
+        "stage": names.stage, "who": actor.who, "os_user": actor.os_user, "started_at": now().isoformat(),
+        "state_machine": saga.state_machine, "event_id": saga.trigger_event_id, "failed_execution": failed.name,
+        "failed_status": failed.status, "attempts_before": len(saga.attempts), "new_execution": plan.name,
+        "status": "starting",
+    }
+    with aws_call(f"table {names.audit_table}", "dynamodb:PutItem"):
+        dynamodb.put_item(TableName=names.audit_table, Item=_typed(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def update(**values: Any) -> None:
+        values = {k: v for k, v in values.items() if v is not None}
+        try:
+            with aws_call(f"table {names.audit_table}", "dynamodb:UpdateItem"):
+                dynamodb.update_item(
+                    TableName=names.audit_table, Key={"pk": {"S": record}, "sk": {"S": f"EXECUTION#{failed.name}"}},
+                    UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
+                    ExpressionAttributeNames={f"#{k}": k for k in values},
+                    ExpressionAttributeValues={f":{k}": _SERIALIZER.serialize(v) for k, v in values.items()},
+                )
+        except OperationsError:
+            pass
+
+    try:
+        with aws_call(f"state machine {saga.state_machine}", "states:StartExecution"):
+            arn = start_redrive(sfn, plan)
+    except OperationsError as error:
+        update(status="start_failed", error=str(error)[:1000], finished_at=now().isoformat())
+        return SagaRedriveOutcome(saga, "failed", f"{plan.name} not started: {error}", plan.name, record=record)
+    update(status="started", new_execution_arn=arn, finished_at=now().isoformat())
+    return SagaRedriveOutcome(saga, "redriven", f"started {plan.name}", plan.name, arn, record)

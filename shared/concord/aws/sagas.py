@@ -9,6 +9,7 @@ input: its steps find what the first run created and resume it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -37,8 +38,19 @@ def start_saga(sfn: Any, state_machine_arn: str, trigger: Envelope) -> bool:
     return True
 
 
-def redrive_saga(sfn: Any, execution_arn: str) -> str:
-    """Start the next attempt of a failed execution; returns the new execution's ARN."""
+@dataclass(frozen=True)
+class RedrivePlan:
+    """The next attempt of a saga: which state machine, the new execution's name, the input."""
+
+    state_machine_arn: str
+    trigger_event_id: str
+    failed_execution: str
+    name: str  # `<event id>-redrive-<n>`, n = the attempts so far
+    input: str
+
+
+def plan_redrive(sfn: Any, execution_arn: str) -> RedrivePlan:
+    """What `redrive_saga` would start for `execution_arn` (starts nothing)."""
     described = sfn.describe_execution(executionArn=execution_arn)
     base = described["name"].split(REDRIVE_SEPARATOR)[0]
     machine = described["stateMachineArn"]
@@ -48,7 +60,16 @@ def redrive_saga(sfn: Any, execution_arn: str) -> str:
         for e in page["executions"]
         if e["name"] == base or e["name"].startswith(base + REDRIVE_SEPARATOR)
     ]
-    response = sfn.start_execution(
-        stateMachineArn=machine, name=f"{base}{REDRIVE_SEPARATOR}{len(attempts)}", input=described["input"]
-    )
+    return RedrivePlan(machine, base, described["name"], f"{base}{REDRIVE_SEPARATOR}{len(attempts)}",
+                       described["input"])
+
+
+def start_redrive(sfn: Any, plan: RedrivePlan) -> str:
+    """Start a planned attempt; returns the new execution's ARN."""
+    response = sfn.start_execution(stateMachineArn=plan.state_machine_arn, name=plan.name, input=plan.input)
     return response["executionArn"]
+
+
+def redrive_saga(sfn: Any, execution_arn: str) -> str:
+    """Start the next attempt of a failed execution; returns the new execution's ARN."""
+    return start_redrive(sfn, plan_redrive(sfn, execution_arn))

@@ -29,7 +29,7 @@ local_app = typer.Typer(help="The local stack: emulated AWS running Concord's ow
 secrets_app = typer.Typer(help="Webhook signing secrets in Secrets Manager.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(secrets_app, name="secrets")
-register_operator_commands(app)  # exceptions, dlq, trace, status (cli/ops)
+register_operator_commands(app)  # exceptions, dlq, trace, status, replay, saga (cli/ops)
 
 console = Console()
 errors = Console(stderr=True)

@@ -30,7 +30,11 @@ class LocalView:
     def audit_events_of_type(self, event_type: str) -> list[dict[str, Any]]:
         """Audit-trail records of one event type (a scan: fine for a laptop's volumes)."""
         table = self.audit.table
-        items, kwargs = [], {"FilterExpression": "event_type = :t", "ExpressionAttributeValues": {":t": event_type}}
+        # only event records: redrive and replay records name an event type too
+        items, kwargs = [], {
+            "FilterExpression": "begins_with(pk, :event) AND event_type = :t",
+            "ExpressionAttributeValues": {":event": "EVENT#", ":t": event_type},
+        }
         while True:
             page = table.scan(**kwargs)
             items.extend({**item, "detail": json.loads(item["detail"])} for item in page["Items"])

@@ -1,4 +1,4 @@
-"""Operator commands: `concord exceptions | dlq show | dlq redrive | trace | status`.
+"""Operator commands: `concord exceptions | dlq show | dlq redrive | trace | status | replay | saga`.
 
 They act on a deployed stage (--stage, --profile, --region) or on the local stack (--local);
 the AWS-side logic is concord.aws.operations. See docs/operations.md.
@@ -12,6 +12,8 @@ import typer
 def register(app: typer.Typer) -> None:
     from .dlq import dlq_app
     from .exceptions import exceptions
+    from .replay import replay
+    from .saga import saga_app
     from .status import status
     from .trace import trace
 
@@ -19,3 +21,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dlq_app, name="dlq")
     app.command("trace")(trace)
     app.command("status")(status)
+    app.command("replay")(replay)
+    app.add_typer(saga_app, name="saga")

@@ -131,11 +131,20 @@ def parse_since(value: str | None, now: dt.datetime) -> dt.datetime | None:
     """`--since`: a duration back from now (90s, 30m, 2h, 7d, 1w) or an ISO date/time (UTC if naive)."""
     if value is None:
         return None
-    match = _DURATION.match(value.strip().lower())
+    return parse_moment(value, now, "--since")
+
+
+def parse_moment(value: str, now: dt.datetime, option: str) -> dt.datetime:
+    """A moment as an operator gives it: a duration back from now (90s, 30m, 2h, 7d, 1w), `now`,
+    or an ISO date/time (UTC if naive)."""
+    text = value.strip()
+    if text.lower() == "now":
+        return now
+    match = _DURATION.match(text.lower())
     if match:
         return now - dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
     try:
-        moment = dt.datetime.fromisoformat(value.strip())
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--since {value!r}: expected a duration (30m, 2h, 7d) or an ISO date/time") from None
+        raise UsageError(f"{option} {value!r}: expected a duration (30m, 2h, 7d) or an ISO date/time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
