@@ -29,8 +29,14 @@ class ReconcileSettings(SystemsSettings):
     repair_on_schedule: bool = Field(default=False, alias="RECONCILE_REPAIR")
 
 
+class Entity(BaseModel):
+    object_type: ObjectType
+    canonical_id: str
+
+
 class ReconcileRequest(BaseModel):
     objects: list[ObjectType] = Field(default_factory=lambda: list(OBJECT_TYPES))
+    entities: list[Entity] | None = None  # None: every linked entity
     repair: bool | None = None  # None: the scheduled default
 
 
@@ -42,7 +48,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ReconcileRequest.model_validate({k: v for k, v in event.items() if k in ReconcileRequest.model_fields})
     systems = systems_for(settings)
     now = dt.datetime.now(dt.UTC)
-    found = find_drift(systems, request.objects, now.date())
+    scope = [(e.object_type, e.canonical_id) for e in request.entities] if request.entities is not None else None
+    found = find_drift(systems, request.objects, now.date(), scope)
     events = [drift_event(drift, settings.legal_entity, now) for drift in found]
     if events:
         systems.bus.publish(events)

@@ -86,6 +86,10 @@ class Names:
     def idempotency_table(self) -> str:
         return f"{self.prefix}-idempotency"
 
+    def function(self, folder: str) -> str:
+        """A function by its folder under functions/ (infra names it concord-<stage>-<folder>)."""
+        return f"{self.prefix}-{folder.replace('_', '-')}"
+
     def state_machine(self, flow: str) -> str:
         return f"{self.prefix}-{flow.replace('_', '-')}"
 
@@ -1175,6 +1179,9 @@ class Trace:
     related: list[str]
     name: str | None
     derived: bool = False  # canonical id computed from the CRM id; the registry has no link yet
+    # what the flows did to the entity's records, from the registry: at, system, record_id,
+    # event_id, event_type, action
+    lineage: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return json.loads(json.dumps({
@@ -1182,7 +1189,7 @@ class Trace:
             "canonical_id_derived": self.derived, "name": self.name,
             "records": {link.system: {"record_id": link.record_id, "linked_by": link.linked_by,
                                       "linked_at": link.linked_at} for link in self.links},
-            "events": self.events, "related": self.related,
+            "events": self.events, "related": self.related, "lineage": self.lineage,
         }, default=_json_default))
 
 
@@ -1285,7 +1292,29 @@ def trace_entity(dynamodb: Any, names: Names, reference: EntityReference, text: 
                 "records": [], "summary": _summary(detail), "correlation_id": detail.get("correlation_id"),
             })
     events.sort(key=lambda e: str(e.get("occurred_at") or ""))
-    return Trace(text, reference.object_type, canonical, links, events, sorted(related), name, derived)
+    lineage = entity_lineage(dynamodb, names.xref_table, reference.object_type, canonical) if canonical else []
+    return Trace(text, reference.object_type, canonical, links, events, sorted(related), name, derived, lineage)
+
+
+def resolve_entity(dynamodb: Any, names: Names, text: str) -> tuple[str, str]:
+    """(object type, canonical id) of an operator's reference (see parse_entity_reference)."""
+    reference = parse_entity_reference(text)
+    if reference.canonical_id:
+        return reference.object_type, reference.canonical_id
+    assert reference.system and reference.record_id
+    canonical = canonical_of(dynamodb, names.xref_table, reference.system, reference.object_type, reference.record_id)
+    if canonical is None and reference.system == AUTHORITY:
+        canonical = canonical_id(reference.object_type, AUTHORITY, reference.record_id)
+    if canonical is None:
+        raise OperationsError(f"{text}: no canonical entity links {reference.system} record {reference.record_id}")
+    return reference.object_type, canonical
+
+
+def entity_lineage(dynamodb: Any, xref_table: str, object_type: str, canonical: str) -> list[dict[str, Any]]:
+    """The lineage entries the flows wrote for an entity (concord.aws.xref), oldest first."""
+    items = query_items(dynamodb, xref_table, f"CANON#{object_type}#{canonical}", "LINEAGE#")
+    fields = ("at", "system", "record_id", "event_id", "event_type", "action")
+    return sorted(({k: item.get(k) for k in fields} for item in items), key=lambda e: str(e["at"]))
 
 
 # --------------------------------------------------------------------------- status
@@ -1582,3 +1611,25 @@ def redrive_failed_saga(
         return SagaRedriveOutcome(saga, "failed", f"{plan.name} not started: {error}", plan.name, record=record)
     update(status="started", new_execution_arn=arn, finished_at=now().isoformat())
     return SagaRedriveOutcome(saga, "redriven", f"started {plan.name}", plan.name, arn, record)
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def invoke_reconcile(
+    lambda_client: Any, names: Names, objects: list[str], repair: bool, entities: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """Run the stage's reconcile function (it reaches the systems with its own role and network)
+    and return its report: {"objects", "repair", "drift": [...]}. `entities` ((object type,
+    canonical id)) limits it to those."""
+    function = names.function("reconcile")
+    request: dict[str, Any] = {"objects": objects, "repair": repair}
+    if entities is not None:
+        request["entities"] = [{"object_type": kind, "canonical_id": ref} for kind, ref in entities]
+    with aws_call(f"function {function}", "lambda:InvokeFunction"):
+        response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(request).encode())
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        message = payload.get("errorMessage", payload) if isinstance(payload, dict) else payload
+        raise OperationsError(f"function {function} failed: {message}")
+    return payload

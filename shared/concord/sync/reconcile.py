@@ -15,7 +15,7 @@ financial status); a budget difference is reported only (a person decides which 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Literal
 
@@ -59,14 +59,25 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def find_drift(systems: Systems, objects: Iterable[ObjectType], today: dt.date) -> list[Drift]:
+def find_drift(
+    systems: Systems, objects: Iterable[ObjectType], today: dt.date, scope: Sequence[tuple[str, str]] | None = None
+) -> list[Drift]:
+    """Drift of every linked entity of `objects`, or only of the entities in `scope`
+    ((object type, canonical id); a project brings its customer along)."""
+    objects = set(objects)
+    if scope is None:
+        customers = systems.xref.canonical_ids("customer") if "customer" in objects else []
+        projects = systems.xref.canonical_ids("project") if "project" in objects else []
+    else:
+        projects = [ref for kind, ref in scope if kind == "project"] if "project" in objects else []
+        customers = [ref for kind, ref in scope if kind == "customer"]
+        customers += [c for p in projects if (c := systems.xref.related("project", p, "customer"))]
+        customers = list(dict.fromkeys(customers)) if "customer" in objects else []
     drift: list[Drift] = []
-    if "customer" in objects:
-        for ref in systems.xref.canonical_ids("customer"):
-            drift.extend(_customer_drift(systems, ref))
-    if "project" in objects:
-        for ref in systems.xref.canonical_ids("project"):
-            drift.extend(_project_drift(systems, ref, today))
+    for ref in customers:
+        drift.extend(_customer_drift(systems, ref))
+    for ref in projects:
+        drift.extend(_project_drift(systems, ref, today))
     return drift
 
 

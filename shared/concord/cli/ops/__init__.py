@@ -1,4 +1,5 @@
-"""Operator commands: `concord exceptions | dlq show | dlq redrive | trace | status | replay | saga`.
+"""Operator commands: `concord exceptions | dlq show | dlq redrive | trace | status | replay | saga |
+reconcile`.
 
 They act on a deployed stage (--stage, --profile, --region) or on the local stack (--local);
 the AWS-side logic is concord.aws.operations. See docs/operations.md.
@@ -12,6 +13,7 @@ import typer
 def register(app: typer.Typer) -> None:
     from .dlq import dlq_app
     from .exceptions import exceptions
+    from .reconcile import reconcile
     from .replay import replay
     from .saga import saga_app
     from .status import status
@@ -22,4 +24,5 @@ def register(app: typer.Typer) -> None:
     app.command("trace")(trace)
     app.command("status")(status)
     app.command("replay")(replay)
+    app.command("reconcile")(reconcile)
     app.add_typer(saga_app, name="saga")

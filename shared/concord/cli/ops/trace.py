@@ -95,6 +95,14 @@ def trace(
     if not found.events:
         events.add_row("-", "no recorded event concerns it", "", "", "", "", "")
     console.print(events)
+    if found.lineage:
+        lineage = Table(title="lineage (what Concord did to its records), oldest first", title_justify="left")
+        for column in ("at", "system", "record", "event", "what"):
+            lineage.add_column(column, overflow="fold")
+        for entry in found.lineage:
+            lineage.add_row(render.when(entry["at"]), str(entry["system"]).upper(), str(entry["record_id"]),
+                            f"{entry['event_type']} {str(entry['event_id'])[:8]}…", str(entry["action"]))
+        console.print(lineage)
     if found.related:
         console.print("related: " + ", ".join(found.related))
     if not known:
