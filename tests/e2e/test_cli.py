@@ -7,12 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from concord.local.demo_secrets import demo_secret_value
+from concord.local.demo_secrets import demo_secret_value, demo_signing_secret
 from concord.local.inspect import LocalView
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack
@@ -63,6 +64,16 @@ def test_up_on_a_taken_port_fails_with_a_clear_error(tmp_path: Path) -> None:
     assert "--aws-port" in result.stderr
 
 
+@pytest.fixture()
+def psa_secret_restored(local_stack: LocalStack) -> Iterator[None]:
+    """The session stack's PSA secret back to the demo's afterwards: Tryton's PSA pushes with it."""
+    yield
+    restored = concord("secrets", "set", "psa", "--local", state_dir=local_stack.state_dir,
+                       stdin=demo_signing_secret("psa") + "\n")
+    assert restored.returncode == 0, restored.stderr
+
+
+@pytest.mark.usefixtures("psa_secret_restored")
 def test_secrets_set_rotates_with_old_and_new_secret_active(local_stack: LocalStack, view: LocalView) -> None:
     old = concord("secrets", "set", "psa", "--local", "--generate", state_dir=local_stack.state_dir)
     assert old.returncode == 0, old.stderr
