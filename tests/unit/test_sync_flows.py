@@ -191,6 +191,14 @@ def test_three_deliveries_of_one_approval_make_one_line(systems: Systems) -> Non
     assert systems.xref.records_of("time_entry", ref) == {"psa": "5", "erp": "line-time:5"}
 
 
+def test_an_approval_billed_before_is_answered_without_asking_the_erp(systems: Systems) -> None:
+    billing.bill([("a", time_event("5"))], systems)
+    systems.erp.outage.remaining = 5  # type: ignore[attr-defined]
+    (again,) = billing.bill([("b", time_event("5"))], systems).values()
+    assert isinstance(again, billing.Billed) and again.detail == "already billed: ERP line line-time:5"
+    assert systems.erp.outage.remaining == 5  # type: ignore[attr-defined]
+
+
 def test_non_billable_time_and_unknown_projects(systems: Systems) -> None:
     outcomes = billing.bill([("n", time_event("1", billable=False)), ("u", time_event("2", project="999"))], systems)
     assert isinstance(outcomes["n"], billing.Billed) and not outcomes["n"].billed

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from ..aws.audit import AuditTrail
+from ..aws.operations import peek_messages, queue_ref
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
@@ -69,15 +70,12 @@ class LocalView:
             )
 
     def dlq_messages(self, dlq_name: str) -> list[dict[str, Any]]:
-        """Peek at a DLQ without taking messages from it (visibility 0)."""
-        url = self.queue_url(dlq_name)
-        messages: dict[str, dict[str, Any]] = {}
-        for _ in range(3):
-            for m in self.sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0, AttributeNames=["All"]
-            ).get("Messages", []):
-                messages[m["MessageId"]] = m
-        return list(messages.values())
+        """Every message of a DLQ, left where it is (as `concord dlq` peeks: the emulator only
+        ever returns the first ten to a plain receive), in the shape SQS returns them."""
+        return [
+            {"MessageId": m.message_id, "Body": m.body, "ReceiptHandle": m.receipt_handle, "Attributes": m.attributes}
+            for m in peek_messages(self.sqs, queue_ref(self.sqs, dlq_name))
+        ]
 
     def wait_for(self, probe: Any, timeout: float, interval: float = 0.05) -> Any:
         deadline = time.monotonic() + timeout

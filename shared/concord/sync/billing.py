@@ -124,6 +124,11 @@ def _plan(key: Hashable, event: Envelope, systems: Systems) -> Billed | tuple[st
         raise ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
     if not event.data.billable:
         return Billed(billed=False, detail="not billable: nothing to invoice")
+    # Billed before (a redelivery, push + poll, a replay): known without asking the ERP, which
+    # may be down; the ERP's own check by line id stays the guarantee for a crash in between.
+    object_type, psa_id = source_ref(event)
+    if line_id := systems.xref.records_of(object_type, canonical_id(object_type, System.PSA, psa_id)).get(System.ERP):
+        return Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
     rules = systems.rules_for(event.legal_entity)
     line = invoice_line(event, rules)
     project_ref = systems.xref.canonical_of(System.PSA, "project", event.data.project_id)
