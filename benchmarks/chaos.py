@@ -38,6 +38,8 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=defaults.out_of_order_pairs, help="out-of-order pairs (2 more facts each)")
     parser.add_argument("--poison", type=int, default=defaults.poison)
     parser.add_argument("--deals", type=int, default=defaults.deals)
+    parser.add_argument("--approvals", type=int, default=defaults.approvals,
+                        help="time entries approved in the PSA while the ERP is faulted (billed in the ERP)")
     parser.add_argument("--kills", type=int, default=defaults.kills, help="kill -9 of the local Lambda runtime")
     parser.add_argument("--probability", type=float, default=defaults.fault_probability,
                         help="probability of a fault on each ERP/PSA call while a fault phase is on")
@@ -46,6 +48,7 @@ def main() -> int:
                         help="local queue visibility cap (s): how soon a crashed runtime's messages return")
     args = parser.parse_args()
     config = ChaosConfig(facts=args.facts, out_of_order_pairs=args.pairs, poison=args.poison, deals=args.deals,
+                         approvals=args.approvals,
                          kills=args.kills, fault_probability=args.probability, seed=args.seed)
 
     with tempfile.TemporaryDirectory(prefix="concord-chaos-") as tmp:

@@ -6,7 +6,9 @@ Injected business events:
     twice, then once more with a fresh webhook-timestamp), some as out-of-order pairs (a newer
     change of an account, then an older one); a vendor that retries on 5xx / no answer;
   - poison records: malformed AccountChanged put on the bus directly;
-  - deals: an account and a won opportunity in Tryton's CRM (push -> quote-to-cash saga).
+  - deals: an account and a won opportunity in Tryton's CRM (push -> quote-to-cash saga);
+  - approvals: time logged and approved in Tryton's PSA on projects activated before the
+    faults start (push -> TimeApproved -> billed on the project's ERP invoice).
 Meanwhile the fault proxy breaks the ERP and the PSA (503 bursts, 429 + Retry-After, resets,
 outages, latency beyond the client timeout) and the local Lambda runtime is killed with
 SIGKILL and restarted. The ledger then accounts for every injected event.
@@ -37,15 +39,22 @@ from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.runtime import scheduled_event
-from concord.local.sagas import machine_arn
-from concord.local.scenarios import SalesRep, crm_client, random_ein
+from concord.local.sagas import machine_arn, wait_for_execution
+from concord.local.scenarios import (
+    Consultant,
+    SalesRep,
+    crm_client,
+    random_ein,
+    user_client,
+)
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
 AUDIT_DLQ = "concord-local-audit-trail-dlq"
-DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq")
+BILLING_DLQ = "concord-local-post-billable-dlq"
+DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq", BILLING_DLQ)
 FAULT_TARGETS = ("erp", "psa")
 # (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
 # timeout (and the steps' 30 s Lambda timeout) is costly, so it hits one call per target.
@@ -70,6 +79,8 @@ class ChaosConfig:
     out_of_order_pairs: int = 10  # extra facts: a newer change, then an older one
     poison: int = 5
     deals: int = 40
+    approvals: int = 30  # time entries approved in the PSA while the ERP is faulted
+    billing_projects: int = 2  # projects the approvals are spread over (activated before the faults)
     kills: int = 2
     fault_probability: float = 0.7  # while a fault phase is on
     fault_phase_seconds: float = 6.0
@@ -102,6 +113,12 @@ class WebhookFact:
 class Deal:
     opportunity_id: str
     account_id: int
+
+
+@dataclass
+class Approval:
+    time_entry_id: str
+    project_ref: str
 
 
 # ------------------------------------------------------------------------------ ledger
@@ -152,6 +169,8 @@ class Campaign:
         self.facts: list[WebhookFact] = []
         self.poison_ids: list[str] = []
         self.deals: list[Deal] = []
+        self.approvals: list[Approval] = []
+        self.billing_projects: list[tuple[str, str]] = []  # (PSA project id, project ref)
         self.kills: list[dict[str, Any]] = []
         self.timeline: list[tuple[float, str]] = []
         self._stop_faults = threading.Event()
@@ -272,6 +291,37 @@ class Campaign:
             self.deals.append(Deal(str(opportunity), account))
             time.sleep(self.config.deal_gap_seconds)
 
+    # -------------------------------------------------------------------------- approvals
+
+    def _activate_billing_projects(self) -> None:
+        """Projects to bill time on, activated by quote-to-cash before any fault."""
+        for n in range(self.config.billing_projects):
+            account = self.rep.create_account(
+                f"Chaos Billing {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
+                tax_id=random_ein())
+            opportunity = str(self.rep.win_opportunity(account, f"Chaos billing {n}", [("Delivery", 200)]))
+            execution = wait_for_execution(self.sfn, opportunity)
+            if execution["status"] != "SUCCEEDED":
+                raise RuntimeError(f"billing project saga {execution['name']} ended {execution['status']}")
+            project_ref = canonical_id("project", "crm", opportunity)
+            (project,) = self.tryton.psa.client.search_read("project.work", [["concord_ref", "=", project_ref]], ["id"])
+            self.billing_projects.append((str(project["id"]), project_ref))
+
+    def _approve_time(self) -> None:
+        consultant = Consultant(user_client(self.systems, "psa"))
+        for n in range(self.config.approvals):
+            project_id, project_ref = self.billing_projects[n % len(self.billing_projects)]
+            line = consultant.log_time(project_id, 1 + n % 4)
+            consultant.approve([line])
+            self.approvals.append(Approval(str(line), project_ref))
+            time.sleep(self.rng.uniform(0.1, 0.6))
+
+    def _billed_lines(self) -> Counter[str]:
+        """How many ERP invoice lines each approved time entry has (by Concord's line id)."""
+        refs = [f"time:{a.time_entry_id}" for a in self.approvals]
+        rows = self.tryton.erp.client.search_read("account.invoice.line", [["concord_ref", "in", refs]], ["concord_ref"])
+        return Counter(row["concord_ref"].removeprefix("time:") for row in rows)
+
     # -------------------------------------------------------------------------- crashes
 
     def _running_sagas(self) -> int:
@@ -306,18 +356,22 @@ class Campaign:
     def inject(self) -> None:
         self.view.drain_tap()
         self.poll_changes()  # the change-capture watch has a checkpoint from here on, as on a live stage
+        if self.config.approvals:
+            self._activate_billing_projects()
         self._mark(f"run {self.run_id}: faults on {', '.join(FAULT_TARGETS)} at p={self.config.fault_probability}")
         fault_thread = threading.Thread(target=self._cycle_faults, daemon=True)
         fault_thread.start()
         crashes_done = threading.Event()
-        workers = [threading.Thread(target=fn, daemon=True) for fn in (self._send_webhooks, self._send_poison, self._win_deals)]
+        workers = [threading.Thread(target=fn, daemon=True)
+                   for fn in (self._send_webhooks, self._send_poison, self._win_deals, self._approve_time)]
         crasher = threading.Thread(target=self._crash_loop, args=(crashes_done,), daemon=True)
         for worker in workers:
             worker.start()
         crasher.start()
         for worker in workers:
             worker.join()
-        self._mark(f"injected {len(self.facts)} webhook facts x3, {len(self.poison_ids)} poison, {len(self.deals)} deals")
+        self._mark(f"injected {len(self.facts)} webhook facts x3, {len(self.poison_ids)} poison, {len(self.deals)} deals, "
+                   f"{len(self.approvals)} approvals")
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
@@ -337,9 +391,10 @@ class Campaign:
             now = time.monotonic()
             no_saga = [d["opportunity"] for d in ledger.details.get("in_flight", []) if d.get("kind") == "deal"
                        and not d["executions"]]
-            if no_saga and now - last_poll > 10:
+            unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
+            if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(f"{len(no_saga)} deal(s) without a saga: poll_changes ran, "
+                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: poll_changes ran, "
                            f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
                 last_poll = now
             if now - last_log > 15:
@@ -379,6 +434,7 @@ class Campaign:
                     "queue": name, "message_id": message.message_id, "event_type": message.event_type,
                     "event_id": event_id,
                     "opportunity_id": str(data.get("opportunity_id")) if isinstance(data, dict) else None,
+                    "time_entry_id": str(data.get("time_entry_id")) if isinstance(data, dict) else None,
                     "reasons": sorted({f"{f['error_class']}: {f['reason'][:160]}" for f in failures}),
                     "attempts": len(failures),
                 }
@@ -430,6 +486,22 @@ class Campaign:
                 ledger.note("in_flight", kind="poison", event_id=event_id)
             else:
                 ledger.note("lost", kind="poison", event_id=event_id)
+
+        # approvals: one ERP invoice line per approved time entry; or its TimeApproved parked with a reason
+        billed = self._billed_lines() if self.approvals else Counter()
+        parked_time = {v["time_entry_id"]: v for v in dlq.values() if v["queue"] == BILLING_DLQ}
+        for approval in self.approvals:
+            base = {"kind": "approval", "time_entry": approval.time_entry_id, "lines": billed[approval.time_entry_id]}
+            if billed[approval.time_entry_id] > 1:
+                ledger.note("duplicated", **base)
+            elif billed[approval.time_entry_id] == 1:
+                ledger.note("applied", **base)
+            elif approval.time_entry_id in parked_time:
+                ledger.note("parked", **base, **parked_time[approval.time_entry_id])
+            elif not after_redrive:
+                ledger.note("in_flight", **base, why="not billed yet (push lost? the poller will find it)")
+            else:
+                ledger.note("lost", **base)
 
         # deals: one SUCCEEDED saga, one ERP customer, one PSA project; or a failed saga + its exception
         runs = self._executions_by_opportunity()
@@ -563,7 +635,7 @@ class Campaign:
             "fault_cycle": [m for m, _ in self.config.fault_cycle],
             "injected": {"webhook_facts": len(self.facts), "webhook_deliveries": sum(len(f.statuses) for f in self.facts),
                          "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.poison_ids),
-                         "deals": len(self.deals)},
+                         "deals": len(self.deals), "approvals": len(self.approvals)},
             "faults": faults,
             "webhook_answers": dict(Counter(str(s) for f in self.facts for s in f.statuses)),
             "webhook_retried_answers": dict(Counter(r for f in self.facts for r in f.retried)),
