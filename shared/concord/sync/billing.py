@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from ..domain import InvoiceLine
-from ..errors import PermanentError, PrerequisiteMissing, ValidationFailed
+from ..errors import PermanentError, ValidationFailed
 from ..events import Envelope
 from ..events.envelope import ExpenseApprovedEvent, TimeApprovedEvent
 from ..events.types import System
 from .ids import canonical_id
 from .lineage import record_lineage
+from .links import erp_customer_of, project_of_psa
 from .rules import LegalEntityRules
 from .systems import Systems
 
@@ -131,15 +132,8 @@ def _plan(key: Hashable, event: Envelope, systems: Systems) -> Billed | tuple[st
         return Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
     rules = systems.rules_for(event.legal_entity)
     line = invoice_line(event, rules)
-    project_ref = systems.xref.canonical_of(System.PSA, "project", event.data.project_id)
-    if project_ref is None:
-        raise PrerequisiteMissing(
-            f"PSA project {event.data.project_id} is not linked to a won deal (no quote-to-cash has activated it)"
-        )
-    customer_ref = systems.xref.related("project", project_ref, "customer")
-    customer_id = systems.xref.records_of("customer", customer_ref).get(System.ERP) if customer_ref else None
-    if customer_id is None:
-        raise PrerequisiteMissing(f"project {project_ref} has no ERP customer linked yet")
+    project_ref = project_of_psa(systems, event.data.project_id)
+    customer_id = erp_customer_of(systems, project_ref)
     return customer_id, _Line(key=key, event=event, line=line, project_ref=project_ref)
 
 

@@ -50,29 +50,27 @@ def project_status(states: Iterable[InvoiceState], today: dt.date) -> FinancialS
 
 
 def propagate(event: Envelope, systems: Systems, today: dt.date) -> Propagated:
-    if isinstance(event, InvoicePostedEvent):
-        return _invoice_posted(event, systems, today)
-    if isinstance(event, PaymentReceivedEvent):
-        return _payment_received(event, systems, today)
-    raise ValidationFailed(f"financial status takes InvoicePosted or PaymentReceived, not {event.type}")
-
-
-def _project_of(systems: Systems, invoice_id: str) -> str | None:
-    invoice_ref = canonical_id("invoice", System.ERP, invoice_id)
-    return systems.xref.related("invoice", invoice_ref, "project")
-
-
-def _invoice_posted(event: InvoicePostedEvent, systems: Systems, today: dt.date) -> Propagated:
-    posted = event.data
-    project_ref = _project_of(systems, posted.invoice_id)
+    if not isinstance(event, (InvoicePostedEvent, PaymentReceivedEvent)):
+        raise ValidationFailed(f"financial status takes InvoicePosted or PaymentReceived, not {event.type}")
+    invoice_id = event.data.invoice_id
+    project_ref = systems.xref.related("invoice", canonical_id("invoice", System.ERP, invoice_id), "project")
     if project_ref is None:
-        return Propagated(applied=False, detail=f"invoice {posted.invoice_id} was not billed by Concord")
-    known = {s.invoice_id: s for s in systems.xref.invoice_states(project_ref)}.get(posted.invoice_id)
+        return Propagated(applied=False, detail=f"invoice {invoice_id} was not billed by Concord")
+    known = {s.invoice_id: s for s in systems.xref.invoice_states(project_ref)}.get(invoice_id)
+    if isinstance(event, InvoicePostedEvent):
+        _record_posting(event, systems, project_ref, known)
+    else:
+        _record_payment(event, systems, project_ref, known)
+    return apply_status(event, systems, project_ref, today)
+
+
+def _record_posting(event: InvoicePostedEvent, systems: Systems, project_ref: str, known: InvoiceState | None) -> None:
+    posted = event.data
     state = InvoiceState(
         invoice_id=posted.invoice_id,
         number=posted.number,
         total=posted.total,
-        # A payment recorded first (only possible through a redrive) keeps what it left due.
+        # A repeated InvoicePosted keeps what the payments since have left due.
         amount_due=known.amount_due if known else posted.total,
         due_on=posted.due_on,
         payments=known.payments if known else frozenset(),
@@ -81,34 +79,29 @@ def _invoice_posted(event: InvoicePostedEvent, systems: Systems, today: dt.date)
         systems.xref.save_invoice_state(project_ref, state)
         record_lineage(systems, "project", project_ref, event, System.ERP, posted.invoice_id,
                        f"invoice {posted.number} posted")
-    return apply_status(event, systems, project_ref, today)
 
 
-def _payment_received(event: PaymentReceivedEvent, systems: Systems, today: dt.date) -> Propagated:
+def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: str, known: InvoiceState | None) -> None:
     payment = event.data
-    project_ref = _project_of(systems, payment.invoice_id)
-    if project_ref is None:
-        return Propagated(applied=False, detail=f"invoice {payment.invoice_id} was not billed by Concord")
-    known = {s.invoice_id: s for s in systems.xref.invoice_states(project_ref)}.get(payment.invoice_id)
     if known is None:
         raise PrerequisiteMissing(
             f"payment {payment.payment_id} is for invoice {payment.invoice_id}, whose InvoicePosted "
             "has not been applied yet"
         )
-    if payment.payment_id not in known.payments:
-        # What is left to pay only goes down; taking the smaller value makes the order in
-        # which payments arrive irrelevant.
-        due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
-        systems.xref.save_invoice_state(
-            project_ref,
-            known.model_copy(update={
-                "amount_due": known.amount_due.model_copy(update={"amount": due}),
-                "payments": known.payments | {payment.payment_id},
-            }),
-        )
-        record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
-                       f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
-    return apply_status(event, systems, project_ref, today)
+    if payment.payment_id in known.payments:
+        return
+    # What is left to pay only goes down; taking the smaller value makes the order in which
+    # payments arrive irrelevant.
+    due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
+    systems.xref.save_invoice_state(
+        project_ref,
+        known.model_copy(update={
+            "amount_due": known.amount_due.model_copy(update={"amount": due}),
+            "payments": known.payments | {payment.payment_id},
+        }),
+    )
+    record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
+                   f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
 
 
 def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:

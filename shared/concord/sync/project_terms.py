@@ -17,12 +17,13 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from ..domain import ContractTerms, ForecastLine, ProjectForecast
-from ..errors import PrerequisiteMissing, ValidationFailed
+from ..errors import ValidationFailed
 from ..events import Envelope
 from ..events.envelope import ContractChangedEvent, StaffingChangedEvent
 from ..events.payloads import Milestone
 from ..events.types import ErrorClass, Money, RecordRef, Severity, System
 from .lineage import record_lineage
+from .links import erp_customer_of, project_of_psa
 from .reporting import sync_exception
 from .systems import Systems
 
@@ -80,13 +81,8 @@ def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApp
     if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
         raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
     psa_project_id = event.data.project_id
-    project_ref = systems.xref.canonical_of(System.PSA, "project", psa_project_id)
-    if project_ref is None:
-        raise PrerequisiteMissing(f"PSA project {psa_project_id} is not linked to a won deal yet")
-    customer_ref = systems.xref.related("project", project_ref, "customer")
-    customer_id = systems.xref.records_of("customer", customer_ref).get(System.ERP) if customer_ref else None
-    if customer_id is None:
-        raise PrerequisiteMissing(f"project {project_ref} has no ERP customer linked yet")
+    project_ref = project_of_psa(systems, psa_project_id)
+    customer_id = erp_customer_of(systems, project_ref)
     stream = "staffing" if isinstance(event, StaffingChangedEvent) else "contract"
     applied_at = systems.xref.applied_version(stream, project_ref)
     if applied_at is not None and event.occurred_at < applied_at:
