@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -44,7 +45,21 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture()
-def quiet_bus(view: LocalView) -> LocalView:
-    """The bus tap emptied, so a test sees only what it caused."""
-    view.wait_for(lambda: not view.drain_tap(), timeout=5, interval=0.2)
-    return view
+def quiet_bus(view: LocalView) -> Iterator[LocalView]:
+    """The bus with nothing else on it, so a test sees only what it caused: the scheduled rules
+    (change capture re-announces its overlap every minute, reconciliation) disabled meanwhile,
+    and the tap emptied until it stays empty for a moment."""
+    names = [schedule.name for schedule in view.topology.schedules]
+    for name in names:
+        view.events.disable_rule(Name=name)
+    try:
+        quiet_since = time.monotonic()
+        deadline = quiet_since + 30
+        while time.monotonic() - quiet_since < 2 and time.monotonic() < deadline:
+            if view.drain_tap():
+                quiet_since = time.monotonic()
+            time.sleep(0.2)
+        yield view
+    finally:
+        for name in names:
+            view.events.enable_rule(Name=name)

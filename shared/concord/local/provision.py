@@ -92,6 +92,14 @@ def provision(
             targets.append(target)
         events.put_targets(Rule=rule.name, EventBusName=rule.bus_name, Targets=targets)
 
+    # Scheduled rules exist in the emulator (which never runs them) so that, as on AWS, an
+    # operator can disable one; the local runtime's scheduler skips a disabled rule.
+    for schedule in topology.schedules:
+        try:
+            events.describe_rule(Name=schedule.name)
+        except ClientError:
+            events.put_rule(Name=schedule.name, ScheduleExpression=schedule.expression, State="ENABLED")
+
     for bus in topology.buses:
         tap_url = sqs.create_queue(QueueName=BUS_TAP)["QueueUrl"]
         tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

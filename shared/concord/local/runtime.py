@@ -271,12 +271,19 @@ def scheduled_event(rule_name: str) -> dict[str, Any]:
 
 
 class Scheduler(threading.Thread):
-    """Plays EventBridge's scheduled rules: invokes the target function at the rule's rate."""
+    """Plays EventBridge's scheduled rules: invokes the target function at the rule's rate,
+    unless the rule is disabled in the emulator (`events disable-rule`, as on AWS)."""
 
-    def __init__(self, runtime: Runtime, schedule: Any, stopped: threading.Event) -> None:
+    def __init__(self, runtime: Runtime, schedule: Any, events: Any, stopped: threading.Event) -> None:
         super().__init__(name=f"schedule:{schedule.name}", daemon=True)
-        self.runtime, self.schedule, self.stopped = runtime, schedule, stopped
+        self.runtime, self.schedule, self.events, self.stopped = runtime, schedule, events, stopped
         self.runs = 0
+
+    def _enabled(self) -> bool:
+        try:
+            return self.events.describe_rule(Name=self.schedule.name).get("State") != "DISABLED"
+        except Exception:  # noqa: BLE001 - the emulator unreachable for a moment: run as scheduled
+            return True
 
     def run(self) -> None:
         interval = rate_seconds(self.schedule.expression)
@@ -286,10 +293,11 @@ class Scheduler(threading.Thread):
         # A rule's first run comes when it is created; here, when the runtime (re)starts, so a
         # restarted runtime catches up at once (e.g. change capture after a crash).
         while True:
-            result = self.runtime.invoke(self.schedule.function_name, scheduled_event(self.schedule.name))
-            self.runs += 1
-            if result.errored:
-                print(f"schedule {self.schedule.name}: {result.payload[:500]}", flush=True)
+            if self._enabled():
+                result = self.runtime.invoke(self.schedule.function_name, scheduled_event(self.schedule.name))
+                self.runs += 1
+                if result.errored:
+                    print(f"schedule {self.schedule.name}: {result.payload[:500]}", flush=True)
             if self.stopped.wait(interval):
                 return
 
@@ -456,16 +464,19 @@ def serve(state_dir: Path) -> None:
     runtime = Runtime(topology, state)
     stopped = threading.Event()
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=state.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
-    )
+    def emulator(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=state.aws_endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    sqs, events = emulator("sqs"), emulator("events")
     pollers = [QueuePoller(runtime, mapping, sqs, stopped) for mapping in topology.event_sources]
-    schedulers = [Scheduler(runtime, schedule, stopped) for schedule in topology.schedules]
+    schedulers = [Scheduler(runtime, schedule, events, stopped) for schedule in topology.schedules]
 
     servers = [
         ThreadingHTTPServer((state.host, state.lambda_port), make_lambda_api(runtime, pollers, schedulers)),
