@@ -375,9 +375,15 @@ class Campaign:
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
-        """What the scheduled rule does every minute, now: change capture finds won deals
-        whose push was lost (Tryton pushes once; the runtime may have been dead)."""
-        return self.view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))
+        """What the scheduled rule does every minute, now: change capture finds won deals and
+        approvals whose push was lost (Tryton pushes once; the runtime may have been dead).
+        With the systems faulted a run may fail (on AWS: retried, then alarmed); the watches
+        that failed resume from their checkpoints at the next run."""
+        try:
+            return self.view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))
+        except RuntimeError as error:
+            self._mark(f"poll_changes failed (systems faulted): {str(error)[:160]}")
+            return {"watches": []}
 
     def settle(self, timeout: float) -> None:
         """Wait until every injected event has an outcome (or timeout)."""
