@@ -74,7 +74,8 @@ def main() -> int:
           f"{results['duration_s']:.0f} s)")
     print(f"injected: {injected['webhook_facts']} webhook facts ({injected['webhook_deliveries']} deliveries, "
           f"{injected['out_of_order_pairs']} out-of-order pairs), {injected['poison']} poison, "
-          f"{injected['deals']} deals; {len(results['kills'])} kill -9 of the runtime")
+          f"{injected['deals']} deals, {injected['approvals']} approved time entries; "
+          f"{len(results['kills'])} kill -9 of the runtime")
     print(f"faults: {faults['share_of_calls']:.0%} of ERP/PSA calls "
           + ", ".join(f"{t}: {v['injected']}/{v['calls']}" for t, v in faults["per_target"].items())
           + "; by mode " + ", ".join(f"{t}={m}" for t, m in faults["injected"].items()))
