@@ -274,6 +274,12 @@ def load_measured(results: Path) -> Measured:
         duration["webhook_ingest"] = webhook["webhook_ack_ms"]["median"]
         records["webhook_ingest"] = 1
         sources["webhook_ingest"] = "webhook_latency.json: median HTTP acknowledgement on the local stack (upper bound)"
+    flows = _read(results / "flow_throughput.json")
+    for flow, row in flows.get("flows", {}).items():
+        if flow in FLOW_FUNCTIONS and row.get("records_per_second"):
+            folder = FLOW_FUNCTIONS[flow]
+            duration[folder], records[folder] = 1000 / row["records_per_second"], 1
+            sources[folder] = "flow_throughput.json: 1 / records per second against Tryton (upper bound)"
     saga = _read(results / "saga_latency.json")
     for step, row in saga.get("step_ms", {}).items():
         duration[f"saga:{step}"] = row["median"]
@@ -286,7 +292,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 # Canonical events delivered by webhook, each priced with everything the template routes it to.
-FLOWS = ("AccountChanged", "OpportunityClosedWon")
+FLOWS = ("AccountChanged", "OpportunityClosedWon", "TimeApproved", "InvoicePosted", "PaymentReceived", "StaffingChanged")
+# flow_throughput.json's flows -> their consumer function
+FLOW_FUNCTIONS = {"billing": "post_billable", "financial status": "propagate_financials",
+                  "customer master": "sync_customer", "project terms": "sync_project_terms"}
 
 
 def model_costs(template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None) -> dict[str, Any]:
