@@ -25,7 +25,7 @@ install: $(STAMP) $(NODE_STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[cli,local,infra,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[cli,local,infra,dev,bench]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 $(NODE_STAMP): package-lock.json
@@ -51,7 +51,6 @@ deploy: install  ## Deploy to the AWS account of your current credentials
 	npx cdk deploy -c concord:stage=$(or $(STAGE),dev)
 
 bench: install  ## Benchmarks (not part of make test); results, summary and chart in benchmarks/results/
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.webhook_latency --events $(or $(EVENTS),200)
 	$(BIN)/python -m benchmarks.saga_latency --sagas $(or $(SAGAS),50)
 	$(BIN)/python -m benchmarks.flow_throughput --events $(or $(FLOW_EVENTS),200)
