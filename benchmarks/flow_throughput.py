@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from concord.aws.xref import DynamoCrossReferences
-from concord.connectors.tryton import TrytonRpcClient
 from concord.connectors.tryton.erp import INVOICE_LINE_BATCH_LIMIT
 from concord.domain import LineageEntry
 from concord.events import Envelope, new_event
@@ -42,7 +41,6 @@ from concord.events.envelope import (
     StaffingChangedEvent,
     TimeApprovedEvent,
 )
-from concord.local import tryton as local_tryton
 from concord.local.consistency import SystemsView
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
@@ -161,7 +159,7 @@ def win_deal(view: LocalView, rep: SalesRep) -> Deal:
 
 def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
     """N time entries approved in Tryton without push (the benchmark announces them itself)."""
-    quiet = TrytonRpcClient(systems.tryton_url, "psa", local_tryton.ADMIN_LOGIN, local_tryton.admin_password(systems.cache))
+    quiet = user_client(systems, "psa", announce=False)
     consultant = Consultant(quiet)
     lines = [consultant.log_time(deal.project_id, 1) for _ in range(n)]
     consultant.approve(lines)

@@ -136,6 +136,11 @@ class ChangeCursor(CanonicalModel):
     written_at: dt.datetime
     ids_at_written_at: frozenset[RecordId] = frozenset()
 
+    @classmethod
+    def from_the_start(cls) -> ChangeCursor:
+        """A cursor before every record: reads everything (reconciliation, consistency checks)."""
+        return cls(written_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+
 
 class RecordChange(CanonicalModel):
     record_type: str

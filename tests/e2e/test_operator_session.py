@@ -20,8 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from concord.connectors.tryton import TrytonRpcClient
-from concord.local import tryton as local_tryton
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
@@ -194,7 +192,7 @@ def test_6_reconcile_finds_time_never_announced_and_repairs_it(
     # time approved while the PSA's webhook was lost (and before any poll): the ERP never heard of it
     systems = local_stack.systems()
     assert systems is not None
-    quiet = TrytonRpcClient(systems.tryton_url, "psa", local_tryton.ADMIN_LOGIN, local_tryton.admin_password(systems.cache))
+    quiet = user_client(systems, "psa", announce=False)
     lost = Consultant(quiet).log_time(quarter.project_id, 3)
     Consultant(quiet).approve([lost])
     scope = ["--entity", f"crm:opportunity:{quarter.billed_deal}", "--entity", f"crm:opportunity:{quarter.failed_deal}"]

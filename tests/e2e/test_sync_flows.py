@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from concord.aws.xref import DynamoCrossReferences
-from concord.connectors.tryton import TrytonRpcClient
 from concord.domain import FinancialStatus
 from concord.events import Envelope, event_id_for_delivery, new_event
 from concord.events.envelope import (
@@ -24,7 +23,6 @@ from concord.events.envelope import (
     PaymentReceivedEvent,
     TimeApprovedEvent,
 )
-from concord.local import tryton as local_tryton
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.inspect import LocalView
@@ -89,12 +87,6 @@ def clerk(systems: LocalSystems) -> FinanceClerk:
     return FinanceClerk(user_client(systems, "erp"))
 
 
-def quiet(systems: LocalSystems, database: str) -> TrytonRpcClient:
-    """A session whose changes the system does not push: a webhook that never arrives."""
-    return TrytonRpcClient(systems.tryton_url, database, local_tryton.ADMIN_LOGIN,
-                           local_tryton.admin_password(systems.cache))
-
-
 @pytest.fixture()
 def deal(view: LocalView, rep: SalesRep, xref: DynamoCrossReferences) -> Deal:
     """A deal won in the CRM and turned by quote-to-cash into an ERP customer and a PSA project."""
@@ -144,7 +136,7 @@ def statuses(tryton: SystemsView, deal: Deal) -> tuple[FinancialStatus | None, F
 
 def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hours: list[float]) -> list[TimeApprovedEvent]:
     """Time logged and approved without the PSA pushing it; the events its push would have sent."""
-    psa = Consultant(quiet(systems, "psa"))
+    psa = Consultant(user_client(systems, "psa", announce=False))
     lines = [psa.log_time(deal.project_id, h) for h in hours]
     psa.approve(lines)
     events = []
@@ -246,7 +238,7 @@ def test_a_payment_announced_before_its_invoice_waits_for_it_and_ends_paid(
     lines = [consultant.log_time(deal.project_id, 5)]
     consultant.approve(lines)
     assert view.wait_for(lambda: invoice_lines(tryton, deal.project_ref), timeout=60, interval=0.5)
-    finance = FinanceClerk(quiet(systems, "erp"))
+    finance = FinanceClerk(user_client(systems, "erp", announce=False))
     draft = finance.draft_invoice(deal.project_ref)
     assert draft is not None
     finance.post(draft["id"])

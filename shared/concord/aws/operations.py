@@ -1230,13 +1230,7 @@ def _summary(detail: dict[str, Any]) -> str:
 
 
 def trace_entity(dynamodb: Any, names: Names, reference: EntityReference, text: str) -> Trace:
-    canonical = reference.canonical_id
-    derived = False
-    if canonical is None and reference.system and reference.record_id:
-        canonical = canonical_of(dynamodb, names.xref_table, reference.system, reference.object_type, reference.record_id)
-        if canonical is None and reference.system == AUTHORITY:
-            # Canonical ids derive from the authority's id (concord.sync.ids): known before any link.
-            canonical, derived = canonical_id(reference.object_type, AUTHORITY, reference.record_id), True
+    canonical, derived = canonical_of_reference(dynamodb, names, reference)
     links = xref_links(dynamodb, names.xref_table, reference.object_type, canonical) if canonical else []
     ids = {link.system: link.record_id for link in links}
     if reference.system and reference.record_id:
@@ -1296,15 +1290,22 @@ def trace_entity(dynamodb: Any, names: Names, reference: EntityReference, text: 
     return Trace(text, reference.object_type, canonical, links, events, sorted(related), name, derived, lineage)
 
 
+def canonical_of_reference(dynamodb: Any, names: Names, reference: EntityReference) -> tuple[str | None, bool]:
+    """The canonical id a reference names (None when the registry links no such record), and
+    whether it was derived from the authority's id rather than found in the registry."""
+    if reference.canonical_id or not (reference.system and reference.record_id):
+        return reference.canonical_id, False
+    canonical = canonical_of(dynamodb, names.xref_table, reference.system, reference.object_type, reference.record_id)
+    if canonical is None and reference.system == AUTHORITY:
+        # Canonical ids derive from the authority's id (concord.sync.ids): known before any link.
+        return canonical_id(reference.object_type, AUTHORITY, reference.record_id), True
+    return canonical, False
+
+
 def resolve_entity(dynamodb: Any, names: Names, text: str) -> tuple[str, str]:
     """(object type, canonical id) of an operator's reference (see parse_entity_reference)."""
     reference = parse_entity_reference(text)
-    if reference.canonical_id:
-        return reference.object_type, reference.canonical_id
-    assert reference.system and reference.record_id
-    canonical = canonical_of(dynamodb, names.xref_table, reference.system, reference.object_type, reference.record_id)
-    if canonical is None and reference.system == AUTHORITY:
-        canonical = canonical_id(reference.object_type, AUTHORITY, reference.record_id)
+    canonical, _ = canonical_of_reference(dynamodb, names, reference)
     if canonical is None:
         raise OperationsError(f"{text}: no canonical entity links {reference.system} record {reference.record_id}")
     return reference.object_type, canonical

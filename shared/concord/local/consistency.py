@@ -3,19 +3,16 @@ fault proxy): what an operator would check by hand after quote-to-cash and billi
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpcClient
+from ..connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
 from ..connectors.tryton.mapping import Model
 from ..domain import ChangeCursor, FinancialStatus
 from ..sync.ids import canonical_id
-from . import tryton
+from .scenarios import user_client
 from .systems import LocalSystems
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -35,14 +32,9 @@ class SystemsView:
 
     @classmethod
     def direct(cls, systems: LocalSystems) -> SystemsView:
-        def rpc(database: str) -> TrytonRpcClient:
-            # An operator's (or the demo's users') session: what it writes is announced.
-            return TrytonRpcClient(
-                systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache),
-                announce_changes=True,
-            )
-
-        return cls(TrytonCrm(rpc("crm")), TrytonPsa(rpc("psa")), TrytonErp(rpc("erp")))
+        # An operator's (or the demo's users') sessions: what they write is announced.
+        return cls(TrytonCrm(user_client(systems, "crm")), TrytonPsa(user_client(systems, "psa")),
+                   TrytonErp(user_client(systems, "erp")))
 
     def _party_active(self, customer_id: str) -> bool:
         (row,) = self.erp.client.search_read(
@@ -90,7 +82,7 @@ class SystemsView:
 
     def _billing(self, opportunity_id: str, project_id: str, project_ref: str) -> list[Row]:
         """Approved hours against billed hours, and the invoices' status in all three systems."""
-        approved = [t for t in self.psa.approved_time(project_id, ChangeCursor(written_at=_EPOCH)) if t.billable]
+        approved = [t for t in self.psa.approved_time(project_id, ChangeCursor.from_the_start()) if t.billable]
         hours = sum((t.hours for t in approved), Decimal(0))
         billed = self.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
         billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..connectors.tryton import TrytonRpcClient
@@ -30,11 +30,13 @@ def random_ein() -> str:
     return f"{_EIN_PREFIXES[number % len(_EIN_PREFIXES)]}-{number % 10**7:07d}"
 
 
-def user_client(systems: LocalSystems, database: str) -> TrytonRpcClient:
+def user_client(systems: LocalSystems, database: str, *, announce: bool = True) -> TrytonRpcClient:
     """A user's session in one system, straight to Tryton (users do not go through the fault
-    proxy); what a user does is announced by the system's push."""
+    proxy); what a user does is announced by the system's push, unless `announce` is False
+    (a webhook that never arrives)."""
     return TrytonRpcClient(
-        systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache), announce_changes=True
+        systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache),
+        announce_changes=announce,
     )
 
 

@@ -96,9 +96,10 @@ def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict
     """Bill a batch; the outcome of each record by its key (an Exception for those that failed)."""
     outcomes: dict[Hashable, Billed | Exception] = {}
     groups: dict[tuple[str, str, str], list[_Line]] = defaultdict(list)
+    projects: dict[str, tuple[str, str]] = {}  # PSA project id -> (project ref, ERP customer): once a batch
     for key, event in records:
         try:
-            planned = _plan(key, event, systems)
+            planned = _plan(key, event, systems, projects)
         except Exception as error:  # noqa: BLE001 - each record's failure is reported on its own
             outcomes[key] = error
             continue
@@ -120,7 +121,9 @@ def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict
     return outcomes
 
 
-def _plan(key: Hashable, event: Envelope, systems: Systems) -> Billed | tuple[str, _Line]:
+def _plan(
+    key: Hashable, event: Envelope, systems: Systems, projects: dict[str, tuple[str, str]]
+) -> Billed | tuple[str, _Line]:
     if not isinstance(event, BillableEvent):
         raise ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
     if not event.data.billable:
@@ -132,8 +135,10 @@ def _plan(key: Hashable, event: Envelope, systems: Systems) -> Billed | tuple[st
         return Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
     rules = systems.rules_for(event.legal_entity)
     line = invoice_line(event, rules)
-    project_ref = project_of_psa(systems, event.data.project_id)
-    customer_id = erp_customer_of(systems, project_ref)
+    if event.data.project_id not in projects:
+        project_ref = project_of_psa(systems, event.data.project_id)
+        projects[event.data.project_id] = (project_ref, erp_customer_of(systems, project_ref))
+    project_ref, customer_id = projects[event.data.project_id]
     return customer_id, _Line(key=key, event=event, line=line, project_ref=project_ref)
 
 

@@ -34,7 +34,6 @@ from .systems import Systems
 
 ObjectType = Literal["customer", "project"]
 OBJECT_TYPES: tuple[ObjectType, ...] = ("customer", "project")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class Drift(BaseModel):
@@ -118,7 +117,7 @@ def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
             severity=Severity.WARNING, repairable=False,
         ))
 
-    approved = [t for t in systems.psa.approved_time(project, ChangeCursor(written_at=_EPOCH)) if t.billable]
+    approved = [t for t in systems.psa.approved_time(project, ChangeCursor.from_the_start()) if t.billable]
     billed = systems.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
     unbilled = [t.time_entry_id for t in approved if f"time:{t.time_entry_id}" not in billed]
     if unbilled:
@@ -189,7 +188,7 @@ def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.da
         return synced.detail
     if drift.field == "billed_hours":
         project = systems.xref.records_of("project", drift.canonical_id)[System.PSA]
-        approved = {t.time_entry_id: t for t in systems.psa.approved_time(project, ChangeCursor(written_at=_EPOCH))}
+        approved = {t.time_entry_id: t for t in systems.psa.approved_time(project, ChangeCursor.from_the_start())}
         events = [
             new_event(TimeApprovedEvent, approved[entry], legal_entity=cause.legal_entity, occurred_at=now,
                       event_id=derived_event_id("repair", cause.id, entry), causation_id=cause.id,
