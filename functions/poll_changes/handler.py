@@ -17,19 +17,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.bus import EventBusPublisher
 from concord.aws.checkpoints import DynamoCheckpoints
 from concord.aws.clients import client, resource
-from concord.connectors.registry import systems_from_secrets
+from concord.aws.systems import ConnectorSettings, connectors_for
 from concord.errors import TransientError
-from concord.events.envelope import (
-    InvoicePostedEvent,
-    PaymentReceivedEvent,
-    TimeApprovedEvent,
-)
+from concord.events.envelope import InvoicePostedEvent, PaymentReceivedEvent
 from concord.observability import logger, metrics, tracer
 from concord.ports import CrmPort, ErpPort, PsaPort
-from concord.settings import Settings
 from concord.sync.change_capture import (
     Watch,
     announce_account_changes,
+    announce_approved_time,
     announce_once_per_record,
     announce_won_opportunities,
     capture,
@@ -47,12 +43,9 @@ class WatchConfig(BaseModel):
         return f"{self.system}:{self.record_type}"
 
 
-class PollSettings(Settings):
+class PollSettings(ConnectorSettings):
     checkpoints_table_name: str = Field(alias="CHECKPOINTS_TABLE_NAME")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
-    systems_secret_prefix: str = Field(alias="SYSTEMS_SECRET_PREFIX")
-    secret_cache_seconds: int = Field(default=300, ge=0, alias="SECRET_CACHE_SECONDS")
-    legal_entity: str = Field(default="us-01", alias="DEFAULT_LEGAL_ENTITY")
     poll_watches: Json[list[WatchConfig]] = Field(alias="POLL_WATCHES")
 
 
@@ -68,13 +61,12 @@ def watch_for(config: WatchConfig, crm: CrmPort, psa: PsaPort, erp: ErpPort, leg
         case "crm:customer":
             return Watch(config.key, "customer", crm, announce_account_changes(crm, source, entity, _now))
         case "psa:time_entry":
-            announce = announce_once_per_record(TimeApprovedEvent, psa.time_entry, source, entity, _now)
-            return Watch(config.key, "time_entry", psa, announce)
+            return Watch(config.key, "time_entry", psa, announce_approved_time(psa, source, entity, _now))
         case "erp:invoice":
-            announce = announce_once_per_record(InvoicePostedEvent, erp.invoice_posted, source, entity, _now)
+            announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, entity, _now)
             return Watch(config.key, "invoice", erp, announce)
         case "erp:payment":
-            announce = announce_once_per_record(PaymentReceivedEvent, erp.payment_received, source, entity, _now)
+            announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, entity, _now)
             return Watch(config.key, "payment", erp, announce)
     raise ValueError(f"no change capture for {config.key}")
 
@@ -84,14 +76,14 @@ def watch_for(config: WatchConfig, crm: CrmPort, psa: PsaPort, erp: ErpPort, leg
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollSettings.from_env()
-    crm, psa, erp = systems_from_secrets(settings.systems_secret_prefix, settings.secret_cache_seconds)
+    crm, psa, erp = connectors_for(settings)
     checkpoints = DynamoCheckpoints(resource("dynamodb").Table(settings.checkpoints_table_name))
     bus = EventBusPublisher(settings.event_bus_name, client("events"))
     reports: list[dict[str, Any]] = []
     failed: list[str] = []
     for config in settings.poll_watches:
         try:
-            report = capture(watch_for(config, crm, psa, erp, settings.legal_entity), checkpoints, bus, _now())
+            report = capture(watch_for(config, crm, psa, erp, settings.default_legal_entity), checkpoints, bus, _now())
         except Exception as error:  # noqa: BLE001 - one system down must not blind the other watches
             logger.exception("poll failed", watch=config.key)
             failed.append(f"{config.key}: {type(error).__name__}: {error}")

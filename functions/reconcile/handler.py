@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field
 
 
 class ReconcileSettings(SystemsSettings):
-    legal_entity: str = Field(default="us-01", alias="DEFAULT_LEGAL_ENTITY")
     repair_on_schedule: bool = Field(default=False, alias="RECONCILE_REPAIR")
 
 
@@ -50,7 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     scope = [(e.object_type, e.canonical_id) for e in request.entities] if request.entities is not None else None
     found = find_drift(systems, request.objects, now.date(), scope)
-    events = [drift_event(drift, settings.legal_entity, now) for drift in found]
+    events = [drift_event(drift, settings.default_legal_entity, now) for drift in found]
     if events:
         systems.bus.publish(events)
     do_repair = settings.repair_on_schedule if request.repair is None else request.repair

@@ -67,17 +67,25 @@ class TaskPlan(CanonicalModel):
 class ProjectPlan(CanonicalModel):
     """What the PSA must create for a won opportunity: a project and its work breakdown."""
 
-    external_ref: str  # Concord's canonical project id; the PSA finds an existing project by it
+    # Concord's canonical project id. A PSA that stores external ids upserts by it; one that
+    # cannot finds what an earlier attempt created by its own natural key, so creating the same
+    # plan twice (a retried saga step) makes one project.
+    external_ref: str
     name: Name
-    customer_ref: str  # Concord's canonical customer id (the PSA client is found or created by it)
+    customer_ref: str  # Concord's canonical customer id
     customer_name: Name
+    # The PSA client already linked to this customer in the registry (None: find or create it).
+    client_id: RecordId | None = None
+    # The CRM account and opportunity, for a PSA that shares the CRM's records (same org).
+    account_id: RecordId | None = None
+    opportunity_id: RecordId | None = None
     budget: Money
     tasks: list[TaskPlan] = Field(min_length=1)
 
 
 class ProjectRecord(CanonicalModel):
     project_id: RecordId
-    external_ref: str
+    client_id: RecordId | None = None  # the PSA's own record of the customer, when it has one
     task_ids: dict[str, RecordId]  # task name -> PSA id
 
 
@@ -123,23 +131,49 @@ class InvoiceRecord(CanonicalModel):
     due_on: dt.date | None = None
 
 
+class DraftInvoices(StrEnum):
+    """Where a project's unposted invoice lives until finance posts it."""
+
+    NATIVE = "native"  # the ERP has draft invoices (Tryton, Business Central, Xero, Workday)
+    EMULATED = "emulated"  # the connector holds it elsewhere (an intermediate document, or Concord)
+
+
+class LineRefs(StrEnum):
+    """Where Concord's id of each billed line (InvoiceLine.concord_ref) is kept."""
+
+    STORED = "stored"  # on the ERP's line (a custom column): the ERP itself refuses a second line
+    REGISTRY = "registry"  # only in Concord's registry: the registry alone says what was billed
+
+
+class BatchLimits(CanonicalModel):
+    """How many records one vendor call takes, per operation (1: no batch operation)."""
+
+    invoice_lines: int = Field(default=1, ge=1)
+    status_writes: int = Field(default=1, ge=1)
+    record_reads: int = Field(default=1, ge=1)
+
+
 class ErpCapabilities(CanonicalModel):
-    """What the ERP models; a saga step for a concept it lacks is recorded as not applicable."""
+    """What the ERP models and how; flows read these instead of assuming one vendor's shape.
+    A saga step for a concept the ERP lacks is recorded as not applicable."""
 
+    draft_invoices: DraftInvoices
+    line_refs: LineRefs
     revenue_schedules: bool
+    contract_objects: bool  # contract terms and cost forecasts of a project
     billing_terms_per_customer: bool
+    batch_limits: BatchLimits = Field(default_factory=BatchLimits)
 
 
-class ChangeCursor(CanonicalModel):
-    """Where polling a system for changes resumes: last write time seen and the ids at it."""
+class PsaCapabilities(CanonicalModel):
+    # The PSA's client IS the CRM's account (Certinia in the CRM's Salesforce org): Concord must
+    # not write it from the PSA side, the CRM owns it.
+    clients_are_crm_accounts: bool = False
+    batch_limits: BatchLimits = Field(default_factory=BatchLimits)
 
-    written_at: dt.datetime
-    ids_at_written_at: frozenset[RecordId] = frozenset()
 
-    @classmethod
-    def from_the_start(cls) -> ChangeCursor:
-        """A cursor before every record: reads everything (reconciliation, consistency checks)."""
-        return cls(written_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+class CrmCapabilities(CanonicalModel):
+    batch_limits: BatchLimits = Field(default_factory=BatchLimits)
 
 
 class RecordChange(CanonicalModel):
@@ -149,6 +183,55 @@ class RecordChange(CanonicalModel):
     # When the record was created: with its id, what makes a once-per-record event's id
     # stable across push and polling (see concord.sync.change_capture).
     created_at: dt.datetime | None = None
+
+
+class ChangePage(CanonicalModel):
+    """A page of changes, oldest first, and the cursor to resume after them.
+
+    The cursor is opaque to sync logic: each connector encodes its own position (a write time
+    and ids, a replay id, a journal offset, a delta link)."""
+
+    changes: list[RecordChange]
+    cursor: str
+    more: bool  # another page is ready now
+
+
+# What connectors read from their systems, in domain terms (sync/ turns them into events, so a
+# new version of an event changes its mapping there, not every connector).
+
+
+class ApprovedTime(CanonicalModel):
+    """Hours approved in the PSA for one person, task and day."""
+
+    time_entry_id: RecordId
+    project_id: RecordId
+    task_id: RecordId
+    employee_id: RecordId
+    worked_on: dt.date
+    hours: Decimal = Field(gt=0, le=24, max_digits=6, decimal_places=2)
+    billable: bool
+    approved_at: dt.datetime
+
+
+class PostedInvoice(CanonicalModel):
+    """An invoice posted in the ERP (sent to the customer, on receivables)."""
+
+    invoice_id: RecordId
+    number: Name
+    customer_id: RecordId
+    invoiced_on: dt.date
+    due_on: dt.date
+    total: Money
+
+
+class ReceivedPayment(CanonicalModel):
+    """A customer payment recorded against one ERP invoice, with what is left due on it."""
+
+    payment_id: RecordId
+    invoice_id: RecordId
+    amount: Money
+    received_on: dt.date
+    invoice_amount_due: Money
 
 
 class ForecastLine(CanonicalModel):

@@ -1,8 +1,17 @@
 """Ports: what Concord's sync logic needs from a CRM, a PSA and an ERP, and from AWS.
 
-Sync logic depends on these Protocols only; each vendor's connector implements them (and
-unit tests use in-memory fakes). Errors: connectors raise concord.errors.TransientError for
-what a retry may fix (timeouts, 429, 5xx) and PermanentError subclasses for the rest.
+Sync logic depends on these Protocols only; each vendor's connector implements them (unit
+tests use in-memory fakes, and one contract suite checks every implementation alike).
+
+Rules every connector follows:
+- Ids in and out are the vendor's own record ids. Concord's canonical ids live in the
+  cross-reference registry; sync logic resolves a vendor id there before it asks the vendor,
+  so no vendor has to store Concord's ids (those that can, e.g. by external-id upsert, use
+  them to make creates idempotent).
+- Ports return domain records (concord.domain), never event payloads.
+- What a vendor cannot do is declared in its capabilities, not papered over with a no-op.
+- Errors: TransientError for what a retry may fix (timeouts, throttling, 5xx), PermanentError
+  subclasses for the rest (concord.errors).
 """
 
 from __future__ import annotations
@@ -12,37 +21,55 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from .domain import (
-    ChangeCursor,
+    ApprovedTime,
+    ChangePage,
     ContractTerms,
+    CrmCapabilities,
     Customer,
     CustomerUpdate,
     ErpCapabilities,
     ErpCustomer,
     FinancialStatus,
-    InvoiceDraft,
     InvoiceLine,
     InvoiceRecord,
     InvoiceState,
     LineageEntry,
     Opportunity,
+    PostedInvoice,
     ProjectForecast,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
-    RecordChange,
+    PsaCapabilities,
+    ReceivedPayment,
 )
 from .events import Envelope
-from .events.payloads import InvoicePosted, PaymentReceived, TimeApproved
 from .events.types import Money
 
 
 class ChangeSource(Protocol):
-    """A system that can be polled for what changed (closing gaps that webhooks leave)."""
+    """A system that can be polled for what changed (closing the gaps push leaves).
 
-    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]: ...
+    Cursors are opaque strings each connector encodes itself (a write time and the ids at it,
+    a replay id, a journal offset): sync logic stores and hands them back, nothing more."""
+
+    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
+        """A cursor at `now`: the first poll of a new watch does not replay history."""
+        ...
+
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        """Where a poll run starts from its saved checkpoint (a source whose clock or commit
+        order can put a change just behind the checkpoint rewinds a little; cursors it then
+        returns never fall behind `saved`)."""
+        ...
+
+    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage: ...
 
 
 class CrmPort(ChangeSource, Protocol):
+    @property
+    def capabilities(self) -> CrmCapabilities: ...
+
     def get_customer(self, account_id: str) -> Customer: ...
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity: ...
@@ -55,19 +82,26 @@ class CrmPort(ChangeSource, Protocol):
 
 
 class PsaPort(ChangeSource, Protocol):
-    def find_project(self, external_ref: str) -> ProjectRecord | None: ...
+    @property
+    def capabilities(self) -> PsaCapabilities: ...
 
-    def create_project(self, plan: ProjectPlan) -> ProjectRecord: ...
+    def create_project(self, plan: ProjectPlan) -> ProjectRecord:
+        """Create the project, its client (unless plan.client_id names one) and its tasks.
+        Idempotent on plan.external_ref: a second call returns what the first created."""
+        ...
 
     def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None: ...
 
-    def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]: ...
+    def approved_time(self, project_id: str) -> Sequence[ApprovedTime]:
+        """All approved time of the project."""
+        ...
+
+    def approved_entries(self, record_id: str) -> Sequence[ApprovedTime]:
+        """The approved time a changed record holds (empty before approval): one entry for a
+        PSA that approves entries, one per day worked for one that approves timecards."""
+        ...
 
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None: ...
-
-    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
-        """The entry as TimeApproved once approved (None before): what polling announces."""
-        ...
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         """The project's billing status as last set (None: never set)."""
@@ -77,42 +111,31 @@ class PsaPort(ChangeSource, Protocol):
         """The project's budget (None when the PSA holds none)."""
         ...
 
-    def update_client(self, customer_ref: str, name: str) -> bool:
-        """Rename the PSA client Concord created for `customer_ref`; False when there is none."""
+    def rename_client(self, client_id: str, name: str) -> None:
+        """Rename the PSA's client record (never called when clients are CRM accounts)."""
         ...
 
 
-class ErpPort(ChangeSource, Protocol):
-    @property
-    def capabilities(self) -> ErpCapabilities: ...
+# --- the ERP, by role -------------------------------------------------------------------------
 
-    def find_customer(self, *, external_ref: str | None, tax_id: str | None, name: str) -> ErpCustomer | None:
-        """By Concord's id, else tax id, else exact name; deactivated customers included."""
+
+class ErpCustomers(Protocol):
+    """Customer master data in the ERP."""
+
+    def find_customer(self, *, tax_id: str | None, name: str) -> ErpCustomer | None:
+        """By tax id, else exact name (natural keys); deactivated customers included. Sync logic
+        asks the registry first: this finds a customer Concord has not linked yet."""
         ...
 
-    def upsert_customer(self, customer: Customer, external_ref: str) -> ErpCustomer:
-        """Create, or update and (re)activate, the customer found as find_customer finds it."""
+    def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
+        """Update and (re)activate `customer_id`, or create the customer when it is None.
+        `external_ref` is Concord's id: an ERP with external ids upserts by it, so a create
+        retried after a crash finds the first."""
         ...
 
     def deactivate_customer(self, customer_id: str, reason: str) -> None: ...
 
     def set_payment_term(self, customer_id: str, payment_term: str) -> None: ...
-
-    def create_invoice(self, draft: InvoiceDraft) -> InvoiceRecord: ...
-
-    def post_invoice(self, invoice_id: str) -> InvoiceRecord: ...
-
-    def get_invoice(self, invoice_id: str) -> InvoiceRecord: ...
-
-    def payments_since(self, cursor: ChangeCursor, limit: int) -> Sequence[PaymentReceived]: ...
-
-    def invoice_posted(self, invoice_id: str) -> InvoicePosted | None:
-        """The invoice as InvoicePosted once posted (None for a draft or cancelled one)."""
-        ...
-
-    def payment_received(self, payment_id: str) -> PaymentReceived | None:
-        """The payment as PaymentReceived (None when it no longer pays a customer invoice)."""
-        ...
 
     def get_customer(self, customer_id: str) -> ErpCustomer:
         """The customer with its billing address and tax id (NotFound if there is none)."""
@@ -122,24 +145,47 @@ class ErpPort(ChangeSource, Protocol):
         """Write only the fields `changes` sets; the tax id replaces the customer's own."""
         ...
 
-    @property
-    def invoice_line_batch_limit(self) -> int:
-        """How many lines add_invoice_lines takes in one call."""
-        ...
+
+class ErpBilling(Protocol):
+    """Unposted invoices Concord fills with approved work; posting stays with finance.
+
+    How the draft is held (capabilities.draft_invoices) is the connector's business: an ERP
+    that posts on save holds it in an intermediate document. Where line references are
+    registry-only (capabilities.line_refs), the registry alone says what was billed."""
 
     def open_invoice_draft(self, customer_id: str, currency: str, project_ref: str) -> str:
-        """The id of the project's draft invoice (created, without lines, when none is open)."""
+        """The id of the project's open draft (created, without lines, when none is open)."""
         ...
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
-        """Add the lines in one call, skipping those whose concord_ref the ERP already has on
-        any invoice; returns concord_ref -> line id for every line. All or nothing: a failure
-        adds none of them (the caller splits the batch to find the line at fault)."""
+        """Add up to capabilities.batch_limits.invoice_lines lines in one call; returns
+        concord_ref -> line id for every line. All or nothing: a failure adds none of them
+        (the caller splits the batch to find the line at fault). With stored line refs, a
+        line whose concord_ref the ERP already has is not added again."""
         ...
 
     def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
-        """Of these line ids (InvoiceLine.concord_ref), those on an ERP invoice, with their quantity."""
+        """Of these line ids, those on an ERP invoice, with their quantity (stored line refs
+        only: with registry-only refs the ERP cannot know)."""
         ...
+
+
+class ErpReceivables(Protocol):
+    """Posted invoices and the payments against them."""
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRecord: ...
+
+    def posted_invoice(self, invoice_id: str) -> PostedInvoice | None:
+        """The invoice once posted (None for a draft or cancelled one)."""
+        ...
+
+    def received_payment(self, payment_id: str) -> ReceivedPayment | None:
+        """The payment (None when it no longer pays a customer invoice)."""
+        ...
+
+
+class ErpProjectAccounting(Protocol):
+    """Project cost forecasts and contract terms (capabilities.contract_objects)."""
 
     def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
         """Replace the project's cost forecast in the ERP."""
@@ -148,6 +194,14 @@ class ErpPort(ChangeSource, Protocol):
     def get_contract_terms(self, project_ref: str) -> ContractTerms | None: ...
 
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None: ...
+
+
+class ErpPort(ChangeSource, ErpCustomers, ErpBilling, ErpReceivables, ErpProjectAccounting, Protocol):
+    @property
+    def capabilities(self) -> ErpCapabilities: ...
+
+
+# --- AWS ------------------------------------------------------------------------------------
 
 
 class EventPublisher(Protocol):

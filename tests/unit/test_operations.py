@@ -581,15 +581,14 @@ def test_commands_against_a_deployed_stage(stage: Stage) -> None:
     )
     saved = dt.datetime.now(dt.UTC).isoformat()
     stage.dynamodb.put_item(TableName=NAMES.checkpoints_table, Item={
-        "key": {"S": "crm:opportunity"}, "written_at": {"S": saved}, "saved_at": {"S": saved},
-        "ids_at_written_at": {"L": [{"S": "31"}]}})
+        "key": {"S": "crm:opportunity"}, "cursor": {"S": "opaque-31"}, "saved_at": {"S": saved}})
     status = concord("status", "--json")
     assert status.exit_code == 0, status.output
     screen = json.loads(status.stdout)
     assert {(q["name"], q["visible"], q["alarm"]) for q in screen["queues"]} == {
         (NAMES.queue("audit-trail"), 1, False), (NAMES.dlq("audit-trail"), 0, False)}
     (checkpoint,) = screen["checkpoints"]
-    assert (checkpoint["watch"], checkpoint["ids_at_written_at"], checkpoint["severity"]) == ("crm:opportunity", 1, "ok")
+    assert (checkpoint["watch"], checkpoint["cursor"], checkpoint["severity"]) == ("crm:opportunity", "opaque-31", "ok")
     assert screen["severity"] == "ok"
     assert concord("trace", "not-an-entity").exit_code == 2
 

@@ -1422,8 +1422,7 @@ def checkpoints(dynamodb: Any, names: Names) -> list[dict[str, Any]]:
     """The change-capture poller's last checkpoint per watch."""
     items = scan_items(dynamodb, names.checkpoints_table)
     return sorted(
-        ({"watch": i.get("key"), "written_at": i.get("written_at"), "saved_at": i.get("saved_at"),
-          "ids_at_written_at": len(i.get("ids_at_written_at") or [])} for i in items),
+        ({"watch": i.get("key"), "cursor": i.get("cursor"), "saved_at": i.get("saved_at")} for i in items),
         key=lambda c: str(c["watch"]),
     )
 

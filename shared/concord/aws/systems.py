@@ -6,8 +6,9 @@ from functools import cache
 
 from pydantic import Field
 
-from ..connectors.registry import systems_from_secrets
+from ..connectors.registry import SystemSecrets
 from ..ownership import load_system_of_record
+from ..ports import CrmPort, ErpPort, PsaPort
 from ..settings import Settings
 from ..sync.rules import parse_rules
 from ..sync.systems import Systems
@@ -16,20 +17,38 @@ from .clients import client
 from .xref import DynamoCrossReferences
 
 
-class SystemsSettings(Settings):
+class ConnectorSettings(Settings):
+    systems_secret_prefix: str = Field(alias="SYSTEMS_SECRET_PREFIX")
+    secret_cache_seconds: int = Field(default=300, ge=0, alias="SECRET_CACHE_SECONDS")
+    # The legal entity of records whose system names none (configuration, not a system's secret).
+    default_legal_entity: str = Field(default="us-01", alias="DEFAULT_LEGAL_ENTITY")
+    rate_budget_table_name: str | None = Field(default=None, alias="RATE_BUDGET_TABLE_NAME")
+
+
+class SystemsSettings(ConnectorSettings):
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     xref_table_name: str = Field(alias="XREF_TABLE_NAME")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
-    systems_secret_prefix: str = Field(alias="SYSTEMS_SECRET_PREFIX")
     legal_entities: str = Field(alias="LEGAL_ENTITIES")  # JSON: legal entity -> LegalEntityRules
     system_of_record: str = Field(alias="SYSTEM_OF_RECORD")  # JSON: concord.ownership.SystemOfRecord
-    secret_cache_seconds: int = Field(default=300, ge=0, alias="SECRET_CACHE_SECONDS")
+
+
+@cache
+def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPort]:
+    """The CRM, PSA and ERP connectors each role's secret names; they keep their sessions
+    across invocations of a warm function."""
+    secrets = SystemSecrets(
+        prefix=settings.systems_secret_prefix,
+        cache_seconds=settings.secret_cache_seconds,
+        default_legal_entity=settings.default_legal_entity,
+        rate_budget_table=settings.rate_budget_table_name,
+    )
+    return secrets.crm(), secrets.psa(), secrets.erp()
 
 
 @cache
 def systems_for(settings: SystemsSettings) -> Systems:
-    """Connectors keep their sessions across invocations of a warm function."""
-    crm, psa, erp = systems_from_secrets(settings.systems_secret_prefix, settings.secret_cache_seconds)
+    crm, psa, erp = connectors_for(settings)
     return Systems(
         crm=crm,
         psa=psa,

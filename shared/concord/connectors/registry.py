@@ -1,62 +1,102 @@
 """The composition root for systems: which connector serves each of CRM, PSA and ERP.
 
-Each system's connection is a Secrets Manager secret `<prefix>/<crm|psa|erp>` whose JSON
-names its `kind` and credentials, so the deploying firm picks its products by
-configuration, and credentials never live in code or environment variables.
+Each role's connection is a Secrets Manager secret `<prefix>/<crm|psa|erp>` whose JSON names
+its `kind` (the vendor) and credentials, so a firm picks each product by configuration (CRM =
+Salesforce, PSA = Certinia, ERP = Tryton, say), and credentials never live in code or
+environment variables. A vendor package exposes `connect(role, connection, context)`; it is
+imported only when a secret names it, so a function loads only its systems' connectors.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Annotated, Literal
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol, cast
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ..errors import ConfigurationError
 from ..ports import CrmPort, ErpPort, PsaPort
 
 
-class TrytonConnection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["tryton"]
-    url: str
-    database: str
-    login: str
-    password: SecretStr
-    legal_entity: str = "us-01"
+class Role(StrEnum):
+    CRM = "crm"
+    PSA = "psa"
+    ERP = "erp"
 
 
-SystemConnection = Annotated[TrytonConnection, Field(discriminator="kind")]
+# kind -> the package that connects it, and the roles it can play
+KINDS: dict[str, tuple[str, frozenset[Role]]] = {
+    "tryton": ("concord.connectors.tryton", frozenset(Role)),
+    "salesforce": ("concord.connectors.salesforce", frozenset({Role.CRM})),
+    "certinia": ("concord.connectors.certinia", frozenset({Role.PSA})),
+}
 
 
-class _Connection(BaseModel):
-    connection: SystemConnection
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector gets besides its connection: configuration that is not a secret."""
+
+    # The legal entity of records whose system does not name one (configuration, per stage).
+    default_legal_entity: str
+    # Re-reads the connection secret, bypassing the cache (after a rotation: the token
+    # endpoint refused the credentials, or the system answered 401).
+    reload_connection: Callable[[], dict[str, Any]]
+    # The DynamoDB table holding the rate budget each vendor account shares across Lambdas
+    # (None: no shared budget, e.g. Tryton or unit tests).
+    rate_budget_table: str | None = None
 
 
-def read_connection(secret_name: str, cache_seconds: int) -> TrytonConnection:
+class VendorPackage(Protocol):
+    def connect(self, role: Role, connection: dict[str, Any], context: ConnectorContext) -> Any: ...
+
+
+def read_connection(secret_name: str, cache_seconds: int) -> dict[str, Any]:
     try:
         raw = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds)
-        return _Connection.model_validate({"connection": raw}).connection
-    except (GetParameterError, TransformParameterError, ValidationError) as error:
+    except (GetParameterError, TransformParameterError) as error:
         raise ConfigurationError(f"system connection {secret_name} is missing or malformed") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+        raise ConfigurationError(f"system connection {secret_name} names no kind")
+    return raw
 
 
-@cache
-def systems_from_secrets(prefix: str, cache_seconds: int) -> tuple[CrmPort, PsaPort, ErpPort]:
-    """Connectors for CRM, PSA and ERP, built once per warm function (they keep sessions)."""
-    from .tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpcClient
+def connector_for(role: Role, secret_name: str, cache_seconds: int, context: ConnectorContext) -> Any:
+    connection = read_connection(secret_name, cache_seconds)
+    kind = connection["kind"]
+    if kind not in KINDS:
+        raise ConfigurationError(f"system connection {secret_name}: kind {kind!r} unknown; known: {sorted(KINDS)}")
+    package, roles = KINDS[kind]
+    if role not in roles:
+        raise ConfigurationError(f"system connection {secret_name}: a {kind} connector cannot be the {role.upper()}")
+    vendor = cast(VendorPackage, importlib.import_module(package))
+    return vendor.connect(role, connection, context)
 
-    def client(system: str) -> tuple[TrytonRpcClient, str]:
-        connection = read_connection(f"{prefix.rstrip('/')}/{system}", cache_seconds)
-        rpc = TrytonRpcClient(
-            connection.url, connection.database, connection.login, connection.password.get_secret_value()
+
+@dataclass(frozen=True)
+class SystemSecrets:
+    prefix: str
+    cache_seconds: int
+    default_legal_entity: str
+    rate_budget_table: str | None = None
+
+    def connect(self, role: Role) -> Any:
+        name = f"{self.prefix.rstrip('/')}/{role.value}"
+        context = ConnectorContext(
+            default_legal_entity=self.default_legal_entity,
+            reload_connection=lambda: read_connection(name, 0),
+            rate_budget_table=self.rate_budget_table,
         )
-        return rpc, connection.legal_entity
+        return connector_for(role, name, self.cache_seconds, context)
 
-    crm_rpc, legal_entity = client("crm")
-    psa_rpc, _ = client("psa")
-    erp_rpc, _ = client("erp")
-    return TrytonCrm(crm_rpc, legal_entity), TrytonPsa(psa_rpc), TrytonErp(erp_rpc)
+    def crm(self) -> CrmPort:
+        return cast(CrmPort, self.connect(Role.CRM))
+
+    def psa(self) -> PsaPort:
+        return cast(PsaPort, self.connect(Role.PSA))
+
+    def erp(self) -> ErpPort:
+        return cast(ErpPort, self.connect(Role.ERP))

@@ -4,8 +4,11 @@ A queue batch is billed together: its lines are grouped by invoice (project, cus
 currency) and sent in calls of up to the ERP's batch limit. A call is all or nothing, so when
 one fails permanently the chunk is split in halves until the line at fault is alone: it alone
 fails (back to SQS, then the DLQ with its reason), the others are billed. Every line carries
-Concord's id of its source record (e.g. "time:<PSA time entry id>"), so a redelivered event,
-or a batch retried after a crash, finds its line already there and adds no second one.
+Concord's id of its source record (e.g. "time:<PSA time entry id>"); the registry answers a
+redelivered event without asking the ERP, and an ERP that stores line references also refuses
+a second line for a batch retried after a crash (with registry-only references, a crash
+between the ERP's answer and the registry write is the one window a line can be billed twice:
+reconciliation reports it).
 
 Posting the invoice stays with the ERP's finance users (their billing run); InvoicePosted
 then travels back to the CRM and PSA (sync.financials).
@@ -19,10 +22,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from ..domain import InvoiceLine
+from ..domain import ApprovedTime, InvoiceLine
 from ..errors import PermanentError, ValidationFailed
 from ..events import Envelope
 from ..events.envelope import ExpenseApprovedEvent, TimeApprovedEvent
+from ..events.payloads import TimeApproved
 from ..events.types import System
 from .ids import canonical_id
 from .lineage import record_lineage
@@ -58,6 +62,11 @@ def source_ref(event: BillableEvent) -> tuple[str, str]:
     return "expense", event.data.expense_id
 
 
+def line_ref(time: ApprovedTime | TimeApproved) -> str:
+    """Concord's id of the invoice line that bills a time entry."""
+    return f"time:{time.time_entry_id}"
+
+
 def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
     """The ERP invoice line for an approved, billable record."""
     mapping = rules.billing
@@ -69,7 +78,7 @@ def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
             unit_price=None,
             service_item=mapping.time_service_item,
             source_records=[f"psa:time_entry:{time.time_entry_id}"],
-            concord_ref=f"time:{time.time_entry_id}",
+            concord_ref=line_ref(time),
         )
     expense = event.data
     item = mapping.expense_item(expense.category)
@@ -115,7 +124,7 @@ def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict
         except Exception as error:  # noqa: BLE001 - the invoice is what every line of the group needs
             outcomes.update({line.key: error for line in lines})
             continue
-        limit = max(1, systems.erp.invoice_line_batch_limit)
+        limit = systems.erp.capabilities.batch_limits.invoice_lines
         for start in range(0, len(lines), limit):
             outcomes.update(_add(systems, invoice_id, lines[start : start + limit]))
     return outcomes

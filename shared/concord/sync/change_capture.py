@@ -1,16 +1,15 @@
 """Change capture by polling: what push (webhooks) missed is found and announced.
 
-Each watch asks one system for records of one type changed after its checkpoint (the last
-write time seen and the ids written at that instant, so records sharing a timestamp are
-never skipped nor announced twice). An announcer turns a change into canonical events with
-the SAME ids the system's push would give them, so a fact announced by both is one event
-to every consumer. The checkpoint moves only after the events are on the bus: a crash
-re-announces (harmless, same ids), never loses.
+Each watch asks one system for records of one type changed after its checkpoint, an opaque
+cursor the system's connector encodes (a write time and the ids at it, a replay id, a journal
+offset). An announcer turns a change into canonical events with the SAME ids the system's
+push would give them, so a fact announced by both is one event to every consumer. The
+checkpoint moves only after the events are on the bus: a crash re-announces (harmless, same
+ids), never loses.
 
-Each run re-reads an `overlap` before its checkpoint: a transaction that started before the
-last change seen but committed after it (its timestamp is its start), or a source clock a
-little behind, would otherwise slip behind the checkpoint forever. What the overlap
-announces again has the same event ids, so consumers apply it once.
+A run starts where the connector says to resume from its checkpoint: a source whose commit
+order or clock can put a change just behind the checkpoint rewinds a little (what it
+announces again has the same event ids, so consumers apply it once).
 
 A watch without a checkpoint starts at "now": deploying Concord does not replay history
 (set one explicitly to backfill).
@@ -25,18 +24,18 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ..domain import ChangeCursor, RecordChange
+from ..domain import RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
-from ..events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
-from ..ports import ChangeSource, CrmPort, EventPublisher
+from ..events.envelope import AccountChangedEvent, OpportunityClosedWonEvent, TimeApprovedEvent
+from ..ports import ChangeSource, CrmPort, EventPublisher, PsaPort
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
 
 
 class CheckpointStore(Protocol):
-    def load(self, key: str) -> ChangeCursor | None: ...
+    def load(self, key: str) -> str | None: ...
 
-    def save(self, key: str, cursor: ChangeCursor) -> None: ...
+    def save(self, key: str, cursor: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,8 @@ class CaptureReport:
     key: str
     changes: int
     events: int
-    cursor: ChangeCursor
+    cursor: str
     started: bool  # no checkpoint existed: this poll only set one
-
-
-def next_cursor(changes: Sequence[RecordChange], cursor: ChangeCursor) -> ChangeCursor:
-    """Where the next poll resumes after `changes`, a page (oldest first) returned from `cursor`."""
-    if not changes:
-        return cursor
-    last = changes[-1].written_at
-    ids = {c.record_id for c in changes if c.written_at == last}
-    if last == cursor.written_at:
-        ids |= set(cursor.ids_at_written_at)
-    return ChangeCursor(written_at=last, ids_at_written_at=frozenset(ids))
 
 
 def capture(
@@ -74,41 +62,39 @@ def capture(
     now: dt.datetime,
     page_size: int = 100,
     max_pages: int = 20,
-    overlap: dt.timedelta = dt.timedelta(seconds=60),
 ) -> CaptureReport:
     saved = checkpoints.load(watch.key)
     if saved is None:
-        saved = ChangeCursor(written_at=now)
-        checkpoints.save(watch.key, saved)
-        return CaptureReport(watch.key, 0, 0, saved, started=True)
-    cursor = ChangeCursor(written_at=saved.written_at - overlap)
+        cursor = watch.source.start_cursor(watch.record_type, now)
+        checkpoints.save(watch.key, cursor)
+        return CaptureReport(watch.key, 0, 0, cursor, started=True)
+    cursor = watch.source.resume_cursor(watch.record_type, saved)
     seen = announced = 0
     for _ in range(max_pages):
-        changes = watch.source.changes_since(watch.record_type, cursor, page_size)
-        if not changes:
-            break
-        events = [event for change in changes for event in watch.announce(change)]
+        page = watch.source.changes_since(watch.record_type, cursor, page_size)
+        events = [event for change in page.changes for event in watch.announce(change)]
         if events:
             bus.publish(events)
-        cursor = next_cursor(changes, cursor)
-        if cursor.written_at >= saved.written_at:  # never move the checkpoint back
-            checkpoints.save(watch.key, cursor)
-        seen, announced = seen + len(changes), announced + len(events)
-        if len(changes) < page_size:
+        if page.cursor != cursor:
+            checkpoints.save(watch.key, page.cursor)
+        cursor = page.cursor
+        seen, announced = seen + len(page.changes), announced + len(events)
+        if not page.more:
             break
     return CaptureReport(watch.key, seen, announced, cursor, started=False)
 
 
-def once_per_record_delivery_id(event_type: str, change: RecordChange) -> str:
-    """The delivery id a system's push gives an event that happens once per record.
+def once_per_record_delivery_id(event_type: str, change: RecordChange, record_id: str | None = None) -> str:
+    """The delivery id a system's push gives an event that happens once per record:
+    `<type>:<record id>:<creation time of the changed record, naive UTC ISO-8601>`, where the
+    record is the changed one unless it holds several (a timecard's days: `record_id`).
 
-    Must equal what Concord's Tryton module (concord_sync/events.py, _once_delivery_id)
-    sends: `<type>:<record id>:<creation time, naive UTC ISO-8601>`.
+    Push must send the same (Concord's Tryton module does, in concord_sync/events.py).
     """
     if change.created_at is None:
         raise ValueError(f"{change.record_type} {change.record_id}: the source gives no creation time")
     created = change.created_at.astimezone(dt.UTC).replace(tzinfo=None)
-    return f"{event_type}:{change.record_id}:{created.isoformat()}"
+    return f"{event_type}:{record_id or change.record_id}:{created.isoformat()}"
 
 
 def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
@@ -148,6 +134,19 @@ def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, now: 
     return announce
 
 
+def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
+    """PSA changes of approvable records → one TimeApproved per approved entry they hold."""
+
+    def announce(change: RecordChange) -> list[Envelope]:
+        return [
+            _event(TimeApprovedEvent, entry, change, source,
+                   once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, now)
+            for entry in psa.approved_entries(change.record_id)
+        ]
+
+    return announce
+
+
 def announce_once_per_record(
     model: type[Envelope],
     read: Callable[[str], BaseModel | None],
@@ -181,7 +180,7 @@ def _event(
 ) -> Envelope:
     return new_event(
         model,
-        data,
+        data.model_dump() if isinstance(data, BaseModel) else data,
         legal_entity=legal_entity,
         occurred_at=change.written_at,
         event_id=event_id_for_delivery(source, delivery_id),

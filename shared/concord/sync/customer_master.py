@@ -7,8 +7,9 @@ the refused value is reported as a conflict for a person. An event older than th
 applied is ignored (version = occurred_at). An account without an ERP customer is not synced:
 it becomes one at its first won deal (quote-to-cash).
 
-Echo suppression: Concord's writes do not come back as changes (its Tryton connectors write
-with push disabled; a SaaS echo finds nothing different and writes nothing).
+Echo suppression: Concord's writes do not come back as changes (a connector whose system can
+tell Concord's writes apart suppresses them; an echo otherwise finds nothing different and
+writes nothing).
 """
 
 from __future__ import annotations
@@ -75,8 +76,11 @@ def sync_account(account_id: str, erp_id: str, cause: Envelope, systems: Systems
         systems.erp.update_customer(erp_id, CustomerUpdate(**decision.write))
         record_lineage(systems, "customer", customer_ref, cause, System.ERP, erp_id,
                        "updated " + ", ".join(sorted(decision.write)))
-    if "name" in decision.write and systems.psa.update_client(customer_ref, account.name):
-        record_lineage(systems, "customer", customer_ref, cause, System.PSA, customer_ref, "client renamed")
+    client_id = systems.xref.records_of("customer", customer_ref).get(System.PSA)
+    # A PSA whose clients are the CRM's accounts already shows the CRM's name.
+    if "name" in decision.write and client_id and not systems.psa.capabilities.clients_are_crm_accounts:
+        systems.psa.rename_client(client_id, account.name)
+        record_lineage(systems, "customer", customer_ref, cause, System.PSA, client_id, "client renamed")
     exception_id = None
     if decision.conflicts:
         exception = sync_exception(

@@ -36,11 +36,11 @@ from ..events.types import ErrorClass, RecordRef, Severity, System
 from .ids import canonical_id, derived_event_id
 from .lineage import record_lineage
 from .reporting import sync_exception
+from .rules import LegalEntityRules
 from .saga import error_class_from_name
 from .systems import Systems
 
 FLOW = "quote_to_cash"
-HOURLY_UNITS = {"CONSULT-HR"}
 
 
 class StepResult(BaseModel):
@@ -142,18 +142,23 @@ def validate_customer(state: SagaState, systems: Systems) -> CustomerValidated:
         raise ValidationFailed(f"{customer.name}: " + "; ".join(problems))
 
     customer_ref = canonical_id("customer", System.CRM, customer.account_id)
-    existing = systems.erp.find_customer(external_ref=customer_ref, tax_id=customer.tax_id, name=customer.name)
+    # The registry first; the ERP's natural keys find a customer Concord has not linked yet.
+    existing_id = systems.xref.records_of("customer", customer_ref).get(System.ERP)
+    if existing_id is None and (found := systems.erp.find_customer(tax_id=customer.tax_id, name=customer.name)):
+        existing_id = found.customer_id
     return CustomerValidated(
         customer_ref=customer_ref,
         customer=customer,
         opportunity=opportunity,
-        existing_erp_customer_id=existing.customer_id if existing else None,
+        existing_erp_customer_id=existing_id,
     )
 
 
 def upsert_erp_customer(state: SagaState, systems: Systems) -> ErpCustomerLinked:
     validated: CustomerValidated = state.require("validation")
-    erp_customer: ErpCustomer = systems.erp.upsert_customer(validated.customer, validated.customer_ref)
+    erp_customer: ErpCustomer = systems.erp.upsert_customer(
+        validated.customer, validated.customer_ref, validated.existing_erp_customer_id
+    )
     systems.xref.link("customer", validated.customer_ref, System.CRM, validated.customer.account_id, state.event.id)
     systems.xref.link("customer", validated.customer_ref, System.ERP, erp_customer.customer_id, state.event.id)
     created = validated.existing_erp_customer_id is None
@@ -162,19 +167,23 @@ def upsert_erp_customer(state: SagaState, systems: Systems) -> ErpCustomerLinked
     return ErpCustomerLinked(erp_customer_id=erp_customer.customer_id, created=created)
 
 
-def project_plan(validated: CustomerValidated, project_ref: str) -> ProjectPlan:
+def project_plan(validated: CustomerValidated, project_ref: str, client_id: str | None,
+                 rules: LegalEntityRules) -> ProjectPlan:
     opportunity = validated.opportunity
     return ProjectPlan(
         external_ref=project_ref,
         name=opportunity.name,
         customer_ref=validated.customer_ref,
         customer_name=validated.customer.name,
+        client_id=client_id,
+        account_id=validated.customer.account_id,
+        opportunity_id=opportunity.opportunity_id,
         budget=opportunity.amount,
         tasks=[
             TaskPlan(
                 name=line.description,
                 service_item=line.service_item,
-                planned_hours=float(line.quantity) if line.service_item in HOURLY_UNITS else None,
+                planned_hours=float(line.quantity) if rules.billing.is_hourly(line.service_item) else None,
             )
             for line in opportunity.lines
         ],
@@ -184,17 +193,23 @@ def project_plan(validated: CustomerValidated, project_ref: str) -> ProjectPlan:
 def create_psa_project(state: SagaState, systems: Systems) -> ProjectCreated:
     validated: CustomerValidated = state.require("validation")
     project_ref = canonical_id("project", System.CRM, validated.opportunity.opportunity_id)
-    existing = systems.psa.find_project(project_ref)
-    if existing is not None:
+    linked = systems.xref.records_of("project", project_ref).get(System.PSA)
+    if linked is not None:
         # A redrive after compensation finds the project it put on hold.
-        systems.psa.set_project_state(existing.project_id, ProjectState.ACTIVE, "quote-to-cash resumed")
-    project = existing or systems.psa.create_project(project_plan(validated, project_ref))
+        systems.psa.set_project_state(linked, ProjectState.ACTIVE, "quote-to-cash resumed")
+    # create_project is idempotent on the project ref: a re-run (or a run after a crash that
+    # created the project but did not link it) gets the same project back.
+    client_id = systems.xref.records_of("customer", validated.customer_ref).get(System.PSA)
+    rules = systems.rules_for(state.event.legal_entity)
+    project = systems.psa.create_project(project_plan(validated, project_ref, client_id, rules))
     systems.xref.link("project", project_ref, System.CRM, validated.opportunity.opportunity_id, state.event.id)
     systems.xref.link("project", project_ref, System.PSA, project.project_id, state.event.id)
+    if project.client_id is not None:
+        systems.xref.link("customer", validated.customer_ref, System.PSA, project.client_id, state.event.id)
     systems.xref.relate("project", project_ref, "customer", validated.customer_ref)
     record_lineage(systems, "project", project_ref, state.event, System.PSA, project.project_id,
-                   "created" if existing is None else "reactivated")
-    return ProjectCreated(project_ref=project_ref, project=project, created=existing is None)
+                   "created" if linked is None else "reactivated")
+    return ProjectCreated(project_ref=project_ref, project=project, created=linked is None)
 
 
 def assign_billing_terms(state: SagaState, systems: Systems) -> StepOutcome:

@@ -21,15 +21,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..domain import ChangeCursor, InvoiceState
+from ..domain import ApprovedTime, InvoiceState, LineRefs
 from ..events import new_event
 from ..events.envelope import DriftDetectedEvent, TimeApprovedEvent
 from ..events.types import Severity, System
-from .billing import bill
+from .billing import bill, line_ref
 from .customer_master import FIELDS as CUSTOMER_FIELDS
 from .customer_master import sync_account
 from .financials import apply_status, project_status
-from .ids import derived_event_id
+from .ids import canonical_id, derived_event_id
 from .systems import Systems
 
 ObjectType = Literal["customer", "project"]
@@ -117,15 +117,15 @@ def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
             severity=Severity.WARNING, repairable=False,
         ))
 
-    approved = [t for t in systems.psa.approved_time(project, ChangeCursor.from_the_start()) if t.billable]
-    billed = systems.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
-    unbilled = [t.time_entry_id for t in approved if f"time:{t.time_entry_id}" not in billed]
+    approved = [t for t in systems.psa.approved_time(project) if t.billable]
+    billed = billed_hours(systems, approved)
+    unbilled = [t.time_entry_id for t in approved if t.time_entry_id not in billed]
     if unbilled:
         approved_hours = sum((t.hours for t in approved), Decimal(0))
-        billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))
+        billed_total = sum(billed.values(), Decimal(0))
         found.append(Drift(
             object_type="project", canonical_id=ref, field="billed_hours", authority=System.PSA,
-            values={System.PSA: str(approved_hours), System.ERP: str(billed_hours)},
+            values={System.PSA: str(approved_hours), System.ERP: str(billed_total)},
             severity=Severity.HIGH, repairable=True, detail=tuple(unbilled),
         ))
 
@@ -148,6 +148,21 @@ def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
                 severity=Severity.HIGH, repairable=True,
             ))
     return found
+
+
+def billed_hours(systems: Systems, approved: Sequence[ApprovedTime]) -> dict[str, Decimal]:
+    """Of these approved entries, those billed in the ERP (time entry id -> hours billed): the
+    ERP's own line references where it stores them, else the registry's links."""
+    if not approved:
+        return {}
+    if systems.erp.capabilities.line_refs is LineRefs.STORED:
+        billed = systems.erp.billed_refs([line_ref(t) for t in approved])
+        return {t.time_entry_id: Decimal(str(billed[line_ref(t)])) for t in approved if line_ref(t) in billed}
+    return {
+        t.time_entry_id: t.hours
+        for t in approved
+        if System.ERP in systems.xref.records_of("time_entry", canonical_id("time_entry", System.PSA, t.time_entry_id))
+    }
 
 
 def _states_from_erp(systems: Systems, ref: str) -> list[tuple[InvoiceState, Decimal]]:
@@ -188,9 +203,9 @@ def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.da
         return synced.detail
     if drift.field == "billed_hours":
         project = systems.xref.records_of("project", drift.canonical_id)[System.PSA]
-        approved = {t.time_entry_id: t for t in systems.psa.approved_time(project, ChangeCursor.from_the_start())}
+        approved = {t.time_entry_id: t for t in systems.psa.approved_time(project)}
         events = [
-            new_event(TimeApprovedEvent, approved[entry], legal_entity=cause.legal_entity, occurred_at=now,
+            new_event(TimeApprovedEvent, approved[entry].model_dump(), legal_entity=cause.legal_entity, occurred_at=now,
                       event_id=derived_event_id("repair", cause.id, entry), causation_id=cause.id,
                       correlation_id=cause.correlation_id)
             for entry in drift.detail if entry in approved

@@ -17,10 +17,16 @@ class BillingMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     time_service_item: Name
+    # Opportunity lines sold by the hour (their quantity becomes the task's planned hours);
+    # the time service item always is.
+    hourly_service_items: frozenset[Name] = frozenset()
     # expense category (as the PSA names it, lower case) -> service item
     expense_service_items: dict[str, Name] = Field(default_factory=dict)
     # for a category not listed; None refuses it (a person must map it first)
     default_expense_service_item: Name | None = None
+
+    def is_hourly(self, service_item: str) -> bool:
+        return service_item == self.time_service_item or service_item in self.hourly_service_items
 
     def expense_item(self, category: str) -> str | None:
         return self.expense_service_items.get(category.strip().lower(), self.default_expense_service_item)

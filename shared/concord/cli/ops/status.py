@@ -116,10 +116,10 @@ def status(
     console.print(table)
 
     table = Table(title="poll checkpoints", title_justify="left")
-    for column in ("watch", "read up to", "saved", "age"):
+    for column in ("watch", "cursor (the connector's own)", "saved", "age"):
         table.add_column(column)
     for mark, level, age in mark_rows:
-        table.add_row(str(mark["watch"]), render.when(mark.get("written_at")), render.when(mark.get("saved_at")),
+        table.add_row(str(mark["watch"]), str(mark.get("cursor") or "-"), render.when(mark.get("saved_at")),
                       render.styled(render.duration(age), level))
     if not mark_rows:
         table.add_row("no checkpoint yet (the poller has not run)", "", "", "")
