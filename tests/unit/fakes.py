@@ -6,32 +6,38 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
+from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import (
-    ChangeCursor,
+    ApprovedTime,
+    BatchLimits,
+    ChangePage,
     ContractTerms,
+    CrmCapabilities,
     Customer,
     CustomerUpdate,
+    DraftInvoices,
     ErpCapabilities,
     ErpCustomer,
     FinancialStatus,
-    InvoiceDraft,
     InvoiceLine,
     InvoiceRecord,
     InvoiceState,
     LineageEntry,
+    LineRefs,
     Opportunity,
+    PostedInvoice,
     ProjectForecast,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
+    PsaCapabilities,
+    ReceivedPayment,
     RecordChange,
 )
 from concord.errors import PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
-from concord.events.payloads import InvoicePosted, PaymentReceived, TimeApproved
 from concord.events.types import Money
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import BillingMapping, LegalEntityRules
@@ -57,13 +63,39 @@ class Outage:
 
 
 @dataclass
-class FakeCrm:
+class ChangeLog:
+    """Write times of records, polled as a system polled by "modified after" is."""
+
+    written: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]] = field(default_factory=dict)
+
+    def touch(self, record_type: str, record_id: str, at: dt.datetime) -> None:
+        created = self.written.get(record_type, {}).get(record_id, (at, at))[1]
+        self.written.setdefault(record_type, {})[record_id] = (at, created)
+
+    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
+        return TimeCursor.at(now).encode()
+
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        return saved
+
+    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
+        at = TimeCursor.decode(cursor)
+        rows = sorted(
+            (written, record_id, created)
+            for record_id, (written, created) in self.written.get(record_type, {}).items()
+            if written > at.written_at or (written == at.written_at and record_id not in at.ids_at)
+        )[:limit]
+        changes = [RecordChange(record_type=record_type, record_id=r, written_at=w, created_at=c) for w, r, c in rows]
+        moved = at.advanced([(c.record_id, c.written_at) for c in changes])
+        return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
+
+
+@dataclass
+class FakeCrm(ChangeLog):
     customers: dict[str, Customer] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
-
-    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]:
-        return []
+    capabilities: CrmCapabilities = CrmCapabilities()
 
     def get_customer(self, account_id: str) -> Customer:
         if account_id not in self.customers:
@@ -83,47 +115,49 @@ class FakeCrm:
 
 
 @dataclass
-class FakePsa:
+class FakePsa(ChangeLog):
     projects: dict[str, ProjectRecord] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # external ref -> project id (create is idempotent)
     states: dict[str, tuple[ProjectState, str]] = field(default_factory=dict)
     outage: Outage = field(default_factory=Outage)
-
-    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]:
-        return []
-
-    def find_project(self, external_ref: str) -> ProjectRecord | None:
-        self.outage.check()
-        return next((p for p in self.projects.values() if p.external_ref == external_ref), None)
+    capabilities: PsaCapabilities = PsaCapabilities()
+    created: list[ProjectPlan] = field(default_factory=list)
 
     def create_project(self, plan: ProjectPlan) -> ProjectRecord:
         self.outage.check()
+        if plan.external_ref in self.refs:
+            return self.projects[self.refs[plan.external_ref]]
+        client_id = plan.client_id or str(next(_ids))
+        self.clients.setdefault(client_id, plan.customer_name)
         project = ProjectRecord(
             project_id=str(next(_ids)),
-            external_ref=plan.external_ref,
+            client_id=client_id,
             task_ids={task.name: str(next(_ids)) for task in plan.tasks},
         )
         self.projects[project.project_id] = project
+        self.refs[plan.external_ref] = project.project_id
         self.states[project.project_id] = (ProjectState.ACTIVE, "created")
+        self.created.append(plan)
         return project
 
     def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None:
         self.outage.check()
         self.states[project_id] = (state, reason)
 
-    approved: dict[str, list[TimeApproved]] = field(default_factory=dict)
+    approved: dict[str, list[ApprovedTime]] = field(default_factory=dict)  # project id -> its approved time
 
-    def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]:
+    def approved_time(self, project_id: str) -> Sequence[ApprovedTime]:
         return list(self.approved.get(project_id, []))
 
+    def approved_entries(self, record_id: str) -> Sequence[ApprovedTime]:
+        return [t for entries in self.approved.values() for t in entries if t.time_entry_id == record_id]
+
     billing_statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
-    clients: dict[str, str] = field(default_factory=dict)  # customer_ref -> name
+    clients: dict[str, str] = field(default_factory=dict)  # client id -> name
 
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
         self.outage.check()
         self.billing_statuses.setdefault(project_id, []).append(status)
-
-    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
-        return None
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         return (self.billing_statuses.get(project_id) or [None])[-1]
@@ -133,37 +167,40 @@ class FakePsa:
     def project_budget(self, project_id: str) -> Money | None:
         return self.budgets.get(project_id)
 
-    def update_client(self, customer_ref: str, name: str) -> bool:
-        if customer_ref not in self.clients:
-            return False
-        self.clients[customer_ref] = name
-        return True
+    def rename_client(self, client_id: str, name: str) -> None:
+        self.outage.check()
+        if client_id not in self.clients:
+            raise NotFound(f"no client {client_id}")
+        self.clients[client_id] = name
+
+
+def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100) -> ErpCapabilities:
+    return ErpCapabilities(
+        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=False, contract_objects=True,
+        billing_terms_per_customer=True, batch_limits=BatchLimits(invoice_lines=invoice_lines),
+    )
 
 
 @dataclass
-class FakeErp:
+class FakeErp(ChangeLog):
     customers: dict[str, ErpCustomer] = field(default_factory=dict)
     active: dict[str, bool] = field(default_factory=dict)
     payment_terms: dict[str, str] = field(default_factory=dict)
-    capabilities: ErpCapabilities = ErpCapabilities(revenue_schedules=False, billing_terms_per_customer=True)
+    capabilities: ErpCapabilities = field(default_factory=erp_capabilities)
     outage: Outage = field(default_factory=Outage)
     fail_payment_terms_with: Exception | None = None
 
-    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]:
-        return []
-
-    def find_customer(self, *, external_ref: str | None, tax_id: str | None, name: str) -> ErpCustomer | None:
+    def find_customer(self, *, tax_id: str | None, name: str) -> ErpCustomer | None:
         self.outage.check()
-        for customer in self.customers.values():
-            if (external_ref and customer.external_ref == external_ref) or (tax_id and customer.tax_id == tax_id):
-                return customer
+        if tax_id and (found := next((c for c in self.customers.values() if c.tax_id == tax_id), None)):
+            return found
         return next((c for c in self.customers.values() if c.name == name), None)
 
-    def upsert_customer(self, customer: Customer, external_ref: str) -> ErpCustomer:
+    def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
         self.outage.check()
-        existing = self.find_customer(external_ref=external_ref, tax_id=customer.tax_id, name=customer.name)
+        by_ref = next((c.customer_id for c in self.customers.values() if c.external_ref == external_ref), None)
         record = ErpCustomer(
-            customer_id=existing.customer_id if existing else str(next(_ids)),
+            customer_id=customer_id or by_ref or str(next(_ids)),
             name=customer.name,
             tax_id=customer.tax_id,
             external_ref=external_ref,
@@ -183,30 +220,19 @@ class FakeErp:
         self.payment_terms[customer_id] = payment_term
 
     invoices: dict[str, InvoiceRecord] = field(default_factory=dict)
-
-    def create_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
-        total = sum((line.unit_price.amount * Decimal(str(line.quantity)) for line in draft.lines), Decimal(0))
-        money = Money(amount=total, currency=draft.currency)
-        invoice = InvoiceRecord(invoice_id=str(next(_ids)), number=None, posted=False, total=money, amount_due=money)
-        self.invoices[invoice.invoice_id] = invoice
-        return invoice
-
-    def post_invoice(self, invoice_id: str) -> InvoiceRecord:
-        posted = self.invoices[invoice_id].model_copy(update={"posted": True, "number": f"INV-{invoice_id}"})
-        self.invoices[invoice_id] = posted
-        return posted
+    postings: dict[str, PostedInvoice] = field(default_factory=dict)
+    payments: dict[str, ReceivedPayment] = field(default_factory=dict)
 
     def get_invoice(self, invoice_id: str) -> InvoiceRecord:
+        if invoice_id not in self.invoices:
+            raise NotFound(f"no invoice {invoice_id}")
         return self.invoices[invoice_id]
 
-    def payments_since(self, cursor: ChangeCursor, limit: int) -> Sequence[PaymentReceived]:
-        return []
+    def posted_invoice(self, invoice_id: str) -> PostedInvoice | None:
+        return self.postings.get(invoice_id)
 
-    def invoice_posted(self, invoice_id: str) -> InvoicePosted | None:
-        return None
-
-    def payment_received(self, payment_id: str) -> PaymentReceived | None:
-        return None
+    def received_payment(self, payment_id: str) -> ReceivedPayment | None:
+        return self.payments.get(payment_id)
 
     def get_customer(self, customer_id: str) -> ErpCustomer:
         self.outage.check()
@@ -225,9 +251,9 @@ class FakeErp:
 
     # Billing: one draft per project; lines by concord_ref; `bad_items` are refused as a
     # real ERP refuses an unknown product (all or nothing per call).
-    invoice_line_batch_limit: int = 100
     drafts: dict[str, str] = field(default_factory=dict)  # project_ref -> invoice id
-    lines: dict[str, tuple[str, InvoiceLine]] = field(default_factory=dict)  # concord_ref -> (invoice, line)
+    # concord_ref (stored refs) or line id (registry-only) -> (line id, invoice, line)
+    lines: dict[str, tuple[str, str, InvoiceLine]] = field(default_factory=dict)
     line_calls: list[int] = field(default_factory=list)  # size of each add_invoice_lines call
     bad_items: set[str] = field(default_factory=set)
 
@@ -240,12 +266,24 @@ class FakeErp:
         self.line_calls.append(len(lines))
         if bad := [line.service_item for line in lines if line.service_item in self.bad_items]:
             raise ValidationFailed(f"no product with code {bad[0]!r}")
+        if len(lines) > self.capabilities.batch_limits.invoice_lines:
+            raise ValidationFailed(f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}")
+        stored = self.capabilities.line_refs is LineRefs.STORED
+        ids = {}
         for line in lines:
-            self.lines.setdefault(line.concord_ref or "", (invoice_id, line))
-        return {line.concord_ref or "": f"line-{line.concord_ref}" for line in lines}
+            ref = line.concord_ref or ""
+            if stored and ref in self.lines:  # the ERP knows the line: no second one
+                ids[ref] = self.lines[ref][0]
+                continue
+            line_id = f"line-{next(_ids)}"
+            self.lines[ref if stored else line_id] = (line_id, invoice_id, line)
+            ids[ref] = line_id
+        return ids
 
     def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
-        return {ref: self.lines[ref][1].quantity for ref in concord_refs if ref in self.lines}
+        if self.capabilities.line_refs is not LineRefs.STORED:
+            raise ValidationFailed("this ERP keeps no line references: the registry says what was billed")
+        return {ref: self.lines[ref][2].quantity for ref in concord_refs if ref in self.lines}
 
     forecasts: dict[str, ProjectForecast] = field(default_factory=dict)
     terms: dict[str, ContractTerms] = field(default_factory=dict)

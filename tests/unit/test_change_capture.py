@@ -3,58 +3,58 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
 
-from concord.domain import ChangeCursor, Customer, Opportunity, RecordChange
+from concord.connectors.kit.cursors import TimeCursor
+from concord.domain import ApprovedTime, Customer, Opportunity, RecordChange
 from concord.events import event_id_for_delivery
 from concord.events.envelope import AccountChangedEvent, TimeApprovedEvent
-from concord.events.payloads import OpportunityLine, TimeApproved
+from concord.events.payloads import OpportunityLine
 from concord.events.types import Money
 from concord.sync.change_capture import (
     Watch,
     announce_account_changes,
-    announce_once_per_record,
+    announce_approved_time,
     announce_won_opportunities,
     capture,
-    next_cursor,
     once_per_record_delivery_id,
 )
 
-from .fakes import FakeBus, FakeCrm
+from .fakes import ChangeLog, FakeBus, FakeCrm, FakePsa
 
 T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+OVERLAP = dt.timedelta(seconds=60)
 
 
 @dataclass
 class MemoryCheckpoints:
-    saved: dict[str, ChangeCursor] = field(default_factory=dict)
+    saved: dict[str, str] = field(default_factory=dict)
 
-    def load(self, key: str) -> ChangeCursor | None:
+    def load(self, key: str) -> str | None:
         return self.saved.get(key)
 
-    def save(self, key: str, cursor: ChangeCursor) -> None:
+    def save(self, key: str, cursor: str) -> None:
         self.saved[key] = cursor
+
+    def position(self, key: str) -> TimeCursor:
+        return TimeCursor.decode(self.saved[key]).checkpoint()
 
 
 @dataclass
-class Ledger:
-    """A source whose records change at given times; answers like a system's changes_since."""
+class Ledger(ChangeLog):
+    """A source polled by write time whose commits can land behind the checkpoint (a
+    transaction's timestamp is its start): each run re-reads an overlap, as Tryton's does."""
 
-    rows: list[RecordChange] = field(default_factory=list)
+    rewind: dt.timedelta = OVERLAP
 
     def write(self, record_id: str, at: dt.datetime) -> None:
-        self.rows = [r for r in self.rows if r.record_id != record_id]
-        self.rows.append(RecordChange(record_type="opportunity", record_id=record_id, written_at=at, created_at=T0))
-        self.rows.sort(key=lambda r: (r.written_at, int(r.record_id)))
+        self.touch("opportunity", record_id, at)
 
-    def changes_since(self, record_type: str, cursor: ChangeCursor, limit: int) -> Sequence[RecordChange]:
-        after = [r for r in self.rows if r.written_at > cursor.written_at
-                 or (r.written_at == cursor.written_at and r.record_id not in cursor.ids_at_written_at)]
-        return after[:limit]
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        return TimeCursor.decode(saved).rewound(self.rewind).encode()
 
 
 def watch(source: Ledger, announced: list[str]) -> Watch:
@@ -72,25 +72,25 @@ def test_the_first_poll_sets_a_checkpoint_at_now_and_announces_no_history() -> N
     report = capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
 
     assert report.started and announced == []
-    assert checkpoints.saved["crm:opportunity"].written_at == T0
+    assert checkpoints.position("crm:opportunity").written_at == T0
 
 
 def test_pages_through_records_sharing_a_timestamp_without_skipping_or_repeating() -> None:
-    source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
-    checkpoints.save("crm:opportunity", ChangeCursor(written_at=T0))
+    source, checkpoints, announced = Ledger(rewind=dt.timedelta(0)), MemoryCheckpoints(), []
+    checkpoints.save("crm:opportunity", TimeCursor.at(T0).encode())
     for record_id in ("1", "2", "3", "4", "5"):
         source.write(record_id, T0 + dt.timedelta(seconds=5))  # one transaction
 
-    capture(watch(source, announced), checkpoints, FakeBus(), now=T0, page_size=2, overlap=dt.timedelta(0))
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0, page_size=2)
 
     assert announced == ["1", "2", "3", "4", "5"]
-    saved = checkpoints.saved["crm:opportunity"]
-    assert saved.written_at == T0 + dt.timedelta(seconds=5) and saved.ids_at_written_at == {"1", "2", "3", "4", "5"}
+    saved = checkpoints.position("crm:opportunity")
+    assert saved.written_at == T0 + dt.timedelta(seconds=5) and saved.ids_at == {"1", "2", "3", "4", "5"}
 
 
 def test_a_change_committed_late_with_an_earlier_timestamp_is_caught_by_the_overlap() -> None:
     source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
-    checkpoints.save("crm:opportunity", ChangeCursor(written_at=T0))
+    checkpoints.save("crm:opportunity", TimeCursor.at(T0).encode())
     source.write("1", T0 + dt.timedelta(seconds=10))
     capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
     # a transaction that started at +8 s commits only now
@@ -99,14 +99,21 @@ def test_a_change_committed_late_with_an_earlier_timestamp_is_caught_by_the_over
     capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
 
     assert "2" in announced
-    assert checkpoints.saved["crm:opportunity"].written_at == T0 + dt.timedelta(seconds=10)  # never moved back
+    assert checkpoints.position("crm:opportunity").written_at == T0 + dt.timedelta(seconds=10)  # never moved back
 
 
-def test_next_cursor_keeps_the_ids_at_the_last_instant() -> None:
-    cursor = ChangeCursor(written_at=T0, ids_at_written_at=frozenset({"1"}))
-    page = [RecordChange(record_type="x", record_id="2", written_at=T0)]
-    assert next_cursor(page, cursor).ids_at_written_at == {"1", "2"}
-    assert next_cursor([], cursor) == cursor
+def test_a_run_that_stops_inside_the_overlap_keeps_the_checkpoint_it_had() -> None:
+    source, checkpoints, announced = Ledger(), MemoryCheckpoints(), []
+    checkpoints.save("crm:opportunity", TimeCursor.at(T0).encode())
+    for second in (1, 2, 3):
+        source.write(str(second), T0 + dt.timedelta(seconds=second))
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0)
+    ahead = checkpoints.position("crm:opportunity")
+
+    # one page of one change, then the run ends (max_pages): still inside the re-read overlap
+    capture(watch(source, announced), checkpoints, FakeBus(), now=T0, page_size=1, max_pages=1)
+
+    assert checkpoints.position("crm:opportunity") == ahead
 
 
 def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:
@@ -136,16 +143,32 @@ def test_a_delivery_id_needs_the_records_creation_time() -> None:
 
 
 def test_a_polled_approval_gets_the_event_id_push_gives_it_and_nothing_before_it_is_approved() -> None:
-    approved = TimeApproved(time_entry_id="12", project_id="41", task_id="42", employee_id="3",
+    approved = ApprovedTime(time_entry_id="12", project_id="41", task_id="42", employee_id="3",
                             worked_on=T0.date(), hours=Decimal("7.5"), billable=True, approved_at=T0)
-    entries: dict[str, TimeApproved | None] = {"12": approved, "13": None}
-    announce = announce_once_per_record(TimeApprovedEvent, entries.__getitem__, "psa", "us-01", now=lambda: T0)
+    psa = FakePsa(approved={"41": [approved]})
+    announce = announce_approved_time(psa, "psa", "us-01", now=lambda: T0)
     created = dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)
 
     (event,) = announce(RecordChange(record_type="time_entry", record_id="12", written_at=T0, created_at=created))
-    assert isinstance(event, TimeApprovedEvent) and event.data == approved
+    assert isinstance(event, TimeApprovedEvent) and event.data.model_dump() == approved.model_dump()
     assert event.id == event_id_for_delivery("psa", "TimeApproved:12:2026-11-25T17:00:00")
     assert announce(RecordChange(record_type="time_entry", record_id="13", written_at=T0, created_at=created)) == []
+
+
+def test_a_timecard_of_several_days_is_one_approval_per_day_each_with_its_own_id() -> None:
+    days = [
+        ApprovedTime(time_entry_id=f"a0T1:{day}", project_id="41", task_id="42", employee_id="3",
+                     worked_on=dt.date(2026, 11, day), hours=Decimal(8), billable=True, approved_at=T0)
+        for day in (23, 24)
+    ]
+    psa = FakePsa(approved={"41": days})
+    psa.approved_entries = lambda record_id: days  # type: ignore[method-assign]  # the header holds both
+    announce = announce_approved_time(psa, "psa", "us-01", now=lambda: T0)
+
+    events = announce(RecordChange(record_type="time_entry", record_id="a0T1", written_at=T0, created_at=T0))
+
+    assert [e.data.time_entry_id for e in events] == ["a0T1:23", "a0T1:24"]
+    assert len({e.id for e in events}) == 2
 
 
 def test_a_polled_account_change_is_one_event_per_write() -> None:

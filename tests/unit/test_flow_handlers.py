@@ -59,7 +59,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def fakes(monkeypatch: pytest.MonkeyPatch, aws: Any) -> tuple[FakeCrm, FakePsa, FakeErp]:
     """The three systems as fakes; the registry is the real one (moto), seeded as quote-to-cash leaves it."""
     crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
-    monkeypatch.setattr(aws_systems, "systems_from_secrets", lambda prefix, cache: (crm, psa, erp))
+    monkeypatch.setattr(aws_systems, "connectors_for", lambda settings: (crm, psa, erp))
     xref = DynamoCrossReferences(aws, XREF)
     for object_type, ref, system, record in (
         ("customer", flows.CUSTOMER_REF, System.CRM, flows.ACCOUNT),

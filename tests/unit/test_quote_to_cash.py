@@ -99,8 +99,11 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
     assert systems.erp.payment_terms[erp_customer.customer_id] == "Net 30 days"
     assert state.revenue_schedule == q2c.StepOutcome(applied=False, detail=state.revenue_schedule.detail)
     assert "not applicable" in state.revenue_schedule.detail
-    assert systems.xref.records_of("customer", erp_customer.external_ref) == {"crm": "7", "erp": erp_customer.customer_id}
-    assert systems.xref.records_of("project", project.external_ref) == {"crm": "31", "psa": project.project_id}
+    assert systems.xref.records_of("customer", erp_customer.external_ref) == {
+        "crm": "7", "erp": erp_customer.customer_id, "psa": project.client_id}
+    (plan,) = systems.psa.created
+    assert systems.xref.records_of("project", plan.external_ref) == {"crm": "31", "psa": project.project_id}
+    assert (plan.account_id, plan.opportunity_id, plan.client_id) == ("7", "31", None)
     (activated,) = systems.bus.published
     assert isinstance(activated, ProjectActivatedEvent)
     assert activated.data.project_id == project.project_id
@@ -125,7 +128,7 @@ def test_running_the_saga_again_creates_nothing_new(systems: Systems) -> None:
 
 
 def test_a_customer_already_in_the_erp_under_another_id_is_linked_not_duplicated(systems: Systems) -> None:
-    legacy = systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy-import-0007")
+    legacy = systems.erp.upsert_customer(systems.crm.customers["7"], "legacy-import-0007", None)
 
     state = run_saga(systems, trigger())
 
@@ -208,7 +211,7 @@ def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not
 
 
 def test_compensation_leaves_a_pre_existing_erp_customer_active(systems: Systems) -> None:
-    systems.erp.upsert_customer(systems.crm.customers["7"], external_ref="legacy")
+    systems.erp.upsert_customer(systems.crm.customers["7"], "legacy", None)
     state = q2c.SagaState(event=trigger())
     for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer)):
         state = state.model_copy(update={field: step(state, systems)})

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from concord.domain import FinancialStatus, InvoiceRecord, Opportunity
-from concord.events.payloads import TimeApproved
+from concord.domain import ApprovedTime, FinancialStatus, InvoiceRecord, LineRefs, Opportunity
 from concord.events.types import Severity, System
 from concord.sync import financials
 from concord.sync.reconcile import Drift, drift_event, find_drift, repair
@@ -33,8 +32,8 @@ def _consistent(systems: Systems) -> None:
     systems.psa.approved[flows.PSA_PROJECT] = [_approved("1")]  # type: ignore[attr-defined]
 
 
-def _approved(entry: str) -> TimeApproved:
-    return flows.time_event(entry).data
+def _approved(entry: str) -> ApprovedTime:
+    return ApprovedTime(**flows.time_event(entry).data.model_dump())
 
 
 def test_a_consistent_world_has_no_drift(systems: Systems) -> None:
@@ -58,6 +57,15 @@ def test_approved_time_never_billed_is_found_and_billed(systems: Systems) -> Non
     assert drift.field == "billed_hours" and drift.detail == ("2", "3")
     assert drift.values == {System.PSA: "22.50", System.ERP: "7.5"}
     assert repair(drift, drift_event(drift, "us-01", NOW), systems, NOW) == "billed 2 entries"
+    assert find_drift(systems, ("project",), TODAY) == []
+
+
+def test_with_registry_only_line_refs_the_registry_says_what_was_billed(systems: Systems) -> None:
+    systems.erp.capabilities = flows.erp_capabilities(line_refs=LineRefs.REGISTRY)  # type: ignore[misc]
+    systems.psa.approved[flows.PSA_PROJECT] = [_approved("1"), _approved("2")]  # type: ignore[attr-defined]
+    (drift,) = find_drift(systems, ("project",), TODAY)  # the ERP is never asked by line ref
+    assert drift.detail == ("2",) and drift.values == {System.PSA: "15.00", System.ERP: "7.50"}
+    assert repair(drift, drift_event(drift, "us-01", NOW), systems, NOW) == "billed 1 entries"
     assert find_drift(systems, ("project",), TODAY) == []
 
 

@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from concord.domain import (
     ContractTerms,
+    LineRefs,
+    PsaCapabilities,
     Customer,
     ErpCustomer,
     FinancialStatus,
@@ -36,6 +38,7 @@ from concord.sync.systems import Systems
 from pydantic import ValidationError
 
 from .fakes import (
+    erp_capabilities,
     FakeBus,
     FakeCrm,
     FakeErp,
@@ -52,6 +55,7 @@ PSA_PROJECT = "41"
 OPPORTUNITY = "31"
 ERP_CUSTOMER = "900"
 CUSTOMER_REF = canonical_id("customer", System.CRM, ACCOUNT)
+PSA_CLIENT = "client-7"
 PROJECT_REF = canonical_id("project", System.CRM, OPPORTUNITY)
 ADDRESS = Address(street="1 Main St", city="Boston", postal_code="02110", country="US")
 
@@ -66,6 +70,7 @@ def systems() -> Systems:
     xref = FakeXref()
     xref.link("customer", CUSTOMER_REF, System.CRM, ACCOUNT, "q2c")
     xref.link("customer", CUSTOMER_REF, System.ERP, ERP_CUSTOMER, "q2c")
+    xref.link("customer", CUSTOMER_REF, System.PSA, PSA_CLIENT, "q2c")
     xref.link("project", PROJECT_REF, System.CRM, OPPORTUNITY, "q2c")
     xref.link("project", PROJECT_REF, System.PSA, PSA_PROJECT, "q2c")
     xref.relate("project", PROJECT_REF, "customer", CUSTOMER_REF)
@@ -74,7 +79,7 @@ def systems() -> Systems:
         customer_id=ERP_CUSTOMER, name="Northwind", tax_id="12-3456789", external_ref=CUSTOMER_REF,
         billing_address=ADDRESS, currency="USD",
     )
-    psa = FakePsa(clients={CUSTOMER_REF: "Northwind"})
+    psa = FakePsa(clients={PSA_CLIENT: "Northwind"})
     crm = FakeCrm()
     crm.customers[ACCOUNT] = Customer(account_id=ACCOUNT, name="Northwind", billing_address=ADDRESS,
                                       tax_id="12-3456789", currency="USD", legal_entity="us-01")
@@ -159,12 +164,12 @@ def test_a_batch_of_ten_with_one_poison_record_bills_nine_in_one_call(systems: S
     erp: FakeErp = systems.erp  # type: ignore[assignment]
     assert erp.line_calls == [9]
     assert sorted(erp.lines) == sorted(f"time:{i}" for i in range(9))
-    line = erp.lines["time:0"][1]
+    line = erp.lines["time:0"][2]
     assert line.unit_price is None and line.service_item == "CONSULT-HR" and line.quantity == 7.5
 
 
 def test_lines_go_in_calls_of_the_erps_batch_limit(systems: Systems) -> None:
-    systems.erp.invoice_line_batch_limit = 4  # type: ignore[misc]
+    systems.erp.capabilities = erp_capabilities(invoice_lines=4)  # type: ignore[misc]
     billing.bill([(str(i), time_event(str(i))) for i in range(10)], systems)
     assert systems.erp.line_calls == [4, 4, 2]  # type: ignore[attr-defined]
 
@@ -188,14 +193,24 @@ def test_three_deliveries_of_one_approval_make_one_line(systems: Systems) -> Non
     assert list(systems.erp.lines) == ["time:5"]  # type: ignore[attr-defined]
     assert systems.erp.line_calls == [1]  # type: ignore[attr-defined]
     ref = canonical_id("time_entry", System.PSA, "5")
-    assert systems.xref.records_of("time_entry", ref) == {"psa": "5", "erp": "line-time:5"}
+    (line_id, _, _) = systems.erp.lines["time:5"]  # type: ignore[attr-defined]
+    assert systems.xref.records_of("time_entry", ref) == {"psa": "5", "erp": line_id}
+
+
+def test_with_registry_only_line_refs_a_redelivery_is_answered_from_the_registry(systems: Systems) -> None:
+    systems.erp.capabilities = erp_capabilities(line_refs=LineRefs.REGISTRY)  # type: ignore[misc]
+    billing.bill([("a", time_event("5"))], systems)
+    billing.bill([("b", time_event("5")), ("c", time_event("6"))], systems)
+    assert systems.erp.line_calls == [1, 1]  # type: ignore[attr-defined]
+    assert len(systems.erp.lines) == 2  # type: ignore[attr-defined]
 
 
 def test_an_approval_billed_before_is_answered_without_asking_the_erp(systems: Systems) -> None:
     billing.bill([("a", time_event("5"))], systems)
+    (line_id, _, _) = systems.erp.lines["time:5"]  # type: ignore[attr-defined]
     systems.erp.outage.remaining = 5  # type: ignore[attr-defined]
     (again,) = billing.bill([("b", time_event("5"))], systems).values()
-    assert isinstance(again, billing.Billed) and again.detail == "already billed: ERP line line-time:5"
+    assert isinstance(again, billing.Billed) and again.detail == f"already billed: ERP line {line_id}"
     assert systems.erp.outage.remaining == 5  # type: ignore[attr-defined]
 
 
@@ -312,7 +327,16 @@ def test_a_renamed_account_renames_the_erp_customer_and_psa_client(systems: Syst
     outcome = sync_customer(account_changed("Northwind Advisory"), systems, NOW)
     assert outcome.written == ("name",) and not outcome.conflicts
     assert systems.erp.customers[ERP_CUSTOMER].name == "Northwind Advisory"  # type: ignore[attr-defined]
-    assert systems.psa.clients[CUSTOMER_REF] == "Northwind Advisory"  # type: ignore[attr-defined]
+    assert systems.psa.clients[PSA_CLIENT] == "Northwind Advisory"  # type: ignore[attr-defined]
+
+
+def test_a_psa_whose_clients_are_the_crm_accounts_is_not_written(systems: Systems) -> None:
+    systems.psa.capabilities = PsaCapabilities(clients_are_crm_accounts=True)  # type: ignore[misc]
+    _crm_says(systems, name="Northwind Advisory")
+    outcome = sync_customer(account_changed("Northwind Advisory"), systems, NOW)
+    assert outcome.written == ("name",)
+    assert systems.psa.clients[PSA_CLIENT] == "Northwind"  # type: ignore[attr-defined]
+    assert all(e.system != System.PSA for e in systems.xref.lineage("customer", CUSTOMER_REF))
 
 
 def test_a_tax_id_owned_by_the_erp_is_not_overwritten_and_the_conflict_is_reported(systems: Systems) -> None:
