@@ -1,0 +1,1 @@
+"""The connector kit: what every SaaS connector shares (auth, errors, rate budget, HTTP, paging, cursors)."""
