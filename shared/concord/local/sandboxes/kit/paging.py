@@ -49,6 +49,12 @@ class Cursors:
         items, size = entry
         return page_of(items, offset, size)
 
+    def size(self, cursor: str) -> int:
+        """How many items a cursor's result set holds (0 for an unknown cursor)."""
+        with self._lock:
+            entry = self._open.get(cursor)
+        return len(entry[0]) if entry else 0
+
     def clear(self) -> None:
         with self._lock:
             self._open.clear()
