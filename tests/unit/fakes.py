@@ -108,9 +108,13 @@ class FakeCrm(ChangeLog):
         return self.opportunities[opportunity_id]
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        failed: dict[str, ConcordError] = {}
         for opportunity_id, status in statuses.items():
+            if self.opportunities and opportunity_id not in self.opportunities:
+                failed[opportunity_id] = NotFound(f"no opportunity {opportunity_id}")
+                continue
             self.statuses.setdefault(opportunity_id, []).append(status)
-        return {}
+        return failed
 
     def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
         return (self.statuses.get(opportunity_id) or [None])[-1]
@@ -139,6 +143,7 @@ class FakePsa(ChangeLog):
         self.projects[project.project_id] = project
         self.refs[plan.external_ref] = project.project_id
         self.states[project.project_id] = (ProjectState.ACTIVE, "created")
+        self.budgets[project.project_id] = plan.budget
         self.created.append(plan)
         return project
 
@@ -159,9 +164,13 @@ class FakePsa(ChangeLog):
 
     def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         self.outage.check()
+        failed: dict[str, ConcordError] = {}
         for project_id, status in statuses.items():
+            if self.projects and project_id not in self.projects:
+                failed[project_id] = NotFound(f"no project {project_id}")
+                continue
             self.billing_statuses.setdefault(project_id, []).append(status)
-        return {}
+        return failed
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         return (self.billing_statuses.get(project_id) or [None])[-1]

@@ -1,0 +1,175 @@
+"""One port contract, the same assertions for every implementation: the in-memory fakes the
+unit tests use, Tryton (real ERP software), and the SaaS connectors against their sandboxes.
+
+An implementation joins by adding a harness fixture to IMPLEMENTATIONS (see contract.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from concord.domain import FinancialStatus, InvoiceLine, ProjectPlan, TaskPlan
+from concord.errors import ConcordError
+from concord.events.types import Money
+
+from .contract import Harness, hours_of, stores_line_refs, unique_customer
+from .harnesses import CRMS, ERPS, PSAS, harness  # noqa: F401 - the fixture
+
+# Each test runs for every implementation of the role it exercises.
+crm = pytest.mark.parametrize("harness", CRMS, indirect=True)
+psa = pytest.mark.parametrize("harness", PSAS, indirect=True)
+erp = pytest.mark.parametrize("harness", ERPS, indirect=True)
+
+USD = "USD"
+
+
+def plan_for(opportunity_id: str, account_id: str) -> ProjectPlan:
+    return ProjectPlan(
+        external_ref=f"project:crm:{opportunity_id}",
+        name=f"Contract project {opportunity_id}",
+        customer_ref=f"customer:crm:{account_id}",
+        customer_name=f"Client of {account_id}",
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        budget=Money(amount=Decimal("12000"), currency=USD),
+        tasks=[TaskPlan(name="Discovery", service_item="CONSULT-HR", planned_hours=40),
+               TaskPlan(name="Build", service_item="CONSULT-HR", planned_hours=80)],
+    )
+
+
+# --- CRM --------------------------------------------------------------------------------------
+
+
+@crm
+def test_crm_reads_a_won_deal_with_its_lines_and_its_account(harness: Harness) -> None:
+    account_id, opportunity_id = harness.scenario.won_deal()
+
+    deal = harness.crm.get_opportunity(opportunity_id)
+    account = harness.crm.get_customer(account_id)
+
+    assert deal.won and deal.account_id == account_id and deal.lines
+    assert all(line.unit_price.currency == deal.amount.currency for line in deal.lines)
+    assert account.account_id == account_id and account.billing_address is not None and account.tax_id
+    assert account.legal_entity == "us-01"
+
+
+@crm
+def test_crm_financial_statuses_are_written_and_read_back(harness: Harness) -> None:
+    _, opportunity_id = harness.scenario.won_deal()
+
+    assert harness.crm.set_financial_statuses({opportunity_id: FinancialStatus.INVOICED}) == {}
+    assert harness.crm.financial_status(opportunity_id) is FinancialStatus.INVOICED
+    assert harness.crm.set_financial_statuses({opportunity_id: FinancialStatus.PAID}) == {}
+    assert harness.crm.financial_status(opportunity_id) is FinancialStatus.PAID
+
+
+@crm
+def test_crm_a_status_for_an_unknown_deal_fails_alone(harness: Harness) -> None:
+    _, opportunity_id = harness.scenario.won_deal()
+    unknown = harness.scenario.unknown_id("opportunity")
+
+    failed = harness.crm.set_financial_statuses({unknown: FinancialStatus.PAID, opportunity_id: FinancialStatus.PAID})
+
+    assert set(failed) == {unknown} and isinstance(failed[unknown], ConcordError)
+    assert harness.crm.financial_status(opportunity_id) is FinancialStatus.PAID
+
+
+@crm
+def test_crm_changes_are_seen_once_after_the_cursor(harness: Harness) -> None:
+    account_id, _ = harness.scenario.won_deal()
+    cursor = harness.crm.start_cursor("customer", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    harness.scenario.rename_account(account_id, "Renamed For The Contract")
+
+    seen: list[str] = []
+    for _ in range(50):  # pages of one: ties and paging never skip nor repeat
+        page = harness.crm.changes_since("customer", cursor, 1)
+        seen += [c.record_id for c in page.changes]
+        cursor = page.cursor
+        if not page.more:
+            break
+
+    assert seen.count(account_id) == 1
+    assert harness.crm.get_customer(account_id).name == "Renamed For The Contract"
+    assert account_id not in [c.record_id for c in harness.crm.changes_since("customer", cursor, 100).changes]
+
+
+# --- PSA --------------------------------------------------------------------------------------
+
+
+def _project(harness: Harness):  # noqa: ANN202 - (plan, record)
+    account_id, opportunity_id = harness.scenario.won_deal()
+    plan = plan_for(opportunity_id, account_id)
+    assert harness.psa is not None
+    return plan, harness.psa.create_project(plan)
+
+
+@psa
+def test_psa_creating_the_same_project_twice_makes_one(harness: Harness) -> None:
+    plan, first = _project(harness)
+
+    again = harness.psa.create_project(plan)
+
+    assert again.project_id == first.project_id and again.task_ids == first.task_ids
+    assert sorted(first.task_ids) == ["Build", "Discovery"]
+    assert harness.psa.project_budget(first.project_id) == plan.budget
+
+
+@psa
+def test_psa_billing_statuses_are_written_and_read_back(harness: Harness) -> None:
+    _, project = _project(harness)
+
+    assert harness.psa.set_billing_statuses({project.project_id: FinancialStatus.INVOICED}) == {}
+    assert harness.psa.billing_status(project.project_id) is FinancialStatus.INVOICED
+    failed = harness.psa.set_billing_statuses({harness.scenario.unknown_id("project"): FinancialStatus.PAID})
+    assert len(failed) == 1
+
+
+@psa
+def test_psa_approved_time_is_read_and_announced_by_change_capture(harness: Harness) -> None:
+    _, project = _project(harness)
+    cursor = harness.psa.start_cursor("time_entry", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    harness.scenario.approve_time(project, Decimal("7.5"), dt.date.today() - dt.timedelta(days=1))
+
+    approved = list(harness.psa.approved_time(project.project_id))
+    page = harness.psa.changes_since("time_entry", cursor, 100)
+    announced = [e for change in page.changes for e in harness.psa.approved_entries(change.record_id)]
+
+    assert hours_of(approved) == Decimal("7.5")
+    assert all(e.project_id == project.project_id for e in approved)
+    assert {e.time_entry_id for e in approved} <= {e.time_entry_id for e in announced}
+    assert all(change.created_at is not None for change in page.changes)
+
+
+# --- ERP --------------------------------------------------------------------------------------
+
+
+@erp
+def test_erp_customer_is_created_found_by_natural_key_and_updated(harness: Harness) -> None:
+    customer = unique_customer()
+
+    created = harness.erp.upsert_customer(customer, f"customer:crm:{customer.account_id}", None)
+    found = harness.erp.find_customer(tax_id=customer.tax_id, name=customer.name)
+    again = harness.erp.upsert_customer(customer, f"customer:crm:{customer.account_id}", created.customer_id)
+
+    assert found is not None and found.customer_id == created.customer_id == again.customer_id
+    assert harness.erp.get_customer(created.customer_id).name == customer.name
+
+
+@erp
+def test_erp_draft_lines_are_added_once_per_reference(harness: Harness) -> None:
+    customer = harness.erp.upsert_customer(unique_customer(), f"customer:crm:{dt.datetime.now().timestamp()}", None)
+    project_ref = f"project:crm:contract-{dt.datetime.now().timestamp()}"
+    draft = harness.erp.open_invoice_draft(customer.customer_id, USD, project_ref)
+    lines = [InvoiceLine(description=f"{n} h", quantity=n, service_item="CONSULT-HR", concord_ref=f"time:{project_ref}:{n}")
+             for n in (1, 2)]
+
+    assert harness.erp.open_invoice_draft(customer.customer_id, USD, project_ref) == draft
+    ids = harness.erp.add_invoice_lines(draft, lines)
+    assert set(ids) == {line.concord_ref for line in lines} and len(set(ids.values())) == 2
+    if stores_line_refs(harness.erp):
+        again = harness.erp.add_invoice_lines(draft, lines)
+        assert again == ids  # the ERP knows the lines: nothing added twice
+        assert harness.erp.billed_refs([line.concord_ref or "" for line in lines]) == {
+            line.concord_ref: line.quantity for line in lines}
