@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from concord.ingress.sources import SourceConfig
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
@@ -48,8 +48,16 @@ class StageConfig(BaseModel):
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]
+    # The legal entity of records whose system names none (e.g. a CRM without that field).
+    default_legal_entity: str = "us-01"
     # The system-of-record table (concord.ownership.SystemOfRecord), relative to the repository.
     system_of_record_file: str = "config/system_of_record.json"
+
+    @model_validator(mode="after")
+    def _default_legal_entity_is_configured(self) -> StageConfig:
+        if self.default_legal_entity not in self.legal_entities:
+            raise ValueError(f"default_legal_entity {self.default_legal_entity!r} has no rules in legal_entities")
+        return self
 
     def system_of_record(self) -> SystemOfRecord:
         """The table, validated at synth time: a broken file fails the deploy, not a flow."""

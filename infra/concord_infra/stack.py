@@ -17,7 +17,7 @@ from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ops import AlarmTopics, OperationsDashboard
-from .constructs.quote_to_cash import QuoteToCash, systems_secret_prefix
+from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
 from .constructs.sync_flows import SyncFlows
 
@@ -105,6 +105,7 @@ class ConcordStack(Stack):
             retry_interval_seconds=stage.saga_retry_interval_seconds,
             retry_attempts=stage.saga_retry_attempts,
             secret_cache_seconds=stage.secret_cache_seconds,
+            default_legal_entity=stage.default_legal_entity,
             max_receive_count=stage.max_receive_count,
             log_retention_days=stage.log_retention_days,
             retain=stage.retain_data,
@@ -143,10 +144,12 @@ class ConcordStack(Stack):
             tables=tables,
             bus=bus.bus,
             system_secrets=quote_to_cash.system_secrets,
-            systems_secret_prefix=systems_secret_prefix(prefix),
+            connector_environment={
+                key: quote_to_cash.systems_environment[key]
+                for key in ("SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME")
+            },
             watches=stage.poll_watches,
             every_minutes=stage.poll_every_minutes,
-            secret_cache_seconds=stage.secret_cache_seconds,
             topics=topics,
         )
 

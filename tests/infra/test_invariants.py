@@ -100,7 +100,8 @@ def test_no_role_has_wildcard_actions_and_data_actions_name_their_resources(dev:
 
 def test_tables_have_point_in_time_recovery_encryption_and_ttl_where_records_expire(dev: dict) -> None:
     tables = {t["Properties"]["TableName"]: t["Properties"] for t in of_type(dev, "AWS::DynamoDB::Table").values()}
-    assert set(tables) == {"concord-dev-idempotency", "concord-dev-audit", "concord-dev-xref", "concord-dev-checkpoints"}
+    assert set(tables) == {"concord-dev-idempotency", "concord-dev-audit", "concord-dev-xref", "concord-dev-checkpoints",
+                           "concord-dev-rate-budget"}
     for props in tables.values():
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"]["SSEEnabled"] is True
@@ -108,6 +109,18 @@ def test_tables_have_point_in_time_recovery_encryption_and_ttl_where_records_exp
     assert tables["concord-dev-audit"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert "TimeToLiveSpecification" not in tables["concord-dev-xref"]  # cross-references are kept
     assert "TimeToLiveSpecification" not in tables["concord-dev-checkpoints"]
+    assert "TimeToLiveSpecification" not in tables["concord-dev-rate-budget"]
+
+
+def test_functions_that_call_systems_share_the_rate_budget_and_name_the_default_legal_entity(dev: dict) -> None:
+    functions = of_type(dev, "AWS::Lambda::Function").values()
+    calling = [f["Properties"] for f in functions
+               if "SYSTEMS_SECRET_PREFIX" in f["Properties"].get("Environment", {}).get("Variables", {})]
+    assert len(calling) >= 10
+    for props in calling:
+        variables = props["Environment"]["Variables"]
+        assert variables["DEFAULT_LEGAL_ENTITY"] == "us-01"
+        assert "RATE_BUDGET_TABLE_NAME" in variables
 
 
 def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> None:

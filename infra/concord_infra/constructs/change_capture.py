@@ -27,10 +27,9 @@ class ChangeCapture(Construct):
         tables: DataTables,
         bus: events.IEventBus,
         system_secrets: dict[str, secretsmanager.ISecret],
-        systems_secret_prefix: str,
+        connector_environment: dict[str, str],
         watches: list[dict[str, str]],
         every_minutes: int,
-        secret_cache_seconds: int,
         topics: AlarmTopics,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -40,14 +39,14 @@ class ChangeCapture(Construct):
             environment={
                 "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
                 "EVENT_BUS_NAME": bus.event_bus_name,
-                "SYSTEMS_SECRET_PREFIX": systems_secret_prefix,
-                "SECRET_CACHE_SECONDS": str(secret_cache_seconds),
+                **connector_environment,
                 "POLL_WATCHES": json.dumps(watches, sort_keys=True),
             },
             timeout=Duration.seconds(60),
         )
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
+        tables.rate_budget.grant(function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         bus.grant_put_events_to(function)
         for secret in system_secrets.values():
             secret.grant_read(function)

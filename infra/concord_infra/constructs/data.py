@@ -1,4 +1,5 @@
-"""DynamoDB tables: idempotency records, the cross-reference registry and the sync audit trail."""
+"""DynamoDB tables: idempotency records, the cross-reference registry, polling checkpoints,
+vendor rate budgets and the sync audit trail."""
 
 from __future__ import annotations
 
@@ -42,6 +43,15 @@ class DataTables(Construct):
             self,
             "Checkpoints",
             table_name=f"{prefix}-checkpoints",
+            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
+            **common,
+        )
+        # The rate budget each vendor account shares across every concurrent function
+        # (concord.connectors.kit.budget): one small item per account, taken with conditional writes.
+        self.rate_budget = dynamodb.Table(
+            self,
+            "RateBudget",
+            table_name=f"{prefix}-rate-budget",
             partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
             **common,
         )

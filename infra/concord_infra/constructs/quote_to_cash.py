@@ -60,6 +60,7 @@ class QuoteToCash(Construct):
         retry_interval_seconds: int,
         retry_attempts: int,
         secret_cache_seconds: int,
+        default_legal_entity: str,
         max_receive_count: int,
         log_retention_days: int,
         retain: bool,
@@ -93,6 +94,8 @@ class QuoteToCash(Construct):
             "LEGAL_ENTITIES": json.dumps(legal_entities, sort_keys=True),
             "SYSTEM_OF_RECORD": system_of_record,
             "SECRET_CACHE_SECONDS": str(secret_cache_seconds),
+            "DEFAULT_LEGAL_ENTITY": default_legal_entity,
+            "RATE_BUDGET_TABLE_NAME": tables.rate_budget.table_name,
         }
         environment = self.systems_environment
 
@@ -220,6 +223,7 @@ class QuoteToCash(Construct):
             function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
         tables.xref.grant(function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+        tables.rate_budget.grant(function.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         bus.grant_put_events_to(function.function)
 
     def _acknowledge_invoke_grants(self, functions: list[ConcordFunction]) -> None:
