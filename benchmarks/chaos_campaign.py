@@ -40,7 +40,7 @@ from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.runtime import scheduled_event
 from concord.local.sagas import machine_arn, wait_for_execution
-from concord.local.scenarios import (
+from concord.local.scenarios.tryton import (
     Consultant,
     SalesRep,
     crm_client,

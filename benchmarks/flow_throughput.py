@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from concord.aws.xref import DynamoCrossReferences
-from concord.connectors.tryton.erp import INVOICE_LINE_BATCH_LIMIT
+from concord.connectors.tryton.erp import CAPABILITIES as ERP_CAPABILITIES
 from concord.domain import LineageEntry
 from concord.events import Envelope, new_event
 from concord.events.envelope import (
@@ -45,7 +45,7 @@ from concord.local.consistency import SystemsView
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.sagas import wait_for_execution
-from concord.local.scenarios import (
+from concord.local.scenarios.tryton import (
     Consultant,
     FinanceClerk,
     SalesRep,
@@ -163,8 +163,8 @@ def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: in
     consultant = Consultant(quiet)
     lines = [consultant.log_time(deal.project_id, 1) for _ in range(n)]
     consultant.approve(lines)
-    entries = [tryton.psa.time_entry(str(line)) for line in lines]
-    return [new_event(TimeApprovedEvent, e, legal_entity="us-01", occurred_at=e.approved_at) for e in entries if e]
+    entries = [entry for line in lines for entry in tryton.psa.approved_entries(str(line))]
+    return [new_event(TimeApprovedEvent, e.model_dump(), legal_entity="us-01", occurred_at=e.approved_at) for e in entries]
 
 
 def payment_events(view: LocalView, systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
@@ -239,7 +239,7 @@ def main() -> None:
             stack.down()
 
     floor_rate = n / floor_seconds
-    batch_floor = math.ceil(n / INVOICE_LINE_BATCH_LIMIT)
+    batch_floor = math.ceil(n / ERP_CAPABILITIES.batch_limits.invoice_lines)
     figures = []
     for name, flow in flows.items():
         figures.append(figure(f"{name}: records/s ({n} events)", flow["records_per_second"], "records/s",
@@ -252,9 +252,9 @@ def main() -> None:
                 figures.append(figure(f"{name}: {system.upper()} calls per record", per_record, "calls"))
     billing = flows["billing"]
     figures.append(figure("billing: ERP calls per batch floor", billing["calls"]["erp"], "calls", batch_floor,
-                          f"ceil({n} / {INVOICE_LINE_BATCH_LIMIT}) batched writes"))
+                          f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes"))
     results = {**provenance(), "events_per_flow": n, "floor_seconds": floor_seconds, "floor_records_per_second": floor_rate,
-               "erp_invoice_line_batch_limit": INVOICE_LINE_BATCH_LIMIT, "flows": flows, "figures": figures}
+               "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines, "flows": flows, "figures": figures}
     path = write_results("flow_throughput", results)
 
     print(f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, {n} events each)")
@@ -266,7 +266,7 @@ def main() -> None:
               f"{latency.get('median', float('nan')):10.0f} {latency.get('p95', float('nan')):8.0f} "
               f"{calls['crm']:8.2f} {calls['psa']:8.2f} {calls['erp']:8.2f}")
     print(f"{'emulator floor':18} {floor_rate:7.1f}")
-    print(f"billing: {billing['calls']['erp']} ERP calls for {n} records; floor ceil({n}/{INVOICE_LINE_BATCH_LIMIT}) = "
+    print(f"billing: {billing['calls']['erp']} ERP calls for {n} records; floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
           f"{batch_floor} batched writes ({billing['calls']['erp'] / batch_floor:.1f}x)")
     print(f"written to {path}")
 

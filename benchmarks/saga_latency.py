@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from concord.local.sagas import steps, wait_for_execution
-from concord.local.scenarios import SalesRep, crm_client, random_ein
+from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
 from concord.local.systems import LocalSystems, cache_home
 

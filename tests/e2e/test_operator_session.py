@@ -25,7 +25,7 @@ from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.sagas import wait_for_execution
-from concord.local.scenarios import Consultant, SalesRep, random_ein, user_client
+from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein, user_client
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack, aws_client
 from concord.sync.ids import canonical_id

@@ -14,7 +14,7 @@ from concord.local.consistency import SystemsView
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.sagas import executions_for, steps, wait_for_execution, when_state_entered
-from concord.local.scenarios import SalesRep, crm_client, random_ein
+from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
 from concord.local.systems import LocalSystems
 from concord.sync.ids import canonical_id

@@ -18,7 +18,7 @@ import pytest
 from concord.local.consistency import SystemsView
 from concord.local.inspect import LocalView
 from concord.local.sagas import executions_for, wait_for_execution
-from concord.local.scenarios import SalesRep, crm_client, random_ein
+from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
 from concord.sync.ids import canonical_id
 

@@ -27,7 +27,7 @@ from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.inspect import LocalView
 from concord.local.sagas import wait_for_execution
-from concord.local.scenarios import (
+from concord.local.scenarios.tryton import (
     Consultant,
     FinanceClerk,
     SalesRep,
@@ -141,9 +141,8 @@ def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hou
     psa.approve(lines)
     events = []
     for line_id in lines:
-        entry = tryton.psa.time_entry(str(line_id))
-        assert entry is not None
-        events.append(new_event(TimeApprovedEvent, entry, legal_entity="us-01", occurred_at=entry.approved_at))
+        (entry,) = tryton.psa.approved_entries(str(line_id))
+        events.append(new_event(TimeApprovedEvent, entry.model_dump(), legal_entity="us-01", occurred_at=entry.approved_at))
     return events
 
 
@@ -244,17 +243,17 @@ def test_a_payment_announced_before_its_invoice_waits_for_it_and_ends_paid(
     finance.post(draft["id"])
     finance.pay(draft["id"], Decimal(str(tryton.erp.get_invoice(str(draft["id"])).total.amount)))
     (payment_line,) = tryton.erp.client.search_read("account.invoice", [["id", "=", draft["id"]]], ["payment_lines"])[0]["payment_lines"]
-    payment = tryton.erp.payment_received(str(payment_line))
-    posted = tryton.erp.invoice_posted(str(draft["id"]))
+    payment = tryton.erp.received_payment(str(payment_line))
+    posted = tryton.erp.posted_invoice(str(draft["id"]))
     assert payment is not None and posted is not None
 
     # When the payment reaches Concord first, and the posting a moment later
     now = dt.datetime.now(dt.UTC)
-    early = new_event(PaymentReceivedEvent, payment, legal_entity="us-01", occurred_at=now)
+    early = new_event(PaymentReceivedEvent, payment.model_dump(), legal_entity="us-01", occurred_at=now)
     put(view, [early])
     waited = view.wait_for(lambda: failures_of_event(view, early.id), timeout=30, interval=0.3)
     assert waited and "PrerequisiteMissing" in waited[0]["reason"] and "InvoicePosted" in waited[0]["reason"]
-    put(view, [new_event(InvoicePostedEvent, posted, legal_entity="us-01", occurred_at=now)])
+    put(view, [new_event(InvoicePostedEvent, posted.model_dump(), legal_entity="us-01", occurred_at=now)])
 
     # Then the deal and the project end paid
     assert view.wait_for(lambda: statuses(tryton, deal) == (FinancialStatus.PAID,) * 2, timeout=60, interval=0.5)

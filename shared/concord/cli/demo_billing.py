@@ -14,7 +14,7 @@ from ..aws.xref import DynamoCrossReferences
 from ..domain import FinancialStatus
 from ..local.consistency import SystemsView
 from ..local.inspect import LocalView
-from ..local.scenarios import Consultant, FinanceClerk, user_client
+from ..local.scenarios.tryton import Consultant, FinanceClerk, user_client
 from ..local.stack import aws_client
 from ..local.systems import LocalSystems
 from ..sync.ids import canonical_id

@@ -16,7 +16,7 @@ from ..local.consistency import Row, SystemsView
 from ..local.faults import FaultController
 from ..local.inspect import LocalView
 from ..local.sagas import steps, wait_for_execution, when_state_entered
-from ..local.scenarios import SalesRep, crm_client, random_ein
+from ..local.scenarios.tryton import SalesRep, crm_client, random_ein
 from ..local.stack import aws_client
 from ..local.systems import LocalSystems
 from .checks import Checks

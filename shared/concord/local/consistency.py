@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
-from ..connectors.tryton.mapping import Model
-from ..domain import ChangeCursor, FinancialStatus
+from ..connectors.tryton.names import CONCORD_REF, Model
+from ..domain import ErpCustomer, FinancialStatus, ProjectRecord
 from ..sync.ids import canonical_id
-from .scenarios import user_client
+from .scenarios.tryton import user_client
 from .systems import LocalSystems
 
 
@@ -24,6 +24,10 @@ class Row:
     agree: bool
 
 
+# The local stack's configured default legal entity (its DEFAULT_LEGAL_ENTITY).
+LEGAL_ENTITY = "us-01"
+
+
 @dataclass
 class SystemsView:
     crm: TrytonCrm
@@ -33,7 +37,8 @@ class SystemsView:
     @classmethod
     def direct(cls, systems: LocalSystems) -> SystemsView:
         # An operator's (or the demo's users') sessions: what they write is announced.
-        return cls(TrytonCrm(user_client(systems, "crm")), TrytonPsa(user_client(systems, "psa")),
+        return cls(TrytonCrm(user_client(systems, "crm"), legal_entity=LEGAL_ENTITY),
+                   TrytonPsa(user_client(systems, "psa")),
                    TrytonErp(user_client(systems, "erp")))
 
     def _party_active(self, customer_id: str) -> bool:
@@ -41,6 +46,23 @@ class SystemsView:
             Model.PARTY, [["id", "=", int(customer_id)], ["active", "in", [True, False]]], ["active"]
         )
         return bool(row["active"])
+
+    def _customer_by_ref(self, customer_ref: str) -> ErpCustomer | None:
+        """The ERP party Concord created for the customer (concord_ref), else None: the
+        operator's check reads Tryton, not Concord's registry."""
+        rows = self.erp.client.search_read(
+            Model.PARTY, [[CONCORD_REF, "=", customer_ref], ["active", "in", [True, False]]], ["id"])
+        return self.erp.get_customer(str(rows[0]["id"])) if rows else None
+
+    def project(self, project_ref: str) -> ProjectRecord | None:
+        """The PSA project Concord created for `project_ref` (concord_ref), with its tasks."""
+        rows = self.psa.client.search_read(
+            Model.WORK, [[CONCORD_REF, "=", project_ref], ["type", "=", "project"]], ["party"])
+        if not rows:
+            return None
+        tasks = self.psa.client.search_read(Model.WORK, [["parent", "=", rows[0]["id"]]], ["name"])
+        return ProjectRecord(project_id=str(rows[0]["id"]), client_id=str(rows[0]["party"]),
+                             task_ids={t["name"]: str(t["id"]) for t in tasks})
 
     def _project_status(self, project_id: str) -> str:
         (row,) = self.psa.client.search_read(Model.WORK, [["id", "=", int(project_id)]], ["status.name"])
@@ -52,8 +74,10 @@ class SystemsView:
         opportunity = self.crm.get_opportunity(opportunity_id)
         customer = self.crm.get_customer(opportunity.account_id)
         customer_ref = canonical_id("customer", "crm", customer.account_id)
-        erp_customer = self.erp.find_customer(external_ref=customer_ref, tax_id=customer.tax_id, name=customer.name)
-        project = self.psa.find_project(canonical_id("project", "crm", opportunity.opportunity_id))
+        erp_customer = self._customer_by_ref(customer_ref) or self.erp.find_customer(
+            tax_id=customer.tax_id, name=customer.name)
+        project_ref = canonical_id("project", "crm", opportunity.opportunity_id)
+        project = self.project(project_ref)
 
         rows = [Row("opportunity", f"#{opportunity.opportunity_id} {'won' if opportunity.won else 'open'} "
                     f"{opportunity.amount.amount} {opportunity.amount.currency}", "", "", opportunity.won)]
@@ -77,12 +101,12 @@ class SystemsView:
                 f"#{project.project_id} [{status}] " + ", ".join(sorted(project.task_ids)),
                 sorted(project.task_ids) == planned and status == "Open",
             ))
-            rows.extend(self._billing(opportunity.opportunity_id, project.project_id, project.external_ref))
+            rows.extend(self._billing(opportunity.opportunity_id, project.project_id, project_ref))
         return rows
 
     def _billing(self, opportunity_id: str, project_id: str, project_ref: str) -> list[Row]:
         """Approved hours against billed hours, and the invoices' status in all three systems."""
-        approved = [t for t in self.psa.approved_time(project_id, ChangeCursor.from_the_start()) if t.billable]
+        approved = [t for t in self.psa.approved_time(project_id) if t.billable]
         hours = sum((t.hours for t in approved), Decimal(0))
         billed = self.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
         billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))

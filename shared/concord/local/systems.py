@@ -97,7 +97,7 @@ class LocalSystems:
         return {
             system: json.dumps(
                 {"kind": "tryton", "url": self.faults_url, "database": system,
-                 "login": tryton.ADMIN_LOGIN, "password": password, "legal_entity": "us-01"}
+                 "login": tryton.ADMIN_LOGIN, "password": password}
             )
             for system in SYSTEMS
         }

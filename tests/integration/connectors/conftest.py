@@ -11,6 +11,7 @@ the module or the seed changes), polling every minute for up to CONCORD_TRYTON_W
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -20,8 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from concord.connectors.kit.cursors import TimeCursor
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpcClient
-from concord.connectors.tryton.mapping import has_field
+from concord.connectors.tryton.lookups import has_field
+from concord.domain import RecordChange
+from concord.local.scenarios.tryton_books import InvoiceDesk
 from concord.local.tryton import (
     ADMIN_LOGIN,
     TrytonServer,
@@ -33,6 +37,7 @@ from concord.local.tryton import (
     start_server,
     stop_server,
 )
+from concord.ports import ChangeSource
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +165,26 @@ def psa(tryton_client: Connect) -> TrytonPsa:
 @pytest.fixture
 def erp(tryton_client: Connect) -> TrytonErp:
     return TrytonErp(tryton_client("erp"))
+
+
+# -- change polling ---------------------------------------------------------------------------
+
+EPOCH = TimeCursor.at(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).encode()
+
+
+def drain(source: ChangeSource, record_type: str, cursor: str = EPOCH,
+          limit: int = 1000) -> tuple[list[RecordChange], str]:
+    """Every change after `cursor`, page by page, and the cursor after the last one."""
+    changes: list[RecordChange] = []
+    while True:
+        page = source.changes_since(record_type, cursor, limit)
+        changes += page.changes
+        cursor = page.cursor
+        if not page.more:
+            return changes, cursor
+
+
+@pytest.fixture
+def books(erp: TrytonErp) -> InvoiceDesk:
+    """Finance's own invoice work (create, post, list payments) on the connector's session."""
+    return InvoiceDesk(erp.client)

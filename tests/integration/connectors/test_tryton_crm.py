@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
-from concord.connectors.tryton.mapping import FINANCIAL_STATUS_NOTE
-from concord.sync.change_capture import next_cursor
-from concord.domain import ChangeCursor, FinancialStatus
+from concord.connectors.kit.cursors import TimeCursor
+from concord.connectors.tryton.names import FINANCIAL_STATUS_NOTE
+from concord.domain import CrmCapabilities, FinancialStatus
 from concord.errors import PermanentError, ValidationFailed
 from concord.events.payloads import OpportunityClosedWon
 from concord.events.types import Address, Money
 
-from .conftest import DEMO_CUSTOMER, PRODUCT_CODE
+from .conftest import DEMO_CUSTOMER, EPOCH, PRODUCT_CODE, drain
 
 pytestmark = pytest.mark.usefixtures("fresh_databases")
 
@@ -185,8 +185,7 @@ def test_set_financial_status_of_missing_opportunity_is_permanent(crm: TrytonCrm
 def test_changes_since_pages_through_ties_without_skipping_or_repeating(
         crm: TrytonCrm) -> None:
     # Given three parties created in one call: one transaction, so one write timestamp
-    start = crm.changes_since("customer", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1000)
-    cursor = _cursor_after(start)
+    _, cursor = drain(crm, "customer")
     ids = crm.client.create("party.party", [{"name": f"Tie {n} Ltd"} for n in range(3)])
     written = {r["write_date"] or r["create_date"] for r in crm.client.search_read(
         "party.party", [["id", "in", ids]], ["write_date", "create_date"])}
@@ -196,11 +195,12 @@ def test_changes_since_pages_through_ties_without_skipping_or_repeating(
     seen = []
     for _ in range(5):
         page = crm.changes_since("customer", cursor, 1)
-        if not page:
+        if not page.changes:
+            assert page.more is False and page.cursor == cursor
             break
-        assert len(page) == 1
-        seen.extend(page)
-        cursor = _cursor_after(page, cursor)
+        assert len(page.changes) == 1 and page.more is True
+        seen.extend(page.changes)
+        cursor = page.cursor
 
     # Then each new party comes exactly once, in id order, stamped with the shared time
     assert [c.record_id for c in seen] == [str(i) for i in ids]
@@ -209,21 +209,49 @@ def test_changes_since_pages_through_ties_without_skipping_or_repeating(
 
 
 def test_changes_since_sees_new_and_changed_opportunities(crm: TrytonCrm) -> None:
-    cursor = _cursor_after(
-        crm.changes_since("opportunity", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1000))
+    _, cursor = drain(crm, "opportunity")
     party_id = _party_id(crm.client, DEMO_CUSTOMER)
     # A new opportunity has no write_date yet in Tryton 8.2: polling must still see it.
     opportunity_id = _opportunity(crm.client, party_id, "Polled deal")
 
     page = crm.changes_since("opportunity", cursor, 10)
 
-    assert [c.record_id for c in page] == [str(opportunity_id)]
+    assert [c.record_id for c in page.changes] == [str(opportunity_id)]
+    assert page.more is False
+
+
+def test_a_resumed_poll_rereads_the_last_minute_without_moving_the_checkpoint_back(
+        crm: TrytonCrm) -> None:
+    # Given a checkpoint just after a new opportunity
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    _, before = drain(crm, "opportunity")
+    opportunity_id = _opportunity(crm.client, party_id, "Resumed deal")
+    _, saved = drain(crm, "opportunity", before)
+
+    # When a run resumes from it
+    changes, cursor = drain(crm, "opportunity", crm.resume_cursor("opportunity", saved))
+
+    # Then it re-reads the opportunity (a commit may land behind a checkpoint) and hands back
+    # the saved position, not one behind it
+    assert str(opportunity_id) in [c.record_id for c in changes]
+    assert TimeCursor.decode(cursor).checkpoint() == TimeCursor.decode(saved)
+
+
+def test_a_new_watch_starts_at_now(crm: TrytonCrm) -> None:
+    party_id = _party_id(crm.client, DEMO_CUSTOMER)
+    _opportunity(crm.client, party_id, "Before the watch")
+
+    start = crm.start_cursor("opportunity", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
+
+    assert crm.changes_since("opportunity", start, 10).changes == []
 
 
 def test_changes_since_unknown_record_type_is_a_validation_failure(crm: TrytonCrm) -> None:
     with pytest.raises(ValidationFailed):
-        crm.changes_since("invoice", ChangeCursor(written_at=dt.datetime(2000, 1, 1)), 1)
+        crm.changes_since("invoice", EPOCH, 1)
+    with pytest.raises(ValidationFailed):
+        crm.start_cursor("invoice", dt.datetime.now(dt.UTC))
 
 
-def _cursor_after(changes: Any, cursor: ChangeCursor | None = None) -> ChangeCursor:
-    return next_cursor(list(changes), cursor or ChangeCursor(written_at=dt.datetime(2000, 1, 1)))
+def test_capabilities_declare_no_batch_operations(crm: TrytonCrm) -> None:
+    assert crm.capabilities == CrmCapabilities()

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from concord.connectors.tryton import RecordNotFound, TrytonErp, TrytonPermanentError
 from concord.domain import (
-    ChangeCursor,
     ContractTerms,
     Customer,
     CustomerUpdate,
@@ -24,14 +23,14 @@ from concord.domain import (
 from concord.errors import ValidationFailed
 from concord.events.payloads import ContractType, Milestone
 from concord.events.types import Address, Money
-from concord.sync.change_capture import next_cursor
 
-from .conftest import PRODUCT_CODE
+from concord.local.scenarios.tryton_books import InvoiceDesk
+
+from .conftest import PRODUCT_CODE, drain
 from .test_tryton_erp import _pay
 
 pytestmark = pytest.mark.usefixtures("fresh_databases")
 EXPENSE_CODE = "EXP-REBILL"
-EPOCH = ChangeCursor(written_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
 
 
 class Calls:
@@ -65,7 +64,7 @@ def _customer(erp: TrytonErp, *, tax_id: str | None = "94-3123456") -> str:
         billing_address=Address(street="500 Market Street", city="San Francisco",
                                 postal_code="94105", region="CA", country="US"),
         tax_id=tax_id, currency="USD", legal_entity="us-01")
-    return erp.upsert_customer(customer, f"cus-{uuid.uuid4()}").customer_id
+    return erp.upsert_customer(customer, f"cus-{uuid.uuid4()}", None).customer_id
 
 
 def _lines(count: int, *, prefix: str | None = None, price: str | None = "150.00",
@@ -152,7 +151,7 @@ def test_update_customer_adds_a_tax_id_to_a_party_without_one_and_sets_currency(
 
 # -- draft invoice and batched lines -------------------------------------------------------
 
-def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp) -> None:
+def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, books: InvoiceDesk) -> None:
     customer_id = _customer(erp)
     project_ref = f"prj-{uuid.uuid4()}"
 
@@ -170,7 +169,7 @@ def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp) -> N
 
     # After posting, the next call opens a new draft
     erp.add_invoice_lines(first, _lines(1))
-    erp.post_invoice(first)
+    books.post_invoice(first)
     second = erp.open_invoice_draft(customer_id, "USD", project_ref)
     assert second != first
     assert erp.open_invoice_draft(customer_id, "USD", project_ref) == second
@@ -266,11 +265,11 @@ def test_add_invoice_lines_is_all_or_nothing(erp: TrytonErp) -> None:
 
 
 def test_add_invoice_lines_to_a_posted_invoice_is_refused(erp: TrytonErp,
-                                                          tryton_client: Any) -> None:
+                                                          tryton_client: Any, books: InvoiceDesk) -> None:
     customer_id = _customer(erp)
     invoice_id = erp.open_invoice_draft(customer_id, "USD", f"prj-{uuid.uuid4()}")
     erp.add_invoice_lines(invoice_id, _lines(1))
-    erp.post_invoice(invoice_id)
+    books.post_invoice(invoice_id)
     late = _lines(2)
 
     # whether the connector knew the invoice (cached) or not (a fresh one)
@@ -284,9 +283,9 @@ def test_add_invoice_lines_to_a_posted_invoice_is_refused(erp: TrytonErp,
 
 
 def test_add_invoice_lines_over_the_batch_limit_is_refused(erp: TrytonErp) -> None:
-    assert erp.invoice_line_batch_limit == 100
+    assert erp.capabilities.batch_limits.invoice_lines == 100
     with pytest.raises(ValidationFailed):
-        erp.add_invoice_lines("1", _lines(erp.invoice_line_batch_limit + 1))
+        erp.add_invoice_lines("1", _lines(erp.capabilities.batch_limits.invoice_lines + 1))
 
 
 def test_invoice_line_concord_ref_is_unique(erp: TrytonErp) -> None:
@@ -304,15 +303,15 @@ def test_invoice_line_concord_ref_is_unique(erp: TrytonErp) -> None:
 
 # -- posted invoices and payments, as polling reads them -----------------------------------
 
-def test_invoice_posted_and_payment_received(erp: TrytonErp, calls: Calls) -> None:
+def test_posted_invoice_and_received_payment(erp: TrytonErp, calls: Calls, books: InvoiceDesk) -> None:
     customer_id = _customer(erp)
     invoice_id = erp.open_invoice_draft(customer_id, "USD", f"prj-{uuid.uuid4()}")
     erp.add_invoice_lines(invoice_id, _lines(4))  # 4 x 1.5 h x 150 = 900
-    assert erp.invoice_posted(invoice_id) is None  # a draft
-    assert erp.invoice_posted("424242") is None
+    assert erp.posted_invoice(invoice_id) is None  # a draft
+    assert erp.posted_invoice("424242") is None
 
-    posted = erp.post_invoice(invoice_id)
-    event, methods = calls.during(lambda: erp.invoice_posted(invoice_id))
+    posted = books.post_invoice(invoice_id)
+    event, methods = calls.during(lambda: erp.posted_invoice(invoice_id))
 
     assert len(methods) == 1
     assert event is not None
@@ -320,23 +319,24 @@ def test_invoice_posted_and_payment_received(erp: TrytonErp, calls: Calls) -> No
                                     ["number", "invoice_date"])
     assert event.model_dump() == {
         "invoice_id": invoice_id, "number": row["number"], "customer_id": customer_id,
-        "project_id": None, "invoiced_on": row["invoice_date"], "due_on": posted.due_on,
+        "invoiced_on": row["invoice_date"], "due_on": posted.due_on,
         "total": Money(amount=Decimal("900.00"), currency="USD").model_dump()}
 
     # Paid in two parts: each payment line is a PaymentReceived
-    cursor = next_cursor(list(erp.changes_since("payment", EPOCH, 1000)), EPOCH)
+    _, cursor = drain(erp, "payment")
     _pay(erp.client, int(invoice_id), Decimal("300.00"))
-    (first,) = erp.changes_since("payment", cursor, 10)
-    partial, methods = calls.during(lambda: erp.payment_received(first.record_id))
+    page = erp.changes_since("payment", cursor, 10)
+    (first,) = page.changes
+    partial, methods = calls.during(lambda: erp.received_payment(first.record_id))
     assert len(methods) == 2
     assert partial is not None and (partial.amount.amount, partial.invoice_amount_due.amount,
                                     partial.invoice_id) == (Decimal("300.00"),
                                                             Decimal("600.00"), invoice_id)
     assert first.created_at is not None
     _pay(erp.client, int(invoice_id), Decimal("600.00"))
-    changes = erp.changes_since("payment", next_cursor([first], cursor), 10)
+    changes = erp.changes_since("payment", page.cursor, 10).changes
     # the full payment reconciles both payment lines: the first one is written again
-    payments = {c.record_id: erp.payment_received(c.record_id) for c in changes}
+    payments = {c.record_id: erp.received_payment(c.record_id) for c in changes}
     assert first.record_id in payments and len(payments) == 2
     assert sorted(p.amount.amount for p in payments.values() if p) == [
         Decimal("300.00"), Decimal("600.00")]
@@ -344,14 +344,14 @@ def test_invoice_posted_and_payment_received(erp: TrytonErp, calls: Calls) -> No
     # not payments: the invoice's own receivable line, an unknown line
     (invoice,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]],
                                         ["lines_to_pay"])
-    assert [erp.payment_received(str(i)) for i in invoice["lines_to_pay"]] == [None]
-    assert erp.payment_received("424242") is None
+    assert [erp.received_payment(str(i)) for i in invoice["lines_to_pay"]] == [None]
+    assert erp.received_payment("424242") is None
 
 
 def test_changes_since_invoice_gives_created_at(erp: TrytonErp) -> None:
     invoice_id = erp.open_invoice_draft(_customer(erp), "USD", f"prj-{uuid.uuid4()}")
 
-    changes = [c for c in erp.changes_since("invoice", EPOCH, 1000) if c.record_id == invoice_id]
+    changes = [c for c in drain(erp, "invoice")[0] if c.record_id == invoice_id]
 
     (row,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]],
                                     ["create_date"])

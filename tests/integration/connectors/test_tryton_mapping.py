@@ -1,4 +1,4 @@
-"""The pure parts of concord.connectors.tryton.mapping (no server needed)."""
+"""The pure parts of the Tryton connector: mapping, names, polling (no server needed)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from concord.sync.change_capture import next_cursor
-from concord.connectors.tryton import mapping
-from concord.domain import ChangeCursor, FinancialStatus, ProjectState
+from concord.connectors.kit.cursors import TimeCursor
+from concord.connectors.tryton import mapping, names, polling
+from concord.domain import FinancialStatus, ProjectState
+from concord.errors import ValidationFailed
 from concord.events.types import Address
 
 T0 = dt.datetime(2026, 4, 3, 9, 0, 0, 123456)
@@ -17,48 +18,61 @@ T1 = T0 + dt.timedelta(seconds=1)
 
 
 def _rows(*pairs: tuple[dt.datetime, int]) -> list[dict[str, object]]:
-    return [{"id": id_, mapping.MODIFIED_AT: at} for at, id_ in pairs]
+    return [{"id": id_, names.MODIFIED_AT: at} for at, id_ in pairs]
 
 
 def test_after_cursor_drops_only_the_ids_already_seen_at_the_cursor_time() -> None:
     rows = _rows((T0, 1), (T0, 2), (T0, 3), (T1, 4))
-    cursor = ChangeCursor(written_at=T0.replace(tzinfo=dt.UTC), ids_at_written_at=frozenset({"1"}))
+    cursor = TimeCursor(written_at=T0.replace(tzinfo=dt.UTC), ids_at=frozenset({"1"}))
 
-    assert [r["id"] for r in mapping.after_cursor(rows, cursor, 2)] == [2, 3]
-    assert [r["id"] for r in mapping.after_cursor(rows, cursor, None)] == [2, 3, 4]
+    assert [r["id"] for r in polling.after_cursor(rows, cursor, 2)] == [2, 3]
+    assert [r["id"] for r in polling.after_cursor(rows, cursor, None)] == [2, 3, 4]
 
 
-def test_paging_with_next_cursor_never_skips_nor_repeats() -> None:
+def test_paging_with_the_advanced_cursor_never_skips_nor_repeats() -> None:
     rows = _rows((T0, 1), (T0, 2), (T0, 3), (T1, 4), (T1, 5))
-    cursor = ChangeCursor(written_at=T0 - dt.timedelta(days=1))
+    cursor = TimeCursor.at((T0 - dt.timedelta(days=1)).replace(tzinfo=dt.UTC))
     seen: list[str] = []
     for _ in range(10):
-        visible = [r for r in rows if r[mapping.MODIFIED_AT] >= mapping.to_tryton_datetime(
-            cursor.written_at)]
-        page = mapping.to_record_changes(mapping.after_cursor(visible, cursor, 2), "customer")
+        visible = [r for r in rows if r[names.MODIFIED_AT] >= names.to_tryton_datetime(cursor.written_at)]
+        page = polling.to_record_changes(polling.after_cursor(visible, cursor, 2), "customer")
         if not page:
             break
         seen += [c.record_id for c in page]
-        cursor = next_cursor(page, cursor)
+        cursor = cursor.advanced([(c.record_id, c.written_at) for c in page])
 
     assert seen == ["1", "2", "3", "4", "5"]
 
 
-def test_next_cursor_accumulates_ids_at_the_same_time() -> None:
-    cursor = ChangeCursor(written_at=T0.replace(tzinfo=dt.UTC), ids_at_written_at=frozenset({"1"}))
-    page = mapping.to_record_changes(_rows((T0, 2)), "customer")
+def test_resuming_rewinds_a_minute_and_never_hands_out_a_cursor_behind_the_saved_one() -> None:
+    types = polling.RecordTypes("CRM", {"customer": ("party.party", [], names.MODIFIED_AT)})
+    saved = TimeCursor(written_at=T1.replace(tzinfo=dt.UTC), ids_at=frozenset({"4"})).encode()
 
-    after = next_cursor(page, cursor)
+    resumed = TimeCursor.decode(types.resume_cursor("customer", saved))
 
-    assert after.ids_at_written_at == frozenset({"1", "2"})
-    assert next_cursor([], cursor) == cursor
+    assert resumed.written_at == T1.replace(tzinfo=dt.UTC) - polling.RESUME_OVERLAP
+    assert resumed.checkpoint() == TimeCursor.decode(saved)
+    # a change re-read inside the overlap keeps the saved checkpoint
+    again = resumed.advanced([("2", T0.replace(tzinfo=dt.UTC))])
+    assert again.checkpoint() == TimeCursor.decode(saved)
+
+
+def test_cursors_are_checked_for_the_record_type_and_their_shape() -> None:
+    types = polling.RecordTypes("ERP", {"invoice": ("account.invoice", [], names.MODIFIED_AT)})
+
+    with pytest.raises(ValidationFailed, match="ERP record type 'opportunity' unknown"):
+        types.start_cursor("opportunity", T0.replace(tzinfo=dt.UTC))
+    with pytest.raises(ValidationFailed, match="not a Tryton change cursor"):
+        types.resume_cursor("invoice", "1700000000")
+    start = types.start_cursor("invoice", T0.replace(tzinfo=dt.UTC))
+    assert TimeCursor.decode(start) == TimeCursor.at(T0.replace(tzinfo=dt.UTC))
 
 
 def test_datetimes_travel_as_naive_utc() -> None:
     aware = dt.datetime(2026, 4, 3, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 
-    assert mapping.to_tryton_datetime(aware) == dt.datetime(2026, 4, 3, 9, 0)
-    assert mapping.from_tryton_datetime(dt.datetime(2026, 4, 3, 9, 0)) == aware
+    assert names.to_tryton_datetime(aware) == dt.datetime(2026, 4, 3, 9, 0)
+    assert names.from_tryton_datetime(dt.datetime(2026, 4, 3, 9, 0)) == aware
 
 
 @pytest.mark.parametrize(("tax_id", "country", "kind"), [
@@ -94,10 +108,10 @@ def test_status_notes_round_trip() -> None:
     note = mapping.financial_status_note(FinancialStatus.PARTIALLY_PAID, T0)
 
     assert note == "Concord financial status: partially_paid (set by Concord 2026-04-03T09:00Z)"
-    assert mapping.status_of_note(note, mapping.FINANCIAL_STATUS_NOTE) is (
+    assert mapping.status_of_note(note, names.FINANCIAL_STATUS_NOTE) is (
         FinancialStatus.PARTIALLY_PAID)
-    assert mapping.status_of_note(note, mapping.BILLING_STATUS_NOTE) is None
-    assert mapping.status_of_note(None, mapping.BILLING_STATUS_NOTE) is None
+    assert mapping.status_of_note(note, names.BILLING_STATUS_NOTE) is None
+    assert mapping.status_of_note(None, names.BILLING_STATUS_NOTE) is None
 
 
 def test_last_state_comment_reads_back_the_appended_line() -> None:
@@ -126,5 +140,5 @@ def test_to_invoice_record_amount_due(state: str, to_pay: Decimal, posted: bool,
 
 @pytest.mark.parametrize("value", ["0", "-3", "abc", ""])
 def test_record_id_rejects_what_is_not_a_tryton_id(value: str) -> None:
-    with pytest.raises(mapping.RecordNotFound):
-        mapping.record_id(value, "customer")
+    with pytest.raises(names.RecordNotFound):
+        names.record_id(value, "customer")

@@ -9,22 +9,20 @@ from decimal import Decimal
 import pytest
 
 from concord.connectors.tryton import RecordNotFound, TrytonPsa
-from concord.connectors.tryton.mapping import BILLING_STATUS_NOTE, STATE_COMMENT
-from concord.sync.change_capture import next_cursor
+from concord.connectors.tryton.names import BILLING_STATUS_NOTE, STATE_COMMENT
 from concord.domain import (
-    ChangeCursor,
     FinancialStatus,
     ProjectPlan,
     ProjectState,
+    PsaCapabilities,
     TaskPlan,
 )
 from concord.errors import PermanentError, ValidationFailed
 from concord.events.types import Money
 
-from .conftest import PRODUCT_CODE
+from .conftest import PRODUCT_CODE, drain
 
 pytestmark = pytest.mark.usefixtures("fresh_databases")
-EPOCH = ChangeCursor(written_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
 
 
 def _plan(external_ref: str | None = None, customer_ref: str | None = None,
@@ -45,7 +43,8 @@ def test_create_project_creates_project_tasks_and_client(psa: TrytonPsa) -> None
     record = psa.create_project(plan)
 
     # Then a T&M project with the plan's tasks exists, under a client party linked by ref
-    assert record.external_ref == plan.external_ref
+    (client,) = psa.client.search_read("party.party", [["concord_ref", "=", plan.customer_ref]], ["id"])
+    assert record.client_id == str(client["id"])
     assert set(record.task_ids) == {"Discovery", "Build"}
     (project,) = psa.client.search_read(
         "project.work", [["id", "=", int(record.project_id)]],
@@ -92,13 +91,18 @@ def test_create_project_reuses_the_client_party(psa: TrytonPsa) -> None:
         "party.party", [["concord_ref", "=", customer_ref]], ["id"])) == 1
 
 
-def test_find_project(psa: TrytonPsa) -> None:
-    plan = _plan()
-    assert psa.find_project(plan.external_ref) is None
+def test_create_project_for_a_linked_client_uses_that_party(psa: TrytonPsa) -> None:
+    # Given a client the registry already links to the customer (plan.client_id)
+    (party_id,) = psa.client.create("party.party", [{"name": "Linked client LLC"}])
+    plan = _plan().model_copy(update={"client_id": str(party_id)})
 
-    created = psa.create_project(plan)
+    record = psa.create_project(plan)
 
-    assert psa.find_project(plan.external_ref) == created
+    # Then the project is that party's, and no party is created or tagged for the customer
+    assert record.client_id == str(party_id)
+    (project,) = psa.client.search_read("project.work", [["id", "=", int(record.project_id)]], ["party"])
+    assert project["party"] == party_id
+    assert psa.client.search_read("party.party", [["concord_ref", "=", plan.customer_ref]], ["id"]) == []
 
 
 def test_create_project_with_unknown_service_item_is_a_validation_failure(
@@ -108,7 +112,7 @@ def test_create_project_with_unknown_service_item_is_a_validation_failure(
     with pytest.raises(ValidationFailed):
         psa.create_project(plan)
 
-    assert psa.find_project(plan.external_ref) is None
+    assert psa.client.search_read("project.work", [["concord_ref", "=", plan.external_ref]], ["id"]) == []
 
 
 def _project(psa: TrytonPsa, project_id: str) -> dict[str, object]:
@@ -169,8 +173,8 @@ def test_approved_time_returns_approved_lines_once(psa: TrytonPsa) -> None:
     draft = _log_time(psa, record.task_ids["Build"], 1.0, today)
     psa.client.button("timesheet.line", "approve", [build, discovery])
 
-    # When Concord asks for approved time from the beginning
-    approved = psa.approved_time(record.project_id, EPOCH)
+    # When Concord asks for the project's approved time
+    approved = psa.approved_time(record.project_id)
 
     # Then the two approved lines come back, billable (a T&M project), sharing approved_at
     assert [(t.time_entry_id, t.task_id, t.hours) for t in approved] == [
@@ -180,17 +184,15 @@ def test_approved_time_returns_approved_lines_once(psa: TrytonPsa) -> None:
                and t.employee_id == str(psa.client.context["employee"]) for t in approved)
     assert len({t.approved_at for t in approved}) == 1
 
-    # And from a cursor after them only lines approved later come
-    cursor = ChangeCursor(written_at=approved[-1].approved_at,
-                          ids_at_written_at=frozenset(t.time_entry_id for t in approved))
-    assert psa.approved_time(record.project_id, cursor) == []
+    # And a line approved later joins them, after them
     psa.client.button("timesheet.line", "approve", [draft])
-    assert [t.time_entry_id for t in psa.approved_time(record.project_id, cursor)] == [str(draft)]
+    assert [t.time_entry_id for t in psa.approved_time(record.project_id)] == [
+        str(build), str(discovery), str(draft)]
 
 
 def test_approved_time_of_missing_project_is_permanent(psa: TrytonPsa) -> None:
     with pytest.raises(RecordNotFound):
-        psa.approved_time("424242", EPOCH)
+        psa.approved_time("424242")
 
 
 def test_set_billing_status_notes_each_change_once(psa: TrytonPsa) -> None:
@@ -209,7 +211,7 @@ def test_set_billing_status_notes_each_change_once(psa: TrytonPsa) -> None:
 
 def test_changes_since_projects_across_ties(psa: TrytonPsa) -> None:
     # Given the cursor after every existing project, then two projects created in one call
-    cursor = next_cursor(list(psa.changes_since("project", EPOCH, 1000)), EPOCH)
+    _, cursor = drain(psa, "project")
     product_id = psa.client.search_read("product.product", [["code", "=", PRODUCT_CODE]],
                                         ["id"])[0]["id"]
     ids = psa.client.create("project.work", [
@@ -218,36 +220,35 @@ def test_changes_since_projects_across_ties(psa: TrytonPsa) -> None:
 
     # When paging one change at a time
     seen = []
-    while page := psa.changes_since("project", cursor, 1):
-        seen.extend(page)
-        cursor = next_cursor(list(page), cursor)
+    while (page := psa.changes_since("project", cursor, 1)).changes:
+        seen.extend(page.changes)
+        cursor = page.cursor
         assert len(seen) <= 2
 
     # Then each project comes once (the tasks, a different record type, do not)
     assert [c.record_id for c in seen] == [str(i) for i in ids]
     assert len({c.written_at for c in seen}) == 1
-    tasks = psa.changes_since("task", EPOCH, 1000)
+    tasks, _ = drain(psa, "task")
     assert {c.record_id for c in tasks}.isdisjoint({str(i) for i in ids})
 
 
-def test_time_entry_is_time_approved_once_approved(psa: TrytonPsa) -> None:
+def test_approved_entries_hold_the_line_once_approved(psa: TrytonPsa) -> None:
     record = psa.create_project(_plan())
     today = dt.date.today()
     line = _log_time(psa, record.task_ids["Build"], 7.5, today)
-    assert psa.time_entry(str(line)) is None  # not approved yet
+    assert psa.approved_entries(str(line)) == []  # not approved yet
 
     psa.client.button("timesheet.line", "approve", [line])
-    entry = psa.time_entry(str(line))
+    (entry,) = psa.approved_entries(str(line))
 
     (row,) = psa.client.search_read("timesheet.line", [["id", "=", line]], ["approved_at"])
-    assert entry is not None
     assert entry.model_dump() == {
         "time_entry_id": str(line), "project_id": record.project_id,
         "task_id": record.task_ids["Build"], "employee_id": str(psa.client.context["employee"]),
         "worked_on": today, "hours": Decimal("7.50"), "billable": True,
         "approved_at": row["approved_at"].replace(tzinfo=dt.UTC)}
-    assert psa.approved_time(record.project_id, EPOCH) == [entry]
-    assert psa.time_entry("424242") is None
+    assert psa.approved_time(record.project_id) == [entry]
+    assert psa.approved_entries("424242") == []
 
 
 def test_time_entry_on_a_project_not_invoiced_on_timesheets_is_not_billable(
@@ -258,14 +259,14 @@ def test_time_entry_on_a_project_not_invoiced_on_timesheets_is_not_billable(
     line = _log_time(psa, record.task_ids["Discovery"], 1.0, dt.date.today())
     psa.client.button("timesheet.line", "approve", [line])
 
-    entry = psa.time_entry(str(line))
+    (entry,) = psa.approved_entries(str(line))
 
-    assert entry is not None and not entry.billable
+    assert not entry.billable
 
 
 def test_changes_since_time_entry_announces_each_approval_once(psa: TrytonPsa) -> None:
     # Given the cursor after every approval so far
-    cursor = next_cursor(list(psa.changes_since("time_entry", EPOCH, 1000)), EPOCH)
+    _, cursor = drain(psa, "time_entry")
     record = psa.create_project(_plan())
     today = dt.date.today()
     first, second, draft = (_log_time(psa, record.task_ids["Build"], h, today)
@@ -275,9 +276,9 @@ def test_changes_since_time_entry_announces_each_approval_once(psa: TrytonPsa) -
     psa.client.button("timesheet.line", "approve", [first, second])
     psa.client.write("timesheet.line", [first], {"description": "reviewed"})
     seen = []
-    while page := psa.changes_since("time_entry", cursor, 1):
-        seen.extend(page)
-        cursor = next_cursor(list(page), cursor)
+    while (page := psa.changes_since("time_entry", cursor, 1)).changes:
+        seen.extend(page.changes)
+        cursor = page.cursor
         assert len(seen) <= 2
 
     # Then each approved line comes once, at its approval time, with its creation time
@@ -290,19 +291,21 @@ def test_changes_since_time_entry_announces_each_approval_once(psa: TrytonPsa) -
     assert str(draft) not in {c.record_id for c in seen}
 
 
-def test_update_client_renames_the_client_concord_created(psa: TrytonPsa) -> None:
+def test_rename_client_renames_the_party_once(psa: TrytonPsa) -> None:
     plan = _plan()
-    psa.create_project(plan)
+    client_id = psa.create_project(plan).client_id
+    assert client_id is not None
 
     def party() -> dict[str, object]:
         (row,) = psa.client.search_read(
             "party.party", [["concord_ref", "=", plan.customer_ref]], ["name", "write_date"])
         return row
 
-    assert psa.update_client(plan.customer_ref, "Northwind Advisory Group LLC") is True
+    psa.rename_client(client_id, "Northwind Advisory Group LLC")
     renamed = party()
-    assert psa.update_client(plan.customer_ref, "Northwind Advisory Group LLC") is True
-    assert psa.update_client(f"cus-{uuid.uuid4()}", "Nobody") is False
+    psa.rename_client(client_id, "Northwind Advisory Group LLC")
+    with pytest.raises(RecordNotFound):
+        psa.rename_client("424242", "Nobody")
 
     assert renamed["name"] == "Northwind Advisory Group LLC"
     assert party() == renamed  # the repeat wrote nothing
@@ -318,3 +321,7 @@ def test_billing_status_reads_back_and_the_budget_is_the_planned_revenue(psa: Tr
 
     assert psa.billing_status(project.project_id) is FinancialStatus.PARTIALLY_PAID
     assert psa.project_budget(project.project_id) == Money(amount=Decimal("12000"), currency="USD")
+
+
+def test_capabilities_say_the_clients_are_the_psas_own() -> None:
+    assert TrytonPsa.__new__(TrytonPsa).capabilities == PsaCapabilities(clients_are_crm_accounts=False)

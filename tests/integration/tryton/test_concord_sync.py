@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from concord.local.scenarios import FinanceClerk
+from concord.local.scenarios.tryton import FinanceClerk
 from concord.connectors.tryton import TrytonPermanentError, TrytonRpcClient
 from concord.events import EVENT_MODEL_BY_TYPE, Envelope
 from concord.events.types import System

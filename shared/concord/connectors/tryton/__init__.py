@@ -1,12 +1,15 @@
-"""Tryton JSON-RPC connector: how Concord reaches the local CRM, PSA and ERP (Tryton 8.2)."""
+"""Tryton JSON-RPC connector: Concord's CRM, PSA and ERP over Tryton 8.2 databases, with
+Concord's own Tryton module (module/concord_sync) that the databases activate."""
 
+from .connection import TrytonConnection, connect
 from .crm import TrytonCrm
 from .erp import TrytonErp
-from .mapping import AmbiguousMatch, RecordNotFound
+from .names import AmbiguousMatch, RecordNotFound
 from .psa import TrytonPsa
 from .rpc import TrytonError, TrytonPermanentError, TrytonRpcClient, TrytonTransientError
 
 __all__ = [
-    "AmbiguousMatch", "RecordNotFound", "TrytonCrm", "TrytonErp", "TrytonError",
-    "TrytonPermanentError", "TrytonPsa", "TrytonRpcClient", "TrytonTransientError",
+    "AmbiguousMatch", "RecordNotFound", "TrytonConnection", "TrytonCrm", "TrytonErp",
+    "TrytonError", "TrytonPermanentError", "TrytonPsa", "TrytonRpcClient",
+    "TrytonTransientError", "connect",
 ]

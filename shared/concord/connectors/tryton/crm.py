@@ -6,51 +6,59 @@ https://docs.tryton.org/modules-party/ and https://docs.tryton.org/modules-sale-
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Sequence
 from decimal import Decimal
 
-from concord.domain import ChangeCursor, Customer, FinancialStatus, Opportunity, RecordChange
-from concord.errors import ValidationFailed
+from concord.domain import ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity
 from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
-from . import mapping
-from .mapping import Model
+from . import lookups, mapping, names
+from .names import MODIFIED_AT, Model
+from .polling import RecordTypes
 from .rpc import TrytonRpcClient
 
 logger = logging.getLogger(__name__)
 
-# record_type of changes_since -> (model, extra domain)
-RECORD_TYPES: dict[str, tuple[str, list[object]]] = {
-    "customer": (Model.PARTY, []),
-    "opportunity": (Model.OPPORTUNITY, []),
-}
+RECORD_TYPES = RecordTypes("CRM", {
+    "customer": (Model.PARTY, [], MODIFIED_AT),
+    "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
+})
+CAPABILITIES = CrmCapabilities()
 
 
 class TrytonCrm(CrmPort):
-    """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client)."""
+    """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
-    def __init__(self, client: TrytonRpcClient, legal_entity: str = "us-01") -> None:
+    legal_entity: of every customer (a Tryton company is one legal entity; Concord's
+    configuration names it, see connect())."""
+
+    def __init__(self, client: TrytonRpcClient, legal_entity: str) -> None:
         self.client = client
         self.legal_entity = legal_entity
         self._currency: str | None = None
 
+    @property
+    def capabilities(self) -> CrmCapabilities:
+        return CAPABILITIES
+
     # -- ChangeSource ----------------------------------------------------------------------
 
-    def changes_since(self, record_type: str, cursor: ChangeCursor,
-                      limit: int) -> Sequence[RecordChange]:
+    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
+        return RECORD_TYPES.start_cursor(record_type, now)
+
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        return RECORD_TYPES.resume_cursor(record_type, saved)
+
+    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
         """Customers (every party, including the company's own and employees') or
-        opportunities modified after `cursor`, oldest first (see mapping.poll_changes).
+        opportunities modified after `cursor`, oldest first (see polling.poll_changes).
 
         A party's write_date moves when the party is saved (also when its addresses are edited
         through the party form); an address edited on its own does not touch the party.
         """
-        if record_type not in RECORD_TYPES:
-            raise ValidationFailed(
-                f"CRM record type {record_type!r} unknown; known: {sorted(RECORD_TYPES)}")
-        model, domain = RECORD_TYPES[record_type]
-        return mapping.poll_changes(self.client, model, record_type, cursor, limit, domain)
+        return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
 
     # -- CrmPort ---------------------------------------------------------------------------
 
@@ -59,12 +67,12 @@ class TrytonCrm(CrmPort):
 
         Currency: the party's customer currency if set, else the company's (USD locally).
         """
-        party_id = mapping.record_id(account_id, "customer")
+        party_id = names.record_id(account_id, "customer")
         # https://docs.tryton.org/modules-party/design.html#party
-        party = mapping.read_one(self.client, Model.PARTY, party_id,
+        party = lookups.read_one(self.client, Model.PARTY, party_id,
                                  ["name", "customer_currency.code"], "customer")
-        addresses = mapping.party_addresses(self.client, party_id)
-        tax_id = mapping.party_identifiers(self.client, [party_id]).get(party_id)
+        addresses = lookups.party_addresses(self.client, party_id)
+        tax_id = lookups.party_identifiers(self.client, [party_id]).get(party_id)
         currency = (party.get("customer_currency.") or {}).get("code") or self._company_currency()
         return mapping.to_customer(party, addresses[0] if addresses else None, tax_id,
                                    currency, self.legal_entity)
@@ -76,9 +84,9 @@ class TrytonCrm(CrmPort):
         those of the sale it created (the deal as quoted); before, the opportunity's lines at
         each product's list price.
         """
-        id_ = mapping.record_id(opportunity_id, "opportunity")
+        id_ = names.record_id(opportunity_id, "opportunity")
         # https://docs.tryton.org/modules-sale-opportunity/design.html
-        row = mapping.read_one(
+        row = lookups.read_one(
             self.client, Model.OPPORTUNITY, id_,
             ["number", "description", "party", "amount", "currency.code", "state", "end_date",
              "sales"], "opportunity")
@@ -94,19 +102,19 @@ class TrytonCrm(CrmPort):
         when the newest such note already says this status. A note does not move the
         opportunity's write_date, so it does not echo back through changes_since.
         """
-        id_ = mapping.record_id(opportunity_id, "opportunity")
-        mapping.read_one(self.client, Model.OPPORTUNITY, id_, ["id"], "opportunity")
-        target = mapping.resource(Model.OPPORTUNITY, id_)
-        latest = mapping.latest_note(self.client, target, mapping.FINANCIAL_STATUS_NOTE)
-        if mapping.status_of_note(latest, mapping.FINANCIAL_STATUS_NOTE) == status:
+        id_ = names.record_id(opportunity_id, "opportunity")
+        lookups.read_one(self.client, Model.OPPORTUNITY, id_, ["id"], "opportunity")
+        target = lookups.resource(Model.OPPORTUNITY, id_)
+        latest = lookups.latest_note(self.client, target, names.FINANCIAL_STATUS_NOTE)
+        if mapping.status_of_note(latest, names.FINANCIAL_STATUS_NOTE) == status:
             return
-        mapping.add_note(self.client, target, mapping.financial_status_note(status))
+        lookups.add_note(self.client, target, mapping.financial_status_note(status))
 
     def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
         """The status of the newest "Concord financial status" note on the opportunity."""
-        target = mapping.resource(Model.OPPORTUNITY, mapping.record_id(opportunity_id, "opportunity"))
-        latest = mapping.latest_note(self.client, target, mapping.FINANCIAL_STATUS_NOTE)
-        return mapping.status_of_note(latest, mapping.FINANCIAL_STATUS_NOTE)
+        target = lookups.resource(Model.OPPORTUNITY, names.record_id(opportunity_id, "opportunity"))
+        latest = lookups.latest_note(self.client, target, names.FINANCIAL_STATUS_NOTE)
+        return mapping.status_of_note(latest, names.FINANCIAL_STATUS_NOTE)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -115,13 +123,13 @@ class TrytonCrm(CrmPort):
         what = f"opportunity {opportunity['id']}"
         sales = opportunity.get("sales") or []
         if sales:
-            rows = mapping.search_read(
+            rows = lookups.search_read(
                 self.client, Model.SALE_LINE, [["sale", "in", sales], ["type", "=", "line"]],
                 ["product.code", "product.rec_name", "description", "quantity", "unit_price"],
                 order=[("sale", "ASC"), ("sequence", "ASC"), ("id", "ASC")])
             return [mapping.to_opportunity_line(r, Decimal(r["unit_price"]), currency, what)
                     for r in rows]
-        rows = mapping.search_read(
+        rows = lookups.search_read(
             self.client, Model.OPPORTUNITY_LINE, [["opportunity", "=", opportunity["id"]]],
             ["product.code", "product.rec_name", "product.list_price_used", "description",
              "quantity"], order=[("sequence", "ASC"), ("id", "ASC")])
@@ -131,5 +139,5 @@ class TrytonCrm(CrmPort):
 
     def _company_currency(self) -> str:
         if self._currency is None:
-            self._currency = mapping.company_currency(self.client)
+            self._currency = lookups.company_currency(self.client)
         return self._currency

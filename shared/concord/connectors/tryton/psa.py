@@ -8,38 +8,40 @@ https://docs.tryton.org/modules-project-invoice/, https://docs.tryton.org/module
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from concord.domain import (
-    ChangeCursor,
+    ApprovedTime,
+    ChangePage,
     FinancialStatus,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
-    RecordChange,
+    PsaCapabilities,
 )
 from concord.errors import ValidationFailed
-from concord.events.payloads import TimeApproved
 from concord.events.types import Money
 from concord.ports import PsaPort
 
-from . import mapping
-from .mapping import CONCORD_REF, Model
+from . import lookups, mapping, names
+from .names import CONCORD_REF, MODIFIED_AT, Model
+from .polling import RecordTypes
 from .rpc import TrytonPermanentError, TrytonRpcClient
 
 logger = logging.getLogger(__name__)
 
-# record_type of changes_since -> (model, extra domain, change-time column)
-RECORD_TYPES: dict[str, tuple[str, list[object], str]] = {
-    "project": (Model.WORK, [["type", "=", "project"]], mapping.MODIFIED_AT),
-    "task": (Model.WORK, [["type", "=", "task"]], mapping.MODIFIED_AT),
+RECORD_TYPES = RecordTypes("PSA", {
+    "project": (Model.WORK, [["type", "=", "project"]], MODIFIED_AT),
+    "task": (Model.WORK, [["type", "=", "task"]], MODIFIED_AT),
     # Approved time, by approval time: each line comes once, when it is approved.
-    "time_entry": (Model.TIMESHEET_LINE, [[mapping.APPROVAL_STATE, "=", mapping.APPROVED]],
-                   mapping.APPROVED_AT),
-}
+    "time_entry": (Model.TIMESHEET_LINE, [[names.APPROVAL_STATE, "=", names.APPROVED]],
+                   names.APPROVED_AT),
+})
+# A Tryton party is the PSA's own client record (not the CRM's account).
+CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
 # How time is billed on projects Concord creates: from timesheet lines (time and materials).
 INVOICE_METHOD = "timesheet"
 
@@ -51,10 +53,19 @@ class TrytonPsa(PsaPort):
         self.client = client
         self._invoice_method: str | None = None
 
+    @property
+    def capabilities(self) -> PsaCapabilities:
+        return CAPABILITIES
+
     # -- ChangeSource ----------------------------------------------------------------------
 
-    def changes_since(self, record_type: str, cursor: ChangeCursor,
-                      limit: int) -> Sequence[RecordChange]:
+    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
+        return RECORD_TYPES.start_cursor(record_type, now)
+
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        return RECORD_TYPES.resume_cursor(record_type, saved)
+
+    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
         """Projects or tasks modified after `cursor`, or time entries approved after it,
         oldest first, each with its created_at (create_date).
 
@@ -62,45 +73,30 @@ class TrytonPsa(PsaPort):
         approve button), so an approval is what makes a line visible, once, and the cursor
         runs on the same instant the pushed TimeApproved carries; later edits of an approved
         line (its description) are not changes of the approved time. Announce each with
-        time_entry(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
+        approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
         """
-        if record_type not in RECORD_TYPES:
-            raise ValidationFailed(
-                f"PSA record type {record_type!r} unknown; known: {sorted(RECORD_TYPES)}")
-        model, domain, column = RECORD_TYPES[record_type]
-        return mapping.poll_changes(self.client, model, record_type, cursor, limit, domain,
-                                    column)
+        return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
 
     # -- PsaPort ---------------------------------------------------------------------------
 
-    def find_project(self, external_ref: str) -> ProjectRecord | None:
-        """The project whose concord_ref is `external_ref`, with its direct tasks by name."""
-        # https://docs.tryton.org/modules-project/design.html#work
-        rows = mapping.search_read(
-            self.client, Model.WORK, [[CONCORD_REF, "=", external_ref], ["type", "=", "project"]],
-            [CONCORD_REF], order=[("id", "ASC")], active_test=False)
-        if not rows:
-            return None
-        if len(rows) > 1:
-            raise mapping.AmbiguousMatch(
-                f"{len(rows)} PSA projects have concord_ref {external_ref!r}: "
-                f"{[r['id'] for r in rows]}")
-        return mapping.to_project_record(rows[0], self._tasks(rows[0]["id"]))
-
     def create_project(self, plan: ProjectPlan) -> ProjectRecord:
-        """Find or create the project of `plan` (idempotent on plan.external_ref).
+        """Create the project of `plan`, or return the one an earlier call created: Tryton
+        stores Concord's id (concord_ref = plan.external_ref, unique), so a retry finds it.
 
-        The client party is found by concord_ref = plan.customer_ref, else created with it.
-        The project and its tasks are created in one call (one transaction): a retry after a
-        failure either finds all of it or none. An existing project is returned as it is, not
-        reconciled with a different plan.
+        The client party is plan.client_id when given, else found by concord_ref =
+        plan.customer_ref, else created with it. The project and its tasks are created in one
+        call (one transaction): a retry after a failure either finds all of it or none. An
+        existing project is returned as it is, not reconciled with a different plan.
         """
-        if existing := self.find_project(plan.external_ref):
+        if existing := self._project_by_ref(plan.external_ref):
             return existing
-        party_id = self._client_party(plan.customer_ref, plan.customer_name)
-        products = mapping.product_by_code(self.client, (t.service_item for t in plan.tasks))
+        if plan.client_id is not None:
+            party_id = names.record_id(plan.client_id, "client")
+        else:
+            party_id = self._client_party(plan.customer_ref, plan.customer_name)
+        products = lookups.product_by_code(self.client, (t.service_item for t in plan.tasks))
         if self._invoice_method is None:  # project_invoice active in this database?
-            self._invoice_method = (INVOICE_METHOD if mapping.has_field(
+            self._invoice_method = (INVOICE_METHOD if lookups.has_field(
                 self.client, Model.WORK, "project_invoice_method") else "")
         invoice_method = self._invoice_method or None
         values = mapping.to_tryton_project_values(plan, party_id, products,
@@ -111,12 +107,12 @@ class TrytonPsa(PsaPort):
             (project_id,) = self.client.create(Model.WORK, [values])
         except TrytonPermanentError:
             # concord_ref is unique: a concurrent create of the same plan won the race.
-            if existing := self.find_project(plan.external_ref):
+            if existing := self._project_by_ref(plan.external_ref):
                 return existing
             raise
         logger.info("tryton psa created project id=%s concord_ref=%s tasks=%d", project_id,
                     plan.external_ref, len(plan.tasks))
-        return mapping.to_project_record({"id": project_id, CONCORD_REF: plan.external_ref},
+        return mapping.to_project_record({"id": project_id, "party": party_id},
                                          self._tasks(project_id))
 
     def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None:
@@ -130,8 +126,8 @@ class TrytonPsa(PsaPort):
         Idempotent: nothing is written when the project already has that status and the last
         Concord line of its comment records the same state and reason.
         """
-        id_ = mapping.record_id(project_id, "project")
-        project = mapping.read_one(self.client, Model.WORK, id_, ["status", "comment"],
+        id_ = names.record_id(project_id, "project")
+        project = lookups.read_one(self.client, Model.WORK, id_, ["status", "comment"],
                                    "project", [["type", "=", "project"]])
         status_id = self._status(state)
         if (project["status"] == status_id and mapping.last_state_comment(project["comment"])
@@ -140,7 +136,7 @@ class TrytonPsa(PsaPort):
         values: dict[str, Any] = {"status": status_id, "comment": mapping.append_line(
             project["comment"], mapping.state_comment(state, reason))}
         if state is ProjectState.CLOSED:
-            below = [r["id"] for r in mapping.search_read(
+            below = [r["id"] for r in lookups.search_read(
                 self.client, Model.WORK, [["parent", "child_of", [id_]], ["id", "!=", id_]],
                 ["id"])]
             values["progress"] = 1.0
@@ -152,115 +148,125 @@ class TrytonPsa(PsaPort):
                 return
         self.client.write(Model.WORK, [id_], values)
 
-    def approved_time(self, project_id: str, cursor: ChangeCursor) -> Sequence[TimeApproved]:
-        """Timesheet lines approved after `cursor` on the project or any work below it.
+    def approved_time(self, project_id: str) -> list[ApprovedTime]:
+        """Every approved timesheet line on the project or any work below it, by approval
+        time (then id).
 
         Approval comes from Concord's `concord_sync` module (timesheet.line approval_state /
-        approved_at; Tryton has none). The cursor runs on approved_at then id, with the same
-        tie rule as changes_since. billable: Tryton has no per-line flag; lines are billable
-        when the project is invoiced on timesheets (project_invoice_method "timesheet").
+        approved_at; Tryton has none). billable: Tryton has no per-line flag; lines are
+        billable when the project is invoiced on timesheets (project_invoice_method
+        "timesheet").
         """
-        id_ = mapping.record_id(project_id, "project")
-        project = mapping.read_one(self.client, Model.WORK, id_, ["project_invoice_method"],
+        id_ = names.record_id(project_id, "project")
+        project = lookups.read_one(self.client, Model.WORK, id_, ["project_invoice_method"],
                                    "project", [["type", "=", "project"]])
-        works = mapping.search_read(self.client, Model.WORK, [["parent", "child_of", [id_]]],
+        works = lookups.search_read(self.client, Model.WORK, [["parent", "child_of", [id_]]],
                                     ["timesheet_works"], active_test=False)
         task_of = {tw: w["id"] for w in works for tw in w["timesheet_works"]}
         if not task_of:
             return []
         # https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
-        rows = mapping.search_read(
+        rows = lookups.search_read(
             self.client, Model.TIMESHEET_LINE,
-            [["work", "in", sorted(task_of)], [mapping.APPROVAL_STATE, "=", mapping.APPROVED],
-             *mapping.cursor_domain(cursor, mapping.APPROVED_AT)],
-            ["work", "employee", "date", "duration", mapping.APPROVED_AT],
-            order=mapping.cursor_order(mapping.APPROVED_AT))
+            [["work", "in", sorted(task_of)], [names.APPROVAL_STATE, "=", names.APPROVED]],
+            ["work", "employee", "date", "duration", names.APPROVED_AT],
+            order=[(names.APPROVED_AT, "ASC"), ("id", "ASC")])
         billable = project.get("project_invoice_method") == INVOICE_METHOD
-        return [mapping.to_time_approved(r, id_, task_of[r["work"]], billable)
-                for r in mapping.after_cursor(rows, cursor, None, mapping.APPROVED_AT)
-                if r["duration"]]
+        return [mapping.to_approved_time(r, id_, task_of[r["work"]], billable)
+                for r in rows if r["duration"]]
 
-    def time_entry(self, time_entry_id: str) -> TimeApproved | None:
-        """The timesheet line as the TimeApproved concord_sync's push announces for it (same
-        fields and values), or None: not approved (yet), not on a project task, no such line,
-        or not 0-24 hours (the push announces none of those). billable: the project is
-        invoiced on timesheets. Two calls (the line, then the task's ancestors)."""
-        id_ = mapping.record_id(time_entry_id, "time entry")
-        rows = mapping.search_read(
+    def approved_entries(self, record_id: str) -> list[ApprovedTime]:
+        """The approved time of one timesheet line (a time_entry change): the line as the
+        TimeApproved concord_sync's push announces for it (same fields and values), or
+        nothing: not approved (yet), not on a project task, no such line, or not 0-24 hours
+        (the push announces none of those). billable: the project is invoiced on timesheets.
+        Two calls (the line, then the task's ancestors)."""
+        id_ = names.record_id(record_id, "time entry")
+        rows = lookups.search_read(
             self.client, Model.TIMESHEET_LINE, [["id", "=", id_]],
-            ["work.origin", "employee", "date", "duration", mapping.APPROVAL_STATE,
-             mapping.APPROVED_AT])
-        if not rows or rows[0].get(mapping.APPROVAL_STATE) != mapping.APPROVED:
-            return None
+            ["work.origin", "employee", "date", "duration", names.APPROVAL_STATE,
+             names.APPROVED_AT])
+        if not rows or rows[0].get(names.APPROVAL_STATE) != names.APPROVED:
+            return []
         line = rows[0]
         origin = (line.get("work.") or {}).get("origin") or ""
         model, _, task = origin.partition(",")
         if model != Model.WORK or not task.isdigit():
-            return None  # time on a timesheet work that is not a project task
+            return []  # time on a timesheet work that is not a project task
         hours = mapping.timesheet_hours(line)
         if not (0 < hours <= mapping.MAX_ENTRY_HOURS):
-            return None
-        ancestors = mapping.search_read(
+            return []
+        ancestors = lookups.search_read(
             self.client, Model.WORK, [["parent", "parent_of", [int(task)]]],
             ["parent", "project_invoice_method"], active_test=False)
         roots = [w for w in ancestors if not w.get("parent")]
         if not roots:
-            return None
+            return []
         billable = roots[0].get("project_invoice_method", INVOICE_METHOD) == INVOICE_METHOD
-        return mapping.to_time_approved(line, roots[0]["id"], int(task), billable)
+        return [mapping.to_approved_time(line, roots[0]["id"], int(task), billable)]
 
-    def update_client(self, customer_ref: str, name: str) -> bool:
-        """Rename the client party Concord created (or linked) for `customer_ref` (found by
-        concord_ref, archived ones too); nothing is written when the name is already that.
-        False when the PSA has no such client."""
-        rows = mapping.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
-                                   ["name"], order=[("id", "ASC")], limit=1, active_test=False)
-        if not rows:
-            return False
-        if rows[0]["name"] != name:
-            self.client.write(Model.PARTY, [rows[0]["id"]], {"name": name})
-        return True
+    def rename_client(self, client_id: str, name: str) -> None:
+        """Rename the client party (archived ones too); nothing is written when the name is
+        already that. RecordNotFound when there is no such party."""
+        party_id = names.record_id(client_id, "client")
+        party = lookups.read_one(self.client, Model.PARTY, party_id, ["name"], "client")
+        if party["name"] != name:
+            self.client.write(Model.PARTY, [party_id], {"name": name})
 
     def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
         """Record the project's billing status as an ir.note on it ("Concord billing status:
         invoiced (set by Concord <time>)"): project.work has no billing-status field
         (project_invoice only computes invoiced/to-invoice amounts from its own invoicing,
         which Concord does in the ERP). Idempotent like TrytonCrm.set_financial_status."""
-        id_ = mapping.record_id(project_id, "project")
-        mapping.read_one(self.client, Model.WORK, id_, ["id"], "project",
+        id_ = names.record_id(project_id, "project")
+        lookups.read_one(self.client, Model.WORK, id_, ["id"], "project",
                          [["type", "=", "project"]])
-        target = mapping.resource(Model.WORK, id_)
-        latest = mapping.latest_note(self.client, target, mapping.BILLING_STATUS_NOTE)
-        if mapping.status_of_note(latest, mapping.BILLING_STATUS_NOTE) == status:
+        target = lookups.resource(Model.WORK, id_)
+        latest = lookups.latest_note(self.client, target, names.BILLING_STATUS_NOTE)
+        if mapping.status_of_note(latest, names.BILLING_STATUS_NOTE) == status:
             return
-        mapping.add_note(self.client, target, mapping.billing_status_note(status))
+        lookups.add_note(self.client, target, mapping.billing_status_note(status))
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         """The status of the newest "Concord billing status" note on the project (None: none)."""
-        target = mapping.resource(Model.WORK, mapping.record_id(project_id, "project"))
-        latest = mapping.latest_note(self.client, target, mapping.BILLING_STATUS_NOTE)
-        return mapping.status_of_note(latest, mapping.BILLING_STATUS_NOTE)
+        target = lookups.resource(Model.WORK, names.record_id(project_id, "project"))
+        latest = lookups.latest_note(self.client, target, names.BILLING_STATUS_NOTE)
+        return mapping.status_of_note(latest, names.BILLING_STATUS_NOTE)
 
     def project_budget(self, project_id: str) -> Money | None:
         """The project's planned revenue: project_revenue's `revenue` (effort x list price,
         summed over the project and its tasks) in the company's currency; Tryton has no
         budget field, and this is the amount the project was planned at."""
-        id_ = mapping.record_id(project_id, "project")
-        project = mapping.read_one(self.client, Model.WORK, id_, ["revenue"], "project",
+        id_ = names.record_id(project_id, "project")
+        project = lookups.read_one(self.client, Model.WORK, id_, ["revenue"], "project",
                                    [["type", "=", "project"]])
         if project.get("revenue") is None:
             return None
-        return Money(amount=Decimal(str(project["revenue"])), currency=mapping.company_currency(self.client))
+        return Money(amount=Decimal(str(project["revenue"])), currency=lookups.company_currency(self.client))
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _project_by_ref(self, external_ref: str) -> ProjectRecord | None:
+        """The project whose concord_ref is `external_ref`, with its direct tasks by name."""
+        # https://docs.tryton.org/modules-project/design.html#work
+        rows = lookups.search_read(
+            self.client, Model.WORK, [[CONCORD_REF, "=", external_ref], ["type", "=", "project"]],
+            ["party"], order=[("id", "ASC")], active_test=False)
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise names.AmbiguousMatch(
+                f"{len(rows)} PSA projects have concord_ref {external_ref!r}: "
+                f"{[r['id'] for r in rows]}")
+        return mapping.to_project_record(rows[0], self._tasks(rows[0]["id"]))
+
     def _tasks(self, project_id: int) -> list[dict[str, Any]]:
-        return mapping.search_read(self.client, Model.WORK, [["parent", "=", project_id]],
+        return lookups.search_read(self.client, Model.WORK, [["parent", "=", project_id]],
                                    ["name"], order=[("sequence", "ASC"), ("id", "ASC")],
                                    active_test=False)
 
     def _client_party(self, customer_ref: str, customer_name: str) -> int:
-        rows = mapping.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
+        rows = lookups.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
                                    ["id"], order=[("id", "ASC")], limit=1, active_test=False)
         if rows:
             return int(rows[0]["id"])
@@ -269,7 +275,7 @@ class TrytonPsa(PsaPort):
                                                             CONCORD_REF: customer_ref}])
         except TrytonPermanentError:
             # concord_ref is unique: a concurrent create of the same client won the race.
-            rows = mapping.search_read(self.client, Model.PARTY,
+            rows = lookups.search_read(self.client, Model.PARTY,
                                        [[CONCORD_REF, "=", customer_ref]], ["id"], limit=1,
                                        active_test=False)
             if rows:
@@ -278,8 +284,8 @@ class TrytonPsa(PsaPort):
         return int(party_id)
 
     def _status(self, state: ProjectState) -> int:
-        name = mapping.PROJECT_STATUS_NAMES[state]
-        rows = mapping.search_read(self.client, Model.WORK_STATUS,
+        name = names.PROJECT_STATUS_NAMES[state]
+        rows = lookups.search_read(self.client, Model.WORK_STATUS,
                                    [["name", "=", name]], ["id"],
                                    order=[("id", "ASC")], limit=1)
         if rows:

@@ -88,7 +88,7 @@ def ensure_installed(home: Path) -> Path:
 
 
 def _install_concord_module(layout: TrytonHome) -> None:
-    """Copy modules/concord_sync into the venv's trytond/modules (a copy, not a symlink: the
+    """Copy the connector's concord_sync module into the venv's trytond/modules (a copy, not a symlink: the
     venv keeps working if the checkout moves; the hash stamp keeps it current)."""
     digest = _module_digest()
     target = layout.tryton_modules_dir() / CONCORD_MODULE

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Concord's own Tryton module (modules/concord_sync), activated in every database.
+# Concord's own Tryton module, activated in every database. It ships with the connector
+# (concord/connectors/tryton/module/concord_sync): production Trytons need it too.
 CONCORD_MODULE = "concord_sync"
-CONCORD_MODULE_SOURCE = Path(__file__).with_name("modules") / CONCORD_MODULE
+CONCORD_MODULE_SOURCE = Path(__file__).parents[2] / "connectors" / "tryton" / "module" / CONCORD_MODULE
 
 # Which Tryton database plays which business system, and the modules it activates
 # (trytond-admin adds their dependencies). See docs/tryton.md for why each module is there.

@@ -1,4 +1,4 @@
-"""What people do in the local business systems, scripted: the demo's and the e2e tests' users.
+"""The scenario roles (see concord.local.scenarios) played in the local Tryton systems.
 
 A sales rep creates an account and wins an opportunity in the CRM (Tryton `crm`); a consultant
 logs time on the project in the PSA and approves it; a finance clerk posts the invoice Concord
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..connectors.tryton import TrytonRpcClient
-from . import tryton
-from .systems import LocalSystems
+from ...connectors.tryton import TrytonRpcClient
+from .. import tryton
+from ..systems import LocalSystems
+from .tryton_books import InvoiceDesk
 
 SERVICE_CODE = "CONSULT-HR"
 PAYMENT_METHOD = "Bank transfer"  # seeded in the ERP (tryton/seed_script.py)
@@ -108,6 +109,11 @@ class Consultant:
 @dataclass
 class FinanceClerk:
     erp: TrytonRpcClient
+
+    @property
+    def books(self) -> InvoiceDesk:
+        """Whole invoices and payments by hand (create, post, list) on the same session."""
+        return InvoiceDesk(self.erp)
 
     def draft_invoice(self, project_ref: str) -> dict[str, Any] | None:
         """The project's open draft (Concord keeps the project's ref in the invoice's reference)."""
