@@ -33,16 +33,19 @@ class SystemsSettings(ConnectorSettings):
     system_of_record: str = Field(alias="SYSTEM_OF_RECORD")  # JSON: concord.ownership.SystemOfRecord
 
 
-@cache
 def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPort]:
     """The CRM, PSA and ERP connectors each role's secret names; they keep their sessions
     across invocations of a warm function."""
-    secrets = SystemSecrets(
+    return _connectors(SystemSecrets(
         prefix=settings.systems_secret_prefix,
         cache_seconds=settings.secret_cache_seconds,
         default_legal_entity=settings.default_legal_entity,
         rate_budget_table=settings.rate_budget_table_name,
-    )
+    ))
+
+
+@cache
+def _connectors(secrets: SystemSecrets) -> tuple[CrmPort, PsaPort, ErpPort]:
     return secrets.crm(), secrets.psa(), secrets.erp()
 
 

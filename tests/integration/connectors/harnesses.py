@@ -1,17 +1,26 @@
-"""The implementations the port contract runs against, each with its scenario driver."""
+"""The implementations the port contract runs against, each with its scenario driver:
+the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
+connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
+org)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 
+from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
 from concord.domain import ApprovedTime, Customer, Opportunity, ProjectRecord
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
+from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
+from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
 from .contract import Harness
@@ -56,17 +65,85 @@ class FakeScenario:
         return f"no-such-{record_type}"
 
 
-def _fakes() -> Harness:
+class TrytonScenario:
+    """People at work in the Tryton systems, through the local scenario roles."""
+
+    def __init__(self, crm: TrytonCrm, psa: TrytonPsa) -> None:
+        self.crm, self.psa = crm, psa
+
+    def won_deal(self) -> tuple[str, str]:
+        rep = SalesRep(self.crm.client)
+        account = rep.create_account(f"Contract Account {next(_ids)}-{random_ein()}", street="1 Main St",
+                                     city="Springfield", country="US", tax_id=random_ein())
+        return str(account), str(rep.win_opportunity(account, "Contract deal", [("Work", 10.0)]))
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        self.crm.client.write("party.party", [int(account_id)], {"name": name})
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        consultant = Consultant(self.psa.client)
+        consultant.approve([consultant.log_time(project.project_id, float(hours), worked_on=worked_on)])
+
+    def unknown_id(self, record_type: str) -> str:
+        return "987654321"
+
+
+class SalesforceScenario:
+    """People at work in the Salesforce CRM and Certinia PSA sandboxes (over their REST API)."""
+
+    def __init__(self, systems: SalesforceSystems) -> None:
+        self.driver = systems.driver
+
+    def won_deal(self) -> tuple[str, str]:
+        account = self.driver.account(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
+                                      legal_entity="us-01")
+        return account, self.driver.won_opportunity(account, [("CONSULT-HR", "Work", 10, 150)])
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        self.driver.update(self.driver.crm_tenant, "Account", account_id, {"Name": name})
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        monday = worked_on - dt.timedelta(days=worked_on.weekday())
+        week = [float(hours) if day == worked_on.weekday() else 0.0 for day in range(7)]
+        self.driver.approved_timecard(project.project_id, monday, week, task_id=next(iter(project.task_ids.values())))
+
+    def unknown_id(self, record_type: str) -> str:
+        return {"opportunity": "006000000000001AAA", "project": "a0A000000000001AAA"}[record_type]
+
+
+@contextmanager
+def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
-    return Harness("fakes", crm, psa, FakeErp(), FakeScenario(crm, psa))
+    yield Harness("fakes", crm, psa, FakeErp(), FakeScenario(crm, psa))
 
 
-BUILDERS = {"fakes": _fakes}
-CRMS = ["fakes"]
-PSAS = ["fakes"]
-ERPS = ["fakes"]
+@contextmanager
+def _tryton(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    crm, psa, erp = (request.getfixturevalue(role) for role in ("crm", "psa", "erp"))
+    yield Harness("tryton", crm, psa, erp, TrytonScenario(crm, psa))
+
+
+def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
+    @contextmanager
+    def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
+        with salesforce_systems(org=org) as systems:
+            yield Harness(f"salesforce+certinia ({org} org)", systems.crm, systems.psa, None, SalesforceScenario(systems))
+
+    return build
+
+
+BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]] = {
+    "fakes": _fakes,
+    "tryton": _tryton,
+    "salesforce": _salesforce("separate"),
+    "certinia-same-org": _salesforce("same"),
+}
+CRMS = ["fakes", "tryton", "salesforce"]
+PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org"]
+ERPS = ["fakes", "tryton"]
 
 
 @pytest.fixture
-def harness(request: pytest.FixtureRequest) -> Harness:
-    return BUILDERS[request.param]()
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with BUILDERS[request.param](request) as built:
+        yield built

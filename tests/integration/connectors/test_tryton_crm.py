@@ -160,9 +160,9 @@ def test_set_financial_status_notes_each_status_once(crm: TrytonCrm) -> None:
     _win(crm.client, opportunity_id)
 
     # When the same status is set twice, then another one
-    crm.set_financial_status(str(opportunity_id), FinancialStatus.INVOICED)
-    crm.set_financial_status(str(opportunity_id), FinancialStatus.INVOICED)
-    crm.set_financial_status(str(opportunity_id), FinancialStatus.PAID)
+    assert crm.set_financial_statuses({str(opportunity_id): FinancialStatus.INVOICED}) == {}
+    assert crm.set_financial_statuses({str(opportunity_id): FinancialStatus.INVOICED}) == {}
+    assert crm.set_financial_statuses({str(opportunity_id): FinancialStatus.PAID}) == {}
 
     # Then one note per status change is attached to the opportunity
     notes = _notes(crm.client, opportunity_id)
@@ -177,9 +177,9 @@ def test_financial_status_is_none_until_concord_sets_one(crm: TrytonCrm) -> None
     assert crm.financial_status(str(opportunity_id)) is None
 
 
-def test_set_financial_status_of_missing_opportunity_is_permanent(crm: TrytonCrm) -> None:
-    with pytest.raises(RecordNotFound):
-        crm.set_financial_status("424242", FinancialStatus.PAID)
+def test_set_financial_status_of_missing_opportunity_is_a_permanent_failure_of_that_deal(crm: TrytonCrm) -> None:
+    failed = crm.set_financial_statuses({"424242": FinancialStatus.PAID})
+    assert list(failed) == ["424242"] and isinstance(failed["424242"], RecordNotFound)
 
 
 def test_changes_since_pages_through_ties_without_skipping_or_repeating(

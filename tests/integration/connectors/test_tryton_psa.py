@@ -198,9 +198,9 @@ def test_approved_time_of_missing_project_is_permanent(psa: TrytonPsa) -> None:
 def test_set_billing_status_notes_each_change_once(psa: TrytonPsa) -> None:
     record = psa.create_project(_plan())
 
-    psa.set_billing_status(record.project_id, FinancialStatus.INVOICED)
-    psa.set_billing_status(record.project_id, FinancialStatus.INVOICED)
-    psa.set_billing_status(record.project_id, FinancialStatus.OVERDUE)
+    assert psa.set_billing_statuses({record.project_id: FinancialStatus.INVOICED}) == {}
+    assert psa.set_billing_statuses({record.project_id: FinancialStatus.INVOICED}) == {}
+    assert psa.set_billing_statuses({record.project_id: FinancialStatus.OVERDUE}) == {}
 
     notes = psa.client.search_read(
         "ir.note", [["resource", "=", f"project.work,{record.project_id}"]], ["message"],
@@ -316,8 +316,8 @@ def test_billing_status_reads_back_and_the_budget_is_the_planned_revenue(psa: Tr
     project = psa.create_project(_plan())
     assert psa.billing_status(project.project_id) is None
 
-    psa.set_billing_status(project.project_id, FinancialStatus.INVOICED)
-    psa.set_billing_status(project.project_id, FinancialStatus.PARTIALLY_PAID)
+    assert psa.set_billing_statuses({project.project_id: FinancialStatus.INVOICED}) == {}
+    assert psa.set_billing_statuses({project.project_id: FinancialStatus.PARTIALLY_PAID}) == {}
 
     assert psa.billing_status(project.project_id) is FinancialStatus.PARTIALLY_PAID
     assert psa.project_budget(project.project_id) == Money(amount=Decimal("12000"), currency="USD")

@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from concord.errors import ConcordError
-from concord.observability import logger, metrics
+from concord.observability import logger
 
 from .budget import RateBudget
 from .errors import ErrorMapper, Throttled
+from .telemetry import vendor_metric
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5)
@@ -121,9 +122,5 @@ class VendorClient:
             logger.warning("vendor call failed", extra=fields)
         else:
             logger.info("vendor call", extra=fields)
-        with single_metric(
-            name="VendorCallLatency", unit=MetricUnit.Milliseconds, value=latency_ms, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name="vendor", value=self.vendor)
-            metric.add_dimension(name="operation", value=operation)
-            metric.add_dimension(name="outcome", value=type(error).__name__ if error else "ok")
+        vendor_metric("VendorCallLatency", MetricUnit.Milliseconds, latency_ms, vendor=self.vendor,
+                      operation=operation, outcome=type(error).__name__ if error else "ok")

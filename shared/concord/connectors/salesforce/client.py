@@ -12,17 +12,17 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import AliasChoices, BaseModel, Field
 
 from concord.errors import ConcordError, PermanentError, ValidationFailed
-from concord.observability import metrics
 
 from ..kit.auth import ClientSecret, JwtBearer, JwtSigningKey, OAuth2ClientCredentials
 from ..kit.budget import RateBudget
 from ..kit.errors import Conflict, ErrorMapper, Throttled
 from ..kit.http import VendorClient
 from ..kit.paging import Page, follow
+from ..kit.telemetry import vendor_metric
 
 DEFAULT_API_VERSION = "v67.0"
 COLLECTION_LIMIT = 200  # records per sObject Collections request
@@ -274,10 +274,7 @@ class SalesforceClient:
         if usage is None:
             return {}
         used, allocation = usage
-        with single_metric(
-            name="VendorApiUsagePercent", unit=MetricUnit.Percent, value=100 * used / allocation, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name="vendor", value="salesforce")
+        vendor_metric("VendorApiUsagePercent", MetricUnit.Percent, 100 * used / allocation, vendor="salesforce")
         return {"api_usage": used, "api_allocation": allocation}
 
 

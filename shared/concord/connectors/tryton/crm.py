@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 
 from concord.domain import ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity
+from concord.errors import ConcordError
 from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
+from ..kit.one_by_one import write_each
 from . import lookups, mapping, names
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes
@@ -92,7 +95,11 @@ class TrytonCrm(CrmPort):
              "sales"], "opportunity")
         return mapping.to_opportunity(row, self._lines(row))
 
-    def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None:
+    def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        """One note per deal (Tryton has no batch write of notes worth having: see below)."""
+        return write_each(statuses, self._set_financial_status)
+
+    def _set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None:
         """Record the deal's financial status on the opportunity, as an ir.note.
 
         Tryton's opportunity has no such field, and its `comment` is read-only once it is

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +23,11 @@ from concord.domain import (
     ProjectState,
     PsaCapabilities,
 )
-from concord.errors import ValidationFailed
+from concord.errors import ConcordError, ValidationFailed
 from concord.events.types import Money
 from concord.ports import PsaPort
 
+from ..kit.one_by_one import write_each
 from . import lookups, mapping, names
 from .names import CONCORD_REF, MODIFIED_AT, Model
 from .polling import RecordTypes
@@ -213,11 +215,14 @@ class TrytonPsa(PsaPort):
         if party["name"] != name:
             self.client.write(Model.PARTY, [party_id], {"name": name})
 
-    def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
+    def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        return write_each(statuses, self._set_billing_status)
+
+    def _set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
         """Record the project's billing status as an ir.note on it ("Concord billing status:
         invoiced (set by Concord <time>)"): project.work has no billing-status field
         (project_invoice only computes invoiced/to-invoice amounts from its own invoicing,
-        which Concord does in the ERP). Idempotent like TrytonCrm.set_financial_status."""
+        which Concord does in the ERP). Idempotent like TrytonCrm._set_financial_status."""
         id_ = names.record_id(project_id, "project")
         lookups.read_one(self.client, Model.WORK, id_, ["id"], "project",
                          [["type", "=", "project"]])

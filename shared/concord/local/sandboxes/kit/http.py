@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 
 class BadJson(ValueError):
@@ -109,7 +109,8 @@ class Router:
         segments = list(_split(path))
         for route in self._routes:
             if route.method == method.upper() and (params := route.bind(segments)) is not None:
-                return route.handler, params
+                # Split before decoding: an encoded "/" stays inside its segment, as on the vendor.
+                return route.handler, {name: unquote(value) for name, value in params.items()}
         return None
 
     def allows_path(self, path: str) -> bool:

@@ -59,6 +59,9 @@ class Sandbox:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY a keep-alive client's
+    # delayed ACK holds every answer ~40 ms (Nagle's algorithm).
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

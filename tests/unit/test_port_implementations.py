@@ -1,0 +1,59 @@
+"""Every connector implements every member of its ports itself.
+
+Connectors subclass their Protocols, whose members have `...` bodies: a method a connector
+forgot would be inherited and silently answer None. This test names it instead."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Protocol
+
+import pytest
+
+from concord.connectors.certinia import CertiniaPsa
+from concord.connectors.salesforce import SalesforceCrm
+from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
+from concord.ports import CrmPort, ErpPort, PsaPort
+
+from .fakes import FakeCrm, FakeErp, FakePsa
+
+IMPLEMENTATIONS = [
+    (TrytonCrm, CrmPort), (TrytonPsa, PsaPort), (TrytonErp, ErpPort),
+    (SalesforceCrm, CrmPort), (CertiniaPsa, PsaPort),
+    (FakeCrm, CrmPort), (FakePsa, PsaPort), (FakeErp, ErpPort),
+]
+
+
+def _members(port: type) -> set[str]:
+    names: set[str] = set()
+    for base in port.__mro__:
+        if base in (Protocol, object) or Protocol not in base.__mro__:
+            continue
+        names |= {name for name in vars(base) if not name.startswith("_")}
+    return names
+
+
+def _defined_by(cls: type, name: str) -> type | None:
+    """The class that defines `name` for `cls` (a dataclass field counts as the class's own)."""
+    if name in getattr(cls, "__dataclass_fields__", {}):
+        return cls
+    return next((base for base in cls.__mro__ if name in vars(base)), None)
+
+
+def _is_protocol(cls: type | None) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
+@pytest.mark.parametrize(("cls", "port"), IMPLEMENTATIONS, ids=lambda c: c.__name__)
+def test_every_port_member_is_the_connectors_own(cls: type, port: type) -> None:
+    inherited = sorted(name for name in _members(port) if _is_protocol(_defined_by(cls, name)))
+    assert inherited == [], f"{cls.__name__} does not implement {inherited} of {port.__name__}"
+
+
+def test_the_check_finds_a_forgotten_method() -> None:
+    class Forgetful(CrmPort):
+        pass
+
+    assert "set_financial_statuses" in _members(CrmPort)
+    assert _defined_by(Forgetful, "set_financial_statuses") is CrmPort
+    assert inspect.isfunction(vars(CrmPort)["set_financial_statuses"])
