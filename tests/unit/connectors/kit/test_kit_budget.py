@@ -162,16 +162,21 @@ class _CountingStore(DynamoDbBudgetStore):
 
 @pytest.fixture
 def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional UpdateItem atomically per item; moto checks the condition
-    and writes without a lock, so two threads can both pass. Give moto DynamoDB's guarantee."""
+    """DynamoDB applies a conditional UpdateItem atomically per item, and a read sees an item
+    before or after a write. moto checks the condition and applies the SET actions one by one
+    without a lock, so two threads can both pass and a reader can see half an item.
+    Give moto DynamoDB's guarantee."""
     lock = threading.Lock()
-    update_item = DynamoDBBackend.update_item
 
-    def atomic(self, *args, **kwargs):
-        with lock:
-            return update_item(self, *args, **kwargs)
+    def atomic(method):
+        def locked(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
 
-    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic)
+        return locked
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic(DynamoDBBackend.update_item))
+    monkeypatch.setattr(DynamoDBBackend, "get_item", atomic(DynamoDBBackend.get_item))
 
 
 @pytest.mark.usefixtures("dynamodb", "atomic_conditional_writes")
@@ -180,9 +185,9 @@ def test_threads_racing_for_the_last_tokens_never_get_more_than_there_are() -> N
     policy = BudgetPolicy(rate_per_second=0.0001, burst=5, min_rate=0.0001)
     start = threading.Barrier(8)
     granted: list[bool] = []
+    crashed: list[BaseException] = []
 
-    def take() -> None:
-        budget = RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy)
+    def take(budget: RateBudget) -> None:
         start.wait()
         for _ in range(2):
             try:
@@ -190,12 +195,19 @@ def test_threads_racing_for_the_last_tokens_never_get_more_than_there_are() -> N
                 granted.append(True)
             except Throttled:
                 granted.append(False)
+            except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
+                crashed.append(error)
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
+    # Sessions are made here, one after the other: creating boto3 sessions is not thread-safe.
+    budgets = [
+        RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy) for _ in range(8)
+    ]
+    threads = [threading.Thread(target=take, args=(budget,)) for budget in budgets]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert crashed == []
     assert granted.count(True) == 5
     assert granted.count(False) == 11
     state, version = _dynamodb_store().load(KEY)
