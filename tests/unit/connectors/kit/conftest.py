@@ -1,12 +1,11 @@
-"""Shared helpers of the connector-kit tests: a fake clock and a recorder of vendor calls."""
+"""Shared helpers of the connector-kit tests: a fake clock and the records Concord's logger writes."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 
 from concord.observability import logger
@@ -28,22 +27,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@dataclass
-class Recorder:
-    """An httpx transport answering from `handler` and keeping every request it saw."""
-
-    handler: Callable[[httpx.Request], httpx.Response]
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def transport(self) -> httpx.MockTransport:
-        def answer(request: httpx.Request) -> httpx.Response:
-            request.read()
-            self.requests.append(request)
-            return self.handler(request)
-
-        return httpx.MockTransport(answer)
 
 
 class _Collect(logging.Handler):
