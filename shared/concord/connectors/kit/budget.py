@@ -25,6 +25,10 @@ from botocore.exceptions import ClientError
 from .errors import Throttled
 
 
+# Refill arithmetic in floats can leave 0.999999… tokens after waiting exactly long enough.
+_EPSILON = 1e-9
+
+
 @dataclass(frozen=True)
 class BudgetPolicy:
     """Ceilings of one vendor account. Leave `rate_per_second` or `max_leases` None to not limit it."""
@@ -67,7 +71,7 @@ def take(state: BudgetState, policy: BudgetPolicy, now: float, lease_id: str) ->
     state = _refilled(state, policy, now)
     leases = {key: expiry for key, expiry in state.leases.items() if expiry > now}
     wait = 0.0
-    if policy.rate_per_second is not None and state.tokens < 1:
+    if policy.rate_per_second is not None and state.tokens < 1 - _EPSILON:
         wait = (1 - state.tokens) / state.rate
     if policy.max_leases is not None and len(leases) >= int(state.lease_limit):
         first_free = min(leases.values(), default=now + policy.lease_poll_seconds) - now
@@ -76,7 +80,7 @@ def take(state: BudgetState, policy: BudgetPolicy, now: float, lease_id: str) ->
         return replace(state, leases=leases), wait
     if policy.max_leases is not None:
         leases[lease_id] = now + policy.lease_seconds
-    tokens = state.tokens - 1 if policy.rate_per_second is not None else state.tokens
+    tokens = max(0.0, state.tokens - 1) if policy.rate_per_second is not None else state.tokens
     return replace(state, tokens=tokens, leases=leases), 0.0
 
 

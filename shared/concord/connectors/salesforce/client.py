@@ -151,9 +151,11 @@ class SalesforceClient:
         budget: RateBudget,
         org_id: str = "",
         api_version: str = DEFAULT_API_VERSION,
-        max_wait: float = 0.0,
+        max_wait: float | Callable[[], float] = 0.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`max_wait`: seconds a call may wait for the rate budget (or a callable giving them per call,
+        e.g. from the Lambda context's remaining time); beyond it the call raises `Throttled`."""
         self.api = f"/services/data/{api_version}"
         self.http = VendorClient(
             base_url=instance_url,
