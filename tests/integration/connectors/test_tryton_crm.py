@@ -234,7 +234,7 @@ def test_a_resumed_poll_rereads_the_last_minute_without_moving_the_checkpoint_ba
     # Then it re-reads the opportunity (a commit may land behind a checkpoint) and hands back
     # the saved position, not one behind it
     assert str(opportunity_id) in [c.record_id for c in changes]
-    assert TimeCursor.decode(cursor).checkpoint() == TimeCursor.decode(saved)
+    assert TimeCursor.decode(cursor).checkpoint == TimeCursor.decode(saved)
 
 
 def test_a_new_watch_starts_at_now(crm: TrytonCrm) -> None:

@@ -51,10 +51,10 @@ def test_resuming_rewinds_a_minute_and_never_hands_out_a_cursor_behind_the_saved
     resumed = TimeCursor.decode(types.resume_cursor("customer", saved))
 
     assert resumed.written_at == T1.replace(tzinfo=dt.UTC) - polling.RESUME_OVERLAP
-    assert resumed.checkpoint() == TimeCursor.decode(saved)
+    assert resumed.checkpoint == TimeCursor.decode(saved)
     # a change re-read inside the overlap keeps the saved checkpoint
     again = resumed.advanced([("2", T0.replace(tzinfo=dt.UTC))])
-    assert again.checkpoint() == TimeCursor.decode(saved)
+    assert again.checkpoint == TimeCursor.decode(saved)
 
 
 def test_cursors_are_checked_for_the_record_type_and_their_shape() -> None:
