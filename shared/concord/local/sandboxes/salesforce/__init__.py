@@ -1,0 +1,5 @@
+"""A stateful Salesforce REST sandbox (v67.0) playing a CRM org and a Certinia PSA org."""
+
+from .app import DEFAULT_CLIENT, Org, SalesforceSandbox
+
+__all__ = ["DEFAULT_CLIENT", "Org", "SalesforceSandbox"]
