@@ -17,7 +17,7 @@ Rules every connector follows:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from .domain import (
@@ -43,6 +43,7 @@ from .domain import (
     PsaCapabilities,
     ReceivedPayment,
 )
+from .errors import ConcordError
 from .events import Envelope
 from .events.types import Money
 
@@ -74,7 +75,11 @@ class CrmPort(ChangeSource, Protocol):
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity: ...
 
-    def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None: ...
+    def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        """Write each deal's financial status (opportunity id -> status) in as few calls as
+        capabilities.batch_limits.status_writes allows; the failures by opportunity id
+        (empty: all written)."""
+        ...
 
     def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
         """The deal's financial status as last set (None: never set)."""
@@ -101,7 +106,10 @@ class PsaPort(ChangeSource, Protocol):
         PSA that approves entries, one per day worked for one that approves timecards."""
         ...
 
-    def set_billing_status(self, project_id: str, status: FinancialStatus) -> None: ...
+    def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        """Write each project's billing status (project id -> status), batched as the CRM's
+        statuses are; the failures by project id (empty: all written)."""
+        ...
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         """The project's billing status as last set (None: never set)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from concord.domain import (
     ReceivedPayment,
     RecordChange,
 )
-from concord.errors import PermanentError, TransientError, ValidationFailed
+from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
 from concord.events.types import Money
 from concord.ownership import SystemOfRecord, load_system_of_record
@@ -107,8 +107,10 @@ class FakeCrm(ChangeLog):
             raise NotFound(f"no opportunity {opportunity_id}")
         return self.opportunities[opportunity_id]
 
-    def set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None:
-        self.statuses.setdefault(opportunity_id, []).append(status)
+    def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
+        for opportunity_id, status in statuses.items():
+            self.statuses.setdefault(opportunity_id, []).append(status)
+        return {}
 
     def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
         return (self.statuses.get(opportunity_id) or [None])[-1]
@@ -155,9 +157,11 @@ class FakePsa(ChangeLog):
     billing_statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
     clients: dict[str, str] = field(default_factory=dict)  # client id -> name
 
-    def set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
+    def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         self.outage.check()
-        self.billing_statuses.setdefault(project_id, []).append(status)
+        for project_id, status in statuses.items():
+            self.billing_statuses.setdefault(project_id, []).append(status)
+        return {}
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         return (self.billing_statuses.get(project_id) or [None])[-1]

@@ -40,7 +40,7 @@ class MemoryCheckpoints:
         self.saved[key] = cursor
 
     def position(self, key: str) -> TimeCursor:
-        return TimeCursor.decode(self.saved[key]).checkpoint()
+        return TimeCursor.decode(self.saved[key]).checkpoint
 
 
 @dataclass

@@ -110,8 +110,10 @@ def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.
     missing = [system for system in (System.CRM, System.PSA) if system not in records]
     if missing:
         raise PrerequisiteMissing(f"project {project_ref} has no {' or '.join(missing)} record linked")
-    systems.crm.set_financial_status(records[System.CRM], status)
-    systems.psa.set_billing_status(records[System.PSA], status)
+    for failed in (systems.crm.set_financial_statuses({records[System.CRM]: status}),
+                   systems.psa.set_billing_statuses({records[System.PSA]: status})):
+        for error in failed.values():
+            raise error
     for system in (System.CRM, System.PSA):
         record_lineage(systems, "project", project_ref, event, system, records[system], f"status {status.value}")
     return Propagated(applied=True, detail=f"CRM and PSA set to {status.value}", status=status)

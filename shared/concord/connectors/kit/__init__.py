@@ -1,2 +1,1 @@
-"""The connector kit: what every vendor connector builds on (auth, HTTP, errors, paging,
-rate budget, change cursors)."""
+"""The connector kit: what every SaaS connector shares (auth, errors, rate budget, HTTP, paging, cursors)."""

@@ -1,64 +1,75 @@
-"""A change cursor for sources polled by "modified after" (a write time and the ids at it).
+"""A change cursor for sources polled by "modified after" (Salesforce SystemModstamp + Id, Tryton write_date + id).
 
-Salesforce's SystemModstamp + Id and Tryton's write_date + id are such sources. The cursor is
-opaque to sync logic: connectors hand out `encode()`d strings and `decode()` what comes back.
-
-Records sharing a write time are neither skipped nor announced twice: the cursor keeps the ids
-already seen at its time, and a source reads `written_at > t OR (written_at = t AND id NOT IN
-ids_at)`, oldest first. A run may re-read an overlap before its checkpoint (`rewound`): the
-cursors it hands out then remember the checkpoint as their `floor` until the re-read passes it,
-so a saved checkpoint never moves back.
+The position is a timestamp plus the ids already read at exactly that timestamp, so a page that ends
+in the middle of several changes sharing one timestamp neither skips nor repeats them. `rewound`
+moves the position back by an overlap (to catch changes committed late with earlier timestamps)
+while `floor` remembers where reading had got to: `checkpoint` never goes back behind it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 
 
 class TimeCursor(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
-    written_at: dt.datetime
+    written_at: datetime
     ids_at: frozenset[str] = frozenset()
-    floor: TimeCursor | None = None  # the checkpoint a re-read of an overlap has not passed yet
+    floor: TimeCursor | None = None
+
+    @field_validator("written_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("written_at must carry a time zone")
+        return value
+
+    @field_serializer("ids_at")
+    def _sorted_ids(self, ids: frozenset[str]) -> list[str]:
+        return sorted(ids)  # a stable encoding for equal cursors
 
     @classmethod
-    def at(cls, moment: dt.datetime) -> TimeCursor:
+    def at(cls, moment: datetime) -> TimeCursor:
+        """A position at `moment`, before any change written after it."""
         return cls(written_at=moment)
-
-    @classmethod
-    def decode(cls, cursor: str) -> TimeCursor:
-        return cls.model_validate_json(cursor)
 
     def encode(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
 
+    @classmethod
+    def decode(cls, encoded: str) -> TimeCursor:
+        return cls.model_validate_json(encoded)
+
+    def seen(self, record_id: str, written_at: datetime) -> bool:
+        """Whether this position is already past the change (id, written_at)."""
+        return written_at < self.written_at or (written_at == self.written_at and record_id in self.ids_at)
+
+    def advanced(self, changes: Iterable[tuple[str, datetime]]) -> TimeCursor:
+        """The position after reading `changes` (id, written_at), oldest first."""
+        written_at, ids_at = self.written_at, set(self.ids_at)
+        for record_id, changed_at in changes:
+            if changed_at > written_at:
+                written_at, ids_at = changed_at, {record_id}
+            elif changed_at == written_at:
+                ids_at.add(record_id)
+        position = TimeCursor(written_at=written_at, ids_at=frozenset(ids_at))
+        if self.floor is None:
+            return position
+        if position.written_at == self.floor.written_at:
+            position = TimeCursor(written_at=written_at, ids_at=position.ids_at | self.floor.ids_at)
+        if position.written_at >= self.floor.written_at:
+            return position  # the re-read has caught up: the floor is no longer needed
+        return position.model_copy(update={"floor": self.floor})
+
+    def rewound(self, overlap: timedelta) -> TimeCursor:
+        """A position `overlap` earlier whose floor remembers this one (the furthest floor is kept)."""
+        return TimeCursor(written_at=self.written_at - overlap, floor=self.checkpoint)
+
+    @property
     def checkpoint(self) -> TimeCursor:
-        """The position to resume from: the floor while the cursor is behind it."""
-        return self.floor if self.floor is not None else self
-
-    def rewound(self, overlap: dt.timedelta) -> TimeCursor:
-        """`overlap` before the checkpoint, remembering the checkpoint as the floor."""
-        base = self.checkpoint()
-        return TimeCursor(written_at=base.written_at - overlap, floor=base)
-
-    def advanced(self, changes: Sequence[tuple[str, dt.datetime]]) -> TimeCursor:
-        """The cursor after a page of (record id, write time) changes, oldest first."""
-        if not changes:
-            return self
-        last = changes[-1][1]
-        ids = {record_id for record_id, written_at in changes if written_at == last}
-        if last == self.written_at:
-            ids |= self.ids_at
-        moved = TimeCursor(written_at=last, ids_at=frozenset(ids))
-        if self.floor is not None and moved._behind(self.floor):
-            return moved.model_copy(update={"floor": self.floor})
-        return moved
-
-    def _behind(self, other: TimeCursor) -> bool:
-        return self.written_at < other.written_at or (
-            self.written_at == other.written_at and not self.ids_at >= other.ids_at
-        )
+        """The position to report as saved progress: never behind the floor."""
+        return self.floor or self.model_copy(update={"floor": None})
