@@ -104,15 +104,18 @@ class SalesforceErrors(ErrorMapper):
 TOKEN_PATH = "/services/oauth2/token"
 
 
-def jwt_bearer_auth(login_url: str, load_credentials: Callable[[], JwtSigningKey], **kwargs: Any) -> JwtBearer:
-    """JWT bearer flow: `login_url` is https://login.salesforce.com, https://test.salesforce.com or My Domain.
+def jwt_bearer_auth(
+    login_url: str, load_credentials: Callable[[], JwtSigningKey], audience: str | None = None, **kwargs: Any
+) -> JwtBearer:
+    """JWT bearer flow: `login_url` is https://login.salesforce.com, https://test.salesforce.com or My Domain;
+    the assertion's `aud` is `audience` (default: the login URL).
 
     https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm&type=5
     """
     return JwtBearer(
         vendor="salesforce",
         token_url=login_url.rstrip("/") + TOKEN_PATH,
-        audience=login_url.rstrip("/"),
+        audience=(audience or login_url).rstrip("/"),
         load_credentials=load_credentials,
         instance_url_field="instance_url",
         errors=SalesforceErrors(),
