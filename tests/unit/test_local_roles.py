@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_socket import _remove_restrictions, socket_allow_hosts
 from typer.testing import CliRunner
 
 from concord.cli.main import app
 from concord.local.roles import SystemsChoiceError, describe, parse_systems, poll_watches
-from concord.local.stack import LocalStack, with_poll_watches
+from concord.local.stack import LocalStack, LocalStackError, with_poll_watches
 from concord.local.state import StackState
 from concord.local.template import FunctionSpec, Topology
 from concord.local.vendors import VendorSandboxes
+
+
+
+@pytest.fixture(autouse=True)
+def _no_network() -> Iterator[None]:
+    """Loopback only (a port held by this test), overriding the suite's fixture of this name."""
+    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
+    yield
+    _remove_restrictions()
+
 
 TEMPLATE_WATCHES = [
     {"system": "crm", "record_type": "opportunity", "source": "crm"},
@@ -107,3 +120,16 @@ def test_saas_connections_point_connectors_at_the_fault_proxy(tmp_path: Path) ->
     }
     assert connections["psa"]["kind"] == "certinia" and connections["psa"]["org"] == "separate"
     assert connections["psa"]["instance_url"] == "http://127.0.0.1:9102/psa"
+
+
+def test_a_sandbox_port_in_use_is_refused_naming_its_option(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        stack = LocalStack(tmp_path, systems_choice=parse_systems("crm=salesforce"), sandbox_port=port)
+        vendors = stack.vendors(stack.current_state())
+        assert vendors is not None
+        with pytest.raises(LocalStackError, match=f"port {port} .* already in use.*--sandbox-port"):
+            stack._start_vendors(vendors)
+    assert vendors.sandbox_pid() is None  # nothing was started

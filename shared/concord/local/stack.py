@@ -216,11 +216,11 @@ class LocalStack:
         _wait_until(systems.ready, "the fault proxy in front of Tryton", self.logs / "faults.log", systems.faults_pid())
 
     def _start_vendors(self, vendors: VendorSandboxes) -> None:
-        if not vendors.ready():
-            if not vendors.sandbox_ready():
-                ensure_port_free(vendors.host, vendors.sandbox_port, "--sandbox-port")
-            if not is_alive(vendors.faults_pid()):
-                ensure_port_free(vendors.host, vendors.faults_port, "--vendor-faults-port")
+        # By our own pids: another stack's sandbox answering on the port is not ours.
+        if not is_alive(vendors.sandbox_pid()):
+            ensure_port_free(vendors.host, vendors.sandbox_port, "--sandbox-port")
+        if not is_alive(vendors.faults_pid()):
+            ensure_port_free(vendors.host, vendors.faults_port, "--vendor-faults-port")
         vendors.start(self.logs)
         _wait_until(vendors.sandbox_ready, f"the {vendors.vendor} sandbox", self.logs / "vendor-sandbox.log",
                     vendors.sandbox_pid())
