@@ -14,8 +14,8 @@ export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: demo test install up status down synth diff deploy schemas bench chaos clean
 
-demo: install  ## Run Concord's main job on the local stack (starts it if needed)
-	$(BIN)/concord demo
+demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
+	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
 test: install  ## Run the whole test suite
 	$(BIN)/python -m pytest

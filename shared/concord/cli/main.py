@@ -17,6 +17,7 @@ from rich.table import Table
 from ..ingress.schemes import scheme_for
 from ..ingress.sources import WebhookSecret, secret_name
 from ..ingress.standard_webhooks import is_valid_secret
+from ..local.roles import SystemsChoiceError, parse_systems, saas_roles
 from ..local.stack import LocalStack, LocalStackError, aws_client
 from ..local.state import DEFAULT_PORTS, StackState, state_dir_from_env
 from ..local.template import REPO_ROOT
@@ -34,12 +35,20 @@ register_operator_commands(app)  # exceptions, dlq, trace, status, replay, saga 
 console = Console()
 errors = Console(stderr=True)
 
+SystemsOption = Annotated[Optional[str], typer.Option(
+    "--systems", help="Which vendor plays each role, e.g. crm=salesforce,psa=certinia[,erp=tryton]; "
+                      "a role not named is Tryton (default: Tryton for all three).")]
 StateDir = Annotated[Optional[Path], typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
 
 
-def _stack(state_dir: Path | None, **ports: int | bool | None) -> LocalStack:
+def _stack(state_dir: Path | None, systems: str | None = None, **ports: int | bool | None) -> LocalStack:
     chosen = {k: v for k, v in ports.items() if v is not None}
-    return LocalStack(state_dir=state_dir or state_dir_from_env(), **chosen)
+    try:
+        choice = parse_systems(systems) if systems is not None else None
+    except SystemsChoiceError as error:
+        errors.print(f"[red]--systems {systems}:[/] {error}")
+        raise typer.Exit(2) from None
+    return LocalStack(state_dir=state_dir or state_dir_from_env(), systems_choice=choice, **chosen)
 
 
 def _print_status(status: dict) -> None:
@@ -52,13 +61,23 @@ def _print_status(status: dict) -> None:
             table.add_row(f"λ {name}", f"{fn['invocations']} invocations, {fn['cold_starts']} cold starts")
         for name, poller in status["runtime"].get("pollers", {}).items():
             table.add_row(f"poller {name}", f"{poller['batches']} batches, {'alive' if poller['alive'] else 'DEAD'}")
+    roles = status.get("roles")
+    if roles:
+        table.add_row("roles", ", ".join(f"{role.upper()} = {kind}" for role, kind in roles.items()))
     systems = status.get("systems")
     if systems:
         tryton = systems["tryton"]
-        table.add_row("Tryton (CRM, PSA, ERP)", f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ "
+        table.add_row("Tryton", f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ "
                       f"({'alive' if tryton['alive'] else 'DOWN'})")
         table.add_row("fault proxy", f"{systems['fault_proxy']['url']}/_faults "
                       f"({'alive' if systems['fault_proxy']['alive'] else 'DOWN'})")
+    vendors = status.get("vendors")
+    if vendors:
+        sandbox, proxy = vendors["sandbox"], vendors["fault_proxy"]
+        table.add_row(f"{sandbox['vendor']} sandbox", f"{sandbox['url']}/{{{','.join(sandbox['tenants'])}}} "
+                      f"(users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})")
+        table.add_row("vendor fault proxy", f"{proxy['url']}/{{{','.join(sandbox['tenants'])}}} (Concord), "
+                      f"/_faults/<role> ({'alive' if proxy['alive'] else 'DOWN'})")
     table.add_row("logs", status.get("logs", status["state_dir"]))
     console.print(table)
 
@@ -71,12 +90,16 @@ def local_up(
     lambda_port: Annotated[int, typer.Option(help="Local Lambda Invoke API port.")] = DEFAULT_PORTS["lambda_port"],
     tryton_port: Annotated[int, typer.Option(help="Tryton (CRM, PSA, ERP) port.")] = DEFAULT_PORTS["tryton_port"],
     faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of Tryton).")] = DEFAULT_PORTS["faults_port"],
-    systems: Annotated[bool, typer.Option(help="Start Tryton as CRM, PSA and ERP (first run ~2 min).")] = True,
+    sandbox_port: Annotated[int, typer.Option(help="SaaS vendor sandbox port (--systems with a SaaS role).")] = DEFAULT_PORTS["sandbox_port"],
+    vendor_faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of the vendor sandbox).")] = DEFAULT_PORTS["vendor_faults_port"],
+    systems: Annotated[bool, typer.Option(help="Start the business systems (first run ~2 min).")] = True,
+    roles: SystemsOption = None,
     visibility_timeout_cap: Annotated[int, typer.Option(help="Cap on queue visibility timeouts (s).")] = 20,
 ) -> None:
     """Start the local stack in the background (or whichever part is not running)."""
-    stack = _stack(state_dir, aws_port=aws_port, webhook_port=webhook_port, lambda_port=lambda_port,
-                   tryton_port=tryton_port, faults_port=faults_port, with_systems=systems,
+    stack = _stack(state_dir, roles, aws_port=aws_port, webhook_port=webhook_port, lambda_port=lambda_port,
+                   tryton_port=tryton_port, faults_port=faults_port, sandbox_port=sandbox_port,
+                   vendor_faults_port=vendor_faults_port, with_systems=systems,
                    visibility_timeout_cap=visibility_timeout_cap)
     try:
         with console.status("starting the local stack (synthesizing the CDK app, provisioning; "
@@ -179,11 +202,16 @@ def secrets_set(
 
 
 @app.command("demo")
-def demo(state_dir: StateDir = None) -> None:
+def demo(state_dir: StateDir = None, roles: SystemsOption = None) -> None:
     """Run Concord's main job on the local stack and show what happened."""
+    stack = _stack(state_dir, roles)
+    if saas_roles(stack.systems_choice or stack.current_state().systems or {}):
+        from .demo_saas import run_saas_demo
+
+        raise typer.Exit(run_saas_demo(stack, console))
     from .demo import run_demo
 
-    raise typer.Exit(run_demo(_stack(state_dir), console))
+    raise typer.Exit(run_demo(stack, console))
 
 
 def main() -> None:

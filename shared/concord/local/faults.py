@@ -251,9 +251,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self, target: str, body: bytes) -> None:
         self.server.table.forwarded(target)
+        # X-Forwarded-Host: an upstream that writes its own URLs into answers (a sandbox's
+        # token instance_url, next-page links) keeps its clients behind this proxy.
+        headers = [*forwardable_headers(self.headers), ("X-Forwarded-Host", self.headers.get("Host", ""))]
         request = self.server.http.build_request(
-            self.command, self.server.upstream + self.path,
-            headers=forwardable_headers(self.headers), content=body)
+            self.command, self.server.upstream + self.path, headers=headers, content=body)
         try:
             response = self.server.http.send(request, stream=True)
         except httpx.TimeoutException as exc:

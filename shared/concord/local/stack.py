@@ -10,9 +10,11 @@ template (idempotently), and returns when both answer.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,13 @@ import httpx
 
 from .demo_secrets import demo_secret_value
 from .processes import is_alive, port_is_free, start_detached, stop
+from .roles import ALL_TRYTON, describe, poll_watches, saas_roles
 from .systems import LocalSystems, cache_home
 from .tryton import TrytonLocalError
 from .provision import provision
 from .state import StackState
 from .template import REGION, REPO_ROOT, Topology, read_topology, synthesize
+from .vendors import VendorSandboxes
 
 STACK_NAME = "concord-local"
 READY_TIMEOUT_SECONDS = 60
@@ -45,7 +49,7 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
         )
 
 
-def _wait_until(check: Any, what: str, log: Path, pid: int) -> None:
+def _wait_until(check: Any, what: str, log: Path, pid: int | None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if not is_alive(pid):
@@ -89,6 +93,12 @@ class LocalStack:
     with_systems: bool = True
     tryton_port: int = 8765
     faults_port: int = 8766
+    # Which vendor plays each role (concord.local.roles.parse_systems); None: what the running
+    # stack has, or Tryton for all three on a fresh start.
+    systems_choice: Mapping[str, str] | None = None
+    # The SaaS vendors' sandbox, and the fault proxy Concord reaches it through.
+    sandbox_port: int = 8767
+    vendor_faults_port: int = 8768
 
     @property
     def logs(self) -> Path:
@@ -105,11 +115,33 @@ class LocalStack:
             return None
         return LocalSystems(self.state_dir / "systems", state.host, state.tryton_port, state.faults_port, cache_home())
 
+    def vendors(self, state: StackState | None = None) -> VendorSandboxes | None:
+        """The SaaS roles' sandbox and fault proxy; None when Tryton plays every role."""
+        state = state or self.current_state()
+        saas = saas_roles(state.systems or ALL_TRYTON)
+        if not saas or state.sandbox_port is None or state.vendor_faults_port is None:
+            return None
+        return VendorSandboxes(self.state_dir / "vendors", state.host, state.sandbox_port,
+                               state.vendor_faults_port, saas)
+
     def _fresh_state(self) -> StackState:
         systems = self.with_systems
+        choice = dict(self.systems_choice or ALL_TRYTON) if systems else None
+        saas = bool(choice and saas_roles(choice))
         return StackState(
             self.host, self.aws_port, self.webhook_port, self.lambda_port,
             tryton_port=self.tryton_port if systems else None, faults_port=self.faults_port if systems else None,
+            systems=choice, sandbox_port=self.sandbox_port if saas else None,
+            vendor_faults_port=self.vendor_faults_port if saas else None,
+        )
+
+    def _check_choice(self, state: StackState) -> None:
+        """A running stack keeps its vendors: asking for others needs `down` first."""
+        if self.systems_choice is None or not state.systems or dict(self.systems_choice) == state.systems:
+            return
+        raise LocalStackError(
+            f"the running stack has --systems {describe(state.systems)}; to run "
+            f"{describe(self.systems_choice)} stop it first (concord local down)"
         )
 
     def topology(self) -> Topology:
@@ -118,10 +150,12 @@ class LocalStack:
     def up(self) -> StackState:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         template = synthesize(self.state_dir / "cache")
-        topology = read_topology(template, STACK_NAME)
-        (self.state_dir / "topology.json").write_text(topology.to_json())
 
         state = self.current_state()
+        if is_alive(state.emulator_pid):
+            self._check_choice(state)
+        topology = with_poll_watches(read_topology(template, STACK_NAME), state.systems or ALL_TRYTON)
+        (self.state_dir / "topology.json").write_text(topology.to_json())
         if not is_alive(state.emulator_pid):
             # A fresh emulator: the ports asked for now apply.
             state = self._fresh_state()
@@ -146,14 +180,18 @@ class LocalStack:
             for name in topology.secrets
             if "/webhooks/" in name
         }
+        vendors = self.vendors(state)
         if systems:
-            connections = systems.connections()
+            # Tryton serves every role; a SaaS role's connection points at its sandbox instead.
+            connections = systems.connections() | (vendors.connections() if vendors else {})
             secrets |= {name: connections[name.rsplit("/", 1)[-1]] for name in topology.secrets if "/systems/" in name}
         provision(topology, lambda service: aws_client(state, service), secrets, self.visibility_timeout_cap)
 
         # Systems first: the runtime's scheduled rules (change capture) run as it starts.
         if systems:
             self._start_systems(systems, state)
+        if vendors:
+            self._start_vendors(vendors)
         if not is_alive(state.runtime_pid):
             for port, option in ((state.webhook_port, "--webhook-port"), (state.lambda_port, "--lambda-port")):
                 ensure_port_free(state.host, port, option)
@@ -176,6 +214,18 @@ class LocalStack:
         except TrytonLocalError as error:
             raise LocalStackError(f"Tryton did not start: {error} (choose another port with --tryton-port)") from error
         _wait_until(systems.ready, "the fault proxy in front of Tryton", self.logs / "faults.log", systems.faults_pid())
+
+    def _start_vendors(self, vendors: VendorSandboxes) -> None:
+        # By our own pids: another stack's sandbox answering on the port is not ours.
+        if not is_alive(vendors.sandbox_pid()):
+            ensure_port_free(vendors.host, vendors.sandbox_port, "--sandbox-port")
+        if not is_alive(vendors.faults_pid()):
+            ensure_port_free(vendors.host, vendors.faults_port, "--vendor-faults-port")
+        vendors.start(self.logs)
+        _wait_until(vendors.sandbox_ready, f"the {vendors.vendor} sandbox", self.logs / "vendor-sandbox.log",
+                    vendors.sandbox_pid())
+        _wait_until(vendors.ready, "the fault proxy in front of the vendor sandbox", self.logs / "vendor-faults.log",
+                    vendors.faults_pid())
 
     def status(self) -> dict[str, Any]:
         if not StackState.exists(self.state_dir):
@@ -202,6 +252,8 @@ class LocalStack:
             "region": REGION,
             "logs": str(self.logs),
             "systems": systems.status() if systems else None,
+            "roles": state.systems,
+            "vendors": vendors.status() if (vendors := self.vendors(state)) else None,
         }
 
     def down(self) -> list[str]:
@@ -213,9 +265,25 @@ class LocalStack:
         if systems:
             systems.stop()
             stopped.append("systems")
+        vendors = self.vendors(state)
+        if vendors:
+            vendors.stop()
+            stopped.append("vendor sandboxes")
         for what, pid in (("runtime", state.runtime_pid), ("emulator", state.emulator_pid)):
             if is_alive(pid):
                 stop(pid)
                 stopped.append(what)
         (self.state_dir / "state.json").unlink(missing_ok=True)
         return stopped
+
+
+def with_poll_watches(topology: Topology, choice: Mapping[str, str]) -> Topology:
+    """The topology with the poller's POLL_WATCHES for the vendors playing each role."""
+    functions = []
+    for function in topology.functions:
+        if "POLL_WATCHES" in function.environment:
+            watches = poll_watches(json.loads(function.environment["POLL_WATCHES"]), choice)
+            function = replace(function, environment={**function.environment,
+                                                      "POLL_WATCHES": json.dumps(watches, sort_keys=True)})
+        functions.append(function)
+    return replace(topology, functions=functions)

@@ -10,7 +10,8 @@ from pathlib import Path
 from .template import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local-stack"
-DEFAULT_PORTS = {"aws_port": 4566, "webhook_port": 8787, "lambda_port": 8788, "tryton_port": 8765, "faults_port": 8766}
+DEFAULT_PORTS = {"aws_port": 4566, "webhook_port": 8787, "lambda_port": 8788, "tryton_port": 8765, "faults_port": 8766,
+                 "sandbox_port": 8767, "vendor_faults_port": 8768}
 
 
 def state_dir_from_env() -> Path:
@@ -27,6 +28,10 @@ class StackState:
     faults_port: int | None = None
     emulator_pid: int | None = None
     runtime_pid: int | None = None
+    # Which vendor plays each role (concord.local.roles); None: Tryton plays all three.
+    systems: dict[str, str] | None = None
+    sandbox_port: int | None = None  # None: no SaaS role, so no vendor sandbox
+    vendor_faults_port: int | None = None
 
     @property
     def aws_endpoint(self) -> str:

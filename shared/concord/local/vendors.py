@@ -1,0 +1,133 @@
+"""The local stack's SaaS vendors: one sandbox process serving every SaaS tenant (an org per
+role: `/crm`, `/psa`), and a fault proxy in front of it whose targets are those tenants
+(`PUT /_faults/crm` faults the CRM org only).
+
+Concord's connectors reach the sandbox through the proxy; people (the scenario drivers) go
+straight to the sandbox, as users of the vendor's UI would not share Concord's network path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .processes import is_alive, start_detached, stop
+from .roles import SANDBOX_OF_KIND
+from .template import REPO_ROOT
+
+# The OAuth client every sandbox tenant trusts by default (sandboxes/salesforce/app.py).
+SANDBOX_CLIENT_ID = "concord-sandbox"
+SANDBOX_CLIENT_SECRET = "concord-sandbox-secret"  # a sandbox's well-known demo credential
+
+
+@dataclass(frozen=True)
+class VendorSandboxes:
+    """The SaaS roles of one stack: `saas` maps role -> kind, e.g. {"crm": "salesforce"}."""
+
+    instance: Path
+    host: str
+    sandbox_port: int
+    faults_port: int
+    saas: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        vendors = {SANDBOX_OF_KIND[kind] for kind in self.saas.values()}
+        if len(vendors) > 1:
+            raise ValueError(f"one sandbox process serves one vendor; asked for {sorted(vendors)}")
+
+    @property
+    def vendor(self) -> str:
+        return SANDBOX_OF_KIND[next(iter(self.saas.values()))]
+
+    @property
+    def sandbox_url(self) -> str:
+        """Where people reach the vendor (straight to the sandbox)."""
+        return f"http://{self.host}:{self.sandbox_port}"
+
+    @property
+    def faults_url(self) -> str:
+        """Where Concord's connectors reach the vendor (the fault proxy)."""
+        return f"http://{self.host}:{self.faults_port}"
+
+    def _pid_file(self, what: str) -> Path:
+        return self.instance / f"{what}.pid"
+
+    def _pid(self, what: str) -> int | None:
+        try:
+            return int(self._pid_file(what).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def sandbox_pid(self) -> int | None:
+        return self._pid("sandbox")
+
+    def faults_pid(self) -> int | None:
+        return self._pid("faults")
+
+    def start(self, log_dir: Path) -> None:
+        """Start whichever of the sandbox and its fault proxy is not running."""
+        self.instance.mkdir(parents=True, exist_ok=True)
+        tenants = [arg for role in sorted(self.saas) for arg in ("--tenant", role)]
+        commands = {
+            "sandbox": ["-m", "concord.local.sandboxes", self.vendor, "--host", self.host,
+                        "--port", str(self.sandbox_port), *tenants],
+            "faults": ["-m", "concord.local.faults", "--host", self.host, "--port", str(self.faults_port),
+                       "--upstream", self.sandbox_url],
+        }
+        for what, args in commands.items():
+            if not is_alive(self._pid(what)):
+                pid = start_detached([sys.executable, *args], log_dir / f"vendor-{what}.log",
+                                     {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")}, cwd=REPO_ROOT)
+                self._pid_file(what).write_text(str(pid))
+
+    def sandbox_ready(self) -> bool:
+        return _answers(f"{self.sandbox_url}/_sandbox")
+
+    def ready(self) -> bool:
+        return self.sandbox_ready() and _answers(f"{self.faults_url}/_faults")
+
+    def connections(self) -> dict[str, str]:
+        """The Secrets Manager value of each SaaS role's connection (concord.connectors.registry)."""
+        return {role: json.dumps(connection_for(kind, f"{self.faults_url}/{role}"))
+                for role, kind in self.saas.items()}
+
+    def stop(self) -> None:
+        for what in ("faults", "sandbox"):
+            pid = self._pid(what)
+            if pid is not None and is_alive(pid):
+                stop(pid)
+            self._pid_file(what).unlink(missing_ok=True)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "roles": dict(self.saas),
+            "sandbox": {"url": self.sandbox_url, "vendor": self.vendor, "tenants": sorted(self.saas),
+                        "alive": is_alive(self.sandbox_pid())},
+            "fault_proxy": {"url": self.faults_url, "alive": is_alive(self.faults_pid())},
+        }
+
+
+def connection_for(kind: str, instance_url: str) -> dict[str, object]:
+    """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client."""
+    connection: dict[str, object] = {
+        "kind": kind,
+        "instance_url": instance_url,
+        "auth": {"type": "client_credentials", "client_id": SANDBOX_CLIENT_ID,
+                 "client_secret": SANDBOX_CLIENT_SECRET},
+    }
+    if kind == "certinia":
+        connection["org"] = "separate"  # the PSA is its own org, not the CRM's
+    return connection
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False

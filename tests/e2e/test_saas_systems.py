@@ -1,0 +1,112 @@
+"""The local stack with SaaS vendors: Salesforce as CRM and Certinia as PSA (one sandbox
+process behind its own fault proxy), Tryton as ERP. One stack for the module, on its own
+ports; change capture is run by the tests (the sandboxes push nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from concord.cli.checks import Checks
+from concord.cli.demo_saas import WEEK, SaasDemo, poll_until, run_change_capture, saas_demo
+from concord.local.faults import FaultController
+from concord.local.inspect import LocalView
+from concord.local.roles import parse_systems
+from concord.local.stack import LocalStack
+from concord.sync.ids import canonical_id
+
+from ..conftest import free_port
+from .conftest import VISIBILITY_TIMEOUT_CAP
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def saas_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    stack = LocalStack(
+        state_dir=tmp_path_factory.mktemp("saas-stack"),
+        aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
+        tryton_port=free_port(), faults_port=free_port(),
+        sandbox_port=free_port(), vendor_faults_port=free_port(),
+        systems_choice=parse_systems("crm=salesforce,psa=certinia,erp=tryton"),
+        visibility_timeout_cap=VISIBILITY_TIMEOUT_CAP,
+    )
+    stack.up()
+    view = LocalView(stack)
+    for schedule in view.topology.schedules:  # the tests run change capture themselves
+        view.events.disable_rule(Name=schedule.name)
+    yield stack
+    stack.down()
+
+
+@pytest.fixture(scope="module")
+def demo(saas_stack: LocalStack) -> SaasDemo:
+    checks = Checks()
+    built = saas_demo(saas_stack, Console(file=StringIO()), checks)
+    assert built is not None, checks.failures
+    run_change_capture(built.view)  # checkpoints at "now"
+    return built
+
+
+@pytest.fixture(scope="module")
+def deal(demo: SaasDemo) -> tuple[str, str, str]:
+    won = demo.quote_to_cash()
+    assert won is not None, demo.checks.failures
+    return won
+
+
+def test_the_stack_records_its_vendors_and_runs_their_sandbox(saas_stack: LocalStack) -> None:
+    status = saas_stack.status()
+    assert status["running"] and status["roles"] == {"crm": "salesforce", "psa": "certinia", "erp": "tryton"}
+    assert status["vendors"]["sandbox"]["alive"] and status["vendors"]["fault_proxy"]["alive"]
+    assert status["vendors"]["sandbox"]["tenants"] == ["crm", "psa"]
+
+
+def test_a_deal_won_in_salesforce_becomes_an_erp_customer_and_a_certinia_project(
+    demo: SaasDemo, deal: tuple[str, str, str]
+) -> None:
+    account, opportunity, project = deal
+    assert demo.checks.failures == []
+    assert demo.xref.records_of("project", canonical_id("project", "crm", opportunity))["psa"] == project
+    assert demo._erp_customer(account)["name"] == demo.rep.crm.get("Account", account, ["Name"])["Name"]
+    assert sorted(t["Name"] for t in demo.consultant.tasks_of(project)) == ["Build", "Discovery"]
+
+
+def test_approved_certinia_time_is_billed_and_the_financial_status_comes_back_to_both(
+    demo: SaasDemo, deal: tuple[str, str, str]
+) -> None:
+    _, opportunity, project = deal
+    demo.billing(opportunity, project)
+    assert demo.checks.failures == []
+    assert demo._billed_hours(canonical_id("project", "crm", opportunity)) == Decimal(str(sum(WEEK)))
+    assert demo.rep.financial_status(opportunity) == "paid"
+    assert demo.consultant.billing_status(project) == "paid"
+
+
+def test_renaming_the_account_in_salesforce_renames_the_erp_customer(
+    demo: SaasDemo, deal: tuple[str, str, str]
+) -> None:
+    account, _, _ = deal
+    demo.customer_master(account)
+    assert demo.checks.failures == []
+    assert demo._erp_customer(account)["name"] == demo.rep.crm.get("Account", account, ["Name"])["Name"]
+
+
+def test_a_fault_on_the_crm_org_fails_only_the_crm_watches_and_clears(
+    saas_stack: LocalStack, demo: SaasDemo
+) -> None:
+    vendors = saas_stack.vendors()
+    assert vendors is not None
+    with FaultController(vendors.faults_url) as faults:
+        faults.set("crm", "error", status=503)
+        try:
+            with pytest.raises(RuntimeError, match="crm:opportunity") as failed:
+                run_change_capture(demo.view)
+            assert "psa:time_entry" not in str(failed.value)
+        finally:
+            faults.clear("crm")
+    assert poll_until(demo.view, lambda: True, timeout=10)
