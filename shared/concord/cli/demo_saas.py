@@ -27,8 +27,8 @@ from rich.table import Table
 from ..aws.xref import DynamoCrossReferences
 from ..local.inspect import LocalView
 from ..local.runtime import scheduled_event
-from ..local.scenarios import FinanceClerk, random_ein, user_client
-from ..local.scenarios_salesforce import Consultant, OrgSession, SalesRep, seed_service_product
+from ..local.scenarios.tryton import FinanceClerk, random_ein, user_client
+from ..local.scenarios.salesforce import Consultant, OrgSession, SalesRep, seed_service_product
 from ..local.stack import LocalStack, LocalStackError, aws_client
 from ..sync.ids import canonical_id
 from .checks import Checks

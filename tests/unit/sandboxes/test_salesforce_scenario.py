@@ -1,4 +1,4 @@
-"""The Salesforce/Certinia scenario users (concord.local.scenarios_salesforce) against the sandbox."""
+"""The Salesforce/Certinia scenario users (concord.local.scenarios.salesforce) against the sandbox."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from concord.local.faults import FaultProxy
 from concord.local.sandboxes.kit import SandboxServer
-from concord.local.scenarios_salesforce import Consultant, OrgSession, SalesRep, seed_service_product
+from concord.local.scenarios.salesforce import Consultant, OrgSession, SalesRep, seed_service_product
 from concord.local.vendors import VendorSandboxes
 
 

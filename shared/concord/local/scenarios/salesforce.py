@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from .sandboxes.kit import SandboxController
-from .vendors import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, VendorSandboxes
+from ..sandboxes.kit import SandboxController
+from ..vendors import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, VendorSandboxes
 
 API = "/services/data/v67.0"
 SERVICE_CODE = "CONSULT-HR"  # the item us-01 bills time with (cdk.json legal_entities.time_service_item)
