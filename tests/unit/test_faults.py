@@ -18,6 +18,7 @@ from concord.local.faults import (
     FaultSpec,
     FaultTable,
     forwardable_headers,
+    forwarded_headers,
     target_of,
 )
 
@@ -41,6 +42,15 @@ def test_hop_by_hop_headers_are_not_forwarded() -> None:
     kept = dict(forwardable_headers(headers))
 
     assert kept == {"authorization": "Session abc", "content-type": "application/json"}
+
+
+def test_the_upstream_is_told_the_host_the_client_called_not_one_the_client_claims() -> None:
+    headers = httpx.Headers({"Host": "127.0.0.1:9000", "X-Forwarded-Host": "evil.example", "Accept": "*/*"})
+
+    sent = forwarded_headers(headers)
+
+    assert [v for k, v in sent if k.lower() == "x-forwarded-host"] == ["127.0.0.1:9000"]
+    assert ("accept", "*/*") in sent
 
 
 def test_no_fault_means_forward() -> None:

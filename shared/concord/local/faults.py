@@ -119,6 +119,15 @@ def forwardable_headers(headers: Mapping[str, str] | Any) -> list[tuple[str, str
             and k.lower() not in named]
 
 
+def forwarded_headers(headers: Mapping[str, str] | Any) -> list[tuple[str, str]]:
+    """What the upstream is sent: the forwardable headers plus `X-Forwarded-Host`, the host the
+    client called, so an upstream that names its own URL in answers (a token's instance_url)
+    names the proxy's and later calls stay behind the proxy."""
+    kept = [(k, v) for k, v in forwardable_headers(headers) if k.lower() != "x-forwarded-host"]
+    host = headers.get("Host")
+    return [*kept, ("X-Forwarded-Host", host)] if host else kept
+
+
 @dataclass
 class _Entry:
     spec: FaultSpec
@@ -251,11 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self, target: str, body: bytes) -> None:
         self.server.table.forwarded(target)
-        # X-Forwarded-Host: an upstream that writes its own URLs into answers (a sandbox's
-        # token instance_url, next-page links) keeps its clients behind this proxy.
-        headers = [*forwardable_headers(self.headers), ("X-Forwarded-Host", self.headers.get("Host", ""))]
         request = self.server.http.build_request(
-            self.command, self.server.upstream + self.path, headers=headers, content=body)
+            self.command, self.server.upstream + self.path,
+            headers=forwarded_headers(self.headers), content=body)
         try:
             response = self.server.http.send(request, stream=True)
         except httpx.TimeoutException as exc:

@@ -10,10 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from concord.local.faults import FaultController, FaultProxy
 from concord.local.sandboxes.kit import OAuthClient, SandboxController, SandboxServer
 from concord.local.sandboxes.salesforce import SalesforceSandbox
 
-from .conftest import API, doc_example, same_shape
+from .conftest import API, doc_example, login, same_shape
 
 
 def _key_pair() -> tuple[rsa.RSAPrivateKey, str]:
@@ -101,3 +102,15 @@ def test_call_log_records_method_path_and_status(control: SandboxController,
 @pytest.mark.parametrize("path", ["/nobody/services/oauth2/token", "/_sandbox/nobody/calls"])
 def test_unknown_tenants_are_404(server: SandboxServer, path: str) -> None:
     assert httpx.get(f"{server.url}{path}").status_code == 404
+
+
+def test_behind_the_fault_proxy_the_instance_url_is_the_proxys(server: SandboxServer) -> None:
+    """The token's instance_url must name the proxy, or every API call after the token
+    would go around it and no fault would reach the client."""
+    with FaultProxy(server.url) as proxy, login(proxy, "crm") as crm:  # type: ignore[arg-type]
+        assert str(crm.base_url).startswith(f"{proxy.url}/crm/")
+        FaultController(proxy.url).set("crm", "error", status=503, remaining=1)
+
+        assert crm.get("/limits").status_code == 503
+        assert crm.get("/sobjects/Account/001Sb0000000001AAA").status_code == 404
+        assert proxy.table.report().forwarded["crm"] == 2  # the token and the last GET

@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        # Behind a reverse proxy (the fault proxy), URLs in answers name the proxy.
+        # Behind a proxy (the fault proxy), the URLs the sandbox names must be the proxy's.
         host = (self.headers.get("X-Forwarded-Host") or self.headers.get("Host")
                 or "%s:%s" % self.server.server_address[:2])
         response = self.server.sandbox.handle(self.command, self.path, dict(self.headers.items()),
