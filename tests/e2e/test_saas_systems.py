@@ -11,8 +11,8 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
-from concord.cli.checks import Checks
-from concord.cli.demo_saas import WEEK, SaasDemo, poll_until, run_change_capture, saas_demo
+from concord.local.demo.checks import Checks
+from concord.local.demo.saas import WEEK, SaasDemo, poll_until, run_change_capture, saas_demo
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.roles import parse_systems

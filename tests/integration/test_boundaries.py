@@ -9,9 +9,14 @@ from ..conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "shared" / "concord"
 # concord.connectors.registry is the composition root that picks a connector by configuration.
-VENDOR_PACKAGES = ("concord.connectors.tryton", "concord.local")
-# Modules allowed to know vendors: the connectors themselves and the local wiring.
-MAY_IMPORT_VENDORS = ("connectors", "local", "cli")
+VENDORS = ("tryton", "salesforce", "certinia", "hubspot", "kantata", "netsuite", "business_central", "xero",
+           "quickbooks", "workday")
+VENDOR_PACKAGES = (*(f"concord.connectors.{vendor}" for vendor in VENDORS), "concord.local.sandboxes")
+# Modules allowed to know vendors: the connectors themselves, the webhook ingress's vendor
+# schemes, and the local stack (which plays the vendors); the CLI reaches them only through it.
+MAY_IMPORT_VENDORS = ("connectors", "local", "ingress")
+# Sync logic, the AWS adapters and the operator CLI work the same whatever the vendors.
+VENDOR_NEUTRAL = ("sync", "aws", "cli")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -41,6 +46,35 @@ def test_only_connectors_and_local_wiring_import_vendor_code() -> None:
         if bad:
             offenders[str(path.relative_to(REPO_ROOT))] = sorted(bad)
     assert offenders == {}
+
+
+def _code_words(path: Path) -> list[str]:
+    """Identifiers, imported names and string constants of a module, docstrings and comments left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    words: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            words.append(node.value)
+        elif isinstance(node, ast.Name):
+            words.append(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.append(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            words += [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
+    return words
+
+
+def test_sync_logic_aws_adapters_and_the_operator_cli_name_no_vendor() -> None:
+    found = {}
+    for top in VENDOR_NEUTRAL:
+        for path in (PACKAGE / top).rglob("*.py"):
+            named = sorted({vendor for word in _code_words(path) for vendor in VENDORS if vendor in word.lower()})
+            if named:
+                found[str(path.relative_to(REPO_ROOT))] = named
+    assert found == {}
 
 
 def test_handlers_import_no_vendor_code_and_no_boto3_directly() -> None:

@@ -12,121 +12,29 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from ..ingress.schemes import scheme_for
 from ..ingress.sources import WebhookSecret, secret_name
 from ..ingress.standard_webhooks import is_valid_secret
-from ..local.roles import SystemsChoiceError, parse_systems, saas_roles
-from ..local.stack import LocalStack, LocalStackError, aws_client
-from ..local.state import DEFAULT_PORTS, StackState, state_dir_from_env
+from ..local.cli import demo, local_app, stack_for
+from ..local.stack import aws_client
+from ..local.state import StackState
 from ..local.template import REPO_ROOT
 
 STANDARD_WEBHOOKS = "standard-webhooks"
 from .ops import register as register_operator_commands
 
 app = typer.Typer(help="Concord: keep CRM, PSA and ERP consistent.", no_args_is_help=True)
-local_app = typer.Typer(help="The local stack: emulated AWS running Concord's own handlers.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Webhook signing secrets in Secrets Manager.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+app.command("demo")(demo)
 app.add_typer(secrets_app, name="secrets")
 register_operator_commands(app)  # exceptions, dlq, trace, status, replay, saga (cli/ops)
 
 console = Console()
 errors = Console(stderr=True)
 
-SystemsOption = Annotated[Optional[str], typer.Option(
-    "--systems", help="Which vendor plays each role, e.g. crm=salesforce,psa=certinia[,erp=tryton]; "
-                      "a role not named is Tryton (default: Tryton for all three).")]
 StateDir = Annotated[Optional[Path], typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
-
-
-def _stack(state_dir: Path | None, systems: str | None = None, **ports: int | bool | None) -> LocalStack:
-    chosen = {k: v for k, v in ports.items() if v is not None}
-    try:
-        choice = parse_systems(systems) if systems is not None else None
-    except SystemsChoiceError as error:
-        errors.print(f"[red]--systems {systems}:[/] {error}")
-        raise typer.Exit(2) from None
-    return LocalStack(state_dir=state_dir or state_dir_from_env(), systems_choice=choice, **chosen)
-
-
-def _print_status(status: dict) -> None:
-    table = Table(title="Concord local stack", show_header=False)
-    table.add_row("state", "[green]running[/]" if status["running"] else "[red]not running[/]")
-    for name, url in status.get("endpoints", {}).items():
-        table.add_row(f"{name} endpoint", url)
-    if "runtime" in status:
-        for name, fn in status["runtime"].get("functions", {}).items():
-            table.add_row(f"λ {name}", f"{fn['invocations']} invocations, {fn['cold_starts']} cold starts")
-        for name, poller in status["runtime"].get("pollers", {}).items():
-            table.add_row(f"poller {name}", f"{poller['batches']} batches, {'alive' if poller['alive'] else 'DEAD'}")
-    roles = status.get("roles")
-    if roles:
-        table.add_row("roles", ", ".join(f"{role.upper()} = {kind}" for role, kind in roles.items()))
-    systems = status.get("systems")
-    if systems:
-        tryton = systems["tryton"]
-        table.add_row("Tryton", f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ "
-                      f"({'alive' if tryton['alive'] else 'DOWN'})")
-        table.add_row("fault proxy", f"{systems['fault_proxy']['url']}/_faults "
-                      f"({'alive' if systems['fault_proxy']['alive'] else 'DOWN'})")
-    vendors = status.get("vendors")
-    if vendors:
-        sandbox, proxy = vendors["sandbox"], vendors["fault_proxy"]
-        table.add_row(f"{sandbox['vendor']} sandbox", f"{sandbox['url']}/{{{','.join(sandbox['tenants'])}}} "
-                      f"(users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})")
-        table.add_row("vendor fault proxy", f"{proxy['url']}/{{{','.join(sandbox['tenants'])}}} (Concord), "
-                      f"/_faults/<role> ({'alive' if proxy['alive'] else 'DOWN'})")
-    table.add_row("logs", status.get("logs", status["state_dir"]))
-    console.print(table)
-
-
-@local_app.command("up")
-def local_up(
-    state_dir: StateDir = None,
-    aws_port: Annotated[int, typer.Option(help="Emulated AWS endpoint port.")] = DEFAULT_PORTS["aws_port"],
-    webhook_port: Annotated[int, typer.Option(help="Webhook (API Gateway) port.")] = DEFAULT_PORTS["webhook_port"],
-    lambda_port: Annotated[int, typer.Option(help="Local Lambda Invoke API port.")] = DEFAULT_PORTS["lambda_port"],
-    tryton_port: Annotated[int, typer.Option(help="Tryton (CRM, PSA, ERP) port.")] = DEFAULT_PORTS["tryton_port"],
-    faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of Tryton).")] = DEFAULT_PORTS["faults_port"],
-    sandbox_port: Annotated[int, typer.Option(help="SaaS vendor sandbox port (--systems with a SaaS role).")] = DEFAULT_PORTS["sandbox_port"],
-    vendor_faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of the vendor sandbox).")] = DEFAULT_PORTS["vendor_faults_port"],
-    systems: Annotated[bool, typer.Option(help="Start the business systems (first run ~2 min).")] = True,
-    roles: SystemsOption = None,
-    visibility_timeout_cap: Annotated[int, typer.Option(help="Cap on queue visibility timeouts (s).")] = 20,
-) -> None:
-    """Start the local stack in the background (or whichever part is not running)."""
-    stack = _stack(state_dir, roles, aws_port=aws_port, webhook_port=webhook_port, lambda_port=lambda_port,
-                   tryton_port=tryton_port, faults_port=faults_port, sandbox_port=sandbox_port,
-                   vendor_faults_port=vendor_faults_port, with_systems=systems,
-                   visibility_timeout_cap=visibility_timeout_cap)
-    try:
-        with console.status("starting the local stack (synthesizing the CDK app, provisioning; "
-                            "the first start also installs and seeds Tryton)..."):
-            stack.up()
-    except LocalStackError as error:
-        errors.print(f"[red]concord local up failed:[/] {error}")
-        raise typer.Exit(1) from None
-    _print_status(stack.status())
-
-
-@local_app.command("status")
-def local_status(state_dir: StateDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Endpoints and health of the local stack; exit code 1 when it is not running."""
-    status = _stack(state_dir).status()
-    if as_json:
-        print(json.dumps(status, indent=2))
-    else:
-        _print_status(status)
-    raise typer.Exit(0 if status["running"] else 1)
-
-
-@local_app.command("down")
-def local_down(state_dir: StateDir = None) -> None:
-    """Stop the local stack (its AWS state is in memory and goes with it)."""
-    stopped = _stack(state_dir).down()
-    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def _source_scheme(stage: str, source: str) -> str:
@@ -141,7 +49,7 @@ def _source_scheme(stage: str, source: str) -> str:
 
 @secrets_app.command("set")
 def secrets_set(
-    source: Annotated[str, typer.Argument(help="Webhook source, e.g. crm or xero.")],
+    source: Annotated[str, typer.Argument(help="Webhook source as cdk.json names it, e.g. crm.")],
     generate: Annotated[bool, typer.Option(help="Generate a new secret and print it once (give it to the sender).")] = False,
     rotate: Annotated[bool, typer.Option(help="Keep the current secret active beside the new one.")] = False,
     local: Annotated[bool, typer.Option("--local", help="Write to the local stack instead of AWS.")] = False,
@@ -158,7 +66,7 @@ def secrets_set(
         raise typer.Exit(2)
 
     if local:
-        stack = _stack(state_dir)
+        stack = stack_for(state_dir)
         if not StackState.exists(stack.state_dir):
             errors.print("[red]the local stack is not running:[/] start it with `concord local up`")
             raise typer.Exit(1)
@@ -199,19 +107,6 @@ def secrets_set(
     console.print(f"set {name} ({len(active)} active secret{'s' if len(active) > 1 else ''}): {arn}")
     if generate:
         console.print(f"new signing secret (shown once): {new_secret}")
-
-
-@app.command("demo")
-def demo(state_dir: StateDir = None, roles: SystemsOption = None) -> None:
-    """Run Concord's main job on the local stack and show what happened."""
-    stack = _stack(state_dir, roles)
-    if saas_roles(stack.systems_choice or stack.current_state().systems or {}):
-        from .demo_saas import run_saas_demo
-
-        raise typer.Exit(run_saas_demo(stack, console))
-    from .demo import run_demo
-
-    raise typer.Exit(run_demo(stack, console))
 
 
 def main() -> None:

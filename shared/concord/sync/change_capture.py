@@ -89,7 +89,7 @@ def once_per_record_delivery_id(event_type: str, change: RecordChange, record_id
     `<type>:<record id>:<creation time of the changed record, naive UTC ISO-8601>`, where the
     record is the changed one unless it holds several (a timecard's days: `record_id`).
 
-    Push must send the same (Concord's Tryton module does, in concord_sync/events.py).
+    Push must send the same (Concord's Tryton module, for example, does in concord_sync/events.py).
     """
     if change.created_at is None:
         raise ValueError(f"{change.record_type} {change.record_id}: the source gives no creation time")

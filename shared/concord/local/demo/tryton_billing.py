@@ -10,16 +10,16 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from ..aws.xref import DynamoCrossReferences
-from ..domain import FinancialStatus
-from ..local.consistency import SystemsView
-from ..local.inspect import LocalView
-from ..local.scenarios.tryton import Consultant, FinanceClerk, user_client
-from ..local.stack import aws_client
-from ..local.systems import LocalSystems
-from ..sync.ids import canonical_id
+from ...aws.xref import DynamoCrossReferences
+from ...domain import FinancialStatus
+from ..consistency import SystemsView
+from ..inspect import LocalView
+from ..scenarios.tryton import Consultant, FinanceClerk, user_client
+from ..stack import aws_client
+from ..systems import LocalSystems
+from ...sync.ids import canonical_id
 from .checks import Checks
-from .demo_saga import print_consistency
+from .tryton_saga import print_consistency
 
 
 def run_billing(console: Console, view: LocalView, systems: LocalSystems, checks: Checks, opportunity: str) -> None:

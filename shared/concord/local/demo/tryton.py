@@ -24,13 +24,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ..local.demo_secrets import demo_signing_secret
-from ..local.inspect import LocalView
-from ..local.sender import canonical_delivery, post
-from ..local.stack import LocalStack, LocalStackError
+from ..demo_secrets import demo_signing_secret
+from ..inspect import LocalView
+from ..sender import canonical_delivery, post
+from ..stack import LocalStack, LocalStackError
 from .checks import Checks
-from .demo_billing import run_billing
-from .demo_saga import run_quote_to_cash
+from .tryton_billing import run_billing
+from .tryton_saga import run_quote_to_cash
 
 AUDIT_QUEUE = "concord-local-audit-trail"
 

@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from ..aws.xref import DynamoCrossReferences
-from ..local.inspect import LocalView
-from ..local.runtime import scheduled_event
-from ..local.scenarios.tryton import FinanceClerk, random_ein, user_client
-from ..local.scenarios.salesforce import Consultant, OrgSession, SalesRep, seed_service_product
-from ..local.stack import LocalStack, LocalStackError, aws_client
-from ..sync.ids import canonical_id
+from ...aws.xref import DynamoCrossReferences
+from ..inspect import LocalView
+from ..runtime import scheduled_event
+from ..scenarios.tryton import FinanceClerk, random_ein, user_client
+from ..scenarios.salesforce import Consultant, OrgSession, SalesRep, seed_service_product
+from ..stack import LocalStack, LocalStackError, aws_client
+from ...sync.ids import canonical_id
 from .checks import Checks
 
 T = TypeVar("T")

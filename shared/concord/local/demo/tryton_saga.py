@@ -11,14 +11,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..aws.sagas import redrive_saga
-from ..local.consistency import Row, SystemsView
-from ..local.faults import FaultController
-from ..local.inspect import LocalView
-from ..local.sagas import steps, wait_for_execution, when_state_entered
-from ..local.scenarios.tryton import SalesRep, crm_client, random_ein
-from ..local.stack import aws_client
-from ..local.systems import LocalSystems
+from ...aws.sagas import redrive_saga
+from ..consistency import Row, SystemsView
+from ..faults import FaultController
+from ..inspect import LocalView
+from ..sagas import steps, wait_for_execution, when_state_entered
+from ..scenarios.tryton import SalesRep, crm_client, random_ein
+from ..stack import aws_client
+from ..systems import LocalSystems
 from .checks import Checks
 
 # Which system each step works in, for the timeline.
