@@ -34,6 +34,7 @@ MAX_PAGE = 2000  # one query page (the default batch size): a LIMIT beyond needs
 # (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_soslsoql.htm).
 IDS_PER_QUERY = 200
 SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+_CHECKSUM_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ class ModstampPoller:
         """The change stamps of the named records, one query per IDS_PER_QUERY ids:
         SELECT Id, SystemModstamp, CreatedDate FROM <object> WHERE Id IN (...) [AND <filter>]
         (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
-        A string that is no Salesforce id names no record and is left out (the query would
-        otherwise fail as a whole)."""
+        A string that is no Salesforce id names no record and is left out: Salesforce fails the
+        whole query on one ("invalid ID field")."""
         watched = self._object(record_type)
-        ids = sorted({record_id for record_id in record_ids if SALESFORCE_ID.match(record_id)})
+        ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
         changes: list[RecordChange] = []
         for start in range(0, len(ids), IDS_PER_QUERY):
             chunk = ", ".join(soql_quote(record_id) for record_id in ids[start:start + IDS_PER_QUERY])
@@ -113,3 +114,17 @@ class ModstampPoller:
 def _record_change(record_type: str, row: ChangeRow) -> RecordChange:
     return RecordChange(record_type=record_type, record_id=row.id, written_at=row.system_modstamp,
                         created_at=row.created_date)
+
+
+def is_record_id(value: str) -> bool:
+    """A 15-character id, or an 18-character one whose last three characters are its
+    case checksum (one per five characters: which of them are upper case)."""
+    if not SALESFORCE_ID.match(value):
+        return False
+    if len(value) == 15:
+        return True
+    checksum = "".join(
+        _CHECKSUM_CHARS[sum(1 << bit for bit, char in enumerate(value[start:start + 5]) if "A" <= char <= "Z")]
+        for start in (0, 5, 10)
+    )
+    return value[15:] == checksum
