@@ -19,17 +19,8 @@ from concord.aws.checkpoints import DynamoCheckpoints
 from concord.aws.clients import client, resource
 from concord.aws.systems import ConnectorSettings, connectors_for
 from concord.errors import TransientError
-from concord.events.envelope import InvoicePostedEvent, PaymentReceivedEvent
 from concord.observability import logger, metrics, tracer
-from concord.ports import CrmPort, ErpPort, PsaPort
-from concord.sync.change_capture import (
-    Watch,
-    announce_account_changes,
-    announce_approved_time,
-    announce_once_per_record,
-    announce_won_opportunities,
-    capture,
-)
+from concord.sync.change_capture import capture, watch_for
 from pydantic import BaseModel, Field, Json
 
 
@@ -53,24 +44,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def watch_for(config: WatchConfig, crm: CrmPort, psa: PsaPort, erp: ErpPort, legal_entity: str) -> Watch:
-    source, entity = config.source, legal_entity
-    match config.key:
-        case "crm:opportunity":
-            return Watch(config.key, "opportunity", crm, announce_won_opportunities(crm, source, entity, _now))
-        case "crm:customer":
-            return Watch(config.key, "customer", crm, announce_account_changes(crm, source, entity, _now))
-        case "psa:time_entry":
-            return Watch(config.key, "time_entry", psa, announce_approved_time(psa, source, entity, _now))
-        case "erp:invoice":
-            announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, entity, _now)
-            return Watch(config.key, "invoice", erp, announce)
-        case "erp:payment":
-            announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, entity, _now)
-            return Watch(config.key, "payment", erp, announce)
-    raise ValueError(f"no change capture for {config.key}")
-
-
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
@@ -83,7 +56,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed: list[str] = []
     for config in settings.poll_watches:
         try:
-            report = capture(watch_for(config, crm, psa, erp, settings.default_legal_entity), checkpoints, bus, _now())
+            watch = watch_for(config.system, config.record_type, config.source, (crm, psa, erp),
+                              settings.default_legal_entity, _now)
+            report = capture(watch, checkpoints, bus, _now())
         except Exception as error:  # noqa: BLE001 - one system down must not blind the other watches
             logger.exception("poll failed", watch=config.key)
             failed.append(f"{config.key}: {type(error).__name__}: {error}")

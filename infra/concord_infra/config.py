@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from concord.ingress.sources import SourceConfig
+from concord.ingress.vendors.salesforce.change_events import EventRelay
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -44,6 +45,9 @@ class StageConfig(BaseModel):
         {"system": "erp", "record_type": "payment", "source": "erp"},
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
+    # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus
+    # (Event Relay): each is routed to the enrich_changes flow. None by default (docs/sync-flows.md).
+    salesforce_event_relay: list[EventRelay] = []
     # How often reconciliation compares the three systems (functions/reconcile).
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).

@@ -122,6 +122,7 @@ class ConcordStack(Stack):
             quote_to_cash=quote_to_cash,
             retry_base_seconds=stage.retry_base_seconds,
             max_receive_count=stage.max_receive_count,
+            event_relays=stage.salesforce_event_relay,
         )
 
         Reconciliation(

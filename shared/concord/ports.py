@@ -42,6 +42,7 @@ from .domain import (
     ProjectState,
     PsaCapabilities,
     ReceivedPayment,
+    RecordChange,
 )
 from .errors import ConcordError
 from .events import Envelope
@@ -65,6 +66,13 @@ class ChangeSource(Protocol):
         ...
 
     def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage: ...
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        """The current change stamps (written_at, created_at) of the named records, as
+        changes_since would report them, in as few calls as the system allows; records that
+        do not exist, or are not of that type (e.g. a time entry not yet approved), are left
+        out. What enrichment reads when a push names records without their content."""
+        ...
 
 
 class CrmPort(ChangeSource, Protocol):

@@ -258,6 +258,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "values": [{"system": "crm", "value": "DE123456789"}, {"system": "erp", "value": None}],
         "severity": "warning",
     },
+    "ChangeNotified": {
+        "system": "crm",
+        "record_type": "opportunity",
+        "record_ids": ["0065e00000AbCdEAAV"],
+        "vendor_source": "salesforce",
+    },
 }
 
 

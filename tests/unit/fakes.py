@@ -89,6 +89,13 @@ class ChangeLog:
         moved = at.advanced([(c.record_id, c.written_at) for c in changes])
         return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
 
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        written = self.written.get(record_type, {})
+        return [
+            RecordChange(record_type=record_type, record_id=r, written_at=written[r][0], created_at=written[r][1])
+            for r in dict.fromkeys(record_ids) if r in written
+        ]
+
 
 @dataclass
 class FakeCrm(ChangeLog):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -15,8 +16,9 @@ from moto import mock_aws
 
 from concord.aws import systems as aws_systems
 from concord.aws.xref import DynamoCrossReferences
-from concord.domain import FinancialStatus, InvoiceState, LineageEntry
-from concord.events import Envelope
+from concord.domain import Customer, FinancialStatus, InvoiceState, LineageEntry
+from concord.events import Envelope, new_event
+from concord.events.envelope import ChangeNotifiedEvent
 from concord.events.types import Money, System
 from concord.sync.ids import canonical_id
 
@@ -148,6 +150,59 @@ def test_a_payment_before_its_invoice_goes_back_to_the_queue(
     assert _failed(response) == ["early"]
     reasons = [i["reason"] for i in boto3.resource("dynamodb").Table(AUDIT).scan()["Items"] if "reason" in i]
     assert reasons and "InvoicePosted" in reasons[0] and reasons[0].startswith("PrerequisiteMissing")
+
+
+RELAY_BUS = "aws.partner/salesforce.com/00DRM000000Fxts2AC/0YLRM0000004Dfg4AE"
+
+
+def test_enrich_changes_takes_notices_and_relayed_change_events_and_parks_what_is_malformed(
+    fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crm, _, _ = fakes
+    monkeypatch.setattr("concord.aws.consumer.client", lambda name: _NoSqs())
+    monkeypatch.setenv("SALESFORCE_EVENT_RELAYS", json.dumps([{"event_bus_name": RELAY_BUS, "system": "crm"}]))
+    now = dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC)
+    crm.customers["001RM000005a9tGYAQ"] = Customer(account_id="001RM000005a9tGYAQ", name="Acme", legal_entity="us-01")
+    crm.customers["0015e00000ZkM3hAAF"] = Customer(account_id="0015e00000ZkM3hAAF", name="Beta", legal_entity="us-01")
+    for account in crm.customers:
+        crm.touch("customer", account, now)
+    notice = new_event(ChangeNotifiedEvent, {"system": "crm", "record_type": "customer",
+                                             "record_ids": ["0015e00000ZkM3hAAF"], "vendor_source": "salesforce"},
+                       legal_entity="us-01", occurred_at=now)
+    relayed = json.loads((Path(__file__).parent / "fixtures" / "salesforce_cdc" / "event_relay_account_update.json")
+                         .read_text())["event"]
+    foreign = {**relayed, "source": "aws.partner/salesforce.com/00D000000000001AAA/0YL000000000001AAA"}
+    batch: list[tuple[str, Envelope | str]] = [
+        ("notice", notice), ("relayed", json.dumps(relayed)), ("foreign", json.dumps(foreign)),
+        ("wrong-type", flows.posted()),
+    ]
+
+    tap = _tap_bus("concord.crm")
+    response = load_handler("enrich_changes").handler(sqs_event(batch), lambda_context)
+
+    assert sorted(_failed(response)) == ["foreign", "wrong-type"]
+    announced = _tapped(tap)
+    assert sorted(e["detail"]["data"]["account_id"] for e in announced if e["detail-type"] == "AccountChanged") == [
+        "0015e00000ZkM3hAAF", "001RM000005a9tGYAQ"]
+    reasons = sorted(i["reason"] for i in boto3.resource("dynamodb").Table(AUDIT).scan()["Items"] if "reason" in i)
+    assert reasons[0].startswith("ValidationError") and "InvoicePosted" in reasons[1]
+
+
+def _tap_bus(source: str) -> str:
+    """A rule sending the bus's events from `source` to a queue (moto delivers them); its URL."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events")
+    events.put_rule(Name="tap", EventBusName=BUS, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule="tap", EventBusName=BUS, Targets=[{"Id": "tap", "Arn": arn}])
+    return url
+
+
+def _tapped(url: str) -> list[dict[str, Any]]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
 
 
 def test_the_registry_keeps_versions_relations_lineage_and_invoice_states(aws: Any) -> None:

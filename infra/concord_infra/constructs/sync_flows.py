@@ -1,14 +1,18 @@
 """The event-driven sync flows after quote-to-cash: one consumer (rule → queue + DLQ → function)
-per flow, each working with the three systems like the saga's steps do."""
+per flow, each working with the three systems like the saga's steps do. Salesforce orgs that
+relay their change events (Event Relay) feed the enrichment flow's queue from their partner bus."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from concord.events.types import Severity
+from concord.ingress.vendors.salesforce.change_events import EventRelay
 from constructs import Construct
 
 from .consumer import EventConsumer
@@ -16,6 +20,9 @@ from .data import DataTables
 from .functions import ConcordFunction
 from .ops import AlarmTopics
 from .quote_to_cash import QuoteToCash
+
+
+ENRICHMENT = "enrich_changes"  # the flow relayed Salesforce change events are delivered to
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,14 @@ FLOWS = (
         Severity.WARNING,
     ),
     Flow(
+        "enrich_changes",
+        "Records a system named without their content (ChangeNotified, Salesforce change events) → business events",
+        "concord.concord",
+        ("ChangeNotified",),
+        Severity.WARNING,
+        timeout_seconds=60,
+    ),
+    Flow(
         "sync_project_terms",
         "Staffing and contract changes (PSA) → ERP cost forecast and contract terms",
         "concord.psa",
@@ -81,9 +96,13 @@ class SyncFlows(Construct):
         quote_to_cash: QuoteToCash,
         retry_base_seconds: int,
         max_receive_count: int,
+        event_relays: Sequence[EventRelay] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.consumers: list[EventConsumer] = []
+        relays_environment = {
+            "SALESFORCE_EVENT_RELAYS": json.dumps([relay.model_dump() for relay in event_relays], sort_keys=True)
+        }
         for flow in FLOWS:
             function = make_function(
                 flow.name,
@@ -92,6 +111,7 @@ class SyncFlows(Construct):
                     **quote_to_cash.systems_environment,
                     "AUDIT_TABLE_NAME": tables.audit.table_name,
                     "RETRY_BASE_SECONDS": str(retry_base_seconds),
+                    **(relays_environment if flow.name == ENRICHMENT else {}),
                 },
                 timeout=Duration.seconds(flow.timeout_seconds),
             )
@@ -115,3 +135,20 @@ class SyncFlows(Construct):
                     ),
                 )
             )
+        enrichment = next(consumer for consumer in self.consumers if consumer.name == ENRICHMENT)
+        for index, relay in enumerate(event_relays):
+            self._relay_to(enrichment, relay, index)
+
+    def _relay_to(self, consumer: EventConsumer, relay: EventRelay, index: int) -> None:
+        """A rule on the org's partner event bus sending its change events to the flow's queue.
+        Every event on that bus comes from its partner event source, named as the bus:
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-saas.html"""
+        partner_bus = events.EventBus.from_event_bus_name(self, f"RelayBus{index}", relay.event_bus_name)
+        events.Rule(
+            self,
+            f"Relay{index}",
+            event_bus=partner_bus,
+            description=f"Salesforce change events ({relay.system}, source {relay.source}) → enrichment",
+            event_pattern=events.EventPattern(source=[relay.event_bus_name]),
+            targets=[targets.SqsQueue(consumer.queue, dead_letter_queue=consumer.dlq)],
+        )

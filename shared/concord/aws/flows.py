@@ -6,12 +6,14 @@ and back-off for each failed record (RecordingBatchProcessor). Two shapes:
     Idempotency, so a redelivered event costs no calls to the systems;
   - `consume_batch`: the whole batch is handed to the flow (to batch the calls to a target),
     which returns an outcome per record; the processor then reports each record on its own.
+    A flow whose queue also takes another shape of message (a vendor's events on a partner
+    bus) passes its own `parse`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -30,8 +32,9 @@ from .consumer import ConsumerSettings, RecordingBatchProcessor, parse_bus_recor
 from .idempotency import run_once
 from .systems import SystemsSettings, systems_for
 
+T = TypeVar("T")
 ApplyOne = Callable[[Envelope, Systems], BaseModel]
-ApplyBatch = Callable[[Sequence[tuple[Hashable, Envelope]], Systems], dict[Hashable, BaseModel | Exception]]
+ApplyBatch = Callable[[Sequence[tuple[Hashable, T]], Systems], dict[Hashable, BaseModel | Exception]]
 
 
 class FlowSettings(ConsumerSettings, SystemsSettings):
@@ -66,14 +69,21 @@ def consume_each(event: dict[str, Any], context: Any, *, consumer: str, apply: A
                                     context=context)
 
 
-def consume_batch(event: dict[str, Any], context: Any, *, consumer: str, apply: ApplyBatch) -> dict[str, Any]:
+def consume_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    consumer: str,
+    apply: ApplyBatch[T],
+    parse: Callable[[SQSRecord], T] = parse_bus_record,  # type: ignore[assignment]
+) -> dict[str, Any]:
     settings = FlowSettings.from_env()
     outcomes: dict[Hashable, BaseModel | Exception] = {}
-    parsed: list[tuple[Hashable, Envelope]] = []
+    parsed: list[tuple[Hashable, T]] = []
     for raw in event.get("Records", []):
         record = SQSRecord(raw)
         try:
-            parsed.append((record.message_id, parse_bus_record(record)))
+            parsed.append((record.message_id, parse(record)))
         except Exception as error:  # noqa: BLE001 - reported for this record by the processor
             outcomes[record.message_id] = error
     if parsed:

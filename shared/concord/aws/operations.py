@@ -124,6 +124,7 @@ QUEUE_FLOWS: dict[str, tuple[str, Severity]] = {
     "propagate-financials": ("financial_status", Severity.HIGH),
     "sync-customer": ("customer_master", Severity.WARNING),
     "sync-project-terms": ("project_terms", Severity.WARNING),
+    "enrich-changes": ("enrichment", Severity.WARNING),
     "reconcile": ("reconciliation", Severity.WARNING),
 }
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.WARNING: 2, Severity.INFO: 3}

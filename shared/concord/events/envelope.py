@@ -129,6 +129,15 @@ class DriftDetectedEvent(Envelope):
     data: p.DriftDetected
 
 
+class ChangeNotifiedEvent(Envelope):
+    """Internal: ingress passes records a system named without their content to enrichment."""
+
+    type: Literal["ChangeNotified"] = "ChangeNotified"
+    version: Literal[1] = 1
+    source_system: Literal[System.CONCORD] = System.CONCORD
+    data: p.ChangeNotified
+
+
 EVENT_MODELS: tuple[type[Envelope], ...] = (
     OpportunityClosedWonEvent,
     AccountChangedEvent,
@@ -141,6 +150,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     PaymentReceivedEvent,
     SyncExceptionRaisedEvent,
     DriftDetectedEvent,
+    ChangeNotifiedEvent,
 )
 
 EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {

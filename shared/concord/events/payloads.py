@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from .types import (
     Address,
@@ -173,3 +173,15 @@ class DriftDetected(CanonicalModel):
     authority: System
     values: Annotated[list[FieldValue], Field(min_length=2, max_length=3)]
     severity: Severity
+
+
+class ChangeNotified(CanonicalModel):
+    """A system said these records of one type changed, without their content (a webhook that
+    carries ids only, a change data capture event): enrichment reads them and announces the
+    business events polling would, with the same event ids."""
+
+    system: Literal["crm", "psa", "erp"]
+    record_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
+    record_ids: Annotated[list[RecordId], Field(min_length=1, max_length=200)]
+    # The webhook source whose event ids the announced events take (polling's watch uses it too).
+    vendor_source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]

@@ -26,8 +26,15 @@ from pydantic import BaseModel
 
 from ..domain import RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
-from ..events.envelope import AccountChangedEvent, OpportunityClosedWonEvent, TimeApprovedEvent
-from ..ports import ChangeSource, CrmPort, EventPublisher, PsaPort
+from ..errors import ValidationFailed
+from ..events.envelope import (
+    AccountChangedEvent,
+    InvoicePostedEvent,
+    OpportunityClosedWonEvent,
+    PaymentReceivedEvent,
+    TimeApprovedEvent,
+)
+from ..ports import ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
 
@@ -53,6 +60,31 @@ class CaptureReport:
     events: int
     cursor: str
     started: bool  # no checkpoint existed: this poll only set one
+
+
+def watch_for(
+    system: str, record_type: str, source: str, connectors: tuple[CrmPort, PsaPort, ErpPort],
+    legal_entity: str, now: Callable[[], dt.datetime],
+) -> Watch:
+    """Which system's records of which type are announced how: polling and enrichment (a push
+    that names records without their content) share this table, so both give a change the
+    same event ids. `source` is the webhook source whose push ids the events take."""
+    crm, psa, erp = connectors
+    key = f"{system}:{record_type}"
+    match key:
+        case "crm:opportunity":
+            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, now))
+        case "crm:customer":
+            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, now))
+        case "psa:time_entry":
+            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, now))
+        case "erp:invoice":
+            announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, legal_entity, now)
+            return Watch(key, record_type, erp, announce)
+        case "erp:payment":
+            announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, now)
+            return Watch(key, record_type, erp, announce)
+    raise ValidationFailed(f"no change capture for {key}")
 
 
 def capture(

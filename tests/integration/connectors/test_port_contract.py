@@ -97,6 +97,19 @@ def test_crm_changes_are_seen_once_after_the_cursor(harness: Harness) -> None:
     assert account_id not in [c.record_id for c in harness.crm.changes_since("customer", cursor, 100).changes]
 
 
+@crm
+def test_crm_changes_of_named_records_are_the_stamps_polling_reports(harness: Harness) -> None:
+    cursor = harness.crm.start_cursor("customer", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    account_id, _ = harness.scenario.won_deal()
+    harness.scenario.rename_account(account_id, "Renamed For Enrichment")
+    polled = {c.record_id: c for c in harness.crm.changes_since("customer", cursor, 100).changes}
+
+    read = harness.crm.changes_of("customer", [account_id, account_id, "999999999"])
+
+    assert [c.record_id for c in read] == [account_id]  # once, and the unknown id left out
+    assert read[0] == polled[account_id]
+
+
 # --- PSA --------------------------------------------------------------------------------------
 
 
@@ -143,6 +156,18 @@ def test_psa_approved_time_is_read_and_announced_by_change_capture(harness: Harn
     assert all(e.project_id == project.project_id for e in approved)
     assert {e.time_entry_id for e in approved} <= {e.time_entry_id for e in announced}
     assert all(change.created_at is not None for change in page.changes)
+
+
+@psa
+def test_psa_changes_of_approved_time_are_the_stamps_polling_reports(harness: Harness) -> None:
+    _, project = _project(harness)
+    cursor = harness.psa.start_cursor("time_entry", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    harness.scenario.approve_time(project, Decimal("3"), dt.date.today() - dt.timedelta(days=1))
+    polled = harness.psa.changes_since("time_entry", cursor, 100).changes
+
+    read = harness.psa.changes_of("time_entry", [c.record_id for c in polled])
+
+    assert polled and sorted(read, key=lambda c: c.record_id) == sorted(polled, key=lambda c: c.record_id)
 
 
 # --- ERP --------------------------------------------------------------------------------------

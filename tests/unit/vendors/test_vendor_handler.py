@@ -220,23 +220,43 @@ def test_salesforce_mixed_notifications(ingest: Ingest) -> None:
     body = senders.salesforce_message(
         SF_OTHER_ALLOWED_ORG + "AAA",
         ("Account", {"Name": "Acme"}),
-        ("Account", {"BillingCity": "Berlin"}),  # no Name
-        ("Account", {"Name": "Bad address", "BillingStreet": "x", "BillingCity": "y", "BillingCountry": "Germany"}),
+        ("Account", {"Id": "001000000000000AAA", "BillingCity": "Berlin"}),  # no Name
+        ("Account", {"Id": "001000000000000BBB", "Name": "Bad address", "BillingStreet": "x", "BillingCity": "y",
+                     "BillingCountry": "Germany"}),
         ("Account", {"Name": "Bad currency", "CurrencyIsoCode": "euro"}),
-        ("Opportunity", {"Name": "Deal", "IsWon": "true", "StageName": "Closed Won"}),
+        ("Opportunity", {"Id": "006000000000000CCC", "Name": "Deal", "IsWon": "true", "StageName": "Closed Won"}),
         ("Opportunity", {"Name": "Deal 2", "IsWon": "false", "StageName": "Prospecting"}),
         ("Contact", {"LastName": "Doe"}),
     )
     response = ingest.post(senders.salesforce("salesforce", SF_TOKEN, body))
 
     assert response["statusCode"] == 200
-    assert ingest.bus_count() == 1
+    routed = ingest.messages_on_bus()
+    assert sorted(m["detail-type"] for m in routed) == ["AccountChanged", "ChangeNotified", "ChangeNotified",
+                                                         "ChangeNotified"]
+    # What the message cannot complete is named for enrichment (read from the CRM), not dropped.
+    notices = sorted((m["detail"]["data"]["record_type"], m["detail"]["data"]["record_ids"])
+                     for m in routed if m["detail-type"] == "ChangeNotified")
+    assert notices == [("customer", ["001000000000000AAA"]), ("customer", ["001000000000000BBB"]),
+                       ("opportunity", ["006000000000000CCC"])]
+    assert all(m["source"] == "concord.concord" and m["detail"]["data"]["system"] == "crm"
+               and m["detail"]["data"]["vendor_source"] == "salesforce"
+               for m in routed if m["detail-type"] == "ChangeNotified")
     items = _audit(ingest)["items"]
     assert [(i["vendor_event_type"], i["reason"]) for i in items] == [
-        ("Account", "needs_enrichment"), ("Account", "needs_enrichment"), ("Account", "invalid_fields"),
-        ("Opportunity", "needs_enrichment"), ("Opportunity", "not_mapped"), ("Contact", "not_mapped"),
+        ("Account", "invalid_fields"), ("Opportunity", "not_mapped"), ("Contact", "not_mapped"),
     ]
     assert "euro" not in json.dumps(items, default=str)
+
+
+def test_salesforce_a_redelivered_won_opportunity_is_the_same_change_notice(ingest: Ingest) -> None:
+    body = senders.salesforce_message(SF_ORG, ("Opportunity", {"Id": "006000000000000CCC", "IsWon": "true"}))
+    ingest.post(senders.salesforce("salesforce", SF_TOKEN, body))
+    other_action = body.replace(b"04k5e000000CaRkAAK", b"04k5e000000CaRzAAK")  # a new delivery of the same notification
+    ingest.post(senders.salesforce("salesforce", SF_TOKEN, other_action))
+
+    ids = {m["detail"]["id"] for m in ingest.messages_on_bus()}
+    assert len(ingest.messages_on_bus()) == 2 and len(ids) == 1
 
 
 # --------------------------------------------------------------------------- Business Central

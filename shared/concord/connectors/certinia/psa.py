@@ -28,6 +28,7 @@ from concord.domain import (
     ProjectRecord,
     ProjectState,
     PsaCapabilities,
+    RecordChange,
 )
 from concord.errors import ConcordError, OwnershipConflict, ValidationFailed
 from concord.events.types import Money
@@ -143,6 +144,9 @@ class CertiniaPsa:
 
     def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
         return self._poller.changes_since(record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return self._poller.changes_of(record_type, record_ids)
 
     # -- steps of create_project -----------------------------------------------------------------
 

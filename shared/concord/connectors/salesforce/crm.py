@@ -7,11 +7,19 @@ Financial statuses go to a custom picklist on the Opportunity; change capture po
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from concord.domain import BatchLimits, ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity
+from concord.domain import (
+    BatchLimits,
+    ChangePage,
+    CrmCapabilities,
+    Customer,
+    FinancialStatus,
+    Opportunity,
+    RecordChange,
+)
 from concord.errors import ConcordError
 
 from ..kit.errors import NotFound
@@ -96,3 +104,6 @@ class SalesforceCrm:
 
     def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
         return self._poller.changes_since(record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return self._poller.changes_of(record_type, record_ids)

@@ -15,7 +15,8 @@ Date formats in WHERE: https://developer.salesforce.com/docs/atlas.en-us.soql_so
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from concord.domain import ChangePage, RecordChange
@@ -29,6 +30,11 @@ from .payloads import CHANGE_FIELDS, ChangeRow
 # records stamped before changes a poll has already read: each run re-reads this far back.
 RESUME_OVERLAP = dt.timedelta(minutes=2)
 MAX_PAGE = 2000  # one query page (the default batch size): a LIMIT beyond needs Query More
+# Ids per `Id IN (...)` query: 200 ids keep the SOQL far below its 100,000-character limit
+# (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_soslsoql.htm).
+IDS_PER_QUERY = 200
+SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+_CHECKSUM_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 @dataclass(frozen=True)
@@ -78,16 +84,47 @@ class ModstampPoller:
         soql = (f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} "
                 f"ORDER BY SystemModstamp, Id LIMIT {limit}")
         rows = [ChangeRow.model_validate(record) for record in self._client.query(soql)]
-        changes = [
-            RecordChange(record_type=record_type, record_id=row.id, written_at=row.system_modstamp,
-                         created_at=row.created_date)
-            for row in rows
-        ]
+        changes = [_record_change(record_type, row) for row in rows]
         moved = position.advanced((change.record_id, change.written_at) for change in changes)
         return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        """The change stamps of the named records, one query per IDS_PER_QUERY ids:
+        SELECT Id, SystemModstamp, CreatedDate FROM <object> WHERE Id IN (...) [AND <filter>]
+        (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
+        A string that is no Salesforce id names no record and is left out: Salesforce fails the
+        whole query on one ("invalid ID field")."""
+        watched = self._object(record_type)
+        ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
+        changes: list[RecordChange] = []
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            chunk = ", ".join(soql_quote(record_id) for record_id in ids[start:start + IDS_PER_QUERY])
+            conditions = [f"Id IN ({chunk})"] + ([f"({watched.where})"] if watched.where else [])
+            soql = f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} ORDER BY Id"
+            changes += [_record_change(record_type, ChangeRow.model_validate(record)) for record in self._client.query(soql)]
+        return changes
 
     def _object(self, record_type: str) -> Watched:
         if record_type not in self._watched:
             raise ConfigurationError(f"salesforce change capture: no record type {record_type!r}; "
                                      f"known: {sorted(self._watched)}")
         return self._watched[record_type]
+
+
+def _record_change(record_type: str, row: ChangeRow) -> RecordChange:
+    return RecordChange(record_type=record_type, record_id=row.id, written_at=row.system_modstamp,
+                        created_at=row.created_date)
+
+
+def is_record_id(value: str) -> bool:
+    """A 15-character id, or an 18-character one whose last three characters are its
+    case checksum (one per five characters: which of them are upper case)."""
+    if not SALESFORCE_ID.match(value):
+        return False
+    if len(value) == 15:
+        return True
+    checksum = "".join(
+        _CHECKSUM_CHARS[sum(1 << bit for bit, char in enumerate(value[start:start + 5]) if "A" <= char <= "Z")]
+        for start in (0, 5, 10)
+    )
+    return value[15:] == checksum

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from concord.domain import ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity
+from concord.domain import ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity, RecordChange
 from concord.errors import ConcordError
 from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
@@ -62,6 +62,9 @@ class TrytonCrm(CrmPort):
         through the party form); an address edited on its own does not touch the party.
         """
         return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
     # -- CrmPort ---------------------------------------------------------------------------
 

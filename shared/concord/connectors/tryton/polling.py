@@ -54,6 +54,12 @@ class RecordTypes:
         return poll_changes(client, model, record_type, decode(cursor), limit, domain, column)
 
 
+    def changes_of(self, client: TrytonRpcClient, record_type: str,
+                   record_ids: Sequence[str]) -> list[RecordChange]:
+        model, domain, column = self.of(record_type)
+        return read_changes(client, model, record_type, record_ids, domain, column)
+
+
 def decode(cursor: str) -> TimeCursor:
     try:
         return TimeCursor.decode(cursor)
@@ -104,3 +110,16 @@ def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: 
     changes = to_record_changes(after_cursor(rows, cursor, limit, column), record_type, column)
     moved = cursor.advanced([(c.record_id, c.written_at) for c in changes])
     return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
+
+
+def read_changes(client: TrytonRpcClient, model: str, record_type: str, record_ids: Sequence[str],
+                 domain: Sequence[Any] = (), column: str = MODIFIED_AT) -> list[RecordChange]:
+    """The change stamps of the named records (matching `domain`), in one search_read with
+    domain `id in ids` (https://docs.tryton.org/server/topics/domain.html). Ids that are not
+    Tryton ids (integers) name no record and are left out, as are records not found."""
+    ids = sorted({int(record_id) for record_id in record_ids if record_id.isdigit()})
+    if not ids:
+        return []
+    rows = search_read(client, model, [["id", "in", ids], *domain], [column, "create_date"],
+                       order=[("id", "ASC")], active_test=False)
+    return to_record_changes(rows, record_type, column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from concord.domain import (
     ProjectRecord,
     ProjectState,
     PsaCapabilities,
+    RecordChange,
 )
 from concord.errors import ConcordError, ValidationFailed
 from concord.events.types import Money
@@ -78,6 +79,9 @@ class TrytonPsa(PsaPort):
         approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
         """
         return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
     # -- PsaPort ---------------------------------------------------------------------------
 

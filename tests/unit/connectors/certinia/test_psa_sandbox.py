@@ -159,3 +159,14 @@ def test_same_org_uses_the_crm_account_and_never_writes_it(same_org: SalesforceS
 def test_same_org_without_the_account_id_is_refused(same_org: SalesforceSystems) -> None:
     with pytest.raises(ValidationFailed):
         same_org.psa.create_project(plan())
+
+
+def test_changes_of_time_entries_are_approved_headers_only(systems: SalesforceSystems) -> None:
+    project = systems.psa.create_project(plan())
+    approved = systems.driver.approved_timecard(project.project_id, MONDAY, [8, 0, 0, 0, 0, 0, 0])
+    pending = systems.driver.approved_timecard(project.project_id, MONDAY, [8, 0, 0, 0, 0, 0, 0], approved=False)
+
+    read = systems.psa.changes_of("time_entry", [approved, pending])
+
+    assert [(c.record_type, c.record_id) for c in read] == [("time_entry", approved)]
+    assert read[0].created_at is not None

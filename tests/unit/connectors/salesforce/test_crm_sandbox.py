@@ -138,3 +138,16 @@ def test_resume_rewinds_but_never_reports_progress_behind_the_checkpoint(systems
 
     assert [c.record_id for c in again.changes] == deals  # the overlap re-reads them
     assert systems.crm.changes_since("opportunity", again.cursor, 10).changes == []
+
+
+def test_changes_of_reads_named_records_in_one_query_per_200_ids(systems: SalesforceSystems) -> None:
+    start = systems.crm.start_cursor("opportunity", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    deals = _deals(systems, 250)
+    polled = {c.record_id: c for c in systems.crm.changes_since("opportunity", start, 1000).changes}
+    systems.control.clear_calls(systems.crm_tenant)
+
+    read = systems.crm.changes_of("opportunity", [*deals, "006Sb0000000ZZZAAA", "not an id'"])
+
+    assert sorted(c.record_id for c in read) == sorted(deals)
+    assert all(c == polled[c.record_id] for c in read)
+    assert [method for method, _ in _api_calls(systems)] == ["GET", "GET"]

@@ -5,6 +5,7 @@ module per role (customers, billing, receivables, project accounting) over a sha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from concord.domain import (
     BatchLimits,
@@ -12,6 +13,7 @@ from concord.domain import (
     DraftInvoices,
     ErpCapabilities,
     LineRefs,
+    RecordChange,
 )
 from concord.ports import ErpPort
 
@@ -75,6 +77,9 @@ class TrytonErp(TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables,
         long after it was created (without a reconciliation) is not seen again.
         """
         return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
 
 __all__ = [

@@ -2,9 +2,11 @@
 
 An outbound message carries the fields the admin selected, so an Account change becomes
 AccountChanged when it holds at least Id and Name (and, when billing fields are sent, a
-street, city and ISO country code). An Opportunity that is won cannot become
-OpportunityClosedWon: outbound messages carry one object, never its line items
-(`needs_enrichment`). Anything else is recorded as `not_mapped`.
+street, city and ISO country code). What the message cannot complete becomes ChangeNotified,
+which the enrich_changes flow completes by reading the record (with the event ids polling
+gives it): an Account without its Name or a usable address, and a won Opportunity
+(outbound messages carry one object, never its line items). Fields that are there but
+invalid are recorded as `invalid_fields`; anything else as `not_mapped`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ...delivery import Unprocessed, UnprocessedItem
-from ....events import new_event
-from ....events.envelope import AccountChangedEvent
+from ....events import Envelope, event_id_for_delivery, new_event
+from ....events.envelope import AccountChangedEvent, ChangeNotifiedEvent
 from ..common import parse_vendor_datetime
 from .payloads import Notification
 
@@ -51,22 +53,36 @@ def _billing_address(fields: dict[str, str | None]) -> dict[str, str] | None:
     }
 
 
+def change_notified(
+    notification: Notification, record_type: str, *, source_name: str, legal_entity: str, ingested_at: dt.datetime
+) -> ChangeNotifiedEvent:
+    """The record named for enrichment; its id is stable per notification (a redelivery is
+    the same event)."""
+    fields = notification.sObject.fields
+    return new_event(
+        ChangeNotifiedEvent,
+        {"system": "crm", "record_type": record_type, "record_ids": [fields.get("Id") or notification.Id],
+         "vendor_source": source_name},
+        legal_entity=legal_entity,
+        occurred_at=parse_vendor_datetime(fields.get("LastModifiedDate"), ingested_at),
+        event_id=event_id_for_delivery(source_name, f"ChangeNotified:{notification.Id}"),
+        ingested_at=ingested_at,
+    )
+
+
 def to_canonical_account_changed(
-    notification: Notification, *, event_id: str, legal_entity: str, ingested_at: dt.datetime
-) -> AccountChangedEvent:
+    notification: Notification, *, event_id: str, source_name: str, legal_entity: str, ingested_at: dt.datetime
+) -> Envelope:
+    """AccountChanged from the message's fields, or ChangeNotified when they do not suffice."""
     fields = notification.sObject.fields
     reference = _reference(notification)
-    if not fields.get("Name"):
-        raise NotMappable(UnprocessedItem(
-            "Account", Unprocessed.NEEDS_ENRICHMENT,
-            "the outbound message does not include the account's Name", reference, ("AccountChanged",),
-        ))
     try:
         address = _billing_address(fields)
-    except ValueError as error:
-        raise NotMappable(UnprocessedItem(
-            "Account", Unprocessed.NEEDS_ENRICHMENT, str(error), reference, ("AccountChanged",)
-        )) from None
+    except ValueError:  # part of an address, or a country by name: the CRM's record is whole
+        address = None
+    if not fields.get("Name") or (address is None and any(fields.get(name) for name in BILLING_FIELDS)):
+        return change_notified(notification, "customer", source_name=source_name, legal_entity=legal_entity,
+                               ingested_at=ingested_at)
     data: dict[str, Any] = {
         "account_id": fields.get("Id") or notification.Id,
         "name": fields["Name"],
@@ -91,12 +107,15 @@ def to_canonical_account_changed(
         )) from None
 
 
-def opportunity_unprocessed(notification: Notification) -> UnprocessedItem:
+def won_opportunity_notified(
+    notification: Notification, *, source_name: str, legal_entity: str, ingested_at: dt.datetime
+) -> ChangeNotifiedEvent:
+    """A won Opportunity → ChangeNotified (enrichment reads it with its line items); any other
+    Opportunity change is NotMappable (`not_mapped`)."""
     fields = notification.sObject.fields
     if fields.get("IsWon") == "true" or fields.get("StageName") == "Closed Won":
-        return UnprocessedItem(
-            "Opportunity", Unprocessed.NEEDS_ENRICHMENT,
-            "outbound messages carry no line items; OpportunityClosedWon needs them", _reference(notification),
-            ("OpportunityClosedWon",),
-        )
-    return UnprocessedItem("Opportunity", Unprocessed.NOT_MAPPED, "only won opportunities become events", _reference(notification))
+        return change_notified(notification, "opportunity", source_name=source_name, legal_entity=legal_entity,
+                               ingested_at=ingested_at)
+    raise NotMappable(UnprocessedItem(
+        "Opportunity", Unprocessed.NOT_MAPPED, "only won opportunities become events", _reference(notification)
+    ))

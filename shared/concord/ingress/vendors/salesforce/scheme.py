@@ -1,4 +1,5 @@
-"""The Salesforce Outbound Message scheme: token, org allow-list, Account → AccountChanged, SOAP Ack."""
+"""The Salesforce Outbound Message scheme: token, org allow-list, Account → AccountChanged (or
+ChangeNotified for enrichment, as a won Opportunity), SOAP Ack."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ...scheme import Scheme, sha256_hex, vendor_event_id
 from ...sources import SourceConfig
 from ..common import parse_vendor
 from . import signature
-from .mappers import NotMappable, opportunity_unprocessed, to_canonical_account_changed
+from .mappers import NotMappable, to_canonical_account_changed, won_opportunity_notified
 from .payloads import OutboundMessage, outbound_message
 
 ACK = (
@@ -50,25 +51,23 @@ class SalesforceScheme(Scheme):
         events, unprocessed = [], []
         for notification in message.notifications:
             kind = notification.sObject.type
-            if kind == "Account":
-                try:
-                    events.append(
-                        to_canonical_account_changed(
-                            notification,
-                            event_id=vendor_event_id(source_name, notification.Id),
-                            legal_entity=source.legal_entity,
-                            ingested_at=now,
-                        )
-                    )
-                except NotMappable as not_mappable:
-                    unprocessed.append(not_mappable.item)
-            elif kind == "Opportunity":
-                unprocessed.append(opportunity_unprocessed(notification))
-            else:
-                unprocessed.append(UnprocessedItem(
-                    kind, Unprocessed.NOT_MAPPED, "no canonical event for this sObject type",
-                    f"{kind.lower()}/{notification.sObject.fields.get('Id') or notification.Id}",
-                ))
+            try:
+                if kind == "Account":
+                    events.append(to_canonical_account_changed(
+                        notification, event_id=vendor_event_id(source_name, notification.Id), source_name=source_name,
+                        legal_entity=source.legal_entity, ingested_at=now,
+                    ))
+                elif kind == "Opportunity":
+                    events.append(won_opportunity_notified(
+                        notification, source_name=source_name, legal_entity=source.legal_entity, ingested_at=now
+                    ))
+                else:
+                    unprocessed.append(UnprocessedItem(
+                        kind, Unprocessed.NOT_MAPPED, "no canonical event for this sObject type",
+                        f"{kind.lower()}/{notification.sObject.fields.get('Id') or notification.Id}",
+                    ))
+            except NotMappable as not_mappable:
+                unprocessed.append(not_mappable.item)
         # Salesforce sends no delivery id, and a retry may carry a fresh SessionId: the id is the
         # hash of the organization, action and notification ids (each notification id is unique).
         identity = sha256_hex(

@@ -1,0 +1,43 @@
+"""The enrich_changes flow's messages: ChangeNotified from Concord's bus, or a Salesforce change
+event an Event Relay put on a partner bus (configured in SALESFORCE_EVENT_RELAYS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import Field
+
+from ..errors import ValidationFailed
+from ..events import parse_event
+from ..events.envelope import ChangeNotifiedEvent
+from ..events.payloads import ChangeNotified
+from ..ingress.vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
+from .consumer import BusEvent
+from .flows import FlowSettings
+
+
+class EnrichmentSettings(FlowSettings):
+    # JSON list of change_events.EventRelay; empty when no org relays its changes.
+    salesforce_event_relays: str = Field(default="[]", alias="SALESFORCE_EVENT_RELAYS")
+
+
+def notice_parser(relays: Mapping[str, EventRelay]) -> Callable[[SQSRecord], list[ChangeNotified]]:
+    """Reads one queued message into its notices (pydantic's ValidationError or ValidationFailed
+    for a malformed one, which the consumer records and parks)."""
+
+    def parse(record: SQSRecord) -> list[ChangeNotified]:
+        bus_event = BusEvent.model_validate_json(record.body)
+        relay = relays.get(bus_event.source)
+        if relay is not None:
+            return change_notices(relay, bus_event.detail)
+        event = parse_event(bus_event.detail)
+        if not isinstance(event, ChangeNotifiedEvent):
+            raise ValidationFailed(f"{event.type} from {bus_event.source[:80]} is not a change notice")
+        return [event.data]
+
+    return parse
+
+
+def relays_of(settings: EnrichmentSettings) -> dict[str, EventRelay]:
+    return parse_relays(settings.salesforce_event_relays)

@@ -1,0 +1,75 @@
+"""Enrichment: a system's notice "these records changed" becomes the business events polling
+would announce for them, with the same event ids.
+
+A push that names records without their content (a Salesforce outbound message without the
+fields a canonical event needs, a change data capture event) arrives as ChangeNotified. The
+records' current change stamps are read in one call (ChangeSource.changes_of) and each change
+goes through the announcer polling uses for that (system, record type), so push, CDC and
+polling announce a fact under one event id and consumers apply it once.
+
+Announced events carry the stage's default legal entity, as polled ones do: the two must be
+the same event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Sequence
+
+from pydantic import BaseModel
+
+from ..events.payloads import ChangeNotified
+from ..ports import CrmPort, ErpPort, EventPublisher, PsaPort
+from .change_capture import watch_for
+
+
+class EnrichmentReport(BaseModel):
+    """What one message's notices came to: records named, found in their system, events announced."""
+
+    notices: int = 0
+    records: int = 0
+    found: int = 0
+    events: int = 0
+
+
+def enrich(
+    notices: Sequence[ChangeNotified],
+    connectors: tuple[CrmPort, PsaPort, ErpPort],
+    bus: EventPublisher,
+    legal_entity: str,
+    now: Callable[[], dt.datetime],
+) -> EnrichmentReport:
+    """Announce what the noticed records' current state amounts to. Records no longer there
+    (deleted) or not in an announceable state are left out by changes_of or the announcer."""
+    report = EnrichmentReport()
+    for notice in notices:
+        watch = watch_for(notice.system, notice.record_type, notice.vendor_source, connectors, legal_entity, now)
+        changes = watch.source.changes_of(notice.record_type, notice.record_ids)
+        events = [event for change in changes for event in watch.announce(change)]
+        if events:
+            bus.publish(events)
+        report = EnrichmentReport(
+            notices=report.notices + 1,
+            records=report.records + len(notice.record_ids),
+            found=report.found + len(changes),
+            events=report.events + len(events),
+        )
+    return report
+
+
+def enrich_each(
+    messages: Sequence[tuple[Hashable, Sequence[ChangeNotified]]],
+    connectors: tuple[CrmPort, PsaPort, ErpPort],
+    bus: EventPublisher,
+    legal_entity: str,
+    now: Callable[[], dt.datetime],
+) -> dict[Hashable, BaseModel | Exception]:
+    """enrich() per message; a message that fails (its system down, an unknown record type)
+    is reported alone, so the others of the batch are not retried with it."""
+    outcomes: dict[Hashable, BaseModel | Exception] = {}
+    for key, notices in messages:
+        try:
+            outcomes[key] = enrich(notices, connectors, bus, legal_entity, now)
+        except Exception as error:  # noqa: BLE001 - reported for this message by the consumer
+            outcomes[key] = error
+    return outcomes
