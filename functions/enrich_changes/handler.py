@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from concord.aws.enrichment import EnrichmentSettings, notice_parser, relays_of
+from concord.ingress.change_notices import EnrichmentSettings, notice_parser, relays_of
 from concord.aws.flows import consume_batch
 from concord.observability import logger, metrics, tracer
 from concord.sync.enrichment import enrich_each

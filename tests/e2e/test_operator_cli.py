@@ -301,4 +301,4 @@ def test_a_redriven_saga_closes_its_exception_and_trace_shows_the_lineage(
     assert kinds[0] == "OpportunityClosedWon" and "SyncExceptionRaised" in kinds and "ProjectActivated" in kinds
     (customer,) = traced["related"]
     by_id = as_json(concord(local_stack.state_dir, "trace", customer, "--local", "--json"))
-    assert set(by_id["records"]) == {"crm", "erp"}
+    assert set(by_id["records"]) == {"crm", "erp", "psa"}  # the PSA client quote-to-cash linked

@@ -12,9 +12,9 @@ from ..errors import ValidationFailed
 from ..events import parse_event
 from ..events.envelope import ChangeNotifiedEvent
 from ..events.payloads import ChangeNotified
-from ..ingress.vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
-from .consumer import BusEvent
-from .flows import FlowSettings
+from .vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
+from ..aws.consumer import BusEvent
+from ..aws.flows import FlowSettings
 
 
 class EnrichmentSettings(FlowSettings):
