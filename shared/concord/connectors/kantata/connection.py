@@ -35,7 +35,8 @@ class RateSettings(_Strict):
 
 
 class StatusKeys(_Strict):
-    """Workspace `status_key` values (an account's project statuses) for each project state."""
+    """Workspace `status_key` values (an account's project statuses) for each project state.
+    The defaults are unverified against a live account: set them from the account's statuses."""
 
     active: int = 305  # "In Progress"
     on_hold: int = 310  # "On Hold"
