@@ -12,7 +12,7 @@ from pytest_socket import _remove_restrictions, socket_allow_hosts
 from typer.testing import CliRunner
 
 from concord.cli.main import app
-from concord.local.roles import SystemsChoiceError, describe, parse_systems, poll_watches
+from concord.local.roles import SystemsChoiceError, describe, parse_systems, poll_watches, saas_roles
 from concord.local.stack import LocalStack, LocalStackError, with_poll_watches
 from concord.local.state import StackState
 from concord.local.template import FunctionSpec, Topology
@@ -49,7 +49,7 @@ def test_named_roles_take_their_vendor_and_the_rest_stay_tryton() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("sales=salesforce", "unknown role 'sales'; the roles are crm, psa, erp"),
     ("crm=hubspot", "'hubspot' cannot be the CRM; choose one of salesforce, tryton"),
-    ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, tryton"),
+    ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
     ("erp=certinia", "choose one of tryton"),
     ("crm", "expected role=kind"),
     ("crm=salesforce,crm=tryton", "named twice"),
@@ -120,6 +120,16 @@ def test_saas_connections_point_connectors_at_the_fault_proxy(tmp_path: Path) ->
     }
     assert connections["psa"]["kind"] == "certinia" and connections["psa"]["org"] == "separate"
     assert connections["psa"]["instance_url"] == "http://127.0.0.1:9102/psa"
+
+
+def test_a_kantata_psa_runs_its_own_sandbox_and_connects_with_its_static_token(tmp_path: Path) -> None:
+    vendors = VendorSandboxes(tmp_path, "127.0.0.1", 9101, 9102, saas_roles(parse_systems("psa=kantata")))
+    (connection,) = (json.loads(value) for value in vendors.connections().values())
+    assert vendors.vendor == "kantata"
+    assert connection["kind"] == "kantata" and connection["base_url"] == "http://127.0.0.1:9102/psa/api/v1"
+    assert connection["token"] and connection["billing_status_field_id"] > 0
+    watches = poll_watches([], parse_systems("psa=kantata"))
+    assert watches == [{"system": "psa", "record_type": "time_entry", "source": "kantata"}]
 
 
 def test_a_sandbox_port_in_use_is_refused_naming_its_option(tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ from .template import REPO_ROOT
 # The OAuth client every sandbox tenant trusts by default (sandboxes/salesforce/app.py).
 SANDBOX_CLIENT_ID = "concord-sandbox"
 SANDBOX_CLIENT_SECRET = "concord-sandbox-secret"  # a sandbox's well-known demo credential
+# Kantata's sandbox: Concord's static token and the billing status custom field (sandboxes/kantata/app.py).
+KANTATA_SANDBOX_TOKEN = "concord-sandbox-token"  # a sandbox's well-known demo credential
+KANTATA_BILLING_STATUS_FIELD_ID = 501
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,11 @@ class VendorSandboxes:
 
 
 def connection_for(kind: str, instance_url: str) -> dict[str, object]:
-    """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client."""
+    """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client (for
+    Kantata: the account's API base URL and the sandbox's static token)."""
+    if kind == "kantata":
+        return {"kind": kind, "base_url": f"{instance_url}/api/v1", "token": KANTATA_SANDBOX_TOKEN,
+                "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,

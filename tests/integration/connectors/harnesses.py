@@ -1,7 +1,7 @@
 """The implementations the port contract runs against, each with its scenario driver:
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
-org)."""
+org), and the Kantata OX PSA connector against an in-process Kantata sandbox."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
+from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
 from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
@@ -111,6 +112,32 @@ class SalesforceScenario:
         return {"opportunity": "006000000000001AAA", "project": "a0A000000000001AAA"}[record_type]
 
 
+class KantataScenario:
+    """A consultant at work in the Kantata sandbox (the local scenario's, over plain REST). The
+    PSA alone is under test: a won deal is a pair of CRM ids Kantata never looks at."""
+
+    def __init__(self, systems: KantataSystems) -> None:
+        self.consultant = systems.consultant
+
+    def won_deal(self) -> tuple[str, str]:
+        return f"crm-account-{next(_ids)}", f"crm-deal-{next(_ids)}"
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Kantata harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        self.consultant.approve([self.consultant.log_time(project.project_id, float(hours), worked_on=worked_on)])
+
+    def unknown_id(self, record_type: str) -> str:
+        return "987654321"
+
+
+@contextmanager
+def _kantata(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with kantata_systems() as systems:
+        yield Harness("kantata", None, systems.psa, None, KantataScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
@@ -137,9 +164,10 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "tryton": _tryton,
     "salesforce": _salesforce("separate"),
     "certinia-same-org": _salesforce("same"),
+    "kantata": _kantata,
 }
 CRMS = ["fakes", "tryton", "salesforce"]
-PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org"]
+PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
 ERPS = ["fakes", "tryton"]
 
 

@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 
 from .kit import SandboxServer, Vendor
+from .kantata import KantataSandbox
 from .salesforce import SalesforceSandbox
 
-VENDORS: dict[str, Callable[[], Vendor]] = {"salesforce": SalesforceSandbox}
+VENDORS: dict[str, Callable[[], Vendor]] = {"salesforce": SalesforceSandbox, "kantata": KantataSandbox}
 
 
 def main(argv: list[str] | None = None) -> int:
