@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "tryton": ("concord.connectors.tryton", frozenset(Role)),
     "salesforce": ("concord.connectors.salesforce", frozenset({Role.CRM})),
     "certinia": ("concord.connectors.certinia", frozenset({Role.PSA})),
+    "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
 }
 
 
