@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from concord.errors import ConcordError, PermanentError, ValidationFailed
 
 from ..kit.budget import RateBudget
-from ..kit.errors import ErrorMapper, NotFound, Throttled, parse_retry_after
+from ..kit.errors import AuthFailed, ErrorMapper, NotFound, Throttled, parse_retry_after
 from ..kit.http import VendorClient
 from ..kit.telemetry import vendor_metric
 from .payloads import BatchError, BatchResult, SearchPage, SimpleObject
@@ -71,6 +71,9 @@ class HubSpotErrors(ErrorMapper):
 
     def vendor_error(self, operation: str, response: httpx.Response) -> ConcordError | None:
         body = error_body(response)
+        if operation == "token" and response.status_code in (400, 401):
+            # BAD_REFRESH_TOKEN, BAD_CLIENT_ID: the install was removed or the app secret rotated.
+            return AuthFailed(self.message(operation, response))
         if response.status_code == 429:
             policy = body.policy_name if body else ""
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

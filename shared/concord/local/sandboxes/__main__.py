@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 
 from .kit import SandboxServer, Vendor
+from .hubspot import HubSpotSandbox
 from .salesforce import SalesforceSandbox
 
-VENDORS: dict[str, Callable[[], Vendor]] = {"salesforce": SalesforceSandbox}
+VENDORS: dict[str, Callable[[], Vendor]] = {"salesforce": SalesforceSandbox, "hubspot": HubSpotSandbox}
 
 
 def main(argv: list[str] | None = None) -> int:
