@@ -24,6 +24,8 @@ from .template import REPO_ROOT
 # The OAuth client every sandbox tenant trusts by default (sandboxes/salesforce/app.py).
 SANDBOX_CLIENT_ID = "concord-sandbox"
 SANDBOX_CLIENT_SECRET = "concord-sandbox-secret"  # a sandbox's well-known demo credential
+# The static token the HubSpot sandbox's app trusts (sandboxes/hubspot/app.py).
+HUBSPOT_SANDBOX_TOKEN = "concord-sandbox-static-token"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,11 @@ class VendorSandboxes:
 
 
 def connection_for(kind: str, instance_url: str) -> dict[str, object]:
-    """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client."""
+    """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client (for
+    HubSpot, the portal's base URL and its app's static token)."""
+    if kind == "hubspot":
+        return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
+                "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,
