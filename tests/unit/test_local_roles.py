@@ -48,7 +48,8 @@ def test_named_roles_take_their_vendor_and_the_rest_stay_tryton() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("sales=salesforce", "unknown role 'sales'; the roles are crm, psa, erp"),
-    ("crm=hubspot", "'hubspot' cannot be the CRM; choose one of salesforce, tryton"),
+    ("crm=netsuite", "'netsuite' cannot be the CRM; choose one of hubspot, salesforce, tryton"),
+    ("psa=hubspot", "'hubspot' cannot be the PSA; choose one of certinia, kantata, tryton"),
     ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
     ("erp=certinia", "choose one of tryton"),
     ("crm", "expected role=kind"),
@@ -63,7 +64,7 @@ def test_the_cli_refuses_a_bad_choice_before_starting_anything(tmp_path: Path) -
     result = CliRunner().invoke(app, ["local", "up", "--state-dir", str(tmp_path), "--systems", "crm=netsuite"])
     assert result.exit_code == 2
     output = " ".join(result.output.split())  # rich wraps long lines
-    assert "cannot be the CRM; choose one of salesforce, tryton" in output
+    assert "cannot be the CRM; choose one of hubspot, salesforce, tryton" in output
     assert not StackState.exists(tmp_path)
 
 
@@ -143,3 +144,16 @@ def test_a_sandbox_port_in_use_is_refused_naming_its_option(tmp_path: Path) -> N
         with pytest.raises(LocalStackError, match=f"port {port} .* already in use.*--sandbox-port"):
             stack._start_vendors(vendors)
     assert vendors.sandbox_pid() is None  # nothing was started
+
+
+def test_crm_hubspot_is_served_by_the_hubspot_sandbox_with_its_static_token(tmp_path: Path) -> None:
+    from concord.local.roles import parse_systems, poll_watches
+    from concord.local.vendors import VendorSandboxes
+
+    choice = parse_systems("crm=hubspot")
+    vendors = VendorSandboxes(tmp_path, "127.0.0.1", 8780, 8781, {"crm": choice["crm"]})
+    connection = json.loads(vendors.connections()["crm"])
+    assert vendors.vendor == "hubspot"
+    assert connection["kind"] == "hubspot" and connection["base_url"] == "http://127.0.0.1:8781/crm"
+    assert connection["auth"]["type"] == "static_token"
+    assert {w["source"] for w in poll_watches([], choice) if w["system"] == "crm"} == {"hubspot"}

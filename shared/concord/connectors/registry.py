@@ -34,6 +34,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "salesforce": ("concord.connectors.salesforce", frozenset({Role.CRM})),
     "certinia": ("concord.connectors.certinia", frozenset({Role.PSA})),
     "kantata": ("concord.connectors.kantata", frozenset({Role.PSA})),
+    "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
 }
 
 

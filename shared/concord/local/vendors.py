@@ -27,6 +27,8 @@ SANDBOX_CLIENT_SECRET = "concord-sandbox-secret"  # a sandbox's well-known demo 
 # Kantata's sandbox: Concord's static token and the billing status custom field (sandboxes/kantata/app.py).
 KANTATA_SANDBOX_TOKEN = "concord-sandbox-token"  # a sandbox's well-known demo credential
 KANTATA_BILLING_STATUS_FIELD_ID = 501
+# The static token the HubSpot sandbox's app trusts (sandboxes/hubspot/app.py).
+HUBSPOT_SANDBOX_TOKEN = "concord-sandbox-static-token"
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,14 @@ class VendorSandboxes:
 
 def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     """A SaaS role's connection: the org's instance URL and the sandbox's OAuth client (for
-    Kantata: the account's API base URL and the sandbox's static token)."""
+    Kantata: the account's API base URL and the sandbox's static token; HubSpot: the portal's
+    base URL and its app's static token)."""
     if kind == "kantata":
         return {"kind": kind, "base_url": f"{instance_url}/api/v1", "token": KANTATA_SANDBOX_TOKEN,
                 "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
+    if kind == "hubspot":
+        return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
+                "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,

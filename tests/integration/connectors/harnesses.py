@@ -1,7 +1,8 @@
 """The implementations the port contract runs against, each with its scenario driver:
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
-org), and the Kantata OX PSA connector against an in-process Kantata sandbox."""
+org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
+connector against an in-process HubSpot sandbox."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
+from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
 from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
 from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
@@ -138,6 +140,33 @@ def _kantata(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("kantata", None, systems.psa, None, KantataScenario(systems))
 
 
+class HubSpotScenario:
+    """A sales rep in the HubSpot sandbox portal (over its CRM objects API)."""
+
+    def __init__(self, systems: HubSpotSystems) -> None:
+        self.driver = systems.driver
+
+    def won_deal(self) -> tuple[str, str]:
+        company = self.driver.company(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
+                                      legal_entity="us-01")
+        return company, self.driver.won_deal(company, [("CONSULT-HR", "Work", 10, 150)])
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        self.driver.update("companies", account_id, {"name": name})
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("HubSpot is a CRM only")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "999999999"
+
+
+@contextmanager
+def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with hubspot_systems() as systems:
+        yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
@@ -165,8 +194,9 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "salesforce": _salesforce("separate"),
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
+    "hubspot": _hubspot,
 }
-CRMS = ["fakes", "tryton", "salesforce"]
+CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
 ERPS = ["fakes", "tryton"]
 

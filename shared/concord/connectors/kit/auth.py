@@ -1,4 +1,5 @@
-"""Auth plug-ins for `httpx.Client(auth=...)`: a bearer token, OAuth 2.0 client credentials, JWT bearer.
+"""Auth plug-ins for `httpx.Client(auth=...)`: a bearer token, OAuth 2.0 client credentials,
+refresh token, JWT bearer.
 
 The OAuth plug-ins keep one token per instance; keep one instance per vendor account per process
 (container) and every invocation reuses the token until shortly before it expires. Token requests
@@ -48,6 +49,14 @@ class ClientSecret(BaseModel):
 
     client_id: str
     client_secret: SecretStr
+
+
+class RefreshCredentials(BaseModel):
+    """What `OAuth2RefreshToken` reads from the secret store: the app and the install's refresh token."""
+
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
 
 
 class JwtSigningKey(BaseModel):
@@ -192,6 +201,19 @@ class OAuth2ClientCredentials(OAuth2Token[ClientSecret]):
         if self.scope:
             form["scope"] = self.scope
         return form
+
+
+class OAuth2RefreshToken(OAuth2Token[RefreshCredentials]):
+    """RFC 6749 §6 refresh: a long-lived refresh token (from an app's install) traded for
+    short-lived access tokens, renewed from the answer's `expires_in` (HubSpot OAuth apps)."""
+
+    def grant_form(self, credentials: RefreshCredentials) -> dict[str, str]:
+        return {
+            "grant_type": "refresh_token",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret.get_secret_value(),
+            "refresh_token": credentials.refresh_token.get_secret_value(),
+        }
 
 
 class JwtBearer(OAuth2Token[JwtSigningKey]):

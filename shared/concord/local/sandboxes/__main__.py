@@ -9,10 +9,13 @@ import sys
 from collections.abc import Callable
 
 from .kit import SandboxServer, Vendor
+from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .salesforce import SalesforceSandbox
 
-VENDORS: dict[str, Callable[[], Vendor]] = {"salesforce": SalesforceSandbox, "kantata": KantataSandbox}
+VENDORS: dict[str, Callable[[], Vendor]] = {
+    "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ from concord.connectors.kit.auth import (
     JwtBearer,
     JwtSigningKey,
     OAuth2ClientCredentials,
+    OAuth2RefreshToken,
+    RefreshCredentials,
     StaticToken,
 )
 from concord.connectors.kit.errors import AuthFailed
@@ -231,3 +233,25 @@ def test_jwt_bearer_algorithm_and_kid_are_configurable(clock) -> None:
     assertion = vendor.token_requests[0]["assertion"]
     assert jwt.get_unverified_header(assertion) == {"alg": "ES256", "kid": "cert-7", "typ": "JWT"}
     jwt.decode(assertion, key.public_key(), algorithms=["ES256"], audience=TOKEN_URL, options={"verify_exp": False})
+
+
+def test_refresh_token_grant_posts_the_refresh_form_and_renews_from_expires_in(clock) -> None:
+    vendor = Vendor(expires_in=1800)
+    reads: list[int] = []
+
+    def credentials() -> RefreshCredentials:
+        reads.append(1)
+        return RefreshCredentials(client_id="app", client_secret=SecretStr("s1"), refresh_token=SecretStr("rt-1"))
+
+    auth = OAuth2RefreshToken(vendor="acme", token_url=TOKEN_URL, load_credentials=credentials, clock=clock,
+                              refresh_margin=60)
+    client = httpx.Client(base_url=API, auth=auth, transport=httpx.MockTransport(vendor))
+    client.get("/a")
+    clock.now += 1700
+    client.get("/b")
+    assert vendor.token_requests == [{"grant_type": "refresh_token", "client_id": "app", "client_secret": "s1",
+                                      "refresh_token": "rt-1"}]
+    clock.now += 50  # 50 s before expiry: inside the margin
+    client.get("/c")
+    assert vendor.issued == 2 and len(reads) == 1  # renewed by time, the secret read once
+    assert vendor.api_requests[-1].headers["Authorization"] == "Bearer tok-2"

@@ -1,12 +1,16 @@
-"""The HubSpot scheme: verify signature v3, record every event (see mappers)."""
+"""The HubSpot scheme: verify signature v3 (or v1 where the source allows it), record every event (see mappers)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ...delivery import Normalized, Verified, WebhookRequest
+from ...errors import TimestampOutOfTolerance
 from ...scheme import Scheme, sha256_hex
+from concord.observability import metrics
 from ...sources import SourceConfig
 from ..common import canonical_json, parse_vendor
 from . import signature
@@ -16,10 +20,11 @@ from .payloads import HubSpotDelivery
 
 class HubSpotScheme(Scheme):
     name = "hubspot"
-    title = "HubSpot webhooks (signature v3)"
+    title = "HubSpot webhooks (signature v3; v1 where the source allows it)"
     doc_url = "https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation"
     secret_model = signature.HubSpotSecret
-    signature_headers = (signature.SIGNATURE_HEADER, signature.TIMESTAMP_HEADER)
+    signature_headers = (signature.SIGNATURE_HEADER, signature.TIMESTAMP_HEADER, signature.V1_SIGNATURE_HEADER,
+                         signature.VERSION_HEADER)
 
     def verify(self, request: WebhookRequest, secret: Any, now: dt.datetime, tolerance: dt.timedelta) -> Verified:
         return signature.verify(secret, request, now, tolerance)
@@ -29,6 +34,8 @@ class HubSpotScheme(Scheme):
         verified: Verified, payload: Any, now: dt.datetime,
     ) -> Normalized:
         delivery = parse_vendor(HubSpotDelivery, payload, "HubSpot webhook batch")
+        if signature.is_v1_only(request):
+            return self._v1_delivery(delivery, now)
         # HubSpot sends no delivery id and re-sends a batch with attemptNumber raised: the id
         # is the hash of the batch without attemptNumber, so its retries are the same delivery.
         identity = sha256_hex(
@@ -37,5 +44,21 @@ class HubSpotScheme(Scheme):
         return Normalized(
             delivery_id=f"hubspot-{identity}",
             content_sha256=identity,
+            unprocessed=tuple(to_unprocessed(event) for event in delivery.root),
+        )
+
+    def _v1_delivery(self, delivery: HubSpotDelivery, now: dt.datetime) -> Normalized:
+        """A v1 delivery signs no time: its id is its events' eventIds (a replay, or a retry with
+        another attemptNumber, is the same delivery), and events older than HubSpot retries are refused."""
+        oldest = min(event.occurredAt for event in delivery.root)
+        if now - dt.datetime.fromtimestamp(oldest / 1000, tz=dt.UTC) > signature.V1_MAX_EVENT_AGE:
+            raise TimestampOutOfTolerance("a v1-signed delivery holds events older than HubSpot retries: refused as a replay")
+        event_ids = sorted({event.eventId for event in delivery.root})
+        identity = sha256_hex(canonical_json(event_ids))
+        metrics.add_metric(name="HubSpotV1DeliveriesAccepted", unit=MetricUnit.Count, value=1)
+        return Normalized(
+            delivery_id=f"hubspot-v1-{identity}",
+            content_sha256=sha256_hex(canonical_json([e.model_dump(mode="json", exclude={"attemptNumber"})
+                                                      for e in delivery.root])),
             unprocessed=tuple(to_unprocessed(event) for event in delivery.root),
         )
