@@ -224,7 +224,8 @@ def test_the_registry_keeps_versions_relations_lineage_and_invoice_states(aws: A
 
     usd = Money(amount=100, currency="USD")
     state = InvoiceState(invoice_id="500", total=usd, amount_due=usd, due_on=now.date(), payments=frozenset({"p1"}))
-    xref.save_invoice_state("p1", state)
+    assert xref.update_invoice_state("p1", "500", lambda known: state) == state
+    assert xref.update_invoice_state("p1", "500", lambda known: known) is None  # unchanged: no write
     assert xref.invoice_states("p1") == [state]
 
 
