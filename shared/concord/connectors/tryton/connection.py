@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, HttpUrl, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
+from concord.connectors.kit.urls import SystemUrl
 from concord.connectors.registry import ConnectorContext, Role
 from concord.errors import ConfigurationError
 
@@ -26,14 +27,14 @@ class TrytonConnection(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["tryton"]
-    url: HttpUrl
+    url: SystemUrl  # https; http only to loopback (the local stack); no user:password@
     database: str
     login: str
     password: SecretStr
 
     def client(self) -> TrytonRpcClient:
         """A session as Concord's own user: its writes are not pushed back to it."""
-        return TrytonRpcClient(str(self.url).rstrip("/"), self.database, self.login,
+        return TrytonRpcClient(self.url.rstrip("/"), self.database, self.login,
                                self.password.get_secret_value())
 
 

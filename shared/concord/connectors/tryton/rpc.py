@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from concord.connectors.kit.urls import redacted
 from concord.errors import ConcordError, PermanentError, TransientError
 
 from . import codec
@@ -209,7 +210,7 @@ class TrytonRpcClient:
                 f"{method}: timed out ({type(exc).__name__})", method=method) from exc
         except httpx.TransportError as exc:
             raise TrytonTransientError(
-                f"{method}: cannot reach Tryton at {self._http.base_url} ({exc!r})",
+                f"{method}: cannot reach Tryton at {redacted(self._http.base_url)} ({exc!r})",
                 method=method) from exc
         logger.debug("tryton rpc db=%s method=%s status=%d seconds=%.3f", self.database,
                      method, response.status_code, time.monotonic() - started)
