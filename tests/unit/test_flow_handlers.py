@@ -52,9 +52,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             "SYSTEM_OF_RECORD": system_of_record().model_dump_json(by_alias=True, exclude_none=True),
         }.items():
             monkeypatch.setenv(name, value)
-        aws_systems.systems_for.cache_clear()
+        aws_systems._shared_parts.cache_clear()
         yield dynamodb
-        aws_systems.systems_for.cache_clear()
+        aws_systems._shared_parts.cache_clear()
 
 
 @pytest.fixture()
