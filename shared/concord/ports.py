@@ -17,7 +17,7 @@ Rules every connector follows:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from .domain import (
@@ -224,6 +224,11 @@ class EventPublisher(Protocol):
     def publish(self, events: Sequence[Envelope]) -> None: ...
 
 
+# What a flow does to an invoice's state: the stored state (None before the first) in, the state
+# to store out (None: leave it). It may be applied more than once (see update_invoice_state).
+InvoiceChange = Callable[[InvoiceState | None], InvoiceState | None]
+
+
 class CrossReferences(Protocol):
     """The registry mapping Concord's canonical ids to each system's record ids, with the
     relations between entities, each entity's lineage and the sync state flows keep on it."""
@@ -248,6 +253,10 @@ class CrossReferences(Protocol):
 
     def advance_version(self, object_type: str, canonical_id: str, occurred_at: dt.datetime, event_id: str) -> bool: ...
 
-    def save_invoice_state(self, project_ref: str, state: InvoiceState) -> None: ...
+    def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
+        """Apply `change` to the invoice's state and store the result, atomically: when another
+        writer stored a newer state meanwhile, `change` is re-applied to that one (so it must be a
+        pure function of the state it gets). Returns the state stored, None if nothing changed."""
+        ...
 
     def invoice_states(self, project_ref: str) -> list[InvoiceState]: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from concord.domain import (
 from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
 from concord.events.types import Money
+from concord.ports import InvoiceChange
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import BillingMapping, LegalEntityRules
 from concord.sync.systems import Systems
@@ -337,6 +339,7 @@ class FakeXref:
     changes: dict[tuple[str, str], list[LineageEntry]] = field(default_factory=dict)
     versions: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     invoices: dict[str, dict[str, InvoiceState]] = field(default_factory=dict)
+    invoice_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def canonical_ids(self, object_type: str) -> list[str]:
         return sorted(c for (t, c) in self.links if t == object_type)
@@ -363,8 +366,16 @@ class FakeXref:
         self.versions[(object_type, canonical_id)] = occurred_at
         return True
 
-    def save_invoice_state(self, project_ref: str, state: InvoiceState) -> None:
-        self.invoices.setdefault(project_ref, {})[state.invoice_id] = state
+    def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
+        # The lock makes read, change and write one step, as the registry's conditional write does.
+        with self.invoice_lock:
+            states = self.invoices.setdefault(project_ref, {})
+            known = states.get(invoice_id)
+            changed = change(known)
+            if changed is None or changed == known:
+                return None
+            states[invoice_id] = changed
+            return changed
 
     def invoice_states(self, project_ref: str) -> list[InvoiceState]:
         return list(self.invoices.get(project_ref, {}).values())

@@ -52,9 +52,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             "SYSTEM_OF_RECORD": system_of_record().model_dump_json(by_alias=True, exclude_none=True),
         }.items():
             monkeypatch.setenv(name, value)
-        aws_systems.systems_for.cache_clear()
+        aws_systems._shared_parts.cache_clear()
         yield dynamodb
-        aws_systems.systems_for.cache_clear()
+        aws_systems._shared_parts.cache_clear()
 
 
 @pytest.fixture()
@@ -224,7 +224,8 @@ def test_the_registry_keeps_versions_relations_lineage_and_invoice_states(aws: A
 
     usd = Money(amount=100, currency="USD")
     state = InvoiceState(invoice_id="500", total=usd, amount_due=usd, due_on=now.date(), payments=frozenset({"p1"}))
-    xref.save_invoice_state("p1", state)
+    assert xref.update_invoice_state("p1", "500", lambda known: state) == state
+    assert xref.update_invoice_state("p1", "500", lambda known: known) is None  # unchanged: no write
     assert xref.invoice_states("p1") == [state]
 
 

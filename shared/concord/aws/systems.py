@@ -1,4 +1,5 @@
-"""Building the sync flows' Systems inside a Lambda function, once per warm function."""
+"""Building the sync flows' Systems inside a Lambda function: the connectors are kept while
+their connection secrets are unchanged, the rest once per warm function."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from functools import cache
 
 from pydantic import Field
 
-from ..connectors.registry import SystemSecrets
-from ..ownership import load_system_of_record
-from ..ports import CrmPort, ErpPort, PsaPort
+from ..connectors.registry import LiveConnectors, SystemSecrets
+from ..ownership import SystemOfRecord, load_system_of_record
+from ..ports import CrmPort, CrossReferences, ErpPort, EventPublisher, PsaPort
 from ..settings import Settings
-from ..sync.rules import parse_rules
+from ..sync.rules import LegalEntityRules, parse_rules
 from ..sync.systems import Systems
 from .bus import EventBusPublisher
 from .clients import client
@@ -33,31 +34,35 @@ class SystemsSettings(ConnectorSettings):
     system_of_record: str = Field(alias="SYSTEM_OF_RECORD")  # JSON: concord.ownership.SystemOfRecord
 
 
+# The connectors of this (warm) function: rebuilt when a role's connection secret changes.
+LIVE_CONNECTORS = LiveConnectors()
+
+
 def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPort]:
     """The CRM, PSA and ERP connectors each role's secret names; they keep their sessions
-    across invocations of a warm function."""
-    return _connectors(SystemSecrets(
+    across invocations of a warm function until the secret changes (re-read every
+    SECRET_CACHE_SECONDS)."""
+    secrets = SystemSecrets(
         prefix=settings.systems_secret_prefix,
         cache_seconds=settings.secret_cache_seconds,
         default_legal_entity=settings.default_legal_entity,
         rate_budget_table=settings.rate_budget_table_name,
-    ))
+    )
+    return LIVE_CONNECTORS.crm(secrets), LIVE_CONNECTORS.psa(secrets), LIVE_CONNECTORS.erp(secrets)
 
 
-@cache
-def _connectors(secrets: SystemSecrets) -> tuple[CrmPort, PsaPort, ErpPort]:
-    return secrets.crm(), secrets.psa(), secrets.erp()
-
-
-@cache
 def systems_for(settings: SystemsSettings) -> Systems:
+    """What the sync flows work with: the current connectors, and the rest, built once."""
     crm, psa, erp = connectors_for(settings)
-    return Systems(
-        crm=crm,
-        psa=psa,
-        erp=erp,
-        xref=DynamoCrossReferences(client("dynamodb"), settings.xref_table_name),
-        bus=EventBusPublisher(settings.event_bus_name, client("events")),
-        rules=parse_rules(settings.legal_entities),
-        ownership=load_system_of_record(settings.system_of_record),
+    xref, bus, rules, ownership = _shared_parts(settings)
+    return Systems(crm=crm, psa=psa, erp=erp, xref=xref, bus=bus, rules=rules, ownership=ownership)
+
+
+@cache
+def _shared_parts(settings: SystemsSettings) -> tuple[CrossReferences, EventPublisher, dict[str, LegalEntityRules], SystemOfRecord]:
+    return (
+        DynamoCrossReferences(client("dynamodb"), settings.xref_table_name),
+        EventBusPublisher(settings.event_bus_name, client("events")),
+        parse_rules(settings.legal_entities),
+        load_system_of_record(settings.system_of_record),
     )

@@ -6,7 +6,8 @@ Items (string keys `pk` / `sk`), all under the canonical entity unless said othe
   CANON#<type>#<id> / REL#<relation>      related_id: e.g. a project's customer, an invoice's project
   CANON#<type>#<id> / LINEAGE#<at>#<event> system, record_id, event_id, event_type, action
   CANON#<type>#<id> / VERSION             occurred_at, event_id of the newest change applied
-  CANON#project#<id> / INVOICE#<erp id>   the invoice's financial state (see sync.financials)
+  CANON#project#<id> / INVOICE#<erp id>   the invoice's financial state (see sync.financials), and
+                                          its version: writes are conditional on it
 A link writes both directions in one transaction, so they never disagree.
 """
 
@@ -18,6 +19,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..domain import InvoiceState, LineageEntry
+from ..errors import TransientError
+from ..ports import InvoiceChange
+
+# Conflicting writers of one invoice are few (its payments), so a handful of attempts suffices;
+# past that the message is retried later by the queue.
+INVOICE_WRITE_ATTEMPTS = 8
 
 
 def _s(value: str) -> dict[str, str]:
@@ -156,8 +163,41 @@ class DynamoCrossReferences:
 
     # -- invoice states ------------------------------------------------------------------
 
-    def save_invoice_state(self, project_ref: str, state: InvoiceState) -> None:
-        self._put(f"CANON#project#{project_ref}", f"INVOICE#{state.invoice_id}", {"state": _s(state.model_dump_json())})
+    def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
+        """Apply `change` to the invoice's stored state (None before the first) and write what it
+        returns (None: nothing to write), unless another writer got there first: each item carries
+        a `version`, and the write is conditional on the version read. On a conflict the state is
+        re-read and `change` re-applied to it. Returns the state written, or None."""
+        pk, sk = f"CANON#project#{project_ref}", f"INVOICE#{invoice_id}"
+        for _ in range(INVOICE_WRITE_ATTEMPTS):
+            item = self._get(pk, sk)
+            known = InvoiceState.model_validate_json(item["state"]["S"]) if item else None
+            changed = change(known)
+            if changed is None or changed == known:
+                return None
+            if changed.invoice_id != invoice_id:
+                raise ValueError(f"a change of invoice {invoice_id} returned invoice {changed.invoice_id}")
+            version = int(item["version"]["N"]) if item and "version" in item else 0
+            if self._put_if_version(pk, sk, changed, version):
+                return changed
+        raise TransientError(f"invoice {invoice_id} of project {project_ref}: "
+                             f"{INVOICE_WRITE_ATTEMPTS} concurrent writes in a row won; try later")
+
+    def _put_if_version(self, pk: str, sk: str, state: InvoiceState, version: int) -> bool:
+        """Write `state` as version + 1 if the stored item is still at `version` (0: no item, or
+        one written before items were versioned). False when another writer changed it."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={"pk": _s(pk), "sk": _s(sk), "state": _s(state.model_dump_json()), "version": {"N": str(version + 1)}},
+                ConditionExpression="attribute_not_exists(version)" if version == 0 else "version = :read",
+                **({} if version == 0 else {"ExpressionAttributeValues": {":read": {"N": str(version)}}}),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def invoice_states(self, project_ref: str) -> list[InvoiceState]:
         items = self._query(f"CANON#project#{project_ref}", "INVOICE#")

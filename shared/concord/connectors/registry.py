@@ -56,9 +56,11 @@ class VendorPackage(Protocol):
     def connect(self, role: Role, connection: dict[str, Any], context: ConnectorContext) -> Any: ...
 
 
-def read_connection(secret_name: str, cache_seconds: int) -> dict[str, Any]:
+def read_connection(secret_name: str, cache_seconds: int, *, fresh: bool = False) -> dict[str, Any]:
+    """The connection secret, from Powertools' cache unless older than `cache_seconds`; `fresh`
+    reads it from the store now (and caches what it read)."""
     try:
-        raw = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds)
+        raw = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds, force_fetch=fresh)
     except (GetParameterError, TransformParameterError) as error:
         raise ConfigurationError(f"system connection {secret_name} is missing or malformed") from error
     if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
@@ -66,8 +68,8 @@ def read_connection(secret_name: str, cache_seconds: int) -> dict[str, Any]:
     return raw
 
 
-def connector_for(role: Role, secret_name: str, cache_seconds: int, context: ConnectorContext) -> Any:
-    connection = read_connection(secret_name, cache_seconds)
+def connector_for(role: Role, secret_name: str, connection: dict[str, Any], context: ConnectorContext) -> Any:
+    """The connector of `role` over `connection` (the secret `secret_name` holds)."""
     kind = connection["kind"]
     if kind not in KINDS:
         raise ConfigurationError(f"system connection {secret_name}: kind {kind!r} unknown; known: {sorted(KINDS)}")
@@ -80,25 +82,58 @@ def connector_for(role: Role, secret_name: str, cache_seconds: int, context: Con
 
 @dataclass(frozen=True)
 class SystemSecrets:
+    """Where each role's connection secret is, and what its connector is given besides."""
+
     prefix: str
     cache_seconds: int
     default_legal_entity: str
     rate_budget_table: str | None = None
 
-    def connect(self, role: Role) -> Any:
-        name = f"{self.prefix.rstrip('/')}/{role.value}"
+    def secret_name(self, role: Role) -> str:
+        return f"{self.prefix.rstrip('/')}/{role.value}"
+
+    def connection(self, role: Role) -> dict[str, Any]:
+        return read_connection(self.secret_name(role), self.cache_seconds)
+
+    def connect(self, role: Role, connection: dict[str, Any]) -> Any:
+        name = self.secret_name(role)
         context = ConnectorContext(
             default_legal_entity=self.default_legal_entity,
-            reload_connection=lambda: read_connection(name, 0),
+            # After a refusal the secret is read afresh and cached, so the next check of
+            # LiveConnectors sees the rotated connection too.
+            reload_connection=lambda: read_connection(name, self.cache_seconds, fresh=True),
             rate_budget_table=self.rate_budget_table,
         )
-        return connector_for(role, name, self.cache_seconds, context)
+        return connector_for(role, name, connection, context)
 
-    def crm(self) -> CrmPort:
-        return cast(CrmPort, self.connect(Role.CRM))
 
-    def psa(self) -> PsaPort:
-        return cast(PsaPort, self.connect(Role.PSA))
+class LiveConnectors:
+    """The connectors of a warm function, kept across invocations (their sessions and tokens
+    stay warm) until their role's connection changes.
 
-    def erp(self) -> ErpPort:
-        return cast(ErpPort, self.connect(Role.ERP))
+    Each `get` compares the connection secret, as Powertools caches it for `cache_seconds`,
+    with the one the connector was built from: once the cache expires after a rotation, the
+    connector is rebuilt from the new connection. A rotation noticed sooner, by a refused
+    login or a 401, is handled by the connector's own auth, which re-reads the secret at once
+    (ConnectorContext.reload_connection) and retries once."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[SystemSecrets, Role], tuple[dict[str, Any], Any]] = {}
+
+    def get(self, secrets: SystemSecrets, role: Role) -> Any:
+        connection = secrets.connection(role)
+        built = self._built.get((secrets, role))
+        if built is not None and built[0] == connection:
+            return built[1]
+        connector = secrets.connect(role, connection)
+        self._built[(secrets, role)] = (connection, connector)
+        return connector
+
+    def crm(self, secrets: SystemSecrets) -> CrmPort:
+        return cast(CrmPort, self.get(secrets, Role.CRM))
+
+    def psa(self, secrets: SystemSecrets) -> PsaPort:
+        return cast(PsaPort, self.get(secrets, Role.PSA))
+
+    def erp(self, secrets: SystemSecrets) -> ErpPort:
+        return cast(ErpPort, self.get(secrets, Role.ERP))

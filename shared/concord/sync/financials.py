@@ -56,52 +56,55 @@ def propagate(event: Envelope, systems: Systems, today: dt.date) -> Propagated:
     project_ref = systems.xref.related("invoice", canonical_id("invoice", System.ERP, invoice_id), "project")
     if project_ref is None:
         return Propagated(applied=False, detail=f"invoice {invoice_id} was not billed by Concord")
-    known = {s.invoice_id: s for s in systems.xref.invoice_states(project_ref)}.get(invoice_id)
     if isinstance(event, InvoicePostedEvent):
-        _record_posting(event, systems, project_ref, known)
+        _record_posting(event, systems, project_ref)
     else:
-        _record_payment(event, systems, project_ref, known)
+        _record_payment(event, systems, project_ref)
     return apply_status(event, systems, project_ref, today)
 
 
-def _record_posting(event: InvoicePostedEvent, systems: Systems, project_ref: str, known: InvoiceState | None) -> None:
+def _record_posting(event: InvoicePostedEvent, systems: Systems, project_ref: str) -> None:
     posted = event.data
-    state = InvoiceState(
-        invoice_id=posted.invoice_id,
-        number=posted.number,
-        total=posted.total,
-        # A repeated InvoicePosted keeps what the payments since have left due.
-        amount_due=known.amount_due if known else posted.total,
-        due_on=posted.due_on,
-        payments=known.payments if known else frozenset(),
-    )
-    if state != known:
-        systems.xref.save_invoice_state(project_ref, state)
+
+    def post(known: InvoiceState | None) -> InvoiceState:
+        return InvoiceState(
+            invoice_id=posted.invoice_id,
+            number=posted.number,
+            total=posted.total,
+            # A repeated InvoicePosted keeps what the payments since have left due.
+            amount_due=known.amount_due if known else posted.total,
+            due_on=posted.due_on,
+            payments=known.payments if known else frozenset(),
+        )
+
+    if systems.xref.update_invoice_state(project_ref, posted.invoice_id, post) is not None:
         record_lineage(systems, "project", project_ref, event, System.ERP, posted.invoice_id,
                        f"invoice {posted.number} posted")
 
 
-def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: str, known: InvoiceState | None) -> None:
+def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: str) -> None:
     payment = event.data
-    if known is None:
-        raise PrerequisiteMissing(
-            f"payment {payment.payment_id} is for invoice {payment.invoice_id}, whose InvoicePosted "
-            "has not been applied yet"
-        )
-    if payment.payment_id in known.payments:
-        return
-    # What is left to pay only goes down; taking the smaller value makes the order in which
-    # payments arrive irrelevant.
-    due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
-    systems.xref.save_invoice_state(
-        project_ref,
-        known.model_copy(update={
+
+    # Re-applied to the newer state when another worker recorded a payment of this invoice meanwhile.
+    def pay(known: InvoiceState | None) -> InvoiceState | None:
+        if known is None:
+            raise PrerequisiteMissing(
+                f"payment {payment.payment_id} is for invoice {payment.invoice_id}, whose InvoicePosted "
+                "has not been applied yet"
+            )
+        if payment.payment_id in known.payments:
+            return None
+        # What is left to pay only goes down; taking the smaller value makes the order in which
+        # payments arrive irrelevant.
+        due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
+        return known.model_copy(update={
             "amount_due": known.amount_due.model_copy(update={"amount": due}),
             "payments": known.payments | {payment.payment_id},
-        }),
-    )
-    record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
-                   f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
+        })
+
+    if systems.xref.update_invoice_state(project_ref, payment.invoice_id, pay) is not None:
+        record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
+                       f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
 
 
 def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:

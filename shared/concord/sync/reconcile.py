@@ -25,6 +25,7 @@ from ..domain import ApprovedTime, InvoiceState, LineRefs
 from ..events import new_event
 from ..events.envelope import DriftDetectedEvent, TimeApprovedEvent
 from ..events.types import Severity, System
+from ..ports import InvoiceChange
 from .billing import bill, line_ref
 from .customer_master import FIELDS as CUSTOMER_FIELDS
 from .customer_master import sync_account
@@ -174,6 +175,11 @@ def _with_due(state: InvoiceState, due: Decimal) -> InvoiceState:
     return state.model_copy(update={"amount_due": state.amount_due.model_copy(update={"amount": due})})
 
 
+def _set_due(due: Decimal) -> InvoiceChange:
+    """The change setting an invoice's amount due to what the ERP (the authority) says."""
+    return lambda state: None if state is None else _with_due(state, due)
+
+
 def drift_event(drift: Drift, legal_entity: str, now: dt.datetime) -> DriftDetectedEvent:
     """One DriftDetected per drift and day: a drift still there tomorrow is reported again."""
     values = sorted(drift.values.items())
@@ -218,5 +224,5 @@ def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.da
     # amount due or status: take each invoice's amount due from the ERP, then propagate
     for state, erp_due in _states_from_erp(systems, drift.canonical_id):
         if erp_due != state.amount_due.amount:
-            systems.xref.save_invoice_state(drift.canonical_id, _with_due(state, erp_due))
+            systems.xref.update_invoice_state(drift.canonical_id, state.invoice_id, _set_due(erp_due))
     return apply_status(cause, systems, drift.canonical_id, now.date()).detail

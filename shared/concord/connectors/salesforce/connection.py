@@ -17,6 +17,7 @@ from concord.errors import ConfigurationError
 
 from ..kit.auth import ClientSecret, JwtSigningKey
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
 from .client import DEFAULT_API_VERSION, SalesforceClient, client_credentials_auth, jwt_bearer_auth
 
@@ -61,7 +62,7 @@ class OrgConnection(_Strict):
 
     # The org's My Domain URL (client credentials need it); for the JWT bearer flow, the URL
     # whose /services/oauth2/token issues tokens. API calls go to the token's instance_url.
-    instance_url: str = Field(pattern=r"^https?://")
+    instance_url: SystemUrl  # https; http only to loopback (the local stack); no user:password@
     auth: OrgAuth
     api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^v\d+\.\d$")
     rate: RateSettings = RateSettings()

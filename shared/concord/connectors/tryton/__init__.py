@@ -6,10 +6,10 @@ from .crm import TrytonCrm
 from .erp import TrytonErp
 from .names import AmbiguousMatch, RecordNotFound
 from .psa import TrytonPsa
-from .rpc import TrytonError, TrytonPermanentError, TrytonRpcClient, TrytonTransientError
+from .rpc import TrytonError, TrytonLoginRefused, TrytonPermanentError, TrytonRpcClient, TrytonTransientError
 
 __all__ = [
     "AmbiguousMatch", "RecordNotFound", "TrytonConnection", "TrytonCrm", "TrytonErp",
-    "TrytonError", "TrytonPermanentError", "TrytonPsa", "TrytonRpcClient",
+    "TrytonError", "TrytonLoginRefused", "TrytonPermanentError", "TrytonPsa", "TrytonRpcClient",
     "TrytonTransientError", "connect",
 ]

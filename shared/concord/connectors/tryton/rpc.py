@@ -13,12 +13,13 @@ import base64
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from concord.connectors.kit.urls import redacted
 from concord.errors import ConcordError, PermanentError, TransientError
 
 from . import codec
@@ -58,6 +59,10 @@ class TrytonPermanentError(TrytonError, PermanentError):
     """Tryton refused the call (UserError, unknown field or method, bad credentials, other 4xx)."""
 
 
+class TrytonLoginRefused(TrytonPermanentError):
+    """The database refused the login and password (after a re-read of rotated ones, if any)."""
+
+
 class _SessionExpired(Exception):
     """HTTP 401 on an authenticated call: log in again."""
 
@@ -66,6 +71,9 @@ class TrytonRpcClient:
     """Calls one Tryton database as one user; logs in lazily once and reuses the session.
 
     Not thread-safe (it holds one session): use one client per thread.
+
+    reload_credentials: re-reads (login, password) from where they are kept; called when the
+    login is refused, in case they were rotated. With other credentials it logs in once more.
 
     announce_changes: False (the default, what Concord's connectors use) sends
     `concord_push: false` in the context of every model/wizard/report call, so Concord's
@@ -84,11 +92,13 @@ class TrytonRpcClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         announce_changes: bool = False,
+        reload_credentials: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
         self.database = database
         self.announce_changes = announce_changes
         self._login = login
         self._password = password
+        self._reload_credentials = reload_credentials
         self._language = language
         self._path = f"/{database}/rpc/"
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
@@ -100,7 +110,28 @@ class TrytonRpcClient:
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
-        """Open a session (`common.db.login`) and load the user's context."""
+        """Open a session and load the user's context; when the credentials are refused and
+        re-reading them gives other ones (a rotation), log in once more with those."""
+        try:
+            self._open_session()
+        except TrytonLoginRefused:
+            if not self._reload_rotated_credentials():
+                raise
+            logger.info("tryton login refused db=%s; logging in with the re-read credentials", self.database)
+            self._open_session()
+
+    def _reload_rotated_credentials(self) -> bool:
+        """Re-read the credentials; True if they changed."""
+        if self._reload_credentials is None:
+            return False
+        current = self._reload_credentials()
+        if current == (self._login, self._password):
+            return False
+        self._login, self._password = current
+        return True
+
+    def _open_session(self) -> None:
+        """`common.db.login`, then the user's preferences for the context."""
         method = "common.db.login"
         self._authorization = None
         try:
@@ -116,7 +147,7 @@ class TrytonRpcClient:
             raise
         except _SessionExpired:
             self._authorization = None
-            raise TrytonPermanentError(
+            raise TrytonLoginRefused(
                 f"login to {self.database!r} as {self._login!r} refused: wrong credentials",
                 method=method, status_code=401) from None
         self._context = {k: preferences[k] for k in CONTEXT_KEYS if k in preferences}
@@ -209,7 +240,7 @@ class TrytonRpcClient:
                 f"{method}: timed out ({type(exc).__name__})", method=method) from exc
         except httpx.TransportError as exc:
             raise TrytonTransientError(
-                f"{method}: cannot reach Tryton at {self._http.base_url} ({exc!r})",
+                f"{method}: cannot reach Tryton at {redacted(self._http.base_url)} ({exc!r})",
                 method=method) from exc
         logger.debug("tryton rpc db=%s method=%s status=%d seconds=%.3f", self.database,
                      method, response.status_code, time.monotonic() - started)
