@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from concord.connectors import certinia, salesforce, tryton
+from concord.connectors import certinia, hubspot, kantata, salesforce, tryton
 from concord.connectors.kit.urls import redacted, secure_url
 from concord.connectors.registry import ConnectorContext, Role
 from concord.connectors.tryton import TrytonRpcClient, TrytonTransientError
@@ -25,6 +25,9 @@ CONNECTORS = {
     "tryton": (tryton.connect, Role.ERP, "url", TRYTON),
     "salesforce": (salesforce.connect, Role.CRM, "instance_url", {"kind": "salesforce", **ORG}),
     "certinia": (certinia.connect, Role.PSA, "instance_url", {"kind": "certinia", **ORG}),
+    "hubspot": (hubspot.connect, Role.CRM, "base_url",
+                {"kind": "hubspot", "auth": {"type": "static_token", "token": "t"}}),
+    "kantata": (kantata.connect, Role.PSA, "base_url", {"kind": "kantata", "token": "t", "billing_status_field_id": 1}),
 }
 REFUSED = {
     "plain http to a remote host": "http://erp.example.com",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
+from ..kit.urls import SystemUrl
 from ..kit.auth import OAuth2RefreshToken, RefreshCredentials, StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
 from ..registry import ConnectorContext
@@ -71,7 +72,7 @@ class RateSettings(_Strict):
 
 class HubSpotConnection(_Strict):
     kind: Literal["hubspot"]
-    base_url: str = Field(default="https://api.hubapi.com", pattern=r"^https?://")
+    base_url: SystemUrl = "https://api.hubapi.com"  # https; http only to loopback (the local stack); no user:password@
     # The portal (Hub) id: names the rate budget; without it, the base URL does.
     portal_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
     auth: PortalAuth

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
+from ..kit.urls import SystemUrl
 from ..kit.auth import StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
 from ..registry import ConnectorContext
@@ -51,7 +52,7 @@ class KantataConnection(_Strict):
 
     kind: Literal["kantata"]
     token: SecretStr
-    base_url: str = Field(default=API_BASE, pattern=r"^https?://")
+    base_url: SystemUrl = API_BASE  # https; http only to loopback (the local stack); no user:password@
     # The id of the Project (Workspace) custom field holding Concord's billing status (a Text field).
     billing_status_field_id: int = Field(gt=0)
     # service_name of Concord's external references on Kantata records.
