@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,25 @@ from .delivery import WebhookRequest
 from .errors import MalformedPayload
 
 MAX_QUERY_PARAMETERS = 20
+_PATH_PARAMETER = re.compile(r"\{(\w+)\+?\}")
+
+
+def routed_path(event: Mapping[str, Any]) -> str:
+    """The path API Gateway matched: its resource with the path parameters filled in.
+
+    The raw `path` carries a custom domain's base path (https://hooks.example.com/concord/
+    webhooks/crm arrives as path "/concord/webhooks/crm", resource "/webhooks/{source}"), so
+    routing on it answers 404 behind any base-path mapping. An event without a resource, or
+    whose parameters do not fill it, falls back to the raw path.
+    """
+    resource = event.get("resource")
+    parameters = event.get("pathParameters") or {}
+    if not isinstance(resource, str) or not resource.startswith("/"):
+        return str(event.get("path") or "/")
+    names = _PATH_PARAMETER.findall(resource)
+    if not all(isinstance(parameters.get(name), str) for name in names):
+        return str(event.get("path") or "/")
+    return _PATH_PARAMETER.sub(lambda m: parameters[m.group(1)], resource)
 
 
 def raw_body(event: Mapping[str, Any]) -> bytes:
