@@ -27,7 +27,7 @@ from concord.aws.secrets import webhook_source_secret
 from concord.errors import ConfigurationError, TransientError
 from concord.ingress.delivery import Handshake, Reply
 from concord.ingress.errors import DeliveryConflict, DeliveryRejected
-from concord.ingress.http import webhook_request
+from concord.ingress.http import routed_path, webhook_request
 from concord.ingress.publishing import publish_once
 from concord.ingress.schemes import scheme_for
 from concord.ingress.service import Limits, accept_delivery, find_source
@@ -155,4 +155,6 @@ def no_route(_: Exception) -> Response:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # Route on the resource API Gateway matched, not on the raw path (custom domains with a
+    # base-path mapping prefix it); requestContext.path keeps the path the vendor called.
+    return app.resolve({**event, "path": routed_path(event)}, context)

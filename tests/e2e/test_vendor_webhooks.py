@@ -10,6 +10,7 @@ import hashlib
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -37,7 +38,12 @@ CREDENTIALS = Credentials(
 
 def send(http: httpx.Client, view: LocalView, sent: Sent, path: str | None = None) -> httpx.Response:
     base = view.state.webhook_url.removesuffix("/webhooks")
-    return http.post(base + (path or f"/webhooks/{sent.source}"), content=sent.body, headers=sent.headers, params=sent.query)
+    # Over the wire headers and query are bytes: non-ASCII text (unicode and surrogate cases,
+    # lone surrogates included) goes as UTF-8, percent-encoded in the query.
+    headers = {k: v if v.isascii() else v.encode("utf-8", "surrogatepass") for k, v in sent.headers.items()}
+    query = urlencode({k: v.encode("utf-8", "surrogatepass") for k, v in sent.query.items()})
+    url = base + (path or f"/webhooks/{sent.source}") + (f"?{query}" if query else "")
+    return http.post(url, content=sent.body, headers=headers)
 
 
 def url_of(view: LocalView) -> Any:
@@ -150,11 +156,7 @@ def test_the_whole_bad_input_catalog_is_refused_on_the_local_stack(quiet_bus: Lo
     wrong = []
     for case in cases:
         sent = case.make()
-        # Over the wire a header value is bytes: non-ASCII ones (unicode cases) go as UTF-8.
-        headers = {k: v if v.isascii() else v.encode() for k, v in sent.headers.items()}
-        base = quiet_bus.state.webhook_url.removesuffix("/webhooks")
-        response = http.post(base + (case.path or f"/webhooks/{sent.source}"), content=sent.body,
-                             headers=headers, params=sent.query)
+        response = send(http, quiet_bus, sent, case.path)
         error = response.json().get("error") if response.headers.get("content-type", "").startswith("application/json") else None
         if response.status_code != case.status or error not in case.codes or "Traceback" in response.text:
             wrong.append((case.id, response.status_code, response.text[:200]))
@@ -162,3 +164,19 @@ def test_the_whole_bad_input_catalog_is_refused_on_the_local_stack(quiet_bus: Lo
     assert len(cases) >= 300
     assert wrong == []
     assert settle(quiet_bus) == []
+
+
+def test_genuine_deliveries_are_accepted_under_the_custom_domain_base_path(quiet_bus: LocalView, http: httpx.Client) -> None:
+    # The local front serves the API as a custom domain's base-path mapping too (BASE_PATH);
+    # HubSpot signs the URL it called, base path included.
+    base_path = "/concord"
+    called = quiet_bus.state.webhook_url.removesuffix("/webhooks") + f"{base_path}/webhooks/hubspot"
+    hubspot = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), called)
+    canonical = senders.standard_webhooks("crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_base_path_" + uuid.uuid4().hex)
+
+    hubspot_answer = send(http, quiet_bus, hubspot, f"{base_path}/webhooks/hubspot")
+    canonical_answer = send(http, quiet_bus, canonical, f"{base_path}/webhooks/crm")
+
+    assert hubspot_answer.status_code == 202, hubspot_answer.text
+    assert canonical_answer.status_code == 202, canonical_answer.text
+    assert [e["detail-type"] for e in settle(quiet_bus)] == ["AccountChanged"]

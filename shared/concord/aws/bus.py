@@ -11,10 +11,47 @@ from ..errors import TransientError
 from ..events import Envelope
 
 PUT_EVENTS_MAX_ENTRIES = 10
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+# "The total entry size must be less than 256KB": read as 256,000 bytes, the stricter reading.
+PUT_EVENTS_MAX_BYTES = 256_000
 
 
 class BusUnavailable(TransientError):
     """The event bus did not accept every event; the caller must not acknowledge them."""
+
+
+def entry_size(event: Envelope) -> int:
+    """The size EventBridge counts for the event's PutEvents entry (Source, DetailType and
+    Detail as UTF-8; no Time or Resources are sent)."""
+    entry = _entry("", event)
+    return sum(len(entry[key].encode("utf-8")) for key in ("Source", "DetailType", "Detail"))
+
+
+def fits_on_the_bus(event: Envelope) -> bool:
+    return entry_size(event) < PUT_EVENTS_MAX_BYTES
+
+
+def _entry(bus_name: str, event: Envelope) -> dict[str, str]:
+    return {
+        "EventBusName": bus_name,
+        "Source": event.bus_source,
+        "DetailType": event.type,
+        "Detail": event.model_dump_json(),
+    }
+
+
+def _batches(events: Sequence[Envelope]) -> list[list[Envelope]]:
+    """Consecutive batches of at most 10 entries whose sizes add up to under the request limit."""
+    batches: list[list[Envelope]] = []
+    size = 0
+    for event in events:
+        event_size = entry_size(event)
+        if not batches or len(batches[-1]) == PUT_EVENTS_MAX_ENTRIES or size + event_size >= PUT_EVENTS_MAX_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(event)
+        size += event_size
+    return batches
 
 
 class EventBusPublisher:
@@ -23,19 +60,11 @@ class EventBusPublisher:
         self._client = events_client
 
     def publish(self, events: Sequence[Envelope]) -> None:
-        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
-            self._put_batch(events[start : start + PUT_EVENTS_MAX_ENTRIES])
+        for batch in _batches(events):
+            self._put_batch(batch)
 
     def _put_batch(self, events: Sequence[Envelope]) -> None:
-        entries = [
-            {
-                "EventBusName": self._bus_name,
-                "Source": event.bus_source,
-                "DetailType": event.type,
-                "Detail": event.model_dump_json(),
-            }
-            for event in events
-        ]
+        entries = [_entry(self._bus_name, event) for event in events]
         try:
             response = self._client.put_events(Entries=entries)
         except (BotoCoreError, ClientError) as error:

@@ -22,6 +22,7 @@ from .types import (
     Name,
     RecordId,
     RecordRef,
+    ShortText,
     Severity,
     System,
 )
@@ -58,7 +59,7 @@ class AccountChanged(CanonicalModel):
     account_id: RecordId
     name: Name
     billing_address: Address | None = None
-    tax_id: Annotated[str, Field(max_length=64)] | None = None
+    tax_id: Annotated[ShortText, Field(max_length=64)] | None = None
     currency: CurrencyCode | None = None
     parent_account_id: RecordId | None = None
     changed_fields: list[str] = Field(default_factory=list, max_length=100)

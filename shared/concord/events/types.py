@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
 class System(StrEnum):
@@ -42,10 +43,29 @@ class CanonicalModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-RecordId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+# C0 controls (NUL truncates strings in the systems' databases; tab and newline have no place in
+# a one-line name or id), DEL, and the Unicode text-direction controls (embeddings, overrides,
+# isolates and marks), which make a name display as something other than what it is.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _one_line_of_text(value: str) -> str:
+    found = _CONTROL_CHARACTERS.search(value)
+    if found:
+        raise ValueError(f"must not contain control character U+{ord(found.group()):04X}")
+    return value
+
+
+RecordId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True), AfterValidator(_one_line_of_text)
+]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True), AfterValidator(_one_line_of_text)
+]
+# A short free-text field of an address (postal code, region): same rule, may be empty.
+ShortText = Annotated[str, AfterValidator(_one_line_of_text)]
 
 
 class Money(CanonicalModel):
@@ -58,8 +78,8 @@ class Money(CanonicalModel):
 class Address(CanonicalModel):
     street: Name
     city: Name
-    postal_code: Annotated[str, StringConstraints(max_length=32)] = ""
-    region: Annotated[str, StringConstraints(max_length=64)] = ""
+    postal_code: Annotated[ShortText, StringConstraints(max_length=32)] = ""
+    region: Annotated[ShortText, StringConstraints(max_length=64)] = ""
     country: CountryCode
 
 

@@ -77,6 +77,12 @@ class MalformedPayload(DeliveryRejected):
     status, code = 400, "malformed_payload"
 
 
+class MalformedRequest(DeliveryRejected):
+    """A header, query parameter or the host is not valid Unicode (e.g. a lone UTF-16 surrogate)."""
+
+    status, code = 400, "malformed_request"
+
+
 class InvalidEvent(DeliveryRejected):
     """The body is JSON but not a valid event of a known type."""
 
@@ -93,6 +99,7 @@ class InvalidHandshake(DeliveryRejected):
 REFUSALS: tuple[type[DeliveryRejected], ...] = (
     DeliveryRejected,
     MalformedPayload,
+    MalformedRequest,
     InvalidHandshake,
     SignatureMissing,
     SignatureInvalid,

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from .delivery import WebhookRequest
-from .errors import MalformedPayload
+from .errors import MalformedPayload, MalformedRequest
 
 MAX_QUERY_PARAMETERS = 20
+_PATH_PARAMETER = re.compile(r"\{(\w+)\+?\}")
+
+
+def routed_path(event: Mapping[str, Any]) -> str:
+    """The path API Gateway matched: its resource with the path parameters filled in.
+
+    The raw `path` carries a custom domain's base path (https://hooks.example.com/concord/
+    webhooks/crm arrives as path "/concord/webhooks/crm", resource "/webhooks/{source}"), so
+    routing on it answers 404 behind any base-path mapping. An event without a resource, or
+    whose parameters do not fill it, falls back to the raw path.
+    """
+    resource = event.get("resource")
+    parameters = event.get("pathParameters") or {}
+    if not isinstance(resource, str) or not resource.startswith("/"):
+        return str(event.get("path") or "/")
+    names = _PATH_PARAMETER.findall(resource)
+    if not all(isinstance(parameters.get(name), str) for name in names):
+        return str(event.get("path") or "/")
+    return _PATH_PARAMETER.sub(lambda m: parameters[m.group(1)], resource)
 
 
 def raw_body(event: Mapping[str, Any]) -> bytes:
@@ -51,9 +71,30 @@ def public_url(event: Mapping[str, Any], headers: Mapping[str, str], configured:
     return f"{base}?{query}" if query else base
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate
+        return False
+    return True
+
+
+def _require_unicode(what: str, pairs: Mapping[str, Any]) -> None:
+    """Refuse names and values that are not valid Unicode before anything encodes them (HubSpot
+    signs the URL, loggers write headers): a lone surrogate would otherwise be a 500."""
+    for name, value in pairs.items():
+        if not _encodable(str(name)) or (isinstance(value, str) and not _encodable(value)):
+            raise MalformedRequest(f"a {what} is not valid Unicode")
+
+
 def webhook_request(event: Mapping[str, Any], source: str, configured_url: str | None) -> WebhookRequest:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items() if value is not None}
     query = {name: value for name, value in (event.get("queryStringParameters") or {}).items() if value is not None}
+    _require_unicode("header", headers)
+    _require_unicode("query parameter", query)
+    for values in (event.get("multiValueQueryStringParameters") or {}).values():
+        _require_unicode("query parameter", dict.fromkeys(values or [], ""))
+    _require_unicode("host", {"domainName": (event.get("requestContext") or {}).get("domainName") or ""})
     return WebhookRequest(
         source=source,
         headers=headers,

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..aws.bus import PUT_EVENTS_MAX_BYTES, fits_on_the_bus
 from . import standard_webhooks
 from .delivery import AcceptedDelivery, Handshake, WebhookRequest
 from .errors import MalformedPayload, PayloadTooLarge, UnknownSource, UnsupportedMediaType
@@ -24,6 +25,8 @@ from .xml_safety import parse_xml
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
+# No field of any payload needs more; Python's own limit on int(str) is 4,300 digits.
+MAX_JSON_INTEGER_DIGITS = 64
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 
 __all__ = [
@@ -86,9 +89,17 @@ def _well_formed(value: Any, max_depth: int) -> str | None:
     return None
 
 
+def _bounded_int(digits: str) -> int:
+    # Python refuses to convert longer digit strings (ValueError, sys.get_int_max_str_digits):
+    # refused here with a clear error rather than a 500.
+    if len(digits.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise MalformedPayload(f"a JSON integer has more than {MAX_JSON_INTEGER_DIGITS} digits")
+    return int(digits)
+
+
 def parse_json(body: bytes, max_depth: int) -> Any:
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
     except UnicodeDecodeError as error:
         raise MalformedPayload("body is not valid UTF-8") from error
     except (json.JSONDecodeError, RecursionError) as error:
@@ -120,6 +131,10 @@ def accept_delivery(
     else:
         payload = parse_json(request.body, limits.max_json_depth)
     normalized = scheme.normalize(request, request.source, source, secret, verified, payload, now)
+    if not all(fits_on_the_bus(event) for event in normalized.events):
+        # Refused now (the vendor learns it cannot succeed) rather than failing at PutEvents
+        # on every one of the vendor's retries.
+        raise PayloadTooLarge(f"an event of this delivery would exceed EventBridge's {PUT_EVENTS_MAX_BYTES} byte entry limit")
     return AcceptedDelivery(
         source=request.source,
         delivery_id=normalized.delivery_id,

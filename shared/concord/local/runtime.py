@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from botocore.config import Config
@@ -38,6 +39,7 @@ from .state import StackState
 from .template import REGION, REPO_ROOT, FunctionSpec, Topology
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+BASE_PATH = "/concord"
 MAX_WORKERS_PER_FUNCTION = 4
 _spawn = multiprocessing.get_context("spawn")
 
@@ -320,23 +322,36 @@ def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
-def proxy_event(method: str, route_path: str, path: str, params: dict[str, str], headers: list[tuple[str, str]], query: str, body: bytes, stage: str) -> dict[str, Any]:
-    """A REST API (v1) Lambda proxy integration event."""
-    multi_headers: dict[str, list[str]] = {}
+def _as_sent(header_value: str) -> str:
+    """A header value as the UTF-8 the client sent (http.server decodes headers as Latin-1);
+    encoded lone surrogates stay lone surrogates, as they reach a function on AWS."""
+    try:
+        return header_value.encode("latin-1").decode("utf-8", "surrogatepass")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return header_value
+
+
+def proxy_event(method: str, route_path: str, path: str, params: dict[str, str], headers: list[tuple[str, str]], query: str, body: bytes, stage: str, base_path: str = "") -> dict[str, Any]:
+    """A REST API (v1) Lambda proxy integration event. Under a base path, shaped as API Gateway
+    shapes a custom domain's: `path` and `requestContext.path` carry the base path, no stage."""
+    multi_headers: dict[str, list[str]] = {"X-Forwarded-Proto": ["http"]}
     for name, value in headers:
-        multi_headers.setdefault(name, []).append(value)
+        multi_headers.setdefault(name, []).append(_as_sent(value))
     multi_query: dict[str, list[str]] = {}
     for pair in filter(None, query.split("&")):
         name, _, value = pair.partition("=")
-        multi_query.setdefault(name, []).append(value)
+        # API Gateway hands the function decoded query parameters.
+        multi_query.setdefault(unquote(name, errors="surrogatepass"), []).append(unquote(value, errors="surrogatepass"))
     try:
         text, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, is_base64 = base64.b64encode(body).decode(), True
     now = time.time()
+    context_path = f"{base_path}{path}" if base_path else f"/{stage}{path}"
+    custom_domain = {"domainName": multi_headers.get("Host", ["localhost"])[-1]} if base_path else {}
     return {
         "resource": route_path,
-        "path": path,
+        "path": f"{base_path}{path}",
         "httpMethod": method,
         "headers": {name: values[-1] for name, values in multi_headers.items()},
         "multiValueHeaders": multi_headers,
@@ -347,8 +362,9 @@ def proxy_event(method: str, route_path: str, path: str, params: dict[str, str],
         "requestContext": {
             "resourcePath": route_path,
             "httpMethod": method,
-            "path": f"/{stage}{path}",
+            "path": context_path,
             "stage": stage,
+            **custom_domain,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(now * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": multi_headers.get("User-Agent", [""])[0]},
@@ -375,6 +391,9 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             path, _, query = self.path.partition("?")
+            # The API is served at the root and, as a custom domain's base-path mapping, under BASE_PATH.
+            base_path = BASE_PATH if path.startswith(f"{BASE_PATH}/") else ""
+            path = path.removeprefix(base_path)
             match = next(
                 ((route, m, fn) for method, route, pattern, fn in routes if method == self.command and (m := pattern.match(path))),
                 None,
@@ -387,7 +406,7 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
             if match is None:
                 return _json_response(self, 404, {"message": "Not Found"})
             route, m, function_name = match
-            event = proxy_event(self.command, route, path, m.groupdict(), list(self.headers.items()), query, body, "local")
+            event = proxy_event(self.command, route, path, m.groupdict(), list(self.headers.items()), query, body, "local", base_path)
             result = runtime.invoke(function_name, event)
             if result.errored:
                 return _json_response(self, 502, {"message": "Internal server error"})

@@ -21,9 +21,11 @@ from .senders import JSON, XML, Sent
 
 CATEGORIES = (
     "forged", "stale", "truncated", "oversized", "wrong-content-type", "malformed", "deep-nesting",
-    "unicode", "injection",
+    "unicode", "injection", "oversized-integer", "surrogate", "control-characters", "base-path",
 )
 MAX_BODY = 256 * 1024
+# The local stack serves the API at its root and, like a custom domain's base-path mapping, here.
+BASE_PATH = "/concord"
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,9 @@ def _forged(kit: Kit, c: Credentials, url_of: Callable[[str], str]) -> dict[str,
         "state-with-space": (lambda: kit.sign(senders.business_central_payload(state + " ")), *bad),
         "empty-client-state": (lambda: kit.sign(senders.business_central_payload("")), *missing),
         "state-in-header": (lambda: kit.sign(_bc_without_state(senders.business_central_payload(state))).with_headers(clientState=state), *missing),
+        # Neither a handshake nor a notification: nothing carries a clientState.
+        "empty-value": (lambda: kit.sign(b'{"value": []}'), *missing),
+        "empty-value-state-in-header": (lambda: kit.sign(b'{"value": []}').with_headers(clientState=state), *missing),
     }
 
 
@@ -289,6 +294,47 @@ def _bc_without_state(body: bytes) -> bytes:
 
 def _bc_merge(first: bytes, second: bytes) -> bytes:
     return json.dumps({"value": json.loads(first)["value"] + json.loads(second)["value"]}).encode()
+
+
+# Integers longer than any field needs, up to past Python's int-string limit (4,300 digits).
+HUGE_INTEGER_DIGITS = {"65-digits": 65, "4301-digits": 4301, "100000-digits": 100_000}
+# Lone UTF-16 surrogates where the request carries text: a header, the query, the Host.
+SURROGATES = {
+    "header-value": lambda sent: sent.with_headers(**{"X-Trace-Note": "a\udc80b"}),
+    "query-value": lambda sent: sent.with_query(note="\ud800"),
+    "host": lambda sent: sent.with_headers(Host="hooks\udfff.example.com"),
+}
+# NUL, other C0 controls and text-direction controls in canonical names and ids.
+CONTROL_CHARACTERS = {
+    "nul-in-name": {"name": "Acme\x00Corp"}, "nul-in-id": {"account_id": "A-1\x00"},
+    "escape-in-name": {"name": "Acme\x1b[31m"}, "tab-in-id": {"account_id": "A\t1"}, "newline-in-name": {"name": "Acme\nCorp"},
+    "rtl-override-in-name": {"name": "Acme\u202eproC"}, "ltr-embedding-in-id": {"account_id": "\u202aA-1"},
+    "isolate-in-name": {"name": "\u2066Acme\u2069"}, "rtl-mark-in-id": {"account_id": "A-1\u200f"}, "del-in-name": {"name": "Acme\x7f"},
+}
+
+
+def _huge_integer(digits: int) -> bytes:
+    return b'{"value": [{"subscriptionId": ' + b"9" * digits + b"}]}"
+
+
+def _with_account(fields: dict[str, str]) -> bytes:
+    base = {"account_id": "A-1", "name": "Acme"}
+    return json.dumps({"type": "AccountChanged", "timestamp": "2026-01-05T09:00:00+00:00", "data": {**base, **fields}}).encode()
+
+
+def _base_path_cases(kit: Kit, c: Credentials, url_of: Callable[[str], str]) -> dict[str, tuple[Callable[[], Sent], str, int, tuple[str, ...]]]:
+    """Deliveries under the custom domain's base path that must still be refused."""
+    cases: dict[str, tuple[Callable[[], Sent], str, int, tuple[str, ...]]] = {
+        "other-source-name": (lambda: kit.sign(kit.valid()), f"{BASE_PATH}/webhooks/{kit.source}x", 404, ("unknown_source",)),
+        "nul-in-source": (lambda: kit.sign(kit.valid()), f"{BASE_PATH}/webhooks/{kit.source}%00", 404, ("unknown_source", "not_found")),
+    }
+    if kit.scheme == "hubspot":
+        # Signed over the URL without the base path: not the URL HubSpot called.
+        cases["signed-without-base-path"] = (lambda: kit.sign(kit.valid()), f"{BASE_PATH}/webhooks/{kit.source}", 401, ("signature_invalid",))
+    if kit.scheme == "standard-webhooks":
+        other = "whsec_" + base64.b64encode(b"an-attacker-guess-32-bytes-long!").decode()
+        cases["wrong-secret"] = (lambda: senders.standard_webhooks("crm", other, kit.valid()), f"{BASE_PATH}/webhooks/crm", 401, ("signature_invalid",))
+    return cases
 
 
 def build_cases(c: Credentials, url_of: Callable[[str], str]) -> list[Case]:
@@ -340,6 +386,20 @@ def build_cases(c: Credentials, url_of: Callable[[str], str]) -> list[Case]:
         # injection strings where the schema refuses them
         for name, (body, status, codes) in _injection(kit, c).items():
             add("injection", kit, name, (lambda body=body, kit=kit: kit.sign(body)), status, codes)
+        # integers no field needs (Python cannot even convert the longest: a 500 before)
+        if kit.format == "json":
+            for name, digits in HUGE_INTEGER_DIGITS.items():
+                add("oversized-integer", kit, name, (lambda digits=digits, kit=kit: kit.sign(_huge_integer(digits))), *malformed)
+        # lone surrogates outside the body
+        for name, spoil in SURROGATES.items():
+            add("surrogate", kit, name, (lambda spoil=spoil, kit=kit: spoil(kit.sign(kit.valid()))), 400, ("malformed_request",))
+        # control characters in canonical names and ids
+        if kit.scheme == "standard-webhooks":
+            for name, fields in CONTROL_CHARACTERS.items():
+                add("control-characters", kit, name, (lambda fields=fields, kit=kit: kit.sign(_with_account(fields))), 422, ("invalid_event",))
+        # under the custom domain's base path
+        for name, (make, path, status, codes) in _base_path_cases(kit, c, url_of).items():
+            add("base-path", kit, name, make, status, codes, path)
     # injection into the source path: an unknown source, or no route at all
     some = kits(c, url_of)[0]
     for name, path in {"dot-dot": "/webhooks/..%2Fcrm", "upper-case": "/webhooks/CRM", "semicolon": "/webhooks/crm;rm%20-rf",

@@ -66,6 +66,9 @@ def api_event(source: str, sent: Sent, *, method: str = "POST", path: str | None
         body, is_base64 = base64.b64encode(sent.body).decode(), True
     headers = {"Host": HOST, "X-Forwarded-Proto": "https", **sent.headers}
     path = path or f"/webhooks/{source}"
+    # API Gateway fills the path parameter from the path it matched (a path it cannot match
+    # never reaches the function: these events stand for the route's last segment).
+    source = path.rsplit("/", 1)[-1]
     return {
         "resource": "/webhooks/{source}",
         "path": path,

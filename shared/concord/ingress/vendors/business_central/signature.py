@@ -53,7 +53,10 @@ def notification_items(payload: Any) -> Sequence[dict[str, Any]]:
 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-subscriptions
 # (clientState: "a shared secret, enabling the subscriber to verify notifications")
 def verify_client_states(secret: BusinessCentralSecret, items: Sequence[dict[str, Any]]) -> None:
-    """Every item must carry one of the source's clientStates; one bad item refuses the delivery."""
+    """Every item must carry one of the source's clientStates; one bad item refuses the delivery,
+    and so does a delivery without items (it carries no clientState to authenticate it)."""
+    if not items:
+        raise SignatureMissing("a notification must carry the subscription's clientState: the value list is empty")
     for item in items:
         client_state = item.get("clientState")
         if not isinstance(client_state, str) or not client_state:
