@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytest_socket import _remove_restrictions, socket_allow_hosts
 from typer.testing import CliRunner
 
 from concord.cli.main import app
@@ -18,14 +17,9 @@ from concord.local.state import StackState
 from concord.local.template import FunctionSpec, Topology
 from concord.local.vendors import VendorSandboxes
 
+from .loopback import loopback_only  # noqa: F401 - the fixture
 
 
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    """Loopback only (a port held by this test), overriding the suite's fixture of this name."""
-    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
-    yield
-    _remove_restrictions()
 
 
 TEMPLATE_WATCHES = [

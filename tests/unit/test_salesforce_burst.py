@@ -16,15 +16,11 @@ from benchmarks.salesforce_burst import Timings
 from concord.connectors.kit.errors import Throttled
 from concord.errors import TransientError, ValidationFailed
 
+from .loopback import loopback_only  # noqa: F401 - the fixture
+
 QUICK = Timings(visibility_timeout=0.2, window_seconds=0.4, paced_per_second=2.0, paced_burst=1.0)
 RECORDS = 450  # three collection calls: room for a fault between them
 
-
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
-    yield
-    _remove_restrictions()
 
 
 @pytest.fixture(scope="module")

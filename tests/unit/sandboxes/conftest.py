@@ -10,20 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pytest_socket import _remove_restrictions, socket_allow_hosts
 
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
+
+from ..loopback import loopback_only  # noqa: F401 - the fixture
 from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API = "/services/data/v67.0"
 
-
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
-    yield
-    _remove_restrictions()
 
 
 def doc_example(name: str) -> dict[str, Any]:

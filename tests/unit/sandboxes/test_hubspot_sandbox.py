@@ -8,20 +8,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pytest_socket import _remove_restrictions, socket_allow_hosts
 
 from concord.local.sandboxes.hubspot import DEFAULT_APP, HubSpotSandbox
 from concord.local.sandboxes.kit import SandboxServer
 from concord.local.scenarios.hubspot import PortalSession, SalesRep
 
+from ..loopback import loopback_only  # noqa: F401 - the fixture
+
 OBJECTS = "/crm/objects/2026-03"
 
-
-@pytest.fixture(autouse=True)
-def _loopback() -> Iterator[None]:
-    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
-    yield
-    _remove_restrictions()
 
 
 @pytest.fixture
