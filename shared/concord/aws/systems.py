@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, cached_property
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -34,8 +36,8 @@ class SystemsSettings(ConnectorSettings):
 
 
 def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPort]:
-    """The CRM, PSA and ERP connectors each role's secret names; they keep their sessions
-    across invocations of a warm function."""
+    """The CRM, PSA and ERP connectors each role's secret names, each connected when first
+    used; they keep their sessions across invocations of a warm function."""
     return _connectors(SystemSecrets(
         prefix=settings.systems_secret_prefix,
         cache_seconds=settings.secret_cache_seconds,
@@ -44,9 +46,30 @@ def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPo
     ))
 
 
+class ConnectedOnFirstUse:
+    """Stands for a connector until a member is used, then connects (reads its secret) once.
+
+    A function reads only the secrets of the systems it calls: its role may read no other
+    (infra grants each function the secrets of its systems only)."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+
+    @cached_property
+    def _connector(self) -> Any:
+        return self._connect()  # not cached when it raises: the next use tries again
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector, name)
+
+
 @cache
 def _connectors(secrets: SystemSecrets) -> tuple[CrmPort, PsaPort, ErpPort]:
-    return secrets.crm(), secrets.psa(), secrets.erp()
+    return (
+        cast(CrmPort, ConnectedOnFirstUse(secrets.crm)),
+        cast(PsaPort, ConnectedOnFirstUse(secrets.psa)),
+        cast(ErpPort, ConnectedOnFirstUse(secrets.erp)),
+    )
 
 
 @cache
