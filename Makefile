@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+# checkov has pins of its own that conflict with the dev tools: it gets its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat infra/checkov-requirements.txt | cksum | cut -d' ' -f1)
 
 # CDK (jsii) runs on Node offline: no notices, telemetry or version checks; Node 20's
 # end-of-life banner silenced (see docs/infra.md).
@@ -20,7 +23,12 @@ demo: install  ## Run Concord's main job on the local stack (starts it if needed
 test: install  ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): infra/checkov-requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/checkov-requirements.txt
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

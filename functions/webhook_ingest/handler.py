@@ -119,6 +119,9 @@ def receive_webhook(source: str) -> Response:
 @app.exception_handler(DeliveryRejected)
 def refuse(error: DeliveryRejected) -> Response:
     metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
+    if error.status == HTTPStatus.UNAUTHORIZED:
+        # Per source (its dimension): a surge alarms (infra IngressAlarms).
+        metrics.add_metric(name="SignatureFailures", unit=MetricUnit.Count, value=1)
     logger.info("delivery rejected", status=error.status, code=error.code, reason=error.message)
     body: dict[str, Any] = {"error": error.code, "message": error.message}
     if error.details:

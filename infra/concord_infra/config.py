@@ -15,6 +15,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
 
 
+class WebAclConfig(BaseModel):
+    """An AWS WAF web ACL on the webhook API's stage (constructs/waf.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Requests one source IP may send in any 5 minutes before WAF blocks it. Vendors deliver
+    # from a few egress addresses: leave room for their bursts (a bulk update in the CRM).
+    rate_limit_per_ip: Annotated[int, Field(ge=10, le=2_000_000_000)] = 3000
+
+
 class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,6 +37,16 @@ class StageConfig(BaseModel):
     # API Gateway stage throttles (requests/s and burst) for the webhook API.
     webhook_rate_limit: Annotated[int, Field(gt=0)] = 50
     webhook_burst_limit: Annotated[int, Field(gt=0)] = 100
+    # AWS WAF in front of the webhook API (rate limit per source IP, managed rule sets): None
+    # leaves it off (local, dev); prod turns it on in cdk.json.
+    web_acl: WebAclConfig | None = None
+    # Signature failures of one source within 5 minutes that alarm (a wrong secret after a
+    # rotation, or someone probing the endpoint).
+    signature_failures_alarm: Annotated[int, Field(ge=1)] = 10
+    # At most this many of each sync flow's functions run at once (reserved concurrency, and the
+    # same cap on its SQS event source so messages wait in the queue instead of being throttled):
+    # protects the vendors' API limits. None: unreserved (accounts with a small concurrency quota).
+    flow_reserved_concurrency: Annotated[int, Field(ge=2, le=1000)] | None = None
     # How long the ingest function caches signing secrets: a rotation takes effect within it.
     secret_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
     # How often a consumer may fail a message before it is parked in the DLQ.

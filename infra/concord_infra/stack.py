@@ -16,6 +16,7 @@ from .constructs.consumer import EventConsumer
 from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
+from .constructs.ingress_alarms import IngressAlarms
 from .constructs.ops import AlarmTopics, OperationsDashboard
 from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
@@ -68,6 +69,17 @@ class ConcordStack(Stack):
             burst_limit=stage.webhook_burst_limit,
             log_retention_days=stage.log_retention_days,
             retain_logs=stage.retain_data,
+            web_acl=stage.web_acl,
+        )
+        IngressAlarms(
+            self,
+            "IngressAlarms",
+            prefix=prefix,
+            api=ingress.api,
+            function=ingest,
+            sources=list(stage.webhook_sources),
+            topics=topics,
+            signature_failures_threshold=stage.signature_failures_alarm,
         )
 
         audit = function(
@@ -122,6 +134,7 @@ class ConcordStack(Stack):
             quote_to_cash=quote_to_cash,
             retry_base_seconds=stage.retry_base_seconds,
             max_receive_count=stage.max_receive_count,
+            reserved_concurrency=stage.flow_reserved_concurrency,
             event_relays=stage.salesforce_event_relay,
         )
 

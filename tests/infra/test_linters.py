@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +25,29 @@ def test_cfn_lint_is_clean_on_every_stage(synthesized: dict[str, Any]) -> None:
             [str(cfn_lint), str(template), "--ignore-checks", CFN_LINT_IGNORED], capture_output=True, text=True
         )
         assert result.returncode == 0, f"{stage}:\n{result.stdout}{result.stderr}"
+
+
+def _checkov() -> Path:
+    """checkov from its own venv (make install builds it; CHECKOV names another)."""
+    return Path(os.environ.get("CHECKOV", REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
+
+
+def test_checkov_finds_nothing_unexplained_on_every_stage(synthesized: dict[str, Any]) -> None:
+    checkov = _checkov()
+    assert checkov.exists(), f"{checkov} is missing: run `make install` (or set CHECKOV)"
+    templates = [Path(outdir) / f"concord-{stage}.template.json" for stage, (_, _, outdir) in synthesized.items()]
+    result = subprocess.run(
+        [str(checkov), "--framework", "cloudformation", "--compact", "--output", "json",
+         *[arg for template in templates for arg in ("--file", str(template))]],
+        capture_output=True, text=True,
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [(f["check_id"], f["resource"], Path(f["file_path"]).name)
+              for report in reports for f in report["results"]["failed_checks"]]
+    assert failed == [], failed
+    skipped = [s for report in reports for s in report["results"]["skipped_checks"]]
+    assert skipped and all(len(s["check_result"].get("suppress_comment", "")) > 20 for s in skipped)
 
 
 def test_asl_validator_accepts_the_state_machines(tmp_path: Path) -> None:

@@ -642,3 +642,20 @@ def test_a_whole_queue_move_task_is_started_and_recorded(stage: Stage) -> None:
     assert started["DestinationArn"].endswith(":" + NAMES.queue("audit-trail"))
     (item,) = stage.records()
     assert item["pk"] == record and item["task_handle"] == "task-1" and item["status"] == "move_task_started"
+
+
+def test_status_shows_a_failed_scheduled_run_parked_by_its_on_failure_destination() -> None:
+    """Lambda's on-failure destination of poll_changes is `<stage>-poll-changes-dlq` (infra
+    ScheduledRuns): a failed run parked there alarms in `concord status` with its flow."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName=NAMES.dlq("poll-changes"))["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+            "version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": {"source": "aws.events"}, "responsePayload": {"errorType": "TransientError"},
+        }))
+
+        (status,) = ops.queue_statuses(sqs, NAMES, NOW)
+
+    assert (status.kind, status.flow, status.severity, status.visible, status.alarming) == (
+        "dlq", "change_capture", Severity.WARNING, 1, True)

@@ -269,6 +269,28 @@ def test_a_bad_signature_is_unauthorized(stack: IngestStack, sample_data) -> Non
     _assert_refused(stack.post("crm", body, _signed(body, secret=forged)), 401, "signature_invalid", stack)
 
 
+def _emitted_metrics(output: str) -> list[tuple[set[str], dict[str, Any]]]:
+    """(metric names, dimensions) of each EMF blob Powertools printed."""
+    blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return [
+        ({m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]},
+         {k: blob[k] for d in blob["_aws"]["CloudWatchMetrics"] for dims in d["Dimensions"] for k in dims})
+        for blob in blobs
+    ]
+
+
+def test_signature_failures_are_counted_per_source_for_the_alarm(
+    stack: IngestStack, sample_data, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = _delivery_body(sample_data)
+    stack.post("crm", body, {"Content-Type": "application/json"})
+    stack.post("crm", b"[1", _signed(b"[1"))  # signed but malformed: refused, not a signature failure
+
+    unsigned, malformed = _emitted_metrics(capsys.readouterr().out)
+    assert "SignatureFailures" in unsigned[0] and unsigned[1]["source"] == "crm"
+    assert "SignatureFailures" not in malformed[0] and "WebhooksRejected" in malformed[0]
+
+
 def test_a_delivery_without_signature_headers_is_unauthorized(stack: IngestStack, sample_data) -> None:
     body = _delivery_body(sample_data)
     response = stack.post("crm", body, {"Content-Type": "application/json"})

@@ -1,11 +1,17 @@
-"""The EventBridge bus every canonical event travels on, with an archive for replay."""
+"""The EventBridge bus every canonical event travels on, with an archive for replay, and who
+may publish what on it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from concord.events.envelope import EVENT_MODEL_BY_TYPE, producer_of
 from concord.events.types import System
 
 # Every canonical event's `source` (concord.crm, concord.psa, ...): see Envelope.bus_source.
@@ -22,4 +28,28 @@ class EventBus(Construct):
             description="All canonical events, for `concord replay`",
             event_pattern=events.EventPattern(source=CANONICAL_SOURCES),
             retention=Duration.days(archive_days),
+        )
+
+
+def event_types_of(systems: Iterable[str]) -> set[str]:
+    """Every canonical event type the given systems produce (`crm` → OpportunityClosedWon, ...)."""
+    wanted = set(systems)
+    return {event_type for event_type in EVENT_MODEL_BY_TYPE if producer_of(event_type).value in wanted}
+
+
+def grant_publish(bus: events.IEventBus, function: lambda_.IFunction, event_types: Iterable[str]) -> None:
+    """events:PutEvents on the bus for these canonical event types only: one statement per
+    source (concord.<producer>) naming that producer's detail-types, so a function can neither
+    publish another type nor pass one type off as another system's. Condition keys:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html"""
+    by_source: dict[str, list[str]] = {}
+    for event_type in sorted(set(event_types)):
+        by_source.setdefault(f"concord.{producer_of(event_type).value}", []).append(event_type)
+    for source, detail_types in sorted(by_source.items()):
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[bus.event_bus_arn],
+                conditions={"StringEquals": {"events:source": source, "events:detail-type": detail_types}},
+            )
         )

@@ -12,8 +12,10 @@ from constructs import Construct
 
 from .data import DataTables
 from .functions import ConcordFunction
+from .bus import grant_publish
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
+from .sync_flows import ANNOUNCED
 
 
 class ChangeCapture(Construct):
@@ -47,9 +49,10 @@ class ChangeCapture(Construct):
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         tables.rate_budget.grant(function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        bus.grant_put_events_to(function)
-        for secret in system_secrets.values():
-            secret.grant_read(function)
+        # Only the watched systems' secrets, only the events their watches announce.
+        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches})
+        for system in sorted({watch["system"] for watch in watches}):
+            system_secrets[system].grant_read(function)
         self.schedule = ScheduledRuns(
             self,
             "Runs",

@@ -16,10 +16,20 @@ from constructs import Construct
 
 from concord.events.types import Severity
 
+from ..nag import skip_checkov
 from .functions import ConcordFunction
 from .ops import AlarmTopics
 
 DLQ_RETENTION = Duration.days(14)
+
+
+def accept_sqs_managed_encryption(queue: sqs.Queue) -> None:
+    skip_checkov(
+        queue,
+        "CKV_AWS_27",
+        "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled). A customer-managed key would "
+        "have to be granted to every producer (EventBridge, Lambda destinations) and adds no boundary.",
+    )
 
 
 class EventConsumer(Construct):
@@ -39,6 +49,8 @@ class EventConsumer(Construct):
         batch_size: int = 10,
         max_batching_window: Duration | None = None,
     ) -> None:
+        """The event source runs at most as many of the function at once as its reserved
+        concurrency, so messages wait in the queue rather than being throttled into the DLQ."""
         super().__init__(scope, construct_id)
         self.name = name
         queue_name = f"{prefix}-{name.replace('_', '-')}"
@@ -75,8 +87,17 @@ class EventConsumer(Construct):
                 batch_size=batch_size,
                 max_batching_window=max_batching_window,
                 report_batch_item_failures=True,
+                max_concurrency=function.reserved_concurrency,
             )
         )
+        skip_checkov(
+            function.function,
+            "CKV_AWS_116",
+            "Invoked synchronously by its queue's event source mapping: a failed message returns to the "
+            "queue and, after max_receive_count attempts, is parked in the queue's DLQ, which alarms.",
+        )
+        for queue in (self.queue, self.dlq):
+            accept_sqs_managed_encryption(queue)
         self.queue.grant(function.function, "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
 
         topics.alarm(

@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..nag import acknowledge
+from ..nag import LOG_KEY_REASON, acknowledge, skip_checkov
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -138,9 +138,11 @@ class ConcordFunction(Construct):
         retain_logs: bool,
         timeout: Duration = Duration.seconds(30),
         memory_size: int = 256,
+        reserved_concurrency: int | None = None,
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.reserved_concurrency = reserved_concurrency
         function_name = f"{physical_prefix}-{name.replace('_', '-')}"
         self.log_group = logs.LogGroup(
             self,
@@ -178,6 +180,7 @@ class ConcordFunction(Construct):
             log_group=self.log_group,
             timeout=timeout,
             memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,
@@ -194,11 +197,33 @@ class ConcordFunction(Construct):
         # The local stack runs this folder's handler in its own runtime.
         cfn = self.function.node.default_child
         cfn.add_metadata(SOURCE_METADATA_KEY, f"functions/{name}")
+        self._skip_checkov_checks(reserved_concurrency)
+
+    def _skip_checkov_checks(self, reserved_concurrency: int | None) -> None:
+        for check_id, reason in FUNCTION_CHECKS_ACCEPTED.items():
+            skip_checkov(self.function, check_id, reason)
+        skip_checkov(self.log_group, "CKV_AWS_158", LOG_KEY_REASON)
+        if reserved_concurrency is None:
+            skip_checkov(
+                self.function,
+                "CKV_AWS_115",
+                "Not reserved: bounded by its trigger (schedule, saga, API throttle) and the vendors' shared "
+                "rate budget; a reservation takes from the account's pool. The sync flows reserve theirs "
+                "where the stage sets flow_reserved_concurrency.",
+            )
 
     @property
     def arn(self) -> str:
         return self.function.function_arn
 
+
+# checkov findings every Concord function accepts, and why.
+FUNCTION_CHECKS_ACCEPTED = {
+    "CKV_AWS_117": "No VPC: the functions reach SaaS APIs and AWS services over HTTPS and hold no network "
+    "resource to protect; a VPC would need NAT gateways for the vendors and adds no boundary.",
+    "CKV_AWS_173": "Environment variables hold names and configuration, never secrets (those are read from "
+    "Secrets Manager); Lambda encrypts them at rest with its AWS managed key.",
+}
 
 RETENTION = {
     7: logs.RetentionDays.ONE_WEEK,

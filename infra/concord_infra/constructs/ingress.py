@@ -20,17 +20,18 @@ from constructs import Construct
 from concord.ingress.schemes import scheme_for
 from concord.ingress.sources import SourceConfig, secret_name
 
-from ..nag import acknowledge
+from ..config import WebAclConfig
+from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
+from .bus import event_types_of, grant_publish
 from .data import DataTables
 from .functions import RETENTION, ConcordFunction
+from .waf import WebhookFirewall
 
 
 WEBHOOK_API_ACKNOWLEDGED = {
     "AwsSolutions-APIG4": "Webhook senders (SaaS vendors) cannot use IAM or Cognito authorization; every "
     "request is authenticated by the vendor's HMAC signature, verified in constant time by the function.",
     "AwsSolutions-COG4": "As for APIG4: webhook requests are authenticated by signature, not by Cognito.",
-    "AwsSolutions-APIG3": "WAF is left to the deploying firm (cost, managed rule sets); the API is throttled "
-    "per stage and the function refuses unsigned requests before doing any work.",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level logging role uses the managed "
     "policy AWS documents for it; Concord's functions have inline least-privilege roles.",
@@ -58,6 +59,7 @@ class WebhookIngress(Construct):
         burst_limit: int,
         log_retention_days: int,
         retain_logs: bool,
+        web_acl: WebAclConfig | None,
     ) -> None:
         super().__init__(scope, construct_id)
         secret_prefix = webhook_secret_prefix(prefix)
@@ -80,7 +82,16 @@ class WebhookIngress(Construct):
                 "Signing secrets are issued by the sending vendor, not by AWS; they are rotated with "
                 "`concord secrets set --rotate`, which keeps the old and the new secret active together.",
             )
-        bus.grant_put_events_to(function.function)
+            skip_checkov(secret, "CKV_AWS_149", SECRET_KEY_REASON)
+        # What a delivery can become: the events of its source's system, or a notice naming
+        # records without their content (ChangeNotified, enriched later).
+        grant_publish(bus, function.function, event_types_of(c.system for c in sources.values()) | {"ChangeNotified"})
+        skip_checkov(
+            function.function,
+            "CKV_AWS_116",
+            "Invoked synchronously by API Gateway: a failure answers 5xx and the vendor delivers again; "
+            "it alarms (IngressAlarms).",
+        )
         tables.idempotency.grant(
             function.function,
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
@@ -104,6 +115,7 @@ class WebhookIngress(Construct):
             retention=RETENTION[log_retention_days],
             removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
         )
+        skip_checkov(access_logs, "CKV_AWS_158", LOG_KEY_REASON)
         self.api = apigw.RestApi(
             self,
             "Api",
@@ -137,6 +149,20 @@ class WebhookIngress(Construct):
         )
         for finding, reason in WEBHOOK_API_ACKNOWLEDGED.items():
             acknowledge(self.api, finding, reason)
+        if web_acl is None:
+            acknowledge(
+                self.api,
+                "AwsSolutions-APIG3",
+                "WAF is off on this stage (stage config web_acl; on in prod): the API is throttled per "
+                "source and the function refuses unsigned requests before doing any work.",
+            )
+        else:
+            WebhookFirewall(self, "Firewall", prefix=prefix, stage=self.api.deployment_stage, config=web_acl)
+        skip_checkov(
+            self.api.deployment_stage,
+            "CKV_AWS_120",
+            "No caching: every delivery is unique and must reach the function (a cached POST would be lost).",
+        )
         validator = self.api.add_request_validator(
             "Validator",
             request_validator_name="body-and-parameters",
@@ -157,14 +183,18 @@ class WebhookIngress(Construct):
         integration = apigw.LambdaIntegration(function.function, proxy=True)
         webhooks = self.api.root.add_resource("webhooks")
         for source in sources:
-            webhooks.add_resource(source).add_method(
+            self._accept_signature_authentication(webhooks.add_resource(source).add_method(
                 "POST", integration, request_validator=validator, request_models={"application/json": body_model}
-            )
+            ))
         # Any other name: the function answers 404 unknown_source (JSON, like every refusal).
-        webhooks.add_resource("{source}").add_method(
+        self._accept_signature_authentication(webhooks.add_resource("{source}").add_method(
             "POST",
             integration,
             request_parameters={"method.request.path.source": True},
             request_validator=validator,
             request_models={"application/json": body_model},
-        )
+        ))
+
+    @staticmethod
+    def _accept_signature_authentication(method: apigw.Method) -> None:
+        skip_checkov(method, "CKV_AWS_59", WEBHOOK_API_ACKNOWLEDGED["AwsSolutions-APIG4"])

@@ -10,13 +10,12 @@ from collections.abc import Callable
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from concord.events.types import Severity
 from constructs import Construct
 
 from .data import DataTables
 from .functions import ConcordFunction
 from .ops import AlarmTopics
-from .quote_to_cash import QuoteToCash
+from .quote_to_cash import Access, QuoteToCash
 from .scheduled import ScheduledRuns
 
 
@@ -41,7 +40,10 @@ class Reconciliation(Construct):
             environment={**quote_to_cash.systems_environment, "RECONCILE_REPAIR": "false"},
             timeout=Duration.minutes(10),
         )
-        quote_to_cash.grant_systems_access(self.function, tables, bus)
+        # Compares all three systems; publishes what differs (repairs write through the systems).
+        quote_to_cash.grant_systems_access(
+            self.function, tables, bus, Access(systems=("crm", "psa", "erp"), publishes=("DriftDetected",))
+        )
         tables.xref.grant(self.function.function, "dynamodb:Scan")
         self.schedule = ScheduledRuns(
             self,
@@ -51,12 +53,4 @@ class Reconciliation(Construct):
             every=Duration.hours(every_hours),
             topics=topics,
             missed_means="drift goes unseen until the next run",
-        )
-        topics.alarm(
-            self,
-            "Failed",
-            metric=self.function.function.metric_errors(period=Duration.hours(1)),
-            name=f"{prefix}-reconcile-failed",
-            description="reconciliation failed: drift between the systems goes unseen until it runs again",
-            severity=Severity.WARNING,
         )

@@ -19,10 +19,18 @@ from .consumer import EventConsumer
 from .data import DataTables
 from .functions import ConcordFunction
 from .ops import AlarmTopics
-from .quote_to_cash import QuoteToCash
+from .quote_to_cash import Access, QuoteToCash
 
 
 ENRICHMENT = "enrich_changes"  # the flow relayed Salesforce change events are delivered to
+# What polling and enrichment announce (concord.sync.change_capture.watch_for), by record type.
+ANNOUNCED = {
+    "opportunity": "OpportunityClosedWon",
+    "customer": "AccountChanged",
+    "time_entry": "TimeApproved",
+    "invoice": "InvoicePosted",
+    "payment": "PaymentReceived",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class Flow:
     detail_types: tuple[str, ...]
     # Business severity of a parked message: unbilled work and unrecorded payments cost cash.
     severity: Severity
+    # The systems it calls and the events it publishes (concord.sync.<flow>).
+    access: Access
     timeout_seconds: int = 30
     batch_size: int = 10
     batching_window_seconds: int = 0
@@ -45,6 +55,7 @@ FLOWS = (
         "concord.psa",
         ("TimeApproved", "ExpenseApproved"),
         Severity.HIGH,
+        Access(systems=("erp",)),
         timeout_seconds=60,
         # Lines are sent to the ERP per call in batches: gather a larger batch for a moment.
         batch_size=50,
@@ -56,6 +67,7 @@ FLOWS = (
         "concord.erp",
         ("InvoicePosted", "PaymentReceived"),
         Severity.HIGH,
+        Access(systems=("crm", "psa")),
     ),
     Flow(
         "sync_customer",
@@ -63,6 +75,7 @@ FLOWS = (
         "concord.crm",
         ("AccountChanged",),
         Severity.WARNING,
+        Access(systems=("crm", "psa", "erp"), publishes=("SyncExceptionRaised",)),
     ),
     Flow(
         "enrich_changes",
@@ -70,6 +83,8 @@ FLOWS = (
         "concord.concord",
         ("ChangeNotified",),
         Severity.WARNING,
+        # A notice may name any system's records; what it becomes is what polling announces.
+        Access(systems=("crm", "psa", "erp"), publishes=tuple(ANNOUNCED.values())),
         timeout_seconds=60,
     ),
     Flow(
@@ -78,6 +93,7 @@ FLOWS = (
         "concord.psa",
         ("StaffingChanged", "ContractChanged"),
         Severity.WARNING,
+        Access(systems=("erp",), publishes=("SyncExceptionRaised",)),
     ),
 )
 
@@ -96,6 +112,7 @@ class SyncFlows(Construct):
         quote_to_cash: QuoteToCash,
         retry_base_seconds: int,
         max_receive_count: int,
+        reserved_concurrency: int | None,
         event_relays: Sequence[EventRelay] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -114,8 +131,10 @@ class SyncFlows(Construct):
                     **(relays_environment if flow.name == ENRICHMENT else {}),
                 },
                 timeout=Duration.seconds(flow.timeout_seconds),
+                # Each flow calls the vendors: cap how many run at once (stage config).
+                reserved_concurrency=reserved_concurrency,
             )
-            quote_to_cash.grant_systems_access(function, tables, bus)
+            quote_to_cash.grant_systems_access(function, tables, bus, flow.access)
             tables.audit.grant(function.function, "dynamodb:PutItem")
             self.consumers.append(
                 EventConsumer(

@@ -4,10 +4,11 @@ their connection secrets are unchanged, the rest once per warm function."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any, cast
 
 from pydantic import Field
 
-from ..connectors.registry import LiveConnectors, SystemSecrets
+from ..connectors.registry import LiveConnectors, Role, SystemSecrets
 from ..ownership import SystemOfRecord, load_system_of_record
 from ..ports import CrmPort, CrossReferences, ErpPort, EventPublisher, PsaPort
 from ..settings import Settings
@@ -39,20 +40,37 @@ LIVE_CONNECTORS = LiveConnectors()
 
 
 def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPort]:
-    """The CRM, PSA and ERP connectors each role's secret names; they keep their sessions
-    across invocations of a warm function until the secret changes (re-read every
-    SECRET_CACHE_SECONDS)."""
+    """The CRM, PSA and ERP connectors each role's secret names. Each connects when first used
+    (a function reads only the secrets of the systems it calls: infra grants it no other), and
+    keeps its session across invocations of a warm function until its secret changes (re-read
+    every SECRET_CACHE_SECONDS)."""
     secrets = SystemSecrets(
         prefix=settings.systems_secret_prefix,
         cache_seconds=settings.secret_cache_seconds,
         default_legal_entity=settings.default_legal_entity,
         rate_budget_table=settings.rate_budget_table_name,
     )
-    return LIVE_CONNECTORS.crm(secrets), LIVE_CONNECTORS.psa(secrets), LIVE_CONNECTORS.erp(secrets)
+    return (
+        cast(CrmPort, RoleConnector(secrets, Role.CRM)),
+        cast(PsaPort, RoleConnector(secrets, Role.PSA)),
+        cast(ErpPort, RoleConnector(secrets, Role.ERP)),
+    )
+
+
+class RoleConnector:
+    """Stands for a role's connector: nothing is read until a member is used; then it is
+    whatever LIVE_CONNECTORS holds for the role (connected on first use, rebuilt after a
+    rotation). A failed connection is tried again at the next use."""
+
+    def __init__(self, secrets: SystemSecrets, role: Role) -> None:
+        self._secrets, self._role = secrets, role
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(LIVE_CONNECTORS.get(self._secrets, self._role), name)
 
 
 def systems_for(settings: SystemsSettings) -> Systems:
-    """What the sync flows work with: the current connectors, and the rest, built once."""
+    """What the sync flows work with: the role connectors, and the rest, built once."""
     crm, psa, erp = connectors_for(settings)
     xref, bus, rules, ownership = _shared_parts(settings)
     return Systems(crm=crm, psa=psa, erp=erp, xref=xref, bus=bus, rules=rules, ownership=ownership)

@@ -19,7 +19,6 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from ..errors import ConfigurationError
-from ..ports import CrmPort, ErpPort, PsaPort
 
 
 class Role(StrEnum):
@@ -128,12 +127,3 @@ class LiveConnectors:
         connector = secrets.connect(role, connection)
         self._built[(secrets, role)] = (connection, connector)
         return connector
-
-    def crm(self, secrets: SystemSecrets) -> CrmPort:
-        return cast(CrmPort, self.get(secrets, Role.CRM))
-
-    def psa(self, secrets: SystemSecrets) -> PsaPort:
-        return cast(PsaPort, self.get(secrets, Role.PSA))
-
-    def erp(self, secrets: SystemSecrets) -> ErpPort:
-        return cast(ErpPort, self.get(secrets, Role.ERP))
