@@ -20,10 +20,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
-test: install  ## Run the whole test suite
+test: install $(CHECKOV_STAMP)  ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-install: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(CHECKOV_STAMP): infra/checkov-requirements.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
