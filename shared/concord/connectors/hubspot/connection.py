@@ -21,7 +21,7 @@ from ..kit.urls import SystemUrl
 from ..kit.auth import OAuth2RefreshToken, RefreshCredentials, StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
 from ..registry import ConnectorContext
-from .client import HubSpotClient, HubSpotErrors
+from .client import API_VERSION, HubSpotClient, HubSpotErrors
 from .crm import CrmProperties
 
 # https://developers.hubspot.com/docs/api-reference/2026-03/authentication/oauth-tokens/refresh-oauth-token
@@ -76,6 +76,9 @@ class HubSpotConnection(_Strict):
     # The portal (Hub) id: names the rate budget; without it, the base URL does.
     portal_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
     auth: PortalAuth
+    # The CRM API's date version (/crm/objects/<version>/...). From 2026-09 HubSpot validates
+    # every write against the portal's required properties; a refusal names them.
+    api_version: str = Field(default=API_VERSION, pattern=r"^\d{4}-\d{2}$")
     properties: CrmProperties = CrmProperties()
     default_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     rate: RateSettings = RateSettings()
@@ -113,7 +116,7 @@ def open_client(connection: HubSpotConnection, context: ConnectorContext,
     secret once (context.reload_connection) and a second 401 is a permanent AuthFailed."""
     budget, search_budget = rate_budgets(connection, context)
     return HubSpotClient(base_url=connection.base_url, auth=_auth(connection, context), budget=budget,
-                         search_budget=search_budget, portal=connection.account,
+                         search_budget=search_budget, portal=connection.account, api_version=connection.api_version,
                          max_wait=connection.rate.max_wait_seconds, transport=transport)
 
 
