@@ -74,11 +74,21 @@ def test_salesforce_account_reaches_the_bus_and_the_audit_trail_once(quiet_bus: 
     assert record is not None and record["source_system"] == "crm"
 
 
-@pytest.mark.parametrize("vendor", ["hubspot", "xero", "quickbooks", "quickbooks-cloudevents", "businesscentral"])
+def test_a_hubspot_company_change_is_one_change_notice_for_enrichment(quiet_bus: LocalView, http: httpx.Client) -> None:
+    sent = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), url_of(quiet_bus)("hubspot"))
+
+    first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
+
+    assert first.status_code == 202, first.text
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    on_bus = quiet_bus.wait_for(quiet_bus.drain_tap, timeout=10) + settle(quiet_bus)
+    assert [(e["detail-type"], e["detail"]["data"]["record_type"]) for e in on_bus] == [("ChangeNotified", "customer")]
+    assert quiet_bus.audit.unprocessed_delivery(sent.source, first.json()["delivery_id"]) is None
+
+
+@pytest.mark.parametrize("vendor", ["xero", "quickbooks", "quickbooks-cloudevents", "businesscentral"])
 def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(vendor: str, quiet_bus: LocalView, http: httpx.Client) -> None:
-    if vendor == "hubspot":
-        sent = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), url_of(quiet_bus)("hubspot"))
-    elif vendor == "xero":
+    if vendor == "xero":
         sent = senders.xero("xero", CREDENTIALS.xero_key, senders.xero_payload(senders.xero_event()))
     elif vendor == "quickbooks":
         sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_legacy())

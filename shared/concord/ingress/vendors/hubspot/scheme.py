@@ -1,4 +1,5 @@
-"""The HubSpot scheme: verify signature v3 (or v1 where the source allows it), record every event (see mappers)."""
+"""The HubSpot scheme: verify signature v3 (or v1 where the source allows it); company changes and won
+deals become ChangeNotified for enrichment, the rest is recorded (see mappers)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from concord.observability import metrics
 from ...sources import SourceConfig
 from ..common import canonical_json, parse_vendor
 from . import signature
-from .mappers import to_unprocessed
-from .payloads import HubSpotDelivery
+from .mappers import change_notified, record_type_of, to_unprocessed
+from .payloads import HubSpotDelivery, HubSpotEvent
 
 
 class HubSpotScheme(Scheme):
@@ -34,20 +35,33 @@ class HubSpotScheme(Scheme):
         verified: Verified, payload: Any, now: dt.datetime,
     ) -> Normalized:
         delivery = parse_vendor(HubSpotDelivery, payload, "HubSpot webhook batch")
+        events, unprocessed = self._events(delivery.root, source_name, source, now)
         if signature.is_v1_only(request):
-            return self._v1_delivery(delivery, now)
+            return self._v1_delivery(delivery, now, events, unprocessed)
         # HubSpot sends no delivery id and re-sends a batch with attemptNumber raised: the id
         # is the hash of the batch without attemptNumber, so its retries are the same delivery.
         identity = sha256_hex(
             canonical_json([e.model_dump(mode="json", exclude={"attemptNumber"}) for e in delivery.root])
         )
-        return Normalized(
-            delivery_id=f"hubspot-{identity}",
-            content_sha256=identity,
-            unprocessed=tuple(to_unprocessed(event) for event in delivery.root),
-        )
+        return Normalized(delivery_id=f"hubspot-{identity}", content_sha256=identity, events=events,
+                          unprocessed=unprocessed)
 
-    def _v1_delivery(self, delivery: HubSpotDelivery, now: dt.datetime) -> Normalized:
+    @staticmethod
+    def _events(batch: list[HubSpotEvent], source_name: str, source: SourceConfig,
+                now: dt.datetime) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """ChangeNotified for each object whose canonical event enrichment can complete; the rest recorded."""
+        events, unprocessed = [], []
+        for event in batch:
+            record_type = record_type_of(event)
+            if record_type is None:
+                unprocessed.append(to_unprocessed(event))
+            else:
+                events.append(change_notified(event, record_type, source_name=source_name,
+                                              legal_entity=source.legal_entity, ingested_at=now))
+        return tuple(events), tuple(unprocessed)
+
+    def _v1_delivery(self, delivery: HubSpotDelivery, now: dt.datetime, events: tuple[Any, ...],
+                     unprocessed: tuple[Any, ...]) -> Normalized:
         """A v1 delivery signs no time: its id is its events' eventIds (a replay, or a retry with
         another attemptNumber, is the same delivery), and events older than HubSpot retries are refused."""
         oldest = min(event.occurredAt for event in delivery.root)
@@ -60,5 +74,6 @@ class HubSpotScheme(Scheme):
             delivery_id=f"hubspot-v1-{identity}",
             content_sha256=sha256_hex(canonical_json([e.model_dump(mode="json", exclude={"attemptNumber"})
                                                       for e in delivery.root])),
-            unprocessed=tuple(to_unprocessed(event) for event in delivery.root),
+            events=events,
+            unprocessed=unprocessed,
         )
