@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from concord.ingress.sources import SourceConfig
-from concord.ingress.vendors.salesforce.change_events import EventRelay
+from concord.ingress.vendors.salesforce.change_events import EventRelay, parse_relays
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -76,6 +76,11 @@ class StageConfig(BaseModel):
     default_legal_entity: str = "us-01"
     # The system-of-record table (concord.ownership.SystemOfRecord), relative to the repository.
     system_of_record_file: str = "config/system_of_record.json"
+
+    @model_validator(mode="after")
+    def _relays_name_each_role_once_per_bus(self) -> StageConfig:
+        parse_relays([relay.model_dump() for relay in self.salesforce_event_relay])
+        return self
 
     @model_validator(mode="after")
     def _default_legal_entity_is_configured(self) -> StageConfig:

@@ -11,7 +11,8 @@ import pytest
 from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import ApprovedTime, Customer, Opportunity, RecordChange
 from concord.events import event_id_for_delivery
-from concord.events.envelope import AccountChangedEvent, TimeApprovedEvent
+from concord.errors import ValidationFailed
+from concord.events.envelope import AccountChangedEvent, SyncExceptionRaisedEvent, TimeApprovedEvent
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Money
 from concord.sync.change_capture import (
@@ -62,7 +63,7 @@ def watch(source: Ledger, announced: list[str]) -> Watch:
         announced.append(change.record_id)
         return []
 
-    return Watch(key="crm:opportunity", record_type="opportunity", source=source, announce=announce)
+    return Watch(key="crm:opportunity", record_type="opportunity", source=source, announce=announce, legal_entity="us-01")
 
 
 def test_the_first_poll_sets_a_checkpoint_at_now_and_announces_no_history() -> None:
@@ -114,6 +115,28 @@ def test_a_run_that_stops_inside_the_overlap_keeps_the_checkpoint_it_had() -> No
     capture(watch(source, announced), checkpoints, FakeBus(), now=T0, page_size=1, max_pages=1)
 
     assert checkpoints.position("crm:opportunity") == ahead
+
+
+def test_a_change_no_event_can_be_made_of_is_reported_once_and_does_not_hold_back_the_watch() -> None:
+    source, checkpoints, bus = Ledger(), MemoryCheckpoints(), FakeBus()
+    checkpoints.save("crm:opportunity", TimeCursor.at(T0).encode())
+    for second, record_id in ((1, "1"), (2, "2"), (3, "3")):
+        source.write(record_id, T0 + dt.timedelta(seconds=second))
+
+    def announce(change: RecordChange) -> list:
+        if change.record_id == "2":
+            raise ValidationFailed("deal 2 has no account")
+        return []
+
+    watch = Watch("crm:opportunity", "opportunity", source, announce, "us-01")
+    first = capture(watch, checkpoints, bus, now=T0)
+    capture(watch, checkpoints, bus, now=T0)  # the overlap re-reads deal 2
+
+    assert (first.changes, first.refused) == (3, 1)
+    assert checkpoints.position("crm:opportunity").written_at == T0 + dt.timedelta(seconds=3)
+    (reported,) = {event.id: event for event in bus.published}.values()
+    assert isinstance(reported, SyncExceptionRaisedEvent) and "deal 2 has no account" in reported.data.reason
+    assert len(bus.published) == 2  # the same report twice: one id, consumers apply it once
 
 
 def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:

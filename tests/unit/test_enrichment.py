@@ -107,7 +107,7 @@ def test_one_failing_message_is_reported_alone() -> None:
 def test_a_relayed_account_change_becomes_a_customer_notice(fixture: str) -> None:
     event = _fixture(fixture)
 
-    (notice,) = change_notices(CRM_RELAY, event["detail"])
+    (notice,) = change_notices({"crm": CRM_RELAY}, event["detail"])
 
     expected_id = "001RM000005a9tGYAQ" if fixture.startswith("event_relay") else "0016g00000MLhLeAAL"
     assert notice == _notice("customer", expected_id)
@@ -118,8 +118,8 @@ def test_a_deleted_record_and_an_unmapped_object_give_no_notice() -> None:
     contact = json.loads(json.dumps(_fixture("event_relay_account_update.json")["detail"]))
     contact["payload"]["ChangeEventHeader"]["entityName"] = "Contact"
 
-    assert change_notices(CRM_RELAY, deleted) == []
-    assert change_notices(CRM_RELAY, contact) == []
+    assert change_notices({"crm": CRM_RELAY}, deleted) == []
+    assert change_notices({"crm": CRM_RELAY}, contact) == []
 
 
 def test_timecards_map_to_time_entries_of_the_relays_system_in_notices_of_at_most_200() -> None:
@@ -129,7 +129,7 @@ def test_timecards_map_to_time_entries_of_the_relays_system_in_notices_of_at_mos
     header["recordIds"] = [f"a8X{n:015d}" for n in range(250)]
     psa_relay = EventRelay(event_bus_name=RELAY_BUS, system="psa", source="certinia")
 
-    notices = change_notices(psa_relay, detail)
+    notices = change_notices({"psa": psa_relay}, detail)
 
     assert [(n.system, n.record_type, n.vendor_source, len(n.record_ids)) for n in notices] == [
         ("psa", "time_entry", "certinia", 200), ("psa", "time_entry", "certinia", 50),
@@ -149,14 +149,31 @@ def test_timecards_map_to_time_entries_of_the_relays_system_in_notices_of_at_mos
 )
 def test_a_malformed_change_event_fails_validation_naming_what_is_wrong(detail: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValidationFailed, match=reason):
-        change_notices(CRM_RELAY, detail)
+        change_notices({"crm": CRM_RELAY}, detail)
 
 
-def test_relay_configuration_is_validated_and_keyed_by_its_partner_bus() -> None:
+def test_relay_configuration_is_validated_and_keyed_by_its_partner_bus_and_role() -> None:
     relays = parse_relays(json.dumps([{"event_bus_name": RELAY_BUS, "system": "crm"}]))
 
-    assert relays == {RELAY_BUS: EventRelay(event_bus_name=RELAY_BUS, system="crm", source="salesforce")}
+    assert relays == {RELAY_BUS: {"crm": EventRelay(event_bus_name=RELAY_BUS, system="crm", source="salesforce")}}
     with pytest.raises(ValueError):
         parse_relays([{"event_bus_name": "concord-dev", "system": "crm"}])
+    with pytest.raises(ValueError, match="two relays for the CRM"):
+        parse_relays([{"event_bus_name": RELAY_BUS, "system": "crm"}, {"event_bus_name": RELAY_BUS, "system": "crm"}])
+
+
+def test_each_object_is_announced_for_its_own_role_and_source() -> None:
+    """Certinia in the CRM's org: one bus, a relay per role; a separate PSA org's Accounts are not the CRM's."""
+    same_org = {"crm": CRM_RELAY, "psa": EventRelay(event_bus_name=RELAY_BUS, system="psa", source="certinia")}
+    account = _fixture("event_relay_account_update.json")["detail"]
+    timecard = json.loads(json.dumps(account))
+    timecard["payload"]["ChangeEventHeader"]["entityName"] = "pse__Timecard_Header__c"
+
+    (for_crm,) = change_notices(same_org, account)
+    (for_psa,) = change_notices(same_org, timecard)
+
+    assert (for_crm.system, for_crm.record_type, for_crm.vendor_source) == ("crm", "customer", "salesforce")
+    assert (for_psa.system, for_psa.record_type, for_psa.vendor_source) == ("psa", "time_entry", "certinia")
+    assert change_notices({"psa": same_org["psa"]}, account) == []
     with pytest.raises(ValueError):
         parse_relays([{"event_bus_name": RELAY_BUS, "system": "erp"}])

@@ -155,19 +155,21 @@ class SyncFlows(Construct):
                 )
             )
         enrichment = next(consumer for consumer in self.consumers if consumer.name == ENRICHMENT)
-        for index, relay in enumerate(event_relays):
-            self._relay_to(enrichment, relay, index)
+        for index, bus_name in enumerate(sorted({relay.event_bus_name for relay in event_relays})):
+            roles = sorted(relay.system for relay in event_relays if relay.event_bus_name == bus_name)
+            self._relay_to(enrichment, bus_name, roles, index)
 
-    def _relay_to(self, consumer: EventConsumer, relay: EventRelay, index: int) -> None:
-        """A rule on the org's partner event bus sending its change events to the flow's queue.
-        Every event on that bus comes from its partner event source, named as the bus:
+    def _relay_to(self, consumer: EventConsumer, bus_name: str, roles: list[str], index: int) -> None:
+        """One rule on an org's partner event bus sending its change events to the flow's queue
+        (the function tells each object's role apart). Every event on that bus comes from its
+        partner event source, named as the bus:
         https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-saas.html"""
-        partner_bus = events.EventBus.from_event_bus_name(self, f"RelayBus{index}", relay.event_bus_name)
+        partner_bus = events.EventBus.from_event_bus_name(self, f"RelayBus{index}", bus_name)
         events.Rule(
             self,
             f"Relay{index}",
             event_bus=partner_bus,
-            description=f"Salesforce change events ({relay.system}, source {relay.source}) → enrichment",
-            event_pattern=events.EventPattern(source=[relay.event_bus_name]),
+            description=f"Salesforce change events ({', '.join(roles)}) → enrichment",
+            event_pattern=events.EventPattern(source=[bus_name]),
             targets=[targets.SqsQueue(consumer.queue, dead_letter_queue=consumer.dlq)],
         )

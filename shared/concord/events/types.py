@@ -49,6 +49,12 @@ class CanonicalModel(BaseModel):
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def joined_lines(text: str) -> str:
+    """Multi-line vendor text (a street in a textarea) as one canonical line: its non-empty
+    lines joined with ", "."""
+    return ", ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _one_line_of_text(value: str) -> str:
     found = _CONTROL_CHARACTERS.search(value)
     if found:

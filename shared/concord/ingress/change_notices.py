@@ -22,15 +22,15 @@ class EnrichmentSettings(FlowSettings):
     salesforce_event_relays: str = Field(default="[]", alias="SALESFORCE_EVENT_RELAYS")
 
 
-def notice_parser(relays: Mapping[str, EventRelay]) -> Callable[[SQSRecord], list[ChangeNotified]]:
+def notice_parser(relays: Mapping[str, Mapping[str, EventRelay]]) -> Callable[[SQSRecord], list[ChangeNotified]]:
     """Reads one queued message into its notices (pydantic's ValidationError or ValidationFailed
     for a malformed one, which the consumer records and parks)."""
 
     def parse(record: SQSRecord) -> list[ChangeNotified]:
         bus_event = BusEvent.model_validate_json(record.body)
-        relay = relays.get(bus_event.source)
-        if relay is not None:
-            return change_notices(relay, bus_event.detail)
+        relayed = relays.get(bus_event.source)
+        if relayed is not None:
+            return change_notices(relayed, bus_event.detail)
         event = parse_event(bus_event.detail)
         if not isinstance(event, ChangeNotifiedEvent):
             raise ValidationFailed(f"{event.type} from {bus_event.source[:80]} is not a change notice")
@@ -39,5 +39,5 @@ def notice_parser(relays: Mapping[str, EventRelay]) -> Callable[[SQSRecord], lis
     return parse
 
 
-def relays_of(settings: EnrichmentSettings) -> dict[str, EventRelay]:
+def relays_of(settings: EnrichmentSettings) -> dict[str, dict[str, EventRelay]]:
     return parse_relays(settings.salesforce_event_relays)

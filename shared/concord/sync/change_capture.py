@@ -26,15 +26,18 @@ from pydantic import BaseModel
 
 from ..domain import RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
-from ..errors import ValidationFailed
+from ..errors import PermanentError, ValidationFailed
 from ..events.envelope import (
     AccountChangedEvent,
     InvoicePostedEvent,
     OpportunityClosedWonEvent,
     PaymentReceivedEvent,
+    SyncExceptionRaisedEvent,
     TimeApprovedEvent,
 )
+from ..events.types import RecordRef, Severity, System
 from ..ports import ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
+from .ids import derived_event_id
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
 
@@ -51,6 +54,7 @@ class Watch:
     record_type: str
     source: ChangeSource
     announce: Announcer
+    legal_entity: str  # of the events it announces (the stage's default where a system names none)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class CaptureReport:
     events: int
     cursor: str
     started: bool  # no checkpoint existed: this poll only set one
+    refused: int = 0  # changes no event could be made of: each reported as a SyncExceptionRaised
 
 
 def watch_for(
@@ -73,17 +78,17 @@ def watch_for(
     key = f"{system}:{record_type}"
     match key:
         case "crm:opportunity":
-            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, now))
+            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, now), legal_entity)
         case "crm:customer":
-            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, now))
+            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, now), legal_entity)
         case "psa:time_entry":
-            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, now))
+            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, now), legal_entity)
         case "erp:invoice":
             announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, legal_entity, now)
-            return Watch(key, record_type, erp, announce)
+            return Watch(key, record_type, erp, announce, legal_entity)
         case "erp:payment":
             announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, now)
-            return Watch(key, record_type, erp, announce)
+            return Watch(key, record_type, erp, announce, legal_entity)
     raise ValidationFailed(f"no change capture for {key}")
 
 
@@ -101,10 +106,18 @@ def capture(
         checkpoints.save(watch.key, cursor)
         return CaptureReport(watch.key, 0, 0, cursor, started=True)
     cursor = watch.source.resume_cursor(watch.record_type, saved)
-    seen = announced = 0
+    seen = announced = refused = 0
     for _ in range(max_pages):
         page = watch.source.changes_since(watch.record_type, cursor, page_size)
-        events = [event for change in page.changes for event in watch.announce(change)]
+        events: list[Envelope] = []
+        for change in page.changes:
+            try:
+                events += watch.announce(change)
+            except PermanentError as error:
+                # A record no event can be made of (a deal without an account, say) is reported
+                # for a person and passed: it must not hold back every later change of the watch.
+                events.append(unannounceable(watch, change, error, now))
+                refused += 1
         if events:
             bus.publish(events)
         if page.cursor != cursor:
@@ -113,7 +126,28 @@ def capture(
         seen, announced = seen + len(page.changes), announced + len(events)
         if not page.more:
             break
-    return CaptureReport(watch.key, seen, announced, cursor, started=False)
+    return CaptureReport(watch.key, seen, announced - refused, cursor, started=False, refused=refused)
+
+
+def unannounceable(watch: Watch, change: RecordChange, error: PermanentError, now: dt.datetime) -> Envelope:
+    """The sync exception for a change no event could be made of: one per record and write, so
+    re-reading an overlap reports it once."""
+    system = watch.key.split(":", 1)[0]
+    return new_event(
+        SyncExceptionRaisedEvent,
+        {
+            "flow": "change_capture",
+            "step": watch.key,
+            "severity": Severity.WARNING,
+            "error_class": error.error_class,
+            "reason": f"{change.record_type} {change.record_id} changed but cannot be announced: {error}"[:4000],
+            "records": [RecordRef(system=System(system), record_type=change.record_type,
+                                  record_id=change.record_id).model_dump()],
+        },
+        legal_entity=watch.legal_entity,
+        occurred_at=now,
+        event_id=derived_event_id("unannounceable", watch.key, change.record_id, change.written_at.isoformat()),
+    )
 
 
 def once_per_record_delivery_id(event_type: str, change: RecordChange, record_id: str | None = None) -> str:

@@ -26,6 +26,9 @@ from .crm import CrmProperties
 
 # https://developers.hubspot.com/docs/api-reference/2026-03/authentication/oauth-tokens/refresh-oauth-token
 TOKEN_PATH = "/oauth/2026-03/token"
+# What the token endpoint answers for a refresh token or client it no longer accepts (the app was
+# uninstalled, or its secret rotated): re-read the secret before calling the install lost.
+REFRESH_REFUSED = frozenset({"BAD_REFRESH_TOKEN", "BAD_CLIENT_ID"})
 
 
 class _Strict(BaseModel):
@@ -126,7 +129,7 @@ def _auth(connection: HubSpotConnection, context: ConnectorContext) -> httpx.Aut
         return StaticToken(auth.token)
     return OAuth2RefreshToken(vendor="hubspot", token_url=connection.base_url.rstrip("/") + TOKEN_PATH,
                               load_credentials=_first_then(auth, lambda: parse_connection(context.reload_connection()).auth),
-                              errors=HubSpotErrors())
+                              errors=HubSpotErrors(), refused_codes=REFRESH_REFUSED)
 
 
 def _first_then(first: OAuthRefreshAuth, reread: Callable[[], StaticTokenAuth | OAuthRefreshAuth]) -> Callable[[], RefreshCredentials]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from concord.domain import Customer, FinancialStatus, Opportunity
 from concord.errors import ValidationFailed
 from concord.events.payloads import OpportunityLine
-from concord.events.types import Address, Money
+from concord.events.types import Address, Money, joined_lines
 
 from .payloads import SimpleObject
 
@@ -43,7 +43,7 @@ def to_canonical_address(company: SimpleObject) -> Address | None:
     code = country.strip().upper()
     if len(code) != 2 or not code.isalpha():
         raise ValidationFailed(f"hubspot company {company.id}: country is not an ISO 3166 alpha-2 code")
-    return Address(street=street, city=city, postal_code=company.value("zip") or "",
+    return Address(street=joined_lines(street), city=city, postal_code=company.value("zip") or "",
                    region=company.value("state") or "", country=code)
 
 

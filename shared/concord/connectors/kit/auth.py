@@ -86,6 +86,8 @@ class OAuth2Token(httpx.Auth, Generic[C]):
     its tokens live as long as the org's session timeout). The token is renewed `refresh_margin`
     seconds before it would expire. With `instance_url_field`, API requests are sent to the host the
     token response names (Salesforce's `instance_url`), whatever base URL the client was given.
+    `refused_codes` adds a vendor's own words for "these credentials are refused" (HubSpot answers
+    `{"status": "BAD_REFRESH_TOKEN"}`) to OAuth's standard error codes.
     """
 
     requires_response_body = True
@@ -100,9 +102,11 @@ class OAuth2Token(httpx.Auth, Generic[C]):
         refresh_margin: float = 60,
         instance_url_field: str | None = None,
         errors: ErrorMapper | None = None,
+        refused_codes: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.vendor = vendor
+        self._refused_codes = _REFUSED_CREDENTIALS | refused_codes
         self.token_url = token_url
         self._load_credentials = load_credentials
         self._credentials: C | None = None
@@ -166,16 +170,19 @@ class OAuth2Token(httpx.Auth, Generic[C]):
         return httpx.Request("POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"})
 
     def _refused(self, response: httpx.Response) -> bool:
-        if response.status_code not in (400, 401):
-            return False
+        return response.status_code in (400, 401) and self._refusal_code(response) in self._refused_codes
+
+    @staticmethod
+    def _refusal_code(response: httpx.Response) -> str | None:
         try:
-            return response.json().get("error") in _REFUSED_CREDENTIALS
+            body = response.json()
         except ValueError:
-            return False
+            return None
+        return (body.get("error") or body.get("status")) if isinstance(body, dict) else None
 
     def _accept(self, response: httpx.Response) -> AccessToken:
         if self._refused(response):
-            raise AuthFailed(f"{self.vendor} token: credentials refused ({response.json().get('error')})")
+            raise AuthFailed(f"{self.vendor} token: credentials refused ({self._refusal_code(response)})")
         error: ConcordError | None = self._errors.error_for_response("token", response)
         if error is not None:
             raise error

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from concord.domain import Customer, FinancialStatus, Opportunity
 from concord.errors import ValidationFailed
 from concord.events.payloads import OpportunityLine
-from concord.events.types import Address, Money
+from concord.events.types import Address, Money, joined_lines
 
 from .payloads import AccountRow, LineItemRow, OpportunityRow
 
@@ -43,7 +43,7 @@ def to_canonical_address(account: AccountRow) -> Address | None:
     if len(country) != 2 or not country.isalpha():
         raise ValidationFailed(f"salesforce Account {account.id}: BillingCountry is not an ISO 3166 alpha-2 code")
     return Address(
-        street=account.billing_street,
+        street=joined_lines(account.billing_street),  # BillingStreet is a textarea
         city=account.billing_city,
         postal_code=account.billing_postal_code or "",
         region=account.billing_state or "",

@@ -32,7 +32,7 @@ from concord.domain import (
 )
 from concord.errors import ValidationFailed
 from concord.events.payloads import OpportunityLine
-from concord.events.types import Address, Money
+from concord.events.types import Address, Money, joined_lines
 
 from .names import (
     APPROVED_AT,
@@ -103,8 +103,7 @@ def to_address(row: Mapping[str, Any] | None) -> Address | None:
     (the canonical address needs all three, Tryton requires none of them)."""
     if not row:
         return None
-    street = ", ".join(line.strip() for line in (row.get("street") or "").splitlines()
-                       if line.strip())
+    street = joined_lines(row.get("street") or "")
     country = (row.get("country.") or {}).get("code")
     if not (street and row.get("city") and country):
         return None

@@ -132,7 +132,7 @@ def test_oauth_refreshes_with_the_documented_form_and_a_refused_refresh_token_is
     status, body = _documented("refresh_token")
     token = api.post(f"{HOST}/oauth/2026-03/token").mock(side_effect=[
         respx.MockResponse(status, json=body),
-        respx.MockResponse(400, json={"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"})])
+        *[respx.MockResponse(400, json={"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"})] * 2])
     api.get(f"{OBJECTS}/deals/512").respond(200, json={"id": "512", "properties": {"concord_financial_status": "paid"}})
     crm = _crm(OAUTH)
 
@@ -143,6 +143,8 @@ def test_oauth_refreshes_with_the_documented_form_and_a_refused_refresh_token_is
     fresh = _crm(OAUTH)
     with pytest.raises(AuthFailed) as refused:
         fresh.financial_status("512")
+    assert token.call_count == 3  # refused, the secret re-read (it may have been rotated), refused again
+    assert "BAD_REFRESH_TOKEN" in str(refused.value)
     assert "rt-1" not in str(refused.value) and "app-secret" not in str(refused.value)
 
 

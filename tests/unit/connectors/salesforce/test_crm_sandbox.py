@@ -151,3 +151,12 @@ def test_changes_of_reads_named_records_in_one_query_per_200_ids(systems: Salesf
     assert sorted(c.record_id for c in read) == sorted(deals)
     assert all(c == polled[c.record_id] for c in read)
     assert [method for method, _ in _api_calls(systems)] == ["GET", "GET"]
+
+
+def test_a_billing_street_on_several_lines_is_one_canonical_line(systems) -> None:  # noqa: ANN001 - fixture
+    account = systems.driver.account("Multi-line", tax_id="12-7654321")
+    systems.driver.update(systems.crm_tenant, "Account", account, {"BillingStreet": "1 Main St\nSuite 4\n"})
+
+    address = systems.crm.get_customer(account).billing_address
+
+    assert address is not None and address.street == "1 Main St, Suite 4"

@@ -24,11 +24,13 @@ from ....events.payloads import ChangeNotified
 from ...sources import SOURCE_NAME_PATTERN
 
 PARTNER_BUS_PATTERN = r"^aws\.partner/salesforce\.com/[A-Za-z0-9]{15,18}/[A-Za-z0-9_.-]{1,128}$"
-# The sObjects whose changes Concord announces, by the record type their ChangeSource polls.
-RECORD_TYPES: dict[str, str] = {
-    "Account": "customer",
-    "Opportunity": "opportunity",
-    "pse__Timecard_Header__c": "time_entry",
+# The sObjects whose changes Concord announces: the role whose records they are, and the record
+# type that role's ChangeSource polls. A relay announces only its own role's objects (a
+# separate Certinia org's client Accounts are not the CRM's customers).
+ENTITIES: dict[str, tuple[Literal["crm", "psa"], str]] = {
+    "Account": ("crm", "customer"),
+    "Opportunity": ("crm", "opportunity"),
+    "pse__Timecard_Header__c": ("psa", "time_entry"),
 }
 # A deleted record has nothing left to announce (the ERP keeps what it was given). GAP_OVERFLOW
 # names no records: the poll of that record type closes the gap.
@@ -41,7 +43,8 @@ class EventRelay(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # The partner event bus (named as the partner event source it is associated with).
+    # The partner event bus (named as the partner event source it is associated with). When
+    # Certinia shares the CRM's org, one bus carries both roles' objects: one relay per role.
     event_bus_name: Annotated[str, StringConstraints(pattern=PARTNER_BUS_PATTERN)]
     system: Literal["crm", "psa"]
     # The webhook source whose event ids the announced events take (as polling's watch does).
@@ -51,10 +54,16 @@ class EventRelay(BaseModel):
 _RELAYS = TypeAdapter(list[EventRelay])
 
 
-def parse_relays(raw: str | Sequence[Any]) -> dict[str, EventRelay]:
-    """Relays by their partner bus name (= the `source` of the events they relay)."""
-    relays = _RELAYS.validate_python(json.loads(raw) if isinstance(raw, str) else raw)
-    return {relay.event_bus_name: relay for relay in relays}
+def parse_relays(raw: str | Sequence[Any]) -> dict[str, dict[str, EventRelay]]:
+    """Relays by their partner bus name (= the `source` of the events they relay), then by role;
+    a role named twice for one bus is refused (which source's event ids would it take?)."""
+    by_bus: dict[str, dict[str, EventRelay]] = {}
+    for relay in _RELAYS.validate_python(json.loads(raw) if isinstance(raw, str) else raw):
+        roles = by_bus.setdefault(relay.event_bus_name, {})
+        if relay.system in roles:
+            raise ValueError(f"two relays for the {relay.system.upper()} on {relay.event_bus_name}")
+        roles[relay.system] = relay
+    return by_bus
 
 
 class ChangeEventHeader(BaseModel):
@@ -75,16 +84,18 @@ def _header(detail: Mapping[str, Any]) -> Mapping[str, Any]:
     return header
 
 
-def change_notices(relay: EventRelay, detail: Mapping[str, Any]) -> list[ChangeNotified]:
-    """The notices one relayed change event amounts to: none for a change Concord does not
-    announce (another object, a delete), else one per MAX_IDS of its record ids."""
+def change_notices(relays: Mapping[str, EventRelay], detail: Mapping[str, Any]) -> list[ChangeNotified]:
+    """The notices one change event from a bus (whose relays by role are `relays`) amounts to:
+    none for a change Concord does not announce (another object, another role's, a delete),
+    else one per MAX_IDS of its record ids."""
     try:
         header = ChangeEventHeader.model_validate(_header(detail))
     except ValidationError as error:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors(include_input=False)})
         raise ValidationFailed(f"Salesforce ChangeEventHeader invalid at: {', '.join(fields)}") from None
-    record_type = RECORD_TYPES.get(header.entityName)
-    if record_type is None or header.changeType in IGNORED_CHANGES or not header.recordIds:
+    system, record_type = ENTITIES.get(header.entityName, (None, None))
+    relay = relays.get(system) if system else None
+    if relay is None or record_type is None or header.changeType in IGNORED_CHANGES or not header.recordIds:
         return []
     ids = header.recordIds
     return [

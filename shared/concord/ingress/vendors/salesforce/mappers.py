@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ...delivery import Unprocessed, UnprocessedItem
 from ....events import Envelope, event_id_for_delivery, new_event
 from ....events.envelope import AccountChangedEvent, ChangeNotifiedEvent
+from ....events.types import joined_lines
 from ..common import parse_vendor_datetime
 from .payloads import Notification
 
@@ -45,7 +46,7 @@ def _billing_address(fields: dict[str, str | None]) -> dict[str, str] | None:
     if not (street and city and _ISO_COUNTRY.match(country)):
         raise ValueError("billing address without street, city and ISO country code")
     return {
-        "street": street,
+        "street": joined_lines(street),  # BillingStreet is a textarea
         "city": city,
         "postal_code": fields.get("BillingPostalCode") or "",
         "region": (fields.get("BillingStateCode") or fields.get("BillingState") or "")[:64],
