@@ -46,7 +46,9 @@ class IngestSettings(Settings):
     webhook_sources: Json[dict[str, Any]] = Field(alias="WEBHOOK_SOURCES")
     webhook_secret_prefix: str = Field(alias="WEBHOOK_SECRET_PREFIX")
     max_body_bytes: int = Field(default=256 * 1024, gt=0, le=6 * 1024 * 1024, alias="MAX_BODY_BYTES")
-    remember_deliveries_seconds: int = Field(default=7 * 86400, ge=600, alias="REMEMBER_DELIVERIES_SECONDS")
+    # At least 25 h: a HubSpot v1 delivery signs no time, so its replays are stopped by remembering
+    # its event ids for longer than the 25 h after which its events are refused as too old.
+    remember_deliveries_seconds: int = Field(default=7 * 86400, ge=25 * 3600, alias="REMEMBER_DELIVERIES_SECONDS")
     secret_cache_seconds: int = Field(default=300, ge=0, le=3600, alias="SECRET_CACHE_SECONDS")
 
     def sources(self) -> dict[str, SourceConfig]:

@@ -85,7 +85,8 @@ def test_ingest_settings_parse_the_sources(load_handler) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("WEBHOOK_SOURCES", "{not json"), ("MAX_BODY_BYTES", "0"), ("REMEMBER_DELIVERIES_SECONDS", "60")],
+    [("WEBHOOK_SOURCES", "{not json"), ("MAX_BODY_BYTES", "0"), ("REMEMBER_DELIVERIES_SECONDS", "60"),
+     ("REMEMBER_DELIVERIES_SECONDS", "86400")],
 )
 def test_ingest_settings_refuse_invalid_values(load_handler, name: str, value: str) -> None:
     ingest = load_handler("webhook_ingest")

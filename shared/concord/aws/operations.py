@@ -436,14 +436,6 @@ def failures_of(dynamodb: Any, audit_table: str, message_id: str) -> list[dict[s
     return sorted(items, key=lambda i: (str(i.get("failed_at", "")), str(i["sk"])))
 
 
-def recorded_event(dynamodb: Any, audit_table: str, event_id: str) -> dict[str, Any] | None:
-    with aws_call(f"table {audit_table}", "dynamodb:GetItem"):
-        item = dynamodb.get_item(
-            TableName=audit_table, Key={"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
-        ).get("Item")
-    return _event_record(_plain(item)) if item else None
-
-
 def _event_record(item: dict[str, Any]) -> dict[str, Any]:
     detail = item.get("detail")
     try:

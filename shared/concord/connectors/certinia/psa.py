@@ -157,7 +157,11 @@ class CertiniaPsa:
                 f"(SELECT {', '.join(BUDGET_FIELDS)} FROM pse__Budgets__r) "
                 f"FROM {PROJECT} WHERE {self.fields.project_ref} = {soql_quote(external_ref)}")
         records = list(self.client.query(soql))
-        return ProjectRow.model_validate(records[0]) if records else None
+        if not records:
+            return None
+        complete = self.client.with_all_children(self.client.with_all_children(records[0], "pse__Project_Tasks__r"),
+                                                 "pse__Budgets__r")
+        return ProjectRow.model_validate(complete)
 
     def _client_for(self, plan: ProjectPlan) -> str:
         if self.same_org:

@@ -148,9 +148,7 @@ class HubSpotClient:
         """One page of a CRM search (filterGroups, sorts, properties, limit, after).
         https://developers.hubspot.com/docs/api-reference/2026-03/crm/search/guide"""
         body = self.search_http.json("search", "POST", f"{self.objects}/{_segment(object_type)}/search", json=dict(query))
-        after = ((body.get("paging") or {}).get("next") or {}).get("after")
-        return SearchPage(total=body.get("total", 0), results=body.get("results", []),
-                          next_after=str(after) if after is not None else None)
+        return SearchPage(results=body.get("results", []))
 
     # ---------------------------------------------------------------- batch writes (≤ 100 a call)
 
@@ -158,13 +156,6 @@ class HubSpotClient:
         """Update objects by id, BATCH_LIMIT a call; the failures by `objectWriteTraceId` (or id).
         https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/batch/update-deals"""
         return self._batches("batch_update", f"{self.objects}/{_segment(object_type)}/batch/update", inputs)
-
-    def batch_upsert(self, object_type: str, id_property: str, inputs: Sequence[Mapping[str, Any]]) -> dict[str, ConcordError]:
-        """Create or update objects by the unique-value property `id_property` (each input's `id`
-        is its value); the failures by trace id (or value).
-        https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/batch/upsert-deals"""
-        keyed = [{**item, "idProperty": id_property} for item in inputs]
-        return self._batches("batch_upsert", f"{self.objects}/{_segment(object_type)}/batch/upsert", keyed)
 
     def close(self) -> None:
         self.http.close()

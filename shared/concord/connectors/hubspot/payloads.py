@@ -71,9 +71,9 @@ class BatchResult(VendorRecord):
 
 
 class SearchPage(VendorRecord):
-    total: int = 0
+    # Polling re-anchors each page on the last write time it saw (HubSpot caps a search at
+    # 10,000 results), so the answer's `paging.next.after` and `total` are not read.
     results: list[SimpleObject] = Field(default_factory=list)
-    next_after: str | None = None
 
 
 # Standard properties Concord reads (the custom ones come from configuration).

@@ -37,6 +37,10 @@ def iso(moment: dt.datetime) -> str:
 class SubmissionPoller:
     def __init__(self, client: KantataClient) -> None:
         self._client = client
+        # Kantata lists submissions by date, not by update: a poll reads every one updated since
+        # the cursor, sorts them and hands out pages. What it read past a page is kept here, by
+        # the cursor that page ended at, so the next page of the same run reads nothing again.
+        self._read_ahead: tuple[str, list[SubmissionRow]] | None = None
 
     def start_cursor(self, record_type: str, now: dt.datetime) -> str:
         _check(record_type)
@@ -49,14 +53,20 @@ class SubmissionPoller:
     def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
         _check(record_type)
         position = TimeCursor.decode(cursor)
-        params = {"statuses": "approved", "updated_after": iso(position.written_at - STAMP_RESOLUTION)}
-        # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
-        rows = [SubmissionRow.model_validate(record) for record in self._client.all("poll submissions", SUBMISSIONS, params)]
+        if self._read_ahead is not None and self._read_ahead[0] == cursor:
+            rows = self._read_ahead[1]
+        else:
+            params = {"statuses": "approved", "updated_after": iso(position.written_at - STAMP_RESOLUTION)}
+            # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
+            rows = [SubmissionRow.model_validate(record)
+                    for record in self._client.all("poll submissions", SUBMISSIONS, params)]
         unseen = sorted((row for row in rows if not position.seen(row.id, row.updated_at)),
                         key=lambda row: (row.updated_at, int(row.id)))
         page = [_change(row) for row in unseen[:max(1, limit)]]
-        moved = position.advanced((change.record_id, change.written_at) for change in page)
-        return ChangePage(changes=page, cursor=moved.encode(), more=len(unseen) > len(page))
+        moved = position.advanced((change.record_id, change.written_at) for change in page).encode()
+        rest = unseen[len(page):]
+        self._read_ahead = (moved, rest) if rest else None
+        return ChangePage(changes=page, cursor=moved, more=bool(rest))
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The stamps of the named approved submissions, `only=` MAX_PER_PAGE ids a call

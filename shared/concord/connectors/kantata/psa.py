@@ -30,11 +30,11 @@ from concord.domain import (
     PsaCapabilities,
     RecordChange,
 )
-from concord.errors import ConcordError, PermanentError
+from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
 from concord.events.types import Money
 from concord.observability import logger
 
-from ..kit.errors import NotFound
+from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
 from . import mappers
 from .client import KantataClient, Record, first
@@ -89,10 +89,10 @@ class KantataPsa:
             chunk = {project_id: statuses[project_id] for project_id in ids[start:start + STATUS_BATCH]}
             try:
                 self._write_statuses(chunk)
-            except PermanentError:
+            except (ValidationFailed, Conflict):  # a record at fault: find it
                 failed |= write_each(chunk, lambda project_id, status: self._write_statuses({project_id: status}))
-            except ConcordError as error:
-                failed |= dict.fromkeys(chunk, error)
+            except ConcordError as error:  # the account (auth, throttle, outage): the rest waits too
+                return failed | dict.fromkeys(ids[start:], error)
         return failed
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
@@ -196,7 +196,10 @@ class KantataPsa:
 
     @staticmethod
     def _expand(submission: SubmissionRow, related: Callable[[str, str], Record | None]) -> list[ApprovedTime]:
-        """The submission's approved time, from its time entries side-loaded on the same page."""
-        entries = [TimeEntryRow.model_validate(record) for entry_id in submission.time_entry_ids
-                   if (record := related("time_entries", entry_id)) is not None]
+        """The submission's approved time, from its time entries side-loaded on the same page
+        (an entry Kantata did not include is an error, not less time to bill)."""
+        missing = [entry_id for entry_id in submission.time_entry_ids if related("time_entries", entry_id) is None]
+        if missing:
+            raise TransientError(f"kantata submission {submission.id}: time entries {missing[:5]} not included in the answer")
+        entries = [TimeEntryRow.model_validate(related("time_entries", entry_id)) for entry_id in submission.time_entry_ids]
         return mappers.to_canonical_approved_time(submission, entries)

@@ -118,11 +118,6 @@ class OAuth2Token(httpx.Auth, Generic[C]):
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
 
-    @property
-    def token_details(self) -> Mapping[str, Any]:
-        """The non-secret fields of the current token response (empty before the first token)."""
-        return self._token.details if self._token else {}
-
     def grant_form(self, credentials: C) -> dict[str, str]:
         """The form fields of the token request; each flow defines its own."""
         raise NotImplementedError

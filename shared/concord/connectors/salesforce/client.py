@@ -186,6 +186,23 @@ class SalesforceClient:
 
         return follow(fetch)
 
+    def with_all_children(self, record: dict[str, Any], relationship: str) -> dict[str, Any]:
+        """The record with every row of one child subquery: a large child result comes back in
+        pages (`done` false, `nextRecordsUrl`), which are followed.
+
+        https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_limits.htm
+        """
+        children = record.get(relationship)
+        if not isinstance(children, dict) or children.get("done", True):
+            return record
+
+        def fetch(next_url: str | None) -> Page[dict[str, Any], str]:
+            body = children if next_url is None else self.http.json("query_more", "GET", next_url)
+            return Page(body["records"], None if body.get("done", True) else body.get("nextRecordsUrl"))
+
+        rows = list(follow(fetch))
+        return {**record, relationship: {**children, "records": rows, "done": True, "nextRecordsUrl": None}}
+
     def get(self, sobject: str, record_id: str, fields: Sequence[str]) -> dict[str, Any]:
         """One record's `fields`.
 

@@ -38,7 +38,6 @@ class CrmFields(BaseModel):
     tax_id: str = "Tax_Id__c"
     legal_entity: str = "Legal_Entity__c"
     financial_status: str = "Concord_Financial_Status__c"
-    concord_ref: str = "Concord_Ref__c"
 
 
 CRM_RECORD_TYPES = {"customer": Watched("Account"), "opportunity": Watched("Opportunity")}
@@ -81,7 +80,7 @@ class SalesforceCrm:
         records = list(self.client.query(soql))
         if not records:
             raise NotFound(f"salesforce Opportunity {opportunity_id}: not found")
-        return mappers.to_canonical_opportunity(records[0])
+        return mappers.to_canonical_opportunity(self.client.with_all_children(records[0], "OpportunityLineItems"))
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         # sObject Collections update, 200 records a call:

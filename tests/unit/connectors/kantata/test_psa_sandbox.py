@@ -118,6 +118,7 @@ def test_polling_in_pages_of_one_neither_skips_nor_repeats_submissions_of_one_se
     submissions = [systems.consultant.log_time(project.project_id, 1) for _ in range(4)]
     systems.consultant.approve(submissions)  # Kantata stamps to the second: several share one
 
+    systems.control.clear_calls(TENANT)
     seen: list[str] = []
     for _ in range(10):
         page = systems.psa.changes_since("time_entry", cursor, 1)
@@ -127,6 +128,8 @@ def test_polling_in_pages_of_one_neither_skips_nor_repeats_submissions_of_one_se
             break
 
     assert sorted(seen) == sorted(submissions) and len(seen) == 4
+    # Four pages of one read the submissions once: the run's later pages come from what it read.
+    assert len([c for c in systems.control.calls(TENANT) if "timesheet_submissions" in c.path]) == 1
     assert systems.psa.changes_since("time_entry", cursor, 10).changes == []
     # A resumed run re-reads a minute back, but what it reports as progress never falls behind.
     resumed = systems.psa.changes_since("time_entry", systems.psa.resume_cursor("time_entry", cursor), 10)
@@ -178,3 +181,15 @@ def test_a_connection_without_its_field_id_names_the_field_not_the_token() -> No
     with pytest.raises(ConfigurationError) as raised:
         connect(Role.PSA, secret, ConnectorContext(default_legal_entity="x", reload_connection=lambda: secret))
     assert "billing_status_field_id" in str(raised.value) and TOKEN not in str(raised.value)
+
+
+def test_a_throttled_status_batch_fails_it_and_every_batch_after_it(systems: KantataSystems) -> None:
+    project = systems.psa.create_project(plan())
+    statuses = {project.project_id: FinancialStatus.INVOICED} | {str(n): FinancialStatus.PAID for n in range(900000, 900149)}
+    systems.control.set_budget(TENANT, 0)  # the account's requests are spent: 429 from now on
+    systems.control.clear_calls(TENANT)
+
+    failed = systems.psa.set_billing_statuses(statuses)  # two batches of 100
+
+    assert set(failed) == set(statuses) and all(isinstance(error, Throttled) for error in failed.values())
+    assert len([c for c in systems.control.calls(TENANT) if "custom_field_values" in c.path]) == 1

@@ -99,6 +99,25 @@ def test_get_opportunity_is_one_query_with_a_line_item_subquery(api: respx.MockR
     assert (line.service_item, line.description, line.unit_price) == ("CONS-1", "Consulting", Money(amount=Decimal(150), currency="EUR"))
 
 
+def test_line_items_that_come_in_pages_are_all_read(api: respx.MockRouter) -> None:
+    def item(n: int) -> dict[str, Any]:
+        return {"attributes": {"type": "OpportunityLineItem"}, "Id": f"00kxx{n}",
+                "Product2": {"attributes": {"type": "Product2"}, "ProductCode": "CONS-1", "Name": f"Work {n}"},
+                "Quantity": 1.0, "UnitPrice": 150.0, "Description": None}
+
+    more = "/services/data/v67.0/query/01gxx-2000"
+    api.get(f"{API}/query").respond(200, json={"totalSize": 1, "done": True, "records": [{
+        "attributes": {"type": "Opportunity"}, "Id": "006xx1", "AccountId": "001xx1", "Name": "Deal",
+        "Amount": 450.0, "CurrencyIsoCode": "EUR", "CloseDate": "2026-03-31", "IsWon": True,
+        "OpportunityLineItems": {"totalSize": 3, "done": False, "nextRecordsUrl": more, "records": [item(1), item(2)]}}]})
+    rest = api.get(f"{HOST}{more}").respond(200, json={"totalSize": 3, "done": True, "records": [item(3)]})
+
+    opportunity = salesforce.connect(Role.CRM, SECRET, _context(SECRET)).get_opportunity("006xx1")
+
+    assert rest.call_count == 1
+    assert [line.description for line in opportunity.lines] == ["Work 1", "Work 2", "Work 3"]
+
+
 def test_statuses_go_as_collection_updates_with_attributes_and_ids(api: respx.MockRouter) -> None:
     answers = [[{"id": "006xx1", "success": True, "errors": []},
                 {"success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked", "fields": []}]}]]

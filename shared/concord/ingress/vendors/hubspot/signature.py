@@ -29,8 +29,9 @@ TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
 V1_SIGNATURE_HEADER = "x-hubspot-signature"
 VERSION_HEADER = "x-hubspot-signature-version"
 MAX_AGE = dt.timedelta(minutes=5)
-# HubSpot retries a failed delivery for up to 24 hours; older v1 events are refused as replays
-# (the ingress remembers delivery ids for less than that).
+# HubSpot retries a failed delivery for up to 24 hours; older v1 events are refused as replays,
+# and younger ones are deduplicated by their event ids, which the ingress remembers for longer
+# (REMEMBER_DELIVERIES_SECONDS may not be set below 25 h).
 V1_MAX_EVENT_AGE = dt.timedelta(hours=25)
 
 # HubSpot's table of URL-encoded characters to decode in the URI before signing.
