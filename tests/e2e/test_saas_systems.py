@@ -63,7 +63,7 @@ def test_the_stack_records_its_vendors_and_runs_their_sandbox(saas_stack: LocalS
     status = saas_stack.status()
     assert status["running"] and status["roles"] == {"crm": "salesforce", "psa": "certinia", "erp": "tryton"}
     assert status["vendors"]["sandbox"]["alive"] and status["vendors"]["fault_proxy"]["alive"]
-    assert status["vendors"]["sandbox"]["tenants"] == ["crm", "psa"]
+    assert status["vendors"]["sandbox"]["tenants"] == {"crm": "salesforce", "psa": "salesforce"}
 
 
 def test_a_deal_won_in_salesforce_becomes_an_erp_customer_and_a_certinia_project(
