@@ -27,6 +27,7 @@ these faults a call is applied whole or not at all, so that is every double writ
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -46,25 +47,34 @@ from concord.local.sandboxes.kit import SandboxController, SandboxServer
 from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 from concord.local.sandboxes.salesforce.objects import crm_org
 
-from ._burst_consumer import COLLECTIONS_PATH, RedeliveringQueue, WriteTap, consume
+from ._burst_consumer import BurstTimings, RedeliveringQueue, WriteTap, WriteWire, burst_figures, consume, print_burst_table
+from ._burst_consumer import tally as burst_tally
 from ._common import figure, provenance, write_results
 
 SCENARIOS = ("clean", "allocation", "outage", "paced")
 STATUS_FIELD = "Concord_Financial_Status__c"
+COLLECTIONS_PATH = "/composite/sobjects"
+
+
+def _collection_acknowledged(request: httpx.Request, response: httpx.Response) -> list[str]:
+    """The records an sObject Collections update saved: `success: true`, in request order."""
+    if response.status_code != 200:
+        return []
+    sent = [record["id"] for record in json.loads(request.content)["records"]]
+    return [rid for rid, answer in zip(sent, response.json(), strict=True) if answer["success"]]
+
+
+COLLECTIONS_WRITE = WriteWire("PATCH", COLLECTIONS_PATH, _collection_acknowledged)
 TARGETS = (FinancialStatus.INVOICED, FinancialStatus.PARTIALLY_PAID, FinancialStatus.PAID, FinancialStatus.OVERDUE)
 
 
 @dataclass(frozen=True)
-class Timings:
-    """The clocks of the run: SQS visibility timeout, the org's rolling allocation window, and
-    Concord's rate ceiling in the paced run."""
+class Timings(BurstTimings):
+    """The run's clocks (BurstTimings: the org's rolling allocation window) and Concord's rate
+    ceiling in the paced run."""
 
-    visibility_timeout: float = 1.0
-    window_seconds: float = 2.0
     paced_per_second: float = 1.0
     paced_burst: float = 1.0
-    batch_size: int = 1000  # messages per delivery (Lambda's SQS batch, with a batching window)
-    max_receives: int = 10  # then the dead-letter queue
 
 
 @dataclass
@@ -111,7 +121,7 @@ def run_scenario(org: Org, n: int, timings: Timings, *, rate: dict[str, float] |
     """Seed N opportunities, send their statuses through the consumer, count and read back."""
     ids = org.seed(n)
     statuses = {record_id: TARGETS[k % len(TARGETS)] for k, record_id in enumerate(ids)}
-    tap = WriteTap(httpx.HTTPTransport(), after_write)
+    tap = WriteTap(httpx.HTTPTransport(), COLLECTIONS_WRITE, after_write)
     secret = org.connection(**(rate or {}))
     crm = salesforce.connect(Role.CRM, secret, ConnectorContext("us-01", lambda: dict(secret)), transport=tap)
     queue = RedeliveringQueue(max_receives=timings.max_receives)
@@ -127,30 +137,10 @@ def run_scenario(org: Org, n: int, timings: Timings, *, rate: dict[str, float] |
 
 def tally(org: Org, statuses: dict[str, FinancialStatus], tap: WriteTap, queue: RedeliveringQueue,
           n: int, deliveries: int, elapsed: float) -> dict[str, Any]:
-    served = [call for call in org.sandbox.calls(org.tenant)
-              if call.method == "PATCH" and call.path.split("?")[0].endswith(COLLECTIONS_PATH)]
     injected = org.faults.list().injected.get(org.tenant, {})
-    injected_503 = injected.get(FaultMode.ERROR, 0)
-    stored = org.stored_statuses()
-    floor = math.ceil(n / COLLECTION_LIMIT)
-    write_calls = len(served) + sum(injected.values())
-    budget = org.sandbox.budget(org.tenant)
-    return {
-        "records": n,
-        "write_calls": write_calls,
-        "write_calls_seen_by_client": tap.writes,
-        "floor": floor,
-        "ratio": write_calls / floor,
-        "answered_403": sum(1 for call in served if call.status == 403),
-        "answered_503": injected_503,
-        "lost": sum(1 for record_id, status in statuses.items() if stored.get(record_id) != status.value),
-        "written_twice": tap.written_twice(),
-        "parked": len(queue.parked),
-        "deliveries": deliveries,
-        "max_receives_of_a_record": max(queue.receives.values(), default=0),
-        "sandbox_budget_after": budget,
-        "elapsed_seconds": elapsed,
-    }
+    counts = burst_tally(COLLECTIONS_WRITE, org.sandbox.calls(org.tenant), injected, 403, statuses,
+                         org.stored_statuses(), math.ceil(n / COLLECTION_LIMIT), tap, queue, deliveries, elapsed)
+    return {**counts, "sandbox_budget_after": org.sandbox.budget(org.tenant)}
 
 
 def paced_allocation(timings: Timings) -> int:
@@ -188,28 +178,12 @@ def run(n: int, timings: Timings = Timings()) -> dict[str, dict[str, Any]]:
 
 
 def figures_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for name, result in results.items():
-        n, floor = result["records"], result["floor"]
-        rows.append(figure(f"{name}: write calls ({n} records)", result["write_calls"], "calls", floor,
-                           f"ceil({n} / {COLLECTION_LIMIT}) sObject Collections updates"))
-        rows.append(figure(f"{name}: records lost", result["lost"], "records",
-                           note=f"403s {result['answered_403']}, 503s {result['answered_503']}, "
-                                f"written twice {result['written_twice']}, parked {result['parked']}"))
+    rows = burst_figures(results, 403, COLLECTION_LIMIT, "sObject Collections updates")
     paced = results["paced"]
     rows.append(figure("paced: seconds for the burst", paced["elapsed_seconds"], "s",
                        note=f"rate.per_second {paced['concord_rate']['per_second']}, "
                             f"{paced['answered_403']} answered 403"))
     return rows
-
-
-def print_table(results: dict[str, dict[str, Any]]) -> None:
-    print(f"{'scenario':11} {'records':>7} {'write calls':>11} {'floor':>5} {'ratio':>5} {'403s':>4} {'503s':>4} "
-          f"{'lost':>4} {'twice':>5} {'parked':>6} {'elapsed s':>9}")
-    for name, r in results.items():
-        print(f"{name:11} {r['records']:7d} {r['write_calls']:11d} {r['floor']:5d} {r['ratio']:5.2f} "
-              f"{r['answered_403']:4d} {r['answered_503']:4d} {r['lost']:4d} {r['written_twice']:5d} "
-              f"{r['parked']:6d} {r['elapsed_seconds']:9.2f}")
 
 
 def main() -> None:
@@ -232,7 +206,7 @@ def main() -> None:
     info = provenance()
     print(f"Salesforce burst through the CRM connector, sandbox behind the fault proxy "
           f"({info['machine']}, commit {info['commit']}): {command}")
-    print_table(results)
+    print_burst_table(results, 403)
     paced = results["paced"]
     print(f"paced: Concord's budget at {paced['concord_rate']['per_second']}/s (burst {paced['concord_rate']['burst']}) "
           f"against an allocation of {paced['sandbox_allocation_per_window']} per {timings.window_seconds:g} s: "

@@ -1,6 +1,7 @@
-"""The local stack with SaaS vendors: Salesforce as CRM and Certinia as PSA (one sandbox
-process behind its own fault proxy), Tryton as ERP. One stack for the module, on its own
-ports; change capture is run by the tests (the sandboxes push nothing)."""
+"""The local stack with SaaS vendors as CRM and PSA (one sandbox process behind its own fault
+proxy, a vendor per tenant), Tryton as ERP: Salesforce + Certinia, and HubSpot + Kantata. One
+stack per combination, on its own ports; change capture is run by the tests (the sandboxes
+push nothing)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,21 @@ from .conftest import VISIBILITY_TIMEOUT_CAP
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
-def saas_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+# --systems -> the sandbox vendor of each SaaS tenant
+COMBINATIONS = {
+    "crm=salesforce,psa=certinia": {"crm": "salesforce", "psa": "salesforce"},
+    "crm=hubspot,psa=kantata": {"crm": "hubspot", "psa": "kantata"},
+}
+
+
+@pytest.fixture(scope="module", params=list(COMBINATIONS))
+def saas_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     stack = LocalStack(
         state_dir=tmp_path_factory.mktemp("saas-stack"),
         aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
         tryton_port=free_port(), faults_port=free_port(),
         sandbox_port=free_port(), vendor_faults_port=free_port(),
-        systems_choice=parse_systems("crm=salesforce,psa=certinia,erp=tryton"),
+        systems_choice=parse_systems(request.param),
         visibility_timeout_cap=VISIBILITY_TIMEOUT_CAP,
     )
     stack.up()
@@ -61,22 +69,25 @@ def deal(demo: SaasDemo) -> tuple[str, str, str]:
 
 def test_the_stack_records_its_vendors_and_runs_their_sandbox(saas_stack: LocalStack) -> None:
     status = saas_stack.status()
-    assert status["running"] and status["roles"] == {"crm": "salesforce", "psa": "certinia", "erp": "tryton"}
+    choice = saas_stack.systems_choice
+    assert choice is not None
+    assert status["running"] and status["roles"] == dict(choice) and status["roles"]["erp"] == "tryton"
     assert status["vendors"]["sandbox"]["alive"] and status["vendors"]["fault_proxy"]["alive"]
-    assert status["vendors"]["sandbox"]["tenants"] == ["crm", "psa"]
+    assert status["vendors"]["sandbox"]["tenants"] == COMBINATIONS[f"crm={choice['crm']},psa={choice['psa']}"]
 
 
-def test_a_deal_won_in_salesforce_becomes_an_erp_customer_and_a_certinia_project(
+def test_a_deal_won_in_the_crm_becomes_an_erp_customer_and_a_psa_project_with_tasks(
     demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     account, opportunity, project = deal
     assert demo.checks.failures == []
     assert demo.xref.records_of("project", canonical_id("project", "crm", opportunity))["psa"] == project
-    assert demo._erp_customer(account)["name"] == demo.rep.crm.get("Account", account, ["Name"])["Name"]
-    assert sorted(t["Name"] for t in demo.consultant.tasks_of(project)) == ["Build", "Discovery"]
+    assert demo._erp_customer(account)["name"] == demo.rep.account_name(account)
+    assert demo.consultant.task_names(project) == ["Build", "Discovery"]
+    assert demo.rep.deal(opportunity).won
 
 
-def test_approved_certinia_time_is_billed_and_the_financial_status_comes_back_to_both(
+def test_approved_psa_time_is_billed_and_the_financial_status_comes_back_to_both(
     demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     _, opportunity, project = deal
@@ -87,16 +98,16 @@ def test_approved_certinia_time_is_billed_and_the_financial_status_comes_back_to
     assert demo.consultant.billing_status(project) == "paid"
 
 
-def test_renaming_the_account_in_salesforce_renames_the_erp_customer(
+def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(
     demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     account, _, _ = deal
     demo.customer_master(account)
     assert demo.checks.failures == []
-    assert demo._erp_customer(account)["name"] == demo.rep.crm.get("Account", account, ["Name"])["Name"]
+    assert demo._erp_customer(account)["name"] == demo.rep.account_name(account)
 
 
-def test_a_fault_on_the_crm_org_fails_only_the_crm_watches_and_clears(
+def test_a_fault_on_the_crm_tenant_fails_only_the_crm_watches_and_clears(
     saas_stack: LocalStack, demo: SaasDemo
 ) -> None:
     vendors = saas_stack.vendors()

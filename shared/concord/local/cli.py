@@ -62,8 +62,9 @@ def _print_status(status: dict) -> None:
     vendors = status.get("vendors")
     if vendors:
         sandbox, proxy = vendors["sandbox"], vendors["fault_proxy"]
+        plays = ", ".join(f"/{tenant}: {vendor}" for tenant, vendor in sandbox["tenants"].items())
         table.add_row(f"{sandbox['vendor']} sandbox", f"{sandbox['url']}/{{{','.join(sandbox['tenants'])}}} "
-                      f"(users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})")
+                      f"({plays}; users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})")
         table.add_row("vendor fault proxy", f"{proxy['url']}/{{{','.join(sandbox['tenants'])}}} (Concord), "
                       f"/_faults/<role> ({'alive' if proxy['alive'] else 'DOWN'})")
     table.add_row("logs", status.get("logs", status["state_dir"]))

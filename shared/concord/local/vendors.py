@@ -1,6 +1,7 @@
-"""The local stack's SaaS vendors: one sandbox process serving every SaaS tenant (an org per
-role: `/crm`, `/psa`), and a fault proxy in front of it whose targets are those tenants
-(`PUT /_faults/crm` faults the CRM org only).
+"""The local stack's SaaS vendors: one sandbox process serving every SaaS tenant (a tenant per
+role: `/crm`, `/psa`, each played by its own vendor, e.g. a HubSpot portal and a Kantata
+account), and a fault proxy in front of it whose targets are those tenants (`PUT /_faults/crm`
+faults the CRM only).
 
 Concord's connectors reach the sandbox through the proxy; people (the scenario drivers) go
 straight to the sandbox, as users of the vendor's UI would not share Concord's network path.
@@ -41,14 +42,15 @@ class VendorSandboxes:
     faults_port: int
     saas: Mapping[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        vendors = {SANDBOX_OF_KIND[kind] for kind in self.saas.values()}
-        if len(vendors) > 1:
-            raise ValueError(f"one sandbox process serves one vendor; asked for {sorted(vendors)}")
+    @property
+    def tenant_vendors(self) -> dict[str, str]:
+        """Role (the sandbox tenant) -> the sandbox vendor that plays it."""
+        return {role: SANDBOX_OF_KIND[kind] for role, kind in sorted(self.saas.items())}
 
     @property
     def vendor(self) -> str:
-        return SANDBOX_OF_KIND[next(iter(self.saas.values()))]
+        """The vendors served, for people: `hubspot+kantata`, or `salesforce`."""
+        return "+".join(sorted(set(self.tenant_vendors.values())))
 
     @property
     def sandbox_url(self) -> str:
@@ -78,10 +80,9 @@ class VendorSandboxes:
     def start(self, log_dir: Path) -> None:
         """Start whichever of the sandbox and its fault proxy is not running."""
         self.instance.mkdir(parents=True, exist_ok=True)
-        tenants = [arg for role in sorted(self.saas) for arg in ("--tenant", role)]
         commands = {
-            "sandbox": ["-m", "concord.local.sandboxes", self.vendor, "--host", self.host,
-                        "--port", str(self.sandbox_port), *tenants],
+            "sandbox": ["-m", "concord.local.sandboxes", "--host", self.host,
+                        "--port", str(self.sandbox_port), *self.sandbox_tenant_args()],
             "faults": ["-m", "concord.local.faults", "--host", self.host, "--port", str(self.faults_port),
                        "--upstream", self.sandbox_url],
         }
@@ -90,6 +91,10 @@ class VendorSandboxes:
                 pid = start_detached([sys.executable, *args], log_dir / f"vendor-{what}.log",
                                      {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")}, cwd=REPO_ROOT)
                 self._pid_file(what).write_text(str(pid))
+
+    def sandbox_tenant_args(self) -> list[str]:
+        """`--tenant crm=hubspot --tenant psa=kantata`: the sandbox's tenants and their vendors."""
+        return [arg for role, vendor in self.tenant_vendors.items() for arg in ("--tenant", f"{role}={vendor}")]
 
     def sandbox_ready(self) -> bool:
         return _answers(f"{self.sandbox_url}/_sandbox")
@@ -112,7 +117,7 @@ class VendorSandboxes:
     def status(self) -> dict[str, object]:
         return {
             "roles": dict(self.saas),
-            "sandbox": {"url": self.sandbox_url, "vendor": self.vendor, "tenants": sorted(self.saas),
+            "sandbox": {"url": self.sandbox_url, "vendor": self.vendor, "tenants": self.tenant_vendors,
                         "alive": is_alive(self.sandbox_pid())},
             "fault_proxy": {"url": self.faults_url, "alive": is_alive(self.faults_pid())},
         }

@@ -31,7 +31,7 @@ def _client(server: SandboxServer) -> httpx.Client:
 
 def test_search_pages_with_after_until_no_next(server: SandboxServer) -> None:
     for n in range(5):
-        server.sandbox.vendor.seed(server.tenant("crm"), "companies", [{"name": f"Co {n}"}])
+        server.sandbox.vendors["crm"].seed(server.tenant("crm"), "companies", [{"name": f"Co {n}"}])
     with _client(server) as http:
         seen, after = [], None
         while True:
@@ -46,7 +46,7 @@ def test_search_pages_with_after_until_no_next(server: SandboxServer) -> None:
 
 
 def test_batch_update_answers_207_naming_the_failed_input_and_refuses_more_than_100(server: SandboxServer) -> None:
-    (deal,) = server.sandbox.vendor.seed(server.tenant("crm"), "deals", [{"dealname": "D", "closedate": "2026-03-31"}])
+    (deal,) = server.sandbox.vendors["crm"].seed(server.tenant("crm"), "deals", [{"dealname": "D", "closedate": "2026-03-31"}])
     with _client(server) as http:
         answer = http.post(f"{OBJECTS}/deals/batch/update", json={"inputs": [
             {"id": deal["id"], "properties": {"concord_financial_status": "paid"}, "objectWriteTraceId": "a"},

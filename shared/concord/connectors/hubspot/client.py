@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from concord.errors import ConcordError, PermanentError, ValidationFailed
@@ -56,11 +57,16 @@ def required_properties(error: BatchError) -> list[str]:
 
 
 def error_body(response: httpx.Response) -> BatchError | None:
+    """HubSpot's error body, or None when the answer is not one (e.g. a proxy's or load
+    balancer's 502/503 page): the status alone then decides what the error means."""
     try:
         body = response.json()
     except ValueError:
         return None
-    return BatchError.model_validate(body) if isinstance(body, dict) else None
+    try:
+        return BatchError.model_validate(body) if isinstance(body, dict) else None
+    except ValidationError:
+        return None
 
 
 class HubSpotErrors(ErrorMapper):

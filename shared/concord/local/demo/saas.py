@@ -1,12 +1,13 @@
-"""`concord demo --systems crm=salesforce,psa=certinia`: Concord's main job with SaaS vendors
-(their local sandboxes) as CRM and PSA, and Tryton as the ERP.
+"""`concord demo --systems crm=hubspot,psa=kantata` (or crm=salesforce,psa=certinia, or any mix):
+Concord's main job with SaaS vendors (their local sandboxes) as CRM and PSA, and Tryton as the ERP.
 
-1. Quote-to-cash: a deal won in Salesforce -> polled -> ERP customer in Tryton, project and
-   tasks in Certinia.
-2. Billing: a week's timecard approved in Certinia -> polled -> lines on the Tryton draft
-   invoice; finance posts it and the customer pays (Tryton) -> invoiced, then paid, on the
-   Salesforce deal and the Certinia project.
-3. Customer master: the Account renamed in Salesforce -> the ERP customer renamed.
+1. Quote-to-cash: a deal won in the CRM -> polled -> ERP customer in Tryton, project (Kantata:
+   workspace) and tasks in the PSA.
+2. Billing: a week's time approved in the PSA (Certinia: a timecard; Kantata: a timesheet
+   submission) -> polled -> lines on the Tryton draft invoice; finance posts it and the customer
+   pays (Tryton) -> invoiced, then paid, on the CRM deal and the PSA project.
+3. Customer master: the customer renamed in the CRM -> the ERP customer renamed.
+The users are the scenario drivers of the chosen vendors (scenarios/saas.py), named in the output.
 The sandboxes push nothing locally, so the demo runs change capture (poll_changes, through
 the local Lambda invoke API) itself rather than waiting for the minute's schedule.
 Exit code 0 only when every check held.
@@ -27,8 +28,9 @@ from rich.table import Table
 from ...aws.xref import DynamoCrossReferences
 from ..inspect import LocalView
 from ..runtime import scheduled_event
+from ..scenarios import SaasConsultant, SaasSalesRep
+from ..scenarios.saas import NoScenarioUser, consultant, sales_rep
 from ..scenarios.tryton import FinanceClerk, random_ein, user_client
-from ..scenarios.salesforce import Consultant, OrgSession, SalesRep, seed_service_product
 from ..stack import LocalStack, LocalStackError, aws_client
 from ...sync.ids import canonical_id
 from .checks import Checks
@@ -61,28 +63,39 @@ def poll_until(view: LocalView, probe: Callable[[], T | None], timeout: float = 
 class SaasDemo:
     console: Console
     view: LocalView
-    rep: SalesRep
-    consultant: Consultant
+    rep: SaasSalesRep
+    consultant: SaasConsultant
     clerk: FinanceClerk
     xref: DynamoCrossReferences
     checks: Checks
 
+    @property
+    def crm(self) -> str:
+        return self.rep.vendor
+
+    @property
+    def psa(self) -> str:
+        return self.consultant.vendor
+
     def quote_to_cash(self) -> tuple[str, str, str] | None:
-        """A deal won in Salesforce; returns (account, opportunity, Certinia project)."""
+        """A deal won in the CRM; returns (account, opportunity, PSA project)."""
         suffix = uuid.uuid4().hex[:4].upper()
         account = self.rep.create_account(f"Globex {suffix}", street="1 Main Street", city="Boston",
                                           country="US", tax_id=random_ein())
         opportunity = self.rep.win_opportunity(account, f"Globex rollout {suffix}", LINES)
         started = time.monotonic()
-        self.console.print(f"\n[bold]Quote-to-cash[/]: deal {opportunity} won in Salesforce (account {account})")
+        self.console.print(f"\n[bold]Quote-to-cash[/]: deal {opportunity} won in {self.crm} "
+                           f"({self.rep.account_word} {account})")
         project_ref = canonical_id("project", "crm", opportunity)
         project = poll_until(self.view, lambda: self.xref.records_of("project", project_ref).get("psa"))
         customer = self.xref.records_of("customer", canonical_id("customer", "crm", account)).get("erp")
-        if not self.checks.expect(bool(project and customer), "the won deal made no Certinia project or ERP customer"):
+        project_word = self.consultant.project_word
+        if not self.checks.expect(bool(project and customer),
+                                  f"the won deal made no {self.psa} {project_word} or ERP customer"):
             return None
-        tasks = sorted(t["Name"] for t in self.consultant.tasks_of(str(project)))
-        self.checks.expect(tasks == sorted(d for d, _ in LINES), f"Certinia project tasks {tasks}")
-        self.console.print(f"  ERP customer #{customer} in Tryton, Certinia project {project} with tasks "
+        tasks = self.consultant.task_names(str(project))
+        self.checks.expect(tasks == sorted(d for d, _ in LINES), f"{self.psa} {project_word} tasks {tasks}")
+        self.console.print(f"  ERP customer #{customer} in Tryton, {self.psa} {project_word} {project} with tasks "
                            f"{', '.join(tasks)}: {time.monotonic() - started:.1f} s")
         return account, opportunity, str(project)
 
@@ -90,7 +103,8 @@ class SaasDemo:
         project_ref = canonical_id("project", "crm", opportunity)
         timecard = self.consultant.fill_week(project, WEEK)
         self.consultant.approve([timecard])
-        self.console.print(f"\n[bold]Billing[/]: timecard {timecard} ({sum(WEEK)} h) approved in Certinia")
+        self.console.print(f"\n[bold]Billing[/]: {self.consultant.timesheet_word} {timecard} ({sum(WEEK)} h) "
+                           f"approved in {self.psa}")
         draft = poll_until(self.view, lambda: self._draft_with_hours(project_ref, Decimal(str(sum(WEEK)))))
         if not self.checks.expect(draft is not None, "approved time did not reach the ERP draft invoice"):
             return
@@ -104,21 +118,20 @@ class SaasDemo:
     def customer_master(self, account: str) -> None:
         name = f"Globex Holdings {uuid.uuid4().hex[:4].upper()}"
         self.rep.rename_account(account, name)
-        self.console.print(f"\n[bold]Customer master[/]: account renamed to {name!r} in Salesforce")
+        self.console.print(f"\n[bold]Customer master[/]: {self.rep.account_word} renamed to {name!r} in {self.crm}")
         renamed = poll_until(self.view, lambda: self._erp_customer(account).get("name") == name)
         self.checks.expect(bool(renamed), "the ERP customer was not renamed")
 
     def consistency(self, account: str, opportunity: str, project: str) -> None:
-        deal = self.rep.crm.get("Opportunity", opportunity, ["IsWon", "Amount", "Concord_Financial_Status__c"])
-        name = self.rep.crm.get("Account", account, ["Name"])["Name"]
+        deal = self.rep.deal(opportunity)
+        name = self.rep.account_name(account)
         erp_customer = self._erp_customer(account)
-        tasks = sorted(t["Name"] for t in self.consultant.tasks_of(project))
+        tasks = self.consultant.task_names(project)
         approved = sum(WEEK)
         billed = self._billed_hours(canonical_id("project", "crm", opportunity))
-        status = (deal["Concord_Financial_Status__c"], self.consultant.billing_status(project))
+        status = (self.rep.financial_status(opportunity), self.consultant.billing_status(project))
         rows = [
-            ("opportunity", f"{opportunity} {'won' if deal['IsWon'] else 'open'} {deal['Amount']}", "", "",
-             bool(deal["IsWon"])),
+            ("opportunity", f"{opportunity} {'won' if deal.won else 'open'} {deal.amount}", "", "", deal.won),
             ("customer", name, f"#{erp_customer.get('id')} {erp_customer.get('name')}", "",
              erp_customer.get("name") == name),
             ("project + tasks", ", ".join(d for d, _ in LINES), "", f"{project} {', '.join(tasks)}",
@@ -126,8 +139,8 @@ class SaasDemo:
             ("approved → billed hours", "", f"{billed} h billed", f"{approved} h approved", billed == Decimal(str(approved))),
             ("financial status", str(status[0]), "paid", str(status[1]), status == ("paid", "paid")),
         ]
-        table = Table(title="Salesforce, Tryton ERP and Certinia after the demo")
-        for column in ("", "CRM (Salesforce)", "ERP (Tryton)", "PSA (Certinia)", "agree"):
+        table = Table(title=f"{self.crm}, Tryton ERP and {self.psa} after the demo")
+        for column in ("", f"CRM ({self.crm})", "ERP (Tryton)", f"PSA ({self.psa})", "agree"):
             table.add_column(column)
         for what, crm, erp, psa, agree in rows:
             table.add_row(what, crm, erp, psa, "[green]yes[/]" if agree else "[red]NO[/]")
@@ -162,8 +175,9 @@ class SaasDemo:
         reached = self.view.wait_for(
             lambda: self.rep.financial_status(opportunity) == status == self.consultant.billing_status(project),
             timeout=60, interval=0.3)
-        if self.checks.expect(bool(reached), f"the Salesforce deal and the Certinia project did not show {status}"):
-            self.console.print(f"  Salesforce deal and Certinia project: [bold]{status}[/] "
+        where = f"the {self.crm} deal and the {self.psa} {self.consultant.project_word}"
+        if self.checks.expect(bool(reached), f"{where} did not show {status}"):
+            self.console.print(f"  {where[0].upper()}{where[1:]}: [bold]{status}[/] "
                                f"({time.monotonic() - started:.1f} s after the ERP)")
 
 
@@ -175,9 +189,12 @@ def saas_demo(stack: LocalStack, console: Console, checks: Checks) -> SaasDemo |
     assert vendors is not None and systems is not None
     view = LocalView(stack)
     xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
-    rep = SalesRep(OrgSession(f"{vendors.sandbox_url}/crm"), seed_service_product(vendors))
-    return SaasDemo(console, view, rep, Consultant.signed_in(vendors), FinanceClerk(user_client(systems, "erp")),
-                    xref, checks)
+    try:
+        rep, person = sales_rep(vendors), consultant(vendors)
+    except NoScenarioUser as missing:
+        checks.expect(False, f"the demo needs a SaaS CRM and PSA: {missing}")
+        return None
+    return SaasDemo(console, view, rep, person, FinanceClerk(user_client(systems, "erp")), xref, checks)
 
 
 def run_saas_demo(stack: LocalStack, console: Console) -> int:

@@ -1,6 +1,8 @@
 """What people do in the business systems, scripted: the demo's, benchmarks' and e2e tests'
-users. One driver module per system family (tryton.py today; a Salesforce + Certinia driver
-sits beside it with the same roles), each playing the roles below against its systems.
+users. One driver module per system family (tryton.py; salesforce.py for Salesforce + Certinia;
+hubspot.py; kantata.py), each playing the roles below against its systems. The SaaS drivers
+share one shape per role (SaasSalesRep, SaasConsultant), so the demo and the e2e tests run
+any mix of them; saas.py picks the driver of a kind.
 
 Ids are the system's own record ids (Tryton's are integers).
 """
@@ -8,8 +10,9 @@ Ids are the system's own record ids (Tryton's are integers).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 SystemId = int | str
 
@@ -44,3 +47,52 @@ class FinanceRole(Protocol):
     def pay(self, invoice_id: Any, amount: Decimal) -> None:
         """The customer pays `amount` of the invoice (less than due: a partial payment)."""
         ...
+
+
+@dataclass(frozen=True)
+class DealState:
+    """A deal as its rep sees it in the CRM."""
+
+    won: bool
+    amount: float | None
+
+
+class SaasSalesRep(SalesRepRole, Protocol):
+    """A sales rep in a SaaS CRM, as the demo and the e2e tests drive any of them."""
+
+    vendor: ClassVar[str]  # how people name the CRM, e.g. "HubSpot"
+    account_word: ClassVar[str]  # what the CRM calls a customer ("account", "company")
+
+    def create_account(self, name: str, *, street: str | None, city: str, country: str,
+                       tax_id: str | None) -> str: ...
+
+    def win_opportunity(self, account_id: str, description: str, hours: list[tuple[str, float]]) -> str: ...
+
+    def rename_account(self, account_id: str, name: str) -> None: ...
+
+    def account_name(self, account_id: str) -> str: ...
+
+    def deal(self, opportunity_id: str) -> DealState: ...
+
+    def financial_status(self, opportunity_id: str) -> str | None: ...
+
+
+class SaasConsultant(Protocol):
+    """A consultant in a SaaS PSA: fills a week on Concord's project and gets it approved."""
+
+    vendor: ClassVar[str]  # e.g. "Kantata"
+    project_word: ClassVar[str]  # "project", "workspace"
+    timesheet_word: ClassVar[str]  # what approval is given on: "timecard", "timesheet submission"
+
+    def task_names(self, project_id: str) -> list[str]:
+        """The names of the project's tasks, sorted."""
+        ...
+
+    def fill_week(self, project_id: str, daily_hours: list[float], *, week_of: dt.date | None = None) -> str:
+        """Hours for the week's days (Monday first), submitted for approval; returns what
+        `approve` takes."""
+        ...
+
+    def approve(self, timesheet_ids: list[str]) -> None: ...
+
+    def billing_status(self, project_id: str) -> str | None: ...

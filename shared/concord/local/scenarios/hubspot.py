@@ -3,7 +3,7 @@ when the stack runs `--systems crm=hubspot`.
 
 Plain CRM API calls against the sandbox (straight to it, not through Concord's fault proxy), with
 the portal app's static token: no connector code, so the scenario checks the connector rather
-than sharing its mistakes. Shaped like the Salesforce scenario's SalesRep (salesforce.py).
+than sharing its mistakes. SalesRep has the SaaS sales rep's shape (scenarios/__init__.py).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from ..vendors import HUBSPOT_SANDBOX_TOKEN, VendorSandboxes
+from . import DealState
 
 OBJECTS = "/crm/objects/2026-03"
 SERVICE_CODE = "CONSULT-HR"  # the item us-01 bills time with (cdk.json legal_entities.time_service_item)
@@ -65,6 +66,8 @@ def _raise_with_body(response: httpx.Response) -> None:
 @dataclass
 class SalesRep:
     crm: PortalSession
+    vendor: ClassVar[str] = "HubSpot"
+    account_word: ClassVar[str] = "company"
 
     @classmethod
     def signed_in(cls, vendors: VendorSandboxes) -> SalesRep:
@@ -78,6 +81,15 @@ class SalesRep:
 
     def rename_account(self, account_id: str, name: str) -> None:
         self.crm.update("companies", account_id, {"name": name})
+
+    def account_name(self, account_id: str) -> str:
+        return str(self.crm.get("companies", account_id, ["name"])["name"])
+
+    def deal(self, opportunity_id: str) -> DealState:
+        """Won when in the closed-won stage; HubSpot answers every property as a string."""
+        fields = self.crm.get("deals", opportunity_id, ["dealstage", "amount"])
+        return DealState(won=fields["dealstage"] == "closedwon",
+                         amount=float(fields["amount"]) if fields.get("amount") not in (None, "") else None)
 
     def win_opportunity(self, account_id: str, name: str, hours: list[tuple[str, float]]) -> str:
         """A deal with one consulting line item per (description, hours), then moved to closed won."""

@@ -3,18 +3,19 @@ the e2e tests' users when the stack runs `--systems crm=salesforce,psa=certinia`
 
 Plain REST calls against the sandbox (straight to it, not through Concord's fault proxy), with
 the sandbox's OAuth client: no connector code, so the scenario checks the connectors rather
-than sharing their mistakes. Shaped like the Tryton scenario's users (scenarios.py).
+than sharing their mistakes. SalesRep and Consultant have the SaaS roles' shape (scenarios/__init__.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from ..sandboxes.kit import SandboxController
+from . import DealState
 from ..vendors import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, VendorSandboxes
 
 API = "/services/data/v67.0"
@@ -105,6 +106,13 @@ def seed_service_product(vendors: VendorSandboxes) -> str:
 class SalesRep:
     crm: OrgSession
     product_id: str
+    vendor: ClassVar[str] = "Salesforce"
+    account_word: ClassVar[str] = "account"
+
+    @classmethod
+    def signed_in(cls, vendors: VendorSandboxes) -> SalesRep:
+        """The CRM org's rep, with the service product seeded once."""
+        return cls(OrgSession(f"{vendors.sandbox_url}/crm"), seed_service_product(vendors))
 
     def create_account(self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None,
                        postal_code: str = "02110") -> str:
@@ -116,6 +124,13 @@ class SalesRep:
 
     def rename_account(self, account_id: str, name: str) -> None:
         self.crm.update("Account", account_id, {"Name": name})
+
+    def account_name(self, account_id: str) -> str:
+        return str(self.crm.get("Account", account_id, ["Name"])["Name"])
+
+    def deal(self, opportunity_id: str) -> DealState:
+        fields = self.crm.get("Opportunity", opportunity_id, ["IsWon", "Amount"])
+        return DealState(won=bool(fields["IsWon"]), amount=fields["Amount"])
 
     def win_opportunity(self, account_id: str, name: str, hours: list[tuple[str, float]]) -> str:
         """An opportunity with one consulting line per (description, hours), then Closed Won
@@ -142,6 +157,9 @@ class SalesRep:
 class Consultant:
     psa: OrgSession
     resource_id: str  # the consultant's Contact (pse__Resource__c)
+    vendor: ClassVar[str] = "Certinia"
+    project_word: ClassVar[str] = "project"
+    timesheet_word: ClassVar[str] = "timecard"
 
     @classmethod
     def signed_in(cls, vendors: VendorSandboxes, name: str = "Casey Consultant") -> Consultant:
@@ -161,6 +179,9 @@ class Consultant:
     def tasks_of(self, project_id: str) -> list[dict[str, Any]]:
         return self.psa.query("SELECT Id, Name FROM pse__Project_Task__c "
                               f"WHERE pse__Project__c = {quoted(project_id)}")
+
+    def task_names(self, project_id: str) -> list[str]:
+        return sorted(task["Name"] for task in self.tasks_of(project_id))
 
     def fill_week(self, project_id: str, daily_hours: list[float], *, week_of: dt.date | None = None) -> str:
         """A submitted timecard for the week of `week_of` (Monday first) on the project's first task."""

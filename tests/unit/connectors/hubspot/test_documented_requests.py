@@ -26,6 +26,7 @@ from concord.connectors.kit.cursors import TimeCursor
 from concord.connectors.kit.errors import AuthFailed, NotFound, Throttled
 from concord.connectors.registry import ConnectorContext, Role
 from concord.domain import FinancialStatus
+from concord.errors import TransientError
 
 HOST = "https://api.hubapi.com"
 OBJECTS = f"{HOST}/crm/objects/2026-03"
@@ -98,6 +99,16 @@ def test_a_429_stops_the_run_and_returns_every_unsent_deal_as_throttled(api) -> 
     assert route.call_count == 2
     assert set(failed) == {str(n) for n in range(1100, 1250)}
     assert all(isinstance(error, Throttled) for error in failed.values())
+
+
+def test_a_503_whose_body_is_not_hubspots_is_transient_for_every_unsent_deal(api) -> None:
+    # A proxy's or load balancer's error page: JSON, but not HubSpot's error shape.
+    api.post(f"{OBJECTS}/deals/batch/update").respond(503, json={"status": 503, "error": "Service Unavailable"})
+
+    failed = _crm(STATIC).set_financial_statuses({"512": FinancialStatus.PAID, "513": FinancialStatus.PAID})
+
+    assert set(failed) == {"512", "513"}
+    assert all(isinstance(error, TransientError) and not isinstance(error, Throttled) for error in failed.values())
 
 
 def test_a_required_property_refusal_is_permanent_and_names_the_property(api) -> None:

@@ -1,7 +1,7 @@
 """The control API of a sandbox (`/_sandbox/...`, JSON in and out; never counted or logged)
 and `SandboxController`, its typed client:
 
-    GET    /_sandbox                          vendor and tenants
+    GET    /_sandbox                          tenants, and the vendor playing each
     POST   /_sandbox/<tenant>/reset           forget records, cursors, calls; refill the budget
     POST   /_sandbox/<tenant>/records/<table> seed a list of records as given -> records stored
     GET    /_sandbox/<tenant>/budget          {"used", "allocation", "window_seconds"}
@@ -32,7 +32,8 @@ class BudgetSpec(BaseModel):
     window_seconds: float | None = Field(default=None, gt=0)
 
 
-def control_router(vendor: Vendor, tenants: dict[str, Tenant]) -> Router:
+def control_router(vendors: dict[str, Vendor], tenants: dict[str, Tenant]) -> Router:
+    """The control routes over `tenants`, each seeded through `vendors[tenant]`."""
     router = Router()
 
     def with_tenant(action: Callable[..., Response]) -> Callable[..., Response]:
@@ -59,7 +60,7 @@ def control_router(vendor: Vendor, tenants: dict[str, Tenant]) -> Router:
         records = request.json()
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise TypeError("the body must be a list of records (JSON objects)")
-        return Response(201, vendor.seed(tenant, table, records))
+        return Response(201, vendors[tenant.name].seed(tenant, table, records))
 
     def reset(_: Request, tenant: Tenant) -> Response:
         tenant.reset()
@@ -72,8 +73,12 @@ def control_router(vendor: Vendor, tenants: dict[str, Tenant]) -> Router:
         tenant.calls.clear()
         return Response(204)
 
-    router.add("GET", "/", lambda _: Response(200, {"vendor": vendor.name,
-                                                    "tenants": sorted(tenants)}))
+    def overview(_: Request) -> Response:
+        names = sorted({vendor.name for vendor in vendors.values()})
+        return Response(200, {"vendor": "+".join(names), "tenants": sorted(tenants),
+                              "vendors": {name: vendor.name for name, vendor in sorted(vendors.items())}})
+
+    router.add("GET", "/", overview)
     router.add("POST", "/{tenant}/reset", with_tenant(reset))
     router.add("POST", "/{tenant}/records/{table}", with_tenant(seed))
     router.add("GET", "/{tenant}/budget", with_tenant(lambda _, t: budget_of(t)))

@@ -1,12 +1,13 @@
 """The sandbox HTTP server: `/_sandbox/...` goes to the control API, `/<tenant>/...` to the
-vendor with that tenant's state. Runs in the foreground (CLI) or in a background thread
-(tests), like the fault proxy."""
+vendor that plays that tenant, with the tenant's state. Each tenant has its own vendor, so one
+process can play a HubSpot CRM portal and a Kantata PSA account side by side. Runs in the
+foreground (CLI) or in a background thread (tests), like the fault proxy."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -19,12 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 class Sandbox:
-    """Dispatches requests to the control API or to a tenant of the vendor."""
+    """Dispatches requests to the control API or to a tenant, answered by the tenant's vendor."""
 
-    def __init__(self, vendor: Vendor, tenants: Iterable[str]) -> None:
-        self.vendor = vendor
-        self.tenants: dict[str, Tenant] = {name: vendor.new_tenant(name) for name in tenants}
-        self._control = control_router(vendor, self.tenants)
+    def __init__(self, vendors: Mapping[str, Vendor]) -> None:
+        """`vendors` maps each tenant (first path segment) to the vendor that plays it."""
+        if not vendors:
+            raise ValueError("a sandbox serves at least one tenant")
+        self.vendors: dict[str, Vendor] = dict(vendors)
+        self.tenants: dict[str, Tenant] = {name: vendor.new_tenant(name) for name, vendor in vendors.items()}
+        self._control = control_router(self.vendors, self.tenants)
+
+    @property
+    def name(self) -> str:
+        """The vendors served, e.g. `hubspot+kantata`."""
+        return "+".join(sorted({vendor.name for vendor in self.vendors.values()}))
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
                base_url: str) -> Response:
@@ -39,10 +48,11 @@ class Sandbox:
         if tenant is None:
             return Response(404, [{"errorCode": "NOT_FOUND",
                                    "message": "The requested resource does not exist"}])
+        vendor = self.vendors[first]
         try:
-            response = self.vendor.handle(tenant, request)
+            response = vendor.handle(tenant, request)
         except Exception:  # a sandbox bug must show as a 500, not a dropped connection
-            logger.exception("sandbox %s failed on %s %s", self.vendor.name, method, target)
+            logger.exception("sandbox %s failed on %s %s", vendor.name, method, target)
             response = Response(500, [{"errorCode": "UNKNOWN_EXCEPTION",
                                        "message": "sandbox error"}])
         tenant.calls.record(Call(method, request.path, response.status))
@@ -100,11 +110,25 @@ class SandboxServer:
 
         with SandboxServer(SalesforceSandbox(), tenants=["crm", "psa"]) as server:
             httpx.post(f"{server.url}/crm/services/oauth2/token", data=...)
+
+        with SandboxServer.mixed({"crm": HubSpotSandbox(), "psa": KantataSandbox()}) as server:
+            ...
     """
 
     def __init__(self, vendor: Vendor, tenants: Iterable[str], host: str = "127.0.0.1",
                  port: int = 0) -> None:
-        self.sandbox = Sandbox(vendor, tenants)
+        """One vendor playing every tenant."""
+        self._init({name: vendor for name in tenants}, host, port)
+
+    @classmethod
+    def mixed(cls, vendors: Mapping[str, Vendor], host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+        """A vendor per tenant: `vendors` maps tenant -> the vendor that plays it."""
+        server = cls.__new__(cls)
+        server._init(vendors, host, port)
+        return server
+
+    def _init(self, vendors: Mapping[str, Vendor], host: str, port: int) -> None:
+        self.sandbox = Sandbox(vendors)
         self._server = _Server((host, port), self.sandbox)
         self._thread: threading.Thread | None = None
 
@@ -124,7 +148,7 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name=f"concord-sandbox-{self.sandbox.vendor.name}",
+                                        name=f"concord-sandbox-{self.sandbox.name}",
                                         daemon=True)
         self._thread.start()
         return self
