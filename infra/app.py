@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 # jsii runs on this machine's Node 20 and would print its end-of-life banner on every synth,
-# however the app is started (make synth, npx cdk synth, tests); see TOOLING.md.
+# however the app is started (make synth, npx cdk synth, tests).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402

@@ -32,7 +32,8 @@ from concord.aws import idempotency
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 # The vendor specs live beside the repository, not in it.
-VENDOR_SPECS = REPO_ROOT / ".." / "shared" / "vendor-specs"
+# Vendors' published test vectors, copied into the repository with their licence (NOTICE.md beside each).
+VENDOR_FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -281,6 +282,6 @@ def sample_event_types() -> set[str]:
 @pytest.fixture
 def webhook_vector() -> dict[str, Any]:
     """The reference signing vector of the Standard Webhooks libraries."""
-    vectors = json.loads((VENDOR_SPECS / "standard-webhooks" / "test-vectors.json").read_text())
+    vectors = json.loads((VENDOR_FIXTURES / "standard-webhooks" / "test-vectors.json").read_text())
     (vector,) = [v for v in vectors["vectors"] if v["name"] == "reference_sign"]
     return {**vector, "tolerance_seconds": vectors["tolerance_seconds"]}

@@ -1,4 +1,4 @@
-"""Xero's webhook payload (../shared/vendor-specs/xero/xero-webhooks.yaml, WebhookEvent).
+"""Xero's webhook payload (Xero's OpenAPI document xero-webhooks.yaml, github.com/XeroAPI/Xero-OpenAPI, WebhookEvent).
 
 Each event names a resource (id and API URL), its category and CREATE/UPDATE: never the
 resource's fields (credit notes add only their Type and Status). The intent-to-receive check
