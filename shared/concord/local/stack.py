@@ -156,7 +156,8 @@ class LocalStack:
             self._check_choice(state)
         topology = with_poll_watches(read_topology(template, STACK_NAME), state.systems or ALL_TRYTON)
         (self.state_dir / "topology.json").write_text(topology.to_json())
-        if not is_alive(state.emulator_pid):
+        fresh = not is_alive(state.emulator_pid)
+        if fresh:
             # A fresh emulator: the ports asked for now apply.
             state = self._fresh_state()
             ensure_port_free(state.host, state.aws_port, "--aws-port")
@@ -175,6 +176,11 @@ class LocalStack:
         systems = self.systems(state)
         if systems:
             systems.prepare()
+            if fresh and not systems.running():
+                # Emulated AWS (the registry among it) and the vendor sandboxes start empty: so do
+                # the business systems, or a sandbox's ids, which start over, would meet records
+                # of an earlier run in Tryton that the registry no longer knows.
+                systems.reset()
         secrets = {
             name: demo_secret_value(name.rsplit("/", 1)[-1])
             for name in topology.secrets

@@ -102,6 +102,9 @@ class LocalSystems:
             for system in SYSTEMS
         }
 
+    def running(self) -> bool:
+        return tryton.running_server(self.instance) is not None
+
     def reset(self) -> None:
         """Back to the seeded databases (tests, demos)."""
         tryton.restore_snapshot(self.instance)
