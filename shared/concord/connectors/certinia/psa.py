@@ -16,24 +16,22 @@ Object reference: https://help.certinia.com/TechnicalReference/2025.3/Profession
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from concord.domain import (
     ApprovedTime,
     BatchLimits,
-    ChangePage,
     FinancialStatus,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
     PsaCapabilities,
-    RecordChange,
 )
 from concord.errors import ConcordError, OwnershipConflict, ValidationFailed
 from concord.events.types import Money
 from concord.observability import logger
 
+from ..kit.polled import PolledChanges
 from ..kit.errors import NotFound
 from ..salesforce.batches import by_external_id, field_by_id, update_by_id
 from ..salesforce.client import COLLECTION_LIMIT, SalesforceClient, soql_quote
@@ -47,7 +45,7 @@ PROJECT, TASK, BUDGET, TIMECARD = "pse__Proj__c", "pse__Project_Task__c", "pse__
 PSA_RECORD_TYPES = {"time_entry": Watched(TIMECARD, "pse__Approved__c = true")}
 
 
-class CertiniaPsa:
+class CertiniaPsa(PolledChanges):
     """PsaPort over one org's SalesforceClient."""
 
     def __init__(self, client: SalesforceClient, settings: CertiniaConnection) -> None:
@@ -134,19 +132,6 @@ class CertiniaPsa:
         record = self.client.get(TIMECARD, record_id, TIMECARD_FIELDS)
         return mappers.to_canonical_approved_time(TimecardRow.model_validate(record))
 
-    # -- ChangeSource: approved timecard headers by SystemModstamp ------------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return self._poller.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return self._poller.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        return self._poller.changes_since(record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return self._poller.changes_of(record_type, record_ids)
 
     # -- steps of create_project -----------------------------------------------------------------
 

@@ -7,18 +7,18 @@ hs_lastmodifieddate (see polling.py).
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from concord.domain import BatchLimits, ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity, RecordChange
+from concord.domain import BatchLimits, CrmCapabilities, Customer, FinancialStatus, Opportunity
 from concord.errors import ConcordError
 
 from . import mappers
 from .client import BATCH_LIMIT, SEARCH_LIMIT, HubSpotClient
 from .payloads import COMPANY_PROPERTIES, DEAL_PROPERTIES, LINE_ITEM_PROPERTIES
 from .polling import SearchPoller
+from ..kit.polled import PolledChanges
 
 
 class CrmProperties(BaseModel):
@@ -37,7 +37,7 @@ class CrmProperties(BaseModel):
 CRM_OBJECT_TYPES = {"customer": "companies", "opportunity": "deals"}
 
 
-class HubSpotCrm:
+class HubSpotCrm(PolledChanges):
     """CrmPort over one portal's HubSpotClient."""
 
     def __init__(self, client: HubSpotClient, properties: CrmProperties, default_legal_entity: str,
@@ -84,16 +84,3 @@ class HubSpotCrm:
         deal = self.client.get("deals", opportunity_id, (self.properties.financial_status,))
         return mappers.to_canonical_status(deal.value(self.properties.financial_status), f"deal {opportunity_id}")
 
-    # -- ChangeSource: companies and deals by hs_lastmodifieddate ---------------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return self._poller.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return self._poller.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        return self._poller.changes_since(record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return self._poller.changes_of(record_type, record_ids)

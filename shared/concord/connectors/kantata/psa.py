@@ -16,24 +16,22 @@ Reference: https://developer.kantata.com/kantata/specification
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
 from concord.domain import (
     ApprovedTime,
     BatchLimits,
-    ChangePage,
     FinancialStatus,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
     PsaCapabilities,
-    RecordChange,
 )
 from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
 from concord.events.types import Money
 from concord.observability import logger
 
+from ..kit.polled import PolledChanges
 from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
 from . import mappers
@@ -46,7 +44,7 @@ STATUS_BATCH = 100  # custom field values per bulk create-or-update
 SERVICE_MODEL = "project"
 
 
-class KantataPsa:
+class KantataPsa(PolledChanges):
     """PsaPort over one Kantata OX account."""
 
     def __init__(self, client: KantataClient, settings: KantataConnection) -> None:
@@ -123,19 +121,6 @@ class KantataPsa:
         return [entry for record in page.matches()
                 for entry in self._expand(SubmissionRow.model_validate(record), page.related)]
 
-    # -- ChangeSource: approved timesheet submissions by updated_at -----------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return self._poller.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return self._poller.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        return self._poller.changes_since(record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return self._poller.changes_of(record_type, record_ids)
 
     # -- steps -------------------------------------------------------------------------------------
 

@@ -6,19 +6,16 @@ Financial statuses go to a custom picklist on the Opportunity; change capture po
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
 from concord.domain import (
     BatchLimits,
-    ChangePage,
     CrmCapabilities,
     Customer,
     FinancialStatus,
     Opportunity,
-    RecordChange,
 )
 from concord.errors import ConcordError
 
@@ -28,6 +25,7 @@ from .batches import field_by_id, update_by_id
 from .client import COLLECTION_LIMIT, SalesforceClient, soql_quote
 from .payloads import ACCOUNT_FIELDS, LINE_ITEM_FIELDS, OPPORTUNITY_FIELDS
 from .polling import ModstampPoller, Watched
+from ..kit.polled import PolledChanges
 
 
 class CrmFields(BaseModel):
@@ -43,7 +41,7 @@ class CrmFields(BaseModel):
 CRM_RECORD_TYPES = {"customer": Watched("Account"), "opportunity": Watched("Opportunity")}
 
 
-class SalesforceCrm:
+class SalesforceCrm(PolledChanges):
     """CrmPort over one org's SalesforceClient."""
 
     def __init__(self, client: SalesforceClient, fields: CrmFields, default_legal_entity: str) -> None:
@@ -93,16 +91,3 @@ class SalesforceCrm:
         value = field_by_id(self.client, "Opportunity", opportunity_id, self.fields.financial_status)
         return mappers.to_canonical_status(value, f"Opportunity {opportunity_id}")
 
-    # -- ChangeSource: Account and Opportunity by SystemModstamp ----------------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return self._poller.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return self._poller.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        return self._poller.changes_since(record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return self._poller.changes_of(record_type, record_ids)

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from ..kit import Request, Response, Tenant
-from .envelope import Row, bad_request, body_of, ids_param, includes, invalid, listing, not_found, single
+from .envelope import bad_request, body_of, ids_param, includes, invalid, listing, not_found, single
 from .projects import STORIES, WORKSPACES, by_id, existing
 
 TIME_ENTRIES, EXPENSES, SUBMISSIONS = "time_entries", "expenses", "timesheet_submissions"
