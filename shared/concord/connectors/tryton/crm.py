@@ -6,12 +6,11 @@ https://docs.tryton.org/modules-party/ and https://docs.tryton.org/modules-sale-
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
-from concord.domain import ChangePage, CrmCapabilities, Customer, FinancialStatus, Opportunity, RecordChange
+from concord.domain import CrmCapabilities, Customer, FinancialStatus, Opportunity
 from concord.errors import ConcordError
 from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
@@ -19,11 +18,16 @@ from concord.ports import CrmPort
 from ..kit.one_by_one import write_each
 from . import lookups, mapping, names
 from .names import MODIFIED_AT, Model
-from .polling import RecordTypes
+from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonRpcClient
 
 logger = logging.getLogger(__name__)
 
+# changes_since: Customers (every party, including the company's own and employees') or
+# opportunities modified after `cursor`, oldest first (see polling.poll_changes).
+#
+# A party's write_date moves when the party is saved (also when its addresses are edited
+# through the party form); an address edited on its own does not touch the party.
 RECORD_TYPES = RecordTypes("CRM", {
     "customer": (Model.PARTY, [], MODIFIED_AT),
     "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
@@ -31,11 +35,13 @@ RECORD_TYPES = RecordTypes("CRM", {
 CAPABILITIES = CrmCapabilities()
 
 
-class TrytonCrm(CrmPort):
+class TrytonCrm(TrytonPolled, CrmPort):
     """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
     legal_entity: of every customer (a Tryton company is one legal entity; Concord's
     configuration names it, see connect())."""
+
+    record_types = RECORD_TYPES
 
     def __init__(self, client: TrytonRpcClient, legal_entity: str) -> None:
         self.client = client
@@ -46,25 +52,6 @@ class TrytonCrm(CrmPort):
     def capabilities(self) -> CrmCapabilities:
         return CAPABILITIES
 
-    # -- ChangeSource ----------------------------------------------------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return RECORD_TYPES.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return RECORD_TYPES.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        """Customers (every party, including the company's own and employees') or
-        opportunities modified after `cursor`, oldest first (see polling.poll_changes).
-
-        A party's write_date moves when the party is saved (also when its addresses are edited
-        through the party form); an address edited on its own does not touch the party.
-        """
-        return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
     # -- CrmPort ---------------------------------------------------------------------------
 

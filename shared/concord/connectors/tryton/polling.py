@@ -53,11 +53,29 @@ class RecordTypes:
         model, domain, column = self.of(record_type)
         return poll_changes(client, model, record_type, decode(cursor), limit, domain, column)
 
-
     def changes_of(self, client: TrytonRpcClient, record_type: str,
                    record_ids: Sequence[str]) -> list[RecordChange]:
         model, domain, column = self.of(record_type)
         return read_changes(client, model, record_type, record_ids, domain, column)
+
+
+class TrytonPolled:
+    """The ChangeSource half of a Tryton connector: its database's record types, read with its client."""
+
+    record_types: RecordTypes
+    client: TrytonRpcClient
+
+    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
+        return self.record_types.start_cursor(record_type, now)
+
+    def resume_cursor(self, record_type: str, saved: str) -> str:
+        return self.record_types.resume_cursor(record_type, saved)
+
+    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
+        return self.record_types.changes_since(self.client, record_type, cursor, limit)
+
+    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
+        return self.record_types.changes_of(self.client, record_type, record_ids)
 
 
 def decode(cursor: str) -> TimeCursor:

@@ -8,21 +8,18 @@ https://docs.tryton.org/modules-project-invoice/, https://docs.tryton.org/module
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from concord.domain import (
     ApprovedTime,
-    ChangePage,
     FinancialStatus,
     ProjectPlan,
     ProjectRecord,
     ProjectState,
     PsaCapabilities,
-    RecordChange,
 )
 from concord.errors import ConcordError, ValidationFailed
 from concord.events.types import Money
@@ -31,11 +28,19 @@ from concord.ports import PsaPort
 from ..kit.one_by_one import write_each
 from . import lookups, mapping, names
 from .names import CONCORD_REF, MODIFIED_AT, Model
-from .polling import RecordTypes
+from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonPermanentError, TrytonRpcClient
 
 logger = logging.getLogger(__name__)
 
+# changes_since: Projects or tasks modified after `cursor`, or time entries approved after it,
+# oldest first, each with its created_at (create_date).
+#
+# time_entry: approved timesheet lines with written_at = approved_at (set once by the
+# approve button), so an approval is what makes a line visible, once, and the cursor
+# runs on the same instant the pushed TimeApproved carries; later edits of an approved
+# line (its description) are not changes of the approved time. Announce each with
+# approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
 RECORD_TYPES = RecordTypes("PSA", {
     "project": (Model.WORK, [["type", "=", "project"]], MODIFIED_AT),
     "task": (Model.WORK, [["type", "=", "task"]], MODIFIED_AT),
@@ -49,8 +54,10 @@ CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
 INVOICE_METHOD = "timesheet"
 
 
-class TrytonPsa(PsaPort):
+class TrytonPsa(TrytonPolled, PsaPort):
     """PsaPort over one TrytonRpcClient of the `psa` database (not thread-safe, as the client)."""
+
+    record_types = RECORD_TYPES
 
     def __init__(self, client: TrytonRpcClient) -> None:
         self.client = client
@@ -60,28 +67,6 @@ class TrytonPsa(PsaPort):
     def capabilities(self) -> PsaCapabilities:
         return CAPABILITIES
 
-    # -- ChangeSource ----------------------------------------------------------------------
-
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return RECORD_TYPES.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return RECORD_TYPES.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        """Projects or tasks modified after `cursor`, or time entries approved after it,
-        oldest first, each with its created_at (create_date).
-
-        time_entry: approved timesheet lines with written_at = approved_at (set once by the
-        approve button), so an approval is what makes a line visible, once, and the cursor
-        runs on the same instant the pushed TimeApproved carries; later edits of an approved
-        line (its description) are not changes of the approved time. Announce each with
-        approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
-        """
-        return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
     # -- PsaPort ---------------------------------------------------------------------------
 

@@ -1,23 +1,3 @@
-"""Connector tests talk to an in-process sandbox on loopback: these tests may connect to
-127.0.0.1 and nowhere else (pytest-socket), overriding the suite's no-network fixture."""
+"""Certinia runs in a Salesforce org: its tests use the Salesforce sandbox fixtures."""
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-
-from ..salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
-
-
-
-@pytest.fixture
-def systems() -> Iterator[SalesforceSystems]:
-    with salesforce_systems("separate") as running:
-        yield running
-
-
-@pytest.fixture
-def same_org() -> Iterator[SalesforceSystems]:
-    with salesforce_systems("same") as running:
-        yield running
+from ..salesforce.conftest import same_org, systems  # noqa: F401 - the fixtures

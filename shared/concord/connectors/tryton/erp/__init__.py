@@ -4,21 +4,11 @@ module per role (customers, billing, receivables, project accounting) over a sha
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-
-from concord.domain import (
-    BatchLimits,
-    ChangePage,
-    DraftInvoices,
-    ErpCapabilities,
-    LineRefs,
-    RecordChange,
-)
+from concord.domain import BatchLimits, DraftInvoices, ErpCapabilities, LineRefs
 from concord.ports import ErpPort
 
 from ..names import MODIFIED_AT, Model
-from ..polling import RecordTypes
+from ..polling import RecordTypes, TrytonPolled
 from .billing import INVOICE_LINE_BATCH_LIMIT, TrytonErpBilling
 from .customers import TrytonErpCustomers
 from .project_accounting import TrytonErpProjectAccounting
@@ -32,6 +22,16 @@ PAYMENT_CANDIDATES: list[object] = [
     [["reconciliation", "!=", None], ["account.type.receivable", "=", True],
      ["credit", ">", 0]],
 ]
+# changes_since: Customers (every party), customer invoices or payments modified after `cursor`,
+# oldest first, each with its created_at (the record's create_date: with the id, what
+# names a once-per-record event as concord_sync's push names it).
+#
+# An invoice's write_date moves when it is posted and when it becomes paid (the state
+# changes), not when a partial payment is linked to it: hence "payment", the move lines
+# that may pay a customer invoice (its payment lines, and lines of other moves
+# reconciled with a receivable account), by last_modified_at; posted_invoice and
+# received_payment tell which of the records are the event. A line linked to an invoice
+# long after it was created (without a reconciliation) is not seen again.
 RECORD_TYPES = RecordTypes("ERP", {
     "customer": (Model.PARTY, [], MODIFIED_AT),
     "invoice": (Model.INVOICE, [["type", "=", "out"]], MODIFIED_AT),
@@ -50,36 +50,16 @@ CAPABILITIES = ErpCapabilities(
 )
 
 
-class TrytonErp(TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables,
+class TrytonErp(TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables,
                 TrytonErpProjectAccounting, ErpPort):
     """ErpPort over one TrytonRpcClient of the `erp` database (not thread-safe, as the client)."""
+
+    record_types = RECORD_TYPES
 
     @property
     def capabilities(self) -> ErpCapabilities:
         return CAPABILITIES
 
-    def start_cursor(self, record_type: str, now: dt.datetime) -> str:
-        return RECORD_TYPES.start_cursor(record_type, now)
-
-    def resume_cursor(self, record_type: str, saved: str) -> str:
-        return RECORD_TYPES.resume_cursor(record_type, saved)
-
-    def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        """Customers (every party), customer invoices or payments modified after `cursor`,
-        oldest first, each with its created_at (the record's create_date: with the id, what
-        names a once-per-record event as concord_sync's push names it).
-
-        An invoice's write_date moves when it is posted and when it becomes paid (the state
-        changes), not when a partial payment is linked to it: hence "payment", the move lines
-        that may pay a customer invoice (its payment lines, and lines of other moves
-        reconciled with a receivable account), by last_modified_at; posted_invoice and
-        received_payment tell which of the records are the event. A line linked to an invoice
-        long after it was created (without a reconciliation) is not seen again.
-        """
-        return RECORD_TYPES.changes_since(self.client, record_type, cursor, limit)
-
-    def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        return RECORD_TYPES.changes_of(self.client, record_type, record_ids)
 
 
 __all__ = [
