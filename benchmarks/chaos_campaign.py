@@ -38,7 +38,7 @@ from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
-from concord.local.runtime import scheduled_event
+from concord.local.runtime.schedules import scheduled_event
 from concord.local.sagas import machine_arn, wait_for_execution
 from concord.local.scenarios.tryton import (
     Consultant,
