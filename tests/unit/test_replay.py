@@ -270,7 +270,7 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
 def test_a_window_reaching_into_the_future_ends_now_for_eventbridge(stage: Stage, history: dict[str, Envelope]) -> None:
     events = SlowReplays(stage.events, running_polls=0)
     selection = window(hours_ago(2), NOW + dt.timedelta(days=1))
-    stage.run(selection, events=events, now=lambda: NOW).from_archive([])
+    stage.run(selection, events=events, clock=lambda: NOW).from_archive([])
     assert events.started[0]["EventEndTime"] == NOW
 
 
