@@ -44,6 +44,7 @@ class ErpSession:
 
     def item_ids(self, names: Iterable[str]) -> dict[str, str]:
         """Internal ids of items by their name/number (`itemid`); ValidationFailed names the unknown."""
+        names = list(names)
         wanted = set(names) - set(self._items)
         if wanted:
             listed = ", ".join(suiteql_text(name) for name in sorted(wanted))
