@@ -9,7 +9,6 @@ rather than sharing its mistakes. FinanceClerk has the finance role's shape (sce
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,20 +16,10 @@ from typing import Any, ClassVar
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..sandboxes.netsuite import DEMO_CERTIFICATE_ID, DEMO_CLIENT_ID, DEMO_KEY_SEED
-from ..vendors import VendorSandboxes
+from ..vendors import NETSUITE_CERTIFICATE_ID, NETSUITE_CLIENT_ID, VendorSandboxes, netsuite_demo_private_key
 
 REST = "/services/rest"
-
-
-def demo_private_key_pem() -> str:
-    """The private key of the sandbox's demo certificate (derived from its well-known seed)."""
-    key = ec.derive_private_key(int.from_bytes(hashlib.sha256(DEMO_KEY_SEED).digest(), "big"), ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
 
 
 class AccountSession:
@@ -41,9 +30,9 @@ class AccountSession:
         token_url = base + "/auth/oauth2/v1/token"
         now = int(time.time())
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162790605110.html
-        assertion = jwt.encode({"iss": DEMO_CLIENT_ID, "scope": "rest_webservices", "aud": token_url, "iat": now,
-                                "exp": now + 300}, demo_private_key_pem(), algorithm="ES256",
-                               headers={"kid": DEMO_CERTIFICATE_ID})
+        assertion = jwt.encode({"iss": NETSUITE_CLIENT_ID, "scope": "rest_webservices", "aud": token_url, "iat": now,
+                                "exp": now + 300}, netsuite_demo_private_key(), algorithm="ES256",
+                               headers={"kid": NETSUITE_CERTIFICATE_ID})
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162755359851.html
         answer = httpx.post(token_url, timeout=timeout, trust_env=False, data={
             "grant_type": "client_credentials", "client_assertion": assertion,

@@ -13,3 +13,15 @@ from .sandbox_systems import NetSuiteSystems, netsuite_systems
 def systems() -> Iterator[NetSuiteSystems]:
     with netsuite_systems() as running:
         yield running
+
+
+class FixedClock:
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()

@@ -20,19 +20,16 @@ from concord.connectors import netsuite
 from concord.connectors.netsuite import NetSuiteErp
 from concord.connectors.registry import ConnectorContext, Role
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
-from concord.local.sandboxes.netsuite import DEMO_CERTIFICATE_ID, DEMO_CLIENT_ID, NetSuiteSandbox
-from concord.local.scenarios.netsuite import AccountSession, FinanceClerk, demo_private_key_pem
+from concord.local.sandboxes.netsuite import NetSuiteSandbox
+from concord.local.scenarios.netsuite import AccountSession, FinanceClerk
+from concord.local.vendors import netsuite_connection
 
 TENANT = "erp"
-CONCORD_REF_COLUMN = "custcol_concord_ref"
 
 
 def connection(server_url: str, tenant: str = TENANT, **extra: Any) -> dict[str, Any]:
     """The connection secret of the sandbox account (its integration record and demo certificate)."""
-    return {"kind": "netsuite", "account_id": "SANDBOX", "base_url": f"{server_url}/{tenant}/services/rest",
-            "auth": {"client_id": DEMO_CLIENT_ID, "certificate_id": DEMO_CERTIFICATE_ID,
-                     "private_key": demo_private_key_pem(), "algorithm": "ES256"},
-            "fields": {"concord_ref_column": CONCORD_REF_COLUMN}, **extra}
+    return {**netsuite_connection(f"{server_url}/{tenant}"), **extra}
 
 
 @dataclass
