@@ -68,8 +68,8 @@ def analytics_tables(store: RecordStore) -> dict[str, tuple[list[str], list[Row]
     tables = {name: _table([_flat(r) for r in store.rows(name)], always) for name, always in COLUMNS.items()}
     transactions = [(record_type, record) for record_type in TRANSACTION_TYPES for record in store.rows(record_type)]
     tables["transaction"] = _table([_transaction(t, r) for t, r in transactions],
-                                   ("id", "type", "status", "externalid", "entity", "currency", "lastmodifieddate",
-                                    "createddate"))
+                                   ("id", "type", "status", "externalid", "entity", "currency", "tranid", "trandate",
+                                    "memo", "foreigntotal", "foreignamountremaining", "lastmodifieddate", "createddate"))
     tables["transactionline"] = _table([line for _, r in transactions for line in _lines(r)],
                                        ("transaction", "id", "item", "quantity", "rate", "amount", "memo", "mainline",
                                         "createdfrom", CONCORD_REF_COLUMN))
