@@ -34,7 +34,7 @@ class DataTables(Construct):
             time_to_live_attribute="expiration",
             **common,
         )
-        # See concord.aws.xref for the item layout.
+        # See concord.stores.registry for the item layout and its index.
         self.xref = dynamodb.Table(
             self,
             "CrossReferences",
@@ -43,7 +43,7 @@ class DataTables(Construct):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             **common,
         )
-        # Polling checkpoints (concord.aws.checkpoints): one small item per watch.
+        # Polling checkpoints (concord.stores.checkpoints): one small item per watch.
         self.checkpoints = dynamodb.Table(
             self,
             "Checkpoints",
@@ -60,7 +60,7 @@ class DataTables(Construct):
             partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
             **common,
         )
-        # See concord.aws.audit for the item layout.
+        # See concord.stores.audit for the item layout and its index.
         self.audit = dynamodb.Table(
             self,
             "Audit",
@@ -69,6 +69,20 @@ class DataTables(Construct):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
             **common,
+        )
+        # Sparse: only link items carry object_type (every entity of a type, for reconciliation).
+        self.xref.add_global_secondary_index(
+            index_name="by_object_type",
+            partition_key=dynamodb.Attribute(name="object_type", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="canonical_id", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # Sparse: events, failures, unprocessed deliveries, redrives and replays by kind and time.
+        self.audit.add_global_secondary_index(
+            index_name="by_kind",
+            partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
         )
         for table in (self.idempotency, self.xref, self.checkpoints, self.rate_budget, self.audit):
             skip_checkov(
