@@ -15,11 +15,11 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.bus import EventBusPublisher
-from concord.aws.checkpoints import DynamoCheckpoints
-from concord.aws.clients import client, resource
+from concord.aws.clients import client
 from concord.aws.systems import ConnectorSettings, connectors_for
 from concord.errors import TransientError
 from concord.observability import logger, metrics, tracer
+from concord.stores.checkpoints import Checkpoints
 from concord.sync.change_capture import capture, watch_for
 from pydantic import BaseModel, Field, Json
 
@@ -50,7 +50,7 @@ def _now() -> dt.datetime:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollSettings.from_env()
     crm, psa, erp = connectors_for(settings)
-    checkpoints = DynamoCheckpoints(resource("dynamodb").Table(settings.checkpoints_table_name))
+    checkpoints = Checkpoints(client("dynamodb"), settings.checkpoints_table_name)
     bus = EventBusPublisher(settings.event_bus_name, client("events"))
     reports: list[dict[str, Any]] = []
     failed: list[str] = []

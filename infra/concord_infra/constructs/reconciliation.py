@@ -44,7 +44,6 @@ class Reconciliation(Construct):
         quote_to_cash.grant_systems_access(
             self.function, tables, bus, Access(systems=("crm", "psa", "erp"), publishes=("DriftDetected",))
         )
-        tables.xref.grant(self.function.function, "dynamodb:Query")  # the by_object_type index
         self.schedule = ScheduledRuns(
             self,
             "Runs",
