@@ -24,6 +24,7 @@ from concord.sync.ids import canonical_id
 
 from . import test_sync_flows as flows
 from .fakes import FakeCrm, FakeErp, FakePsa, system_of_record, us_rules
+from .tables import create_audit_table, create_registry_table
 
 XREF, IDEMPOTENCY, AUDIT, BUS = "concord-test-xref", "concord-test-idempotency", "concord-test-audit", "concord-test"
 
@@ -41,8 +42,8 @@ def _table(dynamodb: Any, name: str, keys: tuple[str, ...]) -> None:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        _table(dynamodb, XREF, ("pk", "sk"))
-        _table(dynamodb, AUDIT, ("pk", "sk"))
+        create_registry_table(dynamodb, XREF)
+        create_audit_table(dynamodb, AUDIT)
         _table(dynamodb, IDEMPOTENCY, ("id",))
         boto3.client("events").create_event_bus(Name=BUS)
         for name, value in {

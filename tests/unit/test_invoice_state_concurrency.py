@@ -24,6 +24,7 @@ from concord.sync.ids import canonical_id
 from concord.sync.systems import Systems
 
 from .fakes import FakeBus, FakeCrm, FakeErp, FakePsa, fake_systems
+from .tables import create_registry_table
 from .test_sync_flows import OPPORTUNITY, PROJECT_REF, PSA_PROJECT, TODAY, paid, posted
 
 TABLE = "concord-test-xref"
@@ -34,12 +35,7 @@ INVOICE = "500"
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(client, TABLE)
         yield client
 
 

@@ -97,7 +97,7 @@ class WebhookIngress(Construct):
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         )
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
-        # One record per delivery that produced no canonical event (concord.aws.audit).
+        # One record per delivery that produced no canonical event (concord.stores.audit).
         tables.audit.grant(function.function, "dynamodb:PutItem")
         function.function.add_environment("IDEMPOTENCY_TABLE_NAME", tables.idempotency.table_name)
         function.function.add_environment("AUDIT_TABLE_NAME", tables.audit.table_name)
