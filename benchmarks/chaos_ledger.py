@@ -124,7 +124,7 @@ class Accountant:
                     "event_id": event_id,
                     "opportunity_id": str(data.get("opportunity_id")) if isinstance(data, dict) else None,
                     "time_entry_id": str(data.get("time_entry_id")) if isinstance(data, dict) else None,
-                    "reasons": sorted({f"{f['error_class']}: {f['reason'][:160]}" for f in failures}),
+                    "reasons": sorted({f"{f.error_class.value}: {f.reason[:160]}" for f in failures}),
                     "attempts": len(failures),
                 }
         return parked
@@ -146,10 +146,10 @@ class Accountant:
         recorded = Counter()
         recorded_ids: dict[str, set[str]] = defaultdict(set)
         for item in self.view.audit_events_of_type("AccountChanged"):
-            data = item["detail"].get("data", {})
+            data = item.data
             key = f"{data.get('account_id')}|{data.get('name')}"
             recorded[key] += 1
-            recorded_ids[key].add(item["detail"]["id"])
+            recorded_ids[key].add(item.event_id)
         for fact in injected.facts:
             ids = set(fact.event_ids)
             base = {"fact": fact.key, "delivery_id": fact.delivery_id, "event_ids": sorted(ids),
@@ -167,7 +167,7 @@ class Accountant:
 
         # poison: parked in the audit-trail DLQ with the reason of each failed attempt
         for event_id in injected.poison_ids:
-            if self.view.audit.get_event(event_id) is not None:
+            if self.view.audit.event(event_id) is not None:
                 ledger.note("duplicated", kind="poison", event_id=event_id, why="a malformed event was recorded")
             elif event_id in dlq and dlq[event_id]["reasons"]:
                 ledger.note("parked_poison", kind="poison", **dlq[event_id])
@@ -196,7 +196,7 @@ class Accountant:
         runs = self.executions_by_opportunity()
         exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for item in self.view.audit_events_of_type("SyncExceptionRaised"):
-            exceptions[item["detail"]["data"].get("caused_by_event_id")].append(item["detail"]["data"])
+            exceptions[item.data.get("caused_by_event_id")].append(item.data)
         for deal in injected.deals:
             executions = runs.get(deal.opportunity_id, [])
             statuses = [e["status"] for e in executions]

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from concord.aws.xref import DynamoCrossReferences
+from concord.stores.registry import Registry
 from concord.connectors.tryton.erp import CAPABILITIES as ERP_CAPABILITIES
 from concord.domain import LineageEntry
 from concord.events import Envelope, new_event
@@ -152,7 +152,7 @@ def win_deal(view: LocalView, rep: SalesRep) -> Deal:
     if execution["status"] != "SUCCEEDED":
         raise SystemExit(f"saga ended {execution['status']}")
     project_ref = canonical_id("project", "crm", opportunity)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     return Deal(str(account), opportunity, xref.records_of("project", project_ref)["psa"], project_ref,
                 canonical_id("customer", "crm", str(account)))
 
@@ -215,7 +215,7 @@ def main() -> None:
             systems = stack.systems()
             tryton = SystemsView.direct(systems)
             faults = FaultController(systems.faults_url)
-            xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+            xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
             rep = SalesRep(user_client(systems, "crm"))
             deal = win_deal(view, rep)
             # Scheduled runs off (as an operator can on AWS): the poller's re-reads of what it saw

@@ -74,9 +74,9 @@ def measure_pipeline(view: LocalView, events: int, rate: float) -> tuple[list[fl
     recorded: dict[str, dt.datetime] = {}
     while len(recorded) < len(sent) and time.monotonic() < deadline:
         for event_id in set(sent) - set(recorded):
-            item = view.audit.get_event(event_id)
-            if item:
-                recorded[event_id] = dt.datetime.fromisoformat(item["recorded_at"])
+            item = view.audit.event(event_id)
+            if item and item.recorded_at:
+                recorded[event_id] = item.recorded_at
         time.sleep(0.2)
     if len(recorded) < events:
         raise SystemExit(f"only {len(recorded)} of {events} events reached the audit trail")

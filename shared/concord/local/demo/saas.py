@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from ...aws.xref import DynamoCrossReferences
+from ...stores.registry import Registry
 from ..inspect import LocalView
 from ..runtime.schedules import scheduled_event
 from ..scenarios import SaasConsultant, SaasSalesRep
@@ -66,7 +66,7 @@ class SaasDemo:
     rep: SaasSalesRep
     consultant: SaasConsultant
     clerk: FinanceClerk
-    xref: DynamoCrossReferences
+    xref: Registry
     checks: Checks
 
     @property
@@ -188,7 +188,7 @@ def saas_demo(stack: LocalStack, console: Console, checks: Checks) -> SaasDemo |
         return None
     assert vendors is not None and systems is not None
     view = LocalView(stack)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     try:
         rep, person = sales_rep(vendors), consultant(vendors)
     except NoScenarioUser as missing:
