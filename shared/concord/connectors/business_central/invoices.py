@@ -27,6 +27,8 @@ from . import mappers
 from .client import BATCH_LIMIT, BatchRequest, BusinessCentralClient, odata_string
 from .payloads import CustomerPaymentRow, SalesInvoiceRow
 
+FAILED_DEPENDENCY = 424
+
 
 class BusinessCentralInvoices(ErpBilling, ErpReceivables):
     client: BusinessCentralClient
@@ -65,7 +67,9 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
         target = self.client.path(f"salesInvoices({invoice_id})/salesInvoiceLines")
         answers = self.client.batch("add invoice lines", [BatchRequest("POST", target, mappers.to_bc_invoice_line(line))
                                                           for line in wanted.values()], atomic=True)
-        for answer in answers:
+        # Under `Isolation: snapshot` the operations that did not fail are answered 424 (not run
+        # or undone): the cause is the one that failed on its own.
+        for answer in sorted(answers, key=lambda answer: answer.status == FAILED_DEPENDENCY):
             error = answer.error(self.client.errors, "add invoice lines")
             if error is not None:
                 raise error
