@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from itertools import islice
 
 from concord.domain import ChangePage, RecordChange
 from concord.errors import ConfigurationError
@@ -51,7 +52,9 @@ class ModifiedPoller:
         params = {"$filter": f"lastModifiedDateTime ge {odata_time(position.written_at)}",
                   "$orderby": "lastModifiedDateTime asc,id asc", "$top": top, "$select": "id,lastModifiedDateTime"}
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_customer_get
-        rows = [BcRecord.model_validate(row) for row in self._client.first_page(f"poll {entity_set}", entity_set, params)]
+        # The service may page below $top (server-driven paging): read on until `top` rows.
+        listed = self._client.listed(f"poll {entity_set}", entity_set, params)
+        rows = [BcRecord.model_validate(row) for row in islice(listed, top)]
         unseen = [row for row in rows if not position.seen(row.id, row.lastModifiedDateTime)]
         page = [_change(record_type, row) for row in unseen[:limit]]
         moved = position.advanced((change.record_id, change.written_at) for change in page)

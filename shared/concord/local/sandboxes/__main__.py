@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from .business_central import BusinessCentralSandbox
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
@@ -20,6 +21,7 @@ from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+    "business_central": BusinessCentralSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
