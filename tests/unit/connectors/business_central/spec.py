@@ -103,15 +103,16 @@ def _resolved(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def check_body(schema: dict[str, Any], body: Any, where: str) -> None:
-    """`body` has only the schema's properties (plus v2.0's listed ones) and validates against it."""
+def check_body(schema: dict[str, Any], body: Any, where: str, name: str = "") -> None:
+    """`body` has only the schema's properties (plus v2.0's listed ones) and validates against it;
+    `name` is the entity a request body is of (request bodies are not component schemas)."""
     schema = _resolved(schema)
     if schema.get("type") == "object" and "value" in schema.get("properties", {}):  # a list
         assert isinstance(body, dict) and set(body) - ANNOTATIONS <= {"value"}, f"{where}: {sorted(body)}"
         for row in body["value"]:
             check_body(schema["properties"]["value"]["items"], row, where)
         return
-    name = next((key for key, value in spec()["components"]["schemas"].items() if value is schema), "")
+    name = name or next((key for key, value in spec()["components"]["schemas"].items() if value is schema), "")
     known = set(schema.get("properties", {})) | V2_ONLY_FIELDS.get(name, set()) | ANNOTATIONS
     unknown = set(body) - known
     assert not unknown, f"{where}: {sorted(unknown)} are in neither v1.0's {name or 'schema'} nor V2_ONLY_FIELDS"
@@ -138,8 +139,9 @@ def check_request(method: str, url: str, body: Any) -> Operation | None:
     asked = set(parse_qs(parts.query, keep_blank_values=True))
     assert asked <= declared | V2_ONLY_QUERY, f"{method} {found.template}: undeclared query {sorted(asked - declared)}"
     if "requestBody" in found.spec:
+        entity = found.spec["requestBody"]["$ref"].rsplit("/", 1)[-1]
         schema = _resolved(found.spec["requestBody"])["content"]["application/json"]["schema"]
-        check_body(schema, body, f"{method} {found.template} request")
+        check_body(schema, body, f"{method} {found.template} request", entity)
     else:
         assert body in (None, {}), f"{method} {found.template} takes no body"
     return found

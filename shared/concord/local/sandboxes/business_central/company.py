@@ -27,9 +27,14 @@ def etag(row: Row) -> str:
     return f'W/"JzQ0O{digest}Jzs="'
 
 
-def public(row: Row) -> Row:
+# Entities whose API page shows no lastModifiedDateTime (the store stamps every record).
+UNSTAMPED = frozenset({"salesInvoiceLines"})
+
+
+def public(row: Row, entity_set: str = "") -> Row:
     """The record as the API shows it: internal fields (`_...`) dropped, the ETag added."""
-    shown = {key: value for key, value in row.items() if not key.startswith("_")}
+    hidden = "lastModifiedDateTime" if entity_set in UNSTAMPED else "_"
+    shown = {key: value for key, value in row.items() if not key.startswith("_") and key != hidden}
     return {"@odata.etag": etag(row), **shown}
 
 

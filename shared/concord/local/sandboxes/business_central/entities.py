@@ -45,15 +45,16 @@ def body_of(request: Request, entity_set: str) -> Row:
     return {key: value for key, value in body.items() if key != "@odata.etag"}
 
 
-def listing(request: Request, rows: list[Row], page_size: int) -> Response:
+def listing(request: Request, rows: list[Row], page_size: int, entity_set: str = "") -> Response:
     params = {key: values[0] for key, values in request.query.items()}
     matching = [row for row in rows if odata.predicate(params.get("$filter"))(row)]
-    shown = [odata.selected(public(row), params.get("$select")) for row in odata.ordered(matching, params.get("$orderby"))]
+    shown = [odata.selected(public(row, entity_set), params.get("$select"))
+             for row in odata.ordered(matching, params.get("$orderby"))]
     return Response(200, odata.page(shown, params, page_size, request.tenant_url + request.path))
 
 
-def single(request: Request, row: Row, status: int = 200) -> Response:
-    return Response(status, odata.selected(public(row), request.param("$select")))
+def single(request: Request, row: Row, status: int = 200, entity_set: str = "") -> Response:
+    return Response(status, odata.selected(public(row, entity_set), request.param("$select")))
 
 
 # -- customers ------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def add_line(company: Company, request: Request, invoice_id: str) -> Response:
     line = company.insert("salesInvoiceLines", {**row, **fields})
     total = round(sum(line["amountIncludingTax"] for line in lines) + amount, 2)
     company.update("salesInvoices", invoice["id"], {"totalAmountExcludingTax": total, "totalAmountIncludingTax": total})
-    return single(request, line, 201)
+    return single(request, line, 201, "salesInvoiceLines")
 
 
 def post_invoice(company: Company, request: Request, invoice_id: str, today: dt.date) -> Response:
@@ -203,7 +204,7 @@ def route(company: Company, request: Request, segments: list[Segment], page_size
                               "customerPayments", "salesInvoiceLines"):
             raise not_found(f"resource '{entity_set}'")
         if method == "GET":
-            return listing(request, company.rows(entity_set), page_size)
+            return listing(request, company.rows(entity_set), page_size, entity_set)
         if method == "POST" and entity_set == "customers":
             return create_customer(company, request)
         if method == "POST" and entity_set == "salesInvoices":
@@ -211,12 +212,13 @@ def route(company: Company, request: Request, segments: list[Segment], page_size
     elif len(segments) == 1:
         entity_set, key = names[0], str(keys[0]).strip("'")
         if method == "GET":
-            return single(request, company.get(entity_set, key, entity_set[:-1]))
+            return single(request, company.get(entity_set, key, entity_set[:-1]), entity_set=entity_set)
         if method == "PATCH" and entity_set == "customers":
             return update_customer(company, request, key)
     elif names == ("salesInvoices", "salesInvoiceLines") and keys[1] is None:
         if method == "GET":
-            return listing(request, company.find("salesInvoiceLines", "documentId", str(keys[0])), page_size)
+            return listing(request, company.find("salesInvoiceLines", "documentId", str(keys[0])), page_size,
+                           "salesInvoiceLines")
         if method == "POST":
             return add_line(company, request, str(keys[0]))
     elif names == ("salesInvoices", "Microsoft.NAV.post") and method == "POST":
