@@ -2,7 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox."""
+connector against an in-process HubSpot sandbox, and the Business Central ERP connector against
+an in-process Business Central sandbox."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
+from tests.unit.connectors.business_central.sandbox_systems import BusinessCentralSystems, business_central_systems
 from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
 from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
 from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
@@ -167,6 +169,32 @@ def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
 
 
+class BusinessCentralScenario:
+    """Finance at work in the Business Central sandbox (the local scenario's, over plain REST):
+    posts the drafts Concord fills and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: BusinessCentralSystems) -> None:
+        self.finance = systems.finance
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("Business Central is an ERP only")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "00000000-0000-0000-0000-00000000abcd"
+
+
+@contextmanager
+def _business_central(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with business_central_systems() as systems:
+        yield Harness("business_central", None, None, systems.erp, BusinessCentralScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
@@ -195,10 +223,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
     "hubspot": _hubspot,
+    "business_central": _business_central,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton"]
+ERPS = ["fakes", "tryton", "business_central"]
 
 
 @pytest.fixture
