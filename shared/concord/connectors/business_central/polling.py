@@ -21,6 +21,11 @@ from .payloads import BcRecord
 
 # record type -> entity set
 ENTITY_SETS: Mapping[str, str] = {"customer": "customers", "invoice": "salesInvoices", "payment": "customerPayments"}
+# The standard API shows no creation time, and once-per-record events (InvoicePosted,
+# PaymentReceived) name a record by id and creation time, the same from push and polling.
+# Business Central ids are GUIDs, never reused: the id alone names a record, so every change
+# reports this fixed stand-in as created_at (both paths read it here, so the ids agree).
+ID_NAMES_THE_RECORD = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Business Central stamps a record when its transaction writes it, not when it commits: a run
 # resumes this far behind its checkpoint to catch a late commit (the cursor never goes back).
 RESUME_OVERLAP = dt.timedelta(seconds=60)
@@ -94,5 +99,5 @@ def _entity_set(record_type: str) -> str:
 
 
 def _change(record_type: str, row: BcRecord) -> RecordChange:
-    # The standard API has no creation stamp: created_at stays None.
-    return RecordChange(record_type=record_type, record_id=row.id, written_at=row.lastModifiedDateTime)
+    return RecordChange(record_type=record_type, record_id=row.id, written_at=row.lastModifiedDateTime,
+                        created_at=ID_NAMES_THE_RECORD)
