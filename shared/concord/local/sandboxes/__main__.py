@@ -17,11 +17,13 @@ from .business_central import BusinessCentralSandbox
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
+from .netsuite import NetSuiteSandbox
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
     "business_central": BusinessCentralSandbox,
+    "netsuite": NetSuiteSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
