@@ -11,10 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-
 from concord.local.sandboxes.__main__ import tenant_vendors
 from concord.local.sandboxes.business_central import (
-    DEFAULT_CLIENT, DEFAULT_COMPANY_ID, ENTRA_TENANT, ENVIRONMENT, SCOPE, BusinessCentralSandbox,
+    DEFAULT_CLIENT,
+    DEFAULT_COMPANY_ID,
+    ENTRA_TENANT,
+    ENVIRONMENT,
+    SCOPE,
+    BusinessCentralSandbox,
 )
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
 

@@ -8,7 +8,14 @@ ConfigurationError. https://learn.microsoft.com/en-us/dynamics365/business-centr
 
 from __future__ import annotations
 
-from concord.domain import BatchLimits, ContractTerms, DraftInvoices, ErpCapabilities, LineRefs, ProjectForecast
+from concord.domain import (
+    BatchLimits,
+    ContractTerms,
+    DraftInvoices,
+    ErpCapabilities,
+    LineRefs,
+    ProjectForecast,
+)
 from concord.errors import ConfigurationError
 from concord.ports import ErpPort
 

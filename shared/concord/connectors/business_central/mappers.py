@@ -6,10 +6,18 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from concord.domain import Customer, CustomerUpdate, ErpCustomer, InvoiceLine, InvoiceRecord, PostedInvoice, ReceivedPayment
+from concord.domain import (
+    Customer,
+    CustomerUpdate,
+    ErpCustomer,
+    InvoiceLine,
+    InvoiceRecord,
+    PostedInvoice,
+    ReceivedPayment,
+)
 from concord.events.types import Address, Money
 
-from .payloads import CustomerRow, CustomerPaymentRow, SalesInvoiceRow
+from .payloads import CustomerPaymentRow, CustomerRow, SalesInvoiceRow
 
 NUMBER_LENGTH = 20  # customer.number maxLength
 DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber maxLength

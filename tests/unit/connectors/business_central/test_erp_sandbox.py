@@ -8,10 +8,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from concord.connectors.business_central import CAPABILITIES
 from concord.connectors.kit.errors import Throttled
-from concord.domain import ContractTerms, Customer, CustomerUpdate, InvoiceLine, LineRefs, ProjectForecast
+from concord.domain import (
+    ContractTerms,
+    Customer,
+    CustomerUpdate,
+    InvoiceLine,
+    LineRefs,
+    ProjectForecast,
+)
 from concord.errors import ConfigurationError, ValidationFailed
 from concord.events.payloads import ContractType
 from concord.events.types import Address, Money
@@ -113,7 +119,7 @@ def test_the_draft_is_found_by_project_until_finance_posts_it_and_payments_read_
         systems.erp.open_invoice_draft(erp_customer.customer_id, "EUR", "project:crm:opp-1")
 
     systems.finance.post(draft)
-    payment = systems.finance.pay(draft, Decimal("100"))
+    payment = systems.finance.pay(draft, Decimal(100))
 
     posted = systems.erp.posted_invoice(draft)
     assert posted is not None and posted.number.startswith("PS-INV") and posted.total.amount == Decimal(300)

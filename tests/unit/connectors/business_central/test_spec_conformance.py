@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
 from concord.domain import Customer, CustomerUpdate, InvoiceLine
 from concord.errors import ConcordError
 from concord.events.types import Address
@@ -35,17 +34,17 @@ def _run_everything(systems: BusinessCentralSystems) -> None:
     erp.add_invoice_lines(draft, [InvoiceLine(description="Build", quantity=7.5, service_item="CONSULT-HR",
                                               concord_ref="time:1"),
                                   InvoiceLine(description="Licence", quantity=1, service_item="LICENSE",
-                                              unit_price={"amount": Decimal("900"), "currency": "USD"},  # type: ignore[arg-type]
+                                              unit_price={"amount": Decimal(900), "currency": "USD"},  # type: ignore[arg-type]
                                               concord_ref="time:2")])
     with pytest.raises(ConcordError):
         erp.add_invoice_lines(draft, [InvoiceLine(description="x", quantity=1, service_item="NOPE", concord_ref="t:3")])
     erp.get_invoice(draft)
     systems.finance.post(draft)
-    payment = systems.finance.pay(draft, Decimal("500"))
+    payment = systems.finance.pay(draft, Decimal(500))
     erp.posted_invoice(draft)
     erp.received_payment(payment)
-    for kind in cursor:
-        page = erp.changes_since(kind, cursor[kind], 10)
+    for kind, start in cursor.items():
+        page = erp.changes_since(kind, start, 10)
         erp.changes_of(kind, [change.record_id for change in page.changes] + ["00000000-0000-0000-0000-00000000abcd"])
     erp.deactivate_customer(made.customer_id, "gone")
     with pytest.raises(ConcordError):

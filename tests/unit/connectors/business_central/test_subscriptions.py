@@ -7,11 +7,10 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
-
 from concord.connectors.business_central.subscriptions import SubscriptionManager
 from concord.errors import ValidationFailed
 from concord.local.sandboxes.business_central import BusinessCentralSandbox
+from pydantic import SecretStr
 
 from .sandbox_systems import BusinessCentralSystems, business_central_systems
 

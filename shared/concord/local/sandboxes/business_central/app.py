@@ -20,7 +20,17 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ..kit import BadJson, OAuthClient, RecordStore, Request, RequestBudget, Response, StoreLayout, Tenant, TokenIssuer
+from ..kit import (
+    BadJson,
+    OAuthClient,
+    RecordStore,
+    Request,
+    RequestBudget,
+    Response,
+    StoreLayout,
+    Tenant,
+    TokenIssuer,
+)
 from ..kit.oauth import Grant
 from . import entities
 from .batch import run_batch

@@ -41,7 +41,7 @@ def _literal(token: str) -> Any:
     if token == "null":
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})", token):
-        return dt.datetime.fromisoformat(token.replace("Z", "+00:00"))
+        return dt.datetime.fromisoformat(token)
     if re.fullmatch(r"-?\d+(\.\d+)?", token):
         return float(token)
     return token  # a GUID or a date
@@ -50,7 +50,7 @@ def _literal(token: str) -> Any:
 def comparable(value: Any, like: Any) -> Any:
     """A record's value in the literal's type (ISO strings compared as times, numbers as floats)."""
     if isinstance(like, dt.datetime) and isinstance(value, str):
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return dt.datetime.fromisoformat(value)
     if isinstance(like, float) and isinstance(value, int | float):
         return float(value)
     return value
@@ -74,7 +74,7 @@ class _Parser:
         while self.peek() == "or":
             self.take()
             right, before = self.conjunction(), left
-            left = lambda row, a=before, b=right: a(row) or b(row)  # noqa: E731
+            left = lambda row, a=before, b=right: a(row) or b(row)
         return left
 
     def conjunction(self) -> Predicate:
@@ -82,7 +82,7 @@ class _Parser:
         while self.peek() == "and":
             self.take()
             right, before = self.comparison(), left
-            left = lambda row, a=before, b=right: a(row) and b(row)  # noqa: E731
+            left = lambda row, a=before, b=right: a(row) and b(row)
         return left
 
     def comparison(self) -> Predicate:
