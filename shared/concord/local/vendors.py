@@ -33,6 +33,13 @@ KANTATA_SANDBOX_TOKEN = "concord-sandbox-token"  # a sandbox's well-known demo c
 KANTATA_BILLING_STATUS_FIELD_ID = 501
 # The static token the HubSpot sandbox's app trusts (sandboxes/hubspot/app.py).
 HUBSPOT_SANDBOX_TOKEN = "concord-sandbox-static-token"
+# Business Central's sandbox: its Entra tenant, environment, company and Concord's app
+# (sandboxes/business_central/app.py).
+BC_ENTRA_TENANT = "concord-sandbox.onmicrosoft.com"
+BC_ENVIRONMENT = "sandbox"
+BC_COMPANY_ID = "5b3a0a1e-0d8e-ef11-8a6a-6045bdacc1a1"
+BC_CLIENT_ID = "concord-bc-app"
+BC_CLIENT_SECRET = "concord-bc-secret"  # a sandbox's well-known demo credential
 # The NetSuite sandbox's integration record and its demo certificate (sandboxes/netsuite/app.py).
 NETSUITE_CLIENT_ID = "concord-sandbox-integration"
 NETSUITE_CERTIFICATE_ID = "concord-sandbox-certificate"
@@ -142,6 +149,10 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     if kind == "hubspot":
         return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
                 "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
+    if kind == "business_central":
+        return {"kind": kind, "tenant_id": BC_ENTRA_TENANT, "environment": BC_ENVIRONMENT, "company_id": BC_COMPANY_ID,
+                "client_id": BC_CLIENT_ID, "client_secret": BC_CLIENT_SECRET, "local_currency": "USD",
+                "api_url": instance_url, "login_url": instance_url}
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,

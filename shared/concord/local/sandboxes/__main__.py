@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from .business_central import BusinessCentralSandbox
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
@@ -21,6 +22,7 @@ from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+    "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
