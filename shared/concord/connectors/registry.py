@@ -35,6 +35,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "kantata": ("concord.connectors.kantata", frozenset({Role.PSA})),
     "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
+    "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
 }
 
 
