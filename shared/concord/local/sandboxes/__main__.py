@@ -16,12 +16,13 @@ from collections.abc import Callable
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
+from .dynamics_finance import FinanceSandbox
 from .netsuite import NetSuiteSandbox
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
-    "netsuite": NetSuiteSandbox,
+    "netsuite": NetSuiteSandbox, "dynamics_finance": FinanceSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
