@@ -2,8 +2,9 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox, and the NetSuite ERP connector against an
-in-process NetSuite sandbox."""
+connector against an in-process HubSpot sandbox, the NetSuite ERP connector against an
+in-process NetSuite sandbox, and the Dynamics 365 Finance ERP connector against an in-process
+Finance sandbox."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
+from tests.unit.connectors.dynamics_finance.sandbox_systems import FinanceSystems, finance_systems
 from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
 from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
 from tests.unit.connectors.netsuite.sandbox_systems import NetSuiteSystems, netsuite_systems
@@ -195,6 +197,32 @@ def _netsuite(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
 
 
+class FinanceScenario:
+    """Finance at work in the Dynamics 365 Finance sandbox (the local scenario's clerk, over plain
+    OData): it posts invoices and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: FinanceSystems) -> None:
+        self.clerk = systems.clerk
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "usmf:NO-SUCH-RECORD"
+
+
+@contextmanager
+def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with finance_systems() as systems:
+        yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
@@ -224,10 +252,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "kantata": _kantata,
     "hubspot": _hubspot,
     "netsuite": _netsuite,
+    "dynamics_finance": _dynamics_finance,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "netsuite"]
+ERPS = ["fakes", "tryton", "netsuite", "dynamics_finance"]
 
 
 @pytest.fixture
