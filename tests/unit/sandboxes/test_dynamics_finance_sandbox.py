@@ -12,8 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-
-from concord.local.sandboxes.dynamics_finance import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FinanceSandbox
+from concord.local.sandboxes.dynamics_finance import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    FinanceSandbox,
+)
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
 
 from .conftest import same_shape

@@ -49,7 +49,7 @@ def stamp_literal(moment: dt.datetime) -> str:
 
 
 def parse_stamp(value: object) -> dt.datetime:
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
 
 
 class ODataPoller:
@@ -75,7 +75,7 @@ class ODataPoller:
         condition = f"{entity.modified} ge {stamp_literal(position.written_at)}"
         rows, _ = self._client.query_page(entity.name, filter=self._where(watched, condition), top=top,
                                           orderby=",".join((entity.modified, COMPANY, *entity.keys)))
-        fresh = [change for change in map(lambda row: self._change(record_type, entity, row), rows)
+        fresh = [change for change in (self._change(record_type, entity, row) for row in rows)
                  if not position.seen(change.record_id, change.written_at)]
         changes = fresh[:limit]
         moved = position.advanced((change.record_id, change.written_at) for change in changes)

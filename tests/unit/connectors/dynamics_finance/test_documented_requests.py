@@ -18,7 +18,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-
 from concord.connectors import dynamics_finance
 from concord.connectors.kit.errors import NotFound, Throttled
 from concord.connectors.registry import ConnectorContext, Role

@@ -10,9 +10,14 @@ import itertools
 from decimal import Decimal
 
 import pytest
-
 from concord.connectors.kit.errors import Conflict, Throttled
-from concord.domain import ContractTerms, Customer, CustomerUpdate, InvoiceLine, LineRefs
+from concord.domain import (
+    ContractTerms,
+    Customer,
+    CustomerUpdate,
+    InvoiceLine,
+    LineRefs,
+)
 from concord.errors import ConfigurationError, ValidationFailed
 from concord.events.payloads import ContractType
 from concord.events.types import Address, Money
@@ -88,7 +93,7 @@ def test_lines_go_on_the_projects_draft_once_per_reference_in_one_batch(systems:
 
 
 def test_a_batch_with_a_bad_line_adds_none_of_its_lines(systems: FinanceSystems) -> None:
-    customer_id, draft = billed_project(systems)
+    _, draft = billed_project(systems)
     bad = InvoiceLine(description="x", quantity=1, service_item="CONSULT-HR", concord_ref="bad",
                       unit_price=Money(amount=Decimal(1), currency="EUR"))
     with pytest.raises(ValidationFailed):
@@ -121,13 +126,13 @@ def test_the_posted_invoice_and_a_partial_payment_are_read_from_the_journal(syst
     assert systems.erp.get_invoice(draft).posted is False
 
     systems.clerk.post(draft)
-    payment = systems.clerk.pay(draft, Decimal("100"))
+    payment = systems.clerk.pay(draft, Decimal(100))
 
     posted = systems.erp.posted_invoice(draft)
     assert posted is not None and posted.customer_id == customer_id and posted.total.amount == Decimal("450.00")
     assert posted.due_on - posted.invoiced_on == dt.timedelta(days=30)
     received = systems.erp.received_payment(payment)
-    assert received is not None and received.invoice_id == draft and received.amount.amount == Decimal("100")
+    assert received is not None and received.invoice_id == draft and received.amount.amount == Decimal(100)
     assert received.invoice_amount_due.amount == Decimal("350.00")
     record = systems.erp.get_invoice(draft)
     assert record.posted and record.number == posted.number and record.amount_due.amount == Decimal("350.00")
@@ -139,7 +144,7 @@ def test_the_posted_invoice_and_a_partial_payment_are_read_from_the_journal(syst
 
 
 def test_an_open_draft_for_another_customer_is_refused(systems: FinanceSystems) -> None:
-    _, draft = billed_project(systems)
+    billed_project(systems)
     other = systems.erp.upsert_customer(customer(name="Other"), "customer:crm:other", None)
     with pytest.raises(ValidationFailed, match="open free text invoice"):
         systems.erp.open_invoice_draft(other.customer_id, "USD", "project:crm:o1")

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from ..kit import BadJson, RecordStore, Request, RequestBudget, Response, StoreLayout, Tenant
+from ..kit import (
+    BadJson,
+    RecordStore,
+    Request,
+    RequestBudget,
+    Response,
+    StoreLayout,
+    Tenant,
+)
 from ..kit.oauth import Grant
 from . import batch, entities, query
 from .errors import ODataError, bad_request, not_found

@@ -75,7 +75,7 @@ class _Parser:
         while self.peek() == "or":
             self.take()
             right, first = self.conjunction(), left
-            left = lambda row, a=first, b=right: a(row) or b(row)  # noqa: E731
+            left = lambda row, a=first, b=right: a(row) or b(row)
         return left
 
     def conjunction(self) -> Predicate:
@@ -83,7 +83,7 @@ class _Parser:
         while self.peek() == "and":
             self.take()
             right, first = self.unary(), left
-            left = lambda row, a=first, b=right: a(row) and b(row)  # noqa: E731
+            left = lambda row, a=first, b=right: a(row) and b(row)
         return left
 
     def unary(self) -> Predicate:
