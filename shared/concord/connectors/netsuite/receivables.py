@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from concord.clock import utc_now
 from concord.domain import InvoiceRecord, PostedInvoice, ReceivedPayment
 from concord.events.types import Money
 from concord.ports import ErpReceivables
@@ -52,7 +53,7 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
         if invoice is None:
             return None
         currency = str(_ref_id(invoice.get("currency")))
-        invoiced_on = _day(invoice.get("tranDate")) or dt.date.today()
+        invoiced_on = _day(invoice.get("tranDate")) or utc_now().date()
         return PostedInvoice(invoice_id=self._concord_id(invoice), number=invoice.get("tranId") or str(invoice["id"]),
                              customer_id=str(_ref_id(invoice.get("entity"))), invoiced_on=invoiced_on,
                              due_on=_day(invoice.get("dueDate")) or invoiced_on,
@@ -76,7 +77,7 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
         currency = str(_ref_id(payment.get("currency")) or _ref_id(invoice.get("currency")))
         return ReceivedPayment(payment_id=payment_id, invoice_id=self._concord_id(invoice),
                                amount=self._money(applied[0].get("amount"), currency),
-                               received_on=_day(payment.get("tranDate")) or dt.date.today(),
+                               received_on=_day(payment.get("tranDate")) or utc_now().date(),
                                invoice_amount_due=self._money(invoice.get("amountRemaining"), currency))
 
     # ---------------------------------------------------------------- helpers
