@@ -11,11 +11,11 @@ Line references are STORED where the environment has an extension field on the l
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+from concord.clock import utc_now
 from concord.domain import InvoiceLine
 from concord.errors import ValidationFailed
 from concord.ports import ErpBilling
@@ -56,7 +56,7 @@ class FinanceBilling(ErpSession, ErpBilling):
             return record_id(INVOICE_HEADERS, open_header)
         created = self.client.create(INVOICE_HEADERS.name, {
             COMPANY: company, "CustomerAccount": account, "CurrencyCode": currency, ref_field: project_ref,
-            "InvoiceDate": dt.date.today().isoformat()})
+            "InvoiceDate": utc_now().date().isoformat()})
         return record_id(INVOICE_HEADERS, created)
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:

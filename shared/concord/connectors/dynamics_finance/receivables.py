@@ -14,6 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from concord.clock import utc_now
 from concord.domain import InvoiceRecord, PostedInvoice, ReceivedPayment
 from concord.events.types import Money
 from concord.ports import ErpReceivables
@@ -44,7 +45,7 @@ class FinanceReceivables(ErpSession, ErpReceivables):
         header = self.find(INVOICE_HEADERS, invoice_id)
         if header is None or not header.get("IsPosted"):
             return None
-        invoiced_on = _day(header.get("InvoiceDate")) or dt.date.today()
+        invoiced_on = _day(header.get("InvoiceDate")) or utc_now().date()
         return PostedInvoice(invoice_id=invoice_id, number=header.get("InvoiceNumber") or header["InvoiceIdentifier"],
                              customer_id=record_id(CUSTOMERS, header), invoiced_on=invoiced_on,
                              due_on=_day(header.get("DueDate")) or invoiced_on, total=self._total(header))
@@ -65,7 +66,7 @@ class FinanceReceivables(ErpSession, ErpReceivables):
         total = self._total(header)
         return ReceivedPayment(payment_id=payment_id, invoice_id=record_id(INVOICE_HEADERS, header),
                                amount=Money(amount=_amount(line.get("CreditAmount")), currency=total.currency),
-                               received_on=_day(line.get("TransactionDate")) or dt.date.today(),
+                               received_on=_day(line.get("TransactionDate")) or utc_now().date(),
                                invoice_amount_due=self._due(header, total))
 
     # ---------------------------------------------------------------- helpers
