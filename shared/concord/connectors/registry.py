@@ -36,6 +36,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
     "business_central": ("concord.connectors.business_central", frozenset({Role.ERP})),
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
+    "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
 }
 
 

@@ -44,6 +44,9 @@ BC_CLIENT_SECRET = "concord-bc-secret"  # a sandbox's well-known demo credential
 NETSUITE_CLIENT_ID = "concord-sandbox-integration"
 NETSUITE_CERTIFICATE_ID = "concord-sandbox-certificate"
 NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
+# The Dynamics 365 Finance sandbox's registered app (sandboxes/dynamics_finance/app.py).
+FINANCE_CLIENT_ID = "concord-sandbox-app"
+FINANCE_CLIENT_SECRET = "concord-sandbox-app-secret"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
                 "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
     if kind == "netsuite":
         return netsuite_connection(instance_url)
+    if kind == "dynamics_finance":
+        return dynamics_finance_connection(instance_url)
     if kind == "hubspot":
         return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
                 "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
@@ -180,6 +185,18 @@ def netsuite_connection(account_url: str) -> dict[str, object]:
             "auth": {"client_id": NETSUITE_CLIENT_ID, "certificate_id": NETSUITE_CERTIFICATE_ID, "private_key": pem,
                      "algorithm": "ES256"},
             "fields": {"concord_ref_column": "custcol_concord_ref"}}
+
+
+def dynamics_finance_connection(environment_url: str) -> dict[str, object]:
+    """The sandbox environment's app, its token endpoint, its companies and reference data, and the
+    line extension field the sandbox environment has."""
+    return {"kind": "dynamics_finance", "environment_url": environment_url, "tenant_id": "common",
+            "token_url": f"{environment_url}/common/oauth2/v2.0/token",
+            "auth": {"client_id": FINANCE_CLIENT_ID, "client_secret": FINANCE_CLIENT_SECRET},
+            "default_company": "usmf", "companies": {"us-01": "usmf", "uk-01": "gbsi"}, "customer_group": "30",
+            "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150},
+                              "EXP-REBILL": {"main_account": "401200", "unit_price": 0}},
+            "fields": {"concord_ref": "ConcordLineRef"}}
 
 
 def _answers(url: str) -> bool:

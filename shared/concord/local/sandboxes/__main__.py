@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 
 from .business_central import BusinessCentralSandbox
+from .dynamics_finance import FinanceSandbox
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
@@ -24,6 +25,7 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
     "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
+    "dynamics_finance": FinanceSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 

@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
                                               body, f"http://{host}")
         payload = response.encoded()
         self.send_response(response.status)
-        if response.body is not None:
+        if response.body is not None and "Content-Type" not in response.headers:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         for name, value in response.headers.items():
             self.send_header(name, value)
