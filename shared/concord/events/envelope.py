@@ -153,9 +153,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     ChangeNotifiedEvent,
 )
 
-EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {
-    model.model_fields["type"].default: model for model in EVENT_MODELS
-}
+EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {model.model_fields["type"].default: model for model in EVENT_MODELS}
 
 CanonicalEvent = Annotated[
     Union[tuple(EVENT_MODELS)],  # type: ignore[valid-type]  # noqa: UP007

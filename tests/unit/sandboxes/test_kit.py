@@ -33,8 +33,7 @@ def test_clock_never_repeats_a_millisecond() -> None:
 
 
 def test_store_transaction_undoes_writes_when_the_block_raises() -> None:
-    store = RecordStore(StoreLayout(new_id=lambda t, n: f"{t}-{n}", format_time=str,
-                                    modified_fields=("stamp",)))
+    store = RecordStore(StoreLayout(new_id=lambda t, n: f"{t}-{n}", format_time=str, modified_fields=("stamp",)))
     kept = store.insert("t", {"a": 1})
     with pytest.raises(RuntimeError), store.transaction():
         store.insert("t", {"a": 2})

@@ -83,8 +83,9 @@ def rate_budget(connection: KantataConnection, context: ConnectorContext) -> Rat
     return in_memory_budget(connection.rate.policy(), key)
 
 
-def open_client(connection: KantataConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> KantataClient:
+def open_client(
+    connection: KantataConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> KantataClient:
     return KantataClient(
         base_url=connection.base_url,
         auth=StaticToken(connection.token),

@@ -29,7 +29,9 @@ from .errors import AuthFailed, ErrorMapper
 
 # OAuth error codes meaning "these credentials are not (or no longer) valid" (RFC 6749 §5.2, plus
 # Salesforce's `invalid_client_credentials`).
-_REFUSED_CREDENTIALS = frozenset({"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"})
+_REFUSED_CREDENTIALS = frozenset(
+    {"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"}
+)
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -146,7 +148,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             request.headers["Host"] = request.url.netloc.decode("ascii")
         return request
 
-    def _renew(self, *, stale: AccessToken | None, reread: bool) -> Generator[httpx.Request, httpx.Response, AccessToken]:
+    def _renew(
+        self, *, stale: AccessToken | None, reread: bool
+    ) -> Generator[httpx.Request, httpx.Response, AccessToken]:
         # One renewal at a time per process; a thread that waited uses the token just fetched.
         with self._lock:
             if self._token is not stale and self._usable(self._token):
@@ -162,7 +166,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             return self._token
 
     def _token_request(self, credentials: C) -> httpx.Request:
-        return httpx.Request("POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"}
+        )
 
     def _refused(self, response: httpx.Response) -> bool:
         return response.status_code in (400, 401) and self._refusal_code(response) in self._refused_codes
@@ -183,7 +189,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             raise error
         body = response.json()
         lifetime = float(body.get("expires_in") or self._default_lifetime)
-        details = {key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")}
+        details = {
+            key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")
+        }
         return AccessToken(SecretStr(body["access_token"]), self._clock() + lifetime, details)
 
 
@@ -225,7 +233,9 @@ class JwtBearer(OAuth2Token[JwtSigningKey]):
     NetSuite's variant signs with PS256/ES256 and names the certificate in `kid`.
     """
 
-    def __init__(self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any) -> None:
+    def __init__(
+        self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.audience = audience
         self.algorithm = algorithm

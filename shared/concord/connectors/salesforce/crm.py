@@ -90,4 +90,3 @@ class SalesforceCrm(PolledChanges):
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         value = field_by_id(self.client, "Opportunity", opportunity_id, self.fields.financial_status)
         return mappers.to_canonical_status(value, f"Opportunity {opportunity_id}")
-

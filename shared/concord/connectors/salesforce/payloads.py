@@ -72,8 +72,16 @@ class ChangeRow(VendorRecord):
 
 
 # The SELECT lists matching the models above.
-ACCOUNT_FIELDS = ("Id", "Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
-                  "BillingCountry", "CurrencyIsoCode")
+ACCOUNT_FIELDS = (
+    "Id",
+    "Name",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "CurrencyIsoCode",
+)
 LINE_ITEM_FIELDS = ("Id", "Product2.ProductCode", "Product2.Name", "Quantity", "UnitPrice", "Description")
 OPPORTUNITY_FIELDS = ("Id", "AccountId", "Name", "Amount", "CurrencyIsoCode", "CloseDate", "IsWon")
 CHANGE_FIELDS = ("Id", "SystemModstamp", "CreatedDate")

@@ -113,7 +113,6 @@ def record_id(value: str, what: str) -> int:
     return number
 
 
-
 # --------------------------------------------------------------------------------------------
 # Time
 
@@ -137,4 +136,3 @@ def utc_now() -> dt.datetime:
 def stamp(moment: dt.datetime | None = None) -> str:
     """A short UTC time stamp for notes and comments, e.g. 2025-04-03T09:00Z."""
     return (moment or utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-

@@ -19,7 +19,9 @@ from .kit import SandboxServer, Vendor
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
-    "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+    "salesforce": SalesforceSandbox,
+    "kantata": KantataSandbox,
+    "hubspot": HubSpotSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
@@ -33,8 +35,10 @@ def tenant_vendors(default_vendor: str | None, tenants: list[str] | None) -> dic
         tenant, _, vendor = item.partition("=")
         vendor = vendor or default_vendor or ""
         if not tenant or vendor not in VENDORS:
-            raise ValueError(f"tenant {item!r}: name a vendor ({', '.join(sorted(VENDORS))}), "
-                             "as tenant=vendor or as the first argument")
+            raise ValueError(
+                f"tenant {item!r}: name a vendor ({', '.join(sorted(VENDORS))}), "
+                "as tenant=vendor or as the first argument"
+            )
         if tenant in chosen:
             raise ValueError(f"tenant {tenant!r} is named twice")
         chosen[tenant] = vendor
@@ -48,15 +52,18 @@ def build_server(chosen: dict[str, str], host: str, port: int) -> SandboxServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m concord.local.sandboxes",
-                                     description="Serve stateful vendor sandboxes, a vendor per tenant.")
-    parser.add_argument("vendor", nargs="?", choices=sorted(VENDORS),
-                        help="the vendor of tenants named without one")
+    parser = argparse.ArgumentParser(
+        prog="python -m concord.local.sandboxes", description="Serve stateful vendor sandboxes, a vendor per tenant."
+    )
+    parser.add_argument("vendor", nargs="?", choices=sorted(VENDORS), help="the vendor of tenants named without one")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8780)
-    parser.add_argument("--tenant", action="append", dest="tenants",
-                        help="a tenant (first path segment) to serve, as NAME=VENDOR or NAME; repeat "
-                             "(default: crm, psa)")
+    parser.add_argument(
+        "--tenant",
+        action="append",
+        dest="tenants",
+        help="a tenant (first path segment) to serve, as NAME=VENDOR or NAME; repeat (default: crm, psa)",
+    )
     args = parser.parse_args(argv)
     try:
         chosen = tenant_vendors(args.vendor, args.tenants)

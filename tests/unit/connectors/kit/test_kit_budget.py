@@ -200,7 +200,8 @@ def test_threads_racing_for_the_last_tokens_never_get_more_than_there_are() -> N
 
     # Sessions are made here, one after the other: creating boto3 sessions is not thread-safe.
     budgets = [
-        RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy) for _ in range(8)
+        RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy)
+        for _ in range(8)
     ]
     threads = [threading.Thread(target=take, args=(budget,)) for budget in budgets]
     for thread in threads:
