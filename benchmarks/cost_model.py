@@ -423,7 +423,8 @@ def main() -> None:
         if row["consumers_priced_by_assumption"]:
             print(
                 f"  (not measured, priced as a generic consumer: {', '.join(row['consumers_priced_by_assumption'])}: "
-                f"{ASSUMED_DURATION_MS['consumer']:.0f} ms and {ASSUMED_WRITES_PER_RECORD['consumer']:.0f} WRU per record)"
+                f"{ASSUMED_DURATION_MS['consumer']:.0f} ms and "
+                f"{ASSUMED_WRITES_PER_RECORD['consumer']:.0f} WRU per record)"
             )
         print(
             f"  = {row['usd_per_million']:.2f} USD per 1M events ({services}); "

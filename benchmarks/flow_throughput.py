@@ -350,7 +350,8 @@ def main() -> None:
         f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, {n} events each)"
     )
     print(
-        f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'median ms':>10} {'p95 ms':>8} {'CRM/rec':>8} {'PSA/rec':>8} {'ERP/rec':>8}"
+        f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'median ms':>10} {'p95 ms':>8} "
+        f"{'CRM/rec':>8} {'PSA/rec':>8} {'ERP/rec':>8}"
     )
     for name, flow in flows.items():
         latency = flow.get("latency_ms", {})
@@ -362,7 +363,8 @@ def main() -> None:
         )
     print(f"{'emulator floor':18} {floor_rate:7.1f}")
     print(
-        f"billing: {billing['calls']['erp']} ERP calls for {n} records; floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
+        f"billing: {billing['calls']['erp']} ERP calls for {n} records; "
+        f"floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
         f"{batch_floor} batched writes ({billing['calls']['erp'] / batch_floor:.1f}x)"
     )
     print(f"written to {path}")

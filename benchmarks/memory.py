@@ -14,6 +14,7 @@ events) and importing the same third-party modules the handler loads, without Co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -101,6 +102,7 @@ def _webhook_events(topology: Any) -> list[dict[str, Any]]:
 def _queue_events(topology: Any, function: str, make_event: Callable[[], Any]) -> list[dict[str, Any]]:
     """Two full batches, put on the bus and received from the function's queue as its event source mapping would."""
     import boto3
+
     from concord.aws.bus import EventBusPublisher
     from concord.local.runtime import _sqs_record
 
@@ -154,10 +156,9 @@ def topology_function(topology: Any, function: str) -> Any:
 
 def _import_all(modules: list[str]) -> None:
     for name in modules:
-        try:
+        # Aliases that are not importable by name (see cold_start) raise anything.
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
-        except Exception:  # aliases that are not importable by name (see cold_start)
-            pass
 
 
 def child() -> None:
@@ -166,12 +167,13 @@ def child() -> None:
     result: dict[str, Any] = {"invoked": function in SCENARIOS}
     if function in SCENARIOS:
         import boto3
+        from moto import mock_aws
+
         from concord.local.demo_secrets import demo_secret_value
         from concord.local.provision import provision
         from concord.local.stack import STACK_NAME
         from concord.local.template import read_topology
         from concord.local.worker import LocalLambdaContext
-        from moto import mock_aws
 
         with mock_aws():
             topology = read_topology(template, STACK_NAME)

@@ -27,7 +27,6 @@ from concord.events import parse_event
 from concord.ingress.http import webhook_request
 from concord.ingress.service import accept_delivery
 from concord.ingress.sources import parse_sources
-
 from tests.unit.vendors import senders
 from tests.unit.vendors.harness import (
     BC_STATE,
@@ -218,7 +217,8 @@ def main() -> None:
         outcome = f"{row['events']} event(s)" if row["events"] else ", ".join(row["unprocessed"])
         print(
             f"{row['case']:46} {row['body_bytes']:6} {row['cpu_us_per_record']:8.1f} "
-            f"{row['floor_cpu_us_per_record']:9.2f} {row['cpu_us_per_record'] / row['floor_cpu_us_per_record']:8.0f}  {outcome}"
+            f"{row['floor_cpu_us_per_record']:9.2f} "
+            f"{row['cpu_us_per_record'] / row['floor_cpu_us_per_record']:8.0f}  {outcome}"
         )
     print(f"written to {path}")
 

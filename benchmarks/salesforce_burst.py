@@ -41,11 +41,11 @@ from concord.connectors import salesforce
 from concord.connectors.registry import ConnectorContext, Role
 from concord.connectors.salesforce.client import COLLECTION_LIMIT
 from concord.domain import FinancialStatus
-from concord.observability import logger
 from concord.local.faults import FaultController, FaultMode, FaultProxy
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
 from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 from concord.local.sandboxes.salesforce.objects import crm_org
+from concord.observability import logger
 
 from ._burst_consumer import (
     BurstTimings,

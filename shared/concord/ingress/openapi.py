@@ -149,7 +149,7 @@ def build_document() -> dict[str, Any]:
         }
         for name in query
     ]
-    content = {
+    content: dict[str, dict[str, Any]] = {
         media: {"schema": {"type": "string"}} if media.endswith("xml") else {"schema": {}} for media in media_types
     }
     codes = _error_codes()

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
+from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 
 from ..loopback import loopback_only  # noqa: F401 - the fixture
-from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API = "/services/data/v67.0"

@@ -68,11 +68,12 @@ def to_canonical_budget(rows: Sequence[BudgetRow], project_id: str) -> Money | N
     if not approved:
         return None
     currencies = {row.currency for row in approved}
-    if len(currencies) != 1 or None in currencies:
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    if currency is None:
         raise ValidationFailed(
             f"certinia pse__Proj__c {project_id}: approved budgets in currencies {sorted(map(str, currencies))}"
         )
-    return Money(amount=sum((row.amount or Decimal(0) for row in approved), Decimal(0)), currency=currencies.pop())
+    return Money(amount=sum((row.amount or Decimal(0) for row in approved), Decimal(0)), currency=currency)
 
 
 def to_certinia_project(

@@ -31,8 +31,8 @@ from concord.errors import ConcordError, OwnershipConflict, ValidationFailed
 from concord.events.types import Money
 from concord.observability import logger
 
-from ..kit.polled import PolledChanges
 from ..kit.errors import NotFound
+from ..kit.polled import PolledChanges
 from ..salesforce.batches import by_external_id, field_by_id, update_by_id
 from ..salesforce.client import COLLECTION_LIMIT, SalesforceClient, soql_quote
 from ..salesforce.mappers import to_canonical_status, to_salesforce_status_updates
@@ -94,7 +94,8 @@ class CertiniaPsa(PolledChanges):
     def rename_client(self, client_id: str, name: str) -> None:
         if self.same_org:
             raise OwnershipConflict(
-                f"certinia client {client_id} is the CRM's Account (same org): the CRM owns its name, Concord does not write it"
+                f"certinia client {client_id} is the CRM's Account (same org): "
+                "the CRM owns its name, Concord does not write it"
             )
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
         self.client.update("Account", client_id, {"Name": name})

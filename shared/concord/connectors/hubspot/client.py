@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from concord.errors import ConcordError, PermanentError, ValidationFailed
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
-from ..kit.urls import SystemUrl
 from ..kit.auth import OAuth2RefreshToken, RefreshCredentials, StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
 from .client import API_VERSION, HubSpotClient, HubSpotErrors
 from .crm import CrmProperties

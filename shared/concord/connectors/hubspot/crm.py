@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict
 from concord.domain import BatchLimits, CrmCapabilities, Customer, FinancialStatus, Opportunity
 from concord.errors import ConcordError
 
+from ..kit.polled import PolledChanges
 from . import mappers
 from .client import BATCH_LIMIT, SEARCH_LIMIT, HubSpotClient
 from .payloads import COMPANY_PROPERTIES, DEAL_PROPERTIES, LINE_ITEM_PROPERTIES
 from .polling import SearchPoller
-from ..kit.polled import PolledChanges
 
 
 class CrmProperties(BaseModel):

@@ -40,7 +40,7 @@ def to_kantata_story(plan: ProjectPlan, workspace_id: str, position: int) -> dic
     task = plan.tasks[position]
     story: dict[str, Any] = {"title": task.name, "story_type": "task", "workspace_id": int(workspace_id)}
     if task.planned_hours is not None:
-        story["time_estimate_in_minutes"] = int(round(task.planned_hours * 60))
+        story["time_estimate_in_minutes"] = round(task.planned_hours * 60)
     return story
 
 

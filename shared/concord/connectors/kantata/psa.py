@@ -31,9 +31,9 @@ from concord.errors import ConcordError, PermanentError, TransientError, Validat
 from concord.events.types import Money
 from concord.observability import logger
 
-from ..kit.polled import PolledChanges
 from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
+from ..kit.polled import PolledChanges
 from . import mappers
 from .client import KantataClient, Record, first
 from .connection import KantataConnection

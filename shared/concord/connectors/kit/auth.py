@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import httpx
 import jwt
@@ -41,7 +41,7 @@ class StaticToken(httpx.Auth):
     def __init__(self, token: SecretStr) -> None:
         self._token = token
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
 
@@ -78,10 +78,7 @@ class AccessToken:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-C = TypeVar("C", bound=BaseModel)
-
-
-class OAuth2Token(httpx.Auth, Generic[C]):
+class OAuth2Token[C: BaseModel](httpx.Auth):
     """Base of the token-endpoint flows: caching, refresh before expiry, credential re-reads.
 
     `default_lifetime` is used when the token response has no `expires_in` (Salesforce's has none:
@@ -126,9 +123,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
 
     # ---------------------------------------------------------------- the flow httpx drives
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self._token
-        if not self._usable(token):
+        if token is None or not self._usable(token):
             token = yield from self._renew(stale=token, reread=False)
         response = yield self._authorised(request, token)
         if response.status_code == 401:

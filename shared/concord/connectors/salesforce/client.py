@@ -209,7 +209,10 @@ class SalesforceClient:
 
         https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         """
-        return self.http.json("get", "GET", self._record_path(sobject, record_id), params={"fields": ",".join(fields)})
+        record: dict[str, Any] = self.http.json(
+            "get", "GET", self._record_path(sobject, record_id), params={"fields": ",".join(fields)}
+        )
+        return record
 
     # ---------------------------------------------------------------- single-record writes
 

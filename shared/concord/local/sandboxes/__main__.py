@@ -8,6 +8,7 @@ one process serves any mix of vendors. The older form names one vendor for every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -74,10 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     plays = ", ".join(f"/{tenant}: {vendor}" for tenant, vendor in sorted(chosen.items()))
     print(f"sandbox on {server.url} ({plays}; control API: {server.url}/_sandbox)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

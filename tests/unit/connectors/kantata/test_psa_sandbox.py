@@ -188,9 +188,12 @@ def test_a_429_without_headers_is_throttled_and_halves_the_shared_budget(systems
 def test_a_refused_token_is_an_auth_error_and_never_logged(
     caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with kantata_systems(token="not-a-kantata-token") as systems, caplog.at_level(logging.DEBUG):
-        with pytest.raises(AuthFailed) as raised:
-            systems.psa.billing_status("1001")
+    with (
+        kantata_systems(token="not-a-kantata-token") as systems,
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(AuthFailed) as raised,
+    ):
+        systems.psa.billing_status("1001")
     assert "oauth: Invalid OAuth 2 Request" in str(raised.value)
     assert "not-a-kantata-token" not in caplog.text + capsys.readouterr().out + str(raised.value)
 

@@ -315,7 +315,7 @@ def test_the_api_usage_header_is_logged_and_measured(
         logger._logger.removeHandler(handler)
     (line,) = [r for r in records if r.getMessage() == "vendor call"]
     assert (line.api_usage, line.api_allocation) == (18, 5000)
-    usage = [json.loads(l) for l in capsys.readouterr().out.splitlines() if "VendorApiUsagePercent" in l]
+    usage = [json.loads(row) for row in capsys.readouterr().out.splitlines() if "VendorApiUsagePercent" in row]
     assert usage and usage[0]["VendorApiUsagePercent"] == [pytest.approx(0.36)]
 
 

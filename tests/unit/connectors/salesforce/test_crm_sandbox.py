@@ -178,7 +178,7 @@ def test_changes_of_reads_named_records_in_one_query_per_200_ids(systems: Salesf
     assert [method for method, _ in _api_calls(systems)] == ["GET", "GET"]
 
 
-def test_a_billing_street_on_several_lines_is_one_canonical_line(systems) -> None:  # noqa: ANN001 - fixture
+def test_a_billing_street_on_several_lines_is_one_canonical_line(systems) -> None:
     account = systems.driver.account("Multi-line", tax_id="12-7654321")
     systems.driver.update(systems.crm_tenant, "Account", account, {"BillingStreet": "1 Main St\nSuite 4\n"})
 

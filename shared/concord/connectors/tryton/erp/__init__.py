@@ -67,8 +67,8 @@ class TrytonErp(
 
 __all__ = [
     "CAPABILITIES",
-    "ErpSession",
     "INVOICE_LINE_BATCH_LIMIT",
+    "ErpSession",
     "TrytonErp",
     "TrytonErpBilling",
     "TrytonErpCustomers",

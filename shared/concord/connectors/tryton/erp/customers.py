@@ -61,6 +61,7 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         only when it names a subdivision seeded in Tryton. A second call with the same data
         writes nothing.
         """
+        party: dict[str, Any] | None
         if customer_id is not None:
             party = lookups.read_one(
                 self.client,

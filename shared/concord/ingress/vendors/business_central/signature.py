@@ -21,7 +21,7 @@ from ...sources import ActiveSecrets
 
 VALIDATION_TOKEN = "validationToken"
 MAX_TOKEN_LENGTH = 1024
-_TOKEN = re.compile(r"^[!-~]{1,%d}$" % MAX_TOKEN_LENGTH)
+_TOKEN = re.compile(rf"^[!-~]{{1,{MAX_TOKEN_LENGTH}}}$")
 
 
 class BusinessCentralSecret(BaseModel):

@@ -8,10 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from concord.observability import metrics
+
 from ...delivery import Normalized, Verified, WebhookRequest
 from ...errors import TimestampOutOfTolerance
 from ...scheme import Scheme, sha256_hex
-from concord.observability import metrics
 from ...sources import SourceConfig
 from ..common import canonical_json, parse_vendor
 from . import signature

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...delivery import Unprocessed, UnprocessedItem
 from ....events import Envelope, event_id_for_delivery, new_event
 from ....events.envelope import AccountChangedEvent, ChangeNotifiedEvent
 from ....events.types import joined_lines
+from ...delivery import Unprocessed, UnprocessedItem
 from ..common import parse_vendor_datetime
 from .payloads import Notification
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kit import BadJson, Request, RequestBudget, Response, Router, StoreLayout, Tenant, RecordStore
+from ..kit import BadJson, RecordStore, Request, RequestBudget, Response, Router, StoreLayout, Tenant
 from ..kit.oauth import Grant
 from . import routes
 from .errors import ApiError

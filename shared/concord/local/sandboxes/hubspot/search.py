@@ -66,7 +66,7 @@ def _matches(row: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
         inside = actual is not None and str(actual).lower() in values
         return inside if operator == "IN" else not inside
     if actual in (None, ""):
-        return operator == "NEQ"
+        return bool(operator == "NEQ")
     left, right = _comparable(name, actual), _comparable(name, spec.get("value"))
     compare = {
         "EQ": left == right,
@@ -78,7 +78,7 @@ def _matches(row: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     }
     if operator not in compare:
         raise bad_request(f"operator {operator} is not supported")
-    return compare[operator]
+    return bool(compare[operator])
 
 
 def _comparable(name: str, value: Any) -> Any:

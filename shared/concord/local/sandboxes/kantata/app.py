@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kit import BadJson, RecordStore, Request, RequestBudget, Response, Router, StoreLayout, Tenant
+from ..kit.http import Handler
 from . import projects, timesheets
 from .envelope import KantataError
 
@@ -43,7 +44,7 @@ def format_time(moment: dt.datetime) -> str:
 
 def _router() -> Router:
     router = Router()
-    routes = [
+    routes: list[tuple[str, str, Handler]] = [
         ("GET", "workspaces", projects.list_workspaces),
         ("POST", "workspaces", projects.create_workspace),
         ("GET", "workspaces/{workspace_id}", projects.get_workspace),

@@ -110,18 +110,21 @@ class SandboxController:
     def seed(self, tenant: str, table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = self._http.post(f"/{tenant}/records/{table}", json=records)
         response.raise_for_status()
-        return response.json()
+        created: list[dict[str, Any]] = response.json()
+        return created
 
     def set_budget(self, tenant: str, allocation: int, window_seconds: float | None = None) -> dict[str, Any]:
         body = BudgetSpec(allocation=allocation, window_seconds=window_seconds)
         response = self._http.put(f"/{tenant}/budget", json=body.model_dump(exclude_none=True))
         response.raise_for_status()
-        return response.json()
+        budget: dict[str, Any] = response.json()
+        return budget
 
     def budget(self, tenant: str) -> dict[str, Any]:
         response = self._http.get(f"/{tenant}/budget")
         response.raise_for_status()
-        return response.json()
+        budget: dict[str, Any] = response.json()
+        return budget
 
     def calls(self, tenant: str) -> list[Call]:
         response = self._http.get(f"/{tenant}/calls")

@@ -81,7 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         # Behind a proxy (the fault proxy), the URLs the sandbox names must be the proxy's.
         host = (
-            self.headers.get("X-Forwarded-Host") or self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+            self.headers.get("X-Forwarded-Host")
+            or self.headers.get("Host")
+            or "{}:{}".format(*self.server.server_address[:2])
         )
         response = self.server.sandbox.handle(
             self.command, self.path, dict(self.headers.items()), body, f"http://{host}"
@@ -98,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
 
@@ -139,7 +141,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def tenant(self, name: str) -> Tenant:
         return self.sandbox.tenants[name]

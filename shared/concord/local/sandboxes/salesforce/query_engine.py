@@ -98,7 +98,8 @@ class QueryEngine:
         hops, final = self._resolve(sobject, item)
 
         def shape(row: Row, out: Row) -> None:
-            target, current = out, row
+            target = out
+            current: Row | None = row
             for hop in hops:
                 parent_id = current.get(hop.name) if current else None
                 current = self._store.get(hop.references or "", parent_id) if parent_id else None
@@ -212,12 +213,12 @@ def _literal(field: SField, value: Value) -> Any:
 
 def _compare(actual: Any, op: str, wanted: Any) -> bool:
     if op == "=":
-        return actual == wanted
+        return bool(actual == wanted)
     if op == "!=":
-        return actual != wanted
+        return bool(actual != wanted)
     if actual is None or wanted is None:
         return False
-    return {"<": actual < wanted, ">": actual > wanted, "<=": actual <= wanted, ">=": actual >= wanted}[op]
+    return bool({"<": actual < wanted, ">": actual > wanted, "<=": actual <= wanted, ">=": actual >= wanted}[op])
 
 
 def _like_regex(pattern: str) -> re.Pattern[str]:

@@ -35,7 +35,7 @@ class Records:
                 [FieldError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])]
             )
         values = checked_fields(sobject, self.store, fields, None)
-        return self.store.insert(sobject.name, values)["Id"]
+        return str(self.store.insert(sobject.name, values)["Id"])
 
     def existing(self, sobject: SObjectType, record_id: str) -> dict[str, Any]:
         """The record with this id (15 or 18 characters) of this object, or NOT_FOUND."""

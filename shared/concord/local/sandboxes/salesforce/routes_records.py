@@ -84,7 +84,7 @@ def query(org: Org, request: Request) -> Response:
 
 
 def query_more(org: Org, _: Request, locator: str) -> Response:
-    cursor, _, offset = locator.rpartition("-")
+    cursor, _separator, offset = locator.rpartition("-")
     page = org.cursors.page(cursor, int(offset)) if offset.isdigit() else None
     if page is None:
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal as TypingLiteral
+from typing import Any
+from typing import Literal as TypingLiteral
 
 from .errors import malformed_query
 from .values import parse_date, parse_datetime
@@ -300,7 +301,7 @@ class _Parser:
     def value(self) -> Value:
         token = self.take()
         if token.kind in ("string", "number", "date", "datetime"):
-            return Value(token.kind, token.value)  # type: ignore[arg-type]
+            return Value(token.kind, token.value)
         if token.kind == "keyword" and token.text in ("TRUE", "FALSE"):
             return Value("boolean", token.text == "TRUE")
         if token.kind == "keyword" and token.text == "NULL":

@@ -177,7 +177,7 @@ def invoice_posted(item):
     invoice = _existing(Invoice, item.key)
     if invoice is None or invoice.type != "out" or invoice.state not in {"posted", "paid"}:
         return None
-    maturities = [l.maturity_date for l in invoice.lines_to_pay if l.maturity_date]
+    maturities = [line.maturity_date for line in invoice.lines_to_pay if line.maturity_date]
     return {
         "invoice_id": str(invoice.id),
         "number": invoice.number,
@@ -328,5 +328,5 @@ def _decimal(value, places=None):
 def _iso(value):
     "ISO 8601 with a timezone; Tryton's naive datetimes are UTC."
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.isoformat()

@@ -70,8 +70,8 @@ def _queue_reconciled_payments(reconciliations):
     an invoice's own move, not a write-off."""
     pool = Pool()
     Invoice = pool.get("account.invoice")
-    lines = [l for r in reconciliations for l in r.lines]
-    move_ids = {l.move.id for l in lines}
+    lines = [line for r in reconciliations for line in r.lines]
+    move_ids = {line.move.id for line in lines}
     invoices = Invoice.search(
         [
             ("type", "=", "out"),
@@ -87,7 +87,7 @@ def _queue_reconciled_payments(reconciliations):
     invoice_moves = {i.move.id for i in Invoice.search([("move", "in", list(move_ids))])}
     for invoice in invoices:
         own_moves = {invoice.move.id} | {m.id for m in invoice.additional_moves}
-        reconciled = {l.reconciliation.id for l in invoice.lines_to_pay if l.reconciliation}
+        reconciled = {line.reconciliation.id for line in invoice.lines_to_pay if line.reconciliation}
         for line in lines:
             if (
                 line.reconciliation

@@ -137,7 +137,7 @@ def enqueue(event_type, key, changed_fields=(), occurred_at=None, **extra):
 
 
 def now():
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -254,7 +254,7 @@ def deliver(current, body, delivery_id=None):
             "concord push: %s %s refused with HTTP %s: %s (not retried)", body["type"], delivery_id, error.code, detail
         )
         return False
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - log, never raise: polling closes the gap
         logger.warning(
             "concord push: %s %s to %s failed: %r (not retried)", body["type"], delivery_id, current.url, error
         )

@@ -6,8 +6,6 @@ approved line does nothing. An approved line's duration, work and date can no lo
 changed. Approving queues TimeApproved (psa only, see push.py).
 """
 
-import datetime as dt
-
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -78,7 +76,7 @@ class Line(metaclass=PoolMeta):
     @classmethod
     @ModelView.button
     def approve(cls, lines):
-        to_approve = [l for l in lines if l.approval_state != "approved"]
+        to_approve = [line for line in lines if line.approval_state != "approved"]
         if not to_approve:
             return
         approved_at = push.now().replace(microsecond=0)
