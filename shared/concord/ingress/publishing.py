@@ -50,6 +50,7 @@ def publish_once(
 
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         if delivery["unprocessed"]:
+            assert audit_table is not None  # refused above when missing
             try:
                 AuditTrail(resource("dynamodb").Table(audit_table)).record_unprocessed_delivery(
                     delivery["source"],
