@@ -8,6 +8,8 @@ record for an object may announce changes to it (the README's "Canonical events"
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -156,7 +158,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
 EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {model.model_fields["type"].default: model for model in EVENT_MODELS}
 
 # Built from EVENT_MODELS at import time, which a static type checker cannot follow: Any to it.
-CanonicalEvent: Any = Annotated[tuple(EVENT_MODELS), Field(discriminator="type")]
+CanonicalEvent: Any = Annotated[functools.reduce(operator.or_, EVENT_MODELS), Field(discriminator="type")]
 _EVENT_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(CanonicalEvent)
 
 
