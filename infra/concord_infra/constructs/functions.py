@@ -196,6 +196,12 @@ class ConcordFunction(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
         )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"Python {RUNTIME_PYTHON_VERSION} on purpose: the code is tested and type-checked on it "
+            "(pyproject.toml, tool.concord.python); its Lambda runtime is supported, not the newest.",
+        )
         # The local stack runs this folder's handler in its own runtime.
         cfn = self.function.node.default_child
         cfn.add_metadata(SOURCE_METADATA_KEY, f"functions/{name}")
