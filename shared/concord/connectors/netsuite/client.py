@@ -195,7 +195,7 @@ class NetSuiteClient:
 
 def located_id(response: httpx.Response) -> str:
     """The internal id at the end of a write's `Location` header."""
-    location = response.headers.get("Location", "")
+    location: str = response.headers.get("Location", "")
     record_id = location.rstrip("/").rsplit("/", 1)[-1]
     if not record_id.isdigit():
         raise PermanentError(f"netsuite: HTTP {response.status_code} without a record Location")

@@ -50,8 +50,8 @@ def run(tenant: Tenant, query: str) -> list[dict[str, Any]]:
         db.create_function("TO_CHAR", 2, _to_char)
         db.create_function("TO_TIMESTAMP", 2, _to_timestamp)
         for table, (columns, rows) in analytics_tables(tenant.store).items():
-            names = ", ".join(f'"{column}" NUMERIC' for column in columns)
-            db.execute(f'CREATE TABLE "{table}" ({names})')
+            definitions = ", ".join(f'"{column}" NUMERIC' for column in columns)
+            db.execute(f'CREATE TABLE "{table}" ({definitions})')
             db.executemany(
                 f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in columns)})',
                 [[row.get(column) for column in columns] for row in rows],
