@@ -142,13 +142,9 @@ class Campaign:
         pause = 0.5
         while True:
             delivery = canonical_delivery(
-                self.secret,
-                "AccountChanged",
-                {"account_id": fact.account_id, "name": fact.name},
-                occurred_at=fact.occurred_at,
-                delivery_id=fact.delivery_id,
-                timestamp=int(time.time()) if fresh_timestamp else first_timestamp,
-                legal_entity="us-01",
+                self.secret, "AccountChanged", {"account_id": fact.account_id, "name": fact.name},
+                occurred_at=fact.occurred_at, delivery_id=fact.delivery_id,
+                timestamp=int(time.time()) if fresh_timestamp else first_timestamp, legal_entity="us-01",
             )
             try:
                 response = post(client, self.webhook_url, delivery)
@@ -179,18 +175,11 @@ class Campaign:
         self._send_fact(client, newer)
         self._send_fact(client, older)
 
-    def _new_fact(
-        self, n: int, name: str, occurred_at: dt.datetime, pair: str | None = None, account_id: str | None = None
-    ) -> WebhookFact:
+    def _new_fact(self, n: int, name: str, occurred_at: dt.datetime, pair: str | None = None,
+                  account_id: str | None = None) -> WebhookFact:
         account_id = account_id or f"CHAOS-{self.run_id}-{n}"
-        fact = WebhookFact(
-            f"{account_id}|{name}",
-            account_id,
-            name,
-            occurred_at,
-            f"msg_chaos_{self.run_id}_{n}_{uuid.uuid4().hex[:8]}",
-            pair=pair,
-        )
+        fact = WebhookFact(f"{account_id}|{name}", account_id, name, occurred_at,
+                           f"msg_chaos_{self.run_id}_{n}_{uuid.uuid4().hex[:8]}", pair=pair)
         self.injected.facts.append(fact)
         return fact
 
@@ -202,9 +191,8 @@ class Campaign:
         for p in range(self.config.out_of_order_pairs):
             account = f"CHAOS-{self.run_id}-pair-{p}"
             newer = self._new_fact(10_000 + 2 * p, f"Chaos Pair {p} v2", now, "newer", account)
-            older = self._new_fact(
-                10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older", account
-            )
+            older = self._new_fact(10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older",
+                                   account)
             jobs.append(("pair", newer, older))
         self.rng.shuffle(jobs)
         with httpx.Client(timeout=15) as client, ThreadPoolExecutor(self.config.sender_workers) as pool:
@@ -223,19 +211,11 @@ class Campaign:
         for n in range(self.config.poison):
             event_id = str(uuid.uuid4())
             self.injected.poison_ids.append(event_id)
-            self.view.events.put_events(
-                Entries=[
-                    {
-                        "EventBusName": bus,
-                        "Source": "concord.crm",
-                        "DetailType": "AccountChanged",
-                        # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
-                        "Detail": json.dumps(
-                            {"id": event_id, "type": "AccountChanged", "data": {"name": f"poison {n}"}}
-                        ),
-                    }
-                ]
-            )
+            self.view.events.put_events(Entries=[{
+                "EventBusName": bus, "Source": "concord.crm", "DetailType": "AccountChanged",
+                # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
+                "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": f"poison {n}"}}),
+            }])
             time.sleep(self.rng.uniform(0.5, 2.0))
 
     # -------------------------------------------------------------------------- deals
@@ -243,12 +223,8 @@ class Campaign:
     def _win_deals(self) -> None:
         for n in range(self.config.deals):
             account = self.rep.create_account(
-                f"Chaos Deal {self.run_id} {n}",
-                street="1 Main Street",
-                city="Boston",
-                country="US",
-                tax_id=random_ein(),
-            )
+                f"Chaos Deal {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
+                tax_id=random_ein())
             opportunity = self.rep.win_opportunity(account, f"Chaos deal {n}", [("Discovery", 8), ("Build", 24)])
             self.injected.deals.append(Deal(str(opportunity), account))
             time.sleep(self.config.deal_gap_seconds)
@@ -259,12 +235,8 @@ class Campaign:
         """Projects to bill time on, activated by quote-to-cash before any fault."""
         for n in range(self.config.billing_projects):
             account = self.rep.create_account(
-                f"Chaos Billing {self.run_id} {n}",
-                street="1 Main Street",
-                city="Boston",
-                country="US",
-                tax_id=random_ein(),
-            )
+                f"Chaos Billing {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
+                tax_id=random_ein())
             opportunity = str(self.rep.win_opportunity(account, f"Chaos billing {n}", [("Delivery", 200)]))
             execution = wait_for_execution(self.sfn, opportunity)
             if execution["status"] != "SUCCEEDED":
@@ -285,30 +257,21 @@ class Campaign:
     # -------------------------------------------------------------------------- crashes
 
     def _running_sagas(self) -> int:
-        return len(
-            self.sfn.list_executions(stateMachineArn=machine_arn(self.sfn), statusFilter="RUNNING")["executions"]
-        )
+        running = self.sfn.list_executions(stateMachineArn=machine_arn(self.sfn), statusFilter="RUNNING")
+        return len(running["executions"])
 
     def kill_runtime(self) -> None:
         state = StackState.load(self.stack.state_dir)
         running = self._running_sagas()
         os.killpg(state.runtime_pid, signal.SIGKILL)
-        self._mark(
-            f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
-            f"{sum(len(f.statuses) for f in self.injected.facts)} deliveries answered)"
-        )
+        self._mark(f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
+                   f"{sum(len(f.statuses) for f in self.injected.facts)} deliveries answered)")
         time.sleep(1.0)
         started = time.monotonic()
         self.stack.up()
         new_pid = StackState.load(self.stack.state_dir).runtime_pid
-        self.kills.append(
-            {
-                "killed_pid": state.runtime_pid,
-                "sagas_running": running,
-                "restart_s": round(time.monotonic() - started, 1),
-                "new_pid": new_pid,
-            }
-        )
+        self.kills.append({"killed_pid": state.runtime_pid, "sagas_running": running,
+                           "restart_s": round(time.monotonic() - started, 1), "new_pid": new_pid})
         self._mark(f"runtime restarted as pid {new_pid} in {time.monotonic() - started:.1f} s")
 
     def _crash_loop(self, done: threading.Event) -> None:
@@ -332,21 +295,16 @@ class Campaign:
         fault_thread = threading.Thread(target=self._cycle_faults, daemon=True)
         fault_thread.start()
         crashes_done = threading.Event()
-        workers = [
-            threading.Thread(target=fn, daemon=True)
-            for fn in (self._send_webhooks, self._send_poison, self._win_deals, self._approve_time)
-        ]
+        workers = [threading.Thread(target=fn, daemon=True)
+                   for fn in (self._send_webhooks, self._send_poison, self._win_deals, self._approve_time)]
         crasher = threading.Thread(target=self._crash_loop, args=(crashes_done,), daemon=True)
         for worker in workers:
             worker.start()
         crasher.start()
         for worker in workers:
             worker.join()
-        self._mark(
-            f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, "
-            f"{len(self.injected.deals)} deals, "
-            f"{len(self.injected.approvals)} approvals"
-        )
+        self._mark(f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, "
+                   f"{len(self.injected.deals)} deals, {len(self.injected.approvals)} approvals")
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
@@ -370,18 +328,13 @@ class Campaign:
             if pending == 0:
                 return
             now = time.monotonic()
-            no_saga = [
-                d["opportunity"]
-                for d in ledger.details.get("in_flight", [])
-                if d.get("kind") == "deal" and not d["executions"]
-            ]
+            no_saga = [d["opportunity"] for d in ledger.details.get("in_flight", []) if d.get("kind") == "deal"
+                       and not d["executions"]]
             unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
             if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(
-                    f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: poll_changes ran, "
-                    f"{sum(w.get('events', 0) for w in watches)} event(s) announced"
-                )
+                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: "
+                           f"poll_changes ran, {sum(w.get('events', 0) for w in watches)} event(s) announced")
                 last_poll = now
             if now - last_log > 15:
                 self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))
@@ -396,23 +349,9 @@ class Campaign:
 
     def _cli_redrive(self, queue: str, event_id: str) -> dict[str, Any]:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "concord.cli",
-                "dlq",
-                "redrive",
-                "--local",
-                "--json",
-                "--queue",
-                queue,
-                "--filter",
-                f"id={event_id}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+            [sys.executable, "-m", "concord.cli", "dlq", "redrive", "--local", "--json",
+             "--queue", queue, "--filter", f"id={event_id}"],
+            capture_output=True, text=True, timeout=300, check=False,
             env={**os.environ, "CONCORD_LOCAL_DIR": str(self.stack.state_dir), "COLUMNS": "200"},
         )
         try:
@@ -420,13 +359,8 @@ class Campaign:
         except json.JSONDecodeError:
             outcome = result.stdout[-2000:]
         matched = outcome.get("matched", 0) if isinstance(outcome, dict) else 0
-        return {
-            "queue": queue,
-            "event_id": event_id,
-            "exit_code": result.returncode,
-            "matched": matched,
-            "stderr": result.stderr[-500:],
-        }
+        return {"queue": queue, "event_id": event_id, "exit_code": result.returncode, "matched": matched,
+                "stderr": result.stderr[-500:]}
 
     def redrive(self) -> dict[str, Any]:
         """Faults cleared: `concord dlq redrive` of each message this campaign has parked in a
@@ -434,21 +368,13 @@ class Campaign:
         then redrive_saga for every deal whose last saga failed."""
         ledger = self.accountant.ledger(self.injected)
         poison = set(self.injected.poison_ids)
-        targets = {
-            (item["queue"], item["event_id"])
-            for item in ledger.details.get("parked", [])
-            if item.get("queue") and item.get("event_id") and item["event_id"] not in poison
-        }
+        targets = {(item["queue"], item["event_id"]) for item in ledger.details.get("parked", [])
+                   if item.get("queue") and item.get("event_id") and item["event_id"] not in poison}
         runs = [self._cli_redrive(queue, event_id) for queue, event_id in sorted(targets)]
-        dlq = {
-            "messages": sum(r["matched"] for r in runs),
-            "runs": runs,
-            "poison_left_parked": len(ledger.details.get("parked_poison", [])),
-        }
-        self._mark(
-            f"concord dlq redrive: {dlq['messages']} message(s) sent back; "
-            f"{dlq['poison_left_parked']} poison left parked"
-        )
+        dlq = {"messages": sum(r["matched"] for r in runs), "runs": runs,
+               "poison_left_parked": len(ledger.details.get("parked_poison", []))}
+        self._mark(f"concord dlq redrive: {dlq['messages']} message(s) sent back; "
+                   f"{dlq['poison_left_parked']} poison left parked")
 
         sagas = []
         runs = self.accountant.executions_by_opportunity()
@@ -471,12 +397,8 @@ class Campaign:
             per_target[target] = {"injected": hit, "calls": total, "share": round(hit / total, 3) if total else 0.0}
         hit = sum(v["injected"] for v in per_target.values())
         calls = sum(v["calls"] for v in per_target.values())
-        return {
-            "injected": injected,
-            "forwarded": dict(report.forwarded),
-            "per_target": per_target,
-            "share_of_calls": round(hit / calls, 3) if calls else 0.0,
-        }
+        return {"injected": injected, "forwarded": dict(report.forwarded), "per_target": per_target,
+                "share_of_calls": round(hit / calls, 3) if calls else 0.0}
 
     def run(self) -> dict[str, Any]:
         """The whole campaign; returns the results (ledgers before and after the redrive)."""
@@ -510,14 +432,10 @@ class Campaign:
             "run_id": self.run_id,
             "config": {k: v for k, v in asdict(self.config).items() if k != "fault_cycle"},
             "fault_cycle": [m for m, _ in self.config.fault_cycle],
-            "injected": {
-                "webhook_facts": len(self.injected.facts),
-                "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
-                "out_of_order_pairs": self.config.out_of_order_pairs,
-                "poison": len(self.injected.poison_ids),
-                "deals": len(self.injected.deals),
-                "approvals": len(self.injected.approvals),
-            },
+            "injected": {"webhook_facts": len(self.injected.facts),
+                         "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
+                         "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.injected.poison_ids),
+                         "deals": len(self.injected.deals), "approvals": len(self.injected.approvals)},
             "faults": faults,
             "webhook_answers": dict(Counter(str(s) for f in self.injected.facts for s in f.statuses)),
             "webhook_retried_answers": dict(Counter(r for f in self.injected.facts for r in f.retried)),
