@@ -39,11 +39,25 @@ def measure_floor(view: LocalView, events: int) -> list[float]:
     for n in range(events):
         detail = {"id": str(uuid.uuid4()), "type": "AccountChanged", "n": n}
         started = time.perf_counter()
-        view.events.put_events(Entries=[{"EventBusName": bus, "Source": "concord.floor", "DetailType": "AccountChanged", "Detail": json.dumps(detail)}])
+        view.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": bus,
+                    "Source": "concord.floor",
+                    "DetailType": "AccountChanged",
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
         while True:
-            messages = view.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            messages = view.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
             if messages:
-                view.sqs.delete_message_batch(QueueUrl=tap, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+                view.sqs.delete_message_batch(
+                    QueueUrl=tap,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
                 break
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
@@ -91,8 +105,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as state_dir:
-        stack = LocalStack(Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
-                           with_systems=False)
+        stack = LocalStack(
+            Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(), with_systems=False
+        )
         stack.up()
         try:
             view = LocalView(stack)

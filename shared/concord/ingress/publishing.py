@@ -51,6 +51,7 @@ def publish_once(
 
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         if delivery["unprocessed"]:
+            assert audit_table is not None  # refused above when missing
             try:
                 AuditTrail(client("dynamodb"), audit_table).record_unprocessed_delivery(
                     delivery["source"],

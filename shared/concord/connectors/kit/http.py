@@ -124,5 +124,11 @@ class VendorClient:
             logger.warning("vendor call failed", extra=fields)
         else:
             logger.info("vendor call", extra=fields)
-        vendor_metric("VendorCallLatency", MetricUnit.Milliseconds, latency_ms, vendor=self.vendor,
-                      operation=operation, outcome=type(error).__name__ if error else "ok")
+        vendor_metric(
+            "VendorCallLatency",
+            MetricUnit.Milliseconds,
+            latency_ms,
+            vendor=self.vendor,
+            operation=operation,
+            outcome=type(error).__name__ if error else "ok",
+        )

@@ -102,6 +102,7 @@ class Router:
         def register(handler: Handler) -> Handler:
             self.add(method, pattern, handler)
             return handler
+
         return register
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
