@@ -53,8 +53,8 @@ from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
 AUDIT_DLQ = "concord-local-audit-trail-dlq"
-BILLING_DLQ = "concord-local-post-billable-dlq"
-DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq", BILLING_DLQ)
+BILLING_DLQ = "concord-local-billing-dlq"
+DLQS = ("concord-local-audit-trail-dlq", "concord-local-quote-to-cash-dlq", BILLING_DLQ)
 FAULT_TARGETS = ("erp", "psa")
 # (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
 # timeout (and the steps' 30 s Lambda timeout) is costly, so it hits one call per target.
@@ -380,9 +380,9 @@ class Campaign:
         With the systems faulted a run may fail (on AWS: retried, then alarmed); the watches
         that failed resume from their checkpoints at the next run."""
         try:
-            return self.view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))
+            return self.view.invoke("change_capture", scheduled_event("concord-local-change-capture"))
         except RuntimeError as error:
-            self._mark(f"poll_changes failed (systems faulted): {str(error)[:160]}")
+            self._mark(f"change_capture failed (systems faulted): {str(error)[:160]}")
             return {"watches": []}
 
     def settle(self, timeout: float) -> None:
@@ -400,7 +400,7 @@ class Campaign:
             unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
             if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: poll_changes ran, "
+                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: change_capture ran, "
                            f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
                 last_poll = now
             if now - last_log > 15:
@@ -541,8 +541,8 @@ class Campaign:
                 else:
                     ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
             else:
-                # a trigger parked before any saga started sits in the q2c-start DLQ
-                in_dlq = [v for v in dlq.values() if v["queue"].endswith("q2c-start-dlq")
+                # a trigger parked before any saga started sits in the quote-to-cash DLQ
+                in_dlq = [v for v in dlq.values() if v["queue"].endswith("quote-to-cash-dlq")
                           and v.get("opportunity_id") == deal.opportunity_id]
                 if in_dlq:
                     ledger.note("parked", **base, **in_dlq[0])

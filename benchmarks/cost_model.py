@@ -54,19 +54,19 @@ PRICES: dict[str, tuple[float, str]] = {
 }
 
 # Used when no benchmark result measured them (ms per invocation of one record); "consumer"
-# stands for any queue consumer no benchmark invokes (e.g. sync_customer).
-ASSUMED_DURATION_MS = {"webhook_ingest": 50.0, "audit_trail": 10.0, "q2c_start": 10.0, "consumer": 50.0,
+# stands for any queue consumer no benchmark invokes (e.g. customer_master).
+ASSUMED_DURATION_MS = {"webhook_ingest": 50.0, "audit_trail": 10.0, "quote_to_cash": 10.0, "consumer": 50.0,
                        "saga_step": 300.0}
 # DynamoDB write units per record when memory.json did not count them (from the code:
 # Powertools idempotency = conditional PutItem + UpdateItem; the audit trail = one PutItem).
 # "consumer": an idempotency record per message, nothing else.
-ASSUMED_WRITES_PER_RECORD = {"webhook_ingest": 2.0, "audit_trail": 1.0, "q2c_start": 0.0, "consumer": 2.0}
+ASSUMED_WRITES_PER_RECORD = {"webhook_ingest": 2.0, "audit_trail": 1.0, "quote_to_cash": 0.0, "consumer": 2.0}
 # Saga steps, per invocation, from the code: run_once's idempotency record (PutItem +
 # UpdateItem) in every step, and xref.link (TransactWriteItems of 2 puts = 4 WRU) twice in
 # UpsertErpCustomer and CreatePsaProject (sync/quote_to_cash.py). Re-count when steps change.
-SAGA_STEP_WRITE_UNITS = {"q2c_upsert_erp_customer": 2 + 2 * 4, "q2c_create_psa_project": 2 + 2 * 4}
+SAGA_STEP_WRITE_UNITS = {"quote_to_cash_upsert_erp_customer": 2 + 2 * 4, "quote_to_cash_create_psa_project": 2 + 2 * 4}
 SAGA_STEP_DEFAULT_WRITE_UNITS = 2
-SAGA_STEP_PUBLISHES = {"q2c_publish_project_activated": "ProjectActivated"}
+SAGA_STEP_PUBLISHES = {"quote_to_cash_publish_project_activated": "ProjectActivated"}
 # Size of one event on the bus, EventBridge's envelope included (the samples are 1-2 KB);
 # it only matters for the archive, a few cents per 1M events.
 ASSUMED_EVENT_BYTES = 2048
@@ -215,7 +215,7 @@ class Model:
         ]
         if writes:
             items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
-        if folder == "q2c_start":
+        if folder == "quote_to_cash":
             items += self.saga()
         return items
 
@@ -294,8 +294,8 @@ def _read(path: Path) -> dict[str, Any]:
 # Canonical events delivered by webhook, each priced with everything the template routes it to.
 FLOWS = ("AccountChanged", "OpportunityClosedWon", "TimeApproved", "InvoicePosted", "PaymentReceived", "StaffingChanged")
 # flow_throughput.json's flows -> their consumer function
-FLOW_FUNCTIONS = {"billing": "post_billable", "financial status": "propagate_financials",
-                  "customer master": "sync_customer", "project terms": "sync_project_terms"}
+FLOW_FUNCTIONS = {"billing": "billing", "financial status": "financial_status",
+                  "customer master": "customer_master", "project terms": "project_terms"}
 
 
 def model_costs(template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None) -> dict[str, Any]:

@@ -224,13 +224,13 @@ def main() -> None:
                 view.events.disable_rule(Name=schedule.name)
             project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
             runs = [
-                FlowRun("billing", "concord-local-post-billable", lambda: billing_events(systems, tryton, deal, n),
+                FlowRun("billing", "concord-local-billing", lambda: billing_events(systems, tryton, deal, n),
                         lambda events: [entry for e in events for entry in xref.lineage(
                             "time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))]),
-                FlowRun("financial status", "concord-local-propagate-financials",
+                FlowRun("financial status", "concord-local-financial-status",
                         lambda: payment_events(view, systems, tryton, deal, n), project_lineage),
-                FlowRun("customer master", "concord-local-sync-customer", lambda: account_events(deal, n), None),
-                FlowRun("project terms", "concord-local-sync-project-terms", lambda: staffing_events(deal, n),
+                FlowRun("customer master", "concord-local-customer-master", lambda: account_events(deal, n), None),
+                FlowRun("project terms", "concord-local-project-terms", lambda: staffing_events(deal, n),
                         project_lineage),
             ]
             flows = {run.name: run_flow(view, faults, run) for run in runs}

@@ -36,9 +36,11 @@ class ConcordStack(Stack):
         topics = AlarmTopics(self, "Alarms", prefix=prefix)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
-        def function(name: str, description: str, **kwargs: Any) -> ConcordFunction:
+        def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
+            """`scope`: the construct the function belongs to when its id would clash with the stack's
+            child of the same name (a flow's construct and its function share the flow's name)."""
             return ConcordFunction(
-                self,
+                scope or self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
                 physical_prefix=prefix,

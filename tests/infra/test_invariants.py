@@ -211,9 +211,9 @@ def test_the_state_machine_logs_everything_and_traces(dev_template: Template) ->
 def test_the_dashboard_shows_every_flow_queue_and_the_saga(dev: dict) -> None:
     (dashboard,) = of_type(dev, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "q2c_start: retry queue and DLQ",
-                  "post_billable: retry queue and DLQ", "propagate_financials: retry queue and DLQ",
-                  "sync_customer: retry queue and DLQ", "sync_project_terms: retry queue and DLQ",
+    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "quote_to_cash: retry queue and DLQ",
+                  "billing: retry queue and DLQ", "financial_status: retry queue and DLQ",
+                  "customer_master: retry queue and DLQ", "project_terms: retry queue and DLQ",
                   "QuoteToCash", "Business exceptions raised"):
         assert title in body, title
 

@@ -36,7 +36,7 @@ class ChangeCapture(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
-            "poll_changes",
+            "change_capture",
             "Polls the systems for changes push missed and announces them",
             environment={
                 "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
@@ -45,6 +45,7 @@ class ChangeCapture(Construct):
                 "POLL_WATCHES": json.dumps(watches, sort_keys=True),
             },
             timeout=Duration.seconds(60),
+            scope=self,
         )
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
@@ -56,7 +57,7 @@ class ChangeCapture(Construct):
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-poll-changes",
+            name=f"{prefix}-change-capture",
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,

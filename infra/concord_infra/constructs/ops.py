@@ -146,7 +146,7 @@ class OperationsDashboard(Construct):
                 ),
                 cloudwatch.GraphWidget(
                     title="Business exceptions raised (SyncExceptionRaised)",
-                    left=[concord_metric("SyncExceptions", "q2c_raise_exception", "quote-to-cash")],
+                    left=[concord_metric("SyncExceptions", "quote_to_cash_raise_exception", "quote-to-cash")],
                     width=12,
                 ),
             )

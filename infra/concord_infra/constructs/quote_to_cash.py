@@ -32,12 +32,12 @@ from .ops import AlarmTopics
 
 # (state name, function folder, where its result goes in the saga state)
 STEPS = [
-    ("ValidateCustomer", "q2c_validate_customer", "$.validation"),
-    ("UpsertErpCustomer", "q2c_upsert_erp_customer", "$.erp_customer"),
-    ("CreatePsaProject", "q2c_create_psa_project", "$.project"),
-    ("AssignBillingTerms", "q2c_assign_billing_terms", "$.billing_terms"),
-    ("MapRevenueSchedule", "q2c_map_revenue_schedule", "$.revenue_schedule"),
-    ("PublishProjectActivated", "q2c_publish_project_activated", "$.activated"),
+    ("ValidateCustomer", "quote_to_cash_validate_customer", "$.validation"),
+    ("UpsertErpCustomer", "quote_to_cash_upsert_erp_customer", "$.erp_customer"),
+    ("CreatePsaProject", "quote_to_cash_create_psa_project", "$.project"),
+    ("AssignBillingTerms", "quote_to_cash_assign_billing_terms", "$.billing_terms"),
+    ("MapRevenueSchedule", "quote_to_cash_map_revenue_schedule", "$.revenue_schedule"),
+    ("PublishProjectActivated", "quote_to_cash_publish_project_activated", "$.activated"),
 ]
 SYSTEMS = ("crm", "psa", "erp")
 
@@ -53,14 +53,14 @@ class Access:
 
 # Each saga function's calls, as concord.sync.quote_to_cash makes them.
 STEP_ACCESS = {
-    "q2c_validate_customer": Access(systems=("crm", "erp")),
-    "q2c_upsert_erp_customer": Access(systems=("erp",)),
-    "q2c_create_psa_project": Access(systems=("psa",)),
-    "q2c_assign_billing_terms": Access(systems=("erp",)),
-    "q2c_map_revenue_schedule": Access(systems=("erp",)),
-    "q2c_publish_project_activated": Access(publishes=("ProjectActivated",)),
-    "q2c_compensate": Access(systems=("psa", "erp")),
-    "q2c_raise_exception": Access(publishes=("SyncExceptionRaised",)),
+    "quote_to_cash_validate_customer": Access(systems=("crm", "erp")),
+    "quote_to_cash_upsert_erp_customer": Access(systems=("erp",)),
+    "quote_to_cash_create_psa_project": Access(systems=("psa",)),
+    "quote_to_cash_assign_billing_terms": Access(systems=("erp",)),
+    "quote_to_cash_map_revenue_schedule": Access(systems=("erp",)),
+    "quote_to_cash_publish_project_activated": Access(publishes=("ProjectActivated",)),
+    "quote_to_cash_compensate": Access(systems=("psa", "erp")),
+    "quote_to_cash_raise_exception": Access(publishes=("SyncExceptionRaised",)),
 }
 
 
@@ -169,7 +169,7 @@ class QuoteToCash(Construct):
 
         raise_exception = invoke(
             "RaiseSyncException",
-            step_function("q2c_raise_exception", "Quote-to-cash: publish SyncExceptionRaised"),
+            step_function("quote_to_cash_raise_exception", "Quote-to-cash: publish SyncExceptionRaised"),
             "$.exception",
         )
         failed = sfn.Fail(self, "QuoteToCashFailed", error="QuoteToCashFailed", cause="see SyncExceptionRaised")
@@ -177,7 +177,7 @@ class QuoteToCash(Construct):
         raise_exception.add_catch(failed, errors=["States.ALL"], result_path="$.exception_error")
         raise_exception.next(failed)
         compensate = invoke(
-            "Compensate", step_function("q2c_compensate", "Quote-to-cash: undo or mark what the saga created"), "$.compensation"
+            "Compensate", step_function("quote_to_cash_compensate", "Quote-to-cash: undo or mark what the saga created"), "$.compensation"
         )
         compensate.add_catch(raise_exception, errors=["States.ALL"], result_path="$.compensation_error")
         compensate.next(raise_exception)
@@ -213,9 +213,10 @@ class QuoteToCash(Construct):
         self._acknowledge_invoke_grants(step_functions)
 
         start = make_function(
-            "q2c_start",
+            "quote_to_cash",
             "Starts the quote-to-cash saga for each OpportunityClosedWon",
             environment={"AUDIT_TABLE_NAME": tables.audit.table_name, "STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+            scope=self,
         )
         self.state_machine.grant_start_execution(start.function)
         tables.audit.grant(start.function, "dynamodb:PutItem")
@@ -236,7 +237,7 @@ class QuoteToCash(Construct):
         self.trigger = EventConsumer(
             self,
             "Trigger",
-            name="q2c_start",
+            name="quote_to_cash",
             prefix=prefix,
             bus=bus,
             pattern=events.EventPattern(source=["concord.crm"], detail_type=["OpportunityClosedWon"]),

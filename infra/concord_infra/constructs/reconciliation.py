@@ -35,10 +35,11 @@ class Reconciliation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
-            "reconcile",
+            "reconciliation",
             "Compares CRM, PSA and ERP through the cross-reference registry; publishes DriftDetected",
             environment={**quote_to_cash.systems_environment, "RECONCILE_REPAIR": "false"},
             timeout=Duration.minutes(10),
+            scope=self,
         )
         # Compares all three systems; publishes what differs (repairs write through the systems).
         quote_to_cash.grant_systems_access(
@@ -48,7 +49,7 @@ class Reconciliation(Construct):
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-reconcile",
+            name=f"{prefix}-reconciliation",
             function=self.function,
             every=Duration.hours(every_hours),
             topics=topics,

@@ -22,7 +22,7 @@ from .ops import AlarmTopics
 from .quote_to_cash import Access, QuoteToCash
 
 
-ENRICHMENT = "enrich_changes"  # the flow relayed Salesforce change events are delivered to
+ENRICHMENT = "enrichment"  # the flow relayed Salesforce change events are delivered to
 # What polling and enrichment announce (concord.sync.change_capture.watch_for), by record type.
 ANNOUNCED = {
     "opportunity": "OpportunityClosedWon",
@@ -50,7 +50,7 @@ class Flow:
 
 FLOWS = (
     Flow(
-        "post_billable",
+        "billing",
         "Approved time and expenses → lines on the project's ERP draft invoice, in batches",
         "concord.psa",
         ("TimeApproved", "ExpenseApproved"),
@@ -62,7 +62,7 @@ FLOWS = (
         batching_window_seconds=2,
     ),
     Flow(
-        "propagate_financials",
+        "financial_status",
         "Invoice and payment status (ERP) → deal status (CRM) and billing status (PSA)",
         "concord.erp",
         ("InvoicePosted", "PaymentReceived"),
@@ -70,7 +70,7 @@ FLOWS = (
         Access(systems=("crm", "psa")),
     ),
     Flow(
-        "sync_customer",
+        "customer_master",
         "Account changes (CRM) → ERP customer and PSA client, under the system-of-record rules",
         "concord.crm",
         ("AccountChanged",),
@@ -78,7 +78,7 @@ FLOWS = (
         Access(systems=("crm", "psa", "erp"), publishes=("SyncExceptionRaised",)),
     ),
     Flow(
-        "enrich_changes",
+        "enrichment",
         "Records a system named without their content (ChangeNotified, Salesforce change events) → business events",
         "concord.concord",
         ("ChangeNotified",),
@@ -88,7 +88,7 @@ FLOWS = (
         timeout_seconds=60,
     ),
     Flow(
-        "sync_project_terms",
+        "project_terms",
         "Staffing and contract changes (PSA) → ERP cost forecast and contract terms",
         "concord.psa",
         ("StaffingChanged", "ContractChanged"),

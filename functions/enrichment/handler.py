@@ -25,7 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_batch(
         event,
         context,
-        consumer="enrich_changes",
+        consumer="enrichment",
         parse=notice_parser(relays_of(settings)),
         apply=lambda messages, systems: enrich_each(
             messages, (systems.crm, systems.psa, systems.erp), systems.bus, settings.default_legal_entity, _now

@@ -15,4 +15,4 @@ from concord.sync.billing import bill
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return consume_batch(event, context, consumer="post_billable", apply=bill)
+    return consume_batch(event, context, consumer="billing", apply=bill)

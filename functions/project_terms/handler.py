@@ -1,4 +1,5 @@
-"""Account changed (CRM) → ERP customer and PSA client, under the system-of-record rules."""
+"""Staffing and contract changes (PSA) → the project's cost forecast and contract terms in the
+ERP; a contract change that needs approval is raised as an exception instead."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
-from concord.sync.customer_master import sync_customer
+from concord.sync.project_terms import apply_terms
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -18,6 +19,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="sync_customer",
-        apply=lambda canonical, systems: sync_customer(canonical, systems, dt.datetime.now(dt.UTC)),
+        consumer="project_terms",
+        apply=lambda canonical, systems: apply_terms(canonical, systems, dt.datetime.now(dt.UTC)),
     )

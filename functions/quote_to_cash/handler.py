@@ -19,7 +19,7 @@ from concord.errors import ValidationFailed
 from concord.events.envelope import OpportunityClosedWonEvent
 from concord.observability import bind_event, logger, metrics, tracer
 
-CONSUMER = "q2c_start"
+CONSUMER = "quote_to_cash"
 
 
 class StartSettings(ConsumerSettings):

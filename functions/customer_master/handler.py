@@ -1,5 +1,4 @@
-"""Invoice posted / payment received (ERP) → financial status of the deal (CRM) and the
-project (PSA)."""
+"""Account changed (CRM) → ERP customer and PSA client, under the system-of-record rules."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
-from concord.sync.financials import propagate
+from concord.sync.customer_master import sync_customer
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -19,6 +18,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="propagate_financials",
-        apply=lambda canonical, systems: propagate(canonical, systems, dt.datetime.now(dt.UTC).date()),
+        consumer="customer_master",
+        apply=lambda canonical, systems: sync_customer(canonical, systems, dt.datetime.now(dt.UTC)),
     )

@@ -1,5 +1,5 @@
-"""Staffing and contract changes (PSA) → the project's cost forecast and contract terms in the
-ERP; a contract change that needs approval is raised as an exception instead."""
+"""Invoice posted / payment received (ERP) → financial status of the deal (CRM) and the
+project (PSA)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
-from concord.sync.project_terms import apply_terms
+from concord.sync.financials import propagate
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -19,6 +19,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="sync_project_terms",
-        apply=lambda canonical, systems: apply_terms(canonical, systems, dt.datetime.now(dt.UTC)),
+        consumer="financial_status",
+        apply=lambda canonical, systems: propagate(canonical, systems, dt.datetime.now(dt.UTC).date()),
     )
