@@ -16,9 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.audit import AuditTrail
 from concord.aws.clients import resource
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
+from concord.catalog import AUDIT_TRAIL
 from concord.observability import bind_event, logger, metrics, tracer
 
-CONSUMER = "audit_trail"
+CONSUMER = AUDIT_TRAIL.name
 
 
 def record_event(record: SQSRecord, trail: AuditTrail) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_batch
+from concord.catalog import BILLING
 from concord.observability import logger, metrics, tracer
 from concord.sync.billing import bill
 
@@ -15,4 +16,4 @@ from concord.sync.billing import bill
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return consume_batch(event, context, consumer="billing", apply=bill)
+    return consume_batch(event, context, consumer=BILLING.name, apply=bill)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
+from concord.catalog import CUSTOMER_MASTER
 from concord.observability import logger, metrics, tracer
 from concord.sync.customer_master import sync_customer
 
@@ -18,6 +19,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="customer_master",
+        consumer=CUSTOMER_MASTER.name,
         apply=lambda canonical, systems: sync_customer(canonical, systems, dt.datetime.now(dt.UTC)),
     )

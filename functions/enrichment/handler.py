@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.ingress.change_notices import EnrichmentSettings, notice_parser, relays_of
 from concord.aws.flows import consume_batch
+from concord.catalog import ENRICHMENT
 from concord.observability import logger, metrics, tracer
 from concord.sync.enrichment import enrich_each
 
@@ -25,7 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_batch(
         event,
         context,
-        consumer="enrichment",
+        consumer=ENRICHMENT.name,
         parse=notice_parser(relays_of(settings)),
         apply=lambda messages, systems: enrich_each(
             messages, (systems.crm, systems.psa, systems.erp), systems.bus, settings.default_legal_entity, _now

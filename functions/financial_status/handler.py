@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
+from concord.catalog import FINANCIAL_STATUS
 from concord.observability import logger, metrics, tracer
 from concord.sync.financials import propagate
 
@@ -19,6 +20,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="financial_status",
+        consumer=FINANCIAL_STATUS.name,
         apply=lambda canonical, systems: propagate(canonical, systems, dt.datetime.now(dt.UTC).date()),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.flows import consume_each
+from concord.catalog import PROJECT_TERMS
 from concord.observability import logger, metrics, tracer
 from concord.sync.project_terms import apply_terms
 
@@ -19,6 +20,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consume_each(
         event,
         context,
-        consumer="project_terms",
+        consumer=PROJECT_TERMS.name,
         apply=lambda canonical, systems: apply_terms(canonical, systems, dt.datetime.now(dt.UTC)),
     )

@@ -17,9 +17,10 @@ from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, pars
 from concord.aws.sagas import start_saga
 from concord.errors import ValidationFailed
 from concord.events.envelope import OpportunityClosedWonEvent
+from concord.catalog import QUOTE_TO_CASH
 from concord.observability import bind_event, logger, metrics, tracer
 
-CONSUMER = "quote_to_cash"
+CONSUMER = QUOTE_TO_CASH.name
 
 
 class StartSettings(ConsumerSettings):

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import assign_billing_terms
 
@@ -13,4 +14,4 @@ from concord.sync.quote_to_cash import assign_billing_terms
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("AssignBillingTerms", event, context, assign_billing_terms)
+    return run_saga_step(SAGA.step("assign_billing_terms"), event, context, assign_billing_terms)

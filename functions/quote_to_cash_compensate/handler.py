@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import compensate
 
@@ -13,4 +14,4 @@ from concord.sync.quote_to_cash import compensate
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("Compensate", event, context, compensate)
+    return run_saga_step(SAGA.step("compensate"), event, context, compensate)

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import create_psa_project
 
@@ -13,4 +14,4 @@ from concord.sync.quote_to_cash import create_psa_project
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("CreatePsaProject", event, context, create_psa_project)
+    return run_saga_step(SAGA.step("create_psa_project"), event, context, create_psa_project)

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import map_revenue_schedule
 
@@ -14,4 +15,4 @@ from concord.sync.quote_to_cash import map_revenue_schedule
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("MapRevenueSchedule", event, context, map_revenue_schedule)
+    return run_saga_step(SAGA.step("map_revenue_schedule"), event, context, map_revenue_schedule)

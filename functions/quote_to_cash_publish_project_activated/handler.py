@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import now, run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import publish_project_activated
 
@@ -13,6 +14,5 @@ from concord.sync.quote_to_cash import publish_project_activated
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step(
-        "PublishProjectActivated", event, context, lambda state, systems: publish_project_activated(state, systems, now())
+    return run_saga_step(SAGA.step("publish_project_activated"), event, context, lambda state, systems: publish_project_activated(state, systems, now())
     )

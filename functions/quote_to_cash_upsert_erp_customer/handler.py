@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import upsert_erp_customer
 
@@ -13,4 +14,4 @@ from concord.sync.quote_to_cash import upsert_erp_customer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("UpsertErpCustomer", event, context, upsert_erp_customer)
+    return run_saga_step(SAGA.step("upsert_erp_customer"), event, context, upsert_erp_customer)

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import validate_customer
 
@@ -14,4 +15,4 @@ from concord.sync.quote_to_cash import validate_customer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step("ValidateCustomer", event, context, validate_customer)
+    return run_saga_step(SAGA.step("validate_customer"), event, context, validate_customer)

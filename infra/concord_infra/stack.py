@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
-from concord.events.types import Severity
+from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
 
 from .config import AppConfig
-from .constructs.bus import CANONICAL_SOURCES, EventBus
+from .constructs.bus import EventBus
 from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.data import DataTables
@@ -52,7 +51,7 @@ class ConcordStack(Stack):
             )
 
         ingest = function(
-            "webhook_ingest",
+            INGRESS,
             "Verifies webhooks, maps them to canonical events, publishes them once",
             environment={},
             timeout=Duration.seconds(10),
@@ -85,8 +84,8 @@ class ConcordStack(Stack):
         )
 
         audit = function(
-            "audit_trail",
-            "Records every canonical event in the sync audit trail",
+            AUDIT_TRAIL.folder,
+            AUDIT_TRAIL.description,
             environment={
                 "AUDIT_TABLE_NAME": tables.audit.table_name,
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
@@ -96,13 +95,11 @@ class ConcordStack(Stack):
         audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",
-            name="audit_trail",
+            flow=AUDIT_TRAIL,
             prefix=prefix,
             bus=bus.bus,
-            pattern=events.EventPattern(source=CANONICAL_SOURCES),
             function=audit,
             topics=topics,
-            severity=Severity.WARNING,
             max_receive_count=stage.max_receive_count,
         )
 

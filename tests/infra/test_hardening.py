@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from concord.aws.operations import QUEUE_FLOWS
+from concord import catalog
 
 from .conftest import of_type
 
@@ -114,8 +114,9 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_queue_and_alarm
         queue = configs[function]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         name = queues[queue]["Properties"]["QueueName"]
         base = name.removeprefix("concord-dev-").removesuffix("-dlq")
-        assert name.endswith("-dlq") and base in QUEUE_FLOWS, name  # `concord status` lists it with its flow
-        assert _topic_of(dev, alarms[f"concord-dev-{base}-dlq-not-empty"]) == QUEUE_FLOWS[base][1].value
+        flow = catalog.flow_of_queue(name.removeprefix("concord-dev-"))
+        assert name.endswith("-dlq") and flow is not None, name  # `concord status` lists it with its flow
+        assert _topic_of(dev, alarms[f"concord-dev-{base}-dlq-not-empty"]) == flow.severity.value
         failed = alarms[f"concord-dev-{base}-failed"]
         assert failed["MetricName"] == "Errors" and failed["Dimensions"][0]["Value"] == {"Ref": function}
 

@@ -227,15 +227,15 @@ def test_saga_failures_alarm_on_the_warning_topic(dev: dict) -> None:
 
 
 def test_each_dlq_alarms_on_the_topic_of_the_severity_operators_see(dev: dict) -> None:
-    """`concord exceptions` ranks a parked message by concord.aws.operations.QUEUE_FLOWS; the
-    DLQ's alarm must page at that same severity."""
-    from concord.aws.operations import QUEUE_FLOWS
+    """`concord exceptions` ranks a parked message by its queue's flow in concord.catalog
+    (severity_of); the DLQ's alarm must page at that same severity, and every flow has one."""
+    from concord import catalog
 
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(dev, "AWS::CloudWatch::Alarm").values()}
     topics = {lid: t["Properties"]["TopicName"] for lid, t in of_type(dev, "AWS::SNS::Topic").items()}
     dlq_alarms = {name.removeprefix("concord-dev-").removesuffix("-dlq-not-empty"): alarm
                   for name, alarm in alarms.items() if name.endswith("-dlq-not-empty")}
-    assert set(dlq_alarms) == set(QUEUE_FLOWS)
-    for queue, (_, severity) in QUEUE_FLOWS.items():
-        (action,) = dlq_alarms[queue]["AlarmActions"]
-        assert topics[action["Ref"]] == f"concord-dev-alarms-{severity.value}", queue
+    assert set(dlq_alarms) == {flow.short_name for flow in catalog.FLOWS}
+    for queue, alarm in dlq_alarms.items():
+        (action,) = alarm["AlarmActions"]
+        assert topics[action["Ref"]] == f"concord-dev-alarms-{catalog.severity_of(queue).value}", queue

@@ -14,6 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from concord.catalog import INGRESS, SAGA
 from concord.events.types import Severity
 
 from .functions import METRICS_NAMESPACE
@@ -100,9 +101,9 @@ class OperationsDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Webhooks: accepted, refused, deferred (503)",
                 left=[
-                    concord_metric("WebhooksAccepted", "webhook_ingest", "accepted"),
-                    concord_metric("WebhooksRejected", "webhook_ingest", "refused (4xx)"),
-                    concord_metric("WebhooksDeferred", "webhook_ingest", "deferred (503)"),
+                    concord_metric("WebhooksAccepted", INGRESS, "accepted"),
+                    concord_metric("WebhooksRejected", INGRESS, "refused (4xx)"),
+                    concord_metric("WebhooksDeferred", INGRESS, "deferred (503)"),
                 ],
                 width=12,
             ),
@@ -146,7 +147,7 @@ class OperationsDashboard(Construct):
                 ),
                 cloudwatch.GraphWidget(
                     title="Business exceptions raised (SyncExceptionRaised)",
-                    left=[concord_metric("SyncExceptions", "quote_to_cash_raise_exception", "quote-to-cash")],
+                    left=[concord_metric("SyncExceptions", SAGA.folder(SAGA.raise_exception), SAGA.flow.label)],
                     width=12,
                 ),
             )

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from .. import catalog
 from ..domain import RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
 from ..errors import PermanentError, ValidationFailed
@@ -136,7 +137,7 @@ def unannounceable(watch: Watch, change: RecordChange, error: PermanentError, no
     return new_event(
         SyncExceptionRaisedEvent,
         {
-            "flow": "change_capture",
+            "flow": catalog.CHANGE_CAPTURE.name,
             "step": watch.key,
             "severity": Severity.WARNING,
             "error_class": error.error_class,
