@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import httpx
+from concord.catalog import AUDIT_TRAIL, BILLING, CHANGE_CAPTURE, DLQ_SUFFIX, QUOTE_TO_CASH
 from concord.aws.operations import peek_messages, queue_ref
 from concord.aws.sagas import REDRIVE_SEPARATOR, redrive_saga
 from concord.local.consistency import SystemsView
@@ -48,13 +49,13 @@ from concord.local.scenarios.tryton import (
     user_client,
 )
 from concord.local.sender import canonical_delivery, post
-from concord.local.stack import LocalStack, aws_client
+from concord.local.stack import STACK_NAME, LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
-AUDIT_DLQ = "concord-local-audit-trail-dlq"
-BILLING_DLQ = "concord-local-billing-dlq"
-DLQS = ("concord-local-audit-trail-dlq", "concord-local-quote-to-cash-dlq", BILLING_DLQ)
+AUDIT_DLQ = AUDIT_TRAIL.physical_name(STACK_NAME) + DLQ_SUFFIX
+BILLING_DLQ = BILLING.physical_name(STACK_NAME) + DLQ_SUFFIX
+DLQS = (AUDIT_DLQ, QUOTE_TO_CASH.physical_name(STACK_NAME) + DLQ_SUFFIX, BILLING_DLQ)
 FAULT_TARGETS = ("erp", "psa")
 # (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
 # timeout (and the steps' 30 s Lambda timeout) is costly, so it hits one call per target.
@@ -380,7 +381,7 @@ class Campaign:
         With the systems faulted a run may fail (on AWS: retried, then alarmed); the watches
         that failed resume from their checkpoints at the next run."""
         try:
-            return self.view.invoke("change_capture", scheduled_event("concord-local-change-capture"))
+            return self.view.invoke(CHANGE_CAPTURE.folder, scheduled_event(CHANGE_CAPTURE.physical_name(STACK_NAME)))
         except RuntimeError as error:
             self._mark(f"change_capture failed (systems faulted): {str(error)[:160]}")
             return {"watches": []}
@@ -542,7 +543,7 @@ class Campaign:
                     ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
             else:
                 # a trigger parked before any saga started sits in the quote-to-cash DLQ
-                in_dlq = [v for v in dlq.values() if v["queue"].endswith("quote-to-cash-dlq")
+                in_dlq = [v for v in dlq.values() if v["queue"].endswith(QUOTE_TO_CASH.short_name + DLQ_SUFFIX)
                           and v.get("opportunity_id") == deal.opportunity_id]
                 if in_dlq:
                     ledger.note("parked", **base, **in_dlq[0])

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ...aws.xref import DynamoCrossReferences
+from ...catalog import CHANGE_CAPTURE
 from ..inspect import LocalView
 from ..runtime import scheduled_event
 from ..scenarios import SaasConsultant, SaasSalesRep
@@ -36,7 +37,7 @@ from ...sync.ids import canonical_id
 from .checks import Checks
 
 T = TypeVar("T")
-POLL_FUNCTION = "change_capture"
+POLL_FUNCTION = CHANGE_CAPTURE.folder
 WEEK = [8.0, 7.5, 6.0]  # Monday to Wednesday
 LINES = [("Discovery", 8.0), ("Build", 40.0)]
 
