@@ -14,5 +14,9 @@ from concord.sync.quote_to_cash import publish_project_activated
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_saga_step(SAGA.step("publish_project_activated"), event, context, lambda state, systems: publish_project_activated(state, systems, now())
+    return run_saga_step(
+        SAGA.step("publish_project_activated"),
+        event,
+        context,
+        lambda state, systems: publish_project_activated(state, systems, now()),
     )

@@ -15,7 +15,9 @@ from concord.sync.quote_to_cash import FLOW, raise_exception
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = run_saga_step(SAGA.step("raise_exception"), event, context, lambda state, systems: raise_exception(state, systems, now()))
+    result = run_saga_step(
+        SAGA.step("raise_exception"), event, context, lambda state, systems: raise_exception(state, systems, now())
+    )
     metrics.add_dimension(name="flow", value=FLOW)
     metrics.add_metric(name="SyncExceptions", unit=MetricUnit.Count, value=1)
     return result

@@ -15,7 +15,7 @@ by one rule:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .events.types import Severity, System
 from .sync.saga import RETRYABLE_ERRORS, SagaStepInProgress

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import classify
 from ..events import Envelope, parse_event
-from ..events.types import ErrorClass
 from ..observability import logger, metrics
 from ..settings import Settings
 from .audit import AuditTrail, DeliveryTimings, FailedAttempt
