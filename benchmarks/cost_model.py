@@ -27,6 +27,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from concord.catalog import (
+    AUDIT_TRAIL,
+    BILLING,
+    CUSTOMER_MASTER,
+    FINANCIAL_STATUS,
+    INGRESS,
+    PROJECT_TERMS,
+    QUOTE_TO_CASH,
+    SAGA,
+)
 from concord.events import producer_of
 from concord.local.template import Resolver, Topology, read_topology
 
@@ -54,24 +64,20 @@ PRICES: dict[str, tuple[float, str]] = {
 }
 
 # Used when no benchmark result measured them (ms per invocation of one record); "consumer"
-# stands for any queue consumer no benchmark invokes (e.g. sync_customer).
-ASSUMED_DURATION_MS = {
-    "webhook_ingest": 50.0,
-    "audit_trail": 10.0,
-    "q2c_start": 10.0,
-    "consumer": 50.0,
-    "saga_step": 300.0,
-}
+# stands for any queue consumer no benchmark invokes (e.g. customer_master).
+ASSUMED_DURATION_MS = {INGRESS: 50.0, AUDIT_TRAIL.folder: 10.0, QUOTE_TO_CASH.folder: 10.0, "consumer": 50.0,
+                       "saga_step": 300.0}
 # DynamoDB write units per record when memory.json did not count them (from the code:
 # Powertools idempotency = conditional PutItem + UpdateItem; the audit trail = one PutItem).
 # "consumer": an idempotency record per message, nothing else.
-ASSUMED_WRITES_PER_RECORD = {"webhook_ingest": 2.0, "audit_trail": 1.0, "q2c_start": 0.0, "consumer": 2.0}
+ASSUMED_WRITES_PER_RECORD = {INGRESS: 2.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
 # Saga steps, per invocation, from the code: run_once's idempotency record (PutItem +
 # UpdateItem) in every step, and xref.link (TransactWriteItems of 2 puts = 4 WRU) twice in
 # UpsertErpCustomer and CreatePsaProject (sync/quote_to_cash.py). Re-count when steps change.
-SAGA_STEP_WRITE_UNITS = {"q2c_upsert_erp_customer": 2 + 2 * 4, "q2c_create_psa_project": 2 + 2 * 4}
+SAGA_STEP_WRITE_UNITS = {SAGA.folder(SAGA.step("upsert_erp_customer")): 2 + 2 * 4,
+                         SAGA.folder(SAGA.step("create_psa_project")): 2 + 2 * 4}
 SAGA_STEP_DEFAULT_WRITE_UNITS = 2
-SAGA_STEP_PUBLISHES = {"q2c_publish_project_activated": "ProjectActivated"}
+SAGA_STEP_PUBLISHES = {SAGA.folder(SAGA.step("publish_project_activated")): "ProjectActivated"}
 # Size of one event on the bus, EventBridge's envelope included (the samples are 1-2 KB);
 # it only matters for the archive, a few cents per 1M events.
 ASSUMED_EVENT_BYTES = 2048
@@ -240,7 +246,7 @@ class Model:
         ]
         if writes:
             items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
-        if folder == "q2c_start":
+        if folder == QUOTE_TO_CASH.folder:
             items += self.saga()
         return items
 
@@ -340,12 +346,7 @@ FLOWS = (
     "StaffingChanged",
 )
 # flow_throughput.json's flows -> their consumer function
-FLOW_FUNCTIONS = {
-    "billing": "post_billable",
-    "financial status": "propagate_financials",
-    "customer master": "sync_customer",
-    "project terms": "sync_project_terms",
-}
+FLOW_FUNCTIONS = {flow.label: flow.folder for flow in (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, PROJECT_TERMS)}
 
 
 def model_costs(

@@ -1,4 +1,4 @@
-"""The enrich_changes flow's messages: ChangeNotified from Concord's bus, or a Salesforce change
+"""The enrichment flow's messages: ChangeNotified from Concord's bus, or a Salesforce change
 event an Event Relay put on a partner bus (configured in SALESFORCE_EVENT_RELAYS)."""
 
 from __future__ import annotations
