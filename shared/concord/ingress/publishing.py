@@ -46,7 +46,7 @@ def idempotency_payload(accepted: AcceptedDelivery) -> dict[str, Any]:
         "body_sha256": accepted.body_sha256,
         "scheme": accepted.scheme,
         "events": [
-            {"id": event.id, **dataclasses.asdict(entry)}
+            {"id": event.id, "source": entry.source, "detail_type": entry.detail_type, "detail": entry.detail}
             for event, entry in zip(accepted.events, accepted.bus_entries, strict=True)
         ],
         "unprocessed": [_item(item) for item in accepted.unprocessed],
