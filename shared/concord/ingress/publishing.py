@@ -22,8 +22,6 @@ from ..aws.clients import client
 from ..aws.idempotency import run_once
 from ..clock import utc_now
 from ..errors import ConfigurationError, TransientError
-from ..stores.audit import AuditTrail
-from ..stores.audit_items import UnprocessedEntry
 from .delivery import AcceptedDelivery
 
 
@@ -68,6 +66,11 @@ def publish_once(
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         if delivery["unprocessed"]:
             assert audit_table is not None  # refused above when missing
+            # Imported here: only vendor deliveries record anything, so a canonical source's cold
+            # start does not build the audit trail's models.
+            from ..stores.audit import AuditTrail
+            from ..stores.audit_items import UnprocessedEntry
+
             try:
                 AuditTrail(client("dynamodb"), audit_table).record_unprocessed_delivery(
                     delivery["source"],
