@@ -101,11 +101,20 @@ class TimeCursor(BaseModel):
         furthest = self.floor or self
         return TimeCursor(written_at=furthest.written_at, ids_at=furthest.ids_at)
 
-    def page(self, changes: Sequence[RecordChange], more: bool) -> ChangePage:
-        """The page of `changes` read after this position (oldest first) without those it has
-        already read (a re-read overlap), and the cursor after all of them."""
-        moved = self.advanced((change.record_id, change.written_at) for change in changes)
-        new = [change for change in changes if not self.seen(change.record_id, change.written_at)]
+    def page(self, changes: Sequence[RecordChange], more: bool, limit: int | None = None) -> ChangePage:
+        """The page of `changes` read after this position (oldest first): the first `limit` it has
+        not read already (a re-read overlap passes over the rest), and the cursor after them and
+        every change before them. `more`: the source may hold more (also when a page is cut here)."""
+        new: list[RecordChange] = []
+        passed = len(changes)
+        for index, change in enumerate(changes):
+            if self.seen(change.record_id, change.written_at):
+                continue
+            if limit is not None and len(new) == limit:
+                passed, more = index, True
+                break
+            new.append(change)
+        moved = self.advanced((change.record_id, change.written_at) for change in changes[:passed])
         return ChangePage(changes=new, cursor=moved.encode(), more=more)
 
 
