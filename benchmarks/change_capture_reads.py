@@ -80,8 +80,11 @@ class Bus:
 def approve_entries(client: TrytonRpcClient, n: int, batch: int) -> None:
     """N one-hour lines on a new project, approved `batch` at a time (one transaction each)."""
     plan = ProjectPlan(
-        external_ref=f"bench-{uuid.uuid4().hex[:8]}", name="Capture bench", customer_ref="bench",
-        customer_name="Capture Bench Ltd", budget=Money(amount=Decimal(1000), currency="USD"),
+        external_ref=f"bench-{uuid.uuid4().hex[:8]}",
+        name="Capture bench",
+        customer_ref="bench",
+        customer_name="Capture Bench Ltd",
+        budget=Money(amount=Decimal(1000), currency="USD"),
         tasks=[TaskPlan(name="Delivery", service_item=SERVICE_CODE)],
     )
     project = TrytonPsa(client).create_project(plan)
@@ -102,8 +105,12 @@ def run(client: TrytonRpcClient, n: int, polls: int, page_size: int, batch: int)
         watch = watch_for("psa", "time_entry", "psa", (None, psa, None), "us-01", clock=lambda: at)  # type: ignore[arg-type]
         before = sum(counting.calls.values())
         report = capture(watch, checkpoints, bus, at, page_size=page_size)
-        return {"minute": minute, "changes": report.changes, "events": report.events,
-                "calls": sum(counting.calls.values()) - before}
+        return {
+            "minute": minute,
+            "changes": report.changes,
+            "events": report.events,
+            "calls": sum(counting.calls.values()) - before,
+        }
 
     poll(0)  # sets the checkpoint: the approvals come after it
     approve_entries(client, n, batch)
@@ -112,10 +119,18 @@ def run(client: TrytonRpcClient, n: int, polls: int, page_size: int, batch: int)
     reads = sum(r["calls"] for r in runs)
     floor = math.ceil(n / page_size) + (polls - 1)
     return {
-        "entries": n, "polls": polls, "page_size": page_size, "approved_per_transaction": batch,
-        "polls_run": runs, "calls_by_method": dict(counting.calls), "reads": reads, "floor": floor,
-        "ratio": ratio(reads, floor), "idle_poll_reads": [r["calls"] for r in runs[1:]],
-        "announced": len(ids), "duplicates": len(ids) - len(set(ids)),
+        "entries": n,
+        "polls": polls,
+        "page_size": page_size,
+        "approved_per_transaction": batch,
+        "polls_run": runs,
+        "calls_by_method": dict(counting.calls),
+        "reads": reads,
+        "floor": floor,
+        "ratio": ratio(reads, floor),
+        "idle_poll_reads": [r["calls"] for r in runs[1:]],
+        "announced": len(ids),
+        "duplicates": len(ids) - len(set(ids)),
     }
 
 
@@ -142,20 +157,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         stop_server(home)
 
     results = {
-        **provenance(), **measured,
+        **provenance(),
+        **measured,
         "figures": [
-            figure(f"change capture: PSA reads, {args.entries} approvals then {args.polls - 1} idle polls",
-                   measured["reads"], "calls", measured["floor"], "ceil(changed / page size) + 1 per idle poll",
-                   note=f"{measured['duplicates']} announced twice"),
+            figure(
+                f"change capture: PSA reads, {args.entries} approvals then {args.polls - 1} idle polls",
+                measured["reads"],
+                "calls",
+                measured["floor"],
+                "ceil(changed / page size) + 1 per idle poll",
+                note=f"{measured['duplicates']} announced twice",
+            ),
         ],
     }
     path = write_results("change_capture_reads", results)
-    print(f"change capture on Tryton PSA ({results['machine']}, commit {results['commit']}): "
-          f"{args.entries} approvals, {args.polls} polls, page size {args.page_size}")
+    print(
+        f"change capture on Tryton PSA ({results['machine']}, commit {results['commit']}): "
+        f"{args.entries} approvals, {args.polls} polls, page size {args.page_size}"
+    )
     for r in measured["polls_run"]:
         print(f"  minute {r['minute']}: {r['changes']:4d} changes, {r['events']:4d} events, {r['calls']:4d} PSA calls")
-    print(f"  reads {measured['reads']} vs floor {measured['floor']} = {measured['ratio']:.2f}x; "
-          f"announced {measured['announced']}, {measured['duplicates']} twice; by method {measured['calls_by_method']}")
+    print(
+        f"  reads {measured['reads']} vs floor {measured['floor']} = {measured['ratio']:.2f}x; "
+        f"announced {measured['announced']}, {measured['duplicates']} twice; by method {measured['calls_by_method']}"
+    )
     print(f"written to {path}")
 
 

@@ -57,13 +57,26 @@ class FakeTrytonPsa:
     def approve(self, line_id: int, at: dt.datetime) -> None:
         """A line approved at `at` (naive UTC, as Tryton stamps), committed now."""
         self.lines[line_id] = {
-            "id": line_id, "approved_at": at, "create_date": at - dt.timedelta(hours=1), "approval_state": "approved",
-            "work.": {"origin": f"project.work,{TASK}"}, "employee": 7, "date": at.date(),
+            "id": line_id,
+            "approved_at": at,
+            "create_date": at - dt.timedelta(hours=1),
+            "approval_state": "approved",
+            "work.": {"origin": f"project.work,{TASK}"},
+            "employee": 7,
+            "date": at.date(),
             "duration": dt.timedelta(hours=2),
         }
 
-    def call(self, method: str, domain: list[Any], offset: int, limit: int | None, order: Any, fields: Any,
-             context: Any = None) -> list[Row]:
+    def call(
+        self,
+        method: str,
+        domain: list[Any],
+        offset: int,
+        limit: int | None,
+        order: Any,
+        fields: Any,
+        context: Any = None,
+    ) -> list[Row]:
         model = method.removeprefix("model.").removesuffix(".search_read")
         self.calls[model] += 1
         table = self.works if model == "project.work" else self.lines
