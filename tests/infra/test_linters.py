@@ -50,9 +50,9 @@ def test_checkov_finds_nothing_unexplained_on_every_stage(synthesized: dict[str,
     assert skipped and all(len(s["check_result"].get("suppress_comment", "")) > 20 for s in skipped)
 
 
-def test_asl_validator_accepts_the_state_machines(tmp_path: Path) -> None:
+def test_asl_validator_accepts_the_state_machines(tmp_path: Path, local_synth_cache: Path) -> None:
     # The local stage's definitions, with function ARNs resolved as on AWS.
-    topology = read_topology(synthesize(tmp_path), "concord-local")
+    topology = read_topology(synthesize(local_synth_cache), "concord-local")
     assert topology.state_machines
     validator = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
     for machine in topology.state_machines:
