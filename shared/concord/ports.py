@@ -43,6 +43,7 @@ from .domain import (
     PsaCapabilities,
     ReceivedPayment,
     RecordChange,
+    RevenueSchedule,
 )
 from .errors import ConcordError
 from .events import Envelope
@@ -201,7 +202,8 @@ class ErpReceivables(Protocol):
 
 
 class ErpProjectAccounting(Protocol):
-    """Project cost forecasts and contract terms (capabilities.contract_objects)."""
+    """Project cost forecasts and contract terms (capabilities.contract_objects), and revenue
+    schedules (capabilities.revenue_schedules)."""
 
     def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
         """Replace the project's cost forecast in the ERP."""
@@ -210,6 +212,11 @@ class ErpProjectAccounting(Protocol):
     def get_contract_terms(self, project_ref: str) -> ContractTerms | None: ...
 
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None: ...
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        """Record how the project's deal recognizes revenue (capabilities.revenue_schedules);
+        returns the ERP's id of what holds it. Idempotent: the same project gets the same id."""
+        ...
 
 
 class ErpPort(ChangeSource, ErpCustomers, ErpBilling, ErpReceivables, ErpProjectAccounting, Protocol):

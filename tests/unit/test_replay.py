@@ -1,12 +1,11 @@
-"""`concord replay` and `concord saga` (concord.aws.replay, concord.aws.operations' saga redrive)
-against moto, in-process: which events a window and filters select, what is put on the bus,
-what EventBridge's replay is asked for, the records, and the exit codes."""
+"""`concord replay` (concord.aws.replay) against moto, in-process: which events a window and
+filters select, what is put on the bus, what EventBridge's replay is asked for, the records,
+and the exit codes. `concord saga` is in test_saga_redrive.py, on the same stage."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,13 +14,16 @@ import pytest
 from botocore.exceptions import ClientError
 from concord.aws import operations as ops
 from concord.aws import replay as rp
-from concord.aws.audit import AuditTrail, DeliveryTimings
 from concord.cli.main import app
 from concord.events import Envelope, new_event
 from concord.events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings, ReplayRecord
 from concord.sync.ids import canonical_id
 from moto import mock_aws
 from typer.testing import CliRunner
+
+from .tables import create_audit_table, create_registry_table
 
 STAGE = "t"
 NAMES = ops.Names(STAGE)
@@ -52,15 +54,9 @@ class Stage:
 
     def __init__(self) -> None:
         self.events, self.dynamodb, self.sqs = boto3.client("events"), boto3.client("dynamodb"), boto3.client("sqs")
-        for table in (NAMES.audit_table, NAMES.xref_table):
-            self.dynamodb.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        self.trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+        create_audit_table(self.dynamodb, NAMES.audit_table)
+        create_registry_table(self.dynamodb, NAMES.xref_table)
+        self.trail = AuditTrail(self.dynamodb, NAMES.audit_table)
         self.bus_arn = self.events.create_event_bus(Name=NAMES.bus)["EventBusArn"]
         pattern = json.dumps({"source": [{"prefix": "concord."}]})
         self.archive_arn = self.events.create_archive(
@@ -91,8 +87,8 @@ class Stage:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return seen
 
-    def replays(self) -> list[dict[str, Any]]:
-        return rp.replay_records(self.dynamodb, NAMES.audit_table)
+    def replays(self) -> list[ReplayRecord]:
+        return self.trail.replays()
 
     def run(self, selection: rp.ReplaySelection, **kwargs: Any) -> rp.ReplayRun:
         return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("dynamodb", self.dynamodb), NAMES, ACTOR,
@@ -164,14 +160,6 @@ def test_types_and_an_entity_narrow_the_window(stage: Stage, history: dict[str, 
     assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:nobody")) == []
 
 
-def test_the_publication_time_falls_back_to_ingestion_then_occurrence() -> None:
-    at = "2026-03-01T09:00:00+00:00"
-    assert rp.published_at({"enqueued_at": at, "ingested_at": "x", "occurred_at": "y"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"ingested_at": at, "occurred_at": "2020-01-01T00:00:00Z"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"occurred_at": "2026-03-01T09:00:00"}) == dt.datetime.fromisoformat(at)  # naive: UTC
-    assert rp.published_at({}) is None
-
-
 def test_eventbridge_replays_only_a_bare_window_on_aws() -> None:
     bare = window(hours_ago(2), NOW)
     assert rp.choose_method(local=False, selection=bare) == "archive"
@@ -204,14 +192,13 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     assert seen[-1] == (2, 2)
 
     (record,) = stage.replays()
-    assert record["pk"] == outcome.record == f"REPLAY#{run.run_id}"
-    assert (record["who"], record["os_user"], record["method"], record["status"]) == (ACTOR.who, "ops", "bus",
-                                                                                       "completed")
-    assert (record["window_from"], record["window_to"]) == (selection.start.isoformat(), selection.end.isoformat())
-    assert record["types"] == ["AccountChanged"] and "entity" not in record
-    assert (record["count"], record["sent"]) == (2, 2)
-    assert record["event_ids"] == [history["other"].id, history["recent"].id]
-    assert record["started_at"] <= record["finished_at"]
+    assert record.key.pk == outcome.record == f"REPLAY#{run.run_id}"
+    assert (record.who, record.os_user, record.method, record.status) == (ACTOR.who, "ops", "bus", "completed")
+    assert (record.window_from, record.window_to) == (selection.start, selection.end)
+    assert record.types == ["AccountChanged"] and record.entity is None
+    assert (record.count, record.sent) == (2, 2)
+    assert record.event_ids == [history["other"].id, history["recent"].id]
+    assert record.finished_at is not None and record.started_at <= record.finished_at
 
 
 def test_no_replay_without_its_record(stage: Stage, history: dict[str, Envelope]) -> None:
@@ -235,7 +222,7 @@ def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history:
     assert outcome.failed == [{"event_id": refused, "error": "ThrottlingException: Rate exceeded"}]
     assert refused not in {e["detail"]["id"] for e in stage.delivered()}
     (record,) = stage.replays()
-    assert (record["status"], record["sent"], record["failed_event_ids"]) == ("partial", 3, [refused])
+    assert (record.status, record.sent, record.failed_event_ids) == ("partial", 3, [refused])
 
 
 # --------------------------------------------------------------------------- EventBridge's replay
@@ -261,16 +248,16 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     assert naps == [7, 7] and states[-1] == "EventBridge replay completed"
     assert (outcome.method, outcome.status, outcome.state, outcome.selected) == ("archive", "completed", "COMPLETED", 2)
     (record,) = stage.replays()
-    assert (record["method"], record["status"], record["state"], record["count"]) == (
+    assert (record.method, record.status, record.state, record.count) == (
         "archive", "completed", "COMPLETED", 2)
-    assert record["replay_arn"] == outcome.replay_arn and record["replay_arn"].endswith(f":replay/{run.replay_name}")
-    assert record["archive"] == NAMES.archive
+    assert record.replay_arn == outcome.replay_arn and record.replay_arn.endswith(f":replay/{run.replay_name}")
+    assert record.archive == NAMES.archive
 
 
 def test_a_window_reaching_into_the_future_ends_now_for_eventbridge(stage: Stage, history: dict[str, Envelope]) -> None:
     events = SlowReplays(stage.events, running_polls=0)
     selection = window(hours_ago(2), NOW + dt.timedelta(days=1))
-    stage.run(selection, events=events, now=lambda: NOW).from_archive([])
+    stage.run(selection, events=events, clock=lambda: NOW).from_archive([])
     assert events.started[0]["EventEndTime"] == NOW
 
 
@@ -278,7 +265,7 @@ def test_a_failed_eventbridge_replay_is_recorded_as_failed(stage: Stage, history
     events = SlowReplays(stage.events, running_polls=0, final="FAILED")
     outcome = stage.run(window(hours_ago(10), NOW), events=events, sleep=lambda _: None).from_archive([])
     assert (outcome.status, outcome.state) == ("failed", "FAILED")
-    assert stage.replays()[0]["status"] == "failed"
+    assert stage.replays()[0].status == "failed"
 
 
 def test_the_emulator_replays_its_whole_archive_whatever_the_window(stage: Stage) -> None:
@@ -328,7 +315,7 @@ def test_replay_command_exit_codes_and_output(stage: Stage, history: dict[str, E
     whole = concord("replay", "--from", "10h", "--to", "now")
     assert whole.exit_code == 0, whole.output
     assert "completed" in whole.stdout and "EventBridge replay" in whole.stdout
-    assert [r["method"] for r in stage.replays()] == ["bus", "archive"]
+    assert [r.method for r in stage.replays()] == ["bus", "archive"]
 
     for bad, message in [
         (["--from", "1h", "--to", "2h"], "is not before"),
@@ -353,129 +340,7 @@ def test_a_failed_replay_exits_1(stage: Stage, history: dict[str, Envelope], mon
 
     assert result.exit_code == 1
     assert "failed" in result.stdout and "events:PutEvents" in " ".join(result.stdout.split())
-    assert stage.replays()[0]["status"] == "failed"
-
-
-# --------------------------------------------------------------------------- saga redrive
-
-PASS_OR_FAIL = json.dumps({
-    "StartAt": "Decide",
-    "States": {
-        "Decide": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
-                   "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-        "Fail": {"Type": "Fail", "Error": "SagaTransientError"},
-    },
-})
-
-
-class Sagas:
-    def __init__(self, stage: Stage) -> None:
-        self.stage, self.sfn = stage, boto3.client("stepfunctions")
-        self.machine = self.sfn.create_state_machine(
-            name=NAMES.state_machine("quote_to_cash"), definition=PASS_OR_FAIL,
-            roleArn="arn:aws:iam::123456789012:role/saga")["stateMachineArn"]
-
-    def start(self, name: str, fail: bool) -> dict[str, Any]:
-        trigger = ops.trigger_of_execution(name)
-        arn = self.sfn.start_execution(stateMachineArn=self.machine, name=name,
-                                       input=json.dumps({"fail": fail, "event": {"id": trigger}}))["executionArn"]
-        return self.finished(arn)
-
-    def finished(self, arn: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            described = self.sfn.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING":
-                return described
-            time.sleep(0.02)
-        raise TimeoutError(arn)
-
-    def names(self) -> list[str]:
-        return sorted(e["name"] for e in self.sfn.list_executions(stateMachineArn=self.machine)["executions"])
-
-    def records(self) -> list[dict[str, Any]]:
-        return ops.redrive_records(self.stage.dynamodb, NAMES.audit_table)
-
-
-@pytest.fixture
-def sagas() -> Iterator[Sagas]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield Sagas(Stage())
-
-
-def test_a_failed_saga_is_found_by_trigger_name_or_arn_and_redriven_with_its_input_and_recorded(sagas: Sagas) -> None:
-    failed = sagas.start("t-1", fail=True)
-    assert failed["status"] == "FAILED"
-    for given in ("t-1", failed["executionArn"]):
-        found = ops.find_saga(sagas.sfn, NAMES, given)
-        assert (found.trigger_event_id, found.state, found.refusal()) == ("t-1", "failed", None)
-
-    dry = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"),
-                                  dry_run=True)
-    assert (dry.status, dry.new_execution) == ("would_redrive", "t-1-redrive-1")
-    assert sagas.names() == ["t-1"] and sagas.records() == []
-
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR,
-                                      ops.find_saga(sagas.sfn, NAMES, "t-1"))
-
-    assert (outcome.status, outcome.new_execution) == ("redriven", "t-1-redrive-1")
-    again = sagas.finished(outcome.new_execution_arn or "")
-    assert again["input"] == failed["input"]
-    (record,) = sagas.records()
-    assert (record["pk"], record["sk"], record["record_type"]) == (outcome.record, "EXECUTION#t-1", "saga_redrive")
-    assert (record["who"], record["event_id"], record["failed_execution"], record["new_execution"]) == (
-        ACTOR.who, "t-1", "t-1", "t-1-redrive-1")
-    assert record["status"] == "started" and record["new_execution_arn"] == outcome.new_execution_arn
-    # it failed again (same input): the next redrive is the second, named by its latest attempt
-    found = ops.find_saga(sagas.sfn, NAMES, "t-1-redrive-1")
-    assert [a.name for a in found.attempts] == ["t-1", "t-1-redrive-1"] and found.latest.name == "t-1-redrive-1"
-    second = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, found)
-    assert second.new_execution == "t-1-redrive-2"
-
-
-def test_a_succeeded_or_running_saga_is_refused(sagas: Sagas) -> None:
-    sagas.start("t-2", fail=True)
-    sagas.start("t-2-redrive-1", fail=False)
-    succeeded = ops.find_saga(sagas.sfn, NAMES, "t-2")
-    assert succeeded.state == "succeeded"
-
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, succeeded)
-
-    assert outcome.status == "refused" and "already succeeded (t-2-redrive-1" in outcome.detail
-    assert sagas.names() == ["t-2", "t-2-redrive-1"] and sagas.records() == []
-    running = ops.Saga("m", "arn:m", "t-3", [
-        ops.SagaAttempt("t-3", "arn:1", "FAILED", NOW, NOW),
-        ops.SagaAttempt("t-3-redrive-1", "arn:2", "RUNNING", NOW, None)])
-    assert running.state == "running" and "is running (t-3-redrive-1" in (running.refusal() or "")
-    with pytest.raises(ops.OperationsError, match="no saga execution t-9 in concord-t-quote-to-cash"):
-        ops.find_saga(sagas.sfn, NAMES, "t-9")
-
-
-def test_saga_commands_exit_codes(sagas: Sagas) -> None:
-    sagas.start("t-ok", fail=False)
-    sagas.start("t-bad", fail=True)
-
-    listed = concord("saga", "list", "--status", "failed", "--json")
-    assert listed.exit_code == 1, listed.output  # a failed saga is listed
-    assert [s["trigger_event_id"] for s in json.loads(listed.stdout)["sagas"]] == ["t-bad"]
-    fine = concord("saga", "list", "--status", "SUCCEEDED")
-    assert fine.exit_code == 0 and "t-ok" in fine.stdout and "t-bad" not in fine.stdout
-
-    dry = concord("saga", "redrive", "t-bad", "--dry-run")
-    assert dry.exit_code == 0, dry.output
-    assert "would redrive" in dry.stdout and "t-bad-redrive-1" in dry.stdout and sagas.names() == ["t-bad", "t-ok"]
-
-    done = concord("saga", "redrive", "t-bad", "--json")
-    assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["new_execution"] == "t-bad-redrive-1"
-    assert "t-bad-redrive-1" in sagas.names()
-    assert sagas.records()[0]["who"].startswith("arn:aws:")  # the caller identity (moto's STS)
-
-    refused = concord("saga", "redrive", "t-ok")
-    assert refused.exit_code == 1 and "already succeeded" in refused.output
-    missing = concord("saga", "redrive", "nothing-like-it")
-    assert missing.exit_code == 1 and "no saga execution nothing-like-it" in missing.output
+    assert stage.replays()[0].status == "failed"
 
 
 # --------------------------------------------------------------------------- test doubles

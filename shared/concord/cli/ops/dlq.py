@@ -16,6 +16,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from ...aws import operations as ops
+from ...clock import utc_now
 from . import render
 from .context import (
     EXIT_OK,
@@ -39,7 +40,7 @@ dlq_app = typer.Typer(help="Dead-letter queues: show a parked message, redrive s
 
 QueueOption = Annotated[
     Optional[str],
-    typer.Option("--queue", "-q", help="A DLQ: its full name, or short (audit-trail, q2c-start-dlq). Default: all."),
+    typer.Option("--queue", "-q", help="A DLQ: its full name, or short (audit-trail, quote-to-cash-dlq). Default: all."),
 ]
 
 
@@ -374,7 +375,7 @@ def _move_tasks(where: Target, pairs: list[tuple[ops.QueueRef, ops.QueueRef]], d
             moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": None, "record": None})
             continue
         handle = ops.start_message_move_task(sqs, dlq, source)
-        record = ops.record_move_task(dynamodb, where.names, actor, dlq, source, handle, depth, dt.datetime.now(dt.UTC))
+        record = ops.record_move_task(dynamodb, where.names, actor, dlq, source, handle, depth, utc_now())
         moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": handle, "record": record})
     if as_json:
         render.print_json({"target": where.label, "dry_run": dry_run, "move_tasks": moved})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from ...aws import operations as ops
+from ...clock import utc_now
 from ...events.types import Severity
 from . import render
 from .context import EXIT_OK, EXIT_PROBLEM, AsJson, Local, Profile, Region, Stage, StateDir, console, errors, failures, parse_since, target
@@ -33,7 +33,7 @@ def exceptions(
 
     A sync exception (SyncExceptionRaised in the audit trail) is open until a later run of the same saga trigger succeeded. Exit code 1 when anything is open.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         where = target(local, state_dir, stage, profile, region)
         since_at = parse_since(since, now)

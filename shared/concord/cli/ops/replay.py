@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ...aws import operations as ops
 from ...aws import replay as rp
+from ...clock import utc_now
 from . import render
 from .context import (
     EXIT_OK,
@@ -84,7 +85,7 @@ def replay(
 
     Consumers are idempotent on the event id, so a replayed event has no second effect. Each replay is recorded in the audit trail (REPLAY#<run id>) before anything is sent. On AWS a window alone is replayed by EventBridge from the archive; --type, --entity and the local stack re-publish the events selected from the audit trail (docs/operations.md). Exit 1 when nothing matched or an event could not be replayed.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         selection = _selection(start, end, types or [], entity, now)
         where = target(local, state_dir, stage, profile, region)

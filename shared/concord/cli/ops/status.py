@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ...aws import operations as ops
+from ...clock import utc_now
 from ...events.types import Severity
 from . import render
 from .context import EXIT_OK, EXIT_PROBLEM, AsJson, Local, Profile, Region, Stage, StateDir, console, errors, failures, target
@@ -37,7 +38,7 @@ def status(
 
     Colours are the alarms' business severities. Exit code 1 when anything alarms.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         where = target(local, state_dir, stage, profile, region)
         sqs, sfn, dynamodb = where.client("sqs"), where.client("stepfunctions"), where.client("dynamodb")

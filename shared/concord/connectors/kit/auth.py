@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import httpx
 import jwt
@@ -29,8 +29,11 @@ from .errors import AuthFailed, ErrorMapper
 
 # OAuth error codes meaning "these credentials are not (or no longer) valid" (RFC 6749 §5.2, plus
 # Salesforce's `invalid_client_credentials`).
-_REFUSED_CREDENTIALS = frozenset({"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"})
+_REFUSED_CREDENTIALS = frozenset(
+    {"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"}
+)
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class StaticToken(httpx.Auth):
@@ -39,7 +42,7 @@ class StaticToken(httpx.Auth):
     def __init__(self, token: SecretStr) -> None:
         self._token = token
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
 
@@ -68,6 +71,15 @@ class JwtSigningKey(BaseModel):
     key_id: str | None = None
 
 
+class CertificateKey(BaseModel):
+    """What `JwtClientAssertion` reads from the secret store: the app (iss), the certificate it
+    signs with (its id goes into `kid`) and the certificate's private key (PEM)."""
+
+    client_id: str
+    certificate_id: str
+    private_key: SecretStr
+
+
 @dataclass(frozen=True)
 class AccessToken:
     value: SecretStr
@@ -76,10 +88,7 @@ class AccessToken:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-C = TypeVar("C", bound=BaseModel)
-
-
-class OAuth2Token(httpx.Auth, Generic[C]):
+class OAuth2Token[C: BaseModel](httpx.Auth):
     """Base of the token-endpoint flows: caching, refresh before expiry, credential re-reads.
 
     `default_lifetime` is used when the token response has no `expires_in` (Salesforce's has none:
@@ -124,9 +133,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
 
     # ---------------------------------------------------------------- the flow httpx drives
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self._token
-        if not self._usable(token):
+        if token is None or not self._usable(token):
             token = yield from self._renew(stale=token, reread=False)
         response = yield self._authorised(request, token)
         if response.status_code == 401:
@@ -146,7 +155,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             request.headers["Host"] = request.url.netloc.decode("ascii")
         return request
 
-    def _renew(self, *, stale: AccessToken | None, reread: bool) -> Generator[httpx.Request, httpx.Response, AccessToken]:
+    def _renew(
+        self, *, stale: AccessToken | None, reread: bool
+    ) -> Generator[httpx.Request, httpx.Response, AccessToken]:
         # One renewal at a time per process; a thread that waited uses the token just fetched.
         with self._lock:
             if self._token is not stale and self._usable(self._token):
@@ -162,7 +173,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             return self._token
 
     def _token_request(self, credentials: C) -> httpx.Request:
-        return httpx.Request("POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"}
+        )
 
     def _refused(self, response: httpx.Response) -> bool:
         return response.status_code in (400, 401) and self._refusal_code(response) in self._refused_codes
@@ -183,7 +196,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             raise error
         body = response.json()
         lifetime = float(body.get("expires_in") or self._default_lifetime)
-        details = {key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")}
+        details = {
+            key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")
+        }
         return AccessToken(SecretStr(body["access_token"]), self._clock() + lifetime, details)
 
 
@@ -225,7 +240,9 @@ class JwtBearer(OAuth2Token[JwtSigningKey]):
     NetSuite's variant signs with PS256/ES256 and names the certificate in `kid`.
     """
 
-    def __init__(self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any) -> None:
+    def __init__(
+        self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.audience = audience
         self.algorithm = algorithm
@@ -244,3 +261,37 @@ class JwtBearer(OAuth2Token[JwtSigningKey]):
 
     def grant_form(self, credentials: JwtSigningKey) -> dict[str, str]:
         return {"grant_type": JWT_BEARER_GRANT, "assertion": self.assertion(credentials)}
+
+
+class JwtClientAssertion(OAuth2Token[CertificateKey]):
+    """RFC 6749 §4.4 client credentials, the client authenticated by a signed JWT (RFC 7523 §2.2)
+    instead of a secret: `client_assertion_type` + `client_assertion`, no user (`sub`).
+
+    NetSuite's OAuth 2.0 M2M flow: the JWT's header names the mapped certificate (`kid`), its
+    claims are iss = client id, scope, aud = the token URL, iat and exp (at most an hour apart).
+    """
+
+    def __init__(self, *, scope: str, algorithm: str = "PS256", assertion_lifetime: float = 300, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scope = scope
+        self.algorithm = algorithm
+        self.assertion_lifetime = assertion_lifetime
+
+    def assertion(self, credentials: CertificateKey) -> str:
+        now = int(self._clock())
+        claims = {
+            "iss": credentials.client_id,
+            "scope": self.scope,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + int(self.assertion_lifetime),
+        }
+        headers = {"typ": "JWT", "kid": credentials.certificate_id}
+        return jwt.encode(claims, credentials.private_key.get_secret_value(), algorithm=self.algorithm, headers=headers)
+
+    def grant_form(self, credentials: CertificateKey) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_CLIENT_ASSERTION,
+            "client_assertion": self.assertion(credentials),
+        }

@@ -12,6 +12,8 @@ import datetime as dt
 from concord.domain import ProjectState
 from concord.errors import PermanentError
 
+from ...clock import utc_now
+
 # --------------------------------------------------------------------------------------------
 # Tryton names
 
@@ -113,7 +115,6 @@ def record_id(value: str, what: str) -> int:
     return number
 
 
-
 # --------------------------------------------------------------------------------------------
 # Time
 
@@ -130,11 +131,6 @@ def from_tryton_datetime(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def stamp(moment: dt.datetime | None = None) -> str:
     """A short UTC time stamp for notes and comments, e.g. 2025-04-03T09:00Z."""
     return (moment or utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-
