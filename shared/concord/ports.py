@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .domain import (
     ApprovedTime,
@@ -73,6 +73,16 @@ class ChangeSource(Protocol):
         changes_since would report them, in as few calls as the system allows; records that
         do not exist, or are not of that type (e.g. a time entry not yet approved), are left
         out. What enrichment reads when a push names records without their content."""
+        ...
+
+
+@runtime_checkable
+class ApprovedTimeInBatches(Protocol):
+    """A PSA that reads the approved time of many changed records in a few calls, whatever their
+    number (change capture then announces a page of approvals without a read per record)."""
+
+    def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
+        """approved_entries() of each record (by id); records holding none may be left out."""
         ...
 
 

@@ -67,7 +67,8 @@ def enrich(
 def _named(watch: Watch, notice: ChangeNotified, bus: EventPublisher) -> tuple[int, int]:
     """The named records read in one call and announced: (changes found, events)."""
     changes = watch.source.changes_of(notice.record_type, notice.record_ids)
-    events = [event for change in changes for event in watch.announce(change)]
+    announce = watch.announcer_for(changes)
+    events = [event for change in changes for event in announce(change)]
     if events:
         bus.publish(events)
     return len(changes), len(events)
