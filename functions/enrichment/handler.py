@@ -21,7 +21,8 @@ from concord.sync.enrichment import enrich_each
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = EnrichmentSettings.from_env()
-    checkpoints = Checkpoints(client("dynamodb"), settings.checkpoints_table_name) if settings.checkpoints_table_name else None
+    table = settings.checkpoints_table_name
+    checkpoints = Checkpoints(client("dynamodb"), table) if table else None
     return consume_batch(
         event,
         context,

@@ -31,5 +31,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="SubscriptionsRenewed", unit=MetricUnit.Count, value=len(kept.renewed))
     expiries = {s.resource: s.expirationDateTime.isoformat() for s in kept.ensured}
     logger.info("subscriptions kept alive", renewed=len(kept.renewed), expiries=expiries)
-    return {"subscriptions": [{"resource": s.resource, "expires": s.expirationDateTime.isoformat()} for s in kept.ensured],
-            "renewed": len(kept.renewed)}
+    return {"subscriptions": [{"resource": s.resource, "expires": s.expirationDateTime.isoformat()}
+                              for s in kept.ensured], "renewed": len(kept.renewed)}

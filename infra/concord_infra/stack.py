@@ -153,7 +153,9 @@ class ConcordStack(Stack):
 
         connector_environment = {
             key: quote_to_cash.systems_environment[key]
-            for key in ("SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME")
+            for key in (
+                "SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME"
+            )
         }
         ChangeCapture(
             self,

@@ -231,7 +231,7 @@ RECONCILIATION = Flow(
 SUBSCRIPTION_RENEWAL = Flow(
     "subscription_renewal",
     "Keeps the ERP's Business Central webhook subscriptions alive (created if missing, renewed before 3-day expiry)",
-    Schedule(missed_means="Business Central stops notifying 3 days after the last renewal; polling alone finds changes"),
+    Schedule(missed_means="Business Central stops notifying 3 days after the last renewal: only polling finds changes"),
     Severity.WARNING,
     # The ERP connection's secret only (it holds the subscription settings); publishes nothing.
     Access(systems=("erp",)),

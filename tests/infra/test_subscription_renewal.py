@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
-from concord import catalog
-
 from app import build_app
+from aws_cdk.assertions import Template
+
+from concord import catalog
 
 from .conftest import _context, of_type
 from .test_hardening import _functions, _secrets_read, _statements
@@ -37,21 +37,28 @@ def test_not_configured_nothing_is_deployed(dev: dict) -> None:
     assert catalog.SUBSCRIPTION_RENEWAL.physical_name("concord-dev") not in names
 
 
-def test_configured_it_runs_on_its_schedule_and_reads_the_erp_secret_only(renewing: tuple[dict[str, Any], Path]) -> None:
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_configured_it_runs_on_its_schedule_and_reads_the_erp_secret_only(
+    renewing: tuple[dict[str, Any], Path],
+) -> None:
     template, _ = renewing
     lid, function = _functions(template)[FOLDER]
     name = catalog.SUBSCRIPTION_RENEWAL.physical_name("concord-dev")
-    (rule,) = [r["Properties"] for r in of_type(template, "AWS::Events::Rule").values() if r["Properties"].get("Name") == name]
+    rules = of_type(template, "AWS::Events::Rule").values()
+    (rule,) = [r["Properties"] for r in rules if r["Properties"].get("Name") == name]
 
     assert rule["ScheduleExpression"] == "rate(6 hours)"
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [lid, "Arn"]} and "DeadLetterConfig" in rule["Targets"][0]
     assert _secrets_read(template, function) == {"concord/dev/systems/erp"}
     statements = _statements(template, function)
-    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {action for statement in statements for action in _actions(statement)}
     assert not any(a.startswith(("dynamodb:", "events:")) for a in actions), actions  # no table, no bus
     queues = {lid: q["Properties"]["QueueName"] for lid, q in of_type(template, "AWS::SQS::Queue").items()}
-    sent_to = {queues[s["Resource"]["Fn::GetAtt"][0]] for s in statements if any(a.startswith("sqs:") for a in
-                                                                               (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))}
+    sent_to = {queues[statement["Resource"]["Fn::GetAtt"][0]] for statement in statements
+               if any(action.startswith("sqs:") for action in _actions(statement))}
     assert sent_to == {f"{name}-dlq"}  # its failed runs (the on-failure destination), nothing else
     assert "RATE_BUDGET_TABLE_NAME" not in function["Environment"]["Variables"]
     assert function["Environment"]["Variables"]["SYSTEMS_SECRET_PREFIX"] == "concord/dev/systems"

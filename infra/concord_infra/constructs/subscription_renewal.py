@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from aws_cdk import Duration
 from aws_cdk import aws_secretsmanager as secretsmanager
-from concord.catalog import SUBSCRIPTION_RENEWAL
 from constructs import Construct
+
+from concord.catalog import SUBSCRIPTION_RENEWAL
 
 from .functions import ConcordFunction
 from .ops import AlarmTopics

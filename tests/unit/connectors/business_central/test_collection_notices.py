@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from concord.domain import Customer, InvoiceLine
 from concord.errors import ConfigurationError
 from concord.events.payloads import ChangeNotified

@@ -12,11 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from concord.connectors.business_central.connection import parse_connection
 from concord.errors import ConfigurationError
 from concord.local.sandboxes.business_central import BusinessCentralSandbox
 from concord.local.sandboxes.kit import SandboxServer
-from moto import mock_aws
 
 from .sandbox_systems import TENANT, connection
 
