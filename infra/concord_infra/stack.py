@@ -20,6 +20,7 @@ from .constructs.ingress_alarms import IngressAlarms
 from .constructs.ops import AlarmTopics
 from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
+from .constructs.subscription_renewal import SubscriptionRenewal
 from .constructs.sync_flows import SyncFlows
 
 ARCHIVE_DAYS = 90
@@ -150,6 +151,12 @@ class ConcordStack(Stack):
             every_hours=stage.reconcile_every_hours,
         )
 
+        connector_environment = {
+            key: quote_to_cash.systems_environment[key]
+            for key in (
+                "SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME"
+            )
+        }
         ChangeCapture(
             self,
             "ChangeCapture",
@@ -158,14 +165,24 @@ class ConcordStack(Stack):
             tables=tables,
             bus=bus.bus,
             system_secrets=quote_to_cash.system_secrets,
-            connector_environment={
-                key: quote_to_cash.systems_environment[key]
-                for key in ("SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME")
-            },
+            connector_environment=connector_environment,
             watches=stage.poll_watches,
             every_minutes=stage.poll_every_minutes,
             topics=topics,
         )
+
+        if stage.business_central_subscriptions is not None:
+            SubscriptionRenewal(
+                self,
+                "SubscriptionRenewal",
+                prefix=prefix,
+                make_function=function,
+                system_secrets=quote_to_cash.system_secrets,
+                # No rate budget table: the function is granted none (its calls are a handful a run).
+                connector_environment={k: v for k, v in connector_environment.items() if k != "RATE_BUDGET_TABLE_NAME"},
+                every_hours=stage.business_central_subscriptions.every_hours,
+                topics=topics,
+            )
 
         OperationsDashboard(
             self,

@@ -197,8 +197,9 @@ ENRICHMENT = Flow(
     "Records a system named without their content (ChangeNotified, Salesforce change events) → business events",
     Events(sources=("concord.concord",), detail_types=("ChangeNotified",)),
     Severity.WARNING,
-    # A notice may name any system's records; what it becomes is what polling announces.
-    Access(systems=ALL_SYSTEMS, publishes=tuple(ANNOUNCED.values())),
+    # A notice may name any system's records; what it becomes is what polling announces (a notice
+    # without ids is change capture's delta read, which reports a change no event can be made of).
+    Access(systems=ALL_SYSTEMS, publishes=(*ANNOUNCED.values(), "SyncExceptionRaised")),
     timeout_seconds=60,
 )
 PROJECT_TERMS = Flow(
@@ -227,10 +228,19 @@ RECONCILIATION = Flow(
     Access(systems=ALL_SYSTEMS, publishes=("DriftDetected",)),
     timeout_seconds=600,
 )
+SUBSCRIPTION_RENEWAL = Flow(
+    "subscription_renewal",
+    "Keeps the ERP's Business Central webhook subscriptions alive (created if missing, renewed before 3-day expiry)",
+    Schedule(missed_means="Business Central stops notifying 3 days after the last renewal: only polling finds changes"),
+    Severity.WARNING,
+    # The ERP connection's secret only (it holds the subscription settings); publishes nothing.
+    Access(systems=("erp",)),
+    timeout_seconds=60,
+)
 
 # The consumers that work with the systems per event (infra's SyncFlows), in this order.
 SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS)
-FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION)
+FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION, SUBSCRIPTION_RENEWAL)
 
 SAGA = Saga(
     QUOTE_TO_CASH,

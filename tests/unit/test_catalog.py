@@ -157,7 +157,7 @@ def test_the_docs_flow_table_is_the_catalogs() -> None:
 
 def test_each_flow_has_one_name_and_physical_names_derive_from_it() -> None:
     names = [flow.name for flow in catalog.FLOWS]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     assert catalog.BILLING.physical_name("concord-dev") == "concord-dev-billing"
     assert catalog.SAGA.physical_name("concord-dev") == "concord-dev-quote-to-cash"
     assert catalog.SAGA.folder(catalog.SAGA.step("validate_customer")) == "quote_to_cash_validate_customer"
@@ -171,6 +171,7 @@ def test_each_flow_has_one_name_and_physical_names_derive_from_it() -> None:
         ("billing-dlq", catalog.BILLING, Severity.HIGH),
         ("financial-status-dlq", catalog.FINANCIAL_STATUS, Severity.HIGH),
         ("change-capture-dlq", catalog.CHANGE_CAPTURE, Severity.WARNING),  # a schedule's DLQ
+        ("subscription-renewal-dlq", catalog.SUBSCRIPTION_RENEWAL, Severity.WARNING),
         ("audit-trail", catalog.AUDIT_TRAIL, Severity.WARNING),
         ("someone-elses-queue", None, Severity.WARNING),
     ],

@@ -40,8 +40,11 @@ class SyncFlows(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.consumers: list[EventConsumer] = []
-        relays_environment = {
-            "SALESFORCE_EVENT_RELAYS": json.dumps([relay.model_dump() for relay in event_relays], sort_keys=True)
+        # Enrichment: the relays it reads, and change capture's checkpoints (a notice without ids
+        # is a delta read from there).
+        enrichment_environment = {
+            "SALESFORCE_EVENT_RELAYS": json.dumps([relay.model_dump() for relay in event_relays], sort_keys=True),
+            "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
         }
         for flow in catalog.SYNC_FLOWS:
             function = make_function(
@@ -51,7 +54,7 @@ class SyncFlows(Construct):
                     **quote_to_cash.systems_environment,
                     "AUDIT_TABLE_NAME": tables.audit.table_name,
                     "RETRY_BASE_SECONDS": str(retry_base_seconds),
-                    **(relays_environment if flow is catalog.ENRICHMENT else {}),
+                    **(enrichment_environment if flow is catalog.ENRICHMENT else {}),
                 },
                 timeout=Duration.seconds(flow.timeout_seconds),
                 # Each flow calls the vendors: cap how many run at once (stage config).
@@ -59,6 +62,8 @@ class SyncFlows(Construct):
             )
             quote_to_cash.grant_systems_access(function, tables, bus, flow.access)
             grant_items(tables.audit, function.function, "dynamodb:PutItem")
+            if flow is catalog.ENRICHMENT:
+                tables.checkpoints.grant(function.function, "dynamodb:GetItem", "dynamodb:PutItem")
             self.consumers.append(
                 EventConsumer(
                     self,
