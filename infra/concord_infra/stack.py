@@ -29,11 +29,11 @@ class ConcordStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         stage = config.stage
-        prefix = config.prefix
+        names = config.names
 
-        tables = DataTables(self, "Data", prefix=prefix, retain=stage.retain_data)
-        bus = EventBus(self, "Events", prefix=prefix, archive_days=ARCHIVE_DAYS)
-        topics = AlarmTopics(self, "Alarms", prefix=prefix)
+        tables = DataTables(self, "Data", names=names, retain=stage.retain_data)
+        bus = EventBus(self, "Events", names=names, archive_days=ARCHIVE_DAYS)
+        topics = AlarmTopics(self, "Alarms", names=names)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
         def function(name: str, description: str, **kwargs: Any) -> ConcordFunction:
@@ -41,7 +41,7 @@ class ConcordStack(Stack):
                 self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
-                physical_prefix=prefix,
+                names=names,
                 layer=layer,
                 log_retention_days=stage.log_retention_days,
                 retain_logs=stage.retain_data,
@@ -58,7 +58,7 @@ class ConcordStack(Stack):
         ingress = WebhookIngress(
             self,
             "Ingress",
-            prefix=prefix,
+            names=names,
             stage_name=config.name,
             function=ingest,
             bus=bus.bus,
@@ -74,7 +74,7 @@ class ConcordStack(Stack):
         IngressAlarms(
             self,
             "IngressAlarms",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             function=ingest,
             sources=list(stage.webhook_sources),
@@ -95,7 +95,7 @@ class ConcordStack(Stack):
             self,
             "AuditTrailDelivery",
             name="audit_trail",
-            prefix=prefix,
+            names=names,
             bus=bus.bus,
             pattern=events.EventPattern(source=CANONICAL_SOURCES),
             function=audit,
@@ -107,7 +107,7 @@ class ConcordStack(Stack):
         quote_to_cash = QuoteToCash(
             self,
             "QuoteToCash",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -126,7 +126,7 @@ class ConcordStack(Stack):
         flows = SyncFlows(
             self,
             "SyncFlows",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -141,7 +141,7 @@ class ConcordStack(Stack):
         Reconciliation(
             self,
             "Reconciliation",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -153,7 +153,7 @@ class ConcordStack(Stack):
         ChangeCapture(
             self,
             "ChangeCapture",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -170,7 +170,7 @@ class ConcordStack(Stack):
         OperationsDashboard(
             self,
             "Operations",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             consumers=[audit_delivery, quote_to_cash.trigger, *flows.consumers],
             state_machines=[quote_to_cash.state_machine],

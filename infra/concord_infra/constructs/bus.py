@@ -13,18 +13,19 @@ from constructs import Construct
 
 from concord.events.envelope import EVENT_MODEL_BY_TYPE, producer_of
 from concord.events.types import System
+from concord.naming import Names
 
 # Every canonical event's `source` (concord.crm, concord.psa, ...): see Envelope.bus_source.
 CANONICAL_SOURCES = [f"concord.{system.value}" for system in System]
 
 
 class EventBus(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, archive_days: int) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, archive_days: int) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", event_bus_name=prefix)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=names.bus)
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=f"{prefix}-events",
+            archive_name=names.archive,
             description="All canonical events, for `concord replay`",
             event_pattern=events.EventPattern(source=CANONICAL_SOURCES),
             retention=Duration.days(archive_days),

@@ -10,6 +10,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from concord.naming import Names
+
 from .data import DataTables
 from .functions import ConcordFunction
 from .bus import grant_publish
@@ -24,7 +26,7 @@ class ChangeCapture(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -56,7 +58,7 @@ class ChangeCapture(Construct):
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-poll-changes",
+            name=names.function("poll_changes"),
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,

@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from concord.events.types import Severity
+from concord.naming import Names
 
 from ..nag import skip_checkov
 from .functions import ConcordFunction
@@ -39,7 +40,7 @@ class EventConsumer(Construct):
         construct_id: str,
         *,
         name: str,
-        prefix: str,
+        names: Names,
         bus: events.IEventBus,
         pattern: events.EventPattern,
         function: ConcordFunction,
@@ -53,11 +54,11 @@ class EventConsumer(Construct):
         concurrency, so messages wait in the queue rather than being throttled into the DLQ."""
         super().__init__(scope, construct_id)
         self.name = name
-        queue_name = f"{prefix}-{name.replace('_', '-')}"
+        queue_name = names.queue(name)
         self.dlq = sqs.Queue(
             self,
             "Dlq",
-            queue_name=f"{queue_name}-dlq",
+            queue_name=names.dlq(name),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,

@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from concord.events.types import Severity
+from concord.naming import Names
 
 from .functions import METRICS_NAMESPACE
 
@@ -23,18 +24,18 @@ if TYPE_CHECKING:  # consumer.py imports this module
 
 
 class AlarmTopics(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch alarms cannot publish to topics under aws/sns.
         self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"{prefix} alarm topics"
+            self, "Key", enable_key_rotation=True, description=f"{names.prefix} alarm topics"
         )
         self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topics: dict[Severity, sns.Topic] = {
             severity: sns.Topic(
                 self,
                 f"{severity.value.title()}Topic",
-                topic_name=f"{prefix}-alarms-{severity.value}",
+                topic_name=names.alarm_topic(severity.value),
                 master_key=self.key,
                 enforce_ssl=True,
             )
@@ -78,14 +79,14 @@ class OperationsDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         api: apigw.RestApi,
         consumers: list[EventConsumer],
         state_machines: list[sfn.StateMachine],
     ) -> None:
         super().__init__(scope, construct_id)
         five_minutes = Duration.minutes(5)
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{prefix}-operations")
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.dashboard)
 
         def concord_metric(name: str, service: str, label: str) -> cloudwatch.IMetric:
             # Powertools publishes each metric with a `service` dimension (plus others, e.g.

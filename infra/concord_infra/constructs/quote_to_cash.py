@@ -20,6 +20,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from concord.events.types import Severity
+from concord.naming import Names
 from concord.sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
 from constructs import Construct
 
@@ -64,17 +65,13 @@ STEP_ACCESS = {
 }
 
 
-def systems_secret_prefix(prefix: str) -> str:
-    return f"{prefix.replace('-', '/', 1)}/systems"
-
-
 class QuoteToCash(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -90,7 +87,7 @@ class QuoteToCash(Construct):
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        secret_prefix = systems_secret_prefix(prefix)
+        secret_prefix = names.systems_secret_prefix
         # Connection of each system, {"kind": "tryton", "url": ..., ...}: set after deploying.
         self.system_secrets = {
             system: secretsmanager.Secret(
@@ -195,7 +192,7 @@ class QuoteToCash(Construct):
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{prefix}-quote-to-cash",
+            log_group_name=f"/aws/vendedlogs/states/{names.state_machine('quote_to_cash')}",
             retention=RETENTION[log_retention_days],
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
@@ -203,7 +200,7 @@ class QuoteToCash(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"{prefix}-quote-to-cash",
+            state_machine_name=names.state_machine("quote_to_cash"),
             definition_body=sfn.DefinitionBody.from_chainable(chain),
             timeout=Duration.hours(1),
             tracing_enabled=True,
@@ -228,7 +225,7 @@ class QuoteToCash(Construct):
                 self,
                 f"Sagas{what.title().replace('-', '')}",
                 metric=metric,
-                name=f"{prefix}-quote-to-cash-{what}",
+                name=names.resource("quote_to_cash", what),
                 description=f"quote-to-cash sagas {what}: see SyncExceptionRaised and `concord exceptions`",
                 severity=Severity.WARNING,
             )
@@ -237,7 +234,7 @@ class QuoteToCash(Construct):
             self,
             "Trigger",
             name="q2c_start",
-            prefix=prefix,
+            names=names,
             bus=bus,
             pattern=events.EventPattern(source=["concord.crm"], detail_type=["OpportunityClosedWon"]),
             function=start,

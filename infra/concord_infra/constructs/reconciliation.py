@@ -12,6 +12,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from concord.naming import Names
+
 from .data import DataTables
 from .functions import ConcordFunction
 from .ops import AlarmTopics
@@ -25,7 +27,7 @@ class Reconciliation(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -48,7 +50,7 @@ class Reconciliation(Construct):
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-reconcile",
+            name=names.function("reconcile"),
             function=self.function,
             every=Duration.hours(every_hours),
             topics=topics,

@@ -13,6 +13,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from concord.events.types import Severity
 from concord.ingress.vendors.salesforce.change_events import EventRelay
+from concord.naming import Names
 from constructs import Construct
 
 from .consumer import EventConsumer
@@ -104,7 +105,7 @@ class SyncFlows(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -141,7 +142,7 @@ class SyncFlows(Construct):
                     self,
                     "".join(part.title() for part in flow.name.split("_")),
                     name=flow.name,
-                    prefix=prefix,
+                    names=names,
                     bus=bus,
                     pattern=events.EventPattern(source=[flow.source], detail_type=list(flow.detail_types)),
                     function=function,
