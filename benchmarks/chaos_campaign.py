@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import httpx
-from concord.aws.operations import peek_messages, queue_ref
+from concord.operator.queues import peek_messages, queue_ref
 from concord.aws.sagas import REDRIVE_SEPARATOR, redrive_saga
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from concord.aws.operations import QUEUE_FLOWS
+from concord.operator.queues import QUEUE_FLOWS
 
 from .conftest import of_type
 

@@ -227,9 +227,9 @@ def test_saga_failures_alarm_on_the_warning_topic(dev: dict) -> None:
 
 
 def test_each_dlq_alarms_on_the_topic_of_the_severity_operators_see(dev: dict) -> None:
-    """`concord exceptions` ranks a parked message by concord.aws.operations.QUEUE_FLOWS; the
+    """`concord exceptions` ranks a parked message by concord.operator.queues.QUEUE_FLOWS; the
     DLQ's alarm must page at that same severity."""
-    from concord.aws.operations import QUEUE_FLOWS
+    from concord.operator.queues import QUEUE_FLOWS
 
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(dev, "AWS::CloudWatch::Alarm").values()}
     topics = {lid: t["Properties"]["TopicName"] for lid, t in of_type(dev, "AWS::SNS::Topic").items()}

@@ -1,4 +1,4 @@
-"""`concord replay` and `concord saga` (concord.aws.replay, concord.aws.operations' saga redrive)
+"""`concord replay` and `concord saga` (concord.operator.replay, concord.operator.saga)
 against moto, in-process: which events a window and filters select, what is put on the bus,
 what EventBridge's replay is asked for, the records, and the exit codes."""
 
@@ -13,8 +13,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from concord.aws import operations as ops
-from concord.aws import replay as rp
+from concord.naming import Names
+from concord.operator import replay as rp
+from concord.operator import saga as ops
+from concord.operator.actor import Actor
+from concord.operator.calls import OperationsError
+from concord.operator.executions import trigger_of_execution
+from concord.operator.trace import parse_entity_reference
+from concord.operator.trail import Trail
 from concord.aws.audit import AuditTrail, DeliveryTimings
 from concord.cli.main import app
 from concord.events import Envelope, new_event
@@ -24,8 +30,8 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 STAGE = "t"
-NAMES = ops.Names(STAGE)
-ACTOR = ops.Actor("arn:aws:iam::123456789012:user/ops", "ops")
+NAMES = Names(STAGE)
+ACTOR = Actor("arn:aws:iam::123456789012:user/ops", "ops")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
@@ -61,6 +67,8 @@ class Stage:
                 BillingMode="PAY_PER_REQUEST",
             )
         self.trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+        self.tables = boto3.resource("dynamodb")
+        self.store = Trail(self.dynamodb, self.tables, NAMES)
         self.bus_arn = self.events.create_event_bus(Name=NAMES.bus)["EventBusArn"]
         pattern = json.dumps({"source": [{"prefix": "concord."}]})
         self.archive_arn = self.events.create_archive(
@@ -92,11 +100,11 @@ class Stage:
         return seen
 
     def replays(self) -> list[dict[str, Any]]:
-        return rp.replay_records(self.dynamodb, NAMES.audit_table)
+        return self.store.replays()
 
     def run(self, selection: rp.ReplaySelection, **kwargs: Any) -> rp.ReplayRun:
-        return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("dynamodb", self.dynamodb), NAMES, ACTOR,
-                            selection, **kwargs)
+        return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("trail", self.store), ACTOR, selection,
+                            **kwargs)
 
 
 @pytest.fixture
@@ -107,7 +115,7 @@ def stage() -> Iterator[Stage]:
 
 def window(start: dt.datetime, end: dt.datetime, types: tuple[str, ...] = (), entity: str | None = None
            ) -> rp.ReplaySelection:
-    reference = ops.parse_entity_reference(entity) if entity else None
+    reference = parse_entity_reference(entity) if entity else None
     return rp.ReplaySelection(start, end, types, entity, reference)
 
 
@@ -132,36 +140,36 @@ def ids(events: list[rp.ReplayEvent]) -> list[str]:
 def test_the_window_selects_by_publication_time_inclusive_oldest_first(
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
-    chosen = rp.select_events(stage.dynamodb, NAMES, window(hours_ago(3), hours_ago(1.5)))
+    chosen = rp.select_events(stage.store, window(hours_ago(3), hours_ago(1.5)))
     assert ids(chosen) == [history["won"].id, history["other"].id]  # 3h ago is on the edge: inside
 
-    everything = rp.select_events(stage.dynamodb, NAMES, window(hours_ago(10), NOW))
+    everything = rp.select_events(stage.store, window(hours_ago(10), NOW))
     assert ids(everything) == [history[k].id for k in ("old", "won", "other", "recent")]
-    assert rp.select_events(stage.dynamodb, NAMES, window(hours_ago(0.5), NOW)) == []
+    assert rp.select_events(stage.store, window(hours_ago(0.5), NOW)) == []
     # occurred_at is not the window's clock: "recent" occurred 1.5 h ago but was published 1 h ago
-    assert rp.select_events(stage.dynamodb, NAMES, window(hours_ago(1.6), hours_ago(1.4))) == []
+    assert rp.select_events(stage.store, window(hours_ago(1.6), hours_ago(1.4))) == []
 
 
 def test_types_and_an_entity_narrow_the_window(stage: Stage, history: dict[str, Envelope]) -> None:
     every = window(hours_ago(10), NOW)
-    by_type = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, ("AccountChanged",)))
+    by_type = rp.select_events(stage.store, window(every.start, every.end, ("AccountChanged",)))
     assert ids(by_type) == [history[k].id for k in ("old", "other", "recent")]
-    two = rp.select_events(stage.dynamodb, NAMES,
+    two = rp.select_events(stage.store,
                            window(every.start, every.end, ("OpportunityClosedWon", "AccountChanged")))
     assert len(two) == 4
 
     # crm:account:A-1 is named by two AccountChanged and the deal; A-2's change is not about it
-    about = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:A-1"))
+    about = rp.select_events(stage.store, window(every.start, every.end, entity="crm:account:A-1"))
     assert ids(about) == [history[k].id for k in ("old", "won", "recent")]
-    both = rp.select_events(stage.dynamodb, NAMES,
+    both = rp.select_events(stage.store,
                             window(hours_ago(3.5), NOW, ("AccountChanged",), "crm:account:A-1"))
     assert ids(both) == [history["recent"].id]
-    project = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:opportunity:31"))
+    project = rp.select_events(stage.store, window(every.start, every.end, entity="crm:opportunity:31"))
     assert ids(project) == [history["won"].id]
     # a canonical id the cross-reference registry does not know names no record: nothing
     unknown = canonical_id("project", "crm", "31")
-    assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity=unknown)) == []
-    assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:nobody")) == []
+    assert rp.select_events(stage.store, window(every.start, every.end, entity=unknown)) == []
+    assert rp.select_events(stage.store, window(every.start, every.end, entity="crm:account:nobody")) == []
 
 
 def test_the_publication_time_falls_back_to_ingestion_then_occurrence() -> None:
@@ -187,7 +195,7 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), NOW, ("AccountChanged",))
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.store, selection)
     run = stage.run(selection)
     seen: list[tuple[int, int]] = []
 
@@ -216,17 +224,17 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
 
 def test_no_replay_without_its_record(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.store, selection)
 
-    with pytest.raises(ops.OperationsError, match=r"access denied to table concord-t-audit: .*dynamodb:PutItem"):
-        stage.run(selection, dynamodb=Refusing(stage.dynamodb, "put_item")).republish(chosen)
+    with pytest.raises(OperationsError, match=r"access denied to table concord-t-audit: .*dynamodb:PutItem"):
+        stage.run(selection, trail=trail_refusing("PutItem")).republish(chosen)
 
     assert stage.delivered() == [] and stage.replays() == []
 
 
 def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.store, selection)
     refused = history["won"].id
 
     outcome = stage.run(selection, events=RefusingEntries(stage.events, refused)).republish(chosen)
@@ -245,7 +253,7 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), hours_ago(1.5))
-    expected = rp.select_events(stage.dynamodb, NAMES, selection)
+    expected = rp.select_events(stage.store, selection)
     events = SlowReplays(stage.events, running_polls=2)
     naps: list[float] = []
     states: list[str] = []
@@ -377,7 +385,7 @@ class Sagas:
             roleArn="arn:aws:iam::123456789012:role/saga")["stateMachineArn"]
 
     def start(self, name: str, fail: bool) -> dict[str, Any]:
-        trigger = ops.trigger_of_execution(name)
+        trigger = trigger_of_execution(name)
         arn = self.sfn.start_execution(stateMachineArn=self.machine, name=name,
                                        input=json.dumps({"fail": fail, "event": {"id": trigger}}))["executionArn"]
         return self.finished(arn)
@@ -395,7 +403,7 @@ class Sagas:
         return sorted(e["name"] for e in self.sfn.list_executions(stateMachineArn=self.machine)["executions"])
 
     def records(self) -> list[dict[str, Any]]:
-        return ops.redrive_records(self.stage.dynamodb, NAMES.audit_table)
+        return self.stage.store.redrives()
 
 
 @pytest.fixture
@@ -411,12 +419,12 @@ def test_a_failed_saga_is_found_by_trigger_name_or_arn_and_redriven_with_its_inp
         found = ops.find_saga(sagas.sfn, NAMES, given)
         assert (found.trigger_event_id, found.state, found.refusal()) == ("t-1", "failed", None)
 
-    dry = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"),
+    dry = ops.redrive_failed_saga(sagas.sfn, sagas.stage.store, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"),
                                   dry_run=True)
     assert (dry.status, dry.new_execution) == ("would_redrive", "t-1-redrive-1")
     assert sagas.names() == ["t-1"] and sagas.records() == []
 
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR,
+    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.store, ACTOR,
                                       ops.find_saga(sagas.sfn, NAMES, "t-1"))
 
     assert (outcome.status, outcome.new_execution) == ("redriven", "t-1-redrive-1")
@@ -430,7 +438,7 @@ def test_a_failed_saga_is_found_by_trigger_name_or_arn_and_redriven_with_its_inp
     # it failed again (same input): the next redrive is the second, named by its latest attempt
     found = ops.find_saga(sagas.sfn, NAMES, "t-1-redrive-1")
     assert [a.name for a in found.attempts] == ["t-1", "t-1-redrive-1"] and found.latest.name == "t-1-redrive-1"
-    second = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, found)
+    second = ops.redrive_failed_saga(sagas.sfn, sagas.stage.store, ACTOR, found)
     assert second.new_execution == "t-1-redrive-2"
 
 
@@ -440,7 +448,7 @@ def test_a_succeeded_or_running_saga_is_refused(sagas: Sagas) -> None:
     succeeded = ops.find_saga(sagas.sfn, NAMES, "t-2")
     assert succeeded.state == "succeeded"
 
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, succeeded)
+    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.store, ACTOR, succeeded)
 
     assert outcome.status == "refused" and "already succeeded (t-2-redrive-1" in outcome.detail
     assert sagas.names() == ["t-2", "t-2-redrive-1"] and sagas.records() == []
@@ -448,7 +456,7 @@ def test_a_succeeded_or_running_saga_is_refused(sagas: Sagas) -> None:
         ops.SagaAttempt("t-3", "arn:1", "FAILED", NOW, NOW),
         ops.SagaAttempt("t-3-redrive-1", "arn:2", "RUNNING", NOW, None)])
     assert running.state == "running" and "is running (t-3-redrive-1" in (running.refusal() or "")
-    with pytest.raises(ops.OperationsError, match="no saga execution t-9 in concord-t-quote-to-cash"):
+    with pytest.raises(OperationsError, match="no saga execution t-9 in concord-t-quote-to-cash"):
         ops.find_saga(sagas.sfn, NAMES, "t-9")
 
 
@@ -479,6 +487,17 @@ def test_saga_commands_exit_codes(sagas: Sagas) -> None:
 
 
 # --------------------------------------------------------------------------- test doubles
+
+
+def trail_refusing(operation: str) -> Trail:
+    """The stage's trail over a DynamoDB client that refuses `operation` as IAM would."""
+    tables = boto3.resource("dynamodb")
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation)
+
+    tables.meta.client.meta.events.register(f"before-call.dynamodb.{operation}", denied)
+    return Trail(boto3.client("dynamodb"), tables, NAMES)
 
 
 class Refusing:

@@ -7,9 +7,9 @@ Item layout (single table, string keys `pk` / `sk`):
                                                      it) that produced no canonical event, and why
   REDRIVE#<run id>      / MESSAGE#<id> | MOVE_TASK | EXECUTION#<name>
                                                       an operator's DLQ redrive or saga redrive
-                                                      (concord.aws.operations)
+                                                      (concord.operator)
   REPLAY#<run id>       / RUN                         an operator's replay of a window of events
-                                                      (concord.aws.replay)
+                                                      (concord.operator.replay)
 """
 
 from __future__ import annotations

@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 
 from ..aws.audit import AuditTrail
-from ..aws.operations import audit_events, peek_messages, queue_ref
+from ..naming import Names
+from ..operator.queues import peek_messages, queue_ref
+from ..operator.trail import Trail
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
+from .template import LOCAL_STAGE
 
 
 @dataclass
@@ -28,10 +31,11 @@ class LocalView:
         self.dynamodb = aws_client(self.state, "dynamodb")
         dynamodb = aws_client(self.state, "dynamodb", resource=True)
         self.audit = AuditTrail(dynamodb.Table(self.topology.setting("AUDIT_TABLE_NAME")))
+        self.trail = Trail(self.dynamodb, dynamodb, Names(LOCAL_STAGE))
 
     def audit_events_of_type(self, event_type: str) -> list[dict[str, Any]]:
         """Audit-trail records of one event type, `detail` parsed (a scan: fine for a laptop's volumes)."""
-        return audit_events(self.dynamodb, self.audit.table.name, event_types=[event_type])
+        return self.trail.events(event_types=[event_type])
 
     def invoke(self, function_folder: str, event: dict[str, Any]) -> Any:
         """Invoke one of the stack's functions through the local Lambda service, as a trigger would."""

@@ -20,7 +20,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from ...aws.operations import Actor, Names, OperationsError, caller_identity
+from ...naming import Names
+from ...operator.actor import Actor, caller_identity
+from ...operator.calls import OperationsError
+from ...operator.trail import Trail
 from .filters import FilterSyntaxError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -52,12 +55,17 @@ class Target:
     local: bool
     label: str
     _factory: Callable[[str], Any]
+    _resource_factory: Callable[[str], Any]
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self._factory(service)
         return self._clients[service]
+
+    def trail(self) -> Trail:
+        """The stage's audit trail, registry and checkpoints."""
+        return Trail(self.client("dynamodb"), self._resource_factory("dynamodb"), self.names)
 
     def actor(self) -> Actor:
         os_user = _os_user()
@@ -92,7 +100,8 @@ def target(local: bool, state_dir: Path | None, stage: str | None, profile: str 
                 f"the local stack is not running (no state in {directory}): start it with `concord local up`"
             )
         state = StackState.load(directory)
-        return Target(Names("local"), True, f"local stack ({state.aws_endpoint})", lambda s: aws_client(state, s))
+        return Target(Names("local"), True, f"local stack ({state.aws_endpoint})", lambda s: aws_client(state, s),
+                      lambda s: aws_client(state, s, resource=True))
 
     import boto3
     from botocore.config import Config
@@ -107,7 +116,8 @@ def target(local: bool, state_dir: Path | None, stage: str | None, profile: str 
     config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
     chosen = stage or "dev"
     label = f"stage {chosen} in {session.region_name}" + (f" (profile {profile})" if profile else "")
-    return Target(Names(chosen), False, label, lambda service: session.client(service, config=config))
+    return Target(Names(chosen), False, label, lambda service: session.client(service, config=config),
+                  lambda service: session.resource(service, config=config))
 
 
 @contextmanager

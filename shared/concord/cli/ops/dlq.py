@@ -15,7 +15,29 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...naming import source_queue_of
+from ...operator.actor import Actor
+from ...operator.calls import OperationsError
+from ...operator.dlq import (
+    EditOutcome,
+    Editor,
+    RedriveOutcome,
+    RedriveRun,
+    apply_edit,
+    editable_text,
+    record_move_task,
+    start_message_move_task,
+)
+from ...operator.queues import (
+    DlqMessage,
+    QueueRef,
+    find_dlq_message,
+    flow_of_queue,
+    queue_attributes,
+    queue_ref,
+    stage_dlqs,
+)
+from ...operator.trace import payload_entities
 from . import render
 from .context import (
     EXIT_OK,
@@ -43,34 +65,33 @@ QueueOption = Annotated[
 ]
 
 
-def _dlqs(where: Target, queue: str | None) -> list[ops.QueueRef]:
+def _dlqs(where: Target, queue: str | None) -> list[QueueRef]:
     sqs = where.client("sqs")
     if queue:
-        return [ops.queue_ref(sqs, where.names.resolve_dlq(queue))]
-    return ops.stage_dlqs(sqs, where.names)
+        return [queue_ref(sqs, where.names.resolve_dlq(queue))]
+    return stage_dlqs(sqs, where.names)
 
 
 # --------------------------------------------------------------------------- show
 
 
-def _show_data(where: Target, message: ops.DlqMessage) -> dict[str, Any]:
-    dynamodb, names = where.client("dynamodb"), where.names
-    failures_ = ops.failures_of(dynamodb, names.audit_table, message.message_id)
+def _show_data(where: Target, message: DlqMessage) -> dict[str, Any]:
+    trail, names = where.trail(), where.names
+    failures_ = trail.failures_of(message.message_id)
     event = message.event
     correlation_id = (event or {}).get("correlation_id")
     correlated = (
-        [e for e in ops.audit_events(dynamodb, names.audit_table, correlation_id=str(correlation_id))]
-        if correlation_id else []
+        trail.events(correlation_id=str(correlation_id)) if correlation_id else []
     )
     records = []
-    for object_type, system, record_id in ops.payload_entities(event):
-        canonical = ops.canonical_of(dynamodb, names.xref_table, system, object_type, record_id)
+    for object_type, system, record_id in payload_entities(event):
+        canonical = trail.canonical_of(system, object_type, record_id)
         entry: dict[str, Any] = {"object_type": object_type, "named_as": f"{system}:{record_id}",
                                  "canonical_id": canonical, "records": {}}
         if canonical:
             entry["records"] = {
                 link.system: {"record_id": link.record_id, "linked_by": link.linked_by, "linked_at": link.linked_at}
-                for link in ops.xref_links(dynamodb, names.xref_table, object_type, canonical)
+                for link in trail.links_of(object_type, canonical)
             }
         records.append(entry)
     try:
@@ -80,8 +101,8 @@ def _show_data(where: Target, message: ops.DlqMessage) -> dict[str, Any]:
     last = failures_[-1] if failures_ else None
     return {
         "queue": message.queue,
-        "source_queue": ops.source_queue_of(message.queue),
-        "flow": ops.flow_of_queue(names, message.queue)[0],
+        "source_queue": source_queue_of(message.queue),
+        "flow": flow_of_queue(names, message.queue)[0],
         "message_id": message.message_id,
         "event_id": message.event_id,
         "event_type": message.event_type,
@@ -112,8 +133,7 @@ def _show_data(where: Target, message: ops.DlqMessage) -> dict[str, Any]:
         "redrives": [
             {k: r.get(k) for k in ("pk", "who", "started_at", "status", "dlq", "target_queue", "dlq_message_id",
                                    "new_message_id", "edited")}
-            for r in ops.redrive_records(dynamodb, names.audit_table, event_id=message.event_id,
-                                         message_id=message.message_id)
+            for r in trail.redrives(event_id=message.event_id, message_id=message.message_id)
         ] if message.event_id else [],
     }
 
@@ -134,10 +154,10 @@ def show(
         where = target(local, state_dir, stage, profile, region)
         queues = _dlqs(where, queue)
         with errors.status("looking for the message…"):
-            message = ops.find_dlq_message(where.client("sqs"), queues, message_id)
+            message = find_dlq_message(where.client("sqs"), queues, message_id)
             if message is None:
                 searched = ", ".join(q.name for q in queues) or "(no DLQs)"
-                raise ops.OperationsError(f"no message {message_id} in {searched} ({where.label})")
+                raise OperationsError(f"no message {message_id} in {searched} ({where.label})")
             data = _show_data(where, message)
     if as_json:
         render.print_json(data)
@@ -215,22 +235,22 @@ def _print_show(data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- redrive
 
 
-def _editor(command: str) -> ops.Editor:
-    def edit(message: ops.DlqMessage) -> ops.EditOutcome:
+def _editor(command: str) -> Editor:
+    def edit(message: DlqMessage) -> EditOutcome:
         handle, name = tempfile.mkstemp(prefix=f"concord-{message.message_id[:8]}-", suffix=".json")
         path = Path(name)
         try:
             with os.fdopen(handle, "w") as file:
-                file.write(ops.editable_text(message))
+                file.write(editable_text(message))
             errors.print(f"editing {message.event_type or 'message'} {message.event_id or message.message_id} "
                          f"with {command}…")
             finished = subprocess.run([*shlex.split(command), str(path)], check=False)
             if finished.returncode != 0:
-                return ops.EditOutcome(None, None, [f"the editor exited with code {finished.returncode}: edit abandoned"])
+                return EditOutcome(None, None, [f"the editor exited with code {finished.returncode}: edit abandoned"])
             edited = path.read_text()
         finally:
             path.unlink(missing_ok=True)
-        return ops.apply_edit(message, edited)
+        return apply_edit(message, edited)
 
     return edit
 
@@ -276,33 +296,33 @@ def redrive(
         if move_task and (local or filter_ or edit or limit):
             raise UsageError("--move-task moves whole queues on AWS: not with --local, --filter, --edit or --limit")
         where = target(local, state_dir, stage, profile, region)
-        sqs, dynamodb = where.client("sqs"), where.client("dynamodb")
+        sqs, trail = where.client("sqs"), where.trail()
         dlqs = _dlqs(where, queue)
-        pairs: list[tuple[ops.QueueRef, ops.QueueRef]] = []
+        pairs: list[tuple[QueueRef, QueueRef]] = []
         notes: list[str] = []
         for dlq in dlqs:
-            source = ops.source_queue_of(dlq.name)
+            source = source_queue_of(dlq.name)
             try:
-                pairs.append((dlq, ops.queue_ref(sqs, source)))
-            except ops.OperationsError as error:
+                pairs.append((dlq, queue_ref(sqs, source)))
+            except OperationsError as error:
                 if queue:
-                    raise ops.OperationsError(f"{dlq.name} has no source queue to redrive to: {error}") from None
-                parked = int(ops.queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
+                    raise OperationsError(f"{dlq.name} has no source queue to redrive to: {error}") from None
+                parked = int(queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
                 if parked:
                     notes.append(f"{dlq.name} skipped ({parked} message(s)): it has no source queue {source}")
         if move_task:
             _move_tasks(where, pairs, dry_run, as_json)
             return
         actor = where.actor() if not dry_run else None
-        outcomes: list[ops.RedriveOutcome] = []
+        outcomes: list[RedriveOutcome] = []
         runs = []
         for dlq, source in pairs:
             remaining = None if limit is None else limit - len(outcomes)
             if remaining is not None and remaining <= 0:
                 break
-            run = ops.RedriveRun(
-                sqs, dynamodb, where.names, dlq, source,
-                actor or ops.Actor("dry run", ""), filter_text=str(expression) or None,
+            run = RedriveRun(
+                sqs, trail, dlq, source,
+                actor or Actor("dry run", ""), filter_text=str(expression) or None,
             )
             runs.append(run)
             select = lambda message: expression.matches(message.event)  # noqa: E731
@@ -362,19 +382,19 @@ def redrive(
     raise typer.Exit(EXIT_PROBLEM if problems else EXIT_OK)
 
 
-def _move_tasks(where: Target, pairs: list[tuple[ops.QueueRef, ops.QueueRef]], dry_run: bool, as_json: bool) -> None:
-    sqs, dynamodb = where.client("sqs"), where.client("dynamodb")
+def _move_tasks(where: Target, pairs: list[tuple[QueueRef, QueueRef]], dry_run: bool, as_json: bool) -> None:
+    sqs = where.client("sqs")
     actor = where.actor()
     moved = []
     for dlq, source in pairs:
-        depth = int(ops.queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
+        depth = int(queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
         if not depth:
             continue
         if dry_run:
             moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": None, "record": None})
             continue
-        handle = ops.start_message_move_task(sqs, dlq, source)
-        record = ops.record_move_task(dynamodb, where.names, actor, dlq, source, handle, depth, dt.datetime.now(dt.UTC))
+        handle = start_message_move_task(sqs, dlq, source)
+        record = record_move_task(where.trail(), actor, dlq, source, handle, depth, dt.datetime.now(dt.UTC))
         moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": handle, "record": record})
     if as_json:
         render.print_json({"target": where.label, "dry_run": dry_run, "move_tasks": moved})

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator import exceptions as ops
 from ...events.types import Severity
 from . import render
 from .context import EXIT_OK, EXIT_PROBLEM, AsJson, Local, Profile, Region, Stage, StateDir, console, errors, failures, parse_since, target
@@ -37,10 +37,10 @@ def exceptions(
     with failures():
         where = target(local, state_dir, stage, profile, region)
         since_at = parse_since(since, now)
-        dynamodb, sfn, sqs = where.client("dynamodb"), where.client("stepfunctions"), where.client("sqs")
+        trail, sfn, sqs = where.trail(), where.client("stepfunctions"), where.client("sqs")
         with errors.status(f"reading the audit trail, sagas and DLQs of the {where.label}…"):
-            still_open, closed, notes = ops.open_sync_exceptions(dynamodb, sfn, where.names)
-            items = ops.exception_items(still_open) + ops.dlq_items(sqs, dynamodb, where.names)
+            still_open, closed, notes = ops.open_sync_exceptions(trail, sfn)
+            items = ops.exception_items(still_open) + ops.dlq_items(sqs, trail)
 
     def wanted(item: ops.OpenItem) -> bool:
         if flow and item.flow != flow:

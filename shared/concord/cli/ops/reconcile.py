@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator.reconcile import invoke_reconcile
+from ...operator.trace import resolve_entity
 from . import render
 from .context import (
     EXIT_OK,
@@ -56,13 +57,13 @@ def reconcile(
             raise UsageError(f"--objects {', '.join(unknown)}: expected {' or '.join(OBJECTS)}")
         where = target(local, state_dir, stage, profile, region)
         try:
-            scope = [ops.resolve_entity(where.client("dynamodb"), where.names, e) for e in entity] if entity else None
+            scope = [resolve_entity(where.trail(), e) for e in entity] if entity else None
         except ValueError as error:
             raise UsageError(str(error)) from None
         with errors.status(f"comparing the systems of the {where.label}…"):
             lambda_client = where.client("lambda")
-            report = ops.invoke_reconcile(lambda_client, where.names, chosen, repair, scope)
-            remaining = ops.invoke_reconcile(lambda_client, where.names, chosen, False, scope) if repair else report
+            report = invoke_reconcile(lambda_client, where.names, chosen, repair, scope)
+            remaining = invoke_reconcile(lambda_client, where.names, chosen, False, scope) if repair else report
 
     if as_json:
         render.print_json({"objects": chosen, "drift": report["drift"], "remaining": remaining["drift"]})

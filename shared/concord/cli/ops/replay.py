@@ -1,4 +1,4 @@
-"""`concord replay`: canonical events of a window sent over the bus again (concord.aws.replay)."""
+"""`concord replay`: canonical events of a window sent over the bus again (concord.operator.replay)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ...aws import operations as ops
-from ...aws import replay as rp
+from ...operator import replay as rp
+from ...operator.trace import parse_entity_reference
 from . import render
 from .context import (
     EXIT_OK,
@@ -52,7 +52,7 @@ def _selection(start: str, end: str, types: list[str], entity: str | None, now: 
     reference = None
     if entity:
         try:
-            reference = ops.parse_entity_reference(entity)
+            reference = parse_entity_reference(entity)
         except ValueError as error:
             raise UsageError(f"--entity: {error}") from None
     return rp.ReplaySelection(window_start, window_end, wanted, entity, reference)
@@ -89,12 +89,12 @@ def replay(
         selection = _selection(start, end, types or [], entity, now)
         where = target(local, state_dir, stage, profile, region)
         method = rp.choose_method(where.local, selection)
-        dynamodb = where.client("dynamodb")
+        trail = where.trail()
         with errors.status(f"selecting events from the audit trail of the {where.label}…"):
-            chosen = rp.select_events(dynamodb, where.names, selection)
+            chosen = rp.select_events(trail, selection)
         outcome: rp.ReplayOutcome | None = None
         if chosen and not dry_run:
-            run = rp.ReplayRun(where.client("events"), dynamodb, where.names, where.actor(), selection)
+            run = rp.ReplayRun(where.client("events"), trail, where.actor(), selection)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=errors, transient=True) as bar:
                 task = bar.add_task("replaying", total=len(chosen))

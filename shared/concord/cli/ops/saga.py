@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator import saga as ops
+from ...operator.actor import Actor
 from . import render
 from .context import (
     EXIT_OK,
@@ -110,8 +111,8 @@ def redrive(
         where = target(local, state_dir, stage, profile, region)
         sfn = where.client("stepfunctions")
         saga = ops.find_saga(sfn, where.names, execution)
-        actor = where.actor() if not dry_run and saga.refusal() is None else ops.Actor("dry run", "")
-        outcome = ops.redrive_failed_saga(sfn, where.client("dynamodb"), where.names, actor, saga, dry_run=dry_run)
+        actor = where.actor() if not dry_run and saga.refusal() is None else Actor("dry run", "")
+        outcome = ops.redrive_failed_saga(sfn, where.trail(), actor, saga, dry_run=dry_run)
     ok = outcome.status in ("redriven", "would_redrive")
     if as_json:
         render.print_json({"target": where.label, "dry_run": dry_run, **outcome.as_json()})

@@ -8,7 +8,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator import status as ops
+from ...operator.exceptions import open_sync_exceptions
 from ...events.types import Severity
 from . import render
 from .context import EXIT_OK, EXIT_PROBLEM, AsJson, Local, Profile, Region, Stage, StateDir, console, errors, failures, target
@@ -40,12 +41,12 @@ def status(
     now = dt.datetime.now(dt.UTC)
     with failures():
         where = target(local, state_dir, stage, profile, region)
-        sqs, sfn, dynamodb = where.client("sqs"), where.client("stepfunctions"), where.client("dynamodb")
+        sqs, sfn, trail = where.client("sqs"), where.client("stepfunctions"), where.trail()
         with errors.status(f"reading the {where.label}…"):
             queues = ops.queue_statuses(sqs, where.names, now)
             sagas = ops.saga_statuses(sfn, where.names)
-            marks = ops.checkpoints(dynamodb, where.names)
-            still_open, _closed, _notes = ops.open_sync_exceptions(dynamodb, sfn, where.names)
+            marks = trail.checkpoints()
+            still_open, _closed, _notes = open_sync_exceptions(trail, sfn)
 
     levels: list[str] = []
     queue_rows = []

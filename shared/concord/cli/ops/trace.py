@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator import trace as ops
 from . import render
 from .context import (
     EXIT_OK,
@@ -55,7 +55,7 @@ def trace(
             raise UsageError(str(error)) from None
         where = target(local, state_dir, stage, profile, region)
         with errors.status("reading the cross-reference registry and the audit trail…"):
-            found = ops.trace_entity(where.client("dynamodb"), where.names, parsed, reference)
+            found = ops.trace_entity(where.trail(), parsed, reference)
     known = found.canonical_id is not None and bool(found.links)
     if as_json:
         render.print_json({"target": where.label, "known": known, **found.as_json()})

@@ -49,19 +49,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .operations import (
-    _SERIALIZER,
-    Actor,
-    EntityReference,
-    Names,
-    OperationsError,
-    _parse_time,
-    _typed,
-    audit_events,
-    aws_call,
-    scan_items,
-    trace_entity,
-)
+from ..naming import Names
+from .actor import Actor
+from .calls import OperationsError, aws_call
+from .trace import EntityReference, trace_entity
+from .trail import Trail, parse_time
 
 ReplayMethod = Literal["archive", "bus"]
 
@@ -127,11 +119,11 @@ class ReplayEvent:
 def published_at(record: dict[str, Any]) -> dt.datetime | None:
     """When a recorded event was published on the bus (see the module docstring)."""
     for key in ("enqueued_at", "ingested_at", "occurred_at"):
-        moment = _parse_time(record.get(key))
+        moment = parse_time(record.get(key))
         if moment is not None:
             return moment
     detail = record.get("detail")
-    return _parse_time(detail.get("occurred_at")) if isinstance(detail, dict) else None
+    return parse_time(detail.get("occurred_at")) if isinstance(detail, dict) else None
 
 
 def _replay_event(record: dict[str, Any]) -> ReplayEvent | None:
@@ -146,26 +138,26 @@ def _replay_event(record: dict[str, Any]) -> ReplayEvent | None:
         event_type=str(event_type),
         source_system=str(source_system),
         published_at=moment,
-        occurred_at=_parse_time(record.get("occurred_at") or detail.get("occurred_at")),
+        occurred_at=parse_time(record.get("occurred_at") or detail.get("occurred_at")),
         correlation_id=record.get("correlation_id") or detail.get("correlation_id"),
         detail=json.dumps(detail, separators=(",", ":")),
     )
 
 
-def entity_event_ids(dynamodb: Any, names: Names, selection: ReplaySelection) -> set[str] | None:
+def entity_event_ids(trail: Trail, selection: ReplaySelection) -> set[str] | None:
     """The ids of the events `concord trace ENTITY` lists (None when no --entity was given)."""
     if selection.entity_reference is None:
         return None
-    found = trace_entity(dynamodb, names, selection.entity_reference, selection.entity or "")
+    found = trace_entity(trail, selection.entity_reference, selection.entity or "")
     return {str(event["event_id"]) for event in found.events}
 
 
-def select_events(dynamodb: Any, names: Names, selection: ReplaySelection) -> list[ReplayEvent]:
+def select_events(trail: Trail, selection: ReplaySelection) -> list[ReplayEvent]:
     """The recorded canonical events the selection picks, in the order they were published."""
-    about = entity_event_ids(dynamodb, names, selection)
+    about = entity_event_ids(trail, selection)
     if about is not None and not about:
         return []
-    records = audit_events(dynamodb, names.audit_table, event_types=selection.types or None)
+    records = trail.events(event_types=selection.types or None)
     chosen = []
     for record in records:
         event = _replay_event(record)
@@ -213,13 +205,16 @@ class ReplayRun:
     """One `concord replay`: who, which window and filters, how, and what it sent."""
 
     events: Any  # boto3 EventBridge client
-    dynamodb: Any
-    names: Names
+    trail: Trail
     actor: Actor
     selection: ReplaySelection
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def names(self) -> Names:
+        return self.trail.names
 
     @property
     def record_pk(self) -> str:
@@ -256,23 +251,12 @@ class ReplayRun:
             "status": "sending" if method == "bus" else "starting",
             **extra,
         }
-        with aws_call(f"table {self.names.audit_table}", "dynamodb:PutItem"):
-            self.dynamodb.put_item(
-                TableName=self.names.audit_table, Item=_typed(item), ConditionExpression="attribute_not_exists(pk)"
-            )
+        self.trail.start_record(item)
 
     def _update_record(self, **values: Any) -> None:
         """A status update after the first write; failing it must not stop the replay."""
-        values = {k: v for k, v in values.items() if v is not None}
         try:
-            with aws_call(f"table {self.names.audit_table}", "dynamodb:UpdateItem"):
-                self.dynamodb.update_item(
-                    TableName=self.names.audit_table,
-                    Key={"pk": {"S": self.record_pk}, "sk": {"S": "RUN"}},
-                    UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
-                    ExpressionAttributeNames={f"#{k}": k for k in values},
-                    ExpressionAttributeValues={f":{k}": _SERIALIZER.serialize(v) for k, v in values.items()},
-                )
+            self.trail.update_record(self.record_pk, "RUN", **values)
         except OperationsError:
             pass
 
@@ -378,13 +362,6 @@ class ReplayRun:
         self._update_record(status=status, state=state, error=reason, finished_at=self.now().isoformat())
         return ReplayOutcome("archive", self.record_pk, self.replay_name, status, len(expected),
                              len(expected) if status == "completed" else 0, [], replay_arn, state, reason)
-
-
-def replay_records(dynamodb: Any, audit_table: str) -> list[dict[str, Any]]:
-    """Every recorded replay, oldest first."""
-    items = scan_items(dynamodb, audit_table, FilterExpression="begins_with(pk, :r)",
-                       ExpressionAttributeValues={":r": {"S": "REPLAY#"}})
-    return sorted(items, key=lambda i: str(i.get("started_at", "")))
 
 
 def known_event_types() -> list[str]:
