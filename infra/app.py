@@ -1,4 +1,4 @@
-"""CDK entry point: `npx cdk synth -c concord:stage=dev` (see README)."""
+"""CDK entry point: `npx cdk synth -c concord:stage=dev` (see docs/infra.md)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from concord.local.template import read_topology, synthesize
 
 from ..conftest import REPO_ROOT
 
-# CDK's redundant DependsOn is harmless and cannot be turned off in CDK.
+# CDK's redundant DependsOn is harmless and cannot be turned off in CDK (docs/infra.md).
 CFN_LINT_IGNORED = "W3005"
 
 

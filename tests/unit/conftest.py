@@ -31,7 +31,6 @@ from concord.aws import idempotency
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-# The vendor specs live beside the repository, not in it.
 # Vendors' published test vectors, copied into the repository with their licence (NOTICE.md beside each).
 VENDOR_FIXTURES = REPO_ROOT / "tests" / "fixtures"
 

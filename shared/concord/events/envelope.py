@@ -2,7 +2,7 @@
 
 Every change travels as one of these. `type` picks the payload model, `version` is the
 schema version of that type, and `source_system` is fixed per type: only the system of
-record for an object may announce changes to it (the README's "Canonical events").
+record for an object may announce changes to it (docs/architecture.md, "Event catalog").
 """
 
 from __future__ import annotations

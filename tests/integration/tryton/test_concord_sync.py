@@ -60,7 +60,7 @@ class Delivery:
         source = SourceConfig(system=System(self.source), legal_entity=LEGAL_ENTITY)
         event = to_canonical_event(
             self.source, source, verified.delivery_id, json.loads(self.body), now)
-        # ...and the payload alone against its canonical model, as the brief of the module asks.
+        # ...and the payload alone against its canonical model (docs/tryton.md, "Push").
         data_model = EVENT_MODEL_BY_TYPE[event.type].model_fields["data"].annotation
         data_model.model_validate(json.loads(self.body)["data"])
         return event
