@@ -28,7 +28,8 @@ from concord.local.inspect import LocalView
 from concord.local.stack import LocalStack
 
 from ._common import free_port, provenance, write_results
-from .chaos_campaign import Campaign, ChaosConfig, print_ledger
+from .chaos_campaign import Campaign, ChaosConfig
+from .chaos_ledger import print_ledger
 
 
 def main() -> int:

@@ -1,5 +1,5 @@
-"""The chaos campaign and its ledger, shared by `make chaos` (benchmarks/chaos.py) and the
-smoke test (tests/e2e/test_chaos_smoke.py).
+"""The chaos campaign, shared by `make chaos` (benchmarks/chaos.py) and the smoke test
+(tests/e2e/test_chaos_smoke.py); its accounts (the ledger) are in chaos_ledger.py.
 
 Injected business events:
   - webhook facts: AccountChanged from the CRM, each delivered three times (the same delivery
@@ -26,19 +26,18 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
-from concord.operator.queues import peek_messages, queue_ref
-from concord.aws.sagas import REDRIVE_SEPARATOR, redrive_saga
+from concord.aws.sagas import redrive_saga
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
-from concord.local.runtime import scheduled_event
+from concord.local.runtime.schedules import scheduled_event
 from concord.local.sagas import machine_arn, wait_for_execution
 from concord.local.scenarios.tryton import (
     Consultant,
@@ -52,9 +51,8 @@ from concord.local.stack import LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
-AUDIT_DLQ = "concord-local-audit-trail-dlq"
-BILLING_DLQ = "concord-local-post-billable-dlq"
-DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq", BILLING_DLQ)
+from .chaos_ledger import Accountant, Approval, Deal, Injected, WebhookFact
+
 FAULT_TARGETS = ("erp", "psa")
 # (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
 # timeout (and the steps' 30 s Lambda timeout) is costly, so it hits one call per target.
@@ -93,65 +91,6 @@ class ChaosConfig:
     seed: int | None = None
 
 
-# ------------------------------------------------------------------------------ injected
-
-
-@dataclass
-class WebhookFact:
-    key: str  # account_id|name: how the fact is recognised in the audit trail
-    account_id: str
-    name: str
-    occurred_at: dt.datetime
-    delivery_id: str
-    event_ids: list[str] = field(default_factory=list)  # from each 202
-    statuses: list[int | str] = field(default_factory=list)
-    pair: str | None = None  # "newer" / "older" for out-of-order pairs
-    retried: list[str] = field(default_factory=list)  # answers the sender retried on (5xx, no answer)
-
-
-@dataclass
-class Deal:
-    opportunity_id: str
-    account_id: int
-
-
-@dataclass
-class Approval:
-    time_entry_id: str
-    project_ref: str
-
-
-# ------------------------------------------------------------------------------ ledger
-
-
-@dataclass
-class Ledger:
-    applied: int = 0
-    parked: int = 0  # in a DLQ / failed saga with its reason (fixable)
-    parked_poison: int = 0  # poison, parked with its reason: expected
-    in_flight: int = 0
-    unreported: int = 0  # a failed saga without its SyncExceptionRaised
-    lost: int = 0
-    duplicated: int = 0
-    inconsistent: int = 0  # a deal applied once whose systems disagree (status, tasks)
-    details: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-
-    final: bool = False  # after the redrive: whatever is not applied (or poison parked) is lost
-
-    def note(self, category: str, **item: Any) -> None:
-        if self.final and category in ("parked", "in_flight", "unreported"):
-            category, item = "lost", {**item, "state": category}
-        setattr(self, category, getattr(self, category) + 1)
-        self.details[category].append(item)
-
-    def counts(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "final")}
-
-    def as_json(self) -> dict[str, Any]:
-        return {**self.counts(),
-                "details": {k: v for k, v in self.details.items() if k not in ("applied",)}}
-
-
 class Campaign:
     def __init__(self, stack: LocalStack, view: LocalView, config: ChaosConfig, log: Any = print) -> None:
         self.stack, self.view, self.config, self.log = stack, view, config, log
@@ -166,15 +105,12 @@ class Campaign:
         self.run_id = uuid.uuid4().hex[:8]
         self.webhook_url = f"{view.state.webhook_url}/crm"
         self.secret = demo_signing_secret("crm")
-        self.facts: list[WebhookFact] = []
-        self.poison_ids: list[str] = []
-        self.deals: list[Deal] = []
-        self.approvals: list[Approval] = []
+        self.injected = Injected()
+        self.accountant = Accountant(view, self.sfn, self.tryton)
         self.billing_projects: list[tuple[str, str]] = []  # (PSA project id, project ref)
         self.kills: list[dict[str, Any]] = []
         self.timeline: list[tuple[float, str]] = []
         self._stop_faults = threading.Event()
-        self._described: dict[str, dict[str, Any]] = {}
         self._started = time.monotonic()
 
     def _mark(self, what: str) -> None:
@@ -243,7 +179,7 @@ class Campaign:
         account_id = account_id or f"CHAOS-{self.run_id}-{n}"
         fact = WebhookFact(f"{account_id}|{name}", account_id, name, occurred_at,
                            f"msg_chaos_{self.run_id}_{n}_{uuid.uuid4().hex[:8]}", pair=pair)
-        self.facts.append(fact)
+        self.injected.facts.append(fact)
         return fact
 
     def _send_webhooks(self) -> None:
@@ -272,7 +208,7 @@ class Campaign:
         bus = self.view.topology.setting("EVENT_BUS_NAME")
         for n in range(self.config.poison):
             event_id = str(uuid.uuid4())
-            self.poison_ids.append(event_id)
+            self.injected.poison_ids.append(event_id)
             self.view.events.put_events(Entries=[{
                 "EventBusName": bus, "Source": "concord.crm", "DetailType": "AccountChanged",
                 # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
@@ -288,7 +224,7 @@ class Campaign:
                 f"Chaos Deal {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
                 tax_id=random_ein())
             opportunity = self.rep.win_opportunity(account, f"Chaos deal {n}", [("Discovery", 8), ("Build", 24)])
-            self.deals.append(Deal(str(opportunity), account))
+            self.injected.deals.append(Deal(str(opportunity), account))
             time.sleep(self.config.deal_gap_seconds)
 
     # -------------------------------------------------------------------------- approvals
@@ -313,14 +249,8 @@ class Campaign:
             project_id, project_ref = self.billing_projects[n % len(self.billing_projects)]
             line = consultant.log_time(project_id, 1 + n % 4)
             consultant.approve([line])
-            self.approvals.append(Approval(str(line), project_ref))
+            self.injected.approvals.append(Approval(str(line), project_ref))
             time.sleep(self.rng.uniform(0.1, 0.6))
-
-    def _billed_lines(self) -> Counter[str]:
-        """How many ERP invoice lines each approved time entry has (by Concord's line id)."""
-        refs = [f"time:{a.time_entry_id}" for a in self.approvals]
-        rows = self.tryton.erp.client.search_read("account.invoice.line", [["concord_ref", "in", refs]], ["concord_ref"])
-        return Counter(row["concord_ref"].removeprefix("time:") for row in rows)
 
     # -------------------------------------------------------------------------- crashes
 
@@ -332,7 +262,7 @@ class Campaign:
         running = self._running_sagas()
         os.killpg(state.runtime_pid, signal.SIGKILL)
         self._mark(f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
-                   f"{sum(len(f.statuses) for f in self.facts)} deliveries answered)")
+                   f"{sum(len(f.statuses) for f in self.injected.facts)} deliveries answered)")
         time.sleep(1.0)
         started = time.monotonic()
         self.stack.up()
@@ -370,8 +300,8 @@ class Campaign:
         crasher.start()
         for worker in workers:
             worker.join()
-        self._mark(f"injected {len(self.facts)} webhook facts x3, {len(self.poison_ids)} poison, {len(self.deals)} deals, "
-                   f"{len(self.approvals)} approvals")
+        self._mark(f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, {len(self.injected.deals)} deals, "
+                   f"{len(self.injected.approvals)} approvals")
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
@@ -390,7 +320,7 @@ class Campaign:
         started = time.monotonic()
         last_poll = last_log = started
         while time.monotonic() < started + timeout:
-            ledger = self.ledger()
+            ledger = self.accountant.ledger(self.injected)
             pending = ledger.in_flight + ledger.lost + ledger.unreported
             if pending == 0:
                 return
@@ -411,146 +341,6 @@ class Campaign:
     def stop_faults(self) -> None:
         self._stop_faults.set()
         self.faults.clear()
-
-    # -------------------------------------------------------------------------- the ledger
-
-    def _executions_by_opportunity(self) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn(self.sfn)):
-            for execution in page["executions"]:
-                arn = execution["executionArn"]
-                described = self._described.get(arn)
-                if described is None or described["status"] == "RUNNING":
-                    described = self.sfn.describe_execution(executionArn=arn)
-                    self._described[arn] = described
-                found[json.loads(described["input"])["event"]["data"]["opportunity_id"]].append(described)
-        return {k: sorted(v, key=lambda e: e["startDate"]) for k, v in found.items()}
-
-    def _dlq_contents(self) -> dict[str, dict[str, Any]]:
-        """event id -> {queue, message id, reasons}; every message of the stack's DLQs."""
-        parked: dict[str, dict[str, Any]] = {}
-        for name in DLQS:
-            for message in peek_messages(self.view.sqs, queue_ref(self.view.sqs, name)):
-                event_id = message.event_id
-                if event_id is None:
-                    continue
-                failures = self.view.audit.failures_of(message.message_id)
-                data = (message.event or {}).get("data")
-                parked[event_id] = {
-                    "queue": name, "message_id": message.message_id, "event_type": message.event_type,
-                    "event_id": event_id,
-                    "opportunity_id": str(data.get("opportunity_id")) if isinstance(data, dict) else None,
-                    "time_entry_id": str(data.get("time_entry_id")) if isinstance(data, dict) else None,
-                    "reasons": sorted({f"{f['error_class']}: {f['reason'][:160]}" for f in failures}),
-                    "attempts": len(failures),
-                }
-        return parked
-
-    def _records_of_deal(self, deal: Deal) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        parties = self.tryton.erp.client.search_read(
-            "party.party", [["concord_ref", "=", canonical_id("customer", "crm", str(deal.account_id))],
-                            ["active", "in", [True, False]]], ["id", "active"])
-        projects = self.tryton.psa.client.search_read(
-            "project.work", [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity_id)]],
-            ["id", "status.name"])
-        return parties, projects
-
-    def ledger(self, after_redrive: bool = False) -> Ledger:
-        ledger = Ledger(final=after_redrive)
-        dlq = self._dlq_contents()
-
-        # webhook facts: one audit-trail record per fact (found by its content, not its id)
-        recorded = Counter()
-        recorded_ids: dict[str, set[str]] = defaultdict(set)
-        for item in self.view.audit_events_of_type("AccountChanged"):
-            data = item["detail"].get("data", {})
-            key = f"{data.get('account_id')}|{data.get('name')}"
-            recorded[key] += 1
-            recorded_ids[key].add(item["detail"]["id"])
-        for fact in self.facts:
-            ids = set(fact.event_ids)
-            base = {"fact": fact.key, "delivery_id": fact.delivery_id, "event_ids": sorted(ids),
-                    "answers": [str(s) for s in fact.statuses]}
-            if recorded[fact.key] > 1 or len(ids) > 1:
-                ledger.note("duplicated", kind="webhook", records=recorded[fact.key], **base)
-            elif recorded[fact.key] == 1:
-                ledger.note("applied", kind="webhook", **base)
-            elif ids and next(iter(ids)) in dlq:
-                ledger.note("parked", kind="webhook", **base, **dlq[next(iter(ids))])
-            elif not after_redrive and ids:
-                ledger.note("in_flight", kind="webhook", **base)
-            else:
-                ledger.note("lost", kind="webhook", **base)
-
-        # poison: parked in the audit-trail DLQ with the reason of each failed attempt
-        for event_id in self.poison_ids:
-            if self.view.audit.get_event(event_id) is not None:
-                ledger.note("duplicated", kind="poison", event_id=event_id, why="a malformed event was recorded")
-            elif event_id in dlq and dlq[event_id]["reasons"]:
-                ledger.note("parked_poison", kind="poison", **dlq[event_id])
-            elif not after_redrive:
-                ledger.note("in_flight", kind="poison", event_id=event_id)
-            else:
-                ledger.note("lost", kind="poison", event_id=event_id)
-
-        # approvals: one ERP invoice line per approved time entry; or its TimeApproved parked with a reason
-        billed = self._billed_lines() if self.approvals else Counter()
-        parked_time = {v["time_entry_id"]: v for v in dlq.values() if v["queue"] == BILLING_DLQ}
-        for approval in self.approvals:
-            base = {"kind": "approval", "time_entry": approval.time_entry_id, "lines": billed[approval.time_entry_id]}
-            if billed[approval.time_entry_id] > 1:
-                ledger.note("duplicated", **base)
-            elif billed[approval.time_entry_id] == 1:
-                ledger.note("applied", **base)
-            elif approval.time_entry_id in parked_time:
-                ledger.note("parked", **base, **parked_time[approval.time_entry_id])
-            elif not after_redrive:
-                ledger.note("in_flight", **base, why="not billed yet (push lost? the poller will find it)")
-            else:
-                ledger.note("lost", **base)
-
-        # deals: one SUCCEEDED saga, one ERP customer, one PSA project; or a failed saga + its exception
-        runs = self._executions_by_opportunity()
-        exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for item in self.view.audit_events_of_type("SyncExceptionRaised"):
-            exceptions[item["detail"]["data"].get("caused_by_event_id")].append(item["detail"]["data"])
-        for deal in self.deals:
-            executions = runs.get(deal.opportunity_id, [])
-            statuses = [e["status"] for e in executions]
-            parties, projects = self._records_of_deal(deal)
-            base = {"kind": "deal", "opportunity": deal.opportunity_id, "executions": statuses,
-                    "erp_customers": len(parties), "psa_projects": len(projects)}
-            succeeded = statuses.count("SUCCEEDED")
-            if succeeded > 1 or len(parties) > 1 or len(projects) > 1:
-                ledger.note("duplicated", **base)
-            elif succeeded == 1 and len(parties) == 1 and len(projects) == 1:
-                rows = self.tryton.deal(deal.opportunity_id)
-                if all(row.agree for row in rows):
-                    ledger.note("applied", **base)
-                else:
-                    ledger.note("inconsistent", **base, rows=[asdict(r) for r in rows if not r.agree])
-            elif "RUNNING" in statuses:
-                ledger.note("in_flight", **base)
-            elif executions:
-                trigger = json.loads(executions[-1]["input"])["event"]["id"]
-                raised = exceptions.get(trigger.split(REDRIVE_SEPARATOR)[0], [])
-                if raised:
-                    last = raised[-1]
-                    ledger.note("parked", **base, step=last.get("step"), error_class=last.get("error_class"),
-                                reason=str(last.get("reason"))[:300])
-                else:
-                    ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
-            else:
-                # a trigger parked before any saga started sits in the q2c-start DLQ
-                in_dlq = [v for v in dlq.values() if v["queue"].endswith("q2c-start-dlq")
-                          and v.get("opportunity_id") == deal.opportunity_id]
-                if in_dlq:
-                    ledger.note("parked", **base, **in_dlq[0])
-                elif not after_redrive:
-                    ledger.note("in_flight", **base, why="no saga yet (push lost? the poller will find it)")
-                else:
-                    ledger.note("lost", **base)
-        return ledger
 
     # -------------------------------------------------------------------------- redrive
 
@@ -573,8 +363,8 @@ class Campaign:
         """Faults cleared: `concord dlq redrive` of each message this campaign has parked in a
         DLQ, poison excepted (only this campaign's: the stack may be shared with other tests),
         then redrive_saga for every deal whose last saga failed."""
-        ledger = self.ledger()
-        poison = set(self.poison_ids)
+        ledger = self.accountant.ledger(self.injected)
+        poison = set(self.injected.poison_ids)
         targets = {(item["queue"], item["event_id"]) for item in ledger.details.get("parked", [])
                    if item.get("queue") and item.get("event_id") and item["event_id"] not in poison}
         runs = [self._cli_redrive(queue, event_id) for queue, event_id in sorted(targets)]
@@ -584,8 +374,8 @@ class Campaign:
                    f"{dlq['poison_left_parked']} poison left parked")
 
         sagas = []
-        runs = self._executions_by_opportunity()
-        for deal in self.deals:
+        runs = self.accountant.executions_by_opportunity()
+        for deal in self.injected.deals:
             executions = runs.get(deal.opportunity_id, [])
             statuses = [e["status"] for e in executions]
             if executions and "SUCCEEDED" not in statuses and "RUNNING" not in statuses:
@@ -617,12 +407,12 @@ class Campaign:
             self.stop_faults()
         faults = self.faults_report()
         self._mark(f"faults cleared; {faults['share_of_calls']:.0%} of ERP/PSA calls were faulted")
-        before = self.ledger(after_redrive=False)
+        before = self.accountant.ledger(self.injected, after_redrive=False)
         self._mark("ledger before redrive: " + ", ".join(f"{k} {v}" for k, v in before.counts().items()))
         redrive = self.redrive()
         deadline = time.monotonic() + self.config.redrive_timeout
         while True:
-            after = self.ledger(after_redrive=time.monotonic() > deadline)
+            after = self.accountant.ledger(self.injected, after_redrive=time.monotonic() > deadline)
             if after.in_flight + after.parked + after.unreported + after.lost == 0 or time.monotonic() > deadline:
                 break
             if after.parked and not after.in_flight:
@@ -633,18 +423,18 @@ class Campaign:
                 extra = self.redrive()
                 redrive.setdefault("again", []).append(extra)
             time.sleep(3)
-        after = self.ledger(after_redrive=True)
+        after = self.accountant.ledger(self.injected, after_redrive=True)
         self._mark("ledger after redrive: " + ", ".join(f"{k} {v}" for k, v in after.counts().items()))
         return {
             "run_id": self.run_id,
             "config": {k: v for k, v in asdict(self.config).items() if k != "fault_cycle"},
             "fault_cycle": [m for m, _ in self.config.fault_cycle],
-            "injected": {"webhook_facts": len(self.facts), "webhook_deliveries": sum(len(f.statuses) for f in self.facts),
-                         "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.poison_ids),
-                         "deals": len(self.deals), "approvals": len(self.approvals)},
+            "injected": {"webhook_facts": len(self.injected.facts), "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
+                         "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.injected.poison_ids),
+                         "deals": len(self.injected.deals), "approvals": len(self.injected.approvals)},
             "faults": faults,
-            "webhook_answers": dict(Counter(str(s) for f in self.facts for s in f.statuses)),
-            "webhook_retried_answers": dict(Counter(r for f in self.facts for r in f.retried)),
+            "webhook_answers": dict(Counter(str(s) for f in self.injected.facts for s in f.statuses)),
+            "webhook_retried_answers": dict(Counter(r for f in self.injected.facts for r in f.retried)),
             "kills": self.kills,
             "before_redrive": before.as_json(),
             "redrive": redrive,
@@ -652,10 +442,3 @@ class Campaign:
             "timeline": self.timeline,
             "duration_s": round(time.monotonic() - self._started, 1),
         }
-
-
-def print_ledger(results: dict[str, Any], out: Any = print) -> None:
-    columns = ["applied", "parked", "parked_poison", "in_flight", "unreported", "lost", "duplicated", "inconsistent"]
-    out(f"{'ledger':16}" + "".join(f"{c:>14}" for c in columns))
-    for name in ("before_redrive", "after_redrive"):
-        out(f"{name:16}" + "".join(f"{results[name][c]:>14}" for c in columns))

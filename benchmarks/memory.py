@@ -73,7 +73,7 @@ def count_aws_requests() -> Counter[str]:
 
 def _webhook_events(topology: Any) -> list[dict[str, Any]]:
     from concord.local.demo_secrets import demo_signing_secret
-    from concord.local.runtime import proxy_event
+    from concord.local.runtime.api_gateway import proxy_event
     from concord.local.sender import canonical_delivery
 
     from .record_cpu import ACCOUNT
@@ -90,7 +90,7 @@ def _queue_events(topology: Any, function: str, make_event: Callable[[], Any]) -
     """Two full batches, put on the bus and received from the function's queue as its event source mapping would."""
     import boto3
     from concord.aws.bus import EventBusPublisher
-    from concord.local.runtime import _sqs_record
+    from concord.local.runtime.queues import sqs_record
 
     mapping = next(m for m in topology.event_sources if m.function_name == topology_function(topology, function).name)
     sqs = boto3.client("sqs")
@@ -103,7 +103,7 @@ def _queue_events(topology: Any, function: str, make_event: Callable[[], Any]) -
         while len(messages) < mapping.batch_size:
             messages += sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=mapping.batch_size - len(messages),
                                             AttributeNames=["All"]).get("Messages", [])
-        batches.append({"Records": [_sqs_record(m, queue_arn) for m in messages]})
+        batches.append({"Records": [sqs_record(m, queue_arn) for m in messages]})
     return batches
 
 

@@ -3,7 +3,6 @@ relayed to EventBridge) → the business events polling would announce, with the
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,10 +10,6 @@ from concord.ingress.change_notices import EnrichmentSettings, notice_parser, re
 from concord.aws.flows import consume_batch
 from concord.observability import logger, metrics, tracer
 from concord.sync.enrichment import enrich_each
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -28,6 +23,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         consumer="enrich_changes",
         parse=notice_parser(relays_of(settings)),
         apply=lambda messages, systems: enrich_each(
-            messages, (systems.crm, systems.psa, systems.erp), systems.bus, settings.default_legal_entity, _now
+            messages, (systems.crm, systems.psa, systems.erp), systems.bus, settings.default_legal_entity
         ),
     )

@@ -3,10 +3,10 @@ project (PSA)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from concord.clock import utc_now
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
 from concord.sync.financials import propagate
@@ -20,5 +20,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         context,
         consumer="propagate_financials",
-        apply=lambda canonical, systems: propagate(canonical, systems, dt.datetime.now(dt.UTC).date()),
+        apply=lambda canonical, systems: propagate(canonical, systems, utc_now().date()),
     )

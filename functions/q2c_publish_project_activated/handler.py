@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concord.aws.saga_steps import now, run_saga_step
+from concord.aws.saga_steps import run_saga_step
+from concord.clock import utc_now
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import publish_project_activated
 
@@ -14,5 +15,5 @@ from concord.sync.quote_to_cash import publish_project_activated
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_saga_step(
-        "PublishProjectActivated", event, context, lambda state, systems: publish_project_activated(state, systems, now())
+        "PublishProjectActivated", event, context, lambda state, systems: publish_project_activated(state, systems, utc_now())
     )

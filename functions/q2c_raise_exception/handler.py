@@ -5,7 +5,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concord.aws.saga_steps import now, run_saga_step
+from concord.aws.saga_steps import run_saga_step
+from concord.clock import utc_now
 from concord.observability import logger, metrics, tracer
 from concord.sync.quote_to_cash import FLOW, raise_exception
 
@@ -14,7 +15,7 @@ from concord.sync.quote_to_cash import FLOW, raise_exception
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = run_saga_step("RaiseException", event, context, lambda state, systems: raise_exception(state, systems, now()))
+    result = run_saga_step("RaiseException", event, context, lambda state, systems: raise_exception(state, systems, utc_now()))
     metrics.add_dimension(name="flow", value=FLOW)
     metrics.add_metric(name="SyncExceptions", unit=MetricUnit.Count, value=1)
     return result

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from concord.clock import utc_now
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
 from concord.sync.customer_master import sync_customer
@@ -19,5 +19,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         context,
         consumer="sync_customer",
-        apply=lambda canonical, systems: sync_customer(canonical, systems, dt.datetime.now(dt.UTC)),
+        apply=lambda canonical, systems: sync_customer(canonical, systems, utc_now()),
     )

@@ -3,10 +3,10 @@ ERP; a contract change that needs approval is raised as an exception instead."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from concord.clock import utc_now
 from concord.aws.flows import consume_each
 from concord.observability import logger, metrics, tracer
 from concord.sync.project_terms import apply_terms
@@ -20,5 +20,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         context,
         consumer="sync_project_terms",
-        apply=lambda canonical, systems: apply_terms(canonical, systems, dt.datetime.now(dt.UTC)),
+        apply=lambda canonical, systems: apply_terms(canonical, systems, utc_now()),
     )

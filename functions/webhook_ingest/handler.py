@@ -9,7 +9,6 @@ lost. Each source's scheme (ingress.schemes) decides how a delivery is verified 
 
 from __future__ import annotations
 
-import datetime as dt
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, Json, ValidationError
 
 from concord.aws.secrets import webhook_source_secret
+from concord.clock import utc_now
 from concord.errors import ConfigurationError, TransientError
 from concord.ingress.delivery import Handshake, Reply
 from concord.ingress.errors import DeliveryConflict, DeliveryRejected
@@ -81,7 +81,7 @@ def receive_webhook(source: str) -> Response:
         secret_name(settings.webhook_secret_prefix, source), config.scheme, settings.secret_cache_seconds
     )
     outcome = accept_delivery(
-        request, config, secret, now=dt.datetime.now(dt.UTC), limits=Limits(max_body_bytes=settings.max_body_bytes)
+        request, config, secret, now=utc_now(), limits=Limits(max_body_bytes=settings.max_body_bytes)
     )
     if isinstance(outcome, Handshake):
         metrics.add_metric(name="WebhookHandshakes", unit=MetricUnit.Count, value=1)

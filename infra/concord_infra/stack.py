@@ -13,11 +13,12 @@ from .config import AppConfig
 from .constructs.bus import CANONICAL_SOURCES, EventBus
 from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
+from .constructs.dashboard import OperationsDashboard
 from .constructs.data import DataTables
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ingress_alarms import IngressAlarms
-from .constructs.ops import AlarmTopics, OperationsDashboard
+from .constructs.ops import AlarmTopics
 from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
 from .constructs.sync_flows import SyncFlows

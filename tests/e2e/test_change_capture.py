@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from concord.local.inspect import LocalView
-from concord.local.runtime import scheduled_event
+from concord.local.runtime.schedules import scheduled_event
 from concord.local.sagas import executions_for, wait_for_execution
 from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client

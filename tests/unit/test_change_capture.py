@@ -11,7 +11,7 @@ import pytest
 from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import ApprovedTime, Customer, Opportunity, RecordChange
 from concord.events import event_id_for_delivery
-from concord.errors import ValidationFailed
+from concord.errors import TransientError, ValidationFailed
 from concord.events.envelope import AccountChangedEvent, SyncExceptionRaisedEvent, TimeApprovedEvent
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Money
@@ -21,10 +21,12 @@ from concord.sync.change_capture import (
     announce_approved_time,
     announce_won_opportunities,
     capture,
+    capture_watches,
+    WatchConfig,
     once_per_record_delivery_id,
 )
 
-from .fakes import ChangeLog, FakeBus, FakeCrm, FakePsa
+from .fakes import ChangeLog, FakeBus, FakeCrm, FakeErp, FakePsa
 
 T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 OVERLAP = dt.timedelta(seconds=60)
@@ -148,7 +150,7 @@ def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:
     )
     crm.opportunities["32"] = crm.opportunities["31"].model_copy(update={"opportunity_id": "32", "won": False})
     created = dt.datetime(2026, 11, 26, 6, 27, 2, 550915, tzinfo=dt.UTC)
-    announce = announce_won_opportunities(crm, "crm", "us-01", now=lambda: T0)
+    announce = announce_won_opportunities(crm, "crm", "us-01", clock=lambda: T0)
 
     (event,) = announce(RecordChange(record_type="opportunity", record_id="31", written_at=T0, created_at=created))
     ignored = announce(RecordChange(record_type="opportunity", record_id="32", written_at=T0, created_at=created))
@@ -169,7 +171,7 @@ def test_a_polled_approval_gets_the_event_id_push_gives_it_and_nothing_before_it
     approved = ApprovedTime(time_entry_id="12", project_id="41", task_id="42", employee_id="3",
                             worked_on=T0.date(), hours=Decimal("7.5"), billable=True, approved_at=T0)
     psa = FakePsa(approved={"41": [approved]})
-    announce = announce_approved_time(psa, "psa", "us-01", now=lambda: T0)
+    announce = announce_approved_time(psa, "psa", "us-01", clock=lambda: T0)
     created = dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)
 
     (event,) = announce(RecordChange(record_type="time_entry", record_id="12", written_at=T0, created_at=created))
@@ -186,7 +188,7 @@ def test_a_timecard_of_several_days_is_one_approval_per_day_each_with_its_own_id
     ]
     psa = FakePsa(approved={"41": days})
     psa.approved_entries = lambda record_id: days  # type: ignore[method-assign]  # the header holds both
-    announce = announce_approved_time(psa, "psa", "us-01", now=lambda: T0)
+    announce = announce_approved_time(psa, "psa", "us-01", clock=lambda: T0)
 
     events = announce(RecordChange(record_type="time_entry", record_id="a0T1", written_at=T0, created_at=T0))
 
@@ -198,9 +200,36 @@ def test_a_polled_account_change_is_one_event_per_write() -> None:
     crm = FakeCrm()
     crm.customers["7"] = Customer(account_id="7", name="Northwind", tax_id="12-3456789", currency="USD",
                                   legal_entity="us-01")
-    announce = announce_account_changes(crm, "crm", "us-01", now=lambda: T0)
+    announce = announce_account_changes(crm, "crm", "us-01", clock=lambda: T0)
     first = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
     again = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
     later = announce(RecordChange(record_type="customer", record_id="7", written_at=T0 + dt.timedelta(seconds=1)))
     assert isinstance(first[0], AccountChangedEvent) and first[0].data.name == "Northwind"
     assert first[0].id == again[0].id != later[0].id
+
+
+def test_a_run_polls_every_watch_though_one_system_is_down_and_then_fails() -> None:
+    crm, psa, checkpoints = FakeCrm(), FakePsa(), MemoryCheckpoints()
+
+    def down(record_type: str, now: dt.datetime) -> str:
+        raise TransientError("CRM unreachable")
+
+    crm.start_cursor = down  # type: ignore[method-assign]
+    configs = [WatchConfig(system="crm", record_type="opportunity", source="crm"),
+               WatchConfig(system="psa", record_type="time_entry", source="psa")]
+
+    run = capture_watches(configs, (crm, psa, FakeErp()), checkpoints, FakeBus(), "us-01", clock=lambda: T0)
+
+    assert [r.key for r in run.reports] == ["psa:time_entry"] and run.reports[0].started
+    assert checkpoints.position("psa:time_entry").written_at == T0
+    assert [f.key for f in run.failures] == ["crm:opportunity"]
+    with pytest.raises(TransientError, match="crm:opportunity: TransientError: CRM unreachable"):
+        run.raise_for_failures()
+
+
+def test_a_run_without_failures_does_not_raise() -> None:
+    configs = [WatchConfig(system="erp", record_type="invoice", source="erp")]
+    run = capture_watches(configs, (FakeCrm(), FakePsa(), FakeErp()), MemoryCheckpoints(), FakeBus(), "us-01",
+                          clock=lambda: T0)
+    assert [(r.key, r.started) for r in run.reports] == [("erp:invoice", True)] and run.failures == []
+    run.raise_for_failures()

@@ -9,7 +9,7 @@ import pytest
 from concord.domain import ApprovedTime, FinancialStatus, InvoiceRecord, LineRefs, Opportunity
 from concord.events.types import Severity, System
 from concord.sync import financials
-from concord.sync.reconcile import Drift, drift_event, find_drift, repair
+from concord.sync.reconcile import Drift, Entity, ReconcileRequest, drift_event, find_drift, reconcile, repair
 from concord.sync.systems import Systems
 
 from . import test_sync_flows as flows
@@ -92,3 +92,27 @@ def test_the_same_drift_is_one_event_per_day() -> None:
                   values={System.CRM: "1", System.PSA: "2"}, severity=Severity.WARNING, repairable=False)
     assert drift_event(drift, "us-01", NOW).id == drift_event(drift, "us-01", NOW + dt.timedelta(hours=1)).id
     assert drift_event(drift, "us-01", NOW).id != drift_event(drift, "us-01", NOW + dt.timedelta(days=1)).id
+
+
+def test_a_run_publishes_drift_and_repairs_only_when_asked(systems: Systems) -> None:
+    systems.erp.invoices["500"] = systems.erp.invoices["500"].model_copy(update={"amount_due": usd("0")})  # type: ignore[attr-defined]
+
+    detected = reconcile(systems, ReconcileRequest(objects=["project"]), "us-01", repair_by_default=False, clock=lambda: NOW)
+
+    assert not detected.repair and {row["field"] for row in detected.drift} == {"invoice 500 amount_due", "financial_status"}
+    assert all("repair" not in row for row in detected.drift)
+    assert {e.id for e in systems.bus.published} == {row["event_id"] for row in detected.drift}  # type: ignore[attr-defined]
+    assert find_drift(systems, ("project",), TODAY) != []
+
+    repaired = reconcile(systems, ReconcileRequest(objects=["project"], repair=True), "us-01", repair_by_default=False,
+                         clock=lambda: NOW)
+
+    assert repaired.repair and any("paid" in row["repair"] for row in repaired.drift)
+    assert find_drift(systems, ("project",), TODAY) == []
+
+
+def test_a_run_scoped_to_an_entity_leaves_the_others_alone(systems: Systems) -> None:
+    systems.erp.invoices["500"] = systems.erp.invoices["500"].model_copy(update={"amount_due": usd("0")})  # type: ignore[attr-defined]
+    elsewhere = ReconcileRequest(entities=[Entity(object_type="project", canonical_id="no-such-project")])
+
+    assert reconcile(systems, elsewhere, "us-01", repair_by_default=True, clock=lambda: NOW).drift == []

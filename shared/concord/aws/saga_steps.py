@@ -7,7 +7,6 @@ Functions retries after the work was done gets the first result back.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +48,3 @@ def run_saga_step(name: str, event: dict[str, Any], context: Any, step: Step) ->
         raise SagaStepInProgress(f"{name} of {execution} is still marked in progress") from error
     logger.info("saga step done", result_keys=sorted(result))
     return result
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

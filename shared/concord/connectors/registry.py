@@ -34,6 +34,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "certinia": ("concord.connectors.certinia", frozenset({Role.PSA})),
     "kantata": ("concord.connectors.kantata", frozenset({Role.PSA})),
     "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
+    "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
 }
 
 

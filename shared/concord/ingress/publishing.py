@@ -13,7 +13,6 @@ could not turn into events (`unprocessed`), and PutEvents of the events.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +21,7 @@ from ..aws.audit import AuditTrail
 from ..aws.bus import EventBusPublisher
 from ..aws.clients import client, resource
 from ..aws.idempotency import run_once
+from ..clock import utc_now
 from ..errors import ConfigurationError, TransientError
 from ..events import parse_event
 from .delivery import AcceptedDelivery
@@ -57,7 +57,7 @@ def publish_once(
                     delivery["unprocessed"],
                     body_sha256=delivery["body_sha256"],
                     scheme=delivery["scheme"],
-                    received_at=dt.datetime.now(dt.UTC),
+                    received_at=utc_now(),
                 )
             except (BotoCoreError, ClientError) as error:
                 raise AuditUnavailable(f"audit table unreachable: {type(error).__name__}") from error

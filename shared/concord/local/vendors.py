@@ -9,6 +9,7 @@ straight to the sandbox, as users of the vendor's UI would not share Concord's n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from .processes import is_alive, start_detached, stop
 from .roles import SANDBOX_OF_KIND
@@ -30,6 +33,10 @@ KANTATA_SANDBOX_TOKEN = "concord-sandbox-token"  # a sandbox's well-known demo c
 KANTATA_BILLING_STATUS_FIELD_ID = 501
 # The static token the HubSpot sandbox's app trusts (sandboxes/hubspot/app.py).
 HUBSPOT_SANDBOX_TOKEN = "concord-sandbox-static-token"
+# The NetSuite sandbox's integration record and its demo certificate (sandboxes/netsuite/app.py).
+NETSUITE_CLIENT_ID = "concord-sandbox-integration"
+NETSUITE_CERTIFICATE_ID = "concord-sandbox-certificate"
+NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,8 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     if kind == "kantata":
         return {"kind": kind, "base_url": f"{instance_url}/api/v1", "token": KANTATA_SANDBOX_TOKEN,
                 "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
+    if kind == "netsuite":
+        return netsuite_connection(instance_url)
     if kind == "hubspot":
         return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
                 "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
@@ -142,6 +151,24 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     if kind == "certinia":
         connection["org"] = "separate"  # the PSA is its own org, not the CRM's
     return connection
+
+
+def netsuite_demo_private_key() -> str:
+    """The PEM private key of the NetSuite sandbox's demo certificate, derived from its
+    well-known seed (a demo credential: no key file to keep)."""
+    key = ec.derive_private_key(int.from_bytes(hashlib.sha256(NETSUITE_KEY_SEED).digest(), "big"), ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def netsuite_connection(account_url: str) -> dict[str, object]:
+    """The sandbox account's integration record and demo certificate, with the custom
+    transaction column the sandbox account has."""
+    pem = netsuite_demo_private_key()
+    return {"kind": "netsuite", "account_id": "SANDBOX", "base_url": f"{account_url}/services/rest",
+            "auth": {"client_id": NETSUITE_CLIENT_ID, "certificate_id": NETSUITE_CERTIFICATE_ID, "private_key": pem,
+                     "algorithm": "ES256"},
+            "fields": {"concord_ref_column": "custcol_concord_ref"}}
 
 
 def _answers(url: str) -> bool:

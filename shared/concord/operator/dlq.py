@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..clock import Clock, utc_now
 from .actor import Actor
 from .calls import OperationsError, aws_call
 from .queues import (
@@ -141,7 +142,7 @@ class RedriveRun:
     actor: Actor
     filter_text: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    clock: Clock = utc_now
 
     @property
     def record_pk(self) -> str:
@@ -159,7 +160,7 @@ class RedriveRun:
         self.trail.start_record({
             "pk": self.record_pk, "sk": f"MESSAGE#{message.message_id}", "record_type": "redrive",
             "run_id": self.run_id, "stage": self.trail.names.stage, "who": self.actor.who,
-            "os_user": self.actor.os_user, "started_at": self.now().isoformat(), "dlq": self.dlq.name,
+            "os_user": self.actor.os_user, "started_at": self.clock().isoformat(), "dlq": self.dlq.name,
             "target_queue": self.target.name, "dlq_message_id": message.message_id, "event_id": message.event_id,
             "event_type": message.event_type, "filter": self.filter_text, "edited": edited,
             "before": _recorded_body(message.body), "after": _recorded_body(after),
@@ -260,22 +261,22 @@ class RedriveRun:
                     QueueUrl=self.target.url, MessageBody=after, MessageAttributes=_resend_attributes(message)
                 )
         except OperationsError as error:
-            self._safe_update(message, status="send_failed", error=str(error), finished_at=self.now().isoformat())
+            self._safe_update(message, status="send_failed", error=str(error), finished_at=self.clock().isoformat())
             return self._outcome(message, "failed", edited=edited, valid=not errors, errors=errors,
                                  record=self.record_pk, detail=f"not sent, the message stays in the DLQ: {error}")
         new_id = sent["MessageId"]
-        self._safe_update(message, status="sent", new_message_id=new_id, sent_at=self.now().isoformat())
+        self._safe_update(message, status="sent", new_message_id=new_id, sent_at=self.clock().isoformat())
         try:
             with aws_call(f"queue {self.dlq.name}", "sqs:DeleteMessage"):
                 self.sqs.delete_message(QueueUrl=self.dlq.url, ReceiptHandle=message.receipt_handle)
         except OperationsError as error:
-            self._safe_update(message, status="delete_failed", error=str(error), finished_at=self.now().isoformat())
+            self._safe_update(message, status="delete_failed", error=str(error), finished_at=self.clock().isoformat())
             return self._outcome(
                 message, "failed", edited=edited, valid=not errors, errors=errors, new_message_id=new_id,
                 record=self.record_pk,
                 detail=f"resent as {new_id} but still in the DLQ (consumers dedupe on the event id): {error}",
             )
-        self._safe_update(message, status="completed", finished_at=self.now().isoformat())
+        self._safe_update(message, status="completed", finished_at=self.clock().isoformat())
         return self._outcome(message, "redriven", edited=edited, valid=not errors, errors=errors,
                              new_message_id=new_id, record=self.record_pk,
                              detail=f"sent to {self.target.name} as {new_id}")

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..clock import Clock, utc_now
 from ..naming import Names
 from .actor import Actor
 from .calls import OperationsError, aws_call
@@ -209,7 +210,7 @@ class ReplayRun:
     actor: Actor
     selection: ReplaySelection
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    clock: Clock = utc_now
     sleep: Callable[[float], None] = time.sleep
 
     @property
@@ -238,7 +239,7 @@ class ReplayRun:
             "stage": self.names.stage,
             "who": self.actor.who,
             "os_user": self.actor.os_user,
-            "started_at": self.now().isoformat(),
+            "started_at": self.clock().isoformat(),
             "method": method,
             "window_from": self.selection.start.isoformat(),
             "window_to": self.selection.end.isoformat(),
@@ -306,14 +307,14 @@ class ReplayRun:
                 progress(min(start + len(batch), len(chosen)), len(chosen), "putting events on the bus")
         except BaseException as error:
             self._update_record(status="interrupted", sent=sent, error=repr(error)[:1000],
-                                finished_at=self.now().isoformat())
+                                finished_at=self.clock().isoformat())
             raise
         status: Literal["completed", "partial", "failed"] = (
             "completed" if not failed else "partial" if sent else "failed"
         )
         self._update_record(
             status=status, sent=sent, failed_event_ids=[f["event_id"] for f in failed][:MAX_RECORDED_IDS] or None,
-            error=failed[0]["error"][:1000] if failed else None, finished_at=self.now().isoformat(),
+            error=failed[0]["error"][:1000] if failed else None, finished_at=self.clock().isoformat(),
         )
         return ReplayOutcome("bus", self.record_pk, self.replay_name, status, len(chosen), sent, failed)
 
@@ -328,7 +329,7 @@ class ReplayRun:
         its count; the archive also holds events the audit trail refused as invalid).
         """
         archive_arn, bus_arn = self.archive_arn(), self.bus_arn()
-        end = min(self.selection.end, self.now())  # EventBridge refuses an end in the future
+        end = min(self.selection.end, self.clock())  # EventBridge refuses an end in the future
         self._start_record("archive", expected, archive=self.names.archive, bus=self.names.bus)
         try:
             with aws_call(f"archive {self.names.archive}", "events:StartReplay"):
@@ -341,7 +342,7 @@ class ReplayRun:
                     Destination={"Arn": bus_arn},
                 )
         except OperationsError as error:
-            self._update_record(status="failed", error=str(error)[:1000], finished_at=self.now().isoformat())
+            self._update_record(status="failed", error=str(error)[:1000], finished_at=self.clock().isoformat())
             raise
         replay_arn = str(started.get("ReplayArn", ""))
         self._update_record(status="running", replay_arn=replay_arn, state=started.get("State"))
@@ -359,7 +360,7 @@ class ReplayRun:
             self.sleep(poll_seconds)
         status: Literal["completed", "failed"] = "completed" if state == "COMPLETED" else "failed"
         reason = described.get("StateReason")
-        self._update_record(status=status, state=state, error=reason, finished_at=self.now().isoformat())
+        self._update_record(status=status, state=state, error=reason, finished_at=self.clock().isoformat())
         return ReplayOutcome("archive", self.record_pk, self.replay_name, status, len(expected),
                              len(expected) if status == "completed" else 0, [], replay_arn, state, reason)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..aws.sagas import plan_redrive, start_redrive
+from ..clock import Clock, utc_now
 from ..naming import Names
 from .actor import Actor
 from .calls import OperationsError, aws_call
@@ -152,7 +153,7 @@ class SagaRedriveOutcome:
 
 def redrive_failed_saga(
     sfn: Any, trail: Trail, actor: Actor, saga: Saga, *, dry_run: bool = False,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Clock = utc_now,
 ) -> SagaRedriveOutcome:
     """A new run of a saga whose runs all failed, recorded before it starts.
 
@@ -171,7 +172,7 @@ def redrive_failed_saga(
     record, sk = f"REDRIVE#{run_id}", f"EXECUTION#{failed.name}"
     trail.start_record({
         "pk": record, "sk": sk, "record_type": "saga_redrive", "run_id": run_id,
-        "stage": trail.names.stage, "who": actor.who, "os_user": actor.os_user, "started_at": now().isoformat(),
+        "stage": trail.names.stage, "who": actor.who, "os_user": actor.os_user, "started_at": clock().isoformat(),
         "state_machine": saga.state_machine, "event_id": saga.trigger_event_id, "failed_execution": failed.name,
         "failed_status": failed.status, "attempts_before": len(saga.attempts), "new_execution": plan.name,
         "status": "starting",
@@ -187,7 +188,7 @@ def redrive_failed_saga(
         with aws_call(f"state machine {saga.state_machine}", "states:StartExecution"):
             arn = start_redrive(sfn, plan)
     except OperationsError as error:
-        update(status="start_failed", error=str(error)[:1000], finished_at=now().isoformat())
+        update(status="start_failed", error=str(error)[:1000], finished_at=clock().isoformat())
         return SagaRedriveOutcome(saga, "failed", f"{plan.name} not started: {error}", plan.name, record=record)
-    update(status="started", new_execution_arn=arn, finished_at=now().isoformat())
+    update(status="started", new_execution_arn=arn, finished_at=clock().isoformat())
     return SagaRedriveOutcome(saga, "redriven", f"started {plan.name}", plan.name, arn, record)

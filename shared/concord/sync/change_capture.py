@@ -13,6 +13,9 @@ announces again has the same event ids, so consumers apply it once).
 
 A watch without a checkpoint starts at "now": deploying Concord does not replay history
 (set one explicitly to backfill).
+
+A scheduled run (capture_watches) polls every configured watch: one failing (its system down)
+does not stop the others, and the run reports it so the caller can fail the invocation.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from ..clock import Clock, utc_now
 from ..domain import RecordChange
 from ..events import Envelope, event_id_for_delivery, new_event
-from ..errors import PermanentError, ValidationFailed
+from ..errors import PermanentError, TransientError, ValidationFailed
 from ..events.envelope import (
     AccountChangedEvent,
     InvoicePostedEvent,
@@ -67,9 +71,62 @@ class CaptureReport:
     refused: int = 0  # changes no event could be made of: each reported as a SyncExceptionRaised
 
 
+class WatchConfig(BaseModel):
+    """One configured watch, e.g. {"system": "psa", "record_type": "time_entry", "source": "psa"}:
+    `source` is the webhook source whose push the poll backs up (event ids are derived from it)."""
+
+    system: Literal["crm", "psa", "erp"]
+    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment"]
+    source: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.record_type}"
+
+
+@dataclass(frozen=True)
+class WatchFailure:
+    key: str
+    error: Exception
+
+
+@dataclass(frozen=True)
+class CaptureRun:
+    """What one scheduled run came to: a report per watch polled, a failure per watch not."""
+
+    reports: list[CaptureReport]
+    failures: list[WatchFailure]
+
+    def raise_for_failures(self) -> None:
+        """The run fails when a watch did, so the schedule's retry and alarm see it."""
+        if self.failures:
+            reasons = [f"{f.key}: {type(f.error).__name__}: {f.error}" for f in self.failures]
+            raise TransientError("change capture failed for " + "; ".join(reasons))
+
+
+def capture_watches(
+    configs: Sequence[WatchConfig],
+    connectors: tuple[CrmPort, PsaPort, ErpPort],
+    checkpoints: CheckpointStore,
+    bus: EventPublisher,
+    legal_entity: str,
+    clock: Clock = utc_now,
+) -> CaptureRun:
+    """capture() for each configured watch; one failing does not stop the others."""
+    reports: list[CaptureReport] = []
+    failures: list[WatchFailure] = []
+    for config in configs:
+        try:
+            watch = watch_for(config.system, config.record_type, config.source, connectors, legal_entity, clock)
+            reports.append(capture(watch, checkpoints, bus, clock()))
+        except Exception as error:  # noqa: BLE001 - one system down must not blind the other watches
+            failures.append(WatchFailure(config.key, error))
+    return CaptureRun(reports, failures)
+
+
 def watch_for(
     system: str, record_type: str, source: str, connectors: tuple[CrmPort, PsaPort, ErpPort],
-    legal_entity: str, now: Callable[[], dt.datetime],
+    legal_entity: str, clock: Clock = utc_now,
 ) -> Watch:
     """Which system's records of which type are announced how: polling and enrichment (a push
     that names records without their content) share this table, so both give a change the
@@ -78,16 +135,16 @@ def watch_for(
     key = f"{system}:{record_type}"
     match key:
         case "crm:opportunity":
-            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, now), legal_entity)
+            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, clock), legal_entity)
         case "crm:customer":
-            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, now), legal_entity)
+            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, clock), legal_entity)
         case "psa:time_entry":
-            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, now), legal_entity)
+            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, clock), legal_entity)
         case "erp:invoice":
-            announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, legal_entity, now)
+            announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
         case "erp:payment":
-            announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, now)
+            announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
     raise ValidationFailed(f"no change capture for {key}")
 
@@ -163,7 +220,7 @@ def once_per_record_delivery_id(event_type: str, change: RecordChange, record_id
     return f"{event_type}:{record_id or change.record_id}:{created.isoformat()}"
 
 
-def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
+def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, clock: Clock = utc_now) -> Announcer:
     """CRM opportunity changes → OpportunityClosedWon for those that are won."""
 
     def announce(change: RecordChange) -> list[Envelope]:
@@ -179,12 +236,12 @@ def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, now
             "lines": opportunity.lines,
         }
         delivery_id = once_per_record_delivery_id("OpportunityClosedWon", change)
-        return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, now)]
+        return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, clock)]
 
     return announce
 
 
-def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
+def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, clock: Clock = utc_now) -> Announcer:
     """CRM customer changes → AccountChanged, one per (account, write time).
 
     Push gives each AccountChanged its own delivery id, so an account announced by both is
@@ -195,18 +252,18 @@ def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, now: 
         customer = crm.get_customer(change.record_id)
         data = customer.model_dump(include={"account_id", "name", "billing_address", "tax_id", "currency"})
         delivery_id = f"AccountChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
-        return [_event(AccountChangedEvent, data, change, source, delivery_id, legal_entity, now)]
+        return [_event(AccountChangedEvent, data, change, source, delivery_id, legal_entity, clock)]
 
     return announce
 
 
-def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, now: Callable[[], dt.datetime]) -> Announcer:
+def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, clock: Clock = utc_now) -> Announcer:
     """PSA changes of approvable records → one TimeApproved per approved entry they hold."""
 
     def announce(change: RecordChange) -> list[Envelope]:
         return [
             _event(TimeApprovedEvent, entry, change, source,
-                   once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, now)
+                   once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, clock)
             for entry in psa.approved_entries(change.record_id)
         ]
 
@@ -218,7 +275,7 @@ def announce_once_per_record(
     read: Callable[[str], BaseModel | None],
     source: str,
     legal_entity: str,
-    now: Callable[[], dt.datetime],
+    clock: Clock = utc_now,
 ) -> Announcer:
     """Changes of records whose event happens once per record (an approval, a posting, a
     payment) → that event, with the id the system's push gives it; nothing while `read`
@@ -230,7 +287,7 @@ def announce_once_per_record(
         if data is None:
             return []
         delivery_id = once_per_record_delivery_id(event_type, change)
-        return [_event(model, data, change, source, delivery_id, legal_entity, now)]
+        return [_event(model, data, change, source, delivery_id, legal_entity, clock)]
 
     return announce
 
@@ -242,7 +299,7 @@ def _event(
     source: str,
     delivery_id: str,
     legal_entity: str,
-    now: Callable[[], dt.datetime],
+    clock: Clock,
 ) -> Envelope:
     return new_event(
         model,
@@ -250,5 +307,5 @@ def _event(
         legal_entity=legal_entity,
         occurred_at=change.written_at,
         event_id=event_id_for_delivery(source, delivery_id),
-        ingested_at=now(),
+        ingested_at=clock(),
     )

@@ -13,11 +13,11 @@ the same event.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 from pydantic import BaseModel
 
+from ..clock import Clock, utc_now
 from ..events.payloads import ChangeNotified
 from ..ports import CrmPort, ErpPort, EventPublisher, PsaPort
 from .change_capture import watch_for
@@ -37,13 +37,13 @@ def enrich(
     connectors: tuple[CrmPort, PsaPort, ErpPort],
     bus: EventPublisher,
     legal_entity: str,
-    now: Callable[[], dt.datetime],
+    clock: Clock = utc_now,
 ) -> EnrichmentReport:
     """Announce what the noticed records' current state amounts to. Records no longer there
     (deleted) or not in an announceable state are left out by changes_of or the announcer."""
     report = EnrichmentReport()
     for notice in notices:
-        watch = watch_for(notice.system, notice.record_type, notice.vendor_source, connectors, legal_entity, now)
+        watch = watch_for(notice.system, notice.record_type, notice.vendor_source, connectors, legal_entity, clock)
         changes = watch.source.changes_of(notice.record_type, notice.record_ids)
         events = [event for change in changes for event in watch.announce(change)]
         if events:
@@ -62,14 +62,14 @@ def enrich_each(
     connectors: tuple[CrmPort, PsaPort, ErpPort],
     bus: EventPublisher,
     legal_entity: str,
-    now: Callable[[], dt.datetime],
+    clock: Clock = utc_now,
 ) -> dict[Hashable, BaseModel | Exception]:
     """enrich() per message; a message that fails (its system down, an unknown record type)
     is reported alone, so the others of the batch are not retried with it."""
     outcomes: dict[Hashable, BaseModel | Exception] = {}
     for key, notices in messages:
         try:
-            outcomes[key] = enrich(notices, connectors, bus, legal_entity, now)
+            outcomes[key] = enrich(notices, connectors, bus, legal_entity, clock)
         except Exception as error:  # noqa: BLE001 - reported for this message by the consumer
             outcomes[key] = error
     return outcomes

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
+from ..clock import Clock, utc_now
 from ..domain import LineageEntry
 from ..events import Envelope
 from ..events.types import System
@@ -11,13 +11,14 @@ from .systems import Systems
 
 
 def record_lineage(
-    systems: Systems, object_type: str, canonical_id: str, cause: Envelope, system: System, record_id: str, action: str
+    systems: Systems, object_type: str, canonical_id: str, cause: Envelope, system: System, record_id: str, action: str,
+    clock: Clock = utc_now,
 ) -> None:
     systems.xref.record_change(
         object_type,
         canonical_id,
         LineageEntry(
-            at=dt.datetime.now(dt.UTC),
+            at=clock(),
             system=system.value,
             record_id=record_id,
             event_id=cause.id,

@@ -10,6 +10,8 @@ What is compared, per canonical entity the registry links:
             that follows ⇄ the CRM deal's and the PSA project's.
 Repair re-applies from the authority with the flows' own logic (customer master, billing,
 financial status); a budget difference is reported only (a person decides which is right).
+
+reconcile() is one run: find the drift in scope, publish DriftDetected for it, repair if asked.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..clock import Clock, utc_now
 from ..domain import ApprovedTime, InvoiceState, LineRefs
 from ..events import new_event
 from ..events.envelope import DriftDetectedEvent, TimeApprovedEvent
@@ -226,3 +229,47 @@ def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.da
         if erp_due != state.amount_due.amount:
             systems.xref.update_invoice_state(drift.canonical_id, state.invoice_id, _set_due(erp_due))
     return apply_status(cause, systems, drift.canonical_id, now.date()).detail
+
+
+class Entity(BaseModel):
+    object_type: ObjectType
+    canonical_id: str
+
+
+class ReconcileRequest(BaseModel):
+    """What `concord reconcile` (or the schedule, with the defaults) asks a run for."""
+
+    objects: list[ObjectType] = Field(default_factory=lambda: list(OBJECT_TYPES))
+    entities: list[Entity] | None = None  # None: every linked entity
+    repair: bool | None = None  # None: the scheduled default
+
+
+class ReconcileReport(BaseModel):
+    objects: list[ObjectType]
+    repair: bool
+    drift: list[dict[str, Any]]  # each Drift as JSON, with its DriftDetected event id and repair outcome
+
+
+def reconcile(
+    systems: Systems,
+    request: ReconcileRequest,
+    legal_entity: str,
+    repair_by_default: bool,
+    clock: Clock = utc_now,
+) -> ReconcileReport:
+    """Find the drift the request covers, publish a DriftDetected for each, and repair it from
+    the authority when the request (or, without one, the default) says so."""
+    now = clock()
+    scope = [(e.object_type, e.canonical_id) for e in request.entities] if request.entities is not None else None
+    found = find_drift(systems, request.objects, now.date(), scope)
+    events = [drift_event(drift, legal_entity, now) for drift in found]
+    if events:
+        systems.bus.publish(events)
+    do_repair = repair_by_default if request.repair is None else request.repair
+    rows = []
+    for drift, detected in zip(found, events, strict=True):
+        row: dict[str, Any] = {**drift.model_dump(mode="json"), "event_id": detected.id}
+        if do_repair:
+            row["repair"] = repair(drift, detected, systems, now)
+        rows.append(row)
+    return ReconcileReport(objects=request.objects, repair=do_repair, drift=rows)

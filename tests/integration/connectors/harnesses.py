@@ -2,7 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox."""
+connector against an in-process HubSpot sandbox, and the NetSuite ERP connector against an
+in-process NetSuite sandbox."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
 from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
 from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
+from tests.unit.connectors.netsuite.sandbox_systems import NetSuiteSystems, netsuite_systems
 from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
@@ -167,6 +169,32 @@ def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
 
 
+class NetSuiteScenario:
+    """Finance at work in the NetSuite sandbox (the local scenario's clerk, over plain REST). The
+    ERP alone is under test: CRM and PSA steps are not its business."""
+
+    def __init__(self, systems: NetSuiteSystems) -> None:
+        self.clerk = systems.clerk
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the NetSuite harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the NetSuite harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the NetSuite harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "987654321"
+
+
+@contextmanager
+def _netsuite(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with netsuite_systems() as systems:
+        yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa = FakeCrm(), FakePsa()
@@ -195,10 +223,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
     "hubspot": _hubspot,
+    "netsuite": _netsuite,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton"]
+ERPS = ["fakes", "tryton", "netsuite"]
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
-"""Concord's own Tryton module, concord_sync, in the real crm / psa / erp databases.
-
-concord_ref (find-or-create key), timesheet approval, and the push: signed canonical
-deliveries POSTed after commit to a local receiver standing in for Concord's ingress.
+"""Concord's own Tryton module, concord_sync, in the real crm / psa / erp databases: the push,
+signed canonical deliveries POSTed after commit to a local receiver standing in for Concord's
+ingress (concord_ref and timesheet approval are in test_concord_ref.py).
 Every delivery is checked the way Concord's ingress checks it: Standard Webhooks signature,
 then `to_canonical_event` (canonical body, producer allowed for the source, payload model).
 """
@@ -14,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +22,7 @@ from typing import Any
 
 import pytest
 
-from concord.local.scenarios.tryton import FinanceClerk
-from concord.connectors.tryton import TrytonPermanentError, TrytonRpcClient
+from concord.connectors.tryton import TrytonPermanentError
 from concord.events import EVENT_MODEL_BY_TYPE, Envelope
 from concord.events.types import System
 from concord.ingress.canonical import to_canonical_event
@@ -33,12 +31,20 @@ from concord.ingress.standard_webhooks import verify
 from concord.local.tryton import DATABASES, TrytonServer, configured_push, start_server
 from concord.local.tryton.layout import TrytonHome
 
-Connect = Callable[[str], TrytonRpcClient]
+from .records import (
+    CUSTOMER,
+    PRODUCT_CODE,
+    Connect,
+    customer_invoice,
+    one,
+    pay,
+    project_with_task,
+    service_product,
+    time_line,
+)
 
 SECRETS = {db: "whsec_" + base64.b64encode(os.urandom(24)).decode() for db in DATABASES}
 LEGAL_ENTITY = "us-01"
-PRODUCT_CODE = "CONSULT-HR"
-CUSTOMER = "Northwind Advisory LLC"
 
 
 # -- a local receiver standing in for Concord's webhook ingress -------------------------------
@@ -146,179 +152,12 @@ def pushing(receiver: Receiver, push_home: Path, tryton_server: TrytonServer
             and (" WARNING " in line or " ERROR " in line)] == []
 
 
-# -- helpers ---------------------------------------------------------------------------------
-
-def _one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]
-         ) -> dict[str, Any]:
-    record, = client.search_read(model, domain, fields)
-    return record
-
-
-def _product(client: TrytonRpcClient) -> dict[str, Any]:
-    return _one(client, "product.product", [["code", "=", PRODUCT_CODE]],
-                ["default_uom", "list_price"])
-
-
-def _project_with_task(psa: TrytonRpcClient, name: str) -> tuple[int, dict[str, Any]]:
-    customer_id, = psa.create("party.party", [{"name": f"{name} customer"}])
-    project_id, = psa.create("project.work", [{
-        "name": name, "type": "project", "party": customer_id,
-        "project_invoice_method": "timesheet", "product": _product(psa)["id"],
-        "list_price": Decimal("150.00"), "timesheet_available": True,
-        "children": [["create", [{"name": "Build", "type": "task",
-                                  "timesheet_available": True}]]],
-    }])
-    task = _one(psa, "project.work", [["parent", "=", project_id]], ["timesheet_works"])
-    return project_id, task
-
-
-def _time_line(psa: TrytonRpcClient, task: dict[str, Any], hours: float) -> int:
-    line_id, = psa.create("timesheet.line", [{
-        "work": task["timesheet_works"][0], "employee": psa.context["employee"],
-        "date": dt.date.today(), "duration": dt.timedelta(hours=hours),
-        "description": "Sprint work",
-    }])
-    return int(line_id)
-
-
-def _customer_invoice(erp: TrytonRpcClient, party_name: str, hours: int) -> int:
-    customer_id, = erp.create("party.party", [{
-        "name": party_name, "addresses": [["create", [{"street": "1 Main St"}]]]}])
-    customer = _one(erp, "party.party", [["id", "=", customer_id]],
-                    ["addresses", "customer_payment_term"])
-    config, = erp.call("model.account.configuration.read", [1], ["default_account_receivable"])
-    product = _product(erp)
-    journal = _one(erp, "account.journal", [["type", "=", "revenue"]], ["id"])
-    category = _one(erp, "product.category", [["name", "=", "Services"]], ["account_revenue"])
-    invoice_id, = erp.create("account.invoice", [{
-        "type": "out", "party": customer_id, "invoice_address": customer["addresses"][0],
-        "journal": journal["id"], "account": config["default_account_receivable"],
-        "payment_term": customer["customer_payment_term"],
-        "lines": [["create", [{
-            "type": "line", "product": product["id"], "unit": product["default_uom"],
-            "description": "Advisory", "quantity": float(hours),
-            "unit_price": Decimal("150.00"), "account": category["account_revenue"],
-        }]]],
-    }])
-    return int(invoice_id)
-
-
-def _pay(erp: TrytonRpcClient, invoice_id: int, amount: Decimal) -> None:
-    FinanceClerk(erp).pay(invoice_id, amount)
-
-
-# -- concord_ref -----------------------------------------------------------------------------
-
-# Where each model exists follows from the modules each database activates (docs/tryton.md).
-CONCORD_REF_MODELS = {
-    "crm": {"party.party", "account.invoice", "sale.opportunity"},
-    "psa": {"party.party", "account.invoice", "project.work"},
-    "erp": {"party.party", "account.invoice", "project.work"},
-}
-ALL_REF_MODELS = {"party.party", "project.work", "account.invoice", "sale.opportunity"}
-
-
-@pytest.mark.parametrize("database", DATABASES)
-def test_concord_ref_is_on_the_models_the_database_has(
-        tryton_client: Connect, database: str) -> None:
-    client = tryton_client(database)
-
-    have = {
-        model for model in ALL_REF_MODELS
-        if client.search_read("ir.model.field", [["model", "=", model],
-                                                 ["name", "=", "concord_ref"]], ["id"])}
-    models = {m["name"] for m in client.search_read(  # in 8.2, ir.model's name is "a.b"
-        "ir.model", [["name", "in", sorted(ALL_REF_MODELS)]], ["name"])}
-
-    assert have == CONCORD_REF_MODELS[database] == models
-    for model in have:  # searchable
-        assert client.search_read(model, [["concord_ref", "=", "no-such-ref"]], ["id"]) == []
-
-
-@pytest.mark.parametrize("database", DATABASES)
-def test_party_is_found_by_concord_ref_which_is_unique(
-        tryton_client: Connect, database: str) -> None:
-    client = tryton_client(database)
-    ref = f"acct-{database}-{time.monotonic_ns()}"
-
-    party_id, = client.create("party.party", [{"name": "Referenced Ltd", "concord_ref": ref}])
-
-    assert client.search_read("party.party", [["concord_ref", "=", ref]], ["id"]) == [
-        {"id": party_id}]
-    with pytest.raises(TrytonPermanentError):
-        client.create("party.party", [{"name": "Referenced twin", "concord_ref": ref}])
-    # Copying a record does not copy its canonical id.
-    copy_id, = client.call("model.party.party.copy", [party_id], {})
-    assert _one(client, "party.party", [["id", "=", copy_id]], ["concord_ref"])[
-        "concord_ref"] is None
-
-
-def test_concord_ref_is_writable_by_rpc_on_work_opportunity_and_invoice(
-        tryton_client: Connect) -> None:
-    psa, crm, erp = tryton_client("psa"), tryton_client("crm"), tryton_client("erp")
-    stamp = time.monotonic_ns()
-
-    project_id, _ = _project_with_task(psa, f"Ref project {stamp}")
-    psa.write("project.work", [project_id], {"concord_ref": f"prj-{stamp}"})
-    customer = _one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
-    opportunity_id, = crm.create("sale.opportunity", [{
-        "party": customer["id"], "description": "Ref deal", "concord_ref": f"opp-{stamp}"}])
-    invoice_id = _customer_invoice(erp, f"Ref customer {stamp}", 1)
-    erp.write("account.invoice", [invoice_id], {"concord_ref": f"inv-{stamp}"})
-
-    assert psa.search_read("project.work", [["concord_ref", "=", f"prj-{stamp}"]], ["id"]) == [
-        {"id": project_id}]
-    assert crm.search_read(
-        "sale.opportunity", [["concord_ref", "=", f"opp-{stamp}"]], ["id"]) == [
-        {"id": opportunity_id}]
-    assert erp.search_read("account.invoice", [["concord_ref", "=", f"inv-{stamp}"]], ["id"]) == [
-        {"id": invoice_id}]
-
-
-def test_concord_ref_is_read_only_in_the_party_form(tryton_client: Connect) -> None:
-    crm = tryton_client("crm")
-
-    view = crm.call("model.party.party.fields_view_get", None, "form")
-
-    assert '<field name="concord_ref" readonly="1"' in view["arch"]
-
-
-# -- timesheet approval ----------------------------------------------------------------------
-
-def test_approve_sets_state_and_time_and_locks_the_line(tryton_client: Connect) -> None:
-    psa = tryton_client("psa")
-    _, task = _project_with_task(psa, "Approval project")
-    line_id = _time_line(psa, task, 2.5)
-    fields = ["approval_state", "approved_at", "duration"]
-    assert _one(psa, "timesheet.line", [["id", "=", line_id]], fields)["approval_state"] == "draft"
-
-    # When the line is approved
-    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    psa.button("timesheet.line", "approve", [line_id])
-
-    # Then it is approved, with the time of approval (naive UTC, as Tryton stores datetimes)
-    line = _one(psa, "timesheet.line", [["id", "=", line_id]], fields)
-    assert line["approval_state"] == "approved"
-    assert before <= line["approved_at"] <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    # ...duration, work and date are locked, other fields are not
-    for values in ({"duration": dt.timedelta(hours=8)}, {"date": dt.date(2000, 1, 3)},
-                   {"work": task["timesheet_works"][0]}):
-        with pytest.raises(TrytonPermanentError, match="is approved"):
-            psa.write("timesheet.line", [line_id], values)
-    psa.write("timesheet.line", [line_id], {"description": "Sprint work, reviewed"})
-    # ...approving again changes nothing (safe to retry), and the state is not writable
-    psa.button("timesheet.line", "approve", [line_id])
-    assert _one(psa, "timesheet.line", [["id", "=", line_id]], fields) == line
-    with pytest.raises(TrytonPermanentError):
-        psa.write("timesheet.line", [line_id], {"approval_state": "draft"})
-
-
 # -- push ------------------------------------------------------------------------------------
 
 def test_creating_a_party_in_crm_pushes_a_signed_account_changed(
         tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
-    us = _one(crm, "country.country", [["code", "=", "US"]], ["id"])
+    us = one(crm, "country.country", [["code", "=", "US"]], ["id"])
 
     # When a customer is created in the CRM with a billing address and a tax id
     party_id, = crm.create("party.party", [{
@@ -364,9 +203,9 @@ def test_parties_of_psa_and_erp_announce_nothing(
 def test_the_parties_of_employees_and_the_company_are_not_accounts(
         tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
-    employee = _one(crm, "company.employee", [["id", "=", crm.context["employee"]]],
+    employee = one(crm, "company.employee", [["id", "=", crm.context["employee"]]],
                     ["party.name"])
-    company = _one(crm, "company.company", [["id", "=", crm.context["company"]]],
+    company = one(crm, "company.company", [["id", "=", crm.context["company"]]],
                    ["party.name"])
 
     crm.write("party.party", [employee["party."]["id"]], {"name": employee["party."]["name"]})
@@ -378,8 +217,8 @@ def test_the_parties_of_employees_and_the_company_are_not_accounts(
 def test_winning_an_opportunity_pushes_opportunity_closed_won(
         tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
-    customer = _one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
-    product = _product(crm)
+    customer = one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
+    product = service_product(crm)
 
     # Given an opportunity for the seeded customer, converted into a sale
     opportunity_id, = crm.create("sale.opportunity", [{
@@ -389,7 +228,7 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(
     }])
     crm.button("sale.opportunity", "opportunity", [opportunity_id])
     crm.button("sale.opportunity", "convert", [opportunity_id])
-    sale = _one(crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]],
+    sale = one(crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]],
                 ["id"])
     crm.write("sale.sale", [sale["id"]], {"invoice_method": "manual"})
     crm.button("sale.sale", "quote", [sale["id"]])
@@ -412,21 +251,21 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(
                    "unit_price": {"amount": "150.0000", "currency": "USD"}}],
         "payment_term": "Net 30 days",
     }
-    state = _one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["state"])["state"]
+    state = one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["state"])["state"]
     assert state == "won"
 
 
 def test_approving_time_in_psa_pushes_time_approved(
         tryton_client: Connect, pushing: Receiver) -> None:
     psa = tryton_client("psa")
-    project_id, task = _project_with_task(psa, "Pushed project")
-    line_id = _time_line(psa, task, 7.25)
+    project_id, task = project_with_task(psa, "Pushed project")
+    line_id = time_line(psa, task, 7.25)
 
     psa.button("timesheet.line", "approve", [line_id])
 
     delivery, = pushing.take("psa", "TimeApproved")
     event = delivery.event()
-    line = _one(psa, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
+    line = one(psa, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
     assert event.data.model_dump(mode="json", exclude={"approved_at"}) == {
         "time_entry_id": str(line_id),
         "project_id": str(project_id),
@@ -446,14 +285,14 @@ def test_approving_time_in_psa_pushes_time_approved(
 def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
         tryton_client: Connect, pushing: Receiver) -> None:
     erp = tryton_client("erp")
-    invoice_id = _customer_invoice(erp, "Umbrella Advisory", 8)
+    invoice_id = customer_invoice(erp, "Umbrella Advisory", 8)
     assert pushing.deliveries == []  # a draft invoice is not announced
 
     # When it is posted
     erp.button("account.invoice", "post", [invoice_id])
 
     posted, = pushing.take("erp", "InvoicePosted")
-    invoice = _one(erp, "account.invoice", [["id", "=", invoice_id]],
+    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]],
                    ["number", "party", "invoice_date"])
     assert posted.event().data.model_dump(mode="json") == {
         "invoice_id": str(invoice_id),
@@ -466,9 +305,9 @@ def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
     }
 
     # When it is paid in two parts through the pay wizard
-    _pay(erp, invoice_id, Decimal("500.00"))
+    pay(erp, invoice_id, Decimal("500.00"))
     first, = pushing.take("erp", "PaymentReceived")
-    _pay(erp, invoice_id, Decimal("700.00"))
+    pay(erp, invoice_id, Decimal("700.00"))
     second, = pushing.take("erp", "PaymentReceived")  # the first one is not announced again
 
     # Then each payment is announced once, with what is left to pay
@@ -478,24 +317,24 @@ def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
     assert {p["invoice_id"] for p in payments} == {str(invoice_id)}
     assert {p["received_on"] for p in payments} == {dt.date.today().isoformat()}
     assert payments[0]["payment_id"] != payments[1]["payment_id"]
-    assert _one(erp, "account.invoice", [["id", "=", invoice_id]], ["state"])["state"] == "paid"
+    assert one(erp, "account.invoice", [["id", "=", invoice_id]], ["state"])["state"] == "paid"
     assert pushing.deliveries == []
 
 
 def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
         tryton_client: Connect, pushing: Receiver) -> None:
     erp = tryton_client("erp")
-    invoice_id = _customer_invoice(erp, "Initech Advisory", 2)
+    invoice_id = customer_invoice(erp, "Initech Advisory", 2)
     erp.button("account.invoice", "post", [invoice_id])
     pushing.take("erp", "InvoicePosted")
-    invoice = _one(erp, "account.invoice", [["id", "=", invoice_id]],
+    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]],
                    ["party", "account", "lines_to_pay"])
 
     # Given a bank receipt booked by hand (no pay wizard: not a payment line of the invoice)
-    method = _one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
+    method = one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
                   ["journal", "debit_account"])
     today = dt.date.today()
-    period = _one(erp, "account.period", [["start_date", "<=", today],
+    period = one(erp, "account.period", [["start_date", "<=", today],
                                           ["end_date", ">=", today], ["type", "=", "standard"]],
                   ["id"])
     move_id, = erp.create("account.move", [{
@@ -508,7 +347,7 @@ def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
         ]]],
     }])
     erp.button("account.move", "post", [move_id])
-    receipt = _one(erp, "account.move.line", [["move", "=", move_id],
+    receipt = one(erp, "account.move.line", [["move", "=", move_id],
                                               ["account", "=", invoice["account"]]], ["id"])
 
     # When it is reconciled with the invoice's receivable line (the reconcile-lines wizard)
@@ -547,7 +386,7 @@ def test_a_rolled_back_change_is_not_pushed(tryton_client: Connect, pushing: Rec
     # Then nothing was announced (trytond runs atexit hooks after a rollback too)
     time.sleep(0.2)
     assert pushing.deliveries == []
-    assert _one(crm, "party.party", [["id", "=", party_id]], ["addresses"])["addresses"] == []
+    assert one(crm, "party.party", [["id", "=", party_id]], ["addresses"])["addresses"] == []
 
 
 def test_a_caller_can_opt_out_with_the_concord_push_context(
@@ -571,8 +410,8 @@ def test_no_push_without_a_webhook_url(
     # When records change that would otherwise be announced
     tryton_client("crm").create("party.party", [{"name": "Quiet Ltd"}])
     psa = tryton_client("psa")
-    _, task = _project_with_task(psa, "Quiet project")
-    psa.button("timesheet.line", "approve", [_time_line(psa, task, 1.0)])
+    _, task = project_with_task(psa, "Quiet project")
+    psa.button("timesheet.line", "approve", [time_line(psa, task, 1.0)])
 
     # Then nothing is sent (a delivery would have arrived before the RPC call returned)
     time.sleep(0.2)

@@ -20,15 +20,11 @@ from concord.events.payloads import InvoicePosted
 from concord.local.scenarios.tryton_books import InvoiceDesk
 from concord.sync.change_capture import once_per_record_delivery_id
 
-# The push receiver and the module's helpers (fixtures are imported to be used here).
+from .records import Connect, customer_invoice, one, pay, project_with_task, time_line
+
+# The push receiver (fixtures are imported to be used here).
 from .test_concord_sync import (  # noqa: F401
-    Connect,
     Receiver,
-    _customer_invoice,
-    _one,
-    _pay,
-    _project_with_task,
-    _time_line,
     push_home,
     pushing,
     receiver,
@@ -47,15 +43,15 @@ def _since(moment: dt.datetime) -> str:
 def test_time_approved_polled_equals_pushed(tryton_client: Connect, pushing: Receiver) -> None:
     user = tryton_client("psa")
     psa = TrytonPsa(tryton_client("psa", concord=True))
-    _, task = _project_with_task(user, "Parity project")
-    line_id = _time_line(user, task, 6.5)
+    _, task = project_with_task(user, "Parity project")
+    line_id = time_line(user, task, 6.5)
 
     user.button("timesheet.line", "approve", [line_id])
 
     (delivery,) = pushing.take("psa", "TimeApproved")
     (polled,) = psa.approved_entries(str(line_id))
     assert polled.model_dump(mode="json") == delivery.event().data.model_dump(mode="json")
-    line = _one(user, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
+    line = one(user, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
     change = _change(psa.changes_since("time_entry", _since(line["approved_at"]), 100).changes,
                      str(line_id))
     assert once_per_record_delivery_id("TimeApproved", change) == delivery.headers["webhook-id"]
@@ -64,7 +60,7 @@ def test_time_approved_polled_equals_pushed(tryton_client: Connect, pushing: Rec
 def test_invoice_posted_polled_equals_pushed(tryton_client: Connect, pushing: Receiver) -> None:
     user = tryton_client("erp")
     erp = TrytonErp(tryton_client("erp", concord=True))
-    invoice_id = _customer_invoice(user, "Parity Advisory", 8)
+    invoice_id = customer_invoice(user, "Parity Advisory", 8)
 
     user.button("account.invoice", "post", [invoice_id])
 
@@ -74,7 +70,7 @@ def test_invoice_posted_polled_equals_pushed(tryton_client: Connect, pushing: Re
     # the event sync logic makes of it is the one pushed (neither names a project)
     assert (InvoicePosted.model_validate(polled.model_dump()).model_dump(mode="json")
             == delivery.event().data.model_dump(mode="json"))
-    row = _one(user, "account.invoice", [["id", "=", invoice_id]], ["create_date"])
+    row = one(user, "account.invoice", [["id", "=", invoice_id]], ["create_date"])
     change = _change(erp.changes_since("invoice", _since(row["create_date"]), 100).changes,
                      str(invoice_id))
     assert once_per_record_delivery_id("InvoicePosted", change) == delivery.headers["webhook-id"]
@@ -96,15 +92,15 @@ def _assert_payment_parity(erp: TrytonErp, delivery: Any) -> None:
 def test_payments_polled_equal_pushed(tryton_client: Connect, pushing: Receiver) -> None:
     user = tryton_client("erp")
     erp = TrytonErp(tryton_client("erp", concord=True))
-    invoice_id = _customer_invoice(user, "Parity Payer", 8)
+    invoice_id = customer_invoice(user, "Parity Payer", 8)
     user.button("account.invoice", "post", [invoice_id])
     pushing.take("erp", "InvoicePosted")
 
-    _pay(user, invoice_id, Decimal("500.00"))
+    pay(user, invoice_id, Decimal("500.00"))
     (partial,) = pushing.take("erp", "PaymentReceived")
     _assert_payment_parity(erp, partial)  # read before the next payment: amount due 700
 
-    _pay(user, invoice_id, Decimal("700.00"))
+    pay(user, invoice_id, Decimal("700.00"))
     (final,) = pushing.take("erp", "PaymentReceived")
     _assert_payment_parity(erp, final)
 
@@ -113,16 +109,16 @@ def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect,
                                                  pushing: Receiver) -> None:
     user = tryton_client("erp")
     erp = TrytonErp(tryton_client("erp", concord=True))
-    invoice_id = _customer_invoice(user, "Parity Reconciled", 2)
+    invoice_id = customer_invoice(user, "Parity Reconciled", 2)
     user.button("account.invoice", "post", [invoice_id])
     pushing.take("erp", "InvoicePosted")
-    invoice = _one(user, "account.invoice", [["id", "=", invoice_id]],
+    invoice = one(user, "account.invoice", [["id", "=", invoice_id]],
                    ["party", "account", "lines_to_pay"])
     # A bank receipt booked by hand, then reconciled with the invoice's receivable line
-    method = _one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
+    method = one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
                   ["journal", "debit_account"])
     today = dt.date.today()
-    period = _one(user, "account.period", [["start_date", "<=", today],
+    period = one(user, "account.period", [["start_date", "<=", today],
                                            ["end_date", ">=", today], ["type", "=", "standard"]],
                   ["id"])
     (move_id,) = user.create("account.move", [{
@@ -134,7 +130,7 @@ def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect,
         ]]],
     }])
     user.button("account.move", "post", [move_id])
-    receipt = _one(user, "account.move.line", [["move", "=", move_id],
+    receipt = one(user, "account.move.line", [["move", "=", move_id],
                                                ["account", "=", invoice["account"]]], ["id"])
     context = {"active_model": "account.move.line",
                "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
@@ -154,8 +150,8 @@ def test_what_concord_writes_is_not_pushed_back_what_a_user_writes_is(
     user_erp, user_crm = tryton_client("erp"), tryton_client("crm")
     erp = TrytonErp(tryton_client("erp", concord=True))
     concord_crm = tryton_client("crm", concord=True)
-    by_concord = _customer_invoice(user_erp, "Echo Advisory", 1)
-    by_user = _customer_invoice(user_erp, "Echo Advisory 2", 1)
+    by_concord = customer_invoice(user_erp, "Echo Advisory", 1)
+    by_user = customer_invoice(user_erp, "Echo Advisory 2", 1)
     (party_id,) = user_crm.create("party.party", [{"name": "Echo Ltd"}])
     pushing.take("crm", "AccountChanged")
 

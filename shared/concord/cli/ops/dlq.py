@@ -15,6 +15,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
+from ...clock import utc_now
 from ...naming import source_queue_of
 from ...operator.actor import Actor
 from ...operator.calls import OperationsError
@@ -394,7 +395,7 @@ def _move_tasks(where: Target, pairs: list[tuple[QueueRef, QueueRef]], dry_run: 
             moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": None, "record": None})
             continue
         handle = start_message_move_task(sqs, dlq, source)
-        record = record_move_task(where.trail(), actor, dlq, source, handle, depth, dt.datetime.now(dt.UTC))
+        record = record_move_task(where.trail(), actor, dlq, source, handle, depth, utc_now())
         moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": handle, "record": record})
     if as_json:
         render.print_json({"target": where.label, "dry_run": dry_run, "move_tasks": moved})

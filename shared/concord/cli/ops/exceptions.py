@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
+from ...clock import utc_now
 from ...operator import exceptions as ops
 from ...events.types import Severity
 from . import render
@@ -33,7 +33,7 @@ def exceptions(
 
     A sync exception (SyncExceptionRaised in the audit trail) is open until a later run of the same saga trigger succeeded. Exit code 1 when anything is open.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         where = target(local, state_dir, stage, profile, region)
         since_at = parse_since(since, now)

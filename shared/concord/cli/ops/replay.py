@@ -15,6 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ...clock import utc_now
 from ...operator import replay as rp
 from ...operator.trace import parse_entity_reference
 from . import render
@@ -84,7 +85,7 @@ def replay(
 
     Consumers are idempotent on the event id, so a replayed event has no second effect. Each replay is recorded in the audit trail (REPLAY#<run id>) before anything is sent. On AWS a window alone is replayed by EventBridge from the archive; --type, --entity and the local stack re-publish the events selected from the audit trail (docs/operations.md). Exit 1 when nothing matched or an event could not be replayed.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         selection = _selection(start, end, types or [], entity, now)
         where = target(local, state_dir, stage, profile, region)

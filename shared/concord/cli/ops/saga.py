@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
+from ...clock import utc_now
 from ...operator import saga as ops
 from ...operator.actor import Actor
 from . import render
@@ -72,7 +72,7 @@ def list_(
     if not sagas:
         console.print(f"no saga{' ' + status.value.lower() if status else ''} in the {where.label}")
         raise typer.Exit(EXIT_OK)
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     table = Table(title=f"sagas · {where.label}", title_justify="left")
     for column in ("state machine", "trigger event", "state", "runs", "latest run", "started"):
         table.add_column(column, no_wrap=column != "latest run", overflow="fold")

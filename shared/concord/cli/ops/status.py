@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ...clock import utc_now
 from ...operator import status as ops
 from ...operator.exceptions import open_sync_exceptions
 from ...events.types import Severity
@@ -38,7 +39,7 @@ def status(
 
     Colours are the alarms' business severities. Exit code 1 when anything alarms.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     with failures():
         where = target(local, state_dir, stage, profile, region)
         sqs, sfn, trail = where.client("sqs"), where.client("stepfunctions"), where.trail()

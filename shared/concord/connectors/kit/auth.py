@@ -31,6 +31,7 @@ from .errors import AuthFailed, ErrorMapper
 # Salesforce's `invalid_client_credentials`).
 _REFUSED_CREDENTIALS = frozenset({"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"})
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class StaticToken(httpx.Auth):
@@ -66,6 +67,15 @@ class JwtSigningKey(BaseModel):
     subject: str
     private_key: SecretStr
     key_id: str | None = None
+
+
+class CertificateKey(BaseModel):
+    """What `JwtClientAssertion` reads from the secret store: the app (iss), the certificate it
+    signs with (its id goes into `kid`) and the certificate's private key (PEM)."""
+
+    client_id: str
+    certificate_id: str
+    private_key: SecretStr
 
 
 @dataclass(frozen=True)
@@ -244,3 +254,37 @@ class JwtBearer(OAuth2Token[JwtSigningKey]):
 
     def grant_form(self, credentials: JwtSigningKey) -> dict[str, str]:
         return {"grant_type": JWT_BEARER_GRANT, "assertion": self.assertion(credentials)}
+
+
+class JwtClientAssertion(OAuth2Token[CertificateKey]):
+    """RFC 6749 §4.4 client credentials, the client authenticated by a signed JWT (RFC 7523 §2.2)
+    instead of a secret: `client_assertion_type` + `client_assertion`, no user (`sub`).
+
+    NetSuite's OAuth 2.0 M2M flow: the JWT's header names the mapped certificate (`kid`), its
+    claims are iss = client id, scope, aud = the token URL, iat and exp (at most an hour apart).
+    """
+
+    def __init__(self, *, scope: str, algorithm: str = "PS256", assertion_lifetime: float = 300, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scope = scope
+        self.algorithm = algorithm
+        self.assertion_lifetime = assertion_lifetime
+
+    def assertion(self, credentials: CertificateKey) -> str:
+        now = int(self._clock())
+        claims = {
+            "iss": credentials.client_id,
+            "scope": self.scope,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + int(self.assertion_lifetime),
+        }
+        headers = {"typ": "JWT", "kid": credentials.certificate_id}
+        return jwt.encode(claims, credentials.private_key.get_secret_value(), algorithm=self.algorithm, headers=headers)
+
+    def grant_form(self, credentials: CertificateKey) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_CLIENT_ASSERTION,
+            "client_assertion": self.assertion(credentials),
+        }

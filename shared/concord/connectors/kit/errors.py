@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from concord.clock import utc_now
 from concord.errors import ConcordError, ConfigurationError, PermanentError, TransientError, ValidationFailed
 
 _DETAIL_LIMIT = 300
@@ -52,7 +53,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 class ErrorMapper:

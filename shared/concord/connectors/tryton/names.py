@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ...clock import utc_now
 from concord.domain import ProjectState
 from concord.errors import PermanentError
 
@@ -128,10 +129,6 @@ def to_tryton_datetime(value: dt.datetime) -> dt.datetime:
 def from_tryton_datetime(value: dt.datetime) -> dt.datetime:
     """Tryton's naive UTC timestamp as an aware UTC datetime."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def stamp(moment: dt.datetime | None = None) -> str:

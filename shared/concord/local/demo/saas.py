@@ -27,7 +27,7 @@ from rich.table import Table
 
 from ...aws.xref import DynamoCrossReferences
 from ..inspect import LocalView
-from ..runtime import scheduled_event
+from ..runtime.schedules import scheduled_event
 from ..scenarios import SaasConsultant, SaasSalesRep
 from ..scenarios.saas import NoScenarioUser, consultant, sales_rep
 from ..scenarios.tryton import FinanceClerk, random_ein, user_client

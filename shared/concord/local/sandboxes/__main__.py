@@ -16,10 +16,12 @@ from collections.abc import Callable
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
+from .netsuite import NetSuiteSandbox
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+    "netsuite": NetSuiteSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 

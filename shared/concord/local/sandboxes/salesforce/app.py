@@ -9,10 +9,7 @@ INVALID_SESSION_ID. https://developer.salesforce.com/docs/atlas.en-us.api_rest.m
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import SecretStr
 
 from ..kit import (
     BadJson, Cursors, OAuthClient, RecordStore, Request, RequestBudget, Response, Router,
@@ -24,26 +21,15 @@ from .auth import token_answer
 from .errors import ApiError
 from .ids import new_id
 from .objects import crm_org, psa_org
-from .records import Records, error_list
+from .org import DEFAULT_CLIENT, Org
+from .records import error_list
 from .schema import Schema
 from .validation import RecordRejected
 from .values import format_datetime
 
 API = rows.API_PATH
-DEFAULT_CLIENT = OAuthClient(client_id="concord-sandbox",
-                             client_secret=SecretStr("concord-sandbox-secret"))
 # Tenant name -> the org it plays; any other tenant is a CRM org with PSA installed.
 DEFAULT_ORGS: dict[str, Callable[[], Schema]] = {"crm": crm_org, "psa": psa_org}
-
-
-@dataclass
-class Org(Tenant):
-    schema: Schema = field(default_factory=psa_org)
-    client: OAuthClient = DEFAULT_CLIENT
-
-    @property
-    def records(self) -> Records:
-        return Records(self.schema, self.store)
 
 
 def _router() -> Router:

@@ -9,15 +9,13 @@ Upsert:  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_res
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..kit import Request, Response
 from .errors import ApiError
+from .org import Org
 from .records import MultipleMatches, result_errors
 from .validation import FieldError, RecordRejected
-
-if TYPE_CHECKING:
-    from .app import Org
 
 MAX_RECORDS = 200
 ROLLED_BACK = FieldError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not "

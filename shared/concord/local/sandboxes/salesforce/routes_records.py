@@ -9,16 +9,14 @@ Query Options header:   https://developer.salesforce.com/docs/atlas.en-us.api_re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..kit import Request, Response, page_of
 from .errors import ApiError, malformed_query
+from .org import Org
 from .query_engine import QueryEngine, invalid_field
 from .records import MultipleMatches
 from .soql import parse
-
-if TYPE_CHECKING:
-    from .app import Org
 
 API_PATH = "/services/data/v67.0"
 DEFAULT_BATCH, MIN_BATCH, MAX_BATCH = 2000, 200, 2000
