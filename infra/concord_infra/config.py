@@ -57,7 +57,7 @@ class StageConfig(BaseModel):
     # Saga Tasks: first retry interval (doubling, full jitter) and attempts on transient errors.
     saga_retry_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 2
     saga_retry_attempts: Annotated[int, Field(ge=0, le=10)] = 4
-    # Change capture by polling (functions/poll_changes): what to watch, and how often.
+    # Change capture by polling (functions/change_capture): what to watch, and how often.
     poll_watches: list[dict[str, str]] = [
         {"system": "crm", "record_type": "opportunity", "source": "crm"},
         {"system": "crm", "record_type": "customer", "source": "crm"},
@@ -67,9 +67,9 @@ class StageConfig(BaseModel):
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus
-    # (Event Relay): each is routed to the enrich_changes flow. None by default (docs/sync-flows.md).
+    # (Event Relay): each is routed to the enrichment flow. None by default (docs/sync-flows.md).
     salesforce_event_relay: list[EventRelay] = []
-    # How often reconciliation compares the three systems (functions/reconcile).
+    # How often reconciliation compares the three systems (functions/reconciliation).
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
-from concord.events.types import Severity
 from constructs import Construct
 
+from concord.catalog import AUDIT_TRAIL, INGRESS
+
 from .config import AppConfig
-from .constructs.bus import CANONICAL_SOURCES, EventBus
+from .constructs.bus import EventBus
 from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.dashboard import OperationsDashboard
-from .constructs.data import DataTables
+from .constructs.data import DataTables, grant_items
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ingress_alarms import IngressAlarms
@@ -37,9 +37,11 @@ class ConcordStack(Stack):
         topics = AlarmTopics(self, "Alarms", names=names)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
-        def function(name: str, description: str, **kwargs: Any) -> ConcordFunction:
+        def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
+            """`scope`: the construct the function belongs to when its id would clash with the stack's
+            child of the same name (a flow's construct and its function share the flow's name)."""
             return ConcordFunction(
-                self,
+                scope or self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
                 names=names,
@@ -51,7 +53,7 @@ class ConcordStack(Stack):
             )
 
         ingest = function(
-            "webhook_ingest",
+            INGRESS,
             "Verifies webhooks, maps them to canonical events, publishes them once",
             environment={},
             timeout=Duration.seconds(10),
@@ -84,24 +86,22 @@ class ConcordStack(Stack):
         )
 
         audit = function(
-            "audit_trail",
-            "Records every canonical event in the sync audit trail",
+            AUDIT_TRAIL.folder,
+            AUDIT_TRAIL.description,
             environment={
                 "AUDIT_TABLE_NAME": tables.audit.table_name,
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
             },
         )
-        tables.audit.grant(audit.function, "dynamodb:PutItem")
+        grant_items(tables.audit, audit.function, "dynamodb:PutItem")
         audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",
-            name="audit_trail",
+            flow=AUDIT_TRAIL,
             names=names,
             bus=bus.bus,
-            pattern=events.EventPattern(source=CANONICAL_SOURCES),
             function=audit,
             topics=topics,
-            severity=Severity.WARNING,
             max_receive_count=stage.max_receive_count,
         )
 

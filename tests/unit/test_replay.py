@@ -12,7 +12,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from concord.aws.audit import AuditTrail, DeliveryTimings
+from moto import mock_aws
+from typer.testing import CliRunner
+
 from concord.cli.main import app
 from concord.events import Envelope, new_event
 from concord.events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
@@ -20,11 +22,12 @@ from concord.naming import Names
 from concord.operator import replay as rp
 from concord.operator.actor import Actor
 from concord.operator.calls import OperationsError
+from concord.operator.stores import StageStores
 from concord.operator.trace import parse_entity_reference
-from concord.operator.trail import Trail
+from concord.stores.audit_items import DeliveryTimings, ReplayRecord
 from concord.sync.ids import canonical_id
-from moto import mock_aws
-from typer.testing import CliRunner
+
+from .tables import create_audit_table, create_registry_table
 
 STAGE = "t"
 NAMES = Names(STAGE)
@@ -37,17 +40,35 @@ def hours_ago(hours: float) -> dt.datetime:
 
 
 def account_changed(account_id: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(AccountChangedEvent, {"account_id": account_id, "name": f"Account {account_id}"},
-                     legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        AccountChangedEvent,
+        {"account_id": account_id, "name": f"Account {account_id}"},
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 def closed_won(opportunity_id: str, account_id: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(OpportunityClosedWonEvent, {
-        "opportunity_id": opportunity_id, "account_id": account_id, "name": "Rollout",
-        "amount": {"amount": "1200.00", "currency": "USD"}, "closed_on": occurred_at.date().isoformat(),
-        "lines": [{"service_item": "CONSULT-HR", "description": "Build", "quantity": "8",
-                   "unit_price": {"amount": "150", "currency": "USD"}}],
-    }, legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        OpportunityClosedWonEvent,
+        {
+            "opportunity_id": opportunity_id,
+            "account_id": account_id,
+            "name": "Rollout",
+            "amount": {"amount": "1200.00", "currency": "USD"},
+            "closed_on": occurred_at.date().isoformat(),
+            "lines": [
+                {
+                    "service_item": "CONSULT-HR",
+                    "description": "Build",
+                    "quantity": "8",
+                    "unit_price": {"amount": "150", "currency": "USD"},
+                }
+            ],
+        },
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 class Stage:
@@ -55,27 +76,23 @@ class Stage:
 
     def __init__(self) -> None:
         self.events, self.dynamodb, self.sqs = boto3.client("events"), boto3.client("dynamodb"), boto3.client("sqs")
-        for table in (NAMES.audit_table, NAMES.xref_table):
-            self.dynamodb.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        self.trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
-        self.tables = boto3.resource("dynamodb")
-        self.store = Trail(self.dynamodb, self.tables, NAMES)
+        create_audit_table(self.dynamodb, NAMES.audit_table)
+        create_registry_table(self.dynamodb, NAMES.xref_table)
+        self.stores = StageStores.of(self.dynamodb, NAMES)
+        self.trail = self.stores.audit
         self.bus_arn = self.events.create_event_bus(Name=NAMES.bus)["EventBusArn"]
         pattern = json.dumps({"source": [{"prefix": "concord."}]})
         self.archive_arn = self.events.create_archive(
-            ArchiveName=NAMES.archive, EventSourceArn=self.bus_arn, EventPattern=pattern)["ArchiveArn"]
+            ArchiveName=NAMES.archive, EventSourceArn=self.bus_arn, EventPattern=pattern
+        )["ArchiveArn"]
         self.queue_url = self.sqs.create_queue(QueueName=NAMES.queue("audit-trail"))["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.events.put_rule(Name=NAMES.queue("audit-trail"), EventBusName=NAMES.bus, EventPattern=pattern)
-        self.events.put_targets(Rule=NAMES.queue("audit-trail"), EventBusName=NAMES.bus,
-                                Targets=[{"Id": "q", "Arn": queue_arn}])
+        self.events.put_targets(
+            Rule=NAMES.queue("audit-trail"), EventBusName=NAMES.bus, Targets=[{"Id": "q", "Arn": queue_arn}]
+        )
 
     def record(self, event: Envelope, published: dt.datetime | None) -> Envelope:
         """As the audit-trail consumer records an event the bus delivered at `published`."""
@@ -84,8 +101,16 @@ class Stage:
         return event
 
     def publish(self, event: Envelope) -> None:
-        self.events.put_events(Entries=[{"EventBusName": NAMES.bus, "Source": event.bus_source,
-                                         "DetailType": event.type, "Detail": event.model_dump_json()}])
+        self.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": NAMES.bus,
+                    "Source": event.bus_source,
+                    "DetailType": event.type,
+                    "Detail": event.model_dump_json(),
+                }
+            ]
+        )
 
     def delivered(self) -> list[dict[str, Any]]:
         """Every envelope the audit-trail rule delivered since the last call."""
@@ -96,12 +121,13 @@ class Stage:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return seen
 
-    def replays(self) -> list[dict[str, Any]]:
-        return self.store.replays()
+    def replays(self) -> list[ReplayRecord]:
+        return self.trail.replays()
 
     def run(self, selection: rp.ReplaySelection, **kwargs: Any) -> rp.ReplayRun:
-        return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("trail", self.store), ACTOR, selection,
-                            **kwargs)
+        return rp.ReplayRun(
+            kwargs.pop("events", self.events), kwargs.pop("stores", self.stores), ACTOR, selection, **kwargs
+        )
 
 
 @pytest.fixture
@@ -110,8 +136,9 @@ def stage() -> Iterator[Stage]:
         yield Stage()
 
 
-def window(start: dt.datetime, end: dt.datetime, types: tuple[str, ...] = (), entity: str | None = None
-           ) -> rp.ReplaySelection:
+def window(
+    start: dt.datetime, end: dt.datetime, types: tuple[str, ...] = (), entity: str | None = None
+) -> rp.ReplaySelection:
     reference = parse_entity_reference(entity) if entity else None
     return rp.ReplaySelection(start, end, types, entity, reference)
 
@@ -137,44 +164,34 @@ def ids(events: list[rp.ReplayEvent]) -> list[str]:
 def test_the_window_selects_by_publication_time_inclusive_oldest_first(
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
-    chosen = rp.select_events(stage.store, window(hours_ago(3), hours_ago(1.5)))
+    chosen = rp.select_events(stage.stores, window(hours_ago(3), hours_ago(1.5)))
     assert ids(chosen) == [history["won"].id, history["other"].id]  # 3h ago is on the edge: inside
 
-    everything = rp.select_events(stage.store, window(hours_ago(10), NOW))
+    everything = rp.select_events(stage.stores, window(hours_ago(10), NOW))
     assert ids(everything) == [history[k].id for k in ("old", "won", "other", "recent")]
-    assert rp.select_events(stage.store, window(hours_ago(0.5), NOW)) == []
+    assert rp.select_events(stage.stores, window(hours_ago(0.5), NOW)) == []
     # occurred_at is not the window's clock: "recent" occurred 1.5 h ago but was published 1 h ago
-    assert rp.select_events(stage.store, window(hours_ago(1.6), hours_ago(1.4))) == []
+    assert rp.select_events(stage.stores, window(hours_ago(1.6), hours_ago(1.4))) == []
 
 
 def test_types_and_an_entity_narrow_the_window(stage: Stage, history: dict[str, Envelope]) -> None:
     every = window(hours_ago(10), NOW)
-    by_type = rp.select_events(stage.store, window(every.start, every.end, ("AccountChanged",)))
+    by_type = rp.select_events(stage.stores, window(every.start, every.end, ("AccountChanged",)))
     assert ids(by_type) == [history[k].id for k in ("old", "other", "recent")]
-    two = rp.select_events(stage.store,
-                           window(every.start, every.end, ("OpportunityClosedWon", "AccountChanged")))
+    two = rp.select_events(stage.stores, window(every.start, every.end, ("OpportunityClosedWon", "AccountChanged")))
     assert len(two) == 4
 
     # crm:account:A-1 is named by two AccountChanged and the deal; A-2's change is not about it
-    about = rp.select_events(stage.store, window(every.start, every.end, entity="crm:account:A-1"))
+    about = rp.select_events(stage.stores, window(every.start, every.end, entity="crm:account:A-1"))
     assert ids(about) == [history[k].id for k in ("old", "won", "recent")]
-    both = rp.select_events(stage.store,
-                            window(hours_ago(3.5), NOW, ("AccountChanged",), "crm:account:A-1"))
+    both = rp.select_events(stage.stores, window(hours_ago(3.5), NOW, ("AccountChanged",), "crm:account:A-1"))
     assert ids(both) == [history["recent"].id]
-    project = rp.select_events(stage.store, window(every.start, every.end, entity="crm:opportunity:31"))
+    project = rp.select_events(stage.stores, window(every.start, every.end, entity="crm:opportunity:31"))
     assert ids(project) == [history["won"].id]
     # a canonical id the cross-reference registry does not know names no record: nothing
     unknown = canonical_id("project", "crm", "31")
-    assert rp.select_events(stage.store, window(every.start, every.end, entity=unknown)) == []
-    assert rp.select_events(stage.store, window(every.start, every.end, entity="crm:account:nobody")) == []
-
-
-def test_the_publication_time_falls_back_to_ingestion_then_occurrence() -> None:
-    at = "2026-03-01T09:00:00+00:00"
-    assert rp.published_at({"enqueued_at": at, "ingested_at": "x", "occurred_at": "y"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"ingested_at": at, "occurred_at": "2020-01-01T00:00:00Z"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"occurred_at": "2026-03-01T09:00:00"}) == dt.datetime.fromisoformat(at)  # naive: UTC
-    assert rp.published_at({}) is None
+    assert rp.select_events(stage.stores, window(every.start, every.end, entity=unknown)) == []
+    assert rp.select_events(stage.stores, window(every.start, every.end, entity="crm:account:nobody")) == []
 
 
 def test_eventbridge_replays_only_a_bare_window_on_aws() -> None:
@@ -192,7 +209,7 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), NOW, ("AccountChanged",))
-    chosen = rp.select_events(stage.store, selection)
+    chosen = rp.select_events(stage.stores, selection)
     run = stage.run(selection)
     seen: list[tuple[int, int]] = []
 
@@ -209,29 +226,28 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     assert seen[-1] == (2, 2)
 
     (record,) = stage.replays()
-    assert record["pk"] == outcome.record == f"REPLAY#{run.run_id}"
-    assert (record["who"], record["os_user"], record["method"], record["status"]) == (ACTOR.who, "ops", "bus",
-                                                                                       "completed")
-    assert (record["window_from"], record["window_to"]) == (selection.start.isoformat(), selection.end.isoformat())
-    assert record["types"] == ["AccountChanged"] and "entity" not in record
-    assert (record["count"], record["sent"]) == (2, 2)
-    assert record["event_ids"] == [history["other"].id, history["recent"].id]
-    assert record["started_at"] <= record["finished_at"]
+    assert record.key.pk == outcome.record == f"REPLAY#{run.run_id}"
+    assert (record.who, record.os_user, record.method, record.status) == (ACTOR.who, "ops", "bus", "completed")
+    assert (record.window_from, record.window_to) == (selection.start, selection.end)
+    assert record.types == ["AccountChanged"] and record.entity is None
+    assert (record.count, record.sent) == (2, 2)
+    assert record.event_ids == [history["other"].id, history["recent"].id]
+    assert record.finished_at is not None and record.started_at <= record.finished_at
 
 
 def test_no_replay_without_its_record(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.store, selection)
+    chosen = rp.select_events(stage.stores, selection)
 
     with pytest.raises(OperationsError, match=r"access denied to table concord-t-audit: .*dynamodb:PutItem"):
-        stage.run(selection, trail=trail_refusing("PutItem")).republish(chosen)
+        stage.run(selection, stores=stores_refusing("PutItem")).republish(chosen)
 
     assert stage.delivered() == [] and stage.replays() == []
 
 
 def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.store, selection)
+    chosen = rp.select_events(stage.stores, selection)
     refused = history["won"].id
 
     outcome = stage.run(selection, events=RefusingEntries(stage.events, refused)).republish(chosen)
@@ -240,7 +256,7 @@ def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history:
     assert outcome.failed == [{"event_id": refused, "error": "ThrottlingException: Rate exceeded"}]
     assert refused not in {e["detail"]["id"] for e in stage.delivered()}
     (record,) = stage.replays()
-    assert (record["status"], record["sent"], record["failed_event_ids"]) == ("partial", 3, [refused])
+    assert (record.status, record.sent, record.failed_event_ids) == ("partial", 3, [refused])
 
 
 # --------------------------------------------------------------------------- EventBridge's replay
@@ -250,7 +266,7 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), hours_ago(1.5))
-    expected = rp.select_events(stage.store, selection)
+    expected = rp.select_events(stage.stores, selection)
     events = SlowReplays(stage.events, running_polls=2)
     naps: list[float] = []
     states: list[str] = []
@@ -266,10 +282,9 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     assert naps == [7, 7] and states[-1] == "EventBridge replay completed"
     assert (outcome.method, outcome.status, outcome.state, outcome.selected) == ("archive", "completed", "COMPLETED", 2)
     (record,) = stage.replays()
-    assert (record["method"], record["status"], record["state"], record["count"]) == (
-        "archive", "completed", "COMPLETED", 2)
-    assert record["replay_arn"] == outcome.replay_arn and record["replay_arn"].endswith(f":replay/{run.replay_name}")
-    assert record["archive"] == NAMES.archive
+    assert (record.method, record.status, record.state, record.count) == ("archive", "completed", "COMPLETED", 2)
+    assert record.replay_arn == outcome.replay_arn and record.replay_arn.endswith(f":replay/{run.replay_name}")
+    assert record.archive == NAMES.archive
 
 
 def test_a_window_reaching_into_the_future_ends_now_for_eventbridge(stage: Stage, history: dict[str, Envelope]) -> None:
@@ -283,7 +298,7 @@ def test_a_failed_eventbridge_replay_is_recorded_as_failed(stage: Stage, history
     events = SlowReplays(stage.events, running_polls=0, final="FAILED")
     outcome = stage.run(window(hours_ago(10), NOW), events=events, sleep=lambda _: None).from_archive([])
     assert (outcome.status, outcome.state) == ("failed", "FAILED")
-    assert stage.replays()[0]["status"] == "failed"
+    assert stage.replays()[0].status == "failed"
 
 
 def test_the_emulator_replays_its_whole_archive_whatever_the_window(stage: Stage) -> None:
@@ -293,8 +308,13 @@ def test_the_emulator_replays_its_whole_archive_whatever_the_window(stage: Stage
     assert [e["detail"]["id"] for e in stage.delivered()] == [published.id]
     long_ago = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
 
-    stage.events.start_replay(ReplayName="r", EventSourceArn=stage.archive_arn, EventStartTime=long_ago,
-                              EventEndTime=long_ago + dt.timedelta(hours=1), Destination={"Arn": stage.bus_arn})
+    stage.events.start_replay(
+        ReplayName="r",
+        EventSourceArn=stage.archive_arn,
+        EventStartTime=long_ago,
+        EventEndTime=long_ago + dt.timedelta(hours=1),
+        Destination={"Arn": stage.bus_arn},
+    )
 
     assert [e["detail"]["id"] for e in stage.delivered()] == [published.id]  # outside the window, replayed anyway
 
@@ -311,8 +331,9 @@ def iso(moment: dt.datetime) -> str:
 
 
 def test_replay_command_exit_codes_and_output(stage: Stage, history: dict[str, Envelope]) -> None:
-    typed = concord("replay", "--from", iso(hours_ago(3.5)), "--to", iso(hours_ago(1.5)), "--type", "AccountChanged",
-                    "--json")
+    typed = concord(
+        "replay", "--from", iso(hours_ago(3.5)), "--to", iso(hours_ago(1.5)), "--type", "AccountChanged", "--json"
+    )
     assert typed.exit_code == 0, typed.output
     shown = json.loads(typed.stdout)
     assert (shown["method"], shown["matched"], shown["outcome"]["status"]) == ("bus", 1, "completed")
@@ -333,7 +354,7 @@ def test_replay_command_exit_codes_and_output(stage: Stage, history: dict[str, E
     whole = concord("replay", "--from", "10h", "--to", "now")
     assert whole.exit_code == 0, whole.output
     assert "completed" in whole.stdout and "EventBridge replay" in whole.stdout
-    assert [r["method"] for r in stage.replays()] == ["bus", "archive"]
+    assert [r.method for r in stage.replays()] == ["bus", "archive"]
 
     for bad, message in [
         (["--from", "1h", "--to", "2h"], "is not before"),
@@ -358,21 +379,21 @@ def test_a_failed_replay_exits_1(stage: Stage, history: dict[str, Envelope], mon
 
     assert result.exit_code == 1
     assert "failed" in result.stdout and "events:PutEvents" in " ".join(result.stdout.split())
-    assert stage.replays()[0]["status"] == "failed"
+    assert stage.replays()[0].status == "failed"
 
 
 # --------------------------------------------------------------------------- test doubles
 
 
-def trail_refusing(operation: str) -> Trail:
-    """The stage's trail over a DynamoDB client that refuses `operation` as IAM would."""
-    tables = boto3.resource("dynamodb")
+def stores_refusing(operation: str) -> StageStores:
+    """The stage's stores over a DynamoDB client that refuses `operation` as IAM would."""
+    dynamodb = boto3.client("dynamodb")
 
     def denied(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation)
 
-    tables.meta.client.meta.events.register(f"before-call.dynamodb.{operation}", denied)
-    return Trail(boto3.client("dynamodb"), tables, NAMES)
+    dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", denied)
+    return StageStores.of(dynamodb, NAMES)
 
 
 class Refusing:
@@ -383,8 +404,10 @@ class Refusing:
 
     def __getattr__(self, name: str) -> Any:
         if name == self._operation:
+
             def refuse(**_: Any) -> Any:
                 raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, name)
+
             return refuse
         return getattr(self._client, name)
 
@@ -427,8 +450,11 @@ class SlowReplays:
         if self._running:
             self._running -= 1
             return {**described, "State": "RUNNING"}
-        return {**described, "State": self._final,
-                **({"StateReason": "the archive is gone"} if self._final == "FAILED" else {})}
+        return {
+            **described,
+            "State": self._final,
+            **({"StateReason": "the archive is gone"} if self._final == "FAILED" else {}),
+        }
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

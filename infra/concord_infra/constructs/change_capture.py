@@ -10,14 +10,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
 from concord.naming import Names
 
+from .bus import grant_publish
 from .data import DataTables
 from .functions import ConcordFunction
-from .bus import grant_publish
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
-from .sync_flows import ANNOUNCED
 
 
 class ChangeCapture(Construct):
@@ -38,15 +38,16 @@ class ChangeCapture(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
-            "poll_changes",
-            "Polls the systems for changes push missed and announces them",
+            CHANGE_CAPTURE.folder,
+            CHANGE_CAPTURE.description,
             environment={
                 "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
                 "EVENT_BUS_NAME": bus.event_bus_name,
                 **connector_environment,
                 "POLL_WATCHES": json.dumps(watches, sort_keys=True),
             },
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(CHANGE_CAPTURE.timeout_seconds),
+            scope=self,
         )
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
@@ -58,9 +59,9 @@ class ChangeCapture(Construct):
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=names.function("poll_changes"),
+            flow=CHANGE_CAPTURE,
+            prefix=names.prefix,
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,
-            missed_means="webhook gaps stay open",
         )

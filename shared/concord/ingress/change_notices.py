@@ -1,4 +1,4 @@
-"""The enrich_changes flow's messages: ChangeNotified from Concord's bus, or a Salesforce change
+"""The enrichment flow's messages: ChangeNotified from Concord's bus, or a Salesforce change
 event an Event Relay put on a partner bus (configured in SALESFORCE_EVENT_RELAYS)."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import Field
 
+from ..aws.consumer import BusEvent
+from ..aws.flows import FlowSettings
 from ..errors import ValidationFailed
 from ..events import parse_event
 from ..events.envelope import ChangeNotifiedEvent
 from ..events.payloads import ChangeNotified
 from .vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
-from ..aws.consumer import BusEvent
-from ..aws.flows import FlowSettings
 
 
 class EnrichmentSettings(FlowSettings):

@@ -9,14 +9,12 @@ from typing import Any
 
 import httpx
 
-from ..aws.audit import AuditTrail
-from ..naming import Names
 from ..operator.queues import peek_messages, queue_ref
-from ..operator.trail import Trail
+from ..stores.audit import AuditTrail
+from ..stores.audit_items import RecordedEvent
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
-from .template import LOCAL_STAGE
 
 
 @dataclass
@@ -29,13 +27,11 @@ class LocalView:
         self.sqs = aws_client(self.state, "sqs")
         self.events = aws_client(self.state, "events")
         self.dynamodb = aws_client(self.state, "dynamodb")
-        dynamodb = aws_client(self.state, "dynamodb", resource=True)
-        self.audit = AuditTrail(dynamodb.Table(self.topology.setting("AUDIT_TABLE_NAME")))
-        self.trail = Trail(self.dynamodb, dynamodb, Names(LOCAL_STAGE))
+        self.audit = AuditTrail(self.dynamodb, self.topology.setting("AUDIT_TABLE_NAME"))
 
-    def audit_events_of_type(self, event_type: str) -> list[dict[str, Any]]:
-        """Audit-trail records of one event type, `detail` parsed (a scan: fine for a laptop's volumes)."""
-        return self.trail.events(event_types=[event_type])
+    def audit_events_of_type(self, event_type: str) -> list[RecordedEvent]:
+        """The recorded events of one type, in the order they were published."""
+        return self.audit.events_of_type(event_type)
 
     def invoke(self, function_folder: str, event: dict[str, Any]) -> Any:
         """Invoke one of the stack's functions through the local Lambda service, as a trigger would."""
@@ -55,12 +51,15 @@ class LocalView:
         """Every canonical event put on the bus since the last drain (EventBridge envelopes)."""
         url, seen = self.queue_url(BUS_TAP), []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return seen
             seen.extend(json.loads(m["Body"]) for m in messages)
             self.sqs.delete_message_batch(
-                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
 
     def dlq_messages(self, dlq_name: str) -> list[dict[str, Any]]:

@@ -25,18 +25,32 @@ class OperationsError(RuntimeError):
 
 
 _ACCESS_DENIED = {
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
-    "AuthorizationErrorException", "UnauthorizedAccess", "KMS.AccessDeniedException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "UnauthorizedAccess",
+    "KMS.AccessDeniedException",
     "AWS.SimpleQueueService.AccessDenied",
 }
 _BAD_CREDENTIALS = {
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "SignatureDoesNotMatch", "InvalidSignatureException", "MissingAuthenticationToken",
-    "IncompleteSignature", "InvalidAccessKeyId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
 }
 _NOT_FOUND = {
-    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "ResourceNotFoundException",
-    "StateMachineDoesNotExist", "ExecutionDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "ResourceNotFoundException",
+    "StateMachineDoesNotExist",
+    "ExecutionDoesNotExist",
 }
 
 

@@ -1,7 +1,7 @@
 """`concord dlq`: edit a parked message, and redrive DLQ messages to their source queue.
 
-A redrive claims each message (hides it), writes a `REDRIVE#<run id>` record to the audit trail
-*before* sending, sends it to the source queue, and only then deletes it from the DLQ; the
+A redrive claims each message (hides it), writes a redrive record (`RedriveRecord`, concord.stores)
+to the audit trail *before* sending, sends it to the source queue, and only then deletes it from the DLQ; the
 record's status follows each step, so a redrive is never unrecorded and a message is never lost.
 """
 
@@ -11,12 +11,14 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..clock import Clock, utc_now
+from ..stores.audit_items import RedriveKey, RedriveRecord
 from .actor import Actor
 from .calls import OperationsError, aws_call
 from .queues import (
@@ -29,7 +31,7 @@ from .queues import (
     receive,
     release,
 )
-from .trail import Trail
+from .stores import StageStores
 
 CLAIM_VISIBILITY_SECONDS = 300
 EDIT_VISIBILITY_SECONDS = 3600
@@ -119,15 +121,23 @@ class RedriveOutcome:
     edited: bool = False
     valid: bool = True
     new_message_id: str | None = None
-    record: str | None = None  # the REDRIVE record's pk
+    record: str | None = None  # the redrive run's partition in the audit trail (`REDRIVE#<run id>`)
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "message_id": self.message_id, "queue": self.queue, "target": self.target,
-            "event_id": self.event_id, "event_type": self.event_type, "status": self.status,
-            "detail": self.detail, "edited": self.edited, "valid": self.valid,
-            "new_message_id": self.new_message_id, "record": self.record, "errors": self.errors,
+            "message_id": self.message_id,
+            "queue": self.queue,
+            "target": self.target,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "status": self.status,
+            "detail": self.detail,
+            "edited": self.edited,
+            "valid": self.valid,
+            "new_message_id": self.new_message_id,
+            "record": self.record,
+            "errors": self.errors,
         }
 
 
@@ -136,7 +146,7 @@ class RedriveRun:
     """One `concord dlq redrive`: who, from which DLQ to which queue, selected how."""
 
     sqs: Any
-    trail: Trail
+    stores: StageStores
     dlq: QueueRef
     target: QueueRef
     actor: Actor
@@ -146,31 +156,49 @@ class RedriveRun:
 
     @property
     def record_pk(self) -> str:
-        return f"REDRIVE#{self.run_id}"
+        return RedriveKey.move_task(self.run_id).pk  # every item of the run shares it
 
     def _outcome(self, message: DlqMessage, status: RedriveStatus, **kwargs: Any) -> RedriveOutcome:
         return RedriveOutcome(
-            message.message_id, self.dlq.name, self.target.name, message.event_id, message.event_type,
-            status, **kwargs,
+            message.message_id,
+            self.dlq.name,
+            self.target.name,
+            message.event_id,
+            message.event_type,
+            status,
+            **kwargs,
         )
 
     # -- the audit record ---------------------------------------------------------------
 
     def _start_record(self, message: DlqMessage, after: str, edited: bool) -> None:
-        self.trail.start_record({
-            "pk": self.record_pk, "sk": f"MESSAGE#{message.message_id}", "record_type": "redrive",
-            "run_id": self.run_id, "stage": self.trail.names.stage, "who": self.actor.who,
-            "os_user": self.actor.os_user, "started_at": self.clock().isoformat(), "dlq": self.dlq.name,
-            "target_queue": self.target.name, "dlq_message_id": message.message_id, "event_id": message.event_id,
-            "event_type": message.event_type, "filter": self.filter_text, "edited": edited,
-            "before": _recorded_body(message.body), "after": _recorded_body(after),
-            "receive_count": message.receive_count, "status": "sending",
-        })
+        record = RedriveRecord(
+            run_id=self.run_id,
+            target=RedriveKey.message(self.run_id, message.message_id).target,
+            record_type="redrive",
+            stage=self.stores.names.stage,
+            who=self.actor.who,
+            os_user=self.actor.os_user,
+            started_at=self.clock(),
+            status="sending",
+            dlq=self.dlq.name,
+            target_queue=self.target.name,
+            dlq_message_id=message.message_id,
+            event_id=message.event_id,
+            event_type=message.event_type,
+            filter=self.filter_text,
+            edited=edited,
+            before=_recorded_body(message.body),
+            after=_recorded_body(after),
+            receive_count=message.receive_count,
+        )
+        start_redrive_record(self.stores, record)
 
     def _safe_update(self, message: DlqMessage, **values: Any) -> None:
         """A status update after the first write; failing it must not stop the redrive."""
         try:
-            self.trail.update_record(self.record_pk, f"MESSAGE#{message.message_id}", **values)
+            with self.stores.audit_call("dynamodb:UpdateItem"):
+                self.stores.audit.update_redrive(RedriveKey.message(self.run_id, message.message_id), **values)
         except OperationsError:
             pass
 
@@ -203,7 +231,7 @@ class RedriveRun:
 
     def plan(self, select: Selector, limit: int | None, edit: Editor | None = None) -> list[RedriveOutcome]:
         """--dry-run: what would be redriven, from a peek; nothing is sent, deleted or recorded."""
-        outcomes = []
+        outcomes: list[RedriveOutcome] = []
         for message in peek_messages(self.sqs, self.dlq):
             if limit is not None and len(outcomes) >= limit:
                 break
@@ -212,18 +240,34 @@ class RedriveRun:
             if edit is not None:
                 result = edit(message)
                 if result.errors:
-                    outcomes.append(self._outcome(message, "refused", edited=True, valid=False, errors=result.errors,
-                                                  detail="the edited event fails its schema"))
+                    outcomes.append(
+                        self._outcome(
+                            message,
+                            "refused",
+                            edited=True,
+                            valid=False,
+                            errors=result.errors,
+                            detail="the edited event fails its schema",
+                        )
+                    )
                     continue
-                outcomes.append(self._outcome(message, "would_redrive", edited=True,
-                                              detail=f"edited, would be sent to {self.target.name}"))
+                outcomes.append(
+                    self._outcome(
+                        message, "would_redrive", edited=True, detail=f"edited, would be sent to {self.target.name}"
+                    )
+                )
                 continue
             errors = message.validation_errors()
-            outcomes.append(self._outcome(
-                message, "would_redrive", valid=not errors, errors=errors,
-                detail=f"would be sent to {self.target.name}"
-                + (" (the event fails its schema: it may fail again)" if errors else ""),
-            ))
+            outcomes.append(
+                self._outcome(
+                    message,
+                    "would_redrive",
+                    valid=not errors,
+                    errors=errors,
+                    detail=f"would be sent to {self.target.name}"
+                    + (" (the event fails its schema: it may fail again)" if errors else ""),
+                )
+            )
         return outcomes
 
     # -- the redrive -------------------------------------------------------------------
@@ -248,8 +292,14 @@ class RedriveRun:
             self._hide(message, EDIT_VISIBILITY_SECONDS)
             result = edit(message)
             if result.errors or result.body is None:
-                return self._outcome(message, "refused", edited=True, valid=False, errors=result.errors,
-                                     detail="the edited event fails its schema; the message stays in the DLQ")
+                return self._outcome(
+                    message,
+                    "refused",
+                    edited=True,
+                    valid=False,
+                    errors=result.errors,
+                    detail="the edited event fails its schema; the message stays in the DLQ",
+                )
             after, edited = result.body, True
         errors = [] if edited else message.validation_errors()
 
@@ -261,33 +311,50 @@ class RedriveRun:
                     QueueUrl=self.target.url, MessageBody=after, MessageAttributes=_resend_attributes(message)
                 )
         except OperationsError as error:
-            self._safe_update(message, status="send_failed", error=str(error), finished_at=self.clock().isoformat())
-            return self._outcome(message, "failed", edited=edited, valid=not errors, errors=errors,
-                                 record=self.record_pk, detail=f"not sent, the message stays in the DLQ: {error}")
+            self._safe_update(message, status="send_failed", error=str(error), finished_at=self.clock())
+            return self._outcome(
+                message,
+                "failed",
+                edited=edited,
+                valid=not errors,
+                errors=errors,
+                record=self.record_pk,
+                detail=f"not sent, the message stays in the DLQ: {error}",
+            )
         new_id = sent["MessageId"]
-        self._safe_update(message, status="sent", new_message_id=new_id, sent_at=self.clock().isoformat())
+        self._safe_update(message, status="sent", new_message_id=new_id, sent_at=self.clock())
         try:
             with aws_call(f"queue {self.dlq.name}", "sqs:DeleteMessage"):
                 self.sqs.delete_message(QueueUrl=self.dlq.url, ReceiptHandle=message.receipt_handle)
         except OperationsError as error:
-            self._safe_update(message, status="delete_failed", error=str(error), finished_at=self.clock().isoformat())
+            self._safe_update(message, status="delete_failed", error=str(error), finished_at=self.clock())
             return self._outcome(
-                message, "failed", edited=edited, valid=not errors, errors=errors, new_message_id=new_id,
+                message,
+                "failed",
+                edited=edited,
+                valid=not errors,
+                errors=errors,
+                new_message_id=new_id,
                 record=self.record_pk,
                 detail=f"resent as {new_id} but still in the DLQ (consumers dedupe on the event id): {error}",
             )
-        self._safe_update(message, status="completed", finished_at=self.clock().isoformat())
-        return self._outcome(message, "redriven", edited=edited, valid=not errors, errors=errors,
-                             new_message_id=new_id, record=self.record_pk,
-                             detail=f"sent to {self.target.name} as {new_id}")
+        self._safe_update(message, status="completed", finished_at=self.clock())
+        return self._outcome(
+            message,
+            "redriven",
+            edited=edited,
+            valid=not errors,
+            errors=errors,
+            new_message_id=new_id,
+            record=self.record_pk,
+            detail=f"sent to {self.target.name} as {new_id}",
+        )
 
     def _hide(self, message: DlqMessage, seconds: int) -> None:
-        try:
+        with suppress(BotoCoreError, ClientError):
             self.sqs.change_message_visibility(
                 QueueUrl=self.dlq.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
             )
-        except (BotoCoreError, ClientError):
-            pass
 
 
 # --------------------------------------------------------------------------- whole-queue moves
@@ -297,17 +364,39 @@ def start_message_move_task(sqs: Any, dlq: QueueRef, target: QueueRef) -> str:
     """AWS only: let SQS move a whole DLQ back to its source queue; returns the task handle."""
     arns = {queue.name: queue_attributes(sqs, queue)["QueueArn"] for queue in (dlq, target)}
     with aws_call(f"queue {dlq.name}", "sqs:StartMessageMoveTask"):
-        return str(sqs.start_message_move_task(SourceArn=arns[dlq.name], DestinationArn=arns[target.name])["TaskHandle"])
+        return str(
+            sqs.start_message_move_task(SourceArn=arns[dlq.name], DestinationArn=arns[target.name])["TaskHandle"]
+        )
 
 
-def record_move_task(trail: Trail, actor: Actor, dlq: QueueRef, target: QueueRef, handle: str, depth: int,
-                     now: dt.datetime) -> str:
-    """Record a started move task (`REDRIVE#<run id>` / `MOVE_TASK`); returns the record's pk."""
-    run_id = uuid.uuid4().hex
-    trail.start_record({
-        "pk": f"REDRIVE#{run_id}", "sk": "MOVE_TASK", "record_type": "redrive", "run_id": run_id,
-        "stage": trail.names.stage, "who": actor.who, "os_user": actor.os_user, "started_at": now.isoformat(),
-        "dlq": dlq.name, "target_queue": target.name, "task_handle": handle, "messages": depth,
-        "status": "move_task_started",
-    })
-    return f"REDRIVE#{run_id}"
+def record_move_task(
+    stores: StageStores, actor: Actor, dlq: QueueRef, target: QueueRef, handle: str, depth: int, now: dt.datetime
+) -> str:
+    """Record a started move task (`REDRIVE#<run id>` / `MOVE_TASK`); returns the run's partition."""
+    key = RedriveKey.move_task(uuid.uuid4().hex)
+    start_redrive_record(
+        stores,
+        RedriveRecord(
+            run_id=key.run_id,
+            target=key.target,
+            record_type="redrive",
+            stage=stores.names.stage,
+            who=actor.who,
+            os_user=actor.os_user,
+            started_at=now,
+            status="move_task_started",
+            dlq=dlq.name,
+            target_queue=target.name,
+            task_handle=handle,
+            messages=depth,
+        ),
+    )
+    return key.pk
+
+
+def start_redrive_record(stores: StageStores, record: RedriveRecord) -> None:
+    """Write a redrive's record before it acts; refused (nothing done) when the key is taken."""
+    with stores.audit_call("dynamodb:PutItem"):
+        written = stores.audit.start_redrive(record)
+    if not written:
+        raise OperationsError(f"redrive {record.run_id} ({record.target}) is already recorded; nothing redriven")

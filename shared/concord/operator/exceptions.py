@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..events.types import Severity
+from ..stores.audit_items import RecordedEvent
 from .executions import SuccessfulRun, state_machine_arns, successful_runs
-from .queues import DLQ_SEVERITY_DEFAULT, QueueRef, flow_of_queue, peek_messages, stage_dlqs
-from .trail import Trail, parse_time
+from .queues import DLQ_SEVERITY_DEFAULT, QueueRef, flow_and_severity, peek_messages, stage_dlqs
+from .stores import StageStores
 
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.WARNING: 2, Severity.INFO: 3}
 
@@ -38,25 +39,23 @@ class SyncException:
     records: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
-    def from_audit(cls, record: dict[str, Any]) -> SyncException:
-        detail = record["detail"]
-        data = detail.get("data", {})
-        occurred = parse_time(detail.get("occurred_at") or record.get("occurred_at"))
+    def from_recorded(cls, event: RecordedEvent) -> SyncException:
+        data = event.data
         try:
             severity = Severity(data.get("severity", DLQ_SEVERITY_DEFAULT))
         except ValueError:
             severity = DLQ_SEVERITY_DEFAULT
         return cls(
-            event_id=str(detail.get("id") or record["pk"].removeprefix("EVENT#")),
+            event_id=event.event_id,
             flow=str(data.get("flow", "unknown")),
             step=str(data.get("step", "unknown")),
             severity=severity,
             error_class=str(data.get("error_class", "unknown")),
             reason=str(data.get("reason", "")),
             caused_by_event_id=data.get("caused_by_event_id"),
-            occurred_at=occurred or dt.datetime.min.replace(tzinfo=dt.UTC),
-            correlation_id=detail.get("correlation_id"),
-            legal_entity=detail.get("legal_entity"),
+            occurred_at=event.occurred_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+            correlation_id=event.correlation_id,
+            legal_entity=event.legal_entity,
             records=tuple(
                 (str(r.get("system")), str(r.get("record_type")), str(r.get("record_id")))
                 for r in data.get("records", [])
@@ -65,9 +64,15 @@ class SyncException:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "event_id": self.event_id, "flow": self.flow, "step": self.step, "severity": self.severity.value,
-            "error_class": self.error_class, "reason": self.reason, "caused_by_event_id": self.caused_by_event_id,
-            "occurred_at": self.occurred_at.isoformat(), "correlation_id": self.correlation_id,
+            "event_id": self.event_id,
+            "flow": self.flow,
+            "step": self.step,
+            "severity": self.severity.value,
+            "error_class": self.error_class,
+            "reason": self.reason,
+            "caused_by_event_id": self.caused_by_event_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "correlation_id": self.correlation_id,
             "legal_entity": self.legal_entity,
             "records": [{"system": s, "record_type": t, "record_id": i} for s, t, i in self.records],
         }
@@ -87,7 +92,8 @@ def split_open_exceptions(
     still_open, closed = [], {}
     for exception in exceptions:
         closing = [
-            run for run in by_trigger.get(exception.caused_by_event_id or "", [])
+            run
+            for run in by_trigger.get(exception.caused_by_event_id or "", [])
             if run.stopped_at is None or run.stopped_at >= exception.occurred_at
         ]
         if closing:
@@ -98,11 +104,13 @@ def split_open_exceptions(
 
 
 def open_sync_exceptions(
-    trail: Trail, sfn: Any
+    stores: StageStores, sfn: Any
 ) -> tuple[list[SyncException], dict[str, SuccessfulRun], list[str]]:
     """(open exceptions, closed ones and the run that closed each, notes for the operator)."""
-    names = trail.names
-    exceptions = [SyncException.from_audit(record) for record in trail.sync_exceptions()]
+    names = stores.names
+    with stores.audit_call("dynamodb:Query"):
+        recorded = stores.audit.sync_exceptions()
+    exceptions = [SyncException.from_recorded(event) for event in recorded]
     if not exceptions:
         return [], {}, []
     machines = state_machine_arns(sfn, names)
@@ -115,8 +123,10 @@ def open_sync_exceptions(
     for flow, triggers in sorted(by_flow.items()):
         arn = machines.get(names.state_machine(flow))
         if arn is None:
-            notes.append(f"no state machine {names.state_machine(flow)}: exceptions of flow {flow} cannot be "
-                         "seen resolved and are listed as open")
+            notes.append(
+                f"no state machine {names.state_machine(flow)}: exceptions of flow {flow} cannot be "
+                "seen resolved and are listed as open"
+            )
             continue
         successes.extend(successful_runs(sfn, arn, triggers))
     still_open, closed = split_open_exceptions(exceptions, successes)
@@ -142,10 +152,15 @@ class OpenItem:
 
     def as_json(self, now: dt.datetime) -> dict[str, Any]:
         return {
-            "kind": self.kind, "flow": self.flow, "severity": self.severity.value,
+            "kind": self.kind,
+            "flow": self.flow,
+            "severity": self.severity.value,
             "since": self.since.isoformat() if self.since else None,
             "age_seconds": round((now - self.since).total_seconds()) if self.since else None,
-            "id": self.id, "what": self.what, "error_class": self.error_class, "reason": self.reason,
+            "id": self.id,
+            "what": self.what,
+            "error_class": self.error_class,
+            "reason": self.reason,
             **self.details,
         }
 
@@ -153,29 +168,47 @@ class OpenItem:
 def exception_items(exceptions: Iterable[SyncException]) -> list[OpenItem]:
     return [
         OpenItem(
-            "sync_exception", e.flow, e.severity, e.occurred_at, e.event_id, e.step, e.error_class, e.reason,
-            {"caused_by_event_id": e.caused_by_event_id, "correlation_id": e.correlation_id,
-             "records": [f"{s}:{t}:{i}" for s, t, i in e.records]},
+            "sync_exception",
+            e.flow,
+            e.severity,
+            e.occurred_at,
+            e.event_id,
+            e.step,
+            e.error_class,
+            e.reason,
+            {
+                "caused_by_event_id": e.caused_by_event_id,
+                "correlation_id": e.correlation_id,
+                "records": [f"{s}:{t}:{i}" for s, t, i in e.records],
+            },
         )
         for e in exceptions
     ]
 
 
-def dlq_items(sqs: Any, trail: Trail, queues: Iterable[QueueRef] | None = None) -> list[OpenItem]:
+def dlq_items(sqs: Any, stores: StageStores, queues: Iterable[QueueRef] | None = None) -> list[OpenItem]:
     """The messages parked in the stage's DLQs (or `queues`), with the last failure recorded for each."""
     items = []
-    for queue in queues if queues is not None else stage_dlqs(sqs, trail.names):
-        flow, severity = flow_of_queue(trail.names, queue.name)
+    for queue in queues if queues is not None else stage_dlqs(sqs, stores.names):
+        flow, severity = flow_and_severity(stores.names, queue.name)
         for message in peek_messages(sqs, queue):
-            failures = trail.failures_of(message.message_id)
-            last = failures[-1] if failures else {}
+            with stores.audit_call("dynamodb:Query"):
+                failures = stores.audit.failures_of(message.message_id)
+            last = failures[-1] if failures else None
             fallback = message.message_attributes.get("ERROR_MESSAGE", {}).get("StringValue", "")
-            items.append(OpenItem(
-                "dlq_message", flow, severity, message.sent_at, message.message_id,
-                message.event_type or "(not an event)", str(last.get("error_class", "unknown")),
-                str(last.get("reason", fallback or "no failure recorded in the audit trail")),
-                {"queue": queue.name, "event_id": message.event_id, "failed_attempts": len(failures)},
-            ))
+            items.append(
+                OpenItem(
+                    "dlq_message",
+                    flow,
+                    severity,
+                    message.sent_at,
+                    message.message_id,
+                    message.event_type or "(not an event)",
+                    last.error_class.value if last else "unknown",
+                    last.reason if last else fallback or "no failure recorded in the audit trail",
+                    {"queue": queue.name, "event_id": message.event_id, "failed_attempts": len(failures)},
+                )
+            )
     return items
 
 

@@ -58,9 +58,10 @@ class SuccessfulRun:
 
 def _input_trigger(described: dict[str, Any]) -> str | None:
     try:
-        return json.loads(described.get("input") or "{}").get("event", {}).get("id")
+        trigger = json.loads(described.get("input") or "{}").get("event", {}).get("id")
     except (json.JSONDecodeError, AttributeError):
         return None
+    return str(trigger) if trigger is not None else None
 
 
 def successful_runs(sfn: Any, state_machine_arn: str, trigger_ids: set[str]) -> list[SuccessfulRun]:
@@ -77,8 +78,12 @@ def successful_runs(sfn: Any, state_machine_arn: str, trigger_ids: set[str]) -> 
             described = sfn.describe_execution(executionArn=execution["executionArn"])
         trigger = _input_trigger(described)
         if trigger in trigger_ids:
-            runs.append(SuccessfulRun(
-                trigger, execution["name"], execution["executionArn"],
-                described.get("stopDate") or execution.get("stopDate"),
-            ))
+            runs.append(
+                SuccessfulRun(
+                    trigger,
+                    execution["name"],
+                    execution["executionArn"],
+                    described.get("stopDate") or execution.get("stopDate"),
+                )
+            )
     return runs

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from .. import catalog
 from ..events import parse_event
 from ..events.types import Severity
 from ..naming import DLQ_SUFFIX, Names, source_queue_of
@@ -25,27 +27,14 @@ SWEEP_VISIBILITY_SECONDS = 30
 DLQ_SEVERITY_DEFAULT = Severity.WARNING
 
 
-# The flow behind each consumer queue and the business severity of its DLQ alarm, as infra has
-# them (EventConsumer(severity=...), ChangeCapture's DLQ alarm; tests/infra checks they agree).
-# With flow_of_queue, the one place the operator commands learn flows from: the flow catalog
-# replaces both.
-QUEUE_FLOWS: dict[str, tuple[str, Severity]] = {
-    "audit-trail": ("audit_trail", Severity.WARNING),
-    "q2c-start": ("quote_to_cash", Severity.WARNING),
-    "poll-changes": ("change_capture", Severity.WARNING),
-    "post-billable": ("billing", Severity.HIGH),
-    "propagate-financials": ("financial_status", Severity.HIGH),
-    "sync-customer": ("customer_master", Severity.WARNING),
-    "sync-project-terms": ("project_terms", Severity.WARNING),
-    "enrich-changes": ("enrichment", Severity.WARNING),
-    "reconcile": ("reconciliation", Severity.WARNING),
-}
-
-
-def flow_of_queue(names: Names, queue_name: str) -> tuple[str, Severity]:
-    """(flow, DLQ severity) of a consumer queue or its DLQ; unknown queues: their name, warning."""
-    base = names.short(source_queue_of(queue_name))
-    return QUEUE_FLOWS.get(base, (base.replace("-", "_"), DLQ_SEVERITY_DEFAULT))
+def flow_and_severity(names: Names, queue_name: str) -> tuple[str, Severity]:
+    """(flow, DLQ severity) of a stage's queue or DLQ, from concord.catalog; a queue no flow owns
+    (the local bus tap): its own name, and the default severity."""
+    short = names.short(queue_name)
+    owner = catalog.flow_of_queue(short)
+    if owner is not None:
+        return owner.name, owner.severity
+    return source_queue_of(short).replace("-", "_"), DLQ_SEVERITY_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -75,7 +64,8 @@ def stage_dlqs(sqs: Any, names: Names) -> list[QueueRef]:
 
 def queue_attributes(sqs: Any, queue: QueueRef) -> dict[str, str]:
     with aws_call(f"queue {queue.name}", "sqs:GetQueueAttributes"):
-        return sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+    return {str(name): str(value) for name, value in attributes.items()}
 
 
 def visible_count(sqs: Any, queue: QueueRef) -> int:
@@ -184,14 +174,15 @@ def oldest_first(messages: Iterable[DlqMessage]) -> list[DlqMessage]:
 def receive(sqs: Any, queue: QueueRef, visibility: int) -> list[dict[str, Any]]:
     """One receive of up to ten messages, hidden for `visibility` seconds (0: left visible)."""
     with aws_call(f"queue {queue.name}", "sqs:ReceiveMessage"):
-        return sqs.receive_message(
+        received = sqs.receive_message(
             QueueUrl=queue.url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=0,
             VisibilityTimeout=visibility,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        )
+    return list(received.get("Messages", []))
 
 
 def release(sqs: Any, queue: QueueRef, handles: Iterable[str]) -> None:
@@ -202,10 +193,8 @@ def release(sqs: Any, queue: QueueRef, handles: Iterable[str]) -> None:
             {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
             for n, handle in enumerate(handles[start : start + 10])
         ]
-        try:
+        with suppress(BotoCoreError, ClientError):
             sqs.change_message_visibility_batch(QueueUrl=queue.url, Entries=entries)
-        except (BotoCoreError, ClientError):
-            pass
 
 
 def peek_messages(sqs: Any, queue: QueueRef, *, limit: int | None = None) -> list[DlqMessage]:

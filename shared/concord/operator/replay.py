@@ -22,8 +22,8 @@ Two ways of doing it; the command takes the one that honours what the operator a
   window sends them once more, which is as harmless as the first replay.
 
 **The window** is when an event was published on the bus, as EventBridge's replay reads it.
-In the audit trail that is `enqueued_at` (when the audit-trail rule delivered it to its queue,
-a moment after it reached the bus), else `ingested_at`, else `occurred_at` (older records).
+In the audit trail that is `RecordedEvent.published_at` (concord.stores.audit_items), by which
+the audit trail's by_kind index sorts each event type: the selection is one Query per type.
 Both ends are inclusive.
 
 **Why a replay has no second effect**: consumers are idempotent on the canonical event id,
@@ -35,7 +35,7 @@ event id, so a replayed OpportunityClosedWon starts nothing — a failed saga is
 Idempotency).
 
 **The record**: every replay is written to the audit trail *before* anything is sent
-(`pk REPLAY#<run id>`, `sk RUN`): who, when, the window, the filters, the method, how many
+(`ReplayRecord`, concord.stores.audit): who, when, the window, the filters, the method, how many
 events and which (ids), then the outcome. If that write is refused, nothing is replayed.
 """
 
@@ -51,10 +51,11 @@ from typing import Any, Literal
 
 from ..clock import Clock, utc_now
 from ..naming import Names
+from ..stores.audit_items import RecordedEvent, ReplayKey, ReplayRecord
 from .actor import Actor
 from .calls import OperationsError, aws_call
+from .stores import StageStores
 from .trace import EntityReference, trace_entity
-from .trail import Trail, parse_time
 
 ReplayMethod = Literal["archive", "bus"]
 
@@ -76,12 +77,17 @@ class ReplaySelection:
     entity_reference: EntityReference | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "types": list(self.types),
-                "entity": self.entity}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "types": list(self.types),
+            "entity": self.entity,
+        }
 
     def describe(self) -> str:
         what = " or ".join(self.types) if self.types else "canonical event"
-        text = f"{what} published between {self.start.isoformat(timespec='seconds')} and {self.end.isoformat(timespec='seconds')}"
+        start, end = self.start.isoformat(timespec="seconds"), self.end.isoformat(timespec="seconds")
+        text = f"{what} published between {start} and {end}"
         return text + (f" about {self.entity}" if self.entity else "")
 
 
@@ -110,64 +116,47 @@ class ReplayEvent:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "event_id": self.event_id, "type": self.event_type, "source_system": self.source_system,
+            "event_id": self.event_id,
+            "type": self.event_type,
+            "source_system": self.source_system,
             "published_at": self.published_at.isoformat(),
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
             "correlation_id": self.correlation_id,
         }
 
 
-def published_at(record: dict[str, Any]) -> dt.datetime | None:
-    """When a recorded event was published on the bus (see the module docstring)."""
-    for key in ("enqueued_at", "ingested_at", "occurred_at"):
-        moment = parse_time(record.get(key))
-        if moment is not None:
-            return moment
-    detail = record.get("detail")
-    return parse_time(detail.get("occurred_at")) if isinstance(detail, dict) else None
-
-
-def _replay_event(record: dict[str, Any]) -> ReplayEvent | None:
-    detail = record.get("detail") or {}
-    moment = published_at(record)
-    event_type = record.get("event_type") or detail.get("type")
-    source_system = record.get("source_system") or detail.get("source_system")
-    if moment is None or not event_type or not source_system or not detail:
-        return None
+def _replay_event(recorded: RecordedEvent, published_at: dt.datetime) -> ReplayEvent:
     return ReplayEvent(
-        event_id=str(detail.get("id") or record["pk"].removeprefix("EVENT#")),
-        event_type=str(event_type),
-        source_system=str(source_system),
-        published_at=moment,
-        occurred_at=parse_time(record.get("occurred_at") or detail.get("occurred_at")),
-        correlation_id=record.get("correlation_id") or detail.get("correlation_id"),
-        detail=json.dumps(detail, separators=(",", ":")),
+        event_id=recorded.event_id,
+        event_type=recorded.event_type,
+        source_system=recorded.source_system,
+        published_at=published_at,
+        occurred_at=recorded.occurred_at,
+        correlation_id=recorded.correlation_id,
+        detail=json.dumps(recorded.detail, separators=(",", ":")),
     )
 
 
-def entity_event_ids(trail: Trail, selection: ReplaySelection) -> set[str] | None:
+def entity_event_ids(stores: StageStores, selection: ReplaySelection) -> set[str] | None:
     """The ids of the events `concord trace ENTITY` lists (None when no --entity was given)."""
     if selection.entity_reference is None:
         return None
-    found = trace_entity(trail, selection.entity_reference, selection.entity or "")
+    found = trace_entity(stores, selection.entity_reference, selection.entity or "")
     return {str(event["event_id"]) for event in found.events}
 
 
-def select_events(trail: Trail, selection: ReplaySelection) -> list[ReplayEvent]:
+def select_events(stores: StageStores, selection: ReplaySelection) -> list[ReplayEvent]:
     """The recorded canonical events the selection picks, in the order they were published."""
-    about = entity_event_ids(trail, selection)
+    about = entity_event_ids(stores, selection)
     if about is not None and not about:
         return []
-    records = trail.events(event_types=selection.types or None)
-    chosen = []
-    for record in records:
-        event = _replay_event(record)
-        if event is None or not selection.start <= event.published_at <= selection.end:
-            continue
-        if about is not None and event.event_id not in about:
-            continue
-        chosen.append(event)
-    return sorted(chosen, key=lambda e: (e.published_at, e.event_id))
+    with stores.audit_call("dynamodb:Query"):
+        recorded = stores.audit.events_published(selection.start, selection.end, selection.types or None)
+    return [
+        _replay_event(event, event.published_at)
+        for event in recorded
+        if event.published_at is not None and (about is None or event.event_id in about)
+    ]
 
 
 # --------------------------------------------------------------------------- the replay
@@ -188,9 +177,16 @@ class ReplayOutcome:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "method": self.method, "record": self.record, "replay_name": self.replay_name, "status": self.status,
-            "selected": self.selected, "sent": self.sent, "failed": self.failed, "replay_arn": self.replay_arn,
-            "state": self.state, "error": self.error,
+            "method": self.method,
+            "record": self.record,
+            "replay_name": self.replay_name,
+            "status": self.status,
+            "selected": self.selected,
+            "sent": self.sent,
+            "failed": self.failed,
+            "replay_arn": self.replay_arn,
+            "state": self.state,
+            "error": self.error,
         }
 
 
@@ -206,7 +202,7 @@ class ReplayRun:
     """One `concord replay`: who, which window and filters, how, and what it sent."""
 
     events: Any  # boto3 EventBridge client
-    trail: Trail
+    stores: StageStores
     actor: Actor
     selection: ReplaySelection
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -215,11 +211,11 @@ class ReplayRun:
 
     @property
     def names(self) -> Names:
-        return self.trail.names
+        return self.stores.names
 
     @property
     def record_pk(self) -> str:
-        return f"REPLAY#{self.run_id}"
+        return ReplayKey(self.run_id).pk
 
     @property
     def replay_name(self) -> str:
@@ -228,36 +224,47 @@ class ReplayRun:
 
     # -- the audit record ---------------------------------------------------------------
 
-    def _start_record(self, method: ReplayMethod, chosen: list[ReplayEvent], **extra: Any) -> None:
+    def _start_record(
+        self,
+        method: ReplayMethod,
+        chosen: list[ReplayEvent],
+        *,
+        bus: str,
+        marker: str | None = None,
+        archive: str | None = None,
+    ) -> None:
         ids = [e.event_id for e in chosen]
-        item = {
-            "pk": self.record_pk,
-            "sk": "RUN",
-            "record_type": "replay",
-            "run_id": self.run_id,
-            "replay_name": self.replay_name,
-            "stage": self.names.stage,
-            "who": self.actor.who,
-            "os_user": self.actor.os_user,
-            "started_at": self.clock().isoformat(),
-            "method": method,
-            "window_from": self.selection.start.isoformat(),
-            "window_to": self.selection.end.isoformat(),
-            "types": list(self.selection.types),
-            "entity": self.selection.entity,
-            "count": len(chosen),
-            "event_ids": ids[:MAX_RECORDED_IDS],
-            "event_ids_truncated": len(ids) > MAX_RECORDED_IDS,
-            "event_types": sorted({e.event_type for e in chosen}),
-            "status": "sending" if method == "bus" else "starting",
-            **extra,
-        }
-        self.trail.start_record(item)
+        record = ReplayRecord(
+            run_id=self.run_id,
+            replay_name=self.replay_name,
+            stage=self.names.stage,
+            who=self.actor.who,
+            os_user=self.actor.os_user,
+            started_at=self.clock(),
+            method=method,
+            window_from=self.selection.start,
+            window_to=self.selection.end,
+            types=list(self.selection.types),
+            entity=self.selection.entity,
+            count=len(chosen),
+            event_ids=ids[:MAX_RECORDED_IDS],
+            event_ids_truncated=len(ids) > MAX_RECORDED_IDS,
+            event_types=sorted({e.event_type for e in chosen}),
+            status="sending" if method == "bus" else "starting",
+            bus=bus,
+            marker=marker,
+            archive=archive,
+        )
+        with self.stores.audit_call("dynamodb:PutItem"):
+            written = self.stores.audit.start_replay(record)
+        if not written:
+            raise OperationsError(f"replay {self.run_id} is already recorded; nothing replayed")
 
     def _update_record(self, **values: Any) -> None:
         """A status update after the first write; failing it must not stop the replay."""
         try:
-            self.trail.update_record(self.record_pk, "RUN", **values)
+            with self.stores.audit_call("dynamodb:UpdateItem"):
+                self.stores.audit.update_replay(self.run_id, **values)
         except OperationsError:
             pass
 
@@ -288,8 +295,13 @@ class ReplayRun:
             for start in range(0, len(chosen), PUT_EVENTS_MAX_ENTRIES):
                 batch = chosen[start : start + PUT_EVENTS_MAX_ENTRIES]
                 entries = [
-                    {"EventBusName": self.names.bus, "Source": e.bus_source, "DetailType": e.event_type,
-                     "Detail": e.detail, "Resources": [marker]}
+                    {
+                        "EventBusName": self.names.bus,
+                        "Source": e.bus_source,
+                        "DetailType": e.event_type,
+                        "Detail": e.detail,
+                        "Resources": [marker],
+                    }
                     for e in batch
                 ]
                 try:
@@ -300,21 +312,29 @@ class ReplayRun:
                     continue
                 for event, result in zip(batch, response.get("Entries", []), strict=False):
                     if result.get("ErrorCode"):
-                        failed.append({"event_id": event.event_id,
-                                       "error": f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}"})
+                        failed.append(
+                            {
+                                "event_id": event.event_id,
+                                "error": f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}",
+                            }
+                        )
                     else:
                         sent += 1
                 progress(min(start + len(batch), len(chosen)), len(chosen), "putting events on the bus")
         except BaseException as error:
-            self._update_record(status="interrupted", sent=sent, error=repr(error)[:1000],
-                                finished_at=self.clock().isoformat())
+            self._update_record(
+                status="interrupted", sent=sent, error=repr(error)[:1000], finished_at=self.clock().isoformat()
+            )
             raise
         status: Literal["completed", "partial", "failed"] = (
             "completed" if not failed else "partial" if sent else "failed"
         )
         self._update_record(
-            status=status, sent=sent, failed_event_ids=[f["event_id"] for f in failed][:MAX_RECORDED_IDS] or None,
-            error=failed[0]["error"][:1000] if failed else None, finished_at=self.clock().isoformat(),
+            status=status,
+            sent=sent,
+            failed_event_ids=[f["event_id"] for f in failed][:MAX_RECORDED_IDS] or None,
+            error=failed[0]["error"][:1000] if failed else None,
+            finished_at=self.clock().isoformat(),
         )
         return ReplayOutcome("bus", self.record_pk, self.replay_name, status, len(chosen), sent, failed)
 
@@ -361,8 +381,18 @@ class ReplayRun:
         status: Literal["completed", "failed"] = "completed" if state == "COMPLETED" else "failed"
         reason = described.get("StateReason")
         self._update_record(status=status, state=state, error=reason, finished_at=self.clock().isoformat())
-        return ReplayOutcome("archive", self.record_pk, self.replay_name, status, len(expected),
-                             len(expected) if status == "completed" else 0, [], replay_arn, state, reason)
+        return ReplayOutcome(
+            "archive",
+            self.record_pk,
+            self.replay_name,
+            status,
+            len(expected),
+            len(expected) if status == "completed" else 0,
+            [],
+            replay_arn,
+            state,
+            reason,
+        )
 
 
 def known_event_types() -> list[str]:

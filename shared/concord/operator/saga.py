@@ -16,10 +16,12 @@ from typing import Any, Literal
 from ..aws.sagas import plan_redrive, start_redrive
 from ..clock import Clock, utc_now
 from ..naming import Names
+from ..stores.audit_items import RedriveKey, RedriveRecord
 from .actor import Actor
 from .calls import OperationsError, aws_call
+from .dlq import start_redrive_record
 from .executions import executions, state_machine_arns, trigger_of_execution
-from .trail import Trail
+from .stores import StageStores
 
 SagaState = Literal["running", "succeeded", "failed"]
 
@@ -38,8 +40,13 @@ class SagaAttempt:
 
     @classmethod
     def from_listing(cls, execution: dict[str, Any]) -> SagaAttempt:
-        return cls(execution["name"], execution["executionArn"], execution["status"], execution.get("startDate"),
-                   execution.get("stopDate"))
+        return cls(
+            execution["name"],
+            execution["executionArn"],
+            execution["status"],
+            execution.get("startDate"),
+            execution.get("stopDate"),
+        )
 
 
 @dataclass
@@ -67,22 +74,38 @@ class Saga:
         """Why this saga must not be redriven (None: its runs all failed, so it may be)."""
         running = [a for a in self.attempts if a.status == "RUNNING"]
         if running:
-            return (f"saga {self.trigger_event_id} is running ({running[-1].name}, started "
-                    f"{_iso(running[-1].started_at)}): let it finish, then redrive it if it fails")
+            return (
+                f"saga {self.trigger_event_id} is running ({running[-1].name}, started "
+                f"{_iso(running[-1].started_at)}): let it finish, then redrive it if it fails"
+            )
         succeeded = [a for a in self.attempts if a.status == "SUCCEEDED"]
         if succeeded:
-            return (f"saga {self.trigger_event_id} already succeeded ({succeeded[-1].name}, "
-                    f"{_iso(succeeded[-1].stopped_at)}): nothing to redrive")
+            return (
+                f"saga {self.trigger_event_id} already succeeded ({succeeded[-1].name}, "
+                f"{_iso(succeeded[-1].stopped_at)}): nothing to redrive"
+            )
         return None
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "state_machine": self.state_machine, "trigger_event_id": self.trigger_event_id, "state": self.state,
-            "latest_execution": self.latest.name, "latest_status": self.latest.status,
-            "started_at": _iso(self.attempts[0].started_at), "latest_started_at": _iso(self.latest.started_at),
+            "state_machine": self.state_machine,
+            "trigger_event_id": self.trigger_event_id,
+            "state": self.state,
+            "latest_execution": self.latest.name,
+            "latest_status": self.latest.status,
+            "started_at": _iso(self.attempts[0].started_at),
+            "latest_started_at": _iso(self.latest.started_at),
             "latest_stopped_at": _iso(self.latest.stopped_at),
-            "attempts": [{"name": a.name, "status": a.status, "started_at": _iso(a.started_at),
-                          "stopped_at": _iso(a.stopped_at), "execution_arn": a.arn} for a in self.attempts],
+            "attempts": [
+                {
+                    "name": a.name,
+                    "status": a.status,
+                    "started_at": _iso(a.started_at),
+                    "stopped_at": _iso(a.stopped_at),
+                    "execution_arn": a.arn,
+                }
+                for a in self.attempts
+            ],
         }
 
 
@@ -128,8 +151,10 @@ def find_saga(sfn: Any, names: Names, given: str) -> Saga:
         searched = ", ".join(sorted(machines)) or f"no state machine {names.prefix}-*"
         raise OperationsError(f"no saga execution {given} in {searched}")
     if len(found) > 1:
-        raise OperationsError(f"{given} names runs of several state machines ({', '.join(s.state_machine for s in found)}):"
-                              " pass the execution ARN")
+        raise OperationsError(
+            f"{given} names runs of several state machines ({', '.join(s.state_machine for s in found)}):"
+            " pass the execution ARN"
+        )
     return found[0]
 
 
@@ -144,43 +169,70 @@ class SagaRedriveOutcome:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "status": self.status, "detail": self.detail, "trigger_event_id": self.saga.trigger_event_id,
-            "state_machine": self.saga.state_machine, "failed_execution": self.saga.latest.name,
-            "failed_status": self.saga.latest.status, "new_execution": self.new_execution,
-            "new_execution_arn": self.new_execution_arn, "record": self.record, "saga": self.saga.as_json(),
+            "status": self.status,
+            "detail": self.detail,
+            "trigger_event_id": self.saga.trigger_event_id,
+            "state_machine": self.saga.state_machine,
+            "failed_execution": self.saga.latest.name,
+            "failed_status": self.saga.latest.status,
+            "new_execution": self.new_execution,
+            "new_execution_arn": self.new_execution_arn,
+            "record": self.record,
+            "saga": self.saga.as_json(),
         }
 
 
 def redrive_failed_saga(
-    sfn: Any, trail: Trail, actor: Actor, saga: Saga, *, dry_run: bool = False,
+    sfn: Any,
+    stores: StageStores,
+    actor: Actor,
+    saga: Saga,
+    *,
+    dry_run: bool = False,
     clock: Clock = utc_now,
 ) -> SagaRedriveOutcome:
     """A new run of a saga whose runs all failed, recorded before it starts.
 
-    The record: `REDRIVE#<run id>` / `EXECUTION#<failed execution>`, record_type `saga_redrive`.
+    The record: `RedriveKey.execution(<run id>, <failed execution>)`, record_type `saga_redrive`.
     """
     refusal = saga.refusal()
     if refusal:
         return SagaRedriveOutcome(saga, "refused", refusal)
     failed = saga.latest
-    with aws_call(f"execution {failed.name} of {saga.state_machine}", "states:DescribeExecution, states:ListExecutions"):
+    with aws_call(
+        f"execution {failed.name} of {saga.state_machine}", "states:DescribeExecution, states:ListExecutions"
+    ):
         plan = plan_redrive(sfn, failed.arn)
     if dry_run:
-        return SagaRedriveOutcome(saga, "would_redrive", f"would start {plan.name} with the input of {failed.name}",
-                                  new_execution=plan.name)
-    run_id = uuid.uuid4().hex
-    record, sk = f"REDRIVE#{run_id}", f"EXECUTION#{failed.name}"
-    trail.start_record({
-        "pk": record, "sk": sk, "record_type": "saga_redrive", "run_id": run_id,
-        "stage": trail.names.stage, "who": actor.who, "os_user": actor.os_user, "started_at": clock().isoformat(),
-        "state_machine": saga.state_machine, "event_id": saga.trigger_event_id, "failed_execution": failed.name,
-        "failed_status": failed.status, "attempts_before": len(saga.attempts), "new_execution": plan.name,
-        "status": "starting",
-    })
+        return SagaRedriveOutcome(
+            saga, "would_redrive", f"would start {plan.name} with the input of {failed.name}", new_execution=plan.name
+        )
+    key = RedriveKey.execution(uuid.uuid4().hex, failed.name)
+    record = key.pk
+    start_redrive_record(
+        stores,
+        RedriveRecord(
+            run_id=key.run_id,
+            target=key.target,
+            record_type="saga_redrive",
+            stage=stores.names.stage,
+            who=actor.who,
+            os_user=actor.os_user,
+            started_at=clock(),
+            status="starting",
+            state_machine=saga.state_machine,
+            event_id=saga.trigger_event_id,
+            failed_execution=failed.name,
+            failed_status=failed.status,
+            attempts_before=len(saga.attempts),
+            new_execution=plan.name,
+        ),
+    )
 
     def update(**values: Any) -> None:
         try:
-            trail.update_record(record, sk, **values)
+            with stores.audit_call("dynamodb:UpdateItem"):
+                stores.audit.update_redrive(key, **values)
         except OperationsError:
             pass  # the record says "starting"; the execution itself is the truth
 
@@ -188,7 +240,7 @@ def redrive_failed_saga(
         with aws_call(f"state machine {saga.state_machine}", "states:StartExecution"):
             arn = start_redrive(sfn, plan)
     except OperationsError as error:
-        update(status="start_failed", error=str(error)[:1000], finished_at=clock().isoformat())
+        update(status="start_failed", error=str(error)[:1000], finished_at=clock())
         return SagaRedriveOutcome(saga, "failed", f"{plan.name} not started: {error}", plan.name, record=record)
-    update(status="started", new_execution_arn=arn, finished_at=clock().isoformat())
+    update(status="started", new_execution_arn=arn, finished_at=clock())
     return SagaRedriveOutcome(saga, "redriven", f"started {plan.name}", plan.name, arn, record)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ..events.types import Severity
 from ..naming import DLQ_SUFFIX, Names
 from .executions import FAILED_STATUSES, executions, state_machine_arns, trigger_of_execution
-from .queues import flow_of_queue, peek_messages, queue_attributes, stage_queues
+from .queues import flow_and_severity, peek_messages, queue_attributes, stage_queues
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,15 @@ class QueueStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "flow": self.flow, "severity": self.severity.value,
-            "visible": self.visible, "in_flight": self.in_flight, "delayed": self.delayed,
-            "oldest_age_seconds": self.oldest_age_seconds, "alarm": self.alarming,
+            "name": self.name,
+            "kind": self.kind,
+            "flow": self.flow,
+            "severity": self.severity.value,
+            "visible": self.visible,
+            "in_flight": self.in_flight,
+            "delayed": self.delayed,
+            "oldest_age_seconds": self.oldest_age_seconds,
+            "alarm": self.alarming,
         }
 
 
@@ -43,18 +49,23 @@ def queue_statuses(sqs: Any, names: Names, now: dt.datetime) -> list[QueueStatus
         is_dlq = queue.name.endswith(DLQ_SUFFIX)
         if not is_dlq and "RedrivePolicy" not in attributes:
             continue  # not a consumer queue (e.g. the local bus tap)
-        flow, severity = flow_of_queue(names, queue.name)
+        flow, severity = flow_and_severity(names, queue.name)
         oldest = None
         if is_dlq and int(attributes.get("ApproximateNumberOfMessages", 0)):
             sent = [m.sent_at for m in peek_messages(sqs, queue) if m.sent_at]
             oldest = round((now - min(sent)).total_seconds()) if sent else None
-        statuses.append(QueueStatus(
-            queue.name, "dlq" if is_dlq else "queue", flow, severity,
-            int(attributes.get("ApproximateNumberOfMessages", 0)),
-            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-            int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-            oldest,
-        ))
+        statuses.append(
+            QueueStatus(
+                queue.name,
+                "dlq" if is_dlq else "queue",
+                flow,
+                severity,
+                int(attributes.get("ApproximateNumberOfMessages", 0)),
+                int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+                oldest,
+            )
+        )
     return statuses
 
 
@@ -69,11 +80,14 @@ class SagaStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "state_machine": self.state_machine, "running": self.running,
+            "state_machine": self.state_machine,
+            "running": self.running,
             "oldest_running_since": self.oldest_running_since.isoformat() if self.oldest_running_since else None,
-            "succeeded": self.succeeded, "failed": self.failed,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
             "unresolved_failures": [
-                {**u, "started_at": u["started_at"].isoformat() if u.get("started_at") else None} for u in self.unresolved
+                {**u, "started_at": u["started_at"].isoformat() if u.get("started_at") else None}
+                for u in self.unresolved
             ],
         }
 
@@ -86,8 +100,12 @@ def _unresolved(succeeded: list[dict[str, Any]], failed: list[dict[str, Any]]) -
         if trigger not in last_success or execution["startDate"] > last_success[trigger]:
             last_success[trigger] = execution["startDate"]
     return [
-        {"execution": e["name"], "status": e["status"], "started_at": e["startDate"],
-         "trigger_event_id": trigger_of_execution(e["name"])}
+        {
+            "execution": e["name"],
+            "status": e["status"],
+            "started_at": e["startDate"],
+            "trigger_event_id": trigger_of_execution(e["name"]),
+        }
         for e in sorted(failed, key=lambda e: e["startDate"])
         if trigger_of_execution(e["name"]) not in last_success
         or last_success[trigger_of_execution(e["name"])] < e["startDate"]
@@ -102,8 +120,14 @@ def saga_statuses(sfn: Any, names: Names) -> list[SagaStatus]:
         running = [e for e in everything if e["status"] == "RUNNING"]
         succeeded = [e for e in everything if e["status"] == "SUCCEEDED"]
         failed = [e for e in everything if e["status"] in FAILED_STATUSES]
-        statuses.append(SagaStatus(
-            name, len(running), min((e["startDate"] for e in running), default=None), len(succeeded),
-            len(failed), _unresolved(succeeded, failed),
-        ))
+        statuses.append(
+            SagaStatus(
+                name,
+                len(running),
+                min((e["startDate"] for e in running), default=None),
+                len(succeeded),
+                len(failed),
+                _unresolved(succeeded, failed),
+            )
+        )
     return statuses

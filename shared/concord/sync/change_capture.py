@@ -27,10 +27,11 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from .. import catalog
 from ..clock import Clock, utc_now
 from ..domain import RecordChange
-from ..events import Envelope, event_id_for_delivery, new_event
 from ..errors import PermanentError, TransientError, ValidationFailed
+from ..events import Envelope, event_id_for_delivery, new_event
 from ..events.envelope import (
     AccountChangedEvent,
     InvoicePostedEvent,
@@ -193,7 +194,7 @@ def unannounceable(watch: Watch, change: RecordChange, error: PermanentError, no
     return new_event(
         SyncExceptionRaisedEvent,
         {
-            "flow": "change_capture",
+            "flow": catalog.CHANGE_CAPTURE.name,
             "step": watch.key,
             "severity": Severity.WARNING,
             "error_class": error.error_class,

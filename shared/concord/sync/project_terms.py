@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import ContractTerms, ForecastLine, ProjectForecast
 from ..errors import ValidationFailed
 from ..events import Envelope
@@ -27,7 +28,7 @@ from .links import erp_customer_of, project_of_psa
 from .reporting import sync_exception
 from .systems import Systems
 
-FLOW = "project_terms"
+FLOW = catalog.PROJECT_TERMS.name
 
 
 class TermsApplied(BaseModel):

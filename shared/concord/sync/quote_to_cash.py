@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import (
     Customer,
     ErpCustomer,
@@ -40,7 +41,7 @@ from .rules import LegalEntityRules
 from .saga import error_class_from_name
 from .systems import Systems
 
-FLOW = "quote_to_cash"
+FLOW = catalog.QUOTE_TO_CASH.name
 
 
 class StepResult(BaseModel):
@@ -94,7 +95,8 @@ class SagaError(BaseModel):
 
 
 class SagaState(BaseModel):
-    """The execution's state: the trigger plus each completed step's result."""
+    """The execution's state: the trigger, each completed step's result under the field the
+    catalog names (concord.catalog.SAGA; checked below), and what the Catch noted."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -106,13 +108,27 @@ class SagaState(BaseModel):
     revenue_schedule: StepOutcome | None = None
     failed_step: str | None = None
     error: SagaError | None = None
+    activated: Published | None = None
     compensation: Compensated | None = None
+    exception: Published | None = None
 
     def require(self, field: str) -> Any:
         value = getattr(self, field)
         if value is None:
             raise ValidationFailed(f"saga state has no {field}: the state machine ran a step out of order")
         return value
+
+
+def _check_state_follows_the_catalog() -> None:
+    """The state machine writes each step's result where the catalog says: a step added or
+    renamed there without its field here would be dropped (extra="ignore"), so fail at import."""
+    notes = {"event", catalog.SAGA.failed_step_field, catalog.SAGA.error_field}
+    results = {step.result for step in catalog.SAGA.all_steps}
+    if set(SagaState.model_fields) != notes | results:
+        raise TypeError(f"SagaState fields {sorted(SagaState.model_fields)} != catalog {sorted(notes | results)}")
+
+
+_check_state_follows_the_catalog()
 
 
 # --- the steps ------------------------------------------------------------------------------

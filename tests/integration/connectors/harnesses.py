@@ -2,8 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox, and the NetSuite ERP connector against an
-in-process NetSuite sandbox."""
+connector against an in-process HubSpot sandbox, and the Business Central, NetSuite and Dynamics 365
+Finance ERP connectors against in-process sandboxes of each."""
 
 from __future__ import annotations
 
@@ -15,17 +15,36 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
-
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
 from concord.domain import ApprovedTime, Customer, Opportunity, ProjectRecord
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
 
-from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
-from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
-from tests.unit.connectors.netsuite.sandbox_systems import NetSuiteSystems, netsuite_systems
-from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
+from tests.unit.connectors.business_central.sandbox_systems import (
+    BusinessCentralSystems,
+    business_central_systems,
+)
+from tests.unit.connectors.dynamics_finance.sandbox_systems import (
+    FinanceSystems,
+    finance_systems,
+)
+from tests.unit.connectors.hubspot.sandbox_systems import (
+    HubSpotSystems,
+    hubspot_systems,
+)
+from tests.unit.connectors.kantata.sandbox_systems import (
+    KantataSystems,
+    kantata_systems,
+)
+from tests.unit.connectors.netsuite.sandbox_systems import (
+    NetSuiteSystems,
+    netsuite_systems,
+)
+from tests.unit.connectors.salesforce.sandbox_systems import (
+    SalesforceSystems,
+    salesforce_systems,
+)
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
 from .contract import Harness
@@ -169,6 +188,32 @@ def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
 
 
+class BusinessCentralScenario:
+    """Finance at work in the Business Central sandbox (the local scenario's, over plain REST):
+    posts the drafts Concord fills and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: BusinessCentralSystems) -> None:
+        self.finance = systems.finance
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("Business Central is an ERP only")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "00000000-0000-0000-0000-00000000abcd"
+
+
+@contextmanager
+def _business_central(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with business_central_systems() as systems:
+        yield Harness("business_central", None, None, systems.erp, BusinessCentralScenario(systems))
+
+
 class NetSuiteScenario:
     """Finance at work in the NetSuite sandbox (the local scenario's clerk, over plain REST). The
     ERP alone is under test: CRM and PSA steps are not its business."""
@@ -193,6 +238,32 @@ class NetSuiteScenario:
 def _netsuite(request: pytest.FixtureRequest) -> Iterator[Harness]:
     with netsuite_systems() as systems:
         yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+
+
+class FinanceScenario:
+    """Finance at work in the Dynamics 365 Finance sandbox (the local scenario's clerk, over plain
+    OData): it posts invoices and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: FinanceSystems) -> None:
+        self.clerk = systems.clerk
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "usmf:NO-SUCH-RECORD"
+
+
+@contextmanager
+def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with finance_systems() as systems:
+        yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
 
 
 @contextmanager
@@ -223,11 +294,13 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
     "hubspot": _hubspot,
+    "business_central": _business_central,
     "netsuite": _netsuite,
+    "dynamics_finance": _dynamics_finance,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "netsuite"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "dynamics_finance"]
 
 
 @pytest.fixture

@@ -17,22 +17,16 @@ from concord.cli.ops.filters import parse_filter
 from concord.naming import Names
 from concord.operator.actor import Actor
 from concord.operator.queues import DlqMessage, QueueRef
-from concord.operator.trail import Trail
+from concord.operator.stores import StageStores
+from concord.stores.audit_items import RedriveRecord
+
+from ..tables import create_audit_table
 
 STAGE = "t"
 NAMES = Names(STAGE)
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 OPS = Actor("arn:aws:iam::123456789012:user/ops", "ops")
 DENIED = "User: arn:aws:iam::1:user/ops is not authorized to perform this action"
-
-
-def create_audit_table(dynamodb: Any, name: str = NAMES.audit_table) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def refuse(client: Any, operation: str, code: str = "AccessDeniedException") -> None:
@@ -52,18 +46,28 @@ class Refusing:
 
     def __getattr__(self, name: str) -> Any:
         if name == self._operation:
+
             def refuse_call(**_: Any) -> Any:
                 raise ClientError({"Error": {"Code": self._code, "Message": DENIED}}, name)
+
             return refuse_call
         return getattr(self._client, name)
 
 
 def bus_body(event: dict[str, Any]) -> str:
-    return json.dumps({
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": event.get("type", "?"), "source": "concord.crm",
-        "account": "123456789012", "time": "2026-03-01T09:30:00Z", "region": "us-east-1", "resources": [],
-        "detail": event,
-    })
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": event.get("type", "?"),
+            "source": "concord.crm",
+            "account": "123456789012",
+            "time": "2026-03-01T09:30:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": event,
+        }
+    )
 
 
 def account_changed(account_id: str, *, valid: bool = True) -> dict[str, Any]:
@@ -71,8 +75,13 @@ def account_changed(account_id: str, *, valid: bool = True) -> dict[str, Any]:
     if not valid:
         return {"id": event_id, "type": "AccountChanged", "data": {"name": "no id"}}
     return {
-        "id": event_id, "type": "AccountChanged", "version": 1, "source_system": "crm",
-        "occurred_at": "2026-03-01T09:30:00Z", "correlation_id": event_id, "legal_entity": "us-01",
+        "id": event_id,
+        "type": "AccountChanged",
+        "version": 1,
+        "source_system": "crm",
+        "occurred_at": "2026-03-01T09:30:00Z",
+        "correlation_id": event_id,
+        "legal_entity": "us-01",
         "data": {"account_id": account_id, "name": "Acme"},
     }
 
@@ -87,9 +96,8 @@ class Stage:
 
     def __init__(self) -> None:
         self.sqs, self.dynamodb = boto3.client("sqs"), boto3.client("dynamodb")
-        create_audit_table(self.dynamodb)
-        self.tables = boto3.resource("dynamodb")
-        self.trail = Trail(self.dynamodb, self.tables, NAMES)
+        create_audit_table(self.dynamodb, NAMES.audit_table)
+        self.stores = StageStores.of(self.dynamodb, NAMES)
         dlq_url = self.sqs.create_queue(QueueName=NAMES.dlq("audit-trail"))["QueueUrl"]
         dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         source_url = self.sqs.create_queue(
@@ -112,9 +120,10 @@ class Stage:
         return int(attributes["ApproximateNumberOfMessages"])
 
     def received(self, queue: QueueRef) -> list[dict[str, Any]]:
-        messages = self.sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                            AttributeNames=["All"]).get("Messages", [])
+        messages = self.sqs.receive_message(
+            QueueUrl=queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+        ).get("Messages", [])
         return [json.loads(m["Body"]) for m in messages]
 
-    def records(self) -> list[dict[str, Any]]:
-        return self.trail.redrives()
+    def records(self) -> list[RedriveRecord]:
+        return self.stores.audit.redrives()

@@ -28,7 +28,11 @@ def test_commands_against_a_deployed_stage(stage: Stage) -> None:
     assert listed.exit_code == 1, listed.output
     (item,) = json.loads(listed.stdout)["open"]
     assert (item["kind"], item["flow"], item["severity"], item["event_id"]) == (
-        "dlq_message", "audit_trail", "warning", poison["id"])
+        "dlq_message",
+        "audit_trail",
+        "warning",
+        poison["id"],
+    )
 
     shown = concord("dlq", "show", poison["id"], "--json")
     assert shown.exit_code == 0, shown.output
@@ -45,20 +49,26 @@ def test_commands_against_a_deployed_stage(stage: Stage) -> None:
     (outcome,) = json.loads(redriven.stdout)["outcomes"]
     assert outcome["status"] == "redriven"
     (record,) = stage.records()
-    assert record["who"].startswith("arn:aws:")  # the caller identity (moto's STS)
+    assert record.who.startswith("arn:aws:")  # the caller identity (moto's STS)
 
     stage.dynamodb.create_table(
-        TableName=NAMES.checkpoints_table, KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=NAMES.checkpoints_table,
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     saved = dt.datetime.now(dt.UTC).isoformat()
-    stage.dynamodb.put_item(TableName=NAMES.checkpoints_table, Item={
-        "key": {"S": "crm:opportunity"}, "cursor": {"S": "opaque-31"}, "saved_at": {"S": saved}})
+    stage.dynamodb.put_item(
+        TableName=NAMES.checkpoints_table,
+        Item={"key": {"S": "crm:opportunity"}, "cursor": {"S": "opaque-31"}, "saved_at": {"S": saved}},
+    )
     status = concord("status", "--json")
     assert status.exit_code == 0, status.output
     screen = json.loads(status.stdout)
     assert {(q["name"], q["visible"], q["alarm"]) for q in screen["queues"]} == {
-        (NAMES.queue("audit-trail"), 1, False), (NAMES.dlq("audit-trail"), 0, False)}
+        (NAMES.queue("audit-trail"), 1, False),
+        (NAMES.dlq("audit-trail"), 0, False),
+    }
     (checkpoint,) = screen["checkpoints"]
     assert (checkpoint["watch"], checkpoint["cursor"], checkpoint["severity"]) == ("crm:opportunity", "opaque-31", "ok")
     assert screen["severity"] == "ok"

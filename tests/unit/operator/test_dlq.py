@@ -11,12 +11,13 @@ import pytest
 from concord.operator import dlq as ops
 from concord.operator.calls import OperationsError
 from concord.operator.queues import DlqMessage, find_dlq_message, peek_messages
+from concord.stores.audit_items import RedriveKey
 
 from .helpers import NAMES, NOW, OPS, Refusing, Stage, account_changed, refuse, selector
 
 
 def redrive(stage: Stage, **kwargs: Any) -> ops.RedriveRun:
-    return ops.RedriveRun(stage.sqs, stage.trail, stage.dlq, stage.source, OPS, **kwargs)
+    return ops.RedriveRun(stage.sqs, stage.stores, stage.dlq, stage.source, OPS, **kwargs)
 
 
 def test_a_filtered_redrive_resends_deletes_and_records_each_message(stage: Stage) -> None:
@@ -33,15 +34,16 @@ def test_a_filtered_redrive_resends_deletes_and_records_each_message(stage: Stag
     records = stage.records()
     assert len(records) == 2
     for record in records:
-        assert record["pk"] == outcomes[0].record and record["sk"] == f"MESSAGE#{record['dlq_message_id']}"
-        assert record["status"] == "completed"
-        assert record["who"] == "arn:aws:iam::123456789012:user/ops" and record["os_user"] == "ops"
-        assert record["dlq"] == NAMES.dlq("audit-trail") and record["target_queue"] == NAMES.queue("audit-trail")
-        assert record["before"] == record["after"] and not record["edited"]
-        assert record["filter"] == "data.account_id=A-*"
-        assert record["dlq_message_id"] == parked[record["event_id"]]
-        assert record["new_message_id"] in {o.new_message_id for o in outcomes}
-        assert record["started_at"] <= record["sent_at"] <= record["finished_at"]
+        assert record.key == RedriveKey.message(record.run_id, record.dlq_message_id)
+        assert record.key.pk == outcomes[0].record
+        assert record.status == "completed"
+        assert record.who == "arn:aws:iam::123456789012:user/ops" and record.os_user == "ops"
+        assert record.dlq == NAMES.dlq("audit-trail") and record.target_queue == NAMES.queue("audit-trail")
+        assert record.before == record.after and not record.edited
+        assert record.filter == "data.account_id=A-*"
+        assert record.dlq_message_id == parked[record.event_id]
+        assert record.new_message_id in {o.new_message_id for o in outcomes}
+        assert record.started_at <= record.sent_at <= record.finished_at
 
 
 def test_a_dry_run_changes_nothing(stage: Stage) -> None:
@@ -81,8 +83,13 @@ def test_an_edit_is_validated_then_sent_and_recorded_with_before_and_after(stage
 
     def fix(message: DlqMessage) -> ops.EditOutcome:
         event = json.loads(ops.editable_text(message))
-        event.update(version=1, source_system="crm", occurred_at="2026-03-01T10:00:00Z",
-                     correlation_id=event["id"], legal_entity="us-01")
+        event.update(
+            version=1,
+            source_system="crm",
+            occurred_at="2026-03-01T10:00:00Z",
+            correlation_id=event["id"],
+            legal_entity="us-01",
+        )
         event["data"]["account_id"] = "A-1"
         return ops.apply_edit(message, json.dumps(event))
 
@@ -94,9 +101,9 @@ def test_an_edit_is_validated_then_sent_and_recorded_with_before_and_after(stage
     assert resent["detail-type"] == "AccountChanged" and resent["source"] == "concord.crm"
     assert stage.depth(stage.dlq) == 0
     (record,) = stage.records()
-    assert record["edited"] and record["dlq_message_id"] == message_id
-    assert json.loads(record["before"])["detail"] == broken
-    assert json.loads(record["after"])["detail"]["data"]["account_id"] == "A-1"
+    assert record.edited and record.dlq_message_id == message_id
+    assert json.loads(record.before)["detail"] == broken
+    assert json.loads(record.after)["detail"]["data"]["account_id"] == "A-1"
 
 
 def test_an_invalid_edit_is_refused_and_the_message_stays_unrecorded(stage: Stage) -> None:
@@ -130,17 +137,19 @@ def test_a_failed_resend_leaves_the_message_in_the_dlq_and_says_so_in_the_record
     assert "sqs:SendMessage" in outcome.detail and NAMES.queue("audit-trail") in outcome.detail
     assert stage.visible(stage.dlq) == 1
     (record,) = stage.records()
-    assert record["status"] == "send_failed" and "access denied" in record["error"]
+    assert record.status == "send_failed" and "access denied" in record.error
 
 
 def test_no_redrive_without_its_record(stage: Stage) -> None:
     stage.park(account_changed("A-1"))
-    refuse(stage.tables.meta.client, "PutItem")
+    refuse(stage.dynamodb, "PutItem")
 
     with pytest.raises(OperationsError) as raised:
         redrive(stage).run(selector(None), None)
 
-    assert str(raised.value).startswith(f"access denied to table {NAMES.audit_table}: the caller lacks dynamodb:PutItem")
+    assert str(raised.value).startswith(
+        f"access denied to table {NAMES.audit_table}: the caller lacks dynamodb:PutItem"
+    )
     assert stage.visible(stage.dlq) == 1 and stage.depth(stage.source) == 0
 
 
@@ -174,10 +183,15 @@ def test_a_whole_queue_move_task_is_started_and_recorded(stage: Stage) -> None:
     sqs = MoveTasks(stage.sqs)
 
     handle = ops.start_message_move_task(sqs, stage.dlq, stage.source)
-    record = ops.record_move_task(stage.trail, OPS, stage.dlq, stage.source, handle, 1, NOW)
+    record = ops.record_move_task(stage.stores, OPS, stage.dlq, stage.source, handle, 1, NOW)
 
     (started,) = sqs.started
     assert started["SourceArn"].endswith(":" + NAMES.dlq("audit-trail"))
     assert started["DestinationArn"].endswith(":" + NAMES.queue("audit-trail"))
     (item,) = stage.records()
-    assert item["pk"] == record and item["task_handle"] == "task-1" and item["status"] == "move_task_started"
+    assert (
+        item.key == RedriveKey.move_task(item.run_id)
+        and item.key.pk == record
+        and item.task_handle == "task-1"
+        and item.status == "move_task_started"
+    )

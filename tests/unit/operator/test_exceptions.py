@@ -12,23 +12,31 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from concord.aws.audit import AuditTrail, DeliveryTimings
 from concord.events import new_event
 from concord.events.envelope import SyncExceptionRaisedEvent
 from concord.events.types import Severity
 from concord.operator import exceptions as ops
 from concord.operator.executions import SuccessfulRun, trigger_of_execution
-from concord.operator.trail import Trail
+from concord.operator.stores import StageStores
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings
 
-from .helpers import NAMES, NOW, create_audit_table
-
+from ..tables import create_audit_table
+from .helpers import NAMES, NOW
 
 
 def exception(trigger: str | None, occurred_at: dt.datetime, *, severity: str = "warning") -> ops.SyncException:
     return ops.SyncException(
-        event_id=f"x-{uuid.uuid4().hex[:6]}", flow="quote_to_cash", step="AssignBillingTerms",
-        severity=Severity(severity), error_class="transient", reason="ERP down", caused_by_event_id=trigger,
-        occurred_at=occurred_at, correlation_id="c", legal_entity="us-01",
+        event_id=f"x-{uuid.uuid4().hex[:6]}",
+        flow="quote_to_cash",
+        step="AssignBillingTerms",
+        severity=Severity(severity),
+        error_class="transient",
+        reason="ERP down",
+        caused_by_event_id=trigger,
+        occurred_at=occurred_at,
+        correlation_id="c",
+        legal_entity="us-01",
     )
 
 
@@ -45,12 +53,19 @@ def test_an_exception_is_closed_by_a_later_successful_run_of_its_trigger_only() 
 
     still_open, closed = ops.split_open_exceptions(
         [closed_later, success_before, other_trigger, no_trigger, older],
-        [run("t-1", NOW + dt.timedelta(minutes=5)), run("t-2", NOW - dt.timedelta(minutes=5)),
-         run("t-9", NOW + dt.timedelta(minutes=5))],
+        [
+            run("t-1", NOW + dt.timedelta(minutes=5)),
+            run("t-2", NOW - dt.timedelta(minutes=5)),
+            run("t-9", NOW + dt.timedelta(minutes=5)),
+        ],
     )
 
-    assert [e.event_id for e in still_open] == [older.event_id, success_before.event_id, other_trigger.event_id,
-                                                no_trigger.event_id]  # oldest first
+    assert [e.event_id for e in still_open] == [
+        older.event_id,
+        success_before.event_id,
+        other_trigger.event_id,
+        no_trigger.event_id,
+    ]  # oldest first
     assert set(closed) == {closed_later.event_id}
     assert closed[closed_later.event_id].trigger_event_id == "t-1"
 
@@ -66,24 +81,38 @@ def test_execution_names_map_back_to_their_trigger() -> None:
     assert trigger_of_execution("abc-redrive-3") == "abc"
 
 
-PASS_OR_FAIL = json.dumps({
-    "StartAt": "Decide",
-    "States": {
-        "Decide": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
-                   "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-        "Fail": {"Type": "Fail", "Error": "SagaTransientError"},
-    },
-})
+PASS_OR_FAIL = json.dumps(
+    {
+        "StartAt": "Decide",
+        "States": {
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+            "Fail": {"Type": "Fail", "Error": "SagaTransientError"},
+        },
+    }
+)
 
 
 def record_exception(trail: AuditTrail, trigger: str, occurred_at: dt.datetime, severity: str = "warning") -> str:
     event = new_event(
         SyncExceptionRaisedEvent,
-        {"flow": "quote_to_cash", "step": "AssignBillingTerms", "severity": severity, "error_class": "transient",
-         "reason": "ERP down", "caused_by_event_id": trigger,
-         "records": [{"system": "psa", "record_type": "project", "record_id": "7"}]},
-        legal_entity="us-01", occurred_at=occurred_at, correlation_id=f"corr-{trigger}", causation_id=trigger,
+        {
+            "flow": "quote_to_cash",
+            "step": "AssignBillingTerms",
+            "severity": severity,
+            "error_class": "transient",
+            "reason": "ERP down",
+            "caused_by_event_id": trigger,
+            "records": [{"system": "psa", "record_type": "project", "record_id": "7"}],
+        },
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+        correlation_id=f"corr-{trigger}",
+        causation_id=trigger,
     )
     trail.record_event(event, DeliveryTimings(None, None))
     return event.id
@@ -102,17 +131,19 @@ def finished(sfn: Any, arn: str) -> dict[str, Any]:
 @mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 def test_open_exceptions_are_decided_by_the_saga_runs_in_step_functions() -> None:
     sfn = boto3.client("stepfunctions")
-    create_audit_table(boto3.client("dynamodb"))
-    store = Trail(boto3.client("dynamodb"), boto3.resource("dynamodb"), NAMES)
-    trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+    create_audit_table(boto3.client("dynamodb"), NAMES.audit_table)
+    store = StageStores.of(boto3.client("dynamodb"), NAMES)
+    trail = store.audit
     machine = sfn.create_state_machine(
-        name=NAMES.state_machine("quote_to_cash"), definition=PASS_OR_FAIL,
+        name=NAMES.state_machine("quote_to_cash"),
+        definition=PASS_OR_FAIL,
         roleArn="arn:aws:iam::123456789012:role/saga",
     )["stateMachineArn"]
 
     def start(name: str, trigger: str, fail: bool) -> dict[str, Any]:
-        arn = sfn.start_execution(stateMachineArn=machine, name=name,
-                                  input=json.dumps({"fail": fail, "event": {"id": trigger}}))["executionArn"]
+        arn = sfn.start_execution(
+            stateMachineArn=machine, name=name, input=json.dumps({"fail": fail, "event": {"id": trigger}})
+        )["executionArn"]
         return finished(sfn, arn)
 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
@@ -138,14 +169,16 @@ def test_open_exceptions_are_decided_by_the_saga_runs_in_step_functions() -> Non
     items = ops.group_items(ops.exception_items(still_open))
     # most severe group first
     assert [(flow, severity) for (flow, severity), _ in items] == [
-        ("quote_to_cash", Severity.HIGH), ("quote_to_cash", Severity.WARNING)]
+        ("quote_to_cash", Severity.HIGH),
+        ("quote_to_cash", Severity.WARNING),
+    ]
 
 
 @mock_aws
 def test_exceptions_of_a_flow_without_a_state_machine_stay_open_with_a_note() -> None:
-    create_audit_table(boto3.client("dynamodb"))
-    store = Trail(boto3.client("dynamodb"), boto3.resource("dynamodb"), NAMES)
-    trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+    create_audit_table(boto3.client("dynamodb"), NAMES.audit_table)
+    store = StageStores.of(boto3.client("dynamodb"), NAMES)
+    trail = store.audit
     record_exception(trail, "t-1", NOW)
 
     still_open, closed, notes = ops.open_sync_exceptions(store, boto3.client("stepfunctions"))

@@ -11,7 +11,6 @@ from concord.cli.ops.filters import FilterSyntaxError, combine, parse_filter
 
 from .helpers import NOW
 
-
 EVENT = {
     "id": "e-1",
     "type": "OpportunityClosedWon",
@@ -27,10 +26,18 @@ EVENT = {
         "amount": {"amount": "120000.00", "currency": "USD"},
         "closed_on": "2026-03-01",
         "lines": [
-            {"service_item": "CONSULT-HR", "description": "Discovery", "quantity": "8",
-             "unit_price": {"amount": "150", "currency": "USD"}},
-            {"service_item": "CONSULT-HR", "description": "Build", "quantity": "40",
-             "unit_price": {"amount": "150", "currency": "USD"}},
+            {
+                "service_item": "CONSULT-HR",
+                "description": "Discovery",
+                "quantity": "8",
+                "unit_price": {"amount": "150", "currency": "USD"},
+            },
+            {
+                "service_item": "CONSULT-HR",
+                "description": "Build",
+                "quantity": "40",
+                "unit_price": {"amount": "150", "currency": "USD"},
+            },
         ],
         "payment_term": None,
         "won": True,

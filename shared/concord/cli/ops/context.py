@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ from rich.console import Console
 from ...naming import Names
 from ...operator.actor import Actor, caller_identity
 from ...operator.calls import OperationsError
-from ...operator.trail import Trail
+from ...operator.stores import StageStores
 from .filters import FilterSyntaxError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -32,16 +32,17 @@ console = Console()
 errors = Console(stderr=True)
 
 Local = Annotated[bool, typer.Option("--local", help="Act on the local stack instead of AWS.")]
-StateDir = Annotated[
-    Optional[Path], typer.Option(help="Where the local stack keeps its state (env CONCORD_LOCAL_DIR).")
-]
+StateDir = Annotated[Path | None, typer.Option(help="Where the local stack keeps its state (env CONCORD_LOCAL_DIR).")]
 Stage = Annotated[
-    Optional[str],
-    typer.Option(help="Deployed stage: resources are named concord-<stage>-… (env CONCORD_STAGE; default dev).",
-                 envvar="CONCORD_STAGE", show_envvar=False),
+    str | None,
+    typer.Option(
+        help="Deployed stage: resources are named concord-<stage>-… (env CONCORD_STAGE; default dev).",
+        envvar="CONCORD_STAGE",
+        show_envvar=False,
+    ),
 ]
-Profile = Annotated[Optional[str], typer.Option(help="AWS profile (default: the usual credential chain).")]
-Region = Annotated[Optional[str], typer.Option(help="AWS region (default: the profile's or AWS_REGION).")]
+Profile = Annotated[str | None, typer.Option(help="AWS profile (default: the usual credential chain).")]
+Region = Annotated[str | None, typer.Option(help="AWS region (default: the profile's or AWS_REGION).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
@@ -55,7 +56,6 @@ class Target:
     local: bool
     label: str
     _factory: Callable[[str], Any]
-    _resource_factory: Callable[[str], Any]
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -63,9 +63,9 @@ class Target:
             self._clients[service] = self._factory(service)
         return self._clients[service]
 
-    def trail(self) -> Trail:
+    def stores(self) -> StageStores:
         """The stage's audit trail, registry and checkpoints."""
-        return Trail(self.client("dynamodb"), self._resource_factory("dynamodb"), self.names)
+        return StageStores.of(self.client("dynamodb"), self.names)
 
     def actor(self) -> Actor:
         os_user = _os_user()
@@ -100,8 +100,7 @@ def target(local: bool, state_dir: Path | None, stage: str | None, profile: str 
                 f"the local stack is not running (no state in {directory}): start it with `concord local up`"
             )
         state = StackState.load(directory)
-        return Target(Names("local"), True, f"local stack ({state.aws_endpoint})", lambda s: aws_client(state, s),
-                      lambda s: aws_client(state, s, resource=True))
+        return Target(Names("local"), True, f"local stack ({state.aws_endpoint})", lambda s: aws_client(state, s))
 
     import boto3
     from botocore.config import Config
@@ -116,8 +115,7 @@ def target(local: bool, state_dir: Path | None, stage: str | None, profile: str 
     config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
     chosen = stage or "dev"
     label = f"stage {chosen} in {session.region_name}" + (f" (profile {profile})" if profile else "")
-    return Target(Names(chosen), False, label, lambda service: session.client(service, config=config),
-                  lambda service: session.resource(service, config=config))
+    return Target(Names(chosen), False, label, lambda service: session.client(service, config=config))
 
 
 @contextmanager

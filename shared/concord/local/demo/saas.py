@@ -8,7 +8,7 @@ Concord's main job with SaaS vendors (their local sandboxes) as CRM and PSA, and
    pays (Tryton) -> invoiced, then paid, on the CRM deal and the PSA project.
 3. Customer master: the customer renamed in the CRM -> the ERP customer renamed.
 The users are the scenario drivers of the chosen vendors (scenarios/saas.py), named in the output.
-The sandboxes push nothing locally, so the demo runs change capture (poll_changes, through
+The sandboxes push nothing locally, so the demo runs change capture (functions/change_capture, through
 the local Lambda invoke API) itself rather than waiting for the minute's schedule.
 Exit code 0 only when every check held.
 """
@@ -25,18 +25,19 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from ...aws.xref import DynamoCrossReferences
+from ...catalog import CHANGE_CAPTURE
+from ...stores.registry import Registry
+from ...sync.ids import canonical_id
 from ..inspect import LocalView
 from ..runtime.schedules import scheduled_event
 from ..scenarios import SaasConsultant, SaasSalesRep
 from ..scenarios.saas import NoScenarioUser, consultant, sales_rep
 from ..scenarios.tryton import FinanceClerk, random_ein, user_client
 from ..stack import LocalStack, LocalStackError, aws_client
-from ...sync.ids import canonical_id
 from .checks import Checks
 
 T = TypeVar("T")
-POLL_FUNCTION = "poll_changes"
+POLL_FUNCTION = CHANGE_CAPTURE.folder
 WEEK = [8.0, 7.5, 6.0]  # Monday to Wednesday
 LINES = [("Discovery", 8.0), ("Build", 40.0)]
 
@@ -66,7 +67,7 @@ class SaasDemo:
     rep: SaasSalesRep
     consultant: SaasConsultant
     clerk: FinanceClerk
-    xref: DynamoCrossReferences
+    xref: Registry
     checks: Checks
 
     @property
@@ -188,7 +189,7 @@ def saas_demo(stack: LocalStack, console: Console, checks: Checks) -> SaasDemo |
         return None
     assert vendors is not None and systems is not None
     view = LocalView(stack)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     try:
         rep, person = sales_rep(vendors), consultant(vendors)
     except NoScenarioUser as missing:
