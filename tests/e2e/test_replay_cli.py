@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from concord.local.consistency import SystemsView
 from concord.local.inspect import LocalView
 from concord.local.sagas import executions_for, wait_for_execution
