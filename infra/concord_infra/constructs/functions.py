@@ -22,6 +22,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from concord.naming import Names
+
 from ..nag import LOG_KEY_REASON, acknowledge, skip_checkov
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -74,7 +76,7 @@ class LayerBundler:
         shutil.copytree(
             REPO_ROOT / "shared" / "concord",
             target / "concord",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli", "operator"),
         )
         if self._with_dependencies:
             subprocess.run(
@@ -138,7 +140,7 @@ class ConcordFunction(Construct):
         construct_id: str,
         *,
         name: str,
-        physical_prefix: str,
+        names: Names,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         log_retention_days: int,
@@ -150,7 +152,7 @@ class ConcordFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.reserved_concurrency = reserved_concurrency
-        function_name = f"{physical_prefix}-{name.replace('_', '-')}"
+        function_name = names.function(name)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
