@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Stack
 from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
 
@@ -26,8 +26,10 @@ ARCHIVE_DAYS = 90
 
 
 class ConcordStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, env: Environment, description: str
+    ) -> None:
+        super().__init__(scope, construct_id, env=env, description=description)
         stage = config.stage
         prefix = config.prefix
 
