@@ -16,18 +16,22 @@ from ..nag import skip_checkov
 class DataTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, prefix: str, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        new_table = _TableFactory(self, prefix=prefix, retain=retain)
+        new_table = _TableFactory(self, retain=retain)
         # Layout expected by Powertools' DynamoDBPersistenceLayer (key "id", TTL "expiration").
-        self.idempotency = new_table("Idempotency", "idempotency", partition_key="id", ttl_attribute="expiration")
+        self.idempotency = new_table(
+            "Idempotency", f"{prefix}-idempotency", partition_key="id", ttl_attribute="expiration"
+        )
         # See concord.stores.registry for the item layout and its index.
-        self.xref = new_table("CrossReferences", "xref", partition_key="pk", sort_key="sk")
+        self.xref = new_table("CrossReferences", f"{prefix}-xref", partition_key="pk", sort_key="sk")
         # Polling checkpoints (concord.stores.checkpoints): one small item per watch.
-        self.checkpoints = new_table("Checkpoints", "checkpoints", partition_key="key")
+        self.checkpoints = new_table("Checkpoints", f"{prefix}-checkpoints", partition_key="key")
         # The rate budget each vendor account shares across every concurrent function
         # (concord.connectors.kit.budget): one small item per account, taken with conditional writes.
-        self.rate_budget = new_table("RateBudget", "rate-budget", partition_key="key")
+        self.rate_budget = new_table("RateBudget", f"{prefix}-rate-budget", partition_key="key")
         # See concord.stores.audit for the item layout and its index.
-        self.audit = new_table("Audit", "audit", partition_key="pk", sort_key="sk", ttl_attribute="expires_at")
+        self.audit = new_table(
+            "Audit", f"{prefix}-audit", partition_key="pk", sort_key="sk", ttl_attribute="expires_at"
+        )
         # Sparse: only link items carry object_type (every entity of a type, for reconciliation).
         self.xref.add_global_secondary_index(
             index_name=BY_OBJECT_TYPE_INDEX,
@@ -54,15 +58,14 @@ class DataTables(Construct):
 class _TableFactory:
     """Makes the stack's tables, all with the same billing, encryption, recovery and removal."""
 
-    def __init__(self, scope: Construct, *, prefix: str, retain: bool) -> None:
+    def __init__(self, scope: Construct, *, retain: bool) -> None:
         self._scope = scope
-        self._prefix = prefix
         self._retain = retain
 
     def __call__(
         self,
         construct_id: str,
-        name: str,
+        table_name: str,
         *,
         partition_key: str,
         sort_key: str | None = None,
@@ -71,7 +74,7 @@ class _TableFactory:
         return dynamodb.Table(
             self._scope,
             construct_id,
-            table_name=f"{self._prefix}-{name}",
+            table_name=table_name,
             partition_key=_string_key(partition_key),
             sort_key=_string_key(sort_key) if sort_key else None,
             time_to_live_attribute=ttl_attribute,
