@@ -45,10 +45,18 @@ from ._common import REPO_ROOT, RESULTS, figure, provenance, write_results
 STAGE = "prod"
 STACK_NAME = f"concord-{STAGE}"
 
-# us-east-1 public on-demand list prices, USD. Taken from memory of the AWS pricing pages
-# (aws.amazon.com/lambda/pricing, /api-gateway/pricing, /sqs/pricing, /eventbridge/pricing,
-# /dynamodb/pricing/on-demand, /step-functions/pricing), not fetched: verify before quoting.
-PRICES_AS_OF = "list prices as of 2025-06 (not fetched) — verify"
+# us-east-1 public on-demand list prices, USD, first pricing tier. Checked (2026-06) against:
+#   Lambda: https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests; $0.0000166667 x86_64 and
+#     $0.0000133334 arm64 per GB-second, first 6 / 7.5 billion GB-seconds a month)
+#   API Gateway: https://aws.amazon.com/api-gateway/pricing/ and the AWS whitepaper "Best Practices for
+#     Designing Amazon API Gateway Private APIs", cost optimization (REST $3.50 per 1M, first 333M;
+#     HTTP API $1.00 per 1M, first 300M)
+#   EventBridge: https://aws.amazon.com/eventbridge/pricing/ ($1.00 per 1M custom events, 64 KB chunks)
+#   DynamoDB: https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per 1M WRU, $0.125 per 1M RRU,
+#     since the November 2024 on-demand price cut)
+# Not re-checked this round (unchanged from the pricing pages as last read): SQS, the EventBridge
+# archive and Step Functions.
+PRICES_AS_OF = "us-east-1 list prices, Lambda / API Gateway / EventBridge / DynamoDB checked 2026-06"
 PRICES: dict[str, tuple[float, str]] = {
     "lambda_request": (0.20 / 1e6, "per request"),
     "lambda_gb_second_x86_64": (0.0000166667, "per GB-second (x86_64, first pricing tier)"),

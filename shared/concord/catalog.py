@@ -213,8 +213,9 @@ CHANGE_CAPTURE = Flow(
     "Polls the systems for changes push missed and announces them",
     Schedule(missed_means="webhook gaps stay open"),
     Severity.WARNING,
-    # At most: infra grants only the watched systems and the events their watches announce.
-    Access(systems=ALL_SYSTEMS, publishes=tuple(ANNOUNCED.values())),
+    # At most: infra grants only the watched systems and the events their watches announce, and
+    # the exception it raises for a change no event can be made of (sync.change_capture.capture).
+    Access(systems=ALL_SYSTEMS, publishes=(*ANNOUNCED.values(), "SyncExceptionRaised")),
     timeout_seconds=60,
 )
 RECONCILIATION = Flow(

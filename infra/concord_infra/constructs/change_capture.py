@@ -50,8 +50,9 @@ class ChangeCapture(Construct):
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         tables.rate_budget.grant(function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        # Only the watched systems' secrets, only the events their watches announce.
-        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches})
+        # Only the watched systems' secrets, only the events their watches announce, and the
+        # exception raised for a change no event can be made of.
+        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches} | {"SyncExceptionRaised"})
         for system in sorted({watch["system"] for watch in watches}):
             system_secrets[system].grant_read(function)
         self.schedule = ScheduledRuns(

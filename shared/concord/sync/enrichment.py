@@ -45,7 +45,8 @@ def enrich(
     for notice in notices:
         watch = watch_for(notice.system, notice.record_type, notice.vendor_source, connectors, legal_entity, clock)
         changes = watch.source.changes_of(notice.record_type, notice.record_ids)
-        events = [event for change in changes for event in watch.announce(change)]
+        announce = watch.announcer_for(changes)
+        events = [event for change in changes for event in announce(change)]
         if events:
             bus.publish(events)
         report = EnrichmentReport(
