@@ -178,7 +178,7 @@ class ConcordStack(Stack):
             SubscriptionRenewal(
                 self,
                 "SubscriptionRenewal",
-                prefix=prefix,
+                names=names,
                 make_function=function,
                 system_secrets=quote_to_cash.system_secrets,
                 # No rate budget table: the function is granted none (its calls are a handful a run).
