@@ -6,7 +6,8 @@ person). ContractChanged is decided before it is applied: what only affects the 
 applied; what would change money already invoiced or due (the contract type once invoices
 exist, a milestone whose date has passed) needs a person's approval and is raised as an
 exception instead, leaving the ERP as it was. Both ignore an event older than the newest
-applied for that project.
+applied for that project. An ERP without contract objects (capabilities.contract_objects) keeps
+neither: both are recorded as not applicable, as quote-to-cash records a step the ERP lacks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .reporting import sync_exception
 from .systems import Systems
 
 FLOW = "project_terms"
+NOT_APPLICABLE = "not applicable: the ERP keeps no contract terms or cost forecasts of a project"
 
 
 class TermsApplied(BaseModel):
@@ -80,6 +82,9 @@ def approval_needed(current: ContractTerms | None, new: ContractTerms, invoiced:
 def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApplied:
     if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
         raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
+    if not systems.erp.capabilities.contract_objects:
+        # Checked before the project look-ups: waiting for a project link would not make it applicable.
+        return TermsApplied(applied=False, detail=NOT_APPLICABLE)
     psa_project_id = event.data.project_id
     project_ref = project_of_psa(systems, psa_project_id)
     customer_id = erp_customer_of(systems, project_ref)
