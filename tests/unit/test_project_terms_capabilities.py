@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from concord.events import new_event
 from concord.events.envelope import ContractChangedEvent, StaffingChangedEvent
 from concord.events.types import System
@@ -45,7 +44,7 @@ def contract(project_id: str = PSA_PROJECT) -> ContractChangedEvent:
 
 
 @pytest.mark.parametrize("event", [staffing(), contract()], ids=["staffing", "contract"])
-def test_an_erp_without_contract_objects_records_not_applicable_and_writes_nothing(event) -> None:  # noqa: ANN001
+def test_an_erp_without_contract_objects_records_not_applicable_and_writes_nothing(event) -> None:
     systems = systems_with(contract_objects=False)
 
     outcome = apply_terms(event, systems, NOW)
@@ -58,7 +57,7 @@ def test_an_erp_without_contract_objects_records_not_applicable_and_writes_nothi
 
 
 @pytest.mark.parametrize("event", [staffing(), contract()], ids=["staffing", "contract"])
-def test_the_same_change_is_applied_where_the_erp_has_contract_objects(event) -> None:  # noqa: ANN001
+def test_the_same_change_is_applied_where_the_erp_has_contract_objects(event) -> None:
     systems = systems_with(contract_objects=True)
 
     outcome = apply_terms(event, systems, NOW)
