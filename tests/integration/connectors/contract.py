@@ -19,9 +19,10 @@ from concord.domain import (
     Customer,
     LineRefs,
     ProjectRecord,
+    RecordChange,
 )
 from concord.events.types import Address
-from concord.ports import CrmPort, ErpPort, PsaPort
+from concord.ports import ChangeSource, CrmPort, ErpPort, PsaPort
 
 
 class Scenario(Protocol):
@@ -40,6 +41,15 @@ class Scenario(Protocol):
 
     def unknown_id(self, record_type: str) -> str:
         """A well-formed id no record of `record_type` has."""
+        ...
+
+    def post_invoice(self, project_ref: str) -> str:
+        """Finance posts the project's open draft in the ERP, its own way (NetSuite: bills the
+        sales order); the ERP's id of the posted invoice."""
+        ...
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        """The customer pays `amount` of the posted invoice, recorded by finance in the ERP."""
         ...
 
 
@@ -78,3 +88,15 @@ def hours_of(entries: list[ApprovedTime]) -> Decimal:
 
 def stores_line_refs(erp: ErpPort) -> bool:
     return erp.capabilities.line_refs is LineRefs.STORED
+
+
+def in_pages_of_one(source: ChangeSource, record_type: str, cursor: str) -> list[RecordChange]:
+    """Every change after `cursor`, a page of one at a time (ties and paging neither skip nor repeat)."""
+    seen: list[RecordChange] = []
+    for _ in range(100):
+        page = source.changes_since(record_type, cursor, 1)
+        seen += page.changes
+        cursor = page.cursor
+        if not page.changes:
+            return seen
+    raise AssertionError(f"{record_type} changes did not end after 100 pages: {seen}")

@@ -17,10 +17,11 @@ from typing import Literal
 import pytest
 
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
-from concord.domain import ApprovedTime, Customer, Opportunity, ProjectRecord
+from concord.domain import ApprovedTime, Customer, InvoiceRecord, Opportunity, PostedInvoice, ProjectRecord, ReceivedPayment
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
-from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
+from concord.local.scenarios.finance import NetSuiteFinance, TrytonFinance
+from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 
 from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
 from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
@@ -31,13 +32,14 @@ from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 from .contract import Harness
 
 _ids = itertools.count(1)
+LIST_PRICE = Decimal(150)  # CONSULT-HR's, as each ERP under test is seeded
 
 
 class FakeScenario:
     """People at work in the in-memory systems: they edit the records and the change log."""
 
-    def __init__(self, crm: FakeCrm, psa: FakePsa) -> None:
-        self.crm, self.psa = crm, psa
+    def __init__(self, crm: FakeCrm, psa: FakePsa, erp: FakeErp) -> None:
+        self.crm, self.psa, self.erp = crm, psa, erp
 
     def won_deal(self) -> tuple[str, str]:
         account_id, opportunity_id = f"acc-{next(_ids)}", f"opp-{next(_ids)}"
@@ -69,12 +71,38 @@ class FakeScenario:
     def unknown_id(self, record_type: str) -> str:
         return f"no-such-{record_type}"
 
+    def post_invoice(self, project_ref: str) -> str:
+        """The draft becomes the posted invoice (same id) at CONSULT-HR's list price; the
+        project's next lines open a new draft."""
+        draft = self.erp.drafts.pop(project_ref)
+        hours = sum(Decimal(str(line.quantity)) for _, invoice, line in self.erp.lines.values() if invoice == draft)
+        total = Money(amount=hours * LIST_PRICE, currency="USD")
+        today = dt.date.today()
+        self.erp.invoices[draft] = InvoiceRecord(invoice_id=draft, posted=True, number=f"INV-{draft}", total=total,
+                                                 amount_due=total)
+        self.erp.postings[draft] = PostedInvoice(invoice_id=draft, number=f"INV-{draft}",
+                                                 customer_id=self.erp.draft_customers[draft],
+                                                 invoiced_on=today, due_on=today + dt.timedelta(days=30), total=total)
+        self.erp.touch("invoice", draft, dt.datetime.now(dt.UTC))
+        return draft
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        invoice = self.erp.invoices[invoice_id]
+        due = invoice.amount_due.model_copy(update={"amount": invoice.amount_due.amount - amount})
+        self.erp.invoices[invoice_id] = invoice.model_copy(update={"amount_due": due})
+        payment_id = f"pay-{next(_ids)}"
+        self.erp.payments[payment_id] = ReceivedPayment(
+            payment_id=payment_id, invoice_id=invoice_id, amount=Money(amount=amount, currency="USD"),
+            received_on=dt.date.today(), invoice_amount_due=due)
+        self.erp.touch("payment", payment_id, dt.datetime.now(dt.UTC))
+
 
 class TrytonScenario:
     """People at work in the Tryton systems, through the local scenario roles."""
 
-    def __init__(self, crm: TrytonCrm, psa: TrytonPsa) -> None:
+    def __init__(self, crm: TrytonCrm, psa: TrytonPsa, erp: TrytonErp) -> None:
         self.crm, self.psa = crm, psa
+        self.finance = TrytonFinance(FinanceClerk(erp.client))
 
     def won_deal(self) -> tuple[str, str]:
         rep = SalesRep(self.crm.client)
@@ -91,6 +119,12 @@ class TrytonScenario:
 
     def unknown_id(self, record_type: str) -> str:
         return "987654321"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
 
 
 class SalesforceScenario:
@@ -174,7 +208,7 @@ class NetSuiteScenario:
     ERP alone is under test: CRM and PSA steps are not its business."""
 
     def __init__(self, systems: NetSuiteSystems) -> None:
-        self.clerk = systems.clerk
+        self.finance = NetSuiteFinance(systems.clerk)
 
     def won_deal(self) -> tuple[str, str]:
         raise NotImplementedError("the NetSuite harness has no CRM")
@@ -188,23 +222,32 @@ class NetSuiteScenario:
     def unknown_id(self, record_type: str) -> str:
         return "987654321"
 
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
 
-@contextmanager
-def _netsuite(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    with netsuite_systems() as systems:
-        yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+def _netsuite(**settings: object) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
+    @contextmanager
+    def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
+        with netsuite_systems(**settings) as systems:
+            yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+
+    return build
 
 
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    crm, psa = FakeCrm(), FakePsa()
-    yield Harness("fakes", crm, psa, FakeErp(), FakeScenario(crm, psa))
+    crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
+    yield Harness("fakes", crm, psa, erp, FakeScenario(crm, psa, erp))
 
 
 @contextmanager
 def _tryton(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa, erp = (request.getfixturevalue(role) for role in ("crm", "psa", "erp"))
-    yield Harness("tryton", crm, psa, erp, TrytonScenario(crm, psa))
+    yield Harness("tryton", crm, psa, erp, TrytonScenario(crm, psa, erp))
 
 
 def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
@@ -223,11 +266,13 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
     "hubspot": _hubspot,
-    "netsuite": _netsuite,
+    "netsuite": _netsuite(),
+    # an account without the custom transaction column: line refs are the registry's
+    "netsuite-registry": _netsuite(fields={}),
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "netsuite"]
+ERPS = ["fakes", "tryton", "netsuite", "netsuite-registry"]
 
 
 @pytest.fixture
