@@ -1,6 +1,11 @@
 # Concord — every target installs what it needs (Python venv in .venv, Node tools in node_modules).
 SHELL := /bin/bash
-PYTHON ?= python3
+# The Python the functions deploy on, and so the one the venv, the tests and the gates use.
+PY_VERSION := $(shell sed -n '/^\[tool\.concord\]/,/^\[/ s/^python = "\(.*\)"/\1/p' pyproject.toml)
+# Its interpreter: PYTHON if given, else python3.13 if it runs, else pyenv's 3.13 (pyenv's
+# python3.13 shim only runs while that version is selected). Expanded only when a venv is built.
+find_python = $(or $(PYTHON),$(shell python$(PY_VERSION) -c pass >/dev/null 2>&1 && echo python$(PY_VERSION) \
+	|| { prefix=$$(pyenv prefix $(PY_VERSION) 2>/dev/null) && echo $$prefix/bin/python$(PY_VERSION); }))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
@@ -15,23 +20,44 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test install up status down synth diff deploy schemas bench chaos clean
+.PHONY: demo test unit lint types install up status down synth diff deploy schemas bench chaos clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
-test: install $(CHECKOV_STAMP)  ## Run the whole test suite
+test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test suite
 	$(BIN)/python -m pytest
+
+unit: $(STAMP)  ## The unit tests only (the fast loop; no servers, no network)
+	$(BIN)/python -m pytest tests/unit -q
+
+lint: $(STAMP)  ## ruff: lint rules and the formatter's check (pyproject.toml [tool.ruff])
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)  ## mypy over concord, concord_infra and the function handlers (pyproject.toml [tool.mypy])
+	$(BIN)/mypy
 
 install: $(STAMP) $(NODE_STAMP)
 
 $(CHECKOV_STAMP): infra/checkov-requirements.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/checkov-requirements.txt
 	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
+# A venv on another Python (e.g. one built before the version changed) is rebuilt.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if ! $(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PY_VERSION)")' 2>/dev/null; then \
+		python="$(find_python)"; \
+		if [ -z "$$python" ]; then \
+			echo "No Python $(PY_VERSION) found: Concord deploys on it and is tested on it (tool.concord.python" \
+				"in pyproject.toml). Install it (pyenv install $(PY_VERSION), or your OS's python$(PY_VERSION)" \
+				"package) or name one: make PYTHON=/path/to/python$(PY_VERSION)" >&2; \
+			exit 1; \
+		fi; \
+		echo "building $(VENV) with $$python"; \
+		rm -rf $(VENV) && "$$python" -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[cli,local,infra,dev,bench]"
 	rm -f $(VENV)/.installed-* && touch $@

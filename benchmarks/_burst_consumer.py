@@ -109,8 +109,13 @@ class RedeliveringQueue:
                 heapq.heappush(self._visible, (now + delay, next(self._order), message_id))
 
 
-def consume(crm: StatusWriter, statuses: Mapping[str, FinancialStatus], queue: RedeliveringQueue,
-            batch_size: int, visibility_timeout: float) -> int:
+def consume(
+    crm: StatusWriter,
+    statuses: Mapping[str, FinancialStatus],
+    queue: RedeliveringQueue,
+    batch_size: int,
+    visibility_timeout: float,
+) -> int:
     """Drain the queue through the connector; the number of deliveries (consumer invocations)."""
     deliveries = 0
     while not queue.empty():
@@ -125,8 +130,9 @@ class WriteTap(httpx.BaseTransport):
     """Forwards every request; for each bulk write (`wire`) it sees, counts the records the
     vendor acknowledged by id, and calls `after_write(n)` after the n-th."""
 
-    def __init__(self, inner: httpx.BaseTransport, wire: WriteWire,
-                 after_write: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, wire: WriteWire, after_write: Callable[[int], None] | None = None
+    ) -> None:
         self.inner = inner
         self.wire = wire
         self.after_write = after_write
@@ -150,9 +156,19 @@ class WriteTap(httpx.BaseTransport):
         return sum(1 for count in self.acknowledged.values() if count > 1)
 
 
-def tally(wire: WriteWire, served: Sequence[Call], injected: Mapping[FaultMode, int], refused_status: int,
-          statuses: Mapping[str, FinancialStatus], stored: Mapping[str, str | None], floor: int, tap: WriteTap,
-          queue: RedeliveringQueue, deliveries: int, elapsed: float) -> dict[str, Any]:
+def tally(
+    wire: WriteWire,
+    served: Sequence[Call],
+    injected: Mapping[FaultMode, int],
+    refused_status: int,
+    statuses: Mapping[str, FinancialStatus],
+    stored: Mapping[str, str | None],
+    floor: int,
+    tap: WriteTap,
+    queue: RedeliveringQueue,
+    deliveries: int,
+    elapsed: float,
+) -> dict[str, Any]:
     """One scenario's counts. Write calls = bulk writes the sandbox answered (any status) + those
     the fault proxy answered itself; lost = records whose stored status is not the one sent."""
     writes = [call for call in served if wire.is_write(call.method, call.path)]
@@ -174,25 +190,43 @@ def tally(wire: WriteWire, served: Sequence[Call], injected: Mapping[FaultMode, 
     }
 
 
-def burst_figures(results: Mapping[str, Mapping[str, Any]], refused_status: int, per_call: int,
-                  call_name: str) -> list[dict[str, Any]]:
+def burst_figures(
+    results: Mapping[str, Mapping[str, Any]], refused_status: int, per_call: int, call_name: str
+) -> list[dict[str, Any]]:
     """Each scenario's write calls against the floor ceil(N / per_call), and its records lost."""
     rows = []
     for name, result in results.items():
         n, floor = result["records"], result["floor"]
-        rows.append(figure(f"{name}: write calls ({n} records)", result["write_calls"], "calls", floor,
-                           f"ceil({n} / {per_call}) {call_name}"))
-        rows.append(figure(f"{name}: records lost", result["lost"], "records",
-                           note=f"{refused_status}s {result[f'answered_{refused_status}']}, "
-                                f"503s {result['answered_503']}, written twice {result['written_twice']}, "
-                                f"parked {result['parked']}"))
+        rows.append(
+            figure(
+                f"{name}: write calls ({n} records)",
+                result["write_calls"],
+                "calls",
+                floor,
+                f"ceil({n} / {per_call}) {call_name}",
+            )
+        )
+        rows.append(
+            figure(
+                f"{name}: records lost",
+                result["lost"],
+                "records",
+                note=f"{refused_status}s {result[f'answered_{refused_status}']}, "
+                f"503s {result['answered_503']}, written twice {result['written_twice']}, "
+                f"parked {result['parked']}",
+            )
+        )
     return rows
 
 
 def print_burst_table(results: Mapping[str, Mapping[str, Any]], refused_status: int) -> None:
-    print(f"{'scenario':11} {'records':>7} {'write calls':>11} {'floor':>5} {'ratio':>5} {f'{refused_status}s':>4} "
-          f"{'503s':>4} {'lost':>4} {'twice':>5} {'parked':>6} {'elapsed s':>9}")
+    print(
+        f"{'scenario':11} {'records':>7} {'write calls':>11} {'floor':>5} {'ratio':>5} {f'{refused_status}s':>4} "
+        f"{'503s':>4} {'lost':>4} {'twice':>5} {'parked':>6} {'elapsed s':>9}"
+    )
     for name, r in results.items():
-        print(f"{name:11} {r['records']:7d} {r['write_calls']:11d} {r['floor']:5d} {r['ratio']:5.2f} "
-              f"{r[f'answered_{refused_status}']:4d} {r['answered_503']:4d} {r['lost']:4d} {r['written_twice']:5d} "
-              f"{r['parked']:6d} {r['elapsed_seconds']:9.2f}")
+        print(
+            f"{name:11} {r['records']:7d} {r['write_calls']:11d} {r['floor']:5d} {r['ratio']:5.2f} "
+            f"{r[f'answered_{refused_status}']:4d} {r['answered_503']:4d} {r['lost']:4d} {r['written_twice']:5d} "
+            f"{r['parked']:6d} {r['elapsed_seconds']:9.2f}"
+        )

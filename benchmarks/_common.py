@@ -49,8 +49,9 @@ REPO_ROOT = RESULTS.parents[1]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 
 
-def figure(name: str, value: float, unit: str, floor: float | None = None, floor_name: str | None = None,
-           note: str = "") -> dict[str, Any]:
+def figure(
+    name: str, value: float, unit: str, floor: float | None = None, floor_name: str | None = None, note: str = ""
+) -> dict[str, Any]:
     """One measured figure beside the floor it is read against (None when there is none)."""
     return {"name": name, "value": value, "unit": unit, "floor": floor, "floor_name": floor_name, "note": note}
 
@@ -83,7 +84,10 @@ def run_child(code: str, *args: str, python_flags: tuple[str, ...] = ()) -> dict
     """Run `code` in a fresh interpreter; it prints one JSON object as its last line."""
     result = subprocess.run(
         [sys.executable, *python_flags, "-c", code, *args],
-        capture_output=True, text=True, env=child_env(), cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=REPO_ROOT,
     )
     if result.returncode != 0:
         raise RuntimeError(f"measuring subprocess failed:\n{result.stderr[-3000:]}")

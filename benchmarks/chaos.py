@@ -35,27 +35,56 @@ from .chaos_ledger import print_ledger
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = ChaosConfig()
-    parser.add_argument("--facts", type=int, default=defaults.facts, help="AccountChanged facts, each delivered 3 times")
-    parser.add_argument("--pairs", type=int, default=defaults.out_of_order_pairs, help="out-of-order pairs (2 more facts each)")
+    parser.add_argument(
+        "--facts", type=int, default=defaults.facts, help="AccountChanged facts, each delivered 3 times"
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=defaults.out_of_order_pairs, help="out-of-order pairs (2 more facts each)"
+    )
     parser.add_argument("--poison", type=int, default=defaults.poison)
     parser.add_argument("--deals", type=int, default=defaults.deals)
-    parser.add_argument("--approvals", type=int, default=defaults.approvals,
-                        help="time entries approved in the PSA while the ERP is faulted (billed in the ERP)")
+    parser.add_argument(
+        "--approvals",
+        type=int,
+        default=defaults.approvals,
+        help="time entries approved in the PSA while the ERP is faulted (billed in the ERP)",
+    )
     parser.add_argument("--kills", type=int, default=defaults.kills, help="kill -9 of the local Lambda runtime")
-    parser.add_argument("--probability", type=float, default=defaults.fault_probability,
-                        help="probability of a fault on each ERP/PSA call while a fault phase is on")
+    parser.add_argument(
+        "--probability",
+        type=float,
+        default=defaults.fault_probability,
+        help="probability of a fault on each ERP/PSA call while a fault phase is on",
+    )
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--visibility-timeout-cap", type=int, default=5,
-                        help="local queue visibility cap (s): how soon a crashed runtime's messages return")
+    parser.add_argument(
+        "--visibility-timeout-cap",
+        type=int,
+        default=5,
+        help="local queue visibility cap (s): how soon a crashed runtime's messages return",
+    )
     args = parser.parse_args()
-    config = ChaosConfig(facts=args.facts, out_of_order_pairs=args.pairs, poison=args.poison, deals=args.deals,
-                         approvals=args.approvals,
-                         kills=args.kills, fault_probability=args.probability, seed=args.seed)
+    config = ChaosConfig(
+        facts=args.facts,
+        out_of_order_pairs=args.pairs,
+        poison=args.poison,
+        deals=args.deals,
+        approvals=args.approvals,
+        kills=args.kills,
+        fault_probability=args.probability,
+        seed=args.seed,
+    )
 
     with tempfile.TemporaryDirectory(prefix="concord-chaos-") as tmp:
-        stack = LocalStack(Path(tmp) / "stack", aws_port=free_port(), webhook_port=free_port(),
-                           lambda_port=free_port(), tryton_port=free_port(), faults_port=free_port(),
-                           visibility_timeout_cap=args.visibility_timeout_cap)
+        stack = LocalStack(
+            Path(tmp) / "stack",
+            aws_port=free_port(),
+            webhook_port=free_port(),
+            lambda_port=free_port(),
+            tryton_port=free_port(),
+            faults_port=free_port(),
+            visibility_timeout_cap=args.visibility_timeout_cap,
+        )
         started = time.monotonic()
         print("starting a dedicated local stack ...", flush=True)
         stack.up()
@@ -71,22 +100,35 @@ def main() -> int:
     results = {**provenance(), "stack_up_s": round(stack_up_s, 1), **results, "ok": ok}
     path = write_results("chaos", results)
     injected, faults = results["injected"], results["faults"]
-    print(f"\nchaos campaign on the local stack ({results['machine']}, commit {results['commit']}, "
-          f"{results['duration_s']:.0f} s)")
-    print(f"injected: {injected['webhook_facts']} webhook facts ({injected['webhook_deliveries']} deliveries, "
-          f"{injected['out_of_order_pairs']} out-of-order pairs), {injected['poison']} poison, "
-          f"{injected['deals']} deals, {injected['approvals']} approved time entries; "
-          f"{len(results['kills'])} kill -9 of the runtime")
-    print(f"faults: {faults['share_of_calls']:.0%} of ERP/PSA calls "
-          + ", ".join(f"{t}: {v['injected']}/{v['calls']}" for t, v in faults["per_target"].items())
-          + "; by mode " + ", ".join(f"{t}={m}" for t, m in faults["injected"].items()))
-    print(f"webhook answers: {results['webhook_answers']}; retried by the sender on: "
-          f"{results['webhook_retried_answers'] or 'nothing'}")
-    print(f"redrive: {results['redrive']['dlq']['messages']} DLQ message(s) sent back by `concord dlq redrive` "
-          f"(poison excluded), {len(results['redrive']['sagas'])} saga(s) redriven with redrive_saga")
+    print(
+        f"\nchaos campaign on the local stack ({results['machine']}, commit {results['commit']}, "
+        f"{results['duration_s']:.0f} s)"
+    )
+    print(
+        f"injected: {injected['webhook_facts']} webhook facts ({injected['webhook_deliveries']} deliveries, "
+        f"{injected['out_of_order_pairs']} out-of-order pairs), {injected['poison']} poison, "
+        f"{injected['deals']} deals, {injected['approvals']} approved time entries; "
+        f"{len(results['kills'])} kill -9 of the runtime"
+    )
+    print(
+        f"faults: {faults['share_of_calls']:.0%} of ERP/PSA calls "
+        + ", ".join(f"{t}: {v['injected']}/{v['calls']}" for t, v in faults["per_target"].items())
+        + "; by mode "
+        + ", ".join(f"{t}={m}" for t, m in faults["injected"].items())
+    )
+    print(
+        f"webhook answers: {results['webhook_answers']}; retried by the sender on: "
+        f"{results['webhook_retried_answers'] or 'nothing'}"
+    )
+    print(
+        f"redrive: {results['redrive']['dlq']['messages']} DLQ message(s) sent back by `concord dlq redrive` "
+        f"(poison excluded), {len(results['redrive']['sagas'])} saga(s) redriven with redrive_saga"
+    )
     if faults["share_of_calls"] < 0.3:
-        print(f"WARNING: only {faults['share_of_calls']:.0%} of ERP/PSA calls were faulted (target 30%): "
-              "raise --probability")
+        print(
+            f"WARNING: only {faults['share_of_calls']:.0%} of ERP/PSA calls were faulted (target 30%): "
+            "raise --probability"
+        )
     print_ledger(results)
     for category in ("lost", "duplicated", "inconsistent", "parked", "unreported"):
         for item in after["details"].get(category, [])[:10]:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
+
 from concord.aws.sagas import redrive_saga
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
@@ -190,7 +191,8 @@ class Campaign:
         for p in range(self.config.out_of_order_pairs):
             account = f"CHAOS-{self.run_id}-pair-{p}"
             newer = self._new_fact(10_000 + 2 * p, f"Chaos Pair {p} v2", now, "newer", account)
-            older = self._new_fact(10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older", account)
+            older = self._new_fact(10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older",
+                                   account)
             jobs.append(("pair", newer, older))
         self.rng.shuffle(jobs)
         with httpx.Client(timeout=15) as client, ThreadPoolExecutor(self.config.sender_workers) as pool:
@@ -255,7 +257,8 @@ class Campaign:
     # -------------------------------------------------------------------------- crashes
 
     def _running_sagas(self) -> int:
-        return len(self.sfn.list_executions(stateMachineArn=machine_arn(self.sfn), statusFilter="RUNNING")["executions"])
+        running = self.sfn.list_executions(stateMachineArn=machine_arn(self.sfn), statusFilter="RUNNING")
+        return len(running["executions"])
 
     def kill_runtime(self) -> None:
         state = StackState.load(self.stack.state_dir)
@@ -300,8 +303,8 @@ class Campaign:
         crasher.start()
         for worker in workers:
             worker.join()
-        self._mark(f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, {len(self.injected.deals)} deals, "
-                   f"{len(self.injected.approvals)} approvals")
+        self._mark(f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, "
+                   f"{len(self.injected.deals)} deals, {len(self.injected.approvals)} approvals")
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
@@ -330,8 +333,8 @@ class Campaign:
             unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
             if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: poll_changes ran, "
-                           f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
+                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: "
+                           f"poll_changes ran, {sum(w.get('events', 0) for w in watches)} event(s) announced")
                 last_poll = now
             if now - last_log > 15:
                 self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))
@@ -429,7 +432,8 @@ class Campaign:
             "run_id": self.run_id,
             "config": {k: v for k, v in asdict(self.config).items() if k != "fault_cycle"},
             "fault_cycle": [m for m, _ in self.config.fault_cycle],
-            "injected": {"webhook_facts": len(self.injected.facts), "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
+            "injected": {"webhook_facts": len(self.injected.facts),
+                         "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
                          "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.injected.poison_ids),
                          "deals": len(self.injected.deals), "approvals": len(self.injected.approvals)},
             "faults": faults,

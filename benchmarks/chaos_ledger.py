@@ -46,6 +46,7 @@ class Approval:
     time_entry_id: str
     project_ref: str
 
+
 @dataclass
 class Injected:
     """Everything a campaign put into the stack, so that each item can be accounted for."""
@@ -80,8 +81,7 @@ class Ledger:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "final")}
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.counts(),
-                "details": {k: v for k, v in self.details.items() if k not in ("applied",)}}
+        return {**self.counts(), "details": {k: v for k, v in self.details.items() if k not in ("applied",)}}
 
 
 class Accountant:
@@ -94,7 +94,9 @@ class Accountant:
     def _billed_lines(self, approvals: list[Approval]) -> Counter[str]:
         """How many ERP invoice lines each approved time entry has (by Concord's line id)."""
         refs = [f"time:{a.time_entry_id}" for a in approvals]
-        rows = self.tryton.erp.client.search_read("account.invoice.line", [["concord_ref", "in", refs]], ["concord_ref"])
+        rows = self.tryton.erp.client.search_read(
+            "account.invoice.line", [["concord_ref", "in", refs]], ["concord_ref"]
+        )
         return Counter(row["concord_ref"].removeprefix("time:") for row in rows)
 
     def executions_by_opportunity(self) -> dict[str, list[dict[str, Any]]]:
@@ -120,22 +122,31 @@ class Accountant:
                 failures = self.view.audit.failures_of(message.message_id)
                 data = (message.event or {}).get("data")
                 parked[event_id] = {
-                    "queue": name, "message_id": message.message_id, "event_type": message.event_type,
+                    "queue": name,
+                    "message_id": message.message_id,
+                    "event_type": message.event_type,
                     "event_id": event_id,
                     "opportunity_id": str(data.get("opportunity_id")) if isinstance(data, dict) else None,
                     "time_entry_id": str(data.get("time_entry_id")) if isinstance(data, dict) else None,
-                    "reasons": sorted({f"{f['error_class']}: {f['reason'][:160]}" for f in failures}),
+                    "reasons": sorted({f"{f.error_class.value}: {f.reason[:160]}" for f in failures}),
                     "attempts": len(failures),
                 }
         return parked
 
     def _records_of_deal(self, deal: Deal) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         parties = self.tryton.erp.client.search_read(
-            "party.party", [["concord_ref", "=", canonical_id("customer", "crm", str(deal.account_id))],
-                            ["active", "in", [True, False]]], ["id", "active"])
+            "party.party",
+            [
+                ["concord_ref", "=", canonical_id("customer", "crm", str(deal.account_id))],
+                ["active", "in", [True, False]],
+            ],
+            ["id", "active"],
+        )
         projects = self.tryton.psa.client.search_read(
-            "project.work", [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity_id)]],
-            ["id", "status.name"])
+            "project.work",
+            [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity_id)]],
+            ["id", "status.name"],
+        )
         return parties, projects
 
     def ledger(self, injected: Injected, after_redrive: bool = False) -> Ledger:
@@ -146,14 +157,18 @@ class Accountant:
         recorded = Counter()
         recorded_ids: dict[str, set[str]] = defaultdict(set)
         for item in self.view.audit_events_of_type("AccountChanged"):
-            data = item["detail"].get("data", {})
+            data = item.data
             key = f"{data.get('account_id')}|{data.get('name')}"
             recorded[key] += 1
-            recorded_ids[key].add(item["detail"]["id"])
+            recorded_ids[key].add(item.event_id)
         for fact in injected.facts:
             ids = set(fact.event_ids)
-            base = {"fact": fact.key, "delivery_id": fact.delivery_id, "event_ids": sorted(ids),
-                    "answers": [str(s) for s in fact.statuses]}
+            base = {
+                "fact": fact.key,
+                "delivery_id": fact.delivery_id,
+                "event_ids": sorted(ids),
+                "answers": [str(s) for s in fact.statuses],
+            }
             if recorded[fact.key] > 1 or len(ids) > 1:
                 ledger.note("duplicated", kind="webhook", records=recorded[fact.key], **base)
             elif recorded[fact.key] == 1:
@@ -167,7 +182,7 @@ class Accountant:
 
         # poison: parked in the audit-trail DLQ with the reason of each failed attempt
         for event_id in injected.poison_ids:
-            if self.view.audit.get_event(event_id) is not None:
+            if self.view.audit.event(event_id) is not None:
                 ledger.note("duplicated", kind="poison", event_id=event_id, why="a malformed event was recorded")
             elif event_id in dlq and dlq[event_id]["reasons"]:
                 ledger.note("parked_poison", kind="poison", **dlq[event_id])
@@ -196,13 +211,18 @@ class Accountant:
         runs = self.executions_by_opportunity()
         exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for item in self.view.audit_events_of_type("SyncExceptionRaised"):
-            exceptions[item["detail"]["data"].get("caused_by_event_id")].append(item["detail"]["data"])
+            exceptions[item.data.get("caused_by_event_id")].append(item.data)
         for deal in injected.deals:
             executions = runs.get(deal.opportunity_id, [])
             statuses = [e["status"] for e in executions]
             parties, projects = self._records_of_deal(deal)
-            base = {"kind": "deal", "opportunity": deal.opportunity_id, "executions": statuses,
-                    "erp_customers": len(parties), "psa_projects": len(projects)}
+            base = {
+                "kind": "deal",
+                "opportunity": deal.opportunity_id,
+                "executions": statuses,
+                "erp_customers": len(parties),
+                "psa_projects": len(projects),
+            }
             succeeded = statuses.count("SUCCEEDED")
             if succeeded > 1 or len(parties) > 1 or len(projects) > 1:
                 ledger.note("duplicated", **base)
@@ -219,14 +239,22 @@ class Accountant:
                 raised = exceptions.get(trigger.split(REDRIVE_SEPARATOR)[0], [])
                 if raised:
                     last = raised[-1]
-                    ledger.note("parked", **base, step=last.get("step"), error_class=last.get("error_class"),
-                                reason=str(last.get("reason"))[:300])
+                    ledger.note(
+                        "parked",
+                        **base,
+                        step=last.get("step"),
+                        error_class=last.get("error_class"),
+                        reason=str(last.get("reason"))[:300],
+                    )
                 else:
                     ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
             else:
                 # a trigger parked before any saga started sits in the q2c-start DLQ
-                in_dlq = [v for v in dlq.values() if v["queue"].endswith("q2c-start-dlq")
-                          and v.get("opportunity_id") == deal.opportunity_id]
+                in_dlq = [
+                    v
+                    for v in dlq.values()
+                    if v["queue"].endswith("q2c-start-dlq") and v.get("opportunity_id") == deal.opportunity_id
+                ]
                 if in_dlq:
                     ledger.note("parked", **base, **in_dlq[0])
                 elif not after_redrive:

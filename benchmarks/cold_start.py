@@ -88,14 +88,16 @@ def measure(functions: list[str], runs: int) -> list[dict[str, Any]]:
             floor = import_libraries(libraries)
             floor_ms.append(floor["import_ms"])
             failed = floor["failed"]
-        rows.append({
-            "function": function,
-            "import_ms": statistics.median(handler_ms),
-            "library_floor_ms": statistics.median(floor_ms),
-            "libraries": distributions(libraries),
-            "library_modules": len(libraries),
-            "floor_modules_not_importable": failed,
-        })
+        rows.append(
+            {
+                "function": function,
+                "import_ms": statistics.median(handler_ms),
+                "library_floor_ms": statistics.median(floor_ms),
+                "libraries": distributions(libraries),
+                "library_modules": len(libraries),
+                "floor_modules_not_importable": failed,
+            }
+        )
     return rows
 
 
@@ -113,19 +115,29 @@ def main() -> None:
         "python": sys.version.split()[0],
         "functions": rows,
         "figures": [
-            figure(f"cold import: {row['function']}", row["import_ms"], "ms", row["library_floor_ms"],
-                   "import of the same library modules", note=", ".join(row["libraries"]))
+            figure(
+                f"cold import: {row['function']}",
+                row["import_ms"],
+                "ms",
+                row["library_floor_ms"],
+                "import of the same library modules",
+                note=", ".join(row["libraries"]),
+            )
             for row in rows
         ],
     }
     path = write_results("cold_start", results)
-    print(f"handler import time, fresh interpreter ({results['machine']}, commit {results['commit']}, "
-          f"median of {args.runs})")
+    print(
+        f"handler import time, fresh interpreter ({results['machine']}, commit {results['commit']}, "
+        f"median of {args.runs})"
+    )
     print(f"{'function':32} {'import ms':>10} {'libs ms':>8} {'x floor':>8} {'concord ms':>11}  libraries")
     for row in rows:
-        print(f"{row['function']:32} {row['import_ms']:10.1f} {row['library_floor_ms']:8.1f} "
-              f"{row['import_ms'] / row['library_floor_ms']:8.2f} {row['import_ms'] - row['library_floor_ms']:11.1f}  "
-              f"{', '.join(row['libraries'])}")
+        print(
+            f"{row['function']:32} {row['import_ms']:10.1f} {row['library_floor_ms']:8.1f} "
+            f"{row['import_ms'] / row['library_floor_ms']:8.2f} {row['import_ms'] - row['library_floor_ms']:11.1f}  "
+            f"{', '.join(row['libraries'])}"
+        )
     print(f"written to {path}")
 
 

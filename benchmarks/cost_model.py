@@ -55,8 +55,13 @@ PRICES: dict[str, tuple[float, str]] = {
 
 # Used when no benchmark result measured them (ms per invocation of one record); "consumer"
 # stands for any queue consumer no benchmark invokes (e.g. sync_customer).
-ASSUMED_DURATION_MS = {"webhook_ingest": 50.0, "audit_trail": 10.0, "q2c_start": 10.0, "consumer": 50.0,
-                       "saga_step": 300.0}
+ASSUMED_DURATION_MS = {
+    "webhook_ingest": 50.0,
+    "audit_trail": 10.0,
+    "q2c_start": 10.0,
+    "consumer": 50.0,
+    "saga_step": 300.0,
+}
 # DynamoDB write units per record when memory.json did not count them (from the code:
 # Powertools idempotency = conditional PutItem + UpdateItem; the audit trail = one PutItem).
 # "consumer": an idempotency record per message, nothing else.
@@ -101,10 +106,15 @@ def synthesize_prod(outdir: Path) -> Path:
     """`cdk synth -c concord:stage=prod -c concord:bundle=code`, as concord.local.template does for local."""
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     context.update({"concord:stage": STAGE, "concord:bundle": "code"})
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context),
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "infra" / "app.py")], env=env, cwd=REPO_ROOT,
-                            capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infra" / "app.py")], env=env, cwd=REPO_ROOT, capture_output=True, text=True
+    )
     template = outdir / f"{STACK_NAME}.template.json"
     if result.returncode != 0 or not template.exists():
         raise RuntimeError(f"cdk synth of the {STAGE} stage failed:\n{result.stderr[-4000:]}")
@@ -148,7 +158,9 @@ def happy_path(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 class Model:
-    def __init__(self, template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None) -> None:
+    def __init__(
+        self, template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None
+    ) -> None:
         self.topology = topology
         self.measured = measured
         self.batch_fill = batch_fill  # records per consumer batch; None = the mapping's batch size
@@ -163,8 +175,12 @@ class Model:
         gb_seconds = spec.memory_mb / 1024 * math.ceil(duration_ms) / 1000
         return [
             LineItem("Lambda", f"{what}: requests", invocations, "lambda_request"),
-            LineItem("Lambda", f"{what}: {spec.memory_mb} MB x {duration_ms:.0f} ms", invocations * gb_seconds,
-                     f"lambda_gb_second_{self.arch[function_name]}"),
+            LineItem(
+                "Lambda",
+                f"{what}: {spec.memory_mb} MB x {duration_ms:.0f} ms",
+                invocations * gb_seconds,
+                f"lambda_gb_second_{self.arch[function_name]}",
+            ),
         ]
 
     def webhook(self, event_type: str) -> list[LineItem]:
@@ -174,8 +190,12 @@ class Model:
         return [
             LineItem("API Gateway", "POST /webhooks/{source}", 1, "api_gateway_rest_request"),
             *self.lambda_items(ingest, 1, self.measured.duration_ms["webhook_ingest"], "webhook_ingest"),
-            LineItem("DynamoDB", "webhook_ingest: delivery idempotency", self.measured.writes_per_record["webhook_ingest"],
-                     "dynamodb_write_unit"),
+            LineItem(
+                "DynamoDB",
+                "webhook_ingest: delivery idempotency",
+                self.measured.writes_per_record["webhook_ingest"],
+                "dynamodb_write_unit",
+            ),
             *self.published(event_type),
         ]
 
@@ -187,8 +207,12 @@ class Model:
             if archive["pattern"] is None or matches(archive["pattern"], source, event_type):
                 items += [
                     LineItem("EventBridge", f"archive {event_type}", size_gb, "eventbridge_archive_gb"),
-                    LineItem("EventBridge", f"archive storage, {archive['retention_days']} days", size_gb * archive["retention_days"] / 30,
-                             "eventbridge_archive_gb_month"),
+                    LineItem(
+                        "EventBridge",
+                        f"archive storage, {archive['retention_days']} days",
+                        size_gb * archive["retention_days"] / 30,
+                        "eventbridge_archive_gb_month",
+                    ),
                 ]
         for rule in self.topology.rules:
             if matches(rule.pattern, source, event_type):
@@ -204,8 +228,9 @@ class Model:
         fill = min(self.batch_fill or mapping.batch_size, mapping.batch_size)
         if folder not in self.measured.duration_ms:
             self.assumed.add(folder)
-        per_record_ms = (self.measured.duration_ms.get(folder, ASSUMED_DURATION_MS["consumer"])
-                         / self.measured.records_per_measure.get(folder, 1))
+        per_record_ms = self.measured.duration_ms.get(
+            folder, ASSUMED_DURATION_MS["consumer"]
+        ) / self.measured.records_per_measure.get(folder, 1)
         writes = self.measured.writes_per_record.get(folder, ASSUMED_WRITES_PER_RECORD["consumer"])
         items = [
             LineItem("SQS", f"{queue}: SendMessage (rule target)", 1, "sqs_request"),
@@ -223,7 +248,9 @@ class Model:
         """One quote-to-cash execution along its happy path."""
         [machine] = self.topology.state_machines
         path = happy_path(json.loads(machine.definition))
-        items = [LineItem("Step Functions", f"{machine.name}: {len(path)} states", len(path), "sfn_standard_transition")]
+        items = [
+            LineItem("Step Functions", f"{machine.name}: {len(path)} states", len(path), "sfn_standard_transition")
+        ]
         for name, state in path:
             if state["Type"] != "Task":
                 continue
@@ -231,8 +258,14 @@ class Model:
             folder = folder_of(self.topology, function_name)
             duration = self.measured.duration_ms.get(f"saga:{name}", ASSUMED_DURATION_MS["saga_step"])
             items += self.lambda_items(function_name, 1, duration, f"{name}")
-            items.append(LineItem("DynamoDB", f"{name}: idempotency + cross-references",
-                                  SAGA_STEP_WRITE_UNITS.get(folder, SAGA_STEP_DEFAULT_WRITE_UNITS), "dynamodb_write_unit"))
+            items.append(
+                LineItem(
+                    "DynamoDB",
+                    f"{name}: idempotency + cross-references",
+                    SAGA_STEP_WRITE_UNITS.get(folder, SAGA_STEP_DEFAULT_WRITE_UNITS),
+                    "dynamodb_write_unit",
+                )
+            )
             if folder in SAGA_STEP_PUBLISHES:
                 items += self.published(SAGA_STEP_PUBLISHES[folder])
         return items
@@ -266,8 +299,14 @@ def load_measured(results: Path) -> Measured:
             duration[name] = row["warm_invocation_ms"]
             records[name] = row["records"]
             sources[name] = f"memory.json: warm invocation under moto, {row['records']} record(s)"
-            writes[name] = sum(n for op, n in row["aws_requests"].items()
-                               if op.split(":")[1] in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")) / row["records"]
+            writes[name] = (
+                sum(
+                    n
+                    for op, n in row["aws_requests"].items()
+                    if op.split(":")[1] in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+                )
+                / row["records"]
+            )
             sources[f"writes:{name}"] = "memory.json: counted requests"
     webhook = _read(results / "webhook_latency.json")
     if "webhook_ack_ms" in webhook:
@@ -292,13 +331,26 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 # Canonical events delivered by webhook, each priced with everything the template routes it to.
-FLOWS = ("AccountChanged", "OpportunityClosedWon", "TimeApproved", "InvoicePosted", "PaymentReceived", "StaffingChanged")
+FLOWS = (
+    "AccountChanged",
+    "OpportunityClosedWon",
+    "TimeApproved",
+    "InvoicePosted",
+    "PaymentReceived",
+    "StaffingChanged",
+)
 # flow_throughput.json's flows -> their consumer function
-FLOW_FUNCTIONS = {"billing": "post_billable", "financial status": "propagate_financials",
-                  "customer master": "sync_customer", "project terms": "sync_project_terms"}
+FLOW_FUNCTIONS = {
+    "billing": "post_billable",
+    "financial status": "propagate_financials",
+    "customer master": "sync_customer",
+    "project terms": "sync_project_terms",
+}
 
 
-def model_costs(template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None) -> dict[str, Any]:
+def model_costs(
+    template: dict[str, Any], topology: Topology, measured: Measured, batch_fill: int | None
+) -> dict[str, Any]:
     flows = {}
     for event_type in FLOWS:
         model = Model(template, topology, measured, batch_fill)
@@ -317,8 +369,12 @@ def model_costs(template: dict[str, Any], topology: Topology, measured: Measured
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-fill", type=int, default=None,
-                        help="records per SQS batch (default: the mapping's batch size, i.e. full batches)")
+    parser.add_argument(
+        "--batch-fill",
+        type=int,
+        default=None,
+        help="records per SQS batch (default: the mapping's batch size, i.e. full batches)",
+    )
     parser.add_argument("--template", type=Path, default=None, help="an already synthesized prod template")
     args = parser.parse_args()
 
@@ -339,8 +395,14 @@ def main() -> None:
         "measurement_sources": measured.sources,
         "flows": flows,
         "figures": [
-            figure(f"cost per 1M: {flow.split(':')[0]}", row["usd_per_million"], "USD", floor,
-                   "1M PutEvents alone", note=f"batches of one: {row['usd_per_million_batches_of_one']:.2f} USD")
+            figure(
+                f"cost per 1M: {flow.split(':')[0]}",
+                row["usd_per_million"],
+                "USD",
+                floor,
+                "1M PutEvents alone",
+                note=f"batches of one: {row['usd_per_million_batches_of_one']:.2f} USD",
+            )
             for flow, row in flows.items()
         ],
     }
@@ -359,11 +421,16 @@ def main() -> None:
             print(f"  {item['service']:15} {item['what'][:72]:72} {item['usd_per_million']:9.3f}")
         services = ", ".join(f"{s} {usd:.2f}" for s, usd in row["by_service"].items())
         if row["consumers_priced_by_assumption"]:
-            print(f"  (not measured, priced as a generic consumer: {', '.join(row['consumers_priced_by_assumption'])}: "
-                  f"{ASSUMED_DURATION_MS['consumer']:.0f} ms and {ASSUMED_WRITES_PER_RECORD['consumer']:.0f} WRU per record)")
-        print(f"  = {row['usd_per_million']:.2f} USD per 1M events ({services}); "
-              f"{row['usd_per_million_batches_of_one']:.2f} with SQS batches of one; "
-              f"x{row['usd_per_million'] / floor:.1f} the floor ({floor:.2f} USD: 1M PutEvents alone)")
+            print(
+                f"  (not measured, priced as a generic consumer: {', '.join(row['consumers_priced_by_assumption'])}: "
+                f"{ASSUMED_DURATION_MS['consumer']:.0f} ms and "
+                f"{ASSUMED_WRITES_PER_RECORD['consumer']:.0f} WRU per record)"
+            )
+        print(
+            f"  = {row['usd_per_million']:.2f} USD per 1M events ({services}); "
+            f"{row['usd_per_million_batches_of_one']:.2f} with SQS batches of one; "
+            f"x{row['usd_per_million'] / floor:.1f} the floor ({floor:.2f} USD: 1M PutEvents alone)"
+        )
     print(f"written to {path}")
 
 

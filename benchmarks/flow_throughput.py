@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from concord.aws.xref import DynamoCrossReferences
+from concord.stores.registry import Registry
 from concord.connectors.tryton.erp import CAPABILITIES as ERP_CAPABILITIES
 from concord.domain import LineageEntry
 from concord.events import Envelope, new_event
@@ -85,10 +85,12 @@ def put_all(view: LocalView, events: list[Envelope]) -> dict[str, float]:
     put_at: dict[str, float] = {}
     for start in range(0, len(events), 10):
         chunk = events[start : start + 10]
-        view.events.put_events(Entries=[
-            {"EventBusName": bus, "Source": e.bus_source, "DetailType": e.type, "Detail": e.model_dump_json()}
-            for e in chunk
-        ])
+        view.events.put_events(
+            Entries=[
+                {"EventBusName": bus, "Source": e.bus_source, "DetailType": e.type, "Detail": e.model_dump_json()}
+                for e in chunk
+            ]
+        )
         now = time.time()
         put_at.update({e.id: now for e in chunk})
     return put_at
@@ -110,7 +112,8 @@ def measure_floor(view: LocalView, events: list[Envelope]) -> float:
         messages = view.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         if messages:
             view.sqs.delete_message_batch(
-                QueueUrl=tap, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                QueueUrl=tap,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
             received += len(messages)
     return time.monotonic() - started
@@ -145,14 +148,15 @@ def run_flow(view: LocalView, faults: FaultController, run: FlowRun) -> dict[str
 
 
 def win_deal(view: LocalView, rep: SalesRep) -> Deal:
-    account = rep.create_account(f"Bench {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"Bench {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+    )
     opportunity = str(rep.win_opportunity(account, "Bench rollout", [("Delivery", 400)]))
     execution = wait_for_execution(aws_client(view.state, "stepfunctions"), opportunity)
     if execution["status"] != "SUCCEEDED":
         raise SystemExit(f"saga ended {execution['status']}")
     project_ref = canonical_id("project", "crm", opportunity)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     return Deal(str(account), opportunity, xref.records_of("project", project_ref)["psa"], project_ref,
                 canonical_id("customer", "crm", str(account)))
 
@@ -164,7 +168,9 @@ def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: in
     lines = [consultant.log_time(deal.project_id, 1) for _ in range(n)]
     consultant.approve(lines)
     entries = [entry for line in lines for entry in tryton.psa.approved_entries(str(line))]
-    return [new_event(TimeApprovedEvent, e.model_dump(), legal_entity="us-01", occurred_at=e.approved_at) for e in entries]
+    return [
+        new_event(TimeApprovedEvent, e.model_dump(), legal_entity="us-01", occurred_at=e.approved_at) for e in entries
+    ]
 
 
 def payment_events(view: LocalView, systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
@@ -176,28 +182,56 @@ def payment_events(view: LocalView, systems: LocalSystems, tryton: SystemsView, 
     invoice = tryton.erp.get_invoice(str(draft["id"]))
     now = dt.datetime.now(dt.UTC)
     return [
-        new_event(PaymentReceivedEvent, {
-            "payment_id": f"bench-{uuid.uuid4().hex[:8]}", "invoice_id": invoice.invoice_id,
-            "amount": {"amount": "1.00", "currency": invoice.total.currency}, "received_on": now.date().isoformat(),
-            "invoice_amount_due": {"amount": str(invoice.total.amount - Decimal(k + 1)), "currency": invoice.total.currency},
-        }, legal_entity="us-01", occurred_at=now + dt.timedelta(milliseconds=k))
+        new_event(
+            PaymentReceivedEvent,
+            {
+                "payment_id": f"bench-{uuid.uuid4().hex[:8]}",
+                "invoice_id": invoice.invoice_id,
+                "amount": {"amount": "1.00", "currency": invoice.total.currency},
+                "received_on": now.date().isoformat(),
+                "invoice_amount_due": {
+                    "amount": str(invoice.total.amount - Decimal(k + 1)),
+                    "currency": invoice.total.currency,
+                },
+            },
+            legal_entity="us-01",
+            occurred_at=now + dt.timedelta(milliseconds=k),
+        )
         for k in range(n)
     ]
 
 
 def account_events(deal: Deal, n: int) -> list[Envelope]:
     now = dt.datetime.now(dt.UTC)
-    return [new_event(AccountChangedEvent, {"account_id": deal.account_id, "name": "Bench", "changed_fields": ["name"]},
-                      legal_entity="us-01", occurred_at=now + dt.timedelta(milliseconds=k)) for k in range(n)]
+    return [
+        new_event(
+            AccountChangedEvent,
+            {"account_id": deal.account_id, "name": "Bench", "changed_fields": ["name"]},
+            legal_entity="us-01",
+            occurred_at=now + dt.timedelta(milliseconds=k),
+        )
+        for k in range(n)
+    ]
 
 
 def staffing_events(deal: Deal, n: int) -> list[Envelope]:
     now = dt.datetime.now(dt.UTC)
     rate = {"amount": "80.00", "currency": "USD"}
-    return [new_event(StaffingChangedEvent, {"project_id": deal.project_id, "assignments": [
-        {"employee_id": "1", "role": "Lead", "planned_hours": str(100 + k), "cost_rate": rate},
-        {"employee_id": "2", "role": "Analyst", "planned_hours": "40", "cost_rate": rate}]},
-        legal_entity="us-01", occurred_at=now + dt.timedelta(milliseconds=k)) for k in range(n)]
+    return [
+        new_event(
+            StaffingChangedEvent,
+            {
+                "project_id": deal.project_id,
+                "assignments": [
+                    {"employee_id": "1", "role": "Lead", "planned_hours": str(100 + k), "cost_rate": rate},
+                    {"employee_id": "2", "role": "Analyst", "planned_hours": "40", "cost_rate": rate},
+                ],
+            },
+            legal_entity="us-01",
+            occurred_at=now + dt.timedelta(milliseconds=k),
+        )
+        for k in range(n)
+    ]
 
 
 def main() -> None:
@@ -207,15 +241,21 @@ def main() -> None:
     n = args.events
 
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
-        stack = LocalStack(Path(tmp) / "stack", aws_port=free_port(), webhook_port=free_port(),
-                           lambda_port=free_port(), tryton_port=free_port(), faults_port=free_port())
+        stack = LocalStack(
+            Path(tmp) / "stack",
+            aws_port=free_port(),
+            webhook_port=free_port(),
+            lambda_port=free_port(),
+            tryton_port=free_port(),
+            faults_port=free_port(),
+        )
         stack.up()
         try:
             view = LocalView(stack)
             systems = stack.systems()
             tryton = SystemsView.direct(systems)
             faults = FaultController(systems.faults_url)
-            xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+            xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
             rep = SalesRep(user_client(systems, "crm"))
             deal = win_deal(view, rep)
             # Scheduled runs off (as an operator can on AWS): the poller's re-reads of what it saw
@@ -224,14 +264,29 @@ def main() -> None:
                 view.events.disable_rule(Name=schedule.name)
             project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
             runs = [
-                FlowRun("billing", "concord-local-post-billable", lambda: billing_events(systems, tryton, deal, n),
-                        lambda events: [entry for e in events for entry in xref.lineage(
-                            "time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))]),
-                FlowRun("financial status", "concord-local-propagate-financials",
-                        lambda: payment_events(view, systems, tryton, deal, n), project_lineage),
+                FlowRun(
+                    "billing",
+                    "concord-local-post-billable",
+                    lambda: billing_events(systems, tryton, deal, n),
+                    lambda events: [
+                        entry
+                        for e in events
+                        for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
+                    ],
+                ),
+                FlowRun(
+                    "financial status",
+                    "concord-local-propagate-financials",
+                    lambda: payment_events(view, systems, tryton, deal, n),
+                    project_lineage,
+                ),
                 FlowRun("customer master", "concord-local-sync-customer", lambda: account_events(deal, n), None),
-                FlowRun("project terms", "concord-local-sync-project-terms", lambda: staffing_events(deal, n),
-                        project_lineage),
+                FlowRun(
+                    "project terms",
+                    "concord-local-sync-project-terms",
+                    lambda: staffing_events(deal, n),
+                    project_lineage,
+                ),
             ]
             flows = {run.name: run_flow(view, faults, run) for run in runs}
             floor_seconds = measure_floor(view, account_events(deal, n))
@@ -242,32 +297,71 @@ def main() -> None:
     batch_floor = math.ceil(n / ERP_CAPABILITIES.batch_limits.invoice_lines)
     figures = []
     for name, flow in flows.items():
-        figures.append(figure(f"{name}: records/s ({n} events)", flow["records_per_second"], "records/s",
-                              floor_rate, "emulator floor: bus → SQS → receive, no handler"))
+        figures.append(
+            figure(
+                f"{name}: records/s ({n} events)",
+                flow["records_per_second"],
+                "records/s",
+                floor_rate,
+                "emulator floor: bus → SQS → receive, no handler",
+            )
+        )
         if "latency_ms" in flow:
-            figures.append(figure(f"{name}: latency median", flow["latency_ms"]["median"], "ms", None, None,
-                                  f"p95 {flow['latency_ms']['p95']:.0f} ms, p99 {flow['latency_ms']['p99']:.0f} ms"))
+            figures.append(
+                figure(
+                    f"{name}: latency median",
+                    flow["latency_ms"]["median"],
+                    "ms",
+                    None,
+                    None,
+                    f"p95 {flow['latency_ms']['p95']:.0f} ms, p99 {flow['latency_ms']['p99']:.0f} ms",
+                )
+            )
         for system, per_record in flow["calls_per_record"].items():
             if per_record:
                 figures.append(figure(f"{name}: {system.upper()} calls per record", per_record, "calls"))
     billing = flows["billing"]
-    figures.append(figure("billing: ERP calls per batch floor", billing["calls"]["erp"], "calls", batch_floor,
-                          f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes"))
-    results = {**provenance(), "events_per_flow": n, "floor_seconds": floor_seconds, "floor_records_per_second": floor_rate,
-               "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines, "flows": flows, "figures": figures}
+    figures.append(
+        figure(
+            "billing: ERP calls per batch floor",
+            billing["calls"]["erp"],
+            "calls",
+            batch_floor,
+            f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes",
+        )
+    )
+    results = {
+        **provenance(),
+        "events_per_flow": n,
+        "floor_seconds": floor_seconds,
+        "floor_records_per_second": floor_rate,
+        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
+        "flows": flows,
+        "figures": figures,
+    }
     path = write_results("flow_throughput", results)
 
-    print(f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, {n} events each)")
-    print(f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'median ms':>10} {'p95 ms':>8} {'CRM/rec':>8} {'PSA/rec':>8} {'ERP/rec':>8}")
+    print(
+        f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, {n} events each)"
+    )
+    print(
+        f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'median ms':>10} {'p95 ms':>8} "
+        f"{'CRM/rec':>8} {'PSA/rec':>8} {'ERP/rec':>8}"
+    )
     for name, flow in flows.items():
         latency = flow.get("latency_ms", {})
         calls = flow["calls_per_record"]
-        print(f"{name:18} {flow['records_per_second']:7.1f} {flow['records_per_second'] / floor_rate:8.3f} "
-              f"{latency.get('median', float('nan')):10.0f} {latency.get('p95', float('nan')):8.0f} "
-              f"{calls['crm']:8.2f} {calls['psa']:8.2f} {calls['erp']:8.2f}")
+        print(
+            f"{name:18} {flow['records_per_second']:7.1f} {flow['records_per_second'] / floor_rate:8.3f} "
+            f"{latency.get('median', float('nan')):10.0f} {latency.get('p95', float('nan')):8.0f} "
+            f"{calls['crm']:8.2f} {calls['psa']:8.2f} {calls['erp']:8.2f}"
+        )
     print(f"{'emulator floor':18} {floor_rate:7.1f}")
-    print(f"billing: {billing['calls']['erp']} ERP calls for {n} records; floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
-          f"{batch_floor} batched writes ({billing['calls']['erp'] / batch_floor:.1f}x)")
+    print(
+        f"billing: {billing['calls']['erp']} ERP calls for {n} records; "
+        f"floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
+        f"{batch_floor} batched writes ({billing['calls']['erp'] / batch_floor:.1f}x)"
+    )
     print(f"written to {path}")
 
 

@@ -43,7 +43,14 @@ from concord.local.vendors import connection_for
 from concord.observability import logger
 
 from ._burst_consumer import (
-    BurstTimings, RedeliveringQueue, WriteTap, WriteWire, burst_figures, consume, print_burst_table, tally,
+    BurstTimings,
+    RedeliveringQueue,
+    WriteTap,
+    WriteWire,
+    burst_figures,
+    consume,
+    print_burst_table,
+    tally,
 )
 from ._common import provenance, write_results
 
@@ -79,8 +86,15 @@ class Portal:
         return connection_for("hubspot", f"{self.proxy.url}/{self.tenant}")
 
     def seed(self, n: int) -> list[str]:
-        deals = [{"dealname": f"Burst {k}", "dealstage": "closedwon", "closedate": "2026-03-31T00:00:00.000Z",
-                  STATUS_PROPERTY: FinancialStatus.NOT_INVOICED.value} for k in range(n)]
+        deals = [
+            {
+                "dealname": f"Burst {k}",
+                "dealstage": "closedwon",
+                "closedate": "2026-03-31T00:00:00.000Z",
+                STATUS_PROPERTY: FinancialStatus.NOT_INVOICED.value,
+            }
+            for k in range(n)
+        ]
         return [str(deal["id"]) for deal in self.sandbox.seed(self.tenant, "deals", deals)]
 
     def stored_statuses(self) -> dict[str, str | None]:
@@ -100,8 +114,9 @@ def running_portals() -> Iterator[Callable[[str], Portal]]:
             faults.close()
 
 
-def run_scenario(portal: Portal, n: int, timings: BurstTimings, *,
-                 after_write: Callable[[int], None] | None = None) -> dict[str, Any]:
+def run_scenario(
+    portal: Portal, n: int, timings: BurstTimings, *, after_write: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Seed N deals, send their statuses through the consumer, count and read back."""
     ids = portal.seed(n)
     statuses = {deal_id: TARGETS[k % len(TARGETS)] for k, deal_id in enumerate(ids)}
@@ -117,8 +132,19 @@ def run_scenario(portal: Portal, n: int, timings: BurstTimings, *,
         crm.client.close()
     elapsed = time.monotonic() - started
     injected = portal.faults.list().injected.get(portal.tenant, {})
-    return tally(BATCH_UPDATE, portal.sandbox.calls(portal.tenant), injected, 429, statuses,
-                 portal.stored_statuses(), math.ceil(n / BATCH_LIMIT), tap, queue, deliveries, elapsed)
+    return tally(
+        BATCH_UPDATE,
+        portal.sandbox.calls(portal.tenant),
+        injected,
+        429,
+        statuses,
+        portal.stored_statuses(),
+        math.ceil(n / BATCH_LIMIT),
+        tap,
+        queue,
+        deliveries,
+        elapsed,
+    )
 
 
 def run(n: int, timings: BurstTimings = TIMINGS) -> dict[str, dict[str, Any]]:
@@ -149,23 +175,38 @@ def figures_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000, help="records in the burst")
-    parser.add_argument("--window", type=float, default=TIMINGS.window_seconds,
-                        help="the portal's rolling burst window, seconds")
-    parser.add_argument("--visibility-timeout", type=float, default=TIMINGS.visibility_timeout,
-                        help="seconds before a failed record is delivered again")
+    parser.add_argument(
+        "--window", type=float, default=TIMINGS.window_seconds, help="the portal's rolling burst window, seconds"
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=float,
+        default=TIMINGS.visibility_timeout,
+        help="seconds before a failed record is delivered again",
+    )
     args = parser.parse_args()
     timings = replace(TIMINGS, window_seconds=args.window, visibility_timeout=args.visibility_timeout)
     logger.setLevel("ERROR")  # one line per vendor call would bury the table
 
     results = run(args.records, timings)
     command = f"python -m benchmarks.hubspot_burst --records {args.records}"
-    path = write_results("hubspot_burst", {
-        **provenance(), "command": command, "records": args.records, "timings": timings.__dict__,
-        "scenarios": results, "figures": figures_of(results)})
+    path = write_results(
+        "hubspot_burst",
+        {
+            **provenance(),
+            "command": command,
+            "records": args.records,
+            "timings": timings.__dict__,
+            "scenarios": results,
+            "figures": figures_of(results),
+        },
+    )
 
     info = provenance()
-    print(f"HubSpot burst through the CRM connector, sandbox behind the fault proxy "
-          f"({info['machine']}, commit {info['commit']}): {command}")
+    print(
+        f"HubSpot burst through the CRM connector, sandbox behind the fault proxy "
+        f"({info['machine']}, commit {info['commit']}): {command}"
+    )
     print_burst_table(results, 429)
     print(f"written to {path}")
 

@@ -14,6 +14,7 @@ events) and importing the same third-party modules the handler loads, without Co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -50,7 +51,9 @@ def request_items(operation: str, params: dict[str, Any]) -> int:
     if operation in ("TransactWriteItems", "TransactGetItems"):
         return len(params.get("TransactItems", []))
     if operation in ("BatchWriteItem", "BatchGetItem"):
-        return sum(len(v if isinstance(v, list) else v.get("Keys", [])) for v in params.get("RequestItems", {}).values())
+        return sum(
+            len(v if isinstance(v, list) else v.get("Keys", [])) for v in params.get("RequestItems", {}).values()
+        )
     if operation in ("SendMessageBatch", "DeleteMessageBatch"):
         return len(params.get("Entries", []))
     return 1
@@ -81,14 +84,25 @@ def _webhook_events(topology: Any) -> list[dict[str, Any]]:
     events = []
     for _ in range(2):  # two deliveries: a replay of the first would do less work
         delivery = canonical_delivery(demo_signing_secret("crm"), "AccountChanged", ACCOUNT, legal_entity="us-01")
-        events.append(proxy_event("POST", "/webhooks/{source}", "/webhooks/crm", {"source": "crm"},
-                                  list(delivery.headers.items()), "", delivery.body, "local"))
+        events.append(
+            proxy_event(
+                "POST",
+                "/webhooks/{source}",
+                "/webhooks/crm",
+                {"source": "crm"},
+                list(delivery.headers.items()),
+                "",
+                delivery.body,
+                "local",
+            )
+        )
     return events
 
 
 def _queue_events(topology: Any, function: str, make_event: Callable[[], Any]) -> list[dict[str, Any]]:
     """Two full batches, put on the bus and received from the function's queue as its event source mapping would."""
     import boto3
+
     from concord.aws.bus import EventBusPublisher
     from concord.local.runtime.queues import sqs_record
 
@@ -96,13 +110,16 @@ def _queue_events(topology: Any, function: str, make_event: Callable[[], Any]) -
     sqs = boto3.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    EventBusPublisher(topology.buses[0], boto3.client("events")).publish([make_event() for _ in range(2 * mapping.batch_size)])
+    EventBusPublisher(topology.buses[0], boto3.client("events")).publish(
+        [make_event() for _ in range(2 * mapping.batch_size)]
+    )
     batches = []
     for _ in range(2):
         messages: list[dict[str, Any]] = []
         while len(messages) < mapping.batch_size:
-            messages += sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=mapping.batch_size - len(messages),
-                                            AttributeNames=["All"]).get("Messages", [])
+            messages += sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=mapping.batch_size - len(messages), AttributeNames=["All"]
+            ).get("Messages", [])
         batches.append({"Records": [sqs_record(m, queue_arn) for m in messages]})
     return batches
 
@@ -139,10 +156,9 @@ def topology_function(topology: Any, function: str) -> Any:
 
 def _import_all(modules: list[str]) -> None:
     for name in modules:
-        try:
+        # Aliases that are not importable by name (see cold_start) raise anything.
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
-        except Exception:  # aliases that are not importable by name (see cold_start)
-            pass
 
 
 def child() -> None:
@@ -151,16 +167,19 @@ def child() -> None:
     result: dict[str, Any] = {"invoked": function in SCENARIOS}
     if function in SCENARIOS:
         import boto3
+        from moto import mock_aws
+
         from concord.local.demo_secrets import demo_secret_value
         from concord.local.provision import provision
         from concord.local.stack import STACK_NAME
         from concord.local.template import read_topology
         from concord.local.worker import LocalLambdaContext
-        from moto import mock_aws
 
         with mock_aws():
             topology = read_topology(template, STACK_NAME)
-            secrets = {name: demo_secret_value(name.rsplit("/", 1)[-1]) for name in topology.secrets if "/webhooks/" in name}
+            secrets = {
+                name: demo_secret_value(name.rsplit("/", 1)[-1]) for name in topology.secrets if "/webhooks/" in name
+            }
             provision(topology, boto3.client, secrets, None)
             spec = topology_function(topology, function)
             os.environ.update(spec.environment)
@@ -198,14 +217,21 @@ def measure(functions: list[str], template: Path) -> list[dict[str, Any]]:
         modules = json.dumps(library_modules(function))
         handler = run_child(CHILD, "handler", function, str(template), modules)
         floor = run_child(CHILD, "floor", function, str(template), modules)
-        rows.append({
-            "function": function,
-            "measured": "import + 2 invocations under moto" if handler["invoked"] else "import only (needs CRM/PSA/ERP)",
-            "peak_rss_mb": handler["maxrss_kb"] / 1024,
-            "floor_rss_mb": floor["maxrss_kb"] / 1024,
-            **{k: handler[k] for k in ("cold_invocation_ms", "warm_invocation_ms", "aws_requests", "records", "answer")
-               if k in handler},
-        })
+        rows.append(
+            {
+                "function": function,
+                "measured": "import + 2 invocations under moto"
+                if handler["invoked"]
+                else "import only (needs CRM/PSA/ERP)",
+                "peak_rss_mb": handler["maxrss_kb"] / 1024,
+                "floor_rss_mb": floor["maxrss_kb"] / 1024,
+                **{
+                    k: handler[k]
+                    for k in ("cold_invocation_ms", "warm_invocation_ms", "aws_requests", "records", "answer")
+                    if k in handler
+                },
+            }
+        )
     return rows
 
 
@@ -223,8 +249,14 @@ def main() -> None:
         **provenance(),
         "functions": rows,
         "figures": [
-            figure(f"peak RSS: {row['function']}", row["peak_rss_mb"], "MB", row["floor_rss_mb"],
-                   "same libraries (and moto set-up), no Concord code", note=row["measured"])
+            figure(
+                f"peak RSS: {row['function']}",
+                row["peak_rss_mb"],
+                "MB",
+                row["floor_rss_mb"],
+                "same libraries (and moto set-up), no Concord code",
+                note=row["measured"],
+            )
             for row in rows
         ],
     }
@@ -233,8 +265,10 @@ def main() -> None:
     print(f"{'function':32} {'peak MB':>8} {'floor MB':>9} {'x floor':>8} {'warm ms':>8}  measured")
     for row in rows:
         warm = f"{row['warm_invocation_ms']:8.1f}" if "warm_invocation_ms" in row else f"{'-':>8}"
-        print(f"{row['function']:32} {row['peak_rss_mb']:8.1f} {row['floor_rss_mb']:9.1f} "
-              f"{row['peak_rss_mb'] / row['floor_rss_mb']:8.2f} {warm}  {row['measured']}")
+        print(
+            f"{row['function']:32} {row['peak_rss_mb']:8.1f} {row['floor_rss_mb']:9.1f} "
+            f"{row['peak_rss_mb'] / row['floor_rss_mb']:8.2f} {warm}  {row['measured']}"
+        )
     print(f"written to {path}")
 
 

@@ -27,7 +27,6 @@ from concord.events import parse_event
 from concord.ingress.http import webhook_request
 from concord.ingress.service import accept_delivery
 from concord.ingress.sources import parse_sources
-
 from tests.unit.vendors import senders
 from tests.unit.vendors.harness import (
     BC_STATE,
@@ -46,17 +45,32 @@ from tests.unit.vendors.harness import (
 from ._common import figure, provenance, write_results
 
 OPPORTUNITY = {
-    "opportunity_id": "OPP-1001", "account_id": "ACC-2002", "name": "Data platform rollout",
-    "amount": {"amount": "24000.00", "currency": "USD"}, "closed_on": "2026-01-05", "payment_term": "NET30",
+    "opportunity_id": "OPP-1001",
+    "account_id": "ACC-2002",
+    "name": "Data platform rollout",
+    "amount": {"amount": "24000.00", "currency": "USD"},
+    "closed_on": "2026-01-05",
+    "payment_term": "NET30",
     "lines": [
-        {"service_item": "CONSULT-HR", "description": "Discovery", "quantity": "40",
-         "unit_price": {"amount": "150.00", "currency": "USD"}},
-        {"service_item": "CONSULT-HR", "description": "Build", "quantity": "120",
-         "unit_price": {"amount": "150.00", "currency": "USD"}},
+        {
+            "service_item": "CONSULT-HR",
+            "description": "Discovery",
+            "quantity": "40",
+            "unit_price": {"amount": "150.00", "currency": "USD"},
+        },
+        {
+            "service_item": "CONSULT-HR",
+            "description": "Build",
+            "quantity": "120",
+            "unit_price": {"amount": "150.00", "currency": "USD"},
+        },
     ],
 }
 ACCOUNT = {
-    "account_id": "ACC-2002", "name": "Acme Consulting LLC", "tax_id": "12-3456789", "currency": "USD",
+    "account_id": "ACC-2002",
+    "name": "Acme Consulting LLC",
+    "tax_id": "12-3456789",
+    "currency": "USD",
     "billing_address": {"street": "1 Main Street", "city": "Boston", "postal_code": "02110", "country": "US"},
 }
 
@@ -65,19 +79,46 @@ def sample_deliveries() -> dict[str, tuple[str, senders.Sent]]:
     """One realistic signed delivery per case: (source name, request as sent)."""
     return {
         "crm AccountChanged (Standard Webhooks)": (
-            "crm", senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("AccountChanged", ACCOUNT))),
+            "crm",
+            senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("AccountChanged", ACCOUNT)),
+        ),
         "crm OpportunityClosedWon (Standard Webhooks)": (
-            "crm", senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY))),
+            "crm",
+            senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY)),
+        ),
         "hubspot company.propertyChange": (
-            "hubspot", senders.hubspot("hubspot", HUBSPOT_SECRET, senders.hubspot_events(), url_of("hubspot"))),
+            "hubspot",
+            senders.hubspot("hubspot", HUBSPOT_SECRET, senders.hubspot_events(), url_of("hubspot")),
+        ),
         "xero INVOICE UPDATE": ("xero", senders.xero("xero", XERO_KEY, senders.xero_payload(senders.xero_event()))),
         "quickbooks Invoice Create": (
-            "quickbooks", senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy())),
-        "salesforce Account (outbound message)": ("salesforce", senders.salesforce("salesforce", SF_TOKEN, senders.salesforce_message(
-            SF_ORG, ("Account", {"Name": "Acme Corporation", "BillingStreet": "1 Market St", "BillingCity": "San Francisco",
-                                 "BillingCountryCode": "US", "CurrencyIsoCode": "USD"})))),
+            "quickbooks",
+            senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy()),
+        ),
+        "salesforce Account (outbound message)": (
+            "salesforce",
+            senders.salesforce(
+                "salesforce",
+                SF_TOKEN,
+                senders.salesforce_message(
+                    SF_ORG,
+                    (
+                        "Account",
+                        {
+                            "Name": "Acme Corporation",
+                            "BillingStreet": "1 Market St",
+                            "BillingCity": "San Francisco",
+                            "BillingCountryCode": "US",
+                            "CurrencyIsoCode": "USD",
+                        },
+                    ),
+                ),
+            ),
+        ),
         "businesscentral salesInvoices created": (
-            "businesscentral", senders.business_central("businesscentral", senders.business_central_payload(BC_STATE))),
+            "businesscentral",
+            senders.business_central("businesscentral", senders.business_central_payload(BC_STATE)),
+        ),
     }
 
 
@@ -125,18 +166,20 @@ def measure(iterations: int, rounds: int) -> list[dict[str, Any]]:
             path_cpu.append(cpu / records)
             path_wall.append(wall / records)
             floor_cpu.append(cpu_ns_per_call(floor, iterations)[0] / records)
-        rows.append({
-            "case": case,
-            "source": source,
-            "body_bytes": len(sent.body),
-            "records": records,
-            "events": len(accepted.events),
-            "unprocessed": [item.reason.value for item in accepted.unprocessed],
-            "cpu_us_per_record": statistics.median(path_cpu) / 1000,
-            "wall_us_per_record": statistics.median(path_wall) / 1000,
-            "floor_cpu_us_per_record": statistics.median(floor_cpu) / 1000,
-            "floor": floor_name,
-        })
+        rows.append(
+            {
+                "case": case,
+                "source": source,
+                "body_bytes": len(sent.body),
+                "records": records,
+                "events": len(accepted.events),
+                "unprocessed": [item.reason.value for item in accepted.unprocessed],
+                "cpu_us_per_record": statistics.median(path_cpu) / 1000,
+                "wall_us_per_record": statistics.median(path_wall) / 1000,
+                "floor_cpu_us_per_record": statistics.median(floor_cpu) / 1000,
+                "floor": floor_name,
+            }
+        )
     return rows
 
 
@@ -153,20 +196,30 @@ def main() -> None:
         "rounds": args.rounds,
         "cases": rows,
         "figures": [
-            figure(f"ingest CPU/record: {row['case']}", row["cpu_us_per_record"], "µs",
-                   row["floor_cpu_us_per_record"], row["floor"],
-                   note=f"{row['events']} event(s)" if row["events"] else f"unprocessed: {', '.join(row['unprocessed'])}")
+            figure(
+                f"ingest CPU/record: {row['case']}",
+                row["cpu_us_per_record"],
+                "µs",
+                row["floor_cpu_us_per_record"],
+                row["floor"],
+                note=f"{row['events']} event(s)" if row["events"] else f"unprocessed: {', '.join(row['unprocessed'])}",
+            )
             for row in rows
         ],
     }
     path = write_results("record_cpu", results)
-    print(f"per-record CPU of the ingest path ({results['machine']}, commit {results['commit']}, "
-          f"median of {args.rounds} x {args.iterations})")
+    print(
+        f"per-record CPU of the ingest path ({results['machine']}, commit {results['commit']}, "
+        f"median of {args.rounds} x {args.iterations})"
+    )
     print(f"{'case':46} {'bytes':>6} {'CPU µs':>8} {'floor µs':>9} {'x floor':>8}  result")
     for row in rows:
         outcome = f"{row['events']} event(s)" if row["events"] else ", ".join(row["unprocessed"])
-        print(f"{row['case']:46} {row['body_bytes']:6} {row['cpu_us_per_record']:8.1f} "
-              f"{row['floor_cpu_us_per_record']:9.2f} {row['cpu_us_per_record'] / row['floor_cpu_us_per_record']:8.0f}  {outcome}")
+        print(
+            f"{row['case']:46} {row['body_bytes']:6} {row['cpu_us_per_record']:8.1f} "
+            f"{row['floor_cpu_us_per_record']:9.2f} "
+            f"{row['cpu_us_per_record'] / row['floor_cpu_us_per_record']:8.0f}  {outcome}"
+        )
     print(f"written to {path}")
 
 

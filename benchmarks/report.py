@@ -24,23 +24,38 @@ def _latency(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for key, label in (("webhook_to_handler_ms", "webhook -> audit record"), ("webhook_ack_ms", "webhook HTTP ack")):
         for stat in ("median", "p95", "p99"):
-            rows.append(figure(f"{label} {stat}", results[key][stat], "ms", floor[stat],
-                               "emulator: put_events -> SQS -> receive", note=f"n={results[key]['n']}"))
+            rows.append(
+                figure(
+                    f"{label} {stat}",
+                    results[key][stat],
+                    "ms",
+                    floor[stat],
+                    "emulator: put_events -> SQS -> receive",
+                    note=f"n={results[key]['n']}",
+                )
+            )
     return rows
 
 
 def _saga(results: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [figure(f"quote-to-cash saga {stat}", results["saga_ms"][stat], "ms", note="no floor measured")
-            for stat in ("median", "p95", "p99")]
-    rows += [figure(f"saga step {step} median", row["median"], "ms", note="no floor measured")
-             for step, row in results["step_ms"].items()]
+    rows = [
+        figure(f"quote-to-cash saga {stat}", results["saga_ms"][stat], "ms", note="no floor measured")
+        for stat in ("median", "p95", "p99")
+    ]
+    rows += [
+        figure(f"saga step {step} median", row["median"], "ms", note="no floor measured")
+        for step, row in results["step_ms"].items()
+    ]
     return rows
 
 
 def _chaos(results: dict[str, Any]) -> list[dict[str, Any]]:
     ledger = results["after_redrive"]
-    return [figure(f"chaos ledger: {key}", ledger[key], "events", note="after redrive")
-            for key in ("lost", "duplicated", "parked", "parked_poison", "applied") if key in ledger]
+    return [
+        figure(f"chaos ledger: {key}", ledger[key], "events", note="after redrive")
+        for key in ("lost", "duplicated", "parked", "parked_poison", "applied")
+        if key in ledger
+    ]
 
 
 # Results written before benchmarks listed their figures.
@@ -61,9 +76,16 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
         name = path.stem
         figures = results.get("figures") or (ADAPTERS[name](results) if name in ADAPTERS else [])
         for row in figures:
-            rows.append({"benchmark": name, **row, "ratio": ratio(row["value"], row["floor"]),
-                         "commit": results.get("commit"), "measured_at": results.get("measured_at"),
-                         "machine": results.get("machine")})
+            rows.append(
+                {
+                    "benchmark": name,
+                    **row,
+                    "ratio": ratio(row["value"], row["floor"]),
+                    "commit": results.get("commit"),
+                    "measured_at": results.get("measured_at"),
+                    "machine": results.get("machine"),
+                }
+            )
     return rows
 
 
@@ -72,15 +94,25 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title="Concord benchmarks (benchmarks/results)")
-    for column, justify in (("benchmark", "left"), ("figure", "left"), ("value", "right"), ("floor", "right"),
-                            ("x floor", "right"), ("floor is", "left"), ("commit", "left")):
+    for column, justify in (
+        ("benchmark", "left"),
+        ("figure", "left"),
+        ("value", "right"),
+        ("floor", "right"),
+        ("x floor", "right"),
+        ("floor is", "left"),
+        ("commit", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(
-            row["benchmark"], row["name"], f"{row['value']:,.2f} {row['unit']}",
+            row["benchmark"],
+            row["name"],
+            f"{row['value']:,.2f} {row['unit']}",
             "" if row["floor"] is None else f"{row['floor']:,.2f} {row['unit']}",
             "" if row["ratio"] is None else f"{row['ratio']:.2f}",
-            row["floor_name"] or row["note"], row["commit"] or "",
+            row["floor_name"] or row["note"],
+            row["commit"] or "",
         )
     Console(width=200).print(table)
 
@@ -94,14 +126,19 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
 
     units = list(dict.fromkeys(row["unit"] for row in rows))
     heights = [max(1.5, 0.32 * sum(r["unit"] == u for r in rows) + 0.8) for u in units]
-    figure_, axes = plt.subplots(len(units), 1, figsize=(11, sum(heights)), gridspec_kw={"height_ratios": heights},
-                                 squeeze=False)
+    figure_, axes = plt.subplots(
+        len(units), 1, figsize=(11, sum(heights)), gridspec_kw={"height_ratios": heights}, squeeze=False
+    )
     for axis, unit in zip(axes[:, 0], units, strict=True):
         panel = [r for r in rows if r["unit"] == unit]
         labels = [f"{r['benchmark']}: {r['name']}"[:70] for r in panel]
         positions = range(len(panel))
-        axis.barh([p + 0.2 for p in positions], [r["value"] for r in panel], height=0.4, label="measured", color="tab:blue")
-        axis.barh([p - 0.2 for p in positions], [r["floor"] or 0 for r in panel], height=0.4, label="floor", color="tab:gray")
+        axis.barh(
+            [p + 0.2 for p in positions], [r["value"] for r in panel], height=0.4, label="measured", color="tab:blue"
+        )
+        axis.barh(
+            [p - 0.2 for p in positions], [r["floor"] or 0 for r in panel], height=0.4, label="floor", color="tab:gray"
+        )
         for p, r in zip(positions, panel, strict=True):
             if r["ratio"] is not None:
                 axis.text(r["value"], p + 0.2, f" x{r['ratio']:.1f}", va="center", fontsize=7)

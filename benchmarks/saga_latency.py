@@ -27,15 +27,21 @@ from concord.local.systems import LocalSystems, cache_home
 from ._common import free_port, percentiles, provenance, write_results
 
 STEP_ORDER = [
-    "ValidateCustomer", "UpsertErpCustomer", "CreatePsaProject",
-    "AssignBillingTerms", "MapRevenueSchedule", "PublishProjectActivated",
+    "ValidateCustomer",
+    "UpsertErpCustomer",
+    "CreatePsaProject",
+    "AssignBillingTerms",
+    "MapRevenueSchedule",
+    "PublishProjectActivated",
 ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sagas", type=int, default=50)
-    parser.add_argument("--fresh-cache", action="store_true", help="also time installing and seeding Tryton from nothing")
+    parser.add_argument(
+        "--fresh-cache", action="store_true", help="also time installing and seeding Tryton from nothing"
+    )
     args = parser.parse_args()
 
     setup: dict[str, float] = {}
@@ -45,8 +51,14 @@ def main() -> None:
             started = time.monotonic()
             LocalSystems(Path(tmp) / "probe", "127.0.0.1", free_port(), free_port(), cache_home()).prepare()
             setup["tryton_first_install_and_seed_s"] = time.monotonic() - started
-        stack = LocalStack(Path(tmp) / "stack", aws_port=free_port(), webhook_port=free_port(),
-                           lambda_port=free_port(), tryton_port=free_port(), faults_port=free_port())
+        stack = LocalStack(
+            Path(tmp) / "stack",
+            aws_port=free_port(),
+            webhook_port=free_port(),
+            lambda_port=free_port(),
+            tryton_port=free_port(),
+            faults_port=free_port(),
+        )
         started = time.monotonic()
         stack.up()
         setup["stack_up_s"] = time.monotonic() - started
@@ -61,8 +73,9 @@ def main() -> None:
             per_step: dict[str, list[float]] = {name: [] for name in STEP_ORDER}
             whole, won_to_active = [], []
             for n in range(args.sagas + 2):
-                account = rep.create_account(f"Bench Client {n}", street="1 Main Street", city="Boston",
-                                             country="US", tax_id=random_ein())
+                account = rep.create_account(
+                    f"Bench Client {n}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+                )
                 opportunity = str(rep.win_opportunity(account, f"Bench deal {n}", [("Discovery", 8), ("Build", 40)]))
                 won_at = dt.datetime.now(dt.UTC)
                 execution = wait_for_execution(sfn, opportunity)
@@ -89,8 +102,11 @@ def main() -> None:
     path = write_results("saga_latency", results)
     print(f"quote-to-cash on the local stack ({results['machine']}, commit {results['commit']}, {args.sagas} sagas)")
     print(f"{'':32} {'median':>9} {'p95':>9} {'p99':>9}")
-    for name, row in [("whole saga", results["saga_ms"]), ("won -> project active", results["won_to_project_active_ms"]),
-                      *results["step_ms"].items()]:
+    for name, row in [
+        ("whole saga", results["saga_ms"]),
+        ("won -> project active", results["won_to_project_active_ms"]),
+        *results["step_ms"].items(),
+    ]:
         print(f"{name:32} {row['median']:9.1f} {row['p95']:9.1f} {row['p99']:9.1f}")
     for name, seconds in setup.items():
         print(f"{name:32} {seconds:9.1f} s")

@@ -41,13 +41,21 @@ from concord.connectors import salesforce
 from concord.connectors.registry import ConnectorContext, Role
 from concord.connectors.salesforce.client import COLLECTION_LIMIT
 from concord.domain import FinancialStatus
-from concord.observability import logger
 from concord.local.faults import FaultController, FaultMode, FaultProxy
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
 from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 from concord.local.sandboxes.salesforce.objects import crm_org
+from concord.observability import logger
 
-from ._burst_consumer import BurstTimings, RedeliveringQueue, WriteTap, WriteWire, burst_figures, consume, print_burst_table
+from ._burst_consumer import (
+    BurstTimings,
+    RedeliveringQueue,
+    WriteTap,
+    WriteWire,
+    burst_figures,
+    consume,
+    print_burst_table,
+)
 from ._burst_consumer import tally as burst_tally
 from ._common import figure, provenance, write_results
 
@@ -88,14 +96,27 @@ class Org:
     faults: FaultController
 
     def connection(self, **rate: float) -> dict[str, Any]:
-        secret = {"kind": "salesforce", "instance_url": f"{self.proxy.url}/{self.tenant}",
-                  "auth": {"type": "client_credentials", "client_id": DEFAULT_CLIENT.client_id,
-                           "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value()}}  # type: ignore[union-attr]
+        secret = {
+            "kind": "salesforce",
+            "instance_url": f"{self.proxy.url}/{self.tenant}",
+            "auth": {
+                "type": "client_credentials",
+                "client_id": DEFAULT_CLIENT.client_id,
+                "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value(),
+            },
+        }  # type: ignore[union-attr]
         return {**secret, "rate": rate} if rate else secret
 
     def seed(self, n: int) -> list[str]:
-        records = [{"Name": f"Burst {k}", "StageName": "Closed Won", "CloseDate": "2026-03-31",
-                    STATUS_FIELD: FinancialStatus.NOT_INVOICED.value} for k in range(n)]
+        records = [
+            {
+                "Name": f"Burst {k}",
+                "StageName": "Closed Won",
+                "CloseDate": "2026-03-31",
+                STATUS_FIELD: FinancialStatus.NOT_INVOICED.value,
+            }
+            for k in range(n)
+        ]
         return [str(record["Id"]) for record in self.sandbox.seed(self.tenant, "Opportunity", records)]
 
     def stored_statuses(self) -> dict[str, str | None]:
@@ -116,8 +137,14 @@ def running_orgs() -> Iterator[Callable[[str], Org]]:
             faults.close()
 
 
-def run_scenario(org: Org, n: int, timings: Timings, *, rate: dict[str, float] | None = None,
-                 after_write: Callable[[int], None] | None = None) -> dict[str, Any]:
+def run_scenario(
+    org: Org,
+    n: int,
+    timings: Timings,
+    *,
+    rate: dict[str, float] | None = None,
+    after_write: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Seed N opportunities, send their statuses through the consumer, count and read back."""
     ids = org.seed(n)
     statuses = {record_id: TARGETS[k % len(TARGETS)] for k, record_id in enumerate(ids)}
@@ -135,11 +162,29 @@ def run_scenario(org: Org, n: int, timings: Timings, *, rate: dict[str, float] |
     return tally(org, statuses, tap, queue, n, deliveries, elapsed)
 
 
-def tally(org: Org, statuses: dict[str, FinancialStatus], tap: WriteTap, queue: RedeliveringQueue,
-          n: int, deliveries: int, elapsed: float) -> dict[str, Any]:
+def tally(
+    org: Org,
+    statuses: dict[str, FinancialStatus],
+    tap: WriteTap,
+    queue: RedeliveringQueue,
+    n: int,
+    deliveries: int,
+    elapsed: float,
+) -> dict[str, Any]:
     injected = org.faults.list().injected.get(org.tenant, {})
-    counts = burst_tally(COLLECTIONS_WRITE, org.sandbox.calls(org.tenant), injected, 403, statuses,
-                         org.stored_statuses(), math.ceil(n / COLLECTION_LIMIT), tap, queue, deliveries, elapsed)
+    counts = burst_tally(
+        COLLECTIONS_WRITE,
+        org.sandbox.calls(org.tenant),
+        injected,
+        403,
+        statuses,
+        org.stored_statuses(),
+        math.ceil(n / COLLECTION_LIMIT),
+        tap,
+        queue,
+        deliveries,
+        elapsed,
+    )
     return {**counts, "sandbox_budget_after": org.sandbox.budget(org.tenant)}
 
 
@@ -172,45 +217,70 @@ def run(n: int, timings: Timings = Timings()) -> dict[str, dict[str, Any]]:
         per_window = paced_allocation(timings)
         paced.sandbox.set_budget(paced.tenant, per_window, timings.window_seconds)
         rate = {"per_second": timings.paced_per_second, "burst": timings.paced_burst}
-        results["paced"] = {**run_scenario(paced, n, timings, rate=rate),
-                            "concord_rate": rate, "sandbox_allocation_per_window": per_window}
+        results["paced"] = {
+            **run_scenario(paced, n, timings, rate=rate),
+            "concord_rate": rate,
+            "sandbox_allocation_per_window": per_window,
+        }
     return results
 
 
 def figures_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = burst_figures(results, 403, COLLECTION_LIMIT, "sObject Collections updates")
     paced = results["paced"]
-    rows.append(figure("paced: seconds for the burst", paced["elapsed_seconds"], "s",
-                       note=f"rate.per_second {paced['concord_rate']['per_second']}, "
-                            f"{paced['answered_403']} answered 403"))
+    rows.append(
+        figure(
+            "paced: seconds for the burst",
+            paced["elapsed_seconds"],
+            "s",
+            note=f"rate.per_second {paced['concord_rate']['per_second']}, {paced['answered_403']} answered 403",
+        )
+    )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000, help="records in the burst")
-    parser.add_argument("--window", type=float, default=Timings.window_seconds,
-                        help="the org's rolling allocation window, seconds")
-    parser.add_argument("--visibility-timeout", type=float, default=Timings.visibility_timeout,
-                        help="seconds before a failed record is delivered again")
+    parser.add_argument(
+        "--window", type=float, default=Timings.window_seconds, help="the org's rolling allocation window, seconds"
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=float,
+        default=Timings.visibility_timeout,
+        help="seconds before a failed record is delivered again",
+    )
     args = parser.parse_args()
     timings = replace(Timings(), window_seconds=args.window, visibility_timeout=args.visibility_timeout)
     logger.setLevel("ERROR")  # one line per vendor call would bury the table
 
     results = run(args.records, timings)
     command = f"python -m benchmarks.salesforce_burst --records {args.records}"
-    path = write_results("salesforce_burst", {
-        **provenance(), "command": command, "records": args.records, "timings": timings.__dict__,
-        "scenarios": results, "figures": figures_of(results)})
+    path = write_results(
+        "salesforce_burst",
+        {
+            **provenance(),
+            "command": command,
+            "records": args.records,
+            "timings": timings.__dict__,
+            "scenarios": results,
+            "figures": figures_of(results),
+        },
+    )
 
     info = provenance()
-    print(f"Salesforce burst through the CRM connector, sandbox behind the fault proxy "
-          f"({info['machine']}, commit {info['commit']}): {command}")
+    print(
+        f"Salesforce burst through the CRM connector, sandbox behind the fault proxy "
+        f"({info['machine']}, commit {info['commit']}): {command}"
+    )
     print_burst_table(results, 403)
     paced = results["paced"]
-    print(f"paced: Concord's budget at {paced['concord_rate']['per_second']}/s (burst {paced['concord_rate']['burst']}) "
-          f"against an allocation of {paced['sandbox_allocation_per_window']} per {timings.window_seconds:g} s: "
-          f"{paced['answered_403']} answered 403 in {paced['elapsed_seconds']:.1f} s")
+    print(
+        f"paced: Concord's budget at {paced['concord_rate']['per_second']}/s (burst {paced['concord_rate']['burst']}) "
+        f"against an allocation of {paced['sandbox_allocation_per_window']} per {timings.window_seconds:g} s: "
+        f"{paced['answered_403']} answered 403 in {paced['elapsed_seconds']:.1f} s"
+    )
     print(f"written to {path}")
 
 

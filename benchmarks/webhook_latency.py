@@ -39,11 +39,25 @@ def measure_floor(view: LocalView, events: int) -> list[float]:
     for n in range(events):
         detail = {"id": str(uuid.uuid4()), "type": "AccountChanged", "n": n}
         started = time.perf_counter()
-        view.events.put_events(Entries=[{"EventBusName": bus, "Source": "concord.floor", "DetailType": "AccountChanged", "Detail": json.dumps(detail)}])
+        view.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": bus,
+                    "Source": "concord.floor",
+                    "DetailType": "AccountChanged",
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
         while True:
-            messages = view.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            messages = view.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
             if messages:
-                view.sqs.delete_message_batch(QueueUrl=tap, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+                view.sqs.delete_message_batch(
+                    QueueUrl=tap,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
                 break
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
@@ -74,9 +88,9 @@ def measure_pipeline(view: LocalView, events: int, rate: float) -> tuple[list[fl
     recorded: dict[str, dt.datetime] = {}
     while len(recorded) < len(sent) and time.monotonic() < deadline:
         for event_id in set(sent) - set(recorded):
-            item = view.audit.get_event(event_id)
-            if item:
-                recorded[event_id] = dt.datetime.fromisoformat(item["recorded_at"])
+            item = view.audit.event(event_id)
+            if item and item.recorded_at:
+                recorded[event_id] = item.recorded_at
         time.sleep(0.2)
     if len(recorded) < events:
         raise SystemExit(f"only {len(recorded)} of {events} events reached the audit trail")
@@ -91,8 +105,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as state_dir:
-        stack = LocalStack(Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
-                           with_systems=False)
+        stack = LocalStack(
+            Path(state_dir), aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(), with_systems=False
+        )
         stack.up()
         try:
             view = LocalView(stack)

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concord.aws.audit import AuditTrail
-from concord.aws.clients import resource
+from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
 from concord.observability import bind_event, logger, metrics, tracer
+from concord.stores.audit import AuditTrail
 
 CONSUMER = "audit_trail"
 
@@ -35,7 +35,7 @@ def record_event(record: SQSRecord, trail: AuditTrail) -> bool:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = ConsumerSettings.from_env()
-    trail = AuditTrail(resource("dynamodb").Table(settings.audit_table_name))
+    trail = AuditTrail(client("dynamodb"), settings.audit_table_name)
     processor = RecordingBatchProcessor(CONSUMER, trail, settings)
     return process_partial_response(
         event=event,

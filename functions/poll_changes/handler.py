@@ -12,8 +12,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.bus import EventBusPublisher
-from concord.aws.checkpoints import DynamoCheckpoints
-from concord.aws.clients import client, resource
+from concord.stores.checkpoints import Checkpoints
+from concord.aws.clients import client
 from concord.aws.systems import ConnectorSettings, connectors_for
 from concord.observability import logger, metrics, tracer
 from concord.sync.change_capture import CaptureRun, WatchConfig, capture_watches
@@ -43,7 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = capture_watches(
         settings.poll_watches,
         connectors_for(settings),
-        DynamoCheckpoints(resource("dynamodb").Table(settings.checkpoints_table_name)),
+        Checkpoints(client("dynamodb"), settings.checkpoints_table_name),
         EventBusPublisher(settings.event_bus_name, client("events")),
         settings.default_legal_entity,
     )

@@ -11,13 +11,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
-from concord.aws.audit import AuditTrail
-from concord.aws.clients import client, resource
+from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, parse_bus_record
 from concord.aws.sagas import start_saga
 from concord.errors import ValidationFailed
 from concord.events.envelope import OpportunityClosedWonEvent
 from concord.observability import bind_event, logger, metrics, tracer
+from concord.stores.audit import AuditTrail
 
 CONSUMER = "q2c_start"
 
@@ -41,7 +41,7 @@ def start(record: SQSRecord, state_machine_arn: str) -> bool:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = StartSettings.from_env()
-    trail = AuditTrail(resource("dynamodb").Table(settings.audit_table_name))
+    trail = AuditTrail(client("dynamodb"), settings.audit_table_name)
     return process_partial_response(
         event=event,
         record_handler=lambda record: start(record, settings.state_machine_arn),

@@ -14,7 +14,7 @@ from .constructs.bus import CANONICAL_SOURCES, EventBus
 from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.dashboard import OperationsDashboard
-from .constructs.data import DataTables
+from .constructs.data import DataTables, grant_items
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ingress_alarms import IngressAlarms
@@ -91,7 +91,7 @@ class ConcordStack(Stack):
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
             },
         )
-        tables.audit.grant(audit.function, "dynamodb:PutItem")
+        grant_items(tables.audit, audit.function, "dynamodb:PutItem")
         audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",

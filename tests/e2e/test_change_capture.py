@@ -74,8 +74,8 @@ def test_a_deal_announced_by_push_and_by_polling_is_one_event_and_one_saga(
 
     assert report["events"] >= 1, report
     polled = [e for e in view.audit_events_of_type("OpportunityClosedWon")
-              if e["detail"]["data"]["opportunity_id"] == opportunity]
-    assert {e["pk"] for e in polled} == {f"EVENT#{json.loads(pushed['input'])['event']['id']}"}
+              if e.data["opportunity_id"] == opportunity]
+    assert {e.event_id for e in polled} == {json.loads(pushed['input'])['event']['id']}
     view.wait_for(lambda: view.sqs.get_queue_attributes(
         QueueUrl=view.queue_url("concord-local-q2c-start"), AttributeNames=["All"]
     )["Attributes"]["ApproximateNumberOfMessages"] == "0", timeout=20)

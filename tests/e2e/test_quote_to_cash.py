@@ -67,8 +67,8 @@ def records_with_ref(tryton: SystemsView, opportunity_id: str) -> tuple[list[dic
 def exception_for(view: LocalView, execution: dict[str, Any]) -> dict[str, Any] | None:
     trigger = json.loads(execution["input"])["event"]["id"]
     return next(
-        (e["detail"] for e in view.audit_events_of_type("SyncExceptionRaised")
-         if e["detail"]["data"]["caused_by_event_id"] == trigger),
+        (e.detail for e in view.audit_events_of_type("SyncExceptionRaised")
+         if e.data["caused_by_event_id"] == trigger),
         None,
     )
 
@@ -101,7 +101,7 @@ def test_a_duplicated_trigger_runs_one_saga_and_creates_one_record_per_system(
     assert row_project.agree, row_project
     assert all(row.agree for row in tryton.deal(opportunity))
     activated = [e for e in view.audit_events_of_type("ProjectActivated")
-                 if e["detail"]["data"]["opportunity_id"] == opportunity]
+                 if e.data["opportunity_id"] == opportunity]
     assert len(activated) == 1
 
 

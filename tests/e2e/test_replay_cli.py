@@ -20,6 +20,7 @@ from concord.local.inspect import LocalView
 from concord.local.sagas import executions_for, wait_for_execution
 from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
+from concord.stores.audit_items import ReplayRecord
 from concord.sync.ids import canonical_id
 
 from .test_operator_cli import as_json, concord
@@ -54,7 +55,7 @@ def settled(view: LocalView) -> bool:
 
 
 def recorded(view: LocalView, event_type: str, field: str, value: str) -> dict[str, Any] | None:
-    found = [e for e in view.audit_events_of_type(event_type) if str(e["detail"]["data"].get(field)) == value]
+    found = [e for e in view.audit_events_of_type(event_type) if str(e.data.get(field)) == value]
     return found[0] if found else None
 
 
@@ -93,13 +94,12 @@ def effects(view: LocalView, tryton: SystemsView, deal: Deal) -> dict[str, Any]:
         "customers": tryton.erp.client.search_read(
             "party.party", [["concord_ref", "=", canonical_id("customer", "crm", deal.account)],
                             ["active", "in", [True, False]]], ["id"]),
-        "records": {event_id: view.audit.get_event(event_id) for event_id in (deal.won, deal.account_changed)},
+        "records": {event_id: view.audit.event(event_id) for event_id in (deal.won, deal.account_changed)},
     }
 
 
-def replays(view: LocalView) -> list[dict[str, Any]]:
-    return view.audit.table.scan(FilterExpression="begins_with(pk, :r)", ExpressionAttributeValues={":r": "REPLAY#"})[
-        "Items"]
+def replays(view: LocalView) -> list[ReplayRecord]:
+    return view.audit.replays()
 
 
 def test_a_window_is_replayed_exactly_once_each_and_has_no_second_effect(
@@ -137,16 +137,15 @@ def test_a_window_is_replayed_exactly_once_each_and_has_no_second_effect(
                                                  for r in e.get("resources", []))]
     assert sorted(e["detail"]["id"] for e in on_bus) == sorted(chosen)
     second_won = next(e for e in on_bus if e["detail"]["id"] == history.second.won)
-    assert second_won["detail"] == before["records"][history.second.won]["detail"]
+    assert second_won["detail"] == before["records"][history.second.won].detail
     # the consumers took them, and nothing happened twice
     assert view.wait_for(lambda: settled(view), timeout=60, interval=0.2)
     assert effects(view, tryton, history.second) == before
     (record,) = replays(view)
-    assert record["pk"] == outcome["record"] and record["status"] == "completed"
-    assert record["who"].endswith("(local stack)") and record["method"] == "bus"
-    assert record["window_from"] == history.between.isoformat() and record["types"] == [
-        "OpportunityClosedWon", "AccountChanged"]
-    assert int(record["count"]) == int(record["sent"]) == len(chosen) and record["event_ids"] == chosen
+    assert record.key.pk == outcome["record"] and record.status == "completed"
+    assert record.who.endswith("(local stack)") and record.method == "bus"
+    assert record.window_from == history.between and record.types == ["OpportunityClosedWon", "AccountChanged"]
+    assert record.count == record.sent == len(chosen) and record.event_ids == chosen
 
 
 def test_an_entity_picks_its_own_events_from_a_wide_window(

@@ -33,7 +33,7 @@ def test_runtime_killed_mid_batch_then_restarted_records_every_event(local_stack
         }
         for n, event_id in enumerate(ids)
     ]
-    recorded = lambda: sum(view.audit.get_event(i) is not None for i in ids)  # noqa: E731
+    recorded = lambda: sum(view.audit.event(i) is not None for i in ids)  # noqa: E731
 
     # Given a stream of events being consumed
     for start in range(0, EVENTS, 10):

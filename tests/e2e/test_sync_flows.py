@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from concord.aws.xref import DynamoCrossReferences
 from concord.domain import FinancialStatus
 from concord.events import Envelope, event_id_for_delivery, new_event
 from concord.events.envelope import (
@@ -37,6 +36,8 @@ from concord.local.scenarios.tryton import (
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack, aws_client
 from concord.local.systems import LocalSystems
+from concord.stores.audit_items import FailedAttempt
+from concord.stores.registry import Registry
 from concord.sync.ids import canonical_id
 
 pytestmark = pytest.mark.e2e
@@ -68,8 +69,8 @@ def tryton(systems: LocalSystems) -> SystemsView:
 
 
 @pytest.fixture(scope="module")
-def xref(view: LocalView) -> DynamoCrossReferences:
-    return DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+def xref(view: LocalView) -> Registry:
+    return Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def clerk(systems: LocalSystems) -> FinanceClerk:
 
 
 @pytest.fixture()
-def deal(view: LocalView, rep: SalesRep, xref: DynamoCrossReferences) -> Deal:
+def deal(view: LocalView, rep: SalesRep, xref: Registry) -> Deal:
     """A deal won in the CRM and turned by quote-to-cash into an ERP customer and a PSA project."""
     account = rep.create_account(f"Tailspin {uuid.uuid4().hex[:6]}", street="9 Harbor Rd", city="Seattle",
                                  country="US", tax_id=random_ein())
@@ -150,7 +151,7 @@ def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hou
 
 
 def test_approved_time_and_expenses_are_billed_then_posted_and_paid_back_to_crm_and_psa(
-    view: LocalView, http: httpx.Client, tryton: SystemsView, xref: DynamoCrossReferences,
+    view: LocalView, http: httpx.Client, tryton: SystemsView, xref: Registry,
     consultant: Consultant, clerk: FinanceClerk, deal: Deal,
 ) -> None:
     # Given a consultant's approved time (the PSA pushes TimeApproved) and an approved expense
@@ -226,8 +227,8 @@ def test_one_poison_record_in_a_batch_of_ten_is_parked_with_its_reason_and_nine_
     assert parked, "the poison record was not parked"
     (message,) = parked
     failures = view.audit.failures_of(message["MessageId"])
-    assert failures and all(f["consumer"] == "post_billable" for f in failures)
-    assert "PrerequisiteMissing" in failures[-1]["reason"] and "987654" in failures[-1]["reason"]
+    assert failures and all(f.consumer == "post_billable" for f in failures)
+    assert "PrerequisiteMissing" in failures[-1].reason and "987654" in failures[-1].reason
 
 
 def test_a_payment_announced_before_its_invoice_waits_for_it_and_ends_paid(
@@ -252,19 +253,16 @@ def test_a_payment_announced_before_its_invoice_waits_for_it_and_ends_paid(
     early = new_event(PaymentReceivedEvent, payment.model_dump(), legal_entity="us-01", occurred_at=now)
     put(view, [early])
     waited = view.wait_for(lambda: failures_of_event(view, early.id), timeout=30, interval=0.3)
-    assert waited and "PrerequisiteMissing" in waited[0]["reason"] and "InvoicePosted" in waited[0]["reason"]
+    assert waited and "PrerequisiteMissing" in waited[0].reason and "InvoicePosted" in waited[0].reason
     put(view, [new_event(InvoicePostedEvent, posted.model_dump(), legal_entity="us-01", occurred_at=now)])
 
     # Then the deal and the project end paid
     assert view.wait_for(lambda: statuses(tryton, deal) == (FinancialStatus.PAID,) * 2, timeout=60, interval=0.5)
 
 
-def failures_of_event(view: LocalView, event_id: str) -> list[dict[str, Any]]:
-    """Failed attempts recorded for an event's queue messages (a scan: fine locally)."""
-    return view.audit.table.scan(
-        FilterExpression="begins_with(sk, :failure) AND event_id = :id",
-        ExpressionAttributeValues={":failure": "FAILURE#", ":id": event_id},
-    )["Items"]
+def failures_of_event(view: LocalView, event_id: str) -> list[FailedAttempt]:
+    """Failed attempts recorded for an event's queue messages."""
+    return [f for f in view.audit.failures_since(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if f.event_id == event_id]
 
 
 # --- customer master ---------------------------------------------------------------------------
@@ -293,14 +291,14 @@ def test_a_renamed_account_reaches_the_erp_and_psa_and_a_tax_id_change_is_a_repo
     # And the tax id the ERP owns is kept, the conflict reported for a person
     assert erp_party(tryton, deal)["tax_id"] == before["tax_id"]
     conflict = view.wait_for(lambda: [
-        e["detail"]["data"] for e in view.audit_events_of_type("SyncExceptionRaised")
-        if e["detail"]["data"]["flow"] == "customer_master" and new_tax_id in e["detail"]["data"]["reason"]
+        e.data for e in view.audit_events_of_type("SyncExceptionRaised")
+        if e.data["flow"] == "customer_master" and new_tax_id in e.data["reason"]
     ], timeout=30, interval=0.5)
     assert conflict and conflict[0]["error_class"] == "conflict" and conflict[0]["severity"] == "high"
 
 
 def test_an_older_account_change_after_a_newer_one_does_not_win(
-    view: LocalView, rep: SalesRep, tryton: SystemsView, xref: DynamoCrossReferences, deal: Deal
+    view: LocalView, rep: SalesRep, tryton: SystemsView, xref: Registry, deal: Deal
 ) -> None:
     newer = f"Tailspin Newer {uuid.uuid4().hex[:4]}"
     rep.crm.write("party.party", [int(deal.account_id)], {"name": newer})
@@ -309,7 +307,7 @@ def test_an_older_account_change_after_a_newer_one_does_not_win(
     stale = new_event(AccountChangedEvent, {"account_id": deal.account_id, "name": "Tailspin Older", "changed_fields": ["name"]},
                       legal_entity="us-01", occurred_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     put(view, [stale])
-    assert view.wait_for(lambda: view.audit.get_event(stale.id), timeout=30, interval=0.3)
+    assert view.wait_for(lambda: view.audit.event(stale.id), timeout=30, interval=0.3)
     assert view.wait_for(lambda: settled(view), timeout=60, interval=0.5)
     assert erp_party(tryton, deal)["name"] == newer
     assert not [e for e in xref.lineage("customer", deal.customer_ref) if e.event_id == stale.id]
@@ -344,8 +342,8 @@ def test_staffing_and_contract_changes_reach_the_erp_and_one_needing_approval_is
                              "billing_owner": "Dana Whitfield",
                              "milestones": [{**past, "amount": {"amount": "4000", "currency": "USD"}}]})
     raised = view.wait_for(lambda: [
-        e["detail"]["data"] for e in view.audit_events_of_type("SyncExceptionRaised")
-        if e["detail"]["data"]["flow"] == "project_terms" and deal.project_id in json.dumps(e["detail"]["data"]["records"])
+        e.data for e in view.audit_events_of_type("SyncExceptionRaised")
+        if e.data["flow"] == "project_terms" and deal.project_id in json.dumps(e.data["records"])
     ], timeout=60, interval=0.5)
     # Then it is raised for approval and the ERP keeps the terms it had
     assert raised and "needs approval" in raised[0]["reason"] and "Kick-off" in raised[0]["reason"]
@@ -367,4 +365,4 @@ def test_an_approval_whose_webhook_was_lost_is_found_by_polling_and_billed(
     # the poll gave the event the id the PSA's push would have given it
     (row,) = tryton.psa.client.search_read("timesheet.line", [["id", "=", int(event.data.time_entry_id)]], ["create_date"])
     pushed_id = event_id_for_delivery("psa", f"TimeApproved:{event.data.time_entry_id}:{row['create_date'].isoformat()}")
-    assert view.wait_for(lambda: view.audit.get_event(pushed_id), timeout=30, interval=0.3)
+    assert view.wait_for(lambda: view.audit.event(pushed_id), timeout=30, interval=0.3)

@@ -70,8 +70,8 @@ def test_salesforce_account_reaches_the_bus_and_the_audit_trail_once(quiet_bus: 
     assert all(b"<Ack>true</Ack>" in a.content for a in answers)
     on_bus = quiet_bus.wait_for(quiet_bus.drain_tap, timeout=10) + settle(quiet_bus)
     assert [(e["detail-type"], e["detail"]["data"]["account_id"]) for e in on_bus] == [("AccountChanged", account_id)]
-    record = quiet_bus.wait_for(lambda: quiet_bus.audit.get_event(on_bus[0]["detail"]["id"]), timeout=30)
-    assert record is not None and record["source_system"] == "crm"
+    record = quiet_bus.wait_for(lambda: quiet_bus.audit.event(on_bus[0]["detail"]["id"]), timeout=30)
+    assert record is not None and record.source_system == "crm"
 
 
 def test_a_hubspot_company_change_is_one_change_notice_for_enrichment(quiet_bus: LocalView, http: httpx.Client) -> None:
@@ -103,7 +103,7 @@ def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(vendor: str, 
     assert (again.status_code, again.content) == (first.status_code, first.content)
     delivery_id = first.json()["delivery_id"] if first.content else f"xero-{hashlib.sha256(sent.body).hexdigest()}"
     record = quiet_bus.audit.unprocessed_delivery(sent.source, delivery_id)
-    assert record is not None and record["reasons"] == ["needs_enrichment"]
+    assert record is not None and record.reasons == ["needs_enrichment"]
     assert settle(quiet_bus) == []
 
 

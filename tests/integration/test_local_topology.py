@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from concord.local.template import Topology, read_topology, synthesize
+from concord.stores.audit import BY_KIND_INDEX
+from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 
 from ..conftest import REPO_ROOT
 
@@ -49,6 +51,16 @@ def test_function_environment_is_resolved_to_local_names(topology: Topology) -> 
             if key in function.environment:
                 assert function.environment[key] in names
         assert not any("Fn::" in v or "Ref" in v for v in function.environment.values())
+
+
+def test_the_stores_indexes_come_from_the_template(topology: Topology) -> None:
+    tables = {t.name: t for t in topology.tables}
+    indexes = {
+        name: {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in tables[name].global_secondary_indexes}
+        for name in ("concord-local-audit", "concord-local-xref")
+    }
+    assert indexes == {"concord-local-audit": {BY_KIND_INDEX: ["kind", "at"]},
+                       "concord-local-xref": {BY_OBJECT_TYPE_INDEX: ["object_type", "canonical_id"]}}
 
 
 def test_rules_target_queues_that_exist(topology: Topology) -> None:

@@ -19,7 +19,6 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from concord.aws import consumer
-from concord.aws.audit import AuditTrail, DeliveryTimings, FailedAttempt
 from concord.aws.bus import BusUnavailable
 from concord.errors import (
     ConcordError,
@@ -33,6 +32,10 @@ from concord.events import new_event
 from concord.events.envelope import InvoicePostedEvent, OpportunityClosedWonEvent, TimeApprovedEvent
 from concord.events.types import ErrorClass, Money
 from concord.ingress.errors import InvalidEvent, SignatureInvalid
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings, FailedAttempt
+
+from .tables import create_audit_table
 
 AUDIT_TABLE = "concord-test-audit"
 QUEUE = "concord-test-audit-trail"
@@ -96,19 +99,8 @@ class AuditStack:
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, load_handler, lambda_context) -> Iterator[AuditStack]:
     with mock_aws():
-        dynamodb = boto3.resource("dynamodb")
-        table = dynamodb.create_table(
-            TableName=AUDIT_TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb = boto3.client("dynamodb")
+        create_audit_table(dynamodb, AUDIT_TABLE)
         sqs = boto3.client("sqs")
         queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -119,7 +111,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, load_handler, lambda_context) -> Iter
         monkeypatch.setenv("RETRY_BASE_SECONDS", "120")
         monkeypatch.setenv("RETRY_MAX_SECONDS", "900")
         yield AuditStack(
-            load_handler("audit_trail"), lambda_context, sqs, queue_url, queue_arn, AuditTrail(table)
+            load_handler("audit_trail"), lambda_context, sqs, queue_url, queue_arn, AuditTrail(dynamodb, AUDIT_TABLE)
         )
 
 
@@ -183,20 +175,20 @@ def test_a_poison_record_fails_alone_and_leaves_a_reason(stack: AuditStack, good
 
     assert response == {"batchItemFailures": [{"itemIdentifier": poison_id}]}
     for event in good_events:
-        item = stack.trail.get_event(event.id)
+        item = stack.trail.event(event.id)
         assert item is not None, event.type
-        assert item["detail"] == json.loads(event.model_dump_json())
-        assert item["event_type"] == event.type
-    assert stack.trail.get_event(poison["id"]) is None
+        assert item.detail == json.loads(event.model_dump_json())
+        assert item.event_type == event.type
+    assert stack.trail.event(poison["id"]) is None
 
     [failure] = stack.trail.failures_of(poison_id)
-    assert failure["consumer"] == "audit_trail"
-    assert failure["error_class"] == "validation"
-    assert failure["receive_count"] == 1
-    assert failure["event_id"] == poison["id"]
-    assert "data.amount.currency" in failure["reason"]
+    assert failure.consumer == "audit_trail"
+    assert failure.error_class == ErrorClass.VALIDATION
+    assert failure.receive_count == 1
+    assert failure.event_id == poison["id"]
+    assert "data.amount.currency" in failure.reason
     for value in ("Dollars-4711", "Project Nightingale", "OPP-1001", "ACC-2002", "120000"):
-        assert value not in failure["reason"]
+        assert value not in failure.reason
     for good in (records[0], records[1], records[3]):
         assert stack.trail.failures_of(good["messageId"]) == []
 
@@ -215,11 +207,11 @@ def test_the_same_event_delivered_twice_is_recorded_once(stack: AuditStack, good
     first, second = stack.deliver([body, body])
 
     assert stack.invoke([first]) == {"batchItemFailures": []}
-    recorded_at = stack.trail.get_event(good_events[0].id)["recorded_at"]
+    recorded_at = stack.trail.event(good_events[0].id).recorded_at
     assert "DuplicateEventsSkipped" not in capsys.readouterr().out
     assert stack.invoke([second]) == {"batchItemFailures": []}
 
-    assert stack.trail.get_event(good_events[0].id)["recorded_at"] == recorded_at
+    assert stack.trail.event(good_events[0].id).recorded_at == recorded_at
     assert "DuplicateEventsSkipped" in capsys.readouterr().out  # the EMF metrics line
 
 
@@ -237,12 +229,12 @@ def test_delivery_timings_are_recorded(stack: AuditStack, good_events) -> None:
 
     stack.invoke([record])
 
-    item = stack.trail.get_event(event.id)
+    item = stack.trail.event(event.id)
     sent_ms = int(record["attributes"]["SentTimestamp"])
-    assert item["enqueued_at"] == dt.datetime.fromtimestamp(sent_ms / 1000, tz=dt.UTC).isoformat()
-    assert item["occurred_at"] == OCCURRED_AT.isoformat()
-    assert item["ingested_at"] == (OCCURRED_AT + dt.timedelta(seconds=2)).isoformat()
-    assert "causation_id" not in item  # None values are left out
+    assert item.enqueued_at == dt.datetime.fromtimestamp(sent_ms / 1000, tz=dt.UTC)
+    assert item.occurred_at == OCCURRED_AT
+    assert item.ingested_at == OCCURRED_AT + dt.timedelta(seconds=2)
+    assert item.causation_id is None
 
 
 @pytest.mark.parametrize(
@@ -257,8 +249,8 @@ def test_a_message_that_is_not_a_bus_event_fails_as_validation(stack: AuditStack
 
     assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     [failure] = stack.trail.failures_of(record["messageId"])
-    assert failure["error_class"] == "validation"
-    assert "event_id" not in failure
+    assert failure.error_class == ErrorClass.VALIDATION
+    assert failure.event_id is None
 
 
 def test_an_unreachable_table_is_a_transient_failure(
@@ -275,8 +267,8 @@ def test_an_unreachable_table_is_a_transient_failure(
 
     assert stack.invoke([record]) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     [failure] = stack.trail.failures_of(record["messageId"])
-    assert failure["error_class"] == "transient"
-    assert failure["event_id"] == good_events[0].id
+    assert failure.error_class == ErrorClass.TRANSIENT
+    assert failure.event_id == good_events[0].id
 
 
 def test_a_failure_that_cannot_be_recorded_still_fails_the_record(
@@ -305,23 +297,26 @@ def test_missing_configuration_names_the_variable(stack: AuditStack, monkeypatch
 def test_failures_are_kept_per_attempt(stack: AuditStack) -> None:
     for receive_count in (1, 2):
         stack.trail.record_failure(
-            FailedAttempt(
-                "m-1", "audit_trail", receive_count, ErrorClass.TRANSIENT, "x" * 5000, event_id="e-1"
-            )
+            FailedAttempt(message_id="m-1", consumer="audit_trail", receive_count=receive_count,
+                          error_class=ErrorClass.TRANSIENT, reason="x" * 5000, event_id="e-1")
         )
 
     failures = stack.trail.failures_of("m-1")
 
-    assert [f["sk"] for f in failures] == ["FAILURE#audit_trail#0001", "FAILURE#audit_trail#0002"]
-    assert all(len(f["reason"]) == 4000 for f in failures)
-    assert all(f["expires_at"] > dt.datetime.now(dt.UTC).timestamp() + 29 * 86400 for f in failures)
+    assert [f.receive_count for f in failures] == [1, 2]
+    assert all(len(f.reason) == 4000 for f in failures)
+    raw = boto3.client("dynamodb").query(
+        TableName=AUDIT_TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "MESSAGE#m-1"}}
+    )["Items"]
+    assert [i["sk"]["S"] for i in raw] == ["FAILURE#audit_trail#0001", "FAILURE#audit_trail#0002"]
+    assert all(int(i["expires_at"]["N"]) > dt.datetime.now(dt.UTC).timestamp() + 29 * 86400 for i in raw)
 
 
 def test_record_event_stores_once(stack: AuditStack, good_events) -> None:
     timings = DeliveryTimings(enqueued_at_ms=None, first_received_at_ms=None)
     assert stack.trail.record_event(good_events[0], timings) is True
     assert stack.trail.record_event(good_events[0], timings) is False
-    assert stack.trail.get_event("no-such-event") is None
+    assert stack.trail.event("no-such-event") is None
 
 
 # --------------------------------------------------------------------------- back-off

@@ -31,10 +31,7 @@ CLOCK_EXEMPT_DIRS = ("shared/concord/local/", "shared/concord/connectors/tryton/
 # Modules that still read the clock themselves, owned by other work in progress; the lead
 # empties this list.
 CLOCK_READERS_ALLOWED = {
-    "shared/concord/aws/audit.py",
-    "shared/concord/aws/checkpoints.py",
     "shared/concord/aws/operations.py",
-    "shared/concord/aws/xref.py",
 }
 WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
                     ("time", "time")}

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from concord.aws import systems as aws_systems
-from concord.aws.xref import DynamoCrossReferences
+from concord.stores.registry import Registry
 from concord.domain import Customer, FinancialStatus, InvoiceState, LineageEntry
 from concord.events import Envelope, new_event
 from concord.events.envelope import ChangeNotifiedEvent
@@ -24,6 +24,7 @@ from concord.sync.ids import canonical_id
 
 from . import test_sync_flows as flows
 from .fakes import FakeCrm, FakeErp, FakePsa, system_of_record, us_rules
+from .tables import create_audit_table, create_registry_table
 
 XREF, IDEMPOTENCY, AUDIT, BUS = "concord-test-xref", "concord-test-idempotency", "concord-test-audit", "concord-test"
 
@@ -41,8 +42,8 @@ def _table(dynamodb: Any, name: str, keys: tuple[str, ...]) -> None:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        _table(dynamodb, XREF, ("pk", "sk"))
-        _table(dynamodb, AUDIT, ("pk", "sk"))
+        create_registry_table(dynamodb, XREF)
+        create_audit_table(dynamodb, AUDIT)
         _table(dynamodb, IDEMPOTENCY, ("id",))
         boto3.client("events").create_event_bus(Name=BUS)
         for name, value in {
@@ -62,7 +63,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch, aws: Any) -> tuple[FakeCrm, FakePsa, 
     """The three systems as fakes; the registry is the real one (moto), seeded as quote-to-cash leaves it."""
     crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
     monkeypatch.setattr(aws_systems, "connectors_for", lambda settings: (crm, psa, erp))
-    xref = DynamoCrossReferences(aws, XREF)
+    xref = Registry(aws, XREF)
     for object_type, ref, system, record in (
         ("customer", flows.CUSTOMER_REF, System.CRM, flows.ACCOUNT),
         ("customer", flows.CUSTOMER_REF, System.ERP, flows.ERP_CUSTOMER),
@@ -115,7 +116,7 @@ def test_one_poison_record_in_ten_fails_alone_with_its_reason_recorded(
     assert len(erp.lines) == 9 and erp.line_calls == [9]
     failure = boto3.resource("dynamodb").Table(AUDIT).scan()["Items"]
     assert [item["consumer"] for item in failure if item["sk"].startswith("FAILURE#")] == ["post_billable"]
-    xref = DynamoCrossReferences(boto3.client("dynamodb"), XREF)
+    xref = Registry(boto3.client("dynamodb"), XREF)
     lineage = xref.lineage("time_entry", canonical_id("time_entry", System.PSA, "3"))
     assert [(e.system, e.event_type) for e in lineage] == [("erp", "TimeApproved")]
 
@@ -124,7 +125,7 @@ def test_three_deliveries_of_a_payment_make_one_status_change(
     fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
 ) -> None:
     crm, psa, _ = fakes
-    xref = DynamoCrossReferences(boto3.client("dynamodb"), XREF)
+    xref = Registry(boto3.client("dynamodb"), XREF)
     invoice_ref = canonical_id("invoice", System.ERP, "500")
     xref.link("invoice", invoice_ref, System.ERP, "500", "bill")
     xref.relate("invoice", invoice_ref, "project", flows.PROJECT_REF)
@@ -142,7 +143,7 @@ def test_a_payment_before_its_invoice_goes_back_to_the_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("concord.aws.consumer.client", lambda name: _NoSqs())
-    xref = DynamoCrossReferences(boto3.client("dynamodb"), XREF)
+    xref = Registry(boto3.client("dynamodb"), XREF)
     invoice_ref = canonical_id("invoice", System.ERP, "500")
     xref.link("invoice", invoice_ref, System.ERP, "500", "bill")
     xref.relate("invoice", invoice_ref, "project", flows.PROJECT_REF)
@@ -206,7 +207,7 @@ def _tapped(url: str) -> list[dict[str, Any]]:
 
 
 def test_the_registry_keeps_versions_relations_lineage_and_invoice_states(aws: Any) -> None:
-    xref = DynamoCrossReferences(aws, XREF)
+    xref = Registry(aws, XREF)
     now = dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC)
     assert xref.applied_version("customer", "c1") is None
     assert xref.advance_version("customer", "c1", now, "e2")

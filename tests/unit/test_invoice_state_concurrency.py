@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from concord.aws.xref import INVOICE_WRITE_ATTEMPTS, DynamoCrossReferences
+from concord.stores.registry import INVOICE_WRITE_ATTEMPTS, Registry
 from concord.domain import FinancialStatus, InvoiceState
 from concord.errors import TransientError
 from concord.events.types import Money, System
@@ -24,6 +24,7 @@ from concord.sync.ids import canonical_id
 from concord.sync.systems import Systems
 
 from .fakes import FakeBus, FakeCrm, FakeErp, FakePsa, fake_systems
+from .tables import create_registry_table
 from .test_sync_flows import OPPORTUNITY, PROJECT_REF, PSA_PROJECT, TODAY, paid, posted
 
 TABLE = "concord-test-xref"
@@ -34,12 +35,7 @@ INVOICE = "500"
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(client, TABLE)
         yield client
 
 
@@ -81,7 +77,7 @@ class BothReadBeforeEitherWrites:
 
 def _posted_invoice(client: Any) -> Systems:
     """An invoice Concord billed for a project linked in CRM and PSA, posted for 1125."""
-    xref = DynamoCrossReferences(client, TABLE)
+    xref = Registry(client, TABLE)
     xref.link("project", PROJECT_REF, System.CRM, OPPORTUNITY, "q2c")
     xref.link("project", PROJECT_REF, System.PSA, PSA_PROJECT, "q2c")
     xref.relate("invoice", canonical_id("invoice", System.ERP, INVOICE), "project", PROJECT_REF)
@@ -109,7 +105,7 @@ def _in_parallel(*calls: Any) -> None:
 
 @pytest.mark.usefixtures("atomic_items")
 def test_two_payments_of_one_invoice_recorded_at_once_are_both_kept(dynamodb: Any) -> None:
-    racing = DynamoCrossReferences(BothReadBeforeEitherWrites(dynamodb, parties=2), TABLE)
+    racing = Registry(BothReadBeforeEitherWrites(dynamodb, parties=2), TABLE)
     systems = dataclasses.replace(_posted_invoice(dynamodb), xref=racing)
 
     _in_parallel(
@@ -135,7 +131,7 @@ def test_a_state_stored_before_versions_is_updated_and_then_versioned(dynamodb: 
     # What the registry wrote before invoice states carried a version: no `version` attribute.
     dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": f"CANON#project#{PROJECT_REF}"}, "sk": {"S": f"INVOICE#{INVOICE}"},
                                              "state": {"S": _state("1125").model_dump_json()}})
-    xref = DynamoCrossReferences(dynamodb, TABLE)
+    xref = Registry(dynamodb, TABLE)
 
     paid_once = xref.update_invoice_state(PROJECT_REF, INVOICE, lambda known: _state("625", "p1"))
 
@@ -147,9 +143,9 @@ def test_a_state_stored_before_versions_is_updated_and_then_versioned(dynamodb: 
 
 
 def test_a_change_that_keeps_losing_gives_up_with_a_transient_error(dynamodb: Any) -> None:
-    xref = DynamoCrossReferences(dynamodb, TABLE)
+    xref = Registry(dynamodb, TABLE)
     xref.update_invoice_state(PROJECT_REF, INVOICE, lambda known: _state("1125"))
-    other_writer = DynamoCrossReferences(dynamodb, TABLE)
+    other_writer = Registry(dynamodb, TABLE)
     attempts = itertools.count(1)
 
     def pay_while_another_writer_always_wins(known: InvoiceState | None) -> InvoiceState:

@@ -45,7 +45,7 @@ def test_named_roles_take_their_vendor_and_the_rest_stay_tryton() -> None:
     ("crm=netsuite", "'netsuite' cannot be the CRM; choose one of hubspot, salesforce, tryton"),
     ("psa=hubspot", "'hubspot' cannot be the PSA; choose one of certinia, kantata, tryton"),
     ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
-    ("erp=certinia", "choose one of netsuite, tryton"),
+    ("erp=certinia", "choose one of business_central, dynamics_finance, netsuite, tryton"),
     ("crm", "expected role=kind"),
     ("crm=salesforce,crm=tryton", "named twice"),
 ])
@@ -69,6 +69,12 @@ def test_saas_roles_are_polled_with_their_vendor_source_and_tryton_roles_keep_th
         ("erp", "invoice", "erp"), ("psa", "time_entry", "certinia"),
     ]
     assert poll_watches(TEMPLATE_WATCHES, parse_systems(None)) == TEMPLATE_WATCHES
+
+
+def test_a_business_central_erp_is_polled_for_invoices_and_payments() -> None:
+    watches = poll_watches(TEMPLATE_WATCHES, parse_systems("erp=business_central"))
+    assert sorted((w["system"], w["record_type"], w["source"]) for w in watches if w["system"] == "erp") == [
+        ("erp", "invoice", "business_central"), ("erp", "payment", "business_central")]
 
 
 def test_the_topology_carries_the_watches_to_the_poller_only() -> None:

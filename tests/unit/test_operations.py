@@ -17,13 +17,16 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from concord.aws import operations as ops
-from concord.aws.audit import AuditTrail, DeliveryTimings
 from concord.cli.main import app
 from concord.cli.ops.context import UsageError, parse_since
 from concord.cli.ops.filters import FilterSyntaxError, combine, parse_filter
 from concord.events import new_event
 from concord.events.envelope import SyncExceptionRaisedEvent
 from concord.events.types import Severity
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings
+
+from .tables import create_audit_table as create_stores_audit_table
 
 STAGE = "t"
 NAMES = ops.Names(STAGE)
@@ -201,12 +204,7 @@ PASS_OR_FAIL = json.dumps({
 
 
 def create_audit_table(dynamodb: Any, name: str = NAMES.audit_table) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_stores_audit_table(dynamodb, name)
 
 
 def record_exception(trail: AuditTrail, trigger: str, occurred_at: dt.datetime, severity: str = "warning") -> str:
@@ -235,7 +233,7 @@ def finished(sfn: Any, arn: str) -> dict[str, Any]:
 def test_open_exceptions_are_decided_by_the_saga_runs_in_step_functions() -> None:
     sfn, dynamodb = boto3.client("stepfunctions"), boto3.client("dynamodb")
     create_audit_table(dynamodb)
-    trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+    trail = AuditTrail(dynamodb, NAMES.audit_table)
     machine = sfn.create_state_machine(
         name=NAMES.state_machine("quote_to_cash"), definition=PASS_OR_FAIL,
         roleArn="arn:aws:iam::123456789012:role/saga",
@@ -276,7 +274,7 @@ def test_open_exceptions_are_decided_by_the_saga_runs_in_step_functions() -> Non
 def test_exceptions_of_a_flow_without_a_state_machine_stay_open_with_a_note() -> None:
     dynamodb = boto3.client("dynamodb")
     create_audit_table(dynamodb)
-    trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+    trail = AuditTrail(dynamodb, NAMES.audit_table)
     record_exception(trail, "t-1", NOW)
 
     still_open, closed, notes = ops.open_sync_exceptions(dynamodb, boto3.client("stepfunctions"), NAMES)

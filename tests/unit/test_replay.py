@@ -14,13 +14,16 @@ import pytest
 from botocore.exceptions import ClientError
 from concord.aws import operations as ops
 from concord.aws import replay as rp
-from concord.aws.audit import AuditTrail, DeliveryTimings
 from concord.cli.main import app
 from concord.events import Envelope, new_event
 from concord.events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings, ReplayRecord
 from concord.sync.ids import canonical_id
 from moto import mock_aws
 from typer.testing import CliRunner
+
+from .tables import create_audit_table, create_registry_table
 
 STAGE = "t"
 NAMES = ops.Names(STAGE)
@@ -51,15 +54,9 @@ class Stage:
 
     def __init__(self) -> None:
         self.events, self.dynamodb, self.sqs = boto3.client("events"), boto3.client("dynamodb"), boto3.client("sqs")
-        for table in (NAMES.audit_table, NAMES.xref_table):
-            self.dynamodb.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        self.trail = AuditTrail(boto3.resource("dynamodb").Table(NAMES.audit_table))
+        create_audit_table(self.dynamodb, NAMES.audit_table)
+        create_registry_table(self.dynamodb, NAMES.xref_table)
+        self.trail = AuditTrail(self.dynamodb, NAMES.audit_table)
         self.bus_arn = self.events.create_event_bus(Name=NAMES.bus)["EventBusArn"]
         pattern = json.dumps({"source": [{"prefix": "concord."}]})
         self.archive_arn = self.events.create_archive(
@@ -90,8 +87,8 @@ class Stage:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return seen
 
-    def replays(self) -> list[dict[str, Any]]:
-        return rp.replay_records(self.dynamodb, NAMES.audit_table)
+    def replays(self) -> list[ReplayRecord]:
+        return self.trail.replays()
 
     def run(self, selection: rp.ReplaySelection, **kwargs: Any) -> rp.ReplayRun:
         return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("dynamodb", self.dynamodb), NAMES, ACTOR,
@@ -163,14 +160,6 @@ def test_types_and_an_entity_narrow_the_window(stage: Stage, history: dict[str, 
     assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:nobody")) == []
 
 
-def test_the_publication_time_falls_back_to_ingestion_then_occurrence() -> None:
-    at = "2026-03-01T09:00:00+00:00"
-    assert rp.published_at({"enqueued_at": at, "ingested_at": "x", "occurred_at": "y"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"ingested_at": at, "occurred_at": "2020-01-01T00:00:00Z"}) == dt.datetime.fromisoformat(at)
-    assert rp.published_at({"occurred_at": "2026-03-01T09:00:00"}) == dt.datetime.fromisoformat(at)  # naive: UTC
-    assert rp.published_at({}) is None
-
-
 def test_eventbridge_replays_only_a_bare_window_on_aws() -> None:
     bare = window(hours_ago(2), NOW)
     assert rp.choose_method(local=False, selection=bare) == "archive"
@@ -203,14 +192,13 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     assert seen[-1] == (2, 2)
 
     (record,) = stage.replays()
-    assert record["pk"] == outcome.record == f"REPLAY#{run.run_id}"
-    assert (record["who"], record["os_user"], record["method"], record["status"]) == (ACTOR.who, "ops", "bus",
-                                                                                       "completed")
-    assert (record["window_from"], record["window_to"]) == (selection.start.isoformat(), selection.end.isoformat())
-    assert record["types"] == ["AccountChanged"] and "entity" not in record
-    assert (record["count"], record["sent"]) == (2, 2)
-    assert record["event_ids"] == [history["other"].id, history["recent"].id]
-    assert record["started_at"] <= record["finished_at"]
+    assert record.key.pk == outcome.record == f"REPLAY#{run.run_id}"
+    assert (record.who, record.os_user, record.method, record.status) == (ACTOR.who, "ops", "bus", "completed")
+    assert (record.window_from, record.window_to) == (selection.start, selection.end)
+    assert record.types == ["AccountChanged"] and record.entity is None
+    assert (record.count, record.sent) == (2, 2)
+    assert record.event_ids == [history["other"].id, history["recent"].id]
+    assert record.finished_at is not None and record.started_at <= record.finished_at
 
 
 def test_no_replay_without_its_record(stage: Stage, history: dict[str, Envelope]) -> None:
@@ -234,7 +222,7 @@ def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history:
     assert outcome.failed == [{"event_id": refused, "error": "ThrottlingException: Rate exceeded"}]
     assert refused not in {e["detail"]["id"] for e in stage.delivered()}
     (record,) = stage.replays()
-    assert (record["status"], record["sent"], record["failed_event_ids"]) == ("partial", 3, [refused])
+    assert (record.status, record.sent, record.failed_event_ids) == ("partial", 3, [refused])
 
 
 # --------------------------------------------------------------------------- EventBridge's replay
@@ -260,10 +248,10 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     assert naps == [7, 7] and states[-1] == "EventBridge replay completed"
     assert (outcome.method, outcome.status, outcome.state, outcome.selected) == ("archive", "completed", "COMPLETED", 2)
     (record,) = stage.replays()
-    assert (record["method"], record["status"], record["state"], record["count"]) == (
+    assert (record.method, record.status, record.state, record.count) == (
         "archive", "completed", "COMPLETED", 2)
-    assert record["replay_arn"] == outcome.replay_arn and record["replay_arn"].endswith(f":replay/{run.replay_name}")
-    assert record["archive"] == NAMES.archive
+    assert record.replay_arn == outcome.replay_arn and record.replay_arn.endswith(f":replay/{run.replay_name}")
+    assert record.archive == NAMES.archive
 
 
 def test_a_window_reaching_into_the_future_ends_now_for_eventbridge(stage: Stage, history: dict[str, Envelope]) -> None:
@@ -277,7 +265,7 @@ def test_a_failed_eventbridge_replay_is_recorded_as_failed(stage: Stage, history
     events = SlowReplays(stage.events, running_polls=0, final="FAILED")
     outcome = stage.run(window(hours_ago(10), NOW), events=events, sleep=lambda _: None).from_archive([])
     assert (outcome.status, outcome.state) == ("failed", "FAILED")
-    assert stage.replays()[0]["status"] == "failed"
+    assert stage.replays()[0].status == "failed"
 
 
 def test_the_emulator_replays_its_whole_archive_whatever_the_window(stage: Stage) -> None:
@@ -327,7 +315,7 @@ def test_replay_command_exit_codes_and_output(stage: Stage, history: dict[str, E
     whole = concord("replay", "--from", "10h", "--to", "now")
     assert whole.exit_code == 0, whole.output
     assert "completed" in whole.stdout and "EventBridge replay" in whole.stdout
-    assert [r["method"] for r in stage.replays()] == ["bus", "archive"]
+    assert [r.method for r in stage.replays()] == ["bus", "archive"]
 
     for bad, message in [
         (["--from", "1h", "--to", "2h"], "is not before"),
@@ -352,7 +340,7 @@ def test_a_failed_replay_exits_1(stage: Stage, history: dict[str, Envelope], mon
 
     assert result.exit_code == 1
     assert "failed" in result.stdout and "events:PutEvents" in " ".join(result.stdout.split())
-    assert stage.replays()[0]["status"] == "failed"
+    assert stage.replays()[0].status == "failed"
 
 
 # --------------------------------------------------------------------------- test doubles

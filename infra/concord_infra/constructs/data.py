@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from concord.stores.audit import BY_KIND_INDEX
+from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 from constructs import Construct
 
 from ..nag import skip_checkov
@@ -34,7 +37,7 @@ class DataTables(Construct):
             time_to_live_attribute="expiration",
             **common,
         )
-        # See concord.aws.xref for the item layout.
+        # See concord.stores.registry for the item layout and its index.
         self.xref = dynamodb.Table(
             self,
             "CrossReferences",
@@ -43,7 +46,7 @@ class DataTables(Construct):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             **common,
         )
-        # Polling checkpoints (concord.aws.checkpoints): one small item per watch.
+        # Polling checkpoints (concord.stores.checkpoints): one small item per watch.
         self.checkpoints = dynamodb.Table(
             self,
             "Checkpoints",
@@ -60,7 +63,7 @@ class DataTables(Construct):
             partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
             **common,
         )
-        # See concord.aws.audit for the item layout.
+        # See concord.stores.audit for the item layout and its index.
         self.audit = dynamodb.Table(
             self,
             "Audit",
@@ -70,6 +73,20 @@ class DataTables(Construct):
             time_to_live_attribute="expires_at",
             **common,
         )
+        # Sparse: only link items carry object_type (every entity of a type, for reconciliation).
+        self.xref.add_global_secondary_index(
+            index_name=BY_OBJECT_TYPE_INDEX,
+            partition_key=dynamodb.Attribute(name="object_type", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="canonical_id", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # Sparse: events, failures, unprocessed deliveries, redrives and replays by kind and time.
+        self.audit.add_global_secondary_index(
+            index_name=BY_KIND_INDEX,
+            partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         for table in (self.idempotency, self.xref, self.checkpoints, self.rate_budget, self.audit):
             skip_checkov(
                 table,
@@ -77,3 +94,16 @@ class DataTables(Construct):
                 "Encrypted at rest with the AWS managed KMS key (aws/dynamodb); who reads each table is "
                 "decided per function by IAM. A customer-managed key adds cost and a key policy, not a boundary.",
             )
+
+
+def grant_items(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+    """Item actions on the table alone: Table.grant also grants them on every index (`index/*`)
+    once the table has one, which functions that never read an index do not need."""
+    return iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[table.table_arn])
+
+
+def grant_index_query(table: dynamodb.ITable, index_name: str, grantee: iam.IGrantable) -> iam.Grant:
+    """Query on one named index of the table."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["dynamodb:Query"], resource_arns=[f"{table.table_arn}/index/{index_name}"]
+    )

@@ -25,8 +25,10 @@ from constructs import Construct
 from ..nag import LOG_KEY_REASON, acknowledge, skip_checkov
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-RUNTIME_PYTHON_VERSION = "3.14"
+# The Python the functions deploy on, also the one the tests run on: pyproject.toml's
+# tool.concord.python (why that version: there). The layer's wheels are built for it.
+RUNTIME_PYTHON_VERSION: str = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["concord"]["python"]
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_PYTHON_VERSION.replace(".", "_"))
 # Provided by the Lambda Python runtime: not bundled (botocore alone is ~30 MB, pulled in
 # by aws-xray-sdk), so functions use the runtime's copies.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath"}
@@ -113,7 +115,7 @@ class SharedLayer(Construct):
                 + ("-deps" if with_dependencies else "-code"),
                 bundling=BundlingOptions(
                     # Never pulled: the local bundler always succeeds.
-                    image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{RUNTIME_PYTHON_VERSION}"),
                     local=LayerBundler(with_dependencies),
                 ),
             ),
@@ -193,6 +195,12 @@ class ConcordFunction(Construct):
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"Python {RUNTIME_PYTHON_VERSION} on purpose: the code is tested and type-checked on it "
+            "(pyproject.toml, tool.concord.python); its Lambda runtime is supported, not the newest.",
         )
         # The local stack runs this folder's handler in its own runtime.
         cfn = self.function.node.default_child

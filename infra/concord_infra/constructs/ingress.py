@@ -23,7 +23,7 @@ from concord.ingress.sources import SourceConfig, secret_name
 from ..config import WebAclConfig
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
 from .bus import event_types_of, grant_publish
-from .data import DataTables
+from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .waf import WebhookFirewall
 
@@ -97,8 +97,8 @@ class WebhookIngress(Construct):
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         )
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
-        # One record per delivery that produced no canonical event (concord.aws.audit).
-        tables.audit.grant(function.function, "dynamodb:PutItem")
+        # One record per delivery that produced no canonical event (concord.stores.audit).
+        grant_items(tables.audit, function.function, "dynamodb:PutItem")
         function.function.add_environment("IDEMPOTENCY_TABLE_NAME", tables.idempotency.table_name)
         function.function.add_environment("AUDIT_TABLE_NAME", tables.audit.table_name)
         function.function.add_environment("WEBHOOK_SECRET_PREFIX", secret_prefix)

@@ -26,7 +26,7 @@ from constructs import Construct
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
 from .bus import grant_publish
 from .consumer import EventConsumer
-from .data import DataTables
+from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .ops import AlarmTopics
 
@@ -218,7 +218,7 @@ class QuoteToCash(Construct):
             environment={"AUDIT_TABLE_NAME": tables.audit.table_name, "STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
         )
         self.state_machine.grant_start_execution(start.function)
-        tables.audit.grant(start.function, "dynamodb:PutItem")
+        grant_items(tables.audit, start.function, "dynamodb:PutItem")
         # A saga that fails delays a project (and so billing): warning, as its exceptions are.
         for metric, what in (
             (self.state_machine.metric_failed(period=Duration.minutes(5)), "failed"),
@@ -257,7 +257,7 @@ class QuoteToCash(Construct):
         tables.idempotency.grant(
             function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
-        tables.xref.grant(function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+        grant_items(tables.xref, function.function, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
         tables.rate_budget.grant(function.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         if access.publishes:
             grant_publish(bus, function.function, access.publishes)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
+from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 from constructs import Construct
 
-from .data import DataTables
+from .data import DataTables, grant_index_query
 from .functions import ConcordFunction
 from .ops import AlarmTopics
 from .quote_to_cash import Access, QuoteToCash
@@ -44,7 +45,8 @@ class Reconciliation(Construct):
         quote_to_cash.grant_systems_access(
             self.function, tables, bus, Access(systems=("crm", "psa", "erp"), publishes=("DriftDetected",))
         )
-        tables.xref.grant(self.function.function, "dynamodb:Scan")
+        # Every entity of a type (Registry.canonical_ids).
+        grant_index_query(tables.xref, BY_OBJECT_TYPE_INDEX, self.function.function)
         self.schedule = ScheduledRuns(
             self,
             "Runs",

@@ -16,7 +16,7 @@ from concord.ingress.vendors.salesforce.change_events import EventRelay
 from constructs import Construct
 
 from .consumer import EventConsumer
-from .data import DataTables
+from .data import DataTables, grant_items
 from .functions import ConcordFunction
 from .ops import AlarmTopics
 from .quote_to_cash import Access, QuoteToCash
@@ -135,7 +135,7 @@ class SyncFlows(Construct):
                 reserved_concurrency=reserved_concurrency,
             )
             quote_to_cash.grant_systems_access(function, tables, bus, flow.access)
-            tables.audit.grant(function.function, "dynamodb:PutItem")
+            grant_items(tables.audit, function.function, "dynamodb:PutItem")
             self.consumers.append(
                 EventConsumer(
                     self,

@@ -25,7 +25,8 @@ from ..events import Envelope, parse_event
 from ..events.types import ErrorClass
 from ..observability import logger, metrics
 from ..settings import Settings
-from .audit import AuditTrail, DeliveryTimings, FailedAttempt
+from ..stores.audit import AuditTrail
+from ..stores.audit_items import DeliveryTimings, FailedAttempt
 from .clients import client
 
 

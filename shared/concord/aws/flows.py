@@ -26,8 +26,8 @@ from ..errors import TransientError
 from ..events import Envelope
 from ..observability import bind_event
 from ..sync.systems import Systems
-from .audit import AuditTrail
-from .clients import resource
+from ..stores.audit import AuditTrail
+from .clients import client
 from .consumer import ConsumerSettings, RecordingBatchProcessor, parse_bus_record
 from .idempotency import run_once
 from .systems import SystemsSettings, systems_for
@@ -42,7 +42,7 @@ class FlowSettings(ConsumerSettings, SystemsSettings):
 
 
 def _processor(consumer: str, settings: FlowSettings) -> RecordingBatchProcessor:
-    trail = AuditTrail(resource("dynamodb").Table(settings.audit_table_name))
+    trail = AuditTrail(client("dynamodb"), settings.audit_table_name)
     return RecordingBatchProcessor(consumer, trail, settings)
 
 

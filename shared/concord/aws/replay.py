@@ -22,8 +22,8 @@ Two ways of doing it; the command takes the one that honours what the operator a
   window sends them once more, which is as harmless as the first replay.
 
 **The window** is when an event was published on the bus, as EventBridge's replay reads it.
-In the audit trail that is `enqueued_at` (when the audit-trail rule delivered it to its queue,
-a moment after it reached the bus), else `ingested_at`, else `occurred_at` (older records).
+In the audit trail that is `RecordedEvent.published_at` (concord.stores.audit_items), by which
+the audit trail's by_kind index sorts each event type: the selection is one Query per type.
 Both ends are inclusive.
 
 **Why a replay has no second effect**: consumers are idempotent on the canonical event id,
@@ -35,7 +35,7 @@ event id, so a replayed OpportunityClosedWon starts nothing — a failed saga is
 Idempotency).
 
 **The record**: every replay is written to the audit trail *before* anything is sent
-(`pk REPLAY#<run id>`, `sk RUN`): who, when, the window, the filters, the method, how many
+(`ReplayRecord`, concord.stores.audit): who, when, the window, the filters, the method, how many
 events and which (ids), then the outcome. If that write is refused, nothing is replayed.
 """
 
@@ -50,19 +50,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..clock import Clock, utc_now
-from .operations import (
-    _SERIALIZER,
-    Actor,
-    EntityReference,
-    Names,
-    OperationsError,
-    _parse_time,
-    _typed,
-    audit_events,
-    aws_call,
-    scan_items,
-    trace_entity,
-)
+from ..stores.audit import AuditTrail
+from ..stores.audit_items import RecordedEvent, ReplayKey, ReplayRecord
+from .operations import Actor, EntityReference, Names, OperationsError, aws_call, trace_entity
 
 ReplayMethod = Literal["archive", "bus"]
 
@@ -125,31 +115,15 @@ class ReplayEvent:
         }
 
 
-def published_at(record: dict[str, Any]) -> dt.datetime | None:
-    """When a recorded event was published on the bus (see the module docstring)."""
-    for key in ("enqueued_at", "ingested_at", "occurred_at"):
-        moment = _parse_time(record.get(key))
-        if moment is not None:
-            return moment
-    detail = record.get("detail")
-    return _parse_time(detail.get("occurred_at")) if isinstance(detail, dict) else None
-
-
-def _replay_event(record: dict[str, Any]) -> ReplayEvent | None:
-    detail = record.get("detail") or {}
-    moment = published_at(record)
-    event_type = record.get("event_type") or detail.get("type")
-    source_system = record.get("source_system") or detail.get("source_system")
-    if moment is None or not event_type or not source_system or not detail:
-        return None
+def _replay_event(recorded: RecordedEvent, published_at: dt.datetime) -> ReplayEvent:
     return ReplayEvent(
-        event_id=str(detail.get("id") or record["pk"].removeprefix("EVENT#")),
-        event_type=str(event_type),
-        source_system=str(source_system),
-        published_at=moment,
-        occurred_at=_parse_time(record.get("occurred_at") or detail.get("occurred_at")),
-        correlation_id=record.get("correlation_id") or detail.get("correlation_id"),
-        detail=json.dumps(detail, separators=(",", ":")),
+        event_id=recorded.event_id,
+        event_type=recorded.event_type,
+        source_system=recorded.source_system,
+        published_at=published_at,
+        occurred_at=recorded.occurred_at,
+        correlation_id=recorded.correlation_id,
+        detail=json.dumps(recorded.detail, separators=(",", ":")),
     )
 
 
@@ -166,16 +140,14 @@ def select_events(dynamodb: Any, names: Names, selection: ReplaySelection) -> li
     about = entity_event_ids(dynamodb, names, selection)
     if about is not None and not about:
         return []
-    records = audit_events(dynamodb, names.audit_table, event_types=selection.types or None)
-    chosen = []
-    for record in records:
-        event = _replay_event(record)
-        if event is None or not selection.start <= event.published_at <= selection.end:
-            continue
-        if about is not None and event.event_id not in about:
-            continue
-        chosen.append(event)
-    return sorted(chosen, key=lambda e: (e.published_at, e.event_id))
+    trail = AuditTrail(dynamodb, names.audit_table)
+    with aws_call(f"table {names.audit_table}", "dynamodb:Query"):
+        recorded = trail.events_published(selection.start, selection.end, selection.types or None)
+    return [
+        _replay_event(event, event.published_at)
+        for event in recorded
+        if event.published_at is not None and (about is None or event.event_id in about)
+    ]
 
 
 # --------------------------------------------------------------------------- the replay
@@ -223,8 +195,12 @@ class ReplayRun:
     sleep: Callable[[float], None] = time.sleep
 
     @property
+    def trail(self) -> AuditTrail:
+        return AuditTrail(self.dynamodb, self.names.audit_table)
+
+    @property
     def record_pk(self) -> str:
-        return f"REPLAY#{self.run_id}"
+        return ReplayKey(self.run_id).pk
 
     @property
     def replay_name(self) -> str:
@@ -233,47 +209,26 @@ class ReplayRun:
 
     # -- the audit record ---------------------------------------------------------------
 
-    def _start_record(self, method: ReplayMethod, chosen: list[ReplayEvent], **extra: Any) -> None:
+    def _start_record(self, method: ReplayMethod, chosen: list[ReplayEvent], **extra: str) -> None:
         ids = [e.event_id for e in chosen]
-        item = {
-            "pk": self.record_pk,
-            "sk": "RUN",
-            "record_type": "replay",
-            "run_id": self.run_id,
-            "replay_name": self.replay_name,
-            "stage": self.names.stage,
-            "who": self.actor.who,
-            "os_user": self.actor.os_user,
-            "started_at": self.clock().isoformat(),
-            "method": method,
-            "window_from": self.selection.start.isoformat(),
-            "window_to": self.selection.end.isoformat(),
-            "types": list(self.selection.types),
-            "entity": self.selection.entity,
-            "count": len(chosen),
-            "event_ids": ids[:MAX_RECORDED_IDS],
-            "event_ids_truncated": len(ids) > MAX_RECORDED_IDS,
-            "event_types": sorted({e.event_type for e in chosen}),
-            "status": "sending" if method == "bus" else "starting",
-            **extra,
-        }
+        record = ReplayRecord(
+            run_id=self.run_id, replay_name=self.replay_name, stage=self.names.stage, who=self.actor.who,
+            os_user=self.actor.os_user, started_at=self.clock(), method=method,
+            window_from=self.selection.start, window_to=self.selection.end, types=list(self.selection.types),
+            entity=self.selection.entity, count=len(chosen), event_ids=ids[:MAX_RECORDED_IDS],
+            event_ids_truncated=len(ids) > MAX_RECORDED_IDS, event_types=sorted({e.event_type for e in chosen}),
+            status="sending" if method == "bus" else "starting", **extra,
+        )
         with aws_call(f"table {self.names.audit_table}", "dynamodb:PutItem"):
-            self.dynamodb.put_item(
-                TableName=self.names.audit_table, Item=_typed(item), ConditionExpression="attribute_not_exists(pk)"
-            )
+            written = self.trail.start_replay(record)
+        if not written:
+            raise OperationsError(f"replay {self.run_id} is already recorded; nothing replayed")
 
     def _update_record(self, **values: Any) -> None:
         """A status update after the first write; failing it must not stop the replay."""
-        values = {k: v for k, v in values.items() if v is not None}
         try:
             with aws_call(f"table {self.names.audit_table}", "dynamodb:UpdateItem"):
-                self.dynamodb.update_item(
-                    TableName=self.names.audit_table,
-                    Key={"pk": {"S": self.record_pk}, "sk": {"S": "RUN"}},
-                    UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
-                    ExpressionAttributeNames={f"#{k}": k for k in values},
-                    ExpressionAttributeValues={f":{k}": _SERIALIZER.serialize(v) for k, v in values.items()},
-                )
+                self.trail.update_replay(self.run_id, **values)
         except OperationsError:
             pass
 
@@ -379,13 +334,6 @@ class ReplayRun:
         self._update_record(status=status, state=state, error=reason, finished_at=self.clock().isoformat())
         return ReplayOutcome("archive", self.record_pk, self.replay_name, status, len(expected),
                              len(expected) if status == "completed" else 0, [], replay_arn, state, reason)
-
-
-def replay_records(dynamodb: Any, audit_table: str) -> list[dict[str, Any]]:
-    """Every recorded replay, oldest first."""
-    items = scan_items(dynamodb, audit_table, FilterExpression="begins_with(pk, :r)",
-                       ExpressionAttributeValues={":r": {"S": "REPLAY#"}})
-    return sorted(items, key=lambda i: str(i.get("started_at", "")))
 
 
 def known_event_types() -> list[str]:

@@ -12,11 +12,11 @@ from ..connectors.registry import LiveConnectors, Role, SystemSecrets
 from ..ownership import SystemOfRecord, load_system_of_record
 from ..ports import CrmPort, CrossReferences, ErpPort, EventPublisher, PsaPort
 from ..settings import Settings
+from ..stores.registry import Registry
 from ..sync.rules import LegalEntityRules, parse_rules
 from ..sync.systems import Systems
 from .bus import EventBusPublisher
 from .clients import client
-from .xref import DynamoCrossReferences
 
 
 class ConnectorSettings(Settings):
@@ -79,7 +79,7 @@ def systems_for(settings: SystemsSettings) -> Systems:
 @cache
 def _shared_parts(settings: SystemsSettings) -> tuple[CrossReferences, EventPublisher, dict[str, LegalEntityRules], SystemOfRecord]:
     return (
-        DynamoCrossReferences(client("dynamodb"), settings.xref_table_name),
+        Registry(client("dynamodb"), settings.xref_table_name),
         EventBusPublisher(settings.event_bus_name, client("events")),
         parse_rules(settings.legal_entities),
         load_system_of_record(settings.system_of_record),

@@ -34,7 +34,9 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "certinia": ("concord.connectors.certinia", frozenset({Role.PSA})),
     "kantata": ("concord.connectors.kantata", frozenset({Role.PSA})),
     "hubspot": ("concord.connectors.hubspot", frozenset({Role.CRM})),
+    "business_central": ("concord.connectors.business_central", frozenset({Role.ERP})),
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
+    "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
 }
 
 

@@ -22,8 +22,8 @@ from .types import (
     Name,
     RecordId,
     RecordRef,
-    ShortText,
     Severity,
+    ShortText,
     System,
 )
 

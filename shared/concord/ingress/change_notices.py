@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import Field
 
+from ..aws.consumer import BusEvent
+from ..aws.flows import FlowSettings
 from ..errors import ValidationFailed
 from ..events import parse_event
 from ..events.envelope import ChangeNotifiedEvent
 from ..events.payloads import ChangeNotified
 from .vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
-from ..aws.consumer import BusEvent
-from ..aws.flows import FlowSettings
 
 
 class EnrichmentSettings(FlowSettings):

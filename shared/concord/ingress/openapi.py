@@ -149,17 +149,14 @@ def build_document() -> dict[str, Any]:
         }
         for name in query
     ]
-    content = {
-        media: {"schema": {"type": "string"}} if media.endswith("xml") else {"schema": {}}
-        for media in media_types
+    content: dict[str, dict[str, Any]] = {
+        media: {"schema": {"type": "string"}} if media.endswith("xml") else {"schema": {}} for media in media_types
     }
     codes = _error_codes()
     responses: dict[str, Any] = {
         "200": {
             "description": "Accepted, answered as the vendor expects: "
-            + "; ".join(
-                f"{s.name}: {_success_shape(s.name)}" for s in SCHEMES.values() if s.success_status == 200
-            )
+            + "; ".join(f"{s.name}: {_success_shape(s.name)}" for s in SCHEMES.values() if s.success_status == 200)
             + "; business-central handshake: the validationToken echoed as text/plain.",
             "content": {
                 "application/json": {"schema": _ref("AcceptedBatch")},

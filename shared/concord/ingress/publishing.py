@@ -17,13 +17,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws.audit import AuditTrail
 from ..aws.bus import EventBusPublisher
-from ..aws.clients import client, resource
+from ..aws.clients import client
 from ..aws.idempotency import run_once
 from ..clock import utc_now
 from ..errors import ConfigurationError, TransientError
 from ..events import parse_event
+from ..stores.audit import AuditTrail
+from ..stores.audit_items import UnprocessedEntry
 from .delivery import AcceptedDelivery
 
 
@@ -50,11 +51,12 @@ def publish_once(
 
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         if delivery["unprocessed"]:
+            assert audit_table is not None  # refused above when missing
             try:
-                AuditTrail(resource("dynamodb").Table(audit_table)).record_unprocessed_delivery(
+                AuditTrail(client("dynamodb"), audit_table).record_unprocessed_delivery(
                     delivery["source"],
                     delivery["delivery_id"],
-                    delivery["unprocessed"],
+                    [UnprocessedEntry.model_validate(item) for item in delivery["unprocessed"]],
                     body_sha256=delivery["body_sha256"],
                     scheme=delivery["scheme"],
                     received_at=utc_now(),

@@ -42,20 +42,26 @@ class StandardWebhooksScheme(Scheme):
         return Verified(delivery_id=verified.delivery_id, timestamp=verified.timestamp)
 
     def normalize(
-        self, request: WebhookRequest, source_name: str, source: SourceConfig, secret: Any,
-        verified: Verified, payload: Any, now: dt.datetime,
+        self,
+        request: WebhookRequest,
+        source_name: str,
+        source: SourceConfig,
+        secret: Any,
+        verified: Verified,
+        payload: Any,
+        now: dt.datetime,
     ) -> Normalized:
         assert verified.delivery_id is not None
         event = to_canonical_event(source_name, source, verified.delivery_id, payload, ingested_at=now)
-        return Normalized(
-            delivery_id=verified.delivery_id, content_sha256=sha256_hex(request.body), events=(event,)
-        )
+        return Normalized(delivery_id=verified.delivery_id, content_sha256=sha256_hex(request.body), events=(event,))
 
     def reply(self, accepted: AcceptedDelivery, result: Mapping[str, Any]) -> Reply:
         # Results remembered before deliveries could carry several events held one event's fields.
-        [published] = result["events"] if "events" in result else [
-            {"event_id": result["event_id"], "event_type": result["event_type"]}
-        ]
+        [published] = (
+            result["events"]
+            if "events" in result
+            else [{"event_id": result["event_id"], "event_type": result["event_type"]}]
+        )
         return Reply(
             status=202,
             content_type="application/json",

@@ -59,9 +59,7 @@ def media_type(headers: Mapping[str, str]) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def check_limits(
-    request: WebhookRequest, limits: Limits, media_types: Collection[str] = JSON_MEDIA_TYPES
-) -> None:
+def check_limits(request: WebhookRequest, limits: Limits, media_types: Collection[str] = JSON_MEDIA_TYPES) -> None:
     if len(request.body) > limits.max_body_bytes:
         raise PayloadTooLarge(f"body exceeds {limits.max_body_bytes} bytes")
     if media_type(request.headers) not in media_types:
@@ -134,7 +132,9 @@ def accept_delivery(
     if not all(fits_on_the_bus(event) for event in normalized.events):
         # Refused now (the vendor learns it cannot succeed) rather than failing at PutEvents
         # on every one of the vendor's retries.
-        raise PayloadTooLarge(f"an event of this delivery would exceed EventBridge's {PUT_EVENTS_MAX_BYTES} byte entry limit")
+        raise PayloadTooLarge(
+            f"an event of this delivery would exceed EventBridge's {PUT_EVENTS_MAX_BYTES} byte entry limit"
+        )
     return AcceptedDelivery(
         source=request.source,
         delivery_id=normalized.delivery_id,

@@ -111,9 +111,7 @@ class WebhookSecret(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    signing_secrets: Annotated[
-        list[Annotated[str, AfterValidator(_signing_secret)]], Field(min_length=1, max_length=2)
-    ]
+    signing_secrets: Annotated[list[Annotated[str, AfterValidator(_signing_secret)]], Field(min_length=1, max_length=2)]
 
 
 # A vendor-issued shared secret (client secret, webhook key, verifier token, clientState):

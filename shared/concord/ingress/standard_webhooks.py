@@ -70,15 +70,9 @@ def verify(
     except (OverflowError, OSError, ValueError):  # past year 9999: certainly not "now"
         timestamp = None
     if timestamp is None or abs(now - timestamp) > tolerance:
-        raise TimestampOutOfTolerance(
-            f"webhook-timestamp is more than {int(tolerance.total_seconds())} s from now"
-        )
+        raise TimestampOutOfTolerance(f"webhook-timestamp is more than {int(tolerance.total_seconds())} s from now")
 
-    offered = [
-        entry.split(",", 1)[1].encode()
-        for entry in signature_header.split(" ")
-        if entry.startswith("v1,")
-    ]
+    offered = [entry.split(",", 1)[1].encode() for entry in signature_header.split(" ") if entry.startswith("v1,")]
     for secret in secrets:
         expected = signature(secret, delivery_id, int(raw_timestamp), body).split(",", 1)[1].encode()
         # Compare against every offered signature (constant time each) so timing reveals nothing.

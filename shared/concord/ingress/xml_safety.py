@@ -10,6 +10,7 @@ bounded as well. The result is a small read-only tree with `{namespace}local` na
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 from xml.parsers import expat
 
 from .errors import MalformedPayload
@@ -61,7 +62,7 @@ def parse_xml(body: bytes, max_depth: int, max_elements: int = MAX_ELEMENTS) -> 
     def refuse_dtd(*_: object) -> None:
         raise _Refused("XML with a document type declaration is refused (SOAP messages have none)")
 
-    def refuse_entity(*_: object) -> None:
+    def refuse_entity(*_: object) -> NoReturn:
         raise _Refused("XML entity declarations and references are refused")
 
     def start(name: str, attributes: dict[str, str]) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from ..aws.audit import AuditTrail
-from ..aws.operations import audit_events, peek_messages, queue_ref
+from ..aws.operations import peek_messages, queue_ref
+from ..stores.audit import AuditTrail
+from ..stores.audit_items import RecordedEvent
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
@@ -26,12 +27,11 @@ class LocalView:
         self.sqs = aws_client(self.state, "sqs")
         self.events = aws_client(self.state, "events")
         self.dynamodb = aws_client(self.state, "dynamodb")
-        dynamodb = aws_client(self.state, "dynamodb", resource=True)
-        self.audit = AuditTrail(dynamodb.Table(self.topology.setting("AUDIT_TABLE_NAME")))
+        self.audit = AuditTrail(self.dynamodb, self.topology.setting("AUDIT_TABLE_NAME"))
 
-    def audit_events_of_type(self, event_type: str) -> list[dict[str, Any]]:
-        """Audit-trail records of one event type, `detail` parsed (a scan: fine for a laptop's volumes)."""
-        return audit_events(self.dynamodb, self.audit.table.name, event_types=[event_type])
+    def audit_events_of_type(self, event_type: str) -> list[RecordedEvent]:
+        """The recorded events of one type, in the order they were published."""
+        return self.audit.events_of_type(event_type)
 
     def invoke(self, function_folder: str, event: dict[str, Any]) -> Any:
         """Invoke one of the stack's functions through the local Lambda service, as a trigger would."""

@@ -18,19 +18,23 @@ ALL_TRYTON: Mapping[str, str] = MappingProxyType({role: TRYTON for role in ROLES
 # The sandbox vendor that serves a SaaS kind (Certinia PSA is a managed package on Salesforce).
 SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType({"salesforce": "salesforce", "certinia": "salesforce",
                                                       "kantata": "kantata", "hubspot": "hubspot",
-                                                      "netsuite": "netsuite"})
+                                                      "business_central": "business_central",
+                                                      "netsuite": "netsuite", "dynamics_finance": "dynamics_finance"})
 # The change-capture source of a SaaS kind: the webhook source whose push the poll stands in
 # for, so an event announced by both push and poll has one id.
 POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType({"salesforce": "salesforce", "certinia": "certinia",
                                                           "kantata": "kantata", "hubspot": "hubspot",
-                                                          "netsuite": "netsuite"})
+                                                          "business_central": "business_central",
+                                                          "netsuite": "netsuite", "dynamics_finance": "dynamics_finance"})
 # What change capture polls in a SaaS system of each role. The local sandboxes push nothing, so
 # polling is their change feed here; on AWS, Salesforce pushes Change Data Capture events
 # through Event Relay (webhook source "salesforce") and the poll only closes the gaps.
 SAAS_WATCHES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "crm": ("opportunity", "customer"),
     "psa": ("time_entry",),
-    "erp": ("invoice", "payment"),  # NetSuite pushes nothing: its postings and payments are polled
+    # NetSuite pushes nothing, Business Central's subscriptions are not wired yet, and Dynamics 365 Finance's business events are not wired to the
+    # ingress: their postings and payments are polled
+    "erp": ("invoice", "payment"),
 })
 
 

@@ -33,10 +33,20 @@ KANTATA_SANDBOX_TOKEN = "concord-sandbox-token"  # a sandbox's well-known demo c
 KANTATA_BILLING_STATUS_FIELD_ID = 501
 # The static token the HubSpot sandbox's app trusts (sandboxes/hubspot/app.py).
 HUBSPOT_SANDBOX_TOKEN = "concord-sandbox-static-token"
+# Business Central's sandbox: its Entra tenant, environment, company and Concord's app
+# (sandboxes/business_central/app.py).
+BC_ENTRA_TENANT = "concord-sandbox.onmicrosoft.com"
+BC_ENVIRONMENT = "sandbox"
+BC_COMPANY_ID = "5b3a0a1e-0d8e-ef11-8a6a-6045bdacc1a1"
+BC_CLIENT_ID = "concord-bc-app"
+BC_CLIENT_SECRET = "concord-bc-secret"  # a sandbox's well-known demo credential
 # The NetSuite sandbox's integration record and its demo certificate (sandboxes/netsuite/app.py).
 NETSUITE_CLIENT_ID = "concord-sandbox-integration"
 NETSUITE_CERTIFICATE_ID = "concord-sandbox-certificate"
 NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
+# The Dynamics 365 Finance sandbox's registered app (sandboxes/dynamics_finance/app.py).
+FINANCE_CLIENT_ID = "concord-sandbox-app"
+FINANCE_CLIENT_SECRET = "concord-sandbox-app-secret"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,15 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
                 "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
     if kind == "netsuite":
         return netsuite_connection(instance_url)
+    if kind == "dynamics_finance":
+        return dynamics_finance_connection(instance_url)
     if kind == "hubspot":
         return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
                 "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
+    if kind == "business_central":
+        return {"kind": kind, "tenant_id": BC_ENTRA_TENANT, "environment": BC_ENVIRONMENT, "company_id": BC_COMPANY_ID,
+                "client_id": BC_CLIENT_ID, "client_secret": BC_CLIENT_SECRET, "local_currency": "USD",
+                "api_url": instance_url, "login_url": instance_url}
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,
@@ -169,6 +185,18 @@ def netsuite_connection(account_url: str) -> dict[str, object]:
             "auth": {"client_id": NETSUITE_CLIENT_ID, "certificate_id": NETSUITE_CERTIFICATE_ID, "private_key": pem,
                      "algorithm": "ES256"},
             "fields": {"concord_ref_column": "custcol_concord_ref"}}
+
+
+def dynamics_finance_connection(environment_url: str) -> dict[str, object]:
+    """The sandbox environment's app, its token endpoint, its companies and reference data, and the
+    line extension field the sandbox environment has."""
+    return {"kind": "dynamics_finance", "environment_url": environment_url, "tenant_id": "common",
+            "token_url": f"{environment_url}/common/oauth2/v2.0/token",
+            "auth": {"client_id": FINANCE_CLIENT_ID, "client_secret": FINANCE_CLIENT_SECRET},
+            "default_company": "usmf", "companies": {"us-01": "usmf", "uk-01": "gbsi"}, "customer_group": "30",
+            "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150},
+                              "EXP-REBILL": {"main_account": "401200", "unit_price": 0}},
+            "fields": {"concord_ref": "ConcordLineRef"}}
 
 
 def _answers(url: str) -> bool:

@@ -4,18 +4,14 @@ Mirrors tests/integration/tryton/conftest.py and uses the same home (CONCORD_TRY
 default .local-stack/tryton), so the install and the seeded snapshot are shared. The connectors
 need Concord's Tryton module `concord_sync` (concord_ref, timesheet approval) and its seed
 (product CONSULT-HR, countries, the CRM customer Northwind Advisory LLC): when the databases
-do not have them yet, the session waits for them (ensure_databases rebuilds the snapshot when
-the module or the seed changes), polling every minute for up to CONCORD_TRYTON_WAIT_SECONDS
-(default 25 min), then fails. Never skips.
+lack them after ensure_databases (which rebuilds the snapshot whenever the module or the seed
+changes), or Tryton cannot come up at all, the session fails at once naming what is wrong.
+Never skips, never waits for a fix.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
-import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,24 +22,11 @@ from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa, TrytonRpc
 from concord.connectors.tryton.lookups import has_field
 from concord.domain import RecordChange
 from concord.local.scenarios.tryton_books import InvoiceDesk
-from concord.local.tryton import (
-    ADMIN_LOGIN,
-    TrytonServer,
-    admin_password,
-    ensure_databases,
-    ensure_installed,
-    restore_snapshot,
-    running_server,
-    start_server,
-    stop_server,
-)
+from concord.local.tryton import ADMIN_LOGIN, TrytonServer, admin_password, restore_snapshot, stop_server
 from concord.ports import ChangeSource
 
-logger = logging.getLogger(__name__)
+from .. import tryton_session as session
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-WAIT_SECONDS = float(os.environ.get("CONCORD_TRYTON_WAIT_SECONDS", 25 * 60))
-POLL_SECONDS = 60.0
 PRODUCT_CODE = "CONSULT-HR"
 DEMO_CUSTOMER = "Northwind Advisory LLC"
 
@@ -61,12 +44,6 @@ _FIELDS = [
     ("erp", "concord.project.terms", "project_ref"),
 ]
 EXPENSE_CODE = "EXP-REBILL"  # erp only: what rebilled expenses are invoiced as
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _missing_contract(server: TrytonServer, home: Path) -> list[str]:
@@ -96,35 +73,17 @@ def _missing_contract(server: TrytonServer, home: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def tryton_home() -> Path:
-    return Path(os.environ.get("CONCORD_TRYTON_HOME") or REPO_ROOT / ".local-stack" / "tryton")
+    return session.tryton_home()
 
 
 @pytest.fixture(scope="session")
 def tryton_server(tryton_home: Path) -> Iterator[TrytonServer]:
-    """A server on the seeded databases that have concord_sync (waiting for it if need be)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        if running_server(tryton_home):  # left by an interrupted run: it holds the files open
-            stop_server(tryton_home)
-        problem: str
-        try:
-            ensure_installed(tryton_home)
-            ensure_databases(tryton_home)
-            restore_snapshot(tryton_home)
-            server = start_server(tryton_home, _free_port())
-        except Exception as exc:  # e.g. concord_sync being edited: retry until the deadline
-            problem = f"could not install, seed or start Tryton in {tryton_home}: {exc}"
-        else:
-            missing = _missing_contract(server, tryton_home)
-            if not missing:
-                break
-            stop_server(tryton_home)
-            problem = "the databases lack concord_sync's contract: " + "; ".join(missing)
-        if time.monotonic() + POLL_SECONDS > deadline:
-            pytest.fail(f"{problem} (waited {WAIT_SECONDS:.0f} s)")
-        logger.warning("waiting %.0f s for concord_sync: %s", POLL_SECONDS, problem)
-        print(f"[connectors] waiting {POLL_SECONDS:.0f} s for concord_sync: {problem}")
-        time.sleep(POLL_SECONDS)
+    """A server on the seeded databases, which must have concord_sync's fields and seed."""
+    server = session.start_seeded_server(tryton_home)
+    missing = _missing_contract(server, tryton_home)
+    if missing:
+        stop_server(tryton_home)
+        pytest.fail("the seeded databases lack concord_sync's contract: " + "; ".join(missing), pytrace=False)
     yield server
     stop_server(tryton_home)
 

@@ -2,8 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox, and the NetSuite ERP connector against an
-in-process NetSuite sandbox."""
+connector against an in-process HubSpot sandbox, and the Business Central, NetSuite and Dynamics 365
+Finance ERP connectors against in-process sandboxes of each."""
 
 from __future__ import annotations
 
@@ -15,18 +15,42 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
-
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
 from concord.domain import ApprovedTime, Customer, InvoiceRecord, Opportunity, PostedInvoice, ProjectRecord, ReceivedPayment
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
-from concord.local.scenarios.finance import NetSuiteFinance, TrytonFinance
+from concord.local.scenarios.finance import (
+    BusinessCentralFinance,
+    DynamicsFinance,
+    NetSuiteFinance,
+    TrytonFinance,
+)
 from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 
-from tests.unit.connectors.hubspot.sandbox_systems import HubSpotSystems, hubspot_systems
-from tests.unit.connectors.kantata.sandbox_systems import KantataSystems, kantata_systems
-from tests.unit.connectors.netsuite.sandbox_systems import NetSuiteSystems, netsuite_systems
-from tests.unit.connectors.salesforce.sandbox_systems import SalesforceSystems, salesforce_systems
+from tests.unit.connectors.business_central.sandbox_systems import (
+    BusinessCentralSystems,
+    business_central_systems,
+)
+from tests.unit.connectors.dynamics_finance.sandbox_systems import (
+    FinanceSystems,
+    finance_systems,
+)
+from tests.unit.connectors.hubspot.sandbox_systems import (
+    HubSpotSystems,
+    hubspot_systems,
+)
+from tests.unit.connectors.kantata.sandbox_systems import (
+    KantataSystems,
+    kantata_systems,
+)
+from tests.unit.connectors.netsuite.sandbox_systems import (
+    NetSuiteSystems,
+    netsuite_systems,
+)
+from tests.unit.connectors.salesforce.sandbox_systems import (
+    SalesforceSystems,
+    salesforce_systems,
+)
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
 from .contract import Harness
@@ -203,6 +227,38 @@ def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
 
 
+class BusinessCentralScenario:
+    """Finance at work in the Business Central sandbox (the local scenario's, over plain REST):
+    posts the drafts Concord fills and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: BusinessCentralSystems) -> None:
+        self.finance = BusinessCentralFinance(systems.finance)
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Business Central harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("Business Central is an ERP only")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "00000000-0000-0000-0000-00000000abcd"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+@contextmanager
+def _business_central(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with business_central_systems() as systems:
+        yield Harness("business_central", None, None, systems.erp, BusinessCentralScenario(systems))
+
+
 class NetSuiteScenario:
     """Finance at work in the NetSuite sandbox (the local scenario's clerk, over plain REST). The
     ERP alone is under test: CRM and PSA steps are not its business."""
@@ -238,6 +294,38 @@ def _netsuite(**settings: object) -> Callable[[pytest.FixtureRequest], AbstractC
     return build
 
 
+class FinanceScenario:
+    """Finance at work in the Dynamics 365 Finance sandbox (the local scenario's clerk, over plain
+    OData): it posts invoices and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: FinanceSystems) -> None:
+        self.finance = DynamicsFinance(systems.clerk)
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Dynamics 365 Finance harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "usmf:NO-SUCH-RECORD"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+@contextmanager
+def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with finance_systems() as systems:
+        yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
@@ -266,13 +354,15 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "certinia-same-org": _salesforce("same"),
     "kantata": _kantata,
     "hubspot": _hubspot,
+    "business_central": _business_central,
     "netsuite": _netsuite(),
     # an account without the custom transaction column: line refs are the registry's
     "netsuite-registry": _netsuite(fields={}),
+    "dynamics_finance": _dynamics_finance,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "netsuite", "netsuite-registry"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance"]
 
 
 @pytest.fixture

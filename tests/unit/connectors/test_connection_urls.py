@@ -25,8 +25,12 @@ CONNECTORS = {
     "tryton": (tryton.connect, Role.ERP, "url", TRYTON),
     "salesforce": (salesforce.connect, Role.CRM, "instance_url", {"kind": "salesforce", **ORG}),
     "certinia": (certinia.connect, Role.PSA, "instance_url", {"kind": "certinia", **ORG}),
-    "hubspot": (hubspot.connect, Role.CRM, "base_url",
-                {"kind": "hubspot", "auth": {"type": "static_token", "token": "t"}}),
+    "hubspot": (
+        hubspot.connect,
+        Role.CRM,
+        "base_url",
+        {"kind": "hubspot", "auth": {"type": "static_token", "token": "t"}},
+    ),
     "kantata": (kantata.connect, Role.PSA, "base_url", {"kind": "kantata", "token": "t", "billing_status_field_id": 1}),
 }
 REFUSED = {
@@ -38,8 +42,13 @@ REFUSED = {
     "another scheme": "ftp://erp.example.com",
     "no host": "https:///rpc",
 }
-ACCEPTED = ["https://erp.example.com", "https://acme.my.salesforce.com:443/", "http://127.0.0.1:8000",
-            "http://localhost:9102/crm", "http://[::1]:8000"]
+ACCEPTED = [
+    "https://erp.example.com",
+    "https://acme.my.salesforce.com:443/",
+    "http://127.0.0.1:8000",
+    "http://localhost:9102/crm",
+    "http://[::1]:8000",
+]
 
 
 def _context(connection: dict[str, Any]) -> ConnectorContext:
@@ -86,8 +95,9 @@ def test_an_unreachable_tryton_is_reported_without_the_urls_credentials() -> Non
         raise httpx.ConnectError("connection refused", request=request)
 
     # A client built directly (not from a validated connection), with credentials in its URL.
-    client = TrytonRpcClient(f"http://concord:{PASSWORD}@127.0.0.1:8000", "erp", "concord", "pw",
-                             transport=httpx.MockTransport(refuse))
+    client = TrytonRpcClient(
+        f"http://concord:{PASSWORD}@127.0.0.1:8000", "erp", "concord", "pw", transport=httpx.MockTransport(refuse)
+    )
     with pytest.raises(TrytonTransientError) as failed:
         client.login()
     assert PASSWORD not in str(failed.value)
@@ -95,8 +105,9 @@ def test_an_unreachable_tryton_is_reported_without_the_urls_credentials() -> Non
 
 
 def test_the_local_stacks_plain_http_connections_are_accepted(tmp_path: Path) -> None:
-    systems = LocalSystems(instance=tmp_path / "instance", host="127.0.0.1", tryton_port=8000, faults_port=8001,
-                           cache=tmp_path / "cache")
+    systems = LocalSystems(
+        instance=tmp_path / "instance", host="127.0.0.1", tryton_port=8000, faults_port=8001, cache=tmp_path / "cache"
+    )
     for role, value in systems.connections().items():
         connection = json.loads(value)
         assert connection["url"].startswith("http://127.0.0.1:")

@@ -178,8 +178,9 @@ def test_an_unchanged_secret_keeps_the_connectors_and_their_session(secretsmanag
     assert erp.client.login_count == 1
 
 
-def test_a_rotation_takes_effect_when_the_secret_cache_expires(secretsmanager: Any, clock: Clock,
-                                                               tryton: ScriptedTryton) -> None:
+def test_a_rotation_takes_effect_when_the_secret_cache_expires(
+    secretsmanager: Any, clock: Clock, tryton: ScriptedTryton
+) -> None:
     before = [c.client for c in connectors_for(_settings())]
     _rotate(secretsmanager, Role.ERP, "second-password")
 
@@ -196,8 +197,9 @@ def test_a_rotation_takes_effect_when_the_secret_cache_expires(secretsmanager: A
     assert tryton.logins == ["second-password"]  # the rebuilt connector logs in with the new password
 
 
-def test_a_refused_login_reads_the_rotated_secret_from_secrets_manager_at_once(secretsmanager: Any, clock: Clock,
-                                                                              tryton: ScriptedTryton) -> None:
+def test_a_refused_login_reads_the_rotated_secret_from_secrets_manager_at_once(
+    secretsmanager: Any, clock: Clock, tryton: ScriptedTryton
+) -> None:
     _, _, erp = connectors_for(_settings())
     _parties(erp)
     first_client = erp.client

@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
+from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 
 from ..loopback import loopback_only  # noqa: F401 - the fixture
-from concord.local.sandboxes.salesforce import DEFAULT_CLIENT, SalesforceSandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API = "/services/data/v67.0"
-
 
 
 def doc_example(name: str) -> dict[str, Any]:
@@ -29,11 +28,13 @@ def same_shape(example: Any, actual: Any) -> bool:
     """Same keys and JSON types all the way down (values such as ids may differ); a list is
     compared item by item against the example's first item."""
     if isinstance(example, dict):
-        return (isinstance(actual, dict) and set(example) == set(actual)
-                and all(same_shape(example[k], actual[k]) for k in example))
+        return (
+            isinstance(actual, dict)
+            and set(example) == set(actual)
+            and all(same_shape(example[k], actual[k]) for k in example)
+        )
     if isinstance(example, list):
-        return isinstance(actual, list) and (not example or all(same_shape(example[0], a)
-                                                                for a in actual))
+        return isinstance(actual, list) and (not example or all(same_shape(example[0], a) for a in actual))
     if example is None:
         return actual is None
     return type(example) is type(actual) or {type(example), type(actual)} <= {int, float}
@@ -53,13 +54,19 @@ def control(server: SandboxServer) -> Iterator[SandboxController]:
 
 
 def login(server: SandboxServer, tenant: str) -> httpx.Client:
-    answer = httpx.post(f"{server.url}/{tenant}/services/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT.client_id,
-        "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value()})  # type: ignore[union-attr]
+    answer = httpx.post(
+        f"{server.url}/{tenant}/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT.client_id,
+            "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value(),
+        },
+    )  # type: ignore[union-attr]
     answer.raise_for_status()
     token = answer.json()
-    return httpx.Client(base_url=token["instance_url"] + API,
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
+    return httpx.Client(
+        base_url=token["instance_url"] + API, headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
 
 
 @pytest.fixture

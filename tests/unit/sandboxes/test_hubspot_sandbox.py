@@ -18,7 +18,6 @@ from ..loopback import loopback_only  # noqa: F401 - the fixture
 OBJECTS = "/crm/objects/2026-03"
 
 
-
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
     with SandboxServer(HubSpotSandbox(required={"deals": ("closedate",)}, per_ten_seconds=5), ["crm"]) as running:
@@ -46,12 +45,20 @@ def test_search_pages_with_after_until_no_next(server: SandboxServer) -> None:
 
 
 def test_batch_update_answers_207_naming_the_failed_input_and_refuses_more_than_100(server: SandboxServer) -> None:
-    (deal,) = server.sandbox.vendors["crm"].seed(server.tenant("crm"), "deals", [{"dealname": "D", "closedate": "2026-03-31"}])
+    (deal,) = server.sandbox.vendors["crm"].seed(
+        server.tenant("crm"), "deals", [{"dealname": "D", "closedate": "2026-03-31"}]
+    )
     with _client(server) as http:
-        answer = http.post(f"{OBJECTS}/deals/batch/update", json={"inputs": [
-            {"id": deal["id"], "properties": {"concord_financial_status": "paid"}, "objectWriteTraceId": "a"},
-            {"id": "424242", "properties": {"concord_financial_status": "paid"}, "objectWriteTraceId": "b"},
-            {"id": deal["id"], "properties": {"concord_financial_status": "bogus"}, "objectWriteTraceId": "c"}]})
+        answer = http.post(
+            f"{OBJECTS}/deals/batch/update",
+            json={
+                "inputs": [
+                    {"id": deal["id"], "properties": {"concord_financial_status": "paid"}, "objectWriteTraceId": "a"},
+                    {"id": "424242", "properties": {"concord_financial_status": "paid"}, "objectWriteTraceId": "b"},
+                    {"id": deal["id"], "properties": {"concord_financial_status": "bogus"}, "objectWriteTraceId": "c"},
+                ]
+            },
+        )
         assert answer.status_code == 207
         errors = {e["objectWriteTraceId"]: e for e in answer.json()["errors"]}
         assert errors["b"]["category"] == "OBJECT_NOT_FOUND" and errors["c"]["category"] == "VALIDATION_ERROR"
@@ -77,11 +84,19 @@ def test_rate_limit_headers_count_down_and_a_spent_window_is_429(server: Sandbox
 
 
 def test_oauth_refresh_issues_expiring_tokens_and_unknown_tokens_are_401(server: SandboxServer) -> None:
-    token = httpx.post(f"{server.url}/crm/oauth/2026-03/token", data={
-        "grant_type": "refresh_token", "client_id": DEFAULT_APP.client_id, "client_secret": DEFAULT_APP.client_secret,
-        "refresh_token": DEFAULT_APP.refresh_token}).json()
+    token = httpx.post(
+        f"{server.url}/crm/oauth/2026-03/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": DEFAULT_APP.client_id,
+            "client_secret": DEFAULT_APP.client_secret,
+            "refresh_token": DEFAULT_APP.refresh_token,
+        },
+    ).json()
     assert token["expires_in"] == 1800
-    ok = httpx.get(f"{server.url}/crm{OBJECTS}/companies/1", headers={"Authorization": f"Bearer {token['access_token']}"})
+    ok = httpx.get(
+        f"{server.url}/crm{OBJECTS}/companies/1", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
     assert ok.status_code == 404  # authenticated; no such company
     denied = httpx.get(f"{server.url}/crm{OBJECTS}/companies/1", headers={"Authorization": "Bearer nope"})
     assert denied.status_code == 401 and denied.json()["category"] == "INVALID_AUTHENTICATION"

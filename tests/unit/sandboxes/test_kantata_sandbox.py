@@ -103,13 +103,17 @@ def test_custom_field_values_in_bulk_replace_earlier_values_all_or_none(api: htt
     again = api.post("/custom_field_values.json", json=request).json()
     request["custom_field_values"][1]["subject_id"] = 999999
     refused = api.post("/custom_field_values.json", json=request)
-    too_many = api.post("/custom_field_values.json", json={"custom_field_values": [
-        request["custom_field_values"][0]] * (example["limit"] + 1)})
+    too_many = api.post(
+        "/custom_field_values.json",
+        json={"custom_field_values": [request["custom_field_values"][0]] * (example["limit"] + 1)},
+    )
 
     assert first["count"] == 2 and set(first["results"][0]) == {"key", "id"}
     assert not {ref["id"] for ref in first["results"]} & {ref["id"] for ref in again["results"]}  # new ids
     assert refused.status_code == 422 and too_many.status_code == 422
-    stored = api.get("/custom_field_values.json", params={"subject_type": "Workspace", "with_subject_id": project["id"]})
+    stored = api.get(
+        "/custom_field_values.json", params={"subject_type": "Workspace", "with_subject_id": project["id"]}
+    )
     assert stored.json()["count"] == 2
     assert api.get("/custom_field_values.json").status_code == 400  # subject_type is required
 
@@ -125,23 +129,34 @@ def test_an_external_reference_is_created_or_updated_never_duplicated(api: httpx
     api.post("/external_references/create_or_update.json", json=request).raise_for_status()
     missing = {key: value for key, value in request["external_reference"].items() if key != example["required"][-1]}
 
-    found = api.get("/external_references.json", params={"subject_type": "Workspace", "service_name": "concord",
-                                                         "include": "subject"}).json()
-    assert [found["external_references"][ref["id"]]["service_model_ref"] for ref in found["results"]] == ["project:crm:006B"]
+    found = api.get(
+        "/external_references.json",
+        params={"subject_type": "Workspace", "service_name": "concord", "include": "subject"},
+    ).json()
+    assert [found["external_references"][ref["id"]]["service_model_ref"] for ref in found["results"]] == [
+        "project:crm:006B"
+    ]
     assert project["id"] in found["workspaces"]
     answer = api.post("/external_references/create_or_update.json", json={"external_reference": missing})
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "service_model_ref"
 
 
 def test_approval_lives_on_the_submission_and_the_approved_filter_ignores_its_value(
-        server: SandboxServer, api: httpx.Client) -> None:
+    server: SandboxServer, api: httpx.Client
+) -> None:
     project = workspace(api)
     consultant = httpx.Client(base_url=api.base_url, headers={"Authorization": f"Bearer {CONSULTANT}"})
-    entry = consultant.post("/time_entries.json", json={"time_entry": {
-        "workspace_id": int(project["id"]), "date_performed": "2026-03-03", "time_in_minutes": 90}}).json()
+    entry = consultant.post(
+        "/time_entries.json",
+        json={
+            "time_entry": {"workspace_id": int(project["id"]), "date_performed": "2026-03-03", "time_in_minutes": 90}
+        },
+    ).json()
     entry_id = entry["results"][0]["id"]
-    submitted = consultant.post("/timesheet_submissions.json", json={"timesheet_submission": {
-        "workspace_id": int(project["id"]), "line_item_ids": [int(entry_id)]}}).json()
+    submitted = consultant.post(
+        "/timesheet_submissions.json",
+        json={"timesheet_submission": {"workspace_id": int(project["id"]), "line_item_ids": [int(entry_id)]}},
+    ).json()
     submission_id = submitted["results"][0]["id"]
 
     assert api.get("/time_entries.json", params={"approved": "false"}).json()["count"] == 0
@@ -152,8 +167,10 @@ def test_approval_lives_on_the_submission_and_the_approved_filter_ignores_its_va
     record = approved["timesheet_submissions"][submission_id]
     assert record["status"] == "approved" and record["time_entry_ids"] == [entry_id] and record["user_id"] == "1002"
     assert again.status_code == 422
-    listed = api.get("/timesheet_submissions.json", params={"statuses": "approved", "include": "time_entries",
-                                                            "updated_after": "2000-01-01T00:00:00Z"}).json()
+    listed = api.get(
+        "/timesheet_submissions.json",
+        params={"statuses": "approved", "include": "time_entries", "updated_after": "2000-01-01T00:00:00Z"},
+    ).json()
     assert listed["time_entries"][entry_id]["time_in_minutes"] == 90
     assert api.get("/time_entries.json", params={"approved": "false"}).json()["count"] == 1  # value ignored
     consultant.close()

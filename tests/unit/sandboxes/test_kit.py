@@ -33,8 +33,7 @@ def test_clock_never_repeats_a_millisecond() -> None:
 
 
 def test_store_transaction_undoes_writes_when_the_block_raises() -> None:
-    store = RecordStore(StoreLayout(new_id=lambda t, n: f"{t}-{n}", format_time=str,
-                                    modified_fields=("stamp",)))
+    store = RecordStore(StoreLayout(new_id=lambda t, n: f"{t}-{n}", format_time=str, modified_fields=("stamp",)))
     kept = store.insert("t", {"a": 1})
     with pytest.raises(RuntimeError), store.transaction():
         store.insert("t", {"a": 2})
@@ -46,7 +45,7 @@ def test_store_transaction_undoes_writes_when_the_block_raises() -> None:
 def test_router_binds_path_parameters_and_tells_405_from_404() -> None:
     router = Router()
     router.add("GET", "/things/{name}", lambda request, name: Response(200, name))
-    handler, params = router.match("GET", "/things/x")  # type: ignore[misc]
+    _handler, params = router.match("GET", "/things/x")  # type: ignore[misc]
     assert params == {"name": "x"}
     assert router.match("POST", "/things/x") is None and router.allows_path("/things/x")
     assert not router.allows_path("/other")

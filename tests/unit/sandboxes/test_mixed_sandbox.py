@@ -45,8 +45,12 @@ def test_each_tenant_is_answered_by_its_own_vendor(server: SandboxServer) -> Non
         assert workspace.status_code == 200 and "results" in workspace.json()  # Kantata's envelope
         assert not any(name.lower().startswith("x-hubspot") for name in workspace.headers)
         # Each tenant speaks only its vendor's API: a HubSpot path under the Kantata account is unknown.
-        assert httpx.post(f"{server.url}/psa{DEALS}", json={},
-                          headers={"Authorization": f"Bearer {KANTATA_SANDBOX_TOKEN}"}).status_code == 404
+        assert (
+            httpx.post(
+                f"{server.url}/psa{DEALS}", json={}, headers={"Authorization": f"Bearer {KANTATA_SANDBOX_TOKEN}"}
+            ).status_code
+            == 404
+        )
 
 
 def test_the_control_api_names_each_tenants_vendor_and_seeds_through_it(server: SandboxServer) -> None:
@@ -77,18 +81,24 @@ def test_the_fault_proxy_faults_one_tenant_of_a_mixed_sandbox(server: SandboxSer
         assert crm.post(f"{DEALS}/search", json={}).status_code == 200
 
 
-@pytest.mark.parametrize(("arguments", "expected"), [
-    ((None, ["crm=hubspot", "psa=kantata"]), {"crm": "hubspot", "psa": "kantata"}),
-    (("salesforce", ["crm", "psa"]), {"crm": "salesforce", "psa": "salesforce"}),
-    (("salesforce", None), {"crm": "salesforce", "psa": "salesforce"}),
-    (("salesforce", ["crm", "psa=kantata"]), {"crm": "salesforce", "psa": "kantata"}),
-])
-def test_tenant_arguments_name_a_vendor_each(arguments: tuple[str | None, list[str] | None],
-                                             expected: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ((None, ["crm=hubspot", "psa=kantata"]), {"crm": "hubspot", "psa": "kantata"}),
+        (("salesforce", ["crm", "psa"]), {"crm": "salesforce", "psa": "salesforce"}),
+        (("salesforce", None), {"crm": "salesforce", "psa": "salesforce"}),
+        (("salesforce", ["crm", "psa=kantata"]), {"crm": "salesforce", "psa": "kantata"}),
+    ],
+)
+def test_tenant_arguments_name_a_vendor_each(
+    arguments: tuple[str | None, list[str] | None], expected: dict[str, str]
+) -> None:
     assert tenant_vendors(*arguments) == expected
 
 
-@pytest.mark.parametrize("arguments", [(None, ["crm"]), (None, ["crm=workday"]), (None, ["crm=hubspot", "crm=kantata"])])
+@pytest.mark.parametrize(
+    "arguments", [(None, ["crm"]), (None, ["crm=workday"]), (None, ["crm=hubspot", "crm=kantata"])]
+)
 def test_a_tenant_without_a_known_vendor_is_refused(arguments: tuple[str | None, list[str]]) -> None:
     with pytest.raises(ValueError, match="tenant"):
         tenant_vendors(*arguments)
@@ -100,14 +110,18 @@ def test_the_cli_builds_one_vendor_object_per_vendor() -> None:
         assert vendors["crm"] is vendors["psa"] and vendors["erp"].name == "kantata"
 
 
-@pytest.mark.parametrize(("systems", "tenants", "vendor"), [
-    ("crm=hubspot,psa=kantata", ["--tenant", "crm=hubspot", "--tenant", "psa=kantata"], "hubspot+kantata"),
-    ("crm=salesforce,psa=kantata", ["--tenant", "crm=salesforce", "--tenant", "psa=kantata"], "kantata+salesforce"),
-    ("crm=salesforce,psa=certinia", ["--tenant", "crm=salesforce", "--tenant", "psa=salesforce"], "salesforce"),
-    ("psa=kantata", ["--tenant", "psa=kantata"], "kantata"),
-])
-def test_vendor_sandboxes_start_one_process_for_any_mix(tmp_path: Path, systems: str, tenants: list[str],
-                                                        vendor: str) -> None:
+@pytest.mark.parametrize(
+    ("systems", "tenants", "vendor"),
+    [
+        ("crm=hubspot,psa=kantata", ["--tenant", "crm=hubspot", "--tenant", "psa=kantata"], "hubspot+kantata"),
+        ("crm=salesforce,psa=kantata", ["--tenant", "crm=salesforce", "--tenant", "psa=kantata"], "kantata+salesforce"),
+        ("crm=salesforce,psa=certinia", ["--tenant", "crm=salesforce", "--tenant", "psa=salesforce"], "salesforce"),
+        ("psa=kantata", ["--tenant", "psa=kantata"], "kantata"),
+    ],
+)
+def test_vendor_sandboxes_start_one_process_for_any_mix(
+    tmp_path: Path, systems: str, tenants: list[str], vendor: str
+) -> None:
     vendors = VendorSandboxes(tmp_path, "127.0.0.1", 9101, 9102, saas_roles(parse_systems(systems)))
     assert vendors.sandbox_tenant_args() == tenants
     assert vendors.vendor == vendor

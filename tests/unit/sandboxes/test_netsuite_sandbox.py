@@ -35,8 +35,9 @@ def server() -> Iterator[SandboxServer]:
 def assertion(token_url: str, **changes: Any) -> str:
     now = int(time.time())
     claims = {"iss": DEMO_CLIENT_ID, "scope": "rest_webservices", "aud": token_url, "iat": now, "exp": now + 300}
-    return jwt.encode({**claims, **changes}, netsuite_demo_private_key(), algorithm="ES256",
-                      headers={"kid": DEMO_CERTIFICATE_ID})
+    return jwt.encode(
+        {**claims, **changes}, netsuite_demo_private_key(), algorithm="ES256", headers={"kid": DEMO_CERTIFICATE_ID}
+    )
 
 
 def token(server: SandboxServer, **changes: Any) -> httpx.Response:
@@ -47,8 +48,9 @@ def token(server: SandboxServer, **changes: Any) -> httpx.Response:
 @pytest.fixture
 def api(server: SandboxServer) -> Iterator[httpx.Client]:
     answer = token(server)
-    with httpx.Client(base_url=f"{server.url}/erp/services/rest",
-                      headers={"Authorization": f"Bearer {answer.json()['access_token']}"}) as client:
+    with httpx.Client(
+        base_url=f"{server.url}/erp/services/rest", headers={"Authorization": f"Bearer {answer.json()['access_token']}"}
+    ) as client:
         yield client
 
 
@@ -86,12 +88,18 @@ def test_put_on_an_external_id_upserts_and_get_reads_by_it(api) -> None:
 def _order(api: httpx.Client) -> str:
     customer = api.put("/record/v1/customer/eid:C1", json={"companyName": "Acme", "subsidiary": {"id": "1"}})
     item = query(api, "SELECT id FROM item WHERE itemid = 'CONSULT-HR'").json()["items"][0]["id"]
-    empty = api.post("/record/v1/salesOrder", json={"entity": {"id": customer.headers["Location"].rsplit("/", 1)[1]},
-                                                     "item": {"items": []}})
+    empty = api.post(
+        "/record/v1/salesOrder",
+        json={"entity": {"id": customer.headers["Location"].rsplit("/", 1)[1]}, "item": {"items": []}},
+    )
     assert empty.status_code == 400 and "at least one line" in empty.json()["o:errorDetails"][0]["detail"]
-    created = api.post("/record/v1/salesOrder", json={
-        "entity": {"id": customer.headers["Location"].rsplit("/", 1)[1]},
-        "item": {"items": [{"item": {"id": item}, "quantity": 1}]}})
+    created = api.post(
+        "/record/v1/salesOrder",
+        json={
+            "entity": {"id": customer.headers["Location"].rsplit("/", 1)[1]},
+            "item": {"items": [{"item": {"id": item}, "quantity": 1}]},
+        },
+    )
     return created.headers["Location"].rsplit("/", 1)[1]
 
 

@@ -44,13 +44,17 @@ def test_the_hubspot_rep_wins_a_deal_and_reads_it_back(server: SandboxServer, tm
 
 
 def test_the_kantata_consultant_fills_a_week_in_one_submission_and_approves_it(
-        server: SandboxServer, tmp_path: Path) -> None:
+    server: SandboxServer, tmp_path: Path
+) -> None:
     person = consultant(vendors_of(server, tmp_path, {"crm": "hubspot", "psa": "kantata"}))
     assert (person.vendor, person.project_word) == ("Kantata", "workspace")
     account = server.tenant("psa")
     workspace = server.sandbox.vendors["psa"].seed(account, "workspaces", [{"title": "Rollout"}])[0]
-    server.sandbox.vendors["psa"].seed(account, "stories", [{"title": "Build", "workspace_id": workspace["id"]},
-                                                            {"title": "Discovery", "workspace_id": workspace["id"]}])
+    server.sandbox.vendors["psa"].seed(
+        account,
+        "stories",
+        [{"title": "Build", "workspace_id": workspace["id"]}, {"title": "Discovery", "workspace_id": workspace["id"]}],
+    )
     assert person.task_names(workspace["id"]) == ["Build", "Discovery"]
 
     submission = person.fill_week(workspace["id"], [8.0, 0.0, 6.0], week_of=dt.date(2025, 6, 4))
@@ -60,7 +64,9 @@ def test_the_kantata_consultant_fills_a_week_in_one_submission_and_approves_it(
     assert stored is not None and stored["status"] == "approved" and stored["start_date"] == "2025-06-02"
     entries = [account.store.get("time_entries", entry_id) for entry_id in stored["time_entry_ids"]]
     assert sorted((e["date_performed"], e["time_in_minutes"]) for e in entries if e) == [
-        ("2025-06-02", 480), ("2025-06-04", 360)]  # a day without hours is no entry
+        ("2025-06-02", 480),
+        ("2025-06-04", 360),
+    ]  # a day without hours is no entry
 
 
 def test_salesforce_and_certinia_users_have_the_same_shape(tmp_path: Path) -> None:

@@ -32,8 +32,7 @@ def test_create_get_patch_delete(crm: httpx.Client) -> None:
     assert gone.status_code == 404 and gone.json()[0]["errorCode"] == "NOT_FOUND"
 
 
-def test_upsert_by_external_id_201_then_200_then_300(crm: httpx.Client,
-                                                     control: SandboxController) -> None:
+def test_upsert_by_external_id_201_then_200_then_300(crm: httpx.Client, control: SandboxController) -> None:
     example = doc_example("upsert_created")
     path = "/sobjects/Account/Concord_Ref__c/C-1"
     created = crm.patch(path, json={"Name": "California Wheat Corporation"})
@@ -41,8 +40,7 @@ def test_upsert_by_external_id_201_then_200_then_300(crm: httpx.Client,
     updated = crm.patch(path, json={"Name": "Renamed"})
     assert updated.status_code == 200 and updated.json()["created"] is False
     assert updated.json()["id"] == created.json()["id"]
-    control.seed("crm", "Account", [{"Name": "a", "Concord_Ref__c": "DUP"},
-                                    {"Name": "b", "Concord_Ref__c": "DUP"}])
+    control.seed("crm", "Account", [{"Name": "a", "Concord_Ref__c": "DUP"}, {"Name": "b", "Concord_Ref__c": "DUP"}])
     many = crm.patch("/sobjects/Account/Concord_Ref__c/DUP", json={"Name": "x"})
     assert many.status_code == 300 and len(many.json()) == 2
     assert all(url.startswith(f"{API}/sobjects/Account/001") for url in many.json())
@@ -53,16 +51,25 @@ def test_validation_errors_name_the_field(crm: httpx.Client) -> None:
     account_id = _account(crm, Concord_Ref__c="UNIQ")
     cases = [
         ("Opportunity", {"Name": "x", "CloseDate": "2026-01-01"}, "REQUIRED_FIELD_MISSING"),
-        ("Opportunity", {"Name": "x", "CloseDate": "2026-01-01", "StageName": "Won-ish"},
-         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        (
+            "Opportunity",
+            {"Name": "x", "CloseDate": "2026-01-01", "StageName": "Won-ish"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
         ("Account", {"Name": "x" * 256}, "STRING_TOO_LONG"),
         ("Account", {"Name": "x", "Concord_Ref__c": "UNIQ"}, "DUPLICATE_VALUE"),
         ("Contact", {"LastName": "x", "AccountId": "not-an-id"}, "MALFORMED_ID"),
-        ("Contact", {"LastName": "x", "AccountId": ids.new_id("001", 999)},  # well formed, absent
-         "INVALID_CROSS_REFERENCE_KEY"),
+        (
+            "Contact",
+            {"LastName": "x", "AccountId": ids.new_id("001", 999)},  # well formed, absent
+            "INVALID_CROSS_REFERENCE_KEY",
+        ),
         ("Account", {"Name": "x", "Nope__c": 1}, "INVALID_FIELD"),
-        ("Opportunity", {"Name": "x", "CloseDate": "2026-01-01", "StageName": "Prospecting",
-                         "IsWon": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
+        (
+            "Opportunity",
+            {"Name": "x", "CloseDate": "2026-01-01", "StageName": "Prospecting", "IsWon": True},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+        ),
     ]
     for sobject, body, code in cases:
         answer = crm.post(f"/sobjects/{sobject}", json=body)
@@ -71,21 +78,27 @@ def test_validation_errors_name_the_field(crm: httpx.Client) -> None:
 
 
 def test_computed_fields_follow_their_inputs(crm: httpx.Client, psa: httpx.Client) -> None:
-    opp = crm.post("/sobjects/Opportunity", json={"Name": "d", "CloseDate": "2026-01-01",
-                                                   "StageName": "Closed Won"}).json()["id"]
-    line = crm.post("/sobjects/OpportunityLineItem", json={"OpportunityId": opp, "Quantity": 3,
-                                                          "UnitPrice": 2.5}).json()["id"]
+    opp = crm.post(
+        "/sobjects/Opportunity", json={"Name": "d", "CloseDate": "2026-01-01", "StageName": "Closed Won"}
+    ).json()["id"]
+    line = crm.post(
+        "/sobjects/OpportunityLineItem", json={"OpportunityId": opp, "Quantity": 3, "UnitPrice": 2.5}
+    ).json()["id"]
     assert crm.get(f"/sobjects/Opportunity/{opp}").json()["IsWon"] is True
     assert crm.get(f"/sobjects/OpportunityLineItem/{line}").json()["TotalPrice"] == 7.5
     project = psa.post("/sobjects/pse__Proj__c", json={"Name": "P"}).json()["id"]
     resource = psa.post("/sobjects/Contact", json={"LastName": "R"}).json()["id"]
-    card = {"pse__Project__c": project, "pse__Resource__c": resource,
-            "pse__Monday_Hours__c": 8, "pse__Friday_Hours__c": 4.5}
-    tuesday = psa.post("/sobjects/pse__Timecard_Header__c",
-                       json={**card, "pse__Start_Date__c": "2026-01-06"})
+    card = {
+        "pse__Project__c": project,
+        "pse__Resource__c": resource,
+        "pse__Monday_Hours__c": 8,
+        "pse__Friday_Hours__c": 4.5,
+    }
+    tuesday = psa.post("/sobjects/pse__Timecard_Header__c", json={**card, "pse__Start_Date__c": "2026-01-06"})
     assert tuesday.json()[0]["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
-    monday = psa.post("/sobjects/pse__Timecard_Header__c",
-                      json={**card, "pse__Start_Date__c": "2026-01-05"}).json()["id"]
+    monday = psa.post("/sobjects/pse__Timecard_Header__c", json={**card, "pse__Start_Date__c": "2026-01-05"}).json()[
+        "id"
+    ]
     assert psa.get(f"/sobjects/pse__Timecard_Header__c/{monday}").json()["pse__Total_Hours__c"] == 12.5
 
 
@@ -95,11 +108,12 @@ def test_crm_org_has_no_psa_objects(crm: httpx.Client) -> None:
 
 def test_collection_upsert_reports_each_record_in_order(crm: httpx.Client) -> None:
     example = doc_example("collections_upsert")
-    records = [{"attributes": {"type": "Account"}, "Concord_Ref__c": "A", "Name": "a"},
-               {"attributes": {"type": "Account"}, "Concord_Ref__c": "B"},
-               {"attributes": {"type": "Account"}, "Concord_Ref__c": "A", "Name": "a2"}]
-    answer = crm.patch("/composite/sobjects/Account/Concord_Ref__c",
-                       json={"allOrNone": False, "records": records})
+    records = [
+        {"attributes": {"type": "Account"}, "Concord_Ref__c": "A", "Name": "a"},
+        {"attributes": {"type": "Account"}, "Concord_Ref__c": "B"},
+        {"attributes": {"type": "Account"}, "Concord_Ref__c": "A", "Name": "a2"},
+    ]
+    answer = crm.patch("/composite/sobjects/Account/Concord_Ref__c", json={"allOrNone": False, "records": records})
     assert answer.status_code == 200
     first, second, third = answer.json()
     assert same_shape(example["response"][0], first) and first["created"] is True
@@ -108,8 +122,10 @@ def test_collection_upsert_reports_each_record_in_order(crm: httpx.Client) -> No
 
 
 def test_all_or_none_rolls_every_record_back(crm: httpx.Client) -> None:
-    records = [{"attributes": {"type": "Account"}, "Name": "kept?"},
-               {"attributes": {"type": "Account"}, "Name": "x" * 300}]
+    records = [
+        {"attributes": {"type": "Account"}, "Name": "kept?"},
+        {"attributes": {"type": "Account"}, "Name": "x" * 300},
+    ]
     results = crm.post("/composite/sobjects", json={"allOrNone": True, "records": records}).json()
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
@@ -120,8 +136,10 @@ def test_all_or_none_rolls_every_record_back(crm: httpx.Client) -> None:
 
 def test_collection_update_by_id_and_the_200_record_limit(crm: httpx.Client) -> None:
     record_id = _account(crm)
-    updated = crm.patch("/composite/sobjects", json={"records": [
-        {"attributes": {"type": "Account"}, "id": record_id, "BillingCity": "Oslo"}]})
+    updated = crm.patch(
+        "/composite/sobjects",
+        json={"records": [{"attributes": {"type": "Account"}, "id": record_id, "BillingCity": "Oslo"}]},
+    )
     assert updated.json() == [{"id": record_id, "success": True, "errors": []}]
     too_many = [{"attributes": {"type": "Account"}, "Name": str(i)} for i in range(201)]
     refused = crm.post("/composite/sobjects", json={"records": too_many})

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ..tables import create_audit_table
 from .senders import Sent
 
 BUS = "concord-test"
@@ -144,14 +145,7 @@ def _stack(load_handler: Any, lambda_context: Any, patch: pytest.MonkeyPatch) ->
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.create_table(
-        TableName=AUDIT_TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_audit_table(dynamodb, AUDIT_TABLE)
     sqs = boto3.client("sqs")
     tap_url = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
     tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

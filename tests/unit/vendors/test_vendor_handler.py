@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from concord.aws.audit import AuditTrail
 from concord.events import event_id_for_delivery
+from concord.stores.audit import AuditTrail
 
 from . import senders
 from .harness import (

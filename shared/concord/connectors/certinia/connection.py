@@ -43,4 +43,6 @@ class CertiniaConnection(OrgConnection):
     org: OrgMode = OrgMode.SEPARATE
     fields: PsaFields = PsaFields()
     stages: Stages = Stages()
-    budget_type: str = Field(default="Customer Purchase Order", min_length=1)  # pse__Type__c of the budget Concord creates
+    budget_type: str = Field(
+        default="Customer Purchase Order", min_length=1
+    )  # pse__Type__c of the budget Concord creates

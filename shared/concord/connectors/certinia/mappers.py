@@ -42,19 +42,23 @@ def to_canonical_approved_time(header: TimecardRow) -> list[ApprovedTime]:
                 f"certinia pse__Timecard_Header__c {header.id}: {hours} hours on {WEEKDAYS[weekday]} {worked_on}"
             )
         try:
-            entries.append(ApprovedTime(
-                time_entry_id=f"{header.id}:{worked_on.isoformat()}",
-                project_id=header.project_id,
-                task_id=header.task_id or header.project_id,
-                employee_id=header.resource_id,
-                worked_on=worked_on,
-                hours=hours,
-                billable=header.billable,
-                # The header has no approval time: approval is its last write in the usual flow.
-                approved_at=header.last_modified,
-            ))
+            entries.append(
+                ApprovedTime(
+                    time_entry_id=f"{header.id}:{worked_on.isoformat()}",
+                    project_id=header.project_id,
+                    task_id=header.task_id or header.project_id,
+                    employee_id=header.resource_id,
+                    worked_on=worked_on,
+                    hours=hours,
+                    billable=header.billable,
+                    # The header has no approval time: approval is its last write in the usual flow.
+                    approved_at=header.last_modified,
+                )
+            )
         except ValidationError as error:
-            raise ValidationFailed(f"certinia pse__Timecard_Header__c {header.id}: {error.errors()[0]['msg']}") from None
+            raise ValidationFailed(
+                f"certinia pse__Timecard_Header__c {header.id}: {error.errors()[0]['msg']}"
+            ) from None
     return sorted(entries, key=lambda entry: entry.worked_on)
 
 
@@ -64,12 +68,17 @@ def to_canonical_budget(rows: Sequence[BudgetRow], project_id: str) -> Money | N
     if not approved:
         return None
     currencies = {row.currency for row in approved}
-    if len(currencies) != 1 or None in currencies:
-        raise ValidationFailed(f"certinia pse__Proj__c {project_id}: approved budgets in currencies {sorted(map(str, currencies))}")
-    return Money(amount=sum((row.amount or Decimal(0) for row in approved), Decimal(0)), currency=currencies.pop())
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    if currency is None:
+        raise ValidationFailed(
+            f"certinia pse__Proj__c {project_id}: approved budgets in currencies {sorted(map(str, currencies))}"
+        )
+    return Money(amount=sum((row.amount or Decimal(0) for row in approved), Decimal(0)), currency=currency)
 
 
-def to_certinia_project(plan: ProjectPlan, client_id: str, opportunity_id: str | None, stages: Stages) -> dict[str, Any]:
+def to_certinia_project(
+    plan: ProjectPlan, client_id: str, opportunity_id: str | None, stages: Stages
+) -> dict[str, Any]:
     """pse__Proj__c fields of a new, active project (its external id goes in the URL)."""
     fields: dict[str, Any] = {
         "Name": plan.name,
@@ -114,6 +123,9 @@ def to_certinia_budget(plan: ProjectPlan, project_id: str, budget_type: str) -> 
 
 def to_certinia_stage(state: ProjectState, stages: Stages) -> dict[str, Any]:
     """The stage and active flag of a project state (only an active project takes time)."""
-    stage = {ProjectState.ACTIVE: stages.active, ProjectState.ON_HOLD: stages.on_hold,
-             ProjectState.CLOSED: stages.closed}[state]
+    stage = {
+        ProjectState.ACTIVE: stages.active,
+        ProjectState.ON_HOLD: stages.on_hold,
+        ProjectState.CLOSED: stages.closed,
+    }[state]
     return {"pse__Stage__c": stage, "pse__Is_Active__c": state is ProjectState.ACTIVE}

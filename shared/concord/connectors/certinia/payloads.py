@@ -38,8 +38,17 @@ class TimecardRow(VendorRecord):
         return [hours or Decimal(0) for hours in days]
 
 
-TIMECARD_FIELDS = ("Id", "pse__Project__c", "pse__Project_Task__c", "pse__Resource__c", "pse__Approved__c",
-                   "pse__Billable__c", "pse__Start_Date__c", "LastModifiedDate", *DAY_FIELDS)
+TIMECARD_FIELDS = (
+    "Id",
+    "pse__Project__c",
+    "pse__Project_Task__c",
+    "pse__Resource__c",
+    "pse__Approved__c",
+    "pse__Billable__c",
+    "pse__Start_Date__c",
+    "LastModifiedDate",
+    *DAY_FIELDS,
+)
 
 
 class TaskRow(VendorRecord):

@@ -31,8 +31,8 @@ from concord.errors import ConcordError, OwnershipConflict, ValidationFailed
 from concord.events.types import Money
 from concord.observability import logger
 
-from ..kit.polled import PolledChanges
 from ..kit.errors import NotFound
+from ..kit.polled import PolledChanges
 from ..salesforce.batches import by_external_id, field_by_id, update_by_id
 from ..salesforce.client import COLLECTION_LIMIT, SalesforceClient, soql_quote
 from ..salesforce.mappers import to_canonical_status, to_salesforce_status_updates
@@ -87,12 +87,15 @@ class CertiniaPsa(PolledChanges):
     def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
         self.client.update(PROJECT, project_id, mappers.to_certinia_stage(state, self.settings.stages))
-        logger.info("certinia project state set", extra={"project_id": project_id, "state": state.value, "reason": reason})
+        logger.info(
+            "certinia project state set", extra={"project_id": project_id, "state": state.value, "reason": reason}
+        )
 
     def rename_client(self, client_id: str, name: str) -> None:
         if self.same_org:
             raise OwnershipConflict(
-                f"certinia client {client_id} is the CRM's Account (same org): the CRM owns its name, Concord does not write it"
+                f"certinia client {client_id} is the CRM's Account (same org): "
+                "the CRM owns its name, Concord does not write it"
             )
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
         self.client.update("Account", client_id, {"Name": name})
@@ -113,8 +116,10 @@ class CertiniaPsa(PolledChanges):
     def project_budget(self, project_id: str) -> Money | None:
         # Summed here rather than with SUM(): the rows are few, and one shape serves every org.
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm
-        soql = (f"SELECT {', '.join(BUDGET_FIELDS)} FROM {BUDGET} "
-                f"WHERE pse__Project__c = {soql_quote(project_id)} AND pse__Approved__c = true")
+        soql = (
+            f"SELECT {', '.join(BUDGET_FIELDS)} FROM {BUDGET} "
+            f"WHERE pse__Project__c = {soql_quote(project_id)} AND pse__Approved__c = true"
+        )
         rows = [BudgetRow.model_validate(record) for record in self.client.query(soql)]
         return mappers.to_canonical_budget(rows, project_id)
 
@@ -122,30 +127,37 @@ class CertiniaPsa(PolledChanges):
 
     def approved_time(self, project_id: str) -> Sequence[ApprovedTime]:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm
-        soql = (f"SELECT {', '.join(TIMECARD_FIELDS)} FROM {TIMECARD} WHERE pse__Project__c = {soql_quote(project_id)} "
-                "AND pse__Approved__c = true ORDER BY pse__Start_Date__c, Id")
-        return [entry for record in self.client.query(soql)
-                for entry in mappers.to_canonical_approved_time(TimecardRow.model_validate(record))]
+        soql = (
+            f"SELECT {', '.join(TIMECARD_FIELDS)} FROM {TIMECARD} WHERE pse__Project__c = {soql_quote(project_id)} "
+            "AND pse__Approved__c = true ORDER BY pse__Start_Date__c, Id"
+        )
+        return [
+            entry
+            for record in self.client.query(soql)
+            for entry in mappers.to_canonical_approved_time(TimecardRow.model_validate(record))
+        ]
 
     def approved_entries(self, record_id: str) -> Sequence[ApprovedTime]:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         record = self.client.get(TIMECARD, record_id, TIMECARD_FIELDS)
         return mappers.to_canonical_approved_time(TimecardRow.model_validate(record))
 
-
     # -- steps of create_project -----------------------------------------------------------------
 
     def _find_project(self, external_ref: str) -> ProjectRow | None:
         # One query: the project by its external id, with its tasks and budgets (child subqueries).
         # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm
-        soql = (f"SELECT Id, pse__Account__c, (SELECT Id, Name FROM pse__Project_Tasks__r), "
-                f"(SELECT {', '.join(BUDGET_FIELDS)} FROM pse__Budgets__r) "
-                f"FROM {PROJECT} WHERE {self.fields.project_ref} = {soql_quote(external_ref)}")
+        soql = (
+            f"SELECT Id, pse__Account__c, (SELECT Id, Name FROM pse__Project_Tasks__r), "
+            f"(SELECT {', '.join(BUDGET_FIELDS)} FROM pse__Budgets__r) "
+            f"FROM {PROJECT} WHERE {self.fields.project_ref} = {soql_quote(external_ref)}"
+        )
         records = list(self.client.query(soql))
         if not records:
             return None
-        complete = self.client.with_all_children(self.client.with_all_children(records[0], "pse__Project_Tasks__r"),
-                                                 "pse__Budgets__r")
+        complete = self.client.with_all_children(
+            self.client.with_all_children(records[0], "pse__Project_Tasks__r"), "pse__Budgets__r"
+        )
         return ProjectRow.model_validate(complete)
 
     def _client_for(self, plan: ProjectPlan) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from concord.errors import ConcordError, PermanentError, ValidationFailed
 
@@ -89,7 +89,8 @@ class HubSpotErrors(ErrorMapper):
         if response.status_code == 400 and body is not None and (missing := required_properties(body)):
             return RequiredPropertyMissing(
                 f"hubspot {operation}: the portal requires {', '.join(missing)} (set it in HubSpot or relax the rule)",
-                missing)
+                missing,
+            )
         return None
 
     def vendor_detail(self, response: httpx.Response) -> str:
@@ -103,9 +104,12 @@ def rate_limit_fields(response: httpx.Response) -> Mapping[str, Any]:
     """The portal's remaining requests from `X-HubSpot-RateLimit-*` (search answers carry none)."""
     headers = response.headers
     fields: dict[str, Any] = {}
-    for header, field in (("X-HubSpot-RateLimit-Remaining", "rate_remaining"), ("X-HubSpot-RateLimit-Max", "rate_max"),
-                          ("X-HubSpot-RateLimit-Daily-Remaining", "daily_remaining"),
-                          ("X-HubSpot-RateLimit-Daily", "daily_max")):
+    for header, field in (
+        ("X-HubSpot-RateLimit-Remaining", "rate_remaining"),
+        ("X-HubSpot-RateLimit-Max", "rate_max"),
+        ("X-HubSpot-RateLimit-Daily-Remaining", "daily_remaining"),
+        ("X-HubSpot-RateLimit-Daily", "daily_max"),
+    ):
         if headers.get(header, "").isdigit():
             fields[field] = int(headers[header])
     if fields.get("daily_max"):
@@ -117,25 +121,44 @@ def rate_limit_fields(response: httpx.Response) -> Mapping[str, Any]:
 class HubSpotClient:
     """The CRM objects API of one portal."""
 
-    def __init__(self, *, base_url: str, auth: httpx.Auth, budget: RateBudget, search_budget: RateBudget,
-                 portal: str = "", api_version: str = API_VERSION, max_wait: float | Callable[[], float] = 0.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        search_budget: RateBudget,
+        portal: str = "",
+        api_version: str = API_VERSION,
+        max_wait: float | Callable[[], float] = 0.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.objects = f"/crm/objects/{api_version}"
-        common: dict[str, Any] = {"base_url": base_url, "errors": HubSpotErrors(), "auth": auth, "account": portal,
-                                  "max_wait": max_wait, "observe": rate_limit_fields, "transport": transport}
+        common: dict[str, Any] = {
+            "base_url": base_url,
+            "errors": HubSpotErrors(),
+            "auth": auth,
+            "account": portal,
+            "max_wait": max_wait,
+            "observe": rate_limit_fields,
+            "transport": transport,
+        }
         self.http = VendorClient(budget=budget, **common)
         self.search_http = VendorClient(budget=search_budget, **common)
 
     # ---------------------------------------------------------------- reads
 
-    def get(self, object_type: str, object_id: str, properties: Sequence[str],
-            associations: Sequence[str] = ()) -> SimpleObject:
+    def get(
+        self, object_type: str, object_id: str, properties: Sequence[str], associations: Sequence[str] = ()
+    ) -> SimpleObject:
         """One object with `properties` (and the ids of its `associations`).
         https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/get-deal"""
         params: dict[str, str] = {"properties": ",".join(properties)}
         if associations:
             params["associations"] = ",".join(associations)
-        body = self.http.json("get", "GET", f"{self.objects}/{_segment(object_type)}/{_segment(object_id)}", params=params)
+        body = self.http.json(
+            "get", "GET", f"{self.objects}/{_segment(object_type)}/{_segment(object_id)}", params=params
+        )
         return SimpleObject.model_validate(body)
 
     def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[SimpleObject]:
@@ -144,16 +167,22 @@ class HubSpotClient:
         https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/line-items/batch/read-line-items"""
         found: list[SimpleObject] = []
         for start in range(0, len(ids), BATCH_LIMIT):
-            inputs = [{"id": object_id} for object_id in ids[start:start + BATCH_LIMIT]]
-            body = self.http.json("batch_read", "POST", f"{self.objects}/{_segment(object_type)}/batch/read",
-                                  json={"inputs": inputs, "properties": list(properties)})
+            inputs = [{"id": object_id} for object_id in ids[start : start + BATCH_LIMIT]]
+            body = self.http.json(
+                "batch_read",
+                "POST",
+                f"{self.objects}/{_segment(object_type)}/batch/read",
+                json={"inputs": inputs, "properties": list(properties)},
+            )
             found += BatchResult.model_validate(body).results
         return found
 
     def search(self, object_type: str, query: Mapping[str, Any]) -> SearchPage:
         """One page of a CRM search (filterGroups, sorts, properties, limit, after).
         https://developers.hubspot.com/docs/api-reference/2026-03/crm/search/guide"""
-        body = self.search_http.json("search", "POST", f"{self.objects}/{_segment(object_type)}/search", json=dict(query))
+        body = self.search_http.json(
+            "search", "POST", f"{self.objects}/{_segment(object_type)}/search", json=dict(query)
+        )
         return SearchPage(results=body.get("results", []))
 
     # ---------------------------------------------------------------- batch writes (≤ 100 a call)
@@ -174,7 +203,7 @@ class HubSpotClient:
         keys = [str(item.get("objectWriteTraceId") or item["id"]) for item in inputs]
         failures: dict[str, ConcordError] = {}
         for start in range(0, len(inputs), BATCH_LIMIT):
-            chunk = [dict(item) for item in inputs[start:start + BATCH_LIMIT]]
+            chunk = [dict(item) for item in inputs[start : start + BATCH_LIMIT]]
             try:
                 body = self.http.json(operation, "POST", path, json={"inputs": chunk})
             except ConcordError as error:
@@ -191,8 +220,11 @@ def item_failures(result: BatchResult, chunk: Sequence[Mapping[str, Any]], opera
     by_id = {str(item["id"]): key for key, item in zip(by_trace, chunk, strict=True)}
     failures: dict[str, ConcordError] = {}
     for error in result.errors:
-        keys = ([error.object_write_trace_id] if error.object_write_trace_id in by_trace
-                else [by_id[i] for i in error.named("ids") if i in by_id])
+        keys = (
+            [error.object_write_trace_id]
+            if error.object_write_trace_id in by_trace
+            else [by_id[i] for i in error.named("ids") if i in by_id]
+        )
         if not keys:
             answered = {r.id for r in result.results}
             keys = [key for key, object_id in by_trace.items() if object_id not in answered and key not in failures]

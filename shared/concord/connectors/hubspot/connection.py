@@ -1,9 +1,9 @@
 """A HubSpot portal's connection (the CRM role's secret) and the client built from it.
 
-    {"kind": "hubspot", "base_url": "https://api.hubapi.com", "portal_id": "12345678",
-     "auth": {"type": "static_token", "token": "..."}
-           | {"type": "oauth_refresh", "client_id": "...", "client_secret": "...", "refresh_token": "..."},
-     "properties": {...}, "rate": {...}, "default_currency": "USD"}
+{"kind": "hubspot", "base_url": "https://api.hubapi.com", "portal_id": "12345678",
+ "auth": {"type": "static_token", "token": "..."}
+       | {"type": "oauth_refresh", "client_id": "...", "client_secret": "...", "refresh_token": "..."},
+ "properties": {...}, "rate": {...}, "default_currency": "USD"}
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
-from ..kit.urls import SystemUrl
 from ..kit.auth import OAuth2RefreshToken, RefreshCredentials, StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
 from .client import API_VERSION, HubSpotClient, HubSpotErrors
 from .crm import CrmProperties
@@ -108,31 +108,47 @@ def rate_budgets(connection: HubSpotConnection, context: ConnectorContext) -> tu
     key = f"budget#hubspot#{connection.account}"
     rate = connection.rate
     if context.rate_budget_table:
-        return (dynamodb_budget(context.rate_budget_table, key, rate.policy()),
-                dynamodb_budget(context.rate_budget_table, f"{key}#search", rate.search_policy()))
+        return (
+            dynamodb_budget(context.rate_budget_table, key, rate.policy()),
+            dynamodb_budget(context.rate_budget_table, f"{key}#search", rate.search_policy()),
+        )
     return in_memory_budget(rate.policy(), key), in_memory_budget(rate.search_policy(), f"{key}#search")
 
 
-def open_client(connection: HubSpotConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> HubSpotClient:
+def open_client(
+    connection: HubSpotConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> HubSpotClient:
     """A client of the portal. OAuth tokens are renewed from `expires_in`; a 401 re-reads the
     secret once (context.reload_connection) and a second 401 is a permanent AuthFailed."""
     budget, search_budget = rate_budgets(connection, context)
-    return HubSpotClient(base_url=connection.base_url, auth=_auth(connection, context), budget=budget,
-                         search_budget=search_budget, portal=connection.account, api_version=connection.api_version,
-                         max_wait=connection.rate.max_wait_seconds, transport=transport)
+    return HubSpotClient(
+        base_url=connection.base_url,
+        auth=_auth(connection, context),
+        budget=budget,
+        search_budget=search_budget,
+        portal=connection.account,
+        api_version=connection.api_version,
+        max_wait=connection.rate.max_wait_seconds,
+        transport=transport,
+    )
 
 
 def _auth(connection: HubSpotConnection, context: ConnectorContext) -> httpx.Auth:
     auth = connection.auth
     if isinstance(auth, StaticTokenAuth):
         return StaticToken(auth.token)
-    return OAuth2RefreshToken(vendor="hubspot", token_url=connection.base_url.rstrip("/") + TOKEN_PATH,
-                              load_credentials=_first_then(auth, lambda: parse_connection(context.reload_connection()).auth),
-                              errors=HubSpotErrors(), refused_codes=REFRESH_REFUSED)
+    return OAuth2RefreshToken(
+        vendor="hubspot",
+        token_url=connection.base_url.rstrip("/") + TOKEN_PATH,
+        load_credentials=_first_then(auth, lambda: parse_connection(context.reload_connection()).auth),
+        errors=HubSpotErrors(),
+        refused_codes=REFRESH_REFUSED,
+    )
 
 
-def _first_then(first: OAuthRefreshAuth, reread: Callable[[], StaticTokenAuth | OAuthRefreshAuth]) -> Callable[[], RefreshCredentials]:
+def _first_then(
+    first: OAuthRefreshAuth, reread: Callable[[], StaticTokenAuth | OAuthRefreshAuth]
+) -> Callable[[], RefreshCredentials]:
     """Credentials from the connection at hand first, re-read from the secret after that."""
     calls = 0
 
@@ -142,7 +158,8 @@ def _first_then(first: OAuthRefreshAuth, reread: Callable[[], StaticTokenAuth | 
         auth = first if calls == 1 else reread()
         if not isinstance(auth, OAuthRefreshAuth):
             raise ConfigurationError("hubspot connection: auth type changed on rotation")
-        return RefreshCredentials(client_id=auth.client_id, client_secret=auth.client_secret,
-                                  refresh_token=auth.refresh_token)
+        return RefreshCredentials(
+            client_id=auth.client_id, client_secret=auth.client_secret, refresh_token=auth.refresh_token
+        )
 
     return load

@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict
 from concord.domain import BatchLimits, CrmCapabilities, Customer, FinancialStatus, Opportunity
 from concord.errors import ConcordError
 
+from ..kit.polled import PolledChanges
 from . import mappers
 from .client import BATCH_LIMIT, SEARCH_LIMIT, HubSpotClient
 from .payloads import COMPANY_PROPERTIES, DEAL_PROPERTIES, LINE_ITEM_PROPERTIES
 from .polling import SearchPoller
-from ..kit.polled import PolledChanges
 
 
 class CrmProperties(BaseModel):
@@ -40,8 +40,13 @@ CRM_OBJECT_TYPES = {"customer": "companies", "opportunity": "deals"}
 class HubSpotCrm(PolledChanges):
     """CrmPort over one portal's HubSpotClient."""
 
-    def __init__(self, client: HubSpotClient, properties: CrmProperties, default_legal_entity: str,
-                 default_currency: str | None = None) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        properties: CrmProperties,
+        default_legal_entity: str,
+        default_currency: str | None = None,
+    ) -> None:
         self.client = client
         self.properties = properties
         self.default_legal_entity = default_legal_entity
@@ -55,10 +60,16 @@ class HubSpotCrm(PolledChanges):
     def get_customer(self, account_id: str) -> Customer:
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/companies/get-company
         props = self.properties
-        company = self.client.get("companies", account_id,
-                                  (*COMPANY_PROPERTIES, props.tax_id, props.legal_entity, props.currency))
-        return mappers.to_canonical_customer(company, tax_id=props.tax_id, legal_entity=props.legal_entity,
-                                             currency=props.currency, default_legal_entity=self.default_legal_entity)
+        company = self.client.get(
+            "companies", account_id, (*COMPANY_PROPERTIES, props.tax_id, props.legal_entity, props.currency)
+        )
+        return mappers.to_canonical_customer(
+            company,
+            tax_id=props.tax_id,
+            legal_entity=props.legal_entity,
+            currency=props.currency,
+            default_legal_entity=self.default_legal_entity,
+        )
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity:
         # The deal with its association ids, then its line items in batch reads (2 calls):
@@ -66,12 +77,16 @@ class HubSpotCrm(PolledChanges):
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/line-items/batch/read-line-items
         deal = self.client.get("deals", opportunity_id, DEAL_PROPERTIES, associations=("companies", "line_items"))
         item_ids = deal.associated("line_items")
-        items = self.client.batch_read("line_items", item_ids,
-                                       (*LINE_ITEM_PROPERTIES, self.properties.product_code)) if item_ids else []
+        items = (
+            self.client.batch_read("line_items", item_ids, (*LINE_ITEM_PROPERTIES, self.properties.product_code))
+            if item_ids
+            else []
+        )
         order = {item_id: index for index, item_id in enumerate(item_ids)}
         items.sort(key=lambda item: order.get(item.id, len(order)))
-        return mappers.to_canonical_opportunity(deal, items, product_code=self.properties.product_code,
-                                                default_currency=self.default_currency)
+        return mappers.to_canonical_opportunity(
+            deal, items, product_code=self.properties.product_code, default_currency=self.default_currency
+        )
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         # Batch update by id, 100 a call, 207 Multi-Status per-item errors:
@@ -83,4 +98,3 @@ class HubSpotCrm(PolledChanges):
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/get-deal
         deal = self.client.get("deals", opportunity_id, (self.properties.financial_status,))
         return mappers.to_canonical_status(deal.value(self.properties.financial_status), f"deal {opportunity_id}")
-

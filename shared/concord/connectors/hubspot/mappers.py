@@ -43,12 +43,18 @@ def to_canonical_address(company: SimpleObject) -> Address | None:
     code = country.strip().upper()
     if len(code) != 2 or not code.isalpha():
         raise ValidationFailed(f"hubspot company {company.id}: country is not an ISO 3166 alpha-2 code")
-    return Address(street=joined_lines(street), city=city, postal_code=company.value("zip") or "",
-                   region=company.value("state") or "", country=code)
+    return Address(
+        street=joined_lines(street),
+        city=city,
+        postal_code=company.value("zip") or "",
+        region=company.value("state") or "",
+        country=code,
+    )
 
 
-def to_canonical_opportunity(deal: SimpleObject, line_items: list[SimpleObject], *, product_code: str,
-                             default_currency: str | None) -> Opportunity:
+def to_canonical_opportunity(
+    deal: SimpleObject, line_items: list[SimpleObject], *, product_code: str, default_currency: str | None
+) -> Opportunity:
     """A deal with its line items; its account is its first associated company."""
     companies = deal.associated("companies")
     if not companies:
@@ -95,8 +101,10 @@ def to_canonical_status(value: str | None, record: str) -> FinancialStatus | Non
 def to_hubspot_status_inputs(status_property: str, statuses: Mapping[str, FinancialStatus]) -> list[dict[str, Any]]:
     """batch/update inputs setting the status property on each deal id; the trace id is the
     deal id, so a 207 error names the record it belongs to."""
-    return [{"id": deal_id, "properties": {status_property: status.value}, "objectWriteTraceId": deal_id}
-            for deal_id, status in statuses.items()]
+    return [
+        {"id": deal_id, "properties": {status_property: status.value}, "objectWriteTraceId": deal_id}
+        for deal_id, status in statuses.items()
+    ]
 
 
 def to_datetime(value: str | None) -> dt.datetime | None:

@@ -40,8 +40,12 @@ def after_cursor(cursor: TimeCursor) -> list[dict[str, object]]:
         return [{"filters": [{"propertyName": MODIFIED, "operator": "GTE", "value": stamp}]}]
     return [
         {"filters": [{"propertyName": MODIFIED, "operator": "GT", "value": stamp}]},
-        {"filters": [{"propertyName": MODIFIED, "operator": "EQ", "value": stamp},
-                     {"propertyName": OBJECT_ID, "operator": "NOT_IN", "values": sorted(cursor.ids_at)}]},
+        {
+            "filters": [
+                {"propertyName": MODIFIED, "operator": "EQ", "value": stamp},
+                {"propertyName": OBJECT_ID, "operator": "NOT_IN", "values": sorted(cursor.ids_at)},
+            ]
+        },
     ]
 
 
@@ -64,15 +68,20 @@ class SearchPoller:
         object_type = self._object_type(record_type)
         position = TimeCursor.decode(cursor)
         limit = max(1, min(limit, SEARCH_LIMIT))
-        page = self._client.search(object_type, {
-            "filterGroups": after_cursor(position),
-            "sorts": [{"propertyName": MODIFIED, "direction": "ASCENDING"}],
-            "properties": [MODIFIED, CREATED],
-            "limit": limit,
-        })
+        page = self._client.search(
+            object_type,
+            {
+                "filterGroups": after_cursor(position),
+                "sorts": [{"propertyName": MODIFIED, "direction": "ASCENDING"}],
+                "properties": [MODIFIED, CREATED],
+                "limit": limit,
+            },
+        )
         # Ties at one stamp come back in no stated order: sort by id, as the cursor reads them.
-        changes = sorted((_record_change(record_type, row) for row in page.results),
-                         key=lambda change: (change.written_at, change.record_id))
+        changes = sorted(
+            (_record_change(record_type, row) for row in page.results),
+            key=lambda change: (change.written_at, change.record_id),
+        )
         moved = position.advanced((change.record_id, change.written_at) for change in changes)
         return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
 
@@ -86,7 +95,9 @@ class SearchPoller:
 
     def _object_type(self, record_type: str) -> str:
         if record_type not in self._types:
-            raise ConfigurationError(f"hubspot change capture: no record type {record_type!r}; known: {sorted(self._types)}")
+            raise ConfigurationError(
+                f"hubspot change capture: no record type {record_type!r}; known: {sorted(self._types)}"
+            )
         return self._types[record_type]
 
 
@@ -94,5 +105,9 @@ def _record_change(record_type: str, row: SimpleObject) -> RecordChange:
     written = mappers.to_datetime(row.value(MODIFIED)) or row.updated_at
     if written is None:
         raise ConfigurationError(f"hubspot {record_type} {row.id}: no {MODIFIED} in the answer")
-    return RecordChange(record_type=record_type, record_id=row.id, written_at=written,
-                        created_at=mappers.to_datetime(row.value(CREATED)) or row.created_at)
+    return RecordChange(
+        record_type=record_type,
+        record_id=row.id,
+        written_at=written,
+        created_at=mappers.to_datetime(row.value(CREATED)) or row.created_at,
+    )

@@ -44,8 +44,11 @@ class Envelope:
 
     def matches(self) -> list[Record]:
         """The records `results` names, in its order (not their side-loaded relations)."""
-        return [dict(self.records[key][record_id]) for key, record_id in self.results
-                if record_id in self.records.get(key, {})]
+        return [
+            dict(self.records[key][record_id])
+            for key, record_id in self.results
+            if record_id in self.records.get(key, {})
+        ]
 
     def related(self, key: str, record_id: str) -> Record | None:
         """A side-loaded record (e.g. a submission's time entry under `time_entries`)."""
@@ -79,15 +82,32 @@ class KantataErrors(ErrorMapper):
 class KantataClient:
     """Calls of one Kantata account through the kit's VendorClient (budget, errors, telemetry)."""
 
-    def __init__(self, *, base_url: str, auth: httpx.Auth, budget: RateBudget, account: str = "",
-                 max_wait: float | Callable[[], float] = 0.0, transport: httpx.BaseTransport | None = None) -> None:
-        self.vendor = VendorClient(base_url=base_url.rstrip("/") + "/", errors=KantataErrors(), budget=budget,
-                                   auth=auth, account=account, max_wait=max_wait, transport=transport)
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        account: str = "",
+        max_wait: float | Callable[[], float] = 0.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.vendor = VendorClient(
+            base_url=base_url.rstrip("/") + "/",
+            errors=KantataErrors(),
+            budget=budget,
+            auth=auth,
+            account=account,
+            max_wait=max_wait,
+            transport=transport,
+        )
 
     def get(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Envelope:
         return Envelope.of(self.vendor.json(operation, "GET", path, params=dict(params or {})))
 
-    def listed(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[tuple[Record, Envelope]]:
+    def listed(
+        self, operation: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[tuple[Record, Envelope]]:
         """Every match of a list, in order, with the page it came on (for its side-loaded
         relations); MAX_PER_PAGE records a page, a short page is the last."""
 

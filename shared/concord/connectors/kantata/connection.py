@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
-from ..kit.urls import SystemUrl
 from ..kit.auth import StaticToken
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
 from .client import API_BASE, KantataClient
 
@@ -83,8 +83,9 @@ def rate_budget(connection: KantataConnection, context: ConnectorContext) -> Rat
     return in_memory_budget(connection.rate.policy(), key)
 
 
-def open_client(connection: KantataConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> KantataClient:
+def open_client(
+    connection: KantataConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> KantataClient:
     return KantataClient(
         base_url=connection.base_url,
         auth=StaticToken(connection.token),

@@ -40,12 +40,14 @@ def to_kantata_story(plan: ProjectPlan, workspace_id: str, position: int) -> dic
     task = plan.tasks[position]
     story: dict[str, Any] = {"title": task.name, "story_type": "task", "workspace_id": int(workspace_id)}
     if task.planned_hours is not None:
-        story["time_estimate_in_minutes"] = int(round(task.planned_hours * 60))
+        story["time_estimate_in_minutes"] = round(task.planned_hours * 60)
     return story
 
 
 def to_kantata_status(state: ProjectState, keys: StatusKeys) -> dict[str, Any]:
-    key = {ProjectState.ACTIVE: keys.active, ProjectState.ON_HOLD: keys.on_hold, ProjectState.CLOSED: keys.closed}[state]
+    key = {ProjectState.ACTIVE: keys.active, ProjectState.ON_HOLD: keys.on_hold, ProjectState.CLOSED: keys.closed}[
+        state
+    ]
     return {"status_key": key}
 
 
@@ -69,8 +71,10 @@ def to_kantata_status_values(statuses: Mapping[str, FinancialStatus], field_id: 
     malformed = sorted(project_id for project_id in statuses if not project_id.isdigit())
     if malformed:
         raise ValidationFailed(f"kantata: {malformed} are no workspace ids")
-    return [{"subject_type": "Workspace", "subject_id": int(project_id), "custom_field_id": field_id,
-             "value": status.value} for project_id, status in statuses.items()]
+    return [
+        {"subject_type": "Workspace", "subject_id": int(project_id), "custom_field_id": field_id, "value": status.value}
+        for project_id, status in statuses.items()
+    ]
 
 
 def to_canonical_approved_time(submission: SubmissionRow, entries: Sequence[TimeEntryRow]) -> list[ApprovedTime]:
@@ -86,16 +90,18 @@ def to_canonical_approved_time(submission: SubmissionRow, entries: Sequence[Time
         if entry.time_in_minutes <= 0:
             continue
         try:
-            approved.append(ApprovedTime(
-                time_entry_id=entry.id,
-                project_id=entry.workspace_id,
-                task_id=entry.story_id or entry.workspace_id,
-                employee_id=entry.user_id,
-                worked_on=entry.date_performed,
-                hours=(Decimal(entry.time_in_minutes) / MINUTES_AN_HOUR).quantize(CENTS, rounding=ROUND_HALF_UP),
-                billable=entry.billable,
-                approved_at=approved_at,
-            ))
+            approved.append(
+                ApprovedTime(
+                    time_entry_id=entry.id,
+                    project_id=entry.workspace_id,
+                    task_id=entry.story_id or entry.workspace_id,
+                    employee_id=entry.user_id,
+                    worked_on=entry.date_performed,
+                    hours=(Decimal(entry.time_in_minutes) / MINUTES_AN_HOUR).quantize(CENTS, rounding=ROUND_HALF_UP),
+                    billable=entry.billable,
+                    approved_at=approved_at,
+                )
+            )
         except ValidationError as error:
             raise ValidationFailed(f"kantata time entry {entry.id}: {error.errors()[0]['msg']}") from None
     return sorted(approved, key=lambda item: (item.worked_on, item.time_entry_id))

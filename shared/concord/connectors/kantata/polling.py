@@ -58,13 +58,17 @@ class SubmissionPoller:
         else:
             params = {"statuses": "approved", "updated_after": iso(position.written_at - STAMP_RESOLUTION)}
             # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
-            rows = [SubmissionRow.model_validate(record)
-                    for record in self._client.all("poll submissions", SUBMISSIONS, params)]
-        unseen = sorted((row for row in rows if not position.seen(row.id, row.updated_at)),
-                        key=lambda row: (row.updated_at, int(row.id)))
-        page = [_change(row) for row in unseen[:max(1, limit)]]
+            rows = [
+                SubmissionRow.model_validate(record)
+                for record in self._client.all("poll submissions", SUBMISSIONS, params)
+            ]
+        unseen = sorted(
+            (row for row in rows if not position.seen(row.id, row.updated_at)),
+            key=lambda row: (row.updated_at, int(row.id)),
+        )
+        page = [_change(row) for row in unseen[: max(1, limit)]]
         moved = position.advanced((change.record_id, change.written_at) for change in page).encode()
-        rest = unseen[len(page):]
+        rest = unseen[len(page) :]
         self._read_ahead = (moved, rest) if rest else None
         return ChangePage(changes=page, cursor=moved, more=bool(rest))
 
@@ -76,10 +80,12 @@ class SubmissionPoller:
         ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
         changes: list[RecordChange] = []
         for start in range(0, len(ids), MAX_PER_PAGE):
-            params = {"only": ",".join(ids[start:start + MAX_PER_PAGE]), "statuses": "approved"}
+            params = {"only": ",".join(ids[start : start + MAX_PER_PAGE]), "statuses": "approved"}
             # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
-            changes += [_change(SubmissionRow.model_validate(record))
-                        for record in self._client.all("read submissions", SUBMISSIONS, params)]
+            changes += [
+                _change(SubmissionRow.model_validate(record))
+                for record in self._client.all("read submissions", SUBMISSIONS, params)
+            ]
         return changes
 
 

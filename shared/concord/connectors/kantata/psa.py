@@ -31,9 +31,9 @@ from concord.errors import ConcordError, PermanentError, TransientError, Validat
 from concord.events.types import Money
 from concord.observability import logger
 
-from ..kit.polled import PolledChanges
 from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
+from ..kit.polled import PolledChanges
 from . import mappers
 from .client import KantataClient, Record, first
 from .connection import KantataConnection
@@ -71,7 +71,9 @@ class KantataPsa(PolledChanges):
         # https://developer.kantata.com/kantata/specification/workspaces/update-workspace
         body = {"workspace": mappers.to_kantata_status(state, self.settings.status_keys)}
         self.client.put("update workspace", f"workspaces/{project_id}.json", body)
-        logger.info("kantata project state set", extra={"project_id": project_id, "state": state.value, "reason": reason})
+        logger.info(
+            "kantata project state set", extra={"project_id": project_id, "state": state.value, "reason": reason}
+        )
 
     def rename_client(self, client_id: str, name: str) -> None:
         raise PermanentError("kantata: Concord creates no client record in Kantata OX (projects carry no client id)")
@@ -84,7 +86,7 @@ class KantataPsa(PolledChanges):
         failed: dict[str, ConcordError] = {}
         ids = list(statuses)
         for start in range(0, len(ids), STATUS_BATCH):
-            chunk = {project_id: statuses[project_id] for project_id in ids[start:start + STATUS_BATCH]}
+            chunk = {project_id: statuses[project_id] for project_id in ids[start : start + STATUS_BATCH]}
             try:
                 self._write_statuses(chunk)
             except (ValidationFailed, Conflict):  # a record at fault: find it
@@ -94,11 +96,16 @@ class KantataPsa(PolledChanges):
         return failed
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
-        params = {"subject_type": "Workspace", "with_subject_id": project_id,
-                  "with_custom_field_id": self.settings.billing_status_field_id}
+        params = {
+            "subject_type": "Workspace",
+            "with_subject_id": project_id,
+            "with_custom_field_id": self.settings.billing_status_field_id,
+        }
         # https://developer.kantata.com/kantata/specification/custom-field-values/get-custom-field-values
-        values = [CustomFieldValueRow.model_validate(record)
-                  for record in self.client.get("read billing status", "custom_field_values.json", params).matches()]
+        values = [
+            CustomFieldValueRow.model_validate(record)
+            for record in self.client.get("read billing status", "custom_field_values.json", params).matches()
+        ]
         return mappers.to_canonical_status(values[-1].value if values else None, f"workspace {project_id}")
 
     def project_budget(self, project_id: str) -> Money | None:
@@ -109,8 +116,11 @@ class KantataPsa(PolledChanges):
     def approved_time(self, project_id: str) -> Sequence[ApprovedTime]:
         # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
         params = {"workspace_id": project_id, "statuses": "approved", "include": "time_entries"}
-        return [entry for record, page in self.client.listed("approved submissions", SUBMISSIONS, params)
-                for entry in self._expand(SubmissionRow.model_validate(record), page.related)]
+        return [
+            entry
+            for record, page in self.client.listed("approved submissions", SUBMISSIONS, params)
+            for entry in self._expand(SubmissionRow.model_validate(record), page.related)
+        ]
 
     def approved_entries(self, record_id: str) -> Sequence[ApprovedTime]:
         if not record_id.isdigit():
@@ -118,9 +128,11 @@ class KantataPsa(PolledChanges):
         # `only` answers an empty list for an id it does not find, where the show route 404s:
         # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
         page = self.client.get("read submission", SUBMISSIONS, {"only": record_id, "include": "time_entries"})
-        return [entry for record in page.matches()
-                for entry in self._expand(SubmissionRow.model_validate(record), page.related)]
-
+        return [
+            entry
+            for record in page.matches()
+            for entry in self._expand(SubmissionRow.model_validate(record), page.related)
+        ]
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -132,11 +144,17 @@ class KantataPsa(PolledChanges):
         return WorkspaceRow.model_validate(matches[0])
 
     def _workspace_by_reference(self, external_ref: str) -> str | None:
-        params = {"subject_type": "Workspace", "service_name": self.settings.service_name,
-                  "service_model": SERVICE_MODEL, "service_model_ref": external_ref}
+        params = {
+            "subject_type": "Workspace",
+            "service_name": self.settings.service_name,
+            "service_model": SERVICE_MODEL,
+            "service_model_ref": external_ref,
+        }
         # https://developer.kantata.com/kantata/specification/external-references/get-external-references
-        found = [ExternalReferenceRow.model_validate(record)
-                 for record in self.client.get("find reference", "external_references.json", params).matches()]
+        found = [
+            ExternalReferenceRow.model_validate(record)
+            for record in self.client.get("find reference", "external_references.json", params).matches()
+        ]
         found = [reference for reference in found if reference.service_model_ref == external_ref]
         return found[0].subject_id if found else None
 
@@ -144,34 +162,50 @@ class KantataPsa(PolledChanges):
         title = mappers.workspace_title(plan)
         # `search` matches titles by substring; the exact title is the natural key.
         # https://developer.kantata.com/kantata/specification/workspaces/get-workspaces
-        found = [WorkspaceRow.model_validate(record)
-                 for record in self.client.all("find workspace", "workspaces.json", {"search": plan.external_ref})]
+        found = [
+            WorkspaceRow.model_validate(record)
+            for record in self.client.all("find workspace", "workspaces.json", {"search": plan.external_ref})
+        ]
         exact = sorted((row for row in found if row.title == title), key=lambda row: int(row.id))
         return exact[0].id if exact else None
 
     def _create_workspace(self, plan: ProjectPlan) -> str:
         # https://developer.kantata.com/kantata/specification/workspaces/create-workspace
-        answer = self.client.post("create workspace", "workspaces.json", {"workspace": mappers.to_kantata_workspace(plan)})
+        answer = self.client.post(
+            "create workspace", "workspaces.json", {"workspace": mappers.to_kantata_workspace(plan)}
+        )
         return str(first(answer, "create workspace")["id"])
 
     def _write_reference(self, workspace_id: str, external_ref: str) -> None:
-        reference = {"subject_type": "Workspace", "subject_id": int(workspace_id), "service_name": self.settings.service_name,
-                     "service_model": SERVICE_MODEL, "service_model_ref": external_ref, "status": "successful"}
+        reference = {
+            "subject_type": "Workspace",
+            "subject_id": int(workspace_id),
+            "service_name": self.settings.service_name,
+            "service_model": SERVICE_MODEL,
+            "service_model_ref": external_ref,
+            "status": "successful",
+        }
         # https://developer.kantata.com/kantata/specification/external-references/create-or-update-external-reference
-        self.client.post("write reference", "external_references/create_or_update.json", {"external_reference": reference})
+        self.client.post(
+            "write reference", "external_references/create_or_update.json", {"external_reference": reference}
+        )
 
     def _ensure_stories(self, plan: ProjectPlan, workspace_id: str) -> dict[str, str]:
         """The plan's tasks by title: those the workspace has are found, the rest created."""
         # https://developer.kantata.com/kantata/specification/stories/get-stories
-        stories = [StoryRow.model_validate(record)
-                   for record in self.client.all("list stories", "stories.json", {"workspace_id": workspace_id})]
+        stories = [
+            StoryRow.model_validate(record)
+            for record in self.client.all("list stories", "stories.json", {"workspace_id": workspace_id})
+        ]
         # Oldest last, so of two stories with one title the first created is the one kept.
         task_ids = {story.title: story.id for story in sorted(stories, key=lambda story: int(story.id), reverse=True)}
         for position, task in enumerate(plan.tasks):
             if task.name not in task_ids:
                 # https://developer.kantata.com/kantata/specification/stories/create-story
                 story = {"story": mappers.to_kantata_story(plan, workspace_id, position)}
-                task_ids[task.name] = str(first(self.client.post("create story", "stories.json", story), "create story")["id"])
+                task_ids[task.name] = str(
+                    first(self.client.post("create story", "stories.json", story), "create story")["id"]
+                )
         return {task.name: task_ids[task.name] for task in plan.tasks}
 
     def _write_statuses(self, statuses: Mapping[str, FinancialStatus]) -> None:
@@ -185,6 +219,10 @@ class KantataPsa(PolledChanges):
         (an entry Kantata did not include is an error, not less time to bill)."""
         missing = [entry_id for entry_id in submission.time_entry_ids if related("time_entries", entry_id) is None]
         if missing:
-            raise TransientError(f"kantata submission {submission.id}: time entries {missing[:5]} not included in the answer")
-        entries = [TimeEntryRow.model_validate(related("time_entries", entry_id)) for entry_id in submission.time_entry_ids]
+            raise TransientError(
+                f"kantata submission {submission.id}: time entries {missing[:5]} not included in the answer"
+            )
+        entries = [
+            TimeEntryRow.model_validate(related("time_entries", entry_id)) for entry_id in submission.time_entry_ids
+        ]
         return mappers.to_canonical_approved_time(submission, entries)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import httpx
 import jwt
@@ -29,7 +29,9 @@ from .errors import AuthFailed, ErrorMapper
 
 # OAuth error codes meaning "these credentials are not (or no longer) valid" (RFC 6749 §5.2, plus
 # Salesforce's `invalid_client_credentials`).
-_REFUSED_CREDENTIALS = frozenset({"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"})
+_REFUSED_CREDENTIALS = frozenset(
+    {"invalid_grant", "invalid_client", "invalid_client_credentials", "unauthorized_client"}
+)
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -40,7 +42,7 @@ class StaticToken(httpx.Auth):
     def __init__(self, token: SecretStr) -> None:
         self._token = token
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
 
@@ -86,10 +88,7 @@ class AccessToken:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-C = TypeVar("C", bound=BaseModel)
-
-
-class OAuth2Token(httpx.Auth, Generic[C]):
+class OAuth2Token[C: BaseModel](httpx.Auth):
     """Base of the token-endpoint flows: caching, refresh before expiry, credential re-reads.
 
     `default_lifetime` is used when the token response has no `expires_in` (Salesforce's has none:
@@ -134,9 +133,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
 
     # ---------------------------------------------------------------- the flow httpx drives
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self._token
-        if not self._usable(token):
+        if token is None or not self._usable(token):
             token = yield from self._renew(stale=token, reread=False)
         response = yield self._authorised(request, token)
         if response.status_code == 401:
@@ -156,7 +155,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             request.headers["Host"] = request.url.netloc.decode("ascii")
         return request
 
-    def _renew(self, *, stale: AccessToken | None, reread: bool) -> Generator[httpx.Request, httpx.Response, AccessToken]:
+    def _renew(
+        self, *, stale: AccessToken | None, reread: bool
+    ) -> Generator[httpx.Request, httpx.Response, AccessToken]:
         # One renewal at a time per process; a thread that waited uses the token just fetched.
         with self._lock:
             if self._token is not stale and self._usable(self._token):
@@ -172,7 +173,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             return self._token
 
     def _token_request(self, credentials: C) -> httpx.Request:
-        return httpx.Request("POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST", self.token_url, data=self.grant_form(credentials), headers={"Accept": "application/json"}
+        )
 
     def _refused(self, response: httpx.Response) -> bool:
         return response.status_code in (400, 401) and self._refusal_code(response) in self._refused_codes
@@ -193,7 +196,9 @@ class OAuth2Token(httpx.Auth, Generic[C]):
             raise error
         body = response.json()
         lifetime = float(body.get("expires_in") or self._default_lifetime)
-        details = {key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")}
+        details = {
+            key: value for key, value in body.items() if key not in ("access_token", "refresh_token", "id_token")
+        }
         return AccessToken(SecretStr(body["access_token"]), self._clock() + lifetime, details)
 
 
@@ -235,7 +240,9 @@ class JwtBearer(OAuth2Token[JwtSigningKey]):
     NetSuite's variant signs with PS256/ES256 and names the certificate in `kid`.
     """
 
-    def __init__(self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any) -> None:
+    def __init__(
+        self, *, audience: str, algorithm: str = "RS256", assertion_lifetime: float = 180, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.audience = audience
         self.algorithm = algorithm

@@ -24,7 +24,6 @@ from botocore.exceptions import ClientError
 
 from .errors import Throttled
 
-
 # Refill arithmetic in floats can leave 0.999999… tokens after waiting exactly long enough.
 _EPSILON = 1e-9
 
@@ -201,7 +200,9 @@ class DynamoDbBudgetStore:
         try:
             self.table.update_item(
                 Key={"key": key},
-                UpdateExpression="SET tokens = :t, refilled_at = :r, rate = :q, lease_limit = :l, leases = :m, version = :next",
+                UpdateExpression=(
+                    "SET tokens = :t, refilled_at = :r, rate = :q, lease_limit = :l, leases = :m, version = :next"
+                ),
                 ConditionExpression="attribute_not_exists(#k) OR version = :expected",
                 ExpressionAttributeNames={"#k": "key"},
                 ExpressionAttributeValues={

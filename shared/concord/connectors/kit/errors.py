@@ -89,7 +89,9 @@ class ErrorMapper:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return ""
         if isinstance(body, dict):
-            parts = [str(body[key]) for key in ("error", "code", "errorCode", "message", "error_description") if key in body]
+            parts = [
+                str(body[key]) for key in ("error", "code", "errorCode", "message", "error_description") if key in body
+            ]
             return ": ".join(parts)
         return ""
 

@@ -66,15 +66,17 @@ class VendorClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one call; return its successful answer or raise the Concord error it means."""
+        """Send one call (a JSON body, or `content` as it is, e.g. a multipart batch); return its
+        successful answer or raise the Concord error it means."""
         grant = self.budget.acquire(max_wait=self._max_wait() if callable(self._max_wait) else self._max_wait)
         started = time.perf_counter()
         response: httpx.Response | None = None
         error: ConcordError | None = None
         try:
-            response = self.http.request(method, url, params=params, json=json, headers=headers)
+            response = self.http.request(method, url, params=params, json=json, content=content, headers=headers)
             error = self.errors.error_for_response(operation, response)
         except httpx.HTTPError as exc:
             error = self.errors.error_for_exception(operation, exc)
@@ -122,5 +124,11 @@ class VendorClient:
             logger.warning("vendor call failed", extra=fields)
         else:
             logger.info("vendor call", extra=fields)
-        vendor_metric("VendorCallLatency", MetricUnit.Milliseconds, latency_ms, vendor=self.vendor,
-                      operation=operation, outcome=type(error).__name__ if error else "ok")
+        vendor_metric(
+            "VendorCallLatency",
+            MetricUnit.Milliseconds,
+            latency_ms,
+            vendor=self.vendor,
+            operation=operation,
+            outcome=type(error).__name__ if error else "ok",
+        )

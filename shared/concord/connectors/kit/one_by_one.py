@@ -4,14 +4,11 @@ record's failure kept apart so one bad record does not fail the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
 
 from concord.errors import ConcordError
 
-V = TypeVar("V")
 
-
-def write_each(values: Mapping[str, V], write: Callable[[str, V], None]) -> dict[str, ConcordError]:
+def write_each[V](values: Mapping[str, V], write: Callable[[str, V], None]) -> dict[str, ConcordError]:
     """Write each (record id, value); the failures by record id (empty: all written)."""
     failed: dict[str, ConcordError] = {}
     for record_id, value in values.items():

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from concord.errors import PermanentError
 
-T = TypeVar("T")
-C = TypeVar("C")
-
 
 @dataclass(frozen=True)
-class Page(Generic[T, C]):
+class Page[T, C]:
     """One page of items and where the next one is (None on the last page)."""
 
     items: Sequence[T]
     next: C | None = None
 
 
-def follow(fetch: Callable[[C | None], Page[T, C]]) -> Iterator[T]:
+def follow[C, T](fetch: Callable[[C | None], Page[T, C]]) -> Iterator[T]:
     """Every item of every page: `fetch(None)` first, then `fetch(page.next)` until there is none.
 
     A vendor that hands back the cursor it was given would loop forever; that is an error.
@@ -41,7 +37,7 @@ def follow(fetch: Callable[[C | None], Page[T, C]]) -> Iterator[T]:
         cursor = page.next
 
 
-def numbered_pages(fetch: Callable[[int], Sequence[T]], *, per_page: int, first_page: int = 1) -> Iterator[T]:
+def numbered_pages[T](fetch: Callable[[int], Sequence[T]], *, per_page: int, first_page: int = 1) -> Iterator[T]:
     """Every item of page-numbered results; a page shorter than `per_page` is the last."""
     page_number = first_page
     while True:

@@ -36,7 +36,7 @@ def secure_url(value: str) -> str:
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
-        parts.port  # reading the port validates it (ValueError if not a number in range)
+        _ = parts.port  # reading the port validates it (ValueError if not a number in range)
     except ValueError:
         raise ValueError("not a URL") from None
     if parts.username is not None or parts.password is not None:

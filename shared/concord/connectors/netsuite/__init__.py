@@ -11,8 +11,9 @@ from .connection import NetSuiteConnection, open_client, parse_connection
 from .erp import NetSuiteErp, capabilities
 
 
-def connect(role: Role, connection: dict[str, Any], context: ConnectorContext,
-            transport: httpx.BaseTransport | None = None) -> NetSuiteErp:
+def connect(
+    role: Role, connection: dict[str, Any], context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> NetSuiteErp:
     """The ERP connector of the account `connection` names (the registry allows only the ERP role)."""
     settings = parse_connection(connection)
     return NetSuiteErp(open_client(settings, context, transport), settings)

@@ -41,7 +41,7 @@ SALES_ORDER, INVOICE = "SalesOrd", "CustInvc"
 
 def draft_number(draft_id: str, project_ref: str) -> int | None:
     prefix = project_ref + OPEN_DRAFT_MARK
-    rest = draft_id[len(prefix):] if draft_id.startswith(prefix) else ""
+    rest = draft_id[len(prefix) :] if draft_id.startswith(prefix) else ""
     return int(rest) if rest.isdigit() else None
 
 
@@ -52,17 +52,22 @@ class NetSuiteBilling(ErpSession, ErpBilling):
         customer or currency is a ValidationFailed (the project changed hands: a person decides)."""
         prefix = project_ref + OPEN_DRAFT_MARK
         like = prefix.replace("%", "").replace("_", "")  # LIKE narrows; exact prefixes are kept below
-        rows = [r for r in self.client.query(
-            "SELECT id, externalid, status, entity, currency FROM transaction "
-            f"WHERE type = '{SALES_ORDER}' AND externalid LIKE {suiteql_text(like + '%')} ORDER BY id")
-            if draft_number(str(r["externalid"]), project_ref) is not None]
+        rows = [
+            r
+            for r in self.client.query(
+                "SELECT id, externalid, status, entity, currency FROM transaction "
+                f"WHERE type = '{SALES_ORDER}' AND externalid LIKE {suiteql_text(like + '%')} ORDER BY id"
+            )
+            if draft_number(str(r["externalid"]), project_ref) is not None
+        ]
         latest = max(rows, key=lambda r: draft_number(str(r["externalid"]), project_ref) or 0, default=None)
         currency_id = self.currency_id(currency)
         if latest is not None and str(latest["status"]) in OPEN_ORDER:
             if (str(latest["entity"]), str(latest["currency"])) != (customer_id, currency_id):
                 raise ValidationFailed(
                     f"the open sales order {latest['id']} of project {project_ref!r} is for customer "
-                    f"{latest['entity']} in currency {latest['currency']}, not {customer_id} in {currency}")
+                    f"{latest['entity']} in currency {latest['currency']}, not {customer_id} in {currency}"
+                )
             draft = str(latest["externalid"])
         else:
             number = draft_number(str(latest["externalid"]), project_ref) if latest else 0
@@ -92,9 +97,16 @@ class NetSuiteBilling(ErpSession, ErpBilling):
         if order is None:
             _, _, project_ref = self.opened_drafts[invoice_id]
             # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
-            order_id = self.client.upsert("salesOrder", invoice_id, {
-                "entity": {"id": customer_id}, "currency": {"id": currency_id}, "memo": project_ref,
-                "item": {"items": body_lines}})
+            order_id = self.client.upsert(
+                "salesOrder",
+                invoice_id,
+                {
+                    "entity": {"id": customer_id},
+                    "currency": {"id": currency_id},
+                    "memo": project_ref,
+                    "item": {"items": body_lines},
+                },
+            )
             before: set[str] = set()
         else:
             order_id = str(order["id"])
@@ -115,7 +127,8 @@ class NetSuiteBilling(ErpSession, ErpBilling):
         rows = self.client.query(
             f"SELECT tl.{column} AS ref, tl.quantity AS quantity FROM transactionline tl "
             f"JOIN transaction t ON t.id = tl.transaction WHERE t.type IN ('{SALES_ORDER}', '{INVOICE}') "
-            f"AND t.status NOT IN ('C', 'H') AND tl.{column} IN ({listed}) ORDER BY tl.transaction, tl.id")
+            f"AND t.status NOT IN ('C', 'H') AND tl.{column} IN ({listed}) ORDER BY tl.transaction, tl.id"
+        )
         billed: dict[str, float] = {}
         for row in rows:
             # The sign of a sale line's quantity in transactionline is not the record's (verify): abs.
@@ -127,10 +140,13 @@ class NetSuiteBilling(ErpSession, ErpBilling):
     def _order(self, draft_id: str) -> dict[str, Any] | None:
         rows = self.client.query_page(
             f"SELECT id, status, entity, currency FROM transaction WHERE type = '{SALES_ORDER}' "
-            f"AND externalid = {suiteql_text(draft_id)}", limit=1)[0]
+            f"AND externalid = {suiteql_text(draft_id)}",
+            limit=1,
+        )[0]
         if rows and str(rows[0]["status"]) not in OPEN_ORDER:
-            raise ValidationFailed(f"sales order {rows[0]['id']} ({draft_id}) is billed or closed: "
-                                   "lines go on the project's next draft")
+            raise ValidationFailed(
+                f"sales order {rows[0]['id']} ({draft_id}) is billed or closed: lines go on the project's next draft"
+            )
         return rows[0] if rows else None
 
     def _header(self, draft_id: str, order: dict[str, Any] | None) -> tuple[str, str]:
@@ -146,12 +162,16 @@ class NetSuiteBilling(ErpSession, ErpBilling):
         column = self.connection.fields.concord_ref_column
         values = []
         for ref, line in lines:
-            value: dict[str, Any] = {"item": {"id": items[line.service_item]}, "quantity": line.quantity,
-                                     "description": line.description}
+            value: dict[str, Any] = {
+                "item": {"id": items[line.service_item]},
+                "quantity": line.quantity,
+                "description": line.description,
+            }
             if line.unit_price is not None:
                 if self.currency_id(line.unit_price.currency) != currency_id:
-                    raise ValidationFailed(f"invoice line {ref} is priced in {line.unit_price.currency}, "
-                                           "not in the sales order's currency")
+                    raise ValidationFailed(
+                        f"invoice line {ref} is priced in {line.unit_price.currency}, not in the sales order's currency"
+                    )
                 value["rate"] = float(line.unit_price.amount)
             if column:
                 value[column] = ref
@@ -161,16 +181,20 @@ class NetSuiteBilling(ErpSession, ErpBilling):
     def _lines_by_ref(self, refs: Sequence[str] | dict[str, Any]) -> dict[str, str]:
         column = self.connection.fields.concord_ref_column
         listed = ", ".join(suiteql_text(ref) for ref in sorted(refs))
-        rows = self.client.query(f"SELECT transaction, id, {column} AS ref FROM transactionline "
-                                 f"WHERE {column} IN ({listed}) ORDER BY transaction, id")
+        rows = self.client.query(
+            f"SELECT transaction, id, {column} AS ref FROM transactionline "
+            f"WHERE {column} IN ({listed}) ORDER BY transaction, id"
+        )
         found: dict[str, str] = {}
         for row in rows:  # an order's line and the invoice line copied from it: the order's first
             found.setdefault(str(row["ref"]), f"{row['transaction']}:{row['id']}")
         return found
 
     def _order_lines(self, order_id: str) -> list[str]:
-        rows = self.client.query(f"SELECT id FROM transactionline WHERE transaction = {suiteql_ids([order_id])} "
-                                 "AND mainline = 'F' ORDER BY id")
+        rows = self.client.query(
+            f"SELECT id FROM transactionline WHERE transaction = {suiteql_ids([order_id])} "
+            "AND mainline = 'F' ORDER BY id"
+        )
         return [str(row["id"]) for row in rows]
 
     def _added(self, order_id: str, refs: list[str], before: set[str]) -> dict[str, str]:

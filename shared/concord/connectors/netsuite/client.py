@@ -67,15 +67,22 @@ class NetSuiteErrors(ErrorMapper):
         return "; ".join(f"{code}: {detail}" for code, detail in details)
 
 
-def m2m_auth(rest_url: str, load_credentials: Callable[[], CertificateKey], *, algorithm: str,
-             scope: str) -> JwtClientAssertion:
+def m2m_auth(
+    rest_url: str, load_credentials: Callable[[], CertificateKey], *, algorithm: str, scope: str
+) -> JwtClientAssertion:
     """OAuth 2.0 client credentials (M2M) with a certificate-signed JWT; tokens last an hour.
     https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162755359851.html
     https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162790605110.html
     """
-    return JwtClientAssertion(vendor="netsuite", token_url=rest_url.rstrip("/") + TOKEN_PATH,
-                              load_credentials=load_credentials, algorithm=algorithm, scope=scope,
-                              default_lifetime=3600, errors=NetSuiteErrors())
+    return JwtClientAssertion(
+        vendor="netsuite",
+        token_url=rest_url.rstrip("/") + TOKEN_PATH,
+        load_credentials=load_credentials,
+        algorithm=algorithm,
+        scope=scope,
+        default_lifetime=3600,
+        errors=NetSuiteErrors(),
+    )
 
 
 def eid(external_id: str) -> str:
@@ -86,15 +93,29 @@ def eid(external_id: str) -> str:
 class NetSuiteClient:
     """The record service and SuiteQL of one account, through the kit's VendorClient."""
 
-    def __init__(self, *, rest_url: str, auth: httpx.Auth, budget: RateBudget, account: str = "",
-                 max_wait: float | Callable[[], float] = 0.0, transport: httpx.BaseTransport | None = None) -> None:
-        self.http = VendorClient(base_url=rest_url.rstrip("/"), errors=NetSuiteErrors(), budget=budget, auth=auth,
-                                 account=account, max_wait=max_wait, transport=transport)
+    def __init__(
+        self,
+        *,
+        rest_url: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        account: str = "",
+        max_wait: float | Callable[[], float] = 0.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.http = VendorClient(
+            base_url=rest_url.rstrip("/"),
+            errors=NetSuiteErrors(),
+            budget=budget,
+            auth=auth,
+            account=account,
+            max_wait=max_wait,
+            transport=transport,
+        )
 
     # ---------------------------------------------------------------- record service
 
-    def get(self, record_type: str, record_id: str, *, expand: bool = False,
-            fields: Sequence[str] = ()) -> Row:
+    def get(self, record_type: str, record_id: str, *, expand: bool = False, fields: Sequence[str] = ()) -> Row:
         """One record (by internal id, or `eid(...)`); `expand` inlines its sublists.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141500.html
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141947.html
@@ -113,13 +134,16 @@ class NetSuiteClient:
         response = self.http.request(f"create {record_type}", "POST", f"{RECORD}/{record_type}", json=dict(body))
         return located_id(response)
 
-    def upsert(self, record_type: str, external_id: str, body: Mapping[str, Any], *, replace: Sequence[str] = ()) -> str:
+    def upsert(
+        self, record_type: str, external_id: str, body: Mapping[str, Any], *, replace: Sequence[str] = ()
+    ) -> str:
         """Create or update the record with this external id (PUT on `eid:`): its internal id.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
         """
         params = {"replace": ",".join(replace)} if replace else None
-        response = self.http.request(f"upsert {record_type}", "PUT", self._path(record_type, eid(external_id)),
-                                     json=dict(body), params=params)
+        response = self.http.request(
+            f"upsert {record_type}", "PUT", self._path(record_type, eid(external_id)), json=dict(body), params=params
+        )
         return located_id(response)
 
     def update(self, record_type: str, record_id: str, body: Mapping[str, Any], *, replace: Sequence[str] = ()) -> None:
@@ -129,8 +153,9 @@ class NetSuiteClient:
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545297048.html
         """
         params = {"replace": ",".join(replace)} if replace else None
-        self.http.request(f"update {record_type}", "PATCH", self._path(record_type, record_id), json=dict(body),
-                          params=params)
+        self.http.request(
+            f"update {record_type}", "PATCH", self._path(record_type, record_id), json=dict(body), params=params
+        )
 
     # ---------------------------------------------------------------- SuiteQL
 
@@ -138,6 +163,7 @@ class NetSuiteClient:
         """Every row of a SuiteQL query, page by page (`limit`/`offset`, `hasMore`).
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
         """
+
         def fetch(offset: int | None) -> Page[Row, int]:
             rows, more = self.query_page(suiteql, limit=page_size, offset=offset or 0)
             return Page(rows, (offset or 0) + len(rows) if more and rows else None)
@@ -148,9 +174,14 @@ class NetSuiteClient:
         """One page of a SuiteQL query: its rows (without `links`) and whether more follow.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_158394344595.html
         """
-        body = self.http.json("suiteql", "POST", SUITEQL, params={"limit": max(1, min(limit, SUITEQL_PAGE)),
-                                                                   "offset": offset},
-                              json={"q": suiteql}, headers={"Prefer": "transient"})
+        body = self.http.json(
+            "suiteql",
+            "POST",
+            SUITEQL,
+            params={"limit": max(1, min(limit, SUITEQL_PAGE)), "offset": offset},
+            json={"q": suiteql},
+            headers={"Prefer": "transient"},
+        )
         items = [{k: v for k, v in row.items() if k != "links"} for row in body.get("items", [])]
         return items, bool(body.get("hasMore"))
 
@@ -164,7 +195,7 @@ class NetSuiteClient:
 
 def located_id(response: httpx.Response) -> str:
     """The internal id at the end of a write's `Location` header."""
-    location = response.headers.get("Location", "")
+    location: str = response.headers.get("Location", "")
     record_id = location.rstrip("/").rsplit("/", 1)[-1]
     if not record_id.isdigit():
         raise PermanentError(f"netsuite: HTTP {response.status_code} without a record Location")

@@ -1,9 +1,9 @@
 """A NetSuite account's connection (the ERP role's secret) and the client built from it.
 
-    {"kind": "netsuite", "account_id": "1234567_SB1",
-     "auth": {"client_id": "...", "certificate_id": "...", "private_key": "-----BEGIN PRIVATE KEY-----...",
-              "algorithm": "PS256"},
-     "subsidiary_id": "1", "fields": {"tax_id": "vatRegNumber", "concord_ref_column": "custcol_concord_ref"}}
+{"kind": "netsuite", "account_id": "1234567_SB1",
+ "auth": {"client_id": "...", "certificate_id": "...", "private_key": "-----BEGIN PRIVATE KEY-----...",
+          "algorithm": "PS256"},
+ "subsidiary_id": "1", "fields": {"tax_id": "vatRegNumber", "concord_ref_column": "custcol_concord_ref"}}
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def rate_budget(connection: NetSuiteConnection, context: ConnectorContext) -> Ra
     return in_memory_budget(connection.rate.policy(), key)
 
 
-def open_client(connection: NetSuiteConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> NetSuiteClient:
+def open_client(
+    connection: NetSuiteConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> NetSuiteClient:
     """A client of the account whose auth re-reads the secret (context.reload_connection) when the
     token endpoint refuses the certificate or the account answers 401 (a rotation)."""
     reads = 0
@@ -107,16 +108,17 @@ def open_client(connection: NetSuiteConnection, context: ConnectorContext,
         nonlocal reads
         reads += 1
         auth = connection.auth if reads == 1 else parse_connection(context.reload_connection()).auth
-        return CertificateKey(client_id=auth.client_id, certificate_id=auth.certificate_id,
-                              private_key=auth.private_key)
+        return CertificateKey(
+            client_id=auth.client_id, certificate_id=auth.certificate_id, private_key=auth.private_key
+        )
 
     return NetSuiteClient(
         rest_url=connection.rest_url,
-        auth=m2m_auth(connection.rest_url, credentials, algorithm=connection.auth.algorithm,
-                      scope=connection.auth.scope),
+        auth=m2m_auth(
+            connection.rest_url, credentials, algorithm=connection.auth.algorithm, scope=connection.auth.scope
+        ),
         budget=rate_budget(connection, context),
         account=connection.account_id,
         max_wait=connection.rate.max_wait_seconds,
         transport=transport,
     )
-

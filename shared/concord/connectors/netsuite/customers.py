@@ -31,11 +31,18 @@ def billing_address(record: dict[str, Any]) -> Address | None:
     lines = (record.get(ADDRESSES) or {}).get("items") or []
     line = next((item for item in lines if item.get("defaultBilling")), lines[0] if lines else None)
     fields = (line or {}).get("addressbookaddress") or {}
-    country = (fields.get("country") or {}).get("id") if isinstance(fields.get("country"), dict) else fields.get("country")
+    country = (
+        (fields.get("country") or {}).get("id") if isinstance(fields.get("country"), dict) else fields.get("country")
+    )
     if not fields.get("addr1") or not fields.get("city") or not country:
         return None
-    return Address(street=fields["addr1"], city=fields["city"], postal_code=fields.get("zip") or "",
-                   region=fields.get("state") or "", country=country)
+    return Address(
+        street=fields["addr1"],
+        city=fields["city"],
+        postal_code=fields.get("zip") or "",
+        region=fields.get("state") or "",
+        country=country,
+    )
 
 
 class NetSuiteCustomers(ErpSession, ErpCustomers):
@@ -46,8 +53,9 @@ class NetSuiteCustomers(ErpSession, ErpCustomers):
             if not value:
                 continue
             # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
-            rows = self.client.query_page(f"SELECT id FROM customer WHERE {field} = {suiteql_text(value)} ORDER BY id",
-                                          limit=1)[0]
+            rows = self.client.query_page(
+                f"SELECT id FROM customer WHERE {field} = {suiteql_text(value)} ORDER BY id", limit=1
+            )[0]
             if rows:
                 return self.get_customer(str(rows[0]["id"]))
         return None
@@ -76,10 +84,14 @@ class NetSuiteCustomers(ErpSession, ErpCustomers):
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141947.html
         record = self.client.get("customer", customer_id, expand=True)
         currency = (record.get("currency") or {}).get("id")
-        return ErpCustomer(customer_id=str(record["id"]), name=record.get("companyName") or record.get("entityId") or "",
-                           tax_id=record.get(self.connection.fields.tax_id) or None,
-                           external_ref=record.get("externalId") or None, billing_address=billing_address(record),
-                           currency=self.currency_code(str(currency)) if currency else None)
+        return ErpCustomer(
+            customer_id=str(record["id"]),
+            name=record.get("companyName") or record.get("entityId") or "",
+            tax_id=record.get(self.connection.fields.tax_id) or None,
+            external_ref=record.get("externalId") or None,
+            billing_address=billing_address(record),
+            currency=self.currency_code(str(currency)) if currency else None,
+        )
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
         body = self._fields(changes.name, changes.tax_id, changes.billing_address)

@@ -30,8 +30,9 @@ def capabilities(connection: NetSuiteConnection) -> ErpCapabilities:
     )
 
 
-class NetSuiteErp(PolledChanges, NetSuiteCustomers, NetSuiteBilling, NetSuiteReceivables, NetSuiteProjectAccounting,
-                  ErpPort):
+class NetSuiteErp(
+    PolledChanges, NetSuiteCustomers, NetSuiteBilling, NetSuiteReceivables, NetSuiteProjectAccounting, ErpPort
+):
     """ErpPort over one account's REST record service and SuiteQL."""
 
     def __init__(self, client: NetSuiteClient, connection: NetSuiteConnection) -> None:

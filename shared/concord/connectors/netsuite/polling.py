@@ -66,11 +66,15 @@ class SuiteQlPoller:
         position = TimeCursor.decode(cursor)
         limit = max(1, min(limit, SUITEQL_PAGE))
         stamp = f"TO_TIMESTAMP('{self._local(position.written_at)}', '{STAMP_FORMAT}')"
-        after = (f"lastmodifieddate >= {stamp}" if not position.ids_at else
-                 f"(lastmodifieddate > {stamp} OR (lastmodifieddate = {stamp} "
-                 f"AND id NOT IN ({suiteql_ids(sorted(position.ids_at))})))")
-        rows, more = self._client.query_page(self._select(watched, after) + " ORDER BY lastmodifieddate, id",
-                                             limit=limit)
+        after = (
+            f"lastmodifieddate >= {stamp}"
+            if not position.ids_at
+            else f"(lastmodifieddate > {stamp} OR (lastmodifieddate = {stamp} "
+            f"AND id NOT IN ({suiteql_ids(sorted(position.ids_at))})))"
+        )
+        rows, more = self._client.query_page(
+            self._select(watched, after) + " ORDER BY lastmodifieddate, id", limit=limit
+        )
         changes = [self._change(record_type, row) for row in rows]
         moved = position.advanced((change.record_id, change.written_at) for change in changes)
         return ChangePage(changes=changes, cursor=moved.encode(), more=more)
@@ -82,19 +86,25 @@ class SuiteQlPoller:
         ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
         changes: list[RecordChange] = []
         for start in range(0, len(ids), IDS_PER_QUERY):
-            condition = f"id IN ({suiteql_ids(ids[start:start + IDS_PER_QUERY])})"
+            condition = f"id IN ({suiteql_ids(ids[start : start + IDS_PER_QUERY])})"
             rows = self._client.query(self._select(watched, condition) + " ORDER BY id")
             changes += [self._change(record_type, row) for row in rows]
         return changes
 
     def _select(self, watched: Watched, condition: str) -> str:
         where = " AND ".join([condition] + ([f"({watched.where})"] if watched.where else []))
-        return (f"SELECT id, TO_CHAR(lastmodifieddate, '{STAMP_FORMAT}') AS modified, "
-                f"TO_CHAR({watched.created}, '{STAMP_FORMAT}') AS created FROM {watched.table} WHERE {where}")
+        return (
+            f"SELECT id, TO_CHAR(lastmodifieddate, '{STAMP_FORMAT}') AS modified, "
+            f"TO_CHAR({watched.created}, '{STAMP_FORMAT}') AS created FROM {watched.table} WHERE {where}"
+        )
 
     def _change(self, record_type: str, row: dict[str, object]) -> RecordChange:
-        return RecordChange(record_type=record_type, record_id=str(row["id"]), written_at=self._utc(str(row["modified"])),
-                            created_at=self._utc(str(row["created"])) if row.get("created") else None)
+        return RecordChange(
+            record_type=record_type,
+            record_id=str(row["id"]),
+            written_at=self._utc(str(row["modified"])),
+            created_at=self._utc(str(row["created"])) if row.get("created") else None,
+        )
 
     def _local(self, moment: dt.datetime) -> str:
         return moment.astimezone(self._zone).strftime(PY_STAMP)
@@ -105,6 +115,7 @@ class SuiteQlPoller:
     @staticmethod
     def _watched(record_type: str) -> Watched:
         if record_type not in RECORD_TYPES:
-            raise ConfigurationError(f"netsuite change capture: no record type {record_type!r}; "
-                                     f"known: {sorted(RECORD_TYPES)}")
+            raise ConfigurationError(
+                f"netsuite change capture: no record type {record_type!r}; known: {sorted(RECORD_TYPES)}"
+            )
         return RECORD_TYPES[record_type]

@@ -13,8 +13,10 @@ from concord.domain import ContractTerms, ProjectForecast
 from concord.errors import ConfigurationError
 from concord.ports import ErpProjectAccounting
 
-GAP = ("netsuite keeps no contract terms or cost forecasts for Concord (capabilities.contract_objects "
-       "is False): map them onto the account's project records first")
+GAP = (
+    "netsuite keeps no contract terms or cost forecasts for Concord (capabilities.contract_objects "
+    "is False): map them onto the account's project records first"
+)
 
 
 class NetSuiteProjectAccounting(ErpProjectAccounting):

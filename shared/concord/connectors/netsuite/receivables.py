@@ -18,7 +18,7 @@ from concord.events.types import Money
 from concord.ports import ErpReceivables
 
 from ..kit.errors import NotFound
-from .billing import SALES_ORDER, INVOICE
+from .billing import INVOICE, SALES_ORDER
 from .client import suiteql_ids, suiteql_text
 from .session import ErpSession
 
@@ -42,10 +42,14 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
             total = self._money(order["foreigntotal"], str(order["currency"]))
             return InvoiceRecord(invoice_id=invoice_id, number=None, posted=False, total=total, amount_due=total)
         currency = str(_ref_id(invoice.get("currency")))
-        return InvoiceRecord(invoice_id=invoice_id, number=invoice.get("tranId"), posted=True,
-                             total=self._money(invoice.get("total"), currency),
-                             amount_due=self._money(invoice.get("amountRemaining"), currency),
-                             due_on=_day(invoice.get("dueDate")))
+        return InvoiceRecord(
+            invoice_id=invoice_id,
+            number=invoice.get("tranId"),
+            posted=True,
+            total=self._money(invoice.get("total"), currency),
+            amount_due=self._money(invoice.get("amountRemaining"), currency),
+            due_on=_day(invoice.get("dueDate")),
+        )
 
     def posted_invoice(self, invoice_id: str) -> PostedInvoice | None:
         """The invoice (every NetSuite invoice is posted), None for a draft not yet billed."""
@@ -54,10 +58,14 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
             return None
         currency = str(_ref_id(invoice.get("currency")))
         invoiced_on = _day(invoice.get("tranDate")) or utc_now().date()
-        return PostedInvoice(invoice_id=self._concord_id(invoice), number=invoice.get("tranId") or str(invoice["id"]),
-                             customer_id=str(_ref_id(invoice.get("entity"))), invoiced_on=invoiced_on,
-                             due_on=_day(invoice.get("dueDate")) or invoiced_on,
-                             total=self._money(invoice.get("total"), currency))
+        return PostedInvoice(
+            invoice_id=self._concord_id(invoice),
+            number=invoice.get("tranId") or str(invoice["id"]),
+            customer_id=str(_ref_id(invoice.get("entity"))),
+            invoiced_on=invoiced_on,
+            due_on=_day(invoice.get("dueDate")) or invoiced_on,
+            total=self._money(invoice.get("total"), currency),
+        )
 
     def received_payment(self, payment_id: str) -> ReceivedPayment | None:
         """The customer payment as applied to its first invoice (the `apply` sublist), with what
@@ -75,10 +83,13 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
         if invoice is None:
             return None
         currency = str(_ref_id(payment.get("currency")) or _ref_id(invoice.get("currency")))
-        return ReceivedPayment(payment_id=payment_id, invoice_id=self._concord_id(invoice),
-                               amount=self._money(applied[0].get("amount"), currency),
-                               received_on=_day(payment.get("tranDate")) or utc_now().date(),
-                               invoice_amount_due=self._money(invoice.get("amountRemaining"), currency))
+        return ReceivedPayment(
+            payment_id=payment_id,
+            invoice_id=self._concord_id(invoice),
+            amount=self._money(applied[0].get("amount"), currency),
+            received_on=_day(payment.get("tranDate")) or utc_now().date(),
+            invoice_amount_due=self._money(invoice.get("amountRemaining"), currency),
+        )
 
     # ---------------------------------------------------------------- helpers
 
@@ -86,9 +97,12 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
         """The invoice record by internal id, or the one transformed from a draft's sales order."""
         if not invoice_id.isdigit():
             rows = self.client.query_page(
-                "SELECT DISTINCT tl.transaction AS id FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
+                "SELECT DISTINCT tl.transaction AS id FROM transactionline tl "
+                "JOIN transaction t ON t.id = tl.transaction "
                 f"JOIN transaction o ON o.id = tl.createdfrom WHERE t.type = '{INVOICE}' AND o.type = '{SALES_ORDER}' "
-                f"AND o.externalid = {suiteql_text(invoice_id)} ORDER BY tl.transaction", limit=1)[0]
+                f"AND o.externalid = {suiteql_text(invoice_id)} ORDER BY tl.transaction",
+                limit=1,
+            )[0]
             if not rows:
                 return None
             invoice_id = str(rows[0]["id"])
@@ -103,7 +117,8 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
         if order_id:
             rows = self.client.query_page(
                 f"SELECT externalid FROM transaction WHERE id = {suiteql_ids([order_id])} AND type = '{SALES_ORDER}'",
-                limit=1)[0]
+                limit=1,
+            )[0]
             if rows and rows[0].get("externalid"):
                 return str(rows[0]["externalid"])
         return str(invoice["id"])
@@ -111,7 +126,9 @@ class NetSuiteReceivables(ErpSession, ErpReceivables):
     def _order_totals(self, draft_id: str) -> dict[str, Any]:
         rows = self.client.query_page(
             f"SELECT id, foreigntotal, currency FROM transaction WHERE type = '{SALES_ORDER}' "
-            f"AND externalid = {suiteql_text(draft_id)}", limit=1)[0]
+            f"AND externalid = {suiteql_text(draft_id)}",
+            limit=1,
+        )[0]
         if not rows:
             raise NotFound(f"netsuite: no invoice or draft sales order {draft_id!r}")
         return rows[0]

@@ -14,8 +14,16 @@ from .client import COLLECTION_LIMIT, RecordResult, SalesforceClient
 # https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm#statuscode
 _RETRYABLE = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
 _NOT_FOUND = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID", "INVALID_ID_FIELD"})
-_INVALID = frozenset({"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                      "REQUIRED_FIELD_MISSING", "STRING_TOO_LONG", "INVALID_FIELD", "INVALID_TYPE_ON_FIELD_IN_RECORD"})
+_INVALID = frozenset(
+    {
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "REQUIRED_FIELD_MISSING",
+        "STRING_TOO_LONG",
+        "INVALID_FIELD",
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+    }
+)
 
 
 def record_error(result: RecordResult, sobject: str, record_id: str) -> ConcordError:
@@ -67,4 +75,3 @@ def by_external_id(results: Sequence[RecordResult], keys: Sequence[str], sobject
             raise record_error(result, sobject, key)
         ids[key] = result.id
     return ids
-

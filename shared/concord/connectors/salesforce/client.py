@@ -97,7 +97,8 @@ class SalesforceErrors(ErrorMapper):
         if not errors:
             return super().vendor_detail(response)
         return "; ".join(
-            f"{error.code}: {error.message}" + (f" ({', '.join(error.fields)})" if error.fields else "") for error in errors
+            f"{error.code}: {error.message}" + (f" ({', '.join(error.fields)})" if error.fields else "")
+            for error in errors
         )
 
 
@@ -208,7 +209,10 @@ class SalesforceClient:
 
         https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         """
-        return self.http.json("get", "GET", self._record_path(sobject, record_id), params={"fields": ",".join(fields)})
+        record: dict[str, Any] = self.http.json(
+            "get", "GET", self._record_path(sobject, record_id), params={"fields": ",".join(fields)}
+        )
+        return record
 
     # ---------------------------------------------------------------- single-record writes
 
@@ -227,7 +231,9 @@ class SalesforceClient:
         """
         self.http.request("update", "PATCH", self._record_path(sobject, record_id), json=dict(fields))
 
-    def upsert(self, sobject: str, ext_id_field: str, ext_id_value: str, fields: Mapping[str, Any]) -> tuple[str | None, bool]:
+    def upsert(
+        self, sobject: str, ext_id_field: str, ext_id_value: str, fields: Mapping[str, Any]
+    ) -> tuple[str | None, bool]:
         """Create or update the record whose external id is `ext_id_value`: (its id, whether created).
 
         201 = created (body {id, success, created}); 200/204 = updated (the id only when a body comes);

@@ -7,7 +7,7 @@ org, its auth and the rate budget the same way; each adds its own field names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -72,10 +72,7 @@ class OrgConnection(_Strict):
         return urlsplit(self.instance_url).netloc
 
 
-ConnectionT = TypeVar("ConnectionT", bound=OrgConnection)
-
-
-def parse_connection(model: type[ConnectionT], raw: dict[str, Any]) -> ConnectionT:
+def parse_connection[ConnectionT: OrgConnection](model: type[ConnectionT], raw: dict[str, Any]) -> ConnectionT:
     """The validated connection; a ConfigurationError naming the bad fields (never their values)."""
     try:
         return model.model_validate(raw)

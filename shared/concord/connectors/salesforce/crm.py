@@ -20,12 +20,12 @@ from concord.domain import (
 from concord.errors import ConcordError
 
 from ..kit.errors import NotFound
+from ..kit.polled import PolledChanges
 from . import mappers
 from .batches import field_by_id, update_by_id
 from .client import COLLECTION_LIMIT, SalesforceClient, soql_quote
 from .payloads import ACCOUNT_FIELDS, LINE_ITEM_FIELDS, OPPORTUNITY_FIELDS
 from .polling import ModstampPoller, Watched
-from ..kit.polled import PolledChanges
 
 
 class CrmFields(BaseModel):
@@ -90,4 +90,3 @@ class SalesforceCrm(PolledChanges):
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         value = field_by_id(self.client, "Opportunity", opportunity_id, self.fields.financial_status)
         return mappers.to_canonical_status(value, f"Opportunity {opportunity_id}")
-

@@ -59,7 +59,9 @@ def to_canonical_opportunity(record: Mapping[str, Any]) -> Opportunity:
     if not row.currency:
         raise ValidationFailed(f"salesforce Opportunity {row.id}: no CurrencyIsoCode")
     if row.line_items and not row.line_items.done:
-        raise ValidationFailed(f"salesforce Opportunity {row.id}: its line items came in part (follow nextRecordsUrl first)")
+        raise ValidationFailed(
+            f"salesforce Opportunity {row.id}: its line items came in part (follow nextRecordsUrl first)"
+        )
     items = row.line_items.records if row.line_items else []
     try:
         return Opportunity(

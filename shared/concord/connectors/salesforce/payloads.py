@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
-T = TypeVar("T")
 
 
 class VendorRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
-class ChildRecords(VendorRecord, Generic[T]):
+class ChildRecords[T](VendorRecord):
     """A child subquery's result inside a parent record (null in the JSON when it has no rows)."""
 
     total_size: int = Field(alias="totalSize")
@@ -72,8 +69,16 @@ class ChangeRow(VendorRecord):
 
 
 # The SELECT lists matching the models above.
-ACCOUNT_FIELDS = ("Id", "Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
-                  "BillingCountry", "CurrencyIsoCode")
+ACCOUNT_FIELDS = (
+    "Id",
+    "Name",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "CurrencyIsoCode",
+)
 LINE_ITEM_FIELDS = ("Id", "Product2.ProductCode", "Product2.Name", "Quantity", "UnitPrice", "Description")
 OPPORTUNITY_FIELDS = ("Id", "AccountId", "Name", "Amount", "CurrencyIsoCode", "CloseDate", "IsWon")
 CHANGE_FIELDS = ("Id", "SystemModstamp", "CreatedDate")

@@ -81,8 +81,10 @@ class ModstampPoller:
         position = TimeCursor.decode(cursor)
         limit = max(1, min(limit, MAX_PAGE))
         conditions = [after_cursor(position)] + ([f"({watched.where})"] if watched.where else [])
-        soql = (f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} "
-                f"ORDER BY SystemModstamp, Id LIMIT {limit}")
+        soql = (
+            f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} "
+            f"ORDER BY SystemModstamp, Id LIMIT {limit}"
+        )
         rows = [ChangeRow.model_validate(record) for record in self._client.query(soql)]
         changes = [_record_change(record_type, row) for row in rows]
         moved = position.advanced((change.record_id, change.written_at) for change in changes)
@@ -98,22 +100,28 @@ class ModstampPoller:
         ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
         changes: list[RecordChange] = []
         for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ", ".join(soql_quote(record_id) for record_id in ids[start:start + IDS_PER_QUERY])
+            chunk = ", ".join(soql_quote(record_id) for record_id in ids[start : start + IDS_PER_QUERY])
             conditions = [f"Id IN ({chunk})"] + ([f"({watched.where})"] if watched.where else [])
-            soql = f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} ORDER BY Id"
-            changes += [_record_change(record_type, ChangeRow.model_validate(record)) for record in self._client.query(soql)]
+            soql = (
+                f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} ORDER BY Id"
+            )
+            changes += [
+                _record_change(record_type, ChangeRow.model_validate(record)) for record in self._client.query(soql)
+            ]
         return changes
 
     def _object(self, record_type: str) -> Watched:
         if record_type not in self._watched:
-            raise ConfigurationError(f"salesforce change capture: no record type {record_type!r}; "
-                                     f"known: {sorted(self._watched)}")
+            raise ConfigurationError(
+                f"salesforce change capture: no record type {record_type!r}; known: {sorted(self._watched)}"
+            )
         return self._watched[record_type]
 
 
 def _record_change(record_type: str, row: ChangeRow) -> RecordChange:
-    return RecordChange(record_type=record_type, record_id=row.id, written_at=row.system_modstamp,
-                        created_at=row.created_date)
+    return RecordChange(
+        record_type=record_type, record_id=row.id, written_at=row.system_modstamp, created_at=row.created_date
+    )
 
 
 def is_record_id(value: str) -> bool:
@@ -124,7 +132,7 @@ def is_record_id(value: str) -> bool:
     if len(value) == 15:
         return True
     checksum = "".join(
-        _CHECKSUM_CHARS[sum(1 << bit for bit, char in enumerate(value[start:start + 5]) if "A" <= char <= "Z")]
+        _CHECKSUM_CHARS[sum(1 << bit for bit, char in enumerate(value[start : start + 5]) if "A" <= char <= "Z")]
         for start in (0, 5, 10)
     )
     return value[15:] == checksum

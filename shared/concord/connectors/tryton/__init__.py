@@ -9,7 +9,16 @@ from .psa import TrytonPsa
 from .rpc import TrytonError, TrytonLoginRefused, TrytonPermanentError, TrytonRpcClient, TrytonTransientError
 
 __all__ = [
-    "AmbiguousMatch", "RecordNotFound", "TrytonConnection", "TrytonCrm", "TrytonErp",
-    "TrytonError", "TrytonLoginRefused", "TrytonPermanentError", "TrytonPsa", "TrytonRpcClient",
-    "TrytonTransientError", "connect",
+    "AmbiguousMatch",
+    "RecordNotFound",
+    "TrytonConnection",
+    "TrytonCrm",
+    "TrytonErp",
+    "TrytonError",
+    "TrytonLoginRefused",
+    "TrytonPermanentError",
+    "TrytonPsa",
+    "TrytonRpcClient",
+    "TrytonTransientError",
+    "connect",
 ]

@@ -18,7 +18,8 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "Decimal": lambda o: Decimal(o["decimal"]),
     "date": lambda o: dt.date(o["year"], o["month"], o["day"]),
     "datetime": lambda o: dt.datetime(
-        o["year"], o["month"], o["day"], o["hour"], o["minute"], o["second"], o["microsecond"]),
+        o["year"], o["month"], o["day"], o["hour"], o["minute"], o["second"], o["microsecond"]
+    ),
     "time": lambda o: dt.time(o["hour"], o["minute"], o["second"], o["microsecond"]),
     "timedelta": lambda o: dt.timedelta(seconds=o["seconds"]),
     "bytes": lambda o: base64.b64decode(o["base64"]),
@@ -30,14 +31,26 @@ def _encode(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return {"__class__": "datetime", "year": value.year, "month": value.month,
-                "day": value.day, "hour": value.hour, "minute": value.minute,
-                "second": value.second, "microsecond": value.microsecond}
+        return {
+            "__class__": "datetime",
+            "year": value.year,
+            "month": value.month,
+            "day": value.day,
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, dt.date):
         return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
     if isinstance(value, dt.time):
-        return {"__class__": "time", "hour": value.hour, "minute": value.minute,
-                "second": value.second, "microsecond": value.microsecond}
+        return {
+            "__class__": "time",
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, dt.timedelta):
         return {"__class__": "timedelta", "seconds": value.total_seconds()}
     if isinstance(value, Decimal):

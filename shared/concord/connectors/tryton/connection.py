@@ -35,8 +35,13 @@ class TrytonConnection(BaseModel):
 
     def client(self, reload_credentials: Callable[[], tuple[str, str]] | None = None) -> TrytonRpcClient:
         """A session as Concord's own user: its writes are not pushed back to it."""
-        return TrytonRpcClient(self.url.rstrip("/"), self.database, self.login,
-                               self.password.get_secret_value(), reload_credentials=reload_credentials)
+        return TrytonRpcClient(
+            self.url.rstrip("/"),
+            self.database,
+            self.login,
+            self.password.get_secret_value(),
+            reload_credentials=reload_credentials,
+        )
 
     @property
     def credentials(self) -> tuple[str, str]:

@@ -28,10 +28,13 @@ logger = logging.getLogger(__name__)
 #
 # A party's write_date moves when the party is saved (also when its addresses are edited
 # through the party form); an address edited on its own does not touch the party.
-RECORD_TYPES = RecordTypes("CRM", {
-    "customer": (Model.PARTY, [], MODIFIED_AT),
-    "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
-})
+RECORD_TYPES = RecordTypes(
+    "CRM",
+    {
+        "customer": (Model.PARTY, [], MODIFIED_AT),
+        "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
+    },
+)
 CAPABILITIES = CrmCapabilities()
 
 
@@ -52,7 +55,6 @@ class TrytonCrm(TrytonPolled, CrmPort):
     def capabilities(self) -> CrmCapabilities:
         return CAPABILITIES
 
-
     # -- CrmPort ---------------------------------------------------------------------------
 
     def get_customer(self, account_id: str) -> Customer:
@@ -62,13 +64,11 @@ class TrytonCrm(TrytonPolled, CrmPort):
         """
         party_id = names.record_id(account_id, "customer")
         # https://docs.tryton.org/modules-party/design.html#party
-        party = lookups.read_one(self.client, Model.PARTY, party_id,
-                                 ["name", "customer_currency.code"], "customer")
+        party = lookups.read_one(self.client, Model.PARTY, party_id, ["name", "customer_currency.code"], "customer")
         addresses = lookups.party_addresses(self.client, party_id)
         tax_id = lookups.party_identifiers(self.client, [party_id]).get(party_id)
         currency = (party.get("customer_currency.") or {}).get("code") or self._company_currency()
-        return mapping.to_customer(party, addresses[0] if addresses else None, tax_id,
-                                   currency, self.legal_entity)
+        return mapping.to_customer(party, addresses[0] if addresses else None, tax_id, currency, self.legal_entity)
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity:
         """The opportunity and its lines (service item = product code).
@@ -80,9 +80,12 @@ class TrytonCrm(TrytonPolled, CrmPort):
         id_ = names.record_id(opportunity_id, "opportunity")
         # https://docs.tryton.org/modules-sale-opportunity/design.html
         row = lookups.read_one(
-            self.client, Model.OPPORTUNITY, id_,
-            ["number", "description", "party", "amount", "currency.code", "state", "end_date",
-             "sales"], "opportunity")
+            self.client,
+            Model.OPPORTUNITY,
+            id_,
+            ["number", "description", "party", "amount", "currency.code", "state", "end_date", "sales"],
+            "opportunity",
+        )
         return mapping.to_opportunity(row, self._lines(row))
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
@@ -121,18 +124,26 @@ class TrytonCrm(TrytonPolled, CrmPort):
         sales = opportunity.get("sales") or []
         if sales:
             rows = lookups.search_read(
-                self.client, Model.SALE_LINE, [["sale", "in", sales], ["type", "=", "line"]],
+                self.client,
+                Model.SALE_LINE,
+                [["sale", "in", sales], ["type", "=", "line"]],
                 ["product.code", "product.rec_name", "description", "quantity", "unit_price"],
-                order=[("sale", "ASC"), ("sequence", "ASC"), ("id", "ASC")])
-            return [mapping.to_opportunity_line(r, Decimal(r["unit_price"]), currency, what)
-                    for r in rows]
+                order=[("sale", "ASC"), ("sequence", "ASC"), ("id", "ASC")],
+            )
+            return [mapping.to_opportunity_line(r, Decimal(r["unit_price"]), currency, what) for r in rows]
         rows = lookups.search_read(
-            self.client, Model.OPPORTUNITY_LINE, [["opportunity", "=", opportunity["id"]]],
-            ["product.code", "product.rec_name", "product.list_price_used", "description",
-             "quantity"], order=[("sequence", "ASC"), ("id", "ASC")])
-        return [mapping.to_opportunity_line(
-            r, Decimal((r.get("product.") or {}).get("list_price_used") or 0), currency, what)
-            for r in rows]
+            self.client,
+            Model.OPPORTUNITY_LINE,
+            [["opportunity", "=", opportunity["id"]]],
+            ["product.code", "product.rec_name", "product.list_price_used", "description", "quantity"],
+            order=[("sequence", "ASC"), ("id", "ASC")],
+        )
+        return [
+            mapping.to_opportunity_line(
+                r, Decimal((r.get("product.") or {}).get("list_price_used") or 0), currency, what
+            )
+            for r in rows
+        ]
 
     def _company_currency(self) -> str:
         if self._currency is None:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -45,10 +45,9 @@ from .names import (
 )
 
 Row = dict[str, Any]
-_M = TypeVar("_M", bound=BaseModel)
 
 
-def _validated(build: type[_M], what: str, **values: Any) -> _M:
+def _validated[M: BaseModel](build: type[M], what: str, **values: Any) -> M:
     """Build a canonical model; Tryton data that does not fit it is a ValidationFailed."""
     try:
         return build(**values)
@@ -339,8 +338,8 @@ def to_tryton_invoice_line_values(
                 f"{line.service_item!r} is in {list_price_currency}, the invoice in {currency}")
         unit_price = Decimal(products[line.service_item].get("list_price_used") or 0)
     product = products[line.service_item]
-    category = product.get("account_category")
-    if category not in revenue_accounts:
+    category: int | None = product.get("account_category")
+    if category is None or category not in revenue_accounts:
         raise ValidationFailed(
             f"product {line.service_item!r} has no category with a revenue account")
     values: dict[str, Any] = {

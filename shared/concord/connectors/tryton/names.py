@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ...clock import utc_now
 from concord.domain import ProjectState
 from concord.errors import PermanentError
+
+from ...clock import utc_now
 
 # --------------------------------------------------------------------------------------------
 # Tryton names
@@ -114,7 +115,6 @@ def record_id(value: str, what: str) -> int:
     return number
 
 
-
 # --------------------------------------------------------------------------------------------
 # Time
 
@@ -134,4 +134,3 @@ def from_tryton_datetime(value: dt.datetime) -> dt.datetime:
 def stamp(moment: dt.datetime | None = None) -> str:
     """A short UTC time stamp for notes and comments, e.g. 2025-04-03T09:00Z."""
     return (moment or utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-

@@ -36,8 +36,7 @@ class RecordTypes:
 
     def of(self, record_type: str) -> tuple[str, Sequence[Any], str]:
         if record_type not in self.types:
-            raise ValidationFailed(
-                f"{self.system} record type {record_type!r} unknown; known: {sorted(self.types)}")
+            raise ValidationFailed(f"{self.system} record type {record_type!r} unknown; known: {sorted(self.types)}")
         return self.types[record_type]
 
     def start_cursor(self, record_type: str, now: dt.datetime) -> str:
@@ -48,13 +47,11 @@ class RecordTypes:
         self.of(record_type)
         return decode(saved).rewound(RESUME_OVERLAP).encode()
 
-    def changes_since(self, client: TrytonRpcClient, record_type: str, cursor: str,
-                      limit: int) -> ChangePage:
+    def changes_since(self, client: TrytonRpcClient, record_type: str, cursor: str, limit: int) -> ChangePage:
         model, domain, column = self.of(record_type)
         return poll_changes(client, model, record_type, decode(cursor), limit, domain, column)
 
-    def changes_of(self, client: TrytonRpcClient, record_type: str,
-                   record_ids: Sequence[str]) -> list[RecordChange]:
+    def changes_of(self, client: TrytonRpcClient, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         model, domain, column = self.of(record_type)
         return read_changes(client, model, record_type, record_ids, domain, column)
 
@@ -85,8 +82,7 @@ def decode(cursor: str) -> TimeCursor:
         raise ValidationFailed(f"not a Tryton change cursor: {cursor[:80]!r}") from exc
 
 
-def after_cursor(rows: Iterable[Row], cursor: TimeCursor, limit: int | None,
-                 column: str = MODIFIED_AT) -> list[Row]:
+def after_cursor(rows: Iterable[Row], cursor: TimeCursor, limit: int | None, column: str = MODIFIED_AT) -> list[Row]:
     """Rows (ordered by column, id) strictly after the cursor, at most `limit` of them.
 
     A row stamped exactly at the cursor's time is after it unless its id is in cursor.ids_at:
@@ -98,18 +94,29 @@ def after_cursor(rows: Iterable[Row], cursor: TimeCursor, limit: int | None,
     return kept if limit is None else kept[:limit]
 
 
-def to_record_changes(rows: Iterable[Row], record_type: str,
-                      column: str = MODIFIED_AT) -> list[RecordChange]:
+def to_record_changes(rows: Iterable[Row], record_type: str, column: str = MODIFIED_AT) -> list[RecordChange]:
     """created_at: the record's create_date, which with its id names a once-per-record event
     the same way concord_sync's push does (events.py, ONCE_PER_RECORD)."""
-    return [RecordChange(record_type=record_type, record_id=str(r["id"]),
-                         written_at=from_tryton_datetime(r[column]),
-                         created_at=from_tryton_datetime(r["create_date"]) if r.get("create_date") else None)
-            for r in rows]
+    return [
+        RecordChange(
+            record_type=record_type,
+            record_id=str(r["id"]),
+            written_at=from_tryton_datetime(r[column]),
+            created_at=from_tryton_datetime(r["create_date"]) if r.get("create_date") else None,
+        )
+        for r in rows
+    ]
 
 
-def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: TimeCursor,
-                 limit: int, domain: Sequence[Any] = (), column: str = MODIFIED_AT) -> ChangePage:
+def poll_changes(
+    client: TrytonRpcClient,
+    model: str,
+    record_type: str,
+    cursor: TimeCursor,
+    limit: int,
+    domain: Sequence[Any] = (),
+    column: str = MODIFIED_AT,
+) -> ChangePage:
     """Up to `limit` records of `model` (matching `domain`) changed after `cursor`, oldest
     first, and the cursor after them; `more` when the page is full.
 
@@ -122,22 +129,34 @@ def poll_changes(client: TrytonRpcClient, model: str, record_type: str, cursor: 
     if limit <= 0:
         return ChangePage(changes=[], cursor=cursor.encode(), more=False)
     rows = search_read(
-        client, model, [[column, ">=", to_tryton_datetime(cursor.written_at)], *domain],
-        [column, "create_date"], order=[(column, "ASC"), ("id", "ASC")],
-        limit=limit + len(cursor.ids_at), active_test=False)
+        client,
+        model,
+        [[column, ">=", to_tryton_datetime(cursor.written_at)], *domain],
+        [column, "create_date"],
+        order=[(column, "ASC"), ("id", "ASC")],
+        limit=limit + len(cursor.ids_at),
+        active_test=False,
+    )
     changes = to_record_changes(after_cursor(rows, cursor, limit, column), record_type, column)
     moved = cursor.advanced([(c.record_id, c.written_at) for c in changes])
     return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
 
 
-def read_changes(client: TrytonRpcClient, model: str, record_type: str, record_ids: Sequence[str],
-                 domain: Sequence[Any] = (), column: str = MODIFIED_AT) -> list[RecordChange]:
+def read_changes(
+    client: TrytonRpcClient,
+    model: str,
+    record_type: str,
+    record_ids: Sequence[str],
+    domain: Sequence[Any] = (),
+    column: str = MODIFIED_AT,
+) -> list[RecordChange]:
     """The change stamps of the named records (matching `domain`), in one search_read with
     domain `id in ids` (https://docs.tryton.org/server/topics/domain.html). Ids that are not
     Tryton ids (integers) name no record and are left out, as are records not found."""
     ids = sorted({int(record_id) for record_id in record_ids if record_id.isdigit()})
     if not ids:
         return []
-    rows = search_read(client, model, [["id", "in", ids], *domain], [column, "create_date"],
-                       order=[("id", "ASC")], active_test=False)
+    rows = search_read(
+        client, model, [["id", "in", ids], *domain], [column, "create_date"], order=[("id", "ASC")], active_test=False
+    )
     return to_record_changes(rows, record_type, column)

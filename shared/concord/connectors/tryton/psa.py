@@ -41,13 +41,15 @@ logger = logging.getLogger(__name__)
 # runs on the same instant the pushed TimeApproved carries; later edits of an approved
 # line (its description) are not changes of the approved time. Announce each with
 # approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
-RECORD_TYPES = RecordTypes("PSA", {
-    "project": (Model.WORK, [["type", "=", "project"]], MODIFIED_AT),
-    "task": (Model.WORK, [["type", "=", "task"]], MODIFIED_AT),
-    # Approved time, by approval time: each line comes once, when it is approved.
-    "time_entry": (Model.TIMESHEET_LINE, [[names.APPROVAL_STATE, "=", names.APPROVED]],
-                   names.APPROVED_AT),
-})
+RECORD_TYPES = RecordTypes(
+    "PSA",
+    {
+        "project": (Model.WORK, [["type", "=", "project"]], MODIFIED_AT),
+        "task": (Model.WORK, [["type", "=", "task"]], MODIFIED_AT),
+        # Approved time, by approval time: each line comes once, when it is approved.
+        "time_entry": (Model.TIMESHEET_LINE, [[names.APPROVAL_STATE, "=", names.APPROVED]], names.APPROVED_AT),
+    },
+)
 # A Tryton party is the PSA's own client record (not the CRM's account).
 CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
 # How time is billed on projects Concord creates: from timesheet lines (time and materials).
@@ -66,7 +68,6 @@ class TrytonPsa(TrytonPolled, PsaPort):
     @property
     def capabilities(self) -> PsaCapabilities:
         return CAPABILITIES
-
 
     # -- PsaPort ---------------------------------------------------------------------------
 
@@ -87,11 +88,11 @@ class TrytonPsa(TrytonPolled, PsaPort):
             party_id = self._client_party(plan.customer_ref, plan.customer_name)
         products = lookups.product_by_code(self.client, (t.service_item for t in plan.tasks))
         if self._invoice_method is None:  # project_invoice active in this database?
-            self._invoice_method = (INVOICE_METHOD if lookups.has_field(
-                self.client, Model.WORK, "project_invoice_method") else "")
+            self._invoice_method = (
+                INVOICE_METHOD if lookups.has_field(self.client, Model.WORK, "project_invoice_method") else ""
+            )
         invoice_method = self._invoice_method or None
-        values = mapping.to_tryton_project_values(plan, party_id, products,
-                                                  invoice_method=invoice_method)
+        values = mapping.to_tryton_project_values(plan, party_id, products, invoice_method=invoice_method)
         # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.create
         # (children: [["create", [...]]] creates the tasks in the same transaction)
         try:
@@ -101,10 +102,10 @@ class TrytonPsa(TrytonPolled, PsaPort):
             if existing := self._project_by_ref(plan.external_ref):
                 return existing
             raise
-        logger.info("tryton psa created project id=%s concord_ref=%s tasks=%d", project_id,
-                    plan.external_ref, len(plan.tasks))
-        return mapping.to_project_record({"id": project_id, "party": party_id},
-                                         self._tasks(project_id))
+        logger.info(
+            "tryton psa created project id=%s concord_ref=%s tasks=%d", project_id, plan.external_ref, len(plan.tasks)
+        )
+        return mapping.to_project_record({"id": project_id, "party": party_id}, self._tasks(project_id))
 
     def set_project_state(self, project_id: str, state: ProjectState, reason: str) -> None:
         """Move the project to the project.work.status standing for `state` and append
@@ -118,24 +119,32 @@ class TrytonPsa(TrytonPolled, PsaPort):
         Concord line of its comment records the same state and reason.
         """
         id_ = names.record_id(project_id, "project")
-        project = lookups.read_one(self.client, Model.WORK, id_, ["status", "comment"],
-                                   "project", [["type", "=", "project"]])
+        project = lookups.read_one(
+            self.client, Model.WORK, id_, ["status", "comment"], "project", [["type", "=", "project"]]
+        )
         status_id = self._status(state)
-        if (project["status"] == status_id and mapping.last_state_comment(project["comment"])
-                == mapping.state_comment_key(state, reason)):
+        if project["status"] == status_id and mapping.last_state_comment(
+            project["comment"]
+        ) == mapping.state_comment_key(state, reason):
             return
-        values: dict[str, Any] = {"status": status_id, "comment": mapping.append_line(
-            project["comment"], mapping.state_comment(state, reason))}
+        values: dict[str, Any] = {
+            "status": status_id,
+            "comment": mapping.append_line(project["comment"], mapping.state_comment(state, reason)),
+        }
         if state is ProjectState.CLOSED:
-            below = [r["id"] for r in lookups.search_read(
-                self.client, Model.WORK, [["parent", "child_of", [id_]], ["id", "!=", id_]],
-                ["id"])]
+            below = [
+                r["id"]
+                for r in lookups.search_read(
+                    self.client, Model.WORK, [["parent", "child_of", [id_]], ["id", "!=", id_]], ["id"]
+                )
+            ]
             values["progress"] = 1.0
             # One write with (ids, values) pairs: Tryton validates progress after all of them.
             # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.write
             if below:
-                self.client.call(f"model.{Model.WORK}.write", below,
-                                 {"progress": 1.0, "status": status_id}, [id_], values)
+                self.client.call(
+                    f"model.{Model.WORK}.write", below, {"progress": 1.0, "status": status_id}, [id_], values
+                )
                 return
         self.client.write(Model.WORK, [id_], values)
 
@@ -149,22 +158,25 @@ class TrytonPsa(TrytonPolled, PsaPort):
         "timesheet").
         """
         id_ = names.record_id(project_id, "project")
-        project = lookups.read_one(self.client, Model.WORK, id_, ["project_invoice_method"],
-                                   "project", [["type", "=", "project"]])
-        works = lookups.search_read(self.client, Model.WORK, [["parent", "child_of", [id_]]],
-                                    ["timesheet_works"], active_test=False)
+        project = lookups.read_one(
+            self.client, Model.WORK, id_, ["project_invoice_method"], "project", [["type", "=", "project"]]
+        )
+        works = lookups.search_read(
+            self.client, Model.WORK, [["parent", "child_of", [id_]]], ["timesheet_works"], active_test=False
+        )
         task_of = {tw: w["id"] for w in works for tw in w["timesheet_works"]}
         if not task_of:
             return []
         # https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
         rows = lookups.search_read(
-            self.client, Model.TIMESHEET_LINE,
+            self.client,
+            Model.TIMESHEET_LINE,
             [["work", "in", sorted(task_of)], [names.APPROVAL_STATE, "=", names.APPROVED]],
             ["work", "employee", "date", "duration", names.APPROVED_AT],
-            order=[(names.APPROVED_AT, "ASC"), ("id", "ASC")])
+            order=[(names.APPROVED_AT, "ASC"), ("id", "ASC")],
+        )
         billable = project.get("project_invoice_method") == INVOICE_METHOD
-        return [mapping.to_approved_time(r, id_, task_of[r["work"]], billable)
-                for r in rows if r["duration"]]
+        return [mapping.to_approved_time(r, id_, task_of[r["work"]], billable) for r in rows if r["duration"]]
 
     def approved_entries(self, record_id: str) -> list[ApprovedTime]:
         """The approved time of one timesheet line (a time_entry change): the line as the
@@ -174,9 +186,11 @@ class TrytonPsa(TrytonPolled, PsaPort):
         Two calls (the line, then the task's ancestors)."""
         id_ = names.record_id(record_id, "time entry")
         rows = lookups.search_read(
-            self.client, Model.TIMESHEET_LINE, [["id", "=", id_]],
-            ["work.origin", "employee", "date", "duration", names.APPROVAL_STATE,
-             names.APPROVED_AT])
+            self.client,
+            Model.TIMESHEET_LINE,
+            [["id", "=", id_]],
+            ["work.origin", "employee", "date", "duration", names.APPROVAL_STATE, names.APPROVED_AT],
+        )
         if not rows or rows[0].get(names.APPROVAL_STATE) != names.APPROVED:
             return []
         line = rows[0]
@@ -188,8 +202,12 @@ class TrytonPsa(TrytonPolled, PsaPort):
         if not (0 < hours <= mapping.MAX_ENTRY_HOURS):
             return []
         ancestors = lookups.search_read(
-            self.client, Model.WORK, [["parent", "parent_of", [int(task)]]],
-            ["parent", "project_invoice_method"], active_test=False)
+            self.client,
+            Model.WORK,
+            [["parent", "parent_of", [int(task)]]],
+            ["parent", "project_invoice_method"],
+            active_test=False,
+        )
         roots = [w for w in ancestors if not w.get("parent")]
         if not roots:
             return []
@@ -213,8 +231,7 @@ class TrytonPsa(TrytonPolled, PsaPort):
         (project_invoice only computes invoiced/to-invoice amounts from its own invoicing,
         which Concord does in the ERP). Idempotent like TrytonCrm._set_financial_status."""
         id_ = names.record_id(project_id, "project")
-        lookups.read_one(self.client, Model.WORK, id_, ["id"], "project",
-                         [["type", "=", "project"]])
+        lookups.read_one(self.client, Model.WORK, id_, ["id"], "project", [["type", "=", "project"]])
         target = lookups.resource(Model.WORK, id_)
         latest = lookups.latest_note(self.client, target, names.BILLING_STATUS_NOTE)
         if mapping.status_of_note(latest, names.BILLING_STATUS_NOTE) == status:
@@ -232,8 +249,7 @@ class TrytonPsa(TrytonPolled, PsaPort):
         summed over the project and its tasks) in the company's currency; Tryton has no
         budget field, and this is the amount the project was planned at."""
         id_ = names.record_id(project_id, "project")
-        project = lookups.read_one(self.client, Model.WORK, id_, ["revenue"], "project",
-                                   [["type", "=", "project"]])
+        project = lookups.read_one(self.client, Model.WORK, id_, ["revenue"], "project", [["type", "=", "project"]])
         if project.get("revenue") is None:
             return None
         return Money(amount=Decimal(str(project["revenue"])), currency=lookups.company_currency(self.client))
@@ -244,34 +260,50 @@ class TrytonPsa(TrytonPolled, PsaPort):
         """The project whose concord_ref is `external_ref`, with its direct tasks by name."""
         # https://docs.tryton.org/modules-project/design.html#work
         rows = lookups.search_read(
-            self.client, Model.WORK, [[CONCORD_REF, "=", external_ref], ["type", "=", "project"]],
-            ["party"], order=[("id", "ASC")], active_test=False)
+            self.client,
+            Model.WORK,
+            [[CONCORD_REF, "=", external_ref], ["type", "=", "project"]],
+            ["party"],
+            order=[("id", "ASC")],
+            active_test=False,
+        )
         if not rows:
             return None
         if len(rows) > 1:
             raise names.AmbiguousMatch(
-                f"{len(rows)} PSA projects have concord_ref {external_ref!r}: "
-                f"{[r['id'] for r in rows]}")
+                f"{len(rows)} PSA projects have concord_ref {external_ref!r}: {[r['id'] for r in rows]}"
+            )
         return mapping.to_project_record(rows[0], self._tasks(rows[0]["id"]))
 
     def _tasks(self, project_id: int) -> list[dict[str, Any]]:
-        return lookups.search_read(self.client, Model.WORK, [["parent", "=", project_id]],
-                                   ["name"], order=[("sequence", "ASC"), ("id", "ASC")],
-                                   active_test=False)
+        return lookups.search_read(
+            self.client,
+            Model.WORK,
+            [["parent", "=", project_id]],
+            ["name"],
+            order=[("sequence", "ASC"), ("id", "ASC")],
+            active_test=False,
+        )
 
     def _client_party(self, customer_ref: str, customer_name: str) -> int:
-        rows = lookups.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]],
-                                   ["id"], order=[("id", "ASC")], limit=1, active_test=False)
+        rows = lookups.search_read(
+            self.client,
+            Model.PARTY,
+            [[CONCORD_REF, "=", customer_ref]],
+            ["id"],
+            order=[("id", "ASC")],
+            limit=1,
+            active_test=False,
+        )
         if rows:
             return int(rows[0]["id"])
         try:
-            (party_id,) = self.client.create(Model.PARTY, [{"name": customer_name,
-                                                            CONCORD_REF: customer_ref}])
+            (party_id,) = self.client.create(Model.PARTY, [{"name": customer_name, CONCORD_REF: customer_ref}])
         except TrytonPermanentError:
             # concord_ref is unique: a concurrent create of the same client won the race.
-            rows = lookups.search_read(self.client, Model.PARTY,
-                                       [[CONCORD_REF, "=", customer_ref]], ["id"], limit=1,
-                                       active_test=False)
+            rows = lookups.search_read(
+                self.client, Model.PARTY, [[CONCORD_REF, "=", customer_ref]], ["id"], limit=1, active_test=False
+            )
             if rows:
                 return int(rows[0]["id"])
             raise
@@ -279,14 +311,13 @@ class TrytonPsa(TrytonPolled, PsaPort):
 
     def _status(self, state: ProjectState) -> int:
         name = names.PROJECT_STATUS_NAMES[state]
-        rows = lookups.search_read(self.client, Model.WORK_STATUS,
-                                   [["name", "=", name]], ["id"],
-                                   order=[("id", "ASC")], limit=1)
+        rows = lookups.search_read(
+            self.client, Model.WORK_STATUS, [["name", "=", name]], ["id"], order=[("id", "ASC")], limit=1
+        )
         if rows:
             return int(rows[0]["id"])
         if state is not ProjectState.ON_HOLD:
             raise ValidationFailed(f"PSA has no project status {name!r} (shipped by Tryton)")
-        (status_id,) = self.client.create(Model.WORK_STATUS,
-                                          [{"name": name, "types": ["project", "task"]}])
+        (status_id,) = self.client.create(Model.WORK_STATUS, [{"name": name, "types": ["project", "task"]}])
         logger.info("tryton psa created project status name=%r id=%s", name, status_id)
         return int(status_id)

@@ -40,8 +40,7 @@ _RETRYABLE_STATUSES = {408, 429}
 class TrytonError(ConcordError):
     """A call to a Tryton database failed."""
 
-    def __init__(self, message: str, *, method: str, status_code: int | None = None,
-                 kind: str | None = None) -> None:
+    def __init__(self, message: str, *, method: str, status_code: int | None = None, kind: str | None = None) -> None:
         super().__init__(message)
         self.method = method
         self.status_code = status_code
@@ -135,8 +134,7 @@ class TrytonRpcClient:
         method = "common.db.login"
         self._authorization = None
         try:
-            user_id, token, *_ = self._post(
-                method, [self._login, {"password": self._password}, self._language])
+            user_id, token, *_ = self._post(method, [self._login, {"password": self._password}, self._language])
             session = base64.b64encode(f"{self._login}:{user_id}:{token}".encode()).decode()
             self._authorization = f"Session {session}"
             preferences = self._post("model.res.user.get_preferences", [True, {}])
@@ -149,7 +147,9 @@ class TrytonRpcClient:
             self._authorization = None
             raise TrytonLoginRefused(
                 f"login to {self.database!r} as {self._login!r} refused: wrong credentials",
-                method=method, status_code=401) from None
+                method=method,
+                status_code=401,
+            ) from None
         self._context = {k: preferences[k] for k in CONTEXT_KEYS if k in preferences}
         self.login_count += 1
 
@@ -183,8 +183,7 @@ class TrytonRpcClient:
                     break
                 logger.info("tryton session expired db=%s; logging in again", self.database)
                 self.login()
-        raise TrytonPermanentError(
-            f"{method}: unauthorized even with a fresh session", method=method, status_code=401)
+        raise TrytonPermanentError(f"{method}: unauthorized even with a fresh session", method=method, status_code=401)
 
     def search_read(
         self,
@@ -198,8 +197,13 @@ class TrytonRpcClient:
     ) -> list[dict[str, Any]]:
         """Records of `model` matching `domain`, with `fields` (and "id")."""
         return self.call(  # type: ignore[no-any-return]
-            f"model.{model}.search_read", list(domain), offset, limit,
-            [list(o) for o in order] if order else None, list(fields))
+            f"model.{model}.search_read",
+            list(domain),
+            offset,
+            limit,
+            [list(o) for o in order] if order else None,
+            list(fields),
+        )
 
     def create(self, model: str, values_list: Sequence[dict[str, Any]]) -> list[int]:
         """Create one record per values dict; return their ids in the same order."""
@@ -219,8 +223,9 @@ class TrytonRpcClient:
     def __enter__(self) -> TrytonRpcClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- transport ---------------------------------------------------------------------------
@@ -233,17 +238,21 @@ class TrytonRpcClient:
         started = time.monotonic()
         try:
             response = self._http.post(
-                self._path, headers=headers,
-                content=codec.dumps({"id": request_id, "method": method, "params": params}))
+                self._path, headers=headers, content=codec.dumps({"id": request_id, "method": method, "params": params})
+            )
         except httpx.TimeoutException as exc:
-            raise TrytonTransientError(
-                f"{method}: timed out ({type(exc).__name__})", method=method) from exc
+            raise TrytonTransientError(f"{method}: timed out ({type(exc).__name__})", method=method) from exc
         except httpx.TransportError as exc:
             raise TrytonTransientError(
-                f"{method}: cannot reach Tryton at {redacted(self._http.base_url)} ({exc!r})",
-                method=method) from exc
-        logger.debug("tryton rpc db=%s method=%s status=%d seconds=%.3f", self.database,
-                     method, response.status_code, time.monotonic() - started)
+                f"{method}: cannot reach Tryton at {redacted(self._http.base_url)} ({exc!r})", method=method
+            ) from exc
+        logger.debug(
+            "tryton rpc db=%s method=%s status=%d seconds=%.3f",
+            self.database,
+            method,
+            response.status_code,
+            time.monotonic() - started,
+        )
         return self._result(method, request_id, response)
 
     def _result(self, method: str, request_id: int, response: httpx.Response) -> Any:
@@ -252,22 +261,21 @@ class TrytonRpcClient:
             raise _SessionExpired()
         if status >= 500 or status in _RETRYABLE_STATUSES:
             raise TrytonTransientError(
-                f"{method}: HTTP {status} {response.reason_phrase}", method=method,
-                status_code=status)
+                f"{method}: HTTP {status} {response.reason_phrase}", method=method, status_code=status
+            )
         if status >= 400:
             raise TrytonPermanentError(
-                f"{method}: HTTP {status} {response.reason_phrase}", method=method,
-                status_code=status)
+                f"{method}: HTTP {status} {response.reason_phrase}", method=method, status_code=status
+            )
         try:
             body = codec.loads(response.content)
         except ValueError as exc:
             # Tryton always answers JSON: something between us and it mangled the answer.
-            raise TrytonTransientError(
-                f"{method}: answer is not JSON", method=method, status_code=status) from exc
+            raise TrytonTransientError(f"{method}: answer is not JSON", method=method, status_code=status) from exc
         if not isinstance(body, dict) or body.get("id") != request_id:
             raise TrytonTransientError(
-                f"{method}: answer does not match request id {request_id}", method=method,
-                status_code=status)
+                f"{method}: answer does not match request id {request_id}", method=method, status_code=status
+            )
         if "error" in body:
             raise _rpc_error(method, body["error"])
         return body.get("result")

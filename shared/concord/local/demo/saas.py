@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from ...aws.xref import DynamoCrossReferences
+from ...stores.registry import Registry
 from ..inspect import LocalView
 from ..runtime.schedules import scheduled_event
 from ..scenarios import DraftInvoice, ErpFinanceUser, SaasConsultant, SaasSalesRep
@@ -68,7 +68,7 @@ class SaasDemo:
     rep: SaasSalesRep
     consultant: SaasConsultant
     finance: ErpFinanceUser
-    xref: DynamoCrossReferences
+    xref: Registry
     checks: Checks
 
     @property
@@ -182,7 +182,7 @@ class SaasDemo:
 def saas_demo(stack: LocalStack, console: Console, checks: Checks) -> SaasDemo | None:
     """The demo's users and views on a running stack (None: a role has no scripted user)."""
     view = LocalView(stack)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     try:
         users = stack_users(stack)
     except NoScenarioUser as missing:

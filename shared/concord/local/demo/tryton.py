@@ -35,10 +35,10 @@ from .tryton_saga import run_quote_to_cash
 AUDIT_QUEUE = "concord-local-audit-trail"
 
 
-def _ms(later: str | None, earlier: str | None) -> float | None:
+def _ms(later: dt.datetime | None, earlier: dt.datetime | None) -> float | None:
     if not (later and earlier):
         return None
-    return (dt.datetime.fromisoformat(later) - dt.datetime.fromisoformat(earlier)).total_seconds() * 1000
+    return (later - earlier).total_seconds() * 1000
 
 
 def _fmt(ms: float | None) -> str:
@@ -66,22 +66,21 @@ def show_event_path(console: Console, view: LocalView, client: httpx.Client, che
         console.print(response.text)
         return
     event_id = response.json()["event_id"]
-    record = view.wait_for(lambda: view.audit.get_event(event_id), timeout=30)
+    record = view.wait_for(lambda: view.audit.event(event_id), timeout=30)
     if not checks.expect(record is not None, "event never reached the audit trail"):
         return
 
-    sent = sent_at.isoformat()
     table = Table(title=f"AccountChanged {account_id} (event {event_id[:8]}…): its path")
     table.add_column("step")
     table.add_column("component")
     table.add_column("took", justify="right")
     table.add_column("since webhook sent", justify="right")
     table.add_row("verify, normalize, publish once", "webhook_ingest λ (HTTP 202)", _fmt(answered_ms), _fmt(answered_ms))
-    table.add_row("route by rule to queue", "EventBridge → SQS", _fmt(_ms(record["enqueued_at"], record["ingested_at"])), _fmt(_ms(record["enqueued_at"], sent)))
-    table.add_row("poll and hand over a batch", "event source mapping", _fmt(_ms(record["first_received_at"], record["enqueued_at"])), _fmt(_ms(record["first_received_at"], sent)))
-    table.add_row("record once in the audit trail", "audit_trail λ → DynamoDB", _fmt(_ms(record["recorded_at"], record["first_received_at"])), _fmt(_ms(record["recorded_at"], sent)))
+    table.add_row("route by rule to queue", "EventBridge → SQS", _fmt(_ms(record.enqueued_at, record.ingested_at)), _fmt(_ms(record.enqueued_at, sent_at)))
+    table.add_row("poll and hand over a batch", "event source mapping", _fmt(_ms(record.first_received_at, record.enqueued_at)), _fmt(_ms(record.first_received_at, sent_at)))
+    table.add_row("record once in the audit trail", "audit_trail λ → DynamoDB", _fmt(_ms(record.recorded_at, record.first_received_at)), _fmt(_ms(record.recorded_at, sent_at)))
     console.print(table)
-    checks.expect(record["detail"]["data"]["account_id"] == account_id, "audit trail holds another account")
+    checks.expect(record.data["account_id"] == account_id, "audit trail holds another account")
 
     # The vendor retries the same delivery: same answer, nothing new on the bus.
     view.wait_for(lambda: view.drain_tap(), timeout=5)
@@ -152,7 +151,7 @@ def show_dead_letter(console: Console, view: LocalView, checks: Checks) -> None:
         f"({time.monotonic() - started:.1f} s, exponential back-off)"
     )
     if attempts:
-        console.print(f"  reason: [yellow]{attempts[-1]['reason'][:200]}[/]")
+        console.print(f"  reason: [yellow]{attempts[-1].reason[:200]}[/]")
 
 
 def run_demo(stack: LocalStack, console: Console) -> int:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from ...aws.xref import DynamoCrossReferences
+from ...stores.registry import Registry
 from ...domain import FinancialStatus
 from ..consistency import SystemsView
 from ..inspect import LocalView
@@ -24,7 +24,7 @@ from .tryton_saga import print_consistency
 
 def run_billing(console: Console, view: LocalView, systems: LocalSystems, checks: Checks, opportunity: str) -> None:
     inspect = SystemsView.direct(systems)
-    xref = DynamoCrossReferences(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
+    xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     project_ref = canonical_id("project", "crm", opportunity)
     project = xref.records_of("project", project_ref).get("psa")
     if not checks.expect(project is not None, f"no PSA project linked to opportunity {opportunity}"):

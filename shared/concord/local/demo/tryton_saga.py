@@ -138,4 +138,4 @@ def _exception_for(view: LocalView, execution: dict[str, Any]) -> dict[str, Any]
 
     trigger_id = json.loads(execution["input"])["event"]["id"]
     items = view.audit_events_of_type("SyncExceptionRaised")
-    return next((i["detail"] for i in items if i["detail"]["data"]["caused_by_event_id"] == trigger_id), None)
+    return next((i.detail for i in items if i.data.get("caused_by_event_id") == trigger_id), None)

@@ -8,11 +8,14 @@ one process serves any mix of vendors. The older form names one vendor for every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Callable
 
+from .business_central import BusinessCentralSandbox
+from .dynamics_finance import FinanceSandbox
 from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
@@ -20,8 +23,12 @@ from .netsuite import NetSuiteSandbox
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
-    "salesforce": SalesforceSandbox, "kantata": KantataSandbox, "hubspot": HubSpotSandbox,
+    "salesforce": SalesforceSandbox,
+    "kantata": KantataSandbox,
+    "hubspot": HubSpotSandbox,
+    "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
+    "dynamics_finance": FinanceSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
@@ -35,8 +42,10 @@ def tenant_vendors(default_vendor: str | None, tenants: list[str] | None) -> dic
         tenant, _, vendor = item.partition("=")
         vendor = vendor or default_vendor or ""
         if not tenant or vendor not in VENDORS:
-            raise ValueError(f"tenant {item!r}: name a vendor ({', '.join(sorted(VENDORS))}), "
-                             "as tenant=vendor or as the first argument")
+            raise ValueError(
+                f"tenant {item!r}: name a vendor ({', '.join(sorted(VENDORS))}), "
+                "as tenant=vendor or as the first argument"
+            )
         if tenant in chosen:
             raise ValueError(f"tenant {tenant!r} is named twice")
         chosen[tenant] = vendor
@@ -50,15 +59,18 @@ def build_server(chosen: dict[str, str], host: str, port: int) -> SandboxServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m concord.local.sandboxes",
-                                     description="Serve stateful vendor sandboxes, a vendor per tenant.")
-    parser.add_argument("vendor", nargs="?", choices=sorted(VENDORS),
-                        help="the vendor of tenants named without one")
+    parser = argparse.ArgumentParser(
+        prog="python -m concord.local.sandboxes", description="Serve stateful vendor sandboxes, a vendor per tenant."
+    )
+    parser.add_argument("vendor", nargs="?", choices=sorted(VENDORS), help="the vendor of tenants named without one")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8780)
-    parser.add_argument("--tenant", action="append", dest="tenants",
-                        help="a tenant (first path segment) to serve, as NAME=VENDOR or NAME; repeat "
-                             "(default: crm, psa)")
+    parser.add_argument(
+        "--tenant",
+        action="append",
+        dest="tenants",
+        help="a tenant (first path segment) to serve, as NAME=VENDOR or NAME; repeat (default: crm, psa)",
+    )
     args = parser.parse_args(argv)
     try:
         chosen = tenant_vendors(args.vendor, args.tenants)
@@ -69,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     plays = ", ".join(f"/{tenant}: {vendor}" for tenant, vendor in sorted(chosen.items()))
     print(f"sandbox on {server.url} ({plays}; control API: {server.url}/_sandbox)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

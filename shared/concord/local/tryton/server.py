@@ -28,6 +28,10 @@ from .layout import (
 logger = logging.getLogger(__name__)
 
 SERVE_SCRIPT = Path(__file__).with_name("serve_script.py")
+# The longest wait for a live server to answer (it loads three databases: ~3 s on two cores).
+# A server process that exits ends the wait at once, with the end of its log as the reason.
+START_TIMEOUT_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class TrytonServer:
@@ -55,7 +59,7 @@ def running_server(home: Path) -> TrytonServer | None:
 def start_server(
     home: Path,
     port: int = DEFAULT_PORT,
-    timeout: float = 60.0,
+    timeout: float = START_TIMEOUT_SECONDS,
     *,
     webhook_url: str | None = None,
     webhook_secrets: Mapping[str, str] | None = None,
@@ -64,7 +68,8 @@ def start_server(
 
     The process runs in its own session with TZ=UTC (Tryton stamps write_date in server-local
     time), logs to home/logs/trytond.log and outlives the caller until `stop_server`.
-    Returns once the JSON-RPC endpoint answers; raises PortInUseError if `port` is taken.
+    Returns once the JSON-RPC endpoint answers; raises PortInUseError if `port` is taken, and
+    TrytonLocalError (with the end of the log) as soon as the process exits during start-up.
 
     `webhook_url` (e.g. http://127.0.0.1:8787/webhooks) turns on concord_sync's push: each
     database POSTs its events to `<webhook_url>/<database>`, signed with its secret from

@@ -19,10 +19,17 @@ MONDAY = dt.date(2026, 3, 2)
 
 def plan(ref: str = "project-1", *, account_id: str | None = None, opportunity_id: str | None = None) -> ProjectPlan:
     return ProjectPlan(
-        external_ref=ref, name="Acme rollout", customer_ref="customer-1", customer_name="Acme",
-        account_id=account_id, opportunity_id=opportunity_id, budget=Money(amount=Decimal("12000"), currency="USD"),
-        tasks=[TaskPlan(name="Design", service_item="CONS-1", planned_hours=40),
-               TaskPlan(name="Build", service_item="CONS-1", planned_hours=80)],
+        external_ref=ref,
+        name="Acme rollout",
+        customer_ref="customer-1",
+        customer_name="Acme",
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        budget=Money(amount=Decimal("12000"), currency="USD"),
+        tasks=[
+            TaskPlan(name="Design", service_item="CONS-1", planned_hours=40),
+            TaskPlan(name="Build", service_item="CONS-1", planned_hours=80),
+        ],
     )
 
 
@@ -48,7 +55,10 @@ def test_create_project_twice_makes_one_project_with_tasks_in_one_call(systems: 
     client = driver.record("psa", "Account", first.client_id)  # type: ignore[arg-type]
     assert client["Name"] == "Acme" and client["Concord_Customer_Ref__c"] == "customer-1"
     tasks = driver.query("psa", "SELECT Name, Concord_Task_Ref__c FROM pse__Project_Task__c ORDER BY Name")
-    assert [(t["Name"], t["Concord_Task_Ref__c"]) for t in tasks] == [("Build", "project-1:2"), ("Design", "project-1:1")]
+    assert [(t["Name"], t["Concord_Task_Ref__c"]) for t in tasks] == [
+        ("Build", "project-1:2"),
+        ("Design", "project-1:1"),
+    ]
     assert systems.psa.project_budget(first.project_id) == Money(amount=Decimal("12000"), currency="USD")
     assert not systems.psa.capabilities.clients_are_crm_accounts
 
@@ -76,8 +86,9 @@ def test_billing_statuses_and_failures_by_project_id(systems: SalesforceSystems)
     gone = systems.psa.create_project(plan("project-2")).project_id
     systems.driver.rest("psa").delete(f"/sobjects/pse__Proj__c/{gone}").raise_for_status()
 
-    failures = systems.psa.set_billing_statuses({project.project_id: FinancialStatus.PARTIALLY_PAID,
-                                                 gone: FinancialStatus.PAID})
+    failures = systems.psa.set_billing_statuses(
+        {project.project_id: FinancialStatus.PARTIALLY_PAID, gone: FinancialStatus.PAID}
+    )
 
     assert set(failures) == {gone}
     assert systems.psa.billing_status(project.project_id) is FinancialStatus.PARTIALLY_PAID
@@ -92,8 +103,9 @@ def test_rename_client_in_a_separate_org(systems: SalesforceSystems) -> None:
 def test_a_week_timecard_is_one_approved_time_per_day_worked(systems: SalesforceSystems) -> None:
     project = systems.psa.create_project(plan())
     resource = systems.driver.resource()
-    header = systems.driver.approved_timecard(project.project_id, MONDAY, [8, 7.5, 0, 0, 4, 0, 0],
-                                              resource_id=resource, task_id=project.task_ids["Build"])
+    header = systems.driver.approved_timecard(
+        project.project_id, MONDAY, [8, 7.5, 0, 0, 4, 0, 0], resource_id=resource, task_id=project.task_ids["Build"]
+    )
     systems.driver.approved_timecard(project.project_id, MONDAY, [8, 8, 8, 8, 8, 0, 0], approved=False)
 
     entries = systems.psa.approved_time(project.project_id)
@@ -104,7 +116,8 @@ def test_a_week_timecard_is_one_approved_time_per_day_worked(systems: Salesforce
         (f"{header}:2026-03-06", dt.date(2026, 3, 6), Decimal("4")),
     ]
     assert {(e.project_id, e.task_id, e.employee_id, e.billable) for e in entries} == {
-        (project.project_id, project.task_ids["Build"], resource, True)}
+        (project.project_id, project.task_ids["Build"], resource, True)
+    }
     assert systems.psa.approved_entries(header) == entries
 
 
@@ -114,7 +127,9 @@ def test_a_header_without_task_books_to_the_project_and_unapproved_holds_nothing
     pending = systems.driver.approved_timecard(project.project_id, MONDAY, [1, 0, 0, 0, 0, 0, 0], approved=False)
     entries = systems.psa.approved_entries(header)
     assert [(e.worked_on.isoformat(), e.task_id, e.billable) for e in entries] == [
-        ("2026-03-07", project.project_id, False), ("2026-03-08", project.project_id, False)]
+        ("2026-03-07", project.project_id, False),
+        ("2026-03-08", project.project_id, False),
+    ]
     assert systems.psa.approved_entries(pending) == []
 
 

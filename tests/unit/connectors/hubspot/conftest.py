@@ -10,7 +10,6 @@ import pytest
 from .sandbox_systems import HubSpotSystems, hubspot_systems
 
 
-
 @pytest.fixture
 def systems() -> Iterator[HubSpotSystems]:
     with hubspot_systems() as running:

@@ -34,9 +34,16 @@ DEAL_TO_COMPANY, LINE_ITEM_TO_DEAL = 5, 20
 
 def connection(server_url: str, tenant: str = TENANT, *, oauth: bool = False, **extra: Any) -> dict[str, Any]:
     """The connection secret of a sandbox portal (its app's static token, or its OAuth install)."""
-    auth = ({"type": "oauth_refresh", "client_id": DEFAULT_APP.client_id, "client_secret": DEFAULT_APP.client_secret,
-             "refresh_token": DEFAULT_APP.refresh_token} if oauth
-            else {"type": "static_token", "token": DEFAULT_APP.static_token})
+    auth = (
+        {
+            "type": "oauth_refresh",
+            "client_id": DEFAULT_APP.client_id,
+            "client_secret": DEFAULT_APP.client_secret,
+            "refresh_token": DEFAULT_APP.refresh_token,
+        }
+        if oauth
+        else {"type": "static_token", "token": DEFAULT_APP.static_token}
+    )
     return {"kind": "hubspot", "base_url": f"{server_url}/{tenant}", "auth": auth, **extra}
 
 
@@ -48,15 +55,21 @@ class ScenarioDriver:
     """A sales rep in the portal, through HubSpot's CRM objects API."""
 
     def __init__(self, server_url: str, tenant: str = TENANT) -> None:
-        self.http = httpx.Client(base_url=f"{server_url}/{tenant}{OBJECTS}",
-                                 headers={"Authorization": f"Bearer {DEFAULT_APP.static_token}"})
+        self.http = httpx.Client(
+            base_url=f"{server_url}/{tenant}{OBJECTS}", headers={"Authorization": f"Bearer {DEFAULT_APP.static_token}"}
+        )
 
     def create(self, object_type: str, properties: dict[str, Any], associations: Sequence[tuple[str, int]] = ()) -> str:
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/create-deal
         body: dict[str, Any] = {"properties": properties}
         if associations:
-            body["associations"] = [{"to": {"id": to_id}, "types": [
-                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]} for to_id, type_id in associations]
+            body["associations"] = [
+                {
+                    "to": {"id": to_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+                }
+                for to_id, type_id in associations
+            ]
         answer = self.http.post(f"/{object_type}", json=body)
         answer.raise_for_status()
         return str(answer.json()["id"])
@@ -69,26 +82,59 @@ class ScenarioDriver:
         answer.raise_for_status()
         return dict(answer.json()["properties"])
 
-    def company(self, name: str, *, tax_id: str | None = None, street: str = "1 Main St", city: str = "Springfield",
-                postal_code: str = "12345", country: str = "US", legal_entity: str | None = None) -> str:
-        properties: dict[str, Any] = {"name": name, "address": street, "city": city, "zip": postal_code,
-                                      "country": country, "concord_currency": "USD"}
+    def company(
+        self,
+        name: str,
+        *,
+        tax_id: str | None = None,
+        street: str = "1 Main St",
+        city: str = "Springfield",
+        postal_code: str = "12345",
+        country: str = "US",
+        legal_entity: str | None = None,
+    ) -> str:
+        properties: dict[str, Any] = {
+            "name": name,
+            "address": street,
+            "city": city,
+            "zip": postal_code,
+            "country": country,
+            "concord_currency": "USD",
+        }
         if tax_id:
             properties["concord_tax_id"] = tax_id
         if legal_entity:
             properties["concord_legal_entity"] = legal_entity
         return self.create("companies", properties)
 
-    def won_deal(self, company_id: str, lines: Sequence[tuple[str, str, float, float]], *, name: str = "Deal",
-                 currency: str = "USD", close_date: str = "2026-03-31") -> str:
+    def won_deal(
+        self,
+        company_id: str,
+        lines: Sequence[tuple[str, str, float, float]],
+        *,
+        name: str = "Deal",
+        currency: str = "USD",
+        close_date: str = "2026-03-31",
+    ) -> str:
         """A closed-won deal with line items (product code, name, quantity, unit price)."""
         amount = sum(quantity * price for _, _, quantity, price in lines)
-        deal = self.create("deals", {"dealname": name, "amount": amount, "deal_currency_code": currency,
-                                     "closedate": f"{close_date}T00:00:00.000Z", "dealstage": "appointmentscheduled"},
-                           [(company_id, DEAL_TO_COMPANY)])
+        deal = self.create(
+            "deals",
+            {
+                "dealname": name,
+                "amount": amount,
+                "deal_currency_code": currency,
+                "closedate": f"{close_date}T00:00:00.000Z",
+                "dealstage": "appointmentscheduled",
+            },
+            [(company_id, DEAL_TO_COMPANY)],
+        )
         for code, description, quantity, price in lines:
-            self.create("line_items", {"name": description, "hs_sku": code, "quantity": quantity, "price": price},
-                        [(deal, LINE_ITEM_TO_DEAL)])
+            self.create(
+                "line_items",
+                {"name": description, "hs_sku": code, "quantity": quantity, "price": price},
+                [(deal, LINE_ITEM_TO_DEAL)],
+            )
         self.update("deals", deal, {"dealstage": "closedwon"})
         return deal
 
@@ -105,8 +151,9 @@ class HubSpotSystems:
 
 
 @contextmanager
-def hubspot_systems(sandbox: HubSpotSandbox | None = None, *, oauth: bool = False,
-                    **extra: Any) -> Iterator[HubSpotSystems]:
+def hubspot_systems(
+    sandbox: HubSpotSandbox | None = None, *, oauth: bool = False, **extra: Any
+) -> Iterator[HubSpotSystems]:
     """A running sandbox with one portal ("crm") and the connector on it."""
     with SandboxServer(sandbox or HubSpotSandbox(), [TENANT]) as server:
         secret = connection(server.url, oauth=oauth, **extra)

@@ -12,7 +12,9 @@ from .sandbox_systems import TENANT, hubspot_systems
 def test_a_thousand_statuses_are_ten_batch_calls_and_all_land() -> None:
     with hubspot_systems(HubSpotSandbox(per_ten_seconds=10_000)) as systems:
         company = systems.driver.company("Globex", tax_id="12-3456789")
-        deals = [systems.driver.create("deals", {"dealname": f"Deal {n}", "dealstage": "closedwon"}) for n in range(250)]
+        deals = [
+            systems.driver.create("deals", {"dealname": f"Deal {n}", "dealstage": "closedwon"}) for n in range(250)
+        ]
         statuses = {deal: FinancialStatus.INVOICED for deal in deals * 4}  # 250 distinct deals
         statuses |= {f"{n}": FinancialStatus.PAID for n in range(10**9, 10**9 + 750)}  # 750 unknown ids
         systems.control.clear_calls(TENANT)

@@ -10,7 +10,6 @@ import pytest
 from .sandbox_systems import KantataSystems, kantata_systems
 
 
-
 @pytest.fixture
 def systems() -> Iterator[KantataSystems]:
     with kantata_systems() as running:

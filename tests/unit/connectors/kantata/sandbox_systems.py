@@ -30,8 +30,13 @@ BILLING_FIELD_ID = 501
 
 def connection(server_url: str, tenant: str = TENANT, **extra: Any) -> dict[str, Any]:
     """The connection secret of a sandbox account (Concord's integration user)."""
-    return {"kind": "kantata", "base_url": f"{server_url}/{tenant}/api/v1", "token": TOKEN,
-            "billing_status_field_id": BILLING_FIELD_ID, **extra}
+    return {
+        "kind": "kantata",
+        "base_url": f"{server_url}/{tenant}/api/v1",
+        "token": TOKEN,
+        "billing_status_field_id": BILLING_FIELD_ID,
+        **extra,
+    }
 
 
 @dataclass

@@ -35,8 +35,12 @@ def doc(name: str) -> dict[str, Any]:
 
 
 def envelope(key: str, *rows: dict[str, Any]) -> dict[str, Any]:
-    return {"count": len(rows), "meta": {"count": len(rows), "page_count": 1, "page_number": 1, "page_size": 200},
-            "results": [{"key": key, "id": row["id"]} for row in rows], key: {row["id"]: row for row in rows}}
+    return {
+        "count": len(rows),
+        "meta": {"count": len(rows), "page_count": 1, "page_number": 1, "page_size": 200},
+        "results": [{"key": key, "id": row["id"]} for row in rows],
+        key: {row["id"]: row for row in rows},
+    }
 
 
 @pytest.fixture
@@ -51,19 +55,29 @@ def _body(request: httpx.Request) -> Any:
 
 
 def test_create_project_sends_the_documented_bodies_with_the_bearer_token(psa: kantata.KantataPsa) -> None:
-    plan = ProjectPlan(external_ref="project:crm:006A", name="Acme", customer_ref="c", customer_name="Acme",
-                       budget=Money(amount=Decimal("1500"), currency="USD"),
-                       tasks=[TaskPlan(name="Design", service_item="X", planned_hours=2)])
+    plan = ProjectPlan(
+        external_ref="project:crm:006A",
+        name="Acme",
+        customer_ref="c",
+        customer_name="Acme",
+        budget=Money(amount=Decimal("1500"), currency="USD"),
+        tasks=[TaskPlan(name="Design", service_item="X", planned_hours=2)],
+    )
     with respx.mock(assert_all_called=True) as api:
         api.get(f"{API}/external_references.json").respond(200, json=envelope("external_references"))
         api.get(f"{API}/workspaces.json").respond(200, json=envelope("workspaces"))
         api.post(f"{API}/workspaces.json").respond(200, json=envelope("workspaces", {"id": "123", "title": "Acme"}))
         api.post(f"{API}/external_references/create_or_update.json").respond(
-            200, json=envelope("external_references", {"id": "9", "subject_type": "Workspace", "subject_id": "123",
-                                                       "service_model_ref": "project:crm:006A"}))
+            200,
+            json=envelope(
+                "external_references",
+                {"id": "9", "subject_type": "Workspace", "subject_id": "123", "service_model_ref": "project:crm:006A"},
+            ),
+        )
         api.get(f"{API}/stories.json").respond(200, json=envelope("stories"))
-        api.post(f"{API}/stories.json").respond(200, json=envelope("stories", {"id": "7", "title": "Design",
-                                                                               "workspace_id": "123"}))
+        api.post(f"{API}/stories.json").respond(
+            200, json=envelope("stories", {"id": "7", "title": "Design", "workspace_id": "123"})
+        )
         record = psa.create_project(plan)
         sent_requests = [call.request for call in api.calls]
 
@@ -75,7 +89,11 @@ def test_create_project_sends_the_documented_bodies_with_the_bearer_token(psa: k
     sent = _body(sent_requests[3])["external_reference"]
     assert set(sent) == set(documented) and sent["subject_id"] == 123 and sent["service_model_ref"] == plan.external_ref
     workspace = _body(sent_requests[2])["workspace"]
-    assert (workspace["title"], workspace["creator_role"], workspace["price"]) == ("Acme [project:crm:006A]", "maven", "1500.00")
+    assert (workspace["title"], workspace["creator_role"], workspace["price"]) == (
+        "Acme [project:crm:006A]",
+        "maven",
+        "1500.00",
+    )
     story = _body(sent_requests[-1])["story"]
     assert story == {"title": "Design", "story_type": "task", "workspace_id": 123, "time_estimate_in_minutes": 120}
 
@@ -92,7 +110,9 @@ def test_billing_statuses_go_in_the_documented_bulk_shape(psa: kantata.KantataPs
     assert sent[0] == {"subject_type": "Workspace", "subject_id": 123, "custom_field_id": 456, "value": "paid"}
 
 
-def test_polling_asks_for_approved_submissions_updated_since_a_second_before_the_cursor(psa: kantata.KantataPsa) -> None:
+def test_polling_asks_for_approved_submissions_updated_since_a_second_before_the_cursor(
+    psa: kantata.KantataPsa,
+) -> None:
     cursor = psa.start_cursor("time_entry", dt.datetime(2026, 3, 3, 10, 0, 0, 500000, tzinfo=dt.UTC))
     with respx.mock(assert_all_called=True) as api:
         route = api.get(f"{API}/timesheet_submissions.json").respond(200, json=envelope("timesheet_submissions"))
@@ -100,4 +120,8 @@ def test_polling_asks_for_approved_submissions_updated_since_a_second_before_the
         (request,) = [call.request for call in route.calls]
 
     params = request.url.params
-    assert (params["statuses"], params["updated_after"], params["per_page"]) == ("approved", "2026-03-03T09:59:59Z", "200")
+    assert (params["statuses"], params["updated_after"], params["per_page"]) == (
+        "approved",
+        "2026-03-03T09:59:59Z",
+        "200",
+    )

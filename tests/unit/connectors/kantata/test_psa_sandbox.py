@@ -22,10 +22,15 @@ API = "/api/v1"
 
 def plan(ref: str = "project:crm:1") -> ProjectPlan:
     return ProjectPlan(
-        external_ref=ref, name="Acme rollout", customer_ref="customer-1", customer_name="Acme",
+        external_ref=ref,
+        name="Acme rollout",
+        customer_ref="customer-1",
+        customer_name="Acme",
         budget=Money(amount=Decimal("12000"), currency="USD"),
-        tasks=[TaskPlan(name="Design", service_item="CONS-1", planned_hours=40),
-               TaskPlan(name="Build", service_item="CONS-1", planned_hours=80)],
+        tasks=[
+            TaskPlan(name="Design", service_item="CONS-1", planned_hours=40),
+            TaskPlan(name="Build", service_item="CONS-1", planned_hours=80),
+        ],
     )
 
 
@@ -48,15 +53,27 @@ def test_create_project_twice_makes_one_workspace_with_its_reference_and_tasks(s
     assert workspace["title"] == "Acme rollout [project:crm:1]" and workspace["price_in_cents"] == 1_200_000
     (reference,) = admin.records("external_references", subject_type="Workspace")
     assert (reference["subject_id"], reference["service_name"], reference["service_model_ref"]) == (
-        first.project_id, "concord", "project:crm:1")
+        first.project_id,
+        "concord",
+        "project:crm:1",
+    )
     assert sorted(story["title"] for story in admin.records("stories")) == ["Build", "Design"]
     assert systems.psa.project_budget(first.project_id) == Money(amount=Decimal("12000"), currency="USD")
 
 
 def test_a_workspace_created_before_a_crash_is_found_by_its_title_not_made_again(systems: KantataSystems) -> None:
     admin = systems.admin()
-    orphan = admin.create("workspaces", "workspace", {"title": workspace_title(plan()), "creator_role": "maven",
-                                                      "budgeted": True, "price": "12000", "currency": "USD"})
+    orphan = admin.create(
+        "workspaces",
+        "workspace",
+        {
+            "title": workspace_title(plan()),
+            "creator_role": "maven",
+            "budgeted": True,
+            "price": "12000",
+            "currency": "USD",
+        },
+    )
 
     record = systems.psa.create_project(plan())
 
@@ -88,8 +105,9 @@ def test_billing_statuses_in_bulk_with_failures_by_project(systems: KantataSyste
     assert [call for call in _calls(systems) if call[0] == "POST"] == [("POST", f"{API}/custom_field_values.json")] * 2
     assert systems.psa.billing_status(ids[100]) is FinancialStatus.INVOICED
 
-    failed = systems.psa.set_billing_statuses({ids[0]: FinancialStatus.PAID, "987654": FinancialStatus.PAID,
-                                               "not-an-id": FinancialStatus.PAID})
+    failed = systems.psa.set_billing_statuses(
+        {ids[0]: FinancialStatus.PAID, "987654": FinancialStatus.PAID, "not-an-id": FinancialStatus.PAID}
+    )
     assert set(failed) == {"987654", "not-an-id"} and isinstance(failed["987654"], ValidationFailed)
     assert systems.psa.billing_status(ids[0]) is FinancialStatus.PAID
     assert systems.psa.billing_status(ids[1]) is FinancialStatus.INVOICED
@@ -107,7 +125,11 @@ def test_time_counts_once_its_submission_is_approved(systems: KantataSystems) ->
     systems.consultant.approve([submission])
     (entry,) = systems.psa.approved_time(project.project_id)
     assert (entry.hours, entry.worked_on, entry.task_id, entry.employee_id) == (
-        Decimal("1.25"), dt.date(2026, 3, 3), project.task_ids["Design"], "1002")
+        Decimal("1.25"),
+        dt.date(2026, 3, 3),
+        project.task_ids["Design"],
+        "1002",
+    )
     assert systems.psa.approved_entries(submission) == [entry]
     assert [change.record_id for change in systems.psa.changes_since("time_entry", cursor, 10).changes] == [submission]
 
@@ -163,11 +185,15 @@ def test_a_429_without_headers_is_throttled_and_halves_the_shared_budget(systems
     assert systems.psa.billing_status("1001") is None
 
 
-def test_a_refused_token_is_an_auth_error_and_never_logged(caplog: pytest.LogCaptureFixture,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    with kantata_systems(token="not-a-kantata-token") as systems, caplog.at_level(logging.DEBUG):
-        with pytest.raises(AuthFailed) as raised:
-            systems.psa.billing_status("1001")
+def test_a_refused_token_is_an_auth_error_and_never_logged(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (
+        kantata_systems(token="not-a-kantata-token") as systems,
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(AuthFailed) as raised,
+    ):
+        systems.psa.billing_status("1001")
     assert "oauth: Invalid OAuth 2 Request" in str(raised.value)
     assert "not-a-kantata-token" not in caplog.text + capsys.readouterr().out + str(raised.value)
 
@@ -185,7 +211,9 @@ def test_a_connection_without_its_field_id_names_the_field_not_the_token() -> No
 
 def test_a_throttled_status_batch_fails_it_and_every_batch_after_it(systems: KantataSystems) -> None:
     project = systems.psa.create_project(plan())
-    statuses = {project.project_id: FinancialStatus.INVOICED} | {str(n): FinancialStatus.PAID for n in range(900000, 900149)}
+    statuses = {project.project_id: FinancialStatus.INVOICED} | {
+        str(n): FinancialStatus.PAID for n in range(900000, 900149)
+    }
     systems.control.set_budget(TENANT, 0)  # the account's requests are spent: 429 from now on
     systems.control.clear_calls(TENANT)
 

@@ -46,9 +46,15 @@ class Vendor:
             form = _form(request)
             self.token_requests.append(form)
             if form.get("grant_type") == "client_credentials" and form.get("client_secret") != self.good_secret:
-                return httpx.Response(400, json={"error": "invalid_client", "error_description": "invalid client credentials"})
+                return httpx.Response(
+                    400, json={"error": "invalid_client", "error_description": "invalid client credentials"}
+                )
             self.issued += 1
-            body = {"access_token": f"tok-{self.issued}", "token_type": "Bearer", "instance_url": "https://eu9.vendor.test"}
+            body = {
+                "access_token": f"tok-{self.issued}",
+                "token_type": "Bearer",
+                "instance_url": "https://eu9.vendor.test",
+            }
             if self.expires_in is not None:
                 body["expires_in"] = self.expires_in
             return httpx.Response(200, json=body)
@@ -56,7 +62,9 @@ class Vendor:
         self.api_requests.append(httpx.Request(request.method, request.url, headers=request.headers.copy()))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         valid = self.valid_tokens if self.valid_tokens is not None else {f"tok-{n}" for n in range(1, self.issued + 1)}
-        return httpx.Response(200, json={"ok": True}) if token in valid else httpx.Response(401, json={"error": "expired"})
+        return (
+            httpx.Response(200, json={"ok": True}) if token in valid else httpx.Response(401, json={"error": "expired"})
+        )
 
 
 class Secrets:
@@ -189,7 +197,9 @@ def test_the_token_response_can_route_api_calls_to_its_instance(clock) -> None:
 
 
 def _pem(key) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def test_jwt_bearer_sends_a_signed_assertion_with_iss_sub_aud_exp(clock) -> None:
@@ -199,14 +209,19 @@ def test_jwt_bearer_sends_a_signed_assertion_with_iss_sub_aud_exp(clock) -> None
         vendor="salesforce",
         token_url=TOKEN_URL,
         audience="https://login.salesforce.com",
-        load_credentials=lambda: JwtSigningKey(client_id="3MVG9-app", subject="integration@acme.example", private_key=SecretStr(_pem(key))),
+        load_credentials=lambda: JwtSigningKey(
+            client_id="3MVG9-app", subject="integration@acme.example", private_key=SecretStr(_pem(key))
+        ),
         clock=clock,
     )
     httpx.Client(auth=auth, transport=httpx.MockTransport(vendor)).get(f"{API}/a")
     (form,) = vendor.token_requests
     assert form["grant_type"] == JWT_BEARER_GRANT == "urn:ietf:params:oauth:grant-type:jwt-bearer"
     claims = jwt.decode(
-        form["assertion"], key.public_key(), algorithms=["RS256"], audience="https://login.salesforce.com",
+        form["assertion"],
+        key.public_key(),
+        algorithms=["RS256"],
+        audience="https://login.salesforce.com",
         options={"verify_exp": False},
     )
     assert claims == {
@@ -226,7 +241,9 @@ def test_jwt_bearer_algorithm_and_kid_are_configurable(clock) -> None:
         token_url=TOKEN_URL,
         audience=TOKEN_URL,
         algorithm="ES256",
-        load_credentials=lambda: JwtSigningKey(client_id="c", subject="c", private_key=SecretStr(_pem(key)), key_id="cert-7"),
+        load_credentials=lambda: JwtSigningKey(
+            client_id="c", subject="c", private_key=SecretStr(_pem(key)), key_id="cert-7"
+        ),
         clock=clock,
     )
     httpx.Client(auth=auth, transport=httpx.MockTransport(vendor)).get(f"{API}/a")
@@ -243,14 +260,16 @@ def test_refresh_token_grant_posts_the_refresh_form_and_renews_from_expires_in(c
         reads.append(1)
         return RefreshCredentials(client_id="app", client_secret=SecretStr("s1"), refresh_token=SecretStr("rt-1"))
 
-    auth = OAuth2RefreshToken(vendor="acme", token_url=TOKEN_URL, load_credentials=credentials, clock=clock,
-                              refresh_margin=60)
+    auth = OAuth2RefreshToken(
+        vendor="acme", token_url=TOKEN_URL, load_credentials=credentials, clock=clock, refresh_margin=60
+    )
     client = httpx.Client(base_url=API, auth=auth, transport=httpx.MockTransport(vendor))
     client.get("/a")
     clock.now += 1700
     client.get("/b")
-    assert vendor.token_requests == [{"grant_type": "refresh_token", "client_id": "app", "client_secret": "s1",
-                                      "refresh_token": "rt-1"}]
+    assert vendor.token_requests == [
+        {"grant_type": "refresh_token", "client_id": "app", "client_secret": "s1", "refresh_token": "rt-1"}
+    ]
     clock.now += 50  # 50 s before expiry: inside the margin
     client.get("/c")
     assert vendor.issued == 2 and len(reads) == 1  # renewed by time, the secret read once

@@ -17,6 +17,7 @@ from concord.connectors.kit.budget import (
 )
 from concord.connectors.kit.errors import Throttled
 
+from .conftest import FakeClock
 
 TABLE = "concord-rate-budgets"
 KEY = "budget#salesforce#00D000000000001"
@@ -195,12 +196,13 @@ def test_threads_racing_for_the_last_tokens_never_get_more_than_there_are() -> N
                 granted.append(True)
             except Throttled:
                 granted.append(False)
-            except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
+            except BaseException as error:  # noqa: BLE001 - surfaced below: a thread's exception is otherwise lost
                 crashed.append(error)
 
     # Sessions are made here, one after the other: creating boto3 sessions is not thread-safe.
     budgets = [
-        RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy) for _ in range(8)
+        RateBudget(_CountingStore(boto3.session.Session().resource("dynamodb").Table(TABLE)), KEY, policy)
+        for _ in range(8)
     ]
     threads = [threading.Thread(target=take, args=(budget,)) for budget in budgets]
     for thread in threads:

@@ -19,7 +19,9 @@ class _QuotaAs400(ErrorMapper):
 
 
 def _answer(status: int, body: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=headers, request=httpx.Request("GET", "https://vendor.test/x?token=s3cret"))
+    return httpx.Response(
+        status, json=body, headers=headers, request=httpx.Request("GET", "https://vendor.test/x?token=s3cret")
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,9 @@ def test_message_names_vendor_operation_status_and_vendor_code_but_no_url_or_hea
 def test_the_vendor_hook_decides_before_the_status() -> None:
     answer = _answer(400, {"error": "SSS_REQUEST_LIMIT_EXCEEDED"})
     assert isinstance(_QuotaAs400("netsuite").error_for_response("get", answer), Throttled)
-    assert isinstance(_QuotaAs400("netsuite").error_for_response("get", _answer(400, {"error": "INVALID_FLD"})), ValidationFailed)
+    assert isinstance(
+        _QuotaAs400("netsuite").error_for_response("get", _answer(400, {"error": "INVALID_FLD"})), ValidationFailed
+    )
 
 
 def test_timeouts_and_connection_errors_are_transient() -> None:

@@ -38,7 +38,11 @@ def test_a_call_returns_the_answer_and_logs_one_line_and_one_metric(clock, log_r
 
     (record,) = [r for r in log_records if r.getMessage() == "vendor call"]
     assert (record.vendor, record.account, record.operation, record.method, record.status) == (
-        "acme", "acct-1", "get_customer", "GET", 200,
+        "acme",
+        "acct-1",
+        "get_customer",
+        "GET",
+        200,
     )
     assert record.path == "/customers/C-1" and record.latency_ms >= 0
     printed = capsys.readouterr().out  # the JSON log line and the EMF metric

@@ -23,9 +23,10 @@ TOKEN_URL = "https://1234567.suitetalk.api.netsuite.com/services/rest/auth/oauth
 API = "https://1234567.suitetalk.api.netsuite.com/services/rest/record/v1/customer/1"
 
 
-def _pem(key) -> str:  # noqa: ANN001 - an RSA or EC private key
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+def _pem(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 class TokenEndpoint:
@@ -43,27 +44,53 @@ class TokenEndpoint:
         return httpx.Response(200, json={"id": "1"})
 
 
-@pytest.mark.parametrize(("algorithm", "key"), [("PS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-                                                ("ES256", ec.generate_private_key(ec.SECP256R1()))])
+@pytest.mark.parametrize(
+    ("algorithm", "key"),
+    [
+        ("PS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        ("ES256", ec.generate_private_key(ec.SECP256R1())),
+    ],
+)
 def test_the_token_request_is_client_credentials_with_a_signed_client_assertion(clock, algorithm, key) -> None:
     endpoint = TokenEndpoint()
-    auth = JwtClientAssertion(vendor="netsuite", token_url=TOKEN_URL, scope="rest_webservices", algorithm=algorithm,
-                              load_credentials=lambda: CertificateKey(client_id="client-1", certificate_id="cert-9",
-                                                                      private_key=SecretStr(_pem(key))),
-                              default_lifetime=3600, clock=clock)
+    auth = JwtClientAssertion(
+        vendor="netsuite",
+        token_url=TOKEN_URL,
+        scope="rest_webservices",
+        algorithm=algorithm,
+        load_credentials=lambda: CertificateKey(
+            client_id="client-1", certificate_id="cert-9", private_key=SecretStr(_pem(key))
+        ),
+        default_lifetime=3600,
+        clock=clock,
+    )
     with httpx.Client(auth=auth, transport=httpx.MockTransport(endpoint)) as client:
         client.get(API)
         client.get(API)
 
     (form,) = endpoint.forms  # the one-hour token is reused
     assert form["grant_type"] == "client_credentials"
-    assert form["client_assertion_type"] == JWT_CLIENT_ASSERTION == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    assert (
+        form["client_assertion_type"]
+        == JWT_CLIENT_ASSERTION
+        == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    )
     assertion = form["client_assertion"]
     assert jwt.get_unverified_header(assertion) == {"typ": "JWT", "alg": algorithm, "kid": "cert-9"}
-    claims = jwt.decode(assertion, key.public_key(), algorithms=[algorithm], audience=TOKEN_URL,
-                        options={"verify_exp": False, "verify_iat": False})
-    assert claims == {"iss": "client-1", "scope": "rest_webservices", "aud": TOKEN_URL, "iat": int(clock.now),
-                      "exp": int(clock.now) + 300}
+    claims = jwt.decode(
+        assertion,
+        key.public_key(),
+        algorithms=[algorithm],
+        audience=TOKEN_URL,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert claims == {
+        "iss": "client-1",
+        "scope": "rest_webservices",
+        "aud": TOKEN_URL,
+        "iat": int(clock.now),
+        "exp": int(clock.now) + 300,
+    }
     assert "client_secret" not in form and "sub" not in claims
 
 
@@ -75,9 +102,17 @@ def test_a_refused_certificate_is_reread_once_then_refused_for_good(clock) -> No
         reads.append(1)
         return CertificateKey(client_id="c", certificate_id="k", private_key=SecretStr(_pem(key)))
 
-    auth = JwtClientAssertion(vendor="netsuite", token_url=TOKEN_URL, scope="rest_webservices", algorithm="ES256",
-                              load_credentials=load, clock=clock)
-    with httpx.Client(auth=auth, transport=httpx.MockTransport(TokenEndpoint(refuse=2))) as client:
-        with pytest.raises(AuthFailed) as refused:
-            client.get(API)
+    auth = JwtClientAssertion(
+        vendor="netsuite",
+        token_url=TOKEN_URL,
+        scope="rest_webservices",
+        algorithm="ES256",
+        load_credentials=load,
+        clock=clock,
+    )
+    with (
+        httpx.Client(auth=auth, transport=httpx.MockTransport(TokenEndpoint(refuse=2))) as client,
+        pytest.raises(AuthFailed) as refused,
+    ):
+        client.get(API)
     assert len(reads) == 2 and "BEGIN" not in str(refused.value)

@@ -29,24 +29,37 @@ from concord.errors import ConfigurationError, ValidationFailed
 from concord.events.types import Address
 
 REST = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest"
-KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-SECRET = {"kind": "netsuite", "account_id": "1234567_SB1",
-          "auth": {"client_id": "cid", "certificate_id": "cert", "private_key": KEY, "algorithm": "ES256"}}
+KEY = (
+    ec.generate_private_key(ec.SECP256R1())
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
+SECRET = {
+    "kind": "netsuite",
+    "account_id": "1234567_SB1",
+    "auth": {"client_id": "cid", "certificate_id": "cert", "private_key": KEY, "algorithm": "ES256"},
+}
 
 
 def error(status: int, code: str, detail: str) -> httpx.Response:
-    return httpx.Response(status, json={"type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
-                                        "title": "Bad Request", "status": status,
-                                        "o:errorDetails": [{"detail": detail, "o:errorCode": code}]})
+    return httpx.Response(
+        status,
+        json={
+            "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
+            "title": "Bad Request",
+            "status": status,
+            "o:errorDetails": [{"detail": detail, "o:errorCode": code}],
+        },
+    )
 
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=REST, assert_all_called=False) as router:
         router.post("/auth/oauth2/v1/token").respond(200, json={"access_token": "t", "expires_in": "3600"})
-        router.post("/query/v1/suiteql").respond(200, json={"items": [{"links": [], "id": "1", "symbol": "USD"}],
-                                                            "hasMore": False})
+        router.post("/query/v1/suiteql").respond(
+            200, json={"items": [{"links": [], "id": "1", "symbol": "USD"}], "hasMore": False}
+        )
         yield router
 
 
@@ -66,11 +79,19 @@ def test_the_account_id_names_the_host_and_a_bad_secret_names_fields_not_values(
 
 def test_a_new_customer_is_upserted_by_external_id_and_its_id_read_from_location(api, erp) -> None:
     upsert = api.put("/record/v1/customer/eid:customer:crm:A1").respond(
-        204, headers={"Location": f"{REST}/record/v1/customer/647"})
-    api.get("/record/v1/customer/647").respond(200, json={"id": "647", "companyName": "Acme", "externalId": "customer:crm:A1",
-                                                          "currency": {"id": "1"}})
-    customer = Customer(account_id="A1", name="Acme", tax_id="12-3456789", currency="USD", legal_entity="us",
-                        billing_address=Address(street="1 Main St", city="Boston", country="US"))
+        204, headers={"Location": f"{REST}/record/v1/customer/647"}
+    )
+    api.get("/record/v1/customer/647").respond(
+        200, json={"id": "647", "companyName": "Acme", "externalId": "customer:crm:A1", "currency": {"id": "1"}}
+    )
+    customer = Customer(
+        account_id="A1",
+        name="Acme",
+        tax_id="12-3456789",
+        currency="USD",
+        legal_entity="us",
+        billing_address=Address(street="1 Main St", city="Boston", country="US"),
+    )
 
     created = erp.upsert_customer(customer, "customer:crm:A1", None)
 
@@ -84,21 +105,30 @@ def test_a_new_customer_is_upserted_by_external_id_and_its_id_read_from_location
 
 
 def test_suiteql_is_posted_transient_and_followed_while_has_more(api, erp) -> None:
-    pages = [{"items": [{"links": [], "id": str(n)} for n in range(1000)], "hasMore": True},
-             {"items": [{"links": [], "id": "1000"}], "hasMore": False}]
+    pages = [
+        {"items": [{"links": [], "id": str(n)} for n in range(1000)], "hasMore": True},
+        {"items": [{"links": [], "id": "1000"}], "hasMore": False},
+    ]
     route = api.post("/query/v1/suiteql").mock(side_effect=[httpx.Response(200, json=p) for p in pages])
 
     rows = list(erp.client.query("SELECT id FROM customer ORDER BY id"))
 
     assert len(rows) == 1001 and "links" not in rows[0]
     first, second = (call.request for call in route.calls)
-    assert first.headers["Prefer"] == "transient" and json.loads(first.content) == {"q": "SELECT id FROM customer ORDER BY id"}
+    assert first.headers["Prefer"] == "transient" and json.loads(first.content) == {
+        "q": "SELECT id FROM customer ORDER BY id"
+    }
     assert (first.url.params["limit"], first.url.params["offset"]) == ("1000", "0")
     assert second.url.params["offset"] == "1000"
 
 
-@pytest.mark.parametrize("answer", [error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded."),
-                                    error(400, "SSS_REQUEST_LIMIT_EXCEEDED", "Request limit exceeded.")])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded."),
+        error(400, "SSS_REQUEST_LIMIT_EXCEEDED", "Request limit exceeded."),
+    ],
+)
 def test_the_concurrency_limit_is_a_throttle_not_a_refusal(api, erp, answer) -> None:
     api.get("/record/v1/customer/1").mock(return_value=answer)
     with pytest.raises(Throttled):
@@ -106,8 +136,12 @@ def test_the_concurrency_limit_is_a_throttle_not_a_refusal(api, erp, answer) -> 
 
 
 def test_errors_name_netsuites_code_and_detail(api, erp) -> None:
-    api.get("/record/v1/customer/9").mock(return_value=error(404, "NONEXISTENT_ID", "The record instance does not exist."))
-    api.patch("/record/v1/customer/1").mock(return_value=error(400, "USER_ERROR", "Please enter value(s) for: Company Name"))
+    api.get("/record/v1/customer/9").mock(
+        return_value=error(404, "NONEXISTENT_ID", "The record instance does not exist.")
+    )
+    api.patch("/record/v1/customer/1").mock(
+        return_value=error(400, "USER_ERROR", "Please enter value(s) for: Company Name")
+    )
     with pytest.raises(NotFound) as missing:
         erp.get_customer("9")
     with pytest.raises(ValidationFailed) as refused:
@@ -117,5 +151,7 @@ def test_errors_name_netsuites_code_and_detail(api, erp) -> None:
 
 def test_without_the_custom_column_line_refs_are_the_registrys_and_netsuite_reports_none(erp) -> None:
     assert erp.capabilities.line_refs is LineRefs.REGISTRY and erp.billed_refs(["time:1"]) == {}
-    stored = netsuite.capabilities(netsuite.parse_connection({**SECRET, "fields": {"concord_ref_column": "custcol_concord_ref"}}))
+    stored = netsuite.capabilities(
+        netsuite.parse_connection({**SECRET, "fields": {"concord_ref_column": "custcol_concord_ref"}})
+    )
     assert stored.line_refs is LineRefs.STORED and stored.draft_invoices.value == "emulated"

@@ -23,13 +23,21 @@ _n = itertools.count(1)
 
 
 def customer(name: str = "Acme", tax_id: str = "12-3456789") -> Customer:
-    return Customer(account_id=f"a{next(_n)}", name=name, tax_id=tax_id, currency="USD", legal_entity="us",
-                    billing_address=Address(street="1 Main St", city="Boston", postal_code="02110", country="US"))
+    return Customer(
+        account_id=f"a{next(_n)}",
+        name=name,
+        tax_id=tax_id,
+        currency="USD",
+        legal_entity="us",
+        billing_address=Address(street="1 Main St", city="Boston", postal_code="02110", country="US"),
+    )
 
 
 def lines(*refs: str) -> list[InvoiceLine]:
-    return [InvoiceLine(description=f"work {ref}", quantity=n + 1, service_item="CONSULT-HR", concord_ref=ref)
-            for n, ref in enumerate(refs)]
+    return [
+        InvoiceLine(description=f"work {ref}", quantity=n + 1, service_item="CONSULT-HR", concord_ref=ref)
+        for n, ref in enumerate(refs)
+    ]
 
 
 def billed_project(systems: NetSuiteSystems, project_ref: str = "project:crm:o1") -> tuple[str, str]:
@@ -81,7 +89,9 @@ def test_lines_go_on_one_sales_order_once_per_reference(systems: NetSuiteSystems
     order = systems.clerk.draft_invoice("project:crm:o1")
     assert len(order["lines"]) == 3 and order["total_amount"] == Decimal(150 * (1 + 2 + 2))
     assert systems.erp.billed_refs(["project:crm:o1:t1", "project:crm:o1:t3", "nope"]) == {
-        "project:crm:o1:t1": 1.0, "project:crm:o1:t3": 2.0}
+        "project:crm:o1:t1": 1.0,
+        "project:crm:o1:t3": 2.0,
+    }
 
 
 def test_an_unknown_item_adds_nothing_and_an_open_draft_keeps_its_currency(systems: NetSuiteSystems) -> None:
@@ -123,7 +133,9 @@ def test_the_invoice_finance_bills_is_reported_under_the_drafts_id_until_paid(sy
 
 def test_change_capture_pages_of_one_neither_skip_nor_repeat(systems: NetSuiteSystems) -> None:
     cursor = systems.erp.start_cursor("customer", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-    made = {systems.erp.upsert_customer(customer(name=f"C{n}"), f"customer:crm:c{n}", None).customer_id for n in range(3)}
+    made = {
+        systems.erp.upsert_customer(customer(name=f"C{n}"), f"customer:crm:c{n}", None).customer_id for n in range(3)
+    }
 
     seen: list[str] = []
     for _ in range(10):
@@ -135,14 +147,16 @@ def test_change_capture_pages_of_one_neither_skip_nor_repeat(systems: NetSuiteSy
 
     assert sorted(seen) == sorted(made)
     assert systems.erp.changes_of("customer", [*made, "nope", "999999"]) and all(
-        c.created_at for c in systems.erp.changes_of("customer", list(made)))
+        c.created_at for c in systems.erp.changes_of("customer", list(made))
+    )
 
 
 def test_project_accounting_is_a_declared_gap(systems: NetSuiteSystems) -> None:
     assert not systems.erp.capabilities.contract_objects
     with pytest.raises(ConfigurationError):
-        systems.erp.set_contract_terms("project:crm:o1", "1", ContractTerms(contract_type=ContractType("fixed_fee"),
-                                                                             billing_owner="Jane"))
+        systems.erp.set_contract_terms(
+            "project:crm:o1", "1", ContractTerms(contract_type=ContractType("fixed_fee"), billing_owner="Jane")
+        )
 
 
 def test_the_accounts_concurrency_limit_throttles_the_connector() -> None:

@@ -10,7 +10,6 @@ import pytest
 from .sandbox_systems import SalesforceSystems, salesforce_systems
 
 
-
 @pytest.fixture
 def systems() -> Iterator[SalesforceSystems]:
     with salesforce_systems("separate") as running:

@@ -37,8 +37,11 @@ def connection(server_url: str, tenant: str, kind: str, **extra: Any) -> dict[st
     return {
         "kind": kind,
         "instance_url": f"{server_url}/{tenant}",
-        "auth": {"type": "client_credentials", "client_id": DEFAULT_CLIENT.client_id,
-                 "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value()},  # type: ignore[union-attr]
+        "auth": {
+            "type": "client_credentials",
+            "client_id": DEFAULT_CLIENT.client_id,
+            "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value(),
+        },  # type: ignore[union-attr]
         **extra,
     }
 
@@ -58,13 +61,19 @@ class ScenarioDriver:
     def rest(self, tenant: str) -> httpx.Client:
         """An authenticated client of a tenant's REST API (base: /services/data/v67.0)."""
         if tenant not in self._clients:
-            token = httpx.post(f"{self.server_url}/{tenant}/services/oauth2/token", data={
-                "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT.client_id,
-                "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value()})  # type: ignore[union-attr]
+            token = httpx.post(
+                f"{self.server_url}/{tenant}/services/oauth2/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": DEFAULT_CLIENT.client_id,
+                    "client_secret": DEFAULT_CLIENT.client_secret.get_secret_value(),
+                },
+            )  # type: ignore[union-attr]
             token.raise_for_status()
             body = token.json()
-            self._clients[tenant] = httpx.Client(base_url=body["instance_url"] + API,
-                                                 headers={"Authorization": f"Bearer {body['access_token']}"})
+            self._clients[tenant] = httpx.Client(
+                base_url=body["instance_url"] + API, headers={"Authorization": f"Bearer {body['access_token']}"}
+            )
         return self._clients[tenant]
 
     def create(self, tenant: str, sobject: str, fields: dict[str, Any]) -> str:
@@ -85,47 +94,98 @@ class ScenarioDriver:
         answer.raise_for_status()
         return list(answer.json()["records"])
 
-    def account(self, name: str, *, tax_id: str | None = None, street: str = "1 Main St", city: str = "Springfield",
-                postal_code: str = "12345", country: str = "US", currency: str = "USD",
-                legal_entity: str | None = None, tenant: str | None = None) -> str:
+    def account(
+        self,
+        name: str,
+        *,
+        tax_id: str | None = None,
+        street: str = "1 Main St",
+        city: str = "Springfield",
+        postal_code: str = "12345",
+        country: str = "US",
+        currency: str = "USD",
+        legal_entity: str | None = None,
+        tenant: str | None = None,
+    ) -> str:
         """An Account with a billing address and tax id, in the CRM org (or `tenant`)."""
-        fields: dict[str, Any] = {"Name": name, "BillingStreet": street, "BillingCity": city,
-                                  "BillingPostalCode": postal_code, "BillingCountry": country,
-                                  "CurrencyIsoCode": currency}
+        fields: dict[str, Any] = {
+            "Name": name,
+            "BillingStreet": street,
+            "BillingCity": city,
+            "BillingPostalCode": postal_code,
+            "BillingCountry": country,
+            "CurrencyIsoCode": currency,
+        }
         if tax_id:
             fields["Tax_Id__c"] = tax_id
         if legal_entity:
             fields["Legal_Entity__c"] = legal_entity
         return self.create(tenant or self.crm_tenant, "Account", fields)
 
-    def won_opportunity(self, account_id: str, lines: Sequence[tuple[str, str, float, float]], *,
-                        name: str = "Deal", currency: str = "USD", close_date: str = "2026-03-31") -> str:
+    def won_opportunity(
+        self,
+        account_id: str,
+        lines: Sequence[tuple[str, str, float, float]],
+        *,
+        name: str = "Deal",
+        currency: str = "USD",
+        close_date: str = "2026-03-31",
+    ) -> str:
         """A Closed Won opportunity with line items (product code, description, quantity, unit price)."""
         tenant = self.crm_tenant
         amount = sum(quantity * price for _, _, quantity, price in lines)
-        opportunity = self.create(tenant, "Opportunity", {
-            "AccountId": account_id, "Name": name, "Amount": amount, "CurrencyIsoCode": currency,
-            "CloseDate": close_date, "StageName": "Closed Won"})
+        opportunity = self.create(
+            tenant,
+            "Opportunity",
+            {
+                "AccountId": account_id,
+                "Name": name,
+                "Amount": amount,
+                "CurrencyIsoCode": currency,
+                "CloseDate": close_date,
+                "StageName": "Closed Won",
+            },
+        )
         for code, description, quantity, price in lines:
             product = self.create(tenant, "Product2", {"Name": description, "ProductCode": code, "IsActive": True})
-            self.create(tenant, "OpportunityLineItem", {
-                "OpportunityId": opportunity, "Product2Id": product, "Quantity": quantity, "UnitPrice": price,
-                "Description": description, "CurrencyIsoCode": currency})
+            self.create(
+                tenant,
+                "OpportunityLineItem",
+                {
+                    "OpportunityId": opportunity,
+                    "Product2Id": product,
+                    "Quantity": quantity,
+                    "UnitPrice": price,
+                    "Description": description,
+                    "CurrencyIsoCode": currency,
+                },
+            )
         return opportunity
 
     def resource(self, last_name: str = "Consultant") -> str:
         """A Contact in the PSA org, to be a timecard's resource."""
         return self.create(self.psa_tenant, "Contact", {"LastName": last_name})
 
-    def approved_timecard(self, project_id: str, week_of: dt.date, hours: Sequence[float], *,
-                          resource_id: str | None = None, task_id: str | None = None,
-                          billable: bool = True, approved: bool = True) -> str:
+    def approved_timecard(
+        self,
+        project_id: str,
+        week_of: dt.date,
+        hours: Sequence[float],
+        *,
+        resource_id: str | None = None,
+        task_id: str | None = None,
+        billable: bool = True,
+        approved: bool = True,
+    ) -> str:
         """A timecard header for the week starting `week_of` with Monday..Sunday `hours`."""
         days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
         fields: dict[str, Any] = {
-            "pse__Project__c": project_id, "pse__Resource__c": resource_id or self.resource(),
-            "pse__Start_Date__c": week_of.isoformat(), "pse__Billable__c": billable,
-            "pse__Status__c": "Approved" if approved else "Submitted", "pse__Approved__c": approved,
+            "pse__Project__c": project_id,
+            "pse__Resource__c": resource_id or self.resource(),
+            "pse__Start_Date__c": week_of.isoformat(),
+            "pse__Billable__c": billable,
+            "pse__Status__c": "Approved" if approved else "Submitted",
+            "pse__Approved__c": approved,
             "pse__Submitted__c": True,
             **{f"pse__{day}_Hours__c": value for day, value in zip(days, hours, strict=True)},
         }
@@ -150,8 +210,9 @@ class SalesforceSystems:
 
 
 @contextmanager
-def salesforce_systems(org: Literal["separate", "same"] = "separate",
-                       sandbox: SalesforceSandbox | None = None) -> Iterator[SalesforceSystems]:
+def salesforce_systems(
+    org: Literal["separate", "same"] = "separate", sandbox: SalesforceSandbox | None = None
+) -> Iterator[SalesforceSystems]:
     """A running sandbox and the two connectors on it: CRM in tenant "crm" and PSA in "psa"
     (separate orgs), or both in tenant "shared" (Certinia in the CRM's org)."""
     crm_tenant, psa_tenant = (CRM_TENANT, PSA_TENANT) if org == "separate" else (SHARED_TENANT, SHARED_TENANT)

@@ -54,7 +54,9 @@ class Keys:
 
     def __call__(self) -> JwtSigningKey:
         self.reads += 1
-        return JwtSigningKey(client_id="3MVG9-consumer-key", subject="integration@acme.example", private_key=SecretStr(self.pem))
+        return JwtSigningKey(
+            client_id="3MVG9-consumer-key", subject="integration@acme.example", private_key=SecretStr(self.pem)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,9 @@ def sf(respx_mock: respx.MockRouter, keys: Keys, budget: RateBudget) -> Salesfor
     keys.reads = 0
     respx_mock.post(f"{LOGIN}/services/oauth2/token", name="token").respond(200, json=JWT["token_response"])
     # Configured with the login host: the token's instance_url decides where API calls go.
-    return SalesforceClient(instance_url=LOGIN, auth=jwt_bearer_auth(LOGIN, keys), budget=budget, org_id="00Dxx0000001gPL")
+    return SalesforceClient(
+        instance_url=LOGIN, auth=jwt_bearer_auth(LOGIN, keys), budget=budget, org_id="00Dxx0000001gPL"
+    )
 
 
 def sent_json(route: respx.Route, call: int = 0) -> Any:
@@ -131,15 +135,24 @@ def test_upsert_by_external_id_created_and_updated(sf: SalesforceClient, respx_m
     assert sent_json(route) == doc["request"]  # the external id is in the URL, not the body
 
 
-def test_an_external_id_value_cannot_escape_its_path_segment(sf: SalesforceClient, respx_mock: respx.MockRouter) -> None:
+def test_an_external_id_value_cannot_escape_its_path_segment(
+    sf: SalesforceClient, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.patch(url__regex=rf"^{API}/sobjects/Account/Ref__c/.+").respond(204)
     sf.upsert("Account", "Ref__c", "a/../../query?q=x", {"Name": "n"})
-    assert route.calls[0].request.url.raw_path == b"/services/data/v67.0/sobjects/Account/Ref__c/a%2F..%2F..%2Fquery%3Fq%3Dx"
+    assert (
+        route.calls[0].request.url.raw_path
+        == b"/services/data/v67.0/sobjects/Account/Ref__c/a%2F..%2F..%2Fquery%3Fq%3Dx"
+    )
 
 
-def test_an_external_id_matching_several_records_is_a_conflict(sf: SalesforceClient, respx_mock: respx.MockRouter) -> None:
+def test_an_external_id_matching_several_records_is_a_conflict(
+    sf: SalesforceClient, respx_mock: respx.MockRouter
+) -> None:
     doc = fixture("upsert_external_id")
-    respx_mock.patch(f"{API}/sobjects/Account/customExtIdField__c/11999").respond(300, json=doc["multiple_matches_response"])
+    respx_mock.patch(f"{API}/sobjects/Account/customExtIdField__c/11999").respond(
+        300, json=doc["multiple_matches_response"]
+    )
     with pytest.raises(Conflict, match="more than one record"):
         sf.upsert("Account", "customExtIdField__c", "11999", doc["request"])
 
@@ -191,16 +204,23 @@ def test_an_invalid_session_renews_the_token_once_and_retries(
 
 def test_a_second_invalid_session_is_a_permanent_auth_error(sf: SalesforceClient, respx_mock: respx.MockRouter) -> None:
     expired = ERRORS["invalid_session_id"]
-    route = respx_mock.patch(f"{API}/sobjects/Account/001D000000INjVeIAL").respond(expired["status"], json=expired["body"])
+    route = respx_mock.patch(f"{API}/sobjects/Account/001D000000INjVeIAL").respond(
+        expired["status"], json=expired["body"]
+    )
     with pytest.raises(AuthFailed, match="INVALID_SESSION_ID"):
         sf.update("Account", "001D000000INjVeIAL", {"Name": "n"})
     assert route.call_count == 2
 
 
-def test_invalid_grant_rereads_the_key_then_succeeds(respx_mock: respx.MockRouter, keys: Keys, budget: RateBudget) -> None:
+def test_invalid_grant_rereads_the_key_then_succeeds(
+    respx_mock: respx.MockRouter, keys: Keys, budget: RateBudget
+) -> None:
     keys.reads = 0
     token = respx_mock.post(f"{LOGIN}/services/oauth2/token")
-    token.side_effect = [httpx.Response(400, json=JWT["invalid_grant"]), httpx.Response(200, json=JWT["token_response"])]
+    token.side_effect = [
+        httpx.Response(400, json=JWT["invalid_grant"]),
+        httpx.Response(200, json=JWT["token_response"]),
+    ]
     api = respx_mock.get(f"{API}/sobjects/Account/001D000000INjVeIAL").respond(200, json={"Id": "001D000000INjVeIAL"})
     sf = SalesforceClient(instance_url=INSTANCE, auth=jwt_bearer_auth(LOGIN, keys), budget=budget)
     assert sf.get("Account", "001D000000INjVeIAL", ["Id"]) == {"Id": "001D000000INjVeIAL"}
@@ -268,7 +288,9 @@ def test_a_collection_record_without_its_external_id_is_refused_before_any_call(
     assert not route.called
 
 
-def test_update_collection_sends_the_documented_body_and_maps_errors(sf: SalesforceClient, respx_mock: respx.MockRouter) -> None:
+def test_update_collection_sends_the_documented_body_and_maps_errors(
+    sf: SalesforceClient, respx_mock: respx.MockRouter
+) -> None:
     doc = fixture("collections")
     route = respx_mock.patch(f"{API}/composite/sobjects").respond(200, json=doc["update_response"])
     results = sf.update_collection(doc["update_request"]["records"])
@@ -285,13 +307,15 @@ def test_the_api_usage_header_is_logged_and_measured(
     handler.emit = records.append  # type: ignore[method-assign]
     logger._logger.addHandler(handler)
     try:
-        respx_mock.patch(f"{API}/sobjects/Account/001D000000INjVeIAL").respond(204, headers={"Sforce-Limit-Info": "api-usage=18/5000"})
+        respx_mock.patch(f"{API}/sobjects/Account/001D000000INjVeIAL").respond(
+            204, headers={"Sforce-Limit-Info": "api-usage=18/5000"}
+        )
         sf.update("Account", "001D000000INjVeIAL", {"Name": "n"})
     finally:
         logger._logger.removeHandler(handler)
     (line,) = [r for r in records if r.getMessage() == "vendor call"]
     assert (line.api_usage, line.api_allocation) == (18, 5000)
-    usage = [json.loads(l) for l in capsys.readouterr().out.splitlines() if "VendorApiUsagePercent" in l]
+    usage = [json.loads(row) for row in capsys.readouterr().out.splitlines() if "VendorApiUsagePercent" in row]
     assert usage and usage[0]["VendorApiUsagePercent"] == [pytest.approx(0.36)]
 
 

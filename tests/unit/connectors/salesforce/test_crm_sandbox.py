@@ -18,13 +18,23 @@ API = "/services/data/v67.0"
 
 
 def _api_calls(systems: SalesforceSystems) -> list[tuple[str, str]]:
-    return [(call.method, call.path.split("?")[0]) for call in systems.control.calls(systems.crm_tenant)
-            if call.path.startswith(API)]
+    return [
+        (call.method, call.path.split("?")[0])
+        for call in systems.control.calls(systems.crm_tenant)
+        if call.path.startswith(API)
+    ]
 
 
 def test_get_customer_maps_address_tax_id_and_default_legal_entity(systems: SalesforceSystems) -> None:
-    account = systems.driver.account("Acme GmbH", tax_id="DE811", street="Hauptstr. 1", city="Berlin",
-                                     postal_code="10115", country="DE", currency="EUR")
+    account = systems.driver.account(
+        "Acme GmbH",
+        tax_id="DE811",
+        street="Hauptstr. 1",
+        city="Berlin",
+        postal_code="10115",
+        country="DE",
+        currency="EUR",
+    )
     customer = systems.crm.get_customer(account)
     assert customer.account_id == account and customer.name == "Acme GmbH"
     assert customer.billing_address == Address(street="Hauptstr. 1", city="Berlin", postal_code="10115", country="DE")
@@ -48,14 +58,24 @@ def test_get_opportunity_reads_lines_in_one_call(systems: SalesforceSystems) -> 
     assert opportunity.won and opportunity.account_id == account
     assert opportunity.amount == Money(amount=Decimal("3301"), currency="USD")
     assert opportunity.closed_on == dt.date(2026, 3, 31)
-    assert sorted((line.service_item, line.description, line.quantity, line.unit_price.amount)
-                  for line in opportunity.lines) == [("CONS-1", "Consulting", 10, 150), ("TRAIN", "Training", 2, Decimal("900.5"))]
+    assert sorted(
+        (line.service_item, line.description, line.quantity, line.unit_price.amount) for line in opportunity.lines
+    ) == [("CONS-1", "Consulting", 10, 150), ("TRAIN", "Training", 2, Decimal("900.5"))]
 
 
 def test_an_opportunity_not_won_reads_as_not_won(systems: SalesforceSystems) -> None:
     account = systems.driver.account("Acme")
-    deal = systems.driver.create("crm", "Opportunity", {"AccountId": account, "Name": "Open", "CloseDate": "2026-05-01",
-                                                        "StageName": "Prospecting", "CurrencyIsoCode": "USD"})
+    deal = systems.driver.create(
+        "crm",
+        "Opportunity",
+        {
+            "AccountId": account,
+            "Name": "Open",
+            "CloseDate": "2026-05-01",
+            "StageName": "Prospecting",
+            "CurrencyIsoCode": "USD",
+        },
+    )
     opportunity = systems.crm.get_opportunity(deal)
     assert not opportunity.won and opportunity.lines == [] and opportunity.amount.amount == 0
 
@@ -69,8 +89,10 @@ def test_a_deleted_opportunity_is_not_found(systems: SalesforceSystems) -> None:
 
 def _deals(systems: SalesforceSystems, count: int) -> list[str]:
     account = systems.driver.account("Acme")
-    rows = [{"AccountId": account, "Name": f"D{i}", "CloseDate": "2026-01-01", "StageName": "Closed Won"}
-            for i in range(count)]
+    rows = [
+        {"AccountId": account, "Name": f"D{i}", "CloseDate": "2026-01-01", "StageName": "Closed Won"}
+        for i in range(count)
+    ]
     return [record["Id"] for record in systems.control.seed(systems.crm_tenant, "Opportunity", rows)]
 
 
@@ -88,8 +110,9 @@ def test_a_thousand_financial_statuses_take_five_calls(systems: SalesforceSystem
 def test_per_record_failures_come_back_by_opportunity_id(systems: SalesforceSystems) -> None:
     deals = _deals(systems, 3)
     missing = "006Sb0000000ZZZAAA"
-    failures = systems.crm.set_financial_statuses({deals[0]: FinancialStatus.PAID, missing: FinancialStatus.PAID,
-                                                   deals[2]: FinancialStatus.OVERDUE})
+    failures = systems.crm.set_financial_statuses(
+        {deals[0]: FinancialStatus.PAID, missing: FinancialStatus.PAID, deals[2]: FinancialStatus.OVERDUE}
+    )
     assert set(failures) == {missing}
     assert systems.crm.financial_status(deals[0]) is FinancialStatus.PAID
     assert systems.crm.financial_status(deals[1]) is None
@@ -107,7 +130,9 @@ def test_request_limit_mid_burst_is_a_throttle_and_a_retry_loses_nothing(systems
     assert all(isinstance(error, Throttled) for error in failures.values())
     systems.control.set_budget(systems.crm_tenant, allocation=100_000)
     assert systems.crm.set_financial_statuses({deal: FinancialStatus.PAID for deal in failures}) == {}
-    written = systems.driver.query(systems.crm_tenant, "SELECT Id FROM Opportunity WHERE Concord_Financial_Status__c = 'paid'")
+    written = systems.driver.query(
+        systems.crm_tenant, "SELECT Id FROM Opportunity WHERE Concord_Financial_Status__c = 'paid'"
+    )
     assert {record["Id"] for record in written} == set(deals)
 
 
@@ -153,7 +178,7 @@ def test_changes_of_reads_named_records_in_one_query_per_200_ids(systems: Salesf
     assert [method for method, _ in _api_calls(systems)] == ["GET", "GET"]
 
 
-def test_a_billing_street_on_several_lines_is_one_canonical_line(systems) -> None:  # noqa: ANN001 - fixture
+def test_a_billing_street_on_several_lines_is_one_canonical_line(systems) -> None:
     account = systems.driver.account("Multi-line", tax_id="12-7654321")
     systems.driver.update(systems.crm_tenant, "Account", account, {"BillingStreet": "1 Main St\nSuite 4\n"})
 

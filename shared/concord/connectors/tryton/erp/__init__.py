@@ -18,9 +18,9 @@ from .session import ErpSession
 # Move lines that may pay a customer invoice: its payment lines (the pay wizard), or lines of
 # another move reconciled with a receivable (a booked bank receipt); received_payment decides.
 PAYMENT_CANDIDATES: list[object] = [
-    "OR", [["invoice_payment", "!=", None], ["invoice_payment.type", "=", "out"]],
-    [["reconciliation", "!=", None], ["account.type.receivable", "=", True],
-     ["credit", ">", 0]],
+    "OR",
+    [["invoice_payment", "!=", None], ["invoice_payment.type", "=", "out"]],
+    [["reconciliation", "!=", None], ["account.type.receivable", "=", True], ["credit", ">", 0]],
 ]
 # changes_since: Customers (every party), customer invoices or payments modified after `cursor`,
 # oldest first, each with its created_at (the record's create_date: with the id, what
@@ -32,11 +32,14 @@ PAYMENT_CANDIDATES: list[object] = [
 # reconciled with a receivable account), by last_modified_at; posted_invoice and
 # received_payment tell which of the records are the event. A line linked to an invoice
 # long after it was created (without a reconciliation) is not seen again.
-RECORD_TYPES = RecordTypes("ERP", {
-    "customer": (Model.PARTY, [], MODIFIED_AT),
-    "invoice": (Model.INVOICE, [["type", "=", "out"]], MODIFIED_AT),
-    "payment": (Model.MOVE_LINE, [PAYMENT_CANDIDATES], MODIFIED_AT),
-})
+RECORD_TYPES = RecordTypes(
+    "ERP",
+    {
+        "customer": (Model.PARTY, [], MODIFIED_AT),
+        "invoice": (Model.INVOICE, [["type", "=", "out"]], MODIFIED_AT),
+        "payment": (Model.MOVE_LINE, [PAYMENT_CANDIDATES], MODIFIED_AT),
+    },
+)
 # Tryton 8.2's account_invoice has draft invoices and posts them; concord_sync stores each
 # line's concord_ref and keeps contract terms (concord.project.terms); revenue recognition
 # schedules are not part of the modules activated in `erp` (nor of account_invoice).
@@ -50,8 +53,9 @@ CAPABILITIES = ErpCapabilities(
 )
 
 
-class TrytonErp(TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables,
-                TrytonErpProjectAccounting, ErpPort):
+class TrytonErp(
+    TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables, TrytonErpProjectAccounting, ErpPort
+):
     """ErpPort over one TrytonRpcClient of the `erp` database (not thread-safe, as the client)."""
 
     record_types = RECORD_TYPES
@@ -61,8 +65,13 @@ class TrytonErp(TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpRec
         return CAPABILITIES
 
 
-
 __all__ = [
-    "CAPABILITIES", "ErpSession", "INVOICE_LINE_BATCH_LIMIT", "TrytonErp", "TrytonErpBilling",
-    "TrytonErpCustomers", "TrytonErpProjectAccounting", "TrytonErpReceivables",
+    "CAPABILITIES",
+    "INVOICE_LINE_BATCH_LIMIT",
+    "ErpSession",
+    "TrytonErp",
+    "TrytonErpBilling",
+    "TrytonErpCustomers",
+    "TrytonErpProjectAccounting",
+    "TrytonErpReceivables",
 ]

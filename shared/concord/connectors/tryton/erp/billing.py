@@ -61,14 +61,14 @@ class TrytonErpBilling(ErpSession, ErpBilling):
             if drafts:
                 return self._checked_draft(drafts[-1], party_id, currency, project_ref)
             try:
-                return str(self._create_draft(party_id, currency, project_ref,
-                                              f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}"))
+                return str(
+                    self._create_draft(party_id, currency, project_ref, f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}")
+                )
             except TrytonPermanentError as exc:
                 # concord_ref is unique: a concurrent call created this draft first.
                 if exc.kind != "UserError" or attempt == 2:
                     raise
-                logger.info("tryton erp draft invoice of %s created concurrently: %s",
-                            project_ref, exc)
+                logger.info("tryton erp draft invoice of %s created concurrently: %s", project_ref, exc)
         raise AssertionError("unreachable")
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
@@ -85,14 +85,13 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         """
         id_ = names.record_id(invoice_id, "invoice")
         if len(lines) > INVOICE_LINE_BATCH_LIMIT:
-            raise ValidationFailed(
-                f"{len(lines)} invoice lines in one call; at most {INVOICE_LINE_BATCH_LIMIT}")
+            raise ValidationFailed(f"{len(lines)} invoice lines in one call; at most {INVOICE_LINE_BATCH_LIMIT}")
         wanted: dict[str, InvoiceLine] = {}
         for line in lines:
             if not (line.concord_ref and line.concord_ref.strip()):
                 raise ValidationFailed(
-                    f"invoice line {line.description!r} has no concord_ref: the ERP needs it "
-                    "to add each line once")
+                    f"invoice line {line.description!r} has no concord_ref: the ERP needs it to add each line once"
+                )
             wanted.setdefault(line.concord_ref.strip(), line)
         if not wanted:
             return {}
@@ -103,11 +102,19 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         currency, currency_id = self._draft_header(id_)
         products = self._reference_products(line.service_item for _, line in missing)
         accounts, taxes = self._category_accounts(products.values())
-        values = [mapping.to_tryton_invoice_line_values(
-            line, currency=currency, currency_id=currency_id,
-            list_price_currency=self.company_currency()[0], products=products,
-            revenue_accounts=accounts, customer_taxes=taxes, invoice_id=id_)
-            for _, line in missing]
+        values = [
+            mapping.to_tryton_invoice_line_values(
+                line,
+                currency=currency,
+                currency_id=currency_id,
+                list_price_currency=self.company_currency()[0],
+                products=products,
+                revenue_accounts=accounts,
+                customer_taxes=taxes,
+                invoice_id=id_,
+            )
+            for _, line in missing
+        ]
         # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.create
         try:
             ids = self.client.create(Model.INVOICE_LINE, values)
@@ -118,15 +125,15 @@ class TrytonErpBilling(ErpSession, ErpBilling):
             again = self._lines_by_ref(wanted)
             if len(again) == len(wanted):  # a concurrent call added the same lines
                 return again
-            state = lookups.read_one(self.client, Model.INVOICE, id_, ["state"], "invoice",
-                                     [["type", "=", "out"]])["state"]
+            state = lookups.read_one(self.client, Model.INVOICE, id_, ["state"], "invoice", [["type", "=", "out"]])[
+                "state"
+            ]
             if state != "draft":
                 raise ValidationFailed(
-                    f"ERP invoice {id_} is {state}: lines can only be added to a draft "
-                    "invoice (open a new one)") from exc
+                    f"ERP invoice {id_} is {state}: lines can only be added to a draft invoice (open a new one)"
+                ) from exc
             raise ValidationFailed(f"ERP refused the invoice lines: {exc}") from exc
-        logger.info("tryton erp added %d lines to invoice %s (%d already there)", len(ids), id_,
-                    len(found))
+        logger.info("tryton erp added %d lines to invoice %s (%d already there)", len(ids), id_, len(found))
         return {**found, **{ref: str(i) for (ref, _), i in zip(missing, ids, strict=True)}}
 
     def _open_drafts(self, project_ref: str) -> tuple[list[dict[str, Any]], int]:
@@ -134,59 +141,74 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         n used by any of its "<ref>:open:<n>" invoices."""
         prefix = f"{project_ref}{OPEN_DRAFT_MARK}"
         rows = lookups.search_read(
-            self.client, Model.INVOICE,
+            self.client,
+            Model.INVOICE,
             [[CONCORD_REF, "like", f"{prefix}%"], ["type", "=", "out"]],
             [CONCORD_REF, "state", "party", "currency", "currency.code"],
-            order=[("id", "ASC")], active_test=False)
+            order=[("id", "ASC")],
+            active_test=False,
+        )
         # LIKE also matches other refs where the project ref has % or _: keep exact ones.
-        mine = [(int(r[CONCORD_REF][len(prefix):]), r) for r in rows
-                if r[CONCORD_REF].startswith(prefix) and r[CONCORD_REF][len(prefix):].isdigit()]
+        mine = [
+            (int(r[CONCORD_REF][len(prefix) :]), r)
+            for r in rows
+            if r[CONCORD_REF].startswith(prefix) and r[CONCORD_REF][len(prefix) :].isdigit()
+        ]
         drafts = [r for _, r in sorted(mine, key=lambda m: m[0]) if r["state"] == "draft"]
         return drafts, max((n for n, _ in mine), default=0)
 
-    def _checked_draft(self, row: dict[str, Any], party_id: int, currency: str,
-                       project_ref: str) -> str:
+    def _checked_draft(self, row: dict[str, Any], party_id: int, currency: str, project_ref: str) -> str:
         code = row["currency."]["code"]
         if row["party"] != party_id or code != currency:
             raise ValidationFailed(
                 f"the open draft invoice {row['id']} of project {project_ref!r} is for "
-                f"customer {row['party']} in {code}, not customer {party_id} in {currency}")
+                f"customer {row['party']} in {code}, not customer {party_id} in {currency}"
+            )
         self._draft_currency[int(row["id"])] = (code, int(row["currency"]))
         return str(row["id"])
 
-    def _create_draft(self, party_id: int, currency: str, project_ref: str,
-                      concord_ref: str) -> int:
-        party = lookups.read_one(self.client, Model.PARTY, party_id,
-                                 ["customer_payment_term", "account_receivable"], "customer")
+    def _create_draft(self, party_id: int, currency: str, project_ref: str, concord_ref: str) -> int:
+        party = lookups.read_one(
+            self.client, Model.PARTY, party_id, ["customer_payment_term", "account_receivable"], "customer"
+        )
         addresses = lookups.party_addresses(self.client, party_id)
         if not addresses:
             raise ValidationFailed(f"ERP customer {party_id} has no address to invoice")
         currency_id = self.currency_id(currency)
         values = {
-            "type": "out", "party": party_id, "invoice_address": addresses[0]["id"],
-            "currency": currency_id, "journal": self.revenue_journal(),
+            "type": "out",
+            "party": party_id,
+            "invoice_address": addresses[0]["id"],
+            "currency": currency_id,
+            "journal": self.revenue_journal(),
             "account": party.get("account_receivable") or self.default_receivable(),
-            "reference": project_ref, CONCORD_REF: concord_ref,
+            "reference": project_ref,
+            CONCORD_REF: concord_ref,
         }
         if party.get("customer_payment_term"):
             values["payment_term"] = party["customer_payment_term"]
         (invoice_id,) = self.client.create(Model.INVOICE, [values])
         self._draft_currency[int(invoice_id)] = (currency, currency_id)
-        logger.info("tryton erp opened draft invoice id=%s concord_ref=%s", invoice_id,
-                    concord_ref)
+        logger.info("tryton erp opened draft invoice id=%s concord_ref=%s", invoice_id, concord_ref)
         return int(invoice_id)
 
     def _draft_header(self, invoice_id: int) -> tuple[str, int]:
         """(currency code, id) of a draft customer invoice; ValidationFailed when it is not
         a draft (cached: only read the first time)."""
         if invoice_id not in self._draft_currency:
-            row = lookups.read_one(self.client, Model.INVOICE, invoice_id,
-                                   ["state", "currency", "currency.code"], "invoice",
-                                   [["type", "=", "out"]])
+            row = lookups.read_one(
+                self.client,
+                Model.INVOICE,
+                invoice_id,
+                ["state", "currency", "currency.code"],
+                "invoice",
+                [["type", "=", "out"]],
+            )
             if row["state"] != "draft":
                 raise ValidationFailed(
                     f"ERP invoice {invoice_id} is {row['state']}: lines can only be added to "
-                    "a draft invoice (open a new one)")
+                    "a draft invoice (open a new one)"
+                )
             self._draft_currency[invoice_id] = (row["currency."]["code"], int(row["currency"]))
         return self._draft_currency[invoice_id]
 
@@ -195,39 +217,42 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         line's quantity (one search)."""
         if not concord_refs:
             return {}
-        rows = lookups.search_read(self.client, Model.INVOICE_LINE,
-                                   [[CONCORD_REF, "in", sorted(set(concord_refs))],
-                                    ["invoice.state", "!=", "cancelled"]],
-                                   [CONCORD_REF, "quantity"])
+        rows = lookups.search_read(
+            self.client,
+            Model.INVOICE_LINE,
+            [[CONCORD_REF, "in", sorted(set(concord_refs))], ["invoice.state", "!=", "cancelled"]],
+            [CONCORD_REF, "quantity"],
+        )
         return {r[CONCORD_REF]: float(r["quantity"]) for r in rows}
 
     def _lines_by_ref(self, refs: Iterable[str]) -> dict[str, str]:
-        rows = lookups.search_read(self.client, Model.INVOICE_LINE,
-                                   [[CONCORD_REF, "in", sorted(refs)]], [CONCORD_REF])
+        rows = lookups.search_read(self.client, Model.INVOICE_LINE, [[CONCORD_REF, "in", sorted(refs)]], [CONCORD_REF])
         return {r[CONCORD_REF]: str(r["id"]) for r in rows}
 
     def _reference_products(self, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
         wanted = set(codes)
-        stale = sorted(c for c in wanted if not (
-            c in self._products and now - self._products[c][0] < REFERENCE_DATA_SECONDS))
+        stale = sorted(
+            c for c in wanted if not (c in self._products and now - self._products[c][0] < REFERENCE_DATA_SECONDS)
+        )
         if stale:
             for code, row in lookups.product_by_code(self.client, stale).items():
                 self._products[code] = (now, row)
         return {c: self._products[c][1] for c in wanted}
 
-    def _category_accounts(self, products: Iterable[dict[str, Any]]
-                           ) -> tuple[dict[int, int], dict[int, list[int]]]:
+    def _category_accounts(self, products: Iterable[dict[str, Any]]) -> tuple[dict[int, int], dict[int, list[int]]]:
         now = time.monotonic()
         wanted = {p["account_category"] for p in products if p.get("account_category")}
-        stale = sorted(c for c in wanted if not (
-            c in self._categories and now - self._categories[c][0] < REFERENCE_DATA_SECONDS))
+        stale = sorted(
+            c for c in wanted if not (c in self._categories and now - self._categories[c][0] < REFERENCE_DATA_SECONDS)
+        )
         if stale:
-            for row in lookups.search_read(self.client, "product.category",
-                                           [["id", "in", stale]],
-                                           ["account_revenue", "customer_taxes"]):
+            for row in lookups.search_read(
+                self.client, "product.category", [["id", "in", stale]], ["account_revenue", "customer_taxes"]
+            ):
                 self._categories[row["id"]] = (now, row)
         rows = [self._categories[c][1] for c in wanted if c in self._categories]
-        return ({r["id"]: r["account_revenue"] for r in rows if r.get("account_revenue")},
-                {r["id"]: r.get("customer_taxes") or [] for r in rows})
-
+        return (
+            {r["id"]: r["account_revenue"] for r in rows if r.get("account_revenue")},
+            {r["id"]: r.get("customer_taxes") or [] for r in rows},
+        )

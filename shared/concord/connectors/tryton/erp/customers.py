@@ -32,19 +32,24 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         if tax_id and tax_id.strip():
             candidates = lookups.parties_by_tax_id(self.client, tax_id, active_test=False)
         if not candidates:
-            candidates = lookups.search_read(self.client, Model.PARTY, [["name", "=", name]],
-                                             ["name", CONCORD_REF], order=[("id", "ASC")],
-                                             active_test=False)
+            candidates = lookups.search_read(
+                self.client,
+                Model.PARTY,
+                [["name", "=", name]],
+                ["name", CONCORD_REF],
+                order=[("id", "ASC")],
+                active_test=False,
+            )
         if not candidates:
             return None
         if len(candidates) > 1:
             raise names.AmbiguousMatch(
                 f"{len(candidates)} ERP parties match customer {name!r} (tax id {tax_id!r}): "
-                f"{[c['id'] for c in candidates]}")
+                f"{[c['id'] for c in candidates]}"
+            )
         return self._erp_customer(candidates[0])
 
-    def upsert_customer(self, customer: Customer, external_ref: str,
-                        customer_id: str | None) -> ErpCustomer:
+    def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
         """Update the party `customer_id`, or create the customer when it is None.
 
         A create stores external_ref as the party's concord_ref (unique), and finds the party
@@ -56,10 +61,15 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         only when it names a subdivision seeded in Tryton. A second call with the same data
         writes nothing.
         """
+        party: dict[str, Any] | None
         if customer_id is not None:
-            party = lookups.read_one(self.client, Model.PARTY,
-                                     names.record_id(customer_id, "customer"),
-                                     ["name", CONCORD_REF, "active"], "customer")
+            party = lookups.read_one(
+                self.client,
+                Model.PARTY,
+                names.record_id(customer_id, "customer"),
+                ["name", CONCORD_REF, "active"],
+                "customer",
+            )
         else:
             party = self._by_ref(external_ref)
             if party is None:
@@ -98,11 +108,9 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         """Set the party's customer payment term, found by its exact name (e.g. "Net 30 days");
         an unknown name is a ValidationFailed (permanent)."""
         party_id = names.record_id(customer_id, "customer")
-        party = lookups.read_one(self.client, Model.PARTY, party_id, ["customer_payment_term"],
-                                 "customer")
+        party = lookups.read_one(self.client, Model.PARTY, party_id, ["customer_payment_term"], "customer")
         # https://docs.tryton.org/modules-account-invoice/design.html#payment-term
-        terms = lookups.search_read(self.client, Model.PAYMENT_TERM,
-                                    [["name", "=", payment_term]], ["id"])
+        terms = lookups.search_read(self.client, Model.PAYMENT_TERM, [["name", "=", payment_term]], ["id"])
         if not terms:
             raise ValidationFailed(f"no payment term named {payment_term!r} in the ERP")
         if len(terms) > 1:
@@ -114,12 +122,14 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         """The party (archived ones too) with its invoice (else first) address, its tax
         identifier, and its customer currency, else the company's."""
         party_id = names.record_id(customer_id, "customer")
-        party = lookups.read_one(self.client, Model.PARTY, party_id,
-                                 ["name", CONCORD_REF, "customer_currency.code"], "customer")
+        party = lookups.read_one(
+            self.client, Model.PARTY, party_id, ["name", CONCORD_REF, "customer_currency.code"], "customer"
+        )
         addresses = lookups.party_addresses(self.client, party_id)
         tax_id = lookups.party_identifiers(self.client, [party_id]).get(party_id)
-        return mapping.to_erp_customer(party, tax_id, addresses[0] if addresses else None,
-                                       self.customer_currency(party))
+        return mapping.to_erp_customer(
+            party, tax_id, addresses[0] if addresses else None, self.customer_currency(party)
+        )
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
         """Write the fields `changes` sets, only those that differ (a repeat writes nothing).
@@ -130,8 +140,7 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
         when Tryton cannot validate it, created when it has none.
         """
         party_id = names.record_id(customer_id, "customer")
-        party = lookups.read_one(self.client, Model.PARTY, party_id,
-                                 ["name", "customer_currency.code"], "customer")
+        party = lookups.read_one(self.client, Model.PARTY, party_id, ["name", "customer_currency.code"], "customer")
         values: dict[str, Any] = {}
         if changes.name is not None and changes.name != party["name"]:
             values["name"] = changes.name
@@ -149,26 +158,34 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
     def customer_currency(self, party: dict[str, Any]) -> str:
         return (party.get("customer_currency.") or {}).get("code") or self.company_currency()[0]
 
-
     def _replace_tax_id(self, party_id: int, tax_id: str, country: str | None) -> None:
-        rows = lookups.search_read(self.client, Model.IDENTIFIER, [["party", "=", party_id]],
-                                   ["type", "code"], order=[("sequence", "ASC"), ("id", "ASC")])
+        rows = lookups.search_read(
+            self.client,
+            Model.IDENTIFIER,
+            [["party", "=", party_id]],
+            ["type", "code"],
+            order=[("sequence", "ASC"), ("id", "ASC")],
+        )
         current_code = lookups.party_identifiers(self.client, [party_id]).get(party_id)
         current = next((r for r in rows if r["code"] == current_code), None)
-        matching = {r["id"] for r in lookups.search_read(
-            self.client, Model.IDENTIFIER,
-            [["party", "=", party_id], *mapping.identifier_domain(tax_id)], ["id"])}
+        matching = {
+            r["id"]
+            for r in lookups.search_read(
+                self.client, Model.IDENTIFIER, [["party", "=", party_id], *mapping.identifier_domain(tax_id)], ["id"]
+            )
+        }
         if current is not None and current["id"] in matching:
             return
         if country is None:
             addresses = lookups.party_addresses(self.client, party_id)
-            country = ((addresses[0].get("country.") or {}).get("code") if addresses else None)
+            country = (addresses[0].get("country.") or {}).get("code") if addresses else None
         if current is None:
             self._create_identifier(party_id, tax_id, country)
         elif matching:
             # The new id is already one of its identifiers: drop the old tax identifier.
             self.client.call(f"model.{Model.IDENTIFIER}.delete", [current["id"]])
         else:
+
             def write(typed: bool) -> int:
                 values = mapping.to_tryton_identifier_values(None, tax_id, country, typed=typed)
                 self.client.write(Model.IDENTIFIER, [current["id"]], values)
@@ -177,15 +194,19 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
             self._typed_or_plain(write, tax_id, country)
 
     def _by_ref(self, external_ref: str) -> dict[str, Any] | None:
-        rows = lookups.search_read(self.client, Model.PARTY, [[CONCORD_REF, "=", external_ref]],
-                                   ["name", CONCORD_REF, "active"], order=[("id", "ASC")],
-                                   active_test=False)
+        rows = lookups.search_read(
+            self.client,
+            Model.PARTY,
+            [[CONCORD_REF, "=", external_ref]],
+            ["name", CONCORD_REF, "active"],
+            order=[("id", "ASC")],
+            active_test=False,
+        )
         if len(rows) > 1:
             raise names.AmbiguousMatch(
-                f"{len(rows)} ERP parties have concord_ref {external_ref!r}: "
-                f"{[r['id'] for r in rows]}")
+                f"{len(rows)} ERP parties have concord_ref {external_ref!r}: {[r['id'] for r in rows]}"
+            )
         return rows[0] if rows else None
-
 
     def _erp_customer(self, party: dict[str, Any]) -> ErpCustomer:
         tax_id = lookups.party_identifiers(self.client, [int(party["id"])]).get(int(party["id"]))
@@ -199,8 +220,9 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
 
         def create(typed: bool) -> int:
             if customer.tax_id:
-                values["identifiers"] = [["create", [mapping.to_tryton_identifier_values(
-                    None, customer.tax_id, country, typed=typed)]]]
+                values["identifiers"] = [
+                    ["create", [mapping.to_tryton_identifier_values(None, customer.tax_id, country, typed=typed)]]
+                ]
             (party_id,) = self.client.create(Model.PARTY, [values])
             return int(party_id)
 
@@ -212,8 +234,9 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
                 return self._erp_customer(party)
             raise
         logger.info("tryton erp created customer id=%s concord_ref=%s", party_id, external_ref)
-        return mapping.to_erp_customer({"id": party_id, **values},
-                                       lookups.party_identifiers(self.client, [party_id]).get(party_id))
+        return mapping.to_erp_customer(
+            {"id": party_id, **values}, lookups.party_identifiers(self.client, [party_id]).get(party_id)
+        )
 
     def _create_identifier(self, party_id: int, tax_id: str, country: str | None) -> None:
         def create(typed: bool) -> int:
@@ -237,9 +260,15 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
             return int(create(False))
 
     def _has_identifier(self, party_id: int, tax_id: str) -> bool:
-        return bool(lookups.search_read(
-            self.client, Model.IDENTIFIER,
-            [["party", "=", party_id], *mapping.identifier_domain(tax_id)], ["id"], limit=1))
+        return bool(
+            lookups.search_read(
+                self.client,
+                Model.IDENTIFIER,
+                [["party", "=", party_id], *mapping.identifier_domain(tax_id)],
+                ["id"],
+                limit=1,
+            )
+        )
 
     def _update_address(self, party_id: int, address: Address) -> None:
         rows = lookups.party_addresses(self.client, party_id)
@@ -249,17 +278,20 @@ class TrytonErpCustomers(ErpSession, ErpCustomers):
             self.client.write(Model.ADDRESS, [rows[0]["id"]], self._address_values(address))
 
     def _address_values(self, address: Address) -> dict[str, Any]:
-        countries = lookups.search_read(self.client, Model.COUNTRY,
-                                        [["code", "=", address.country]], ["id"], limit=1)
+        countries = lookups.search_read(self.client, Model.COUNTRY, [["code", "=", address.country]], ["id"], limit=1)
         if not countries:
             raise ValidationFailed(f"country {address.country!r} does not exist in the ERP")
         subdivision = None
         if address.region:
             rows = lookups.search_read(
-                self.client, Model.SUBDIVISION,
-                [["country", "=", countries[0]["id"]],
-                 ["OR", ["code", "=", f"{address.country}-{address.region}"],
-                  ["name", "=", address.region]]], ["id"], limit=1)
+                self.client,
+                Model.SUBDIVISION,
+                [
+                    ["country", "=", countries[0]["id"]],
+                    ["OR", ["code", "=", f"{address.country}-{address.region}"], ["name", "=", address.region]],
+                ],
+                ["id"],
+                limit=1,
+            )
             subdivision = rows[0]["id"] if rows else None
         return mapping.to_tryton_address_values(address, countries[0]["id"], subdivision)
-

@@ -22,8 +22,7 @@ from .session import ErpSession
 class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
     """Contract terms and cost forecasts in the `erp` database."""
 
-    def set_project_forecast(self, project_ref: str, customer_id: str,
-                             forecast: ProjectForecast) -> None:
+    def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
         """Replace the project's cost forecast (planned hours and cost, one line per person)
         in concord.project.terms; nothing is written when it already says the same."""
         party_id = names.record_id(customer_id, "customer")
@@ -32,13 +31,21 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         if terms and current == forecast and terms["customer"] == party_id:
             return
         values: dict[str, Any] = {
-            "customer": party_id, "forecast_hours": forecast.planned_hours,
+            "customer": party_id,
+            "forecast_hours": forecast.planned_hours,
             "forecast_cost": forecast.cost.amount,
-            "forecast_currency": self.currency_id(forecast.cost.currency)}
-        lines = [{"employee_id": line.employee_id, "role": line.role,
-                  "planned_hours": line.planned_hours, "cost_rate": line.cost_rate.amount,
-                  "currency": self.currency_id(line.cost_rate.currency)}
-                 for line in forecast.lines]
+            "forecast_currency": self.currency_id(forecast.cost.currency),
+        }
+        lines = [
+            {
+                "employee_id": line.employee_id,
+                "role": line.role,
+                "planned_hours": line.planned_hours,
+                "cost_rate": line.cost_rate.amount,
+                "currency": self.currency_id(line.cost_rate.currency),
+            }
+            for line in forecast.lines
+        ]
         self._write_terms(project_ref, terms, values, "forecast_lines", lines)
 
     def get_contract_terms(self, project_ref: str) -> ContractTerms | None:
@@ -46,69 +53,108 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         terms = self._terms(project_ref)
         return self._contract_of(terms) if terms else None
 
-    def set_contract_terms(self, project_ref: str, customer_id: str,
-                           terms: ContractTerms) -> None:
+    def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
         """Replace the project's contract type, billing owner and milestones; nothing is
         written when they are already those."""
         party_id = names.record_id(customer_id, "customer")
         row = self._terms(project_ref)
         if row and self._contract_of(row) == terms and row["customer"] == party_id:
             return
-        values = {"customer": party_id, "contract_type": terms.contract_type.value,
-                  "billing_owner": terms.billing_owner}
-        milestones = [{"milestone_id": m.milestone_id, "name": m.name,
-                       "amount": m.amount.amount, "currency": self.currency_id(m.amount.currency),
-                       "due_on": m.due_on} for m in terms.milestones]
+        values = {
+            "customer": party_id,
+            "contract_type": terms.contract_type.value,
+            "billing_owner": terms.billing_owner,
+        }
+        milestones = [
+            {
+                "milestone_id": m.milestone_id,
+                "name": m.name,
+                "amount": m.amount.amount,
+                "currency": self.currency_id(m.amount.currency),
+                "due_on": m.due_on,
+            }
+            for m in terms.milestones
+        ]
         self._write_terms(project_ref, row, values, "milestones", milestones)
 
-    _TERMS_FIELDS = ("project_ref", "customer", "contract_type", "billing_owner",
-                     "forecast_hours", "forecast_cost", "forecast_currency.code",
-                     "milestones.milestone_id", "milestones.name", "milestones.amount",
-                     "milestones.currency.code", "milestones.due_on",
-                     "forecast_lines.employee_id", "forecast_lines.role",
-                     "forecast_lines.planned_hours", "forecast_lines.cost_rate",
-                     "forecast_lines.currency.code")
+    _TERMS_FIELDS = (
+        "project_ref",
+        "customer",
+        "contract_type",
+        "billing_owner",
+        "forecast_hours",
+        "forecast_cost",
+        "forecast_currency.code",
+        "milestones.milestone_id",
+        "milestones.name",
+        "milestones.amount",
+        "milestones.currency.code",
+        "milestones.due_on",
+        "forecast_lines.employee_id",
+        "forecast_lines.role",
+        "forecast_lines.planned_hours",
+        "forecast_lines.cost_rate",
+        "forecast_lines.currency.code",
+    )
 
     def _terms(self, project_ref: str) -> dict[str, Any] | None:
-        rows = lookups.search_read(self.client, Model.PROJECT_TERMS,
-                                   [["project_ref", "=", project_ref]], self._TERMS_FIELDS,
-                                   limit=1)
+        rows = lookups.search_read(
+            self.client, Model.PROJECT_TERMS, [["project_ref", "=", project_ref]], self._TERMS_FIELDS, limit=1
+        )
         return rows[0] if rows else None
 
     @staticmethod
     def _contract_of(row: dict[str, Any]) -> ContractTerms | None:
         if not row.get("contract_type"):
             return None
-        milestones = [Milestone(milestone_id=m["milestone_id"], name=m["name"],
-                                amount=Money(amount=m["amount"], currency=m["currency."]["code"]),
-                                due_on=m["due_on"])
-                      for m in sorted(row.get("milestones.") or [], key=lambda m: m["id"])]
-        return ContractTerms(contract_type=ContractType(row["contract_type"]),
-                             billing_owner=row.get("billing_owner") or "", milestones=milestones)
+        milestones = [
+            Milestone(
+                milestone_id=m["milestone_id"],
+                name=m["name"],
+                amount=Money(amount=m["amount"], currency=m["currency."]["code"]),
+                due_on=m["due_on"],
+            )
+            for m in sorted(row.get("milestones.") or [], key=lambda m: m["id"])
+        ]
+        return ContractTerms(
+            contract_type=ContractType(row["contract_type"]),
+            billing_owner=row.get("billing_owner") or "",
+            milestones=milestones,
+        )
 
     @staticmethod
     def _forecast_of(row: dict[str, Any]) -> ProjectForecast | None:
         if row.get("forecast_cost") is None or not row.get("forecast_currency."):
             return None
-        lines = [ForecastLine(employee_id=f["employee_id"], role=f["role"],
-                              planned_hours=f["planned_hours"],
-                              cost_rate=Money(amount=f["cost_rate"],
-                                              currency=f["currency."]["code"]))
-                 for f in sorted(row.get("forecast_lines.") or [], key=lambda f: f["id"])]
-        return ProjectForecast(lines=lines, planned_hours=row["forecast_hours"] or Decimal(0),
-                               cost=Money(amount=row["forecast_cost"],
-                                          currency=row["forecast_currency."]["code"]))
+        lines = [
+            ForecastLine(
+                employee_id=f["employee_id"],
+                role=f["role"],
+                planned_hours=f["planned_hours"],
+                cost_rate=Money(amount=f["cost_rate"], currency=f["currency."]["code"]),
+            )
+            for f in sorted(row.get("forecast_lines.") or [], key=lambda f: f["id"])
+        ]
+        return ProjectForecast(
+            lines=lines,
+            planned_hours=row["forecast_hours"] or Decimal(0),
+            cost=Money(amount=row["forecast_cost"], currency=row["forecast_currency."]["code"]),
+        )
 
-    def _write_terms(self, project_ref: str, row: dict[str, Any] | None, values: dict[str, Any],
-                     lines_field: str, lines: list[dict[str, Any]]) -> None:
+    def _write_terms(
+        self,
+        project_ref: str,
+        row: dict[str, Any] | None,
+        values: dict[str, Any],
+        lines_field: str,
+        lines: list[dict[str, Any]],
+    ) -> None:
         """Create the project's terms, or write them replacing every line of `lines_field`
         (one call either way, so one transaction)."""
         if row is not None:
             old = [r["id"] for r in row.get(f"{lines_field}.") or []]
-            actions: list[Any] = ([["delete", old]] if old else []) + (
-                [["create", lines]] if lines else [])
-            self.client.write(Model.PROJECT_TERMS, [row["id"]],
-                              {**values, lines_field: actions} if actions else values)
+            actions: list[Any] = ([["delete", old]] if old else []) + ([["create", lines]] if lines else [])
+            self.client.write(Model.PROJECT_TERMS, [row["id"]], {**values, lines_field: actions} if actions else values)
             return
         create = {"project_ref": project_ref, **values}
         if lines:
@@ -120,4 +166,3 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
             if exc.kind != "UserError" or (again := self._terms(project_ref)) is None:
                 raise
             self._write_terms(project_ref, again, values, lines_field, lines)
-

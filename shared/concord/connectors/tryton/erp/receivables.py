@@ -24,8 +24,9 @@ class TrytonErpReceivables(ErpSession, ErpReceivables):
         its InvoicePosted; None while it is a draft or validated, when cancelled, for a supplier
         invoice, or when there is no such invoice. One call."""
         id_ = names.record_id(invoice_id, "invoice")
-        rows = lookups.search_read(self.client, Model.INVOICE, [["id", "=", id_]],
-                                   mapping.INVOICE_POSTED_FIELDS, active_test=False)
+        rows = lookups.search_read(
+            self.client, Model.INVOICE, [["id", "=", id_]], mapping.INVOICE_POSTED_FIELDS, active_test=False
+        )
         return mapping.to_posted_invoice(rows[0]) if rows else None
 
     def received_payment(self, payment_id: str) -> ReceivedPayment | None:
@@ -35,9 +36,11 @@ class TrytonErpReceivables(ErpSession, ErpReceivables):
         another move, not a write-off, reconciled with the invoice's receivable line."""
         line_id = names.record_id(payment_id, "payment")
         rows = lookups.search_read(
-            self.client, Model.MOVE_LINE, [["id", "=", line_id]],
-            [*mapping.PAYMENT_LINE_FIELDS, "reconciliation", "account", "move.origin",
-             "move.journal.type"])
+            self.client,
+            Model.MOVE_LINE,
+            [["id", "=", line_id]],
+            [*mapping.PAYMENT_LINE_FIELDS, "reconciliation", "account", "move.origin", "move.journal.type"],
+        )
         if not rows:
             return None
         line = rows[0]
@@ -47,8 +50,11 @@ class TrytonErpReceivables(ErpSession, ErpReceivables):
         if invoice_id is None:
             return None
         invoices = lookups.search_read(
-            self.client, Model.INVOICE, [["id", "=", invoice_id]],
-            ["type", "state", "currency", "currency.code", "amount_to_pay", "account"])
+            self.client,
+            Model.INVOICE,
+            [["id", "=", invoice_id]],
+            ["type", "state", "currency", "currency.code", "amount_to_pay", "account"],
+        )
         if not invoices:
             return None
         return mapping.to_received_payment(line, invoices[0], self.company_currency()[1])
@@ -57,13 +63,18 @@ class TrytonErpReceivables(ErpSession, ErpReceivables):
         """The customer invoice; due_on is the earliest maturity date of its receivable lines
         (so None until posted)."""
         id_ = names.record_id(invoice_id, "invoice")
-        row = lookups.read_one(self.client, Model.INVOICE, id_, mapping.INVOICE_FIELDS,
-                               "invoice", [["type", "=", "out"]])
+        row = lookups.read_one(
+            self.client, Model.INVOICE, id_, mapping.INVOICE_FIELDS, "invoice", [["type", "=", "out"]]
+        )
         due_on = None
         if row.get("lines_to_pay"):
-            dates = [r["maturity_date"] for r in lookups.search_read(
-                self.client, Model.MOVE_LINE, [["id", "in", row["lines_to_pay"]]],
-                ["maturity_date"]) if r.get("maturity_date")]
+            dates = [
+                r["maturity_date"]
+                for r in lookups.search_read(
+                    self.client, Model.MOVE_LINE, [["id", "in", row["lines_to_pay"]]], ["maturity_date"]
+                )
+                if r.get("maturity_date")
+            ]
             due_on = min(dates) if dates else None
         return mapping.to_invoice_record(row, due_on)
 
@@ -77,12 +88,17 @@ class TrytonErpReceivables(ErpSession, ErpReceivables):
         if origin.startswith(f"{Model.INVOICE},") or journal == "write-off":
             return None  # an invoice's own move, or a write-off: not a payment
         others = lookups.search_read(
-            self.client, Model.MOVE_LINE,
-            [["reconciliation", "=", line["reconciliation"]], ["id", "!=", line["id"]],
-             ["account", "=", line["account"]]], ["move.origin"])
+            self.client,
+            Model.MOVE_LINE,
+            [
+                ["reconciliation", "=", line["reconciliation"]],
+                ["id", "!=", line["id"]],
+                ["account", "=", line["account"]],
+            ],
+            ["move.origin"],
+        )
         for other in others:
             other_origin = (other.get("move.") or {}).get("origin") or ""
             if other_origin.startswith(f"{Model.INVOICE},"):
                 return int(other_origin.split(",", 1)[1])
         return None
-

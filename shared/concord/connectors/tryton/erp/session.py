@@ -35,8 +35,7 @@ class ErpSession:
     def currency_id(self, code: str) -> int:
         """The id of a currency by ISO code (cached: currencies are not renumbered)."""
         if code not in self._currency_ids:
-            rows = lookups.search_read(self.client, Model.CURRENCY, [["code", "=", code]],
-                                       ["id"], limit=1)
+            rows = lookups.search_read(self.client, Model.CURRENCY, [["code", "=", code]], ["id"], limit=1)
             if not rows:
                 raise ValidationFailed(f"currency {code!r} does not exist in the ERP")
             self._currency_ids[code] = int(rows[0]["id"])
@@ -44,8 +43,9 @@ class ErpSession:
 
     def revenue_journal(self) -> int:
         if self._journal is None:
-            rows = lookups.search_read(self.client, Model.JOURNAL, [["type", "=", "revenue"]],
-                                       ["id"], order=[("id", "ASC")], limit=1)
+            rows = lookups.search_read(
+                self.client, Model.JOURNAL, [["type", "=", "revenue"]], ["id"], order=[("id", "ASC")], limit=1
+            )
             if not rows:
                 raise ValidationFailed("the ERP has no revenue journal")
             self._journal = int(rows[0]["id"])
@@ -54,8 +54,7 @@ class ErpSession:
     def default_receivable(self) -> int:
         # account.configuration is a singleton (id 1); its defaults are what the client's
         # on_change would put on the invoice.
-        (config,) = self.client.call(f"model.{Model.ACCOUNT_CONFIGURATION}.read", [1],
-                                     ["default_account_receivable"])
+        (config,) = self.client.call(f"model.{Model.ACCOUNT_CONFIGURATION}.read", [1], ["default_account_receivable"])
         if not config.get("default_account_receivable"):
             raise ValidationFailed("the ERP has no default receivable account")
         return int(config["default_account_receivable"])

@@ -22,7 +22,7 @@ _LAST_SEGMENT = re.compile(r"([A-Za-z][A-Za-z0-9]*)(?:\([^/]*\))?/?$")
 
 
 def entity_set(resource: str) -> str:
-    """"salesInvoices" from ".../companies(…)/salesInvoices(…)" or ".../salesInvoices?$filter=…"."""
+    """ "salesInvoices" from ".../companies(…)/salesInvoices(…)" or ".../salesInvoices?$filter=…"."""
     path = resource.split("?", 1)[0]
     match = _LAST_SEGMENT.search(path)
     return match.group(1) if match else "unknown"
@@ -35,11 +35,16 @@ def to_unprocessed(notification: BusinessCentralNotification) -> UnprocessedItem
     targets = ENRICHABLE.get(entities)
     if targets and notification.changeType in ("created", "updated", "collection"):
         return UnprocessedItem(
-            kind, Unprocessed.NEEDS_ENRICHMENT,
-            f"Business Central notifications name the record only; {targets[0]} needs the record", reference, targets,
+            kind,
+            Unprocessed.NEEDS_ENRICHMENT,
+            f"Business Central notifications name the record only; {targets[0]} needs the record",
+            reference,
+            targets,
         )
     if entities == "customers":
         return UnprocessedItem(
             kind, Unprocessed.NOT_SYSTEM_OF_RECORD, "accounts are the CRM's; the ERP does not announce them", reference
         )
-    return UnprocessedItem(kind, Unprocessed.NOT_MAPPED, "no canonical event for this Business Central change", reference)
+    return UnprocessedItem(
+        kind, Unprocessed.NOT_MAPPED, "no canonical event for this Business Central change", reference
+    )

@@ -31,8 +31,14 @@ class BusinessCentralScheme(Scheme):
         return Verified()
 
     def normalize(
-        self, request: WebhookRequest, source_name: str, source: SourceConfig, secret: Any,
-        verified: Verified, payload: Any, now: dt.datetime,
+        self,
+        request: WebhookRequest,
+        source_name: str,
+        source: SourceConfig,
+        secret: Any,
+        verified: Verified,
+        payload: Any,
+        now: dt.datetime,
     ) -> Normalized:
         signature.verify_client_states(secret, signature.notification_items(payload))
         delivery = parse_vendor(BusinessCentralDelivery, payload, "Business Central notification")

@@ -21,7 +21,7 @@ from ...sources import ActiveSecrets
 
 VALIDATION_TOKEN = "validationToken"
 MAX_TOKEN_LENGTH = 1024
-_TOKEN = re.compile(r"^[!-~]{1,%d}$" % MAX_TOKEN_LENGTH)
+_TOKEN = re.compile(rf"^[!-~]{{1,{MAX_TOKEN_LENGTH}}}$")
 
 
 class BusinessCentralSecret(BaseModel):
@@ -40,7 +40,9 @@ def handshake(request: WebhookRequest) -> Handshake | None:
     token = request.query[VALIDATION_TOKEN]
     if not _TOKEN.match(token):
         raise InvalidHandshake(f"validationToken must be 1 to {MAX_TOKEN_LENGTH} printable ASCII characters")
-    return Handshake(Reply(status=200, content_type="text/plain", body=token, headers={"X-Content-Type-Options": "nosniff"}))
+    return Handshake(
+        Reply(status=200, content_type="text/plain", body=token, headers={"X-Content-Type-Options": "nosniff"})
+    )
 
 
 def notification_items(payload: Any) -> Sequence[dict[str, Any]]:

@@ -19,7 +19,10 @@ from .payloads import HubSpotEvent
 
 # Company events that change what AccountChanged carries.
 ACCOUNT_EVENTS = {
-    "company.creation", "company.propertyChange", "company.merge", "company.restore",
+    "company.creation",
+    "company.propertyChange",
+    "company.merge",
+    "company.restore",
     "company.associationChange",
 }
 # HubSpot's default sales pipeline names its won stage "closedwon".
@@ -41,14 +44,19 @@ def record_type_of(event: HubSpotEvent) -> str | None:
     return "opportunity" if _is_won_deal(event) else None
 
 
-def change_notified(event: HubSpotEvent, record_type: str, *, source_name: str, legal_entity: str,
-                    ingested_at: dt.datetime) -> ChangeNotifiedEvent:
+def change_notified(
+    event: HubSpotEvent, record_type: str, *, source_name: str, legal_entity: str, ingested_at: dt.datetime
+) -> ChangeNotifiedEvent:
     """The object named for enrichment; its id comes from HubSpot's eventId, so a retried
     batch (another attemptNumber) is the same event."""
     return new_event(
         ChangeNotifiedEvent,
-        {"system": "crm", "record_type": record_type, "record_ids": [str(event.objectId)],
-         "vendor_source": source_name},
+        {
+            "system": "crm",
+            "record_type": record_type,
+            "record_ids": [str(event.objectId)],
+            "vendor_source": source_name,
+        },
         legal_entity=legal_entity,
         occurred_at=dt.datetime.fromtimestamp(event.occurredAt / 1000, tz=dt.UTC),
         event_id=event_id_for_delivery(source_name, f"ChangeNotified:{event.eventId}"),
@@ -67,5 +75,8 @@ def to_unprocessed(event: HubSpotEvent) -> UnprocessedItem:
 
 
 def _is_won_deal(event: HubSpotEvent) -> bool:
-    return (event.subscriptionType == "deal.propertyChange" and event.propertyName == "dealstage"
-            and event.propertyValue == WON_STAGE)
+    return (
+        event.subscriptionType == "deal.propertyChange"
+        and event.propertyName == "dealstage"
+        and event.propertyValue == WON_STAGE
+    )

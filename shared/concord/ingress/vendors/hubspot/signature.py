@@ -36,8 +36,18 @@ V1_MAX_EVENT_AGE = dt.timedelta(hours=25)
 
 # HubSpot's table of URL-encoded characters to decode in the URI before signing.
 _DECODED = {
-    "%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
-    "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";",
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
 }
 _ENCODED = re.compile("|".join(_DECODED), re.IGNORECASE)
 
@@ -66,7 +76,9 @@ def signature_v1(client_secret: str, body: bytes) -> str:
 
 
 def is_v1_only(request: WebhookRequest) -> bool:
-    return not header_value(request.headers, SIGNATURE_HEADER) and bool(header_value(request.headers, V1_SIGNATURE_HEADER))
+    return not header_value(request.headers, SIGNATURE_HEADER) and bool(
+        header_value(request.headers, V1_SIGNATURE_HEADER)
+    )
 
 
 # https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
@@ -101,7 +113,9 @@ def verify_v1(secret: HubSpotSecret, request: WebhookRequest) -> Verified:
     """A delivery carrying only X-HubSpot-Signature: v1 from a source that allows it; v2 never."""
     version = header_value(request.headers, VERSION_HEADER).lower()
     if version != "v1":
-        raise SignatureMissing(f"{SIGNATURE_HEADER} is required (signature version {version or 'none'} is not accepted)")
+        raise SignatureMissing(
+            f"{SIGNATURE_HEADER} is required (signature version {version or 'none'} is not accepted)"
+        )
     if not secret.allow_v1:
         raise SignatureMissing(f"{SIGNATURE_HEADER} is required: this source does not accept v1-only deliveries")
     offered = header_value(request.headers, V1_SIGNATURE_HEADER).lower()

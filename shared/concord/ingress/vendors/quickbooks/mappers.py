@@ -25,8 +25,11 @@ def to_unprocessed(realm_id: str, entity: str, operation: str, entity_id: str) -
     targets = ENRICHABLE.get((entity.lower(), operation.lower()))
     if targets:
         return UnprocessedItem(
-            kind, Unprocessed.NEEDS_ENRICHMENT,
-            f"QuickBooks webhooks carry the {entity} id only; {targets[0]} needs the {entity}", reference, targets,
+            kind,
+            Unprocessed.NEEDS_ENRICHMENT,
+            f"QuickBooks webhooks carry the {entity} id only; {targets[0]} needs the {entity}",
+            reference,
+            targets,
         )
     if entity.lower() == "customer":
         return UnprocessedItem(
@@ -35,8 +38,14 @@ def to_unprocessed(realm_id: str, entity: str, operation: str, entity_id: str) -
     return UnprocessedItem(kind, Unprocessed.NOT_MAPPED, "no canonical event for this QuickBooks change", reference)
 
 
-_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge", "voided": "Void",
-               "emailed": "Emailed"}
+_OPERATIONS = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "merged": "Merge",
+    "voided": "Void",
+    "emailed": "Emailed",
+}
 
 
 def split_cloud_event_type(event_type: str) -> tuple[str, str]:

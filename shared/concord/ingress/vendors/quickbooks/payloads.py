@@ -4,7 +4,8 @@ Legacy: {"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [{"n
 "operation", "lastUpdated"}]}}]}. CloudEvents (Intuit's newer format): a JSON array of
 {"specversion", "id", "source", "type": "qbo.<entity>.<operation>.v1", "time",
 "intuitentityid", "intuitaccountid", "data"?}. Either way, entity ids only.
-Entity names follow the QuickBooks schema (Intuit's QuickBooks V3 XSDs, github.com/intuit/QuickBooks-V3-Java-SDK, ipp-v3-java-data/src/main/xsd).
+Entity names follow the QuickBooks schema (Intuit's QuickBooks V3 XSDs,
+github.com/intuit/QuickBooks-V3-Java-SDK, ipp-v3-java-data/src/main/xsd).
 """
 
 from __future__ import annotations

@@ -27,8 +27,14 @@ class QuickBooksScheme(Scheme):
         return signature.verify(secret, request)
 
     def normalize(
-        self, request: WebhookRequest, source_name: str, source: SourceConfig, secret: Any,
-        verified: Verified, payload: Any, now: dt.datetime,
+        self,
+        request: WebhookRequest,
+        source_name: str,
+        source: SourceConfig,
+        secret: Any,
+        verified: Verified,
+        payload: Any,
+        now: dt.datetime,
     ) -> Normalized:
         if isinstance(payload, list):
             events = parse_vendor(CloudEventsDelivery, payload, "QuickBooks CloudEvents batch").root

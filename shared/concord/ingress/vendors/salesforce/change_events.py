@@ -99,7 +99,11 @@ def change_notices(relays: Mapping[str, EventRelay], detail: Mapping[str, Any]) 
         return []
     ids = header.recordIds
     return [
-        ChangeNotified(system=relay.system, record_type=record_type, record_ids=ids[start:start + MAX_IDS],
-                       vendor_source=relay.source)
+        ChangeNotified(
+            system=relay.system,
+            record_type=record_type,
+            record_ids=ids[start : start + MAX_IDS],
+            vendor_source=relay.source,
+        )
         for start in range(0, len(ids), MAX_IDS)
     ]

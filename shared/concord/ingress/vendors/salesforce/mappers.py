@@ -17,15 +17,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...delivery import Unprocessed, UnprocessedItem
 from ....events import Envelope, event_id_for_delivery, new_event
 from ....events.envelope import AccountChangedEvent, ChangeNotifiedEvent
 from ....events.types import joined_lines
+from ...delivery import Unprocessed, UnprocessedItem
 from ..common import parse_vendor_datetime
 from .payloads import Notification
 
 _ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
-BILLING_FIELDS = ("BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingCountry", "BillingCountryCode")
+BILLING_FIELDS = (
+    "BillingStreet",
+    "BillingCity",
+    "BillingPostalCode",
+    "BillingState",
+    "BillingCountry",
+    "BillingCountryCode",
+)
 
 
 class NotMappable(Exception):
@@ -62,8 +69,12 @@ def change_notified(
     fields = notification.sObject.fields
     return new_event(
         ChangeNotifiedEvent,
-        {"system": "crm", "record_type": record_type, "record_ids": [fields.get("Id") or notification.Id],
-         "vendor_source": source_name},
+        {
+            "system": "crm",
+            "record_type": record_type,
+            "record_ids": [fields.get("Id") or notification.Id],
+            "vendor_source": source_name,
+        },
         legal_entity=legal_entity,
         occurred_at=parse_vendor_datetime(fields.get("LastModifiedDate"), ingested_at),
         event_id=event_id_for_delivery(source_name, f"ChangeNotified:{notification.Id}"),
@@ -82,8 +93,9 @@ def to_canonical_account_changed(
     except ValueError:  # part of an address, or a country by name: the CRM's record is whole
         address = None
     if not fields.get("Name") or (address is None and any(fields.get(name) for name in BILLING_FIELDS)):
-        return change_notified(notification, "customer", source_name=source_name, legal_entity=legal_entity,
-                               ingested_at=ingested_at)
+        return change_notified(
+            notification, "customer", source_name=source_name, legal_entity=legal_entity, ingested_at=ingested_at
+        )
     data: dict[str, Any] = {
         "account_id": fields.get("Id") or notification.Id,
         "name": fields["Name"],
@@ -102,10 +114,15 @@ def to_canonical_account_changed(
         )
     except ValidationError as error:
         problems = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors(include_input=False)})
-        raise NotMappable(UnprocessedItem(
-            "Account", Unprocessed.INVALID_FIELDS,
-            f"fields do not form a valid AccountChanged: {', '.join(problems)[:300]}", reference, ("AccountChanged",),
-        )) from None
+        raise NotMappable(
+            UnprocessedItem(
+                "Account",
+                Unprocessed.INVALID_FIELDS,
+                f"fields do not form a valid AccountChanged: {', '.join(problems)[:300]}",
+                reference,
+                ("AccountChanged",),
+            )
+        ) from None
 
 
 def won_opportunity_notified(
@@ -115,8 +132,11 @@ def won_opportunity_notified(
     Opportunity change is NotMappable (`not_mapped`)."""
     fields = notification.sObject.fields
     if fields.get("IsWon") == "true" or fields.get("StageName") == "Closed Won":
-        return change_notified(notification, "opportunity", source_name=source_name, legal_entity=legal_entity,
-                               ingested_at=ingested_at)
-    raise NotMappable(UnprocessedItem(
-        "Opportunity", Unprocessed.NOT_MAPPED, "only won opportunities become events", _reference(notification)
-    ))
+        return change_notified(
+            notification, "opportunity", source_name=source_name, legal_entity=legal_entity, ingested_at=ingested_at
+        )
+    raise NotMappable(
+        UnprocessedItem(
+            "Opportunity", Unprocessed.NOT_MAPPED, "only won opportunities become events", _reference(notification)
+        )
+    )

@@ -61,7 +61,9 @@ def outbound_message(envelope: Element) -> dict:
         parsed.append(
             {
                 "Id": _text(notification.find(f"{{{OUTBOUND}}}Id")),
-                "sObject": None if sobject is None else {
+                "sObject": None
+                if sobject is None
+                else {
                     "type": sobject.attributes.get(f"{{{XSI}}}type", "").rsplit(":", 1)[-1],
                     "fields": {child.local_name: _text(child) for child in sobject.children},
                 },

@@ -40,8 +40,14 @@ class SalesforceScheme(Scheme):
         return signature.verify_token(secret, request)
 
     def normalize(
-        self, request: WebhookRequest, source_name: str, source: SourceConfig, secret: Any,
-        verified: Verified, payload: Any, now: dt.datetime,
+        self,
+        request: WebhookRequest,
+        source_name: str,
+        source: SourceConfig,
+        secret: Any,
+        verified: Verified,
+        payload: Any,
+        now: dt.datetime,
     ) -> Normalized:
         raw = outbound_message(payload)
         if not isinstance(raw["OrganizationId"], str):
@@ -53,19 +59,30 @@ class SalesforceScheme(Scheme):
             kind = notification.sObject.type
             try:
                 if kind == "Account":
-                    events.append(to_canonical_account_changed(
-                        notification, event_id=vendor_event_id(source_name, notification.Id), source_name=source_name,
-                        legal_entity=source.legal_entity, ingested_at=now,
-                    ))
+                    events.append(
+                        to_canonical_account_changed(
+                            notification,
+                            event_id=vendor_event_id(source_name, notification.Id),
+                            source_name=source_name,
+                            legal_entity=source.legal_entity,
+                            ingested_at=now,
+                        )
+                    )
                 elif kind == "Opportunity":
-                    events.append(won_opportunity_notified(
-                        notification, source_name=source_name, legal_entity=source.legal_entity, ingested_at=now
-                    ))
+                    events.append(
+                        won_opportunity_notified(
+                            notification, source_name=source_name, legal_entity=source.legal_entity, ingested_at=now
+                        )
+                    )
                 else:
-                    unprocessed.append(UnprocessedItem(
-                        kind, Unprocessed.NOT_MAPPED, "no canonical event for this sObject type",
-                        f"{kind.lower()}/{notification.sObject.fields.get('Id') or notification.Id}",
-                    ))
+                    unprocessed.append(
+                        UnprocessedItem(
+                            kind,
+                            Unprocessed.NOT_MAPPED,
+                            "no canonical event for this sObject type",
+                            f"{kind.lower()}/{notification.sObject.fields.get('Id') or notification.Id}",
+                        )
+                    )
             except NotMappable as not_mappable:
                 unprocessed.append(not_mappable.item)
         # Salesforce sends no delivery id, and a retry may carry a fresh SessionId: the id is the
@@ -74,8 +91,10 @@ class SalesforceScheme(Scheme):
             "|".join([message.OrganizationId, message.ActionId, *sorted(n.Id for n in message.notifications)]).encode()
         )
         return Normalized(
-            delivery_id=f"salesforce-{identity}", content_sha256=identity,
-            events=tuple(events), unprocessed=tuple(unprocessed),
+            delivery_id=f"salesforce-{identity}",
+            content_sha256=identity,
+            events=tuple(events),
+            unprocessed=tuple(unprocessed),
         )
 
     def reply(self, accepted: AcceptedDelivery, result: Mapping[str, Any]) -> Reply:

@@ -17,9 +17,11 @@ def to_unprocessed(event: XeroEvent) -> UnprocessedItem:
     reference = f"tenant/{event.tenantId}/{event.eventCategory.lower()}/{event.resourceId}"
     if event.eventCategory == "INVOICE":
         return UnprocessedItem(
-            kind, Unprocessed.NEEDS_ENRICHMENT,
+            kind,
+            Unprocessed.NEEDS_ENRICHMENT,
             "Xero invoice events carry the invoice id only; InvoicePosted/PaymentReceived need the invoice",
-            reference, ("InvoicePosted", "PaymentReceived"),
+            reference,
+            ("InvoicePosted", "PaymentReceived"),
         )
     if event.eventCategory == "CONTACT":
         return UnprocessedItem(

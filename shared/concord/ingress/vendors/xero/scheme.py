@@ -27,8 +27,14 @@ class XeroScheme(Scheme):
         return signature.verify(secret, request)
 
     def normalize(
-        self, request: WebhookRequest, source_name: str, source: SourceConfig, secret: Any,
-        verified: Verified, payload: Any, now: dt.datetime,
+        self,
+        request: WebhookRequest,
+        source_name: str,
+        source: SourceConfig,
+        secret: Any,
+        verified: Verified,
+        payload: Any,
+        now: dt.datetime,
     ) -> Normalized:
         delivery = parse_vendor(XeroDelivery, payload, "Xero webhook payload")
         # Xero sends no delivery id: the id is the hash of the signed body (which includes

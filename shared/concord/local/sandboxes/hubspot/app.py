@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kit import BadJson, Request, RequestBudget, Response, Router, StoreLayout, Tenant, RecordStore
+from ..kit import BadJson, RecordStore, Request, RequestBudget, Response, Router, StoreLayout, Tenant
 from ..kit.oauth import Grant
 from . import routes
 from .errors import ApiError
@@ -66,27 +66,47 @@ def _router() -> Router:
 
 
 def _error(status: int, category: str, message: str, **extra: Any) -> Response:
-    return Response(status, {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-                             "category": category, **extra})
+    return Response(
+        status,
+        {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra},
+    )
 
 
 class HubSpotSandbox:
     name = "hubspot"
 
-    def __init__(self, *, app: App = DEFAULT_APP, required: Mapping[str, tuple[str, ...]] | None = None,
-                 per_ten_seconds: int = 190, daily: int = 1_000_000, search_per_second: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        app: App = DEFAULT_APP,
+        required: Mapping[str, tuple[str, ...]] | None = None,
+        per_ten_seconds: int = 190,
+        daily: int = 1_000_000,
+        search_per_second: int = 5,
+    ) -> None:
         self._app = app
         self._required = dict(required or {})
         self._limits = (per_ten_seconds, daily, search_per_second)
         self._router = _router()
 
     def new_tenant(self, name: str) -> Portal:
-        layout = StoreLayout(new_id=lambda table, n: str(10_000 + n), format_time=format_time, id_field="id",
-                             created_fields=("createdAt",), modified_fields=("updatedAt",))
+        layout = StoreLayout(
+            new_id=lambda table, n: str(10_000 + n),
+            format_time=format_time,
+            id_field="id",
+            created_fields=("createdAt",),
+            modified_fields=("updatedAt",),
+        )
         burst, daily, search = self._limits
-        return Portal(name=name, store=RecordStore(layout), budget=RequestBudget(burst, 10.0), app=self._app,
-                      required=dict(self._required), daily=RequestBudget(daily, 86_400.0),
-                      search_budget=RequestBudget(search, 1.0))
+        return Portal(
+            name=name,
+            store=RecordStore(layout),
+            budget=RequestBudget(burst, 10.0),
+            app=self._app,
+            required=dict(self._required),
+            daily=RequestBudget(daily, 86_400.0),
+            search_budget=RequestBudget(search, 1.0),
+        )
 
     def handle(self, tenant: Tenant, request: Request) -> Response:
         portal = tenant if isinstance(tenant, Portal) else None
@@ -95,8 +115,12 @@ class HubSpotSandbox:
         if request.method == "POST" and len(parts) == 3 and parts[0] == "oauth" and parts[2] == "token":
             return token_answer(portal, request)
         if not self._authorised(portal, request.header("Authorization")):
-            return _error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found. This API supports "
-                          "OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+            return _error(
+                401,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports "
+                "OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
         if request.path.endswith("/search"):
             if portal.search_budget.take() is None:
                 return _error(429, "RATE_LIMITS", "You have reached your secondly limit.", policyName="SECONDLY")
@@ -104,8 +128,13 @@ class HubSpotSandbox:
         window, day = portal.budget.take(), portal.daily.take()
         if window is None or day is None:
             policy = "TEN_SECONDLY_ROLLING" if window is None else "DAILY"
-            response = _error(429, "RATE_LIMITS", f"You have reached your {policy.lower()} limit.",
-                              errorType="RATE_LIMIT", policyName=policy)
+            response = _error(
+                429,
+                "RATE_LIMITS",
+                f"You have reached your {policy.lower()} limit.",
+                errorType="RATE_LIMIT",
+                policyName=policy,
+            )
         else:
             response = self._answer(portal, request)
         response.headers.update(_limit_headers(portal))
@@ -123,8 +152,11 @@ class HubSpotSandbox:
         found = self._router.match(request.method, request.path)
         if found is None:
             status = 405 if self._router.allows_path(request.path) else 404
-            return _error(status, "OBJECT_NOT_FOUND" if status == 404 else "VALIDATION_ERROR",
-                          "resource not found" if status == 404 else f"{request.method} not allowed")
+            return _error(
+                status,
+                "OBJECT_NOT_FOUND" if status == 404 else "VALIDATION_ERROR",
+                "resource not found" if status == 404 else f"{request.method} not allowed",
+            )
         handler, params = found
         try:
             return handler(portal.objects(params.pop("version")), request, **params)
@@ -155,16 +187,43 @@ def token_answer(portal: Portal, request: Request) -> Response:
     """The refresh-token grant: https://developers.hubspot.com/docs/api-reference/2026-03/authentication/oauth-tokens/refresh-oauth-token"""
     form, app = request.form(), portal.app
     if form.get("grant_type") != "refresh_token":
-        return Response(400, {"status": "BAD_GRANT_TYPE", "message": "grant_type must be refresh_token",
-                              "correlationId": str(uuid.uuid4())})
-    if not (secrets.compare_digest(form.get("client_id", ""), app.client_id)
-            and secrets.compare_digest(form.get("client_secret", ""), app.client_secret)):
-        return Response(400, {"status": "BAD_CLIENT_ID", "message": "missing or invalid client credentials",
-                              "correlationId": str(uuid.uuid4())})
+        return Response(
+            400,
+            {
+                "status": "BAD_GRANT_TYPE",
+                "message": "grant_type must be refresh_token",
+                "correlationId": str(uuid.uuid4()),
+            },
+        )
+    if not (
+        secrets.compare_digest(form.get("client_id", ""), app.client_id)
+        and secrets.compare_digest(form.get("client_secret", ""), app.client_secret)
+    ):
+        return Response(
+            400,
+            {
+                "status": "BAD_CLIENT_ID",
+                "message": "missing or invalid client credentials",
+                "correlationId": str(uuid.uuid4()),
+            },
+        )
     if not secrets.compare_digest(form.get("refresh_token", ""), app.refresh_token):
-        return Response(400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token",
-                              "correlationId": str(uuid.uuid4())})
+        return Response(
+            400,
+            {
+                "status": "BAD_REFRESH_TOKEN",
+                "message": "missing or unknown refresh token",
+                "correlationId": str(uuid.uuid4()),
+            },
+        )
     token = portal.tokens.issue(Grant(app.client_id, None))
     portal.expiry[token] = time.time() + app.expires_in
-    return Response(200, {"access_token": token, "refresh_token": app.refresh_token, "token_type": "bearer",
-                          "expires_in": app.expires_in})
+    return Response(
+        200,
+        {
+            "access_token": token,
+            "refresh_token": app.refresh_token,
+            "token_type": "bearer",
+            "expires_in": app.expires_in,
+        },
+    )

@@ -21,8 +21,12 @@ class ApiError(Exception):
     context: dict[str, list[str]] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "error", "message": self.message, "correlationId": str(uuid.uuid4()),
-                                "category": self.category}
+        body: dict[str, Any] = {
+            "status": "error",
+            "message": self.message,
+            "correlationId": str(uuid.uuid4()),
+            "category": self.category,
+        }
         if self.errors:
             body["errors"] = self.errors
         if self.context:
@@ -39,8 +43,14 @@ def not_found(object_id: str) -> ApiError:
 
 def invalid_properties(problems: list[tuple[str, str, str]]) -> ApiError:
     """(code, property, message) per bad property, as a write's 400 names them."""
-    return ApiError(400, "VALIDATION_ERROR", "Property values were not valid", errors=[
-        {"message": message, "code": code, "context": {"propertyName": [name]}} for code, name, message in problems])
+    return ApiError(
+        400,
+        "VALIDATION_ERROR",
+        "Property values were not valid",
+        errors=[
+            {"message": message, "code": code, "context": {"propertyName": [name]}} for code, name, message in problems
+        ],
+    )
 
 
 def bad_request(message: str) -> ApiError:

@@ -33,8 +33,9 @@ class Objects:
         self.object_schema(object_type)
         return self.store.get(object_type, object_id)
 
-    def create(self, object_type: str, properties: Mapping[str, Any],
-               associations: Iterable[tuple[int, str]] = ()) -> dict[str, Any]:
+    def create(
+        self, object_type: str, properties: Mapping[str, Any], associations: Iterable[tuple[int, str]] = ()
+    ) -> dict[str, Any]:
         values = self.checked(object_type, properties, {})
         links = list(associations)
         for type_id, target in links:
@@ -61,15 +62,28 @@ class Objects:
             if name not in schema.properties:
                 problems.append(("PROPERTY_DOESNT_EXIST", name, f'Property "{name}" does not exist'))
             elif name in READ_ONLY:
-                problems.append(("READ_ONLY_VALUE", name, f'"{name}" is a read only property; its value cannot be set.'))
+                problems.append(
+                    ("READ_ONLY_VALUE", name, f'"{name}" is a read only property; its value cannot be set.')
+                )
             elif value not in (None, "") and name in schema.options and str(value) not in schema.options[name]:
-                problems.append(("INVALID_OPTION", name, f"{value} was not one of the allowed options: {list(schema.options[name])}"))
+                problems.append(
+                    (
+                        "INVALID_OPTION",
+                        name,
+                        f"{value} was not one of the allowed options: {list(schema.options[name])}",
+                    )
+                )
             else:
-                values[name] = None if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+                values[name] = (
+                    None if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+                )
         if self.version >= ENFORCED_FROM:
             merged = {**current, **values}
-            problems += [("REQUIRED_PROPERTY", name, f'Property "{name}" is required by this portal')
-                         for name in self.required.get(object_type, ()) if merged.get(name) in (None, "")]
+            problems += [
+                ("REQUIRED_PROPERTY", name, f'Property "{name}" is required by this portal')
+                for name in self.required.get(object_type, ())
+                if merged.get(name) in (None, "")
+            ]
         if problems:
             raise invalid_properties(problems)
         if object_type == "deals" and "dealstage" in values:
@@ -78,8 +92,10 @@ class Objects:
 
     def associate(self, object_type: str, object_id: str, to_type: str, to_id: str) -> None:
         """Both sides of an association (HubSpot's default labels are paired)."""
-        for one_type, one_id, other_type, other_id in ((object_type, object_id, to_type, to_id),
-                                                       (to_type, to_id, object_type, object_id)):
+        for one_type, one_id, other_type, other_id in (
+            (object_type, object_id, to_type, to_id),
+            (to_type, to_id, object_type, object_id),
+        ):
             record = self.store.get(one_type, one_id)
             if record is None:
                 raise not_found(one_id)
@@ -99,21 +115,29 @@ def rendered(record: Mapping[str, Any], wanted: Iterable[str], associations: Ite
     """The object as the API answers it: the asked-for properties (null when unset) plus the
     defaults every answer carries, and `associations` when asked for."""
     properties = {name: record.get(name) for name in wanted}
-    properties.update(hs_object_id=record["id"], createdate=record["createdAt"],
-                      hs_lastmodifieddate=record["updatedAt"])
-    answer: dict[str, Any] = {"id": record["id"], "properties": properties, "createdAt": record["createdAt"],
-                              "updatedAt": record["updatedAt"], "archived": False}
+    properties.update(
+        hs_object_id=record["id"], createdate=record["createdAt"], hs_lastmodifieddate=record["updatedAt"]
+    )
+    answer: dict[str, Any] = {
+        "id": record["id"],
+        "properties": properties,
+        "createdAt": record["createdAt"],
+        "updatedAt": record["updatedAt"],
+        "archived": False,
+    }
     links = record.get(ASSOCIATIONS) or {}
     chosen = {kind: links[kind] for kind in associations if links.get(kind)}
     if chosen:
-        answer["associations"] = {kind: {"results": [{"id": i} for i in ids]}
-                                  for kind, ids in chosen.items()}
+        answer["associations"] = {kind: {"results": [{"id": i} for i in ids]} for kind, ids in chosen.items()}
     return answer
 
 
 def property_value(record: Mapping[str, Any], name: str) -> Any:
-    return {"hs_object_id": record["id"], "createdate": record["createdAt"],
-            "hs_lastmodifieddate": record["updatedAt"]}.get(name, record.get(name))
+    return {
+        "hs_object_id": record["id"],
+        "createdate": record["createdAt"],
+        "hs_lastmodifieddate": record["updatedAt"],
+    }.get(name, record.get(name))
 
 
 def format_time(moment: dt.datetime) -> str:

@@ -36,11 +36,16 @@ def get_object(objects: Objects, request: Request, object_type: str, object_id: 
 
 def create_object(objects: Objects, request: Request, object_type: str) -> Response:
     body = request.json() or {}
-    links = [(int(t["associationTypeId"]), str(a["to"]["id"]))
-             for a in body.get("associations") or [] for t in a.get("types") or []]
+    links = [
+        (int(t["associationTypeId"]), str(a["to"]["id"]))
+        for a in body.get("associations") or []
+        for t in a.get("types") or []
+    ]
     record = objects.create(object_type, body.get("properties") or {}, links)
-    return Response(201, rendered(record, [k for k in record if not k.startswith("_") and k not in (
-        "id", "createdAt", "updatedAt")]))
+    return Response(
+        201,
+        rendered(record, [k for k in record if not k.startswith("_") and k not in ("id", "createdAt", "updatedAt")]),
+    )
 
 
 def update_object(objects: Objects, request: Request, object_type: str, object_id: str) -> Response:
@@ -58,9 +63,19 @@ def batch_read(objects: Objects, request: Request, object_type: str) -> Response
             missing.append(str(item.get("id")))
         else:
             results.append(rendered(record, wanted))
-    errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"Could not get some {object_type} "
-               "objects, they may be deleted or not exist. Check that ids are valid.", "context": {"ids": missing}}
-              ] if missing else []
+    errors = (
+        [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": f"Could not get some {object_type} "
+                "objects, they may be deleted or not exist. Check that ids are valid.",
+                "context": {"ids": missing},
+            }
+        ]
+        if missing
+        else []
+    )
     return _batch_answer(results, errors)
 
 
@@ -73,6 +88,7 @@ def batch_update(objects: Objects, request: Request, object_type: str) -> Respon
 
 def batch_upsert(objects: Objects, request: Request, object_type: str) -> Response:
     """By a unique-value property (`idProperty`): one match is updated, none creates one with it set."""
+
     def write(item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         id_property, value = item.get("idProperty"), str(item.get("id") or "")
         if not id_property or not value:
@@ -95,7 +111,7 @@ def search(objects: Objects, request: Request, object_type: str) -> Response:
     offset, limit = page_bounds(query)
     objects.object_schema(object_type)
     rows = matching(objects.store.rows(object_type), query)
-    page = rows[offset:offset + limit]
+    page = rows[offset : offset + limit]
     answer: dict[str, Any] = {"total": len(rows), "results": [rendered(r, query.get("properties") or []) for r in page]}
     if offset + limit < len(rows):
         answer["paging"] = {"next": {"after": str(offset + limit)}}
@@ -111,8 +127,9 @@ def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
     return inputs
 
 
-def _each(inputs: list[dict[str, Any]], write: Callable[[dict[str, Any]], tuple[dict[str, Any], bool]],
-          *, new_field: bool) -> Response:
+def _each(
+    inputs: list[dict[str, Any]], write: Callable[[dict[str, Any]], tuple[dict[str, Any], bool]], *, new_field: bool
+) -> Response:
     """Each input written on its own; what fails becomes an error naming its input (trace id, id)."""
     results, errors = [], []
     for item in inputs:

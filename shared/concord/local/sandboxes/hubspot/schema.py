@@ -15,8 +15,10 @@ FINANCIAL_STATUSES = ("not_invoiced", "invoiced", "partially_paid", "paid", "ove
 # Association type ids of the default (HUBSPOT_DEFINED) labels:
 # https://developers.hubspot.com/docs/api-reference/2026-03/crm/associations/guide
 ASSOCIATION_TYPES: dict[int, tuple[str, str]] = {
-    5: ("deals", "companies"), 341: ("companies", "deals"),
-    19: ("deals", "line_items"), 20: ("line_items", "deals"),
+    5: ("deals", "companies"),
+    341: ("companies", "deals"),
+    19: ("deals", "line_items"),
+    20: ("line_items", "deals"),
 }
 
 
@@ -33,15 +35,48 @@ def _common() -> set[str]:
 
 def crm_portal() -> dict[str, ObjectSchema]:
     return {
-        "companies": ObjectSchema("companies", frozenset(_common() | {
-            "name", "domain", "address", "city", "state", "zip", "country", "industry",
-            "concord_tax_id", "concord_legal_entity", "concord_currency", "concord_ref"})),
-        "deals": ObjectSchema("deals", frozenset(_common() | {
-            "dealname", "amount", "deal_currency_code", "closedate", "dealstage", "pipeline", "hs_is_closed_won",
-            "concord_financial_status", "concord_ref"}),
-            options={"concord_financial_status": FINANCIAL_STATUSES}),
-        "line_items": ObjectSchema("line_items", frozenset(_common() | {
-            "name", "quantity", "price", "amount", "hs_sku", "hs_product_id", "description"})),
+        "companies": ObjectSchema(
+            "companies",
+            frozenset(
+                _common()
+                | {
+                    "name",
+                    "domain",
+                    "address",
+                    "city",
+                    "state",
+                    "zip",
+                    "country",
+                    "industry",
+                    "concord_tax_id",
+                    "concord_legal_entity",
+                    "concord_currency",
+                    "concord_ref",
+                }
+            ),
+        ),
+        "deals": ObjectSchema(
+            "deals",
+            frozenset(
+                _common()
+                | {
+                    "dealname",
+                    "amount",
+                    "deal_currency_code",
+                    "closedate",
+                    "dealstage",
+                    "pipeline",
+                    "hs_is_closed_won",
+                    "concord_financial_status",
+                    "concord_ref",
+                }
+            ),
+            options={"concord_financial_status": FINANCIAL_STATUSES},
+        ),
+        "line_items": ObjectSchema(
+            "line_items",
+            frozenset(_common() | {"name", "quantity", "price", "amount", "hs_sku", "hs_product_id", "description"}),
+        ),
     }
 
 

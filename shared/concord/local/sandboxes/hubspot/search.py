@@ -29,8 +29,9 @@ def matching(rows: list[dict[str, Any]], query: Mapping[str, Any]) -> list[dict[
         name = sort.get("propertyName", "")
         present = [row for row in selected if property_value(row, name) not in (None, "")]
         absent = [row for row in selected if property_value(row, name) in (None, "")]
-        present.sort(key=lambda row: _comparable(name, property_value(row, name)),
-                     reverse=sort.get("direction") == "DESCENDING")
+        present.sort(
+            key=lambda row: _comparable(name, property_value(row, name)), reverse=sort.get("direction") == "DESCENDING"
+        )
         selected = present + absent
     return selected
 
@@ -65,13 +66,19 @@ def _matches(row: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
         inside = actual is not None and str(actual).lower() in values
         return inside if operator == "IN" else not inside
     if actual in (None, ""):
-        return operator == "NEQ"
+        return bool(operator == "NEQ")
     left, right = _comparable(name, actual), _comparable(name, spec.get("value"))
-    compare = {"EQ": left == right, "NEQ": left != right, "GT": left > right, "GTE": left >= right,
-               "LT": left < right, "LTE": left <= right}
+    compare = {
+        "EQ": left == right,
+        "NEQ": left != right,
+        "GT": left > right,
+        "GTE": left >= right,
+        "LT": left < right,
+        "LTE": left <= right,
+    }
     if operator not in compare:
         raise bad_request(f"operator {operator} is not supported")
-    return compare[operator]
+    return bool(compare[operator])
 
 
 def _comparable(name: str, value: Any) -> Any:

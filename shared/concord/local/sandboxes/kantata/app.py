@@ -14,14 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kit import BadJson, RecordStore, Request, RequestBudget, Response, Router, StoreLayout, Tenant
+from ..kit.http import Handler
 from . import projects, timesheets
 from .envelope import KantataError
 
 API = "/api/v1"
 # The integration user's token (Concord) and a consultant's (the scenario drivers).
 DEFAULT_USERS: Mapping[str, str] = {"concord-sandbox-token": "1001", "concord-sandbox-consultant": "1002"}
-TABLES = (projects.WORKSPACES, projects.STORIES, projects.REFERENCES, projects.VALUES,
-          timesheets.TIME_ENTRIES, timesheets.EXPENSES, timesheets.SUBMISSIONS)
+TABLES = (
+    projects.WORKSPACES,
+    projects.STORIES,
+    projects.REFERENCES,
+    projects.VALUES,
+    timesheets.TIME_ENTRIES,
+    timesheets.EXPENSES,
+    timesheets.SUBMISSIONS,
+)
 
 
 @dataclass
@@ -36,16 +44,21 @@ def format_time(moment: dt.datetime) -> str:
 
 def _router() -> Router:
     router = Router()
-    routes = [
-        ("GET", "workspaces", projects.list_workspaces), ("POST", "workspaces", projects.create_workspace),
+    routes: list[tuple[str, str, Handler]] = [
+        ("GET", "workspaces", projects.list_workspaces),
+        ("POST", "workspaces", projects.create_workspace),
         ("GET", "workspaces/{workspace_id}", projects.get_workspace),
         ("PUT", "workspaces/{workspace_id}", projects.update_workspace),
-        ("GET", "stories", projects.list_stories), ("POST", "stories", projects.create_story),
+        ("GET", "stories", projects.list_stories),
+        ("POST", "stories", projects.create_story),
         ("GET", "external_references", projects.list_references),
         ("POST", "external_references/create_or_update", projects.create_or_update_reference),
-        ("GET", "custom_field_values", projects.list_values), ("POST", "custom_field_values", projects.create_values),
-        ("GET", "time_entries", timesheets.list_time_entries), ("POST", "time_entries", timesheets.create_time_entry),
-        ("GET", "expenses", timesheets.list_expenses), ("POST", "expenses", timesheets.create_expense),
+        ("GET", "custom_field_values", projects.list_values),
+        ("POST", "custom_field_values", projects.create_values),
+        ("GET", "time_entries", timesheets.list_time_entries),
+        ("POST", "time_entries", timesheets.create_time_entry),
+        ("GET", "expenses", timesheets.list_expenses),
+        ("POST", "expenses", timesheets.create_expense),
         ("GET", "timesheet_submissions", timesheets.list_submissions),
         ("POST", "timesheet_submissions", timesheets.create_submission),
         ("PUT", "timesheet_submissions/{submission_id}/approve", timesheets.approve_submission),
@@ -64,8 +77,13 @@ class KantataSandbox:
         self._router = _router()
 
     def new_tenant(self, name: str) -> Account:
-        layout = StoreLayout(new_id=lambda table, n: str(1000 + n), format_time=format_time, id_field="id",
-                             created_fields=("created_at",), modified_fields=("updated_at",))
+        layout = StoreLayout(
+            new_id=lambda table, n: str(1000 + n),
+            format_time=format_time,
+            id_field="id",
+            created_fields=("created_at",),
+            modified_fields=("updated_at",),
+        )
         return Account(name=name, store=RecordStore(layout), budget=RequestBudget(self._allocation, self._window))
 
     def handle(self, tenant: Tenant, request: Request) -> Response:
@@ -79,7 +97,9 @@ class KantataSandbox:
         found = self._router.match(request.method, path)
         if found is None:
             status = 405 if self._router.allows_path(path) else 404
-            return KantataError(status, "system", "Page not found" if status == 404 else "Method not allowed").response()
+            return KantataError(
+                status, "system", "Page not found" if status == 404 else "Method not allowed"
+            ).response()
         handler, params = found
         try:
             return handler(tenant, request, **params)

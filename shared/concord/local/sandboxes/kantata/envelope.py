@@ -61,11 +61,12 @@ def page_params(request: Request) -> tuple[int, int]:
     return page, min(per_page, MAX_PER_PAGE)
 
 
-def listing(request: Request, key: str, rows: Sequence[Row],
-            included: Mapping[str, Sequence[Row]] | None = None) -> Response:
+def listing(
+    request: Request, key: str, rows: Sequence[Row], included: Mapping[str, Sequence[Row]] | None = None
+) -> Response:
     """One page of `rows` (already filtered and ordered), with relations for that page."""
     page, per_page = page_params(request)
-    chunk = list(rows[(page - 1) * per_page:page * per_page])
+    chunk = list(rows[(page - 1) * per_page : page * per_page])
     return Response(200, envelope(key, chunk, included, total=len(rows), page=page, per_page=per_page))
 
 
@@ -73,13 +74,24 @@ def single(key: str, row: Row, included: Mapping[str, Sequence[Row]] | None = No
     return Response(200, envelope(key, [row], included))
 
 
-def envelope(key: str, rows: Sequence[Row], included: Mapping[str, Sequence[Row]] | None = None, *,
-             total: int | None = None, page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> dict[str, Any]:
+def envelope(
+    key: str,
+    rows: Sequence[Row],
+    included: Mapping[str, Sequence[Row]] | None = None,
+    *,
+    total: int | None = None,
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> dict[str, Any]:
     count = len(rows) if total is None else total
     body: dict[str, Any] = {
         "count": count,
-        "meta": {"count": count, "page_count": max(1, math.ceil(count / per_page)), "page_number": page,
-                 "page_size": per_page},
+        "meta": {
+            "count": count,
+            "page_count": max(1, math.ceil(count / per_page)),
+            "page_number": page,
+            "page_size": per_page,
+        },
         "results": [{"key": key, "id": row["id"]} for row in rows],
         key: {row["id"]: row for row in rows},
     }

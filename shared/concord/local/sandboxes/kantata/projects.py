@@ -39,6 +39,7 @@ def existing(tenant: Tenant, table: str, record_id: Any, what: str, field: str) 
 
 # -- workspaces --------------------------------------------------------------------------------
 
+
 def list_workspaces(tenant: Tenant, request: Request) -> Response:
     rows = by_id(tenant.store.rows(WORKSPACES))
     if (only := ids_param(request, "only")) is not None:
@@ -61,10 +62,15 @@ def create_workspace(tenant: Tenant, request: Request) -> Response:
         raise invalid("Please give your project a title", "title")
     if fields.get("creator_role") not in ("maven", "buyer"):
         raise invalid("Please select a role for this project", "creator_role")
-    row = {"title": fields["title"], "description": fields.get("description", ""),
-           "budgeted": bool(fields.get("budgeted", False)), "currency": fields.get("currency") or "USD",
-           "price_in_cents": cents(fields["price"], "price") if fields.get("price") is not None else None,
-           "archived": False, "status_key": int(fields.get("status_key") or 305)}
+    row = {
+        "title": fields["title"],
+        "description": fields.get("description", ""),
+        "budgeted": bool(fields.get("budgeted", False)),
+        "currency": fields.get("currency") or "USD",
+        "price_in_cents": cents(fields["price"], "price") if fields.get("price") is not None else None,
+        "archived": False,
+        "status_key": int(fields.get("status_key") or 305),
+    }
     return single(WORKSPACES, tenant.store.insert(WORKSPACES, row))
 
 
@@ -72,8 +78,9 @@ def update_workspace(tenant: Tenant, request: Request, workspace_id: str) -> Res
     if tenant.store.get(WORKSPACES, workspace_id) is None:
         raise not_found("Workspace")
     fields = body_of(request, "workspace")
-    changes: Row = {name: fields[name] for name in ("title", "description", "archived", "budgeted", "currency")
-                    if name in fields}
+    changes: Row = {
+        name: fields[name] for name in ("title", "description", "archived", "budgeted", "currency") if name in fields
+    }
     if "price" in fields:
         changes["price_in_cents"] = cents(fields["price"], "price")
     if "status_key" in fields:
@@ -84,6 +91,7 @@ def update_workspace(tenant: Tenant, request: Request, workspace_id: str) -> Res
 
 
 # -- stories -----------------------------------------------------------------------------------
+
 
 def list_stories(tenant: Tenant, request: Request) -> Response:
     rows = by_id(tenant.store.rows(STORIES))
@@ -102,12 +110,18 @@ def create_story(tenant: Tenant, request: Request) -> Response:
     story_type = fields.get("story_type", "task")
     if story_type not in STORY_TYPES:
         raise invalid("Story type is not included in the list", "story_type")
-    row = {"title": fields["title"], "story_type": story_type, "workspace_id": workspace["id"],
-           "time_estimate_in_minutes": fields.get("time_estimate_in_minutes"), "state": "not started"}
+    row = {
+        "title": fields["title"],
+        "story_type": story_type,
+        "workspace_id": workspace["id"],
+        "time_estimate_in_minutes": fields.get("time_estimate_in_minutes"),
+        "state": "not started",
+    }
     return single(STORIES, tenant.store.insert(STORIES, row))
 
 
 # -- external references ----------------------------------------------------------------------
+
 
 def list_references(tenant: Tenant, request: Request) -> Response:
     subject_type = request.param("subject_type")
@@ -133,19 +147,25 @@ def create_or_update_reference(tenant: Tenant, request: Request) -> Response:
     if table is None:
         raise invalid("Subject type is not included in the list", "subject_type")
     subject = existing(tenant, table, fields["subject_id"], "Subject", "subject_id")
-    row = {"subject_type": fields["subject_type"], "subject_id": subject["id"], "service_name": fields["service_name"],
-           "service_model": fields["service_model"], "service_model_ref": str(fields["service_model_ref"]),
-           "status": fields.get("status") or "pending", "external_status": fields.get("external_status"),
-           "external_message": fields.get("external_message")}
+    row = {
+        "subject_type": fields["subject_type"],
+        "subject_id": subject["id"],
+        "service_name": fields["service_name"],
+        "service_model": fields["service_model"],
+        "service_model_ref": str(fields["service_model_ref"]),
+        "status": fields.get("status") or "pending",
+        "external_status": fields.get("external_status"),
+        "external_message": fields.get("external_message"),
+    }
     key = ("subject_type", "subject_id", "service_name", "service_model")
     with tenant.store.transaction():
         same = [ref for ref in tenant.store.rows(REFERENCES) if all(ref[name] == row[name] for name in key)]
-        stored = (tenant.store.update(REFERENCES, same[0]["id"], row) if same
-                  else tenant.store.insert(REFERENCES, row))
+        stored = tenant.store.update(REFERENCES, same[0]["id"], row) if same else tenant.store.insert(REFERENCES, row)
     return single(REFERENCES, stored)
 
 
 # -- custom field values ------------------------------------------------------------------------
+
 
 def list_values(tenant: Tenant, request: Request) -> Response:
     subject_type = request.param("subject_type")
@@ -181,11 +201,17 @@ def _replace_value(tenant: Tenant, fields: Row) -> Row:
     subject = existing(tenant, table, fields.get("subject_id"), "Subject", "subject_id")
     if not str(fields.get("custom_field_id", "")).isdigit():
         raise invalid("Custom field can't be blank", "custom_field_id")
-    row = {"subject_type": fields["subject_type"], "subject_id": subject["id"],
-           "custom_field_id": str(fields["custom_field_id"]), "value": fields.get("value")}
+    row = {
+        "subject_type": fields["subject_type"],
+        "subject_id": subject["id"],
+        "custom_field_id": str(fields["custom_field_id"]),
+        "value": fields.get("value"),
+    }
     for old in tenant.store.rows(VALUES):
         if (old["subject_type"], old["subject_id"], old["custom_field_id"]) == (
-                row["subject_type"], row["subject_id"], row["custom_field_id"]):
+            row["subject_type"],
+            row["subject_id"],
+            row["custom_field_id"],
+        ):
             tenant.store.delete(VALUES, old["id"])
     return tenant.store.insert(VALUES, row)
-

@@ -46,11 +46,16 @@ def caller(tenant: Tenant, request: Request) -> str:
 
 
 def approved_entry_ids(tenant: Tenant) -> set[str]:
-    return {entry_id for row in tenant.store.rows(SUBMISSIONS) if row["status"] == "approved"
-            for entry_id in row["time_entry_ids"]}
+    return {
+        entry_id
+        for row in tenant.store.rows(SUBMISSIONS)
+        if row["status"] == "approved"
+        for entry_id in row["time_entry_ids"]
+    }
 
 
 # -- time entries ------------------------------------------------------------------------------
+
 
 def list_time_entries(tenant: Tenant, request: Request) -> Response:
     rows = by_id(tenant.store.rows(TIME_ENTRIES))
@@ -78,13 +83,20 @@ def create_time_entry(tenant: Tenant, request: Request) -> Response:
         if story["workspace_id"] != workspace["id"]:
             raise invalid("Story must belong to the workspace", "story_id")
         story_id = story["id"]
-    row = {"workspace_id": workspace["id"], "story_id": story_id, "user_id": str(fields.get("user_id") or caller(tenant, request)),
-           "date_performed": day(fields.get("date_performed"), "date_performed"), "time_in_minutes": minutes,
-           "billable": bool(fields.get("billable", True)), "notes": fields.get("notes", "")}
+    row = {
+        "workspace_id": workspace["id"],
+        "story_id": story_id,
+        "user_id": str(fields.get("user_id") or caller(tenant, request)),
+        "date_performed": day(fields.get("date_performed"), "date_performed"),
+        "time_in_minutes": minutes,
+        "billable": bool(fields.get("billable", True)),
+        "notes": fields.get("notes", ""),
+    }
     return single(TIME_ENTRIES, tenant.store.insert(TIME_ENTRIES, row))
 
 
 # -- expenses ----------------------------------------------------------------------------------
+
 
 def list_expenses(tenant: Tenant, request: Request) -> Response:
     rows = by_id(tenant.store.rows(EXPENSES))
@@ -99,14 +111,21 @@ def create_expense(tenant: Tenant, request: Request) -> Response:
     amount = fields.get("amount_in_cents")
     if not isinstance(amount, int) or amount <= 0:
         raise invalid("Amount must be greater than 0", "amount_in_cents")
-    row = {"workspace_id": workspace["id"], "user_id": caller(tenant, request), "date": day(fields.get("date"), "date"),
-           "category": fields.get("category", ""), "amount_in_cents": amount,
-           "currency": fields.get("currency") or workspace["currency"], "billable": bool(fields.get("billable", True)),
-           "notes": fields.get("notes", "")}
+    row = {
+        "workspace_id": workspace["id"],
+        "user_id": caller(tenant, request),
+        "date": day(fields.get("date"), "date"),
+        "category": fields.get("category", ""),
+        "amount_in_cents": amount,
+        "currency": fields.get("currency") or workspace["currency"],
+        "billable": bool(fields.get("billable", True)),
+        "notes": fields.get("notes", ""),
+    }
     return single(EXPENSES, tenant.store.insert(EXPENSES, row))
 
 
 # -- timesheet submissions ------------------------------------------------------------------
+
 
 def list_submissions(tenant: Tenant, request: Request) -> Response:
     rows = tenant.store.rows(SUBMISSIONS)
@@ -124,8 +143,12 @@ def list_submissions(tenant: Tenant, request: Request) -> Response:
     rows.sort(key=lambda row: (row["start_date"], int(row["id"])), reverse=order == "date:desc")
     related = {}
     if "time_entries" in includes(request):
-        related[TIME_ENTRIES] = [entry for row in rows for entry_id in row["time_entry_ids"]
-                                 if (entry := tenant.store.get(TIME_ENTRIES, entry_id))]
+        related[TIME_ENTRIES] = [
+            entry
+            for row in rows
+            for entry_id in row["time_entry_ids"]
+            if (entry := tenant.store.get(TIME_ENTRIES, entry_id))
+        ]
     return listing(request, SUBMISSIONS, rows, related)
 
 
@@ -139,10 +162,17 @@ def create_submission(tenant: Tenant, request: Request) -> Response:
         raise invalid("Time entries must exist and belong to the workspace", "line_item_ids")
     days = sorted(entry["date_performed"] for entry in entries if entry)
     monday = dt.date.fromisoformat(days[0]) - dt.timedelta(days=dt.date.fromisoformat(days[0]).weekday())
-    row = {"workspace_id": workspace["id"], "user_id": caller(tenant, request), "status": "new",
-           "time_entry_ids": entry_ids, "start_date": monday.isoformat(),
-           "end_date": (monday + dt.timedelta(days=6)).isoformat(), "title": f"Timesheet for {monday.isoformat()}",
-           "comment": fields.get("comment", ""), "current_resolution_created_at_date": None}
+    row = {
+        "workspace_id": workspace["id"],
+        "user_id": caller(tenant, request),
+        "status": "new",
+        "time_entry_ids": entry_ids,
+        "start_date": monday.isoformat(),
+        "end_date": (monday + dt.timedelta(days=6)).isoformat(),
+        "title": f"Timesheet for {monday.isoformat()}",
+        "comment": fields.get("comment", ""),
+        "current_resolution_created_at_date": None,
+    }
     return single(SUBMISSIONS, tenant.store.insert(SUBMISSIONS, row))
 
 
@@ -153,7 +183,8 @@ def approve_submission(tenant: Tenant, request: Request, submission_id: str) -> 
     if submission["status"] != "new":
         raise invalid(f"A {submission['status']} submission cannot be approved", "status")
     resolved_at = tenant.store.layout.format_time(tenant.store.clock.tick())
-    approved = tenant.store.update(SUBMISSIONS, submission_id,
-                                   {"status": "approved", "current_resolution_created_at_date": resolved_at})
+    approved = tenant.store.update(
+        SUBMISSIONS, submission_id, {"status": "approved", "current_resolution_created_at_date": resolved_at}
+    )
     # Kantata does not say whether approval restamps the time entries: they are left alone.
     return single(SUBMISSIONS, approved)

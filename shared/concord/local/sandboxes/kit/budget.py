@@ -17,8 +17,9 @@ class Usage:
 
 
 class RequestBudget:
-    def __init__(self, allocation: int = 100_000, window_seconds: float = 86_400.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, allocation: int = 100_000, window_seconds: float = 86_400.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._taken: deque[float] = deque()

@@ -44,12 +44,14 @@ def control_router(vendors: dict[str, Vendor], tenants: dict[str, Tenant]) -> Ro
                 return action(request, tenants[tenant], **params)
             except (ValueError, TypeError) as exc:  # bad JSON, bad spec, unknown table
                 return Response(400, {"error": str(exc)})
+
         return run
 
     def budget_of(tenant: Tenant) -> Response:
         usage = tenant.budget.usage()
-        return Response(200, {"used": usage.used, "allocation": usage.allocation,
-                              "window_seconds": tenant.budget.window_seconds})
+        return Response(
+            200, {"used": usage.used, "allocation": usage.allocation, "window_seconds": tenant.budget.window_seconds}
+        )
 
     def set_budget(request: Request, tenant: Tenant) -> Response:
         spec = BudgetSpec.model_validate(request.json())
@@ -75,8 +77,14 @@ def control_router(vendors: dict[str, Vendor], tenants: dict[str, Tenant]) -> Ro
 
     def overview(_: Request) -> Response:
         names = sorted({vendor.name for vendor in vendors.values()})
-        return Response(200, {"vendor": "+".join(names), "tenants": sorted(tenants),
-                              "vendors": {name: vendor.name for name, vendor in sorted(vendors.items())}})
+        return Response(
+            200,
+            {
+                "vendor": "+".join(names),
+                "tenants": sorted(tenants),
+                "vendors": {name: vendor.name for name, vendor in sorted(vendors.items())},
+            },
+        )
 
     router.add("GET", "/", overview)
     router.add("POST", "/{tenant}/reset", with_tenant(reset))
@@ -91,10 +99,10 @@ def control_router(vendors: dict[str, Vendor], tenants: dict[str, Tenant]) -> Ro
 class SandboxController:
     """Typed client of a sandbox's control API (tests, demo, benchmarks)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(base_url=f"{base_url.rstrip('/')}/{CONTROL_PREFIX}",
-                                  timeout=timeout, transport=transport)
+    def __init__(self, base_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(
+            base_url=f"{base_url.rstrip('/')}/{CONTROL_PREFIX}", timeout=timeout, transport=transport
+        )
 
     def reset(self, tenant: str) -> None:
         self._http.post(f"/{tenant}/reset").raise_for_status()
@@ -102,19 +110,21 @@ class SandboxController:
     def seed(self, tenant: str, table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = self._http.post(f"/{tenant}/records/{table}", json=records)
         response.raise_for_status()
-        return response.json()
+        created: list[dict[str, Any]] = response.json()
+        return created
 
-    def set_budget(self, tenant: str, allocation: int,
-                   window_seconds: float | None = None) -> dict[str, Any]:
+    def set_budget(self, tenant: str, allocation: int, window_seconds: float | None = None) -> dict[str, Any]:
         body = BudgetSpec(allocation=allocation, window_seconds=window_seconds)
         response = self._http.put(f"/{tenant}/budget", json=body.model_dump(exclude_none=True))
         response.raise_for_status()
-        return response.json()
+        budget: dict[str, Any] = response.json()
+        return budget
 
     def budget(self, tenant: str) -> dict[str, Any]:
         response = self._http.get(f"/{tenant}/budget")
         response.raise_for_status()
-        return response.json()
+        budget: dict[str, Any] = response.json()
+        return budget
 
     def calls(self, tenant: str) -> list[Call]:
         response = self._http.get(f"/{tenant}/calls")

@@ -54,13 +54,16 @@ class Request:
 
 @dataclass
 class Response:
-    """`body` is serialised as JSON unless None (no body, e.g. 204)."""
+    """`body` is serialised as JSON unless None (no body, e.g. 204) or bytes (sent as they are,
+    with the Content-Type the headers name, e.g. an OData multipart batch answer)."""
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
     def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
         return b"" if self.body is None else json.dumps(self.body).encode("utf-8")
 
 
@@ -99,6 +102,7 @@ class Router:
         def register(handler: Handler) -> Handler:
             self.add(method, pattern, handler)
             return handler
+
         return register
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:

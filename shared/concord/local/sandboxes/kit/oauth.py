@@ -47,8 +47,11 @@ class Grant:
 def check_client_credentials(client: OAuthClient, form: dict[str, str]) -> Grant:
     secret = client.client_secret.get_secret_value() if client.client_secret else None
     given_id, given_secret = form.get("client_id", ""), form.get("client_secret", "")
-    if (secret is None or not secrets.compare_digest(given_id, client.client_id)
-            or not secrets.compare_digest(given_secret, secret)):
+    if (
+        secret is None
+        or not secrets.compare_digest(given_id, client.client_id)
+        or not secrets.compare_digest(given_secret, secret)
+    ):
         raise OAuthRefused("invalid_client", "invalid client credentials")
     return Grant(client.client_id, None)
 
@@ -59,9 +62,14 @@ def check_jwt_assertion(client: OAuthClient, assertion: str) -> Grant:
     if not client.jwt_public_key_pem or not assertion:
         raise OAuthRefused("invalid_grant", "invalid assertion")
     try:
-        claims = jwt.decode(assertion, client.jwt_public_key_pem, algorithms=["RS256"],
-                            audience=client.jwt_audience, issuer=client.client_id,
-                            options={"require": ["exp", "iss", "sub", "aud"]})
+        claims = jwt.decode(
+            assertion,
+            client.jwt_public_key_pem,
+            algorithms=["RS256"],
+            audience=client.jwt_audience,
+            issuer=client.client_id,
+            options={"require": ["exp", "iss", "sub", "aud"]},
+        )
     except jwt.InvalidAudienceError as exc:
         raise OAuthRefused("invalid_grant", "audience is invalid") from exc
     except jwt.ExpiredSignatureError as exc:

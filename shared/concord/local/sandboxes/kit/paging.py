@@ -16,7 +16,7 @@ class Page:
 
 
 def page_of(items: Sequence[Any], offset: int, size: int) -> Page:
-    chunk = list(items[offset:offset + size])
+    chunk = list(items[offset : offset + size])
     end = offset + len(chunk)
     return Page(chunk, end if end < len(items) else None)
 

@@ -35,26 +35,29 @@ class Sandbox:
         """The vendors served, e.g. `hubspot+kantata`."""
         return "+".join(sorted({vendor.name for vendor in self.vendors.values()}))
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
-               base_url: str) -> Response:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes, base_url: str) -> Response:
         parts = urlsplit(target)
         first, _, rest = parts.path.lstrip("/").partition("/")
-        request = Request(method=method, tenant=first, path="/" + rest,
-                          query_string=parts.query, headers=headers, body=body,
-                          base_url=base_url)
+        request = Request(
+            method=method,
+            tenant=first,
+            path="/" + rest,
+            query_string=parts.query,
+            headers=headers,
+            body=body,
+            base_url=base_url,
+        )
         if first == CONTROL_PREFIX:
             return self._control_answer(request)
         tenant = self.tenants.get(first)
         if tenant is None:
-            return Response(404, [{"errorCode": "NOT_FOUND",
-                                   "message": "The requested resource does not exist"}])
+            return Response(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
         vendor = self.vendors[first]
         try:
             response = vendor.handle(tenant, request)
         except Exception:  # a sandbox bug must show as a 500, not a dropped connection
             logger.exception("sandbox %s failed on %s %s", vendor.name, method, target)
-            response = Response(500, [{"errorCode": "UNKNOWN_EXCEPTION",
-                                       "message": "sandbox error"}])
+            response = Response(500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "sandbox error"}])
         tenant.calls.record(Call(method, request.path, response.status))
         return response
 
@@ -77,13 +80,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         # Behind a proxy (the fault proxy), the URLs the sandbox names must be the proxy's.
-        host = (self.headers.get("X-Forwarded-Host") or self.headers.get("Host")
-                or "%s:%s" % self.server.server_address[:2])
-        response = self.server.sandbox.handle(self.command, self.path, dict(self.headers.items()),
-                                              body, f"http://{host}")
+        host = (
+            self.headers.get("X-Forwarded-Host")
+            or self.headers.get("Host")
+            or "{}:{}".format(*self.server.server_address[:2])
+        )
+        response = self.server.sandbox.handle(
+            self.command, self.path, dict(self.headers.items()), body, f"http://{host}"
+        )
         payload = response.encoded()
         self.send_response(response.status)
-        if response.body is not None:
+        if response.body is not None and "Content-Type" not in response.headers:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -93,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
 
@@ -108,15 +115,14 @@ class _Server(ThreadingHTTPServer):
 class SandboxServer:
     """A sandbox serving on a loopback port (0: any free port), in this thread or another.
 
-        with SandboxServer(SalesforceSandbox(), tenants=["crm", "psa"]) as server:
-            httpx.post(f"{server.url}/crm/services/oauth2/token", data=...)
+    with SandboxServer(SalesforceSandbox(), tenants=["crm", "psa"]) as server:
+        httpx.post(f"{server.url}/crm/services/oauth2/token", data=...)
 
-        with SandboxServer.mixed({"crm": HubSpotSandbox(), "psa": KantataSandbox()}) as server:
-            ...
+    with SandboxServer.mixed({"crm": HubSpotSandbox(), "psa": KantataSandbox()}) as server:
+        ...
     """
 
-    def __init__(self, vendor: Vendor, tenants: Iterable[str], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(self, vendor: Vendor, tenants: Iterable[str], host: str = "127.0.0.1", port: int = 0) -> None:
         """One vendor playing every tenant."""
         self._init({name: vendor for name in tenants}, host, port)
 
@@ -135,7 +141,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def tenant(self, name: str) -> Tenant:
         return self.sandbox.tenants[name]
@@ -147,9 +153,9 @@ class SandboxServer:
             self._server.server_close()
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name=f"concord-sandbox-{self.sandbox.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name=f"concord-sandbox-{self.sandbox.name}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -162,6 +168,7 @@ class SandboxServer:
     def __enter__(self) -> SandboxServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

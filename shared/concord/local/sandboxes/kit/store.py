@@ -96,8 +96,7 @@ class RecordStore:
 
     def find(self, table: str, field: str, value: Any) -> list[Record]:
         with self._lock:
-            return [copy.deepcopy(r) for r in self._tables.get(table, {}).values()
-                    if r.get(field) == value]
+            return [copy.deepcopy(r) for r in self._tables.get(table, {}).values() if r.get(field) == value]
 
     def clear(self) -> None:
         with self._lock:

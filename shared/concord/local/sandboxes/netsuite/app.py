@@ -40,20 +40,31 @@ DEMO_CERTIFICATE_ID = "concord-sandbox-certificate"
 DEMO_KEY_SEED = b"concord netsuite sandbox certificate"
 TABLES = ("customer", "job", "salesOrder", "invoice", "customerPayment", "item", "currency", "term", "certificate")
 REFERENCE_DATA: dict[str, list[dict[str, Any]]] = {
-    "currency": [{"symbol": "USD", "name": "US Dollar"}, {"symbol": "EUR", "name": "Euro"},
-                 {"symbol": "GBP", "name": "British pound"}],
-    "term": [{"name": "Net 15", "daysUntilNetDue": 15}, {"name": "Net 30", "daysUntilNetDue": 30},
-             {"name": "Net 60", "daysUntilNetDue": 60}],
-    "item": [{"itemId": "CONSULT-HR", "displayName": "Consulting hour", "basePrice": 150.0},
-             {"itemId": "EXP-REBILL", "displayName": "Rebillable expenses", "basePrice": 0.0}],
+    "currency": [
+        {"symbol": "USD", "name": "US Dollar"},
+        {"symbol": "EUR", "name": "Euro"},
+        {"symbol": "GBP", "name": "British pound"},
+    ],
+    "term": [
+        {"name": "Net 15", "daysUntilNetDue": 15},
+        {"name": "Net 30", "daysUntilNetDue": 30},
+        {"name": "Net 60", "daysUntilNetDue": 60},
+    ],
+    "item": [
+        {"itemId": "CONSULT-HR", "displayName": "Consulting hour", "basePrice": 150.0},
+        {"itemId": "EXP-REBILL", "displayName": "Rebillable expenses", "basePrice": 0.0},
+    ],
 }
 
 
 def demo_public_key_pem() -> str:
     secret = int.from_bytes(hashlib.sha256(DEMO_KEY_SEED).digest(), "big")
     key = ec.derive_private_key(secret, ec.SECP256R1())
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @dataclass
@@ -94,8 +105,10 @@ def seed_reference_data(tenant: Tenant) -> None:
     for table, rows in REFERENCE_DATA.items():
         for row in rows:
             tenant.store.insert(table, dict(row))
-    tenant.store.insert("certificate", {"clientId": DEMO_CLIENT_ID, "certificateId": DEMO_CERTIFICATE_ID,
-                                        "publicKeyPem": demo_public_key_pem()})
+    tenant.store.insert(
+        "certificate",
+        {"clientId": DEMO_CLIENT_ID, "certificateId": DEMO_CERTIFICATE_ID, "publicKeyPem": demo_public_key_pem()},
+    )
 
 
 def _router() -> Router:
@@ -119,10 +132,19 @@ class NetSuiteSandbox:
         self._router = _router()
 
     def new_tenant(self, name: str) -> Account:
-        layout = StoreLayout(new_id=lambda table, n: str(100 + n), format_time=format_time, id_field="id",
-                             created_fields=("dateCreated", "createdDate"), modified_fields=("lastModifiedDate",))
-        account = Account(name=name, store=RecordStore(layout), budget=RequestBudget(self._allocation, self._window),
-                          concurrency_limit=self._limit)
+        layout = StoreLayout(
+            new_id=lambda table, n: str(100 + n),
+            format_time=format_time,
+            id_field="id",
+            created_fields=("dateCreated", "createdDate"),
+            modified_fields=("lastModifiedDate",),
+        )
+        account = Account(
+            name=name,
+            store=RecordStore(layout),
+            budget=RequestBudget(self._allocation, self._window),
+            concurrency_limit=self._limit,
+        )
         seed_reference_data(account)
         return account
 
@@ -131,12 +153,17 @@ class NetSuiteSandbox:
         if request.method == "POST" and request.path == TOKEN_PATH:
             return self._token(tenant, request)
         if tenant.tokens.grant_of(request.header("Authorization")) is None:
-            return NetSuiteError(401, "INVALID_LOGIN", "Invalid login attempt. For more details, see the Login Audit "
-                                                       "Trail in the NetSuite UI at Setup > Users/Roles > User "
-                                                       "Management > View Login Audit Trail.").response()
+            return NetSuiteError(
+                401,
+                "INVALID_LOGIN",
+                "Invalid login attempt. For more details, see the Login Audit "
+                "Trail in the NetSuite UI at Setup > Users/Roles > User "
+                "Management > View Login Audit Trail.",
+            ).response()
         if not tenant.enter():
-            return NetSuiteError(429, "CONCURRENCY_LIMIT_EXCEEDED",
-                                 "Concurrent request limit exceeded. Request blocked.").response()
+            return NetSuiteError(
+                429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked."
+            ).response()
         try:
             if tenant.budget.take() is None:
                 return NetSuiteError(429, "CONCURRENCY_LIMIT_EXCEEDED", "Request limit exceeded.").response()
@@ -148,8 +175,11 @@ class NetSuiteSandbox:
         found = self._router.match(request.method, request.path)
         if found is None:
             status = 405 if self._router.allows_path(request.path) else 404
-            return NetSuiteError(status, "INVALID_URL_PATH" if status == 404 else "METHOD_NOT_ALLOWED",
-                                 f"The request path {request.path} is not supported.").response()
+            return NetSuiteError(
+                status,
+                "INVALID_URL_PATH" if status == 404 else "METHOD_NOT_ALLOWED",
+                f"The request path {request.path} is not supported.",
+            ).response()
         handler, params = found
         try:
             return handler(tenant, request, **params)
@@ -164,8 +194,9 @@ class NetSuiteSandbox:
             grant = _check_assertion(tenant, form, f"{request.tenant_url}{TOKEN_PATH}")
         except OAuthRefused as refused:
             return Response(400, {"error": refused.error, "error_description": refused.description})
-        return Response(200, {"access_token": tenant.tokens.issue(grant), "token_type": "bearer",
-                              "expires_in": str(TOKEN_SECONDS)})
+        return Response(
+            200, {"access_token": tenant.tokens.issue(grant), "token_type": "bearer", "expires_in": str(TOKEN_SECONDS)}
+        )
 
     def seed(self, tenant: Tenant, table: str, records_: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if table not in TABLES:
@@ -188,8 +219,14 @@ def _check_assertion(tenant: Tenant, form: dict[str, str], token_url: str) -> Gr
         raise OAuthRefused("invalid_client", "unknown certificate (kid) or algorithm")
     certificate = certificates[0]
     try:
-        claims = jwt.decode(assertion, certificate["publicKeyPem"], algorithms=ALGORITHMS, audience=token_url,
-                            issuer=certificate["clientId"], options={"require": ["iss", "aud", "exp", "iat", "scope"]})
+        claims = jwt.decode(
+            assertion,
+            certificate["publicKeyPem"],
+            algorithms=ALGORITHMS,
+            audience=token_url,
+            issuer=certificate["clientId"],
+            options={"require": ["iss", "aud", "exp", "iat", "scope"]},
+        )
     except jwt.PyJWTError as exc:
         raise OAuthRefused("invalid_grant", f"invalid client assertion: {type(exc).__name__}") from exc
     if claims["exp"] - claims["iat"] > TOKEN_SECONDS:

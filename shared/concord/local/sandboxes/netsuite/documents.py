@@ -53,9 +53,8 @@ def prepare(tenant: Tenant, record_type: str, record: Row, current: Row | None) 
 def _entity(tenant: Tenant, record_type: str, record: Row, current: Row | None) -> Row:
     if not str(record.get("companyName") or "").strip():
         raise user_error("Please enter value(s) for: Company Name")
-    if current is None and record_type == "customer":
-        if not isinstance(record.get("subsidiary"), dict):
-            raise user_error("Please enter value(s) for: Primary Subsidiary")
+    if current is None and record_type == "customer" and not isinstance(record.get("subsidiary"), dict):
+        raise user_error("Please enter value(s) for: Primary Subsidiary")
     for field, table in (("currency", "currency"), ("terms", "term"), ("parent", "customer")):
         if record.get(field) is not None:
             found = reference(tenant, table, record[field], field)
@@ -86,8 +85,14 @@ def _sale(tenant: Tenant, record_type: str, record: Row, current: Row | None) ->
         if "line" not in line:
             taken += 1
             line["line"] = taken
-        line.update({"item": {"id": item["id"], "refName": item["itemId"]}, "quantity": float(quantity),
-                     "rate": float(rate), "amount": float(quantity * rate)})
+        line.update(
+            {
+                "item": {"id": item["id"], "refName": item["itemId"]},
+                "quantity": float(quantity),
+                "rate": float(rate),
+                "amount": float(quantity * rate),
+            }
+        )
     total = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
     record["total"] = float(total)
     record.setdefault("tranDate", today())
@@ -130,10 +135,14 @@ def _payment(tenant: Tenant, record: Row, current: Row | None) -> Row:
             raise user_error(f"The amount applied to {invoice['tranId']} must be more than 0 and at most {remaining}.")
         left = remaining - amount
         status = "B" if left <= 0 else "A"
-        tenant.store.update("invoice", invoice["id"], {"amountRemaining": float(left),
-                                                       "status": {"id": status, "refName": INVOICE_STATUS[status]}})
-        line.update({"doc": {"id": invoice["id"], "refName": invoice["tranId"]}, "amount": float(amount),
-                     "apply": True})
+        tenant.store.update(
+            "invoice",
+            invoice["id"],
+            {"amountRemaining": float(left), "status": {"id": status, "refName": INVOICE_STATUS[status]}},
+        )
+        line.update(
+            {"doc": {"id": invoice["id"], "refName": invoice["tranId"]}, "amount": float(amount), "apply": True}
+        )
         applied += amount
     record["payment"] = float(number(record.get("payment", applied), "payment"))
     record["status"] = {"id": "B", "refName": "Not Deposited"}

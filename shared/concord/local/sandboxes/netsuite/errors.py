@@ -8,8 +8,15 @@ from dataclasses import dataclass
 
 from ..kit import Response
 
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          429: "Too Many Requests", 500: "Internal Server Error"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 SECTIONS = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 429: "6", 500: "15.6.1"}
 
 
@@ -21,10 +28,20 @@ class NetSuiteError(Exception):
 
     def response(self) -> Response:
         section = SECTIONS.get(self.status, "15")
-        where = ("https://www.rfc-editor.org/rfc/rfc6585.html#section-4" if self.status == 429
-                 else f"https://www.rfc-editor.org/rfc/rfc9110.html#section-{section}")
-        return Response(self.status, {"type": where, "title": TITLES.get(self.status, "Error"), "status": self.status,
-                                      "o:errorDetails": [{"detail": self.detail, "o:errorCode": self.code}]})
+        where = (
+            "https://www.rfc-editor.org/rfc/rfc6585.html#section-4"
+            if self.status == 429
+            else f"https://www.rfc-editor.org/rfc/rfc9110.html#section-{section}"
+        )
+        return Response(
+            self.status,
+            {
+                "type": where,
+                "title": TITLES.get(self.status, "Error"),
+                "status": self.status,
+                "o:errorDetails": [{"detail": self.detail, "o:errorCode": self.code}],
+            },
+        )
 
 
 def user_error(detail: str) -> NetSuiteError:
@@ -32,10 +49,14 @@ def user_error(detail: str) -> NetSuiteError:
 
 
 def invalid_reference(field: str, value: object) -> NetSuiteError:
-    return NetSuiteError(400, "USER_ERROR", f"Error while accessing a resource. Invalid reference key {value} "
-                                            f"for {field}.")
+    return NetSuiteError(
+        400, "USER_ERROR", f"Error while accessing a resource. Invalid reference key {value} for {field}."
+    )
 
 
 def not_found(record_type: str, record_id: str) -> NetSuiteError:
-    return NetSuiteError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid record "
-                                                f"instance ID. ({record_type} {record_id})")
+    return NetSuiteError(
+        404,
+        "NONEXISTENT_ID",
+        f"The record instance does not exist. Provide a valid record instance ID. ({record_type} {record_id})",
+    )

@@ -22,10 +22,26 @@ from .errors import NetSuiteError, not_found, user_error
 
 Row = dict[str, Any]
 TYPES = ("customer", "job", "salesOrder", "invoice", "customerPayment")
-SUBLISTS = {"customer": ("addressbook",), "job": (), "salesOrder": ("item",), "invoice": ("item",),
-            "customerPayment": ("apply",)}
-READ_ONLY = ("id", "links", "lastModifiedDate", "dateCreated", "createdDate", "status", "total", "amountRemaining",
-             "tranId", "createdFrom", "entityId")
+SUBLISTS = {
+    "customer": ("addressbook",),
+    "job": (),
+    "salesOrder": ("item",),
+    "invoice": ("item",),
+    "customerPayment": ("apply",),
+}
+READ_ONLY = (
+    "id",
+    "links",
+    "lastModifiedDate",
+    "dateCreated",
+    "createdDate",
+    "status",
+    "total",
+    "amountRemaining",
+    "tranId",
+    "createdFrom",
+    "entityId",
+)
 
 
 def base(request: Request) -> str:
@@ -54,6 +70,7 @@ def existing(tenant: Tenant, record_type: str, key: str) -> Row:
 
 # -- reads ---------------------------------------------------------------------------------------
 
+
 def get_record(tenant: Tenant, request: Request, record_type: str, key: str) -> Response:
     record = existing(tenant, record_type, key)
     url = f"{base(request)}/{record_type}/{record['id']}"
@@ -74,6 +91,7 @@ def get_record(tenant: Tenant, request: Request, record_type: str, key: str) -> 
 
 
 # -- writes --------------------------------------------------------------------------------------
+
 
 def create_record(tenant: Tenant, request: Request, record_type: str) -> Response:
     return located(request, record_type, _insert(tenant, record_type, _body(request))["id"])
@@ -105,12 +123,21 @@ def transform_to_invoice(tenant: Tenant, request: Request, key: str) -> Response
         order = existing(tenant, "salesOrder", key)
         if order["status"]["id"] not in ("F",):
             raise user_error(f"You can not bill a sales order that is {order['status']['refName']}.")
-        lines = [{**{k: v for k, v in line.items() if k != "line"}, "createdFrom": {"id": order["id"]}}
-                 for line in order["item"]["items"]]
-        invoice = _insert(tenant, "invoice", {**{k: v for k, v in body.items() if k != "item"},
-                                               "entity": order["entity"], "currency": order["currency"],
-                                               "createdFrom": {"id": order["id"], "refName": order["tranId"]},
-                                               "item": {"items": lines}})
+        lines = [
+            {**{k: v for k, v in line.items() if k != "line"}, "createdFrom": {"id": order["id"]}}
+            for line in order["item"]["items"]
+        ]
+        invoice = _insert(
+            tenant,
+            "invoice",
+            {
+                **{k: v for k, v in body.items() if k != "item"},
+                "entity": order["entity"],
+                "currency": order["currency"],
+                "createdFrom": {"id": order["id"], "refName": order["tranId"]},
+                "item": {"items": lines},
+            },
+        )
         tenant.store.update("salesOrder", order["id"], {"status": {"id": "G", "refName": ORDER_STATUS["G"]}})
     return located(request, "invoice", invoice["id"])
 
@@ -132,8 +159,10 @@ def _insert(tenant: Tenant, record_type: str, body: Row) -> Row:
     external = body.get("externalId")
     if external and tenant.store.find(record_type, "externalId", external):
         raise user_error(f"A record with external ID {external} already exists.")
-    fields = {**body, **{name: {"items": list((body.get(name) or {}).get("items") or [])}
-                         for name in SUBLISTS[record_type]}}
+    fields = {
+        **body,
+        **{name: {"items": list((body.get(name) or {}).get("items") or [])} for name in SUBLISTS[record_type]},
+    }
     return tenant.store.insert(record_type, prepare(tenant, record_type, fields, None))
 
 

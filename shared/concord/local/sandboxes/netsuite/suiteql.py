@@ -50,17 +50,22 @@ def run(tenant: Tenant, query: str) -> list[dict[str, Any]]:
         db.create_function("TO_CHAR", 2, _to_char)
         db.create_function("TO_TIMESTAMP", 2, _to_timestamp)
         for table, (columns, rows) in analytics_tables(tenant.store).items():
-            names = ", ".join(f"\"{column}\" NUMERIC" for column in columns)
-            db.execute(f'CREATE TABLE "{table}" ({names})')
-            db.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in columns)})',
-                           [[row.get(column) for column in columns] for row in rows])
+            definitions = ", ".join(f'"{column}" NUMERIC' for column in columns)
+            db.execute(f'CREATE TABLE "{table}" ({definitions})')
+            db.executemany(
+                f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in columns)})',
+                [[row.get(column) for column in columns] for row in rows],
+            )
         cursor = db.execute(_quoted_keywords(query))
         names = [column[0].lower() for column in cursor.description]
-        return [{name: (None if value is None else str(value)) for name, value in zip(names, row, strict=True)}
-                for row in cursor.fetchall()]
+        return [
+            {name: (None if value is None else str(value)) for name, value in zip(names, row, strict=True)}
+            for row in cursor.fetchall()
+        ]
     except sqlite3.Error as exc:
-        raise NetSuiteError(400, "INVALID_PARAMETER", f"Invalid search query. Detailed unprocessed description "
-                                                      f"follows. {exc}") from None
+        raise NetSuiteError(
+            400, "INVALID_PARAMETER", f"Invalid search query. Detailed unprocessed description follows. {exc}"
+        ) from None
     finally:
         db.close()
 
@@ -79,12 +84,20 @@ def suiteql(tenant: Tenant, request: Request) -> Response:
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise NetSuiteError(400, "INVALID_PARAMETER", f"limit must be 1 to {MAX_LIMIT}, offset at least 0.")
     rows = run(tenant, query)
-    page = rows[offset:offset + limit]
+    page = rows[offset : offset + limit]
     more = offset + limit < len(rows)
     url = f"{request.tenant_url}/services/rest/query/v1/suiteql"
     links = [{"rel": "self", "href": f"{url}?limit={limit}&offset={offset}"}]
     if more:
         links.insert(0, {"rel": "next", "href": f"{url}?limit={limit}&offset={offset + limit}"})
-    return Response(200, {"links": links, "count": len(page), "hasMore": more,
-                          "items": [{"links": [], **row} for row in page], "offset": offset,
-                          "totalResults": len(rows)})
+    return Response(
+        200,
+        {
+            "links": links,
+            "count": len(page),
+            "hasMore": more,
+            "items": [{"links": [], **row} for row in page],
+            "offset": offset,
+            "totalResults": len(rows),
+        },
+    )

@@ -15,8 +15,16 @@ STAMPS = ("lastModifiedDate", "dateCreated", "createdDate")
 # Columns each table has even before a record sets them: the standard ones Concord reads, and the
 # account's custom transaction column (the sandbox account is customised with it).
 COLUMNS = {
-    "customer": ("id", "entityid", "companyname", "isinactive", "externalid", "vatregnumber", "lastmodifieddate",
-                 "datecreated"),
+    "customer": (
+        "id",
+        "entityid",
+        "companyname",
+        "isinactive",
+        "externalid",
+        "vatregnumber",
+        "lastmodifieddate",
+        "datecreated",
+    ),
     "job": ("id", "entityid", "companyname", "externalid", "lastmodifieddate"),
     "item": ("id", "itemid", "displayname", "baseprice"),
     "currency": ("id", "symbol", "name"),
@@ -37,8 +45,11 @@ def _cell(name: str, value: Any) -> Any:
 
 def _flat(record: Row) -> Row:
     """Body fields only (sublists left out), names lower-cased."""
-    return {name.lower(): _cell(name, value) for name, value in record.items()
-            if not (isinstance(value, dict) and "items" in value) and name != "links"}
+    return {
+        name.lower(): _cell(name, value)
+        for name, value in record.items()
+        if not (isinstance(value, dict) and "items" in value) and name != "links"
+    }
 
 
 def _transaction(record_type: str, record: Row) -> Row:
@@ -67,10 +78,37 @@ def _table(rows: list[Row], always: tuple[str, ...]) -> tuple[list[str], list[Ro
 def analytics_tables(store: RecordStore) -> dict[str, tuple[list[str], list[Row]]]:
     tables = {name: _table([_flat(r) for r in store.rows(name)], always) for name, always in COLUMNS.items()}
     transactions = [(record_type, record) for record_type in TRANSACTION_TYPES for record in store.rows(record_type)]
-    tables["transaction"] = _table([_transaction(t, r) for t, r in transactions],
-                                   ("id", "type", "status", "externalid", "entity", "currency", "tranid", "trandate",
-                                    "memo", "foreigntotal", "foreignamountremaining", "lastmodifieddate", "createddate"))
-    tables["transactionline"] = _table([line for _, r in transactions for line in _lines(r)],
-                                       ("transaction", "id", "item", "quantity", "rate", "amount", "memo", "mainline",
-                                        "createdfrom", CONCORD_REF_COLUMN))
+    tables["transaction"] = _table(
+        [_transaction(t, r) for t, r in transactions],
+        (
+            "id",
+            "type",
+            "status",
+            "externalid",
+            "entity",
+            "currency",
+            "tranid",
+            "trandate",
+            "memo",
+            "foreigntotal",
+            "foreignamountremaining",
+            "lastmodifieddate",
+            "createddate",
+        ),
+    )
+    tables["transactionline"] = _table(
+        [line for _, r in transactions for line in _lines(r)],
+        (
+            "transaction",
+            "id",
+            "item",
+            "quantity",
+            "rate",
+            "amount",
+            "memo",
+            "mainline",
+            "createdfrom",
+            CONCORD_REF_COLUMN,
+        ),
+    )
     return tables

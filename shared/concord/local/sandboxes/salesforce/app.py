@@ -12,8 +12,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..kit import (
-    BadJson, Cursors, OAuthClient, RecordStore, Request, RequestBudget, Response, Router,
-    StoreLayout, Tenant,
+    BadJson,
+    Cursors,
+    OAuthClient,
+    RecordStore,
+    Request,
+    RequestBudget,
+    Response,
+    Router,
+    StoreLayout,
+    Tenant,
 )
 from . import routes_collections as collections
 from . import routes_records as rows
@@ -38,8 +46,7 @@ def _router() -> Router:
     router.add("GET", f"{API}/query/{{locator}}", rows.query_more)
     router.add("POST", f"{API}/composite/sobjects", collections.create_records)
     router.add("PATCH", f"{API}/composite/sobjects", collections.update_records)
-    router.add("PATCH", f"{API}/composite/sobjects/{{sobject}}/{{field}}",
-               collections.upsert_records)
+    router.add("PATCH", f"{API}/composite/sobjects/{{sobject}}/{{field}}", collections.upsert_records)
     router.add("POST", f"{API}/sobjects/{{sobject}}", rows.create_record)
     router.add("GET", f"{API}/sobjects/{{sobject}}/{{record_id}}", rows.get_record)
     router.add("PATCH", f"{API}/sobjects/{{sobject}}/{{record_id}}", rows.update_record)
@@ -51,9 +58,14 @@ def _router() -> Router:
 class SalesforceSandbox:
     name = "salesforce"
 
-    def __init__(self, *, clients: Mapping[str, OAuthClient] | None = None,
-                 orgs: Mapping[str, Callable[[], Schema]] | None = None,
-                 allocation: int = 100_000, window_seconds: float = 86_400.0) -> None:
+    def __init__(
+        self,
+        *,
+        clients: Mapping[str, OAuthClient] | None = None,
+        orgs: Mapping[str, Callable[[], Schema]] | None = None,
+        allocation: int = 100_000,
+        window_seconds: float = 86_400.0,
+    ) -> None:
         self._clients = dict(clients or {})
         self._orgs = dict(orgs or DEFAULT_ORGS)
         self._allocation = allocation
@@ -64,12 +76,18 @@ class SalesforceSandbox:
         schema = self._orgs.get(name, psa_org)()
         layout = StoreLayout(
             new_id=lambda table, n: new_id(schema.get(table).key_prefix, n),  # type: ignore[union-attr]
-            format_time=format_datetime, created_fields=("CreatedDate",),
-            modified_fields=("LastModifiedDate", "SystemModstamp"))
-        return Org(name=name, store=RecordStore(layout),
-                   budget=RequestBudget(self._allocation, self._window),
-                   cursors=Cursors(prefix="01gSb"), schema=schema,
-                   client=self._clients.get(name, DEFAULT_CLIENT))
+            format_time=format_datetime,
+            created_fields=("CreatedDate",),
+            modified_fields=("LastModifiedDate", "SystemModstamp"),
+        )
+        return Org(
+            name=name,
+            store=RecordStore(layout),
+            budget=RequestBudget(self._allocation, self._window),
+            cursors=Cursors(prefix="01gSb"),
+            schema=schema,
+            client=self._clients.get(name, DEFAULT_CLIENT),
+        )
 
     def handle(self, tenant: Tenant, request: Request) -> Response:
         org = tenant if isinstance(tenant, Org) else None
@@ -77,14 +95,15 @@ class SalesforceSandbox:
         if request.path == "/services/oauth2/token" and request.method == "POST":
             return token_answer(org, org.client, request)
         if org.tokens.grant_of(request.header("Authorization")) is None:
-            return Response(401, [{"message": "Session expired or invalid",
-                                   "errorCode": "INVALID_SESSION_ID"}])
+            return Response(401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
         usage = org.budget.take()
         if usage is None:
             spent = org.budget.usage()
-            return Response(403, [{"message": "TotalRequests Limit exceeded.",
-                                   "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
-                            {"Sforce-Limit-Info": f"api-usage={spent.used}/{spent.allocation}"})
+            return Response(
+                403,
+                [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+                {"Sforce-Limit-Info": f"api-usage={spent.used}/{spent.allocation}"},
+            )
         response = self._answer(org, request)
         response.headers["Sforce-Limit-Info"] = f"api-usage={usage.used}/{usage.allocation}"
         return response
@@ -93,10 +112,11 @@ class SalesforceSandbox:
         found = self._router.match(request.method, request.path)
         if found is None:
             if self._router.allows_path(request.path):
-                return Response(405, [{"errorCode": "METHOD_NOT_ALLOWED", "message":
-                                       f"HTTP Method '{request.method}' not allowed."}])
-            return Response(404, [{"errorCode": "NOT_FOUND",
-                                   "message": "The requested resource does not exist"}])
+                return Response(
+                    405,
+                    [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{request.method}' not allowed."}],
+                )
+            return Response(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
         handler, params = found
         try:
             return handler(org, request, **params)
@@ -114,7 +134,9 @@ class SalesforceSandbox:
             raise ValueError(f"no sObject {table!r} in this org")
         stored = []
         for record in records:
-            fields = {(sobject.field(k).name if sobject.field(k) else k): v  # type: ignore[union-attr]
-                      for k, v in record.items()}
+            fields = {
+                (sobject.field(k).name if sobject.field(k) else k): v  # type: ignore[union-attr]
+                for k, v in record.items()
+            }
             stored.append(org.store.insert(sobject.name, fields))
         return stored

@@ -32,15 +32,18 @@ def token_answer(tenant: Tenant, client: OAuthClient, request: Request) -> Respo
         return Response(400, {"error": refused.error, "error_description": refused.description})
     identity = f"{request.base_url}/{tenant.name}/id/{ORG_ID}/{USER_ID}"
     issued_at = str(int(time.time() * 1000))
-    return Response(200, {
-        "access_token": tenant.tokens.issue(grant),
-        "signature": _signature(client, identity + issued_at),
-        "scope": "api",
-        "instance_url": request.tenant_url,
-        "id": identity,
-        "token_type": "Bearer",
-        "issued_at": issued_at,
-    })
+    return Response(
+        200,
+        {
+            "access_token": tenant.tokens.issue(grant),
+            "signature": _signature(client, identity + issued_at),
+            "scope": "api",
+            "instance_url": request.tenant_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        },
+    )
 
 
 def _signature(client: OAuthClient, message: str) -> str:

@@ -28,8 +28,8 @@ def _base62(number: int, width: int) -> str:
 def case_suffix(id15: str) -> str:
     """Each 5-character chunk becomes one letter: bit i set when its i-th character is upper case."""
     return "".join(
-        _SUFFIX[sum(1 << i for i, char in enumerate(id15[start:start + 5]) if char.isupper())]
-        for start in (0, 5, 10))
+        _SUFFIX[sum(1 << i for i, char in enumerate(id15[start : start + 5]) if char.isupper())] for start in (0, 5, 10)
+    )
 
 
 def new_id(key_prefix: str, sequence: int) -> str:

@@ -12,8 +12,7 @@ from .objects import psa_org
 from .records import Records
 from .schema import Schema
 
-DEFAULT_CLIENT = OAuthClient(client_id="concord-sandbox",
-                             client_secret=SecretStr("concord-sandbox-secret"))
+DEFAULT_CLIENT = OAuthClient(client_id="concord-sandbox", client_secret=SecretStr("concord-sandbox-secret"))
 
 
 @dataclass

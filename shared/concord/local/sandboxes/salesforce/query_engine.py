@@ -17,17 +17,24 @@ from .values import parse_date, parse_datetime
 
 Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
-_LITERAL_KIND = {FieldType.DATETIME: "datetime", FieldType.DATE: "date",
-                 FieldType.BOOLEAN: "boolean", FieldType.DOUBLE: "number",
-                 FieldType.CURRENCY: "number"}
-_TYPE_NAME = {"datetime": "dateTime", "date": "date", "boolean": "boolean", "number": "double",
-              "string": "string"}
+_LITERAL_KIND = {
+    FieldType.DATETIME: "datetime",
+    FieldType.DATE: "date",
+    FieldType.BOOLEAN: "boolean",
+    FieldType.DOUBLE: "number",
+    FieldType.CURRENCY: "number",
+}
+_TYPE_NAME = {"datetime": "dateTime", "date": "date", "boolean": "boolean", "number": "double", "string": "string"}
 
 
 def invalid_field(column: str, sobject: str) -> ApiError:
-    return ApiError(400, "INVALID_FIELD", f"No such column '{column}' on entity '{sobject}'. If "
-                    "you are attempting to use a custom field, be sure to append the '__c' after "
-                    "the custom field name.")
+    return ApiError(
+        400,
+        "INVALID_FIELD",
+        f"No such column '{column}' on entity '{sobject}'. If "
+        "you are attempting to use a custom field, be sure to append the '__c' after "
+        "the custom field name.",
+    )
 
 
 class QueryEngine:
@@ -47,7 +54,7 @@ class QueryEngine:
         keep = self._compile(query.where, sobject) if query.where else (lambda _: True)
         rows = self._ordered([r for r in rows if keep(r)], query.order_by, sobject)
         if query.limit is not None:
-            rows = rows[:query.limit]
+            rows = rows[: query.limit]
         shaped = []
         for row in rows:
             out: Row = {"attributes": self._attributes(sobject.name, row["Id"])}
@@ -91,7 +98,8 @@ class QueryEngine:
         hops, final = self._resolve(sobject, item)
 
         def shape(row: Row, out: Row) -> None:
-            target, current = out, row
+            target = out
+            current: Row | None = row
             for hop in hops:
                 parent_id = current.get(hop.name) if current else None
                 current = self._store.get(hop.references or "", parent_id) if parent_id else None
@@ -104,21 +112,23 @@ class QueryEngine:
                     target[hop.relationship or hop.name] = nested
                 target = nested
             target[final.name] = current.get(final.name) if current else None
+
         return shape
 
     def _child_shaper(self, subquery: Query, parent: SObjectType) -> Callable[[Row, Row], None]:
         relationship = parent.child(subquery.sobject)
         child = self._schema.get(relationship.child) if relationship else None
         if relationship is None or child is None:
-            raise ApiError(400, "INVALID_TYPE", f"Didn't understand relationship "
-                           f"'{subquery.sobject}' in FROM part of query call.")
+            raise ApiError(
+                400, "INVALID_TYPE", f"Didn't understand relationship '{subquery.sobject}' in FROM part of query call."
+            )
         self._select(subquery, child, [])  # checks the subquery's fields before any row
 
         def shape(row: Row, out: Row) -> None:
             children = self._store.find(child.name, relationship.field, row["Id"])
             records = self._select(subquery, child, children)
-            out[relationship.name] = ({"totalSize": len(records), "done": True,
-                                       "records": records} if records else None)
+            out[relationship.name] = {"totalSize": len(records), "done": True, "records": records} if records else None
+
         return shape
 
     # ----------------------------------------------------------------- filters and order
@@ -137,20 +147,17 @@ class QueryEngine:
             case Compare(path=path, op=op, value=value):
                 hops, final = self._resolve(sobject, path)
                 wanted = _literal(final, value)
-                return lambda row: _compare(_comparable(final, self._value_at(row, hops, final)),
-                                            op, wanted)
+                return lambda row: _compare(_comparable(final, self._value_at(row, hops, final)), op, wanted)
             case InList(path=path, values=values, negated=negated):
                 hops, final = self._resolve(sobject, path)
                 options = [_literal(final, v) for v in values]
-                return lambda row: (_comparable(final, self._value_at(row, hops, final))
-                                    in options) != negated
+                return lambda row: (_comparable(final, self._value_at(row, hops, final)) in options) != negated
             case Like(path=path, pattern=pattern):
                 hops, final = self._resolve(sobject, path)
                 if final.type not in TEXT_TYPES:
                     raise ApiError(400, "INVALID_FIELD", f"invalid operator on field: {path}")
                 regex = _like_regex(pattern)
-                return lambda row: bool(regex.fullmatch(str(
-                    self._value_at(row, hops, final) or "")))
+                return lambda row: bool(regex.fullmatch(str(self._value_at(row, hops, final) or "")))
         raise AssertionError(f"unknown condition {condition!r}")
 
     def _ordered(self, rows: list[Row], keys: list[OrderKey], sobject: SObjectType) -> list[Row]:
@@ -189,8 +196,11 @@ def _literal(field: SField, value: Value) -> Any:
     expected = _LITERAL_KIND.get(field.type, "string")
     if value.kind != expected:
         quoted = "" if expected == "string" else " and should not be enclosed in quotes"
-        raise ApiError(400, "INVALID_FIELD", f"value of filter criterion for field "
-                       f"'{field.name}' must be of type {_TYPE_NAME[expected]}{quoted}")
+        raise ApiError(
+            400,
+            "INVALID_FIELD",
+            f"value of filter criterion for field '{field.name}' must be of type {_TYPE_NAME[expected]}{quoted}",
+        )
     if field.type in (FieldType.ID, FieldType.REFERENCE):
         record_id = to_18(value.value)
         if record_id is None:
@@ -203,13 +213,12 @@ def _literal(field: SField, value: Value) -> Any:
 
 def _compare(actual: Any, op: str, wanted: Any) -> bool:
     if op == "=":
-        return actual == wanted
+        return bool(actual == wanted)
     if op == "!=":
-        return actual != wanted
+        return bool(actual != wanted)
     if actual is None or wanted is None:
         return False
-    return {"<": actual < wanted, ">": actual > wanted, "<=": actual <= wanted,
-            ">=": actual >= wanted}[op]
+    return bool({"<": actual < wanted, ">": actual > wanted, "<=": actual <= wanted, ">=": actual >= wanted}[op])
 
 
 def _like_regex(pattern: str) -> re.Pattern[str]:

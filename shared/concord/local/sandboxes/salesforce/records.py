@@ -31,41 +31,49 @@ class Records:
 
     def create(self, sobject: SObjectType, fields: dict[str, Any]) -> str:
         if "Id" in fields or "id" in fields:
-            raise RecordRejected([FieldError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                                             "cannot specify Id in an insert call", ["Id"])])
+            raise RecordRejected(
+                [FieldError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])]
+            )
         values = checked_fields(sobject, self.store, fields, None)
-        return self.store.insert(sobject.name, values)["Id"]
+        return str(self.store.insert(sobject.name, values)["Id"])
 
     def existing(self, sobject: SObjectType, record_id: str) -> dict[str, Any]:
         """The record with this id (15 or 18 characters) of this object, or NOT_FOUND."""
         full_id = to_18(record_id)
         record = self.store.get(sobject.name, full_id) if full_id else None
         if record is None:
-            raise not_found(f"Provided external ID field does not exist or is not accessible: "
-                            f"{record_id}" if full_id is None else
-                            "The requested resource does not exist")
+            raise not_found(
+                f"Provided external ID field does not exist or is not accessible: {record_id}"
+                if full_id is None
+                else "The requested resource does not exist"
+            )
         return record
 
     def update(self, sobject: SObjectType, record_id: str, fields: dict[str, Any]) -> None:
         record = self.existing(sobject, record_id)
-        changes = checked_fields(sobject, self.store, {k: v for k, v in fields.items()
-                                                       if k.lower() != "id"}, record)
+        changes = checked_fields(sobject, self.store, {k: v for k, v in fields.items() if k.lower() != "id"}, record)
         self.store.update(sobject.name, record["Id"], changes)
 
     def delete(self, sobject: SObjectType, record_id: str) -> None:
         self.store.delete(sobject.name, self.existing(sobject, record_id)["Id"])
 
-    def upsert(self, sobject: SObjectType, field_name: str, value: str,
-               fields: dict[str, Any], update_only: bool = False) -> tuple[str, bool]:
+    def upsert(
+        self, sobject: SObjectType, field_name: str, value: str, fields: dict[str, Any], update_only: bool = False
+    ) -> tuple[str, bool]:
         """(id, created) after creating or updating the record whose external id is `value`."""
         spec = sobject.field(field_name)
         if spec is None or not spec.external_id:
-            raise not_found(f"Provided external ID field does not exist or is not accessible: "
-                            f"{field_name}")
+            raise not_found(f"Provided external ID field does not exist or is not accessible: {field_name}")
         if any(k.lower() in ("id", spec.name.lower()) for k in fields if k != "attributes"):
-            raise RecordRejected([FieldError(
-                "INVALID_FIELD", f"Neither Id nor the external id field {spec.name} may be "
-                "specified in the body of an upsert", [spec.name])])
+            raise RecordRejected(
+                [
+                    FieldError(
+                        "INVALID_FIELD",
+                        f"Neither Id nor the external id field {spec.name} may be specified in the body of an upsert",
+                        [spec.name],
+                    )
+                ]
+            )
         with self.store.transaction():
             matches = [r["Id"] for r in self.store.find(sobject.name, spec.name, value)]
             if len(matches) > 1:
@@ -88,5 +96,4 @@ def result_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
     return [{"statusCode": e.code, "message": e.message, "fields": e.fields} for e in errors]
 
 
-__all__ = ["ApiError", "MultipleMatches", "RecordRejected", "Records", "error_list",
-           "result_errors"]
+__all__ = ["ApiError", "MultipleMatches", "RecordRejected", "Records", "error_list", "result_errors"]

@@ -18,8 +18,10 @@ from .records import MultipleMatches, result_errors
 from .validation import FieldError, RecordRejected
 
 MAX_RECORDS = 200
-ROLLED_BACK = FieldError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not "
-                         "all records were valid and the request was using AllOrNone header")
+ROLLED_BACK = FieldError(
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+)
 
 Result = dict[str, Any]
 
@@ -32,6 +34,7 @@ def create_records(org: Org, request: Request) -> Response:
     def create(record: dict[str, Any]) -> Result:
         target = org.records.sobject(_type_of(record))
         return {"id": org.records.create(target, record), "success": True, "errors": []}
+
     return _each(org, request, create)
 
 
@@ -39,12 +42,12 @@ def update_records(org: Org, request: Request) -> Response:
     def update(record: dict[str, Any]) -> Result:
         record_id = next((v for k, v in record.items() if k.lower() == "id"), None)
         if not record_id:
-            raise RecordRejected([FieldError("MISSING_ARGUMENT", "Id not specified in an "
-                                             "update call", ["Id"])])
+            raise RecordRejected([FieldError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])])
         target = org.records.sobject(_type_of(record))
         full_id = org.records.existing(target, record_id)["Id"]
         org.records.update(target, full_id, record)
         return {"id": full_id, "success": True, "errors": []}
+
     return _each(org, request, update)
 
 
@@ -53,8 +56,7 @@ def upsert_records(org: Org, request: Request, sobject: str, field: str) -> Resp
 
     def upsert(record: dict[str, Any]) -> Result:
         if _type_of(record).lower() != target.name.lower():
-            raise RecordRejected([FieldError("INVALID_FIELD", f"The record type must be "
-                                             f"{target.name}")])
+            raise RecordRejected([FieldError("INVALID_FIELD", f"The record type must be {target.name}")])
         value = next((v for k, v in record.items() if k.lower() == field.lower()), None)
         if value is None:
             raise RecordRejected([FieldError("MISSING_ARGUMENT", f"{field} not specified", [field])])
@@ -62,10 +64,17 @@ def upsert_records(org: Org, request: Request, sobject: str, field: str) -> Resp
         try:
             record_id, created = org.records.upsert(target, field, str(value), body)
         except MultipleMatches as many:
-            raise RecordRejected([FieldError("DUPLICATE_EXTERNAL_ID", f"{field}: more than one "
-                                             f"record found for external id field: {many.ids}",
-                                             [field])]) from many
+            raise RecordRejected(
+                [
+                    FieldError(
+                        "DUPLICATE_EXTERNAL_ID",
+                        f"{field}: more than one record found for external id field: {many.ids}",
+                        [field],
+                    )
+                ]
+            ) from many
         return {"id": record_id, "success": True, "errors": [], "created": created}
+
     return _each(org, request, upsert)
 
 
@@ -80,8 +89,9 @@ def _each(org: Org, request: Request, apply: Callable[[dict[str, Any]], Result])
             if all_or_none and not all(r["success"] for r in results):
                 raise _RollBack
     except _RollBack:
-        results = [r if not r["success"] else
-                   {"success": False, "errors": result_errors([ROLLED_BACK])} for r in results]
+        results = [
+            r if not r["success"] else {"success": False, "errors": result_errors([ROLLED_BACK])} for r in results
+        ]
     return Response(200, results)
 
 
@@ -91,25 +101,25 @@ def _attempt(apply: Callable[[dict[str, Any]], Result], record: dict[str, Any]) 
     except RecordRejected as rejected:
         return {"success": False, "errors": result_errors(rejected.errors)}
     except ApiError as error:
-        return {"success": False, "errors": result_errors(
-            [FieldError(error.code, error.message, error.fields)])}
+        return {"success": False, "errors": result_errors([FieldError(error.code, error.message, error.fields)])}
 
 
 def _collection(request: Request) -> tuple[bool, list[dict[str, Any]]]:
     body = request.json()
     records = body.get("records") if isinstance(body, dict) else None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ApiError(400, "JSON_PARSER_ERROR", "The body must be {\"allOrNone\": bool, "
-                       "\"records\": [...]}")
+        raise ApiError(400, "JSON_PARSER_ERROR", 'The body must be {"allOrNone": bool, "records": [...]}')
     if len(records) > MAX_RECORDS:
-        raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
-                       f"{MAX_RECORDS} records into this call")
+        raise ApiError(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RECORDS} records into this call",
+        )
     return bool(body.get("allOrNone", False)), records
 
 
 def _type_of(record: dict[str, Any]) -> str:
     record_type = (record.get("attributes") or {}).get("type")
     if not record_type:
-        raise RecordRejected([FieldError("INVALID_TYPE", "Each record must have "
-                                         "attributes.type")])
+        raise RecordRejected([FieldError("INVALID_TYPE", "Each record must have attributes.type")])
     return str(record_type)

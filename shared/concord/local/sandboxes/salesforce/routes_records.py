@@ -34,8 +34,9 @@ def get_record(org: Org, request: Request, sobject: str, record_id: str) -> Resp
         names = [s.name for s in specs if s]
     else:
         names = [f.name for f in target.fields.values()]
-    body: dict[str, Any] = {"attributes": {"type": target.name,
-                                           "url": f"{API_PATH}/sobjects/{target.name}/{record['Id']}"}}
+    body: dict[str, Any] = {
+        "attributes": {"type": target.name, "url": f"{API_PATH}/sobjects/{target.name}/{record['Id']}"}
+    }
     body.update({name: record.get(name) for name in names})
     if "Id" not in body:
         body["Id"] = record["Id"]
@@ -60,12 +61,12 @@ def create_record(org: Org, request: Request, sobject: str) -> Response:
 def upsert_record(org: Org, request: Request, sobject: str, field: str, value: str) -> Response:
     target = org.records.sobject(sobject)
     try:
-        record_id, created = org.records.upsert(target, field, value, _body_object(request),
-                                                update_only=request.param("updateOnly") == "true")
+        record_id, created = org.records.upsert(
+            target, field, value, _body_object(request), update_only=request.param("updateOnly") == "true"
+        )
     except MultipleMatches as many:
         return Response(300, [f"{API_PATH}/sobjects/{target.name}/{i}" for i in many.ids])
-    return Response(201 if created else 200,
-                    {"id": record_id, "success": True, "errors": [], "created": created})
+    return Response(201 if created else 200, {"id": record_id, "success": True, "errors": [], "created": created})
 
 
 def query(org: Org, request: Request) -> Response:
@@ -81,7 +82,7 @@ def query(org: Org, request: Request) -> Response:
 
 
 def query_more(org: Org, _: Request, locator: str) -> Response:
-    cursor, _, offset = locator.rpartition("-")
+    cursor, _separator, offset = locator.rpartition("-")
     page = org.cursors.page(cursor, int(offset)) if offset.isdigit() else None
     if page is None:
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -89,8 +90,7 @@ def query_more(org: Org, _: Request, locator: str) -> Response:
     return Response(200, _page_body(total, page.items, cursor, page.next_offset))
 
 
-def _page_body(total: int, records: list[Any], cursor: str | None,
-               next_offset: int | None) -> dict[str, Any]:
+def _page_body(total: int, records: list[Any], cursor: str | None, next_offset: int | None) -> dict[str, Any]:
     body: dict[str, Any] = {"totalSize": total, "done": next_offset is None}
     if next_offset is not None:
         body["nextRecordsUrl"] = f"{API_PATH}/query/{cursor}-{next_offset}"

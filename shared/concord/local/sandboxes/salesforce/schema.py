@@ -23,8 +23,7 @@ class FieldType(StrEnum):
     REFERENCE = "reference"
 
 
-TEXT_TYPES = frozenset({FieldType.ID, FieldType.STRING, FieldType.TEXTAREA, FieldType.PICKLIST,
-                        FieldType.REFERENCE})
+TEXT_TYPES = frozenset({FieldType.ID, FieldType.STRING, FieldType.TEXTAREA, FieldType.PICKLIST, FieldType.REFERENCE})
 NUMBER_TYPES = frozenset({FieldType.DOUBLE, FieldType.CURRENCY})
 
 
@@ -65,8 +64,7 @@ class SObjectType:
     def relationship(self, name: str) -> SField | None:
         """The reference field whose relationship name is `name` (Account, pse__Project__r)."""
         wanted = name.lower()
-        return next((f for f in self.fields.values()
-                     if f.relationship and f.relationship.lower() == wanted), None)
+        return next((f for f in self.fields.values() if f.relationship and f.relationship.lower() == wanted), None)
 
     def child(self, name: str) -> ChildRelationship | None:
         return self.children.get(name.lower())
@@ -87,13 +85,13 @@ class Schema:
         self._objects: dict[str, SObjectType] = {}
         for name, prefix, fields in objects:
             all_fields = (*SYSTEM_FIELDS, *fields)
-            self._objects[name.lower()] = SObjectType(name, prefix,
-                                                      {f.name.lower(): f for f in all_fields})
+            self._objects[name.lower()] = SObjectType(name, prefix, {f.name.lower(): f for f in all_fields})
         for sobject in self._objects.values():
             for f in sobject.fields.values():
                 if f.child_relationship and f.references and (parent := self.get(f.references)):
                     parent.children[f.child_relationship.lower()] = ChildRelationship(
-                        f.child_relationship, sobject.name, f.name)
+                        f.child_relationship, sobject.name, f.name
+                    )
 
     def get(self, name: str) -> SObjectType | None:
         return self._objects.get(name.lower())

@@ -14,23 +14,54 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal as TypingLiteral
+from typing import Any
+from typing import Literal as TypingLiteral
 
 from .errors import malformed_query
 from .values import parse_date, parse_datetime
 
-KEYWORDS = frozenset({"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY",
-                      "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "TRUE", "FALSE", "NULL"})
+KEYWORDS = frozenset(
+    {
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "NULLS",
+        "FIRST",
+        "LAST",
+        "LIMIT",
+        "TRUE",
+        "FALSE",
+        "NULL",
+    }
+)
 OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT])")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b",
-            "f": "\f", "%": "\\%", "_": "\\_"}  # \% and \_ stay escaped for LIKE
+_ESCAPES = {
+    "'": "'",
+    '"': '"',
+    "\\": "\\",
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "%": "\\%",
+    "_": "\\_",
+}  # \% and \_ stay escaped for LIKE
 
-TokenKind = TypingLiteral["name", "keyword", "string", "number", "date", "datetime", "op", "punct",
-                          "end"]
+TokenKind = TypingLiteral["name", "keyword", "string", "number", "date", "datetime", "op", "punct", "end"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +122,7 @@ def _string_at(source: str, start: int) -> tuple[str, int]:
         if char == "\\":
             escaped = source[i + 1] if i + 1 < len(source) else ""
             if escaped not in _ESCAPES:
-                raise malformed_query(f"Invalid string literal '\\{escaped}'. Illegal escape "
-                                      "sequence")
+                raise malformed_query(f"Invalid string literal '\\{escaped}'. Illegal escape sequence")
             chars.append(_ESCAPES[escaped])
             i += 2
         elif char == "'":
@@ -237,8 +267,7 @@ class _Parser:
         connective: str | None = None
         while (token := self.peek()).kind == "keyword" and token.text in ("AND", "OR"):
             if connective not in (None, token.text):
-                raise malformed_query(f"unexpected token: '{token.text}' (use parentheses "
-                                      "to mix AND and OR)")
+                raise malformed_query(f"unexpected token: '{token.text}' (use parentheses to mix AND and OR)")
             connective = self.take().text
             parts.append(self.unary())
         if connective is None:
@@ -272,7 +301,7 @@ class _Parser:
     def value(self) -> Value:
         token = self.take()
         if token.kind in ("string", "number", "date", "datetime"):
-            return Value(token.kind, token.value)  # type: ignore[arg-type]
+            return Value(token.kind, token.value)
         if token.kind == "keyword" and token.text in ("TRUE", "FALSE"):
             return Value("boolean", token.text == "TRUE")
         if token.kind == "keyword" and token.text == "NULL":

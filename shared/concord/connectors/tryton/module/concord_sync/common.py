@@ -11,11 +11,12 @@ class ConcordRefMixin:
     duplicate, and writable over RPC: a field-level `readonly` would make Tryton 8.2 refuse
     RPC writes too (ModelStorage.check_modification), so the views show it read-only instead.
     """
+
     __slots__ = ()
 
     concord_ref = fields.Char(
-        "Concord Reference", strip=True,
-        help="Concord's canonical id of this record (set by the integration).")
+        "Concord Reference", strip=True, help="Concord's canonical id of this record (set by the integration)."
+    )
 
     @classmethod
     def __setup__(cls):
@@ -24,11 +25,11 @@ class ConcordRefMixin:
         # A unique index (SQLite and PostgreSQL both allow many NULLs): also the index
         # the find-or-create search uses.
         cls._sql_constraints.append(
-            ('concord_ref_unique', Unique(table, table.concord_ref),
-                'concord_sync.msg_concord_ref_unique'))
+            ("concord_ref_unique", Unique(table, table.concord_ref), "concord_sync.msg_concord_ref_unique")
+        )
 
     @classmethod
     def copy(cls, records, default=None):
         default = {} if default is None else default.copy()
-        default.setdefault('concord_ref', None)
+        default.setdefault("concord_ref", None)
         return super().copy(records, default=default)

@@ -19,29 +19,29 @@ logger = logging.getLogger(__name__)
 
 # party.party fields -> the AccountChanged fields they feed.
 PARTY_FIELDS = {
-    'name': 'name',
-    'addresses': 'billing_address',
-    'identifiers': 'tax_id',
-    'customer_currency': 'currency',
-    }
-ACCOUNT_FIELDS = ['name', 'billing_address', 'tax_id', 'currency']
-SALE_WON_STATES = {'confirmed', 'processing', 'done'}
+    "name": "name",
+    "addresses": "billing_address",
+    "identifiers": "tax_id",
+    "customer_currency": "currency",
+}
+ACCOUNT_FIELDS = ["name", "billing_address", "tax_id", "currency"]
+SALE_WON_STATES = {"confirmed", "processing", "done"}
 # Events that happen once per record: their delivery id is derived from the record (id and
 # creation time, so a database restored from a backup cannot reuse one), and the same fact
 # announced twice (push, then a poller, or a retried transaction) is one event.
 ONCE_PER_RECORD = {
-    'OpportunityClosedWon': ('sale.opportunity', lambda key: key),
-    'TimeApproved': ('timesheet.line', lambda key: key),
-    'InvoicePosted': ('account.invoice', lambda key: key),
-    'PaymentReceived': ('account.move.line', lambda key: key[1]),
-    }
+    "OpportunityClosedWon": ("sale.opportunity", lambda key: key),
+    "TimeApproved": ("timesheet.line", lambda key: key),
+    "InvoicePosted": ("account.invoice", lambda key: key),
+    "PaymentReceived": ("account.move.line", lambda key: key[1]),
+}
 
 
 def _once_delivery_id(item):
     model, record_of = ONCE_PER_RECORD[item.event_type]
     record_id = record_of(item.key)
     created = Pool().get(model)(record_id).create_date
-    return f'{item.event_type}:{record_id}:{created.isoformat()}'
+    return f"{item.event_type}:{record_id}:{created.isoformat()}"
 
 
 def build_all(pending, settings):
@@ -52,48 +52,51 @@ def build_all(pending, settings):
         try:
             data = BUILDERS[item.event_type](item)
         except Exception:
-            logger.exception(
-                "concord push: could not build %s for %r", item.event_type, item.key)
+            logger.exception("concord push: could not build %s for %r", item.event_type, item.key)
             continue
         if data is None:
             continue
-        delivery_id = (
-            _once_delivery_id(item) if item.event_type in ONCE_PER_RECORD else None)
-        bodies.append((delivery_id, {
-                'type': item.event_type,
-                'timestamp': _iso(item.occurred_at),
-                'data': data,
-                'legal_entity': settings.legal_entity,
-                }))
+        delivery_id = _once_delivery_id(item) if item.event_type in ONCE_PER_RECORD else None
+        bodies.append(
+            (
+                delivery_id,
+                {
+                    "type": item.event_type,
+                    "timestamp": _iso(item.occurred_at),
+                    "data": data,
+                    "legal_entity": settings.legal_entity,
+                },
+            )
+        )
     return bodies
 
 
 def account_changed(item):
     pool = Pool()
-    Party = pool.get('party.party')
+    Party = pool.get("party.party")
     party = _existing(Party, item.key)
     if party is None:  # deleted in the same transaction
         return None
     if _is_internal(party):
         return None
     address = _billing_address(party)
-    tax_identifier = getattr(party, 'tax_identifier', None)
+    tax_identifier = getattr(party, "tax_identifier", None)
     changed = [f for f in ACCOUNT_FIELDS if f in item.changed_fields]
     return {
-        'account_id': str(party.id),
-        'name': party.name,
-        'billing_address': address,
-        'tax_id': tax_identifier.code if tax_identifier else None,
-        'currency': _party_currency(party),
-        'changed_fields': changed,
-        }
+        "account_id": str(party.id),
+        "name": party.name,
+        "billing_address": address,
+        "tax_id": tax_identifier.code if tax_identifier else None,
+        "currency": _party_currency(party),
+        "changed_fields": changed,
+    }
 
 
 def opportunity_closed_won(item):
     pool = Pool()
-    Opportunity = pool.get('sale.opportunity')
+    Opportunity = pool.get("sale.opportunity")
     opportunity = _existing(Opportunity, item.key)
-    if opportunity is None or opportunity.state != 'won':
+    if opportunity is None or opportunity.state != "won":
         return None
     currency = opportunity.currency.code
     lines = []
@@ -101,111 +104,105 @@ def opportunity_closed_won(item):
         if sale.state not in SALE_WON_STATES:
             continue
         for line in sale.lines:
-            if line.type != 'line' or not line.product or not line.quantity:
+            if line.type != "line" or not line.product or not line.quantity:
                 continue
             if line.quantity <= 0 or line.unit_price is None:
                 continue
-            lines.append({
-                    'service_item': _product_code(line.product),
-                    'description': _first_line(line.description)
-                    or line.product.name,
-                    'quantity': _decimal(Decimal(str(line.quantity)), 4),
-                    'unit_price': _money(line.unit_price, sale.currency.code),
-                    })
+            lines.append(
+                {
+                    "service_item": _product_code(line.product),
+                    "description": _first_line(line.description) or line.product.name,
+                    "quantity": _decimal(Decimal(str(line.quantity)), 4),
+                    "unit_price": _money(line.unit_price, sale.currency.code),
+                }
+            )
     if not lines:
         logger.warning(
-            "concord push: opportunity %s is won without a priced product line; "
-            "OpportunityClosedWon not sent", opportunity.id)
+            "concord push: opportunity %s is won without a priced product line; OpportunityClosedWon not sent",
+            opportunity.id,
+        )
         return None
     amount = opportunity.amount
     if amount is None:
         amount = opportunity.sale_amount or Decimal(0)
     return {
-        'opportunity_id': str(opportunity.id),
-        'account_id': str(opportunity.party.id),
-        'name': (opportunity.description or opportunity.reference
-            or opportunity.number),
-        'amount': _money(amount, currency),
-        'closed_on': (opportunity.end_date or dt.date.today()).isoformat(),
-        'lines': lines,
-        'payment_term': (opportunity.payment_term.name
-            if opportunity.payment_term else None),
-        }
+        "opportunity_id": str(opportunity.id),
+        "account_id": str(opportunity.party.id),
+        "name": (opportunity.description or opportunity.reference or opportunity.number),
+        "amount": _money(amount, currency),
+        "closed_on": (opportunity.end_date or dt.date.today()).isoformat(),
+        "lines": lines,
+        "payment_term": (opportunity.payment_term.name if opportunity.payment_term else None),
+    }
 
 
 def time_approved(item):
     pool = Pool()
-    Line = pool.get('timesheet.line')
+    Line = pool.get("timesheet.line")
     line = _existing(Line, item.key)
-    if line is None or line.approval_state != 'approved':
+    if line is None or line.approval_state != "approved":
         return None
     task = line.work.origin if line.work else None
-    if task is None or getattr(task, '__name__', None) != 'project.work':
-        logger.warning(
-            "concord push: timesheet line %s is not on a project task; "
-            "TimeApproved not sent", line.id)
+    if task is None or getattr(task, "__name__", None) != "project.work":
+        logger.warning("concord push: timesheet line %s is not on a project task; TimeApproved not sent", line.id)
         return None
     project = task
     while project.parent:
         project = project.parent
-    hours = (Decimal(str(line.duration.total_seconds())) / 3600).quantize(
-        Decimal('0.01'))
+    hours = (Decimal(str(line.duration.total_seconds())) / 3600).quantize(Decimal("0.01"))
     if not (0 < hours <= 24):
-        logger.warning(
-            "concord push: timesheet line %s has %s hours; TimeApproved not sent",
-            line.id, hours)
+        logger.warning("concord push: timesheet line %s has %s hours; TimeApproved not sent", line.id, hours)
         return None
     return {
-        'time_entry_id': str(line.id),
-        'project_id': str(project.id),
-        'task_id': str(task.id),
-        'employee_id': str(line.employee.id),
-        'worked_on': line.date.isoformat(),
-        'hours': _decimal(hours, 2),
-        'billable': _billable(project),
-        'approved_at': _iso(line.approved_at),
-        }
+        "time_entry_id": str(line.id),
+        "project_id": str(project.id),
+        "task_id": str(task.id),
+        "employee_id": str(line.employee.id),
+        "worked_on": line.date.isoformat(),
+        "hours": _decimal(hours, 2),
+        "billable": _billable(project),
+        "approved_at": _iso(line.approved_at),
+    }
 
 
 def _billable(project):
     "Time is billable on projects invoiced from timesheets (as TrytonPsa.approved_time says)."
-    method = getattr(project, 'project_invoice_method', None)
-    return method is None or method == 'timesheet'
+    method = getattr(project, "project_invoice_method", None)
+    return method is None or method == "timesheet"
 
 
 def invoice_posted(item):
     pool = Pool()
-    Invoice = pool.get('account.invoice')
+    Invoice = pool.get("account.invoice")
     invoice = _existing(Invoice, item.key)
-    if invoice is None or invoice.type != 'out' or invoice.state not in {
-            'posted', 'paid'}:
+    if invoice is None or invoice.type != "out" or invoice.state not in {"posted", "paid"}:
         return None
-    maturities = [l.maturity_date for l in invoice.lines_to_pay if l.maturity_date]
+    maturities = [line.maturity_date for line in invoice.lines_to_pay if line.maturity_date]
     return {
-        'invoice_id': str(invoice.id),
-        'number': invoice.number,
-        'customer_id': str(invoice.party.id),
-        'project_id': None,
-        'invoiced_on': invoice.invoice_date.isoformat(),
+        "invoice_id": str(invoice.id),
+        "number": invoice.number,
+        "customer_id": str(invoice.party.id),
+        "project_id": None,
+        "invoiced_on": invoice.invoice_date.isoformat(),
         # The date by which the whole invoice is due (the last instalment).
-        'due_on': (max(maturities) if maturities else invoice.invoice_date).isoformat(),
-        'total': _money(invoice.total_amount, invoice.currency.code),
-        }
+        "due_on": (max(maturities) if maturities else invoice.invoice_date).isoformat(),
+        "total": _money(invoice.total_amount, invoice.currency.code),
+    }
 
 
 def payment_received(item):
     pool = Pool()
-    Invoice = pool.get('account.invoice')
-    MoveLine = pool.get('account.move.line')
+    Invoice = pool.get("account.invoice")
+    MoveLine = pool.get("account.move.line")
     invoice_id, line_id = item.key
     invoice = _existing(Invoice, invoice_id)
     line = _existing(MoveLine, line_id)
-    if invoice is None or line is None or invoice.type != 'out':
+    if invoice is None or line is None or invoice.type != "out":
         return None
-    if invoice.state not in {'posted', 'paid'}:
+    if invoice.state not in {"posted", "paid"}:
         return None
-    sources = item.extra.get('sources', set())
-    if 'payment_lines' not in sources and line in invoice.payment_lines:
+    sources = item.extra.get("sources", set())
+    if "payment_lines" not in sources and line in invoice.payment_lines:
         # Seen by reconciliation only, but already a payment line of the invoice:
         # announced when it was added (earlier transaction).
         return None
@@ -216,77 +213,78 @@ def payment_received(item):
         amount = line.credit - line.debit
     else:
         logger.warning(
-            "concord push: payment line %s is not in the currency of invoice %s; "
-            "PaymentReceived not sent", line.id, invoice.id)
+            "concord push: payment line %s is not in the currency of invoice %s; PaymentReceived not sent",
+            line.id,
+            invoice.id,
+        )
         return None
     if amount <= 0:
         return None
     return {
-        'payment_id': str(line.id),
-        'invoice_id': str(invoice.id),
-        'amount': _money(amount, currency.code),
-        'received_on': line.date.isoformat(),
-        'invoice_amount_due': _money(invoice.amount_to_pay or 0, currency.code),
-        }
+        "payment_id": str(line.id),
+        "invoice_id": str(invoice.id),
+        "amount": _money(amount, currency.code),
+        "received_on": line.date.isoformat(),
+        "invoice_amount_due": _money(invoice.amount_to_pay or 0, currency.code),
+    }
 
 
 BUILDERS = {
-    'AccountChanged': account_changed,
-    'OpportunityClosedWon': opportunity_closed_won,
-    'TimeApproved': time_approved,
-    'InvoicePosted': invoice_posted,
-    'PaymentReceived': payment_received,
-    }
+    "AccountChanged": account_changed,
+    "OpportunityClosedWon": opportunity_closed_won,
+    "TimeApproved": time_approved,
+    "InvoicePosted": invoice_posted,
+    "PaymentReceived": payment_received,
+}
 
 
 def _existing(Model, record_id):
     with Transaction().set_context(active_test=False):
-        records = Model.search([('id', '=', record_id)], limit=1)
+        records = Model.search([("id", "=", record_id)], limit=1)
     return records[0] if records else None
 
 
 def _is_internal(party):
     "The company's own party or an employee's: not a CRM account."
     pool = Pool()
-    for name in ('company.company', 'company.employee'):
+    for name in ("company.company", "company.employee"):
         try:
             Model = pool.get(name)
         except KeyError:
             continue
         with Transaction().set_context(active_test=False):
-            if Model.search([('party', '=', party.id)], limit=1):
+            if Model.search([("party", "=", party.id)], limit=1):
                 return True
     return False
 
 
 def _billing_address(party):
     pool = Pool()
-    Address = pool.get('party.address')
+    Address = pool.get("party.address")
     # account_invoice flags invoice addresses; otherwise the first address.
-    address = party.address_get(
-        type='invoice' if 'invoice' in Address._fields else None)
+    address = party.address_get(type="invoice" if "invoice" in Address._fields else None)
     if not address:
         return None
-    street = (address.street_single_line or '').strip()
-    city = (address.city or '').strip()
+    street = (address.street_single_line or "").strip()
+    city = (address.city or "").strip()
     country = address.country.code if address.country else None
     if not (street and city and country):
         return None  # Concord's Address needs street, city and country
-    region = ''
+    region = ""
     if address.subdivision:
-        code = address.subdivision.code or ''
-        region = code.split('-', 1)[-1] if code else address.subdivision.name
+        code = address.subdivision.code or ""
+        region = code.split("-", 1)[-1] if code else address.subdivision.name
     return {
-        'street': street[:255],
-        'city': city[:255],
-        'postal_code': (address.postal_code or '').strip()[:32],
-        'region': region[:64],
-        'country': country.upper(),
-        }
+        "street": street[:255],
+        "city": city[:255],
+        "postal_code": (address.postal_code or "").strip()[:32],
+        "region": region[:64],
+        "country": country.upper(),
+    }
 
 
 def _party_currency(party):
-    currency = getattr(party, 'customer_currency', None)
+    currency = getattr(party, "customer_currency", None)
     if currency:
         return currency.code
     company = _company()
@@ -295,10 +293,10 @@ def _party_currency(party):
 
 def _company():
     try:
-        Company = Pool().get('company.company')
+        Company = Pool().get("company.company")
     except KeyError:
         return None
-    company_id = Transaction().context.get('company')
+    company_id = Transaction().context.get("company")
     if company_id:
         return Company(company_id)
     companies = Company.search([], limit=2)
@@ -311,24 +309,24 @@ def _product_code(product):
 
 
 def _first_line(text):
-    for line in (text or '').splitlines():
+    for line in (text or "").splitlines():
         if line.strip():
             return line.strip()[:255]
-    return ''
+    return ""
 
 
 def _money(amount, currency_code):
-    return {'amount': _decimal(Decimal(amount)), 'currency': currency_code}
+    return {"amount": _decimal(Decimal(amount)), "currency": currency_code}
 
 
 def _decimal(value, places=None):
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places))
-    return format(value, 'f')
+    return format(value, "f")
 
 
 def _iso(value):
     "ISO 8601 with a timezone; Tryton's naive datetimes are UTC."
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.isoformat()

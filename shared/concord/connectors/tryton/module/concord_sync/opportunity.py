@@ -11,17 +11,17 @@ from .common import ConcordRefMixin
 
 
 class SaleOpportunity(ConcordRefMixin, metaclass=PoolMeta):
-    __name__ = 'sale.opportunity'
+    __name__ = "sale.opportunity"
 
     @classmethod
     def won(cls, opportunities):
         before = {o.id: o.state for o in opportunities}
         super().won(opportunities)
-        if push.enabled('OpportunityClosedWon'):
+        if push.enabled("OpportunityClosedWon"):
             push.safely(cls._concord_queue_won, before)
 
     @classmethod
     def _concord_queue_won(cls, before):
         for opportunity in cls.browse(list(before)):
-            if opportunity.state == 'won' and before[opportunity.id] != 'won':
-                push.enqueue('OpportunityClosedWon', opportunity.id)
+            if opportunity.state == "won" and before[opportunity.id] != "won":
+                push.enqueue("OpportunityClosedWon", opportunity.id)

@@ -6,4 +6,4 @@ from .common import ConcordRefMixin
 
 
 class Work(ConcordRefMixin, metaclass=PoolMeta):
-    __name__ = 'project.work'
+    __name__ = "project.work"

@@ -44,20 +44,20 @@ from trytond.transaction import Transaction, without_check_access
 
 logger = logging.getLogger(__name__)
 
-SECTION = 'concord'
-DEFAULT_LEGAL_ENTITY = 'us-01'
+SECTION = "concord"
+DEFAULT_LEGAL_ENTITY = "us-01"
 DEFAULT_TIMEOUT = 3.0
-SECRET_PREFIX = 'whsec_'
-USER_AGENT = 'concord-sync-tryton/8.2'
+SECRET_PREFIX = "whsec_"
+USER_AGENT = "concord-sync-tryton/8.2"
 
 # Which system may announce which event (Concord refuses the others from a source).
 PRODUCER = {
-    'AccountChanged': 'crm',
-    'OpportunityClosedWon': 'crm',
-    'TimeApproved': 'psa',
-    'InvoicePosted': 'erp',
-    'PaymentReceived': 'erp',
-    }
+    "AccountChanged": "crm",
+    "OpportunityClosedWon": "crm",
+    "TimeApproved": "psa",
+    "InvoicePosted": "erp",
+    "PaymentReceived": "erp",
+}
 
 _warned = set()
 
@@ -73,27 +73,30 @@ class Settings:
 
 def settings(database):
     "The push settings of `database`, or None when it does not push."
-    url = (config.get(SECTION, 'webhook_url', default='') or '').strip()
+    url = (config.get(SECTION, "webhook_url", default="") or "").strip()
     if not url:
         return None
-    secret = (config.get(SECTION, f'secret_{database}', default='') or '').strip()
+    secret = (config.get(SECTION, f"secret_{database}", default="") or "").strip()
     if not secret:
         _warn_once(
-            ('no-secret', database),
+            ("no-secret", database),
             "concord push disabled for database %s: no secret_%s in [%s]",
-            database, database, SECTION)
+            database,
+            database,
+            SECTION,
+        )
         return None
     try:
-        timeout = float(config.get(SECTION, 'timeout', default=DEFAULT_TIMEOUT))
+        timeout = float(config.get(SECTION, "timeout", default=DEFAULT_TIMEOUT))
     except ValueError:
         timeout = DEFAULT_TIMEOUT
     return Settings(
-        url=url.rstrip('/') + '/' + urllib.parse.quote(database, safe=''),
+        url=url.rstrip("/") + "/" + urllib.parse.quote(database, safe=""),
         secret=secret,
-        system=config.get(SECTION, f'system_{database}', default=database) or database,
-        legal_entity=(config.get(SECTION, 'legal_entity', default='')
-            or DEFAULT_LEGAL_ENTITY),
-        timeout=timeout)
+        system=config.get(SECTION, f"system_{database}", default=database) or database,
+        legal_entity=(config.get(SECTION, "legal_entity", default="") or DEFAULT_LEGAL_ENTITY),
+        timeout=timeout,
+    )
 
 
 def enabled(event_type):
@@ -102,7 +105,7 @@ def enabled(event_type):
         transaction = Transaction()
         if transaction.database is None:
             return False
-        if transaction.context.get('concord_push', True) is False:
+        if transaction.context.get("concord_push", True) is False:
             return False
         current = settings(transaction.database.name)
         return current is not None and PRODUCER[event_type] == current.system
@@ -134,7 +137,7 @@ def enqueue(event_type, key, changed_fields=(), occurred_at=None, **extra):
 
 
 def now():
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -163,8 +166,7 @@ class Outbox:
     def add(self, event_type, key, changed_fields, occurred_at, extra):
         pending = self.pending.get((event_type, key))
         if pending is None:
-            pending = self.pending[(event_type, key)] = Pending(
-                event_type, key, occurred_at or now())
+            pending = self.pending[(event_type, key)] = Pending(event_type, key, occurred_at or now())
         for name in changed_fields:
             if name not in pending.changed_fields:
                 pending.changed_fields.append(name)
@@ -185,10 +187,11 @@ class Outbox:
             if current is None:
                 return
             from . import events
+
             with without_check_access():
                 self.ready.extend(
-                    (current, delivery_id, body)
-                    for delivery_id, body in events.build_all(pending, current))
+                    (current, delivery_id, body) for delivery_id, body in events.build_all(pending, current)
+                )
         except Exception:
             logger.exception("concord push: could not build the events of a transaction")
 
@@ -214,68 +217,76 @@ def deliver_all(ready):
         try:
             deliver(current, body, delivery_id)
         except Exception:
-            logger.exception("concord push: %s not sent", body.get('type'))
+            logger.exception("concord push: %s not sent", body.get("type"))
 
 
 def deliver(current, body, delivery_id=None):
     "POST one delivery; log, never raise (the event is not retried)."
-    payload = json.dumps(body, separators=(',', ':'), sort_keys=True).encode()
-    delivery_id = delivery_id or f'msg_{uuid.uuid4().hex}'
+    payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    delivery_id = delivery_id or f"msg_{uuid.uuid4().hex}"
     timestamp = int(time.time())
     try:
         headers = sign_headers(current.secret, delivery_id, timestamp, payload)
     except (binascii.Error, ValueError):
         _warn_once(
-            ('bad-secret', current.url),
+            ("bad-secret", current.url),
             "concord push: the secret for %s is not whsec_<base64>; nothing sent",
-            current.url)
+            current.url,
+        )
         return False
     request = urllib.request.Request(
-        current.url, data=payload, method='POST',
+        current.url,
+        data=payload,
+        method="POST",
         headers={
-            'Content-Type': 'application/json',
-            'User-Agent': USER_AGENT,
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
             **headers,
-            })
+        },
+    )
     started = time.monotonic()
     try:
         with _opener(current.url).open(request, timeout=current.timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        detail = error.read(500).decode('utf-8', 'replace')
+        detail = error.read(500).decode("utf-8", "replace")
         logger.warning(
-            "concord push: %s %s refused with HTTP %s: %s (not retried)",
-            body['type'], delivery_id, error.code, detail)
+            "concord push: %s %s refused with HTTP %s: %s (not retried)", body["type"], delivery_id, error.code, detail
+        )
         return False
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - log, never raise: polling closes the gap
         logger.warning(
-            "concord push: %s %s to %s failed: %r (not retried)",
-            body['type'], delivery_id, current.url, error)
+            "concord push: %s %s to %s failed: %r (not retried)", body["type"], delivery_id, current.url, error
+        )
         return False
     logger.info(
-        "concord push: %s %s -> %s HTTP %s in %.0f ms", body['type'], delivery_id,
-        current.url, status, (time.monotonic() - started) * 1000)
+        "concord push: %s %s -> %s HTTP %s in %.0f ms",
+        body["type"],
+        delivery_id,
+        current.url,
+        status,
+        (time.monotonic() - started) * 1000,
+    )
     return True
 
 
 def sign_headers(secret, delivery_id, timestamp, payload):
     "The Standard Webhooks headers (https://www.standardwebhooks.com/)."
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    signed = f'{delivery_id}.{timestamp}.'.encode() + payload
-    signature = base64.b64encode(
-        hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    signed = f"{delivery_id}.{timestamp}.".encode() + payload
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     return {
-        'webhook-id': delivery_id,
-        'webhook-timestamp': str(timestamp),
-        'webhook-signature': f'v1,{signature}',
-        }
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{signature}",
+    }
 
 
 def _opener(url):
     # A proxy from the environment must not swallow deliveries to a local receiver.
-    host = urllib.parse.urlsplit(url).hostname or ''
+    host = urllib.parse.urlsplit(url).hostname or ""
     try:
-        loopback = host == 'localhost' or ipaddress.ip_address(host).is_loopback
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
     if loopback:

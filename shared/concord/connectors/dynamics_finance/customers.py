@@ -1,0 +1,102 @@
+"""ErpCustomers over the CustomersV3 entity, keyed by company (dataAreaId) and CustomerAccount.
+
+Customers Concord creates get a deterministic account, `<prefix><10 hex digits of Concord's
+customer id>`: a create retried after a crash reads that key first and finds the customer the
+first attempt made, without an external-id field (the entity has none) and without trusting
+names. The legal entity's customer number sequence must therefore allow manual numbers.
+https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from concord.domain import Customer, CustomerUpdate, ErpCustomer
+from concord.errors import ValidationFailed
+from concord.events.types import Address
+from concord.ports import ErpCustomers
+
+from .entities import COMPANY, CUSTOMERS
+from .ids import odata_literal, record_id
+from .session import ErpSession
+
+ACTIVE, BLOCKED = "No", "All"  # OnHoldStatus: not on hold / on hold for every transaction
+
+
+def deterministic_account(prefix: str, external_ref: str) -> str:
+    return prefix + hashlib.sha256(external_ref.encode()).hexdigest()[:10].upper()
+
+
+class FinanceCustomers(ErpSession, ErpCustomers):
+    def find_customer(self, *, tax_id: str | None, name: str) -> ErpCustomer | None:
+        """By tax id, else exact organization name, in Concord's companies, on hold or not."""
+        for field, value in (("TaxExemptNumber", tax_id), ("OrganizationName", name)):
+            if not value:
+                continue
+            rows, _ = self.client.query_page(CUSTOMERS.name, filter=f"{field} eq {odata_literal(value)} and "
+                                             f"{self.in_companies()}", orderby="dataAreaId,CustomerAccount", top=1)
+            if rows:
+                return self._customer(rows[0])
+        return None
+
+    def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
+        """Update and release from hold `customer_id`, or create the customer under its
+        deterministic account (a retried create finds and updates the first one)."""
+        fields = {**self._fields(customer.name, customer.tax_id, customer.billing_address), "OnHoldStatus": ACTIVE}
+        if customer_id is None:
+            company = self.connection.company_of(customer.legal_entity)
+            account = deterministic_account(self.connection.customer_prefix, external_ref)
+            customer_id = f"{company}:{account}"
+            if self.find(CUSTOMERS, customer_id) is None:
+                body = {COMPANY: company, "CustomerAccount": account, "CustomerGroupId": self.connection.customer_group,
+                        **fields}
+                if customer.currency:
+                    body["SalesCurrencyCode"] = customer.currency
+                return self._customer(self.client.create(CUSTOMERS.name, body))
+        self.write(CUSTOMERS, customer_id, fields)
+        return self.get_customer(customer_id)
+
+    def deactivate_customer(self, customer_id: str, reason: str) -> None:
+        self.write(CUSTOMERS, customer_id, {"OnHoldStatus": BLOCKED})
+
+    def set_payment_term(self, customer_id: str, payment_term: str) -> None:
+        self.write(CUSTOMERS, customer_id, {"PaymentTerms": self.connection.payment_terms.get(payment_term, payment_term)})
+
+    def get_customer(self, customer_id: str) -> ErpCustomer:
+        return self._customer(self.read(CUSTOMERS, customer_id))
+
+    def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
+        fields = self._fields(changes.name, changes.tax_id, changes.billing_address)
+        if changes.currency:
+            fields["SalesCurrencyCode"] = changes.currency
+        if fields:
+            self.write(CUSTOMERS, customer_id, fields)
+
+    # ---------------------------------------------------------------- mapping
+
+    def _fields(self, name: str | None, tax_id: str | None, address: Address | None) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if name is not None:
+            fields["OrganizationName"] = name
+        if tax_id is not None:
+            fields["TaxExemptNumber"] = tax_id
+        if address is not None:
+            region = self.connection.country_regions.get(address.country)
+            if region is None:
+                raise ValidationFailed(f"dynamics_finance: no country/region id mapped for {address.country}")
+            fields.update({"AddressStreet": address.street, "AddressCity": address.city,
+                           "AddressZipCode": address.postal_code or "", "AddressState": address.region or "",
+                           "AddressCountryRegionId": region})
+        return fields
+
+    def _customer(self, row: dict[str, Any]) -> ErpCustomer:
+        countries = {region: code for code, region in self.connection.country_regions.items()}
+        address = None
+        if row.get("AddressStreet") and row.get("AddressCity") and row.get("AddressCountryRegionId") in countries:
+            address = Address(street=row["AddressStreet"], city=row["AddressCity"],
+                              postal_code=row.get("AddressZipCode") or "", region=row.get("AddressState") or "",
+                              country=countries[row["AddressCountryRegionId"]])
+        return ErpCustomer(customer_id=record_id(CUSTOMERS, row), name=row.get("OrganizationName") or "",
+                           tax_id=row.get("TaxExemptNumber") or None, billing_address=address,
+                           currency=row.get("SalesCurrencyCode") or None)
