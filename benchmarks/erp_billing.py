@@ -98,10 +98,18 @@ def kind_of(call: Call) -> str:
 def call_counts(calls: list[Call], floor: Floor, throttle_status: int) -> dict[str, Any]:
     kinds = Counter(kind_of(call) for call in calls)
     answered = kinds["read"] + kinds["write"]
-    return {"floor_writes": floor.writes, "floor_reads": floor.reads, "floor_calls": floor.calls,
-            "writes": kinds["write"], "reads": kinds["read"], "tokens": kinds["token"], "calls": answered,
-            f"answered_{throttle_status}": sum(call.status == throttle_status for call in calls),
-            "ratio": answered / floor.calls, "write_ratio": kinds["write"] / floor.writes}
+    return {
+        "floor_writes": floor.writes,
+        "floor_reads": floor.reads,
+        "floor_calls": floor.calls,
+        "writes": kinds["write"],
+        "reads": kinds["read"],
+        "tokens": kinds["token"],
+        "calls": answered,
+        f"answered_{throttle_status}": sum(call.status == throttle_status for call in calls),
+        "ratio": answered / floor.calls,
+        "write_ratio": kinds["write"] / floor.writes,
+    }
 
 
 @dataclass
@@ -125,15 +133,24 @@ def netsuite_account() -> Iterator[ErpUnderTest]:
         tenant = server.tenant("erp")
 
         def line_refs() -> list[str]:
-            return [str(line.get("custcol_concord_ref")) for order in tenant.store.rows("salesOrder")
-                    for line in (order.get("item") or {}).get("items") or []]
+            return [
+                str(line.get("custcol_concord_ref"))
+                for order in tenant.store.rows("salesOrder")
+                for line in (order.get("item") or {}).get("items") or []
+            ]
 
         try:
             # Reads: per write, the lines already billed (by ref), the order's status, the new
             # lines' ids; per run, the open draft and the items' ids (the currency's is cached).
-            yield ErpUnderTest(erp, tenant.calls.calls, tenant.calls.clear,
-                               lambda allocation, window: tenant.budget.configure(allocation, window),
-                               line_refs, DeclaredReads(per_write=3, per_run=2), throttle_status=429)
+            yield ErpUnderTest(
+                erp,
+                tenant.calls.calls,
+                tenant.calls.clear,
+                lambda allocation, window: tenant.budget.configure(allocation, window),
+                line_refs,
+                DeclaredReads(per_write=3, per_run=2),
+                throttle_status=429,
+            )
         finally:
             erp.client.close()
 
@@ -144,22 +161,52 @@ ERPS: dict[str, Callable[[], AbstractContextManager[ErpUnderTest]]] = {"netsuite
 def billing_systems(erp: ErpPort) -> Systems:
     """The ERP under test, and in memory what billing reads besides: the registry with the
     project linked to its PSA id and its customer to the ERP's."""
-    customer = erp.upsert_customer(Customer(
-        account_id=ACCOUNT, name=f"Billing Run {time.time_ns()}", tax_id="12-3456789", currency="USD",
-        legal_entity="us-01", billing_address=Address(street="1 Main St", city="Boston", country="US")), CUSTOMER_REF, None)
+    customer = erp.upsert_customer(
+        Customer(
+            account_id=ACCOUNT,
+            name=f"Billing Run {time.time_ns()}",
+            tax_id="12-3456789",
+            currency="USD",
+            legal_entity="us-01",
+            billing_address=Address(street="1 Main St", city="Boston", country="US"),
+        ),
+        CUSTOMER_REF,
+        None,
+    )
     xref = FakeXref()
     xref.link("customer", CUSTOMER_REF, System.ERP, customer.customer_id, "bench")
     xref.link("project", PROJECT_REF, System.PSA, PSA_PROJECT, "bench")
     xref.relate("project", PROJECT_REF, "customer", CUSTOMER_REF)
-    return Systems(crm=FakeCrm(), psa=FakePsa(), erp=erp, xref=xref, bus=FakeBus(),  # type: ignore[arg-type]
-                   rules={"us-01": us_rules()}, ownership=system_of_record())
+    return Systems(
+        crm=FakeCrm(),
+        psa=FakePsa(),
+        erp=erp,
+        xref=xref,
+        bus=FakeBus(),  # type: ignore[arg-type]
+        rules={"us-01": us_rules()},
+        ownership=system_of_record(),
+    )
 
 
 def approved_time(n: int) -> dict[str, TimeApprovedEvent]:
-    return {str(k): new_event(TimeApprovedEvent, {
-        "time_entry_id": f"te-{k}", "project_id": PSA_PROJECT, "task_id": "t-1", "employee_id": "e-1",
-        "worked_on": "2026-11-25", "hours": "1.50", "billable": True, "approved_at": APPROVED_AT},
-        legal_entity="us-01", occurred_at=APPROVED_AT) for k in range(n)}
+    return {
+        str(k): new_event(
+            TimeApprovedEvent,
+            {
+                "time_entry_id": f"te-{k}",
+                "project_id": PSA_PROJECT,
+                "task_id": "t-1",
+                "employee_id": "e-1",
+                "worked_on": "2026-11-25",
+                "hours": "1.50",
+                "billable": True,
+                "approved_at": APPROVED_AT,
+            },
+            legal_entity="us-01",
+            occurred_at=APPROVED_AT,
+        )
+        for k in range(n)
+    }
 
 
 def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled: bool) -> dict[str, Any]:
@@ -183,11 +230,16 @@ def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled
     elapsed = time.monotonic() - started
     refs = Counter(under_test.line_refs())
     expected = {f"time:te-{k}" for k in range(n)}
-    return {**call_counts(under_test.calls(), floor, under_test.throttle_status), "lines": n,
-            "deliveries": deliveries, "lost": len(expected - set(refs)),
-            "doubled": sum(count - 1 for count in refs.values() if count > 1),
-            "registry": sum(1 for e in events.values() if registry_line(systems, e)),
-            "parked": len(queue.parked), "elapsed_seconds": elapsed}
+    return {
+        **call_counts(under_test.calls(), floor, under_test.throttle_status),
+        "lines": n,
+        "deliveries": deliveries,
+        "lost": len(expected - set(refs)),
+        "doubled": sum(count - 1 for count in refs.values() if count > 1),
+        "registry": sum(1 for e in events.values() if registry_line(systems, e)),
+        "parked": len(queue.parked),
+        "elapsed_seconds": elapsed,
+    }
 
 
 def registry_line(systems: Systems, event: TimeApprovedEvent) -> str | None:
@@ -207,35 +259,60 @@ def run(n: int, timings: Timings = Timings(), kinds: tuple[str, ...] = tuple(ERP
 
 
 def figures_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [figure(f"{name}: ERP calls ({run['lines']} lines)", run["calls"], "calls", floor=run["floor_calls"],
-                   floor_name="batch floor (line writes + declared reads)",
-                   note=f"{run['writes']} writes, {run['reads']} reads; lost {run['lost']}, doubled {run['doubled']}")
-            for name, run in results.items()]
+    return [
+        figure(
+            f"{name}: ERP calls ({run['lines']} lines)",
+            run["calls"],
+            "calls",
+            floor=run["floor_calls"],
+            floor_name="batch floor (line writes + declared reads)",
+            note=f"{run['writes']} writes, {run['reads']} reads; lost {run['lost']}, doubled {run['doubled']}",
+        )
+        for name, run in results.items()
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1000, help="approved time entries (invoice lines) in the run")
-    parser.add_argument("--window", type=float, default=Timings.window_seconds,
-                        help="the account's rolling allocation window when throttled, seconds")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=Timings.window_seconds,
+        help="the account's rolling allocation window when throttled, seconds",
+    )
     args = parser.parse_args()
     timings = replace(Timings(), window_seconds=args.window)
     logger.setLevel("ERROR")  # one line per vendor call would bury the table
 
     results = run(args.lines, timings)
     command = f"python -m benchmarks.erp_billing --lines {args.lines}"
-    path = write_results("erp_billing", {**provenance(), "command": command, "lines": args.lines,
-                                         "timings": timings.__dict__, "scenarios": results,
-                                         "figures": figures_of(results)})
+    path = write_results(
+        "erp_billing",
+        {
+            **provenance(),
+            "command": command,
+            "lines": args.lines,
+            "timings": timings.__dict__,
+            "scenarios": results,
+            "figures": figures_of(results),
+        },
+    )
     info = provenance()
-    print(f"Billing run of {args.lines} lines through the ERP connectors, sandboxes in-process "
-          f"({info['machine']}, commit {info['commit']}): {command}")
-    print(f"{'run':<22}{'writes':>8}{'reads':>7}{'floor':>7}{'ratio':>7}{'throttled':>10}{'lost':>6}"
-          f"{'doubled':>8}{'registry':>9}{'seconds':>9}")
+    print(
+        f"Billing run of {args.lines} lines through the ERP connectors, sandboxes in-process "
+        f"({info['machine']}, commit {info['commit']}): {command}"
+    )
+    print(
+        f"{'run':<22}{'writes':>8}{'reads':>7}{'floor':>7}{'ratio':>7}{'throttled':>10}{'lost':>6}"
+        f"{'doubled':>8}{'registry':>9}{'seconds':>9}"
+    )
     for name, run_ in results.items():
         refused = next(v for k, v in run_.items() if k.startswith("answered_"))
-        print(f"{name:<22}{run_['writes']:>8}{run_['reads']:>7}{run_['floor_calls']:>7}{run_['ratio']:>7.2f}"
-              f"{refused:>10}{run_['lost']:>6}{run_['doubled']:>8}{run_['registry']:>9}{run_['elapsed_seconds']:>9.1f}")
+        print(
+            f"{name:<22}{run_['writes']:>8}{run_['reads']:>7}{run_['floor_calls']:>7}{run_['ratio']:>7.2f}"
+            f"{refused:>10}{run_['lost']:>6}{run_['doubled']:>8}{run_['registry']:>9}{run_['elapsed_seconds']:>9.1f}"
+        )
     print(f"written to {path}")
 
 

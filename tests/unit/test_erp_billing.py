@@ -61,4 +61,7 @@ def test_a_run_the_sandbox_throttles_midway_loses_and_doubles_nothing(results: d
 def test_the_figures_read_each_run_against_its_floor(results: dict) -> None:
     figures = {row["name"]: row for row in erp_billing.figures_of(results)}
     clean = figures[f"netsuite/clean: ERP calls ({LINES} lines)"]
-    assert (clean["value"], clean["floor"]) == (results["netsuite/clean"]["calls"], results["netsuite/clean"]["floor_calls"])
+    assert (clean["value"], clean["floor"]) == (
+        results["netsuite/clean"]["calls"],
+        results["netsuite/clean"]["floor_calls"],
+    )

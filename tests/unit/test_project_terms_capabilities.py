@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from concord.events import new_event
 from concord.events.envelope import ContractChangedEvent, StaffingChangedEvent
 from concord.events.types import System
@@ -32,15 +33,31 @@ def systems_with(contract_objects: bool) -> Systems:
 
 
 def staffing(project_id: str = PSA_PROJECT) -> StaffingChangedEvent:
-    return new_event(StaffingChangedEvent, {"project_id": project_id, "assignments": [
-        {"employee_id": "3", "role": "Consultant", "planned_hours": "40",
-         "cost_rate": {"amount": "80", "currency": "USD"}}]}, legal_entity="us-01", occurred_at=NOW)
+    return new_event(
+        StaffingChangedEvent,
+        {
+            "project_id": project_id,
+            "assignments": [
+                {
+                    "employee_id": "3",
+                    "role": "Consultant",
+                    "planned_hours": "40",
+                    "cost_rate": {"amount": "80", "currency": "USD"},
+                }
+            ],
+        },
+        legal_entity="us-01",
+        occurred_at=NOW,
+    )
 
 
 def contract(project_id: str = PSA_PROJECT) -> ContractChangedEvent:
-    return new_event(ContractChangedEvent, {"project_id": project_id, "contract_type": "fixed_fee",
-                                            "billing_owner": "Ana Finance", "milestones": []},
-                     legal_entity="us-01", occurred_at=NOW)
+    return new_event(
+        ContractChangedEvent,
+        {"project_id": project_id, "contract_type": "fixed_fee", "billing_owner": "Ana Finance", "milestones": []},
+        legal_entity="us-01",
+        occurred_at=NOW,
+    )
 
 
 @pytest.mark.parametrize("event", [staffing(), contract()], ids=["staffing", "contract"])

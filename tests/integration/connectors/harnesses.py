@@ -15,8 +15,17 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
+
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
-from concord.domain import ApprovedTime, Customer, InvoiceRecord, Opportunity, PostedInvoice, ProjectRecord, ReceivedPayment
+from concord.domain import (
+    ApprovedTime,
+    Customer,
+    InvoiceRecord,
+    Opportunity,
+    PostedInvoice,
+    ProjectRecord,
+    ReceivedPayment,
+)
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
 from concord.local.scenarios.finance import (
@@ -26,7 +35,6 @@ from concord.local.scenarios.finance import (
     TrytonFinance,
 )
 from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
-
 from tests.unit.connectors.business_central.sandbox_systems import (
     BusinessCentralSystems,
     business_central_systems,
@@ -70,12 +78,28 @@ class FakeScenario:
         now = dt.datetime.now(dt.UTC)
         usd = Money(amount=Decimal("1500"), currency="USD")
         self.crm.customers[account_id] = Customer(
-            account_id=account_id, name=f"Account {account_id}", tax_id="12-3456789", currency="USD",
-            billing_address=Address(street="1 Main St", city="Springfield", country="US"), legal_entity="us-01")
+            account_id=account_id,
+            name=f"Account {account_id}",
+            tax_id="12-3456789",
+            currency="USD",
+            billing_address=Address(street="1 Main St", city="Springfield", country="US"),
+            legal_entity="us-01",
+        )
         self.crm.opportunities[opportunity_id] = Opportunity(
-            opportunity_id=opportunity_id, account_id=account_id, name="Deal", amount=usd, won=True,
-            lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10),
-                                   unit_price=Money(amount=Decimal(150), currency="USD"))])
+            opportunity_id=opportunity_id,
+            account_id=account_id,
+            name="Deal",
+            amount=usd,
+            won=True,
+            lines=[
+                OpportunityLine(
+                    service_item="CONSULT-HR",
+                    description="Work",
+                    quantity=Decimal(10),
+                    unit_price=Money(amount=Decimal(150), currency="USD"),
+                )
+            ],
+        )
         self.crm.touch("customer", account_id, now)
         self.crm.touch("opportunity", opportunity_id, now)
         return account_id, opportunity_id
@@ -86,9 +110,16 @@ class FakeScenario:
 
     def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
         now = dt.datetime.now(dt.UTC)
-        entry = ApprovedTime(time_entry_id=f"t-{next(_ids)}", project_id=project.project_id,
-                             task_id=next(iter(project.task_ids.values())), employee_id="e-1", worked_on=worked_on,
-                             hours=hours, billable=True, approved_at=now)
+        entry = ApprovedTime(
+            time_entry_id=f"t-{next(_ids)}",
+            project_id=project.project_id,
+            task_id=next(iter(project.task_ids.values())),
+            employee_id="e-1",
+            worked_on=worked_on,
+            hours=hours,
+            billable=True,
+            approved_at=now,
+        )
         self.psa.approved.setdefault(project.project_id, []).append(entry)
         self.psa.touch("time_entry", entry.time_entry_id, now)
 
@@ -102,11 +133,17 @@ class FakeScenario:
         hours = sum(Decimal(str(line.quantity)) for _, invoice, line in self.erp.lines.values() if invoice == draft)
         total = Money(amount=hours * LIST_PRICE, currency="USD")
         today = dt.date.today()
-        self.erp.invoices[draft] = InvoiceRecord(invoice_id=draft, posted=True, number=f"INV-{draft}", total=total,
-                                                 amount_due=total)
-        self.erp.postings[draft] = PostedInvoice(invoice_id=draft, number=f"INV-{draft}",
-                                                 customer_id=self.erp.draft_customers[draft],
-                                                 invoiced_on=today, due_on=today + dt.timedelta(days=30), total=total)
+        self.erp.invoices[draft] = InvoiceRecord(
+            invoice_id=draft, posted=True, number=f"INV-{draft}", total=total, amount_due=total
+        )
+        self.erp.postings[draft] = PostedInvoice(
+            invoice_id=draft,
+            number=f"INV-{draft}",
+            customer_id=self.erp.draft_customers[draft],
+            invoiced_on=today,
+            due_on=today + dt.timedelta(days=30),
+            total=total,
+        )
         self.erp.touch("invoice", draft, dt.datetime.now(dt.UTC))
         return draft
 
@@ -116,8 +153,12 @@ class FakeScenario:
         self.erp.invoices[invoice_id] = invoice.model_copy(update={"amount_due": due})
         payment_id = f"pay-{next(_ids)}"
         self.erp.payments[payment_id] = ReceivedPayment(
-            payment_id=payment_id, invoice_id=invoice_id, amount=Money(amount=amount, currency="USD"),
-            received_on=dt.date.today(), invoice_amount_due=due)
+            payment_id=payment_id,
+            invoice_id=invoice_id,
+            amount=Money(amount=amount, currency="USD"),
+            received_on=dt.date.today(),
+            invoice_amount_due=due,
+        )
         self.erp.touch("payment", payment_id, dt.datetime.now(dt.UTC))
 
 
@@ -130,8 +171,13 @@ class TrytonScenario:
 
     def won_deal(self) -> tuple[str, str]:
         rep = SalesRep(self.crm.client)
-        account = rep.create_account(f"Contract Account {next(_ids)}-{random_ein()}", street="1 Main St",
-                                     city="Springfield", country="US", tax_id=random_ein())
+        account = rep.create_account(
+            f"Contract Account {next(_ids)}-{random_ein()}",
+            street="1 Main St",
+            city="Springfield",
+            country="US",
+            tax_id=random_ein(),
+        )
         return str(account), str(rep.win_opportunity(account, "Contract deal", [("Work", 10.0)]))
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -158,8 +204,9 @@ class SalesforceScenario:
         self.driver = systems.driver
 
     def won_deal(self) -> tuple[str, str]:
-        account = self.driver.account(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
-                                      legal_entity="us-01")
+        account = self.driver.account(
+            f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}", legal_entity="us-01"
+        )
         return account, self.driver.won_opportunity(account, [("CONSULT-HR", "Work", 10, 150)])
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -207,8 +254,9 @@ class HubSpotScenario:
         self.driver = systems.driver
 
     def won_deal(self) -> tuple[str, str]:
-        company = self.driver.company(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
-                                      legal_entity="us-01")
+        company = self.driver.company(
+            f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}", legal_entity="us-01"
+        )
         return company, self.driver.won_deal(company, [("CONSULT-HR", "Work", 10, 150)])
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -342,7 +390,9 @@ def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureReq
     @contextmanager
     def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
         with salesforce_systems(org=org) as systems:
-            yield Harness(f"salesforce+certinia ({org} org)", systems.crm, systems.psa, None, SalesforceScenario(systems))
+            yield Harness(
+                f"salesforce+certinia ({org} org)", systems.crm, systems.psa, None, SalesforceScenario(systems)
+            )
 
     return build
 

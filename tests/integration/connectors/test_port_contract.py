@@ -36,8 +36,10 @@ def plan_for(opportunity_id: str, account_id: str) -> ProjectPlan:
         account_id=account_id,
         opportunity_id=opportunity_id,
         budget=Money(amount=Decimal("18000"), currency=USD),
-        tasks=[TaskPlan(name="Discovery", service_item="CONSULT-HR", planned_hours=40),
-               TaskPlan(name="Build", service_item="CONSULT-HR", planned_hours=80)],
+        tasks=[
+            TaskPlan(name="Discovery", service_item="CONSULT-HR", planned_hours=40),
+            TaskPlan(name="Build", service_item="CONSULT-HR", planned_hours=80),
+        ],
     )
 
 
@@ -113,7 +115,7 @@ def test_crm_changes_of_named_records_are_the_stamps_polling_reports(harness: Ha
 # --- PSA --------------------------------------------------------------------------------------
 
 
-def _project(harness: Harness):  # noqa: ANN202 - (plan, record)
+def _project(harness: Harness):
     account_id, opportunity_id = harness.scenario.won_deal()
     plan = plan_for(opportunity_id, account_id)
     assert harness.psa is not None
@@ -190,8 +192,10 @@ def test_erp_draft_lines_are_added_once_per_reference(harness: Harness) -> None:
     customer = harness.erp.upsert_customer(unique_customer(), f"customer:crm:{dt.datetime.now().timestamp()}", None)
     project_ref = f"project:crm:contract-{dt.datetime.now().timestamp()}"
     draft = harness.erp.open_invoice_draft(customer.customer_id, USD, project_ref)
-    lines = [InvoiceLine(description=f"{n} h", quantity=n, service_item="CONSULT-HR", concord_ref=f"time:{project_ref}:{n}")
-             for n in (1, 2)]
+    lines = [
+        InvoiceLine(description=f"{n} h", quantity=n, service_item="CONSULT-HR", concord_ref=f"time:{project_ref}:{n}")
+        for n in (1, 2)
+    ]
 
     assert harness.erp.open_invoice_draft(customer.customer_id, USD, project_ref) == draft
     ids = harness.erp.add_invoice_lines(draft, lines)
@@ -200,7 +204,8 @@ def test_erp_draft_lines_are_added_once_per_reference(harness: Harness) -> None:
         again = harness.erp.add_invoice_lines(draft, lines)
         assert again == ids  # the ERP knows the lines: nothing added twice
         assert harness.erp.billed_refs([line.concord_ref or "" for line in lines]) == {
-            line.concord_ref: line.quantity for line in lines}
+            line.concord_ref: line.quantity for line in lines
+        }
 
 
 def _billing_customer(harness: Harness) -> tuple[ErpCustomer, str]:
@@ -211,8 +216,12 @@ def _billing_customer(harness: Harness) -> tuple[ErpCustomer, str]:
 
 
 def _lines(project_ref: str, quantities: list[float], tag: str = "t") -> list[InvoiceLine]:
-    return [InvoiceLine(description=f"{q} h", quantity=q, service_item="CONSULT-HR",
-                        concord_ref=f"time:{project_ref}:{tag}{n}") for n, q in enumerate(quantities)]
+    return [
+        InvoiceLine(
+            description=f"{q} h", quantity=q, service_item="CONSULT-HR", concord_ref=f"time:{project_ref}:{tag}{n}"
+        )
+        for n, q in enumerate(quantities)
+    ]
 
 
 @erp
@@ -222,8 +231,11 @@ def test_erp_customer_is_found_by_tax_id_else_by_exact_name(harness: Harness) ->
 
     by_tax_id = harness.erp.find_customer(tax_id=customer.tax_id, name="Some Other Name")
     by_name = harness.erp.find_customer(tax_id=None, name=customer.name)
-    again = harness.erp.upsert_customer(customer.model_copy(update={"name": customer.name + " Renamed"}),
-                                        f"customer:crm:{customer.account_id}", created.customer_id)
+    again = harness.erp.upsert_customer(
+        customer.model_copy(update={"name": customer.name + " Renamed"}),
+        f"customer:crm:{customer.account_id}",
+        created.customer_id,
+    )
 
     assert by_tax_id is not None and by_name is not None
     assert by_tax_id.customer_id == by_name.customer_id == again.customer_id == created.customer_id
@@ -259,7 +271,8 @@ def test_erp_billed_refs_are_the_erps_where_it_stores_them_else_the_registrys(ha
     if harness.erp.capabilities.line_refs is LineRefs.STORED:
         assert again == first  # the ERP knows the lines: nothing added twice
         assert harness.erp.billed_refs([*first, "time:never-billed"]) == {
-            line.concord_ref: line.quantity for line in lines}
+            line.concord_ref: line.quantity for line in lines
+        }
     else:  # only Concord's registry can say what was billed: the ERP adds what it is given
         assert set(again) == set(first) and set(again.values()).isdisjoint(first.values())
 
@@ -287,6 +300,7 @@ def test_erp_the_posted_invoice_and_its_payment_are_polled_and_read(harness: Har
     total = postings[0].total.amount
     received = [r for c in payment_changes if (r := harness.erp.received_payment(c.record_id))]
     assert [(r.invoice_id, r.amount.amount, r.invoice_amount_due.amount) for r in received] == [
-        (draft, Decimal(100), total - 100)]
+        (draft, Decimal(100), total - 100)
+    ]
     # (get_invoice's amount due may lag: Business Central's applies a payment journal once it posts)
     assert harness.erp.get_invoice(draft).posted

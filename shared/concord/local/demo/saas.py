@@ -21,12 +21,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from ...stores.registry import Registry
+from ...sync.ids import canonical_id
 from ..inspect import LocalView
 from ..runtime.schedules import scheduled_event
 from ..scenarios import DraftInvoice, ErpFinanceUser, SaasConsultant, SaasSalesRep
@@ -34,10 +35,8 @@ from ..scenarios.saas import NoScenarioUser
 from ..scenarios.tryton import random_ein
 from ..scenarios.users import stack_users
 from ..stack import LocalStack, LocalStackError, aws_client
-from ...sync.ids import canonical_id
 from .checks import Checks
 
-T = TypeVar("T")
 POLL_FUNCTION = "poll_changes"
 WEEK = [8.0, 7.5, 6.0]  # Monday to Wednesday
 LINES = [("Discovery", 8.0), ("Build", 40.0)]
@@ -50,12 +49,12 @@ def run_change_capture(view: LocalView) -> dict[str, Any]:
     return dict(view.invoke(POLL_FUNCTION, scheduled_event(schedule.name)))
 
 
-def poll_until(view: LocalView, probe: Callable[[], T | None], timeout: float = 90) -> T | None:
+def poll_until[T](view: LocalView, probe: Callable[[], T | None], timeout: float = 90) -> T | None:
     """Run change capture, then give the flows a moment, until `probe` answers (or time is up)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run_change_capture(view)
-        found = view.wait_for(probe, timeout=3, interval=0.3)
+        found: T | None = view.wait_for(probe, timeout=3, interval=0.3)
         if found:
             return found
     return None
@@ -86,33 +85,40 @@ class SaasDemo:
     def quote_to_cash(self) -> tuple[str, str, str] | None:
         """A deal won in the CRM; returns (account, opportunity, PSA project)."""
         suffix = uuid.uuid4().hex[:4].upper()
-        account = self.rep.create_account(f"Globex {suffix}", street="1 Main Street", city="Boston",
-                                          country="US", tax_id=random_ein())
+        account = self.rep.create_account(
+            f"Globex {suffix}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+        )
         opportunity = self.rep.win_opportunity(account, f"Globex rollout {suffix}", LINES)
         started = time.monotonic()
-        self.console.print(f"\n[bold]Quote-to-cash[/]: deal {opportunity} won in {self.crm} "
-                           f"({self.rep.account_word} {account})")
+        self.console.print(
+            f"\n[bold]Quote-to-cash[/]: deal {opportunity} won in {self.crm} ({self.rep.account_word} {account})"
+        )
         project_ref = canonical_id("project", "crm", opportunity)
         project = poll_until(self.view, lambda: self.xref.records_of("project", project_ref).get("psa"))
         customer = self.xref.records_of("customer", canonical_id("customer", "crm", account)).get("erp")
         project_word = self.consultant.project_word
-        if not self.checks.expect(bool(project and customer),
-                                  f"the won deal made no {self.psa} {project_word} or ERP customer"):
+        if not self.checks.expect(
+            bool(project and customer), f"the won deal made no {self.psa} {project_word} or ERP customer"
+        ):
             return None
         tasks = self.consultant.task_names(str(project))
         self.checks.expect(tasks == sorted(d for d, _ in LINES), f"{self.psa} {project_word} tasks {tasks}")
-        self.console.print(f"  ERP customer #{customer} in {self.erp}, {self.psa} {project_word} {project} with tasks "
-                           f"{', '.join(tasks)}: {time.monotonic() - started:.1f} s")
+        self.console.print(
+            f"  ERP customer #{customer} in {self.erp}, {self.psa} {project_word} {project} with tasks "
+            f"{', '.join(tasks)}: {time.monotonic() - started:.1f} s"
+        )
         return account, opportunity, str(project)
 
     def billing(self, opportunity: str, project: str) -> None:
         project_ref = canonical_id("project", "crm", opportunity)
         timecard = self.consultant.fill_week(project, WEEK)
         self.consultant.approve([timecard])
-        self.console.print(f"\n[bold]Billing[/]: {self.consultant.timesheet_word} {timecard} ({sum(WEEK)} h) "
-                           f"approved in {self.psa}")
+        self.console.print(
+            f"\n[bold]Billing[/]: {self.consultant.timesheet_word} {timecard} ({sum(WEEK)} h) approved in {self.psa}"
+        )
         draft = poll_until(self.view, lambda: self._draft_with_hours(project_ref, Decimal(str(sum(WEEK)))))
-        if not self.checks.expect(draft is not None, "approved time did not reach the ERP draft invoice"):
+        if draft is None:
+            self.checks.expect(False, "approved time did not reach the ERP draft invoice")
             return
         self.console.print(f"  on the {self.erp} draft #{draft.draft_id}: {draft.total}")
         invoice = self.finance.post_invoice(project_ref)
@@ -138,11 +144,27 @@ class SaasDemo:
         status = (self.rep.financial_status(opportunity), self.consultant.billing_status(project))
         rows = [
             ("opportunity", f"{opportunity} {'won' if deal.won else 'open'} {deal.amount}", "", "", deal.won),
-            ("customer", name, f"#{erp_customer.get('id')} {erp_customer.get('name')}", "",
-             erp_customer.get("name") == name),
-            ("project + tasks", ", ".join(d for d, _ in LINES), "", f"{project} {', '.join(tasks)}",
-             tasks == sorted(d for d, _ in LINES)),
-            ("approved → billed hours", "", f"{billed} h billed", f"{approved} h approved", billed == Decimal(str(approved))),
+            (
+                "customer",
+                name,
+                f"#{erp_customer.get('id')} {erp_customer.get('name')}",
+                "",
+                erp_customer.get("name") == name,
+            ),
+            (
+                "project + tasks",
+                ", ".join(d for d, _ in LINES),
+                "",
+                f"{project} {', '.join(tasks)}",
+                tasks == sorted(d for d, _ in LINES),
+            ),
+            (
+                "approved → billed hours",
+                "",
+                f"{billed} h billed",
+                f"{approved} h approved",
+                billed == Decimal(str(approved)),
+            ),
             ("financial status", str(status[0]), "paid", str(status[1]), status == ("paid", "paid")),
         ]
         table = Table(title=f"{self.crm} CRM, {self.erp} ERP and {self.psa} PSA after the demo")
@@ -172,11 +194,13 @@ class SaasDemo:
         reached = poll_until(
             self.view,
             lambda: self.rep.financial_status(opportunity) == status == self.consultant.billing_status(project),
-            timeout=60)
+            timeout=60,
+        )
         where = f"the {self.crm} deal and the {self.psa} {self.consultant.project_word}"
         if self.checks.expect(bool(reached), f"{where} did not show {status}"):
-            self.console.print(f"  {where[0].upper()}{where[1:]}: [bold]{status}[/] "
-                               f"({time.monotonic() - started:.1f} s after the ERP)")
+            self.console.print(
+                f"  {where[0].upper()}{where[1:]}: [bold]{status}[/] ({time.monotonic() - started:.1f} s after the ERP)"
+            )
 
 
 def saas_demo(stack: LocalStack, console: Console, checks: Checks) -> SaasDemo | None:

@@ -21,11 +21,11 @@ SystemId = int | str
 class SalesRepRole(Protocol):
     """A sales rep wins a deal in the CRM."""
 
-    def create_account(self, name: str, *, street: str | None, city: str, country: str,
-                       tax_id: str | None) -> SystemId: ...
+    def create_account(
+        self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None
+    ) -> SystemId: ...
 
-    def win_opportunity(self, account_id: SystemId, description: str,
-                        hours: list[tuple[str, float]]) -> SystemId:
+    def win_opportunity(self, account_id: SystemId, description: str, hours: list[tuple[str, float]]) -> SystemId:
         """A won opportunity with one line per (description, hours) of consulting."""
         ...
 
@@ -58,14 +58,13 @@ class DealState:
     amount: float | None
 
 
-class SaasSalesRep(SalesRepRole, Protocol):
+class SaasSalesRep(Protocol):
     """A sales rep in a SaaS CRM, as the demo and the e2e tests drive any of them."""
 
     vendor: ClassVar[str]  # how people name the CRM, e.g. "HubSpot"
     account_word: ClassVar[str]  # what the CRM calls a customer ("account", "company")
 
-    def create_account(self, name: str, *, street: str | None, city: str, country: str,
-                       tax_id: str | None) -> str: ...
+    def create_account(self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None) -> str: ...
 
     def win_opportunity(self, account_id: str, description: str, hours: list[tuple[str, float]]) -> str: ...
 

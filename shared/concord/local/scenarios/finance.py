@@ -1,6 +1,7 @@
 """The finance user of each ERP kind, in the one shape the demo and the e2e tests drive
-(ErpFinanceUser): the Tryton, NetSuite, Business Central and Dynamics 365 Finance clerks behind it. An ERP joins by adding its kind and
-its finance user's constructor to FINANCE_USERS (a SaaS ERP's sandbox tenant is `/erp`)."""
+(ErpFinanceUser): the Tryton, NetSuite, Business Central and Dynamics 365 Finance clerks behind
+it. An ERP joins by adding its kind and its finance user's constructor to FINANCE_USERS (a SaaS
+ERP's sandbox tenant is `/erp`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from ..systems import LocalSystems
 from ..vendors import VendorSandboxes
 from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, tryton
 from .saas import NoScenarioUser
-
 
 BC_DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber's maxLength
 
@@ -80,7 +80,9 @@ class NetSuiteFinance:
         order = self.clerk.draft_invoice(project_ref)
         if order is None:
             return None
-        return DraftInvoice(str(order["id"]), order["total_amount"], _hours([line["quantity"] for line in order["lines"]]))
+        return DraftInvoice(
+            str(order["id"]), order["total_amount"], _hours([line["quantity"] for line in order["lines"]])
+        )
 
     def post_invoice(self, project_ref: str) -> str:
         order = self.clerk.draft_invoice(project_ref)
@@ -97,7 +99,8 @@ class NetSuiteFinance:
         rows = self.clerk.erp.rows(
             "SELECT transactionline.quantity FROM transactionline, transaction "
             "WHERE transactionline.transaction = transaction.id AND transaction.type = 'SalesOrd' "
-            f"AND transactionline.mainline = 'F' AND transaction.memo = {netsuite.text(project_ref)}")
+            f"AND transactionline.mainline = 'F' AND transaction.memo = {netsuite.text(project_ref)}"
+        )
         return _hours([row["quantity"] for row in rows])
 
     def customer_name(self, customer_id: str) -> str | None:
@@ -162,7 +165,9 @@ class DynamicsFinance:
         found = self.clerk.draft_invoice(project_ref)
         if found is None:
             return None
-        return DraftInvoice(str(found["id"]), found["total_amount"], _hours([line["Quantity"] for line in found["lines"]]))
+        return DraftInvoice(
+            str(found["id"]), found["total_amount"], _hours([line["Quantity"] for line in found["lines"]])
+        )
 
     def post_invoice(self, project_ref: str) -> str:
         found = self.clerk.draft_invoice(project_ref)
@@ -177,14 +182,23 @@ class DynamicsFinance:
     def billed_hours(self, project_ref: str) -> Decimal:
         text = dynamics_finance.text
         headers = self.clerk.erp.rows("FreeTextInvoiceHeaders", f"CustomerReference eq {text(project_ref)}")
-        return _hours([line["Quantity"] for h in headers for line in self.clerk.erp.rows(
-            "FreeTextInvoiceLines", f"dataAreaId eq {text(h['dataAreaId'])} and "
-                                    f"InvoiceIdentifier eq {text(h['InvoiceIdentifier'])}")])
+        return _hours(
+            [
+                line["Quantity"]
+                for h in headers
+                for line in self.clerk.erp.rows(
+                    "FreeTextInvoiceLines",
+                    f"dataAreaId eq {text(h['dataAreaId'])} and InvoiceIdentifier eq {text(h['InvoiceIdentifier'])}",
+                )
+            ]
+        )
 
     def customer_name(self, customer_id: str) -> str | None:
         company, _, account = customer_id.partition(":")
         text = dynamics_finance.text
-        rows = self.clerk.erp.rows("CustomersV3", f"dataAreaId eq {text(company)} and CustomerAccount eq {text(account)}")
+        rows = self.clerk.erp.rows(
+            "CustomersV3", f"dataAreaId eq {text(company)} and CustomerAccount eq {text(account)}"
+        )
         return str(rows[0]["OrganizationName"]) if rows else None
 
 
@@ -217,5 +231,6 @@ def finance_user(kind: str, *, systems: LocalSystems | None, vendors: VendorSand
         return TrytonFinance.signed_in(systems)
     if kind in FINANCE_USERS and vendors is not None and vendors.saas.get("erp") == kind:
         return FINANCE_USERS[kind](vendors)
-    raise NoScenarioUser(f"no finance user for an ERP of kind {kind!r} on this stack "
-                         f"(scripted: {', '.join([TRYTON, *FINANCE_USERS])})")
+    raise NoScenarioUser(
+        f"no finance user for an ERP of kind {kind!r} on this stack (scripted: {', '.join([TRYTON, *FINANCE_USERS])})"
+    )

@@ -73,8 +73,11 @@ class TrytonSaasConsultant:
     def fill_week(self, project_id: str, daily_hours: list[float], *, week_of: dt.date | None = None) -> str:
         day = week_of or dt.date.today()
         monday = day - dt.timedelta(days=day.weekday())
-        lines = [self.consultant.log_time(project_id, hours, worked_on=monday + dt.timedelta(days=n))
-                 for n, hours in enumerate(daily_hours) if hours]
+        lines = [
+            self.consultant.log_time(project_id, hours, worked_on=monday + dt.timedelta(days=n))
+            for n, hours in enumerate(daily_hours)
+            if hours
+        ]
         return LINE_IDS.join(map(str, lines))
 
     def approve(self, timesheet_ids: list[str]) -> None:

@@ -27,10 +27,10 @@ def stack_users(stack: LocalStack) -> StackUsers:
     """The users of a running stack (NoScenarioUser: a role has none scripted)."""
     choice = stack.current_state().systems or dict(stack.systems_choice or ALL_TRYTON)
     systems, vendors = stack.systems(), stack.vendors()
-    rep = (TrytonSaasRep.signed_in(_tryton(systems)) if choice["crm"] == TRYTON
-           else sales_rep(_sandboxes(vendors)))
-    person = (TrytonSaasConsultant.signed_in(_tryton(systems)) if choice["psa"] == TRYTON
-              else consultant(_sandboxes(vendors)))
+    rep = TrytonSaasRep.signed_in(_tryton(systems)) if choice["crm"] == TRYTON else sales_rep(_sandboxes(vendors))
+    person = (
+        TrytonSaasConsultant.signed_in(_tryton(systems)) if choice["psa"] == TRYTON else consultant(_sandboxes(vendors))
+    )
     return StackUsers(rep, person, finance_user(choice["erp"], systems=systems, vendors=vendors))
 
 
