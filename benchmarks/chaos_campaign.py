@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from concord.aws.sagas import redrive_saga
+from concord.catalog import CHANGE_CAPTURE
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
@@ -48,7 +49,7 @@ from concord.local.scenarios.tryton import (
     user_client,
 )
 from concord.local.sender import canonical_delivery, post
-from concord.local.stack import LocalStack, aws_client
+from concord.local.stack import STACK_NAME, LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
@@ -313,9 +314,9 @@ class Campaign:
         With the systems faulted a run may fail (on AWS: retried, then alarmed); the watches
         that failed resume from their checkpoints at the next run."""
         try:
-            return self.view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))
+            return self.view.invoke(CHANGE_CAPTURE.folder, scheduled_event(CHANGE_CAPTURE.physical_name(STACK_NAME)))
         except RuntimeError as error:
-            self._mark(f"poll_changes failed (systems faulted): {str(error)[:160]}")
+            self._mark(f"change_capture failed (systems faulted): {str(error)[:160]}")
             return {"watches": []}
 
     def settle(self, timeout: float) -> None:
@@ -333,8 +334,8 @@ class Campaign:
             unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
             if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: "
-                           f"poll_changes ran, {sum(w.get('events', 0) for w in watches)} event(s) announced")
+                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: change_capture ran, "
+                           f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
                 last_poll = now
             if now - last_log > 15:
                 self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))

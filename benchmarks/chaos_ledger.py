@@ -12,14 +12,16 @@ from typing import Any
 
 from concord.aws.operations import peek_messages, queue_ref
 from concord.aws.sagas import REDRIVE_SEPARATOR
+from concord.catalog import AUDIT_TRAIL, BILLING, DLQ_SUFFIX, QUOTE_TO_CASH
 from concord.local.consistency import SystemsView
 from concord.local.inspect import LocalView
 from concord.local.sagas import machine_arn
+from concord.local.stack import STACK_NAME
 from concord.sync.ids import canonical_id
 
-AUDIT_DLQ = "concord-local-audit-trail-dlq"
-BILLING_DLQ = "concord-local-post-billable-dlq"
-DLQS = ("concord-local-audit-trail-dlq", "concord-local-q2c-start-dlq", BILLING_DLQ)
+AUDIT_DLQ = AUDIT_TRAIL.physical_name(STACK_NAME) + DLQ_SUFFIX
+BILLING_DLQ = BILLING.physical_name(STACK_NAME) + DLQ_SUFFIX
+DLQS = (AUDIT_DLQ, QUOTE_TO_CASH.physical_name(STACK_NAME) + DLQ_SUFFIX, BILLING_DLQ)
 
 
 @dataclass
@@ -249,11 +251,11 @@ class Accountant:
                 else:
                     ledger.note("unreported", **base, why="failed saga without SyncExceptionRaised (yet)")
             else:
-                # a trigger parked before any saga started sits in the q2c-start DLQ
+                # a trigger parked before any saga started sits in the quote-to-cash start DLQ
                 in_dlq = [
                     v
                     for v in dlq.values()
-                    if v["queue"].endswith("q2c-start-dlq") and v.get("opportunity_id") == deal.opportunity_id
+                    if v["queue"] == QUOTE_TO_CASH.physical_name(STACK_NAME) + DLQ_SUFFIX and v.get("opportunity_id") == deal.opportunity_id
                 ]
                 if in_dlq:
                     ledger.note("parked", **base, **in_dlq[0])

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from concord.stores.registry import Registry
+from concord.catalog import BILLING, CUSTOMER_MASTER, FINANCIAL_STATUS, PROJECT_TERMS
 from concord.connectors.tryton.erp import CAPABILITIES as ERP_CAPABILITIES
 from concord.domain import LineageEntry
 from concord.events import Envelope, new_event
@@ -52,8 +52,9 @@ from concord.local.scenarios.tryton import (
     random_ein,
     user_client,
 )
-from concord.local.stack import LocalStack, aws_client
+from concord.local.stack import STACK_NAME, LocalStack, aws_client
 from concord.local.systems import LocalSystems
+from concord.stores.registry import Registry
 from concord.sync.ids import canonical_id
 
 from ._common import figure, free_port, percentiles, provenance, write_results
@@ -264,29 +265,14 @@ def main() -> None:
                 view.events.disable_rule(Name=schedule.name)
             project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
             runs = [
-                FlowRun(
-                    "billing",
-                    "concord-local-post-billable",
-                    lambda: billing_events(systems, tryton, deal, n),
-                    lambda events: [
-                        entry
-                        for e in events
-                        for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
-                    ],
-                ),
-                FlowRun(
-                    "financial status",
-                    "concord-local-propagate-financials",
-                    lambda: payment_events(view, systems, tryton, deal, n),
-                    project_lineage,
-                ),
-                FlowRun("customer master", "concord-local-sync-customer", lambda: account_events(deal, n), None),
-                FlowRun(
-                    "project terms",
-                    "concord-local-sync-project-terms",
-                    lambda: staffing_events(deal, n),
-                    project_lineage,
-                ),
+                FlowRun(BILLING.label, BILLING.physical_name(STACK_NAME), lambda: billing_events(systems, tryton, deal, n),
+                        lambda events: [entry for e in events for entry in xref.lineage(
+                            "time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))]),
+                FlowRun(FINANCIAL_STATUS.label, FINANCIAL_STATUS.physical_name(STACK_NAME),
+                        lambda: payment_events(view, systems, tryton, deal, n), project_lineage),
+                FlowRun(CUSTOMER_MASTER.label, CUSTOMER_MASTER.physical_name(STACK_NAME), lambda: account_events(deal, n), None),
+                FlowRun(PROJECT_TERMS.label, PROJECT_TERMS.physical_name(STACK_NAME), lambda: staffing_events(deal, n),
+                        project_lineage),
             ]
             flows = {run.name: run_flow(view, faults, run) for run in runs}
             floor_seconds = measure_floor(view, account_events(deal, n))
@@ -320,25 +306,11 @@ def main() -> None:
         for system, per_record in flow["calls_per_record"].items():
             if per_record:
                 figures.append(figure(f"{name}: {system.upper()} calls per record", per_record, "calls"))
-    billing = flows["billing"]
-    figures.append(
-        figure(
-            "billing: ERP calls per batch floor",
-            billing["calls"]["erp"],
-            "calls",
-            batch_floor,
-            f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes",
-        )
-    )
-    results = {
-        **provenance(),
-        "events_per_flow": n,
-        "floor_seconds": floor_seconds,
-        "floor_records_per_second": floor_rate,
-        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
-        "flows": flows,
-        "figures": figures,
-    }
+    billing = flows[BILLING.label]
+    figures.append(figure("billing: ERP calls per batch floor", billing["calls"]["erp"], "calls", batch_floor,
+                          f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes"))
+    results = {**provenance(), "events_per_flow": n, "floor_seconds": floor_seconds, "floor_records_per_second": floor_rate,
+               "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines, "flows": flows, "figures": figures}
     path = write_results("flow_throughput", results)
 
     print(

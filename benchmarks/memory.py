@@ -1,7 +1,7 @@
 """Peak memory (ru_maxrss) of each function, against a bare interpreter with the same libraries.
 
 One fresh interpreter per function and mode. Functions that need only AWS (webhook_ingest,
-audit_trail, q2c_start) are invoked twice under moto (in-process) on the local stage's
+audit_trail, quote_to_cash) are invoked twice under moto (in-process) on the local stage's
 resources, provisioned from the synthesized template as `concord local up` does: a cold
 invocation, then a warm one whose duration and AWS requests are recorded (cost_model.py reads
 them). The others need the CRM, PSA and ERP, so their figure is the peak after importing the
@@ -146,7 +146,7 @@ def _opportunity_won() -> Any:
 SCENARIOS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "webhook_ingest": _webhook_events,
     "audit_trail": lambda topology: _queue_events(topology, "audit_trail", _account_changed),
-    "q2c_start": lambda topology: _queue_events(topology, "q2c_start", _opportunity_won),
+    "quote_to_cash": lambda topology: _queue_events(topology, "quote_to_cash", _opportunity_won),
 }
 
 

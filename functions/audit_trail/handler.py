@@ -15,10 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
+from concord.catalog import AUDIT_TRAIL
 from concord.observability import bind_event, logger, metrics, tracer
 from concord.stores.audit import AuditTrail
 
-CONSUMER = "audit_trail"
+CONSUMER = AUDIT_TRAIL.name
 
 
 def record_event(record: SQSRecord, trail: AuditTrail) -> bool:

@@ -25,6 +25,17 @@ class WebAclConfig(BaseModel):
     rate_limit_per_ip: Annotated[int, Field(ge=10, le=2_000_000_000)] = 3000
 
 
+class SubscriptionRenewalConfig(BaseModel):
+    """The ERP is Business Central with webhook subscriptions (its connection secret holds
+    `subscriptions`): a scheduled function keeps them alive (constructs/subscription_renewal.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Subscriptions lapse 3 days after a renewal and are renewed within a day of that: a run
+    # at most every 12 hours leaves a failed run time for the next.
+    every_hours: Annotated[int, Field(ge=1, le=12)] = 12
+
+
 class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,7 +67,7 @@ class StageConfig(BaseModel):
     # Saga Tasks: first retry interval (doubling, full jitter) and attempts on transient errors.
     saga_retry_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 2
     saga_retry_attempts: Annotated[int, Field(ge=0, le=10)] = 4
-    # Change capture by polling (functions/poll_changes): what to watch, and how often.
+    # Change capture by polling (functions/change_capture): what to watch, and how often.
     poll_watches: list[dict[str, str]] = [
         {"system": "crm", "record_type": "opportunity", "source": "crm"},
         {"system": "crm", "record_type": "customer", "source": "crm"},
@@ -66,9 +77,11 @@ class StageConfig(BaseModel):
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus
-    # (Event Relay): each is routed to the enrich_changes flow. None by default (docs/sync-flows.md).
+    # (Event Relay): each is routed to the enrichment flow. None by default (docs/sync-flows.md).
     salesforce_event_relay: list[EventRelay] = []
-    # How often reconciliation compares the three systems (functions/reconcile).
+    # None: the ERP has no Business Central webhook subscriptions to renew (nothing deployed).
+    business_central_subscriptions: SubscriptionRenewalConfig | None = None
+    # How often reconciliation compares the three systems (functions/reconciliation).
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
     legal_entities: dict[str, LegalEntityRules]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
-from concord.events.types import Severity
+from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
 
 from .config import AppConfig
-from .constructs.bus import CANONICAL_SOURCES, EventBus
+from .constructs.bus import EventBus
 from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.dashboard import OperationsDashboard
@@ -21,6 +20,7 @@ from .constructs.ingress_alarms import IngressAlarms
 from .constructs.ops import AlarmTopics
 from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
+from .constructs.subscription_renewal import SubscriptionRenewal
 from .constructs.sync_flows import SyncFlows
 
 ARCHIVE_DAYS = 90
@@ -37,9 +37,11 @@ class ConcordStack(Stack):
         topics = AlarmTopics(self, "Alarms", prefix=prefix)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
-        def function(name: str, description: str, **kwargs: Any) -> ConcordFunction:
+        def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
+            """`scope`: the construct the function belongs to when its id would clash with the stack's
+            child of the same name (a flow's construct and its function share the flow's name)."""
             return ConcordFunction(
-                self,
+                scope or self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
                 physical_prefix=prefix,
@@ -51,7 +53,7 @@ class ConcordStack(Stack):
             )
 
         ingest = function(
-            "webhook_ingest",
+            INGRESS,
             "Verifies webhooks, maps them to canonical events, publishes them once",
             environment={},
             timeout=Duration.seconds(10),
@@ -84,8 +86,8 @@ class ConcordStack(Stack):
         )
 
         audit = function(
-            "audit_trail",
-            "Records every canonical event in the sync audit trail",
+            AUDIT_TRAIL.folder,
+            AUDIT_TRAIL.description,
             environment={
                 "AUDIT_TABLE_NAME": tables.audit.table_name,
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
@@ -95,13 +97,11 @@ class ConcordStack(Stack):
         audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",
-            name="audit_trail",
+            flow=AUDIT_TRAIL,
             prefix=prefix,
             bus=bus.bus,
-            pattern=events.EventPattern(source=CANONICAL_SOURCES),
             function=audit,
             topics=topics,
-            severity=Severity.WARNING,
             max_receive_count=stage.max_receive_count,
         )
 
@@ -151,6 +151,12 @@ class ConcordStack(Stack):
             every_hours=stage.reconcile_every_hours,
         )
 
+        connector_environment = {
+            key: quote_to_cash.systems_environment[key]
+            for key in (
+                "SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME"
+            )
+        }
         ChangeCapture(
             self,
             "ChangeCapture",
@@ -159,14 +165,24 @@ class ConcordStack(Stack):
             tables=tables,
             bus=bus.bus,
             system_secrets=quote_to_cash.system_secrets,
-            connector_environment={
-                key: quote_to_cash.systems_environment[key]
-                for key in ("SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME")
-            },
+            connector_environment=connector_environment,
             watches=stage.poll_watches,
             every_minutes=stage.poll_every_minutes,
             topics=topics,
         )
+
+        if stage.business_central_subscriptions is not None:
+            SubscriptionRenewal(
+                self,
+                "SubscriptionRenewal",
+                prefix=prefix,
+                make_function=function,
+                system_secrets=quote_to_cash.system_secrets,
+                # No rate budget table: the function is granted none (its calls are a handful a run).
+                connector_environment={k: v for k, v in connector_environment.items() if k != "RATE_BUDGET_TABLE_NAME"},
+                every_hours=stage.business_central_subscriptions.every_hours,
+                topics=topics,
+            )
 
         OperationsDashboard(
             self,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
 from .events.types import ErrorClass
 
 
@@ -42,3 +45,16 @@ class ConfigurationError(PermanentError):
 class PrerequisiteMissing(TransientError):
     """The event needs a record Concord has not seen yet (e.g. a payment before its invoice):
     retried with back-off until it exists, then parked in the DLQ with this reason."""
+
+
+def classify(error: BaseException) -> ErrorClass:
+    """The one classification of a failure, for every transport (queue consumers, saga steps):
+    Concord's errors say what they are; invalid input is a validation error; AWS SDK and
+    network errors are transient; anything else is permanent (a bug a retry will not fix)."""
+    if isinstance(error, ConcordError):
+        return error.error_class
+    if isinstance(error, ValidationError):
+        return ErrorClass.VALIDATION
+    if isinstance(error, (BotoCoreError, ClientError, TimeoutError, ConnectionError)):
+        return ErrorClass.TRANSIENT
+    return ErrorClass.PERMANENT

@@ -33,7 +33,7 @@ def sfn(view: LocalView) -> Any:
 
 def poll(view: LocalView, watch: str = "crm:opportunity") -> dict[str, Any]:
     """Run the poller now; the report of one of its watches."""
-    reports = view.invoke("poll_changes", scheduled_event("concord-local-poll-changes"))["watches"]
+    reports = view.invoke("change_capture", scheduled_event("concord-local-change-capture"))["watches"]
     return next(r for r in reports if r["watch"] == watch)
 
 
@@ -77,6 +77,6 @@ def test_a_deal_announced_by_push_and_by_polling_is_one_event_and_one_saga(
               if e.data["opportunity_id"] == opportunity]
     assert {e.event_id for e in polled} == {json.loads(pushed['input'])['event']['id']}
     view.wait_for(lambda: view.sqs.get_queue_attributes(
-        QueueUrl=view.queue_url("concord-local-q2c-start"), AttributeNames=["All"]
+        QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
     )["Attributes"]["ApproximateNumberOfMessages"] == "0", timeout=20)
     assert len(executions_for(sfn, opportunity)) == 1

@@ -251,7 +251,7 @@ def test_status_shows_the_dlq_depth_and_the_failed_saga(local_stack: LocalStack,
     dlq = queues[AUDIT_DLQ]
     assert dlq["visible"] >= 1 and dlq["alarm"] and dlq["severity"] == "warning"
     assert dlq["oldest_age_seconds"] is not None and dlq["oldest_age_seconds"] >= 0
-    assert not queues["concord-local-q2c-start"]["alarm"]
+    assert not queues["concord-local-quote-to-cash"]["alarm"]
     (saga,) = [s for s in screen["sagas"] if s["state_machine"] == "concord-local-quote-to-cash"]
     assert incidents.failed_execution["name"] in {u["execution"] for u in saga["unresolved_failures"]}
     assert screen["open_exceptions"]["total"] >= 1 and screen["severity"] in ("warning", "high", "critical")

@@ -34,7 +34,7 @@ from .test_operator_cli import as_json, concord, editor
 
 pytestmark = pytest.mark.e2e
 
-BILLING_DLQ = "concord-local-post-billable-dlq"
+BILLING_DLQ = "concord-local-billing-dlq"
 FIX_CATEGORY = textwrap.dedent("""
     import json, sys
     path = sys.argv[1]
@@ -153,7 +153,7 @@ def test_2_dlq_show_gives_the_reason_and_its_class(quarter: Quarter) -> None:
 
 def test_3_the_expense_is_fixed_by_edit_and_billed(quarter: Quarter, tryton: SystemsView, view: LocalView,
                                                    tmp_path: Path) -> None:
-    result = concord(quarter.state_dir, "dlq", "redrive", "--local", "--json", "--edit", "--queue", "post-billable",
+    result = concord(quarter.state_dir, "dlq", "redrive", "--local", "--json", "--edit", "--queue", "billing",
                      "--filter", f"id={quarter.expense_event}", EDITOR=editor(tmp_path, "fix", FIX_CATEGORY))
     assert result.returncode == 0, result.stdout + result.stderr
     (outcome,) = as_json(result)["outcomes"]
@@ -165,7 +165,7 @@ def test_3_the_expense_is_fixed_by_edit_and_billed(quarter: Quarter, tryton: Sys
 def test_4_the_rest_is_redriven_after_a_dry_run(quarter: Quarter, tryton: SystemsView, view: LocalView) -> None:
     rest = sorted(set(quarter.parked) - {quarter.expense_event})
     # this project's parked work (the queue may hold other tests' records)
-    select = ["--queue", "post-billable", "--filter", f"data.project_id={quarter.project_id}"]
+    select = ["--queue", "billing", "--filter", f"data.project_id={quarter.project_id}"]
     dry = concord(quarter.state_dir, "dlq", "redrive", "--local", "--json", "--dry-run", *select)
     assert dry.returncode == 0, dry.stderr
     assert sorted(o["event_id"] for o in as_json(dry)["outcomes"]) == rest

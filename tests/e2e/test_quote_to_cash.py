@@ -89,7 +89,7 @@ def test_a_duplicated_trigger_runs_one_saga_and_creates_one_record_per_system(
             "DetailType": "OpportunityClosedWon", "Detail": json.dumps(trigger),
         }])
     view.wait_for(lambda: view.sqs.get_queue_attributes(
-        QueueUrl=view.queue_url("concord-local-q2c-start"), AttributeNames=["All"]
+        QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
     )["Attributes"]["ApproximateNumberOfMessages"] == "0", timeout=20)
 
     # Then there is still one saga, one ERP customer and one PSA project with the deal's tasks

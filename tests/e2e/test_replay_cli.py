@@ -27,7 +27,7 @@ from .test_operator_cli import as_json, concord
 
 pytestmark = pytest.mark.e2e
 
-CONSUMER_QUEUES = ("concord-local-audit-trail", "concord-local-q2c-start")
+CONSUMER_QUEUES = ("concord-local-audit-trail", "concord-local-quote-to-cash")
 
 
 @dataclass

@@ -33,7 +33,7 @@ def relayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], P
 
 def _enrichment_queue(template: dict[str, Any]) -> str:
     (queue,) = [lid for lid, q in of_type(template, "AWS::SQS::Queue").items()
-                if q["Properties"].get("QueueName") == "concord-dev-enrich-changes"]
+                if q["Properties"].get("QueueName") == "concord-dev-enrichment"]
     return queue
 
 
@@ -58,7 +58,7 @@ def test_the_enrichment_function_knows_the_relays_and_the_synth_is_nag_clean(
 ) -> None:
     template, outdir = relayed
     Template.from_json(template).has_resource_properties("AWS::Lambda::Function", {
-        "FunctionName": "concord-dev-enrich-changes",
+        "FunctionName": "concord-dev-enrichment",
         "Environment": {"Variables": Match.object_like({"SALESFORCE_EVENT_RELAYS": Match.string_like_regexp("0YLRM0000004Dfh5AE")})},
     })
     report = json.loads((outdir / "validation-report.json").read_text())

@@ -6,31 +6,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from concord.aws.operations import QUEUE_FLOWS
+from concord import catalog
 
 from .conftest import of_type
 
 # Which systems each function calls and which canonical events it publishes (concord.sync).
 EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
-    "q2c_validate_customer": ({"crm", "erp"}, set()),
-    "q2c_upsert_erp_customer": ({"erp"}, set()),
-    "q2c_create_psa_project": ({"psa"}, set()),
-    "q2c_assign_billing_terms": ({"erp"}, set()),
-    "q2c_map_revenue_schedule": ({"erp"}, set()),
-    "q2c_publish_project_activated": (set(), {"ProjectActivated"}),
-    "q2c_compensate": ({"psa", "erp"}, set()),
-    "q2c_raise_exception": (set(), {"SyncExceptionRaised"}),
-    "post_billable": ({"erp"}, set()),
-    "propagate_financials": ({"crm", "psa"}, set()),
-    "sync_customer": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
-    "sync_project_terms": ({"erp"}, {"SyncExceptionRaised"}),
-    "enrich_changes": ({"crm", "psa", "erp"},
-                       {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived"}),
-    "poll_changes": ({"crm", "psa", "erp"},
-                     {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived"}),
-    "reconcile": ({"crm", "psa", "erp"}, {"DriftDetected"}),
+    "quote_to_cash_validate_customer": ({"crm", "erp"}, set()),
+    "quote_to_cash_upsert_erp_customer": ({"erp"}, set()),
+    "quote_to_cash_create_psa_project": ({"psa"}, set()),
+    "quote_to_cash_assign_billing_terms": ({"erp"}, set()),
+    "quote_to_cash_map_revenue_schedule": ({"erp"}, set()),
+    "quote_to_cash_publish_project_activated": (set(), {"ProjectActivated"}),
+    "quote_to_cash_compensate": ({"psa", "erp"}, set()),
+    "quote_to_cash_raise_exception": (set(), {"SyncExceptionRaised"}),
+    "billing": ({"erp"}, set()),
+    "financial_status": ({"crm", "psa"}, set()),
+    "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
+    "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
+    "enrichment": ({"crm", "psa", "erp"},
+                       {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
+                        "SyncExceptionRaised"}),
+    "change_capture": ({"crm", "psa", "erp"},
+                     {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
+                      "SyncExceptionRaised"}),
+    "reconciliation": ({"crm", "psa", "erp"}, {"DriftDetected"}),
     "audit_trail": (set(), set()),
-    "q2c_start": (set(), set()),
+    "quote_to_cash": (set(), set()),
 }
 SOURCE_OF = {"ProjectActivated": "psa", "SyncExceptionRaised": "concord", "DriftDetected": "concord",
              "OpportunityClosedWon": "crm", "AccountChanged": "crm", "TimeApproved": "psa",
@@ -106,7 +108,7 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_queue_and_alarm
     invoked_async = {target["Arn"]["Fn::GetAtt"][0] for rule in of_type(dev, "AWS::Events::Rule").values()
                      for target in rule["Properties"].get("Targets", [])
                      if "Fn::GetAtt" in target["Arn"] and target["Arn"]["Fn::GetAtt"][0] in functions}
-    assert {functions[f] for f in invoked_async} == {"poll_changes", "reconcile"}
+    assert {functions[f] for f in invoked_async} == {"change_capture", "reconciliation"}
     configs = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in of_type(dev, "AWS::Lambda::EventInvokeConfig").values()}
     queues = of_type(dev, "AWS::SQS::Queue")
     alarms = _alarms(dev)
@@ -114,8 +116,9 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_queue_and_alarm
         queue = configs[function]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         name = queues[queue]["Properties"]["QueueName"]
         base = name.removeprefix("concord-dev-").removesuffix("-dlq")
-        assert name.endswith("-dlq") and base in QUEUE_FLOWS, name  # `concord status` lists it with its flow
-        assert _topic_of(dev, alarms[f"concord-dev-{base}-dlq-not-empty"]) == QUEUE_FLOWS[base][1].value
+        flow = catalog.flow_of_queue(name.removeprefix("concord-dev-"))
+        assert name.endswith("-dlq") and flow is not None, name  # `concord status` lists it with its flow
+        assert _topic_of(dev, alarms[f"concord-dev-{base}-dlq-not-empty"]) == flow.severity.value
         failed = alarms[f"concord-dev-{base}-failed"]
         assert failed["MetricName"] == "Errors" and failed["Dimensions"][0]["Value"] == {"Ref": function}
 
@@ -184,7 +187,7 @@ def test_prod_puts_a_web_acl_on_the_webhook_stage_and_dev_does_not(dev: dict, pr
 
 
 def test_prod_caps_the_flows_that_call_vendors_and_their_queues_pollers(dev: dict, prod: dict) -> None:
-    flows = {"post_billable", "propagate_financials", "sync_customer", "sync_project_terms", "enrich_changes"}
+    flows = {"billing", "financial_status", "customer_master", "project_terms", "enrichment"}
     for template, cap in ((prod, 5), (dev, None)):
         functions = _functions(template)
         mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]

@@ -211,9 +211,9 @@ def test_the_state_machine_logs_everything_and_traces(dev_template: Template) ->
 def test_the_dashboard_shows_every_flow_queue_and_the_saga(dev: dict) -> None:
     (dashboard,) = of_type(dev, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "q2c_start: retry queue and DLQ",
-                  "post_billable: retry queue and DLQ", "propagate_financials: retry queue and DLQ",
-                  "sync_customer: retry queue and DLQ", "sync_project_terms: retry queue and DLQ",
+    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "quote_to_cash: retry queue and DLQ",
+                  "billing: retry queue and DLQ", "financial_status: retry queue and DLQ",
+                  "customer_master: retry queue and DLQ", "project_terms: retry queue and DLQ",
                   "QuoteToCash", "Business exceptions raised"):
         assert title in body, title
 
@@ -227,15 +227,16 @@ def test_saga_failures_alarm_on_the_warning_topic(dev: dict) -> None:
 
 
 def test_each_dlq_alarms_on_the_topic_of_the_severity_operators_see(dev: dict) -> None:
-    """`concord exceptions` ranks a parked message by concord.aws.operations.QUEUE_FLOWS; the
-    DLQ's alarm must page at that same severity."""
-    from concord.aws.operations import QUEUE_FLOWS
+    """`concord exceptions` ranks a parked message by its queue's flow in concord.catalog
+    (severity_of); the DLQ's alarm must page at that same severity, and every flow has one."""
+    from concord import catalog
 
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(dev, "AWS::CloudWatch::Alarm").values()}
     topics = {lid: t["Properties"]["TopicName"] for lid, t in of_type(dev, "AWS::SNS::Topic").items()}
     dlq_alarms = {name.removeprefix("concord-dev-").removesuffix("-dlq-not-empty"): alarm
                   for name, alarm in alarms.items() if name.endswith("-dlq-not-empty")}
-    assert set(dlq_alarms) == set(QUEUE_FLOWS)
-    for queue, (_, severity) in QUEUE_FLOWS.items():
-        (action,) = dlq_alarms[queue]["AlarmActions"]
-        assert topics[action["Ref"]] == f"concord-dev-alarms-{severity.value}", queue
+    # Every flow the stage deploys (the renewal only where the ERP is Business Central: dev is not).
+    assert set(dlq_alarms) == {flow.short_name for flow in catalog.FLOWS if flow is not catalog.SUBSCRIPTION_RENEWAL}
+    for queue, alarm in dlq_alarms.items():
+        (action,) = alarm["AlarmActions"]
+        assert topics[action["Ref"]] == f"concord-dev-alarms-{catalog.severity_of(queue).value}", queue

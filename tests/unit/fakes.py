@@ -36,8 +36,9 @@ from concord.domain import (
     PsaCapabilities,
     ReceivedPayment,
     RecordChange,
+    RevenueSchedule,
 )
-from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
+from concord.errors import ConcordError, ConfigurationError, PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
 from concord.events.types import Money
 from concord.ports import InvoiceChange
@@ -196,9 +197,11 @@ class FakePsa(ChangeLog):
         self.clients[client_id] = name
 
 
-def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100) -> ErpCapabilities:
+def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100,
+                     revenue_schedules: bool = False) -> ErpCapabilities:
     return ErpCapabilities(
-        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=False, contract_objects=True,
+        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=revenue_schedules,
+        contract_objects=True,
         billing_terms_per_customer=True, batch_limits=BatchLimits(invoice_lines=invoice_lines),
     )
 
@@ -324,6 +327,17 @@ class FakeErp(ChangeLog):
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
         self.outage.check()
         self.terms[project_ref] = terms
+
+    revenue_schedules: dict[str, tuple[str, RevenueSchedule]] = field(default_factory=dict)
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        """The project's schedule, kept once: a second call returns the first one's id."""
+        self.outage.check()
+        if not self.capabilities.revenue_schedules:
+            raise ConfigurationError("this ERP keeps no revenue schedules")
+        if project_ref not in self.revenue_schedules:
+            self.revenue_schedules[project_ref] = (f"rs-{next(_ids)}", schedule)
+        return self.revenue_schedules[project_ref][0]
 
 
 @dataclass

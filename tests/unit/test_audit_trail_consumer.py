@@ -27,6 +27,7 @@ from concord.errors import (
     PermanentError,
     TransientError,
     ValidationFailed,
+    classify,
 )
 from concord.events import new_event
 from concord.events.envelope import InvoicePostedEvent, OpportunityClosedWonEvent, TimeApprovedEvent
@@ -423,7 +424,7 @@ def _validation_error() -> ValidationError:
     ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else value.value,
 )
 def test_classify(error: BaseException, expected: ErrorClass) -> None:
-    assert consumer.classify(error) is expected
+    assert classify(error) is expected
 
 
 def test_describe_error_names_fields_not_values() -> None:

@@ -60,8 +60,8 @@ def template(tmp_path: Path) -> Path:
         "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "fake-bus"}},
         "Ingest": _function("fake-ingest", "webhook_ingest", 512, "x86_64"),
         "Audit": _function("fake-audit", "audit_trail", 1024, "arm64"),
-        "Start": _function("fake-start", "q2c_start", 256, "x86_64"),
-        "Validate": _function("fake-validate", "q2c_validate_customer", 256, "x86_64"),
+        "Start": _function("fake-start", "quote_to_cash", 256, "x86_64"),
+        "Validate": _function("fake-validate", "quote_to_cash_validate_customer", 256, "x86_64"),
         **_queue_route("audit", "fake-audit-q", {"source": ["concord.crm", "concord.psa"]}, "Audit"),
         **_queue_route("start", "fake-start-q", {"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "Start"),
         "Machine": {"Type": "AWS::StepFunctions::StateMachine",
@@ -73,9 +73,9 @@ def template(tmp_path: Path) -> Path:
 
 
 MEASURED = Measured(
-    duration_ms={"webhook_ingest": 100.0, "audit_trail": 50.0, "q2c_start": 20.0, "saga:Validate": 300.0},
-    writes_per_record={"webhook_ingest": 2.0, "audit_trail": 1.0, "q2c_start": 0.0},
-    records_per_measure={"audit_trail": 10, "q2c_start": 10},
+    duration_ms={"webhook_ingest": 100.0, "audit_trail": 50.0, "quote_to_cash": 20.0, "saga:Validate": 300.0},
+    writes_per_record={"webhook_ingest": 2.0, "audit_trail": 1.0, "quote_to_cash": 0.0},
+    records_per_measure={"audit_trail": 10, "quote_to_cash": 10},
     sources={},
 )
 
@@ -144,7 +144,7 @@ def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Pat
     (tmp_path / "memory.json").write_text(json.dumps({"functions": [
         {"function": "audit_trail", "warm_invocation_ms": 42.0, "records": 10,
          "aws_requests": {"dynamodb:PutItem": 10, "dynamodb:GetItem": 3}},
-        {"function": "q2c_compensate", "peak_rss_mb": 60.0},
+        {"function": "quote_to_cash_compensate", "peak_rss_mb": 60.0},
     ]}))
     (tmp_path / "saga_latency.json").write_text(json.dumps({"step_ms": {"Validate": {"median": 123.0}}}))
     measured = load_measured(tmp_path)

@@ -110,12 +110,12 @@ def test_one_poison_record_in_ten_fails_alone_with_its_reason_recorded(
     monkeypatch.setattr("concord.aws.consumer.client", lambda name: _NoSqs())
     batch: list[tuple[str, Envelope | str]] = [(f"m{i}", flows.time_event(str(i))) for i in range(9)]
     batch.append(("poison", '{"not": "an event"}'))
-    response = load_handler("post_billable").handler(sqs_event(batch), lambda_context)
+    response = load_handler("billing").handler(sqs_event(batch), lambda_context)
 
     assert _failed(response) == ["poison"]
     assert len(erp.lines) == 9 and erp.line_calls == [9]
     failure = boto3.resource("dynamodb").Table(AUDIT).scan()["Items"]
-    assert [item["consumer"] for item in failure if item["sk"].startswith("FAILURE#")] == ["post_billable"]
+    assert [item["consumer"] for item in failure if item["sk"].startswith("FAILURE#")] == ["billing"]
     xref = Registry(boto3.client("dynamodb"), XREF)
     lineage = xref.lineage("time_entry", canonical_id("time_entry", System.PSA, "3"))
     assert [(e.system, e.event_type) for e in lineage] == [("erp", "TimeApproved")]
@@ -129,7 +129,7 @@ def test_three_deliveries_of_a_payment_make_one_status_change(
     invoice_ref = canonical_id("invoice", System.ERP, "500")
     xref.link("invoice", invoice_ref, System.ERP, "500", "bill")
     xref.relate("invoice", invoice_ref, "project", flows.PROJECT_REF)
-    handler = load_handler("propagate_financials").handler
+    handler = load_handler("financial_status").handler
     assert _failed(handler(sqs_event([("p", flows.posted())]), lambda_context)) == []
     payment = flows.paid("p1", "1125", "0")
     for attempt in range(3):
@@ -147,7 +147,7 @@ def test_a_payment_before_its_invoice_goes_back_to_the_queue(
     invoice_ref = canonical_id("invoice", System.ERP, "500")
     xref.link("invoice", invoice_ref, System.ERP, "500", "bill")
     xref.relate("invoice", invoice_ref, "project", flows.PROJECT_REF)
-    response = load_handler("propagate_financials").handler(sqs_event([("early", flows.paid("p1", "1", "0"))]), lambda_context)
+    response = load_handler("financial_status").handler(sqs_event([("early", flows.paid("p1", "1", "0"))]), lambda_context)
     assert _failed(response) == ["early"]
     reasons = [i["reason"] for i in boto3.resource("dynamodb").Table(AUDIT).scan()["Items"] if "reason" in i]
     assert reasons and "InvoicePosted" in reasons[0] and reasons[0].startswith("PrerequisiteMissing")
@@ -156,7 +156,7 @@ def test_a_payment_before_its_invoice_goes_back_to_the_queue(
 RELAY_BUS = "aws.partner/salesforce.com/00DRM000000Fxts2AC/0YLRM0000004Dfg4AE"
 
 
-def test_enrich_changes_takes_notices_and_relayed_change_events_and_parks_what_is_malformed(
+def test_enrichment_takes_notices_and_relayed_change_events_and_parks_what_is_malformed(
     fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -180,7 +180,7 @@ def test_enrich_changes_takes_notices_and_relayed_change_events_and_parks_what_i
     ]
 
     tap = _tap_bus("concord.crm")
-    response = load_handler("enrich_changes").handler(sqs_event(batch), lambda_context)
+    response = load_handler("enrichment").handler(sqs_event(batch), lambda_context)
 
     assert sorted(_failed(response)) == ["foreign", "wrong-type"]
     announced = _tapped(tap)

@@ -78,7 +78,7 @@ def test_a_business_central_erp_is_polled_for_invoices_and_payments() -> None:
 
 
 def test_the_topology_carries_the_watches_to_the_poller_only() -> None:
-    poller = FunctionSpec("poll", "functions/poll_changes", "h.handler", 60, 256,
+    poller = FunctionSpec("poll", "functions/change_capture", "h.handler", 60, 256,
                           {"POLL_WATCHES": json.dumps(TEMPLATE_WATCHES), "X": "1"})
     other = FunctionSpec("audit", "functions/audit_trail", "h.handler", 30, 256, {"X": "2"})
     topology = Topology([], [], [], [], [], [], [], [poller, other], [], [], [])

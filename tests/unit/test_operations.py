@@ -643,11 +643,11 @@ def test_a_whole_queue_move_task_is_started_and_recorded(stage: Stage) -> None:
 
 
 def test_status_shows_a_failed_scheduled_run_parked_by_its_on_failure_destination() -> None:
-    """Lambda's on-failure destination of poll_changes is `<stage>-poll-changes-dlq` (infra
+    """Lambda's on-failure destination of change_capture is `<stage>-change-capture-dlq` (infra
     ScheduledRuns): a failed run parked there alarms in `concord status` with its flow."""
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
-        url = sqs.create_queue(QueueName=NAMES.dlq("poll-changes"))["QueueUrl"]
+        url = sqs.create_queue(QueueName=NAMES.dlq("change-capture"))["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
             "version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
             "requestPayload": {"source": "aws.events"}, "responsePayload": {"errorType": "TransientError"},

@@ -11,11 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from concord.catalog import CANONICAL_SOURCES
 from concord.events.envelope import EVENT_MODEL_BY_TYPE, producer_of
-from concord.events.types import System
-
-# Every canonical event's `source` (concord.crm, concord.psa, ...): see Envelope.bus_source.
-CANONICAL_SOURCES = [f"concord.{system.value}" for system in System]
 
 
 class EventBus(Construct):
@@ -26,7 +23,7 @@ class EventBus(Construct):
             "Archive",
             archive_name=f"{prefix}-events",
             description="All canonical events, for `concord replay`",
-            event_pattern=events.EventPattern(source=CANONICAL_SOURCES),
+            event_pattern=events.EventPattern(source=list(CANONICAL_SOURCES)),
             retention=Duration.days(archive_days),
         )
 

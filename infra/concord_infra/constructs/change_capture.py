@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
+from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
 from constructs import Construct
 
 from .data import DataTables
@@ -15,7 +16,6 @@ from .functions import ConcordFunction
 from .bus import grant_publish
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
-from .sync_flows import ANNOUNCED
 
 
 class ChangeCapture(Construct):
@@ -36,29 +36,31 @@ class ChangeCapture(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
-            "poll_changes",
-            "Polls the systems for changes push missed and announces them",
+            CHANGE_CAPTURE.folder,
+            CHANGE_CAPTURE.description,
             environment={
                 "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
                 "EVENT_BUS_NAME": bus.event_bus_name,
                 **connector_environment,
                 "POLL_WATCHES": json.dumps(watches, sort_keys=True),
             },
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(CHANGE_CAPTURE.timeout_seconds),
+            scope=self,
         )
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         tables.rate_budget.grant(function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        # Only the watched systems' secrets, only the events their watches announce.
-        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches})
+        # Only the watched systems' secrets, only the events their watches announce, and the
+        # exception raised for a change no event can be made of.
+        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches} | {"SyncExceptionRaised"})
         for system in sorted({watch["system"] for watch in watches}):
             system_secrets[system].grant_read(function)
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-poll-changes",
+            flow=CHANGE_CAPTURE,
+            prefix=prefix,
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,
-            missed_means="webhook gaps stay open",
         )

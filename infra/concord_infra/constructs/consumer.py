@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from concord.events.types import Severity
+from concord.catalog import Events, Flow
 
 from ..nag import skip_checkov
 from .functions import ConcordFunction
@@ -38,22 +38,22 @@ class EventConsumer(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        flow: Flow,
         prefix: str,
         bus: events.IEventBus,
-        pattern: events.EventPattern,
         function: ConcordFunction,
         topics: AlarmTopics,
-        severity: Severity,
         max_receive_count: int,
-        batch_size: int = 10,
-        max_batching_window: Duration | None = None,
     ) -> None:
         """The event source runs at most as many of the function at once as its reserved
         concurrency, so messages wait in the queue rather than being throttled into the DLQ."""
         super().__init__(scope, construct_id)
-        self.name = name
-        queue_name = f"{prefix}-{name.replace('_', '-')}"
+        if not isinstance(flow.trigger, Events):
+            raise ValueError(f"{flow.name} runs on a schedule, not from the bus")
+        self.flow = flow
+        self.name = name = flow.name
+        severity = flow.severity
+        queue_name = flow.physical_name(prefix)
         self.dlq = sqs.Queue(
             self,
             "Dlq",
@@ -77,15 +77,19 @@ class EventConsumer(Construct):
             "Rule",
             rule_name=queue_name,
             event_bus=bus,
-            event_pattern=pattern,
+            event_pattern=events.EventPattern(
+                source=list(flow.trigger.sources), detail_type=list(flow.trigger.detail_types) or None
+            ),
             # Events the bus cannot deliver to the queue are parked in the same DLQ.
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
         )
         function.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,
-                batch_size=batch_size,
-                max_batching_window=max_batching_window,
+                batch_size=flow.batch_size,
+                max_batching_window=(
+                    Duration.seconds(flow.batching_window_seconds) if flow.batching_window_seconds else None
+                ),
                 report_batch_item_failures=True,
                 max_concurrency=function.reserved_concurrency,
             )

@@ -7,6 +7,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_stepfunctions as sfn
+from concord.catalog import INGRESS, SAGA
 from constructs import Construct
 
 from .consumer import EventConsumer
@@ -43,9 +44,9 @@ class OperationsDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Webhooks: accepted, refused, deferred (503)",
                 left=[
-                    concord_metric("WebhooksAccepted", "webhook_ingest", "accepted"),
-                    concord_metric("WebhooksRejected", "webhook_ingest", "refused (4xx)"),
-                    concord_metric("WebhooksDeferred", "webhook_ingest", "deferred (503)"),
+                    concord_metric("WebhooksAccepted", INGRESS, "accepted"),
+                    concord_metric("WebhooksRejected", INGRESS, "refused (4xx)"),
+                    concord_metric("WebhooksDeferred", INGRESS, "deferred (503)"),
                 ],
                 width=12,
             ),
@@ -89,7 +90,7 @@ class OperationsDashboard(Construct):
                 ),
                 cloudwatch.GraphWidget(
                     title="Business exceptions raised (SyncExceptionRaised)",
-                    left=[concord_metric("SyncExceptions", "q2c_raise_exception", "quote-to-cash")],
+                    left=[concord_metric("SyncExceptions", SAGA.folder(SAGA.raise_exception), SAGA.flow.label)],
                     width=12,
                 ),
             )

@@ -29,6 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 # tool.concord.python (why that version: there). The layer's wheels are built for it.
 RUNTIME_PYTHON_VERSION: str = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["concord"]["python"]
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_PYTHON_VERSION.replace(".", "_"))
+# Graviton: about 20% less per GB-second than x86_64 at the same memory; every binary wheel the
+# layer needs (pydantic-core, cryptography, cffi, wrapt) is published for manylinux2014_aarch64.
+# The layer's wheels and the functions' architecture must change together (docs/decisions.md).
+ARCHITECTURE: lambda_.Architecture = lambda_.Architecture.ARM_64
+LAYER_PLATFORM = "manylinux2014_aarch64"
 # Provided by the Lambda Python runtime: not bundled (botocore alone is ~30 MB, pulled in
 # by aws-xray-sdk), so functions use the runtime's copies.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath"}
@@ -76,7 +81,7 @@ class LayerBundler:
                 [
                     sys.executable, "-m", "pip", "install", "-qq", "--no-compile",
                     "--target", str(target),
-                    "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--platform", LAYER_PLATFORM, "--implementation", "cp",
                     "--python-version", RUNTIME_PYTHON_VERSION, "--only-binary=:all:",
                     *runtime_requirements(),
                 ],
@@ -172,7 +177,7 @@ class ConcordFunction(Construct):
             function_name=function_name,
             description=description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler="handler.handler",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from concord.catalog import INGRESS, SAGA
 from concord.events.types import Severity
 
 

@@ -1,17 +1,15 @@
-"""The quote-to-cash saga: a Step Functions state machine over one Lambda per step.
+"""The quote-to-cash saga: a Step Functions state machine over one Lambda per step, built from
+concord.catalog.SAGA (its steps in order, their retries, compensation and report).
 
-ValidateCustomer → UpsertErpCustomer → CreatePsaProject → AssignBillingTerms →
-MapRevenueSchedule → PublishProjectActivated. Each Task retries transient errors with
-exponential back-off and full jitter; any other error is caught, the failed step noted,
-and the saga compensates, then raises a SyncExceptionRaised event and fails.
-Triggered by OpportunityClosedWon through a queue-with-DLQ and the start function.
+Each Task retries transient errors with exponential back-off and full jitter; any other error
+is caught, the failed step noted, and the saga compensates, then raises a SyncExceptionRaised
+event and fails. Triggered by OpportunityClosedWon through a queue-with-DLQ and the start function.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
@@ -19,8 +17,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from concord.events.types import Severity
-from concord.sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
+from concord import catalog
+from concord.catalog import SAGA, Access, Step
 from constructs import Construct
 
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
@@ -29,40 +27,6 @@ from .consumer import EventConsumer
 from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .ops import AlarmTopics
-
-# (state name, function folder, where its result goes in the saga state)
-STEPS = [
-    ("ValidateCustomer", "q2c_validate_customer", "$.validation"),
-    ("UpsertErpCustomer", "q2c_upsert_erp_customer", "$.erp_customer"),
-    ("CreatePsaProject", "q2c_create_psa_project", "$.project"),
-    ("AssignBillingTerms", "q2c_assign_billing_terms", "$.billing_terms"),
-    ("MapRevenueSchedule", "q2c_map_revenue_schedule", "$.revenue_schedule"),
-    ("PublishProjectActivated", "q2c_publish_project_activated", "$.activated"),
-]
-SYSTEMS = ("crm", "psa", "erp")
-
-
-@dataclass(frozen=True)
-class Access:
-    """What a function does with the systems (concord.sync): whose secrets it reads, which
-    canonical events it publishes. Its role may do nothing else."""
-
-    systems: tuple[str, ...] = ()
-    publishes: tuple[str, ...] = ()
-
-
-# Each saga function's calls, as concord.sync.quote_to_cash makes them.
-STEP_ACCESS = {
-    "q2c_validate_customer": Access(systems=("crm", "erp")),
-    "q2c_upsert_erp_customer": Access(systems=("erp",)),
-    "q2c_create_psa_project": Access(systems=("psa",)),
-    "q2c_assign_billing_terms": Access(systems=("erp",)),
-    "q2c_map_revenue_schedule": Access(systems=("erp",)),
-    "q2c_publish_project_activated": Access(publishes=("ProjectActivated",)),
-    "q2c_compensate": Access(systems=("psa", "erp")),
-    "q2c_raise_exception": Access(publishes=("SyncExceptionRaised",)),
-}
-
 
 def systems_secret_prefix(prefix: str) -> str:
     return f"{prefix.replace('-', '/', 1)}/systems"
@@ -100,7 +64,7 @@ class QuoteToCash(Construct):
                 description=f"How Concord connects to the {system.upper()} (kind, url, credentials)",
                 removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             )
-            for system in SYSTEMS
+            for system in catalog.ALL_SYSTEMS
         }
         for secret in self.system_secrets.values():
             acknowledge(
@@ -126,10 +90,12 @@ class QuoteToCash(Construct):
 
         step_functions: list[ConcordFunction] = []
 
-        def step_function(folder: str, description: str) -> ConcordFunction:
-            function = make_function(folder, description, environment=environment, timeout=Duration.seconds(30))
+        def step_function(step: Step) -> ConcordFunction:
+            function = make_function(
+                SAGA.folder(step), step.description, environment=environment, timeout=Duration.seconds(step.timeout_seconds)
+            )
             step_functions.append(function)
-            self.grant_systems_access(function, tables, bus, STEP_ACCESS[folder])
+            self.grant_systems_access(function, tables, bus, step.access)
             skip_checkov(
                 function.function,
                 "CKV_AWS_116",
@@ -138,64 +104,60 @@ class QuoteToCash(Construct):
             )
             return function
 
-        def invoke(state_name: str, function: ConcordFunction, result_path: str) -> tasks.LambdaInvoke:
+        def invoke(step: Step) -> tasks.LambdaInvoke:
+            function = step_function(step)
             task = tasks.LambdaInvoke(
                 self,
-                state_name,
+                step.state,
                 lambda_function=function.function,
                 payload=sfn.TaskInput.from_object(
                     {"execution": sfn.JsonPath.string_at("$$.Execution.Name"), "state": sfn.JsonPath.entire_payload}
                 ),
                 payload_response_only=True,
-                result_path=result_path,
-                retry_on_service_exceptions=False,  # RETRYABLE_ERRORS covers them, with jitter
+                result_path=f"$.{step.result}",
+                retry_on_service_exceptions=False,  # the catalog's transient retry covers them, with jitter
             )
-            task.add_retry(
-                errors=RETRYABLE_ERRORS,
-                interval=Duration.seconds(retry_interval_seconds),
-                max_attempts=retry_attempts,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            # A crashed or timed-out attempt leaves its idempotency record in progress until
-            # the function's timeout has passed: wait that out, then try again.
-            task.add_retry(
-                errors=[SagaStepInProgress.__name__],
-                interval=function.function.timeout or Duration.seconds(30),
-                max_attempts=2,
-                backoff_rate=1,
-            )
+            for retry in step.retries:
+                task.add_retry(
+                    errors=list(retry.errors),
+                    interval=(
+                        function.function.timeout or Duration.seconds(step.timeout_seconds)
+                        if retry.wait_out_function_timeout
+                        else Duration.seconds(retry_interval_seconds)
+                    ),
+                    max_attempts=retry_attempts if retry.max_attempts is None else retry.max_attempts,
+                    backoff_rate=retry.backoff_rate,
+                    jitter_strategy=sfn.JitterType.FULL if retry.full_jitter else None,
+                )
             return task
 
-        raise_exception = invoke(
-            "RaiseSyncException",
-            step_function("q2c_raise_exception", "Quote-to-cash: publish SyncExceptionRaised"),
-            "$.exception",
-        )
+        # Any error: note the failed step, compensate, report, fail (concord.catalog.Saga).
+        raise_exception = invoke(SAGA.raise_exception)
         failed = sfn.Fail(self, "QuoteToCashFailed", error="QuoteToCashFailed", cause="see SyncExceptionRaised")
         # If even the report cannot be published, the execution's failure is the alarm.
         raise_exception.add_catch(failed, errors=["States.ALL"], result_path="$.exception_error")
         raise_exception.next(failed)
-        compensate = invoke(
-            "Compensate", step_function("q2c_compensate", "Quote-to-cash: undo or mark what the saga created"), "$.compensation"
-        )
+        compensate = invoke(SAGA.compensation)
         compensate.add_catch(raise_exception, errors=["States.ALL"], result_path="$.compensation_error")
         compensate.next(raise_exception)
 
         chain: sfn.IChainable | None = None
-        for state_name, folder, result_path in STEPS:
-            task = invoke(state_name, step_function(folder, f"Quote-to-cash step {state_name}"), result_path)
+        for step in SAGA.steps:
+            task = invoke(step)
             noted = sfn.Pass(
-                self, f"{state_name}Failed", result=sfn.Result.from_string(state_name), result_path="$.failed_step"
+                self,
+                f"{step.state}Failed",
+                result=sfn.Result.from_string(step.state),
+                result_path=f"$.{SAGA.failed_step_field}",
             ).next(compensate)
-            task.add_catch(noted, errors=["States.ALL"], result_path="$.error")
+            task.add_catch(noted, errors=["States.ALL"], result_path=f"$.{SAGA.error_field}")
             chain = task if chain is None else chain.next(task)
         chain = chain.next(sfn.Succeed(self, "ProjectActive"))
 
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{prefix}-quote-to-cash",
+            log_group_name=f"/aws/vendedlogs/states/{SAGA.physical_name(prefix)}",
             retention=RETENTION[log_retention_days],
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
@@ -203,7 +165,7 @@ class QuoteToCash(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"{prefix}-quote-to-cash",
+            state_machine_name=SAGA.physical_name(prefix),
             definition_body=sfn.DefinitionBody.from_chainable(chain),
             timeout=Duration.hours(1),
             tracing_enabled=True,
@@ -213,9 +175,10 @@ class QuoteToCash(Construct):
         self._acknowledge_invoke_grants(step_functions)
 
         start = make_function(
-            "q2c_start",
-            "Starts the quote-to-cash saga for each OpportunityClosedWon",
+            SAGA.flow.folder,
+            SAGA.flow.description,
             environment={"AUDIT_TABLE_NAME": tables.audit.table_name, "STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+            scope=self,
         )
         self.state_machine.grant_start_execution(start.function)
         grant_items(tables.audit, start.function, "dynamodb:PutItem")
@@ -228,21 +191,19 @@ class QuoteToCash(Construct):
                 self,
                 f"Sagas{what.title().replace('-', '')}",
                 metric=metric,
-                name=f"{prefix}-quote-to-cash-{what}",
-                description=f"quote-to-cash sagas {what}: see SyncExceptionRaised and `concord exceptions`",
-                severity=Severity.WARNING,
+                name=f"{SAGA.physical_name(prefix)}-{what}",
+                description=f"{SAGA.flow.label} sagas {what}: see SyncExceptionRaised and `concord exceptions`",
+                severity=SAGA.flow.severity,
             )
 
         self.trigger = EventConsumer(
             self,
             "Trigger",
-            name="q2c_start",
+            flow=SAGA.flow,
             prefix=prefix,
             bus=bus,
-            pattern=events.EventPattern(source=["concord.crm"], detail_type=["OpportunityClosedWon"]),
             function=start,
             topics=topics,
-            severity=Severity.WARNING,
             max_receive_count=max_receive_count,
         )
 

@@ -10,13 +10,15 @@ from collections.abc import Callable
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 from constructs import Construct
+
+from concord.catalog import RECONCILIATION
+from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 
 from .data import DataTables, grant_index_query
 from .functions import ConcordFunction
 from .ops import AlarmTopics
-from .quote_to_cash import Access, QuoteToCash
+from .quote_to_cash import QuoteToCash
 from .scheduled import ScheduledRuns
 
 
@@ -36,23 +38,21 @@ class Reconciliation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
-            "reconcile",
-            "Compares CRM, PSA and ERP through the cross-reference registry; publishes DriftDetected",
+            RECONCILIATION.folder,
+            RECONCILIATION.description,
             environment={**quote_to_cash.systems_environment, "RECONCILE_REPAIR": "false"},
-            timeout=Duration.minutes(10),
+            timeout=Duration.seconds(RECONCILIATION.timeout_seconds),
+            scope=self,
         )
-        # Compares all three systems; publishes what differs (repairs write through the systems).
-        quote_to_cash.grant_systems_access(
-            self.function, tables, bus, Access(systems=("crm", "psa", "erp"), publishes=("DriftDetected",))
-        )
+        quote_to_cash.grant_systems_access(self.function, tables, bus, RECONCILIATION.access)
         # Every entity of a type (Registry.canonical_ids).
         grant_index_query(tables.xref, BY_OBJECT_TYPE_INDEX, self.function.function)
         self.schedule = ScheduledRuns(
             self,
             "Runs",
-            name=f"{prefix}-reconcile",
+            flow=RECONCILIATION,
+            prefix=prefix,
             function=self.function,
             every=Duration.hours(every_hours),
             topics=topics,
-            missed_means="drift goes unseen until the next run",
         )

@@ -8,7 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
-from concord.events.types import Severity
+from concord.catalog import Flow, Schedule
 from constructs import Construct
 
 from ..nag import acknowledge, skip_checkov
@@ -26,13 +26,16 @@ class ScheduledRuns(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        flow: Flow,
+        prefix: str,
         function: ConcordFunction,
         every: Duration,
         topics: AlarmTopics,
-        missed_means: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(flow.trigger, Schedule):
+            raise ValueError(f"{flow.name} is triggered by events, not a schedule")
+        name, missed_means = flow.physical_name(prefix), flow.trigger.missed_means
         # Queue `<name>-dlq`: `concord status` and `concord exceptions` list it with its flow.
         self.dlq = sqs.Queue(
             self,
@@ -50,7 +53,7 @@ class ScheduledRuns(Construct):
             metric=self.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
             name=f"{name}-dlq-not-empty",
             description=f"{name}: scheduled runs failed or could not be delivered ({missed_means})",
-            severity=Severity.WARNING,
+            severity=flow.severity,
         )
         # A run that fails after Lambda's retries is recorded there too, with its error
         # (on-failure destination of asynchronous invocation):
@@ -70,7 +73,7 @@ class ScheduledRuns(Construct):
             metric=function.function.metric_errors(period=min(every, Duration.hours(1), key=lambda d: d.to_seconds())),
             name=f"{name}-failed",
             description=f"{name}: a scheduled run failed ({missed_means}); see its log and {name}-dlq",
-            severity=Severity.WARNING,
+            severity=flow.severity,
         )
         # A missed run is caught up by the next; runs the scheduler could not deliver are
         # parked for an operator all the same.

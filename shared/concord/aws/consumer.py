@@ -20,9 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConcordError
+from ..errors import classify
 from ..events import Envelope, parse_event
-from ..events.types import ErrorClass
 from ..observability import logger, metrics
 from ..settings import Settings
 from ..stores.audit import AuditTrail
@@ -79,16 +78,6 @@ def delivery_timings(record: SQSRecord) -> DeliveryTimings:
             else None
         ),
     )
-
-
-def classify(error: BaseException) -> ErrorClass:
-    if isinstance(error, ConcordError):
-        return error.error_class
-    if isinstance(error, ValidationError):
-        return ErrorClass.VALIDATION
-    if isinstance(error, (BotoCoreError, ClientError, TimeoutError, ConnectionError)):
-        return ErrorClass.TRANSIENT
-    return ErrorClass.PERMANENT
 
 
 def backoff_seconds(receive_count: int, base: int, cap: int) -> int:

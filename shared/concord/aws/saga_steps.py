@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import BaseModel
 
+from .. import catalog
 from ..observability import bind_event, logger
 from ..sync.quote_to_cash import SagaState
 from ..sync.saga import SagaStepInProgress, run_step
@@ -22,10 +23,12 @@ from ..sync.systems import Systems
 from .idempotency import run_once
 from .systems import SystemsSettings, systems_for
 
-Step = Callable[[SagaState, Systems], BaseModel]
+StepFunction = Callable[[SagaState, Systems], BaseModel]
 
 
-def run_saga_step(name: str, event: dict[str, Any], context: Any, step: Step) -> dict[str, Any]:
+def run_saga_step(step_of: catalog.Step, event: dict[str, Any], context: Any, step: StepFunction) -> dict[str, Any]:
+    """Run `step`, the work of the catalog's step `step_of`, once per (execution, step)."""
+    name = step_of.state
     settings = SystemsSettings.from_env()
     execution = str(event.get("execution", ""))
     state = run_step(lambda: SagaState.model_validate(event.get("state", {})))

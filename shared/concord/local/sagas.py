@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..aws.saga_history import StepRun, execution_history, step_runs
+from ..catalog import SAGA
+from .stack import STACK_NAME
 
-QUOTE_TO_CASH = "concord-local-quote-to-cash"
+QUOTE_TO_CASH = SAGA.physical_name(STACK_NAME)
 
 
 def machine_arn(sfn: Any, name: str = QUOTE_TO_CASH) -> str:

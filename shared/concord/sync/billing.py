@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import ApprovedTime, InvoiceLine
 from ..errors import PermanentError, ValidationFailed
 from ..events import Envelope
@@ -34,7 +35,7 @@ from .links import erp_customer_of, project_of_psa
 from .rules import LegalEntityRules
 from .systems import Systems
 
-FLOW = "billing"
+FLOW = catalog.BILLING.name
 BillableEvent = TimeApprovedEvent | ExpenseApprovedEvent
 
 

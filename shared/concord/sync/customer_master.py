@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import Customer, CustomerUpdate, ErpCustomer
 from ..errors import ValidationFailed
 from ..events import Envelope
@@ -30,7 +31,7 @@ from .lineage import record_lineage
 from .reporting import sync_exception
 from .systems import Systems
 
-FLOW = "customer_master"
+FLOW = catalog.CUSTOMER_MASTER.name
 FIELDS = ("name", "billing_address", "tax_id", "currency")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import FinancialStatus, InvoiceState
 from ..errors import PrerequisiteMissing, ValidationFailed
 from ..events import Envelope
@@ -25,7 +26,7 @@ from .ids import canonical_id
 from .lineage import record_lineage
 from .systems import Systems
 
-FLOW = "financial_status"
+FLOW = catalog.FINANCIAL_STATUS.name
 
 
 class Propagated(BaseModel):

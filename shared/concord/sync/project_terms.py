@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import catalog
 from ..domain import ContractTerms, ForecastLine, ProjectForecast
 from ..errors import ValidationFailed
 from ..events import Envelope
@@ -28,7 +29,7 @@ from .links import erp_customer_of, project_of_psa
 from .reporting import sync_exception
 from .systems import Systems
 
-FLOW = "project_terms"
+FLOW = catalog.PROJECT_TERMS.name
 NOT_APPLICABLE = "not applicable: the ERP keeps no contract terms or cost forecasts of a project"
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ..errors import ConcordError
+from ..errors import ConcordError, classify
 from ..events.types import ErrorClass
 
 T = TypeVar("T")
@@ -64,14 +63,16 @@ RETRYABLE_ERRORS = [SagaTransientError.__name__, "States.Timeout", *LAMBDA_SERVI
 
 
 def run_step(step: Callable[[], T]) -> T:
+    """Run a step, its failure renamed after its class (concord.errors.classify)."""
     try:
         return step()
-    except ConcordError as error:
-        raise _BY_CLASS[error.error_class](str(error)) from error
+    except SagaStepError:
+        raise
     except ValidationError as error:
         raise SagaValidationError(f"invalid saga input: {error.error_count()} problems") from error
-    except (BotoCoreError, ClientError, TimeoutError, ConnectionError) as error:
-        raise SagaTransientError(f"{type(error).__name__}: {error}") from error
+    except Exception as error:  # noqa: BLE001 - every failure leaves as one of the four names
+        message = str(error) if isinstance(error, ConcordError) else f"{type(error).__name__}: {error}"
+        raise _BY_CLASS[classify(error)](message) from error
 
 
 def error_class_from_name(error_name: str) -> ErrorClass:

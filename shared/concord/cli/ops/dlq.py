@@ -40,7 +40,7 @@ dlq_app = typer.Typer(help="Dead-letter queues: show a parked message, redrive s
 
 QueueOption = Annotated[
     Optional[str],
-    typer.Option("--queue", "-q", help="A DLQ: its full name, or short (audit-trail, q2c-start-dlq). Default: all."),
+    typer.Option("--queue", "-q", help="A DLQ: its full name, or short (audit-trail, quote-to-cash-dlq). Default: all."),
 ]
 
 

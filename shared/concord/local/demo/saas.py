@@ -10,7 +10,7 @@ with the chosen vendors (their local sandboxes), Tryton playing the roles not na
 3. Customer master: the customer renamed in the CRM -> the ERP customer renamed.
 The users are the scenario drivers of the chosen vendors (scenarios/users.py: Tryton's in the
 same shapes, and the ERP's finance user), named in the output. The sandboxes push nothing
-locally, so the demo runs change capture (poll_changes, through the local Lambda invoke API)
+locally, so the demo runs change capture (functions/change_capture, through the local Lambda invoke API)
 itself rather than waiting for the minute's schedule. Exit code 0 only when every check held.
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ...catalog import CHANGE_CAPTURE
 from ...stores.registry import Registry
 from ...sync.ids import canonical_id
 from ..inspect import LocalView
@@ -37,7 +38,7 @@ from ..scenarios.users import stack_users
 from ..stack import LocalStack, LocalStackError, aws_client
 from .checks import Checks
 
-POLL_FUNCTION = "poll_changes"
+POLL_FUNCTION = CHANGE_CAPTURE.folder
 WEEK = [8.0, 7.5, 6.0]  # Monday to Wednesday
 LINES = [("Discovery", 8.0), ("Build", 40.0)]
 

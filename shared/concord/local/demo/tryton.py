@@ -24,15 +24,16 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from ...catalog import AUDIT_TRAIL
 from ..demo_secrets import demo_signing_secret
 from ..inspect import LocalView
 from ..sender import canonical_delivery, post
-from ..stack import LocalStack, LocalStackError
+from ..stack import STACK_NAME, LocalStack, LocalStackError
 from .checks import Checks
 from .tryton_billing import run_billing
 from .tryton_saga import run_quote_to_cash
 
-AUDIT_QUEUE = "concord-local-audit-trail"
+AUDIT_QUEUE = AUDIT_TRAIL.physical_name(STACK_NAME)
 
 
 def _ms(later: dt.datetime | None, earlier: dt.datetime | None) -> float | None:

@@ -4,7 +4,7 @@ HubSpot webhooks carry ids and at most the one property that changed. AccountCha
 snapshot of the account (name, billing address, tax id, currency, parent) and
 OpportunityClosedWon needs the amount and line items, so neither can be built from the
 webhook alone: a company change or a deal moved to the won stage becomes ChangeNotified, and
-enrichment (enrich_changes) reads the object from HubSpot's CRM API and announces it with the
+the enrichment flow reads the object from HubSpot's CRM API and announces it with the
 ids polling gives it. Nothing is invented.
 """
 

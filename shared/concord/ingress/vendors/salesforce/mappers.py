@@ -3,7 +3,7 @@
 An outbound message carries the fields the admin selected, so an Account change becomes
 AccountChanged when it holds at least Id and Name (and, when billing fields are sent, a
 street, city and ISO country code). What the message cannot complete becomes ChangeNotified,
-which the enrich_changes flow completes by reading the record (with the event ids polling
+which the enrichment flow completes by reading the record (with the event ids polling
 gives it): an Account without its Name or a usable address, and a won Opportunity
 (outbound messages carry one object, never its line items). Fields that are there but
 invalid are recorded as `invalid_fields`; anything else as `not_mapped`.

@@ -1,0 +1,17 @@
+"""Quote-to-cash step CreatePsaProject: the project and its tasks from the opportunity lines."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from concord.aws.saga_steps import run_saga_step
+from concord.catalog import SAGA
+from concord.observability import logger, metrics, tracer
+from concord.sync.quote_to_cash import create_psa_project
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_saga_step(SAGA.step("create_psa_project"), event, context, create_psa_project)
