@@ -6,7 +6,8 @@ person). ContractChanged is decided before it is applied: what only affects the 
 applied; what would change money already invoiced or due (the contract type once invoices
 exist, a milestone whose date has passed) needs a person's approval and is raised as an
 exception instead, leaving the ERP as it was. Both ignore an event older than the newest
-applied for that project.
+applied for that project. An ERP without contract objects (capabilities.contract_objects) keeps
+neither: both are recorded as not applicable, as quote-to-cash records a step the ERP lacks.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .reporting import sync_exception
 from .systems import Systems
 
 FLOW = catalog.PROJECT_TERMS.name
+NOT_APPLICABLE = "not applicable: the ERP keeps no contract terms or cost forecasts of a project"
 
 
 class TermsApplied(BaseModel):
@@ -81,6 +83,9 @@ def approval_needed(current: ContractTerms | None, new: ContractTerms, invoiced:
 def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApplied:
     if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
         raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
+    if not systems.erp.capabilities.contract_objects:
+        # Checked before the project look-ups: waiting for a project link would not make it applicable.
+        return TermsApplied(applied=False, detail=NOT_APPLICABLE)
     psa_project_id = event.data.project_id
     project_ref = project_of_psa(systems, psa_project_id)
     customer_id = erp_customer_of(systems, project_ref)
@@ -121,7 +126,9 @@ def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApp
         systems.bus.publish([exception])
         return TermsApplied(applied=False, detail=exception.data.reason, exception_event_id=exception.id)
     systems.erp.set_contract_terms(project_ref, customer_id, terms)
-    detail = f"contract {terms.contract_type.value}, billing owner {terms.billing_owner}, {len(terms.milestones)} milestones"
+    detail = (
+        f"contract {terms.contract_type.value}, billing owner {terms.billing_owner}, {len(terms.milestones)} milestones"
+    )
     record_lineage(systems, "project", project_ref, event, System.ERP, project_ref, detail)
     systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
     return TermsApplied(applied=True, detail=detail)
