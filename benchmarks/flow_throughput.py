@@ -44,6 +44,7 @@ from concord.events.envelope import (
 from concord.local.consistency import SystemsView
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
+from concord.local.provision import BUS_TAP
 from concord.local.sagas import wait_for_execution
 from concord.local.scenarios.tryton import (
     Consultant,
@@ -104,7 +105,7 @@ def queue_empty(view: LocalView, queue: str) -> bool:
 
 def measure_floor(view: LocalView, events: list[Envelope]) -> float:
     """Seconds to move the events through EventBridge → SQS → a receiver, no handler."""
-    tap = view.queue_url("concord-local-bus-tap")
+    tap = view.queue_url(BUS_TAP)
     view.drain_tap()
     started = time.monotonic()
     put_all(view, events)
@@ -158,8 +159,13 @@ def win_deal(view: LocalView, rep: SalesRep) -> Deal:
         raise SystemExit(f"saga ended {execution['status']}")
     project_ref = canonical_id("project", "crm", opportunity)
     xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
-    return Deal(str(account), opportunity, xref.records_of("project", project_ref)["psa"], project_ref,
-                canonical_id("customer", "crm", str(account)))
+    return Deal(
+        str(account),
+        opportunity,
+        xref.records_of("project", project_ref)["psa"],
+        project_ref,
+        canonical_id("customer", "crm", str(account)),
+    )
 
 
 def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
@@ -265,14 +271,34 @@ def main() -> None:
                 view.events.disable_rule(Name=schedule.name)
             project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
             runs = [
-                FlowRun(BILLING.label, BILLING.physical_name(STACK_NAME), lambda: billing_events(systems, tryton, deal, n),
-                        lambda events: [entry for e in events for entry in xref.lineage(
-                            "time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))]),
-                FlowRun(FINANCIAL_STATUS.label, FINANCIAL_STATUS.physical_name(STACK_NAME),
-                        lambda: payment_events(view, systems, tryton, deal, n), project_lineage),
-                FlowRun(CUSTOMER_MASTER.label, CUSTOMER_MASTER.physical_name(STACK_NAME), lambda: account_events(deal, n), None),
-                FlowRun(PROJECT_TERMS.label, PROJECT_TERMS.physical_name(STACK_NAME), lambda: staffing_events(deal, n),
-                        project_lineage),
+                FlowRun(
+                    BILLING.label,
+                    BILLING.physical_name(STACK_NAME),
+                    lambda: billing_events(systems, tryton, deal, n),
+                    lambda events: [
+                        entry
+                        for e in events
+                        for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
+                    ],
+                ),
+                FlowRun(
+                    FINANCIAL_STATUS.label,
+                    FINANCIAL_STATUS.physical_name(STACK_NAME),
+                    lambda: payment_events(view, systems, tryton, deal, n),
+                    project_lineage,
+                ),
+                FlowRun(
+                    CUSTOMER_MASTER.label,
+                    CUSTOMER_MASTER.physical_name(STACK_NAME),
+                    lambda: account_events(deal, n),
+                    None,
+                ),
+                FlowRun(
+                    PROJECT_TERMS.label,
+                    PROJECT_TERMS.physical_name(STACK_NAME),
+                    lambda: staffing_events(deal, n),
+                    project_lineage,
+                ),
             ]
             flows = {run.name: run_flow(view, faults, run) for run in runs}
             floor_seconds = measure_floor(view, account_events(deal, n))
@@ -307,10 +333,24 @@ def main() -> None:
             if per_record:
                 figures.append(figure(f"{name}: {system.upper()} calls per record", per_record, "calls"))
     billing = flows[BILLING.label]
-    figures.append(figure("billing: ERP calls per batch floor", billing["calls"]["erp"], "calls", batch_floor,
-                          f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes"))
-    results = {**provenance(), "events_per_flow": n, "floor_seconds": floor_seconds, "floor_records_per_second": floor_rate,
-               "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines, "flows": flows, "figures": figures}
+    figures.append(
+        figure(
+            "billing: ERP calls per batch floor",
+            billing["calls"]["erp"],
+            "calls",
+            batch_floor,
+            f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes",
+        )
+    )
+    results = {
+        **provenance(),
+        "events_per_flow": n,
+        "floor_seconds": floor_seconds,
+        "floor_records_per_second": floor_rate,
+        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
+        "flows": flows,
+        "figures": figures,
+    }
     path = write_results("flow_throughput", results)
 
     print(

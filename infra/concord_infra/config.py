@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from concord.ingress.sources import SourceConfig
+from concord.naming import Names
 from concord.ingress.vendors.salesforce.change_events import EventRelay, parse_relays
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
@@ -116,9 +117,9 @@ class AppConfig(BaseModel):
     bundle: Literal["full", "code"] = "full"
 
     @property
-    def prefix(self) -> str:
-        """Physical-name prefix of every resource, e.g. `concord-dev`."""
-        return f"concord-{self.name}"
+    def names(self) -> Names:
+        """Physical names of the stage's resources (concord.naming)."""
+        return Names(self.name)
 
 
 def load_config(context: dict[str, Any]) -> AppConfig:

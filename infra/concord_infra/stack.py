@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Stack
 from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
+
 
 from .config import AppConfig
 from .constructs.bus import EventBus
@@ -27,14 +28,16 @@ ARCHIVE_DAYS = 90
 
 
 class ConcordStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, env: Environment, description: str
+    ) -> None:
+        super().__init__(scope, construct_id, env=env, description=description)
         stage = config.stage
-        prefix = config.prefix
+        names = config.names
 
-        tables = DataTables(self, "Data", prefix=prefix, retain=stage.retain_data)
-        bus = EventBus(self, "Events", prefix=prefix, archive_days=ARCHIVE_DAYS)
-        topics = AlarmTopics(self, "Alarms", prefix=prefix)
+        tables = DataTables(self, "Data", names=names, retain=stage.retain_data)
+        bus = EventBus(self, "Events", names=names, archive_days=ARCHIVE_DAYS)
+        topics = AlarmTopics(self, "Alarms", names=names)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
         def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
@@ -44,7 +47,7 @@ class ConcordStack(Stack):
                 scope or self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
-                physical_prefix=prefix,
+                names=names,
                 layer=layer,
                 log_retention_days=stage.log_retention_days,
                 retain_logs=stage.retain_data,
@@ -61,7 +64,7 @@ class ConcordStack(Stack):
         ingress = WebhookIngress(
             self,
             "Ingress",
-            prefix=prefix,
+            names=names,
             stage_name=config.name,
             function=ingest,
             bus=bus.bus,
@@ -77,7 +80,7 @@ class ConcordStack(Stack):
         IngressAlarms(
             self,
             "IngressAlarms",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             function=ingest,
             sources=list(stage.webhook_sources),
@@ -98,7 +101,7 @@ class ConcordStack(Stack):
             self,
             "AuditTrailDelivery",
             flow=AUDIT_TRAIL,
-            prefix=prefix,
+            names=names,
             bus=bus.bus,
             function=audit,
             topics=topics,
@@ -108,7 +111,7 @@ class ConcordStack(Stack):
         quote_to_cash = QuoteToCash(
             self,
             "QuoteToCash",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -127,7 +130,7 @@ class ConcordStack(Stack):
         flows = SyncFlows(
             self,
             "SyncFlows",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -142,7 +145,7 @@ class ConcordStack(Stack):
         Reconciliation(
             self,
             "Reconciliation",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -160,7 +163,7 @@ class ConcordStack(Stack):
         ChangeCapture(
             self,
             "ChangeCapture",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -187,7 +190,7 @@ class ConcordStack(Stack):
         OperationsDashboard(
             self,
             "Operations",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             consumers=[audit_delivery, quote_to_cash.trigger, *flows.consumers],
             state_machines=[quote_to_cash.state_machine],

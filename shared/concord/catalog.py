@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass
 
 from .events.types import Severity, System
+from .naming import DLQ_SUFFIX, hyphenated
 from .sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
 
 INGRESS = "webhook_ingest"  # the webhook front door's function folder: the ingress, not a flow
-DLQ_SUFFIX = "-dlq"
 # Every producer of canonical events on the bus (`concord.<system>`).
 CANONICAL_SOURCES = tuple(f"concord.{system.value}" for system in System)
 # What polling and enrichment announce, by record type (concord.sync.change_capture.watch_for).
@@ -33,10 +33,6 @@ ANNOUNCED = {
     "payment": "PaymentReceived",
 }
 ALL_SYSTEMS = (System.CRM.value, System.PSA.value, System.ERP.value)
-
-
-def hyphenated(name: str) -> str:
-    return name.replace("_", "-")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ protection, the optional WAF and reserved concurrency, on the synthesized templa
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from concord import catalog
 

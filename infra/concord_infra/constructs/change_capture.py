@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
-from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
 from constructs import Construct
 
+from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
+from concord.naming import Names
+
+from .bus import grant_publish
 from .data import DataTables
 from .functions import ConcordFunction
-from .bus import grant_publish
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
 
@@ -24,11 +26,11 @@ class ChangeCapture(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
-        system_secrets: dict[str, secretsmanager.ISecret],
+        system_secrets: Mapping[str, secretsmanager.ISecret],
         connector_environment: dict[str, str],
         watches: list[dict[str, str]],
         every_minutes: int,
@@ -59,7 +61,7 @@ class ChangeCapture(Construct):
             self,
             "Runs",
             flow=CHANGE_CAPTURE,
-            prefix=prefix,
+            prefix=names.prefix,
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,

@@ -13,14 +13,15 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, CfnResource, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from concord.naming import Names
 
 from ..nag import LOG_KEY_REASON, acknowledge, skip_checkov
 
@@ -69,12 +70,13 @@ class LayerBundler:
     def __init__(self, with_dependencies: bool) -> None:
         self._with_dependencies = with_dependencies
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
+    # jsii passes the BundlingOptions struct as keywords; only the output folder matters here.
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: object) -> bool:
         target = Path(output_dir) / "python"
         shutil.copytree(
             REPO_ROOT / "shared" / "concord",
             target / "concord",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli", "operator"),
         )
         if self._with_dependencies:
             subprocess.run(
@@ -138,7 +140,7 @@ class ConcordFunction(Construct):
         construct_id: str,
         *,
         name: str,
-        physical_prefix: str,
+        names: Names,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         log_retention_days: int,
@@ -150,7 +152,8 @@ class ConcordFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.reserved_concurrency = reserved_concurrency
-        function_name = f"{physical_prefix}-{name.replace('_', '-')}"
+        self.timeout = timeout
+        function_name = names.function(name)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -209,6 +212,7 @@ class ConcordFunction(Construct):
         )
         # The local stack runs this folder's handler in its own runtime.
         cfn = self.function.node.default_child
+        assert isinstance(cfn, CfnResource), f"{self.function.node.path} has no CloudFormation resource"
         cfn.add_metadata(SOURCE_METADATA_KEY, f"functions/{name}")
         self._skip_checkov_checks(reserved_concurrency)
 

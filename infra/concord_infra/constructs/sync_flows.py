@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from constructs import Construct
+
 from concord import catalog
 from concord.ingress.vendors.salesforce.change_events import EventRelay
-from constructs import Construct
+from concord.naming import Names
 
 from .consumer import EventConsumer
 from .data import DataTables, grant_items
@@ -27,7 +29,7 @@ class SyncFlows(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -69,7 +71,7 @@ class SyncFlows(Construct):
                     self,
                     "".join(part.title() for part in flow.name.split("_")),
                     flow=flow,
-                    prefix=prefix,
+                    names=names,
                     bus=bus,
                     function=function,
                     topics=topics,
@@ -81,7 +83,7 @@ class SyncFlows(Construct):
             roles = sorted(relay.system for relay in event_relays if relay.event_bus_name == bus_name)
             self._relay_to(enrichment, bus_name, roles, index)
 
-    def _relay_to(self, consumer: EventConsumer, bus_name: str, roles: list[str], index: int) -> None:
+    def _relay_to(self, consumer: EventConsumer, bus_name: str, roles: Sequence[str], index: int) -> None:
         """One rule on an org's partner event bus sending its change events to the flow's queue
         (the function tells each object's role apart). Every event on that bus comes from its
         partner event source, named as the bus:

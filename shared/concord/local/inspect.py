@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..aws.operations import peek_messages, queue_ref
+from ..operator.queues import peek_messages, queue_ref
 from ..stores.audit import AuditTrail
 from ..stores.audit_items import RecordedEvent
 from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 
 @dataclass
@@ -24,7 +27,7 @@ class LocalView:
     def __post_init__(self) -> None:
         self.state = StackState.load(self.stack.state_dir)
         self.topology = self.stack.topology()
-        self.sqs = aws_client(self.state, "sqs")
+        self.sqs: SQSClient = aws_client(self.state, "sqs")
         self.events = aws_client(self.state, "events")
         self.dynamodb = aws_client(self.state, "dynamodb")
         self.audit = AuditTrail(self.dynamodb, self.topology.setting("AUDIT_TABLE_NAME"))
@@ -49,14 +52,18 @@ class LocalView:
 
     def drain_tap(self) -> list[dict[str, Any]]:
         """Every canonical event put on the bus since the last drain (EventBridge envelopes)."""
-        url, seen = self.queue_url(BUS_TAP), []
+        url = self.queue_url(BUS_TAP)
+        seen: list[dict[str, Any]] = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return seen
             seen.extend(json.loads(m["Body"]) for m in messages)
             self.sqs.delete_message_batch(
-                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
 
     def dlq_messages(self, dlq_name: str) -> list[dict[str, Any]]:

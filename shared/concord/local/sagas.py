@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..aws.saga_history import StepRun, execution_history, step_runs
 from ..catalog import SAGA
 from .stack import STACK_NAME
 
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
+
 QUOTE_TO_CASH = SAGA.physical_name(STACK_NAME)
 
 
-def machine_arn(sfn: Any, name: str = QUOTE_TO_CASH) -> str:
+def machine_arn(sfn: SFNClient, name: str = QUOTE_TO_CASH) -> str:
     return next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name)
 
 
