@@ -1,5 +1,6 @@
 """The chaos campaign, shared by `make chaos` (benchmarks/chaos.py) and the smoke test
-(tests/e2e/test_chaos_smoke.py); its accounts (the ledger) are in chaos_ledger.py.
+(tests/e2e/test_chaos_smoke.py); its accounts (the ledger) are in chaos_ledger.py, its
+webhook deliveries in chaos_webhooks.py, the operator's redrive in chaos_redrive.py.
 
 Injected business events:
   - webhook facts: AccountChanged from the CRM, each delivered three times (the same delivery
@@ -16,27 +17,19 @@ SIGKILL and restarted. The ledger then accounts for every injected event.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
-
-from concord.aws.sagas import redrive_saga
 from concord.catalog import CHANGE_CAPTURE
 from concord.local.consistency import SystemsView
-from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.runtime.schedules import scheduled_event
@@ -48,12 +41,13 @@ from concord.local.scenarios.tryton import (
     random_ein,
     user_client,
 )
-from concord.local.sender import canonical_delivery, post
 from concord.local.stack import STACK_NAME, LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
-from .chaos_ledger import Accountant, Approval, Deal, Injected, WebhookFact
+from .chaos_ledger import Accountant, Approval, Deal, Injected
+from .chaos_redrive import redrive_campaign
+from .chaos_webhooks import WebhookSender
 
 FAULT_TARGETS = ("erp", "psa")
 # (mode, extra FaultController.set arguments); latency beyond the connectors' 30 s client
@@ -105,9 +99,8 @@ class Campaign:
         self.rep = SalesRep(crm_client(systems))
         self.tryton = SystemsView.direct(systems)
         self.run_id = uuid.uuid4().hex[:8]
-        self.webhook_url = f"{view.state.webhook_url}/crm"
-        self.secret = demo_signing_secret("crm")
         self.injected = Injected()
+        self.webhooks = WebhookSender(f"{view.state.webhook_url}/crm", self.run_id, self.rng, self.injected)
         self.accountant = Accountant(view, self.sfn, self.tryton)
         self.billing_projects: list[tuple[str, str]] = []  # (PSA project id, project ref)
         self.kills: list[dict[str, Any]] = []
@@ -137,86 +130,27 @@ class Campaign:
 
     # -------------------------------------------------------------------------- webhooks
 
-    def _deliver(self, client: httpx.Client, fact: WebhookFact, fresh_timestamp: bool, first_timestamp: int) -> None:
-        """One delivery as a vendor sends it: retried on no answer and on 5xx until a verdict."""
-        deadline = time.monotonic() + 180
-        pause = 0.5
-        while True:
-            delivery = canonical_delivery(
-                self.secret, "AccountChanged", {"account_id": fact.account_id, "name": fact.name},
-                occurred_at=fact.occurred_at, delivery_id=fact.delivery_id,
-                timestamp=int(time.time()) if fresh_timestamp else first_timestamp, legal_entity="us-01",
-            )
-            try:
-                response = post(client, self.webhook_url, delivery)
-            except httpx.HTTPError as error:
-                status: int | str = type(error).__name__
-            else:
-                status = response.status_code
-                if status < 500:
-                    fact.statuses.append(status)
-                    if status == 202:
-                        fact.event_ids.append(response.json()["event_id"])
-                    return
-            if time.monotonic() > deadline:
-                fact.statuses.append(status)
-                return
-            fact.retried.append(str(status))
-            time.sleep(pause)
-            pause = min(pause * 2, 5)
-
-    def _send_fact(self, client: httpx.Client, fact: WebhookFact) -> None:
-        first_timestamp = int(time.time())
-        self._deliver(client, fact, False, first_timestamp)
-        self._deliver(client, fact, False, first_timestamp)  # the same delivery again
-        time.sleep(self.rng.uniform(0.0, 1.2))
-        self._deliver(client, fact, True, first_timestamp)  # a retry with a fresh timestamp
-
-    def _send_pair(self, client: httpx.Client, newer: WebhookFact, older: WebhookFact) -> None:
-        self._send_fact(client, newer)
-        self._send_fact(client, older)
-
-    def _new_fact(self, n: int, name: str, occurred_at: dt.datetime, pair: str | None = None,
-                  account_id: str | None = None) -> WebhookFact:
-        account_id = account_id or f"CHAOS-{self.run_id}-{n}"
-        fact = WebhookFact(f"{account_id}|{name}", account_id, name, occurred_at,
-                           f"msg_chaos_{self.run_id}_{n}_{uuid.uuid4().hex[:8]}", pair=pair)
-        self.injected.facts.append(fact)
-        return fact
-
     def _send_webhooks(self) -> None:
-        now = dt.datetime.now(dt.UTC)
-        jobs: list[Any] = []
-        for n in range(self.config.facts):
-            jobs.append(("single", self._new_fact(n, f"Chaos Client {self.run_id} {n}", now)))
-        for p in range(self.config.out_of_order_pairs):
-            account = f"CHAOS-{self.run_id}-pair-{p}"
-            newer = self._new_fact(10_000 + 2 * p, f"Chaos Pair {p} v2", now, "newer", account)
-            older = self._new_fact(10_001 + 2 * p, f"Chaos Pair {p} v1", now - dt.timedelta(minutes=2), "older",
-                                   account)
-            jobs.append(("pair", newer, older))
-        self.rng.shuffle(jobs)
-        with httpx.Client(timeout=15) as client, ThreadPoolExecutor(self.config.sender_workers) as pool:
-            futures = []
-            for job in jobs:
-                if job[0] == "single":
-                    futures.append(pool.submit(self._send_fact, client, job[1]))
-                else:
-                    futures.append(pool.submit(self._send_pair, client, job[1], job[2]))
-                time.sleep(0.15)
-            for future in futures:
-                future.result()
+        self.webhooks.send(self.config.facts, self.config.out_of_order_pairs, self.config.sender_workers)
 
     def _send_poison(self) -> None:
         bus = self.view.topology.setting("EVENT_BUS_NAME")
         for n in range(self.config.poison):
             event_id = str(uuid.uuid4())
             self.injected.poison_ids.append(event_id)
-            self.view.events.put_events(Entries=[{
-                "EventBusName": bus, "Source": "concord.crm", "DetailType": "AccountChanged",
-                # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
-                "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": f"poison {n}"}}),
-            }])
+            self.view.events.put_events(
+                Entries=[
+                    {
+                        "EventBusName": bus,
+                        "Source": "concord.crm",
+                        "DetailType": "AccountChanged",
+                        # no version, source_system, occurred_at, correlation_id, legal_entity, account_id
+                        "Detail": json.dumps(
+                            {"id": event_id, "type": "AccountChanged", "data": {"name": f"poison {n}"}}
+                        ),
+                    }
+                ]
+            )
             time.sleep(self.rng.uniform(0.5, 2.0))
 
     # -------------------------------------------------------------------------- deals
@@ -224,8 +158,12 @@ class Campaign:
     def _win_deals(self) -> None:
         for n in range(self.config.deals):
             account = self.rep.create_account(
-                f"Chaos Deal {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
-                tax_id=random_ein())
+                f"Chaos Deal {self.run_id} {n}",
+                street="1 Main Street",
+                city="Boston",
+                country="US",
+                tax_id=random_ein(),
+            )
             opportunity = self.rep.win_opportunity(account, f"Chaos deal {n}", [("Discovery", 8), ("Build", 24)])
             self.injected.deals.append(Deal(str(opportunity), account))
             time.sleep(self.config.deal_gap_seconds)
@@ -236,8 +174,12 @@ class Campaign:
         """Projects to bill time on, activated by quote-to-cash before any fault."""
         for n in range(self.config.billing_projects):
             account = self.rep.create_account(
-                f"Chaos Billing {self.run_id} {n}", street="1 Main Street", city="Boston", country="US",
-                tax_id=random_ein())
+                f"Chaos Billing {self.run_id} {n}",
+                street="1 Main Street",
+                city="Boston",
+                country="US",
+                tax_id=random_ein(),
+            )
             opportunity = str(self.rep.win_opportunity(account, f"Chaos billing {n}", [("Delivery", 200)]))
             execution = wait_for_execution(self.sfn, opportunity)
             if execution["status"] != "SUCCEEDED":
@@ -265,14 +207,22 @@ class Campaign:
         state = StackState.load(self.stack.state_dir)
         running = self._running_sagas()
         os.killpg(state.runtime_pid, signal.SIGKILL)
-        self._mark(f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
-                   f"{sum(len(f.statuses) for f in self.injected.facts)} deliveries answered)")
+        self._mark(
+            f"kill -9 runtime pid {state.runtime_pid} ({running} saga(s) running, "
+            f"{sum(len(f.statuses) for f in self.injected.facts)} deliveries answered)"
+        )
         time.sleep(1.0)
         started = time.monotonic()
         self.stack.up()
         new_pid = StackState.load(self.stack.state_dir).runtime_pid
-        self.kills.append({"killed_pid": state.runtime_pid, "sagas_running": running,
-                           "restart_s": round(time.monotonic() - started, 1), "new_pid": new_pid})
+        self.kills.append(
+            {
+                "killed_pid": state.runtime_pid,
+                "sagas_running": running,
+                "restart_s": round(time.monotonic() - started, 1),
+                "new_pid": new_pid,
+            }
+        )
         self._mark(f"runtime restarted as pid {new_pid} in {time.monotonic() - started:.1f} s")
 
     def _crash_loop(self, done: threading.Event) -> None:
@@ -296,16 +246,20 @@ class Campaign:
         fault_thread = threading.Thread(target=self._cycle_faults, daemon=True)
         fault_thread.start()
         crashes_done = threading.Event()
-        workers = [threading.Thread(target=fn, daemon=True)
-                   for fn in (self._send_webhooks, self._send_poison, self._win_deals, self._approve_time)]
+        workers = [
+            threading.Thread(target=fn, daemon=True)
+            for fn in (self._send_webhooks, self._send_poison, self._win_deals, self._approve_time)
+        ]
         crasher = threading.Thread(target=self._crash_loop, args=(crashes_done,), daemon=True)
         for worker in workers:
             worker.start()
         crasher.start()
         for worker in workers:
             worker.join()
-        self._mark(f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, "
-                   f"{len(self.injected.deals)} deals, {len(self.injected.approvals)} approvals")
+        self._mark(
+            f"injected {len(self.injected.facts)} webhook facts x3, {len(self.injected.poison_ids)} poison, "
+            f"{len(self.injected.deals)} deals, {len(self.injected.approvals)} approvals"
+        )
         crasher.join()
 
     def poll_changes(self) -> dict[str, Any]:
@@ -329,13 +283,19 @@ class Campaign:
             if pending == 0:
                 return
             now = time.monotonic()
-            no_saga = [d["opportunity"] for d in ledger.details.get("in_flight", []) if d.get("kind") == "deal"
-                       and not d["executions"]]
+            no_saga = [
+                d["opportunity"]
+                for d in ledger.details.get("in_flight", [])
+                if d.get("kind") == "deal" and not d["executions"]
+            ]
             unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
             if (no_saga or unbilled) and now - last_poll > 10:
                 watches = self.poll_changes().get("watches", [])
-                self._mark(f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: change_capture ran, "
-                           f"{sum(w.get('events', 0) for w in watches)} event(s) announced")
+                self._mark(
+                    f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: "
+                    "change_capture ran, "
+                    f"{sum(w.get('events', 0) for w in watches)} event(s) announced"
+                )
                 last_poll = now
             if now - last_log > 15:
                 self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))
@@ -348,45 +308,9 @@ class Campaign:
 
     # -------------------------------------------------------------------------- redrive
 
-    def _cli_redrive(self, queue: str, event_id: str) -> dict[str, Any]:
-        result = subprocess.run(
-            [sys.executable, "-m", "concord.cli", "dlq", "redrive", "--local", "--json",
-             "--queue", queue, "--filter", f"id={event_id}"],
-            capture_output=True, text=True, timeout=300, check=False,
-            env={**os.environ, "CONCORD_LOCAL_DIR": str(self.stack.state_dir), "COLUMNS": "200"},
-        )
-        try:
-            outcome = json.loads(result.stdout) if result.stdout.strip() else None
-        except json.JSONDecodeError:
-            outcome = result.stdout[-2000:]
-        matched = outcome.get("matched", 0) if isinstance(outcome, dict) else 0
-        return {"queue": queue, "event_id": event_id, "exit_code": result.returncode, "matched": matched,
-                "stderr": result.stderr[-500:]}
-
     def redrive(self) -> dict[str, Any]:
-        """Faults cleared: `concord dlq redrive` of each message this campaign has parked in a
-        DLQ, poison excepted (only this campaign's: the stack may be shared with other tests),
-        then redrive_saga for every deal whose last saga failed."""
-        ledger = self.accountant.ledger(self.injected)
-        poison = set(self.injected.poison_ids)
-        targets = {(item["queue"], item["event_id"]) for item in ledger.details.get("parked", [])
-                   if item.get("queue") and item.get("event_id") and item["event_id"] not in poison}
-        runs = [self._cli_redrive(queue, event_id) for queue, event_id in sorted(targets)]
-        dlq = {"messages": sum(r["matched"] for r in runs), "runs": runs,
-               "poison_left_parked": len(ledger.details.get("parked_poison", []))}
-        self._mark(f"concord dlq redrive: {dlq['messages']} message(s) sent back; "
-                   f"{dlq['poison_left_parked']} poison left parked")
-
-        sagas = []
-        runs = self.accountant.executions_by_opportunity()
-        for deal in self.injected.deals:
-            executions = runs.get(deal.opportunity_id, [])
-            statuses = [e["status"] for e in executions]
-            if executions and "SUCCEEDED" not in statuses and "RUNNING" not in statuses:
-                arn = redrive_saga(self.sfn, executions[-1]["executionArn"])
-                sagas.append({"opportunity": deal.opportunity_id, "redrive": arn.rsplit(":", 1)[-1]})
-        self._mark(f"redrive_saga for {len(sagas)} failed saga(s)")
-        return {"dlq": dlq, "sagas": sagas}
+        """Faults cleared: the operator's redrive (chaos_redrive.py)."""
+        return redrive_campaign(self.accountant, self.injected, self.sfn, self.stack.state_dir, self._mark)
 
     def faults_report(self) -> dict[str, Any]:
         report = self.faults.list()
@@ -398,8 +322,12 @@ class Campaign:
             per_target[target] = {"injected": hit, "calls": total, "share": round(hit / total, 3) if total else 0.0}
         hit = sum(v["injected"] for v in per_target.values())
         calls = sum(v["calls"] for v in per_target.values())
-        return {"injected": injected, "forwarded": dict(report.forwarded), "per_target": per_target,
-                "share_of_calls": round(hit / calls, 3) if calls else 0.0}
+        return {
+            "injected": injected,
+            "forwarded": dict(report.forwarded),
+            "per_target": per_target,
+            "share_of_calls": round(hit / calls, 3) if calls else 0.0,
+        }
 
     def run(self) -> dict[str, Any]:
         """The whole campaign; returns the results (ledgers before and after the redrive)."""
@@ -433,10 +361,14 @@ class Campaign:
             "run_id": self.run_id,
             "config": {k: v for k, v in asdict(self.config).items() if k != "fault_cycle"},
             "fault_cycle": [m for m, _ in self.config.fault_cycle],
-            "injected": {"webhook_facts": len(self.injected.facts),
-                         "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
-                         "out_of_order_pairs": self.config.out_of_order_pairs, "poison": len(self.injected.poison_ids),
-                         "deals": len(self.injected.deals), "approvals": len(self.injected.approvals)},
+            "injected": {
+                "webhook_facts": len(self.injected.facts),
+                "webhook_deliveries": sum(len(f.statuses) for f in self.injected.facts),
+                "out_of_order_pairs": self.config.out_of_order_pairs,
+                "poison": len(self.injected.poison_ids),
+                "deals": len(self.injected.deals),
+                "approvals": len(self.injected.approvals),
+            },
             "faults": faults,
             "webhook_answers": dict(Counter(str(s) for f in self.injected.facts for s in f.statuses)),
             "webhook_retried_answers": dict(Counter(r for f in self.injected.facts for r in f.retried)),

@@ -12,15 +12,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from concord.local.faults import (
-    FaultController,
-    FaultMode,
-    FaultSpec,
-    FaultTable,
-    forwardable_headers,
-    forwarded_headers,
-    target_of,
-)
+from concord.local.fault_table import FaultMode, FaultSpec, FaultTable, target_of
+from concord.local.faults import FaultController, forwardable_headers, forwarded_headers
 
 
 @pytest.mark.parametrize(("path", "target"), [

@@ -15,14 +15,14 @@ import pytest
 from moto import mock_aws
 
 from concord.aws import systems as aws_systems
-from concord.stores.registry import Registry
 from concord.domain import Customer, FinancialStatus, InvoiceState, LineageEntry
 from concord.events import Envelope, new_event
 from concord.events.envelope import ChangeNotifiedEvent
 from concord.events.types import Money, System
+from concord.stores.registry import Registry
 from concord.sync.ids import canonical_id
 
-from . import test_sync_flows as flows
+from . import sync_world as flows
 from .fakes import FakeCrm, FakeErp, FakePsa, system_of_record, us_rules
 from .tables import create_audit_table, create_registry_table
 

@@ -1,5 +1,5 @@
 """The bad-input suite against the ingest handler under moto: every case of the catalog
-(tests/unit/vendors/bad_inputs.py) gets its 4xx with a JSON error body, nothing reaches the
+(tests/unit/vendors/bad_inputs/) gets its 4xx with a JSON error body, nothing reaches the
 bus, no delivery is remembered and nothing is recorded. Replays: test_ingress_replay.py.
 
 Count the cases by category: `.venv/bin/python -m pytest tests/unit/test_ingress_bad_input.py --collect-only -q`.

@@ -15,17 +15,17 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from concord.stores.registry import INVOICE_WRITE_ATTEMPTS, Registry
 from concord.domain import FinancialStatus, InvoiceState
 from concord.errors import TransientError
 from concord.events.types import Money, System
+from concord.stores.registry import INVOICE_WRITE_ATTEMPTS, Registry
 from concord.sync import financials
 from concord.sync.ids import canonical_id
 from concord.sync.systems import Systems
 
 from .fakes import FakeBus, FakeCrm, FakeErp, FakePsa, fake_systems
+from .sync_world import OPPORTUNITY, PROJECT_REF, PSA_PROJECT, TODAY, paid, posted
 from .tables import create_registry_table
-from .test_sync_flows import OPPORTUNITY, PROJECT_REF, PSA_PROJECT, TODAY, paid, posted
 
 TABLE = "concord-test-xref"
 INVOICE = "500"

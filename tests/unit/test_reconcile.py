@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from concord.domain import ApprovedTime, FinancialStatus, InvoiceRecord, LineRefs, Opportunity
 from concord.events.types import Severity, System
 from concord.sync import financials
 from concord.sync.reconcile import Drift, Entity, ReconcileRequest, drift_event, find_drift, reconcile, repair
 from concord.sync.systems import Systems
 
-from . import test_sync_flows as flows
-from .test_sync_flows import NOW, TODAY, usd
+from . import sync_world as flows
+from .fakes import erp_capabilities
+from .sync_world import NOW, TODAY, usd
 
 systems = flows.systems  # the same fixture: a deal quote-to-cash turned into an ERP customer and a PSA project
 
@@ -25,7 +27,7 @@ def _consistent(systems: Systems) -> None:
         opportunity_id=flows.OPPORTUNITY, account_id=flows.ACCOUNT, name="Data platform", amount=usd("24000"), won=True,
     )
     systems.psa.budgets[flows.PSA_PROJECT] = usd("24000")  # type: ignore[attr-defined]
-    flows._billed_invoice(systems)
+    flows.billed_invoice(systems)
     systems.erp.invoices["500"] = InvoiceRecord(  # type: ignore[attr-defined]
         invoice_id="500", number="INV-500", posted=True, total=usd("1125"), amount_due=usd("1125"))
     financials.propagate(flows.posted(), systems, TODAY)
@@ -61,7 +63,7 @@ def test_approved_time_never_billed_is_found_and_billed(systems: Systems) -> Non
 
 
 def test_with_registry_only_line_refs_the_registry_says_what_was_billed(systems: Systems) -> None:
-    systems.erp.capabilities = flows.erp_capabilities(line_refs=LineRefs.REGISTRY)  # type: ignore[misc]
+    systems.erp.capabilities = erp_capabilities(line_refs=LineRefs.REGISTRY)  # type: ignore[misc]
     systems.psa.approved[flows.PSA_PROJECT] = [_approved("1"), _approved("2")]  # type: ignore[attr-defined]
     (drift,) = find_drift(systems, ("project",), TODAY)  # the ERP is never asked by line ref
     assert drift.detail == ("2",) and drift.values == {System.PSA: "15.00", System.ERP: "7.50"}
@@ -70,7 +72,7 @@ def test_with_registry_only_line_refs_the_registry_says_what_was_billed(systems:
 
 
 def test_a_customer_field_the_crm_owns_is_repaired_one_the_erp_owns_is_left_to_a_person(systems: Systems) -> None:
-    flows._crm_says(systems, name="Northwind Advisory", tax_id="98-7654321")
+    flows.crm_says(systems, name="Northwind Advisory", tax_id="98-7654321")
     drift = {d.field: d for d in find_drift(systems, ("customer",), TODAY)}
     assert set(drift) == {"name", "tax_id"}
     assert drift["name"].authority is System.CRM and drift["name"].repairable

@@ -24,12 +24,14 @@ clears itself after injecting that many times. TrytonRpcClient classifies all fi
 TrytonTransientError (tests/integration/connectors/test_faults.py).
 
 `FaultController(base_url)` is the typed client of the control API (tests, demo, chaos runs);
-`FaultProxy` runs the proxy in a background thread of the current process.
+`FaultProxy` runs the proxy in a background thread of the current process; fault_table.py
+holds the faults and their counters.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import random
@@ -39,84 +41,51 @@ import struct
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
+
+from .fault_table import FaultMode, FaultSpec, FaultsReport, FaultTable, target_of
 
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_faults"
 # RFC 9110 section 7.6.1: connection-specific headers a proxy must not forward. Host and
 # Content-Length are recomputed for the other side.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 _RECOMPUTED = frozenset({"host", "content-length"})
 _CHUNK = 64 * 1024
 DEFAULT_UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-
-
-class FaultMode(StrEnum):
-    OUTAGE = "outage"
-    ERROR = "error"
-    THROTTLE = "throttle"
-    LATENCY = "latency"
-    RESET = "reset"
-
-
-class FaultSpec(BaseModel):
-    """One target's fault, as PUT on /_faults/<target>."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: FaultMode
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
-    status: int = Field(default=503, ge=400, le=599)  # error
-    retry_after: int = Field(default=1, ge=0)  # throttle: seconds in Retry-After
-    latency_ms: int = Field(default=0, ge=0, le=600_000)  # latency
-    remaining: int | None = Field(default=None, ge=1)  # clears after this many injections
-
-
-class ActiveFault(FaultSpec):
-    """A fault as GET /_faults shows it: `remaining` counts down as it is injected."""
-
-    remaining: int | None = Field(default=None, ge=0)
-
-
-class FaultsReport(BaseModel):
-    """GET /_faults: active faults by target, injected faults by target and mode, and how
-    many requests each target forwarded to the upstream."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    faults: dict[str, ActiveFault] = Field(default_factory=dict)
-    injected: dict[str, dict[FaultMode, int]] = Field(default_factory=dict)
-    forwarded: dict[str, int] = Field(default_factory=dict)
-
-
-def target_of(path: str) -> str:
-    """The fault target of a request path: its first segment ("/erp/rpc/" -> "erp")."""
-    return urlsplit(path).path.lstrip("/").split("/", 1)[0]
 
 
 def forwardable_headers(headers: Mapping[str, str] | Any) -> list[tuple[str, str]]:
     """Headers minus hop-by-hop ones (also those the Connection header names), Host and
     Content-Length; `headers` is anything with .items() (email.message.Message, httpx.Headers)."""
     items = list(headers.items())
-    named = {token.strip().lower() for k, v in items if k.lower() == "connection"
-             for token in v.split(",")}
-    return [(k, v) for k, v in items
-            if k.lower() not in HOP_BY_HOP and k.lower() not in _RECOMPUTED
-            and k.lower() not in named]
+    named = {token.strip().lower() for k, v in items if k.lower() == "connection" for token in v.split(",")}
+    return [
+        (k, v)
+        for k, v in items
+        if k.lower() not in HOP_BY_HOP and k.lower() not in _RECOMPUTED and k.lower() not in named
+    ]
 
 
 def forwarded_headers(headers: Mapping[str, str] | Any) -> list[tuple[str, str]]:
@@ -128,70 +97,11 @@ def forwarded_headers(headers: Mapping[str, str] | Any) -> list[tuple[str, str]]
     return [*kept, ("X-Forwarded-Host", host)] if host else kept
 
 
-@dataclass
-class _Entry:
-    spec: FaultSpec
-    remaining: int | None
-
-
-@dataclass
-class FaultTable:
-    """Active faults per target and counters; every method is thread-safe."""
-
-    rng: random.Random = field(default_factory=random.Random)
-    _faults: dict[str, _Entry] = field(default_factory=dict)
-    _injected: defaultdict[str, Counter[FaultMode]] = field(
-        default_factory=lambda: defaultdict(Counter))
-    _forwarded: Counter[str] = field(default_factory=Counter)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def set(self, target: str, spec: FaultSpec) -> None:
-        with self._lock:
-            self._faults[target] = _Entry(spec, spec.remaining)
-
-    def clear(self, target: str | None = None) -> None:
-        """Clear one target's fault, or every fault (counters are kept)."""
-        with self._lock:
-            if target is None:
-                self._faults.clear()
-            else:
-                self._faults.pop(target, None)
-
-    def decide(self, target: str) -> FaultSpec | None:
-        """The fault to inject into this request to `target`, or None to forward it.
-
-        Counts the injection, and clears the fault when its `remaining` count runs out.
-        """
-        with self._lock:
-            entry = self._faults.get(target)
-            if entry is None or self.rng.random() >= entry.spec.probability:
-                return None
-            self._injected[target][entry.spec.mode] += 1
-            if entry.remaining is not None:
-                entry.remaining -= 1
-                if entry.remaining <= 0:
-                    del self._faults[target]
-            return entry.spec
-
-    def forwarded(self, target: str) -> None:
-        with self._lock:
-            self._forwarded[target] += 1
-
-    def report(self) -> FaultsReport:
-        with self._lock:
-            return FaultsReport(
-                faults={t: ActiveFault(**{**e.spec.model_dump(), "remaining": e.remaining})
-                        for t, e in self._faults.items()},
-                injected={t: dict(c) for t, c in self._injected.items() if c},
-                forwarded=dict(self._forwarded))
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], upstream: str, table: FaultTable,
-                 timeout: httpx.Timeout) -> None:
+    def __init__(self, address: tuple[str, int], upstream: str, table: FaultTable, timeout: httpx.Timeout) -> None:
         self.upstream = upstream.rstrip("/")
         self.table = table
         # httpx.Client is safe to share between threads; its pool reuses upstream connections.
@@ -220,14 +130,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         path = urlsplit(self.path).path
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            self._control(path[len(CONTROL_PREFIX):].strip("/"))
+            self._control(path[len(CONTROL_PREFIX) :].strip("/"))
             return
         target = target_of(self.path)
         body = self._read_body()
         fault = self.server.table.decide(target)
         if fault is not None:
-            logger.info("fault injected target=%s mode=%s method=%s path=%s", target,
-                        fault.mode.value, self.command, self.path)
+            logger.info(
+                "fault injected target=%s mode=%s method=%s path=%s", target, fault.mode.value, self.command, self.path
+            )
             if fault.mode is FaultMode.LATENCY:
                 time.sleep(fault.latency_ms / 1000)
             else:
@@ -243,8 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.mode is FaultMode.ERROR:
             self._send_json(fault.status, {"error": "injected fault", "status": fault.status})
         elif fault.mode is FaultMode.THROTTLE:
-            self._send_json(429, {"error": "injected throttle"},
-                            {"Retry-After": str(fault.retry_after)})
+            self._send_json(429, {"error": "injected throttle"}, {"Retry-After": str(fault.retry_after)})
         elif fault.mode is FaultMode.OUTAGE:
             # Close without a byte of answer, as a crashed or vanished server would.
             self.close_connection = True
@@ -252,8 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.mode is FaultMode.RESET:
             # SO_LINGER with a zero timeout makes close() send a TCP RST.
             self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
 
     # -- forwarding ------------------------------------------------------------------------
@@ -261,8 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, target: str, body: bytes) -> None:
         self.server.table.forwarded(target)
         request = self.server.http.build_request(
-            self.command, self.server.upstream + self.path,
-            headers=forwarded_headers(self.headers), content=body)
+            self.command, self.server.upstream + self.path, headers=forwarded_headers(self.headers), content=body
+        )
         try:
             response = self.server.http.send(request, stream=True)
         except httpx.TimeoutException as exc:
@@ -329,8 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(405, {"error": f"{self.command} {self.path} is not a fault control"})
 
-    def _send_json(self, status: int, payload: object,
-                   headers: Mapping[str, str] | None = None) -> None:
+    def _send_json(self, status: int, payload: object, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -341,21 +249,27 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fault proxy %s " + format, self.address_string(), *args)
 
 
 class FaultProxy:
     """The proxy serving in a background thread of this process (port 0: any free port).
 
-        with FaultProxy("http://127.0.0.1:8765") as proxy:
-            client = TrytonRpcClient(proxy.url, "erp", ...)
-            FaultController(proxy.url).set("erp", "outage")
+    with FaultProxy("http://127.0.0.1:8765") as proxy:
+        client = TrytonRpcClient(proxy.url, "erp", ...)
+        FaultController(proxy.url).set("erp", "outage")
     """
 
-    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0, *,
-                 seed: int | None = None,
-                 upstream_timeout: httpx.Timeout = DEFAULT_UPSTREAM_TIMEOUT) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int | None = None,
+        upstream_timeout: httpx.Timeout = DEFAULT_UPSTREAM_TIMEOUT,
+    ) -> None:
         self.table = FaultTable(rng=random.Random(seed))
         self._server = _Server((host, port), upstream, self.table, upstream_timeout)
         self._thread: threading.Thread | None = None
@@ -374,8 +288,9 @@ class FaultProxy:
             self._server.server_close()
 
     def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="concord-fault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="concord-fault-proxy", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -388,27 +303,42 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
 class FaultController:
     """Typed client of a fault proxy's control API."""
 
-    def __init__(self, base_url: str, *, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                  transport=transport)
+    def __init__(self, base_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
 
-    def set(self, target: str, mode: FaultMode | str, *, probability: float = 1.0,
-            status: int = 503, retry_after: int = 1, latency_ms: int = 0,
-            remaining: int | None = None) -> FaultSpec:
-        spec = FaultSpec(mode=FaultMode(mode), probability=probability, status=status,
-                         retry_after=retry_after, latency_ms=latency_ms, remaining=remaining)
-        response = self._http.put(f"{CONTROL_PREFIX}/{target}",
-                                  content=spec.model_dump_json(exclude_none=True),
-                                  headers={"Content-Type": "application/json"})
+    def set(
+        self,
+        target: str,
+        mode: FaultMode | str,
+        *,
+        probability: float = 1.0,
+        status: int = 503,
+        retry_after: int = 1,
+        latency_ms: int = 0,
+        remaining: int | None = None,
+    ) -> FaultSpec:
+        spec = FaultSpec(
+            mode=FaultMode(mode),
+            probability=probability,
+            status=status,
+            retry_after=retry_after,
+            latency_ms=latency_ms,
+            remaining=remaining,
+        )
+        response = self._http.put(
+            f"{CONTROL_PREFIX}/{target}",
+            content=spec.model_dump_json(exclude_none=True),
+            headers={"Content-Type": "application/json"},
+        )
         response.raise_for_status()
         return spec
 
@@ -428,30 +358,30 @@ class FaultController:
     def __enter__(self) -> FaultController:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m concord.local.faults",
-        description="Fault-injecting reverse proxy (control API: /_faults).")
+        prog="python -m concord.local.faults", description="Fault-injecting reverse proxy (control API: /_faults)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="e.g. http://127.0.0.1:8765")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the probability draws (reproducible chaos runs)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the probability draws (reproducible chaos runs)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     proxy = FaultProxy(args.upstream, args.host, args.port, seed=args.seed)
     logger.info("fault proxy listening url=%s upstream=%s", proxy.url, args.upstream)
     # SIGTERM (how the local stack stops background processes) ends it like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         proxy.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
