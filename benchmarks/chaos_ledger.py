@@ -10,13 +10,13 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from concord.operator.queues import peek_messages, queue_ref
 from concord.aws.sagas import REDRIVE_SEPARATOR
 from concord.catalog import AUDIT_TRAIL, BILLING, DLQ_SUFFIX, QUOTE_TO_CASH
 from concord.local.consistency import SystemsView
 from concord.local.inspect import LocalView
 from concord.local.sagas import machine_arn
 from concord.local.stack import STACK_NAME
+from concord.operator.queues import peek_messages, queue_ref
 from concord.sync.ids import canonical_id
 
 AUDIT_DLQ = AUDIT_TRAIL.physical_name(STACK_NAME) + DLQ_SUFFIX
@@ -255,7 +255,8 @@ class Accountant:
                 in_dlq = [
                     v
                     for v in dlq.values()
-                    if v["queue"] == QUOTE_TO_CASH.physical_name(STACK_NAME) + DLQ_SUFFIX and v.get("opportunity_id") == deal.opportunity_id
+                    if v["queue"] == QUOTE_TO_CASH.physical_name(STACK_NAME) + DLQ_SUFFIX
+                    and v.get("opportunity_id") == deal.opportunity_id
                 ]
                 if in_dlq:
                     ledger.note("parked", **base, **in_dlq[0])

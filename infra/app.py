@@ -10,18 +10,20 @@ from pathlib import Path
 # however the app is started (make synth, npx cdk synth, tests).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from concord_infra.config import load_config  # noqa: E402
-from concord_infra.nag import add_nag_checks  # noqa: E402
-from concord_infra.stack import ConcordStack  # noqa: E402
+from concord_infra.config import load_config
+from concord_infra.nag import add_nag_checks
+from concord_infra.stack import ConcordStack
 
 
 def build_app(context: dict | None = None, outdir: str | None = None) -> tuple[cdk.App, ConcordStack]:
     app = cdk.App(context=context, outdir=outdir)
-    config = load_config({key: app.node.try_get_context(key) for key in _CONTEXT_KEYS if app.node.try_get_context(key) is not None})
+    config = load_config(
+        {key: app.node.try_get_context(key) for key in _CONTEXT_KEYS if app.node.try_get_context(key) is not None}
+    )
     stack = ConcordStack(
         app,
         config.names.prefix,

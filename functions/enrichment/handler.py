@@ -30,7 +30,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         consumer=ENRICHMENT.name,
         parse=notice_parser(relays_of(settings)),
         apply=lambda messages, systems: enrich_each(
-            messages, (systems.crm, systems.psa, systems.erp), systems.bus, settings.default_legal_entity,
+            messages,
+            (systems.crm, systems.psa, systems.erp),
+            systems.bus,
+            settings.default_legal_entity,
             checkpoints=checkpoints,
         ),
     )

@@ -24,12 +24,17 @@ from concord.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = ConnectorSettings.from_env()
-    secrets = SystemSecrets(prefix=settings.systems_secret_prefix, cache_seconds=settings.secret_cache_seconds,
-                            default_legal_entity=settings.default_legal_entity,
-                            rate_budget_table=settings.rate_budget_table_name)
+    secrets = SystemSecrets(
+        prefix=settings.systems_secret_prefix,
+        cache_seconds=settings.secret_cache_seconds,
+        default_legal_entity=settings.default_legal_entity,
+        rate_budget_table=settings.rate_budget_table_name,
+    )
     kept = keep_erp_subscriptions(secrets, utc_now())
     metrics.add_metric(name="SubscriptionsRenewed", unit=MetricUnit.Count, value=len(kept.renewed))
     expiries = {s.resource: s.expirationDateTime.isoformat() for s in kept.ensured}
     logger.info("subscriptions kept alive", renewed=len(kept.renewed), expiries=expiries)
-    return {"subscriptions": [{"resource": s.resource, "expires": s.expirationDateTime.isoformat()}
-                              for s in kept.ensured], "renewed": len(kept.renewed)}
+    return {
+        "subscriptions": [{"resource": s.resource, "expires": s.expirationDateTime.isoformat()} for s in kept.ensured],
+        "renewed": len(kept.renewed),
+    }

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from concord.ingress.sources import SourceConfig
-from concord.naming import Names
 from concord.ingress.vendors.salesforce.change_events import EventRelay, parse_relays
+from concord.naming import Names
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 StageName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack
-from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
 
+from concord.catalog import AUDIT_TRAIL, INGRESS
 
 from .config import AppConfig
 from .constructs.bus import EventBus
@@ -157,7 +157,10 @@ class ConcordStack(Stack):
         connector_environment = {
             key: quote_to_cash.systems_environment[key]
             for key in (
-                "SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME"
+                "SYSTEMS_SECRET_PREFIX",
+                "SECRET_CACHE_SECONDS",
+                "DEFAULT_LEGAL_ENTITY",
+                "RATE_BUDGET_TABLE_NAME",
             )
         }
         ChangeCapture(

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from concord.ingress.standard_webhooks import sign_headers
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.inspect import LocalView
 from concord.local.sender import Delivery, canonical_delivery
-from concord.ingress.standard_webhooks import sign_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +32,50 @@ def nested(depth: int) -> bytes:
 
 CASES: dict[str, tuple[str, Callable[[], Delivery], int, str]] = {
     "unknown source": ("nosuch", lambda: canonical_delivery(CRM, "AccountChanged", ACCOUNT), 404, "unknown_source"),
-    "no signature headers": ("crm", lambda: Delivery("x", canonical_delivery(CRM, "AccountChanged", ACCOUNT).body, {"content-type": "application/json"}), 401, "signature_missing"),
-    "signed by another source": ("crm", lambda: canonical_delivery(demo_signing_secret("erp"), "AccountChanged", ACCOUNT), 401, "signature_invalid"),
-    "signature of another body": ("crm", lambda: _swap_body(canonical_delivery(CRM, "AccountChanged", ACCOUNT)), 401, "signature_invalid"),
-    "timestamp 10 minutes old": ("crm", lambda: canonical_delivery(CRM, "AccountChanged", ACCOUNT, timestamp=int(time.time()) - 600), 401, "timestamp_out_of_tolerance"),
-    "timestamp 10 minutes ahead": ("crm", lambda: canonical_delivery(CRM, "AccountChanged", ACCOUNT, timestamp=int(time.time()) + 600), 401, "timestamp_out_of_tolerance"),
-    "PSA announcing an account change": ("psa", lambda: canonical_delivery(demo_signing_secret("psa"), "AccountChanged", ACCOUNT), 403, "producer_not_allowed"),
-    "body over the limit": ("crm", lambda: signed_raw(b'{"pad": "' + b"x" * (256 * 1024) + b'"}'), 413, "payload_too_large"),
+    "no signature headers": (
+        "crm",
+        lambda: Delivery(
+            "x", canonical_delivery(CRM, "AccountChanged", ACCOUNT).body, {"content-type": "application/json"}
+        ),
+        401,
+        "signature_missing",
+    ),
+    "signed by another source": (
+        "crm",
+        lambda: canonical_delivery(demo_signing_secret("erp"), "AccountChanged", ACCOUNT),
+        401,
+        "signature_invalid",
+    ),
+    "signature of another body": (
+        "crm",
+        lambda: _swap_body(canonical_delivery(CRM, "AccountChanged", ACCOUNT)),
+        401,
+        "signature_invalid",
+    ),
+    "timestamp 10 minutes old": (
+        "crm",
+        lambda: canonical_delivery(CRM, "AccountChanged", ACCOUNT, timestamp=int(time.time()) - 600),
+        401,
+        "timestamp_out_of_tolerance",
+    ),
+    "timestamp 10 minutes ahead": (
+        "crm",
+        lambda: canonical_delivery(CRM, "AccountChanged", ACCOUNT, timestamp=int(time.time()) + 600),
+        401,
+        "timestamp_out_of_tolerance",
+    ),
+    "PSA announcing an account change": (
+        "psa",
+        lambda: canonical_delivery(demo_signing_secret("psa"), "AccountChanged", ACCOUNT),
+        403,
+        "producer_not_allowed",
+    ),
+    "body over the limit": (
+        "crm",
+        lambda: signed_raw(b'{"pad": "' + b"x" * (256 * 1024) + b'"}'),
+        413,
+        "payload_too_large",
+    ),
     "text/plain": ("crm", lambda: signed_raw(b"{}", content_type="text/plain"), 415, "unsupported_media_type"),
     "no content type": ("crm", lambda: signed_raw(b"{}", content_type=""), 415, "unsupported_media_type"),
     "not JSON": ("crm", lambda: signed_raw(b"{'single': quotes}"), 400, "malformed_payload"),
@@ -46,9 +83,26 @@ CASES: dict[str, tuple[str, Callable[[], Delivery], int, str]] = {
     "nested 100 deep": ("crm", lambda: signed_raw(nested(100)), 400, "malformed_payload"),
     "JSON but not an event": ("crm", lambda: signed_raw(b'["a", "list"]'), 422, "invalid_event"),
     "unknown event type": ("crm", lambda: canonical_delivery(CRM, "AccountDeleted", ACCOUNT), 422, "invalid_event"),
-    "event data invalid": ("crm", lambda: canonical_delivery(CRM, "AccountChanged", {"account_id": "", "name": "x"}), 422, "invalid_event"),
-    "unexpected field in data": ("crm", lambda: canonical_delivery(CRM, "AccountChanged", {**ACCOUNT, "'; DROP TABLE x; --": 1}), 422, "invalid_event"),
-    "timestamp without zone": ("crm", lambda: signed_raw(json.dumps({"type": "AccountChanged", "timestamp": "2026-01-01T00:00:00", "data": ACCOUNT}).encode()), 422, "invalid_event"),
+    "event data invalid": (
+        "crm",
+        lambda: canonical_delivery(CRM, "AccountChanged", {"account_id": "", "name": "x"}),
+        422,
+        "invalid_event",
+    ),
+    "unexpected field in data": (
+        "crm",
+        lambda: canonical_delivery(CRM, "AccountChanged", {**ACCOUNT, "'; DROP TABLE x; --": 1}),
+        422,
+        "invalid_event",
+    ),
+    "timestamp without zone": (
+        "crm",
+        lambda: signed_raw(
+            json.dumps({"type": "AccountChanged", "timestamp": "2026-01-01T00:00:00", "data": ACCOUNT}).encode()
+        ),
+        422,
+        "invalid_event",
+    ),
 }
 
 

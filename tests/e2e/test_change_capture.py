@@ -38,8 +38,9 @@ def poll(view: LocalView, watch: str = "crm:opportunity") -> dict[str, Any]:
 
 
 def win(rep: SalesRep, name: str) -> str:
-    account = rep.create_account(f"{name} {uuid.uuid4().hex[:6]}", street="2 Side St", city="Austin",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"{name} {uuid.uuid4().hex[:6]}", street="2 Side St", city="Austin", country="US", tax_id=random_ein()
+    )
     return str(rep.win_opportunity(account, f"{name} deal", [("Advisory", 12)]))
 
 
@@ -73,10 +74,15 @@ def test_a_deal_announced_by_push_and_by_polling_is_one_event_and_one_saga(
     report = poll(view)
 
     assert report["events"] >= 1, report
-    polled = [e for e in view.audit_events_of_type("OpportunityClosedWon")
-              if e.data["opportunity_id"] == opportunity]
-    assert {e.event_id for e in polled} == {json.loads(pushed['input'])['event']['id']}
-    view.wait_for(lambda: view.sqs.get_queue_attributes(
-        QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
-    )["Attributes"]["ApproximateNumberOfMessages"] == "0", timeout=20)
+    polled = [e for e in view.audit_events_of_type("OpportunityClosedWon") if e.data["opportunity_id"] == opportunity]
+    assert {e.event_id for e in polled} == {json.loads(pushed["input"])["event"]["id"]}
+    view.wait_for(
+        lambda: (
+            view.sqs.get_queue_attributes(
+                QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            == "0"
+        ),
+        timeout=20,
+    )
     assert len(executions_for(sfn, opportunity)) == 1

@@ -6,20 +6,31 @@ nothing duplicated."""
 from __future__ import annotations
 
 import pytest
+
+from benchmarks.chaos_campaign import Campaign, ChaosConfig
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.stack import LocalStack
 
-from benchmarks.chaos_campaign import Campaign, ChaosConfig
-
 pytestmark = pytest.mark.e2e
 
 SMOKE = ChaosConfig(
-    facts=4, out_of_order_pairs=1, poison=1, deals=2, approvals=4, billing_projects=1, kills=1,
-    fault_probability=0.3, fault_phase_seconds=3.0,
+    facts=4,
+    out_of_order_pairs=1,
+    poison=1,
+    deals=2,
+    approvals=4,
+    billing_projects=1,
+    kills=1,
+    fault_probability=0.3,
+    fault_phase_seconds=3.0,
     # no latency beyond the 30 s client timeout here: it would cost half the time budget
     fault_cycle=(("error", {"status": 503}), ("throttle", {"retry_after": 1}), ("reset", {}), ("outage", {})),
-    sender_workers=3, deal_gap_seconds=0.2, settle_timeout=40, redrive_timeout=40, seed=8,
+    sender_workers=3,
+    deal_gap_seconds=0.2,
+    settle_timeout=40,
+    redrive_timeout=40,
+    seed=8,
 )
 
 

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.e2e
 def concord(*args: str, state_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "concord.cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CONCORD_LOCAL_DIR": str(state_dir), "COLUMNS": "200"},
     )
 
@@ -56,8 +59,15 @@ def test_up_on_a_taken_port_fails_with_a_clear_error(tmp_path: Path, local_synth
         squatter.listen()
         taken = squatter.getsockname()[1]
         result = concord(
-            "local", "up", "--aws-port", str(taken), "--webhook-port", str(free_port()),
-            "--lambda-port", str(free_port()), state_dir=tmp_path,
+            "local",
+            "up",
+            "--aws-port",
+            str(taken),
+            "--webhook-port",
+            str(free_port()),
+            "--lambda-port",
+            str(free_port()),
+            state_dir=tmp_path,
         )
 
     assert result.returncode == 1
@@ -69,8 +79,9 @@ def test_up_on_a_taken_port_fails_with_a_clear_error(tmp_path: Path, local_synth
 def psa_secret_restored(local_stack: LocalStack) -> Iterator[None]:
     """The session stack's PSA secret back to the demo's afterwards: Tryton's PSA pushes with it."""
     yield
-    restored = concord("secrets", "set", "psa", "--local", state_dir=local_stack.state_dir,
-                       stdin=demo_signing_secret("psa") + "\n")
+    restored = concord(
+        "secrets", "set", "psa", "--local", state_dir=local_stack.state_dir, stdin=demo_signing_secret("psa") + "\n"
+    )
     assert restored.returncode == 0, restored.stderr
 
 
@@ -90,8 +101,11 @@ def test_secrets_set_rotates_with_old_and_new_secret_active(local_stack: LocalSt
     with httpx.Client(timeout=30) as http:
         for secret in (old_secret, new_secret):
             accepted = view.wait_for(
-                lambda: post(http, url, canonical_delivery(secret, "StaffingChanged", data)).status_code == 202,
-                timeout=10, interval=0.5,
+                lambda secret=secret: (
+                    post(http, url, canonical_delivery(secret, "StaffingChanged", data)).status_code == 202
+                ),
+                timeout=10,
+                interval=0.5,
             )
             assert accepted, "a delivery signed with an active secret was refused"
 
@@ -99,13 +113,25 @@ def test_secrets_set_rotates_with_old_and_new_secret_active(local_stack: LocalSt
 def test_secrets_set_takes_a_vendor_sources_json_and_refuses_the_wrong_shape(local_stack: LocalStack) -> None:
     demo_key = json.loads(demo_secret_value("xero"))["webhook_keys"][0]
     # the new key plus the demo one, as during a rotation (other tests sign with the demo key)
-    good = concord("secrets", "set", "xero", "--local", state_dir=local_stack.state_dir,
-                   stdin=json.dumps({"webhook_keys": ["a-new-xero-webhook-key-0123456789", demo_key]}))
+    good = concord(
+        "secrets",
+        "set",
+        "xero",
+        "--local",
+        state_dir=local_stack.state_dir,
+        stdin=json.dumps({"webhook_keys": ["a-new-xero-webhook-key-0123456789", demo_key]}),
+    )
     assert good.returncode == 0, good.stderr
     assert "concord/local/webhooks/xero (xero)" in good.stdout
 
-    wrong = concord("secrets", "set", "xero", "--local", state_dir=local_stack.state_dir,
-                    stdin=json.dumps({"signing_secrets": ["whsec_abc"]}))
+    wrong = concord(
+        "secrets",
+        "set",
+        "xero",
+        "--local",
+        state_dir=local_stack.state_dir,
+        stdin=json.dumps({"signing_secrets": ["whsec_abc"]}),
+    )
     assert wrong.returncode == 2
     assert "not a valid xero secret" in wrong.stderr
 

@@ -28,8 +28,13 @@ schema = schemathesis.openapi.from_path(DOCUMENT)
 # Methods the document does not declare are API Gateway's business (403 there); the local API
 # front answers 501 for TRACE/OPTIONS, which says nothing about the ingress function.
 schema.config.phases.coverage.unexpected_methods = set()
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 # Most generated requests go to a configured source (one of each scheme); some keep the
 # generated name, which is an unknown source (404).
 SOURCES = ["crm", "psa", "erp", "hubspot", "salesforce", "xero", "quickbooks", "businesscentral"]
@@ -57,4 +62,9 @@ def test_the_ingress_api_matches_its_contract(case: schemathesis.Case, view: Loc
 
     case.validate_response(response, checks=CHECKS)
     assert response.status_code < 500
-    STATUSES[(case.path_parameters["source"] if case.path_parameters["source"] in SOURCES else "unknown", response.status_code)] += 1
+    STATUSES[
+        (
+            case.path_parameters["source"] if case.path_parameters["source"] in SOURCES else "unknown",
+            response.status_code,
+        )
+    ] += 1

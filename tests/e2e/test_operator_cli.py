@@ -53,7 +53,9 @@ BREAK = textwrap.dedent("""
 def concord(state_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "concord.cli", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CONCORD_LOCAL_DIR": str(state_dir), "COLUMNS": "200", **env},
     )
 
@@ -90,16 +92,23 @@ def incidents(local_stack: LocalStack, view: LocalView) -> Incidents:
 
     # Two events no consumer can process (a producer bug), on their way to the DLQ ...
     poison = [str(uuid.uuid4()), str(uuid.uuid4())]
-    view.events.put_events(Entries=[{
-        "EventBusName": view.topology.setting("EVENT_BUS_NAME"), "Source": "concord.crm",
-        "DetailType": "AccountChanged",
-        "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": "no id"}}),
-    } for event_id in poison])
+    view.events.put_events(
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": "concord.crm",
+                "DetailType": "AccountChanged",
+                "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": "no id"}}),
+            }
+            for event_id in poison
+        ]
+    )
 
     # ... while a deal is won with the ERP down: the saga cannot validate the customer.
     rep = SalesRep(crm_client(systems))
-    account = rep.create_account(f"Northwind {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"Northwind {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+    )
     faults = FaultController(systems.faults_url)
     try:
         faults.set("erp", "outage")
@@ -109,8 +118,12 @@ def incidents(local_stack: LocalStack, view: LocalView) -> Incidents:
         faults.clear("erp")
     assert failed["status"] == "FAILED", failed
     trigger = json.loads(failed["input"])["event"]["id"]
-    raised = view.wait_for(lambda: [e for e in view.audit_events_of_type("SyncExceptionRaised")
-                                    if e.data["caused_by_event_id"] == trigger], timeout=30)
+    raised = view.wait_for(
+        lambda: [
+            e for e in view.audit_events_of_type("SyncExceptionRaised") if e.data["caused_by_event_id"] == trigger
+        ],
+        timeout=30,
+    )
     assert raised, "the failed saga's SyncExceptionRaised never reached the audit trail"
     parked = view.wait_for(lambda: parked_in_dlq(view, poison), timeout=60, interval=0.5)
     assert parked, "the malformed events never reached the DLQ"
@@ -125,10 +138,14 @@ def editor(tmp_path: Path, name: str, script: str) -> str:
 
 def redrive_records(view: LocalView, event_id: str) -> list[dict[str, Any]]:
     # A scan: what the redrive wrote, whatever it indexed.
-    return aws_client(view.state, "dynamodb", resource=True).Table(view.audit.table_name).scan(
-        FilterExpression="begins_with(pk, :r) AND event_id = :e",
-        ExpressionAttributeValues={":r": "REDRIVE#", ":e": event_id},
-    )["Items"]
+    return (
+        aws_client(view.state, "dynamodb", resource=True)
+        .Table(view.audit.table_name)
+        .scan(
+            FilterExpression="begins_with(pk, :r) AND event_id = :e",
+            ExpressionAttributeValues={":r": "REDRIVE#", ":e": event_id},
+        )["Items"]
+    )
 
 
 def test_exceptions_lists_the_failed_saga_and_the_parked_events(local_stack: LocalStack, incidents: Incidents) -> None:
@@ -138,7 +155,12 @@ def test_exceptions_lists_the_failed_saga_and_the_parked_events(local_stack: Loc
     listing = as_json(result)
     (saga,) = [i for i in listing["open"] if i.get("caused_by_event_id") == incidents.trigger]
     assert (saga["kind"], saga["flow"], saga["severity"], saga["what"], saga["error_class"]) == (
-        "sync_exception", "quote_to_cash", "warning", "ValidateCustomer", "transient")
+        "sync_exception",
+        "quote_to_cash",
+        "warning",
+        "ValidateCustomer",
+        "transient",
+    )
     assert "cannot reach Tryton" in saga["reason"]
     # a malformed AccountChanged is parked by each of its consumers: the audit trail's is checked here
     parked = {i["event_id"]: i for i in listing["open"] if i["kind"] == "dlq_message" and i["flow"] == "audit_trail"}
@@ -153,7 +175,9 @@ def test_exceptions_lists_the_failed_saga_and_the_parked_events(local_stack: Loc
     only_sagas = as_json(concord(local_stack.state_dir, "exceptions", "--local", "--json", "--flow", "quote_to_cash"))
     assert {i["flow"] for i in only_sagas["open"]} == {"quote_to_cash"}
     severe = as_json(concord(local_stack.state_dir, "exceptions", "--local", "--json", "--severity", "high"))
-    assert [i["id"] for i in severe["open"]] == [i["id"] for i in listing["open"] if i["severity"] in ("critical", "high")]
+    assert [i["id"] for i in severe["open"]] == [
+        i["id"] for i in listing["open"] if i["severity"] in ("critical", "high")
+    ]
 
     table = concord(local_stack.state_dir, "exceptions", "--local")
     assert table.returncode == 1
@@ -191,13 +215,26 @@ def test_a_dry_run_changes_nothing_and_a_filter_matching_nothing_redrives_nothin
 ) -> None:
     before = {m["MessageId"] for m in view.dlq_messages(AUDIT_DLQ)}
 
-    result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--dry-run", "--json",
-                     "--queue", "audit-trail", "--filter", f"id={incidents.fixable}")
+    result = concord(
+        local_stack.state_dir,
+        "dlq",
+        "redrive",
+        "--local",
+        "--dry-run",
+        "--json",
+        "--queue",
+        "audit-trail",
+        "--filter",
+        f"id={incidents.fixable}",
+    )
 
     assert result.returncode == 0, result.stderr
     (outcome,) = as_json(result)["outcomes"]
     assert (outcome["status"], outcome["valid"], outcome["message_id"]) == (
-        "would_redrive", False, incidents.parked[incidents.fixable])
+        "would_redrive",
+        False,
+        incidents.parked[incidents.fixable],
+    )
     nothing = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--filter", "type=NoSuchEvent")
     assert nothing.returncode == 1 and "nothing redriven" in nothing.stdout
     assert {m["MessageId"] for m in view.dlq_messages(AUDIT_DLQ)} == before
@@ -208,9 +245,18 @@ def test_a_dry_run_changes_nothing_and_a_filter_matching_nothing_redrives_nothin
 def test_an_edit_that_fails_the_schema_is_refused_and_the_message_stays(
     local_stack: LocalStack, view: LocalView, incidents: Incidents, tmp_path: Path
 ) -> None:
-    result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--edit", "--queue", "audit-trail",
-                     "--filter", f"id={incidents.hopeless}",
-                     EDITOR=editor(tmp_path, "break", BREAK))
+    result = concord(
+        local_stack.state_dir,
+        "dlq",
+        "redrive",
+        "--local",
+        "--edit",
+        "--queue",
+        "audit-trail",
+        "--filter",
+        f"id={incidents.hopeless}",
+        EDITOR=editor(tmp_path, "break", BREAK),
+    )
 
     assert result.returncode == 1
     assert "refused" in result.stdout
@@ -223,9 +269,19 @@ def test_an_edit_that_fails_the_schema_is_refused_and_the_message_stays(
 def test_an_edit_that_fixes_the_event_redrives_it_and_records_the_redrive(
     local_stack: LocalStack, view: LocalView, incidents: Incidents, tmp_path: Path
 ) -> None:
-    result = concord(local_stack.state_dir, "dlq", "redrive", "--local", "--edit", "--json",
-                     "--queue", "audit-trail", "--filter", f"id={incidents.fixable}",
-                     EDITOR=editor(tmp_path, "fix", FIX))
+    result = concord(
+        local_stack.state_dir,
+        "dlq",
+        "redrive",
+        "--local",
+        "--edit",
+        "--json",
+        "--queue",
+        "audit-trail",
+        "--filter",
+        f"id={incidents.fixable}",
+        EDITOR=editor(tmp_path, "fix", FIX),
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     (outcome,) = as_json(result)["outcomes"]
@@ -282,7 +338,10 @@ def test_a_redriven_saga_closes_its_exception_and_trace_shows_the_lineage(
     assert completed["input"] == incidents.failed_execution["input"]
     (record,) = [r for r in redrive_records(view, trigger) if r["record_type"] == "saga_redrive"]
     assert (record["failed_execution"], record["new_execution"], record["status"]) == (
-        trigger, f"{trigger}-redrive-1", "started")
+        trigger,
+        f"{trigger}-redrive-1",
+        "started",
+    )
     assert record["who"].endswith("(local stack)")
     again = concord(state_dir, "saga", "redrive", trigger, "--local")
     assert again.returncode == 1 and "already succeeded" in again.stderr

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from concord.local.consistency import SystemsView
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.faults import FaultController
@@ -69,14 +70,21 @@ def billing_dlq(view: LocalView, project_id: str) -> dict[str, str]:
 
 
 def erp_refs(tryton: SystemsView, project_ref: str) -> set[str]:
-    invoices = [i["id"] for i in tryton.erp.client.search_read("account.invoice", [["reference", "=", project_ref]], ["id"])]
-    return {line["concord_ref"] for line in
-            tryton.erp.client.search_read("account.invoice.line", [["invoice", "in", invoices]], ["concord_ref"])}
+    invoices = [
+        i["id"] for i in tryton.erp.client.search_read("account.invoice", [["reference", "=", project_ref]], ["id"])
+    ]
+    return {
+        line["concord_ref"]
+        for line in tryton.erp.client.search_read(
+            "account.invoice.line", [["invoice", "in", invoices]], ["concord_ref"]
+        )
+    }
 
 
 def won(view: LocalView, rep: SalesRep, name: str) -> str:
-    account = rep.create_account(f"{name} {uuid.uuid4().hex[:6]}", street="5 Quay St", city="Portland",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"{name} {uuid.uuid4().hex[:6]}", street="5 Quay St", city="Portland", country="US", tax_id=random_ein()
+    )
     return str(rep.win_opportunity(account, f"{name} programme", [("Phase 1", 24)]))
 
 
@@ -96,7 +104,9 @@ def quarter(local_stack: LocalStack, view: LocalView) -> Quarter:
     billed = won(view, rep, "Woodgrove")
     assert wait_for_execution(sfn, billed)["status"] == "SUCCEEDED"
     project_ref = canonical_id("project", "crm", billed)
-    (project,) = SystemsView.direct(systems).psa.client.search_read("project.work", [["concord_ref", "=", project_ref]], ["id"])
+    (project,) = SystemsView.direct(systems).psa.client.search_read(
+        "project.work", [["concord_ref", "=", project_ref]], ["id"]
+    )
 
     faults = FaultController(systems.faults_url)
     faults.set("erp", "outage")
@@ -107,11 +117,20 @@ def quarter(local_stack: LocalStack, view: LocalView) -> Quarter:
         lines = [consultant.log_time(str(project["id"]), hours) for hours in (4, 6)]
         consultant.approve(lines)
         expense_id = f"EX-{uuid.uuid4().hex[:6]}"
-        delivery = canonical_delivery(demo_signing_secret("psa"), "ExpenseApproved", {
-            "expense_id": expense_id, "project_id": str(project["id"]), "employee_id": "1",
-            "incurred_on": dt.date.today().isoformat(), "amount": {"amount": "180.00", "currency": "USD"},
-            "category": "Client gifts", "billable": True, "approved_at": dt.datetime.now(dt.UTC).isoformat(),
-        })
+        delivery = canonical_delivery(
+            demo_signing_secret("psa"),
+            "ExpenseApproved",
+            {
+                "expense_id": expense_id,
+                "project_id": str(project["id"]),
+                "employee_id": "1",
+                "incurred_on": dt.date.today().isoformat(),
+                "amount": {"amount": "180.00", "currency": "USD"},
+                "category": "Client gifts",
+                "billable": True,
+                "approved_at": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        )
         with httpx.Client(timeout=30) as client:
             response = post(client, f"{view.state.webhook_url}/psa", delivery)
         assert response.status_code == 202, response.text
@@ -119,14 +138,26 @@ def quarter(local_stack: LocalStack, view: LocalView) -> Quarter:
         # and a deal is won: its saga cannot reach the ERP
         failed_deal = won(view, rep, "Litware")
         failed = wait_for_execution(sfn, failed_deal, timeout=120)
-        parked = view.wait_for(lambda: (found := billing_dlq(view, str(project["id"]))) and len(found) >= 3 and found,
-                               timeout=120, interval=0.5)
+        parked = view.wait_for(
+            lambda: (found := billing_dlq(view, str(project["id"]))) and len(found) >= 3 and found,
+            timeout=120,
+            interval=0.5,
+        )
     finally:
         faults.clear("erp")
     assert failed["status"] == "FAILED", failed
     assert parked and expense_event in parked, parked
-    return Quarter(local_stack.state_dir, billed, project_ref, str(project["id"]), failed_deal,
-                   json.loads(failed["input"])["event"]["id"], lines, expense_event, parked)
+    return Quarter(
+        local_stack.state_dir,
+        billed,
+        project_ref,
+        str(project["id"]),
+        failed_deal,
+        json.loads(failed["input"])["event"]["id"],
+        lines,
+        expense_event,
+        parked,
+    )
 
 
 def test_1_exceptions_list_the_failed_saga_and_the_unbilled_work(quarter: Quarter) -> None:
@@ -142,7 +173,9 @@ def test_1_exceptions_list_the_failed_saga_and_the_unbilled_work(quarter: Quarte
 
 
 def test_2_dlq_show_gives_the_reason_and_its_class(quarter: Quarter) -> None:
-    shown = as_json(concord(quarter.state_dir, "dlq", "show", quarter.parked[quarter.expense_event], "--local", "--json"))
+    shown = as_json(
+        concord(quarter.state_dir, "dlq", "show", quarter.parked[quarter.expense_event], "--local", "--json")
+    )
     text = json.dumps(shown)
     assert "validation" in text and "Client gifts" in text
     time_event = next(e for e in quarter.parked if e != quarter.expense_event)
@@ -151,15 +184,28 @@ def test_2_dlq_show_gives_the_reason_and_its_class(quarter: Quarter) -> None:
     assert "transient" in shown.stdout and "cannot reach Tryton" in shown.stdout
 
 
-def test_3_the_expense_is_fixed_by_edit_and_billed(quarter: Quarter, tryton: SystemsView, view: LocalView,
-                                                   tmp_path: Path) -> None:
-    result = concord(quarter.state_dir, "dlq", "redrive", "--local", "--json", "--edit", "--queue", "billing",
-                     "--filter", f"id={quarter.expense_event}", EDITOR=editor(tmp_path, "fix", FIX_CATEGORY))
+def test_3_the_expense_is_fixed_by_edit_and_billed(
+    quarter: Quarter, tryton: SystemsView, view: LocalView, tmp_path: Path
+) -> None:
+    result = concord(
+        quarter.state_dir,
+        "dlq",
+        "redrive",
+        "--local",
+        "--json",
+        "--edit",
+        "--queue",
+        "billing",
+        "--filter",
+        f"id={quarter.expense_event}",
+        EDITOR=editor(tmp_path, "fix", FIX_CATEGORY),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (outcome,) = as_json(result)["outcomes"]
     assert (outcome["status"], outcome["edited"]) == ("redriven", True)
-    assert view.wait_for(lambda: any(r.startswith("expense:") for r in erp_refs(tryton, quarter.project_ref)),
-                         timeout=60, interval=0.5)
+    assert view.wait_for(
+        lambda: any(r.startswith("expense:") for r in erp_refs(tryton, quarter.project_ref)), timeout=60, interval=0.5
+    )
 
 
 def test_4_the_rest_is_redriven_after_a_dry_run(quarter: Quarter, tryton: SystemsView, view: LocalView) -> None:

@@ -46,8 +46,11 @@ def tryton(systems: LocalSystems) -> SystemsView:
 
 def new_account(rep: SalesRep, name: str, *, tax_id: bool = True) -> int:
     return rep.create_account(
-        f"{name} {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston",
-        country="US", tax_id=random_ein() if tax_id else None,
+        f"{name} {uuid.uuid4().hex[:6]}",
+        street="1 Main Street",
+        city="Boston",
+        country="US",
+        tax_id=random_ein() if tax_id else None,
     )
 
 
@@ -67,8 +70,7 @@ def records_with_ref(tryton: SystemsView, opportunity_id: str) -> tuple[list[dic
 def exception_for(view: LocalView, execution: dict[str, Any]) -> dict[str, Any] | None:
     trigger = json.loads(execution["input"])["event"]["id"]
     return next(
-        (e.detail for e in view.audit_events_of_type("SyncExceptionRaised")
-         if e.data["caused_by_event_id"] == trigger),
+        (e.detail for e in view.audit_events_of_type("SyncExceptionRaised") if e.data["caused_by_event_id"] == trigger),
         None,
     )
 
@@ -84,13 +86,25 @@ def test_a_duplicated_trigger_runs_one_saga_and_creates_one_record_per_system(
     # When the same trigger arrives twice more (a redelivery on the bus)
     trigger = json.loads(first["input"])["event"]
     for _ in range(2):
-        view.events.put_events(Entries=[{
-            "EventBusName": view.topology.setting("EVENT_BUS_NAME"), "Source": "concord.crm",
-            "DetailType": "OpportunityClosedWon", "Detail": json.dumps(trigger),
-        }])
-    view.wait_for(lambda: view.sqs.get_queue_attributes(
-        QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
-    )["Attributes"]["ApproximateNumberOfMessages"] == "0", timeout=20)
+        view.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                    "Source": "concord.crm",
+                    "DetailType": "OpportunityClosedWon",
+                    "Detail": json.dumps(trigger),
+                }
+            ]
+        )
+    view.wait_for(
+        lambda: (
+            view.sqs.get_queue_attributes(
+                QueueUrl=view.queue_url("concord-local-quote-to-cash"), AttributeNames=["All"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            == "0"
+        ),
+        timeout=20,
+    )
 
     # Then there is still one saga, one ERP customer and one PSA project with the deal's tasks
     assert [e["status"] for e in executions_for(sfn, opportunity)] == ["SUCCEEDED"]
@@ -100,8 +114,7 @@ def test_a_duplicated_trigger_runs_one_saga_and_creates_one_record_per_system(
     (row_project,) = [row for row in tryton.deal(opportunity) if row.what == "project + tasks"]
     assert row_project.agree, row_project
     assert all(row.agree for row in tryton.deal(opportunity))
-    activated = [e for e in view.audit_events_of_type("ProjectActivated")
-                 if e.data["opportunity_id"] == opportunity]
+    activated = [e for e in view.audit_events_of_type("ProjectActivated") if e.data["opportunity_id"] == opportunity]
     assert len(activated) == 1
 
 

@@ -61,8 +61,11 @@ def recorded(view: LocalView, event_type: str, field: str, value: str) -> Record
 
 
 def win_a_deal(view: LocalView, rep: SalesRep, sfn: Any, name: str) -> Deal:
-    account = str(rep.create_account(f"{name} {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston",
-                                     country="US", tax_id=random_ein()))
+    account = str(
+        rep.create_account(
+            f"{name} {uuid.uuid4().hex[:6]}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+        )
+    )
     opportunity = str(rep.win_opportunity(int(account), "Rollout", [("Build", 8)]))
     execution = wait_for_execution(sfn, opportunity, timeout=120)
     assert execution["status"] == "SUCCEEDED", f"the deal's saga must succeed for this test: {execution}"
@@ -91,10 +94,13 @@ def effects(view: LocalView, tryton: SystemsView, deal: Deal) -> dict[str, Any]:
     return {
         "executions": [e["name"] for e in executions_for(sfn, deal.opportunity)],
         "projects": tryton.psa.client.search_read(
-            "project.work", [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity)]], ["id"]),
+            "project.work", [["concord_ref", "=", canonical_id("project", "crm", deal.opportunity)]], ["id"]
+        ),
         "customers": tryton.erp.client.search_read(
-            "party.party", [["concord_ref", "=", canonical_id("customer", "crm", deal.account)],
-                            ["active", "in", [True, False]]], ["id"]),
+            "party.party",
+            [["concord_ref", "=", canonical_id("customer", "crm", deal.account)], ["active", "in", [True, False]]],
+            ["id"],
+        ),
         "records": {event_id: view.audit.event(event_id) for event_id in (deal.won, deal.account_changed)},
     }
 
@@ -134,8 +140,11 @@ def test_a_window_is_replayed_exactly_once_each_and_has_no_second_effect(
     outcome = replayed["outcome"]
     assert (outcome["status"], outcome["sent"]) == ("completed", len(chosen))
     # each chosen event went over the bus once more, as itself, naming the replay
-    on_bus = [e for e in view.drain_tap() if any(r.endswith(f":replay/{outcome['replay_name']}")
-                                                 for r in e.get("resources", []))]
+    on_bus = [
+        e
+        for e in view.drain_tap()
+        if any(r.endswith(f":replay/{outcome['replay_name']}") for r in e.get("resources", []))
+    ]
     assert sorted(e["detail"]["id"] for e in on_bus) == sorted(chosen)
     second_won = next(e for e in on_bus if e["detail"]["id"] == history.second.won)
     assert second_won["detail"] == before["records"][history.second.won].detail
@@ -153,8 +162,17 @@ def test_an_entity_picks_its_own_events_from_a_wide_window(
     local_stack: LocalStack, quiet_bus: LocalView, history: History
 ) -> None:
     view = quiet_bus
-    result = concord(local_stack.state_dir, "replay", "--local", "--from", "1h", "--type", "OpportunityClosedWon",
-                     "--entity", f"crm:opportunity:{history.first.opportunity}")
+    result = concord(
+        local_stack.state_dir,
+        "replay",
+        "--local",
+        "--from",
+        "1h",
+        "--type",
+        "OpportunityClosedWon",
+        "--entity",
+        f"crm:opportunity:{history.first.opportunity}",
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert history.first.won in result.stdout and history.second.won not in result.stdout
@@ -162,7 +180,8 @@ def test_an_entity_picks_its_own_events_from_a_wide_window(
     assert [e["detail"]["id"] for e in view.drain_tap() if e.get("resources")] == [history.first.won]
     assert view.wait_for(lambda: settled(view), timeout=60, interval=0.2)
     assert [e["name"] for e in executions_for(aws_client(view.state, "stepfunctions"), history.first.opportunity)] == [
-        history.first.won]
+        history.first.won
+    ]
 
 
 def test_a_window_holding_nothing_replays_nothing_and_says_so(

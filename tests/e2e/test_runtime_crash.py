@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -25,15 +26,22 @@ def test_runtime_killed_mid_batch_then_restarted_records_every_event(local_stack
             "EventBusName": bus,
             "Source": "concord.crm",
             "DetailType": "AccountChanged",
-            "Detail": (
-                '{"id": "%s", "type": "AccountChanged", "version": 1, "source_system": "crm", '
-                '"occurred_at": "2026-11-26T00:00:00Z", "correlation_id": "%s", "legal_entity": "us-01", '
-                '"data": {"account_id": "A-%d", "name": "Crash Test Ltd"}}'
-            ) % (event_id, event_id, n),
+            "Detail": json.dumps(
+                {
+                    "id": event_id,
+                    "type": "AccountChanged",
+                    "version": 1,
+                    "source_system": "crm",
+                    "occurred_at": "2026-11-26T00:00:00Z",
+                    "correlation_id": event_id,
+                    "legal_entity": "us-01",
+                    "data": {"account_id": f"A-{n}", "name": "Crash Test Ltd"},
+                }
+            ),
         }
         for n, event_id in enumerate(ids)
     ]
-    recorded = lambda: sum(view.audit.event(i) is not None for i in ids)  # noqa: E731
+    recorded = lambda: sum(view.audit.event(i) is not None for i in ids)
 
     # Given a stream of events being consumed
     for start in range(0, EVENTS, 10):

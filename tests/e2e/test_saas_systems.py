@@ -40,9 +40,13 @@ def saas_stack(
 ) -> Iterator[LocalStack]:
     stack = LocalStack(
         state_dir=sharing_synth_cache(tmp_path_factory.mktemp("saas-stack"), local_synth_cache),
-        aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
-        tryton_port=free_port(), faults_port=free_port(),
-        sandbox_port=free_port(), vendor_faults_port=free_port(),
+        aws_port=free_port(),
+        webhook_port=free_port(),
+        lambda_port=free_port(),
+        tryton_port=free_port(),
+        faults_port=free_port(),
+        sandbox_port=free_port(),
+        vendor_faults_port=free_port(),
         systems_choice=parse_systems(request.param),
         visibility_timeout_cap=VISIBILITY_TIMEOUT_CAP,
     )
@@ -101,9 +105,7 @@ def test_approved_psa_time_is_billed_and_the_financial_status_comes_back_to_both
     assert demo.consultant.billing_status(project) == "paid"
 
 
-def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(
-    demo: SaasDemo, deal: tuple[str, str, str]
-) -> None:
+def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(demo: SaasDemo, deal: tuple[str, str, str]) -> None:
     account, _, _ = deal
     demo.customer_master(account)
     assert demo.checks.failures == []

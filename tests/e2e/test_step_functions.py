@@ -18,7 +18,7 @@ def test_lambda_tasks_run_project_handlers_with_catch(view: LocalView) -> None:
     client = aws_client(view.state, "stepfunctions")
     ingest = next(f.name for f in view.topology.functions if f.source.endswith("webhook_ingest"))
     audit = next(f.name for f in view.topology.functions if f.source.endswith("audit_trail"))
-    arn = lambda name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}"  # noqa: E731
+    arn = lambda name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
     definition = {
         "StartAt": "AskIngest",
         "States": {
@@ -29,9 +29,14 @@ def test_lambda_tasks_run_project_handlers_with_catch(view: LocalView) -> None:
                 "Parameters": {
                     "FunctionName": arn(ingest),
                     "Payload": {
-                        "resource": "/webhooks/{source}", "path": "/webhooks/nosuch", "httpMethod": "POST",
-                        "headers": {}, "pathParameters": {"source": "nosuch"}, "body": "{}",
-                        "requestContext": {"requestId": "sfn", "stage": "local"}, "isBase64Encoded": False,
+                        "resource": "/webhooks/{source}",
+                        "path": "/webhooks/nosuch",
+                        "httpMethod": "POST",
+                        "headers": {},
+                        "pathParameters": {"source": "nosuch"},
+                        "body": "{}",
+                        "requestContext": {"requestId": "sfn", "stage": "local"},
+                        "isBase64Encoded": False,
                     },
                 },
                 "ResultSelector": {"status.$": "$.Payload.statusCode"},

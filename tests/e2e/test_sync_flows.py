@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from concord.domain import FinancialStatus
 from concord.events import Envelope, event_id_for_delivery, new_event
 from concord.events.envelope import (
@@ -91,51 +92,71 @@ def clerk(systems: LocalSystems) -> FinanceClerk:
 @pytest.fixture()
 def deal(view: LocalView, rep: SalesRep, xref: Registry) -> Deal:
     """A deal won in the CRM and turned by quote-to-cash into an ERP customer and a PSA project."""
-    account = rep.create_account(f"Tailspin {uuid.uuid4().hex[:6]}", street="9 Harbor Rd", city="Seattle",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"Tailspin {uuid.uuid4().hex[:6]}", street="9 Harbor Rd", city="Seattle", country="US", tax_id=random_ein()
+    )
     opportunity = str(rep.win_opportunity(account, "Analytics", [("Design", 20), ("Build", 60)]))
     execution = wait_for_execution(aws_client(view.state, "stepfunctions"), opportunity)
     assert execution["status"] == "SUCCEEDED", execution
     project_ref = canonical_id("project", "crm", opportunity)
     customer_ref = canonical_id("customer", "crm", str(account))
     return Deal(
-        account_id=str(account), opportunity_id=opportunity, project_id=xref.records_of("project", project_ref)["psa"],
-        project_ref=project_ref, customer_ref=customer_ref,
+        account_id=str(account),
+        opportunity_id=opportunity,
+        project_id=xref.records_of("project", project_ref)["psa"],
+        project_ref=project_ref,
+        customer_ref=customer_ref,
         erp_customer_id=xref.records_of("customer", customer_ref)["erp"],
     )
 
 
 def put(view: LocalView, events: list[Envelope]) -> None:
     """Put canonical events on the bus in one PutEvents call, as a redelivery or replay would."""
-    response = view.events.put_events(Entries=[
-        {"EventBusName": view.topology.setting("EVENT_BUS_NAME"), "Source": e.bus_source, "DetailType": e.type,
-         "Detail": e.model_dump_json()} for e in events
-    ])
+    response = view.events.put_events(
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": e.bus_source,
+                "DetailType": e.type,
+                "Detail": e.model_dump_json(),
+            }
+            for e in events
+        ]
+    )
     assert response["FailedEntryCount"] == 0, response
 
 
 def settled(view: LocalView) -> bool:
     """No flow queue holds a message (visible or in flight)."""
     for queue in FLOW_QUEUES:
-        attributes = view.sqs.get_queue_attributes(QueueUrl=view.queue_url(f"concord-local-{queue}"),
-                                                   AttributeNames=["All"])["Attributes"]
-        if attributes["ApproximateNumberOfMessages"] != "0" or attributes["ApproximateNumberOfMessagesNotVisible"] != "0":
+        attributes = view.sqs.get_queue_attributes(
+            QueueUrl=view.queue_url(f"concord-local-{queue}"), AttributeNames=["All"]
+        )["Attributes"]
+        if (
+            attributes["ApproximateNumberOfMessages"] != "0"
+            or attributes["ApproximateNumberOfMessagesNotVisible"] != "0"
+        ):
             return False
     return True
 
 
 def invoice_lines(tryton: SystemsView, project_ref: str) -> list[dict[str, Any]]:
     """Lines Concord put on the project's invoices, by their concord_ref."""
-    invoices = [i["id"] for i in tryton.erp.client.search_read("account.invoice", [["reference", "=", project_ref]], ["id"])]
-    return tryton.erp.client.search_read("account.invoice.line", [["invoice", "in", invoices]],
-                                         ["concord_ref", "quantity", "product.code", "invoice"])
+    invoices = [
+        i["id"] for i in tryton.erp.client.search_read("account.invoice", [["reference", "=", project_ref]], ["id"])
+    ]
+    return tryton.erp.client.search_read(
+        "account.invoice.line", [["invoice", "in", invoices]], ["concord_ref", "quantity", "product.code", "invoice"]
+    )
 
 
 def statuses(tryton: SystemsView, deal: Deal) -> tuple[FinancialStatus | None, FinancialStatus | None]:
     return tryton.crm.financial_status(deal.opportunity_id), tryton.psa.billing_status(deal.project_id)
 
 
-def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hours: list[float]) -> list[TimeApprovedEvent]:
+def approved_quietly(
+    systems: LocalSystems, tryton: SystemsView, deal: Deal, hours: list[float]
+) -> list[TimeApprovedEvent]:
     """Time logged and approved without the PSA pushing it; the events its push would have sent."""
     psa = Consultant(user_client(systems, "psa", announce=False))
     lines = [psa.log_time(deal.project_id, h) for h in hours]
@@ -143,7 +164,9 @@ def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hou
     events = []
     for line_id in lines:
         (entry,) = tryton.psa.approved_entries(str(line_id))
-        events.append(new_event(TimeApprovedEvent, entry.model_dump(), legal_entity="us-01", occurred_at=entry.approved_at))
+        events.append(
+            new_event(TimeApprovedEvent, entry.model_dump(), legal_entity="us-01", occurred_at=entry.approved_at)
+        )
     return events
 
 
@@ -151,18 +174,32 @@ def approved_quietly(systems: LocalSystems, tryton: SystemsView, deal: Deal, hou
 
 
 def test_approved_time_and_expenses_are_billed_then_posted_and_paid_back_to_crm_and_psa(
-    view: LocalView, http: httpx.Client, tryton: SystemsView, xref: Registry,
-    consultant: Consultant, clerk: FinanceClerk, deal: Deal,
+    view: LocalView,
+    http: httpx.Client,
+    tryton: SystemsView,
+    xref: Registry,
+    consultant: Consultant,
+    clerk: FinanceClerk,
+    deal: Deal,
 ) -> None:
     # Given a consultant's approved time (the PSA pushes TimeApproved) and an approved expense
     # from a SaaS PSA's signed webhook
     lines = [consultant.log_time(deal.project_id, hours) for hours in (2, 3, 4.5)]
     consultant.approve(lines)
-    expense = canonical_delivery(demo_signing_secret("psa"), "ExpenseApproved", {
-        "expense_id": f"EX-{uuid.uuid4().hex[:6]}", "project_id": deal.project_id, "employee_id": "1",
-        "incurred_on": dt.date.today().isoformat(), "amount": {"amount": "412.30", "currency": "USD"},
-        "category": "Travel", "billable": True, "approved_at": dt.datetime.now(dt.UTC).isoformat(),
-    })
+    expense = canonical_delivery(
+        demo_signing_secret("psa"),
+        "ExpenseApproved",
+        {
+            "expense_id": f"EX-{uuid.uuid4().hex[:6]}",
+            "project_id": deal.project_id,
+            "employee_id": "1",
+            "incurred_on": dt.date.today().isoformat(),
+            "amount": {"amount": "412.30", "currency": "USD"},
+            "category": "Travel",
+            "billable": True,
+            "approved_at": dt.datetime.now(dt.UTC).isoformat(),
+        },
+    )
     assert post(http, f"{view.state.webhook_url}/psa", expense).status_code == 202
 
     # Then they become four lines on the project's draft invoice in the ERP
@@ -183,7 +220,9 @@ def test_approved_time_and_expenses_are_billed_then_posted_and_paid_back_to_crm_
     # And as the customer pays in two parts: partially paid, then paid
     total = Decimal(str(tryton.erp.get_invoice(str(draft["id"])).total.amount))
     clerk.pay(draft["id"], (total / 2).quantize(Decimal("0.01")))
-    assert view.wait_for(lambda: statuses(tryton, deal) == (FinancialStatus.PARTIALLY_PAID,) * 2, timeout=60, interval=0.5)
+    assert view.wait_for(
+        lambda: statuses(tryton, deal) == (FinancialStatus.PARTIALLY_PAID,) * 2, timeout=60, interval=0.5
+    )
     clerk.pay(draft["id"], total - (total / 2).quantize(Decimal("0.01")))
     assert view.wait_for(lambda: statuses(tryton, deal) == (FinancialStatus.PAID,) * 2, timeout=60, interval=0.5)
 
@@ -215,14 +254,16 @@ def test_one_poison_record_in_a_batch_of_ten_is_parked_with_its_reason_and_nine_
     poison = new_event(
         TimeApprovedEvent,
         good[0].data.model_copy(update={"project_id": "987654", "time_entry_id": f"T-{uuid.uuid4().hex[:6]}"}),
-        legal_entity="us-01", occurred_at=dt.datetime.now(dt.UTC),
+        legal_entity="us-01",
+        occurred_at=dt.datetime.now(dt.UTC),
     )
     put(view, [*good[:5], poison, *good[5:]])
 
     assert view.wait_for(lambda: len(invoice_lines(tryton, deal.project_ref)) == 9, timeout=60, interval=0.5)
     parked = view.wait_for(
         lambda: [m for m in view.dlq_messages(BILLING_DLQ) if json.loads(m["Body"])["detail"]["id"] == poison.id],
-        timeout=90, interval=0.5,
+        timeout=90,
+        interval=0.5,
     )
     assert parked, "the poison record was not parked"
     (message,) = parked
@@ -243,7 +284,9 @@ def test_a_payment_announced_before_its_invoice_waits_for_it_and_ends_paid(
     assert draft is not None
     finance.post(draft["id"])
     finance.pay(draft["id"], Decimal(str(tryton.erp.get_invoice(str(draft["id"])).total.amount)))
-    (payment_line,) = tryton.erp.client.search_read("account.invoice", [["id", "=", draft["id"]]], ["payment_lines"])[0]["payment_lines"]
+    (payment_line,) = tryton.erp.client.search_read("account.invoice", [["id", "=", draft["id"]]], ["payment_lines"])[
+        0
+    ]["payment_lines"]
     payment = tryton.erp.received_payment(str(payment_line))
     posted = tryton.erp.posted_invoice(str(draft["id"]))
     assert payment is not None and posted is not None
@@ -279,23 +322,37 @@ def test_a_renamed_account_reaches_the_erp_and_psa_and_a_tax_id_change_is_a_repo
     # When a sales rep renames the account and changes its tax id in the CRM (push: AccountChanged)
     new_name, new_tax_id = f"Tailspin Toys {uuid.uuid4().hex[:4]}", random_ein()
     identifiers = rep.crm.search_read("party.identifier", [["party", "=", int(deal.account_id)]], ["id"])
-    rep.crm.write("party.party", [int(deal.account_id)], {
-        "name": new_name,
-        "identifiers": [["delete", [i["id"] for i in identifiers]], ["create", [{"type": "us_ein", "code": new_tax_id}]]],
-    })
+    rep.crm.write(
+        "party.party",
+        [int(deal.account_id)],
+        {
+            "name": new_name,
+            "identifiers": [
+                ["delete", [i["id"] for i in identifiers]],
+                ["create", [{"type": "us_ein", "code": new_tax_id}]],
+            ],
+        },
+    )
 
     # Then the name the CRM owns reaches the ERP customer and the PSA client
     assert view.wait_for(lambda: erp_party(tryton, deal)["name"] == new_name, timeout=60, interval=0.5)
     # (the PSA's consumer is another queue's: it may come second)
-    psa_names = lambda: [c["name"] for c in tryton.psa.client.search_read(
-        "party.party", [["concord_ref", "=", deal.customer_ref]], ["name"])]
+    psa_names = lambda: [
+        c["name"]
+        for c in tryton.psa.client.search_read("party.party", [["concord_ref", "=", deal.customer_ref]], ["name"])
+    ]
     assert view.wait_for(lambda: psa_names() == [new_name], timeout=60, interval=0.5), psa_names()
     # And the tax id the ERP owns is kept, the conflict reported for a person
     assert erp_party(tryton, deal)["tax_id"] == before["tax_id"]
-    conflict = view.wait_for(lambda: [
-        e.data for e in view.audit_events_of_type("SyncExceptionRaised")
-        if e.data["flow"] == "customer_master" and new_tax_id in e.data["reason"]
-    ], timeout=30, interval=0.5)
+    conflict = view.wait_for(
+        lambda: [
+            e.data
+            for e in view.audit_events_of_type("SyncExceptionRaised")
+            if e.data["flow"] == "customer_master" and new_tax_id in e.data["reason"]
+        ],
+        timeout=30,
+        interval=0.5,
+    )
     assert conflict and conflict[0]["error_class"] == "conflict" and conflict[0]["severity"] == "high"
 
 
@@ -306,8 +363,12 @@ def test_an_older_account_change_after_a_newer_one_does_not_win(
     rep.crm.write("party.party", [int(deal.account_id)], {"name": newer})
     assert view.wait_for(lambda: erp_party(tryton, deal)["name"] == newer, timeout=60, interval=0.5)
 
-    stale = new_event(AccountChangedEvent, {"account_id": deal.account_id, "name": "Tailspin Older", "changed_fields": ["name"]},
-                      legal_entity="us-01", occurred_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    stale = new_event(
+        AccountChangedEvent,
+        {"account_id": deal.account_id, "name": "Tailspin Older", "changed_fields": ["name"]},
+        legal_entity="us-01",
+        occurred_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+    )
     put(view, [stale])
     assert view.wait_for(lambda: view.audit.event(stale.id), timeout=30, interval=0.3)
     assert view.wait_for(lambda: settled(view), timeout=60, interval=0.5)
@@ -326,27 +387,57 @@ def test_staffing_and_contract_changes_reach_the_erp_and_one_needing_approval_is
         assert post(http, f"{view.state.webhook_url}/psa", delivery).status_code == 202
 
     rate = {"amount": "85.00", "currency": "USD"}
-    send("StaffingChanged", {"project_id": deal.project_id, "assignments": [
-        {"employee_id": "1", "role": "Lead", "planned_hours": "60", "cost_rate": rate},
-        {"employee_id": "2", "role": "Analyst", "planned_hours": "20", "cost_rate": rate}]})
-    past = {"milestone_id": "M1", "name": "Kick-off", "amount": {"amount": "5000", "currency": "USD"},
-            "due_on": (dt.date.today() - dt.timedelta(days=3)).isoformat()}
-    send("ContractChanged", {"project_id": deal.project_id, "contract_type": "milestone",
-                             "billing_owner": "Dana Whitfield", "milestones": [past]})
+    send(
+        "StaffingChanged",
+        {
+            "project_id": deal.project_id,
+            "assignments": [
+                {"employee_id": "1", "role": "Lead", "planned_hours": "60", "cost_rate": rate},
+                {"employee_id": "2", "role": "Analyst", "planned_hours": "20", "cost_rate": rate},
+            ],
+        },
+    )
+    past = {
+        "milestone_id": "M1",
+        "name": "Kick-off",
+        "amount": {"amount": "5000", "currency": "USD"},
+        "due_on": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
+    }
+    send(
+        "ContractChanged",
+        {
+            "project_id": deal.project_id,
+            "contract_type": "milestone",
+            "billing_owner": "Dana Whitfield",
+            "milestones": [past],
+        },
+    )
     terms = view.wait_for(lambda: tryton.erp.get_contract_terms(deal.project_ref), timeout=60, interval=0.5)
     assert terms is not None and terms.billing_owner == "Dana Whitfield"
-    forecast = tryton.erp.client.search_read("concord.project.terms", [["project_ref", "=", deal.project_ref]],
-                                             ["forecast_hours", "forecast_cost"])
+    forecast = tryton.erp.client.search_read(
+        "concord.project.terms", [["project_ref", "=", deal.project_ref]], ["forecast_hours", "forecast_cost"]
+    )
     assert [(float(f["forecast_hours"]), float(f["forecast_cost"])) for f in forecast] == [(80.0, 6800.0)]
 
     # When the PSA changes the amount of a milestone already due
-    send("ContractChanged", {"project_id": deal.project_id, "contract_type": "milestone",
-                             "billing_owner": "Dana Whitfield",
-                             "milestones": [{**past, "amount": {"amount": "4000", "currency": "USD"}}]})
-    raised = view.wait_for(lambda: [
-        e.data for e in view.audit_events_of_type("SyncExceptionRaised")
-        if e.data["flow"] == "project_terms" and deal.project_id in json.dumps(e.data["records"])
-    ], timeout=60, interval=0.5)
+    send(
+        "ContractChanged",
+        {
+            "project_id": deal.project_id,
+            "contract_type": "milestone",
+            "billing_owner": "Dana Whitfield",
+            "milestones": [{**past, "amount": {"amount": "4000", "currency": "USD"}}],
+        },
+    )
+    raised = view.wait_for(
+        lambda: [
+            e.data
+            for e in view.audit_events_of_type("SyncExceptionRaised")
+            if e.data["flow"] == "project_terms" and deal.project_id in json.dumps(e.data["records"])
+        ],
+        timeout=60,
+        interval=0.5,
+    )
     # Then it is raised for approval and the ERP keeps the terms it had
     assert raised and "needs approval" in raised[0]["reason"] and "Kick-off" in raised[0]["reason"]
     assert tryton.erp.get_contract_terms(deal.project_ref).milestones[0].amount.amount == Decimal(5000)
@@ -365,6 +456,10 @@ def test_an_approval_whose_webhook_was_lost_is_found_by_polling_and_billed(
     (line,) = invoice_lines(tryton, deal.project_ref)
     assert line["concord_ref"] == f"time:{event.data.time_entry_id}"
     # the poll gave the event the id the PSA's push would have given it
-    (row,) = tryton.psa.client.search_read("timesheet.line", [["id", "=", int(event.data.time_entry_id)]], ["create_date"])
-    pushed_id = event_id_for_delivery("psa", f"TimeApproved:{event.data.time_entry_id}:{row['create_date'].isoformat()}")
+    (row,) = tryton.psa.client.search_read(
+        "timesheet.line", [["id", "=", int(event.data.time_entry_id)]], ["create_date"]
+    )
+    pushed_id = event_id_for_delivery(
+        "psa", f"TimeApproved:{event.data.time_entry_id}:{row['create_date'].isoformat()}"
+    )
     assert view.wait_for(lambda: view.audit.event(pushed_id), timeout=30, interval=0.3)

@@ -61,7 +61,9 @@ def settle(view: LocalView) -> list[dict[str, Any]]:
 
 def test_salesforce_account_reaches_the_bus_and_the_audit_trail_once(quiet_bus: LocalView, http: httpx.Client) -> None:
     account_id = "001" + uuid.uuid4().hex[:15]
-    body = senders.salesforce_message(DEMO_SALESFORCE_ORG_ID, ("Account", {"Id": account_id, "Name": "Acme Corporation"}))
+    body = senders.salesforce_message(
+        DEMO_SALESFORCE_ORG_ID, ("Account", {"Id": account_id, "Name": "Acme Corporation"})
+    )
     sent = senders.salesforce("salesforce", CREDENTIALS.salesforce_token, body)
 
     answers = [send(http, quiet_bus, sent) for _ in range(3)]
@@ -75,7 +77,9 @@ def test_salesforce_account_reaches_the_bus_and_the_audit_trail_once(quiet_bus: 
 
 
 def test_a_hubspot_company_change_is_one_change_notice_for_enrichment(quiet_bus: LocalView, http: httpx.Client) -> None:
-    sent = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), url_of(quiet_bus)("hubspot"))
+    sent = senders.hubspot(
+        "hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), url_of(quiet_bus)("hubspot")
+    )
 
     first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
 
@@ -87,7 +91,9 @@ def test_a_hubspot_company_change_is_one_change_notice_for_enrichment(quiet_bus:
 
 
 @pytest.mark.parametrize("vendor", ["xero", "quickbooks", "quickbooks-cloudevents", "businesscentral"])
-def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(vendor: str, quiet_bus: LocalView, http: httpx.Client) -> None:
+def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(
+    vendor: str, quiet_bus: LocalView, http: httpx.Client
+) -> None:
     if vendor == "xero":
         sent = senders.xero("xero", CREDENTIALS.xero_key, senders.xero_payload(senders.xero_event()))
     elif vendor == "quickbooks":
@@ -95,7 +101,9 @@ def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(vendor: str, 
     elif vendor == "quickbooks-cloudevents":
         sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_cloudevents())
     else:
-        sent = senders.business_central("businesscentral", senders.business_central_payload(CREDENTIALS.business_central_state))
+        sent = senders.business_central(
+            "businesscentral", senders.business_central_payload(CREDENTIALS.business_central_state)
+        )
 
     first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
 
@@ -115,14 +123,18 @@ def test_xero_intent_to_receive(quiet_bus: LocalView, http: httpx.Client) -> Non
 
 
 def test_business_central_handshake(view: LocalView, http: httpx.Client) -> None:
-    response = send(http, view, senders.business_central_handshake("businesscentral", "6a0f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6"))
+    response = send(
+        http, view, senders.business_central_handshake("businesscentral", "6a0f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6")
+    )
     assert response.status_code == 200
     assert response.text == "6a0f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6"
     assert response.headers["content-type"].startswith("text/plain")
 
 
 def test_the_canonical_crm_source_is_unchanged(quiet_bus: LocalView, http: httpx.Client) -> None:
-    sent = senders.standard_webhooks("crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_vendor_e2e_" + uuid.uuid4().hex)
+    sent = senders.standard_webhooks(
+        "crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_vendor_e2e_" + uuid.uuid4().hex
+    )
     response = send(http, quiet_bus, sent)
     assert response.status_code == 202
     assert response.json()["event_id"] == event_id_for_delivery("crm", sent.headers["webhook-id"])
@@ -167,7 +179,11 @@ def test_the_whole_bad_input_catalog_is_refused_on_the_local_stack(quiet_bus: Lo
     for case in cases:
         sent = case.make()
         response = send(http, quiet_bus, sent, case.path)
-        error = response.json().get("error") if response.headers.get("content-type", "").startswith("application/json") else None
+        error = (
+            response.json().get("error")
+            if response.headers.get("content-type", "").startswith("application/json")
+            else None
+        )
         if response.status_code != case.status or error not in case.codes or "Traceback" in response.text:
             wrong.append((case.id, response.status_code, response.text[:200]))
 
@@ -176,13 +192,17 @@ def test_the_whole_bad_input_catalog_is_refused_on_the_local_stack(quiet_bus: Lo
     assert settle(quiet_bus) == []
 
 
-def test_genuine_deliveries_are_accepted_under_the_custom_domain_base_path(quiet_bus: LocalView, http: httpx.Client) -> None:
+def test_genuine_deliveries_are_accepted_under_the_custom_domain_base_path(
+    quiet_bus: LocalView, http: httpx.Client
+) -> None:
     # The local front serves the API as a custom domain's base-path mapping too (BASE_PATH);
     # HubSpot signs the URL it called, base path included.
     base_path = "/concord"
     called = quiet_bus.state.webhook_url.removesuffix("/webhooks") + f"{base_path}/webhooks/hubspot"
     hubspot = senders.hubspot("hubspot", CREDENTIALS.hubspot_secret, senders.hubspot_events(), called)
-    canonical = senders.standard_webhooks("crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_base_path_" + uuid.uuid4().hex)
+    canonical = senders.standard_webhooks(
+        "crm", CREDENTIALS.crm_secret, senders.canonical_body(), delivery_id="msg_base_path_" + uuid.uuid4().hex
+    )
 
     hubspot_answer = send(http, quiet_bus, hubspot, f"{base_path}/webhooks/hubspot")
     canonical_answer = send(http, quiet_bus, canonical, f"{base_path}/webhooks/crm")

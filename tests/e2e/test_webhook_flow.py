@@ -56,13 +56,16 @@ def test_a_delivery_retried_by_the_vendor_reaches_the_bus_once(quiet_bus: LocalV
     assert [e["detail"]["id"] for e in on_bus] == [answers[0].json()["event_id"]]
 
 
-def test_a_vendor_retry_with_a_fresh_signature_and_timestamp_is_still_one_event(quiet_bus: LocalView, http: httpx.Client) -> None:
+def test_a_vendor_retry_with_a_fresh_signature_and_timestamp_is_still_one_event(
+    quiet_bus: LocalView, http: httpx.Client
+) -> None:
     # Standard Webhooks retries keep webhook-id and re-sign with a new timestamp.
     secret, data, delivery_id = demo_signing_secret("crm"), account_data(), f"msg_{uuid.uuid4().hex}"
     occurred = dt.datetime.now(dt.UTC)
     first = canonical_delivery(secret, "AccountChanged", data, delivery_id=delivery_id, occurred_at=occurred)
-    retry = canonical_delivery(secret, "AccountChanged", data, delivery_id=delivery_id, occurred_at=occurred,
-                               timestamp=int(time.time()) + 2)
+    retry = canonical_delivery(
+        secret, "AccountChanged", data, delivery_id=delivery_id, occurred_at=occurred, timestamp=int(time.time()) + 2
+    )
     url = f"{quiet_bus.state.webhook_url}/crm"
 
     assert post(http, url, first).status_code == 202
@@ -76,7 +79,12 @@ def test_a_vendor_retry_with_a_fresh_signature_and_timestamp_is_still_one_event(
 def test_same_delivery_id_with_another_body_is_a_conflict(quiet_bus: LocalView, http: httpx.Client) -> None:
     secret, delivery_id = demo_signing_secret("crm"), f"msg_{uuid.uuid4().hex}"
     url = f"{quiet_bus.state.webhook_url}/crm"
-    assert post(http, url, canonical_delivery(secret, "AccountChanged", account_data(), delivery_id=delivery_id)).status_code == 202
+    assert (
+        post(
+            http, url, canonical_delivery(secret, "AccountChanged", account_data(), delivery_id=delivery_id)
+        ).status_code
+        == 202
+    )
     quiet_bus.wait_for(quiet_bus.drain_tap, timeout=10)
 
     changed = post(http, url, canonical_delivery(secret, "AccountChanged", account_data(), delivery_id=delivery_id))
@@ -90,17 +98,22 @@ def test_same_delivery_id_with_another_body_is_a_conflict(quiet_bus: LocalView, 
 def test_an_event_no_consumer_can_process_is_parked_in_the_dlq_with_its_reason(view: LocalView) -> None:
     # Given an event on the bus that is not a valid canonical event (a producer bug)
     event_id = str(uuid.uuid4())
-    view.events.put_events(Entries=[{
-        "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
-        "Source": "concord.crm",
-        "DetailType": "AccountChanged",
-        "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": "no id"}}),
-    }])
+    view.events.put_events(
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": "concord.crm",
+                "DetailType": "AccountChanged",
+                "Detail": json.dumps({"id": event_id, "type": "AccountChanged", "data": {"name": "no id"}}),
+            }
+        ]
+    )
 
     # Then after maxReceiveCount failed attempts it sits in the consumer's DLQ
     parked = view.wait_for(
         lambda: [m for m in view.dlq_messages("concord-local-audit-trail-dlq") if event_id in m["Body"]],
-        timeout=60, interval=0.5,
+        timeout=60,
+        interval=0.5,
     )
     assert parked, "the poison event never reached the DLQ"
     # and each failed attempt left its reason, naming what is wrong without the payload's values

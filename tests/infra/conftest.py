@@ -13,7 +13,7 @@ from ..conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "infra"))
 
-from app import build_app  # noqa: E402
+from app import build_app
 
 
 def _context(stage: str) -> dict[str, Any]:

@@ -23,31 +23,61 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
-    "enrichment": ({"crm", "psa", "erp"},
-                       {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
-                        "SyncExceptionRaised"}),
-    "change_capture": ({"crm", "psa", "erp"},
-                     {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
-                      "SyncExceptionRaised"}),
+    "enrichment": (
+        {"crm", "psa", "erp"},
+        {
+            "OpportunityClosedWon",
+            "AccountChanged",
+            "TimeApproved",
+            "InvoicePosted",
+            "PaymentReceived",
+            "SyncExceptionRaised",
+        },
+    ),
+    "change_capture": (
+        {"crm", "psa", "erp"},
+        {
+            "OpportunityClosedWon",
+            "AccountChanged",
+            "TimeApproved",
+            "InvoicePosted",
+            "PaymentReceived",
+            "SyncExceptionRaised",
+        },
+    ),
     "reconciliation": ({"crm", "psa", "erp"}, {"DriftDetected"}),
     "audit_trail": (set(), set()),
     "quote_to_cash": (set(), set()),
 }
-SOURCE_OF = {"ProjectActivated": "psa", "SyncExceptionRaised": "concord", "DriftDetected": "concord",
-             "OpportunityClosedWon": "crm", "AccountChanged": "crm", "TimeApproved": "psa",
-             "InvoicePosted": "erp", "PaymentReceived": "erp", "ChangeNotified": "concord"}
+SOURCE_OF = {
+    "ProjectActivated": "psa",
+    "SyncExceptionRaised": "concord",
+    "DriftDetected": "concord",
+    "OpportunityClosedWon": "crm",
+    "AccountChanged": "crm",
+    "TimeApproved": "psa",
+    "InvoicePosted": "erp",
+    "PaymentReceived": "erp",
+    "ChangeNotified": "concord",
+}
 
 
 def _functions(template: dict) -> dict[str, tuple[str, dict]]:
     """folder -> (logical id, properties)."""
-    return {f["Metadata"]["concord:source"].removeprefix("functions/"): (lid, f["Properties"])
-            for lid, f in of_type(template, "AWS::Lambda::Function").items()}
+    return {
+        f["Metadata"]["concord:source"].removeprefix("functions/"): (lid, f["Properties"])
+        for lid, f in of_type(template, "AWS::Lambda::Function").items()
+    }
 
 
 def _statements(template: dict, function_props: dict) -> list[dict]:
     role = function_props["Role"]["Fn::GetAtt"][0]
-    return [s for p in of_type(template, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
-            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for p in of_type(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def _actions(statement: dict) -> list[str]:
@@ -78,8 +108,11 @@ def _topic_of(template: dict, alarm: dict) -> str:
 
 def test_the_ingest_path_alarms_by_business_severity(dev: dict) -> None:
     alarms = _alarms(dev)
-    expected = {"concord-dev-webhooks-5xx": ("5XXError", "high"), "concord-dev-webhooks-ingest-errors": ("Errors", "high"),
-                "concord-dev-webhooks-ingest-throttles": ("Throttles", "warning")}
+    expected = {
+        "concord-dev-webhooks-5xx": ("5XXError", "high"),
+        "concord-dev-webhooks-ingest-errors": ("Errors", "high"),
+        "concord-dev-webhooks-ingest-throttles": ("Throttles", "warning"),
+    }
     for name, (metric, severity) in expected.items():
         assert alarms[name]["MetricName"] == metric and _topic_of(dev, alarms[name]) == severity, name
     deferred = alarms["concord-dev-webhooks-deferred"]
@@ -89,10 +122,13 @@ def test_the_ingest_path_alarms_by_business_severity(dev: dict) -> None:
 
 
 def test_signature_failures_alarm_per_configured_source(dev: dict) -> None:
-    (ingest_lid, ingest) = _functions(dev)["webhook_ingest"]
+    (_, ingest) = _functions(dev)["webhook_ingest"]
     sources = json.loads(ingest["Environment"]["Variables"]["WEBHOOK_SOURCES"])
-    alarms = {a["Dimensions"][1]["Value"] if a["Dimensions"][0]["Name"] == "service" else a["Dimensions"][0]["Value"]: a
-              for a in _alarms(dev).values() if a.get("MetricName") == "SignatureFailures"}
+    alarms = {
+        a["Dimensions"][1]["Value"] if a["Dimensions"][0]["Name"] == "service" else a["Dimensions"][0]["Value"]: a
+        for a in _alarms(dev).values()
+        if a.get("MetricName") == "SignatureFailures"
+    }
     assert set(alarms) == set(sources)
     for source, alarm in alarms.items():
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": "webhook_ingest", "source": source}
@@ -104,11 +140,17 @@ def test_signature_failures_alarm_per_configured_source(dev: dict) -> None:
 
 def test_every_asynchronously_invoked_function_has_an_on_failure_queue_and_alarms(dev: dict) -> None:
     functions = {lid: folder for folder, (lid, _) in _functions(dev).items()}
-    invoked_async = {target["Arn"]["Fn::GetAtt"][0] for rule in of_type(dev, "AWS::Events::Rule").values()
-                     for target in rule["Properties"].get("Targets", [])
-                     if "Fn::GetAtt" in target["Arn"] and target["Arn"]["Fn::GetAtt"][0] in functions}
+    invoked_async = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in of_type(dev, "AWS::Events::Rule").values()
+        for target in rule["Properties"].get("Targets", [])
+        if "Fn::GetAtt" in target["Arn"] and target["Arn"]["Fn::GetAtt"][0] in functions
+    }
     assert {functions[f] for f in invoked_async} == {"change_capture", "reconciliation"}
-    configs = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in of_type(dev, "AWS::Lambda::EventInvokeConfig").values()}
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+        for c in of_type(dev, "AWS::Lambda::EventInvokeConfig").values()
+    }
     queues = of_type(dev, "AWS::SQS::Queue")
     alarms = _alarms(dev)
     for function in invoked_async:
@@ -149,8 +191,10 @@ def test_each_producer_may_put_only_its_own_event_types_from_their_sources(dev: 
 
 def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dict) -> None:
     puts = [s for s in _statements(dev, _functions(dev)["webhook_ingest"][1]) if "events:PutEvents" in _actions(s)]
-    by_source = {s["Condition"]["StringEquals"]["events:source"]: set(s["Condition"]["StringEquals"]["events:detail-type"])
-                 for s in puts}
+    by_source = {
+        s["Condition"]["StringEquals"]["events:source"]: set(s["Condition"]["StringEquals"]["events:detail-type"])
+        for s in puts
+    }
     assert by_source["concord.concord"] == {"ChangeNotified"}  # never SyncExceptionRaised or DriftDetected
     assert set(by_source) == {"concord.crm", "concord.psa", "concord.erp", "concord.concord"}
     assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged"}
@@ -170,14 +214,16 @@ def test_prod_tables_are_protected_from_deletion_and_dev_tables_are_not(dev: dic
 
 def test_prod_puts_a_web_acl_on_the_webhook_stage_and_dev_does_not(dev: dict, prod: dict) -> None:
     assert not of_type(dev, "AWS::WAFv2::WebACL") and not of_type(dev, "AWS::WAFv2::WebACLAssociation")
-    (acl_lid, acl), = of_type(prod, "AWS::WAFv2::WebACL").items()
+    ((acl_lid, acl),) = of_type(prod, "AWS::WAFv2::WebACL").items()
     (association,) = of_type(prod, "AWS::WAFv2::WebACLAssociation").values()
     (stage_lid,) = of_type(prod, "AWS::ApiGateway::Stage")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_lid, "Arn"]}
     assert {"Ref": stage_lid} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     rate = rules["RateLimitPerSourceIp"]["Statement"]["RateBasedStatement"]
-    assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", 3000) and "Block" in rules["RateLimitPerSourceIp"]["Action"]
+    assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", 3000) and "Block" in rules["RateLimitPerSourceIp"][
+        "Action"
+    ]
     common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
     assert common["VendorName"] == "AWS"
     # vendors' batched deliveries exceed the set's 8 KB body rule: counted, not blocked
@@ -189,8 +235,10 @@ def test_prod_caps_the_flows_that_call_vendors_and_their_queues_pollers(dev: dic
     flows = {"billing", "financial_status", "customer_master", "project_terms", "enrichment"}
     for template, cap in ((prod, 5), (dev, None)):
         functions = _functions(template)
-        mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
-                    for m in of_type(template, "AWS::Lambda::EventSourceMapping").values()}
+        mappings = {
+            m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+            for m in of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        }
         for folder in flows:
             lid, props = functions[folder]
             assert props.get("ReservedConcurrentExecutions") == cap, folder

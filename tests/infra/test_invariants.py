@@ -67,7 +67,10 @@ def test_queues_encrypt_at_rest_and_refuse_plain_http(dev_template: Template, de
     denied = set()
     for policy in policies:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            if statement["Effect"] == "Deny" and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false":
+            if (
+                statement["Effect"] == "Deny"
+                and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            ):
                 denied |= _refs(policy["Properties"]["Queues"])
     assert denied == set(of_type(dev, "AWS::SQS::Queue"))
 
@@ -100,12 +103,20 @@ def test_no_role_has_wildcard_actions_and_data_actions_name_their_resources(dev:
 
 def test_tables_have_point_in_time_recovery_encryption_and_ttl_where_records_expire(dev: dict) -> None:
     tables = {t["Properties"]["TableName"]: t["Properties"] for t in of_type(dev, "AWS::DynamoDB::Table").values()}
-    assert set(tables) == {"concord-dev-idempotency", "concord-dev-audit", "concord-dev-xref", "concord-dev-checkpoints",
-                           "concord-dev-rate-budget"}
+    assert set(tables) == {
+        "concord-dev-idempotency",
+        "concord-dev-audit",
+        "concord-dev-xref",
+        "concord-dev-checkpoints",
+        "concord-dev-rate-budget",
+    }
     for props in tables.values():
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"]["SSEEnabled"] is True
-    assert tables["concord-dev-idempotency"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert tables["concord-dev-idempotency"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
     assert tables["concord-dev-audit"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert "TimeToLiveSpecification" not in tables["concord-dev-xref"]  # cross-references are kept
     assert "TimeToLiveSpecification" not in tables["concord-dev-checkpoints"]
@@ -114,8 +125,11 @@ def test_tables_have_point_in_time_recovery_encryption_and_ttl_where_records_exp
 
 def test_functions_that_call_systems_share_the_rate_budget_and_name_the_default_legal_entity(dev: dict) -> None:
     functions = of_type(dev, "AWS::Lambda::Function").values()
-    calling = [f["Properties"] for f in functions
-               if "SYSTEMS_SECRET_PREFIX" in f["Properties"].get("Environment", {}).get("Variables", {})]
+    calling = [
+        f["Properties"]
+        for f in functions
+        if "SYSTEMS_SECRET_PREFIX" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
     assert len(calling) >= 10
     for props in calling:
         variables = props["Environment"]["Variables"]
@@ -136,7 +150,9 @@ def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> Non
         {
             "TracingEnabled": True,
             "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
-            "MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]),
+            "MethodSettings": Match.array_with(
+                [Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]
+            ),
         },
     )
 
@@ -144,7 +160,11 @@ def test_webhook_api_validates_throttles_and_logs(dev_template: Template) -> Non
 def test_every_source_has_its_own_throttled_route(dev: dict) -> None:
     (stage,) = of_type(dev, "AWS::ApiGateway::Stage").values()
     settings = {m["ResourcePath"]: m for m in stage["Properties"]["MethodSettings"] if m["HttpMethod"] == "POST"}
-    ingest = next(f for f in of_type(dev, "AWS::Lambda::Function").values() if f["Metadata"]["concord:source"] == "functions/webhook_ingest")
+    ingest = next(
+        f
+        for f in of_type(dev, "AWS::Lambda::Function").values()
+        if f["Metadata"]["concord:source"] == "functions/webhook_ingest"
+    )
     sources = json.loads(ingest["Properties"]["Environment"]["Variables"]["WEBHOOK_SOURCES"])
     # API Gateway escapes "/" in a method setting's resource path as "~1"
     assert set(settings) == {f"/~1webhooks~1{source}" for source in sources}
@@ -153,7 +173,11 @@ def test_every_source_has_its_own_throttled_route(dev: dict) -> None:
 
 def test_ingest_gets_one_secret_per_configured_source(dev: dict) -> None:
     secrets = [s["Properties"]["Name"] for s in of_type(dev, "AWS::SecretsManager::Secret").values()]
-    ingest = next(f for f in of_type(dev, "AWS::Lambda::Function").values() if f["Metadata"]["concord:source"] == "functions/webhook_ingest")
+    ingest = next(
+        f
+        for f in of_type(dev, "AWS::Lambda::Function").values()
+        if f["Metadata"]["concord:source"] == "functions/webhook_ingest"
+    )
     env = ingest["Properties"]["Environment"]["Variables"]
     sources = json.loads(env["WEBHOOK_SOURCES"])
     webhook_secrets = [name for name in secrets if name.startswith(env["WEBHOOK_SECRET_PREFIX"] + "/")]
@@ -192,8 +216,14 @@ def test_every_saga_task_retries_transient_errors_with_jitter_and_catches_the_re
 
 def test_a_failed_step_is_noted_then_compensated_then_reported(dev: dict) -> None:
     states = _state_machine_definition(dev)["States"]
-    for step in ("ValidateCustomer", "UpsertErpCustomer", "CreatePsaProject", "AssignBillingTerms",
-                 "MapRevenueSchedule", "PublishProjectActivated"):
+    for step in (
+        "ValidateCustomer",
+        "UpsertErpCustomer",
+        "CreatePsaProject",
+        "AssignBillingTerms",
+        "MapRevenueSchedule",
+        "PublishProjectActivated",
+    ):
         noted = states[states[step]["Catch"][0]["Next"]]
         assert noted == {"Type": "Pass", "Result": step, "ResultPath": "$.failed_step", "Next": "Compensate"}
     assert states["Compensate"]["Next"] == "RaiseSyncException"
@@ -211,10 +241,17 @@ def test_the_state_machine_logs_everything_and_traces(dev_template: Template) ->
 def test_the_dashboard_shows_every_flow_queue_and_the_saga(dev: dict) -> None:
     (dashboard,) = of_type(dev, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Webhooks: accepted", "audit_trail: retry queue and DLQ", "quote_to_cash: retry queue and DLQ",
-                  "billing: retry queue and DLQ", "financial_status: retry queue and DLQ",
-                  "customer_master: retry queue and DLQ", "project_terms: retry queue and DLQ",
-                  "QuoteToCash", "Business exceptions raised"):
+    for title in (
+        "Webhooks: accepted",
+        "audit_trail: retry queue and DLQ",
+        "quote_to_cash: retry queue and DLQ",
+        "billing: retry queue and DLQ",
+        "financial_status: retry queue and DLQ",
+        "customer_master: retry queue and DLQ",
+        "project_terms: retry queue and DLQ",
+        "QuoteToCash",
+        "Business exceptions raised",
+    ):
         assert title in body, title
 
 
@@ -233,8 +270,11 @@ def test_each_dlq_alarms_on_the_topic_of_the_severity_operators_see(dev: dict) -
 
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(dev, "AWS::CloudWatch::Alarm").values()}
     topics = {lid: t["Properties"]["TopicName"] for lid, t in of_type(dev, "AWS::SNS::Topic").items()}
-    dlq_alarms = {name.removeprefix("concord-dev-").removesuffix("-dlq-not-empty"): alarm
-                  for name, alarm in alarms.items() if name.endswith("-dlq-not-empty")}
+    dlq_alarms = {
+        name.removeprefix("concord-dev-").removesuffix("-dlq-not-empty"): alarm
+        for name, alarm in alarms.items()
+        if name.endswith("-dlq-not-empty")
+    }
     # Every flow the stage deploys (the renewal only where the ERP is Business Central: dev is not).
     assert set(dlq_alarms) == {flow.short_name for flow in catalog.FLOWS if flow is not catalog.SUBSCRIPTION_RENEWAL}
     for queue, alarm in dlq_alarms.items():

@@ -37,14 +37,25 @@ def test_checkov_finds_nothing_unexplained_on_every_stage(synthesized: dict[str,
     assert checkov.exists(), f"{checkov} is missing: run `make install` (or set CHECKOV)"
     templates = [Path(outdir) / f"concord-{stage}.template.json" for stage, (_, _, outdir) in synthesized.items()]
     result = subprocess.run(
-        [str(checkov), "--framework", "cloudformation", "--compact", "--output", "json",
-         *[arg for template in templates for arg in ("--file", str(template))]],
-        capture_output=True, text=True,
+        [
+            str(checkov),
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--output",
+            "json",
+            *[arg for template in templates for arg in ("--file", str(template))],
+        ],
+        capture_output=True,
+        text=True,
     )
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
-    failed = [(f["check_id"], f["resource"], Path(f["file_path"]).name)
-              for report in reports for f in report["results"]["failed_checks"]]
+    failed = [
+        (f["check_id"], f["resource"], Path(f["file_path"]).name)
+        for report in reports
+        for f in report["results"]["failed_checks"]
+    ]
     assert failed == [], failed
     skipped = [s for report in reports for s in report["results"]["skipped_checks"]]
     assert skipped and all(len(s["check_result"].get("suppress_comment", "")) > 20 for s in skipped)

@@ -24,8 +24,10 @@ FOLDER = catalog.SUBSCRIPTION_RENEWAL.folder
 def renewing(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     context = _context("dev")
     dev = context["concord:stages"]["dev"]
-    context["concord:stages"] = {**context["concord:stages"],
-                                 "dev": {**dev, "business_central_subscriptions": {"every_hours": 6}}}
+    context["concord:stages"] = {
+        **context["concord:stages"],
+        "dev": {**dev, "business_central_subscriptions": {"every_hours": 6}},
+    }
     app, stack = build_app(context, outdir=str(tmp_path_factory.mktemp("cdk-bc-subscriptions")))
     assembly = app.synth()
     return assembly.get_stack_by_name(stack.stack_name).template, Path(assembly.directory)
@@ -57,8 +59,11 @@ def test_configured_it_runs_on_its_schedule_and_reads_the_erp_secret_only(
     actions = {action for statement in statements for action in _actions(statement)}
     assert not any(a.startswith(("dynamodb:", "events:")) for a in actions), actions  # no table, no bus
     queues = {lid: q["Properties"]["QueueName"] for lid, q in of_type(template, "AWS::SQS::Queue").items()}
-    sent_to = {queues[statement["Resource"]["Fn::GetAtt"][0]] for statement in statements
-               if any(action.startswith("sqs:") for action in _actions(statement))}
+    sent_to = {
+        queues[statement["Resource"]["Fn::GetAtt"][0]]
+        for statement in statements
+        if any(action.startswith("sqs:") for action in _actions(statement))
+    }
     assert sent_to == {f"{name}-dlq"}  # its failed runs (the on-failure destination), nothing else
     assert "RATE_BUDGET_TABLE_NAME" not in function["Environment"]["Variables"]
     assert function["Environment"]["Variables"]["SYSTEMS_SECRET_PREFIX"] == "concord/dev/systems"

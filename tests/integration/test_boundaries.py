@@ -10,8 +10,18 @@ from ..conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "shared" / "concord"
 # concord.connectors.registry is the composition root that picks a connector by configuration.
-VENDORS = ("tryton", "salesforce", "certinia", "hubspot", "kantata", "netsuite", "business_central", "xero",
-           "quickbooks", "workday")
+VENDORS = (
+    "tryton",
+    "salesforce",
+    "certinia",
+    "hubspot",
+    "kantata",
+    "netsuite",
+    "business_central",
+    "xero",
+    "quickbooks",
+    "workday",
+)
 VENDOR_PACKAGES = (*(f"concord.connectors.{vendor}" for vendor in VENDORS), "concord.local.sandboxes")
 # Modules allowed to know vendors: the connectors themselves, the webhook ingress's vendor
 # schemes, and the local stack (which plays the vendors); the CLI reaches them only through it.
@@ -55,9 +65,14 @@ def test_only_connectors_and_local_wiring_import_vendor_code() -> None:
 def _code_words(path: Path) -> list[str]:
     """Identifiers, imported names and string constants of a module, docstrings and comments left out."""
     tree = ast.parse(path.read_text())
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     words: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:

@@ -56,11 +56,15 @@ def test_function_environment_is_resolved_to_local_names(topology: Topology) -> 
 def test_the_stores_indexes_come_from_the_template(topology: Topology) -> None:
     tables = {t.name: t for t in topology.tables}
     indexes = {
-        name: {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in tables[name].global_secondary_indexes}
+        name: {
+            i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in tables[name].global_secondary_indexes
+        }
         for name in ("concord-local-audit", "concord-local-xref")
     }
-    assert indexes == {"concord-local-audit": {BY_KIND_INDEX: ["kind", "at"]},
-                       "concord-local-xref": {BY_OBJECT_TYPE_INDEX: ["object_type", "canonical_id"]}}
+    assert indexes == {
+        "concord-local-audit": {BY_KIND_INDEX: ["kind", "at"]},
+        "concord-local-xref": {BY_OBJECT_TYPE_INDEX: ["object_type", "canonical_id"]},
+    }
 
 
 def test_rules_target_queues_that_exist(topology: Topology) -> None:

@@ -25,9 +25,8 @@ from aws_lambda_powertools.utilities import parameters
 from pytest_socket import disable_socket, enable_socket
 
 from concord import observability
-from concord.aws import consumer
+from concord.aws import consumer, idempotency
 from concord.aws.clients import client, resource
-from concord.aws import idempotency
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"

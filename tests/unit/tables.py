@@ -38,6 +38,8 @@ def create_registry_table(dynamodb: Any, name: str) -> None:
 
 def create_checkpoints_table(dynamodb: Any, name: str) -> None:
     dynamodb.create_table(
-        TableName=name, KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )

@@ -54,9 +54,7 @@ class AuditStack:
 
     def deliver(self, bodies: list[str]) -> list[dict[str, Any]]:
         """Send bodies through the real (moto) queue; return them as Lambda's SQS records."""
-        sent = [
-            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)["MessageId"] for body in bodies
-        ]
+        sent = [self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)["MessageId"] for body in bodies]
         received: dict[str, dict[str, Any]] = {}
         while len(received) < len(sent):
             batch = self.sqs.receive_message(
@@ -91,9 +89,9 @@ class AuditStack:
         return self.handler.handler({"Records": records}, self.context)
 
     def visible_message_ids(self) -> set[str]:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
-        ).get("Messages", [])
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        )
         return {m["MessageId"] for m in messages}
 
 
@@ -104,9 +102,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, load_handler, lambda_context) -> Iter
         create_audit_table(dynamodb, AUDIT_TABLE)
         sqs = boto3.client("sqs")
         queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         monkeypatch.setenv("AUDIT_TABLE_NAME", AUDIT_TABLE)
         # A long first back-off, so a backed-off message is certainly still invisible when we look.
         monkeypatch.setenv("RETRY_BASE_SECONDS", "120")
@@ -298,8 +294,14 @@ def test_missing_configuration_names_the_variable(stack: AuditStack, monkeypatch
 def test_failures_are_kept_per_attempt(stack: AuditStack) -> None:
     for receive_count in (1, 2):
         stack.trail.record_failure(
-            FailedAttempt(message_id="m-1", consumer="audit_trail", receive_count=receive_count,
-                          error_class=ErrorClass.TRANSIENT, reason="x" * 5000, event_id="e-1")
+            FailedAttempt(
+                message_id="m-1",
+                consumer="audit_trail",
+                receive_count=receive_count,
+                error_class=ErrorClass.TRANSIENT,
+                reason="x" * 5000,
+                event_id="e-1",
+            )
         )
 
     failures = stack.trail.failures_of("m-1")
@@ -307,7 +309,9 @@ def test_failures_are_kept_per_attempt(stack: AuditStack) -> None:
     assert [f.receive_count for f in failures] == [1, 2]
     assert all(len(f.reason) == 4000 for f in failures)
     raw = boto3.client("dynamodb").query(
-        TableName=AUDIT_TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "MESSAGE#m-1"}}
+        TableName=AUDIT_TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "MESSAGE#m-1"}},
     )["Items"]
     assert [i["sk"]["S"] for i in raw] == ["FAILURE#audit_trail#0001", "FAILURE#audit_trail#0002"]
     assert all(int(i["expires_at"]["N"]) > dt.datetime.now(dt.UTC).timestamp() + 29 * 86400 for i in raw)

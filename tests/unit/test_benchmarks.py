@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from concord.local.template import read_topology
 
 from benchmarks import cost_model, report
 from benchmarks.cost_model import (
@@ -21,33 +20,55 @@ from benchmarks.cost_model import (
     per_million,
 )
 from benchmarks.memory import request_items
+from concord.local.template import read_topology
 
 
 def _function(name: str, folder: str, memory_mb: int, arch: str) -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::Function",
         "Metadata": {"concord:source": f"functions/{folder}"},
-        "Properties": {"FunctionName": name, "Handler": "handler.handler", "MemorySize": memory_mb, "Timeout": 30,
-                       "Architectures": [arch]},
+        "Properties": {
+            "FunctionName": name,
+            "Handler": "handler.handler",
+            "MemorySize": memory_mb,
+            "Timeout": 30,
+            "Architectures": [arch],
+        },
     }
 
 
 def _queue_route(rule: str, queue: str, pattern: dict[str, Any], function: str) -> dict[str, Any]:
     return {
         f"{queue}Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": queue}},
-        f"{rule}Rule": {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": rule, "EventBusName": "fake-bus", "EventPattern": pattern,
-            "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]}}]}},
-        f"{queue}Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
-            "BatchSize": 10, "EventSourceArn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]}, "FunctionName": {"Ref": function}}},
+        f"{rule}Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": rule,
+                "EventBusName": "fake-bus",
+                "EventPattern": pattern,
+                "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]}}],
+            },
+        },
+        f"{queue}Mapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "BatchSize": 10,
+                "EventSourceArn": {"Fn::GetAtt": [f"{queue}Queue", "Arn"]},
+                "FunctionName": {"Ref": function},
+            },
+        },
     }
 
 
 SAGA = {
     "StartAt": "Validate",
     "States": {
-        "Validate": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fake-validate",
-                     "Next": "Done", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]},
+        "Validate": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fake-validate",
+            "Next": "Done",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+        },
         "Done": {"Type": "Succeed"},
         "Failed": {"Type": "Fail"},
     },
@@ -63,9 +84,13 @@ def template(tmp_path: Path) -> Path:
         "Start": _function("fake-start", "quote_to_cash", 256, "x86_64"),
         "Validate": _function("fake-validate", "quote_to_cash_validate_customer", 256, "x86_64"),
         **_queue_route("audit", "fake-audit-q", {"source": ["concord.crm", "concord.psa"]}, "Audit"),
-        **_queue_route("start", "fake-start-q", {"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "Start"),
-        "Machine": {"Type": "AWS::StepFunctions::StateMachine",
-                    "Properties": {"StateMachineName": "fake-q2c", "DefinitionString": json.dumps(SAGA)}},
+        **_queue_route(
+            "start", "fake-start-q", {"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "Start"
+        ),
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"StateMachineName": "fake-q2c", "DefinitionString": json.dumps(SAGA)},
+        },
     }
     path = tmp_path / "concord-prod.template.json"
     path.write_text(json.dumps({"Resources": resources}))
@@ -93,11 +118,13 @@ def test_a_webhook_event_costs_the_api_call_ingest_bus_and_its_one_consumer_in_f
 
     expected = (
         usd("api_gateway_rest_request", 1)
-        + usd("lambda_request", 1) + usd("lambda_gb_second_x86_64", 0.5 * 0.1)  # 512 MB for 100 ms
+        + usd("lambda_request", 1)
+        + usd("lambda_gb_second_x86_64", 0.5 * 0.1)  # 512 MB for 100 ms
         + usd("dynamodb_write_unit", 2)
         + usd("eventbridge_event", 1)
         + usd("sqs_request", 1 + 2 / 10)  # sent by the rule; one receive and one delete per 10
-        + usd("lambda_request", 1 / 10) + usd("lambda_gb_second_arm64", 1 / 10 * 1.0 * 0.05)  # 10 records x 5 ms at 1 GB
+        + usd("lambda_request", 1 / 10)
+        + usd("lambda_gb_second_arm64", 1 / 10 * 1.0 * 0.05)  # 10 records x 5 ms at 1 GB
         + usd("dynamodb_write_unit", 1)
     )
     assert per_million(items) == pytest.approx(expected)
@@ -119,7 +146,9 @@ def test_a_won_opportunity_also_runs_the_saga_along_its_happy_path(template: Pat
     assert transitions.quantity == 2  # Validate, Done: the Catch branch is not taken
     validate = [item for item in items if item.what.startswith("Validate")]
     assert sum(item.quantity for item in validate if item.price == "lambda_request") == 1
-    assert sum(item.quantity for item in validate if item.price == "lambda_gb_second_x86_64") == pytest.approx(0.25 * 0.3)
+    assert sum(item.quantity for item in validate if item.price == "lambda_gb_second_x86_64") == pytest.approx(
+        0.25 * 0.3
+    )
     assert per_million(items) > per_million(model(template).webhook("AccountChanged"))
 
 
@@ -131,7 +160,9 @@ def test_happy_path_follows_next_until_the_machine_ends() -> None:
 
 def test_patterns_match_on_source_and_detail_type_and_refuse_what_the_model_cannot_read() -> None:
     assert matches({"source": ["concord.crm"]}, "concord.crm", "AccountChanged")
-    assert not matches({"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "concord.crm", "AccountChanged")
+    assert not matches(
+        {"source": ["concord.crm"], "detail-type": ["OpportunityClosedWon"]}, "concord.crm", "AccountChanged"
+    )
     with pytest.raises(ValueError, match="detail"):
         matches({"source": ["concord.crm"], "detail": {"legal_entity": ["us-01"]}}, "concord.crm", "AccountChanged")
 
@@ -141,11 +172,21 @@ def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Pat
     assert assumed.duration_ms["audit_trail"] == cost_model.ASSUMED_DURATION_MS["audit_trail"]
     assert assumed.sources["audit_trail"] == "assumed"
 
-    (tmp_path / "memory.json").write_text(json.dumps({"functions": [
-        {"function": "audit_trail", "warm_invocation_ms": 42.0, "records": 10,
-         "aws_requests": {"dynamodb:PutItem": 10, "dynamodb:GetItem": 3}},
-        {"function": "quote_to_cash_compensate", "peak_rss_mb": 60.0},
-    ]}))
+    (tmp_path / "memory.json").write_text(
+        json.dumps(
+            {
+                "functions": [
+                    {
+                        "function": "audit_trail",
+                        "warm_invocation_ms": 42.0,
+                        "records": 10,
+                        "aws_requests": {"dynamodb:PutItem": 10, "dynamodb:GetItem": 3},
+                    },
+                    {"function": "quote_to_cash_compensate", "peak_rss_mb": 60.0},
+                ]
+            }
+        )
+    )
     (tmp_path / "saga_latency.json").write_text(json.dumps({"step_ms": {"Validate": {"median": 123.0}}}))
     measured = load_measured(tmp_path)
 
@@ -156,26 +197,49 @@ def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Pat
     assert measured.sources["audit_trail"].startswith("memory.json")
 
 
-@pytest.mark.parametrize(("operation", "params", "items"), [
-    ("PutEvents", {"Entries": [{}, {}, {}]}, 3),
-    ("TransactWriteItems", {"TransactItems": [{}, {}]}, 2),
-    ("BatchWriteItem", {"RequestItems": {"a": [{}, {}], "b": [{}]}}, 3),
-    ("PutItem", {"Item": {}}, 1),
-])
+@pytest.mark.parametrize(
+    ("operation", "params", "items"),
+    [
+        ("PutEvents", {"Entries": [{}, {}, {}]}, 3),
+        ("TransactWriteItems", {"TransactItems": [{}, {}]}, 2),
+        ("BatchWriteItem", {"RequestItems": {"a": [{}, {}], "b": [{}]}}, 3),
+        ("PutItem", {"Item": {}}, 1),
+    ],
+)
 def test_billable_items_of_a_request(operation: str, params: dict[str, Any], items: int) -> None:
     assert request_items(operation, params) == items
 
 
 def _results(folder: Path) -> None:
-    (folder / "record_cpu.json").write_text(json.dumps({"commit": "abc1234", "figures": [
-        {"name": "ingest CPU/record: crm", "value": 80.0, "unit": "µs", "floor": 4.0, "floor_name": "json.loads(body)",
-         "note": ""}]}))
+    (folder / "record_cpu.json").write_text(
+        json.dumps(
+            {
+                "commit": "abc1234",
+                "figures": [
+                    {
+                        "name": "ingest CPU/record: crm",
+                        "value": 80.0,
+                        "unit": "µs",
+                        "floor": 4.0,
+                        "floor_name": "json.loads(body)",
+                        "note": "",
+                    }
+                ],
+            }
+        )
+    )
     point = {"median": 30.0, "p95": 40.0, "p99": 50.0, "n": 10}
-    (folder / "webhook_latency.json").write_text(json.dumps({
-        "commit": "def5678", "webhook_to_handler_ms": point, "webhook_ack_ms": point,
-        "emulator_floor_ms": {"median": 15.0, "p95": 20.0, "p99": 25.0, "n": 10}}))
-    (folder / "saga_latency.json").write_text(json.dumps({
-        "saga_ms": point, "step_ms": {"Validate": point}}))
+    (folder / "webhook_latency.json").write_text(
+        json.dumps(
+            {
+                "commit": "def5678",
+                "webhook_to_handler_ms": point,
+                "webhook_ack_ms": point,
+                "emulator_floor_ms": {"median": 15.0, "p95": 20.0, "p99": 25.0, "n": 10},
+            }
+        )
+    )
+    (folder / "saga_latency.json").write_text(json.dumps({"saga_ms": point, "step_ms": {"Validate": point}}))
     (folder / "summary.json").write_text(json.dumps({"figures": [{"name": "stale"}]}))
 
 

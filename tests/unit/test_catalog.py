@@ -22,8 +22,14 @@ NOT_SCANNED = {
 }
 # The names the flows had before the catalog: none may come back.
 OLD_NAMES = (
-    "post_billable", "propagate_financials", "sync_customer", "sync_project_terms", "enrich_changes",
-    "poll_changes", "q2c_start", "q2c",
+    "post_billable",
+    "propagate_financials",
+    "sync_customer",
+    "sync_project_terms",
+    "enrich_changes",
+    "poll_changes",
+    "q2c_start",
+    "q2c",
 )
 # Strings equal to a flow's one-word name (`billing`, ...) that are not that flow, with why.
 NOT_FLOWS = {
@@ -44,11 +50,15 @@ def _forms() -> tuple[set[str], set[str]]:
     are only a flow in a flow's context)."""
     names = [flow.name for flow in catalog.FLOWS] + [catalog.SAGA.folder(s) for s in catalog.SAGA.all_steps]
     names += list(OLD_NAMES)
-    anywhere = {form for name in names if _multiword(name) or name in OLD_NAMES for form in (name, name.replace("_", "-"))}
+    anywhere = {
+        form for name in names if _multiword(name) or name in OLD_NAMES for form in (name, name.replace("_", "-"))
+    }
     return anywhere, {name for name in names if not _multiword(name) and name not in OLD_NAMES}
 
 
 ANYWHERE, ONE_WORD = _forms()
+
+
 # A physical name (`concord-dev-billing-dlq`, an f-string's `-billing`) or a path (`functions/billing`).
 def _alternatives(names: set[str]) -> str:
     return "|".join(map(re.escape, sorted(names)))
@@ -79,9 +89,10 @@ def _strings(node: ast.AST) -> list[str]:
 def _flow_contexts(tree: ast.Module) -> Iterator[ast.AST]:
     """Expressions in positions where a string names a flow."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.keyword) and node.arg in FLOW_KEYWORDS) or (isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and FLOW_TARGET.search(t.id) for t in node.targets
-        )):
+        if (isinstance(node, ast.keyword) and node.arg in FLOW_KEYWORDS) or (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and FLOW_TARGET.search(t.id) for t in node.targets)
+        ):
             yield node.value
         elif isinstance(node, ast.Call) and node.args:
             callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -94,7 +105,9 @@ def _flow_contexts(tree: ast.Module) -> Iterator[ast.AST]:
             isinstance(k, ast.Constant) and k.value in {"flow", "consumer"} for k in node.keys
         ):
             yield from (
-                v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value in {"flow", "consumer"}
+                v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and k.value in {"flow", "consumer"}
             )
 
 
@@ -102,12 +115,14 @@ def flow_names_outside_the_catalog() -> list[str]:
     found = []
     for relative, tree in _python_files():
         for value in _strings(tree):
-            if value in ANYWHERE or _PHYSICAL.search(value):
-                if (relative, value) not in NOT_FLOWS:
-                    found.append(f"{relative}: {value!r}")
+            if (value in ANYWHERE or _PHYSICAL.search(value)) and (relative, value) not in NOT_FLOWS:
+                found.append(f"{relative}: {value!r}")
         for context in _flow_contexts(tree):
-            found += [f"{relative}: {value!r} (as a flow)" for value in _strings(context)
-                      if value in ONE_WORD and (relative, value) not in NOT_FLOWS]
+            found += [
+                f"{relative}: {value!r} (as a flow)"
+                for value in _strings(context)
+                if value in ONE_WORD and (relative, value) not in NOT_FLOWS
+            ]
     return sorted(set(found))
 
 
@@ -181,7 +196,7 @@ def test_operators_read_a_queues_flow_and_severity_from_the_catalog(
 def test_the_saga_state_has_a_field_for_each_steps_result() -> None:
     results = {step.result for step in catalog.SAGA.all_steps}
     assert results <= set(SagaState.model_fields)
-    assert [step.state for step in catalog.SAGA.steps][0] == "ValidateCustomer"
+    assert catalog.SAGA.steps[0].state == "ValidateCustomer"
 
 
 def test_every_saga_step_handler_runs_its_own_step() -> None:

@@ -10,19 +10,19 @@ import pytest
 
 from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import ApprovedTime, Customer, Opportunity, RecordChange
-from concord.events import event_id_for_delivery
 from concord.errors import TransientError, ValidationFailed
+from concord.events import event_id_for_delivery
 from concord.events.envelope import AccountChangedEvent, SyncExceptionRaisedEvent, TimeApprovedEvent
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Money
 from concord.sync.change_capture import (
     Watch,
+    WatchConfig,
     announce_account_changes,
     announce_approved_time,
     announce_won_opportunities,
     capture,
     capture_watches,
-    WatchConfig,
     once_per_record_delivery_id,
 )
 
@@ -65,7 +65,9 @@ def watch(source: Ledger, announced: list[str]) -> Watch:
         announced.append(change.record_id)
         return []
 
-    return Watch(key="crm:opportunity", record_type="opportunity", source=source, announce=announce, legal_entity="us-01")
+    return Watch(
+        key="crm:opportunity", record_type="opportunity", source=source, announce=announce, legal_entity="us-01"
+    )
 
 
 def test_the_first_poll_sets_a_checkpoint_at_now_and_announces_no_history() -> None:
@@ -145,8 +147,12 @@ def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:
     crm = FakeCrm()
     price = Money(amount=Decimal(150), currency="USD")
     crm.opportunities["31"] = Opportunity(
-        opportunity_id="31", account_id="7", name="Deal", amount=Money(amount=Decimal(1500), currency="USD"),
-        won=True, lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10), unit_price=price)],
+        opportunity_id="31",
+        account_id="7",
+        name="Deal",
+        amount=Money(amount=Decimal(1500), currency="USD"),
+        won=True,
+        lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10), unit_price=price)],
     )
     crm.opportunities["32"] = crm.opportunities["31"].model_copy(update={"opportunity_id": "32", "won": False})
     created = dt.datetime(2026, 11, 26, 6, 27, 2, 550915, tzinfo=dt.UTC)
@@ -168,8 +174,16 @@ def test_a_delivery_id_needs_the_records_creation_time() -> None:
 
 
 def test_a_polled_approval_gets_the_event_id_push_gives_it_and_nothing_before_it_is_approved() -> None:
-    approved = ApprovedTime(time_entry_id="12", project_id="41", task_id="42", employee_id="3",
-                            worked_on=T0.date(), hours=Decimal("7.5"), billable=True, approved_at=T0)
+    approved = ApprovedTime(
+        time_entry_id="12",
+        project_id="41",
+        task_id="42",
+        employee_id="3",
+        worked_on=T0.date(),
+        hours=Decimal("7.5"),
+        billable=True,
+        approved_at=T0,
+    )
     psa = FakePsa(approved={"41": [approved]})
     announce = announce_approved_time(psa, "psa", "us-01", clock=lambda: T0)
     created = dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)
@@ -182,8 +196,16 @@ def test_a_polled_approval_gets_the_event_id_push_gives_it_and_nothing_before_it
 
 def test_a_timecard_of_several_days_is_one_approval_per_day_each_with_its_own_id() -> None:
     days = [
-        ApprovedTime(time_entry_id=f"a0T1:{day}", project_id="41", task_id="42", employee_id="3",
-                     worked_on=dt.date(2026, 11, day), hours=Decimal(8), billable=True, approved_at=T0)
+        ApprovedTime(
+            time_entry_id=f"a0T1:{day}",
+            project_id="41",
+            task_id="42",
+            employee_id="3",
+            worked_on=dt.date(2026, 11, day),
+            hours=Decimal(8),
+            billable=True,
+            approved_at=T0,
+        )
         for day in (23, 24)
     ]
     psa = FakePsa(approved={"41": days})
@@ -198,8 +220,9 @@ def test_a_timecard_of_several_days_is_one_approval_per_day_each_with_its_own_id
 
 def test_a_polled_account_change_is_one_event_per_write() -> None:
     crm = FakeCrm()
-    crm.customers["7"] = Customer(account_id="7", name="Northwind", tax_id="12-3456789", currency="USD",
-                                  legal_entity="us-01")
+    crm.customers["7"] = Customer(
+        account_id="7", name="Northwind", tax_id="12-3456789", currency="USD", legal_entity="us-01"
+    )
     announce = announce_account_changes(crm, "crm", "us-01", clock=lambda: T0)
     first = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
     again = announce(RecordChange(record_type="customer", record_id="7", written_at=T0))
@@ -215,8 +238,10 @@ def test_a_run_polls_every_watch_though_one_system_is_down_and_then_fails() -> N
         raise TransientError("CRM unreachable")
 
     crm.start_cursor = down  # type: ignore[method-assign]
-    configs = [WatchConfig(system="crm", record_type="opportunity", source="crm"),
-               WatchConfig(system="psa", record_type="time_entry", source="psa")]
+    configs = [
+        WatchConfig(system="crm", record_type="opportunity", source="crm"),
+        WatchConfig(system="psa", record_type="time_entry", source="psa"),
+    ]
 
     run = capture_watches(configs, (crm, psa, FakeErp()), checkpoints, FakeBus(), "us-01", clock=lambda: T0)
 
@@ -229,7 +254,8 @@ def test_a_run_polls_every_watch_though_one_system_is_down_and_then_fails() -> N
 
 def test_a_run_without_failures_does_not_raise() -> None:
     configs = [WatchConfig(system="erp", record_type="invoice", source="erp")]
-    run = capture_watches(configs, (FakeCrm(), FakePsa(), FakeErp()), MemoryCheckpoints(), FakeBus(), "us-01",
-                          clock=lambda: T0)
+    run = capture_watches(
+        configs, (FakeCrm(), FakePsa(), FakeErp()), MemoryCheckpoints(), FakeBus(), "us-01", clock=lambda: T0
+    )
     assert [(r.key, r.started) for r in run.reports] == [("erp:invoice", True)] and run.failures == []
     run.raise_for_failures()

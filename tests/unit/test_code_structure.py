@@ -22,8 +22,13 @@ CLOCK_MODULE = "shared/concord/clock.py"
 CLOCK_EXEMPT_DIRS = ("shared/concord/local/", "shared/concord/connectors/tryton/module/")
 # Modules that still read the clock themselves, owned by other work in progress (none now).
 CLOCK_READERS_ALLOWED: set[str] = set()
-WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-                    ("time", "time")}
+WALL_CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+}
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -33,9 +38,7 @@ def _module_name(path: Path, root: Path) -> str:
 
 def _modules() -> dict[str, Path]:
     return {
-        _module_name(path, root): path
-        for package, root in PACKAGES.items()
-        for path in (root / package).rglob("*.py")
+        _module_name(path, root): path for package, root in PACKAGES.items() for path in (root / package).rglob("*.py")
     }
 
 
@@ -168,7 +171,9 @@ def test_only_concord_clock_reads_the_wall_clock() -> None:
     readers = {
         name: reads
         for name, path in _our_python_files()
-        if name.startswith("shared/concord/") and name != CLOCK_MODULE and not name.startswith(CLOCK_EXEMPT_DIRS)
+        if name.startswith("shared/concord/")
+        and name != CLOCK_MODULE
+        and not name.startswith(CLOCK_EXEMPT_DIRS)
         and (reads := _wall_clock_reads(path))
     }
     assert set(readers) <= CLOCK_READERS_ALLOWED, f"read the time through concord.clock instead: {readers}"

@@ -38,7 +38,7 @@ def read_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Role]]:
 
 
 def test_only_the_systems_a_function_uses_are_read(read_secrets: list[Role]) -> None:
-    crm, psa, erp = aws_systems.connectors_for(aws_systems.ConnectorSettings.from_env())
+    _, _, erp = aws_systems.connectors_for(aws_systems.ConnectorSettings.from_env())
     assert read_secrets == []
 
     assert erp.get_customer("7") == "erp:7"

@@ -60,8 +60,9 @@ def _document_exists(root: Path, source: Path, name: str, basenames: set[str], *
     candidates = [root / source.parent / name]
     if not link:
         candidates.append(root / name)
-    if any(candidate.resolve().is_file() and candidate.resolve().is_relative_to(root.resolve())
-           for candidate in candidates):
+    if any(
+        candidate.resolve().is_file() and candidate.resolve().is_relative_to(root.resolve()) for candidate in candidates
+    ):
         return True
     return not link and "/" not in name and name in basenames
 
@@ -117,46 +118,61 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_named_document_that_is_absent_is_reported_with_its_line(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "docs/present{MD}": "# here\n",
-        "pkg/module.py": '"""Doc.\n\nSee docs/present{MD} and DESIGN{MD}.\n"""\n',
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "docs/present{MD}": "# here\n",
+            "pkg/module.py": '"""Doc.\n\nSee docs/present{MD} and DESIGN{MD}.\n"""\n',
+        },
+    )
     assert missing_documents(root) == [_md("pkg/module.py:3: DESIGN{MD}")]
 
 
 def test_markdown_links_resolve_from_their_own_file(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "README{MD}": "[flows](docs/flows{MD}) and [gone](docs/gone{MD}#top)\n",
-        "docs/flows{MD}": "[back](../README{MD}), [wrong](docs/flows{MD}), [ops](ops{MD} \"Ops\")\n",
-        "docs/ops{MD}": "docs/flows{MD} in prose is named from the root\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "README{MD}": "[flows](docs/flows{MD}) and [gone](docs/gone{MD}#top)\n",
+            "docs/flows{MD}": '[back](../README{MD}), [wrong](docs/flows{MD}), [ops](ops{MD} "Ops")\n',
+            "docs/ops{MD}": "docs/flows{MD} in prose is named from the root\n",
+        },
+    )
     assert missing_documents(root) == [_md("README{MD}:1: docs/gone{MD}"), _md("docs/flows{MD}:1: docs/flows{MD}")]
 
 
 def test_a_bare_name_may_be_any_file_of_the_repository_and_urls_are_not_names(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "tests/fixtures/vendor/NOTICE{MD}": "licence\n",
-        "tests/conftest.py": "# copied with their licence (NOTICE{MD} beside each)\n"
-                             "# https://github.com/owner/repo/blob/main/SPEC{MD}\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "tests/fixtures/vendor/NOTICE{MD}": "licence\n",
+            "tests/conftest.py": "# copied with their licence (NOTICE{MD} beside each)\n"
+            "# https://github.com/owner/repo/blob/main/SPEC{MD}\n",
+        },
+    )
     assert missing_documents(root) == []
 
 
 def test_paths_outside_the_repository_are_reported(tmp_path: Path) -> None:
     machine, sibling = "/" + "work", ".." + "/shared"
-    root = _tree(tmp_path, {
-        "a.py": f"# see {machine}/shared/design\n",
-        "b.txt": f"read {sibling}/notes.txt\n",
-        "c.txt": f"a network, {machine}space and https://example.com{machine}/x are fine\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "a.py": f"# see {machine}/shared/design\n",
+            "b.txt": f"read {sibling}/notes.txt\n",
+            "c.txt": f"a network, {machine}space and https://example.com{machine}/x are fine\n",
+        },
+    )
     assert outside_paths(root) == [f"a.py:1: {machine}", f"b.txt:1: {sibling}"]
 
 
 def test_what_the_repository_ignores_is_not_scanned(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        ".venv/lib/site.py": "# GONE{MD}\n",
-        "node_modules/pkg/index.js": "// GONE{MD}\n",
-        "benchmarks/results/run.json": '{"doc": "GONE{MD}"}\n',
-        "kept.py": "# GONE{MD}\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            ".venv/lib/site.py": "# GONE{MD}\n",
+            "node_modules/pkg/index.js": "// GONE{MD}\n",
+            "benchmarks/results/run.json": '{"doc": "GONE{MD}"}\n',
+            "kept.py": "# GONE{MD}\n",
+        },
+    )
     assert missing_documents(root) == [_md("kept.py:1: GONE{MD}")]

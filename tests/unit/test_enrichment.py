@@ -31,8 +31,12 @@ CRM_RELAY = EventRelay(event_bus_name=RELAY_BUS, system="crm", source="salesforc
 def _won_deal(crm: FakeCrm, opportunity_id: str, written: dt.datetime) -> None:
     price = Money(amount=Decimal(150), currency="USD")
     crm.opportunities[opportunity_id] = Opportunity(
-        opportunity_id=opportunity_id, account_id="7", name="Deal", amount=Money(amount=Decimal(1500), currency="USD"),
-        won=True, lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10), unit_price=price)],
+        opportunity_id=opportunity_id,
+        account_id="7",
+        name="Deal",
+        amount=Money(amount=Decimal(1500), currency="USD"),
+        won=True,
+        lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10), unit_price=price)],
     )
     crm.touch("opportunity", opportunity_id, written)
 
@@ -93,7 +97,10 @@ def test_one_failing_message_is_reported_alone() -> None:
 
     outcomes = enrich_each(
         [("ok", [_notice("opportunity", "31")]), ("bad", [_notice("time_entry", "5", system="crm")])],
-        (crm, FakePsa(), FakeErp()), bus, "us-01", lambda: T0,
+        (crm, FakePsa(), FakeErp()),
+        bus,
+        "us-01",
+        lambda: T0,
     )
 
     assert isinstance(outcomes["bad"], ValidationFailed) and "crm:time_entry" in str(outcomes["bad"])
@@ -132,7 +139,8 @@ def test_timecards_map_to_time_entries_of_the_relays_system_in_notices_of_at_mos
     notices = change_notices({"psa": psa_relay}, detail)
 
     assert [(n.system, n.record_type, n.vendor_source, len(n.record_ids)) for n in notices] == [
-        ("psa", "time_entry", "certinia", 200), ("psa", "time_entry", "certinia", 50),
+        ("psa", "time_entry", "certinia", 200),
+        ("psa", "time_entry", "certinia", 50),
     ]
     assert notices[0].record_ids + notices[1].record_ids == header["recordIds"]
 
@@ -141,10 +149,14 @@ def test_timecards_map_to_time_entries_of_the_relays_system_in_notices_of_at_mos
     ("detail", "reason"),
     [
         ({"payload": {"Name": "x"}}, "no ChangeEventHeader"),
-        ({"payload": {"ChangeEventHeader": {"changeType": "UPDATE", "recordIds": ["001RM000005a9tGYAQ"]}}},
-         "entityName"),
-        ({"ChangeEventHeader": {"entityName": "Account", "changeType": "UPDATE", "recordIds": "001RM000005a9tGYAQ"}},
-         "recordIds"),
+        (
+            {"payload": {"ChangeEventHeader": {"changeType": "UPDATE", "recordIds": ["001RM000005a9tGYAQ"]}}},
+            "entityName",
+        ),
+        (
+            {"ChangeEventHeader": {"entityName": "Account", "changeType": "UPDATE", "recordIds": "001RM000005a9tGYAQ"}},
+            "recordIds",
+        ),
     ],
 )
 def test_a_malformed_change_event_fails_validation_naming_what_is_wrong(detail: dict[str, Any], reason: str) -> None:

@@ -17,8 +17,8 @@ from concord.events import (
     new_event,
     parse_event,
     producer_of,
+    schemas,
 )
-from concord.events import schemas
 from concord.events.envelope import InvoicePostedEvent, OpportunityClosedWonEvent
 from concord.events.payloads import OpportunityClosedWon
 from concord.events.types import Money, System
@@ -189,9 +189,7 @@ def test_new_event_continues_a_given_correlation(sample_data) -> None:
 
 def test_new_events_get_distinct_ids(sample_data) -> None:
     ids = {
-        new_event(
-            InvoicePostedEvent, sample_data("InvoicePosted"), legal_entity="acme-de", occurred_at=OCCURRED_AT
-        ).id
+        new_event(InvoicePostedEvent, sample_data("InvoicePosted"), legal_entity="acme-de", occurred_at=OCCURRED_AT).id
         for _ in range(20)
     }
     assert len(ids) == 20

@@ -16,21 +16,36 @@ from concord.local.fault_table import FaultMode, FaultSpec, FaultTable, target_o
 from concord.local.faults import FaultController, forwardable_headers, forwarded_headers
 
 
-@pytest.mark.parametrize(("path", "target"), [
-    ("/erp/rpc/", "erp"), ("/crm", "crm"), ("/psa/rpc/?x=1", "psa"), ("/", ""),
-    ("/erp?x=/crm/", "erp"),
-])
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        ("/erp/rpc/", "erp"),
+        ("/crm", "crm"),
+        ("/psa/rpc/?x=1", "psa"),
+        ("/", ""),
+        ("/erp?x=/crm/", "erp"),
+    ],
+)
 def test_target_is_the_first_path_segment(path: str, target: str) -> None:
     assert target_of(path) == target
 
 
 def test_hop_by_hop_headers_are_not_forwarded() -> None:
-    headers = httpx.Headers({
-        "Authorization": "Session abc", "Content-Type": "application/json", "Host": "proxy",
-        "Content-Length": "12", "Connection": "keep-alive, X-Private", "X-Private": "1",
-        "Keep-Alive": "timeout=5", "Transfer-Encoding": "chunked", "Upgrade": "h2c",
-        "Proxy-Authorization": "Basic x", "TE": "trailers",
-    })
+    headers = httpx.Headers(
+        {
+            "Authorization": "Session abc",
+            "Content-Type": "application/json",
+            "Host": "proxy",
+            "Content-Length": "12",
+            "Connection": "keep-alive, X-Private",
+            "X-Private": "1",
+            "Keep-Alive": "timeout=5",
+            "Transfer-Encoding": "chunked",
+            "Upgrade": "h2c",
+            "Proxy-Authorization": "Basic x",
+            "TE": "trailers",
+        }
+    )
 
     kept = dict(forwardable_headers(headers))
 
@@ -115,11 +130,17 @@ def test_clear_one_or_all_keeps_counters() -> None:
     assert report.forwarded == {"crm": 1}
 
 
-@pytest.mark.parametrize("values", [
-    {"mode": "meteor"}, {"mode": "error", "probability": 1.5}, {"mode": "error", "status": 200},
-    {"mode": "latency", "latency_ms": -1}, {"mode": "error", "remaining": 0},
-    {"mode": "error", "unknown": 1},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"mode": "meteor"},
+        {"mode": "error", "probability": 1.5},
+        {"mode": "error", "status": 200},
+        {"mode": "latency", "latency_ms": -1},
+        {"mode": "error", "remaining": 0},
+        {"mode": "error", "unknown": 1},
+    ],
+)
 def test_invalid_fault_specs_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         FaultSpec.model_validate(values)
@@ -133,10 +154,23 @@ def test_fault_controller_speaks_the_control_api() -> None:
         body = json.loads(request.content) if request.content else None
         seen.append((request.method, request.url.path, body))
         if request.method == "GET":
-            return httpx.Response(200, json={
-                "faults": {"erp": {"mode": "error", "probability": 1.0, "status": 503,
-                                   "retry_after": 1, "latency_ms": 0, "remaining": 1}},
-                "injected": {"erp": {"error": 4}}, "forwarded": {"erp": 10}})
+            return httpx.Response(
+                200,
+                json={
+                    "faults": {
+                        "erp": {
+                            "mode": "error",
+                            "probability": 1.0,
+                            "status": 503,
+                            "retry_after": 1,
+                            "latency_ms": 0,
+                            "remaining": 1,
+                        }
+                    },
+                    "injected": {"erp": {"error": 4}},
+                    "forwarded": {"erp": 10},
+                },
+            )
         return httpx.Response(200, json={})
 
     controller = FaultController("http://proxy.test", transport=httpx.MockTransport(control))
@@ -148,11 +182,12 @@ def test_fault_controller_speaks_the_control_api() -> None:
     controller.clear()
 
     # Then the requests and the typed report are the documented ones
-    assert seen[0] == ("PUT", "/_faults/erp", {
-        "mode": "error", "probability": 1.0, "status": 503, "retry_after": 1, "latency_ms": 0,
-        "remaining": 2})
-    assert [(m, p) for m, p, _ in seen[1:]] == [
-        ("GET", "/_faults"), ("DELETE", "/_faults/erp"), ("DELETE", "/_faults")]
+    assert seen[0] == (
+        "PUT",
+        "/_faults/erp",
+        {"mode": "error", "probability": 1.0, "status": 503, "retry_after": 1, "latency_ms": 0, "remaining": 2},
+    )
+    assert [(m, p) for m, p, _ in seen[1:]] == [("GET", "/_faults"), ("DELETE", "/_faults/erp"), ("DELETE", "/_faults")]
     assert report.faults["erp"].remaining == 1
     assert report.injected == {"erp": {FaultMode.ERROR: 4}}
     assert report.forwarded == {"erp": 10}
@@ -160,8 +195,8 @@ def test_fault_controller_speaks_the_control_api() -> None:
 
 def test_fault_controller_raises_on_refusal() -> None:
     controller = FaultController(
-        "http://proxy.test",
-        transport=httpx.MockTransport(lambda request: httpx.Response(400, json={})))
+        "http://proxy.test", transport=httpx.MockTransport(lambda request: httpx.Response(400, json={}))
+    )
 
     with pytest.raises(httpx.HTTPStatusError):
         controller.clear("erp")

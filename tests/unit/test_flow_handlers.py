@@ -47,8 +47,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         _table(dynamodb, IDEMPOTENCY, ("id",))
         boto3.client("events").create_event_bus(Name=BUS)
         for name, value in {
-            "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY, "XREF_TABLE_NAME": XREF, "AUDIT_TABLE_NAME": AUDIT,
-            "EVENT_BUS_NAME": BUS, "SYSTEMS_SECRET_PREFIX": "concord/test/systems", "RETRY_BASE_SECONDS": "0",
+            "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
+            "XREF_TABLE_NAME": XREF,
+            "AUDIT_TABLE_NAME": AUDIT,
+            "EVENT_BUS_NAME": BUS,
+            "SYSTEMS_SECRET_PREFIX": "concord/test/systems",
+            "RETRY_BASE_SECONDS": "0",
             "LEGAL_ENTITIES": json.dumps({"us-01": us_rules().model_dump(mode="json")}),
             "SYSTEM_OF_RECORD": system_of_record().model_dump_json(by_alias=True, exclude_none=True),
         }.items():
@@ -82,10 +86,16 @@ def sqs_event(events: list[tuple[str, Envelope | str]]) -> dict[str, Any]:
             {
                 "messageId": message_id,
                 "receiptHandle": f"handle-{message_id}",
-                "body": event if isinstance(event, str) else json.dumps({
-                    "id": f"bus-{message_id}", "source": event.bus_source, "detail-type": event.type,
-                    "detail": event.model_dump(mode="json"),
-                }),
+                "body": event
+                if isinstance(event, str)
+                else json.dumps(
+                    {
+                        "id": f"bus-{message_id}",
+                        "source": event.bus_source,
+                        "detail-type": event.type,
+                        "detail": event.model_dump(mode="json"),
+                    }
+                ),
                 "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
                 "messageAttributes": {},
                 "md5OfBody": "",
@@ -103,7 +113,9 @@ def _failed(response: dict[str, Any]) -> list[str]:
 
 
 def test_one_poison_record_in_ten_fails_alone_with_its_reason_recorded(
-    fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
+    fakes: tuple[FakeCrm, FakePsa, FakeErp],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, _, erp = fakes
@@ -122,7 +134,9 @@ def test_one_poison_record_in_ten_fails_alone_with_its_reason_recorded(
 
 
 def test_three_deliveries_of_a_payment_make_one_status_change(
-    fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
+    fakes: tuple[FakeCrm, FakePsa, FakeErp],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
 ) -> None:
     crm, psa, _ = fakes
     xref = Registry(boto3.client("dynamodb"), XREF)
@@ -139,7 +153,9 @@ def test_three_deliveries_of_a_payment_make_one_status_change(
 
 
 def test_a_payment_before_its_invoice_goes_back_to_the_queue(
-    fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
+    fakes: tuple[FakeCrm, FakePsa, FakeErp],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("concord.aws.consumer.client", lambda name: _NoSqs())
@@ -147,7 +163,9 @@ def test_a_payment_before_its_invoice_goes_back_to_the_queue(
     invoice_ref = canonical_id("invoice", System.ERP, "500")
     xref.link("invoice", invoice_ref, System.ERP, "500", "bill")
     xref.relate("invoice", invoice_ref, "project", flows.PROJECT_REF)
-    response = load_handler("financial_status").handler(sqs_event([("early", flows.paid("p1", "1", "0"))]), lambda_context)
+    response = load_handler("financial_status").handler(
+        sqs_event([("early", flows.paid("p1", "1", "0"))]), lambda_context
+    )
     assert _failed(response) == ["early"]
     reasons = [i["reason"] for i in boto3.resource("dynamodb").Table(AUDIT).scan()["Items"] if "reason" in i]
     assert reasons and "InvoicePosted" in reasons[0] and reasons[0].startswith("PrerequisiteMissing")
@@ -157,7 +175,9 @@ RELAY_BUS = "aws.partner/salesforce.com/00DRM000000Fxts2AC/0YLRM0000004Dfg4AE"
 
 
 def test_enrichment_takes_notices_and_relayed_change_events_and_parks_what_is_malformed(
-    fakes: tuple[FakeCrm, FakePsa, FakeErp], load_handler: Callable[[str], ModuleType], lambda_context: Any,
+    fakes: tuple[FakeCrm, FakePsa, FakeErp],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     crm, _, _ = fakes
@@ -168,14 +188,25 @@ def test_enrichment_takes_notices_and_relayed_change_events_and_parks_what_is_ma
     crm.customers["0015e00000ZkM3hAAF"] = Customer(account_id="0015e00000ZkM3hAAF", name="Beta", legal_entity="us-01")
     for account in crm.customers:
         crm.touch("customer", account, now)
-    notice = new_event(ChangeNotifiedEvent, {"system": "crm", "record_type": "customer",
-                                             "record_ids": ["0015e00000ZkM3hAAF"], "vendor_source": "salesforce"},
-                       legal_entity="us-01", occurred_at=now)
-    relayed = json.loads((Path(__file__).parent / "fixtures" / "salesforce_cdc" / "event_relay_account_update.json")
-                         .read_text())["event"]
+    notice = new_event(
+        ChangeNotifiedEvent,
+        {
+            "system": "crm",
+            "record_type": "customer",
+            "record_ids": ["0015e00000ZkM3hAAF"],
+            "vendor_source": "salesforce",
+        },
+        legal_entity="us-01",
+        occurred_at=now,
+    )
+    relayed = json.loads(
+        (Path(__file__).parent / "fixtures" / "salesforce_cdc" / "event_relay_account_update.json").read_text()
+    )["event"]
     foreign = {**relayed, "source": "aws.partner/salesforce.com/00D000000000001AAA/0YL000000000001AAA"}
     batch: list[tuple[str, Envelope | str]] = [
-        ("notice", notice), ("relayed", json.dumps(relayed)), ("foreign", json.dumps(foreign)),
+        ("notice", notice),
+        ("relayed", json.dumps(relayed)),
+        ("foreign", json.dumps(foreign)),
         ("wrong-type", flows.posted()),
     ]
 
@@ -185,7 +216,9 @@ def test_enrichment_takes_notices_and_relayed_change_events_and_parks_what_is_ma
     assert sorted(_failed(response)) == ["foreign", "wrong-type"]
     announced = _tapped(tap)
     assert sorted(e["detail"]["data"]["account_id"] for e in announced if e["detail-type"] == "AccountChanged") == [
-        "0015e00000ZkM3hAAF", "001RM000005a9tGYAQ"]
+        "0015e00000ZkM3hAAF",
+        "001RM000005a9tGYAQ",
+    ]
     reasons = sorted(i["reason"] for i in boto3.resource("dynamodb").Table(AUDIT).scan()["Items"] if "reason" in i)
     assert reasons[0].startswith("ValidationError") and "InvoicePosted" in reasons[1]
 
@@ -218,7 +251,9 @@ def test_the_registry_keeps_versions_relations_lineage_and_invoice_states(aws: A
     xref.relate("invoice", "i1", "project", "p1")
     assert xref.related("invoice", "i1", "project") == "p1" and xref.related("invoice", "i2", "project") is None
 
-    entry = LineageEntry(at=now, system="erp", record_id="9", event_id="e1", event_type="AccountChanged", action="updated name")
+    entry = LineageEntry(
+        at=now, system="erp", record_id="9", event_id="e1", event_type="AccountChanged", action="updated name"
+    )
     xref.record_change("customer", "c1", entry)
     xref.record_change("customer", "c1", entry)  # a redelivery is one entry
     assert xref.lineage("customer", "c1") == [entry]

@@ -19,7 +19,18 @@ from moto import mock_aws
 from .conftest import FUNCTIONS_DIR
 from .vendors.bad_inputs import Case, Credentials, build_cases, replay_cases
 from .vendors.harness import (
-    BC_STATE, CRM_SECRET, HUBSPOT_SECRET, QBO_TOKEN, SF_ORG, SF_TOKEN, XERO_KEY, Ingest, _stack, body_of, header_of, url_of,
+    BC_STATE,
+    CRM_SECRET,
+    HUBSPOT_SECRET,
+    QBO_TOKEN,
+    SF_ORG,
+    SF_TOKEN,
+    XERO_KEY,
+    Ingest,
+    _stack,
+    body_of,
+    header_of,
+    url_of,
 )
 
 CREDENTIALS = Credentials(CRM_SECRET, HUBSPOT_SECRET, XERO_KEY, QBO_TOKEN, SF_TOKEN, SF_ORG, BC_STATE)
@@ -44,7 +55,9 @@ def shared_ingest() -> Iterator[Ingest]:
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
             patch.setenv(name, value)
-        spec = importlib.util.spec_from_file_location("concord_bad_input_handler", FUNCTIONS_DIR / "webhook_ingest" / "handler.py")
+        spec = importlib.util.spec_from_file_location(
+            "concord_bad_input_handler", FUNCTIONS_DIR / "webhook_ingest" / "handler.py"
+        )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         patch.setitem(sys.modules, "concord_bad_input_handler", module)
@@ -54,7 +67,13 @@ def shared_ingest() -> Iterator[Ingest]:
 
 @pytest.fixture
 def ingest_for_refusals(shared_ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> Ingest:
-    for name in ("EVENT_BUS_NAME", "IDEMPOTENCY_TABLE_NAME", "AUDIT_TABLE_NAME", "WEBHOOK_SOURCES", "WEBHOOK_SECRET_PREFIX"):
+    for name in (
+        "EVENT_BUS_NAME",
+        "IDEMPOTENCY_TABLE_NAME",
+        "AUDIT_TABLE_NAME",
+        "WEBHOOK_SOURCES",
+        "WEBHOOK_SECRET_PREFIX",
+    ):
         monkeypatch.setenv(name, __import__("os").environ[name])
     return shared_ingest
 
@@ -82,8 +101,18 @@ def test_the_catalog_covers_every_category_for_every_scheme() -> None:
     for scheme, categories in by_scheme.items():
         if scheme == "any":
             continue
-        expected = {"forged", "truncated", "oversized", "wrong-content-type", "malformed", "deep-nesting", "unicode", "injection",
-                    "surrogate", "base-path"}
+        expected = {
+            "forged",
+            "truncated",
+            "oversized",
+            "wrong-content-type",
+            "malformed",
+            "deep-nesting",
+            "unicode",
+            "injection",
+            "surrogate",
+            "base-path",
+        }
         if scheme in ("standard-webhooks", "hubspot"):
             expected.add("stale")  # only these schemes sign a timestamp
         if scheme != "salesforce":

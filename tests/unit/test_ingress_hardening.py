@@ -25,10 +25,16 @@ MAX_BODY = 256 * 1024
 
 def _account_of_size(size: int) -> bytes:
     """An AccountChanged body of exactly `size` bytes: its 100 changed_fields padded."""
+
     def body(width: int, pad: int = 0) -> bytes:
         data = {"account_id": "A-1", "name": "Acme", "changed_fields": ["f" * width] * 100}
-        return json.dumps({"type": "AccountChanged", "timestamp": "2026-01-05T09:00:00+00:00", "data": data},
-                          separators=(",", ":")).encode() + b" " * pad
+        return (
+            json.dumps(
+                {"type": "AccountChanged", "timestamp": "2026-01-05T09:00:00+00:00", "data": data},
+                separators=(",", ":"),
+            ).encode()
+            + b" " * pad
+        )
 
     width, pad = divmod(size - len(body(0)), 100)
     return body(width, pad)
@@ -75,14 +81,16 @@ class _RecordingEvents:
     def __init__(self) -> None:
         self.batches: list[list[dict[str, Any]]] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.batches.append(Entries)
         return {"FailedEntryCount": 0, "Entries": [{"EventId": str(i)} for i in range(len(Entries))]}
 
 
 def _account(name_length: int, index: int) -> Any:
     data = {"account_id": f"A-{index}", "name": "n" * name_length, "changed_fields": ["x" * 400] * 100}
-    return new_event(EVENT_MODEL_BY_TYPE["AccountChanged"], data, legal_entity="acme-us", occurred_at=dt.datetime.now(dt.UTC))
+    return new_event(
+        EVENT_MODEL_BY_TYPE["AccountChanged"], data, legal_entity="acme-us", occurred_at=dt.datetime.now(dt.UTC)
+    )
 
 
 def test_events_are_put_in_batches_that_each_fit_in_one_request() -> None:
@@ -95,5 +103,10 @@ def test_events_are_put_in_batches_that_each_fit_in_one_request() -> None:
     assert len(client.batches) == 2
     for batch in client.batches:
         assert len(batch) <= 10
-        assert sum(len(e["Source"]) + len(e["DetailType"]) + len(e["Detail"].encode()) for e in batch) < PUT_EVENTS_MAX_BYTES
-    assert entry_size(events[0]) == len(events[0].bus_source) + len("AccountChanged") + len(events[0].model_dump_json().encode())
+        assert (
+            sum(len(e["Source"]) + len(e["DetailType"]) + len(e["Detail"].encode()) for e in batch)
+            < PUT_EVENTS_MAX_BYTES
+        )
+    assert entry_size(events[0]) == len(events[0].bus_source) + len("AccountChanged") + len(
+        events[0].model_dump_json().encode()
+    )

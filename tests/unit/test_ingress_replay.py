@@ -12,10 +12,17 @@ import pytest
 from .vendors import senders
 from .vendors.bad_inputs import replay_cases
 from .vendors.harness import (
-    BC_STATE, CRM_SECRET, HUBSPOT_SECRET, QBO_TOKEN, SF_ORG, SF_TOKEN, XERO_KEY, Ingest, url_of,
+    BC_STATE,
+    CRM_SECRET,
+    HUBSPOT_SECRET,
+    QBO_TOKEN,
+    SF_ORG,
+    SF_TOKEN,
+    XERO_KEY,
+    Ingest,
+    ingest,  # noqa: F401  (fixture)
+    url_of,
 )
-from .vendors.harness import ingest  # noqa: F401  (fixture)
-
 
 # --------------------------------------------------------------------------- replayed
 
@@ -28,21 +35,33 @@ def _replay(name: str, ingest: Ingest) -> tuple[list[dict[str, Any]], list[int]]
         first = senders.standard_webhooks("crm", CRM_SECRET, body, delivery_id="msg_replay")
         replay = {
             "identical": first,
-            "same-id-other-body": senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body(), delivery_id="msg_replay"),
-            "after-tolerance": senders.standard_webhooks("crm", CRM_SECRET, body, delivery_id="msg_replay", timestamp=now - 3600),
+            "same-id-other-body": senders.standard_webhooks(
+                "crm", CRM_SECRET, senders.canonical_body(), delivery_id="msg_replay"
+            ),
+            "after-tolerance": senders.standard_webhooks(
+                "crm", CRM_SECRET, body, delivery_id="msg_replay", timestamp=now - 3600
+            ),
         }[name.split("/")[1]]
     elif name.startswith("hubspot/"):
         event = senders.hubspot_event()
         first = senders.hubspot("hubspot", HUBSPOT_SECRET, senders.hubspot_events(event), url_of("hubspot"))
         replay = {
             "identical": first,
-            "retry-attempt-number": senders.hubspot("hubspot", HUBSPOT_SECRET, senders.hubspot_events({**event, "attemptNumber": 1}), url_of("hubspot")),
-            "after-tolerance": senders.hubspot("hubspot", HUBSPOT_SECRET, senders.hubspot_events(event), url_of("hubspot"),
-                                               timestamp_ms=(now - 3600) * 1000),
+            "retry-attempt-number": senders.hubspot(
+                "hubspot", HUBSPOT_SECRET, senders.hubspot_events({**event, "attemptNumber": 1}), url_of("hubspot")
+            ),
+            "after-tolerance": senders.hubspot(
+                "hubspot",
+                HUBSPOT_SECRET,
+                senders.hubspot_events(event),
+                url_of("hubspot"),
+                timestamp_ms=(now - 3600) * 1000,
+            ),
         }[name.split("/")[1]]
     elif name.startswith(("xero/", "quickbooks/")):
         make, key, body = (
-            (senders.xero, XERO_KEY, senders.xero_payload(senders.xero_event())) if name.startswith("xero")
+            (senders.xero, XERO_KEY, senders.xero_payload(senders.xero_event()))
+            if name.startswith("xero")
             else (senders.quickbooks, QBO_TOKEN, senders.quickbooks_legacy())
         )
         source = name.split("/")[0]
@@ -51,8 +70,13 @@ def _replay(name: str, ingest: Ingest) -> tuple[list[dict[str, Any]], list[int]]
     elif name.startswith("salesforce/"):
         body = senders.salesforce_message(SF_ORG)
         first = senders.salesforce("salesforce", SF_TOKEN, body)
-        replay = first if name.endswith("identical") else first.with_body(
-            body.replace(b'<SessionId xsi:nil="true"/>', b"<SessionId>00D!AQ4AQFreshSession</SessionId>"))
+        replay = (
+            first
+            if name.endswith("identical")
+            else first.with_body(
+                body.replace(b'<SessionId xsi:nil="true"/>', b"<SessionId>00D!AQ4AQFreshSession</SessionId>")
+            )
+        )
     else:
         first = senders.business_central("businesscentral", senders.business_central_payload(BC_STATE))
         replay = first
@@ -63,10 +87,18 @@ def _replay(name: str, ingest: Ingest) -> tuple[list[dict[str, Any]], list[int]]
 
 
 REPLAY_EXPECTED = {
-    "standard-webhooks/identical": 202, "standard-webhooks/same-id-other-body": 409, "standard-webhooks/after-tolerance": 401,
-    "hubspot/identical": 202, "hubspot/retry-attempt-number": 202, "hubspot/after-tolerance": 401,
-    "xero/identical": 200, "xero/modified-body-old-signature": 401, "quickbooks/identical": 200,
-    "quickbooks/modified-body-old-signature": 401, "salesforce/identical": 200, "salesforce/new-session-id": 200,
+    "standard-webhooks/identical": 202,
+    "standard-webhooks/same-id-other-body": 409,
+    "standard-webhooks/after-tolerance": 401,
+    "hubspot/identical": 202,
+    "hubspot/retry-attempt-number": 202,
+    "hubspot/after-tolerance": 401,
+    "xero/identical": 200,
+    "xero/modified-body-old-signature": 401,
+    "quickbooks/identical": 200,
+    "quickbooks/modified-body-old-signature": 401,
+    "salesforce/identical": 200,
+    "salesforce/new-session-id": 200,
     "business-central/identical": 200,
 }
 
@@ -82,7 +114,3 @@ def test_replayed(name: str, ingest: Ingest) -> None:
         assert replay["body"] == first["body"]  # the first answer, again
     else:
         assert "Traceback" not in replay["body"]
-
-
-
-

@@ -23,9 +23,7 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 
 def _request(body: bytes, headers: dict[str, str] | None = None) -> service.WebhookRequest:
-    return service.WebhookRequest(
-        source="crm", headers=JSON_HEADERS if headers is None else headers, body=body
-    )
+    return service.WebhookRequest(source="crm", headers=JSON_HEADERS if headers is None else headers, body=body)
 
 
 def _nested(depth: int, kind: str = "list") -> bytes:
@@ -134,9 +132,7 @@ def test_scalars_do_not_count_as_nesting() -> None:
 
 def test_an_unknown_event_type_is_an_invalid_event(sample_data) -> None:
     with pytest.raises(errors.InvalidEvent) as caught:
-        to_canonical_event(
-            "crm", CRM, "msg_1", _delivery("DealWon", sample_data("OpportunityClosedWon")), NOW
-        )
+        to_canonical_event("crm", CRM, "msg_1", _delivery("DealWon", sample_data("OpportunityClosedWon")), NOW)
     assert caught.value.status == 422
 
 
@@ -253,9 +249,7 @@ def test_accept_delivery_verifies_and_normalizes(sample_data) -> None:
 
 def test_limits_are_checked_before_the_signature() -> None:
     with pytest.raises(errors.PayloadTooLarge):
-        service.accept_delivery(
-            _request(b"x" * 65), CRM, [SECRET], now=NOW, limits=service.Limits(max_body_bytes=64)
-        )
+        service.accept_delivery(_request(b"x" * 65), CRM, [SECRET], now=NOW, limits=service.Limits(max_body_bytes=64))
 
 
 def test_nothing_is_parsed_before_the_signature_is_verified() -> None:

@@ -21,8 +21,10 @@ def test_a_standard_webhooks_source_defaults_to_the_canonical_format() -> None:
     assert (source.scheme, source.payload_format) == ("standard-webhooks", "canonical")
 
 
-@pytest.mark.parametrize("scheme, system", [("hubspot", "crm"), ("salesforce", "crm"), ("xero", "erp"),
-                                            ("quickbooks", "erp"), ("business-central", "erp")])
+@pytest.mark.parametrize(
+    "scheme, system",
+    [("hubspot", "crm"), ("salesforce", "crm"), ("xero", "erp"), ("quickbooks", "erp"), ("business-central", "erp")],
+)
 def test_a_vendor_source_speaks_its_own_format_for_its_own_system(scheme: str, system: str) -> None:
     source = SourceConfig(scheme=scheme, system=system, legal_entity="us-01")
     assert source.payload_format == scheme
@@ -68,13 +70,18 @@ def test_the_local_stack_seeds_a_valid_secret_for_every_configured_source() -> N
 
 
 def _event(**overrides) -> dict:
-    event = {"path": "/webhooks/hubspot", "requestContext": {"path": "/prod/webhooks/hubspot", "domainName": "abc.execute-api.us-east-1.amazonaws.com"}}
+    event = {
+        "path": "/webhooks/hubspot",
+        "requestContext": {"path": "/prod/webhooks/hubspot", "domainName": "abc.execute-api.us-east-1.amazonaws.com"},
+    }
     return {**event, **overrides}
 
 
 def test_the_public_url_on_aws_is_host_plus_the_stage_path() -> None:
     headers = {"host": "abc.execute-api.us-east-1.amazonaws.com", "x-forwarded-proto": "https"}
-    assert public_url(_event(), headers, None) == "https://abc.execute-api.us-east-1.amazonaws.com/prod/webhooks/hubspot"
+    assert (
+        public_url(_event(), headers, None) == "https://abc.execute-api.us-east-1.amazonaws.com/prod/webhooks/hubspot"
+    )
 
 
 def test_the_public_url_of_the_local_front_is_its_resource_path() -> None:

@@ -14,7 +14,8 @@ from .vendors.bad_inputs import XML_ENTITY_ATTACKS
 
 def test_a_soap_envelope_parses_with_namespaced_names() -> None:
     root = parse_xml(
-        b'<e:Envelope xmlns:e="urn:env" xmlns:x="urn:xsi"><e:Body><n x:nil="true">  t<b/>u </n></e:Body></e:Envelope>', 32
+        b'<e:Envelope xmlns:e="urn:env" xmlns:x="urn:xsi"><e:Body><n x:nil="true">  t<b/>u </n></e:Body></e:Envelope>',
+        32,
     )
     assert root.tag == "{urn:env}Envelope"
     [node] = root.find("{urn:env}Body").children

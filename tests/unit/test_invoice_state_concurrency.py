@@ -92,7 +92,7 @@ def _in_parallel(*calls: Any) -> None:
     def run(call: Any) -> None:
         try:
             call()
-        except BaseException as error:  # reported below, in the test's thread
+        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
             failures.append(error)
 
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
@@ -123,21 +123,33 @@ def test_two_payments_of_one_invoice_recorded_at_once_are_both_kept(dynamodb: An
 
 def _state(due: str, *payments: str) -> InvoiceState:
     total = Money(amount=1125, currency="USD")
-    return InvoiceState(invoice_id=INVOICE, total=total, amount_due=Money(amount=due, currency="USD"),
-                        due_on=TODAY, payments=frozenset(payments))
+    return InvoiceState(
+        invoice_id=INVOICE,
+        total=total,
+        amount_due=Money(amount=due, currency="USD"),
+        due_on=TODAY,
+        payments=frozenset(payments),
+    )
 
 
 def test_a_state_stored_before_versions_is_updated_and_then_versioned(dynamodb: Any) -> None:
     # What the registry wrote before invoice states carried a version: no `version` attribute.
-    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": f"CANON#project#{PROJECT_REF}"}, "sk": {"S": f"INVOICE#{INVOICE}"},
-                                             "state": {"S": _state("1125").model_dump_json()}})
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"CANON#project#{PROJECT_REF}"},
+            "sk": {"S": f"INVOICE#{INVOICE}"},
+            "state": {"S": _state("1125").model_dump_json()},
+        },
+    )
     xref = Registry(dynamodb, TABLE)
 
     paid_once = xref.update_invoice_state(PROJECT_REF, INVOICE, lambda known: _state("625", "p1"))
 
     assert paid_once == _state("625", "p1")
-    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"CANON#project#{PROJECT_REF}"},
-                                                   "sk": {"S": f"INVOICE#{INVOICE}"}})["Item"]
+    item = dynamodb.get_item(
+        TableName=TABLE, Key={"pk": {"S": f"CANON#project#{PROJECT_REF}"}, "sk": {"S": f"INVOICE#{INVOICE}"}}
+    )["Item"]
     assert item["version"] == {"N": "1"}
     assert xref.invoice_states(PROJECT_REF) == [_state("625", "p1")]
 

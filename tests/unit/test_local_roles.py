@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,6 @@ from concord.local.template import FunctionSpec, Topology
 from concord.local.vendors import VendorSandboxes
 
 from .loopback import loopback_only  # noqa: F401 - the fixture
-
-
-
 
 TEMPLATE_WATCHES = [
     {"system": "crm", "record_type": "opportunity", "source": "crm"},
@@ -40,15 +36,18 @@ def test_named_roles_take_their_vendor_and_the_rest_stay_tryton() -> None:
     assert describe(parse_systems("psa=certinia")) == "crm=tryton,psa=certinia,erp=tryton"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("sales=salesforce", "unknown role 'sales'; the roles are crm, psa, erp"),
-    ("crm=netsuite", "'netsuite' cannot be the CRM; choose one of hubspot, salesforce, tryton"),
-    ("psa=hubspot", "'hubspot' cannot be the PSA; choose one of certinia, kantata, tryton"),
-    ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
-    ("erp=certinia", "choose one of business_central, dynamics_finance, netsuite, tryton"),
-    ("crm", "expected role=kind"),
-    ("crm=salesforce,crm=tryton", "named twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sales=salesforce", "unknown role 'sales'; the roles are crm, psa, erp"),
+        ("crm=netsuite", "'netsuite' cannot be the CRM; choose one of hubspot, salesforce, tryton"),
+        ("psa=hubspot", "'hubspot' cannot be the PSA; choose one of certinia, kantata, tryton"),
+        ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
+        ("erp=certinia", "choose one of business_central, dynamics_finance, netsuite, tryton"),
+        ("crm", "expected role=kind"),
+        ("crm=salesforce,crm=tryton", "named twice"),
+    ],
+)
 def test_a_bad_choice_is_refused_with_the_choices(text: str, message: str) -> None:
     with pytest.raises(SystemsChoiceError, match=message):
         parse_systems(text)
@@ -65,8 +64,10 @@ def test_the_cli_refuses_a_bad_choice_before_starting_anything(tmp_path: Path) -
 def test_saas_roles_are_polled_with_their_vendor_source_and_tryton_roles_keep_the_template() -> None:
     watches = poll_watches(TEMPLATE_WATCHES, parse_systems("crm=salesforce,psa=certinia"))
     assert sorted(map(lambda w: (w["system"], w["record_type"], w["source"]), watches)) == [
-        ("crm", "customer", "salesforce"), ("crm", "opportunity", "salesforce"),
-        ("erp", "invoice", "erp"), ("psa", "time_entry", "certinia"),
+        ("crm", "customer", "salesforce"),
+        ("crm", "opportunity", "salesforce"),
+        ("erp", "invoice", "erp"),
+        ("psa", "time_entry", "certinia"),
     ]
     assert poll_watches(TEMPLATE_WATCHES, parse_systems(None)) == TEMPLATE_WATCHES
 
@@ -74,12 +75,20 @@ def test_saas_roles_are_polled_with_their_vendor_source_and_tryton_roles_keep_th
 def test_a_business_central_erp_is_polled_for_invoices_and_payments() -> None:
     watches = poll_watches(TEMPLATE_WATCHES, parse_systems("erp=business_central"))
     assert sorted((w["system"], w["record_type"], w["source"]) for w in watches if w["system"] == "erp") == [
-        ("erp", "invoice", "business_central"), ("erp", "payment", "business_central")]
+        ("erp", "invoice", "business_central"),
+        ("erp", "payment", "business_central"),
+    ]
 
 
 def test_the_topology_carries_the_watches_to_the_poller_only() -> None:
-    poller = FunctionSpec("poll", "functions/change_capture", "h.handler", 60, 256,
-                          {"POLL_WATCHES": json.dumps(TEMPLATE_WATCHES), "X": "1"})
+    poller = FunctionSpec(
+        "poll",
+        "functions/change_capture",
+        "h.handler",
+        60,
+        256,
+        {"POLL_WATCHES": json.dumps(TEMPLATE_WATCHES), "X": "1"},
+    )
     other = FunctionSpec("audit", "functions/audit_trail", "h.handler", 30, 256, {"X": "2"})
     topology = Topology([], [], [], [], [], [], [], [poller, other], [], [], [])
     changed = with_poll_watches(topology, parse_systems("psa=certinia"))
@@ -91,7 +100,9 @@ def test_the_topology_carries_the_watches_to_the_poller_only() -> None:
 
 
 def test_a_fresh_state_records_the_choice_and_sandbox_ports_only_for_saas(tmp_path: Path) -> None:
-    saas = LocalStack(tmp_path, systems_choice=parse_systems("crm=salesforce"), sandbox_port=9101, vendor_faults_port=9102)
+    saas = LocalStack(
+        tmp_path, systems_choice=parse_systems("crm=salesforce"), sandbox_port=9101, vendor_faults_port=9102
+    )
     state = saas.current_state()
     state.save(tmp_path)
     loaded = StackState.load(tmp_path)
@@ -106,8 +117,18 @@ def test_a_fresh_state_records_the_choice_and_sandbox_ports_only_for_saas(tmp_pa
 
 
 def test_a_state_written_before_roles_existed_still_loads(tmp_path: Path) -> None:
-    (tmp_path / "state.json").write_text(json.dumps({"host": "127.0.0.1", "aws_port": 1, "webhook_port": 2,
-                                                     "lambda_port": 3, "tryton_port": 4, "faults_port": 5}))
+    (tmp_path / "state.json").write_text(
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "aws_port": 1,
+                "webhook_port": 2,
+                "lambda_port": 3,
+                "tryton_port": 4,
+                "faults_port": 5,
+            }
+        )
+    )
     state = StackState.load(tmp_path)
     assert state.systems is None and LocalStack(tmp_path).vendors(state) is None
 
@@ -116,8 +137,13 @@ def test_saas_connections_point_connectors_at_the_fault_proxy(tmp_path: Path) ->
     vendors = VendorSandboxes(tmp_path, "127.0.0.1", 9101, 9102, {"crm": "salesforce", "psa": "certinia"})
     connections = {role: json.loads(value) for role, value in vendors.connections().items()}
     assert connections["crm"] == {
-        "kind": "salesforce", "instance_url": "http://127.0.0.1:9102/crm",
-        "auth": {"type": "client_credentials", "client_id": "concord-sandbox", "client_secret": "concord-sandbox-secret"},
+        "kind": "salesforce",
+        "instance_url": "http://127.0.0.1:9102/crm",
+        "auth": {
+            "type": "client_credentials",
+            "client_id": "concord-sandbox",
+            "client_secret": "concord-sandbox-secret",
+        },
     }
     assert connections["psa"]["kind"] == "certinia" and connections["psa"]["org"] == "separate"
     assert connections["psa"]["instance_url"] == "http://127.0.0.1:9102/psa"

@@ -14,7 +14,10 @@ def test_every_name_is_the_stage_prefix_and_the_hyphenated_name() -> None:
     assert DEV.dlq("audit_trail") == "concord-dev-audit-trail-dlq"
     assert DEV.state_machine("quote_to_cash") == "concord-dev-quote-to-cash"
     assert (DEV.audit_table, DEV.xref_table, DEV.rate_budget_table) == (
-        "concord-dev-audit", "concord-dev-xref", "concord-dev-rate-budget")
+        "concord-dev-audit",
+        "concord-dev-xref",
+        "concord-dev-rate-budget",
+    )
     assert DEV.archive == "concord-dev-events" and DEV.alarm_topic("high") == "concord-dev-alarms-high"
     assert DEV.resource("webhooks", "rate_limit") == "concord-dev-webhooks-rate-limit"
 

@@ -24,10 +24,19 @@ from concord.ports import CrmPort, ErpPort, PsaPort
 from .fakes import FakeCrm, FakeErp, FakePsa
 
 IMPLEMENTATIONS = [
-    (TrytonCrm, CrmPort), (TrytonPsa, PsaPort), (TrytonErp, ErpPort),
-    (SalesforceCrm, CrmPort), (CertiniaPsa, PsaPort), (HubSpotCrm, CrmPort), (KantataPsa, PsaPort),
-    (BusinessCentralErp, ErpPort), (NetSuiteErp, ErpPort), (FinanceErp, ErpPort),
-    (FakeCrm, CrmPort), (FakePsa, PsaPort), (FakeErp, ErpPort),
+    (TrytonCrm, CrmPort),
+    (TrytonPsa, PsaPort),
+    (TrytonErp, ErpPort),
+    (SalesforceCrm, CrmPort),
+    (CertiniaPsa, PsaPort),
+    (HubSpotCrm, CrmPort),
+    (KantataPsa, PsaPort),
+    (BusinessCentralErp, ErpPort),
+    (NetSuiteErp, ErpPort),
+    (FinanceErp, ErpPort),
+    (FakeCrm, CrmPort),
+    (FakePsa, PsaPort),
+    (FakeErp, ErpPort),
 ]
 
 
@@ -53,8 +62,9 @@ def _is_protocol(cls: type | None) -> bool:
 
 @pytest.mark.parametrize(("cls", "port"), IMPLEMENTATIONS, ids=lambda c: c.__name__)
 def test_every_port_member_is_the_connectors_own(cls: type, port: type) -> None:
-    missing = sorted(name for name in _members(port)
-                     if (owner := _defined_by(cls, name)) is None or _is_protocol(owner))
+    missing = sorted(
+        name for name in _members(port) if (owner := _defined_by(cls, name)) is None or _is_protocol(owner)
+    )
     assert missing == [], f"{cls.__name__} does not implement {missing} of {port.__name__}"
 
 

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+
 from concord.domain import Customer, Opportunity, ProjectState, RecognitionMethod
 from concord.errors import PermanentError, TransientError, ValidationFailed
 from concord.events import new_event
@@ -41,7 +42,9 @@ def usd(amount: str) -> Money:
 
 def lines() -> list[OpportunityLine]:
     return [
-        OpportunityLine(service_item="CONSULT-HR", description="Discovery", quantity=Decimal(40), unit_price=usd("150")),
+        OpportunityLine(
+            service_item="CONSULT-HR", description="Discovery", quantity=Decimal(40), unit_price=usd("150")
+        ),
         OpportunityLine(service_item="CONSULT-HR", description="Build", quantity=Decimal(120), unit_price=usd("150")),
     ]
 
@@ -66,8 +69,15 @@ def systems() -> Systems:
 def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> OpportunityClosedWonEvent:
     return new_event(
         OpportunityClosedWonEvent,
-        {"opportunity_id": opportunity_id, "account_id": "7", "name": "Data platform", "amount": usd("24000"),
-         "closed_on": "2026-11-25", "lines": [line.model_dump() for line in lines()], "payment_term": payment_term},
+        {
+            "opportunity_id": opportunity_id,
+            "account_id": "7",
+            "name": "Data platform",
+            "amount": usd("24000"),
+            "closed_on": "2026-11-25",
+            "lines": [line.model_dump() for line in lines()],
+            "payment_term": payment_term,
+        },
         legal_entity="us-01",
         occurred_at=NOW,
     )
@@ -101,7 +111,10 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
     assert state.revenue_schedule.schedule_id is None
     assert "not applicable" in state.revenue_schedule.detail
     assert systems.xref.records_of("customer", erp_customer.external_ref) == {
-        "crm": "7", "erp": erp_customer.customer_id, "psa": project.client_id}
+        "crm": "7",
+        "erp": erp_customer.customer_id,
+        "psa": project.client_id,
+    }
     (plan,) = systems.psa.created
     assert systems.xref.records_of("project", plan.external_ref) == {"crm": "31", "psa": project.project_id}
     assert (plan.account_id, plan.opportunity_id, plan.client_id) == ("7", "31", None)
@@ -114,14 +127,17 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
 def deal_with_fixed_fees(systems: Systems, milestone_items: frozenset[str] = frozenset({"MILESTONE"})) -> None:
     """The deal gets a fixed-fee line and a milestone line besides its hours; the ERP keeps schedules."""
     opportunity = systems.crm.opportunities["31"]
-    extra = [OpportunityLine(service_item="SUPPORT-YR", description="Support", quantity=Decimal(1),
-                             unit_price=usd("6000")),
-             OpportunityLine(service_item="MILESTONE", description="Go-live", quantity=Decimal(2),
-                             unit_price=usd("1500"))]
+    extra = [
+        OpportunityLine(service_item="SUPPORT-YR", description="Support", quantity=Decimal(1), unit_price=usd("6000")),
+        OpportunityLine(service_item="MILESTONE", description="Go-live", quantity=Decimal(2), unit_price=usd("1500")),
+    ]
     systems.crm.opportunities["31"] = opportunity.model_copy(update={"lines": [*opportunity.lines, *extra]})
     rules = us_rules()
-    systems.rules["us-01"] = rules.model_copy(update={"revenue": rules.revenue.model_copy(
-        update={"term_months": 24, "milestone_service_items": milestone_items})})
+    systems.rules["us-01"] = rules.model_copy(
+        update={
+            "revenue": rules.revenue.model_copy(update={"term_months": 24, "milestone_service_items": milestone_items})
+        }
+    )
     systems.erp.capabilities = erp_capabilities(revenue_schedules=True)
 
 
@@ -138,10 +154,12 @@ def test_an_erp_with_revenue_schedules_gets_the_deals_schedule_once(systems: Sys
     # the term runs from the day the deal closed (the CRM's opportunity has no close date here)
     assert (schedule.starts_on, schedule.ends_on) == (dt.date(2026, 11, 25), dt.date(2028, 11, 24))
     methods = {line.description: (line.method, line.amount.amount) for line in schedule.lines}
-    assert methods == {"Discovery": (RecognitionMethod.ON_INVOICE, Decimal(6000)),
-                       "Build": (RecognitionMethod.ON_INVOICE, Decimal(18000)),
-                       "Support": (RecognitionMethod.RATABLY, Decimal(6000)),
-                       "Go-live": (RecognitionMethod.ON_MILESTONE, Decimal(3000))}
+    assert methods == {
+        "Discovery": (RecognitionMethod.ON_INVOICE, Decimal(6000)),
+        "Build": (RecognitionMethod.ON_INVOICE, Decimal(18000)),
+        "Support": (RecognitionMethod.RATABLY, Decimal(6000)),
+        "Go-live": (RecognitionMethod.ON_MILESTONE, Decimal(3000)),
+    }
     project_ref = first.project.project_ref
     assert systems.xref.records_of("revenue_schedule", project_ref) == {"erp": schedule_id}
 
@@ -157,8 +175,11 @@ def test_a_deal_sold_only_by_the_hour_defers_nothing(systems: Systems) -> None:
 def test_a_schedule_the_erp_refuses_fails_the_step(systems: Systems) -> None:
     deal_with_fixed_fees(systems)
     state = q2c.SagaState(event=trigger())
-    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
-                        ("project", q2c.create_psa_project)):
+    for field, step in (
+        ("validation", q2c.validate_customer),
+        ("erp_customer", q2c.upsert_erp_customer),
+        ("project", q2c.create_psa_project),
+    ):
         state = state.model_copy(update={field: step(state, systems)})
     systems.erp.outage.remaining = 1
 
@@ -211,7 +232,9 @@ def test_incomplete_master_data_fails_validation_and_creates_nothing(systems: Sy
 
 def test_a_currency_the_legal_entity_does_not_use_fails_validation(systems: Systems) -> None:
     opportunity = systems.crm.opportunities["31"]
-    systems.crm.opportunities["31"] = opportunity.model_copy(update={"amount": Money(amount=Decimal(1), currency="EUR")})
+    systems.crm.opportunities["31"] = opportunity.model_copy(
+        update={"amount": Money(amount=Decimal(1), currency="EUR")}
+    )
 
     with pytest.raises(ValidationFailed, match="currency EUR is not used by legal entity us-01"):
         q2c.validate_customer(q2c.SagaState(event=trigger()), systems)
@@ -226,12 +249,16 @@ def test_an_opportunity_not_won_in_the_crm_fails_validation(systems: Systems) ->
 
 def test_compensation_marks_what_this_saga_created_and_reports_it(systems: Systems) -> None:
     state = q2c.SagaState(event=trigger())
-    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
-                        ("project", q2c.create_psa_project)):
+    for field, step in (
+        ("validation", q2c.validate_customer),
+        ("erp_customer", q2c.upsert_erp_customer),
+        ("project", q2c.create_psa_project),
+    ):
         state = state.model_copy(update={field: step(state, systems)})
     cause = json.dumps({"errorType": "SagaTransientError", "errorMessage": "ERP unavailable"})
-    failed = state.model_copy(update={"failed_step": "AssignBillingTerms",
-                                      "error": q2c.SagaError(Error="SagaTransientError", Cause=cause)})
+    failed = state.model_copy(
+        update={"failed_step": "AssignBillingTerms", "error": q2c.SagaError(Error="SagaTransientError", Cause=cause)}
+    )
 
     compensation = q2c.compensate(failed, systems)
     report = q2c.raise_exception(failed.model_copy(update={"compensation": compensation}), systems, NOW)
@@ -252,8 +279,11 @@ def test_compensation_marks_what_this_saga_created_and_reports_it(systems: Syste
 
 def test_compensation_goes_on_when_one_system_is_down_and_says_what_it_could_not_undo(systems: Systems) -> None:
     state = q2c.SagaState(event=trigger())
-    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
-                        ("project", q2c.create_psa_project)):
+    for field, step in (
+        ("validation", q2c.validate_customer),
+        ("erp_customer", q2c.upsert_erp_customer),
+        ("project", q2c.create_psa_project),
+    ):
         state = state.model_copy(update={field: step(state, systems)})
     systems.erp.outage.remaining = 1
 

@@ -24,12 +24,17 @@ systems = flows.systems  # the same fixture: a deal quote-to-cash turned into an
 def _consistent(systems: Systems) -> None:
     """Deal and project agree; one invoice of 1125 posted and known to everyone as invoiced."""
     systems.crm.opportunities[flows.OPPORTUNITY] = Opportunity(  # type: ignore[attr-defined]
-        opportunity_id=flows.OPPORTUNITY, account_id=flows.ACCOUNT, name="Data platform", amount=usd("24000"), won=True,
+        opportunity_id=flows.OPPORTUNITY,
+        account_id=flows.ACCOUNT,
+        name="Data platform",
+        amount=usd("24000"),
+        won=True,
     )
     systems.psa.budgets[flows.PSA_PROJECT] = usd("24000")  # type: ignore[attr-defined]
     flows.billed_invoice(systems)
     systems.erp.invoices["500"] = InvoiceRecord(  # type: ignore[attr-defined]
-        invoice_id="500", number="INV-500", posted=True, total=usd("1125"), amount_due=usd("1125"))
+        invoice_id="500", number="INV-500", posted=True, total=usd("1125"), amount_due=usd("1125")
+    )
     financials.propagate(flows.posted(), systems, TODAY)
     systems.psa.approved[flows.PSA_PROJECT] = [_approved("1")]  # type: ignore[attr-defined]
 
@@ -90,8 +95,15 @@ def test_a_budget_that_differs_from_the_deal_is_reported_not_repaired(systems: S
 
 
 def test_the_same_drift_is_one_event_per_day() -> None:
-    drift = Drift(object_type="project", canonical_id="p", field="budget", authority=System.CRM,
-                  values={System.CRM: "1", System.PSA: "2"}, severity=Severity.WARNING, repairable=False)
+    drift = Drift(
+        object_type="project",
+        canonical_id="p",
+        field="budget",
+        authority=System.CRM,
+        values={System.CRM: "1", System.PSA: "2"},
+        severity=Severity.WARNING,
+        repairable=False,
+    )
     assert drift_event(drift, "us-01", NOW).id == drift_event(drift, "us-01", NOW + dt.timedelta(hours=1)).id
     assert drift_event(drift, "us-01", NOW).id != drift_event(drift, "us-01", NOW + dt.timedelta(days=1)).id
 
@@ -99,15 +111,21 @@ def test_the_same_drift_is_one_event_per_day() -> None:
 def test_a_run_publishes_drift_and_repairs_only_when_asked(systems: Systems) -> None:
     systems.erp.invoices["500"] = systems.erp.invoices["500"].model_copy(update={"amount_due": usd("0")})  # type: ignore[attr-defined]
 
-    detected = reconcile(systems, ReconcileRequest(objects=["project"]), "us-01", repair_by_default=False, clock=lambda: NOW)
+    detected = reconcile(
+        systems, ReconcileRequest(objects=["project"]), "us-01", repair_by_default=False, clock=lambda: NOW
+    )
 
-    assert not detected.repair and {row["field"] for row in detected.drift} == {"invoice 500 amount_due", "financial_status"}
+    assert not detected.repair and {row["field"] for row in detected.drift} == {
+        "invoice 500 amount_due",
+        "financial_status",
+    }
     assert all("repair" not in row for row in detected.drift)
     assert {e.id for e in systems.bus.published} == {row["event_id"] for row in detected.drift}  # type: ignore[attr-defined]
     assert find_drift(systems, ("project",), TODAY) != []
 
-    repaired = reconcile(systems, ReconcileRequest(objects=["project"], repair=True), "us-01", repair_by_default=False,
-                         clock=lambda: NOW)
+    repaired = reconcile(
+        systems, ReconcileRequest(objects=["project"], repair=True), "us-01", repair_by_default=False, clock=lambda: NOW
+    )
 
     assert repaired.repair and any("paid" in row["repair"] for row in repaired.drift)
     assert find_drift(systems, ("project",), TODAY) == []

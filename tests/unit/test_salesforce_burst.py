@@ -5,8 +5,6 @@ may connect to 127.0.0.1 and nowhere else (pytest-socket)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytest_socket import _remove_restrictions, socket_allow_hosts
 
@@ -20,7 +18,6 @@ from .loopback import loopback_only  # noqa: F401 - the fixture
 
 QUICK = Timings(visibility_timeout=0.2, window_seconds=0.4, paced_per_second=2.0, paced_burst=1.0)
 RECORDS = 450  # three collection calls: room for a fault between them
-
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +75,14 @@ def test_failed_messages_come_back_after_their_delay_and_are_parked_when_hopeles
     queue.send(["a", "b", "c", "d"])
     assert queue.receive(10) == ["a", "b", "c", "d"]
 
-    queue.fail({"a": Throttled("slow down", retry_after=5.0), "b": TransientError("503"),
-                "c": ValidationFailed("bad picklist value")}, visibility_timeout=1.0)
+    queue.fail(
+        {
+            "a": Throttled("slow down", retry_after=5.0),
+            "b": TransientError("503"),
+            "c": ValidationFailed("bad picklist value"),
+        },
+        visibility_timeout=1.0,
+    )
 
     assert queue.parked.keys() == {"c"}
     assert queue.receive(10) == ["b"] and clock.now == 1.0  # the visibility timeout

@@ -85,8 +85,12 @@ def test_ingest_settings_parse_the_sources(load_handler) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("WEBHOOK_SOURCES", "{not json"), ("MAX_BODY_BYTES", "0"), ("REMEMBER_DELIVERIES_SECONDS", "60"),
-     ("REMEMBER_DELIVERIES_SECONDS", "86400")],
+    [
+        ("WEBHOOK_SOURCES", "{not json"),
+        ("MAX_BODY_BYTES", "0"),
+        ("REMEMBER_DELIVERIES_SECONDS", "60"),
+        ("REMEMBER_DELIVERIES_SECONDS", "86400"),
+    ],
 )
 def test_ingest_settings_refuse_invalid_values(load_handler, name: str, value: str) -> None:
     ingest = load_handler("webhook_ingest")
@@ -122,9 +126,7 @@ def test_signing_secrets_are_read_from_secrets_manager() -> None:
 )
 def test_a_missing_or_malformed_secret_is_a_configuration_error_without_its_value(secret_string) -> None:
     if secret_string is not None:
-        boto3.client("secretsmanager").create_secret(
-            Name="concord/test/webhooks/crm", SecretString=secret_string
-        )
+        boto3.client("secretsmanager").create_secret(Name="concord/test/webhooks/crm", SecretString=secret_string)
 
     with pytest.raises(ConfigurationError) as caught:
         webhook_signing_secrets("concord/test/webhooks/crm")

@@ -76,24 +76,52 @@ def at(hours: float) -> dt.datetime:
 
 
 def won(opportunity: str, account: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(OpportunityClosedWonEvent, {
-        "opportunity_id": opportunity, "account_id": account, "name": "Rollout",
-        "amount": {"amount": "1200.00", "currency": "USD"}, "closed_on": occurred_at.date().isoformat(),
-        "lines": [{"service_item": "CONSULT-HR", "description": "Build", "quantity": "8",
-                   "unit_price": {"amount": "150", "currency": "USD"}}],
-    }, legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        OpportunityClosedWonEvent,
+        {
+            "opportunity_id": opportunity,
+            "account_id": account,
+            "name": "Rollout",
+            "amount": {"amount": "1200.00", "currency": "USD"},
+            "closed_on": occurred_at.date().isoformat(),
+            "lines": [
+                {
+                    "service_item": "CONSULT-HR",
+                    "description": "Build",
+                    "quantity": "8",
+                    "unit_price": {"amount": "150", "currency": "USD"},
+                }
+            ],
+        },
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 def account_changed(account: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(AccountChangedEvent, {"account_id": account, "name": f"Account {account}"},
-                     legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        AccountChangedEvent,
+        {"account_id": account, "name": f"Account {account}"},
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 def exception(caused_by: str | None, occurred_at: dt.datetime, records: list[dict[str, str]]) -> Envelope:
-    return new_event(SyncExceptionRaisedEvent, {
-        "flow": "quote_to_cash", "step": "CreateProject", "severity": "high", "error_class": "transient",
-        "reason": "PSA down", "caused_by_event_id": caused_by, "records": records,
-    }, legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        SyncExceptionRaisedEvent,
+        {
+            "flow": "quote_to_cash",
+            "step": "CreateProject",
+            "severity": "high",
+            "error_class": "transient",
+            "reason": "PSA down",
+            "caused_by_event_id": caused_by,
+            "records": records,
+        },
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 def published(hours: float) -> DeliveryTimings:
@@ -110,7 +138,9 @@ def test_keys_parse_what_they_build() -> None:
     redrive = RedriveKey.message("run", "m-1")
     assert (redrive.pk, redrive.target) == ("REDRIVE#run", "MESSAGE#m-1")
     assert RedriveKey.parse(redrive.pk, redrive.target) == redrive
-    assert RedriveKey.execution("run", "x").target == "EXECUTION#x" and RedriveKey.move_task("run").target == "MOVE_TASK"
+    assert (
+        RedriveKey.execution("run", "x").target == "EXECUTION#x" and RedriveKey.move_task("run").target == "MOVE_TASK"
+    )
     assert ReplayKey.parse(ReplayKey("r").pk) == ReplayKey("r")
     mention = MentionKey(EntityRef.record("project", "crm", "006#A"), "2026-03-01T09:00:00.000000+00:00", "e-9")
     assert MentionKey.parse(mention.pk, mention.sk) == mention  # a '#' inside a record id survives
@@ -121,12 +151,21 @@ def test_keys_parse_what_they_build() -> None:
 
 def test_an_event_names_the_entities_its_payload_means() -> None:
     assert entity_refs("OpportunityClosedWon", {"opportunity_id": "31", "account_id": "A-1"}) == [
-        EntityRef("customer", "crm:A-1"), EntityRef("project", "crm:31")]
-    assert entity_refs("SyncExceptionRaised", {"records": [
-        {"system": "psa", "record_type": "work", "record_id": "7"},
-        {"system": "erp", "record_type": "invoice_line", "record_id": "9"}]}) == [EntityRef("project", "psa:7")]
+        EntityRef("customer", "crm:A-1"),
+        EntityRef("project", "crm:31"),
+    ]
+    assert entity_refs(
+        "SyncExceptionRaised",
+        {
+            "records": [
+                {"system": "psa", "record_type": "work", "record_id": "7"},
+                {"system": "erp", "record_type": "invoice_line", "record_id": "9"},
+            ]
+        },
+    ) == [EntityRef("project", "psa:7")]
     assert entity_refs("DriftDetected", {"object_type": "customer", "canonical_id": "customer-1"}) == [
-        EntityRef("customer", "customer-1")]
+        EntityRef("customer", "customer-1")
+    ]
     assert entity_refs("AccountChanged", {"name": "no id"}) == []
 
 
@@ -147,14 +186,18 @@ def test_an_event_round_trips_once(dynamodb: Any) -> None:
     assert recorded.occurred_at == at(0) and recorded.published_at == at(0.5)
     assert trail.event("nope") is None
     # the duplicate wrote nothing: still one index item per entity
-    index = dynamodb.query(TableName=AUDIT, KeyConditionExpression="pk = :pk",
-                           ExpressionAttributeValues={":pk": {"S": "ENTITY#project#crm:31"}})["Items"]
+    index = dynamodb.query(
+        TableName=AUDIT,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ENTITY#project#crm:31"}},
+    )["Items"]
     assert len(index) == 1
 
 
 def test_an_item_that_breaks_its_model_is_refused_on_read(dynamodb: Any) -> None:
-    dynamodb.put_item(TableName=AUDIT, Item={"pk": {"S": "EVENT#bad"}, "sk": {"S": "EVENT"},
-                                             "event_type": {"S": "AccountChanged"}})
+    dynamodb.put_item(
+        TableName=AUDIT, Item={"pk": {"S": "EVENT#bad"}, "sk": {"S": "EVENT"}, "event_type": {"S": "AccountChanged"}}
+    )
     with pytest.raises(ValidationError):
         AuditTrail(dynamodb, AUDIT).event("bad")
 
@@ -169,7 +212,10 @@ def test_events_of_a_type_and_window_are_a_query(dynamodb: Any, no_scans: list[s
     assert [e.event_id for e in trail.events_of_type("AccountChanged")] == [early.id, edge.id, late.id]
     window = trail.events_of_type("AccountChanged", published_from=at(1), published_to=at(2))
     assert [e.event_id for e in window] == [edge.id, late.id]  # both ends inclusive
-    assert sorted(e.event_type for e in trail.events_published(at(1), at(1))) == ["AccountChanged", "OpportunityClosedWon"]
+    assert sorted(e.event_type for e in trail.events_published(at(1), at(1))) == [
+        "AccountChanged",
+        "OpportunityClosedWon",
+    ]
     assert trail.events_published(at(5), at(6)) == []
     assert "Scan" not in no_scans and "Query" in no_scans
 
@@ -180,14 +226,25 @@ def test_an_entity_is_traced_by_queries_alone(dynamodb: Any, no_scans: list[str]
     other = won("32", "A-2", at(0.5))
     raised = exception(deal.id, at(1), [])  # names no record: found through its trigger
     named = exception(None, at(2), [{"system": "crm", "record_type": "project", "record_id": "31"}])
-    drift = new_event(DriftDetectedEvent, {
-        "object_type": "project", "canonical_id": "project-31", "field": "name", "authority": "crm",
-        "values": [{"system": "crm", "value": "a"}, {"system": "psa", "value": "b"}], "severity": "warning",
-    }, legal_entity="us-01", occurred_at=at(3))
+    drift = new_event(
+        DriftDetectedEvent,
+        {
+            "object_type": "project",
+            "canonical_id": "project-31",
+            "field": "name",
+            "authority": "crm",
+            "values": [{"system": "crm", "value": "a"}, {"system": "psa", "value": "b"}],
+            "severity": "warning",
+        },
+        legal_entity="us-01",
+        occurred_at=at(3),
+    )
     for n, event in enumerate((deal, other, raised, named, drift)):
         trail.record_event(event, published(n))
 
-    about = trail.events_mentioning([EntityRef.record("project", "crm", "31"), EntityRef.canonical("project", "project-31")])
+    about = trail.events_mentioning(
+        [EntityRef.record("project", "crm", "31"), EntityRef.canonical("project", "project-31")]
+    )
     assert [e.event_id for e in about] == [deal.id, named.id, drift.id]  # oldest first
     assert [e.event_id for e in trail.exceptions_caused_by([e.event_id for e in about])] == [raised.id]
     assert [e.event_id for e in trail.sync_exceptions()] == [raised.id, named.id]
@@ -201,10 +258,27 @@ def test_an_entity_is_traced_by_queries_alone(dynamodb: Any, no_scans: list[str]
 def test_failures_round_trip_per_message_and_by_time(dynamodb: Any) -> None:
     trail = AuditTrail(dynamodb, AUDIT)
     for count, failed_at in ((2, at(1)), (1, at(0))):
-        trail.record_failure(FailedAttempt(message_id="m-1", consumer="billing", receive_count=count,
-                                           error_class=ErrorClass.TRANSIENT, reason="ERP down", failed_at=failed_at))
-    trail.record_failure(FailedAttempt(message_id="m-2", consumer="billing", receive_count=1,
-                                       error_class=ErrorClass.VALIDATION, reason="bad", event_id="e-2", failed_at=at(3)))
+        trail.record_failure(
+            FailedAttempt(
+                message_id="m-1",
+                consumer="billing",
+                receive_count=count,
+                error_class=ErrorClass.TRANSIENT,
+                reason="ERP down",
+                failed_at=failed_at,
+            )
+        )
+    trail.record_failure(
+        FailedAttempt(
+            message_id="m-2",
+            consumer="billing",
+            receive_count=1,
+            error_class=ErrorClass.VALIDATION,
+            reason="bad",
+            event_id="e-2",
+            failed_at=at(3),
+        )
+    )
 
     assert [(f.receive_count, f.failed_at) for f in trail.failures_of("m-1")] == [(1, at(0)), (2, at(1))]
     assert [(f.message_id, f.event_id) for f in trail.failures_since(at(2))] == [("m-2", "e-2")]
@@ -213,14 +287,24 @@ def test_failures_round_trip_per_message_and_by_time(dynamodb: Any) -> None:
 
 def test_an_unprocessed_delivery_round_trips(dynamodb: Any) -> None:
     trail = AuditTrail(dynamodb, AUDIT)
-    items = [UnprocessedEntry(vendor_event_type="Invoice.Create", reason="needs_enrichment", detail="ids only",
-                              reference="realm/1/invoice/2", canonical_types=["InvoicePosted"]),
-             UnprocessedEntry(vendor_event_type="Bill.Delete", reason="not_mapped")]
+    items = [
+        UnprocessedEntry(
+            vendor_event_type="Invoice.Create",
+            reason="needs_enrichment",
+            detail="ids only",
+            reference="realm/1/invoice/2",
+            canonical_types=["InvoicePosted"],
+        ),
+        UnprocessedEntry(vendor_event_type="Bill.Delete", reason="not_mapped"),
+    ]
     trail.record_unprocessed_delivery("quickbooks", "d-1", items, body_sha256="ab", scheme="intuit", received_at=at(1))
 
     stored = trail.unprocessed_delivery("quickbooks", "d-1")
     assert stored is not None and stored.items == items and stored.item_count == 2 and not stored.truncated
-    assert (stored.reasons, stored.vendor_event_types) == (["needs_enrichment", "not_mapped"], ["Bill.Delete", "Invoice.Create"])
+    assert (stored.reasons, stored.vendor_event_types) == (
+        ["needs_enrichment", "not_mapped"],
+        ["Bill.Delete", "Invoice.Create"],
+    )
     assert [d.delivery_id for d in trail.unprocessed_deliveries(since=at(0))] == ["d-1"]
     assert trail.unprocessed_deliveries(since=at(2)) == [] and trail.unprocessed_delivery("quickbooks", "d-2") is None
 
@@ -230,12 +314,35 @@ def test_an_unprocessed_delivery_round_trips(dynamodb: Any) -> None:
 
 def test_a_redrive_is_recorded_once_then_updated(dynamodb: Any) -> None:
     trail = AuditTrail(dynamodb, AUDIT)
-    record = RedriveRecord(run_id="r-1", target=RedriveKey.message("r-1", "m-1").target, record_type="redrive",
-                           stage="t", who="arn:aws:iam::1:user/ops", os_user="ops", started_at=at(0), status="sending",
-                           dlq="q-dlq", target_queue="q", dlq_message_id="m-1", event_id="e-1", edited=False,
-                           before="{}", after="{}", receive_count=3)
-    saga = RedriveRecord(run_id="r-2", target=RedriveKey.execution("r-2", "e-9").target, record_type="saga_redrive",
-                         stage="t", who="w", os_user="ops", started_at=at(1), status="starting", event_id="e-9")
+    record = RedriveRecord(
+        run_id="r-1",
+        target=RedriveKey.message("r-1", "m-1").target,
+        record_type="redrive",
+        stage="t",
+        who="arn:aws:iam::1:user/ops",
+        os_user="ops",
+        started_at=at(0),
+        status="sending",
+        dlq="q-dlq",
+        target_queue="q",
+        dlq_message_id="m-1",
+        event_id="e-1",
+        edited=False,
+        before="{}",
+        after="{}",
+        receive_count=3,
+    )
+    saga = RedriveRecord(
+        run_id="r-2",
+        target=RedriveKey.execution("r-2", "e-9").target,
+        record_type="saga_redrive",
+        stage="t",
+        who="w",
+        os_user="ops",
+        started_at=at(1),
+        status="starting",
+        event_id="e-9",
+    )
 
     assert trail.start_redrive(record) and trail.start_redrive(saga)
     assert trail.start_redrive(record) is False
@@ -251,9 +358,22 @@ def test_a_redrive_is_recorded_once_then_updated(dynamodb: Any) -> None:
 
 def test_a_replay_is_recorded_once_then_updated(dynamodb: Any) -> None:
     trail = AuditTrail(dynamodb, AUDIT)
-    record = ReplayRecord(run_id="p-1", replay_name="concord-t-replay-p-1", stage="t", who="w", os_user="ops",
-                          started_at=at(0), status="sending", method="bus", window_from=at(-2), window_to=at(-1),
-                          types=["AccountChanged"], count=2, event_ids=["e-1", "e-2"], event_types=["AccountChanged"])
+    record = ReplayRecord(
+        run_id="p-1",
+        replay_name="concord-t-replay-p-1",
+        stage="t",
+        who="w",
+        os_user="ops",
+        started_at=at(0),
+        status="sending",
+        method="bus",
+        window_from=at(-2),
+        window_to=at(-1),
+        types=["AccountChanged"],
+        count=2,
+        event_ids=["e-1", "e-2"],
+        event_types=["AccountChanged"],
+    )
     assert trail.start_replay(record) is True and trail.start_replay(record) is False
     trail.update_replay("p-1", status="completed", sent=2, finished_at=at(0.2))
 
@@ -284,10 +404,12 @@ def test_the_registry_links_both_ways_and_lists_entities_by_index(dynamodb: Any,
 
 def test_registry_lineage_relations_and_versions_round_trip(dynamodb: Any) -> None:
     registry = Registry(dynamodb, XREF)
-    later = LineageEntry(at=at(1), system="erp", record_id="9", event_id="e-2", event_type="AccountChanged",
-                         action="updated")
-    first = LineageEntry(at=at(0), system="erp", record_id="9", event_id="e-1", event_type="OpportunityClosedWon",
-                         action="created")
+    later = LineageEntry(
+        at=at(1), system="erp", record_id="9", event_id="e-2", event_type="AccountChanged", action="updated"
+    )
+    first = LineageEntry(
+        at=at(0), system="erp", record_id="9", event_id="e-1", event_type="OpportunityClosedWon", action="created"
+    )
     for entry in (later, first, later):
         registry.record_change("customer", "customer-1", entry)
     registry.relate("project", "project-1", "customer", "customer-1")
@@ -308,5 +430,8 @@ def test_checkpoints_round_trip(dynamodb: Any) -> None:
     checkpoints.save("psa:time_entry", "cursor-3")
 
     assert checkpoints.load("psa:time_entry") == "cursor-3"
-    assert [(c.watch, c.cursor) for c in checkpoints.all()] == [("crm:opportunity", "cursor-2"), ("psa:time_entry", "cursor-3")]
+    assert [(c.watch, c.cursor) for c in checkpoints.all()] == [
+        ("crm:opportunity", "cursor-2"),
+        ("psa:time_entry", "cursor-3"),
+    ]
     assert all(c.saved_at is not None for c in checkpoints.all())

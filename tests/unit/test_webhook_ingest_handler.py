@@ -13,10 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from moto import mock_aws
+
 from concord.aws.clients import client
 from concord.events import event_id_for_delivery
 from concord.ingress.standard_webhooks import sign_headers
-from moto import mock_aws
 
 from .vendors.harness import body_of, header_of
 
@@ -46,9 +47,7 @@ class IngestStack:
 
     def messages_on_bus(self) -> list[dict[str, Any]]:
         """Every event the bus routed to the tap queue (left visible for the next look)."""
-        received = self.sqs.receive_message(
-            QueueUrl=self.tap_url, MaxNumberOfMessages=10, VisibilityTimeout=0
-        )
+        received = self.sqs.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
         return [json.loads(message["Body"]) for message in received.get("Messages", [])]
 
     def bus_count(self) -> int:
@@ -56,9 +55,7 @@ class IngestStack:
             QueueUrl=self.tap_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def idempotency_records(self) -> int:
         return self.dynamodb.scan(TableName=IDEMPOTENCY_TABLE, Select="COUNT")["Count"]
@@ -103,17 +100,13 @@ def stack(monkeypatch: pytest.MonkeyPatch, load_handler, lambda_context) -> Iter
         )
         sqs = boto3.client("sqs")
         tap_url = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
-        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events = boto3.client("events")
         events.create_event_bus(Name=BUS)
         events.put_rule(
             Name="everything",
             EventBusName=BUS,
-            EventPattern=json.dumps(
-                {"source": ["concord.crm", "concord.psa", "concord.erp", "concord.concord"]}
-            ),
+            EventPattern=json.dumps({"source": ["concord.crm", "concord.psa", "concord.erp", "concord.concord"]}),
         )
         events.put_targets(Rule="everything", EventBusName=BUS, Targets=[{"Id": "tap", "Arn": tap_arn}])
         boto3.client("secretsmanager").create_secret(
@@ -137,10 +130,7 @@ def _delivery_body(sample_data, event_type: str = "AccountChanged", **changes: A
 def _signed(body: bytes, delivery_id: str = "msg_1", secret: str = SECRET, **extra: str) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
-        **{
-            name.title(): value
-            for name, value in sign_headers(secret, delivery_id, int(time.time()), body).items()
-        },
+        **{name.title(): value for name, value in sign_headers(secret, delivery_id, int(time.time()), body).items()},
         **extra,
     }
 
@@ -178,9 +168,7 @@ def test_a_genuine_delivery_is_accepted_and_published_once(stack: IngestStack, s
     assert routed["detail"]["data"]["account_id"] == sample_data("AccountChanged")["account_id"]
 
 
-def test_a_redelivery_gets_the_same_answer_and_publishes_nothing_more(
-    stack: IngestStack, sample_data
-) -> None:
+def test_a_redelivery_gets_the_same_answer_and_publishes_nothing_more(stack: IngestStack, sample_data) -> None:
     body = _delivery_body(sample_data)
     first = stack.post("crm", body, _signed(body, "msg_1"))
 
@@ -203,9 +191,7 @@ def test_distinct_deliveries_are_each_published(stack: IngestStack, sample_data)
     }
 
 
-def test_a_delivery_signed_with_the_previous_secret_is_accepted_while_rotating(
-    stack: IngestStack, sample_data
-) -> None:
+def test_a_delivery_signed_with_the_previous_secret_is_accepted_while_rotating(stack: IngestStack, sample_data) -> None:
     body = _delivery_body(sample_data)
     response = stack.post("crm", body, _signed(body, secret=OLD_SECRET))
     assert response["statusCode"] == 202
@@ -218,9 +204,7 @@ def _rotate_crm_secret(*signing_secrets: str) -> None:
     )
 
 
-def test_a_rotated_secret_is_used_once_the_cache_period_is_over(
-    stack: IngestStack, sample_data, monkeypatch
-) -> None:
+def test_a_rotated_secret_is_used_once_the_cache_period_is_over(stack: IngestStack, sample_data, monkeypatch) -> None:
     monkeypatch.setenv("SECRET_CACHE_SECONDS", "0")
     new_secret = "whsec_" + base64.b64encode(b"the-next-crm-signing-secret-32b!").decode()
     body = _delivery_body(sample_data)
@@ -273,8 +257,10 @@ def _emitted_metrics(output: str) -> list[tuple[set[str], dict[str, Any]]]:
     """(metric names, dimensions) of each EMF blob Powertools printed."""
     blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
     return [
-        ({m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]},
-         {k: blob[k] for d in blob["_aws"]["CloudWatchMetrics"] for dims in d["Dimensions"] for k in dims})
+        (
+            {m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]},
+            {k: blob[k] for d in blob["_aws"]["CloudWatchMetrics"] for dims in d["Dimensions"] for k in dims},
+        )
         for blob in blobs
     ]
 
@@ -392,9 +378,7 @@ def test_invalid_source_configuration_defers_the_delivery(stack: IngestStack, sa
     assert stack.bus_count() == 0
 
 
-def test_an_unreachable_bus_defers_and_the_retry_is_published(
-    stack: IngestStack, sample_data, monkeypatch
-) -> None:
+def test_an_unreachable_bus_defers_and_the_retry_is_published(stack: IngestStack, sample_data, monkeypatch) -> None:
     events = client("events")  # the cached client the publisher will use
     real_put_events = events.put_events
     attempts: list[int] = []
@@ -423,9 +407,7 @@ def test_an_unreachable_bus_defers_and_the_retry_is_published(
     assert stack.bus_count() == 1
 
 
-def test_a_bus_that_rejects_the_entry_defers_the_delivery(
-    stack: IngestStack, sample_data, monkeypatch
-) -> None:
+def test_a_bus_that_rejects_the_entry_defers_the_delivery(stack: IngestStack, sample_data, monkeypatch) -> None:
     monkeypatch.setattr(
         client("events"),
         "put_events",

@@ -108,7 +108,9 @@ class EventConsumer(Construct):
         topics.alarm(
             self,
             "DlqNotEmpty",
-            metric=self.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+            metric=self.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
             name=f"{queue_name}-dlq-not-empty",
             description=f"{name}: messages parked in the DLQ need an operator ({severity.value})",
             severity=severity,

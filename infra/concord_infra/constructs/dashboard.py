@@ -7,9 +7,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_stepfunctions as sfn
-from concord.catalog import INGRESS, SAGA
 from constructs import Construct
 
+from concord.catalog import INGRESS, SAGA
 from concord.naming import Names
 
 from .consumer import EventConsumer
@@ -37,7 +37,10 @@ class OperationsDashboard(Construct):
             # Powertools publishes each metric with a `service` dimension (plus others, e.g.
             # `source`); SEARCH sums every series of that name and service.
             return cloudwatch.MathExpression(
-                expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{name}\" service=\"{service}\"', 'Sum', 300))",
+                expression=(
+                    f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} "
+                    f'MetricName="{name}" service="{service}"\', \'Sum\', 300))'
+                ),
                 label=label,
                 period=five_minutes,
             )
@@ -54,7 +57,10 @@ class OperationsDashboard(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Webhook latency at API Gateway (p50, p95)",
-                left=[api.metric_latency(statistic="p50", period=five_minutes), api.metric_latency(statistic="p95", period=five_minutes)],
+                left=[
+                    api.metric_latency(statistic="p50", period=five_minutes),
+                    api.metric_latency(statistic="p95", period=five_minutes),
+                ],
                 width=12,
             ),
         )
@@ -71,10 +77,16 @@ class OperationsDashboard(Construct):
                 cloudwatch.GraphWidget(
                     title=f"{consumer.name}: retry queue and DLQ",
                     left=[
-                        consumer.queue.metric_approximate_number_of_messages_visible(period=five_minutes, label="waiting"),
-                        consumer.dlq.metric_approximate_number_of_messages_visible(period=five_minutes, label="parked in DLQ"),
+                        consumer.queue.metric_approximate_number_of_messages_visible(
+                            period=five_minutes, label="waiting"
+                        ),
+                        consumer.dlq.metric_approximate_number_of_messages_visible(
+                            period=five_minutes, label="parked in DLQ"
+                        ),
                     ],
-                    right=[consumer.queue.metric_approximate_age_of_oldest_message(period=five_minutes, label="oldest (s)")],
+                    right=[
+                        consumer.queue.metric_approximate_age_of_oldest_message(period=five_minutes, label="oldest (s)")
+                    ],
                     width=12,
                 ),
             )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from concord.stores.audit import BY_KIND_INDEX
-from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 from constructs import Construct
 
 from concord.naming import Names
+from concord.stores.audit import BY_KIND_INDEX
+from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 
 from ..nag import skip_checkov
 

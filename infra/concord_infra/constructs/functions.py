@@ -81,10 +81,21 @@ class LayerBundler:
         if self._with_dependencies:
             subprocess.run(
                 [
-                    sys.executable, "-m", "pip", "install", "-qq", "--no-compile",
-                    "--target", str(target),
-                    "--platform", LAYER_PLATFORM, "--implementation", "cp",
-                    "--python-version", RUNTIME_PYTHON_VERSION, "--only-binary=:all:",
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-qq",
+                    "--no-compile",
+                    "--target",
+                    str(target),
+                    "--platform",
+                    LAYER_PLATFORM,
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    RUNTIME_PYTHON_VERSION,
+                    "--only-binary=:all:",
                     *runtime_requirements(),
                 ],
                 check=True,
@@ -116,9 +127,7 @@ class SharedLayer(Construct):
             "Layer",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "shared"),
-                asset_hash=_tree_hash(
-                    REPO_ROOT / "pyproject.toml", REPO_ROOT / "shared" / "concord", Path(__file__)
-                )
+                asset_hash=_tree_hash(REPO_ROOT / "pyproject.toml", REPO_ROOT / "shared" / "concord", Path(__file__))
                 + ("-deps" if with_dependencies else "-code"),
                 bundling=BundlingOptions(
                     # Never pulled: the local bundler always succeeds.
@@ -129,6 +138,9 @@ class SharedLayer(Construct):
             compatible_runtimes=[RUNTIME],
             description="Concord shared code and runtime dependencies",
         )
+
+
+DEFAULT_TIMEOUT = Duration.seconds(30)
 
 
 class ConcordFunction(Construct):
@@ -145,7 +157,7 @@ class ConcordFunction(Construct):
         environment: dict[str, str],
         log_retention_days: int,
         retain_logs: bool,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration = DEFAULT_TIMEOUT,
         memory_size: int = 256,
         reserved_concurrency: int | None = None,
         description: str,
@@ -182,9 +194,7 @@ class ConcordFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(REPO_ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]
-            ),
+            code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]),
             layers=[layer],
             role=self.role,
             log_group=self.log_group,

@@ -28,7 +28,6 @@ from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .waf import WebhookFirewall
 
-
 WEBHOOK_API_ACKNOWLEDGED = {
     "AwsSolutions-APIG4": "Webhook senders (SaaS vendors) cannot use IAM or Cognito authorization; every "
     "request is authenticated by the vendor's HMAC signature, verified in constant time by the function.",
@@ -91,7 +90,10 @@ class WebhookIngress(Construct):
         )
         tables.idempotency.grant(
             function.function,
-            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
         )
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
         # One record per delivery that produced no canonical event (concord.stores.audit).
@@ -139,8 +141,15 @@ class WebhookIngress(Construct):
                 throttling_burst_limit=burst_limit,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
                 ),
             ),
         )
@@ -180,17 +189,21 @@ class WebhookIngress(Construct):
         integration = apigw.LambdaIntegration(function.function, proxy=True)
         webhooks = self.api.root.add_resource("webhooks")
         for source in sources:
-            self._accept_signature_authentication(webhooks.add_resource(source).add_method(
-                "POST", integration, request_validator=validator, request_models={"application/json": body_model}
-            ))
+            self._accept_signature_authentication(
+                webhooks.add_resource(source).add_method(
+                    "POST", integration, request_validator=validator, request_models={"application/json": body_model}
+                )
+            )
         # Any other name: the function answers 404 unknown_source (JSON, like every refusal).
-        self._accept_signature_authentication(webhooks.add_resource("{source}").add_method(
-            "POST",
-            integration,
-            request_parameters={"method.request.path.source": True},
-            request_validator=validator,
-            request_models={"application/json": body_model},
-        ))
+        self._accept_signature_authentication(
+            webhooks.add_resource("{source}").add_method(
+                "POST",
+                integration,
+                request_parameters={"method.request.path.source": True},
+                request_validator=validator,
+                request_models={"application/json": body_model},
+            )
+        )
 
     @staticmethod
     def _accept_signature_authentication(method: apigw.Method) -> None:

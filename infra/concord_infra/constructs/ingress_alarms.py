@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
 from concord.events.types import Severity
 from concord.naming import Names
-from constructs import Construct
 
 from .functions import METRICS_NAMESPACE, ConcordFunction
 from .ops import AlarmTopics

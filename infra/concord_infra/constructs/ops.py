@@ -9,7 +9,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from concord.catalog import INGRESS, SAGA
 from concord.events.types import Severity
 from concord.naming import Names
 
@@ -18,9 +17,7 @@ class AlarmTopics(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, names: Names) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch alarms cannot publish to topics under aws/sns.
-        self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"{names.prefix} alarm topics"
-        )
+        self.key = kms.Key(self, "Key", enable_key_rotation=True, description=f"{names.prefix} alarm topics")
         self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topics: dict[Severity, sns.Topic] = {
             severity: sns.Topic(

@@ -91,7 +91,10 @@ class QuoteToCash(Construct):
 
         def step_function(step: Step) -> ConcordFunction:
             function = make_function(
-                SAGA.folder(step), step.description, environment=environment, timeout=Duration.seconds(step.timeout_seconds)
+                SAGA.folder(step),
+                step.description,
+                environment=environment,
+                timeout=Duration.seconds(step.timeout_seconds),
             )
             step_functions.append(function)
             self.grant_systems_access(function, tables, bus, step.access)
@@ -177,7 +180,10 @@ class QuoteToCash(Construct):
         start = make_function(
             SAGA.flow.folder,
             SAGA.flow.description,
-            environment={"AUDIT_TABLE_NAME": tables.audit.table_name, "STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+            environment={
+                "AUDIT_TABLE_NAME": tables.audit.table_name,
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+            },
             scope=self,
         )
         self.state_machine.grant_start_execution(start.function)

@@ -8,8 +8,9 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
-from concord.catalog import Flow, Schedule
 from constructs import Construct
+
+from concord.catalog import Flow, Schedule
 
 from ..nag import acknowledge, skip_checkov
 from .consumer import accept_sqs_managed_encryption
@@ -50,7 +51,9 @@ class ScheduledRuns(Construct):
         topics.alarm(
             self,
             "RunsNotDelivered",
-            metric=self.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            metric=self.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
             name=f"{name}-dlq-not-empty",
             description=f"{name}: scheduled runs failed or could not be delivered ({missed_means})",
             severity=flow.severity,

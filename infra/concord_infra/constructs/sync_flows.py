@@ -1,6 +1,7 @@
 """The event-driven sync flows after quote-to-cash (concord.catalog.SYNC_FLOWS): one consumer
 (rule → queue + DLQ → function) per flow, each working with the three systems like the saga's
-steps do. Salesforce orgs that relay their change events (Event Relay) feed the enrichment flow's queue from their partner bus."""
+steps do. Salesforce orgs that relay their change events (Event Relay) feed the enrichment
+flow's queue from their partner bus."""
 
 from __future__ import annotations
 

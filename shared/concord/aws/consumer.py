@@ -123,9 +123,7 @@ class RecordingBatchProcessor(BatchProcessor):
         # Leaving a reason and backing off are best effort: the record stays failed either way.
         try:
             self._audit.record_failure(attempt)
-            delay = backoff_seconds(
-                receive_count, self._settings.retry_base_seconds, self._settings.retry_max_seconds
-            )
+            delay = backoff_seconds(receive_count, self._settings.retry_base_seconds, self._settings.retry_max_seconds)
             client("sqs").change_message_visibility(
                 QueueUrl=_queue_url(record.event_source_arn),
                 ReceiptHandle=record.receipt_handle,
@@ -146,5 +144,3 @@ def _event_id_or_none(record: SQSRecord) -> str | None:
     except ValidationError:
         return None
     return str(event_id) if event_id is not None else None
-
-

@@ -35,17 +35,31 @@ def step_runs(events: list[dict[str, Any]]) -> list[StepRun]:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             details = event["stateEnteredEventDetails"]
-            current = {"state": details["name"], "kind": kind.removesuffix("StateEntered"),
-                       "entered": event["timestamp"], "attempts": 0, "failed": 0}
+            current = {
+                "state": details["name"],
+                "kind": kind.removesuffix("StateEntered"),
+                "entered": event["timestamp"],
+                "attempts": 0,
+                "failed": 0,
+            }
         elif current is not None and kind == "LambdaFunctionScheduled":
             current["attempts"] += 1
         elif current is not None and kind in ("LambdaFunctionFailed", "LambdaFunctionTimedOut"):
             current["failed"] += 1
         elif current is not None and kind.endswith("StateExited"):
-            runs.append(StepRun(current["state"], current["kind"], current["entered"], event["timestamp"],
-                                current["attempts"], current["failed"]))
+            runs.append(
+                StepRun(
+                    current["state"],
+                    current["kind"],
+                    current["entered"],
+                    event["timestamp"],
+                    current["attempts"],
+                    current["failed"],
+                )
+            )
             current = None
     if current is not None:  # still running, or failed inside the state
-        runs.append(StepRun(current["state"], current["kind"], current["entered"], None,
-                            current["attempts"], current["failed"]))
+        runs.append(
+            StepRun(current["state"], current["kind"], current["entered"], None, current["attempts"], current["failed"])
+        )
     return runs

@@ -63,8 +63,9 @@ def plan_redrive(sfn: SFNClient, execution_arn: str) -> RedrivePlan:
         for e in page["executions"]
         if e["name"] == base or e["name"].startswith(base + REDRIVE_SEPARATOR)
     ]
-    return RedrivePlan(machine, base, described["name"], f"{base}{REDRIVE_SEPARATOR}{len(attempts)}",
-                       described["input"])
+    return RedrivePlan(
+        machine, base, described["name"], f"{base}{REDRIVE_SEPARATOR}{len(attempts)}", described["input"]
+    )
 
 
 def start_redrive(sfn: SFNClient, plan: RedrivePlan) -> str:

@@ -77,7 +77,9 @@ def systems_for(settings: SystemsSettings) -> Systems:
 
 
 @cache
-def _shared_parts(settings: SystemsSettings) -> tuple[CrossReferences, EventPublisher, dict[str, LegalEntityRules], SystemOfRecord]:
+def _shared_parts(
+    settings: SystemsSettings,
+) -> tuple[CrossReferences, EventPublisher, dict[str, LegalEntityRules], SystemOfRecord]:
     return (
         Registry(client("dynamodb"), settings.xref_table_name),
         EventBusPublisher(settings.event_bus_name, client("events")),

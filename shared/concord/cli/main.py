@@ -7,7 +7,7 @@ import secrets as random_secrets
 import sys
 from base64 import b64encode
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,9 +20,9 @@ from ..local.cli import demo, local_app, stack_for
 from ..local.stack import aws_client
 from ..local.state import StackState
 from ..local.template import REPO_ROOT
+from .ops import register as register_operator_commands
 
 STANDARD_WEBHOOKS = "standard-webhooks"
-from .ops import register as register_operator_commands
 
 app = typer.Typer(help="Concord: keep CRM, PSA and ERP consistent.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Webhook signing secrets in Secrets Manager.", no_args_is_help=True)
@@ -34,7 +34,7 @@ register_operator_commands(app)  # exceptions, dlq, trace, status, replay, saga 
 console = Console()
 errors = Console(stderr=True)
 
-StateDir = Annotated[Optional[Path], typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
+StateDir = Annotated[Path | None, typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
 
 
 def _source_scheme(stage: str, source: str) -> str:
@@ -42,7 +42,9 @@ def _source_scheme(stage: str, source: str) -> str:
     stages = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["concord:stages"]
     sources = stages.get(stage, {}).get("webhook_sources", {})
     if source not in sources:
-        errors.print(f"[red]no webhook source {source!r} in stage {stage!r}[/] (cdk.json: {', '.join(sorted(sources))})")
+        errors.print(
+            f"[red]no webhook source {source!r} in stage {stage!r}[/] (cdk.json: {', '.join(sorted(sources))})"
+        )
         raise typer.Exit(2)
     return str(sources[source].get("scheme", STANDARD_WEBHOOKS))
 
@@ -50,7 +52,9 @@ def _source_scheme(stage: str, source: str) -> str:
 @secrets_app.command("set")
 def secrets_set(
     source: Annotated[str, typer.Argument(help="Webhook source as cdk.json names it, e.g. crm.")],
-    generate: Annotated[bool, typer.Option(help="Generate a new secret and print it once (give it to the sender).")] = False,
+    generate: Annotated[
+        bool, typer.Option(help="Generate a new secret and print it once (give it to the sender).")
+    ] = False,
     rotate: Annotated[bool, typer.Option(help="Keep the current secret active beside the new one.")] = False,
     local: Annotated[bool, typer.Option("--local", help="Write to the local stack instead of AWS.")] = False,
     stage: Annotated[str, typer.Option(help="Deployed stage (names concord/<stage>/webhooks/<source>).")] = "dev",
@@ -61,8 +65,10 @@ def secrets_set(
     shape docs/ingress.md gives for the vendor (rotate by listing the old and new values)."""
     scheme = _source_scheme("local" if local else stage, source)
     if scheme != STANDARD_WEBHOOKS and (generate or rotate):
-        errors.print(f"[red]--generate and --rotate are for Standard Webhooks sources;[/] {source} uses {scheme}: "
-                     "its vendor issues the secret, and a rotation lists both values in the JSON")
+        errors.print(
+            f"[red]--generate and --rotate are for Standard Webhooks sources;[/] {source} uses {scheme}: "
+            "its vendor issues the secret, and a rotation lists both values in the JSON"
+        )
         raise typer.Exit(2)
 
     if local:
@@ -84,8 +90,9 @@ def secrets_set(
         try:
             value = scheme_for(scheme).secret_model.model_validate_json(sys.stdin.read())
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
-                                 for e in error.errors(include_input=False))
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in error.errors(include_input=False)
+            )
             errors.print(f"[red]not a valid {scheme} secret:[/] {problems}")
             raise typer.Exit(2) from None
         arn = put_secret(client, name, value.model_dump_json())

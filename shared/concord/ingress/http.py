@@ -91,7 +91,11 @@ def webhook_request(event: Mapping[str, Any], source: str, configured_url: str |
     multi = event.get("multiValueQueryStringParameters") or {}
     _require_unicode(
         "query parameter",
-        [*query, *(v for v in query.values() if isinstance(v, str)), *(str(v) for vs in multi.values() for v in vs or [])],
+        [
+            *query,
+            *(v for v in query.values() if isinstance(v, str)),
+            *(str(v) for vs in multi.values() for v in vs or []),
+        ],
     )
     _require_unicode("host", [str((event.get("requestContext") or {}).get("domainName") or "")])
     return WebhookRequest(

@@ -105,20 +105,15 @@ def _may_be_malformed(body: bytes, max_depth: int) -> bool:
     rule the problems out for nearly every body: nesting deeper than max_depth needs more than
     max_depth opening brackets, and a lone surrogate in valid UTF-8 JSON can only be written as a
     \\uD800-\\uDFFF escape."""
-    return (
-        body.count(b"{") + body.count(b"[") > max_depth
-        or b"\\ud" in body
-        or b"\\uD" in body
-    )
+    return body.count(b"{") + body.count(b"[") > max_depth or b"\\ud" in body or b"\\uD" in body
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:
     try:
         text = body.decode("utf-8")
-        if _LONG_DIGIT_RUN.search(body):
-            payload = json.loads(text, parse_int=_bounded_int)
-        else:  # no integer can be too long: the parser's own int() is safe and much cheaper
-            payload = json.loads(text)
+        # Without a long digit run no integer can be too long: the parser's own int() is safe
+        # and much cheaper than the bounded hook.
+        payload = json.loads(text, parse_int=_bounded_int) if _LONG_DIGIT_RUN.search(body) else json.loads(text)
     except UnicodeDecodeError as error:
         raise MalformedPayload("body is not valid UTF-8") from error
     except (json.JSONDecodeError, RecursionError) as error:

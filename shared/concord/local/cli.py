@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,10 +23,15 @@ local_app = typer.Typer(help="The local stack: emulated AWS running Concord's ow
 console = Console()
 errors = Console(stderr=True)
 
-StateDir = Annotated[Optional[Path], typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
-SystemsOption = Annotated[Optional[str], typer.Option(
-    "--systems", help="Which vendor plays each role, e.g. crm=salesforce,psa=certinia[,erp=tryton]; "
-                      "a role not named is Tryton (default: Tryton for all three).")]
+StateDir = Annotated[Path | None, typer.Option(help="Where the local stack keeps its state [env CONCORD_LOCAL_DIR].")]
+SystemsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--systems",
+        help="Which vendor plays each role, e.g. crm=salesforce,psa=certinia[,erp=tryton]; "
+        "a role not named is Tryton (default: Tryton for all three).",
+    ),
+]
 
 
 def stack_for(state_dir: Path | None, systems: str | None = None) -> LocalStack:
@@ -58,18 +63,28 @@ def _print_status(status: dict) -> None:
     systems = status.get("systems")
     if systems:
         tryton = systems["tryton"]
-        table.add_row("Tryton", f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ "
-                      f"({'alive' if tryton['alive'] else 'DOWN'})")
-        table.add_row("fault proxy", f"{systems['fault_proxy']['url']}/_faults "
-                      f"({'alive' if systems['fault_proxy']['alive'] else 'DOWN'})")
+        table.add_row(
+            "Tryton",
+            f"{tryton['url']}/{{{','.join(tryton['databases'])}}}/rpc/ ({'alive' if tryton['alive'] else 'DOWN'})",
+        )
+        table.add_row(
+            "fault proxy",
+            f"{systems['fault_proxy']['url']}/_faults ({'alive' if systems['fault_proxy']['alive'] else 'DOWN'})",
+        )
     vendors = status.get("vendors")
     if vendors:
         sandbox, proxy = vendors["sandbox"], vendors["fault_proxy"]
         plays = ", ".join(f"/{tenant}: {vendor}" for tenant, vendor in sandbox["tenants"].items())
-        table.add_row(f"{sandbox['vendor']} sandbox", f"{sandbox['url']}/{{{','.join(sandbox['tenants'])}}} "
-                      f"({plays}; users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})")
-        table.add_row("vendor fault proxy", f"{proxy['url']}/{{{','.join(sandbox['tenants'])}}} (Concord), "
-                      f"/_faults/<role> ({'alive' if proxy['alive'] else 'DOWN'})")
+        table.add_row(
+            f"{sandbox['vendor']} sandbox",
+            f"{sandbox['url']}/{{{','.join(sandbox['tenants'])}}} "
+            f"({plays}; users; control API /_sandbox; {'alive' if sandbox['alive'] else 'DOWN'})",
+        )
+        table.add_row(
+            "vendor fault proxy",
+            f"{proxy['url']}/{{{','.join(sandbox['tenants'])}}} (Concord), "
+            f"/_faults/<role> ({'alive' if proxy['alive'] else 'DOWN'})",
+        )
     table.add_row("logs", status.get("logs", status["state_dir"]))
     console.print(table)
 
@@ -81,9 +96,15 @@ def local_up(
     webhook_port: Annotated[int, typer.Option(help="Webhook (API Gateway) port.")] = DEFAULT_PORTS["webhook_port"],
     lambda_port: Annotated[int, typer.Option(help="Local Lambda Invoke API port.")] = DEFAULT_PORTS["lambda_port"],
     tryton_port: Annotated[int, typer.Option(help="Tryton (CRM, PSA, ERP) port.")] = DEFAULT_PORTS["tryton_port"],
-    faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of Tryton).")] = DEFAULT_PORTS["faults_port"],
-    sandbox_port: Annotated[int, typer.Option(help="SaaS vendor sandbox port (--systems with a SaaS role).")] = DEFAULT_PORTS["sandbox_port"],
-    vendor_faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of the vendor sandbox).")] = DEFAULT_PORTS["vendor_faults_port"],
+    faults_port: Annotated[int, typer.Option(help="Fault proxy port (in front of Tryton).")] = DEFAULT_PORTS[
+        "faults_port"
+    ],
+    sandbox_port: Annotated[
+        int, typer.Option(help="SaaS vendor sandbox port (--systems with a SaaS role).")
+    ] = DEFAULT_PORTS["sandbox_port"],
+    vendor_faults_port: Annotated[
+        int, typer.Option(help="Fault proxy port (in front of the vendor sandbox).")
+    ] = DEFAULT_PORTS["vendor_faults_port"],
     systems: Annotated[bool, typer.Option(help="Start the business systems (first run ~2 min).")] = True,
     roles: SystemsOption = None,
     visibility_timeout_cap: Annotated[int, typer.Option(help="Cap on queue visibility timeouts (s).")] = 20,
@@ -103,8 +124,10 @@ def local_up(
         visibility_timeout_cap=visibility_timeout_cap,
     )
     try:
-        with console.status("starting the local stack (synthesizing the CDK app, provisioning; "
-                            "the first start also installs and seeds Tryton)..."):
+        with console.status(
+            "starting the local stack (synthesizing the CDK app, provisioning; "
+            "the first start also installs and seeds Tryton)..."
+        ):
             stack.up()
     except LocalStackError as error:
         errors.print(f"[red]concord local up failed:[/] {error}")
@@ -128,7 +151,6 @@ def local_down(state_dir: StateDir = None) -> None:
     """Stop the local stack (its AWS state is in memory and goes with it)."""
     stopped = stack_for(state_dir).down()
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-
 
 
 def demo(state_dir: StateDir = None, roles: SystemsOption = None) -> None:

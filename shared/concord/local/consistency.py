@@ -37,9 +37,11 @@ class SystemsView:
     @classmethod
     def direct(cls, systems: LocalSystems) -> SystemsView:
         # An operator's (or the demo's users') sessions: what they write is announced.
-        return cls(TrytonCrm(user_client(systems, "crm"), legal_entity=LEGAL_ENTITY),
-                   TrytonPsa(user_client(systems, "psa")),
-                   TrytonErp(user_client(systems, "erp")))
+        return cls(
+            TrytonCrm(user_client(systems, "crm"), legal_entity=LEGAL_ENTITY),
+            TrytonPsa(user_client(systems, "psa")),
+            TrytonErp(user_client(systems, "erp")),
+        )
 
     def _party_active(self, customer_id: str) -> bool:
         (row,) = self.erp.client.search_read(
@@ -51,18 +53,23 @@ class SystemsView:
         """The ERP party Concord created for the customer (concord_ref), else None: the
         operator's check reads Tryton, not Concord's registry."""
         rows = self.erp.client.search_read(
-            Model.PARTY, [[CONCORD_REF, "=", customer_ref], ["active", "in", [True, False]]], ["id"])
+            Model.PARTY, [[CONCORD_REF, "=", customer_ref], ["active", "in", [True, False]]], ["id"]
+        )
         return self.erp.get_customer(str(rows[0]["id"])) if rows else None
 
     def project(self, project_ref: str) -> ProjectRecord | None:
         """The PSA project Concord created for `project_ref` (concord_ref), with its tasks."""
         rows = self.psa.client.search_read(
-            Model.WORK, [[CONCORD_REF, "=", project_ref], ["type", "=", "project"]], ["party"])
+            Model.WORK, [[CONCORD_REF, "=", project_ref], ["type", "=", "project"]], ["party"]
+        )
         if not rows:
             return None
         tasks = self.psa.client.search_read(Model.WORK, [["parent", "=", rows[0]["id"]]], ["name"])
-        return ProjectRecord(project_id=str(rows[0]["id"]), client_id=str(rows[0]["party"]),
-                             task_ids={t["name"]: str(t["id"]) for t in tasks})
+        return ProjectRecord(
+            project_id=str(rows[0]["id"]),
+            client_id=str(rows[0]["party"]),
+            task_ids={t["name"]: str(t["id"]) for t in tasks},
+        )
 
     def _project_status(self, project_id: str) -> str:
         (row,) = self.psa.client.search_read(Model.WORK, [["id", "=", int(project_id)]], ["status.name"])
@@ -75,32 +82,49 @@ class SystemsView:
         customer = self.crm.get_customer(opportunity.account_id)
         customer_ref = canonical_id("customer", "crm", customer.account_id)
         erp_customer = self._customer_by_ref(customer_ref) or self.erp.find_customer(
-            tax_id=customer.tax_id, name=customer.name)
+            tax_id=customer.tax_id, name=customer.name
+        )
         project_ref = canonical_id("project", "crm", opportunity.opportunity_id)
         project = self.project(project_ref)
 
-        rows = [Row("opportunity", f"#{opportunity.opportunity_id} {'won' if opportunity.won else 'open'} "
-                    f"{opportunity.amount.amount} {opportunity.amount.currency}", "", "", opportunity.won)]
+        rows = [
+            Row(
+                "opportunity",
+                f"#{opportunity.opportunity_id} {'won' if opportunity.won else 'open'} "
+                f"{opportunity.amount.amount} {opportunity.amount.currency}",
+                "",
+                "",
+                opportunity.won,
+            )
+        ]
         if erp_customer is None:
             rows.append(Row("customer", customer.name, "missing", "", False))
         else:
             active = self._party_active(erp_customer.customer_id)
-            rows.append(Row(
-                "customer", f"{customer.name} ({customer.tax_id})",
-                f"#{erp_customer.customer_id} {erp_customer.name} ({erp_customer.tax_id})"
-                + ("" if active else " DEACTIVATED"),
-                "", erp_customer.name == customer.name and erp_customer.tax_id == customer.tax_id and active,
-            ))
+            rows.append(
+                Row(
+                    "customer",
+                    f"{customer.name} ({customer.tax_id})",
+                    f"#{erp_customer.customer_id} {erp_customer.name} ({erp_customer.tax_id})"
+                    + ("" if active else " DEACTIVATED"),
+                    "",
+                    erp_customer.name == customer.name and erp_customer.tax_id == customer.tax_id and active,
+                )
+            )
         planned = sorted(line.description for line in opportunity.lines)
         if project is None:
             rows.append(Row("project + tasks", ", ".join(planned), "", "missing", False))
         else:
             status = self._project_status(project.project_id)
-            rows.append(Row(
-                "project + tasks", ", ".join(planned), "",
-                f"#{project.project_id} [{status}] " + ", ".join(sorted(project.task_ids)),
-                sorted(project.task_ids) == planned and status == "Open",
-            ))
+            rows.append(
+                Row(
+                    "project + tasks",
+                    ", ".join(planned),
+                    "",
+                    f"#{project.project_id} [{status}] " + ", ".join(sorted(project.task_ids)),
+                    sorted(project.task_ids) == planned and status == "Open",
+                )
+            )
             rows.extend(self._billing(opportunity.opportunity_id, project.project_id, project_ref))
         return rows
 
@@ -110,11 +134,15 @@ class SystemsView:
         hours = sum((t.hours for t in approved), Decimal(0))
         billed = self.erp.billed_refs([f"time:{t.time_entry_id}" for t in approved]) if approved else {}
         billed_hours = sum((Decimal(str(q)) for q in billed.values()), Decimal(0))
-        rows = [Row("approved → billed hours", "", f"{billed_hours} h billed", f"{hours} h approved",
-                    billed_hours == hours)]
+        rows = [
+            Row("approved → billed hours", "", f"{billed_hours} h billed", f"{hours} h approved", billed_hours == hours)
+        ]
         invoices = self.erp.client.search_read(
-            Model.INVOICE, [["reference", "=", project_ref], ["state", "in", ["posted", "paid"]]],
-            ["number", "state", "total_amount", "amount_to_pay"], order=[("id", "ASC")])
+            Model.INVOICE,
+            [["reference", "=", project_ref], ["state", "in", ["posted", "paid"]]],
+            ["number", "state", "total_amount", "amount_to_pay"],
+            order=[("id", "ASC")],
+        )
         if not invoices:
             return rows
         due = [Decimal(str(i["amount_to_pay"])) for i in invoices]
@@ -125,11 +153,15 @@ class SystemsView:
         else:
             expected = FinancialStatus.INVOICED
         crm, psa = self.crm.financial_status(opportunity_id), self.psa.billing_status(project_id)
-        rows.append(Row(
-            "invoices → status",
-            crm.value if crm else "none",
-            "; ".join(f"{i['number']} {i['state']} {i['total_amount']}, due {i['amount_to_pay']}" for i in invoices),
-            psa.value if psa else "none",
-            crm == psa == expected,
-        ))
+        rows.append(
+            Row(
+                "invoices → status",
+                crm.value if crm else "none",
+                "; ".join(
+                    f"{i['number']} {i['state']} {i['total_amount']}, due {i['amount_to_pay']}" for i in invoices
+                ),
+                psa.value if psa else "none",
+                crm == psa == expected,
+            )
+        )
         return rows

@@ -16,26 +16,43 @@ TRYTON = "tryton"
 ROLES: tuple[str, ...] = tuple(role.value for role in Role)
 ALL_TRYTON: Mapping[str, str] = MappingProxyType({role: TRYTON for role in ROLES})
 # The sandbox vendor that serves a SaaS kind (Certinia PSA is a managed package on Salesforce).
-SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType({"salesforce": "salesforce", "certinia": "salesforce",
-                                                      "kantata": "kantata", "hubspot": "hubspot",
-                                                      "business_central": "business_central",
-                                                      "netsuite": "netsuite", "dynamics_finance": "dynamics_finance"})
+SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType(
+    {
+        "salesforce": "salesforce",
+        "certinia": "salesforce",
+        "kantata": "kantata",
+        "hubspot": "hubspot",
+        "business_central": "business_central",
+        "netsuite": "netsuite",
+        "dynamics_finance": "dynamics_finance",
+    }
+)
 # The change-capture source of a SaaS kind: the webhook source whose push the poll stands in
 # for, so an event announced by both push and poll has one id.
-POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType({"salesforce": "salesforce", "certinia": "certinia",
-                                                          "kantata": "kantata", "hubspot": "hubspot",
-                                                          "business_central": "business_central",
-                                                          "netsuite": "netsuite", "dynamics_finance": "dynamics_finance"})
+POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType(
+    {
+        "salesforce": "salesforce",
+        "certinia": "certinia",
+        "kantata": "kantata",
+        "hubspot": "hubspot",
+        "business_central": "business_central",
+        "netsuite": "netsuite",
+        "dynamics_finance": "dynamics_finance",
+    }
+)
 # What change capture polls in a SaaS system of each role. The local sandboxes push nothing, so
 # polling is their change feed here; on AWS, Salesforce pushes Change Data Capture events
 # through Event Relay (webhook source "salesforce") and the poll only closes the gaps.
-SAAS_WATCHES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "crm": ("opportunity", "customer"),
-    "psa": ("time_entry",),
-    # NetSuite pushes nothing, Business Central's subscriptions are not wired yet, and Dynamics 365 Finance's business events are not wired to the
-    # ingress: their postings and payments are polled
-    "erp": ("invoice", "payment"),
-})
+SAAS_WATCHES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "crm": ("opportunity", "customer"),
+        "psa": ("time_entry",),
+        # NetSuite pushes nothing; Business Central's subscriptions need a public notification URL
+        # and Dynamics 365 Finance's business events are not wired to the ingress: locally their
+        # postings and payments are polled
+        "erp": ("invoice", "payment"),
+    }
+)
 
 
 class SystemsChoiceError(ValueError):
@@ -60,8 +77,9 @@ def parse_systems(text: str | None) -> dict[str, str]:
         if role in named:
             raise SystemsChoiceError(f"role {role!r} is named twice")
         if kind not in kinds_for(role):
-            raise SystemsChoiceError(f"{kind!r} cannot be the {role.upper()}; "
-                                     f"choose one of {', '.join(kinds_for(role))}")
+            raise SystemsChoiceError(
+                f"{kind!r} cannot be the {role.upper()}; choose one of {', '.join(kinds_for(role))}"
+            )
         if kind != TRYTON and kind not in SANDBOX_OF_KIND:
             raise SystemsChoiceError(f"the local stack has no sandbox for {kind!r}")
         named.add(role)
@@ -85,6 +103,8 @@ def poll_watches(template_watches: Sequence[Mapping[str, str]], choice: Mapping[
     saas = saas_roles(choice)
     watches = [dict(w) for w in template_watches if w["system"] not in saas]
     for role, kind in saas.items():
-        watches += [{"system": role, "record_type": record_type, "source": POLL_SOURCE_OF_KIND[kind]}
-                    for record_type in SAAS_WATCHES.get(role, ())]
+        watches += [
+            {"system": role, "record_type": record_type, "source": POLL_SOURCE_OF_KIND[kind]}
+            for record_type in SAAS_WATCHES.get(role, ())
+        ]
     return watches

@@ -43,7 +43,9 @@ def wait_for_execution(sfn: Any, opportunity_id: str, timeout: float = 120, coun
     raise TimeoutError(f"no finished execution #{count} for opportunity {opportunity_id} within {timeout:.0f} s")
 
 
-def when_state_entered(sfn: Any, opportunity_id: str, state: str, action: Callable[[], object], timeout: float = 60) -> None:
+def when_state_entered(
+    sfn: Any, opportunity_id: str, state: str, action: Callable[[], object], timeout: float = 60
+) -> None:
     """Run `action` as soon as the opportunity's saga enters `state` (to break a system mid-saga)."""
     deadline = time.monotonic() + timeout
     while not (executions := executions_for(sfn, opportunity_id)):

@@ -10,8 +10,15 @@ from pathlib import Path
 from .template import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local-stack"
-DEFAULT_PORTS = {"aws_port": 4566, "webhook_port": 8787, "lambda_port": 8788, "tryton_port": 8765, "faults_port": 8766,
-                 "sandbox_port": 8767, "vendor_faults_port": 8768}
+DEFAULT_PORTS = {
+    "aws_port": 4566,
+    "webhook_port": 8787,
+    "lambda_port": 8788,
+    "tryton_port": 8765,
+    "faults_port": 8766,
+    "sandbox_port": 8767,
+    "vendor_faults_port": 8768,
+}
 
 
 def state_dir_from_env() -> Path:

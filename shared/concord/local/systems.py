@@ -77,8 +77,17 @@ class LocalSystems:
         )
         if not is_alive(self.faults_pid()):
             pid = start_detached(
-                [sys.executable, "-m", "concord.local.faults", "--host", self.host,
-                 "--port", str(self.faults_port), "--upstream", self.tryton_url],
+                [
+                    sys.executable,
+                    "-m",
+                    "concord.local.faults",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.faults_port),
+                    "--upstream",
+                    self.tryton_url,
+                ],
                 log_dir / "faults.log",
                 {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
                 cwd=REPO_ROOT,
@@ -96,8 +105,13 @@ class LocalSystems:
         password = tryton.admin_password(self.cache)
         return {
             system: json.dumps(
-                {"kind": "tryton", "url": self.faults_url, "database": system,
-                 "login": tryton.ADMIN_LOGIN, "password": password}
+                {
+                    "kind": "tryton",
+                    "url": self.faults_url,
+                    "database": system,
+                    "login": tryton.ADMIN_LOGIN,
+                    "password": password,
+                }
             )
             for system in SYSTEMS
         }
@@ -125,7 +139,11 @@ class LocalSystems:
     def status(self) -> dict[str, object]:
         server = tryton.running_server(self.instance)
         return {
-            "tryton": {"url": self.tryton_url, "alive": server is not None, "databases": list(SYSTEMS),
-                       "log": str(TrytonHome(self.instance).server_log)},
+            "tryton": {
+                "url": self.tryton_url,
+                "alive": server is not None,
+                "databases": list(SYSTEMS),
+                "log": str(TrytonHome(self.instance).server_log),
+            },
             "fault_proxy": {"url": self.faults_url, "alive": is_alive(self.faults_pid())},
         }

@@ -98,15 +98,34 @@ class VendorSandboxes:
         """Start whichever of the sandbox and its fault proxy is not running."""
         self.instance.mkdir(parents=True, exist_ok=True)
         commands = {
-            "sandbox": ["-m", "concord.local.sandboxes", "--host", self.host,
-                        "--port", str(self.sandbox_port), *self.sandbox_tenant_args()],
-            "faults": ["-m", "concord.local.faults", "--host", self.host, "--port", str(self.faults_port),
-                       "--upstream", self.sandbox_url],
+            "sandbox": [
+                "-m",
+                "concord.local.sandboxes",
+                "--host",
+                self.host,
+                "--port",
+                str(self.sandbox_port),
+                *self.sandbox_tenant_args(),
+            ],
+            "faults": [
+                "-m",
+                "concord.local.faults",
+                "--host",
+                self.host,
+                "--port",
+                str(self.faults_port),
+                "--upstream",
+                self.sandbox_url,
+            ],
         }
         for what, args in commands.items():
             if not is_alive(self._pid(what)):
-                pid = start_detached([sys.executable, *args], log_dir / f"vendor-{what}.log",
-                                     {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")}, cwd=REPO_ROOT)
+                pid = start_detached(
+                    [sys.executable, *args],
+                    log_dir / f"vendor-{what}.log",
+                    {**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
+                    cwd=REPO_ROOT,
+                )
                 self._pid_file(what).write_text(str(pid))
 
     def sandbox_tenant_args(self) -> list[str]:
@@ -121,8 +140,7 @@ class VendorSandboxes:
 
     def connections(self) -> dict[str, str]:
         """The Secrets Manager value of each SaaS role's connection (concord.connectors.registry)."""
-        return {role: json.dumps(connection_for(kind, f"{self.faults_url}/{role}"))
-                for role, kind in self.saas.items()}
+        return {role: json.dumps(connection_for(kind, f"{self.faults_url}/{role}")) for role, kind in self.saas.items()}
 
     def stop(self) -> None:
         for what in ("faults", "sandbox"):
@@ -134,8 +152,12 @@ class VendorSandboxes:
     def status(self) -> dict[str, object]:
         return {
             "roles": dict(self.saas),
-            "sandbox": {"url": self.sandbox_url, "vendor": self.vendor, "tenants": self.tenant_vendors,
-                        "alive": is_alive(self.sandbox_pid())},
+            "sandbox": {
+                "url": self.sandbox_url,
+                "vendor": self.vendor,
+                "tenants": self.tenant_vendors,
+                "alive": is_alive(self.sandbox_pid()),
+            },
             "fault_proxy": {"url": self.faults_url, "alive": is_alive(self.faults_pid())},
         }
 
@@ -145,24 +167,39 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     Kantata: the account's API base URL and the sandbox's static token; HubSpot: the portal's
     base URL and its app's static token)."""
     if kind == "kantata":
-        return {"kind": kind, "base_url": f"{instance_url}/api/v1", "token": KANTATA_SANDBOX_TOKEN,
-                "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID}
+        return {
+            "kind": kind,
+            "base_url": f"{instance_url}/api/v1",
+            "token": KANTATA_SANDBOX_TOKEN,
+            "billing_status_field_id": KANTATA_BILLING_STATUS_FIELD_ID,
+        }
     if kind == "netsuite":
         return netsuite_connection(instance_url)
     if kind == "dynamics_finance":
         return dynamics_finance_connection(instance_url)
     if kind == "hubspot":
-        return {"kind": kind, "base_url": instance_url, "default_currency": "USD",
-                "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN}}
+        return {
+            "kind": kind,
+            "base_url": instance_url,
+            "default_currency": "USD",
+            "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN},
+        }
     if kind == "business_central":
-        return {"kind": kind, "tenant_id": BC_ENTRA_TENANT, "environment": BC_ENVIRONMENT, "company_id": BC_COMPANY_ID,
-                "client_id": BC_CLIENT_ID, "client_secret": BC_CLIENT_SECRET, "local_currency": "USD",
-                "api_url": instance_url, "login_url": instance_url}
+        return {
+            "kind": kind,
+            "tenant_id": BC_ENTRA_TENANT,
+            "environment": BC_ENVIRONMENT,
+            "company_id": BC_COMPANY_ID,
+            "client_id": BC_CLIENT_ID,
+            "client_secret": BC_CLIENT_SECRET,
+            "local_currency": "USD",
+            "api_url": instance_url,
+            "login_url": instance_url,
+        }
     connection: dict[str, object] = {
         "kind": kind,
         "instance_url": instance_url,
-        "auth": {"type": "client_credentials", "client_id": SANDBOX_CLIENT_ID,
-                 "client_secret": SANDBOX_CLIENT_SECRET},
+        "auth": {"type": "client_credentials", "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET},
     }
     if kind == "certinia":
         connection["org"] = "separate"  # the PSA is its own org, not the CRM's
@@ -173,30 +210,47 @@ def netsuite_demo_private_key() -> str:
     """The PEM private key of the NetSuite sandbox's demo certificate, derived from its
     well-known seed (a demo credential: no key file to keep)."""
     key = ec.derive_private_key(int.from_bytes(hashlib.sha256(NETSUITE_KEY_SEED).digest(), "big"), ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def netsuite_connection(account_url: str) -> dict[str, object]:
     """The sandbox account's integration record and demo certificate, with the custom
     transaction column the sandbox account has."""
     pem = netsuite_demo_private_key()
-    return {"kind": "netsuite", "account_id": "SANDBOX", "base_url": f"{account_url}/services/rest",
-            "auth": {"client_id": NETSUITE_CLIENT_ID, "certificate_id": NETSUITE_CERTIFICATE_ID, "private_key": pem,
-                     "algorithm": "ES256"},
-            "fields": {"concord_ref_column": "custcol_concord_ref"}}
+    return {
+        "kind": "netsuite",
+        "account_id": "SANDBOX",
+        "base_url": f"{account_url}/services/rest",
+        "auth": {
+            "client_id": NETSUITE_CLIENT_ID,
+            "certificate_id": NETSUITE_CERTIFICATE_ID,
+            "private_key": pem,
+            "algorithm": "ES256",
+        },
+        "fields": {"concord_ref_column": "custcol_concord_ref"},
+    }
 
 
 def dynamics_finance_connection(environment_url: str) -> dict[str, object]:
     """The sandbox environment's app, its token endpoint, its companies and reference data, and the
     line extension field the sandbox environment has."""
-    return {"kind": "dynamics_finance", "environment_url": environment_url, "tenant_id": "common",
-            "token_url": f"{environment_url}/common/oauth2/v2.0/token",
-            "auth": {"client_id": FINANCE_CLIENT_ID, "client_secret": FINANCE_CLIENT_SECRET},
-            "default_company": "usmf", "companies": {"us-01": "usmf", "uk-01": "gbsi"}, "customer_group": "30",
-            "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150},
-                              "EXP-REBILL": {"main_account": "401200", "unit_price": 0}},
-            "fields": {"concord_ref": "ConcordLineRef"}}
+    return {
+        "kind": "dynamics_finance",
+        "environment_url": environment_url,
+        "tenant_id": "common",
+        "token_url": f"{environment_url}/common/oauth2/v2.0/token",
+        "auth": {"client_id": FINANCE_CLIENT_ID, "client_secret": FINANCE_CLIENT_SECRET},
+        "default_company": "usmf",
+        "companies": {"us-01": "usmf", "uk-01": "gbsi"},
+        "customer_group": "30",
+        "service_items": {
+            "CONSULT-HR": {"main_account": "401100", "unit_price": 150},
+            "EXP-REBILL": {"main_account": "401200", "unit_price": 0},
+        },
+        "fields": {"concord_ref": "ConcordLineRef"},
+    }
 
 
 def _answers(url: str) -> bool:

@@ -58,7 +58,7 @@ def serve(conn: Connection, spec: dict[str, Any], environment: dict[str, str], r
     started = time.perf_counter()
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
-    except Exception as error:  # an import error is reported like Lambda's Runtime.ImportModuleError
+    except Exception as error:  # noqa: BLE001 - reported like Lambda's Runtime.ImportModuleError
         conn.send({"ready": False, "payload": _error(error, "Runtime.ImportModuleError")})
         return
     conn.send({"ready": True, "init_ms": (time.perf_counter() - started) * 1000})
@@ -72,7 +72,7 @@ def serve(conn: Connection, spec: dict[str, Any], environment: dict[str, str], r
         try:
             result = handler(event, context)
             conn.send({"ok": True, "payload": json.dumps(result, default=str)})
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - a handler's error is its invocation's result, as on Lambda
             conn.send({"ok": False, "payload": _error(error)})
         finally:
             sys.stdout.flush()

@@ -84,16 +84,26 @@ class AuditTrail:
     def record_event(self, event: Envelope, timings: DeliveryTimings) -> bool:
         """Store the event once, with its entity-index items; False when it was already recorded."""
         recorded = RecordedEvent(
-            event_id=event.id, event_type=event.type, source_system=event.source_system.value,
-            legal_entity=event.legal_entity, correlation_id=event.correlation_id, causation_id=event.causation_id,
-            occurred_at=event.occurred_at, ingested_at=event.ingested_at,
+            event_id=event.id,
+            event_type=event.type,
+            source_system=event.source_system.value,
+            legal_entity=event.legal_entity,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.occurred_at,
+            ingested_at=event.ingested_at,
             enqueued_at=_ms_to_datetime(timings.enqueued_at_ms),
             first_received_at=_ms_to_datetime(timings.first_received_at_ms),
-            recorded_at=utc_now(), detail=event.model_dump(mode="json"),
+            recorded_at=utc_now(),
+            detail=event.model_dump(mode="json"),
         )
-        item = {**recorded.model_dump(mode="json", exclude_none=True), "detail": event.model_dump_json(),
-                **EventKey.of(event.id).key(), "kind": event_kind(event.type),
-                "at": sortable(recorded.published_at or recorded.recorded_at or utc_now())}
+        item = {
+            **recorded.model_dump(mode="json", exclude_none=True),
+            "detail": event.model_dump_json(),
+            **EventKey.of(event.id).key(),
+            "kind": event_kind(event.type),
+            "at": sortable(recorded.published_at or recorded.recorded_at or utc_now()),
+        }
         return self._table.transact_put([item, *self._index_items(recorded)], first_if_absent=True)
 
     @staticmethod
@@ -102,7 +112,9 @@ class AuditTrail:
         summary = {"event_id": event.event_id, "event_type": event.event_type}
         items = [
             {"pk": key.pk, "sk": key.sk, **summary}
-            for key in (MentionKey(entity, occurred, event.event_id) for entity in entity_refs(event.event_type, event.data))
+            for key in (
+                MentionKey(entity, occurred, event.event_id) for entity in entity_refs(event.event_type, event.data)
+            )
         ]
         caused_by = event.data.get("caused_by_event_id") if event.event_type == SYNC_EXCEPTION else None
         if caused_by:
@@ -131,7 +143,11 @@ class AuditTrail:
     ) -> list[RecordedEvent]:
         """Events published within [start, end] (of `types`, else of every known type): one Query
         per type, in publication order."""
-        found = [e for t in (types or sorted(EVENT_MODEL_BY_TYPE)) for e in self.events_of_type(t, published_from=start, published_to=end)]
+        found = [
+            e
+            for t in (types or sorted(EVENT_MODEL_BY_TYPE))
+            for e in self.events_of_type(t, published_from=start, published_to=end)
+        ]
         return sorted(found, key=lambda e: (e.published_at or dt.datetime.min.replace(tzinfo=dt.UTC), e.event_id))
 
     def sync_exceptions(self) -> list[RecordedEvent]:
@@ -149,7 +165,11 @@ class AuditTrail:
 
     def exceptions_caused_by(self, event_ids: Iterable[str]) -> list[RecordedEvent]:
         """Sync exceptions raised by the flows these events triggered, oldest first."""
-        ids = {i["event_id"] for cause in set(event_ids) for i in self._table.query_prefix(CauseKey.partition(cause), "EVENT#")}
+        ids = {
+            i["event_id"]
+            for cause in set(event_ids)
+            for i in self._table.query_prefix(CauseKey.partition(cause), "EVENT#")
+        }
         return self.events(ids)
 
     # -- failed attempts ------------------------------------------------------------------
@@ -157,11 +177,16 @@ class AuditTrail:
     def record_failure(self, attempt: FailedAttempt) -> None:
         key = FailureKey(attempt.message_id, attempt.consumer, attempt.receive_count)
         stored = attempt.model_copy(update={"reason": attempt.reason[:MAX_REASON_LENGTH]})
-        self._table.put({
-            **stored.model_dump(mode="json", exclude_none=True), "pk": key.pk, "sk": key.sk,
-            "kind": FAILURE_KIND, "at": sortable(attempt.failed_at),
-            "expires_at": int(utc_now().timestamp()) + FAILURE_RETENTION_DAYS * 86400,
-        })
+        self._table.put(
+            {
+                **stored.model_dump(mode="json", exclude_none=True),
+                "pk": key.pk,
+                "sk": key.sk,
+                "kind": FAILURE_KIND,
+                "at": sortable(attempt.failed_at),
+                "expires_at": int(utc_now().timestamp()) + FAILURE_RETENTION_DAYS * 86400,
+            }
+        )
 
     def failures_of(self, message_id: str) -> list[FailedAttempt]:
         """The failed attempts the consumers recorded for one queue message, first first."""
@@ -176,22 +201,35 @@ class AuditTrail:
     # -- unprocessed webhook deliveries ---------------------------------------------------
 
     def record_unprocessed_delivery(
-        self, source: str, delivery_id: str, items: Sequence[UnprocessedEntry], *,
-        body_sha256: str, scheme: str, received_at: dt.datetime,
+        self,
+        source: str,
+        delivery_id: str,
+        items: Sequence[UnprocessedEntry],
+        *,
+        body_sha256: str,
+        scheme: str,
+        received_at: dt.datetime,
     ) -> None:
         """Record why a delivery's items produced no event. Idempotent: the same delivery writes
         the same item, so a retried write changes nothing."""
         kept = list(items[:MAX_UNPROCESSED_ITEMS])
         delivery = UnprocessedDelivery(
-            source=source, delivery_id=delivery_id, scheme=scheme,
+            source=source,
+            delivery_id=delivery_id,
+            scheme=scheme,
             vendor_event_types=sorted({i.vendor_event_type for i in items})[:100],
-            reasons=sorted({i.reason for i in items}), item_count=len(items), items=kept,
-            truncated=len(items) > len(kept), body_sha256=body_sha256, received_at=received_at,
+            reasons=sorted({i.reason for i in items}),
+            item_count=len(items),
+            items=kept,
+            truncated=len(items) > len(kept),
+            body_sha256=body_sha256,
+            received_at=received_at,
         )
         stored = delivery.model_dump(mode="json", exclude_none=True)
         stored["items"] = [{k: v for k, v in i.items() if v not in (None, [])} for i in stored["items"]]
-        self._table.put({**stored, **DeliveryKey(source, delivery_id).key(), "kind": UNPROCESSED_KIND,
-                         "at": sortable(received_at)})
+        self._table.put(
+            {**stored, **DeliveryKey(source, delivery_id).key(), "kind": UNPROCESSED_KIND, "at": sortable(received_at)}
+        )
 
     def unprocessed_delivery(self, source: str, delivery_id: str) -> UnprocessedDelivery | None:
         item = self._table.get(DeliveryKey(source, delivery_id).pk, DeliveryKey.SK)
@@ -206,8 +244,13 @@ class AuditTrail:
     def start_redrive(self, record: RedriveRecord) -> bool:
         """Write the record before the redrive runs; False (nothing written) when its key exists."""
         key = record.key
-        item = {**record.model_dump(mode="json", exclude_none=True, exclude={"target"}),
-                "pk": key.pk, "sk": key.target, "kind": REDRIVE_KIND, "at": sortable(record.started_at)}
+        item = {
+            **record.model_dump(mode="json", exclude_none=True, exclude={"target"}),
+            "pk": key.pk,
+            "sk": key.target,
+            "kind": REDRIVE_KIND,
+            "at": sortable(record.started_at),
+        }
         return self._table.put(item, if_absent=True)
 
     def update_redrive(self, key: RedriveKey, **values: Any) -> None:
@@ -223,15 +266,24 @@ class AuditTrail:
         records = [_redrive(i) for i in self._by_kind(REDRIVE_KIND, None, None)]
         if event_id is None and message_id is None:
             return records
-        return [r for r in records if (event_id is not None and r.event_id == event_id)
-                or (message_id is not None and r.dlq_message_id == message_id)]
+        return [
+            r
+            for r in records
+            if (event_id is not None and r.event_id == event_id)
+            or (message_id is not None and r.dlq_message_id == message_id)
+        ]
 
     # -- operators' replays ---------------------------------------------------------------
 
     def start_replay(self, record: ReplayRecord) -> bool:
         """Write the record before anything is replayed; False (nothing written) when it exists."""
-        item = {**record.model_dump(mode="json", exclude_none=True), "pk": record.key.pk, "sk": ReplayKey.SK,
-                "kind": REPLAY_KIND, "at": sortable(record.started_at)}
+        item = {
+            **record.model_dump(mode="json", exclude_none=True),
+            "pk": record.key.pk,
+            "sk": ReplayKey.SK,
+            "kind": REPLAY_KIND,
+            "at": sortable(record.started_at),
+        }
         return self._table.put(item, if_absent=True)
 
     def update_replay(self, run_id: str, **values: Any) -> None:
@@ -257,8 +309,15 @@ class AuditTrail:
             condition += " AND #at BETWEEN :start AND :end"
         elif start or end:
             condition += " AND #at >= :start" if start else " AND #at <= :end"
-        return list(self._table.query(condition, values, index=BY_KIND_INDEX, names={"#kind": "kind", "#at": "at"}
-                                      if start or end else {"#kind": "kind"}))
+        return list(
+            self._table.query(
+                condition,
+                values,
+                index=BY_KIND_INDEX,
+                names={"#kind": "kind", "#at": "at"} if start or end else {"#kind": "kind"},
+            )
+        )
+
 
 def _redrive(item: dict[str, Any]) -> RedriveRecord:
     return RedriveRecord.model_validate({**item, "target": item["sk"]})

@@ -21,7 +21,7 @@ from .entities import EntityRef
 def _strip(prefix: str, value: str) -> str:
     if not value.startswith(prefix):
         raise ValueError(f"{value!r} is not a {prefix}… key")
-    return value[len(prefix):]
+    return value[len(prefix) :]
 
 
 # --------------------------------------------------------------------------- keys

@@ -59,7 +59,11 @@ class Table:
         return plain(item) if item else None
 
     def put(
-        self, item: Mapping[str, Any], *, if_absent: bool = False, condition: str | None = None,
+        self,
+        item: Mapping[str, Any],
+        *,
+        if_absent: bool = False,
+        condition: str | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> bool:
         """Write the item; with `if_absent` only when no item has its key, with `condition` only
@@ -93,12 +97,18 @@ class Table:
         )
 
     def query(
-        self, key_condition: str, values: Mapping[str, Any], *, index: str | None = None,
-        filter_expression: str | None = None, names: Mapping[str, str] | None = None,
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        filter_expression: str | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every item a Query returns, page after page."""
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "KeyConditionExpression": key_condition,
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": typed(values),
         }
         if index:

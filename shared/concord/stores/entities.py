@@ -21,8 +21,12 @@ MENTIONS: dict[str, dict[str, list[tuple[str, str]]]] = {
     "project": {
         "crm": [("OpportunityClosedWon", "opportunity_id"), ("ProjectActivated", "opportunity_id")],
         "psa": [
-            ("ProjectActivated", "project_id"), ("ContractChanged", "project_id"), ("StaffingChanged", "project_id"),
-            ("TimeApproved", "project_id"), ("ExpenseApproved", "project_id"), ("InvoicePosted", "project_id"),
+            ("ProjectActivated", "project_id"),
+            ("ContractChanged", "project_id"),
+            ("StaffingChanged", "project_id"),
+            ("TimeApproved", "project_id"),
+            ("ExpenseApproved", "project_id"),
+            ("InvoicePosted", "project_id"),
         ],
     },
 }

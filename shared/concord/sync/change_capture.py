@@ -134,8 +134,12 @@ def capture_watches(
 
 
 def watch_for(
-    system: str, record_type: str, source: str, connectors: tuple[CrmPort, PsaPort, ErpPort],
-    legal_entity: str, clock: Clock = utc_now,
+    system: str,
+    record_type: str,
+    source: str,
+    connectors: tuple[CrmPort, PsaPort, ErpPort],
+    legal_entity: str,
+    clock: Clock = utc_now,
 ) -> Watch:
     """Which system's records of which type are announced how: polling and enrichment (a push
     that names records without their content) share this table, so both give a change the
@@ -212,8 +216,11 @@ def unannounceable(watch: Watch, change: RecordChange, error: PermanentError, no
             "severity": Severity.WARNING,
             "error_class": error.error_class,
             "reason": f"{change.record_type} {change.record_id} changed but cannot be announced: {error}"[:4000],
-            "records": [RecordRef(system=System(system), record_type=change.record_type,
-                                  record_id=change.record_id).model_dump()],
+            "records": [
+                RecordRef(
+                    system=System(system), record_type=change.record_type, record_id=change.record_id
+                ).model_dump()
+            ],
         },
         legal_entity=watch.legal_entity,
         occurred_at=now,
@@ -276,8 +283,15 @@ def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, clock: 
 
     def announce(change: RecordChange) -> list[Envelope]:
         return [
-            _event(TimeApprovedEvent, entry, change, source,
-                   once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, clock)
+            _event(
+                TimeApprovedEvent,
+                entry,
+                change,
+                source,
+                once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id),
+                legal_entity,
+                clock,
+            )
             for entry in psa.approved_entries(change.record_id)
         ]
 
@@ -295,8 +309,15 @@ def approved_time_pages(psa: PsaPort, source: str, legal_entity: str, clock: Clo
 
         def announce(change: RecordChange) -> list[Envelope]:
             return [
-                _event(TimeApprovedEvent, entry, change, source,
-                       once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, clock)
+                _event(
+                    TimeApprovedEvent,
+                    entry,
+                    change,
+                    source,
+                    once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id),
+                    legal_entity,
+                    clock,
+                )
                 for entry in entries.get(change.record_id, [])
             ]
 

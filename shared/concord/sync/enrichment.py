@@ -53,8 +53,9 @@ def enrich(
     report = EnrichmentReport()
     for notice in notices:
         watch = watch_for(notice.system, notice.record_type, notice.vendor_source, connectors, legal_entity, clock)
-        found, announced = (_named(watch, notice, bus) if notice.record_ids
-                            else _delta_read(watch, checkpoints, bus, clock))
+        found, announced = (
+            _named(watch, notice, bus) if notice.record_ids else _delta_read(watch, checkpoints, bus, clock)
+        )
         report = EnrichmentReport(
             notices=report.notices + 1,
             records=report.records + len(notice.record_ids),
@@ -74,12 +75,15 @@ def _named(watch: Watch, notice: ChangeNotified, bus: EventPublisher) -> tuple[i
     return len(changes), len(events)
 
 
-def _delta_read(watch: Watch, checkpoints: CheckpointStore | None, bus: EventPublisher,
-                clock: Clock) -> tuple[int, int]:
+def _delta_read(
+    watch: Watch, checkpoints: CheckpointStore | None, bus: EventPublisher, clock: Clock
+) -> tuple[int, int]:
     """The watch's changes since its checkpoint, announced: (changes found, events)."""
     if checkpoints is None:
-        raise ConfigurationError(f"enrichment: a notice of {watch.key} names no records and no "
-                                 "checkpoint store is configured for a delta read")
+        raise ConfigurationError(
+            f"enrichment: a notice of {watch.key} names no records and no "
+            "checkpoint store is configured for a delta read"
+        )
     read = capture(watch, checkpoints, bus, clock())
     return read.changes, read.events + read.refused
 

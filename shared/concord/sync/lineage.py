@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..clock import Clock, utc_now
 from ..domain import LineageEntry
 from ..events import Envelope
@@ -11,7 +10,13 @@ from .systems import Systems
 
 
 def record_lineage(
-    systems: Systems, object_type: str, canonical_id: str, cause: Envelope, system: System, record_id: str, action: str,
+    systems: Systems,
+    object_type: str,
+    canonical_id: str,
+    cause: Envelope,
+    system: System,
+    record_id: str,
+    action: str,
     clock: Clock = utc_now,
 ) -> None:
     systems.xref.record_change(

@@ -185,13 +185,21 @@ def upsert_erp_customer(state: SagaState, systems: Systems) -> ErpCustomerLinked
     systems.xref.link("customer", validated.customer_ref, System.CRM, validated.customer.account_id, state.event.id)
     systems.xref.link("customer", validated.customer_ref, System.ERP, erp_customer.customer_id, state.event.id)
     created = validated.existing_erp_customer_id is None
-    record_lineage(systems, "customer", validated.customer_ref, state.event, System.ERP, erp_customer.customer_id,
-                   "created" if created else "linked and updated")
+    record_lineage(
+        systems,
+        "customer",
+        validated.customer_ref,
+        state.event,
+        System.ERP,
+        erp_customer.customer_id,
+        "created" if created else "linked and updated",
+    )
     return ErpCustomerLinked(erp_customer_id=erp_customer.customer_id, created=created)
 
 
-def project_plan(validated: CustomerValidated, project_ref: str, client_id: str | None,
-                 rules: LegalEntityRules) -> ProjectPlan:
+def project_plan(
+    validated: CustomerValidated, project_ref: str, client_id: str | None, rules: LegalEntityRules
+) -> ProjectPlan:
     opportunity = validated.opportunity
     return ProjectPlan(
         external_ref=project_ref,
@@ -230,8 +238,15 @@ def create_psa_project(state: SagaState, systems: Systems) -> ProjectCreated:
     if project.client_id is not None:
         systems.xref.link("customer", validated.customer_ref, System.PSA, project.client_id, state.event.id)
     systems.xref.relate("project", project_ref, "customer", validated.customer_ref)
-    record_lineage(systems, "project", project_ref, state.event, System.PSA, project.project_id,
-                   "created" if linked is None else "reactivated")
+    record_lineage(
+        systems,
+        "project",
+        project_ref,
+        state.event,
+        System.PSA,
+        project.project_id,
+        "created" if linked is None else "reactivated",
+    )
     return ProjectCreated(project_ref=project_ref, project=project, created=linked is None)
 
 
@@ -260,9 +275,13 @@ def revenue_schedule(opportunity: Opportunity, closed_on: dt.date, rules: LegalE
         starts_on=opportunity.closed_on or closed_on,
         term_months=rules.revenue.term_months,
         lines=[
-            RevenueLine(service_item=line.service_item, description=line.description, quantity=line.quantity,
-                        amount=line.unit_price.model_copy(update={"amount": line.unit_price.amount * line.quantity}),
-                        method=method(line.service_item))
+            RevenueLine(
+                service_item=line.service_item,
+                description=line.description,
+                quantity=line.quantity,
+                amount=line.unit_price.model_copy(update={"amount": line.unit_price.amount * line.quantity}),
+                method=method(line.service_item),
+            )
             for line in opportunity.lines
         ],
     )
@@ -277,8 +296,9 @@ def map_revenue_schedule(state: SagaState, systems: Systems) -> RevenueScheduleM
         )
     validated: CustomerValidated = state.require("validation")
     linked: ErpCustomerLinked = state.require("erp_customer")
-    schedule = revenue_schedule(validated.opportunity, state.event.data.closed_on,
-                                systems.rules_for(state.event.legal_entity))
+    schedule = revenue_schedule(
+        validated.opportunity, state.event.data.closed_on, systems.rules_for(state.event.legal_entity)
+    )
     if not schedule.deferred_lines():
         return RevenueScheduleMapped(applied=False, detail="every line is recognized as it is invoiced")
     # Idempotent in the ERP: a re-run for the same project gets the same schedule back.
@@ -286,9 +306,10 @@ def map_revenue_schedule(state: SagaState, systems: Systems) -> RevenueScheduleM
     systems.xref.link("revenue_schedule", created.project_ref, System.ERP, schedule_id, state.event.id)
     deferred = len(schedule.deferred_lines())
     return RevenueScheduleMapped(
-        applied=True, schedule_id=schedule_id,
+        applied=True,
+        schedule_id=schedule_id,
         detail=f"{deferred} of {len(schedule.lines)} lines deferred over {schedule.term_months} months from "
-               f"{schedule.starts_on.isoformat()}",
+        f"{schedule.starts_on.isoformat()}",
     )
 
 
@@ -304,9 +325,7 @@ def publish_project_activated(state: SagaState, systems: Systems, now: dt.dateti
             "erp_customer_id": linked.erp_customer_id,
             "name": validated.opportunity.name,
             "budget": validated.opportunity.amount.model_dump(mode="json"),
-            "tasks": [
-                {"task_id": task_id, "name": name} for name, task_id in sorted(created.project.task_ids.items())
-            ],
+            "tasks": [{"task_id": task_id, "name": name} for name, task_id in sorted(created.project.task_ids.items())],
         },
         legal_entity=state.event.legal_entity,
         occurred_at=now,
@@ -332,12 +351,17 @@ def compensate(state: SagaState, systems: Systems) -> Compensated:
     undo: list[tuple[str, Callable[[], None]]] = []
     if state.project and state.project.created:
         project_id = state.project.project.project_id
-        undo.append((f"PSA project {project_id} put on hold",
-                     lambda: systems.psa.set_project_state(project_id, ProjectState.ON_HOLD, reason)))
+        undo.append(
+            (
+                f"PSA project {project_id} put on hold",
+                lambda: systems.psa.set_project_state(project_id, ProjectState.ON_HOLD, reason),
+            )
+        )
     if state.erp_customer and state.erp_customer.created:
         customer_id = state.erp_customer.erp_customer_id
-        undo.append((f"ERP customer {customer_id} deactivated",
-                     lambda: systems.erp.deactivate_customer(customer_id, reason)))
+        undo.append(
+            (f"ERP customer {customer_id} deactivated", lambda: systems.erp.deactivate_customer(customer_id, reason))
+        )
     actions = []
     for done, action in undo:
         try:
@@ -368,7 +392,9 @@ def exception_event(state: SagaState, now: dt.datetime) -> SyncExceptionRaisedEv
     error_class = error_class_from_name(state.error.Error if state.error else "")
     records = []
     if state.erp_customer:
-        records.append(RecordRef(system=System.ERP, record_type="customer", record_id=state.erp_customer.erp_customer_id))
+        records.append(
+            RecordRef(system=System.ERP, record_type="customer", record_id=state.erp_customer.erp_customer_id)
+        )
     if state.project:
         records.append(RecordRef(system=System.PSA, record_type="project", record_id=state.project.project.project_id))
     reason = state.error.reason() if state.error else "unknown failure"

@@ -95,13 +95,19 @@ def _customer_drift(systems: Systems, ref: str) -> list[Drift]:
         crm_value, erp_value = _text(getattr(crm, field)), _text(getattr(erp, field))
         if crm_value != erp_value:
             owner = systems.ownership.owner("customer", field)
-            found.append(Drift(
-                object_type="customer", canonical_id=ref, field=field, authority=owner,
-                values={System.CRM: crm_value, System.ERP: erp_value}, severity=Severity.WARNING,
-                # the CRM's own fields are re-applied; an ERP-owned field the CRM disagrees
-                # with is a conflict for a person (the customer flow reports it the same way)
-                repairable=owner is System.CRM,
-            ))
+            found.append(
+                Drift(
+                    object_type="customer",
+                    canonical_id=ref,
+                    field=field,
+                    authority=owner,
+                    values={System.CRM: crm_value, System.ERP: erp_value},
+                    severity=Severity.WARNING,
+                    # the CRM's own fields are re-applied; an ERP-owned field the CRM disagrees
+                    # with is a conflict for a person (the customer flow reports it the same way)
+                    repairable=owner is System.CRM,
+                )
+            )
     return found
 
 
@@ -114,12 +120,20 @@ def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
     deal = systems.crm.get_opportunity(opportunity).amount
     budget = systems.psa.project_budget(project)
     if budget is None or (budget.currency, budget.amount) != (deal.currency, deal.amount):
-        found.append(Drift(
-            object_type="project", canonical_id=ref, field="budget", authority=System.CRM,
-            values={System.CRM: f"{deal.amount} {deal.currency}",
-                    System.PSA: f"{budget.amount} {budget.currency}" if budget else None},
-            severity=Severity.WARNING, repairable=False,
-        ))
+        found.append(
+            Drift(
+                object_type="project",
+                canonical_id=ref,
+                field="budget",
+                authority=System.CRM,
+                values={
+                    System.CRM: f"{deal.amount} {deal.currency}",
+                    System.PSA: f"{budget.amount} {budget.currency}" if budget else None,
+                },
+                severity=Severity.WARNING,
+                repairable=False,
+            )
+        )
 
     approved = [t for t in systems.psa.approved_time(project) if t.billable]
     billed = billed_hours(systems, approved)
@@ -127,30 +141,52 @@ def _project_drift(systems: Systems, ref: str, today: dt.date) -> list[Drift]:
     if unbilled:
         approved_hours = sum((t.hours for t in approved), Decimal(0))
         billed_total = sum(billed.values(), Decimal(0))
-        found.append(Drift(
-            object_type="project", canonical_id=ref, field="billed_hours", authority=System.PSA,
-            values={System.PSA: str(approved_hours), System.ERP: str(billed_total)},
-            severity=Severity.HIGH, repairable=True, detail=tuple(unbilled),
-        ))
+        found.append(
+            Drift(
+                object_type="project",
+                canonical_id=ref,
+                field="billed_hours",
+                authority=System.PSA,
+                values={System.PSA: str(approved_hours), System.ERP: str(billed_total)},
+                severity=Severity.HIGH,
+                repairable=True,
+                detail=tuple(unbilled),
+            )
+        )
 
     states = _states_from_erp(systems, ref)
     for state, erp_due in states:
         if erp_due != state.amount_due.amount:
-            found.append(Drift(
-                object_type="project", canonical_id=ref, field=f"invoice {state.invoice_id} amount_due",
-                authority=System.ERP, values={System.ERP: str(erp_due), System.CONCORD: str(state.amount_due.amount)},
-                severity=Severity.HIGH, repairable=True,
-            ))
+            found.append(
+                Drift(
+                    object_type="project",
+                    canonical_id=ref,
+                    field=f"invoice {state.invoice_id} amount_due",
+                    authority=System.ERP,
+                    values={System.ERP: str(erp_due), System.CONCORD: str(state.amount_due.amount)},
+                    severity=Severity.HIGH,
+                    repairable=True,
+                )
+            )
     if states:
         expected = project_status([_with_due(s, due) for s, due in states], today)
         crm_status, psa_status = systems.crm.financial_status(opportunity), systems.psa.billing_status(project)
         if crm_status != expected or psa_status != expected:
-            found.append(Drift(
-                object_type="project", canonical_id=ref, field="financial_status", authority=System.ERP,
-                values={System.ERP: expected.value, System.CRM: crm_status.value if crm_status else None,
-                        System.PSA: psa_status.value if psa_status else None},
-                severity=Severity.HIGH, repairable=True,
-            ))
+            found.append(
+                Drift(
+                    object_type="project",
+                    canonical_id=ref,
+                    field="financial_status",
+                    authority=System.ERP,
+                    values={
+                        System.ERP: expected.value,
+                        System.CRM: crm_status.value if crm_status else None,
+                        System.PSA: psa_status.value if psa_status else None,
+                    },
+                    severity=Severity.HIGH,
+                    repairable=True,
+                )
+            )
     return found
 
 
@@ -214,10 +250,17 @@ def repair(drift: Drift, cause: DriftDetectedEvent, systems: Systems, now: dt.da
         project = systems.xref.records_of("project", drift.canonical_id)[System.PSA]
         approved = {t.time_entry_id: t for t in systems.psa.approved_time(project)}
         events = [
-            new_event(TimeApprovedEvent, approved[entry].model_dump(), legal_entity=cause.legal_entity, occurred_at=now,
-                      event_id=derived_event_id("repair", cause.id, entry), causation_id=cause.id,
-                      correlation_id=cause.correlation_id)
-            for entry in drift.detail if entry in approved
+            new_event(
+                TimeApprovedEvent,
+                approved[entry].model_dump(),
+                legal_entity=cause.legal_entity,
+                occurred_at=now,
+                event_id=derived_event_id("repair", cause.id, entry),
+                causation_id=cause.id,
+                correlation_id=cause.correlation_id,
+            )
+            for entry in drift.detail
+            if entry in approved
         ]
         outcomes = bill([(e.id, e) for e in events], systems)
         failed = [str(o) for o in outcomes.values() if isinstance(o, Exception)]

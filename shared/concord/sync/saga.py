@@ -9,14 +9,11 @@ machine retries only the transient one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from pydantic import ValidationError
 
 from ..errors import ConcordError, classify
 from ..events.types import ErrorClass
-
-T = TypeVar("T")
 
 
 class SagaStepError(Exception):
@@ -48,7 +45,9 @@ class SagaConflictError(SagaStepError):
     error_class = ErrorClass.CONFLICT
 
 
-_BY_CLASS = {cls.error_class: cls for cls in (SagaTransientError, SagaPermanentError, SagaValidationError, SagaConflictError)}
+_BY_CLASS = {
+    cls.error_class: cls for cls in (SagaTransientError, SagaPermanentError, SagaValidationError, SagaConflictError)
+}
 # Errors Lambda itself raises when it could not run the step, or the step's sandbox died
 # (timeout, out of memory, crash); worth retrying too.
 LAMBDA_SERVICE_ERRORS = [
@@ -62,7 +61,7 @@ LAMBDA_SERVICE_ERRORS = [
 RETRYABLE_ERRORS = [SagaTransientError.__name__, "States.Timeout", *LAMBDA_SERVICE_ERRORS]
 
 
-def run_step(step: Callable[[], T]) -> T:
+def run_step[T](step: Callable[[], T]) -> T:
     """Run a step, its failure renamed after its class (concord.errors.classify)."""
     try:
         return step()
@@ -70,7 +69,7 @@ def run_step(step: Callable[[], T]) -> T:
         raise
     except ValidationError as error:
         raise SagaValidationError(f"invalid saga input: {error.error_count()} problems") from error
-    except Exception as error:  # noqa: BLE001 - every failure leaves as one of the four names
+    except Exception as error:
         message = str(error) if isinstance(error, ConcordError) else f"{type(error).__name__}: {error}"
         raise _BY_CLASS[classify(error)](message) from error
 

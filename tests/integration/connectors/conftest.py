@@ -49,8 +49,7 @@ EXPENSE_CODE = "EXP-REBILL"  # erp only: what rebilled expenses are invoiced as
 def _missing_contract(server: TrytonServer, home: Path) -> list[str]:
     """What the running databases still lack of concord_sync's fields and seed."""
     missing = []
-    clients = {db: TrytonRpcClient(server.url, db, ADMIN_LOGIN, admin_password(home))
-               for db in ("crm", "psa", "erp")}
+    clients = {db: TrytonRpcClient(server.url, db, ADMIN_LOGIN, admin_password(home)) for db in ("crm", "psa", "erp")}
     try:
         for db, model, field in _FIELDS:
             if not has_field(clients[db], model, field):
@@ -60,8 +59,7 @@ def _missing_contract(server: TrytonServer, home: Path) -> list[str]:
                 missing.append(f"{db}: product {PRODUCT_CODE}")
             if not client.search_read("country.country", [["code", "=", "US"]], ["id"]):
                 missing.append(f"{db}: country US")
-        if not clients["erp"].search_read("product.product", [["code", "=", EXPENSE_CODE]],
-                                          ["id"]):
+        if not clients["erp"].search_read("product.product", [["code", "=", EXPENSE_CODE]], ["id"]):
             missing.append(f"erp: product {EXPENSE_CODE}")
         if not clients["crm"].search_read("party.party", [["name", "=", DEMO_CUSTOMER]], ["id"]):
             missing.append(f"crm: party {DEMO_CUSTOMER}")
@@ -101,8 +99,7 @@ def tryton_client(fresh_databases: TrytonServer, tryton_home: Path) -> Iterator[
     clients: list[TrytonRpcClient] = []
 
     def connect(database: str) -> TrytonRpcClient:
-        client = TrytonRpcClient(fresh_databases.url, database, ADMIN_LOGIN,
-                                 admin_password(tryton_home))
+        client = TrytonRpcClient(fresh_databases.url, database, ADMIN_LOGIN, admin_password(tryton_home))
         clients.append(client)
         return client
 
@@ -131,8 +128,9 @@ def erp(tryton_client: Connect) -> TrytonErp:
 EPOCH = TimeCursor.at(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).encode()
 
 
-def drain(source: ChangeSource, record_type: str, cursor: str = EPOCH,
-          limit: int = 1000) -> tuple[list[RecordChange], str]:
+def drain(
+    source: ChangeSource, record_type: str, cursor: str = EPOCH, limit: int = 1000
+) -> tuple[list[RecordChange], str]:
     """Every change after `cursor`, page by page, and the cursor after the last one."""
     changes: list[RecordChange] = []
     while True:

@@ -28,15 +28,18 @@ class _Upstream(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        echo = {"method": self.command, "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body.decode()}
+        echo = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body.decode(),
+        }
         payload: Any = echo
         if self.path.endswith("/rpc/") and body:
             request = json.loads(body)
             result: Any = {"login": [1, "token"], "prefs": {"company": 1}}.get(
-                {"common.db.login": "login",
-                 "model.res.user.get_preferences": "prefs"}.get(request["method"], ""), echo)
+                {"common.db.login": "login", "model.res.user.get_preferences": "prefs"}.get(request["method"], ""), echo
+            )
             payload = {"id": request["id"], "result": result}
         data = json.dumps(payload).encode()
         self.send_response(201 if self.command == "PUT" else 200)
@@ -48,7 +51,7 @@ class _Upstream(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -81,15 +84,21 @@ def _rpc(proxy: FaultProxy, database: str = "erp", timeout: float = 5.0) -> Tryt
 
 def test_pass_through_keeps_method_path_query_headers_and_body(proxy: FaultProxy) -> None:
     with httpx.Client(base_url=proxy.url) as client:
-        response = client.put("/erp/some/path?x=1&y=two", content=b"hello",
-                              headers={"X-Custom": "kept", "Connection": "keep-alive, X-Drop",
-                                       "X-Drop": "hop-by-hop by name", "Keep-Alive": "5"})
+        response = client.put(
+            "/erp/some/path?x=1&y=two",
+            content=b"hello",
+            headers={
+                "X-Custom": "kept",
+                "Connection": "keep-alive, X-Drop",
+                "X-Drop": "hop-by-hop by name",
+                "Keep-Alive": "5",
+            },
+        )
 
     assert response.status_code == 201
     assert response.headers["x-upstream"] == "yes"
     echo = response.json()
-    assert (echo["method"], echo["path"], echo["body"]) == ("PUT", "/erp/some/path?x=1&y=two",
-                                                            "hello")
+    assert (echo["method"], echo["path"], echo["body"]) == ("PUT", "/erp/some/path?x=1&y=two", "hello")
     assert echo["headers"]["x-custom"] == "kept"
     assert "x-drop" not in echo["headers"] and "keep-alive" not in echo["headers"]
     assert echo["headers"]["content-length"] == "5"
@@ -104,17 +113,20 @@ def test_rpc_client_works_through_the_proxy(proxy: FaultProxy, faults: FaultCont
     assert faults.list().forwarded == {"erp": 3}  # login, preferences, the call
 
 
-@pytest.mark.parametrize(("mode", "options"), [
-    (FaultMode.OUTAGE, {}),
-    (FaultMode.RESET, {}),
-    (FaultMode.ERROR, {"status": 503}),
-    (FaultMode.ERROR, {"status": 500}),
-    (FaultMode.THROTTLE, {"retry_after": 7}),
-    (FaultMode.LATENCY, {"latency_ms": 1500}),
-])
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        (FaultMode.OUTAGE, {}),
+        (FaultMode.RESET, {}),
+        (FaultMode.ERROR, {"status": 503}),
+        (FaultMode.ERROR, {"status": 500}),
+        (FaultMode.THROTTLE, {"retry_after": 7}),
+        (FaultMode.LATENCY, {"latency_ms": 1500}),
+    ],
+)
 def test_each_mode_is_a_transient_error_for_the_rpc_client(
-        proxy: FaultProxy, faults: FaultController, mode: FaultMode,
-        options: dict[str, Any]) -> None:
+    proxy: FaultProxy, faults: FaultController, mode: FaultMode, options: dict[str, Any]
+) -> None:
     # Given a logged-in client (timeout 0.5 s) and a fault on its database
     client = _rpc(proxy, timeout=0.5)
     client.login()
@@ -147,8 +159,7 @@ def test_faults_are_per_target(proxy: FaultProxy, faults: FaultController) -> No
     assert httpx.get(f"{proxy.url}/erp/x").status_code == 503
 
 
-def test_remaining_clears_the_fault_after_that_many(proxy: FaultProxy,
-                                                    faults: FaultController) -> None:
+def test_remaining_clears_the_fault_after_that_many(proxy: FaultProxy, faults: FaultController) -> None:
     faults.set("erp", "error", status=502, remaining=2)
     assert faults.list().faults["erp"].remaining == 2
 
@@ -160,8 +171,7 @@ def test_remaining_clears_the_fault_after_that_many(proxy: FaultProxy,
     assert report.injected == {"erp": {FaultMode.ERROR: 2}}
 
 
-def test_probability_injects_a_share_of_requests(proxy: FaultProxy,
-                                                 faults: FaultController) -> None:
+def test_probability_injects_a_share_of_requests(proxy: FaultProxy, faults: FaultController) -> None:
     faults.set("erp", "error", probability=0.3)
 
     with httpx.Client(base_url=proxy.url) as client:
@@ -179,8 +189,7 @@ def test_probability_zero_never_injects(proxy: FaultProxy, faults: FaultControll
     assert all(httpx.get(f"{proxy.url}/erp/x").status_code == 200 for _ in range(20))
 
 
-def test_control_api_lists_validates_and_clears_all(proxy: FaultProxy,
-                                                    faults: FaultController) -> None:
+def test_control_api_lists_validates_and_clears_all(proxy: FaultProxy, faults: FaultController) -> None:
     faults.set("erp", "latency", latency_ms=10)
     faults.set("psa", "throttle", retry_after=3, probability=0.5)
 

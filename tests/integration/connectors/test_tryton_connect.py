@@ -11,8 +11,13 @@ from concord.connectors.registry import KINDS, ConnectorContext, Role
 from concord.connectors.tryton import TrytonConnection, TrytonCrm, TrytonErp, TrytonPsa, connect
 from concord.errors import ConfigurationError
 
-SECRET = {"kind": "tryton", "url": "http://127.0.0.1:8765", "database": "crm", "login": "concord",
-          "password": "s3cret-value"}
+SECRET = {
+    "kind": "tryton",
+    "url": "http://127.0.0.1:8765",
+    "database": "crm",
+    "login": "concord",
+    "password": "s3cret-value",
+}
 
 
 def _context(**overrides: Any) -> ConnectorContext:
@@ -34,12 +39,15 @@ def test_the_crm_takes_its_legal_entity_from_the_context() -> None:
     assert isinstance(crm, TrytonCrm) and crm.legal_entity == "de-02"
 
 
-@pytest.mark.parametrize("broken", [
-    {**SECRET, "legal_entity": "us-01"},  # the legal entity is configuration, not the secret's
-    {k: v for k, v in SECRET.items() if k != "password"},
-    {**SECRET, "url": "not a url"},
-    {**SECRET, "kind": "salesforce"},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {**SECRET, "legal_entity": "us-01"},  # the legal entity is configuration, not the secret's
+        {k: v for k, v in SECRET.items() if k != "password"},
+        {**SECRET, "url": "not a url"},
+        {**SECRET, "kind": "salesforce"},
+    ],
+)
 def test_a_malformed_connection_is_a_configuration_error_that_names_no_secret(broken: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError) as caught:
         connect(Role.ERP, broken, _context())

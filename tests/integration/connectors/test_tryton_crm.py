@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
 from concord.connectors.kit.cursors import TimeCursor
+from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
 from concord.connectors.tryton.names import FINANCIAL_STATUS_NOTE
 from concord.domain import CrmCapabilities, FinancialStatus
 from concord.errors import PermanentError, ValidationFailed
@@ -27,19 +27,35 @@ def _party_id(client: TrytonRpcClient, name: str) -> int:
 
 
 def _product(client: TrytonRpcClient) -> dict[str, Any]:
-    (product,) = client.search_read("product.product", [["code", "=", PRODUCT_CODE]],
-                                    ["default_uom"])
+    (product,) = client.search_read("product.product", [["code", "=", PRODUCT_CODE]], ["default_uom"])
     return product
 
 
-def _opportunity(client: TrytonRpcClient, party_id: int, description: str,
-                 quantity: float = 20.0) -> int:
+def _opportunity(client: TrytonRpcClient, party_id: int, description: str, quantity: float = 20.0) -> int:
     product = _product(client)
-    (opportunity_id,) = client.create("sale.opportunity", [{
-        "party": party_id, "description": description, "amount": Decimal("3000.00"),
-        "lines": [["create", [{"product": product["id"], "unit": product["default_uom"],
-                               "quantity": quantity, "description": "Senior consulting"}]]],
-    }])
+    (opportunity_id,) = client.create(
+        "sale.opportunity",
+        [
+            {
+                "party": party_id,
+                "description": description,
+                "amount": Decimal("3000.00"),
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {
+                                "product": product["id"],
+                                "unit": product["default_uom"],
+                                "quantity": quantity,
+                                "description": "Senior consulting",
+                            }
+                        ],
+                    ]
+                ],
+            }
+        ],
+    )
     return int(opportunity_id)
 
 
@@ -66,7 +82,8 @@ def test_get_customer_maps_the_seeded_account(crm: TrytonCrm) -> None:
     assert customer.account_id == str(party_id)
     assert customer.name == DEMO_CUSTOMER
     assert customer.billing_address == Address(
-        street="500 Market Street", city="San Francisco", postal_code="94105", country="US")
+        street="500 Market Street", city="San Francisco", postal_code="94105", country="US"
+    )
     assert customer.tax_id == "94-3123456"
     assert customer.currency == "USD"
     assert customer.legal_entity == "us-01"
@@ -77,8 +94,7 @@ def test_get_customer_without_address_or_tax_id(crm: TrytonCrm) -> None:
 
     customer = crm.get_customer(str(party_id))
 
-    assert (customer.name, customer.billing_address, customer.tax_id) == (
-        "Bare Prospect Inc", None, None)
+    assert (customer.name, customer.billing_address, customer.tax_id) == ("Bare Prospect Inc", None, None)
 
 
 @pytest.mark.parametrize("account_id", ["999999", "not-a-number"])
@@ -106,8 +122,11 @@ def test_get_opportunity_before_conversion_prices_lines_at_list_price(crm: Tryto
     assert opportunity.closed_on is None
     (line,) = opportunity.lines
     assert (line.service_item, line.description, line.quantity, line.unit_price) == (
-        PRODUCT_CODE, "Senior consulting", Decimal("20.0"),
-        Money(amount=Decimal("150.00"), currency="USD"))
+        PRODUCT_CODE,
+        "Senior consulting",
+        Decimal("20.0"),
+        Money(amount=Decimal("150.00"), currency="USD"),
+    )
 
 
 def test_get_opportunity_won_maps_to_a_closed_won_payload(crm: TrytonCrm) -> None:
@@ -122,12 +141,17 @@ def test_get_opportunity_won_maps_to_a_closed_won_payload(crm: TrytonCrm) -> Non
     # Then it is won, closed today, with the sale's lines, and fits OpportunityClosedWon
     assert opportunity.won
     assert opportunity.closed_on == dt.date.today()
-    assert [(line.service_item, line.quantity, line.unit_price.amount)
-            for line in opportunity.lines] == [(PRODUCT_CODE, Decimal("8.0"), Decimal("150.0000"))]
+    assert [(line.service_item, line.quantity, line.unit_price.amount) for line in opportunity.lines] == [
+        (PRODUCT_CODE, Decimal("8.0"), Decimal("150.0000"))
+    ]
     OpportunityClosedWon(
-        opportunity_id=opportunity.opportunity_id, account_id=opportunity.account_id,
-        name=opportunity.name, amount=opportunity.amount, closed_on=opportunity.closed_on,
-        lines=opportunity.lines)
+        opportunity_id=opportunity.opportunity_id,
+        account_id=opportunity.account_id,
+        name=opportunity.name,
+        amount=opportunity.amount,
+        closed_on=opportunity.closed_on,
+        lines=opportunity.lines,
+    )
 
 
 def test_get_opportunity_missing_is_permanent(crm: TrytonCrm) -> None:
@@ -135,12 +159,18 @@ def test_get_opportunity_missing_is_permanent(crm: TrytonCrm) -> None:
         crm.get_opportunity("424242")
 
 
-def test_get_opportunity_line_without_product_code_is_a_validation_failure(
-        crm: TrytonCrm) -> None:
+def test_get_opportunity_line_without_product_code_is_a_validation_failure(crm: TrytonCrm) -> None:
     party_id = _party_id(crm.client, DEMO_CUSTOMER)
-    (opportunity_id,) = crm.client.create("sale.opportunity", [{
-        "party": party_id, "description": "Free-text deal",
-        "lines": [["create", [{"quantity": 1.0, "description": "Something"}]]]}])
+    (opportunity_id,) = crm.client.create(
+        "sale.opportunity",
+        [
+            {
+                "party": party_id,
+                "description": "Free-text deal",
+                "lines": [["create", [{"quantity": 1.0, "description": "Something"}]]],
+            }
+        ],
+    )
 
     with pytest.raises(ValidationFailed):
         crm.get_opportunity(str(opportunity_id))
@@ -148,8 +178,8 @@ def test_get_opportunity_line_without_product_code_is_a_validation_failure(
 
 def _notes(client: TrytonRpcClient, opportunity_id: int) -> list[str]:
     rows = client.search_read(
-        "ir.note", [["resource", "=", f"sale.opportunity,{opportunity_id}"]], ["message"],
-        order=[("id", "ASC")])
+        "ir.note", [["resource", "=", f"sale.opportunity,{opportunity_id}"]], ["message"], order=[("id", "ASC")]
+    )
     return [r["message"] for r in rows]
 
 
@@ -166,8 +196,7 @@ def test_set_financial_status_notes_each_status_once(crm: TrytonCrm) -> None:
 
     # Then one note per status change is attached to the opportunity
     notes = _notes(crm.client, opportunity_id)
-    assert [n.split(" (", 1)[0] for n in notes] == [
-        f"{FINANCIAL_STATUS_NOTE}invoiced", f"{FINANCIAL_STATUS_NOTE}paid"]
+    assert [n.split(" (", 1)[0] for n in notes] == [f"{FINANCIAL_STATUS_NOTE}invoiced", f"{FINANCIAL_STATUS_NOTE}paid"]
     # And the status reads back as the newest one
     assert crm.financial_status(str(opportunity_id)) is FinancialStatus.PAID
 
@@ -182,13 +211,14 @@ def test_set_financial_status_of_missing_opportunity_is_a_permanent_failure_of_t
     assert list(failed) == ["424242"] and isinstance(failed["424242"], RecordNotFound)
 
 
-def test_changes_since_pages_through_ties_without_skipping_or_repeating(
-        crm: TrytonCrm) -> None:
+def test_changes_since_pages_through_ties_without_skipping_or_repeating(crm: TrytonCrm) -> None:
     # Given three parties created in one call: one transaction, so one write timestamp
     _, cursor = drain(crm, "customer")
     ids = crm.client.create("party.party", [{"name": f"Tie {n} Ltd"} for n in range(3)])
-    written = {r["write_date"] or r["create_date"] for r in crm.client.search_read(
-        "party.party", [["id", "in", ids]], ["write_date", "create_date"])}
+    written = {
+        r["write_date"] or r["create_date"]
+        for r in crm.client.search_read("party.party", [["id", "in", ids]], ["write_date", "create_date"])
+    }
     assert len(written) == 1
 
     # When paging with limit=1 from the last cursor
@@ -220,8 +250,7 @@ def test_changes_since_sees_new_and_changed_opportunities(crm: TrytonCrm) -> Non
     assert page.more is False
 
 
-def test_a_resumed_poll_rereads_the_last_minute_without_moving_the_checkpoint_back(
-        crm: TrytonCrm) -> None:
+def test_a_resumed_poll_rereads_the_last_minute_without_moving_the_checkpoint_back(crm: TrytonCrm) -> None:
     # Given a checkpoint just after a new opportunity
     party_id = _party_id(crm.client, DEMO_CUSTOMER)
     _, before = drain(crm, "opportunity")

@@ -33,7 +33,8 @@ def _client(proxy: FaultProxy, home: Path, database: str) -> TrytonRpcClient:
 
 
 def test_erp_outage_is_transient_and_clearing_it_restores_service(
-        proxy: FaultProxy, faults: FaultController, tryton_home: Path) -> None:
+    proxy: FaultProxy, faults: FaultController, tryton_home: Path
+) -> None:
     # Given clients of erp and crm through the proxy, logged in
     erp = _client(proxy, tryton_home, "erp")
     crm = _client(proxy, tryton_home, "crm")
@@ -55,8 +56,7 @@ def test_erp_outage_is_transient_and_clearing_it_restores_service(
     crm.close()
 
 
-def test_connector_lets_transient_errors_through(
-        proxy: FaultProxy, faults: FaultController, tryton_home: Path) -> None:
+def test_connector_lets_transient_errors_through(proxy: FaultProxy, faults: FaultController, tryton_home: Path) -> None:
     # Given the ERP connector behind the proxy, erp throttled for its next two calls
     connector = TrytonErp(_client(proxy, tryton_home, "erp"))
     connector.client.login()

@@ -48,30 +48,47 @@ def test_datetimes_travel_as_naive_utc() -> None:
     assert names.from_tryton_datetime(dt.datetime(2026, 4, 3, 9, 0)) == aware
 
 
-@pytest.mark.parametrize(("tax_id", "country", "kind"), [
-    ("DE123456789", "DE", "eu_vat"), ("FR 40 303 265 045", None, "eu_vat"),
-    ("GB980780684", "GB", "gb_vat"), ("94-3123456", "US", "us_ein"),
-    ("123456789RT0001", "CA", "ca_bn"), ("12345", None, None),
-])
+@pytest.mark.parametrize(
+    ("tax_id", "country", "kind"),
+    [
+        ("DE123456789", "DE", "eu_vat"),
+        ("FR 40 303 265 045", None, "eu_vat"),
+        ("GB980780684", "GB", "gb_vat"),
+        ("94-3123456", "US", "us_ein"),
+        ("123456789RT0001", "CA", "ca_bn"),
+        ("12345", None, None),
+    ],
+)
 def test_tax_identifier_type(tax_id: str, country: str | None, kind: str | None) -> None:
     assert mapping.tax_identifier_type(tax_id, country) == kind
 
 
 def test_identifier_domain_covers_stdnum_forms() -> None:
-    assert mapping.identifier_domain("gb 980 7806-84") == [[
-        "OR", ["code", "=", "gb 980 7806-84"], ["code_compact", "=", "GB980780684"],
-        [["code_compact", "=", "980780684"], ["type", "=", "gb_vat"]]]]
-    assert mapping.identifier_domain("94-3123456") == [[
-        "OR", ["code", "=", "94-3123456"], ["code_compact", "=", "943123456"]]]
+    assert mapping.identifier_domain("gb 980 7806-84") == [
+        [
+            "OR",
+            ["code", "=", "gb 980 7806-84"],
+            ["code_compact", "=", "GB980780684"],
+            [["code_compact", "=", "980780684"], ["type", "=", "gb_vat"]],
+        ]
+    ]
+    assert mapping.identifier_domain("94-3123456") == [
+        ["OR", ["code", "=", "94-3123456"], ["code_compact", "=", "943123456"]]
+    ]
 
 
 def test_to_address_needs_street_city_and_country() -> None:
-    row = {"street": "500 Market Street\nSuite 2", "city": "San Francisco",
-           "postal_code": "94105", "country.": {"code": "US"}, "subdivision.": {"code": "US-CA"}}
+    row = {
+        "street": "500 Market Street\nSuite 2",
+        "city": "San Francisco",
+        "postal_code": "94105",
+        "country.": {"code": "US"},
+        "subdivision.": {"code": "US-CA"},
+    }
 
     assert mapping.to_address(row) == Address(
-        street="500 Market Street, Suite 2", city="San Francisco", postal_code="94105",
-        region="CA", country="US")
+        street="500 Market Street, Suite 2", city="San Francisco", postal_code="94105", region="CA", country="US"
+    )
     assert mapping.to_address({**row, "city": None}) is None
     assert mapping.to_address({**row, "country.": None}) is None
     assert mapping.to_address(None) is None
@@ -81,30 +98,43 @@ def test_status_notes_round_trip() -> None:
     note = mapping.financial_status_note(FinancialStatus.PARTIALLY_PAID, T0)
 
     assert note == "Concord financial status: partially_paid (set by Concord 2026-04-03T09:00Z)"
-    assert mapping.status_of_note(note, names.FINANCIAL_STATUS_NOTE) is (
-        FinancialStatus.PARTIALLY_PAID)
+    assert mapping.status_of_note(note, names.FINANCIAL_STATUS_NOTE) is (FinancialStatus.PARTIALLY_PAID)
     assert mapping.status_of_note(note, names.BILLING_STATUS_NOTE) is None
     assert mapping.status_of_note(None, names.BILLING_STATUS_NOTE) is None
 
 
 def test_last_state_comment_reads_back_the_appended_line() -> None:
-    comment = mapping.append_line("Created by Concord.", mapping.state_comment(
-        ProjectState.ON_HOLD, "ERP  step\tfailed", T0))
+    comment = mapping.append_line(
+        "Created by Concord.", mapping.state_comment(ProjectState.ON_HOLD, "ERP  step\tfailed", T0)
+    )
 
     assert comment.splitlines()[0] == "Created by Concord."
-    assert mapping.last_state_comment(comment) == mapping.state_comment_key(
-        ProjectState.ON_HOLD, "ERP step failed") == "on_hold: ERP step failed"
+    assert (
+        mapping.last_state_comment(comment)
+        == mapping.state_comment_key(ProjectState.ON_HOLD, "ERP step failed")
+        == "on_hold: ERP step failed"
+    )
     assert mapping.last_state_comment("hand-written") is None
 
 
-@pytest.mark.parametrize(("state", "to_pay", "posted", "due"), [
-    ("draft", Decimal(0), False, Decimal("100")), ("posted", Decimal("40"), True, Decimal("40")),
-    ("paid", Decimal(0), True, Decimal(0)), ("cancelled", Decimal(0), False, Decimal(0)),
-])
-def test_to_invoice_record_amount_due(state: str, to_pay: Decimal, posted: bool,
-                                      due: Decimal) -> None:
-    row = {"id": 7, "number": "INV-1" if posted else None, "state": state,
-           "total_amount": Decimal("100"), "amount_to_pay": to_pay, "currency.": {"code": "USD"}}
+@pytest.mark.parametrize(
+    ("state", "to_pay", "posted", "due"),
+    [
+        ("draft", Decimal(0), False, Decimal("100")),
+        ("posted", Decimal("40"), True, Decimal("40")),
+        ("paid", Decimal(0), True, Decimal(0)),
+        ("cancelled", Decimal(0), False, Decimal(0)),
+    ],
+)
+def test_to_invoice_record_amount_due(state: str, to_pay: Decimal, posted: bool, due: Decimal) -> None:
+    row = {
+        "id": 7,
+        "number": "INV-1" if posted else None,
+        "state": state,
+        "total_amount": Decimal("100"),
+        "amount_to_pay": to_pay,
+        "currency.": {"code": "USD"},
+    }
 
     record = mapping.to_invoice_record(row, None)
 

@@ -12,8 +12,9 @@ from concord.connectors.tryton import TrytonErp, TrytonRpcClient, connect
 from concord.local.tryton import ADMIN_LOGIN, TrytonServer, admin_password
 
 
-def test_a_rotated_password_is_read_at_once_and_the_call_retried(fresh_databases: TrytonServer,
-                                                                 tryton_home: Path) -> None:
+def test_a_rotated_password_is_read_at_once_and_the_call_retried(
+    fresh_databases: TrytonServer, tryton_home: Path
+) -> None:
     old, new = admin_password(tryton_home), secrets.token_urlsafe(18)
     secret = {"kind": "tryton", "url": fresh_databases.url, "database": "erp", "login": ADMIN_LOGIN, "password": old}
     reads: list[str] = []
@@ -22,8 +23,9 @@ def test_a_rotated_password_is_read_at_once_and_the_call_retried(fresh_databases
         reads.append(secret["password"])
         return dict(secret)
 
-    erp = connect(Role.ERP, dict(secret), ConnectorContext(default_legal_entity="us-01",
-                                                           reload_connection=reload_connection))
+    erp = connect(
+        Role.ERP, dict(secret), ConnectorContext(default_legal_entity="us-01", reload_connection=reload_connection)
+    )
     assert isinstance(erp, TrytonErp)
     before = erp.client.search_read("res.user", [["login", "=", ADMIN_LOGIN]], ["id"])
     (admin_id,) = [user["id"] for user in before]

@@ -34,7 +34,8 @@ def tryton_server(tryton_home: Path) -> Iterator[TrytonServer]:
 
 @pytest.fixture
 def tryton_client(
-    tryton_server: TrytonServer, tryton_home: Path,
+    tryton_server: TrytonServer,
+    tryton_home: Path,
 ) -> Iterator[Callable[[str], TrytonRpcClient]]:
     """Factory: a logged-in-on-first-call client for one database, closed after the test.
 
@@ -44,8 +45,8 @@ def tryton_client(
 
     def connect(database: str, *, concord: bool = False) -> TrytonRpcClient:
         client = TrytonRpcClient(
-            tryton_server.url, database, ADMIN_LOGIN, admin_password(tryton_home),
-            announce_changes=not concord)
+            tryton_server.url, database, ADMIN_LOGIN, admin_password(tryton_home), announce_changes=not concord
+        )
         clients.append(client)
         return client
 

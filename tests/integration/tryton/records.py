@@ -17,58 +17,90 @@ PRODUCT_CODE = "CONSULT-HR"
 CUSTOMER = "Northwind Advisory LLC"
 
 
-def one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]
-         ) -> dict[str, Any]:
-    record, = client.search_read(model, domain, fields)
+def one(client: TrytonRpcClient, model: str, domain: list[Any], fields: list[str]) -> dict[str, Any]:
+    (record,) = client.search_read(model, domain, fields)
     return record
 
 
 def service_product(client: TrytonRpcClient) -> dict[str, Any]:
-    return one(client, "product.product", [["code", "=", PRODUCT_CODE]],
-                ["default_uom", "list_price"])
+    return one(client, "product.product", [["code", "=", PRODUCT_CODE]], ["default_uom", "list_price"])
 
 
 def project_with_task(psa: TrytonRpcClient, name: str) -> tuple[int, dict[str, Any]]:
-    customer_id, = psa.create("party.party", [{"name": f"{name} customer"}])
-    project_id, = psa.create("project.work", [{
-        "name": name, "type": "project", "party": customer_id,
-        "project_invoice_method": "timesheet", "product": service_product(psa)["id"],
-        "list_price": Decimal("150.00"), "timesheet_available": True,
-        "children": [["create", [{"name": "Build", "type": "task",
-                                  "timesheet_available": True}]]],
-    }])
+    (customer_id,) = psa.create("party.party", [{"name": f"{name} customer"}])
+    (project_id,) = psa.create(
+        "project.work",
+        [
+            {
+                "name": name,
+                "type": "project",
+                "party": customer_id,
+                "project_invoice_method": "timesheet",
+                "product": service_product(psa)["id"],
+                "list_price": Decimal("150.00"),
+                "timesheet_available": True,
+                "children": [["create", [{"name": "Build", "type": "task", "timesheet_available": True}]]],
+            }
+        ],
+    )
     task = one(psa, "project.work", [["parent", "=", project_id]], ["timesheet_works"])
     return project_id, task
 
 
 def time_line(psa: TrytonRpcClient, task: dict[str, Any], hours: float) -> int:
-    line_id, = psa.create("timesheet.line", [{
-        "work": task["timesheet_works"][0], "employee": psa.context["employee"],
-        "date": dt.date.today(), "duration": dt.timedelta(hours=hours),
-        "description": "Sprint work",
-    }])
+    (line_id,) = psa.create(
+        "timesheet.line",
+        [
+            {
+                "work": task["timesheet_works"][0],
+                "employee": psa.context["employee"],
+                "date": dt.date.today(),
+                "duration": dt.timedelta(hours=hours),
+                "description": "Sprint work",
+            }
+        ],
+    )
     return int(line_id)
 
 
 def customer_invoice(erp: TrytonRpcClient, party_name: str, hours: int) -> int:
-    customer_id, = erp.create("party.party", [{
-        "name": party_name, "addresses": [["create", [{"street": "1 Main St"}]]]}])
-    customer = one(erp, "party.party", [["id", "=", customer_id]],
-                    ["addresses", "customer_payment_term"])
-    config, = erp.call("model.account.configuration.read", [1], ["default_account_receivable"])
+    (customer_id,) = erp.create(
+        "party.party", [{"name": party_name, "addresses": [["create", [{"street": "1 Main St"}]]]}]
+    )
+    customer = one(erp, "party.party", [["id", "=", customer_id]], ["addresses", "customer_payment_term"])
+    (config,) = erp.call("model.account.configuration.read", [1], ["default_account_receivable"])
     product = service_product(erp)
     journal = one(erp, "account.journal", [["type", "=", "revenue"]], ["id"])
     category = one(erp, "product.category", [["name", "=", "Services"]], ["account_revenue"])
-    invoice_id, = erp.create("account.invoice", [{
-        "type": "out", "party": customer_id, "invoice_address": customer["addresses"][0],
-        "journal": journal["id"], "account": config["default_account_receivable"],
-        "payment_term": customer["customer_payment_term"],
-        "lines": [["create", [{
-            "type": "line", "product": product["id"], "unit": product["default_uom"],
-            "description": "Advisory", "quantity": float(hours),
-            "unit_price": Decimal("150.00"), "account": category["account_revenue"],
-        }]]],
-    }])
+    (invoice_id,) = erp.create(
+        "account.invoice",
+        [
+            {
+                "type": "out",
+                "party": customer_id,
+                "invoice_address": customer["addresses"][0],
+                "journal": journal["id"],
+                "account": config["default_account_receivable"],
+                "payment_term": customer["customer_payment_term"],
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {
+                                "type": "line",
+                                "product": product["id"],
+                                "unit": product["default_uom"],
+                                "description": "Advisory",
+                                "quantity": float(hours),
+                                "unit_price": Decimal("150.00"),
+                                "account": category["account_revenue"],
+                            }
+                        ],
+                    ]
+                ],
+            }
+        ],
+    )
     return int(invoice_id)
 
 

@@ -49,6 +49,7 @@ LEGAL_ENTITY = "us-01"
 
 # -- a local receiver standing in for Concord's webhook ingress -------------------------------
 
+
 @dataclass(frozen=True)
 class Delivery:
     source: str
@@ -64,8 +65,7 @@ class Delivery:
         now = dt.datetime.now(dt.UTC)
         verified = verify([SECRETS[self.source]], self.headers, self.body, now)
         source = SourceConfig(system=System(self.source), legal_entity=LEGAL_ENTITY)
-        event = to_canonical_event(
-            self.source, source, verified.delivery_id, json.loads(self.body), now)
+        event = to_canonical_event(self.source, source, verified.delivery_id, json.loads(self.body), now)
         # ...and the payload alone against its canonical model (docs/tryton.md, "Push").
         data_model = EVENT_MODEL_BY_TYPE[event.type].model_fields["data"].annotation
         data_model.model_validate(json.loads(self.body)["data"])
@@ -79,12 +79,11 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 source = self.path.rstrip("/").rsplit("/", 1)[-1]
                 with receiver._arrived:
-                    receiver.deliveries.append(Delivery(
-                        source, {k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver.deliveries.append(Delivery(source, {k.lower(): v for k, v in self.headers.items()}, body))
                     receiver._arrived.notify_all()
                 self.send_response(202)
                 self.end_headers()
@@ -97,14 +96,12 @@ class Receiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def take(self, source: str, event_type: str, count: int = 1,
-             timeout: float = 5.0) -> list[Delivery]:
+    def take(self, source: str, event_type: str, count: int = 1, timeout: float = 5.0) -> list[Delivery]:
         """Wait for `count` deliveries of `event_type` from `source`, remove and return them."""
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:
-                found = [d for d in self.deliveries
-                         if d.source == source and d.type == event_type]
+                found = [d for d in self.deliveries if d.source == source and d.type == event_type]
                 if len(found) >= count or time.monotonic() >= deadline:
                     break
                 self._arrived.wait(deadline - time.monotonic())
@@ -112,7 +109,8 @@ class Receiver:
                 self.deliveries.remove(delivery)
         assert len(found) == count, (
             f"expected {count} {event_type} from {source}, got {len(found)}; "
-            f"others waiting: {[(d.source, d.type) for d in self.deliveries]}")
+            f"others waiting: {[(d.source, d.type) for d in self.deliveries]}"
+        )
         return found
 
     def clear(self) -> None:
@@ -139,45 +137,63 @@ def push_home(tryton_server: TrytonServer, tryton_home: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def pushing(receiver: Receiver, push_home: Path, tryton_server: TrytonServer
-            ) -> Iterator[Receiver]:
+def pushing(receiver: Receiver, push_home: Path, tryton_server: TrytonServer) -> Iterator[Receiver]:
     """The session's server, pushing to the receiver (restarted once for that, same port)."""
-    start_server(push_home, tryton_server.port, webhook_url=receiver.url,
-                 webhook_secrets=SECRETS)
+    start_server(push_home, tryton_server.port, webhook_url=receiver.url, webhook_secrets=SECRETS)
     receiver.clear()
     yield receiver
     # The module logs instead of raising: a failed build or delivery only shows in the log.
     log = TrytonHome(push_home).server_log.read_text(errors="replace").splitlines()
-    assert [line for line in log if "concord_sync" in line
-            and (" WARNING " in line or " ERROR " in line)] == []
+    assert [line for line in log if "concord_sync" in line and (" WARNING " in line or " ERROR " in line)] == []
 
 
 # -- push ------------------------------------------------------------------------------------
 
-def test_creating_a_party_in_crm_pushes_a_signed_account_changed(
-        tryton_client: Connect, pushing: Receiver) -> None:
+
+def test_creating_a_party_in_crm_pushes_a_signed_account_changed(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
     us = one(crm, "country.country", [["code", "=", "US"]], ["id"])
 
     # When a customer is created in the CRM with a billing address and a tax id
-    party_id, = crm.create("party.party", [{
-        "name": "Globex Consulting",
-        "addresses": [["create", [{"street": "1 Main St", "city": "Springfield",
-                                   "postal_code": "01101", "country": us["id"],
-                                   "invoice": True}]]],
-        "identifiers": [["create", [{"type": "us_ein", "code": "04-2103594"}]]],
-    }])
+    (party_id,) = crm.create(
+        "party.party",
+        [
+            {
+                "name": "Globex Consulting",
+                "addresses": [
+                    [
+                        "create",
+                        [
+                            {
+                                "street": "1 Main St",
+                                "city": "Springfield",
+                                "postal_code": "01101",
+                                "country": us["id"],
+                                "invoice": True,
+                            }
+                        ],
+                    ]
+                ],
+                "identifiers": [["create", [{"type": "us_ein", "code": "04-2103594"}]]],
+            }
+        ],
+    )
 
     # Then exactly one AccountChanged arrived, signed with the crm secret, valid and complete
-    delivery, = pushing.take("crm", "AccountChanged")
+    (delivery,) = pushing.take("crm", "AccountChanged")
     event = delivery.event()
     assert event.legal_entity == LEGAL_ENTITY
     assert abs(event.occurred_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     assert event.data.model_dump(mode="json") == {
         "account_id": str(party_id),
         "name": "Globex Consulting",
-        "billing_address": {"street": "1 Main St", "city": "Springfield",
-                            "postal_code": "01101", "region": "", "country": "US"},
+        "billing_address": {
+            "street": "1 Main St",
+            "city": "Springfield",
+            "postal_code": "01101",
+            "region": "",
+            "country": "US",
+        },
         "tax_id": "04-2103594",
         "currency": "USD",
         "parent_account_id": None,
@@ -186,13 +202,12 @@ def test_creating_a_party_in_crm_pushes_a_signed_account_changed(
 
     # When only its name changes, the event says so
     crm.write("party.party", [party_id], {"name": "Globex Consulting Group"})
-    renamed, = pushing.take("crm", "AccountChanged")
+    (renamed,) = pushing.take("crm", "AccountChanged")
     assert renamed.event().data.changed_fields == ["name"]
     assert renamed.headers["webhook-id"] != delivery.headers["webhook-id"]
 
 
-def test_parties_of_psa_and_erp_announce_nothing(
-        tryton_client: Connect, pushing: Receiver) -> None:
+def test_parties_of_psa_and_erp_announce_nothing(tryton_client: Connect, pushing: Receiver) -> None:
     # The CRM is the authority for accounts: Concord would refuse AccountChanged from them.
     for database in ("psa", "erp"):
         tryton_client(database).create("party.party", [{"name": f"Mirror in {database}"}])
@@ -200,13 +215,10 @@ def test_parties_of_psa_and_erp_announce_nothing(
     assert pushing.deliveries == []
 
 
-def test_the_parties_of_employees_and_the_company_are_not_accounts(
-        tryton_client: Connect, pushing: Receiver) -> None:
+def test_the_parties_of_employees_and_the_company_are_not_accounts(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
-    employee = one(crm, "company.employee", [["id", "=", crm.context["employee"]]],
-                    ["party.name"])
-    company = one(crm, "company.company", [["id", "=", crm.context["company"]]],
-                   ["party.name"])
+    employee = one(crm, "company.employee", [["id", "=", crm.context["employee"]]], ["party.name"])
+    company = one(crm, "company.company", [["id", "=", crm.context["company"]]], ["party.name"])
 
     crm.write("party.party", [employee["party."]["id"]], {"name": employee["party."]["name"]})
     crm.write("party.party", [company["party."]["id"]], {"name": company["party."]["name"]})
@@ -214,22 +226,25 @@ def test_the_parties_of_employees_and_the_company_are_not_accounts(
     assert pushing.deliveries == []
 
 
-def test_winning_an_opportunity_pushes_opportunity_closed_won(
-        tryton_client: Connect, pushing: Receiver) -> None:
+def test_winning_an_opportunity_pushes_opportunity_closed_won(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
     customer = one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])
     product = service_product(crm)
 
     # Given an opportunity for the seeded customer, converted into a sale
-    opportunity_id, = crm.create("sale.opportunity", [{
-        "party": customer["id"], "description": "Northwind ERP advisory",
-        "lines": [["create", [{"product": product["id"], "quantity": 40.0,
-                               "unit": product["default_uom"]}]]],
-    }])
+    (opportunity_id,) = crm.create(
+        "sale.opportunity",
+        [
+            {
+                "party": customer["id"],
+                "description": "Northwind ERP advisory",
+                "lines": [["create", [{"product": product["id"], "quantity": 40.0, "unit": product["default_uom"]}]]],
+            }
+        ],
+    )
     crm.button("sale.opportunity", "opportunity", [opportunity_id])
     crm.button("sale.opportunity", "convert", [opportunity_id])
-    sale = one(crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]],
-                ["id"])
+    sale = one(crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]], ["id"])
     crm.write("sale.sale", [sale["id"]], {"invoice_method": "manual"})
     crm.button("sale.sale", "quote", [sale["id"]])
     assert [d for d in pushing.deliveries if d.type == "OpportunityClosedWon"] == []
@@ -238,7 +253,7 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(
     crm.button("sale.sale", "confirm", [sale["id"]])
 
     # Then OpportunityClosedWon arrives with the sale's priced lines
-    delivery, = pushing.take("crm", "OpportunityClosedWon")
+    (delivery,) = pushing.take("crm", "OpportunityClosedWon")
     data = delivery.event().data.model_dump(mode="json")
     assert data == {
         "opportunity_id": str(opportunity_id),
@@ -246,24 +261,28 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(
         "name": "Northwind ERP advisory",
         "amount": {"amount": "6000.00", "currency": "USD"},
         "closed_on": dt.date.today().isoformat(),
-        "lines": [{"service_item": PRODUCT_CODE, "description": "Consulting hour",
-                   "quantity": "40.0000",
-                   "unit_price": {"amount": "150.0000", "currency": "USD"}}],
+        "lines": [
+            {
+                "service_item": PRODUCT_CODE,
+                "description": "Consulting hour",
+                "quantity": "40.0000",
+                "unit_price": {"amount": "150.0000", "currency": "USD"},
+            }
+        ],
         "payment_term": "Net 30 days",
     }
     state = one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["state"])["state"]
     assert state == "won"
 
 
-def test_approving_time_in_psa_pushes_time_approved(
-        tryton_client: Connect, pushing: Receiver) -> None:
+def test_approving_time_in_psa_pushes_time_approved(tryton_client: Connect, pushing: Receiver) -> None:
     psa = tryton_client("psa")
     project_id, task = project_with_task(psa, "Pushed project")
     line_id = time_line(psa, task, 7.25)
 
     psa.button("timesheet.line", "approve", [line_id])
 
-    delivery, = pushing.take("psa", "TimeApproved")
+    (delivery,) = pushing.take("psa", "TimeApproved")
     event = delivery.event()
     line = one(psa, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
     assert event.data.model_dump(mode="json", exclude={"approved_at"}) == {
@@ -283,7 +302,8 @@ def test_approving_time_in_psa_pushes_time_approved(
 
 
 def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
-        tryton_client: Connect, pushing: Receiver) -> None:
+    tryton_client: Connect, pushing: Receiver
+) -> None:
     erp = tryton_client("erp")
     invoice_id = customer_invoice(erp, "Umbrella Advisory", 8)
     assert pushing.deliveries == []  # a draft invoice is not announced
@@ -291,9 +311,8 @@ def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
     # When it is posted
     erp.button("account.invoice", "post", [invoice_id])
 
-    posted, = pushing.take("erp", "InvoicePosted")
-    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]],
-                   ["number", "party", "invoice_date"])
+    (posted,) = pushing.take("erp", "InvoicePosted")
+    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]], ["number", "party", "invoice_date"])
     assert posted.event().data.model_dump(mode="json") == {
         "invoice_id": str(invoice_id),
         "number": invoice["number"],
@@ -306,14 +325,16 @@ def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
 
     # When it is paid in two parts through the pay wizard
     pay(erp, invoice_id, Decimal("500.00"))
-    first, = pushing.take("erp", "PaymentReceived")
+    (first,) = pushing.take("erp", "PaymentReceived")
     pay(erp, invoice_id, Decimal("700.00"))
-    second, = pushing.take("erp", "PaymentReceived")  # the first one is not announced again
+    (second,) = pushing.take("erp", "PaymentReceived")  # the first one is not announced again
 
     # Then each payment is announced once, with what is left to pay
     payments = [d.event().data.model_dump(mode="json") for d in (first, second)]
     assert [(p["amount"]["amount"], p["invoice_amount_due"]["amount"]) for p in payments] == [
-        ("500.00", "700.00"), ("700.00", "0")]
+        ("500.00", "700.00"),
+        ("700.00", "0"),
+    ]
     assert {p["invoice_id"] for p in payments} == {str(invoice_id)}
     assert {p["received_on"] for p in payments} == {dt.date.today().isoformat()}
     assert payments[0]["payment_id"] != payments[1]["payment_id"]
@@ -322,44 +343,58 @@ def test_posting_and_paying_an_invoice_in_erp_push_invoice_posted_and_payments(
 
 
 def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
-        tryton_client: Connect, pushing: Receiver) -> None:
+    tryton_client: Connect, pushing: Receiver
+) -> None:
     erp = tryton_client("erp")
     invoice_id = customer_invoice(erp, "Initech Advisory", 2)
     erp.button("account.invoice", "post", [invoice_id])
     pushing.take("erp", "InvoicePosted")
-    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]],
-                   ["party", "account", "lines_to_pay"])
+    invoice = one(erp, "account.invoice", [["id", "=", invoice_id]], ["party", "account", "lines_to_pay"])
 
     # Given a bank receipt booked by hand (no pay wizard: not a payment line of the invoice)
-    method = one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
-                  ["journal", "debit_account"])
+    method = one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["journal", "debit_account"])
     today = dt.date.today()
-    period = one(erp, "account.period", [["start_date", "<=", today],
-                                          ["end_date", ">=", today], ["type", "=", "standard"]],
-                  ["id"])
-    move_id, = erp.create("account.move", [{
-        "journal": method["journal"], "period": period["id"], "date": today,
-        "lines": [["create", [
-            {"account": method["debit_account"], "debit": Decimal("300.00"),
-             "credit": Decimal(0)},
-            {"account": invoice["account"], "party": invoice["party"],
-             "debit": Decimal(0), "credit": Decimal("300.00")},
-        ]]],
-    }])
+    period = one(
+        erp,
+        "account.period",
+        [["start_date", "<=", today], ["end_date", ">=", today], ["type", "=", "standard"]],
+        ["id"],
+    )
+    (move_id,) = erp.create(
+        "account.move",
+        [
+            {
+                "journal": method["journal"],
+                "period": period["id"],
+                "date": today,
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
+                            {
+                                "account": invoice["account"],
+                                "party": invoice["party"],
+                                "debit": Decimal(0),
+                                "credit": Decimal("300.00"),
+                            },
+                        ],
+                    ]
+                ],
+            }
+        ],
+    )
     erp.button("account.move", "post", [move_id])
-    receipt = one(erp, "account.move.line", [["move", "=", move_id],
-                                              ["account", "=", invoice["account"]]], ["id"])
+    receipt = one(erp, "account.move.line", [["move", "=", move_id], ["account", "=", invoice["account"]]], ["id"])
 
     # When it is reconciled with the invoice's receivable line (the reconcile-lines wizard)
-    context = {"active_model": "account.move.line",
-               "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
+    context = {"active_model": "account.move.line", "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
     session, _, _ = erp.call("wizard.account.move.reconcile_lines.create")
-    erp.call("wizard.account.move.reconcile_lines.execute", session, {}, "start",
-             context=context)
+    erp.call("wizard.account.move.reconcile_lines.execute", session, {}, "start", context=context)
     erp.call("wizard.account.move.reconcile_lines.delete", session, context=context)
 
     # Then the receipt is announced as the invoice's payment
-    delivery, = pushing.take("erp", "PaymentReceived")
+    (delivery,) = pushing.take("erp", "PaymentReceived")
     assert delivery.event().data.model_dump(mode="json") == {
         "payment_id": str(receipt["id"]),
         "invoice_id": str(invoice_id),
@@ -372,16 +407,19 @@ def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
 
 def test_a_rolled_back_change_is_not_pushed(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
-    party_id, = crm.call("model.party.party.create", [{"name": "Rollback Ltd"}],
-                         context={"concord_push": False})
+    (party_id,) = crm.call("model.party.party.create", [{"name": "Rollback Ltd"}], context={"concord_push": False})
 
     # When one call adds an address (queues AccountChanged: addresses are set first) and
     # then fails on an invalid tax id, so the whole transaction is rolled back
     with pytest.raises(TrytonPermanentError):
-        crm.write("party.party", [party_id], {
-            "addresses": [["create", [{"street": "2 Side St", "city": "Springfield"}]]],
-            "identifiers": [["create", [{"type": "us_ein", "code": "not-an-ein"}]]],
-        })
+        crm.write(
+            "party.party",
+            [party_id],
+            {
+                "addresses": [["create", [{"street": "2 Side St", "city": "Springfield"}]]],
+                "identifiers": [["create", [{"type": "us_ein", "code": "not-an-ein"}]]],
+            },
+        )
 
     # Then nothing was announced (trytond runs atexit hooks after a rollback too)
     time.sleep(0.2)
@@ -389,19 +427,17 @@ def test_a_rolled_back_change_is_not_pushed(tryton_client: Connect, pushing: Rec
     assert one(crm, "party.party", [["id", "=", party_id]], ["addresses"])["addresses"] == []
 
 
-def test_a_caller_can_opt_out_with_the_concord_push_context(
-        tryton_client: Connect, pushing: Receiver) -> None:
+def test_a_caller_can_opt_out_with_the_concord_push_context(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
 
-    crm.call("model.party.party.create", [{"name": "Written by Concord"}],
-             context={"concord_push": False})
+    crm.call("model.party.party.create", [{"name": "Written by Concord"}], context={"concord_push": False})
 
     assert pushing.deliveries == []
 
 
 def test_no_push_without_a_webhook_url(
-        tryton_client: Connect, tryton_server: TrytonServer, push_home: Path,
-        receiver: Receiver) -> None:
+    tryton_client: Connect, tryton_server: TrytonServer, push_home: Path, receiver: Receiver
+) -> None:
     # Given the server restarted without push settings
     start_server(push_home, tryton_server.port)
     assert configured_push(push_home) is None

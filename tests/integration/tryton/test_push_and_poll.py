@@ -13,8 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from concord.connectors.tryton import TrytonErp, TrytonPsa
 from concord.connectors.kit.cursors import TimeCursor
+from concord.connectors.tryton import TrytonErp, TrytonPsa
 from concord.domain import RecordChange
 from concord.events.payloads import InvoicePosted
 from concord.local.scenarios.tryton_books import InvoiceDesk
@@ -52,8 +52,7 @@ def test_time_approved_polled_equals_pushed(tryton_client: Connect, pushing: Rec
     (polled,) = psa.approved_entries(str(line_id))
     assert polled.model_dump(mode="json") == delivery.event().data.model_dump(mode="json")
     line = one(user, "timesheet.line", [["id", "=", line_id]], ["approved_at"])
-    change = _change(psa.changes_since("time_entry", _since(line["approved_at"]), 100).changes,
-                     str(line_id))
+    change = _change(psa.changes_since("time_entry", _since(line["approved_at"]), 100).changes, str(line_id))
     assert once_per_record_delivery_id("TimeApproved", change) == delivery.headers["webhook-id"]
 
 
@@ -68,11 +67,11 @@ def test_invoice_posted_polled_equals_pushed(tryton_client: Connect, pushing: Re
     polled = erp.posted_invoice(str(invoice_id))
     assert polled is not None
     # the event sync logic makes of it is the one pushed (neither names a project)
-    assert (InvoicePosted.model_validate(polled.model_dump()).model_dump(mode="json")
-            == delivery.event().data.model_dump(mode="json"))
+    assert InvoicePosted.model_validate(polled.model_dump()).model_dump(
+        mode="json"
+    ) == delivery.event().data.model_dump(mode="json")
     row = one(user, "account.invoice", [["id", "=", invoice_id]], ["create_date"])
-    change = _change(erp.changes_since("invoice", _since(row["create_date"]), 100).changes,
-                     str(invoice_id))
+    change = _change(erp.changes_since("invoice", _since(row["create_date"]), 100).changes, str(invoice_id))
     assert once_per_record_delivery_id("InvoicePosted", change) == delivery.headers["webhook-id"]
 
 
@@ -81,12 +80,9 @@ def _assert_payment_parity(erp: TrytonErp, delivery: Any) -> None:
     polled = erp.received_payment(pushed.payment_id)
     assert polled is not None
     assert polled.model_dump(mode="json") == pushed.model_dump(mode="json")
-    (line,) = erp.client.search_read("account.move.line", [["id", "=", int(pushed.payment_id)]],
-                                     ["create_date"])
-    change = _change(erp.changes_since("payment", _since(line["create_date"]), 100).changes,
-                     pushed.payment_id)
-    assert (once_per_record_delivery_id("PaymentReceived", change)
-            == delivery.headers["webhook-id"])
+    (line,) = erp.client.search_read("account.move.line", [["id", "=", int(pushed.payment_id)]], ["create_date"])
+    change = _change(erp.changes_since("payment", _since(line["create_date"]), 100).changes, pushed.payment_id)
+    assert once_per_record_delivery_id("PaymentReceived", change) == delivery.headers["webhook-id"]
 
 
 def test_payments_polled_equal_pushed(tryton_client: Connect, pushing: Receiver) -> None:
@@ -105,38 +101,51 @@ def test_payments_polled_equal_pushed(tryton_client: Connect, pushing: Receiver)
     _assert_payment_parity(erp, final)
 
 
-def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect,
-                                                 pushing: Receiver) -> None:
+def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect, pushing: Receiver) -> None:
     user = tryton_client("erp")
     erp = TrytonErp(tryton_client("erp", concord=True))
     invoice_id = customer_invoice(user, "Parity Reconciled", 2)
     user.button("account.invoice", "post", [invoice_id])
     pushing.take("erp", "InvoicePosted")
-    invoice = one(user, "account.invoice", [["id", "=", invoice_id]],
-                   ["party", "account", "lines_to_pay"])
+    invoice = one(user, "account.invoice", [["id", "=", invoice_id]], ["party", "account", "lines_to_pay"])
     # A bank receipt booked by hand, then reconciled with the invoice's receivable line
-    method = one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]],
-                  ["journal", "debit_account"])
+    method = one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["journal", "debit_account"])
     today = dt.date.today()
-    period = one(user, "account.period", [["start_date", "<=", today],
-                                           ["end_date", ">=", today], ["type", "=", "standard"]],
-                  ["id"])
-    (move_id,) = user.create("account.move", [{
-        "journal": method["journal"], "period": period["id"], "date": today,
-        "lines": [["create", [
-            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
-            {"account": invoice["account"], "party": invoice["party"], "debit": Decimal(0),
-             "credit": Decimal("300.00")},
-        ]]],
-    }])
+    period = one(
+        user,
+        "account.period",
+        [["start_date", "<=", today], ["end_date", ">=", today], ["type", "=", "standard"]],
+        ["id"],
+    )
+    (move_id,) = user.create(
+        "account.move",
+        [
+            {
+                "journal": method["journal"],
+                "period": period["id"],
+                "date": today,
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
+                            {
+                                "account": invoice["account"],
+                                "party": invoice["party"],
+                                "debit": Decimal(0),
+                                "credit": Decimal("300.00"),
+                            },
+                        ],
+                    ]
+                ],
+            }
+        ],
+    )
     user.button("account.move", "post", [move_id])
-    receipt = one(user, "account.move.line", [["move", "=", move_id],
-                                               ["account", "=", invoice["account"]]], ["id"])
-    context = {"active_model": "account.move.line",
-               "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
+    receipt = one(user, "account.move.line", [["move", "=", move_id], ["account", "=", invoice["account"]]], ["id"])
+    context = {"active_model": "account.move.line", "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
     session, _, _ = user.call("wizard.account.move.reconcile_lines.create")
-    user.call("wizard.account.move.reconcile_lines.execute", session, {}, "start",
-              context=context)
+    user.call("wizard.account.move.reconcile_lines.execute", session, {}, "start", context=context)
     user.call("wizard.account.move.reconcile_lines.delete", session, context=context)
 
     (delivery,) = pushing.take("erp", "PaymentReceived")
@@ -146,7 +155,8 @@ def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect,
 
 
 def test_what_concord_writes_is_not_pushed_back_what_a_user_writes_is(
-        tryton_client: Connect, pushing: Receiver) -> None:
+    tryton_client: Connect, pushing: Receiver
+) -> None:
     user_erp, user_crm = tryton_client("erp"), tryton_client("crm")
     erp = TrytonErp(tryton_client("erp", concord=True))
     concord_crm = tryton_client("crm", concord=True)

@@ -18,8 +18,14 @@ from concord.connectors.tryton import (
 )
 from concord.errors import PermanentError, TransientError
 
-PREFERENCES = {"company": 1, "companies": [1], "employee": 7, "employees": [7, 8],
-               "language": "en", "locale": {"date": "%m/%d/%Y"}}
+PREFERENCES = {
+    "company": 1,
+    "companies": [1],
+    "employee": 7,
+    "employees": [7, 8],
+    "language": "en",
+    "locale": {"date": "%m/%d/%Y"},
+}
 Handler = Callable[[dict[str, Any]], httpx.Response]
 
 
@@ -42,8 +48,7 @@ class FakeTryton:
         return self.handler(body)
 
     def client(self) -> TrytonRpcClient:
-        return TrytonRpcClient("http://tryton.test", "erp", "admin", "secret",
-                               transport=httpx.MockTransport(self))
+        return TrytonRpcClient("http://tryton.test", "erp", "admin", "secret", transport=httpx.MockTransport(self))
 
 
 def _result(body: dict[str, Any], result: Any) -> httpx.Response:
@@ -63,14 +68,17 @@ def test_login_sets_session_header_and_filtered_context() -> None:
     assert authorization == "Session " + base64.b64encode(b"admin:42:token1").decode()
     # context appended as the last parameter, without `employees` and other preferences,
     # and telling concord_sync not to announce Concord's own changes
-    assert call["params"] == [[], {"company": 1, "companies": [1], "employee": 7,
-                                   "language": "en", "concord_push": False}]
+    assert call["params"] == [
+        [],
+        {"company": 1, "companies": [1], "employee": 7, "language": "en", "concord_push": False},
+    ]
 
 
 def test_a_client_acting_as_a_user_announces_its_changes() -> None:
     tryton = FakeTryton()
-    user = TrytonRpcClient("http://tryton.test", "erp", "admin", "secret",
-                           transport=httpx.MockTransport(tryton), announce_changes=True)
+    user = TrytonRpcClient(
+        "http://tryton.test", "erp", "admin", "secret", transport=httpx.MockTransport(tryton), announce_changes=True
+    )
 
     user.call("model.party.party.create", [{"name": "x"}])
     user.call("common.db.list")
@@ -107,8 +115,9 @@ def test_unauthorized_with_fresh_session_is_permanent() -> None:
 
 
 def test_wrong_credentials_are_permanent() -> None:
-    client = TrytonRpcClient("http://tryton.test", "erp", "admin", "bad",
-                             transport=httpx.MockTransport(lambda r: httpx.Response(401)))
+    client = TrytonRpcClient(
+        "http://tryton.test", "erp", "admin", "bad", transport=httpx.MockTransport(lambda r: httpx.Response(401))
+    )
 
     with pytest.raises(TrytonPermanentError, match="wrong credentials"):
         client.login()
@@ -131,9 +140,14 @@ def test_client_statuses_are_permanent(status: int) -> None:
         tryton.client().call("model.party.party.search", [])
 
 
-@pytest.mark.parametrize("failure", [
-    httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("cut"),
+    ],
+)
 def test_transport_failures_are_transient(failure: httpx.TransportError) -> None:
     def fail(body: dict[str, Any]) -> httpx.Response:
         raise failure
@@ -172,15 +186,13 @@ def test_convenience_methods_send_tryton_signatures() -> None:
     tryton = FakeTryton()
     client = tryton.client()
 
-    client.search_read("party.party", [["name", "=", "X"]], ["name"],
-                       order=[("name", "ASC")], limit=5)
+    client.search_read("party.party", [["name", "=", "X"]], ["name"], order=[("name", "ASC")], limit=5)
     client.create("party.party", [{"name": "X"}])
     client.write("party.party", [3], {"name": "Y"})
 
     sent = [(body["method"], body["params"][:-1]) for _, body, _ in tryton.requests[2:]]
     assert sent == [
-        ("model.party.party.search_read", [[["name", "=", "X"]], 0, 5, [["name", "ASC"]],
-                                           ["name"]]),
+        ("model.party.party.search_read", [[["name", "=", "X"]], 0, 5, [["name", "ASC"]], ["name"]]),
         ("model.party.party.create", [[{"name": "X"}]]),
         ("model.party.party.write", [[3], {"name": "Y"}]),
     ]

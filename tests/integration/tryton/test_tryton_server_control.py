@@ -77,15 +77,18 @@ def test_push_settings_are_written_to_a_private_config_and_read_back(tmp_path: P
     assert configured_push(tmp_path) is None
 
 
-@pytest.mark.parametrize(("url", "secrets", "problem"), [
-    (None, {"crm": SECRET}, "without a webhook_url"),
-    ("ftp://host/webhooks", {}, "http"),
-    ("http://127.0.0.1:8787/webhooks", {"sales": SECRET}, "unknown databases"),
-    ("http://127.0.0.1:8787/webhooks", {"crm": "not-a-secret"}, "whsec_"),
-    ("http://127.0.0.1:8787/webhooks", {"crm": "whsec_c2hvcnQ="}, "at least 16 bytes"),
-])
+@pytest.mark.parametrize(
+    ("url", "secrets", "problem"),
+    [
+        (None, {"crm": SECRET}, "without a webhook_url"),
+        ("ftp://host/webhooks", {}, "http"),
+        ("http://127.0.0.1:8787/webhooks", {"sales": SECRET}, "unknown databases"),
+        ("http://127.0.0.1:8787/webhooks", {"crm": "not-a-secret"}, "whsec_"),
+        ("http://127.0.0.1:8787/webhooks", {"crm": "whsec_c2hvcnQ="}, "at least 16 bytes"),
+    ],
+)
 def test_bad_push_settings_are_refused_before_anything_starts(
-        tmp_path: Path, unused_port: int, url: str | None, secrets: dict[str, str],
-        problem: str) -> None:
+    tmp_path: Path, unused_port: int, url: str | None, secrets: dict[str, str], problem: str
+) -> None:
     with pytest.raises(TrytonLocalError, match=problem):
         start_server(tmp_path, unused_port, webhook_url=url, webhook_secrets=secrets)

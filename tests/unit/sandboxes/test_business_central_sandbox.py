@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from concord.local.sandboxes.__main__ import tenant_vendors
 from concord.local.sandboxes.business_central import (
     DEFAULT_CLIENT,
@@ -32,8 +33,13 @@ def doc(name: str) -> dict[str, Any]:
 
 def token_form(**changes: str) -> dict[str, str]:
     secret = DEFAULT_CLIENT.client_secret.get_secret_value()  # type: ignore[union-attr]
-    return {"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT.client_id, "client_secret": secret,
-            "scope": SCOPE, **changes}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": DEFAULT_CLIENT.client_id,
+        "client_secret": secret,
+        "scope": SCOPE,
+        **changes,
+    }
 
 
 @pytest.fixture
@@ -45,8 +51,9 @@ def server() -> Iterator[SandboxServer]:
 @pytest.fixture
 def api(server: SandboxServer) -> Iterator[httpx.Client]:
     token = httpx.post(f"{server.url}/erp/{ENTRA_TENANT}/oauth2/v2.0/token", data=token_form()).json()["access_token"]
-    with httpx.Client(base_url=f"{server.url}{API}/companies({DEFAULT_COMPANY_ID})",
-                      headers={"Authorization": f"Bearer {token}"}) as client:
+    with httpx.Client(
+        base_url=f"{server.url}{API}/companies({DEFAULT_COMPANY_ID})", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         yield client
 
 
@@ -58,8 +65,10 @@ def customer(api: httpx.Client, **fields: Any) -> dict[str, Any]:
 
 def draft_with_line(api: httpx.Client) -> dict[str, Any]:
     invoice = api.post("/salesInvoices", json={"customerId": customer(api)["id"]}).json()
-    line = api.post(f"/salesInvoices({invoice['id']})/salesInvoiceLines",
-                    json={"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 2})
+    line = api.post(
+        f"/salesInvoices({invoice['id']})/salesInvoiceLines",
+        json={"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 2},
+    )
     assert line.status_code == 201, line.text
     return invoice
 
@@ -111,7 +120,12 @@ def test_errors_have_the_documented_shape_and_statuses(api: httpx.Client, server
     no_etag = api.patch(f"/customers({made['id']})", json={"displayName": "B"})
     fresh = api.patch(f"/customers({made['id']})", json={"displayName": "B"}, headers={"If-Match": made["@odata.etag"]})
 
-    for answer, status in ((missing, 404), (bad_filter, 400), (stale, doc("errors")["stale_etag_status"]), (no_etag, 400)):
+    for answer, status in (
+        (missing, 404),
+        (bad_filter, 400),
+        (stale, doc("errors")["stale_etag_status"]),
+        (no_etag, 400),
+    ):
         assert answer.status_code == status and set(answer.json()) == set(shape)
         assert set(answer.json()["error"]) == set(shape["error"])
     assert fresh.status_code == 200 and fresh.json()["@odata.etag"] != made["@odata.etag"]
@@ -147,14 +161,28 @@ def test_a_transactional_batch_undoes_everything_when_one_operation_fails(api: h
     invoice = api.post("/salesInvoices", json={"customerId": customer(api)["id"]}).json()
     lines = f"companies({DEFAULT_COMPANY_ID})/salesInvoices({invoice['id']})/salesInvoiceLines"
     documented = doc("batch")
-    ops = [{"id": "1", "method": "POST", "url": lines, "headers": {"Content-Type": "application/json"},
-            "body": {"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 1}},
-           {"id": "2", "method": "POST", "url": lines, "body": {"lineType": "Item", "lineObjectNumber": "NOPE", "quantity": 1}}]
+    ops = [
+        {
+            "id": "1",
+            "method": "POST",
+            "url": lines,
+            "headers": {"Content-Type": "application/json"},
+            "body": {"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 1},
+        },
+        {
+            "id": "2",
+            "method": "POST",
+            "url": lines,
+            "body": {"lineType": "Item", "lineObjectNumber": "NOPE", "quantity": 1},
+        },
+    ]
     batch_url = str(api.base_url).split("/companies(")[0] + "/$batch"
 
     atomic = httpx.post(batch_url, json={"requests": ops}, headers={**api.headers, "Isolation": "snapshot"}).json()
     separate = httpx.post(batch_url, json={"requests": ops}, headers=api.headers).json()
-    too_many = httpx.post(batch_url, json={"requests": [ops[0]] * (documented["max_operations"] + 1)}, headers=api.headers)
+    too_many = httpx.post(
+        batch_url, json={"requests": [ops[0]] * (documented["max_operations"] + 1)}, headers=api.headers
+    )
 
     assert set(documented["request_keys"]) >= set(ops[0])
     assert [(r["id"], r["status"]) for r in atomic["responses"]] == [("1", 424), ("2", 400)]
@@ -171,8 +199,10 @@ def test_posting_needs_lines_keeps_the_id_and_closes_the_draft(api: httpx.Client
     refused = api.post(f"/salesInvoices({empty['id']})/Microsoft.NAV.post")
     posted = api.post(f"/salesInvoices({invoice['id']})/Microsoft.NAV.post")
     after = api.get(f"/salesInvoices({invoice['id']})").json()
-    late_line = api.post(f"/salesInvoices({invoice['id']})/salesInvoiceLines",
-                         json={"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 1})
+    late_line = api.post(
+        f"/salesInvoices({invoice['id']})/salesInvoiceLines",
+        json={"lineType": "Item", "lineObjectNumber": "CONSULT-HR", "quantity": 1},
+    )
 
     assert refused.status_code == 400 and posted.status_code == 204 and posted.content == b""
     assert (after["id"], after["status"], after["remainingAmount"]) == (invoice["id"], "Open", 300.0)
@@ -181,4 +211,7 @@ def test_posting_needs_lines_keeps_the_id_and_closes_the_draft(api: httpx.Client
 
 
 def test_the_cli_serves_business_central_as_a_tenant_vendor() -> None:
-    assert tenant_vendors(None, ["erp=business_central", "crm=hubspot"]) == {"erp": "business_central", "crm": "hubspot"}
+    assert tenant_vendors(None, ["erp=business_central", "crm=hubspot"]) == {
+        "erp": "business_central",
+        "crm": "hubspot",
+    }

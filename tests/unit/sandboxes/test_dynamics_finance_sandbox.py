@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from concord.local.sandboxes.dynamics_finance import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -37,9 +38,16 @@ def server() -> Iterator[SandboxServer]:
 
 
 def token(server: SandboxServer, **form: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/erp/common/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
-        "scope": f"{server.url}/erp/.default", **form})
+    return httpx.post(
+        f"{server.url}/erp/common/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "scope": f"{server.url}/erp/.default",
+            **form,
+        },
+    )
 
 
 @pytest.fixture
@@ -50,8 +58,12 @@ def odata(server: SandboxServer) -> Iterator[httpx.Client]:
 
 
 def customer(account: str, company: str = "usmf") -> dict[str, Any]:
-    return {"dataAreaId": company, "CustomerAccount": account, "OrganizationName": f"Org {account}",
-            "CustomerGroupId": "30"}
+    return {
+        "dataAreaId": company,
+        "CustomerAccount": account,
+        "OrganizationName": f"Org {account}",
+        "CustomerGroupId": "30",
+    }
 
 
 def test_the_token_answer_has_the_documented_shape_and_a_wrong_secret_is_refused(server: SandboxServer) -> None:
@@ -63,7 +75,8 @@ def test_the_token_answer_has_the_documented_shape_and_a_wrong_secret_is_refused
 
 
 def test_collections_page_with_next_links_and_stay_in_the_default_company_unless_cross_company(
-        odata: httpx.Client) -> None:
+    odata: httpx.Client,
+) -> None:
     for n, company in enumerate(("usmf", "usmf", "gbsi")):
         assert odata.post("/CustomersV3", json=customer(f"C{n}", company)).status_code == 201
 
@@ -72,8 +85,9 @@ def test_collections_page_with_next_links_and_stay_in_the_default_company_unless
     default_only = odata.get("/CustomersV3").json()
 
     example = documented("collection")["example"]
-    assert set(first) == set(example) and same_shape(example["value"][0], {
-        k: first["value"][0][k] for k in example["value"][0]})
+    assert set(first) == set(example) and same_shape(
+        example["value"][0], {k: first["value"][0][k] for k in example["value"][0]}
+    )
     assert [r["CustomerAccount"] for r in first["value"] + second["value"]] == ["C0", "C1", "C2"]
     assert "@odata.nextLink" not in second
     assert {r["dataAreaId"] for r in default_only["value"]} == {"usmf"}
@@ -110,18 +124,34 @@ def test_past_the_allocation_requests_are_429_with_retry_after(server: SandboxSe
 def _batch(lines: list[dict[str, Any]]) -> tuple[str, bytes]:
     parts = ["--b", "Content-Type: multipart/mixed; boundary=c", ""]
     for n, line in enumerate(lines, start=1):
-        parts += ["--c", "Content-Type: application/http", "Content-Transfer-Encoding: binary", f"Content-ID: {n}", "",
-                  "POST FreeTextInvoiceLines HTTP/1.1", "Content-Type: application/json", "", json.dumps(line)]
+        parts += [
+            "--c",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            f"Content-ID: {n}",
+            "",
+            "POST FreeTextInvoiceLines HTTP/1.1",
+            "Content-Type: application/json",
+            "",
+            json.dumps(line),
+        ]
     parts += ["--c--", "--b--", ""]
     return "multipart/mixed; boundary=b", "\r\n".join(parts).encode()
 
 
 def test_a_change_set_is_all_or_nothing_and_posting_numbers_the_invoice(odata: httpx.Client) -> None:
     odata.post("/CustomersV3", json=customer("B1"))
-    header = odata.post("/FreeTextInvoiceHeaders", json={"dataAreaId": "usmf", "CustomerAccount": "B1",
-                                                         "CurrencyCode": "USD"}).json()
-    line = {"dataAreaId": "usmf", "InvoiceIdentifier": header["InvoiceIdentifier"], "LineNumber": 1,
-            "MainAccountDisplayValue": "401100", "Quantity": 2, "UnitPrice": 150}
+    header = odata.post(
+        "/FreeTextInvoiceHeaders", json={"dataAreaId": "usmf", "CustomerAccount": "B1", "CurrencyCode": "USD"}
+    ).json()
+    line = {
+        "dataAreaId": "usmf",
+        "InvoiceIdentifier": header["InvoiceIdentifier"],
+        "LineNumber": 1,
+        "MainAccountDisplayValue": "401100",
+        "Quantity": 2,
+        "UnitPrice": 150,
+    }
     content_type, bad = _batch([line, {**line, "LineNumber": 2, "MainAccountDisplayValue": "999"}])
     refused = odata.post("/$batch", content=bad, headers={"Content-Type": content_type})
     content_type, good = _batch([line, {**line, "LineNumber": 2}])

@@ -18,8 +18,8 @@ import argparse
 import importlib.util
 import os
 import socket
-import sys
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,15 +44,29 @@ def _free_port() -> int:
 
 def cases(url: Callable[[str], str]) -> dict[str, Callable[[], Sent]]:
     return {
-        "standard-webhooks (crm → AccountChanged)": lambda: senders.standard_webhooks("crm", demo_signing_secret("crm"), senders.canonical_body()),
+        "standard-webhooks (crm → AccountChanged)": lambda: senders.standard_webhooks(
+            "crm", demo_signing_secret("crm"), senders.canonical_body()
+        ),
         "salesforce (Account → AccountChanged)": lambda: senders.salesforce(
-            "salesforce", demo_vendor_secret("salesforce", "endpoint-token"), senders.salesforce_message(DEMO_SALESFORCE_ORG_ID)),
-        "hubspot (recorded)": lambda: senders.hubspot("hubspot", demo_vendor_secret("hubspot", "client-secret"), senders.hubspot_events(), url("hubspot")),
-        "xero (recorded)": lambda: senders.xero("xero", demo_vendor_secret("xero", "webhook-key"), senders.xero_payload(senders.xero_event())),
-        "quickbooks (recorded)": lambda: senders.quickbooks("quickbooks", demo_vendor_secret("quickbooks", "verifier-token"), senders.quickbooks_legacy()),
+            "salesforce",
+            demo_vendor_secret("salesforce", "endpoint-token"),
+            senders.salesforce_message(DEMO_SALESFORCE_ORG_ID),
+        ),
+        "hubspot (recorded)": lambda: senders.hubspot(
+            "hubspot", demo_vendor_secret("hubspot", "client-secret"), senders.hubspot_events(), url("hubspot")
+        ),
+        "xero (recorded)": lambda: senders.xero(
+            "xero", demo_vendor_secret("xero", "webhook-key"), senders.xero_payload(senders.xero_event())
+        ),
+        "quickbooks (recorded)": lambda: senders.quickbooks(
+            "quickbooks", demo_vendor_secret("quickbooks", "verifier-token"), senders.quickbooks_legacy()
+        ),
         "businesscentral (recorded)": lambda: senders.business_central(
-            "businesscentral", senders.business_central_payload(demo_vendor_secret("businesscentral", "client-state"))),
-        "forged (401)": lambda: senders.xero("xero", "an-attacker-guess-0000", senders.xero_payload(senders.xero_event())),
+            "businesscentral", senders.business_central_payload(demo_vendor_secret("businesscentral", "client-state"))
+        ),
+        "forged (401)": lambda: senders.xero(
+            "xero", "an-attacker-guess-0000", senders.xero_payload(senders.xero_event())
+        ),
     }
 
 
@@ -77,16 +91,31 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state_dir:
-        stack = LocalStack(state_dir=Path(state_dir), aws_port=_free_port(), webhook_port=_free_port(),
-                           lambda_port=_free_port(), with_systems=False)
+        stack = LocalStack(
+            state_dir=Path(state_dir),
+            aws_port=_free_port(),
+            webhook_port=_free_port(),
+            lambda_port=_free_port(),
+            with_systems=False,
+        )
         state = stack.up()
         try:
             base = state.webhook_url.removesuffix("/webhooks")
             spec = next(f for f in stack.topology().functions if "webhook-ingest" in f.name)
-            os.environ.update({**spec.environment, "AWS_ENDPOINT_URL": state.aws_endpoint, "AWS_ACCESS_KEY_ID": "local",
-                               "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
-                               "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
-            loader = importlib.util.spec_from_file_location("ingest_handler", REPO_ROOT / "functions" / "webhook_ingest" / "handler.py")
+            os.environ.update(
+                {
+                    **spec.environment,
+                    "AWS_ENDPOINT_URL": state.aws_endpoint,
+                    "AWS_ACCESS_KEY_ID": "local",
+                    "AWS_SECRET_ACCESS_KEY": "local",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "POWERTOOLS_TRACE_DISABLED": "true",
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                }
+            )
+            loader = importlib.util.spec_from_file_location(
+                "ingest_handler", REPO_ROOT / "functions" / "webhook_ingest" / "handler.py"
+            )
             handler = importlib.util.module_from_spec(loader)
             sys.modules["ingest_handler"] = handler  # pydantic resolves the settings' annotations through it
             loader.loader.exec_module(handler)
@@ -97,7 +126,9 @@ def main() -> None:
                     for n in range(args.warmup + args.requests):
                         sent = make()
                         started = time.perf_counter()
-                        response = http.post(f"{base}/webhooks/{sent.source}", content=sent.body, headers=sent.headers, params=sent.query)
+                        response = http.post(
+                            f"{base}/webhooks/{sent.source}", content=sent.body, headers=sent.headers, params=sent.query
+                        )
                         elapsed = (time.perf_counter() - started) * 1000
                         statuses.add(response.status_code)
                         sent = make()  # a fresh delivery, as the front would hand it to the function
@@ -114,7 +145,7 @@ def main() -> None:
                             handler_ms.append(handler_elapsed)
                     all_http += http_ms
                     all_handler += handler_ms
-                    print(f"{name:42s} {str(sorted(statuses)):7s} http: {_stats(http_ms)} | handler: {_stats(handler_ms)}")
+                    print(f"{name:42s} {sorted(statuses)!s:7s} http: {_stats(http_ms)} | handler: {_stats(handler_ms)}")
             print(f"{'all cases':42s} {'':7s} http: {_stats(all_http)} | handler: {_stats(all_handler)}")
         finally:
             stack.down()

@@ -52,16 +52,29 @@ class Sent:
 # "{id}.{timestamp}.{body}")), header "v1,<sig>".
 
 
-def standard_webhooks(source: str, secret: str, body: bytes, *, delivery_id: str | None = None,
-                      timestamp: int | None = None, content_type: str = JSON) -> Sent:
+def standard_webhooks(
+    source: str,
+    secret: str,
+    body: bytes,
+    *,
+    delivery_id: str | None = None,
+    timestamp: int | None = None,
+    content_type: str = JSON,
+) -> Sent:
     delivery_id = delivery_id or f"msg_{uuid.uuid4().hex}"
     timestamp = int(time.time()) if timestamp is None else timestamp
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signature = _b64_hmac_sha256(key, f"{delivery_id}.{timestamp}.".encode() + body)
-    return Sent(source, body, {
-        "Content-Type": content_type, "webhook-id": delivery_id, "webhook-timestamp": str(timestamp),
-        "webhook-signature": f"v1,{signature}",
-    })
+    return Sent(
+        source,
+        body,
+        {
+            "Content-Type": content_type,
+            "webhook-id": delivery_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": f"v1,{signature}",
+        },
+    )
 
 
 def canonical_body(event_type: str = "AccountChanged", data: dict[str, Any] | None = None) -> bytes:
@@ -75,26 +88,46 @@ def canonical_body(event_type: str = "AccountChanged", data: dict[str, Any] | No
 # X-HubSpot-Request-Timestamp in milliseconds.
 
 
-def hubspot(source: str, client_secret: str, body: bytes, url: str, *, timestamp_ms: int | None = None,
-            method: str = "POST", content_type: str = JSON) -> Sent:
+def hubspot(
+    source: str,
+    client_secret: str,
+    body: bytes,
+    url: str,
+    *,
+    timestamp_ms: int | None = None,
+    method: str = "POST",
+    content_type: str = JSON,
+) -> Sent:
     timestamp_ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     source_string = method.encode() + url.encode() + body + str(timestamp_ms).encode()
-    return Sent(source, body, {
-        "Content-Type": content_type,
-        "X-HubSpot-Signature-v3": _b64_hmac_sha256(client_secret.encode(), source_string),
-        "X-HubSpot-Request-Timestamp": str(timestamp_ms),
-    })
+    return Sent(
+        source,
+        body,
+        {
+            "Content-Type": content_type,
+            "X-HubSpot-Signature-v3": _b64_hmac_sha256(client_secret.encode(), source_string),
+            "X-HubSpot-Request-Timestamp": str(timestamp_ms),
+        },
+    )
 
 
 def hubspot_events(*events: dict[str, Any]) -> bytes:
     return json.dumps(list(events) or [hubspot_event()]).encode()
 
 
-def hubspot_event(subscription_type: str = "company.propertyChange", object_id: int = 1001, **extra: Any) -> dict[str, Any]:
+def hubspot_event(
+    subscription_type: str = "company.propertyChange", object_id: int = 1001, **extra: Any
+) -> dict[str, Any]:
     event = {
-        "eventId": int(uuid.uuid4().int % 10**9), "subscriptionId": 12345, "portalId": 62515, "appId": 54321,
-        "occurredAt": 1_767_600_000_000, "subscriptionType": subscription_type, "attemptNumber": 0,
-        "objectId": object_id, "changeSource": "CRM",
+        "eventId": int(uuid.uuid4().int % 10**9),
+        "subscriptionId": 12345,
+        "portalId": 62515,
+        "appId": 54321,
+        "occurredAt": 1_767_600_000_000,
+        "subscriptionType": subscription_type,
+        "attemptNumber": 0,
+        "objectId": object_id,
+        "changeSource": "CRM",
     }
     if subscription_type.endswith("propertyChange"):
         event |= {"propertyName": "name", "propertyValue": "Acme Consulting"}
@@ -107,31 +140,45 @@ def hubspot_event(subscription_type: str = "company.propertyChange", object_id: 
 
 
 def xero(source: str, webhook_key: str, body: bytes, *, content_type: str = JSON) -> Sent:
-    return Sent(source, body, {
-        "Content-Type": content_type, "x-xero-signature": _b64_hmac_sha256(webhook_key.encode(), body),
-    })
+    return Sent(
+        source,
+        body,
+        {
+            "Content-Type": content_type,
+            "x-xero-signature": _b64_hmac_sha256(webhook_key.encode(), body),
+        },
+    )
 
 
 def xero_payload(*events: dict[str, Any], sequence: int = 1) -> bytes:
-    return json.dumps({
-        "events": list(events), "firstEventSequence": sequence, "lastEventSequence": sequence + max(len(events) - 1, 0),
-        "entropy": uuid.uuid4().hex[:20].upper(),
-    }).encode()
+    return json.dumps(
+        {
+            "events": list(events),
+            "firstEventSequence": sequence,
+            "lastEventSequence": sequence + max(len(events) - 1, 0),
+            "entropy": uuid.uuid4().hex[:20].upper(),
+        }
+    ).encode()
 
 
 def xero_event(category: str = "INVOICE", event_type: str = "UPDATE") -> dict[str, Any]:
     resource = str(uuid.uuid4())
     plural = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}.get(category, "Subscriptions")
     return {
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/{plural}/{resource}", "resourceId": resource,
-        "eventDateUtc": "2026-01-05T09:00:00.000", "eventType": event_type, "eventCategory": category,
-        "tenantId": "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f", "tenantType": "ORGANISATION",
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/{plural}/{resource}",
+        "resourceId": resource,
+        "eventDateUtc": "2026-01-05T09:00:00.000",
+        "eventType": event_type,
+        "eventCategory": category,
+        "tenantId": "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f",
+        "tenantType": "ORGANISATION",
     }
 
 
 def xero_intent_to_receive() -> bytes:
-    return json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0,
-                       "entropy": uuid.uuid4().hex[:20].upper()}).encode()
+    return json.dumps(
+        {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": uuid.uuid4().hex[:20].upper()}
+    ).encode()
 
 
 # --------------------------------------------------------------------------- QuickBooks Online
@@ -140,26 +187,56 @@ def xero_intent_to_receive() -> bytes:
 
 
 def quickbooks(source: str, verifier_token: str, body: bytes, *, content_type: str = JSON) -> Sent:
-    return Sent(source, body, {
-        "Content-Type": content_type, "intuit-signature": _b64_hmac_sha256(verifier_token.encode(), body),
-    })
+    return Sent(
+        source,
+        body,
+        {
+            "Content-Type": content_type,
+            "intuit-signature": _b64_hmac_sha256(verifier_token.encode(), body),
+        },
+    )
 
 
 def quickbooks_legacy(*entities: tuple[str, str, str], realm: str = "9130357766900566") -> bytes:
     entities = entities or (("Invoice", str(uuid.uuid4().int % 10**6), "Create"),)
-    return json.dumps({"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": [
-        {"name": name, "id": entity_id, "operation": operation, "lastUpdated": "2026-01-05T09:00:00.000Z"}
-        for name, entity_id, operation in entities
-    ]}}]}).encode()
+    return json.dumps(
+        {
+            "eventNotifications": [
+                {
+                    "realmId": realm,
+                    "dataChangeEvent": {
+                        "entities": [
+                            {
+                                "name": name,
+                                "id": entity_id,
+                                "operation": operation,
+                                "lastUpdated": "2026-01-05T09:00:00.000Z",
+                            }
+                            for name, entity_id, operation in entities
+                        ]
+                    },
+                }
+            ]
+        }
+    ).encode()
 
 
 def quickbooks_cloudevents(*types: str, realm: str = "9130357766900566") -> bytes:
-    return json.dumps([
-        {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.quickbooks", "type": event_type,
-         "time": "2026-01-05T09:00:00Z", "intuitentityid": str(uuid.uuid4().int % 10**6), "intuitaccountid": realm,
-         "datacontenttype": "application/json"}
-        for event_type in (types or ("qbo.payment.created.v1",))
-    ]).encode()
+    return json.dumps(
+        [
+            {
+                "specversion": "1.0",
+                "id": str(uuid.uuid4()),
+                "source": "intuit.quickbooks",
+                "type": event_type,
+                "time": "2026-01-05T09:00:00Z",
+                "intuitentityid": str(uuid.uuid4().int % 10**6),
+                "intuitaccountid": realm,
+                "datacontenttype": "application/json",
+            }
+            for event_type in (types or ("qbo.payment.created.v1",))
+        ]
+    ).encode()
 
 
 # --------------------------------------------------------------------------- Salesforce
@@ -171,8 +248,9 @@ def salesforce(source: str, token: str, body: bytes, *, content_type: str = XML)
     return Sent(source, body, {"Content-Type": content_type}, {"token": token})
 
 
-def salesforce_message(organization_id: str, *notifications: tuple[str, dict[str, str | None]],
-                       action_id: str = "04k5e000000CaRkAAK") -> bytes:
+def salesforce_message(
+    organization_id: str, *notifications: tuple[str, dict[str, str | None]], action_id: str = "04k5e000000CaRkAAK"
+) -> bytes:
     notifications = notifications or (("Account", {"Name": "Acme Corporation"}),)
     parts = []
     for sobject_type, fields in notifications:
@@ -184,14 +262,15 @@ def salesforce_message(organization_id: str, *notifications: tuple[str, dict[str
         )
         parts.append(
             f"<Notification><Id>{notification_id}</Id>"
-            f'<sObject xsi:type="sf:{sobject_type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{rendered}</sObject>'
+            f'<sObject xsi:type="sf:{sobject_type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
+            f"{rendered}</sObject>"
             "</Notification>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        "<soapenv:Body><notifications xmlns=\"http://soap.sforce.com/2005/09/outbound\">"
+        '<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
         f"<OrganizationId>{organization_id}</OrganizationId><ActionId>{action_id}</ActionId>"
         '<SessionId xsi:nil="true"/>'
         "<EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/60.0/00D</EnterpriseUrl>"
@@ -217,10 +296,18 @@ def business_central_handshake(source: str, token: str) -> Sent:
 def business_central_payload(client_state: str, *resources: tuple[str, str]) -> bytes:
     resources = resources or (("salesInvoices", "created"),)
     company = "b18aed47-c385-49d2-b954-dbdf8ad71780"
-    return json.dumps({"value": [
-        {"subscriptionId": "concord-sales-invoices", "clientState": client_state,
-         "expirationDateTime": "2026-01-08T09:00:00Z",
-         "resource": f"api/v2.0/companies({company})/{entity}({uuid.uuid4()})",
-         "changeType": change, "lastModifiedDateTime": "2026-01-05T09:00:00Z"}
-        for entity, change in resources
-    ]}).encode()
+    return json.dumps(
+        {
+            "value": [
+                {
+                    "subscriptionId": "concord-sales-invoices",
+                    "clientState": client_state,
+                    "expirationDateTime": "2026-01-08T09:00:00Z",
+                    "resource": f"api/v2.0/companies({company})/{entity}({uuid.uuid4()})",
+                    "changeType": change,
+                    "lastModifiedDateTime": "2026-01-05T09:00:00Z",
+                }
+                for entity, change in resources
+            ]
+        }
+    ).encode()

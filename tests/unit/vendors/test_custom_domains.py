@@ -42,7 +42,9 @@ class Deployment:
 DEPLOYMENTS = {
     "execute-api-with-stage": Deployment("abc123defg.execute-api.us-east-1.amazonaws.com", "/prod", ""),
     "custom-domain-base-path": Deployment("hooks.example.com", "/concord", "/concord"),
-    "custom-domain-multi-level-base-path": Deployment("hooks.example.com", "/integrations/concord", "/integrations/concord"),
+    "custom-domain-multi-level-base-path": Deployment(
+        "hooks.example.com", "/integrations/concord", "/integrations/concord"
+    ),
     "custom-domain-root": Deployment("hooks.example.com", "", ""),
 }
 
@@ -85,12 +87,17 @@ def test_hubspot_is_verified_against_the_url_it_called(name: str, ingest: Ingest
     deployment = DEPLOYMENTS[name]
     body = senders.hubspot_events()
 
-    genuine = post(ingest, event_for(deployment, senders.hubspot("hubspot", HUBSPOT_SECRET, body, called_url(deployment, "hubspot"))))
+    genuine = post(
+        ingest,
+        event_for(deployment, senders.hubspot("hubspot", HUBSPOT_SECRET, body, called_url(deployment, "hubspot"))),
+    )
 
     assert genuine["statusCode"] == 202, genuine["body"]
 
 
-@pytest.mark.parametrize("name", ["execute-api-with-stage", "custom-domain-base-path", "custom-domain-multi-level-base-path"])
+@pytest.mark.parametrize(
+    "name", ["execute-api-with-stage", "custom-domain-base-path", "custom-domain-multi-level-base-path"]
+)
 def test_hubspot_signed_over_the_resource_path_alone_is_forged(name: str, ingest: Ingest) -> None:
     deployment = DEPLOYMENTS[name]
     wrong_url = f"https://{deployment.host}/webhooks/hubspot"  # the base path or stage left out
@@ -107,12 +114,17 @@ def test_behind_a_proxy_the_configured_public_url_is_what_hubspot_signs(
     # CloudFront in front of a custom domain with a base path: the function sees the custom
     # domain's host and path, the vendor called CloudFront's.
     public = "https://webhooks.acme.example/hubspot"
-    monkeypatch.setenv("WEBHOOK_SOURCES", json.dumps({**SOURCES, "hubspot": {**SOURCES["hubspot"], "public_url": public}}))
+    monkeypatch.setenv(
+        "WEBHOOK_SOURCES", json.dumps({**SOURCES, "hubspot": {**SOURCES["hubspot"], "public_url": public}})
+    )
     deployment = DEPLOYMENTS["custom-domain-base-path"]
     body = senders.hubspot_events()
 
     as_called = post(ingest, event_for(deployment, senders.hubspot("hubspot", HUBSPOT_SECRET, body, public)))
-    as_seen = post(ingest, event_for(deployment, senders.hubspot("hubspot", HUBSPOT_SECRET, body, called_url(deployment, "hubspot"))))
+    as_seen = post(
+        ingest,
+        event_for(deployment, senders.hubspot("hubspot", HUBSPOT_SECRET, body, called_url(deployment, "hubspot"))),
+    )
 
     assert as_called["statusCode"] == 202, as_called["body"]
     assert as_seen["statusCode"] == 401

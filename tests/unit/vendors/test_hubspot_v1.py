@@ -22,7 +22,7 @@ from concord.ingress.vendors.hubspot import signature as hs
 from concord.ingress.vendors.hubspot.scheme import HubSpotScheme
 
 DOC_SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
-DOC_BODY = b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+DOC_BODY = b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'  # noqa: E501 - the vendor's documented example, byte for byte
 DOC_V1_HASH = "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"
 # The documented v2 example (GET, no body): https://developers.hubspot.com/docs/faq/v2-request-validation
 DOC_V2_HASH = "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"
@@ -32,8 +32,12 @@ SOURCE = SourceConfig(scheme="hubspot", system=System.CRM, legal_entity="acme-us
 
 
 def _v1(body: bytes, signature: str, version: str = "v1") -> WebhookRequest:
-    return WebhookRequest(source="hubspot", headers={"x-hubspot-signature": signature, "x-hubspot-signature-version": version},
-                          body=body, url=URL)
+    return WebhookRequest(
+        source="hubspot",
+        headers={"x-hubspot-signature": signature, "x-hubspot-signature-version": version},
+        body=body,
+        url=URL,
+    )
 
 
 def _allowing(allow_v1: bool = True) -> hs.HubSpotSecret:
@@ -64,14 +68,19 @@ def test_v2_is_refused_even_where_v1_is_allowed() -> None:
 
 
 def test_when_v3_is_present_it_decides_and_a_valid_v1_beside_it_does_not_help() -> None:
-    headers = {"x-hubspot-signature": DOC_V1_HASH, "x-hubspot-signature-version": "v1",
-               "x-hubspot-signature-v3": "bm90LXRoZS1zaWduYXR1cmU=",
-               "x-hubspot-request-timestamp": str(int(DOC_EVENT_TIME.timestamp() * 1000))}
+    headers = {
+        "x-hubspot-signature": DOC_V1_HASH,
+        "x-hubspot-signature-version": "v1",
+        "x-hubspot-signature-v3": "bm90LXRoZS1zaWduYXR1cmU=",
+        "x-hubspot-request-timestamp": str(int(DOC_EVENT_TIME.timestamp() * 1000)),
+    }
     with pytest.raises(errors.SignatureInvalid):
-        hs.verify(_allowing(), WebhookRequest(source="hubspot", headers=headers, body=DOC_BODY, url=URL), DOC_EVENT_TIME)
+        hs.verify(
+            _allowing(), WebhookRequest(source="hubspot", headers=headers, body=DOC_BODY, url=URL), DOC_EVENT_TIME
+        )
 
 
-def _normalize(body: bytes, now: dt.datetime):  # noqa: ANN202 - Normalized
+def _normalize(body: bytes, now: dt.datetime):
     request = _v1(body, hs.signature_v1(DOC_SECRET, body))
     secret = _allowing()
     verified = hs.verify(secret, request, now)
@@ -81,7 +90,9 @@ def _normalize(body: bytes, now: dt.datetime):  # noqa: ANN202 - Normalized
 def test_a_v1_delivery_is_identified_by_its_event_ids_and_counted() -> None:
     observability.metrics.clear_metrics()
     first = _normalize(DOC_BODY, DOC_EVENT_TIME + dt.timedelta(minutes=1))
-    retried = _normalize(DOC_BODY.replace(b'"attemptNumber":0', b'"attemptNumber":3'), DOC_EVENT_TIME + dt.timedelta(hours=2))
+    retried = _normalize(
+        DOC_BODY.replace(b'"attemptNumber":0', b'"attemptNumber":3'), DOC_EVENT_TIME + dt.timedelta(hours=2)
+    )
     other = _normalize(DOC_BODY.replace(b'"eventId":1', b'"eventId":2'), DOC_EVENT_TIME + dt.timedelta(minutes=1))
 
     assert first.delivery_id == retried.delivery_id != other.delivery_id

@@ -21,10 +21,10 @@ from .harness import (
     HUBSPOT_SECRET,
     QBO_OLD_TOKEN,
     QBO_TOKEN,
+    SF_OLD_TOKEN,
     SF_ORG,
     SF_OTHER_ALLOWED_ORG,
     SF_TOKEN,
-    SF_OLD_TOKEN,
     XERO_KEY,
     XERO_OLD_KEY,
     Ingest,
@@ -55,8 +55,12 @@ def test_hubspot_company_change_becomes_a_change_notice_for_enrichment(ingest: I
     assert len(answer["events"]) == 1 and answer["unprocessed"] == 0
     (notice,) = ingest.messages_on_bus()
     assert notice["detail-type"] == "ChangeNotified" and notice["source"] == "concord.concord"
-    assert notice["detail"]["data"] == {"system": "crm", "record_type": "customer", "record_ids": ["77"],
-                                        "vendor_source": "hubspot"}  # enrichment reads the company: nothing invented
+    assert notice["detail"]["data"] == {
+        "system": "crm",
+        "record_type": "customer",
+        "record_ids": ["77"],
+        "vendor_source": "hubspot",
+    }  # enrichment reads the company: nothing invented
 
 
 def test_hubspot_won_deal_becomes_a_change_notice_and_other_events_are_recorded_not_mapped(ingest: Ingest) -> None:
@@ -103,7 +107,9 @@ def test_a_configured_public_url_is_what_hubspot_signs(ingest: Ingest, monkeypat
     from .harness import SOURCES
 
     public = "https://webhooks.acme.example/hubspot"
-    monkeypatch.setenv("WEBHOOK_SOURCES", json.dumps({**SOURCES, "hubspot": {**SOURCES["hubspot"], "public_url": public}}))
+    monkeypatch.setenv(
+        "WEBHOOK_SOURCES", json.dumps({**SOURCES, "hubspot": {**SOURCES["hubspot"], "public_url": public}})
+    )
     body = senders.hubspot_events()
     assert ingest.post(senders.hubspot("hubspot", HUBSPOT_SECRET, body, public))["statusCode"] == 202
     assert ingest.post(senders.hubspot("hubspot", HUBSPOT_SECRET, body, url_of("hubspot")))["statusCode"] == 401
@@ -126,7 +132,9 @@ def test_xero_intent_to_receive_with_a_bad_signature_gets_401(ingest: Ingest) ->
 
 
 def test_xero_events_are_acknowledged_with_an_empty_200_and_recorded(ingest: Ingest) -> None:
-    body = senders.xero_payload(senders.xero_event("INVOICE"), senders.xero_event("CONTACT"), senders.xero_event("CREDITNOTE"))
+    body = senders.xero_payload(
+        senders.xero_event("INVOICE"), senders.xero_event("CONTACT"), senders.xero_event("CREDITNOTE")
+    )
 
     response = ingest.post(senders.xero("xero", XERO_OLD_KEY, body))
 
@@ -154,7 +162,9 @@ def test_a_replayed_xero_delivery_has_no_second_effect(ingest: Ingest) -> None:
 
 @pytest.mark.parametrize("token", [QBO_TOKEN, QBO_OLD_TOKEN], ids=["current", "previous"])
 def test_quickbooks_legacy_notification_is_recorded(ingest: Ingest, token: str) -> None:
-    body = senders.quickbooks_legacy(("Invoice", "130", "Create"), ("Payment", "131", "Create"), ("Customer", "5", "Update"))
+    body = senders.quickbooks_legacy(
+        ("Invoice", "130", "Create"), ("Payment", "131", "Create"), ("Customer", "5", "Update")
+    )
 
     response = ingest.post(senders.quickbooks("quickbooks", token, body))
 
@@ -162,7 +172,8 @@ def test_quickbooks_legacy_notification_is_recorded(ingest: Ingest, token: str) 
     assert body_of(response)["unprocessed"] == 3
     items = _audit(ingest)["items"]
     assert [(i["vendor_event_type"], i["reason"]) for i in items] == [
-        ("Invoice.Create", "needs_enrichment"), ("Payment.Create", "needs_enrichment"),
+        ("Invoice.Create", "needs_enrichment"),
+        ("Payment.Create", "needs_enrichment"),
         ("Customer.Update", "not_system_of_record"),
     ]
     assert items[0]["reference"] == "realm/9130357766900566/invoice/130"
@@ -174,7 +185,9 @@ def test_quickbooks_cloudevents_are_recorded(ingest: Ingest) -> None:
 
     assert response["statusCode"] == 200
     assert [(i["vendor_event_type"], i["reason"]) for i in _audit(ingest)["items"]] == [
-        ("Invoice.Update", "needs_enrichment"), ("Payment.Create", "needs_enrichment"), ("Bill.Delete", "not_mapped"),
+        ("Invoice.Update", "needs_enrichment"),
+        ("Payment.Create", "needs_enrichment"),
+        ("Bill.Delete", "not_mapped"),
     ]
 
 
@@ -182,9 +195,17 @@ def test_quickbooks_cloudevents_are_recorded(ingest: Ingest) -> None:
 
 
 def test_salesforce_account_becomes_account_changed_and_gets_the_soap_ack(ingest: Ingest) -> None:
-    fields = {"Id": "0015e00000ZkM3hAAF", "Name": "Acme Corporation", "BillingStreet": "1 Market St",
-              "BillingCity": "San Francisco", "BillingPostalCode": "94105", "BillingStateCode": "CA",
-              "BillingCountryCode": "US", "CurrencyIsoCode": "USD", "ParentId": None}
+    fields = {
+        "Id": "0015e00000ZkM3hAAF",
+        "Name": "Acme Corporation",
+        "BillingStreet": "1 Market St",
+        "BillingCity": "San Francisco",
+        "BillingPostalCode": "94105",
+        "BillingStateCode": "CA",
+        "BillingCountryCode": "US",
+        "CurrencyIsoCode": "USD",
+        "ParentId": None,
+    }
     body = senders.salesforce_message(SF_ORG, ("Account", fields))
 
     response = ingest.post(senders.salesforce("salesforce", SF_TOKEN, body))
@@ -196,8 +217,13 @@ def test_salesforce_account_becomes_account_changed_and_gets_the_soap_ack(ingest
     assert routed["source"] == "concord.crm" and routed["detail-type"] == "AccountChanged"
     data = routed["detail"]["data"]
     assert data["account_id"] == "0015e00000ZkM3hAAF" and data["name"] == "Acme Corporation"
-    assert data["billing_address"] == {"street": "1 Market St", "city": "San Francisco", "postal_code": "94105",
-                                       "region": "CA", "country": "US"}
+    assert data["billing_address"] == {
+        "street": "1 Market St",
+        "city": "San Francisco",
+        "postal_code": "94105",
+        "region": "CA",
+        "country": "US",
+    }
     assert data["currency"] == "USD" and data["parent_account_id"] is None
     assert routed["detail"]["legal_entity"] == "acme-us"
     assert ingest.audit_items() == []
@@ -218,8 +244,16 @@ def test_salesforce_mixed_notifications(ingest: Ingest) -> None:
         SF_OTHER_ALLOWED_ORG + "AAA",
         ("Account", {"Name": "Acme"}),
         ("Account", {"Id": "001000000000000AAA", "BillingCity": "Berlin"}),  # no Name
-        ("Account", {"Id": "001000000000000BBB", "Name": "Bad address", "BillingStreet": "x", "BillingCity": "y",
-                     "BillingCountry": "Germany"}),
+        (
+            "Account",
+            {
+                "Id": "001000000000000BBB",
+                "Name": "Bad address",
+                "BillingStreet": "x",
+                "BillingCity": "y",
+                "BillingCountry": "Germany",
+            },
+        ),
         ("Account", {"Name": "Bad currency", "CurrencyIsoCode": "euro"}),
         ("Opportunity", {"Id": "006000000000000CCC", "Name": "Deal", "IsWon": "true", "StageName": "Closed Won"}),
         ("Opportunity", {"Name": "Deal 2", "IsWon": "false", "StageName": "Prospecting"}),
@@ -229,19 +263,35 @@ def test_salesforce_mixed_notifications(ingest: Ingest) -> None:
 
     assert response["statusCode"] == 200
     routed = ingest.messages_on_bus()
-    assert sorted(m["detail-type"] for m in routed) == ["AccountChanged", "ChangeNotified", "ChangeNotified",
-                                                         "ChangeNotified"]
+    assert sorted(m["detail-type"] for m in routed) == [
+        "AccountChanged",
+        "ChangeNotified",
+        "ChangeNotified",
+        "ChangeNotified",
+    ]
     # What the message cannot complete is named for enrichment (read from the CRM), not dropped.
-    notices = sorted((m["detail"]["data"]["record_type"], m["detail"]["data"]["record_ids"])
-                     for m in routed if m["detail-type"] == "ChangeNotified")
-    assert notices == [("customer", ["001000000000000AAA"]), ("customer", ["001000000000000BBB"]),
-                       ("opportunity", ["006000000000000CCC"])]
-    assert all(m["source"] == "concord.concord" and m["detail"]["data"]["system"] == "crm"
-               and m["detail"]["data"]["vendor_source"] == "salesforce"
-               for m in routed if m["detail-type"] == "ChangeNotified")
+    notices = sorted(
+        (m["detail"]["data"]["record_type"], m["detail"]["data"]["record_ids"])
+        for m in routed
+        if m["detail-type"] == "ChangeNotified"
+    )
+    assert notices == [
+        ("customer", ["001000000000000AAA"]),
+        ("customer", ["001000000000000BBB"]),
+        ("opportunity", ["006000000000000CCC"]),
+    ]
+    assert all(
+        m["source"] == "concord.concord"
+        and m["detail"]["data"]["system"] == "crm"
+        and m["detail"]["data"]["vendor_source"] == "salesforce"
+        for m in routed
+        if m["detail-type"] == "ChangeNotified"
+    )
     items = _audit(ingest)["items"]
     assert [(i["vendor_event_type"], i["reason"]) for i in items] == [
-        ("Account", "invalid_fields"), ("Opportunity", "not_mapped"), ("Contact", "not_mapped"),
+        ("Account", "invalid_fields"),
+        ("Opportunity", "not_mapped"),
+        ("Contact", "not_mapped"),
     ]
     assert "euro" not in json.dumps(items, default=str)
 
@@ -273,37 +323,56 @@ def test_business_central_invoices_and_payments_become_change_notices_the_rest_i
     ingest: Ingest, state: str
 ) -> None:
     body = senders.business_central_payload(
-        state, ("salesInvoices", "created"), ("customerPayments", "updated"), ("customers", "updated"),
-        ("salesInvoices", "deleted"), ("items", "updated"),
+        state,
+        ("salesInvoices", "created"),
+        ("customerPayments", "updated"),
+        ("customers", "updated"),
+        ("salesInvoices", "deleted"),
+        ("items", "updated"),
     )
     named = [item["resource"].rsplit("(", 1)[1].rstrip(")") for item in json.loads(body)["value"][:2]]
     response = ingest.post(senders.business_central("businesscentral", body))
 
     assert response["statusCode"] == 200  # what Business Central expects: anything else may delete the subscription
     notices = [m["detail"]["data"] for m in ingest.messages_on_bus()]
-    assert sorted((n["record_type"], n["record_ids"]) for n in notices) == [("invoice", [named[0]]),
-                                                                           ("payment", [named[1]])]
+    assert sorted((n["record_type"], n["record_ids"]) for n in notices) == [
+        ("invoice", [named[0]]),
+        ("payment", [named[1]]),
+    ]
     assert all(n["system"] == "erp" and n["vendor_source"] == "businesscentral" for n in notices)
     assert [(i["vendor_event_type"], i["reason"]) for i in _audit(ingest)["items"]] == [
-        ("customers.updated", "not_system_of_record"), ("salesInvoices.deleted", "not_mapped"),
+        ("customers.updated", "not_system_of_record"),
+        ("salesInvoices.deleted", "not_mapped"),
         ("items.updated", "not_mapped"),
     ]
 
 
 def test_business_central_collection_notification_is_a_notice_without_ids_for_a_delta_read(ingest: Ingest) -> None:
     """Over 1,000 changes name no record: enrichment reads the record type from its checkpoint."""
-    body = json.dumps({"value": [{
-        "subscriptionId": "s", "clientState": BC_STATE, "changeType": "collection",
-        "resource": "/api/v2.0/companies(7dbba574-5f69-4167-a43e-fb975045de15)/salesInvoices?$filter=lastDateTimeModified%20gt%202018-10-15T11:00:00Z",
-    }]}).encode()
+    body = json.dumps(
+        {
+            "value": [
+                {
+                    "subscriptionId": "s",
+                    "clientState": BC_STATE,
+                    "changeType": "collection",
+                    "resource": "/api/v2.0/companies(7dbba574-5f69-4167-a43e-fb975045de15)/salesInvoices?$filter=lastDateTimeModified%20gt%202018-10-15T11:00:00Z",  # noqa: E501 - the vendor's documented example, byte for byte
+                }
+            ]
+        }
+    ).encode()
 
     response = ingest.post(senders.business_central("businesscentral", body))
 
     assert response["statusCode"] == 200
     (notice,) = ingest.messages_on_bus()
     assert notice["detail-type"] == "ChangeNotified"
-    assert notice["detail"]["data"] == {"system": "erp", "record_type": "invoice", "record_ids": [],
-                                        "vendor_source": "businesscentral"}
+    assert notice["detail"]["data"] == {
+        "system": "erp",
+        "record_type": "invoice",
+        "record_ids": [],
+        "vendor_source": "businesscentral",
+    }
 
 
 def test_business_central_redelivered_notification_is_the_same_change_notice(ingest: Ingest) -> None:
@@ -318,7 +387,9 @@ def test_business_central_redelivered_notification_is_the_same_change_notice(ing
 # --------------------------------------------------------------------------- failures defer
 
 
-def test_an_unreachable_audit_table_defers_and_the_retry_records_once(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_audit_table_defers_and_the_retry_records_once(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_record = AuditTrail.record_unprocessed_delivery
     calls: list[int] = []
 
@@ -342,8 +413,13 @@ def test_an_unreachable_audit_table_defers_and_the_retry_records_once(ingest: In
 def test_an_unreachable_bus_defers_a_salesforce_delivery(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> None:
     from concord.aws.clients import client
 
-    monkeypatch.setattr(client("events"), "put_events", lambda **_: (_ for _ in ()).throw(
-        EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com")))
+    monkeypatch.setattr(
+        client("events"),
+        "put_events",
+        lambda **_: (_ for _ in ()).throw(
+            EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com")
+        ),
+    )
     response = ingest.post(senders.salesforce("salesforce", SF_TOKEN, senders.salesforce_message(SF_ORG)))
     assert response["statusCode"] == 503
     assert ingest.effects() == (0, 0, 0)
@@ -366,6 +442,9 @@ def test_the_canonical_answer_is_unchanged(ingest: Ingest) -> None:
     sent = senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body(), delivery_id="msg_77")
     response = ingest.post(sent)
     assert response["statusCode"] == 202
-    assert body_of(response) == {"status": "accepted", "event_id": event_id_for_delivery("crm", "msg_77"),
-                                 "event_type": "AccountChanged"}
+    assert body_of(response) == {
+        "status": "accepted",
+        "event_id": event_id_for_delivery("crm", "msg_77"),
+        "event_type": "AccountChanged",
+    }
     assert ingest.audit_items() == []

@@ -136,9 +136,9 @@ def _ordered(candidate: Any, wanted: str, op: str) -> bool:
         return False
     left: Any
     right: Any
-    if (left := _number(candidate)) is not None and (right := _number(wanted)) is not None:
-        pass
-    elif (left := _moment(candidate)) is not None and (right := _moment(wanted)) is not None:
+    if ((left := _number(candidate)) is not None and (right := _number(wanted)) is not None) or (
+        (left := _moment(candidate)) is not None and (right := _moment(wanted)) is not None
+    ):
         pass
     else:
         left, right = text(candidate), wanted

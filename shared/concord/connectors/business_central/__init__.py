@@ -11,8 +11,9 @@ from .connection import BusinessCentralConnection, open_client, parse_connection
 from .erp import CAPABILITIES, BusinessCentralErp
 
 
-def connect(role: Role, connection: dict[str, Any], context: ConnectorContext,
-            transport: httpx.BaseTransport | None = None) -> BusinessCentralErp:
+def connect(
+    role: Role, connection: dict[str, Any], context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> BusinessCentralErp:
     """The ERP connector of the company `connection` names (the registry allows only the ERP role)."""
     settings = parse_connection(connection)
     return BusinessCentralErp(open_client(settings, context, transport), settings.local_currency)

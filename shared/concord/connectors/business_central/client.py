@@ -69,12 +69,28 @@ class BatchAnswer:
 class BusinessCentralClient:
     """Calls of one company through the kit's VendorClient (budget, errors, telemetry)."""
 
-    def __init__(self, *, base_url: str, company_id: str, auth: httpx.Auth, budget: RateBudget, account: str = "",
-                 max_wait: float | Callable[[], float] = 0.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        company_id: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        account: str = "",
+        max_wait: float | Callable[[], float] = 0.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.errors = BusinessCentralErrors()
         self.company = f"companies({company_id})"
-        self.vendor = VendorClient(base_url=base_url, errors=self.errors, budget=budget, auth=auth,
-                                   account=account, max_wait=max_wait, transport=transport)
+        self.vendor = VendorClient(
+            base_url=base_url,
+            errors=self.errors,
+            budget=budget,
+            auth=auth,
+            account=account,
+            max_wait=max_wait,
+            transport=transport,
+        )
 
     def path(self, entity_path: str) -> str:
         """A company's entity path: `customers(…)` -> `companies(<id>)/customers(…)`."""
@@ -109,8 +125,9 @@ class BusinessCentralClient:
 
     def patch(self, operation: str, entity_path: str, etag: str, body: Mapping[str, Any]) -> Record:
         """An update guarded by the record's ETag: a stale one is a Conflict (412)."""
-        return dict(self.vendor.json(operation, "PATCH", self.path(entity_path), json=dict(body),
-                                     headers={"If-Match": etag}))
+        return dict(
+            self.vendor.json(operation, "PATCH", self.path(entity_path), json=dict(body), headers={"If-Match": etag})
+        )
 
     def batch(self, operation: str, requests: Sequence[BatchRequest], *, atomic: bool) -> list[BatchAnswer]:
         """One `$batch` of up to BATCH_LIMIT operations; `atomic` runs them in one transaction."""
@@ -126,8 +143,12 @@ class BusinessCentralClient:
         missing = [str(n) for n in range(1, len(requests) + 1) if str(n) not in by_id]
         if missing:
             raise PermanentError(f"business central {operation}: the batch answered no response for {missing[:5]}")
-        return [BatchAnswer(int(by_id[str(n)]["status"]), by_id[str(n)].get("body"),
-                            dict(by_id[str(n)].get("headers") or {})) for n in range(1, len(requests) + 1)]
+        return [
+            BatchAnswer(
+                int(by_id[str(n)]["status"]), by_id[str(n)].get("body"), dict(by_id[str(n)].get("headers") or {})
+            )
+            for n in range(1, len(requests) + 1)
+        ]
 
     def close(self) -> None:
         self.vendor.close()

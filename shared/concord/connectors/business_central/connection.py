@@ -137,12 +137,24 @@ def _credentials(first: BusinessCentralConnection, context: ConnectorContext) ->
     return load
 
 
-def open_client(connection: BusinessCentralConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> BusinessCentralClient:
+def open_client(
+    connection: BusinessCentralConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> BusinessCentralClient:
     # https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-    auth = OAuth2ClientCredentials(vendor="business_central", token_url=connection.token_url, scope=SCOPE,
-                                   load_credentials=_credentials(connection, context),
-                                   errors=BusinessCentralErrors(), default_lifetime=3600)
-    return BusinessCentralClient(base_url=connection.api_root, company_id=connection.company_id, auth=auth,
-                                 budget=rate_budget(connection, context), account=connection.principal,
-                                 max_wait=connection.rate.max_wait_seconds, transport=transport)
+    auth = OAuth2ClientCredentials(
+        vendor="business_central",
+        token_url=connection.token_url,
+        scope=SCOPE,
+        load_credentials=_credentials(connection, context),
+        errors=BusinessCentralErrors(),
+        default_lifetime=3600,
+    )
+    return BusinessCentralClient(
+        base_url=connection.api_root,
+        company_id=connection.company_id,
+        auth=auth,
+        budget=rate_budget(connection, context),
+        account=connection.principal,
+        max_wait=connection.rate.max_wait_seconds,
+        transport=transport,
+    )

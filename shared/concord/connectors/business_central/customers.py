@@ -25,7 +25,8 @@ class BusinessCentralCustomers(ErpCustomers):
         """By tax registration number, else exact display name; blocked customers included
         (the API lists them). The first created wins when several match."""
         filters = ([f"taxRegistrationNumber eq {odata_string(tax_id)}"] if tax_id else []) + [
-            f"displayName eq {odata_string(name)}"]
+            f"displayName eq {odata_string(name)}"
+        ]
         for expression in filters:
             row = self._first_customer(expression)
             if row is not None:
@@ -85,7 +86,8 @@ class BusinessCentralCustomers(ErpCustomers):
             try:
                 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_customer_update
                 return CustomerRow.model_validate(
-                    self.client.patch("update customer", f"customers({customer_id})", etag, body))
+                    self.client.patch("update customer", f"customers({customer_id})", etag, body)
+                )
             except Conflict:
                 if attempt == 2:
                     raise

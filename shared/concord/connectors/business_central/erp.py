@@ -34,11 +34,15 @@ CAPABILITIES = ErpCapabilities(
     billing_terms_per_customer=True,
     batch_limits=BatchLimits(invoice_lines=BATCH_LIMIT, record_reads=BATCH_LIMIT),
 )
-_NO_PROJECT_ACCOUNTING = ("business central: the standard API v2.0 has no project planning, cost forecasts or "
-                          "contract terms (an AL extension with custom API pages is needed); "
-                          "capabilities.contract_objects is False")
-_NO_REVENUE_SCHEDULES = ("business central: the standard API v2.0 exposes no deferral templates or schedules; "
-                         "capabilities.revenue_schedules is False")
+_NO_PROJECT_ACCOUNTING = (
+    "business central: the standard API v2.0 has no project planning, cost forecasts or "
+    "contract terms (an AL extension with custom API pages is needed); "
+    "capabilities.contract_objects is False"
+)
+_NO_REVENUE_SCHEDULES = (
+    "business central: the standard API v2.0 exposes no deferral templates or schedules; "
+    "capabilities.revenue_schedules is False"
+)
 
 
 class BusinessCentralErp(PolledChanges, BusinessCentralCustomers, BusinessCentralInvoices, ErpPort):

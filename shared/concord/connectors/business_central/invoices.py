@@ -41,14 +41,20 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
         reference), created without lines when none is open: one call when it exists. A draft
         for another customer or currency is a ValidationFailed (a person decides)."""
         reference = mappers.document_reference(project_ref)
-        params = {"$filter": f"externalDocumentNumber eq {odata_string(reference)} and status eq 'Draft'",
-                  "$orderby": "number asc", "$top": 1}
+        params = {
+            "$filter": f"externalDocumentNumber eq {odata_string(reference)} and status eq 'Draft'",
+            "$orderby": "number asc",
+            "$top": 1,
+        }
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_salesinvoice_get
         drafts = self.client.first_page("find draft invoice", "salesInvoices", params)
         if drafts:
             return self._checked_draft(SalesInvoiceRow.model_validate(drafts[0]), customer_id, currency, project_ref)
-        body = {"customerId": customer_id, "currencyCode": mappers.to_bc_currency(currency, self.local_currency),
-                "externalDocumentNumber": reference}
+        body = {
+            "customerId": customer_id,
+            "currencyCode": mappers.to_bc_currency(currency, self.local_currency),
+            "externalDocumentNumber": reference,
+        }
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_salesinvoice_create
         created = self.client.post("create draft invoice", "salesInvoices", body)
         return SalesInvoiceRow.model_validate(created).id
@@ -65,8 +71,11 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
             wanted.setdefault(line.concord_ref.strip(), line)
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_salesinvoiceline_create
         target = self.client.path(f"salesInvoices({invoice_id})/salesInvoiceLines")
-        answers = self.client.batch("add invoice lines", [BatchRequest("POST", target, mappers.to_bc_invoice_line(line))
-                                                          for line in wanted.values()], atomic=True)
+        answers = self.client.batch(
+            "add invoice lines",
+            [BatchRequest("POST", target, mappers.to_bc_invoice_line(line)) for line in wanted.values()],
+            atomic=True,
+        )
         # Under `Isolation: snapshot` the operations that did not fail are answered 424 (not run
         # or undone): the cause is the one that failed on its own.
         for answer in sorted(answers, key=lambda answer: answer.status == FAILED_DEPENDENCY):
@@ -97,7 +106,9 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
         see the module docstring)."""
         try:
             # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_customerpayment_get
-            payment = CustomerPaymentRow.model_validate(self.client.get("read payment", f"customerPayments({payment_id})"))
+            payment = CustomerPaymentRow.model_validate(
+                self.client.get("read payment", f"customerPayments({payment_id})")
+            )
         except NotFound:
             return None
         if not payment.appliesToInvoiceId:
@@ -107,8 +118,13 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
         except NotFound:
             return None
         params = {"$filter": f"appliesToInvoiceId eq {payment.appliesToInvoiceId}"}
-        applied = sum((abs(CustomerPaymentRow.model_validate(row).amount)
-                       for row in self.client.listed("read applied payments", "customerPayments", params)), Decimal(0))
+        applied = sum(
+            (
+                abs(CustomerPaymentRow.model_validate(row).amount)
+                for row in self.client.listed("read applied payments", "customerPayments", params)
+            ),
+            Decimal(0),
+        )
         return mappers.to_received_payment(payment, invoice, applied, self.local_currency)
 
     # -- steps ----------------------------------------------------------------------------------
@@ -120,6 +136,8 @@ class BusinessCentralInvoices(ErpBilling, ErpReceivables):
     def _checked_draft(self, row: SalesInvoiceRow, customer_id: str, currency: str, project_ref: str) -> str:
         current = mappers.to_canonical_currency(row.currencyCode, self.local_currency)
         if row.customerId != customer_id or current != currency:
-            raise ValidationFailed(f"the open draft invoice {row.id} of project {project_ref!r} is for customer "
-                                   f"{row.customerId} in {current}, not customer {customer_id} in {currency}")
+            raise ValidationFailed(
+                f"the open draft invoice {row.id} of project {project_ref!r} is for customer "
+                f"{row.customerId} in {current}, not customer {customer_id} in {currency}"
+            )
         return row.id

@@ -51,12 +51,21 @@ def to_canonical_currency(code: str, local: str) -> str:
 def to_bc_address(address: Address | None) -> dict[str, str]:
     if address is None:
         return {}
-    return {"addressLine1": address.street[:100], "city": address.city[:30], "state": address.region[:30],
-            "country": address.country, "postalCode": address.postal_code[:20]}
+    return {
+        "addressLine1": address.street[:100],
+        "city": address.city[:30],
+        "state": address.region[:30],
+        "country": address.country,
+        "postalCode": address.postal_code[:20],
+    }
 
 
 def to_bc_customer(customer: Customer, local_currency: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"displayName": customer.name[:100], "blocked": ACTIVE, **to_bc_address(customer.billing_address)}
+    body: dict[str, Any] = {
+        "displayName": customer.name[:100],
+        "blocked": ACTIVE,
+        **to_bc_address(customer.billing_address),
+    }
     if customer.tax_id:
         body["taxRegistrationNumber"] = customer.tax_id[:20]
     if customer.currency:
@@ -79,18 +88,28 @@ def to_bc_customer_changes(changes: CustomerUpdate, local_currency: str) -> dict
 def to_erp_customer(row: CustomerRow, local_currency: str, external_ref: str | None = None) -> ErpCustomer:
     address = None
     if row.addressLine1 and row.city and len(row.country) == 2:
-        address = Address(street=row.addressLine1, city=row.city, postal_code=row.postalCode, region=row.state,
-                          country=row.country)
-    return ErpCustomer(customer_id=row.id, name=row.displayName, tax_id=row.taxRegistrationNumber or None,
-                       external_ref=external_ref, billing_address=address,
-                       currency=to_canonical_currency(row.currencyCode, local_currency))
+        address = Address(
+            street=row.addressLine1, city=row.city, postal_code=row.postalCode, region=row.state, country=row.country
+        )
+    return ErpCustomer(
+        customer_id=row.id,
+        name=row.displayName,
+        tax_id=row.taxRegistrationNumber or None,
+        external_ref=external_ref,
+        billing_address=address,
+        currency=to_canonical_currency(row.currencyCode, local_currency),
+    )
 
 
 def to_bc_invoice_line(line: InvoiceLine) -> dict[str, Any]:
     """An Item line: the service item is the item's number (lineObjectNumber); without a unit
     price Business Central prices it from the item card."""
-    body: dict[str, Any] = {"lineType": "Item", "lineObjectNumber": line.service_item,
-                            "description": line.description[:100], "quantity": line.quantity}
+    body: dict[str, Any] = {
+        "lineType": "Item",
+        "lineObjectNumber": line.service_item,
+        "description": line.description[:100],
+        "quantity": line.quantity,
+    }
     if line.unit_price is not None:
         body["unitPrice"] = float(line.unit_price.amount)
     return body
@@ -101,21 +120,32 @@ def _money(amount: Decimal, row: SalesInvoiceRow, local: str) -> Money:
 
 
 def to_invoice_record(row: SalesInvoiceRow, local: str) -> InvoiceRecord:
-    return InvoiceRecord(invoice_id=row.id, number=row.number or None, posted=row.posted,
-                         total=_money(row.totalAmountIncludingTax, row, local),
-                         amount_due=_money(row.remainingAmount if row.posted else row.totalAmountIncludingTax, row, local),
-                         due_on=row.dueDate if row.posted else None)
+    return InvoiceRecord(
+        invoice_id=row.id,
+        number=row.number or None,
+        posted=row.posted,
+        total=_money(row.totalAmountIncludingTax, row, local),
+        amount_due=_money(row.remainingAmount if row.posted else row.totalAmountIncludingTax, row, local),
+        due_on=row.dueDate if row.posted else None,
+    )
 
 
 def to_posted_invoice(row: SalesInvoiceRow, local: str) -> PostedInvoice | None:
     if not row.posted or row.invoiceDate is None or row.dueDate is None:
         return None
-    return PostedInvoice(invoice_id=row.id, number=row.number, customer_id=row.customerId, invoiced_on=row.invoiceDate,
-                         due_on=row.dueDate, total=_money(row.totalAmountIncludingTax, row, local))
+    return PostedInvoice(
+        invoice_id=row.id,
+        number=row.number,
+        customer_id=row.customerId,
+        invoiced_on=row.invoiceDate,
+        due_on=row.dueDate,
+        total=_money(row.totalAmountIncludingTax, row, local),
+    )
 
 
-def to_received_payment(payment: CustomerPaymentRow, invoice: SalesInvoiceRow, applied_total: Decimal,
-                        local: str) -> ReceivedPayment | None:
+def to_received_payment(
+    payment: CustomerPaymentRow, invoice: SalesInvoiceRow, applied_total: Decimal, local: str
+) -> ReceivedPayment | None:
     """The payment journal line as a payment of the invoice it applies to; what is left due is
     the invoice's remainingAmount less every journal line applied to it (due once they post)."""
     # A payment journal line credits the customer: Business Central shows it negative.
@@ -123,5 +153,10 @@ def to_received_payment(payment: CustomerPaymentRow, invoice: SalesInvoiceRow, a
     if payment.postingDate is None or amount == 0 or not invoice.posted:
         return None
     due = max(Decimal(0), invoice.remainingAmount - applied_total)
-    return ReceivedPayment(payment_id=payment.id, invoice_id=invoice.id, amount=_money(amount, invoice, local),
-                           received_on=payment.postingDate, invoice_amount_due=_money(due, invoice, local))
+    return ReceivedPayment(
+        payment_id=payment.id,
+        invoice_id=invoice.id,
+        amount=_money(amount, invoice, local),
+        received_on=payment.postingDate,
+        invoice_amount_due=_money(due, invoice, local),
+    )

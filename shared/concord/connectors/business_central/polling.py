@@ -54,8 +54,12 @@ class ModifiedPoller:
         limit = max(1, limit)
         # Records at the cursor's own time that were read already come again (ge): ask for them too.
         top = limit + len(position.ids_at) + 1
-        params = {"$filter": f"lastModifiedDateTime ge {odata_time(position.written_at)}",
-                  "$orderby": "lastModifiedDateTime asc,id asc", "$top": top, "$select": "id,lastModifiedDateTime"}
+        params = {
+            "$filter": f"lastModifiedDateTime ge {odata_time(position.written_at)}",
+            "$orderby": "lastModifiedDateTime asc,id asc",
+            "$top": top,
+            "$select": "id,lastModifiedDateTime",
+        }
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_customer_get
         # The service may page below $top (server-driven paging): read on until `top` rows.
         listed = self._client.listed(f"poll {entity_set}", entity_set, params)
@@ -70,9 +74,11 @@ class ModifiedPoller:
         ids = list(dict.fromkeys(record_ids))
         changes: list[RecordChange] = []
         for start in range(0, len(ids), BATCH_LIMIT):
-            chunk = ids[start:start + BATCH_LIMIT]
-            reads = [BatchRequest("GET", self._client.path(f"{entity_set}({record_id})?$select=id,lastModifiedDateTime"))
-                     for record_id in chunk]
+            chunk = ids[start : start + BATCH_LIMIT]
+            reads = [
+                BatchRequest("GET", self._client.path(f"{entity_set}({record_id})?$select=id,lastModifiedDateTime"))
+                for record_id in chunk
+            ]
             for answer in self._client.batch(f"read {entity_set}", reads, atomic=False):
                 if answer.status == 404 or (answer.status == 400 and _is_malformed_id(answer.body)):
                     continue
@@ -91,11 +97,13 @@ def _is_malformed_id(body: object) -> bool:
 
 def _entity_set(record_type: str) -> str:
     if record_type not in ENTITY_SETS:
-        raise ConfigurationError(f"business central change capture: no record type {record_type!r}; "
-                                 f"known: {sorted(ENTITY_SETS)}")
+        raise ConfigurationError(
+            f"business central change capture: no record type {record_type!r}; known: {sorted(ENTITY_SETS)}"
+        )
     return ENTITY_SETS[record_type]
 
 
 def _change(record_type: str, row: BcRecord) -> RecordChange:
-    return RecordChange(record_type=record_type, record_id=row.id, written_at=row.lastModifiedDateTime,
-                        created_at=ID_NAMES_THE_RECORD)
+    return RecordChange(
+        record_type=record_type, record_id=row.id, written_at=row.lastModifiedDateTime, created_at=ID_NAMES_THE_RECORD
+    )

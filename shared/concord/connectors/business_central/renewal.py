@@ -24,12 +24,14 @@ def keep_erp_subscriptions(secrets: SystemSecrets, now: dt.datetime) -> KeptAliv
     raw = secrets.connection(Role.ERP)
     name = secrets.secret_name(Role.ERP)
     if raw.get("kind") != "business_central":
-        raise ConfigurationError(f"system connection {name}: the ERP is not Business Central; "
-                                 "its webhook subscriptions cannot be renewed")
+        raise ConfigurationError(
+            f"system connection {name}: the ERP is not Business Central; its webhook subscriptions cannot be renewed"
+        )
     settings = parse_connection(raw).subscriptions
     if settings is None:
-        raise ConfigurationError(f"system connection {name}: no `subscriptions` settings "
-                                 "(notification_url, client_state, record_types)")
+        raise ConfigurationError(
+            f"system connection {name}: no `subscriptions` settings (notification_url, client_state, record_types)"
+        )
     erp: BusinessCentralErp = secrets.connect(Role.ERP, raw)
     manager = SubscriptionManager(erp.client, settings.notification_url, settings.client_state)
     try:

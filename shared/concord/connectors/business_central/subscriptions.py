@@ -10,6 +10,7 @@ https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-ref
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,8 +65,11 @@ class SubscriptionManager:
         return [mine.get(self.resource(record_type)) or self.create(record_type) for record_type in record_types]
 
     def create(self, record_type: str) -> Subscription:
-        body = {"notificationUrl": self._notification_url, "resource": self.resource(record_type),
-                "clientState": self._client_state.get_secret_value()}
+        body = {
+            "notificationUrl": self._notification_url,
+            "resource": self.resource(record_type),
+            "clientState": self._client_state.get_secret_value(),
+        }
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_subscriptions_create
         return Subscription.model_validate(self._client.vendor.json("create subscription", "POST", PATH, json=body))
 
@@ -77,19 +81,29 @@ class SubscriptionManager:
         for attempt in (1, 2):
             try:
                 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_subscriptions_update
-                answer = self._client.vendor.json("renew subscription", "PATCH", self._path(current), json=body,
-                                                  headers={"If-Match": current.etag or "*"})
+                answer = self._client.vendor.json(
+                    "renew subscription",
+                    "PATCH",
+                    self._path(current),
+                    json=body,
+                    headers={"If-Match": current.etag or "*"},
+                )
                 return Subscription.model_validate(answer)
             except Conflict:
                 if attempt == 2:
                     raise
-                current = Subscription.model_validate(self._client.vendor.json("read subscription", "GET", self._path(current)))
+                current = Subscription.model_validate(
+                    self._client.vendor.json("read subscription", "GET", self._path(current))
+                )
         raise AssertionError("unreachable")
 
     def renew_due(self, now: dt.datetime, margin: dt.timedelta = RENEW_MARGIN) -> list[Subscription]:
         """Renew Concord's subscriptions that expire within `margin` of `now` (the scheduled job)."""
-        return [self.renew(sub) for sub in self.subscriptions()
-                if sub.notificationUrl == self._notification_url and sub.expirationDateTime - now <= margin]
+        return [
+            self.renew(sub)
+            for sub in self.subscriptions()
+            if sub.notificationUrl == self._notification_url and sub.expirationDateTime - now <= margin
+        ]
 
     def keep_alive(self, record_types: Sequence[str], now: dt.datetime) -> KeptAlive:
         """The scheduled run: renew what is due first (a lapsed subscription is renewed, not
@@ -98,11 +112,10 @@ class SubscriptionManager:
         return KeptAlive(ensured=self.ensure(record_types), renewed=renewed)
 
     def delete(self, subscription: Subscription) -> None:
-        try:
+        # Already gone is what delete wanted.
+        with contextlib.suppress(NotFound):
             # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_subscriptions_delete
             self._client.vendor.request("delete subscription", "DELETE", self._path(subscription))
-        except NotFound:
-            pass  # already gone: what delete wanted
 
     @staticmethod
     def _path(subscription: Subscription) -> str:

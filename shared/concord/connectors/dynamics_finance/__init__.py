@@ -12,8 +12,9 @@ from .connection import FinanceConnection, open_client, parse_connection
 from .erp import FinanceErp, capabilities
 
 
-def connect(role: Role, connection: dict[str, Any], context: ConnectorContext,
-            transport: httpx.BaseTransport | None = None) -> FinanceErp:
+def connect(
+    role: Role, connection: dict[str, Any], context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> FinanceErp:
     """The ERP connector of the environment `connection` names (the registry allows only the ERP role)."""
     settings = parse_connection(connection)
     return FinanceErp(open_client(settings, context, transport), settings)

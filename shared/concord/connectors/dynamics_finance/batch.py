@@ -42,9 +42,17 @@ def change_set_body(requests: Sequence[BatchRequest], boundary: str | None = Non
     change_set = f"changeset_{uuid.uuid4()}"
     lines = [f"--{batch}", f"Content-Type: multipart/mixed; boundary={change_set}", ""]
     for number, request in enumerate(requests, start=1):
-        lines += [f"--{change_set}", "Content-Type: application/http", "Content-Transfer-Encoding: binary",
-                  f"Content-ID: {number}", "", f"{request.method} {request.path} HTTP/1.1",
-                  "Content-Type: application/json", "Accept: application/json", ""]
+        lines += [
+            f"--{change_set}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            f"Content-ID: {number}",
+            "",
+            f"{request.method} {request.path} HTTP/1.1",
+            "Content-Type: application/json",
+            "Accept: application/json",
+            "",
+        ]
         lines.append(json.dumps(request.body) if request.body is not None else "")
     lines += [f"--{change_set}--", f"--{batch}--", ""]
     return f"multipart/mixed; boundary={batch}", CRLF.join(lines).encode()
@@ -52,8 +60,9 @@ def change_set_body(requests: Sequence[BatchRequest], boundary: str | None = Non
 
 def answers(content_type: str, body: bytes) -> list[BatchAnswer]:
     """Every HTTP answer in a batch response, change sets unfolded, in document order."""
-    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body,
-                                       policy=email.policy.HTTP)
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.HTTP
+    )
     return list(_answers_in(message))
 
 

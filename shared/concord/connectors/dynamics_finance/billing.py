@@ -43,20 +43,31 @@ class FinanceBilling(ErpSession, ErpBilling):
         company, account = keys[COMPANY], keys["CustomerAccount"]
         ref_field = self.connection.fields.project_ref
         rows, _ = self.client.query_page(
-            INVOICE_HEADERS.name, top=1, orderby="InvoiceIdentifier",
+            INVOICE_HEADERS.name,
+            top=1,
+            orderby="InvoiceIdentifier",
             filter=f"{ref_field} eq {odata_literal(project_ref)} and IsPosted eq false and "
-                   f"dataAreaId eq {odata_literal(company)}")
+            f"dataAreaId eq {odata_literal(company)}",
+        )
         if rows:
             open_header = rows[0]
             if (open_header.get("CustomerAccount"), open_header.get("CurrencyCode")) != (account, currency):
                 raise ValidationFailed(
                     f"the open free text invoice {open_header['InvoiceIdentifier']} of project {project_ref!r} is for "
                     f"customer {open_header.get('CustomerAccount')} in {open_header.get('CurrencyCode')}, "
-                    f"not {account} in {currency}")
+                    f"not {account} in {currency}"
+                )
             return record_id(INVOICE_HEADERS, open_header)
-        created = self.client.create(INVOICE_HEADERS.name, {
-            COMPANY: company, "CustomerAccount": account, "CurrencyCode": currency, ref_field: project_ref,
-            "InvoiceDate": utc_now().date().isoformat()})
+        created = self.client.create(
+            INVOICE_HEADERS.name,
+            {
+                COMPANY: company,
+                "CustomerAccount": account,
+                "CurrencyCode": currency,
+                ref_field: project_ref,
+                "InvoiceDate": utc_now().date().isoformat(),
+            },
+        )
         return record_id(INVOICE_HEADERS, created)
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
@@ -77,8 +88,10 @@ class FinanceBilling(ErpSession, ErpBilling):
         if not missing:
             return found
         next_number = self._last_line_number(header) + 1
-        requests = [BatchRequest("POST", INVOICE_LINES.name, self._line_body(header, ref, line, next_number + n))
-                    for n, (ref, line) in enumerate(missing)]
+        requests = [
+            BatchRequest("POST", INVOICE_LINES.name, self._line_body(header, ref, line, next_number + n))
+            for n, (ref, line) in enumerate(missing)
+        ]
         answers = self.client.change_set(f"add lines to {INVOICE_HEADERS.name}", requests)
         added = {ref: record_id(INVOICE_LINES, answer.body) for (ref, _), answer in zip(missing, answers, strict=True)}
         logger.info("dynamics_finance added %d lines to %s (%d already there)", len(added), invoice_id, len(found))
@@ -98,22 +111,32 @@ class FinanceBilling(ErpSession, ErpBilling):
         price = item.unit_price
         if line.unit_price is not None:
             if line.unit_price.currency != header.get("CurrencyCode"):
-                raise ValidationFailed(f"invoice line {ref} is priced in {line.unit_price.currency}, "
-                                       f"not in the invoice's {header.get('CurrencyCode')}")
+                raise ValidationFailed(
+                    f"invoice line {ref} is priced in {line.unit_price.currency}, "
+                    f"not in the invoice's {header.get('CurrencyCode')}"
+                )
             price = line.unit_price.amount
-        body: dict[str, Any] = {COMPANY: header[COMPANY], "InvoiceIdentifier": header["InvoiceIdentifier"],
-                                "LineNumber": number, "Description": line.description,
-                                "MainAccountDisplayValue": item.main_account, "Quantity": line.quantity,
-                                "UnitPrice": float(price)}
+        body: dict[str, Any] = {
+            COMPANY: header[COMPANY],
+            "InvoiceIdentifier": header["InvoiceIdentifier"],
+            "LineNumber": number,
+            "Description": line.description,
+            "MainAccountDisplayValue": item.main_account,
+            "Quantity": line.quantity,
+            "UnitPrice": float(price),
+        }
         if self.connection.fields.concord_ref:
             body[self.connection.fields.concord_ref] = ref
         return body
 
     def _last_line_number(self, header: dict[str, Any]) -> int:
         rows, _ = self.client.query_page(
-            INVOICE_LINES.name, top=1, orderby="LineNumber desc",
+            INVOICE_LINES.name,
+            top=1,
+            orderby="LineNumber desc",
             filter=f"dataAreaId eq {odata_literal(header[COMPANY])} and "
-                   f"InvoiceIdentifier eq {odata_literal(header['InvoiceIdentifier'])}")
+            f"InvoiceIdentifier eq {odata_literal(header['InvoiceIdentifier'])}",
+        )
         return int(float(rows[0]["LineNumber"])) if rows else 0
 
     def _lines_by_ref(self, refs: list[str]) -> dict[str, str]:
@@ -124,9 +147,12 @@ class FinanceBilling(ErpSession, ErpBilling):
         assert field is not None
         rows: dict[str, dict[str, Any]] = {}
         for start in range(0, len(refs), REFS_PER_QUERY):
-            chunk = refs[start:start + REFS_PER_QUERY]
+            chunk = refs[start : start + REFS_PER_QUERY]
             condition = " or ".join(f"{field} eq {odata_literal(ref)}" for ref in chunk)
-            for row in self.client.query(INVOICE_LINES.name, filter=f"({condition}) and {self.in_companies()}",
-                                         orderby="dataAreaId,InvoiceIdentifier,LineNumber"):
+            for row in self.client.query(
+                INVOICE_LINES.name,
+                filter=f"({condition}) and {self.in_companies()}",
+                orderby="dataAreaId,InvoiceIdentifier,LineNumber",
+            ):
                 rows.setdefault(str(row[field]), row)
         return rows

@@ -53,48 +53,84 @@ class FinanceErrors(ErrorMapper):
         return ": ".join(part for part in (code, message) if part) or super().vendor_detail(response)
 
 
-def entra_client_credentials(token_url: str, environment_url: str,
-                             load_credentials: Callable[[], ClientSecret]) -> OAuth2ClientCredentials:
+def entra_client_credentials(
+    token_url: str, environment_url: str, load_credentials: Callable[[], ClientSecret]
+) -> OAuth2ClientCredentials:
     """Service-to-service auth: a client credentials token for `<environment URL>/.default` from
     Entra ID (v2.0 endpoint); the app must be registered in the environment (Microsoft Entra
     applications page) with its user and roles.
     https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/services-home-page
     https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
     """
-    return OAuth2ClientCredentials(vendor="dynamics_finance", token_url=token_url, load_credentials=load_credentials,
-                                   scope=f"{environment_url.rstrip('/')}/.default", default_lifetime=3600,
-                                   errors=FinanceErrors())
+    return OAuth2ClientCredentials(
+        vendor="dynamics_finance",
+        token_url=token_url,
+        load_credentials=load_credentials,
+        scope=f"{environment_url.rstrip('/')}/.default",
+        default_lifetime=3600,
+        errors=FinanceErrors(),
+    )
 
 
 class FinanceClient:
     """The OData service of one environment, through the kit's VendorClient."""
 
-    def __init__(self, *, data_url: str, auth: httpx.Auth, budget: RateBudget, account: str = "",
-                 max_wait: float | Callable[[], float] = 0.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_url: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        account: str = "",
+        max_wait: float | Callable[[], float] = 0.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.data_url = data_url.rstrip("/")
-        self.http = VendorClient(base_url=self.data_url, errors=FinanceErrors(), budget=budget, auth=auth,
-                                 account=account, max_wait=max_wait, transport=transport)
+        self.http = VendorClient(
+            base_url=self.data_url,
+            errors=FinanceErrors(),
+            budget=budget,
+            auth=auth,
+            account=account,
+            max_wait=max_wait,
+            transport=transport,
+        )
 
     def get(self, path: str) -> Row:
         """One entity by its key segment, e.g. `CustomersV3(dataAreaId='usmf',CustomerAccount='C1')`
         (cross-company: the key names the company)."""
         operation = f"get {path.split('(', 1)[0]}"
-        return dict(self.http.json(operation, "GET", f"/{path}", params={"cross-company": "true"},
-                                   headers=ODATA_HEADERS))
+        return dict(
+            self.http.json(operation, "GET", f"/{path}", params={"cross-company": "true"}, headers=ODATA_HEADERS)
+        )
 
-    def query(self, entity: str, *, filter: str | None = None, orderby: str | None = None,
-              top: int | None = None, select: Sequence[str] = ()) -> Iterator[Row]:
+    def query(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        orderby: str | None = None,
+        top: int | None = None,
+        select: Sequence[str] = (),
+    ) -> Iterator[Row]:
         """Every row of an entity set across companies, following `@odata.nextLink`."""
+
         def fetch(link: str | None) -> Page[Row, str]:
-            rows, next_link = self.query_page(entity, filter=filter, orderby=orderby, top=top, select=select,
-                                              link=link)
+            rows, next_link = self.query_page(entity, filter=filter, orderby=orderby, top=top, select=select, link=link)
             return Page(rows, next_link)
 
         return follow(fetch)
 
-    def query_page(self, entity: str, *, filter: str | None = None, orderby: str | None = None,
-                   top: int | None = None, select: Sequence[str] = (), link: str | None = None
-                   ) -> tuple[list[Row], str | None]:
+    def query_page(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        orderby: str | None = None,
+        top: int | None = None,
+        select: Sequence[str] = (),
+        link: str | None = None,
+    ) -> tuple[list[Row], str | None]:
         """One page: its rows and the next page's link (None on the last).
         https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata
         """
@@ -115,26 +151,45 @@ class FinanceClient:
 
     def create(self, entity: str, body: Mapping[str, Any]) -> Row:
         """Insert one entity (201 with the entity as stored)."""
-        return dict(self.http.json(f"create {entity}", "POST", f"/{entity}", json=dict(body),
-                                   headers={**ODATA_HEADERS, "Prefer": "return=representation"}))
+        return dict(
+            self.http.json(
+                f"create {entity}",
+                "POST",
+                f"/{entity}",
+                json=dict(body),
+                headers={**ODATA_HEADERS, "Prefer": "return=representation"},
+            )
+        )
 
     def update(self, path: str, body: Mapping[str, Any], *, etag: str) -> None:
         """Change the fields sent (204) if the entity is still at `etag` (If-Match); a change made
         since answers 412, a Conflict: read it again and decide."""
-        self.http.request(f"update {path.split('(', 1)[0]}", "PATCH", f"/{path}", json=dict(body),
-                          params={"cross-company": "true"}, headers={**ODATA_HEADERS, "If-Match": etag})
+        self.http.request(
+            f"update {path.split('(', 1)[0]}",
+            "PATCH",
+            f"/{path}",
+            json=dict(body),
+            params={"cross-company": "true"},
+            headers={**ODATA_HEADERS, "If-Match": etag},
+        )
 
     def action(self, path: str, name: str, body: Mapping[str, Any] | None = None) -> Any:
         """A bound OData action on an entity, e.g. `<key segment>/Microsoft.Dynamics.DataEntities.<name>`."""
-        return self.http.json(f"action {name}", "POST", f"/{path}/Microsoft.Dynamics.DataEntities.{name}",
-                              json=dict(body or {}), headers=ODATA_HEADERS)
+        return self.http.json(
+            f"action {name}",
+            "POST",
+            f"/{path}/Microsoft.Dynamics.DataEntities.{name}",
+            json=dict(body or {}),
+            headers=ODATA_HEADERS,
+        )
 
     def change_set(self, operation: str, requests: Sequence[BatchRequest]) -> list[BatchAnswer]:
         """Send `requests` as one change set of a `$batch` (atomic: all applied, or none) and return
         their answers; a refused change set raises the error of its first failed answer."""
         content_type, body = change_set_body(requests)
-        response = self.http.request(operation, "POST", "/$batch", content=body,
-                                     headers={**ODATA_HEADERS, "Content-Type": content_type})
+        response = self.http.request(
+            operation, "POST", "/$batch", content=body, headers={**ODATA_HEADERS, "Content-Type": content_type}
+        )
         found = answers(response.headers.get("Content-Type", ""), response.content)
         failed = next((answer for answer in found if not answer.ok), None)
         if failed is not None:
@@ -153,7 +208,7 @@ class FinanceClient:
         if (url.host, url.port) != (base.host, base.port) or not url.path.startswith(base.path):
             raise PermanentError("dynamics_finance: a next link points outside the environment")
         query = f"?{url.query.decode()}" if url.query else ""
-        return url.path[len(base.path.rstrip('/')):] + query
+        return url.path[len(base.path.rstrip("/")) :] + query
 
     def _batch_error(self, operation: str, answer: BatchAnswer) -> ConcordError:
         response = httpx.Response(answer.status, json=answer.body if answer.body is not None else {})

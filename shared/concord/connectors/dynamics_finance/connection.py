@@ -1,9 +1,9 @@
 """A Dynamics 365 Finance environment's connection (the ERP role's secret) and the client built from it.
 
-    {"kind": "dynamics_finance", "environment_url": "https://contoso.operations.dynamics.com",
-     "tenant_id": "<Entra tenant id>", "auth": {"client_id": "...", "client_secret": "..."},
-     "companies": {"us-01": "usmf"}, "default_company": "usmf",
-     "customer_group": "30", "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150}}}
+{"kind": "dynamics_finance", "environment_url": "https://contoso.operations.dynamics.com",
+ "tenant_id": "<Entra tenant id>", "auth": {"client_id": "...", "client_secret": "..."},
+ "companies": {"us-01": "usmf"}, "default_company": "usmf",
+ "customer_group": "30", "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150}}}
 """
 
 from __future__ import annotations
@@ -84,8 +84,18 @@ class FinanceConnection(_Strict):
     # Concord's payment term names -> the environment's terms of payment (others used as they are).
     payment_terms: dict[str, str] = Field(default_factory=lambda: {"Net 30 days": "Net30"})
     # ISO 3166 alpha-2 -> the environment's address country/region ids (ISO alpha-3 by default).
-    country_regions: dict[str, str] = Field(default_factory=lambda: {
-        "US": "USA", "CA": "CAN", "GB": "GBR", "DE": "DEU", "FR": "FRA", "NL": "NLD", "IE": "IRL", "AU": "AUS"})
+    country_regions: dict[str, str] = Field(
+        default_factory=lambda: {
+            "US": "USA",
+            "CA": "CAN",
+            "GB": "GBR",
+            "DE": "DEU",
+            "FR": "FRA",
+            "NL": "NLD",
+            "IE": "IRL",
+            "AU": "AUS",
+        }
+    )
     payment_journal_name: str = "CustPay"  # what finance names its payment journals (scenario user)
     fields: Fields = Fields()
     rate: RateSettings = RateSettings()
@@ -123,8 +133,9 @@ def rate_budget(connection: FinanceConnection, context: ConnectorContext) -> Rat
     return in_memory_budget(connection.rate.policy(), key)
 
 
-def open_client(connection: FinanceConnection, context: ConnectorContext,
-                transport: httpx.BaseTransport | None = None) -> FinanceClient:
+def open_client(
+    connection: FinanceConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> FinanceClient:
     """A client whose auth re-reads the secret when Entra refuses the client secret or the
     environment answers 401 (a rotation)."""
     reads = 0
@@ -138,5 +149,8 @@ def open_client(connection: FinanceConnection, context: ConnectorContext,
     return FinanceClient(
         data_url=connection.data_url,
         auth=entra_client_credentials(connection.token_endpoint, connection.environment_url, credentials),
-        budget=rate_budget(connection, context), account=connection.account,
-        max_wait=connection.rate.max_wait_seconds, transport=transport)
+        budget=rate_budget(connection, context),
+        account=connection.account,
+        max_wait=connection.rate.max_wait_seconds,
+        transport=transport,
+    )

@@ -34,8 +34,12 @@ class FinanceCustomers(ErpSession, ErpCustomers):
         for field, value in (("TaxExemptNumber", tax_id), ("OrganizationName", name)):
             if not value:
                 continue
-            rows, _ = self.client.query_page(CUSTOMERS.name, filter=f"{field} eq {odata_literal(value)} and "
-                                             f"{self.in_companies()}", orderby="dataAreaId,CustomerAccount", top=1)
+            rows, _ = self.client.query_page(
+                CUSTOMERS.name,
+                filter=f"{field} eq {odata_literal(value)} and {self.in_companies()}",
+                orderby="dataAreaId,CustomerAccount",
+                top=1,
+            )
             if rows:
                 return self._customer(rows[0])
         return None
@@ -49,8 +53,12 @@ class FinanceCustomers(ErpSession, ErpCustomers):
             account = deterministic_account(self.connection.customer_prefix, external_ref)
             customer_id = f"{company}:{account}"
             if self.find(CUSTOMERS, customer_id) is None:
-                body = {COMPANY: company, "CustomerAccount": account, "CustomerGroupId": self.connection.customer_group,
-                        **fields}
+                body = {
+                    COMPANY: company,
+                    "CustomerAccount": account,
+                    "CustomerGroupId": self.connection.customer_group,
+                    **fields,
+                }
                 if customer.currency:
                     body["SalesCurrencyCode"] = customer.currency
                 return self._customer(self.client.create(CUSTOMERS.name, body))
@@ -61,7 +69,9 @@ class FinanceCustomers(ErpSession, ErpCustomers):
         self.write(CUSTOMERS, customer_id, {"OnHoldStatus": BLOCKED})
 
     def set_payment_term(self, customer_id: str, payment_term: str) -> None:
-        self.write(CUSTOMERS, customer_id, {"PaymentTerms": self.connection.payment_terms.get(payment_term, payment_term)})
+        self.write(
+            CUSTOMERS, customer_id, {"PaymentTerms": self.connection.payment_terms.get(payment_term, payment_term)}
+        )
 
     def get_customer(self, customer_id: str) -> ErpCustomer:
         return self._customer(self.read(CUSTOMERS, customer_id))
@@ -85,18 +95,32 @@ class FinanceCustomers(ErpSession, ErpCustomers):
             region = self.connection.country_regions.get(address.country)
             if region is None:
                 raise ValidationFailed(f"dynamics_finance: no country/region id mapped for {address.country}")
-            fields.update({"AddressStreet": address.street, "AddressCity": address.city,
-                           "AddressZipCode": address.postal_code or "", "AddressState": address.region or "",
-                           "AddressCountryRegionId": region})
+            fields.update(
+                {
+                    "AddressStreet": address.street,
+                    "AddressCity": address.city,
+                    "AddressZipCode": address.postal_code or "",
+                    "AddressState": address.region or "",
+                    "AddressCountryRegionId": region,
+                }
+            )
         return fields
 
     def _customer(self, row: dict[str, Any]) -> ErpCustomer:
         countries = {region: code for code, region in self.connection.country_regions.items()}
         address = None
         if row.get("AddressStreet") and row.get("AddressCity") and row.get("AddressCountryRegionId") in countries:
-            address = Address(street=row["AddressStreet"], city=row["AddressCity"],
-                              postal_code=row.get("AddressZipCode") or "", region=row.get("AddressState") or "",
-                              country=countries[row["AddressCountryRegionId"]])
-        return ErpCustomer(customer_id=record_id(CUSTOMERS, row), name=row.get("OrganizationName") or "",
-                           tax_id=row.get("TaxExemptNumber") or None, billing_address=address,
-                           currency=row.get("SalesCurrencyCode") or None)
+            address = Address(
+                street=row["AddressStreet"],
+                city=row["AddressCity"],
+                postal_code=row.get("AddressZipCode") or "",
+                region=row.get("AddressState") or "",
+                country=countries[row["AddressCountryRegionId"]],
+            )
+        return ErpCustomer(
+            customer_id=record_id(CUSTOMERS, row),
+            name=row.get("OrganizationName") or "",
+            tax_id=row.get("TaxExemptNumber") or None,
+            billing_address=address,
+            currency=row.get("SalesCurrencyCode") or None,
+        )

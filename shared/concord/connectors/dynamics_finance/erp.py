@@ -32,8 +32,9 @@ def capabilities(connection: FinanceConnection) -> ErpCapabilities:
     )
 
 
-class FinanceErp(PolledChanges, FinanceCustomers, FinanceBilling, FinanceReceivables, FinanceProjectAccounting,
-                 ErpPort):
+class FinanceErp(
+    PolledChanges, FinanceCustomers, FinanceBilling, FinanceReceivables, FinanceProjectAccounting, ErpPort
+):
     """ErpPort over one environment's OData service."""
 
     def __init__(self, client: FinanceClient, connection: FinanceConnection) -> None:

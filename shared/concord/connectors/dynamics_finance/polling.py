@@ -73,8 +73,12 @@ class ODataPoller:
         # Rows at the cursor's stamp already read come back too: ask for enough to see one more.
         top = limit + len(position.ids_at) + 1
         condition = f"{entity.modified} ge {stamp_literal(position.written_at)}"
-        rows, _ = self._client.query_page(entity.name, filter=self._where(watched, condition), top=top,
-                                          orderby=",".join((entity.modified, COMPANY, *entity.keys)))
+        rows, _ = self._client.query_page(
+            entity.name,
+            filter=self._where(watched, condition),
+            top=top,
+            orderby=",".join((entity.modified, COMPANY, *entity.keys)),
+        )
         # Rows the cursor has read (at its stamp, or in a re-read overlap) are passed over.
         changes = [self._change(record_type, entity, row) for row in rows]
         return position.page(changes, more=len(rows) == top, limit=limit)
@@ -86,9 +90,11 @@ class ODataPoller:
         keys = [k for k in (key_values(entity, r) for r in sorted(set(record_ids))) if k is not None]
         changes: list[RecordChange] = []
         for start in range(0, len(keys), IDS_PER_QUERY):
-            condition = "(" + " or ".join(key_filter(entity, k) for k in keys[start:start + IDS_PER_QUERY]) + ")"
-            changes += [self._change(record_type, entity, row) for row in
-                        self._client.query(entity.name, filter=self._where(watched, condition))]
+            condition = "(" + " or ".join(key_filter(entity, k) for k in keys[start : start + IDS_PER_QUERY]) + ")"
+            changes += [
+                self._change(record_type, entity, row)
+                for row in self._client.query(entity.name, filter=self._where(watched, condition))
+            ]
         return sorted(changes, key=lambda c: c.record_id)
 
     def _where(self, watched: Watched, condition: str) -> str:
@@ -98,13 +104,17 @@ class ODataPoller:
     @staticmethod
     def _change(record_type: str, entity: Entity, row: Row) -> RecordChange:
         created = row.get(entity.created)
-        return RecordChange(record_type=record_type, record_id=record_id(entity, row),
-                            written_at=parse_stamp(row[entity.modified]),
-                            created_at=parse_stamp(created) if created else None)
+        return RecordChange(
+            record_type=record_type,
+            record_id=record_id(entity, row),
+            written_at=parse_stamp(row[entity.modified]),
+            created_at=parse_stamp(created) if created else None,
+        )
 
     @staticmethod
     def _watched(record_type: str) -> Watched:
         if record_type not in RECORD_TYPES:
-            raise ConfigurationError(f"dynamics_finance change capture: no record type {record_type!r}; "
-                                     f"known: {sorted(RECORD_TYPES)}")
+            raise ConfigurationError(
+                f"dynamics_finance change capture: no record type {record_type!r}; known: {sorted(RECORD_TYPES)}"
+            )
         return RECORD_TYPES[record_type]

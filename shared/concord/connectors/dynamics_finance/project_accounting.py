@@ -29,8 +29,10 @@ from .entities import COMPANY, CUSTOMERS, REVENUE_SCHEDULES, SALES_ORDER_LINES, 
 from .ids import key_values, odata_literal, record_id
 from .session import ErpSession
 
-GAP = ("dynamics_finance keeps no contract terms or cost forecasts for Concord yet "
-       "(capabilities.contract_objects is False): see docs/connectors.md")
+GAP = (
+    "dynamics_finance keeps no contract terms or cost forecasts for Concord yet "
+    "(capabilities.contract_objects is False): see docs/connectors.md"
+)
 # The sales order header field that holds Concord's project reference (the customer's order reference).
 PROJECT_REF = "CustomersOrderReference"
 YES, NO = "Yes", "No"
@@ -60,13 +62,20 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
         if len(currencies) != 1:
             raise ValidationFailed(f"project {project_ref}: deferred lines in several currencies {sorted(currencies)}")
         company, account = keys[COMPANY], keys["CustomerAccount"]
-        schedule_ids = {method: self._revenue_schedule_id(company, method, schedule.term_months)
-                        for method in {line.method for line in deferred}}
+        schedule_ids = {
+            method: self._revenue_schedule_id(company, method, schedule.term_months)
+            for method in {line.method for line in deferred}
+        }
         order = self._sales_order(company, account, currencies.pop(), project_ref)
         if not self._order_has_lines(order):
-            requests = [BatchRequest("POST", SALES_ORDER_LINES.name,
-                                     self._revenue_line_body(order, line, schedule_ids[line.method], schedule))
-                        for line in deferred]
+            requests = [
+                BatchRequest(
+                    "POST",
+                    SALES_ORDER_LINES.name,
+                    self._revenue_line_body(order, line, schedule_ids[line.method], schedule),
+                )
+                for line in deferred
+            ]
             self.client.change_set(f"add revenue lines to {SALES_ORDERS.name}", requests)
         return record_id(SALES_ORDERS, order)
 
@@ -77,45 +86,70 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
         as they fall due, ON_MILESTONE one occurrence put on hold until a person releases it (as the
         setup guide recommends for milestones). Finance owns the setup; Concord only picks."""
         occurrences, hold = (term_months, NO) if method is RecognitionMethod.RATABLY else (1, YES)
-        rows = self.client.query(REVENUE_SCHEDULES.name, orderby="RevenueScheduleID",
-                                 filter=f"dataAreaId eq {odata_literal(company)} and Occurrences eq {occurrences}")
+        rows = self.client.query(
+            REVENUE_SCHEDULES.name,
+            orderby="RevenueScheduleID",
+            filter=f"dataAreaId eq {odata_literal(company)} and Occurrences eq {occurrences}",
+        )
         found = next((row for row in rows if row.get("AutoHold", NO) == hold), None)
         if found is None:
             raise ValidationFailed(
                 f"dynamics_finance company {company} has no revenue schedule of {occurrences} occurrences with "
-                f"automatic hold {hold}: finance sets one up (Revenue recognition > Setup > Revenue schedules)")
+                f"automatic hold {hold}: finance sets one up (Revenue recognition > Setup > Revenue schedules)"
+            )
         return str(found["RevenueScheduleID"])
 
     def _sales_order(self, company: str, account: str, currency: str, project_ref: str) -> Row:
         rows, _ = self.client.query_page(
-            SALES_ORDERS.name, top=1, orderby="SalesOrderNumber",
-            filter=f"{PROJECT_REF} eq {odata_literal(project_ref)} and dataAreaId eq {odata_literal(company)}")
+            SALES_ORDERS.name,
+            top=1,
+            orderby="SalesOrderNumber",
+            filter=f"{PROJECT_REF} eq {odata_literal(project_ref)} and dataAreaId eq {odata_literal(company)}",
+        )
         if rows:
             order = rows[0]
             if (order.get("OrderingCustomerAccountNumber"), order.get("CurrencyCode")) != (account, currency):
                 raise ValidationFailed(
                     f"sales order {order['SalesOrderNumber']} of project {project_ref!r} is for customer "
                     f"{order.get('OrderingCustomerAccountNumber')} in {order.get('CurrencyCode')}, "
-                    f"not {account} in {currency}")
+                    f"not {account} in {currency}"
+                )
             return order
-        return self.client.create(SALES_ORDERS.name, {COMPANY: company, "OrderingCustomerAccountNumber": account,
-                                                      "CurrencyCode": currency, PROJECT_REF: project_ref})
+        return self.client.create(
+            SALES_ORDERS.name,
+            {
+                COMPANY: company,
+                "OrderingCustomerAccountNumber": account,
+                "CurrencyCode": currency,
+                PROJECT_REF: project_ref,
+            },
+        )
 
     def _order_has_lines(self, order: Row) -> bool:
         rows, _ = self.client.query_page(
-            SALES_ORDER_LINES.name, top=1, filter=f"dataAreaId eq {odata_literal(order[COMPANY])} and "
-                                                  f"SalesOrderNumber eq {odata_literal(order['SalesOrderNumber'])}")
+            SALES_ORDER_LINES.name,
+            top=1,
+            filter=f"dataAreaId eq {odata_literal(order[COMPANY])} and "
+            f"SalesOrderNumber eq {odata_literal(order['SalesOrderNumber'])}",
+        )
         return bool(rows)
 
     @staticmethod
-    def _revenue_line_body(order: Row, line: RevenueLine, schedule_id: str,
-                           schedule: RevenueSchedule) -> dict[str, Any]:
-        return {COMPANY: order[COMPANY], "SalesOrderNumber": order["SalesOrderNumber"],
-                "ItemNumber": line.service_item, "LineDescription": line.description,
-                "OrderedSalesQuantity": float(line.quantity), "SalesPrice": float(line.amount.amount / line.quantity),
-                "LineAmount": float(line.amount.amount), "RevRecRevenueScheduleId": schedule_id,
-                "RevRecContractStartDate": _midday(schedule.starts_on),
-                "RevRecContractEndDate": _midday(schedule.ends_on)}
+    def _revenue_line_body(
+        order: Row, line: RevenueLine, schedule_id: str, schedule: RevenueSchedule
+    ) -> dict[str, Any]:
+        return {
+            COMPANY: order[COMPANY],
+            "SalesOrderNumber": order["SalesOrderNumber"],
+            "ItemNumber": line.service_item,
+            "LineDescription": line.description,
+            "OrderedSalesQuantity": float(line.quantity),
+            "SalesPrice": float(line.amount.amount / line.quantity),
+            "LineAmount": float(line.amount.amount),
+            "RevRecRevenueScheduleId": schedule_id,
+            "RevRecContractStartDate": _midday(schedule.starts_on),
+            "RevRecContractEndDate": _midday(schedule.ends_on),
+        }
 
 
 def _midday(day: dt.date) -> str:

@@ -39,8 +39,9 @@ class ErpSession:
         for attempt in (1, 2):
             row = self.read(entity, record)
             try:
-                self.client.update(key_segment(entity, key_values(entity, record) or {}), changes,
-                                   etag=str(row.get(ETAG, "*")))
+                self.client.update(
+                    key_segment(entity, key_values(entity, record) or {}), changes, etag=str(row.get(ETAG, "*"))
+                )
                 return
             except Conflict:
                 if attempt == 2:
@@ -48,7 +49,9 @@ class ErpSession:
 
     def companies(self) -> list[str]:
         """The companies Concord writes to (the default and every mapped one)."""
-        return sorted({self.connection.default_company.lower(), *(c.lower() for c in self.connection.companies.values())})
+        return sorted(
+            {self.connection.default_company.lower(), *(c.lower() for c in self.connection.companies.values())}
+        )
 
     def in_companies(self) -> str:
         return "(" + " or ".join(f"dataAreaId eq {odata_literal(c)}" for c in self.companies()) + ")"

@@ -76,20 +76,42 @@ def show_event_path(console: Console, view: LocalView, client: httpx.Client, che
     table.add_column("component")
     table.add_column("took", justify="right")
     table.add_column("since webhook sent", justify="right")
-    table.add_row("verify, normalize, publish once", "webhook_ingest λ (HTTP 202)", _fmt(answered_ms), _fmt(answered_ms))
-    table.add_row("route by rule to queue", "EventBridge → SQS", _fmt(_ms(record.enqueued_at, record.ingested_at)), _fmt(_ms(record.enqueued_at, sent_at)))
-    table.add_row("poll and hand over a batch", "event source mapping", _fmt(_ms(record.first_received_at, record.enqueued_at)), _fmt(_ms(record.first_received_at, sent_at)))
-    table.add_row("record once in the audit trail", "audit_trail λ → DynamoDB", _fmt(_ms(record.recorded_at, record.first_received_at)), _fmt(_ms(record.recorded_at, sent_at)))
+    table.add_row(
+        "verify, normalize, publish once", "webhook_ingest λ (HTTP 202)", _fmt(answered_ms), _fmt(answered_ms)
+    )
+    table.add_row(
+        "route by rule to queue",
+        "EventBridge → SQS",
+        _fmt(_ms(record.enqueued_at, record.ingested_at)),
+        _fmt(_ms(record.enqueued_at, sent_at)),
+    )
+    table.add_row(
+        "poll and hand over a batch",
+        "event source mapping",
+        _fmt(_ms(record.first_received_at, record.enqueued_at)),
+        _fmt(_ms(record.first_received_at, sent_at)),
+    )
+    table.add_row(
+        "record once in the audit trail",
+        "audit_trail λ → DynamoDB",
+        _fmt(_ms(record.recorded_at, record.first_received_at)),
+        _fmt(_ms(record.recorded_at, sent_at)),
+    )
     console.print(table)
     checks.expect(record.data["account_id"] == account_id, "audit trail holds another account")
 
     # The vendor retries the same delivery: same answer, nothing new on the bus.
     view.wait_for(lambda: view.drain_tap(), timeout=5)
     again = post(client, url, delivery)
-    checks.expect(again.status_code == 202 and again.json()["event_id"] == event_id, "replayed delivery not answered like the first")
+    checks.expect(
+        again.status_code == 202 and again.json()["event_id"] == event_id,
+        "replayed delivery not answered like the first",
+    )
     time.sleep(1.0)
     checks.expect(view.drain_tap() == [], "replayed delivery reached the bus a second time")
-    console.print(f"replayed delivery {delivery.delivery_id}: HTTP {again.status_code}, same event id, nothing new on the bus")
+    console.print(
+        f"replayed delivery {delivery.delivery_id}: HTTP {again.status_code}, same event id, nothing new on the bus"
+    )
 
 
 def show_refusals(console: Console, view: LocalView, client: httpx.Client, checks: Checks) -> None:
@@ -118,7 +140,11 @@ def show_refusals(console: Console, view: LocalView, client: httpx.Client, check
     for what, url, body, headers, expected in cases:
         response = client.post(url, content=body, headers=headers)
         ok = checks.expect(response.status_code == expected, f"{what}: expected {expected}, got {response.status_code}")
-        error = response.json().get("error", "") if response.headers.get("content-type", "").startswith("application/json") else ""
+        error = (
+            response.json().get("error", "")
+            if response.headers.get("content-type", "").startswith("application/json")
+            else ""
+        )
         table.add_row(what, str(expected), f"[{'green' if ok else 'red'}]{response.status_code}[/]", error)
     console.print(table)
     time.sleep(0.5)
@@ -131,17 +157,21 @@ def show_dead_letter(console: Console, view: LocalView, checks: Checks) -> None:
     event_id = str(uuid.uuid4())
     broken = {"id": event_id, "type": "AccountChanged", "version": 1, "source_system": "crm", "data": {"name": ""}}
     view.events.put_events(
-        Entries=[{
-            "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
-            "Source": "concord.crm",
-            "DetailType": "AccountChanged",
-            "Detail": json.dumps(broken),
-        }]
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": "concord.crm",
+                "DetailType": "AccountChanged",
+                "Detail": json.dumps(broken),
+            }
+        ]
     )
     started = time.monotonic()
     with console.status("a malformed event on the bus: waiting for retries to park it in the DLQ"):
         parked = view.wait_for(
-            lambda: [m for m in view.dlq_messages(f"{AUDIT_QUEUE}-dlq") if event_id in m["Body"]], timeout=60, interval=0.5
+            lambda: [m for m in view.dlq_messages(f"{AUDIT_QUEUE}-dlq") if event_id in m["Body"]],
+            timeout=60,
+            interval=0.5,
         )
     if not checks.expect(bool(parked), "malformed event was not parked in the DLQ"):
         return

@@ -87,28 +87,38 @@ def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, 
     suffix = uuid.uuid4().hex[:4].upper()
 
     # 1. A deal is won in the CRM.
-    account = rep.create_account(f"Contoso Partners {suffix}", street="1 Main Street", city="Boston",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"Contoso Partners {suffix}", street="1 Main Street", city="Boston", country="US", tax_id=random_ein()
+    )
     started = time.monotonic()
-    opportunity = str(rep.win_opportunity(account, f"Data platform rollout {suffix}",
-                                          [("Discovery workshop", 16), ("Build and migrate", 80)]))
-    console.print(f"\n[bold]Quote-to-cash[/]: opportunity #{opportunity} won in Tryton CRM "
-                  f"(account #{account}); Concord hears of it by webhook")
+    opportunity = str(
+        rep.win_opportunity(
+            account, f"Data platform rollout {suffix}", [("Discovery workshop", 16), ("Build and migrate", 80)]
+        )
+    )
+    console.print(
+        f"\n[bold]Quote-to-cash[/]: opportunity #{opportunity} won in Tryton CRM "
+        f"(account #{account}); Concord hears of it by webhook"
+    )
     execution = wait_for_execution(sfn, opportunity)
     console.print(f"won → project active: {time.monotonic() - started:.1f} s")
     print_timeline(console, sfn, execution, "quote-to-cash saga")
     checks.expect(execution["status"] == "SUCCEEDED", f"saga of opportunity {opportunity} ended {execution['status']}")
-    checks.expect(print_consistency(console, inspect.deal(opportunity), "The three systems after the saga"),
-                  "the systems disagree after the saga")
+    checks.expect(
+        print_consistency(console, inspect.deal(opportunity), "The three systems after the saga"),
+        "the systems disagree after the saga",
+    )
     won = opportunity
 
     # 2. The ERP goes down while the next saga runs.
-    account = rep.create_account(f"Fabrikam Consulting {suffix}", street="9 Harbor Way", city="Seattle",
-                                 country="US", tax_id=random_ein())
+    account = rep.create_account(
+        f"Fabrikam Consulting {suffix}", street="9 Harbor Way", city="Seattle", country="US", tax_id=random_ein()
+    )
     faults = FaultController(systems.faults_url)
     opportunity = str(rep.win_opportunity(account, f"ERP migration {suffix}", [("Assessment", 24), ("Cutover", 40)]))
-    console.print(f"\n[bold]Failure[/]: opportunity #{opportunity} won; the ERP goes down as the saga creates "
-                  "the PSA project")
+    console.print(
+        f"\n[bold]Failure[/]: opportunity #{opportunity} won; the ERP goes down as the saga creates the PSA project"
+    )
     when_state_entered(sfn, opportunity, "CreatePsaProject", lambda: faults.set("erp", "outage"))
     failed = wait_for_execution(sfn, opportunity)
     print_timeline(console, sfn, failed, "quote-to-cash saga with the ERP down")
@@ -116,8 +126,10 @@ def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, 
     exception = view.wait_for(lambda: _exception_for(view, failed), timeout=30)
     if checks.expect(exception is not None, "no SyncExceptionRaised recorded for the failed saga"):
         data = exception["data"]
-        console.print(f"SyncExceptionRaised: step [bold]{data['step']}[/], {data['error_class']}, "
-                      f"severity [bold]{data['severity']}[/]\n  reason: [yellow]{data['reason'][:400]}[/]")
+        console.print(
+            f"SyncExceptionRaised: step [bold]{data['step']}[/], {data['error_class']}, "
+            f"severity [bold]{data['severity']}[/]\n  reason: [yellow]{data['reason'][:400]}[/]"
+        )
     print_consistency(console, inspect.deal(opportunity), "The systems after compensation (ERP still down)")
 
     # 3. The ERP is back; an operator redrives the saga.
@@ -127,8 +139,10 @@ def run_quote_to_cash(console: Console, view: LocalView, systems: LocalSystems, 
     completed = wait_for_execution(sfn, opportunity, count=2)
     print_timeline(console, sfn, completed, "the redriven saga")
     checks.expect(completed["status"] == "SUCCEEDED", f"redriven saga ended {completed['status']}")
-    checks.expect(print_consistency(console, inspect.deal(opportunity), "The three systems after the redrive"),
-                  "the systems disagree after the redrive")
+    checks.expect(
+        print_consistency(console, inspect.deal(opportunity), "The three systems after the redrive"),
+        "the systems disagree after the redrive",
+    )
     return won
 
 

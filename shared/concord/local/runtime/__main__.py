@@ -43,7 +43,10 @@ def serve(state_dir: Path) -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     for thread in [*pollers, *schedulers]:
         thread.start()
-    print(f"runtime ready: {len(runtime.pools)} functions, {len(pollers)} pollers, {len(schedulers)} schedules", flush=True)
+    print(
+        f"runtime ready: {len(runtime.pools)} functions, {len(pollers)} pollers, {len(schedulers)} schedules",
+        flush=True,
+    )
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

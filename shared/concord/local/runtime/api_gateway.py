@@ -31,7 +31,18 @@ def _as_sent(header_value: str) -> str:
         return header_value
 
 
-def proxy_event(method: str, route_path: str, path: str, params: dict[str, str], headers: list[tuple[str, str]], query: str, body: bytes, stage: str, base_path: str = "", clock: Clock = utc_now) -> dict[str, Any]:
+def proxy_event(
+    method: str,
+    route_path: str,
+    path: str,
+    params: dict[str, str],
+    headers: list[tuple[str, str]],
+    query: str,
+    body: bytes,
+    stage: str,
+    base_path: str = "",
+    clock: Clock = utc_now,
+) -> dict[str, Any]:
     """A REST API (v1) Lambda proxy integration event. Under a base path, shaped as API Gateway
     shapes a custom domain's: `path` and `requestContext.path` carry the base path, no stage."""
     multi_headers: dict[str, list[str]] = {"X-Forwarded-Proto": ["http"]}
@@ -85,7 +96,7 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
         # waits for the client's delayed ACK (~40 ms on Linux) on every keep-alive request.
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the ingest function logs every request itself
 
         def _handle(self) -> None:
@@ -94,7 +105,11 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
             base_path = BASE_PATH if path.startswith(f"{BASE_PATH}/") else ""
             path = path.removeprefix(base_path)
             match = next(
-                ((route, m, fn) for method, route, pattern, fn in routes if method == self.command and (m := pattern.match(path))),
+                (
+                    (route, m, fn)
+                    for method, route, pattern, fn in routes
+                    if method == self.command and (m := pattern.match(path))
+                ),
                 None,
             )
             length = self.headers.get("Content-Length")
@@ -105,7 +120,9 @@ def make_front(runtime: Runtime) -> type[BaseHTTPRequestHandler]:
             if match is None:
                 return json_response(self, 404, {"message": "Not Found"})
             route, m, function_name = match
-            event = proxy_event(self.command, route, path, m.groupdict(), list(self.headers.items()), query, body, "local", base_path)
+            event = proxy_event(
+                self.command, route, path, m.groupdict(), list(self.headers.items()), query, body, "local", base_path
+            )
             result = runtime.invoke(function_name, event)
             if result.errored:
                 return json_response(self, 502, {"message": "Internal server error"})

@@ -16,14 +16,16 @@ from .schedules import Scheduler
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
-def make_lambda_api(runtime: Runtime, pollers: list[QueuePoller], schedulers: list[Scheduler]) -> type[BaseHTTPRequestHandler]:
+def make_lambda_api(
+    runtime: Runtime, pollers: list[QueuePoller], schedulers: list[Scheduler]
+) -> type[BaseHTTPRequestHandler]:
     class LambdaApi(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in separate writes: with Nagle's algorithm on, the body
         # waits for the client's delayed ACK (~40 ms on Linux) on every keep-alive request.
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def do_GET(self) -> None:

@@ -83,13 +83,17 @@ class FunctionPool:
                     message = f"Task timed out after {self.spec.timeout_seconds:.2f} seconds"
                     return Invocation(
                         json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}),
-                        True, (time.perf_counter() - started) * 1000, cold,
+                        True,
+                        (time.perf_counter() - started) * 1000,
+                        cold,
                     )
             except (EOFError, OSError, BrokenPipeError) as error:
                 process.kill()
                 return Invocation(
                     json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(error)}),
-                    True, (time.perf_counter() - started) * 1000, cold,
+                    True,
+                    (time.perf_counter() - started) * 1000,
+                    cold,
                 )
             with self._lock:
                 self._idle.append(worker_)

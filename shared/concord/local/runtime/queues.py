@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 def sqs_record(message: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
     """An SQS message as Lambda's event source mapping hands it to a function."""
     attributes = {
-        "DataType": "dataType", "StringValue": "stringValue", "BinaryValue": "binaryValue",
+        "DataType": "dataType",
+        "StringValue": "stringValue",
+        "BinaryValue": "binaryValue",
     }
     return {
         "messageId": message["MessageId"],
@@ -45,9 +47,9 @@ class QueuePoller(threading.Thread):
         self.sqs = sqs
         self.stopped = stopped
         self.queue_url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.batches = 0
 
     def _receive(self, limit: int, wait_seconds: int) -> list[MessageTypeDef]:
@@ -76,7 +78,7 @@ class QueuePoller(threading.Thread):
         while not self.stopped.is_set():
             try:
                 self._poll_once()
-            except Exception as error:  # keep polling through emulator hiccups, as Lambda does
+            except Exception as error:  # noqa: BLE001 - keep polling through emulator hiccups, as Lambda does
                 print(f"poller {self.mapping.queue_name}: {error!r}", flush=True)
                 time.sleep(1)
 
@@ -98,7 +100,6 @@ class QueuePoller(threading.Thread):
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
                 ],
             )

@@ -27,13 +27,25 @@ class CompanySession:
 
     def __init__(self, tenant_url: str, *, company_id: str = BC_COMPANY_ID, timeout: float = 10.0) -> None:
         # https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-        token = httpx.post(f"{tenant_url}/{BC_ENTRA_TENANT}/oauth2/v2.0/token", timeout=timeout, trust_env=False, data={
-            "grant_type": "client_credentials", "client_id": FINANCE_CLIENT_ID,
-            "client_secret": FINANCE_CLIENT_SECRET, "scope": SCOPE})
+        token = httpx.post(
+            f"{tenant_url}/{BC_ENTRA_TENANT}/oauth2/v2.0/token",
+            timeout=timeout,
+            trust_env=False,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": FINANCE_CLIENT_ID,
+                "client_secret": FINANCE_CLIENT_SECRET,
+                "scope": SCOPE,
+            },
+        )
         token.raise_for_status()
         root = f"{tenant_url}/v2.0/{BC_ENTRA_TENANT}/{BC_ENVIRONMENT}/api/v2.0/companies({company_id})"
-        self._http = httpx.Client(base_url=root, timeout=timeout, trust_env=False,
-                                  headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        self._http = httpx.Client(
+            base_url=root,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
 
     def records(self, entity_set: str, filter_: str | None = None) -> list[dict[str, Any]]:
         """Every record of a list, following @odata.nextLink."""
@@ -50,8 +62,11 @@ class CompanySession:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            raise httpx.HTTPStatusError(f"{method} {path}: {response.status_code} {response.text[:500]}",
-                                        request=response.request, response=response)
+            raise httpx.HTTPStatusError(
+                f"{method} {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
+                response=response,
+            )
         return dict(response.json()) if response.content else {}
 
     def close(self) -> None:
@@ -89,7 +104,15 @@ class Finance:
         invoice = self.company.call("GET", f"/salesInvoices({invoice_id})")
         journal = self.company.records("customerPaymentJournals")[0]
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_customerpayment_create
-        payment = self.company.call("POST", f"/customerPaymentJournals({journal['id']})/customerPayments", {
-            "customerId": invoice["customerId"], "amount": -float(amount), "appliesToInvoiceId": invoice_id,
-            "postingDate": dt.date.today().isoformat(), "description": f"Payment of {invoice['number']}"})
+        payment = self.company.call(
+            "POST",
+            f"/customerPaymentJournals({journal['id']})/customerPayments",
+            {
+                "customerId": invoice["customerId"],
+                "amount": -float(amount),
+                "appliesToInvoiceId": invoice_id,
+                "postingDate": dt.date.today().isoformat(),
+                "description": f"Payment of {invoice['number']}",
+            },
+        )
         return str(payment["id"])

@@ -27,13 +27,25 @@ class EnvironmentSession:
     def __init__(self, environment_url: str, *, timeout: float = 10.0) -> None:
         base = environment_url.rstrip("/")
         # https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-        answer = httpx.post(f"{base}/common/oauth2/v2.0/token", timeout=timeout, trust_env=False, data={
-            "grant_type": "client_credentials", "client_id": FINANCE_CLIENT_ID,
-            "client_secret": FINANCE_CLIENT_SECRET, "scope": f"{base}/.default"})
+        answer = httpx.post(
+            f"{base}/common/oauth2/v2.0/token",
+            timeout=timeout,
+            trust_env=False,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": FINANCE_CLIENT_ID,
+                "client_secret": FINANCE_CLIENT_SECRET,
+                "scope": f"{base}/.default",
+            },
+        )
         answer.raise_for_status()
-        self._http = httpx.Client(base_url=f"{base}/data", timeout=timeout, trust_env=False,
-                                  params={"cross-company": "true"},
-                                  headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+        self._http = httpx.Client(
+            base_url=f"{base}/data",
+            timeout=timeout,
+            trust_env=False,
+            params={"cross-company": "true"},
+            headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+        )
 
     def rows(self, entity: str, where: str) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/{entity}", params={"$filter": where}).json()["value"])
@@ -48,8 +60,11 @@ class EnvironmentSession:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            raise httpx.HTTPStatusError(f"{method} {path}: {response.status_code} {response.text[:500]}",
-                                        request=response.request, response=response)
+            raise httpx.HTTPStatusError(
+                f"{method} {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
+                response=response,
+            )
         return response
 
     def close(self) -> None:
@@ -71,12 +86,16 @@ class FinanceClerk:
 
     def draft_invoice(self, project_ref: str) -> dict[str, Any] | None:
         """The project's unposted free text invoice (Concord's draft), with its lines and total."""
-        headers = self.erp.rows("FreeTextInvoiceHeaders", f"CustomerReference eq {text(project_ref)} and IsPosted eq false")
+        headers = self.erp.rows(
+            "FreeTextInvoiceHeaders", f"CustomerReference eq {text(project_ref)} and IsPosted eq false"
+        )
         if not headers:
             return None
         header = headers[0]
-        lines = self.erp.rows("FreeTextInvoiceLines", f"dataAreaId eq {text(header['dataAreaId'])} and "
-                                                      f"InvoiceIdentifier eq {text(header['InvoiceIdentifier'])}")
+        lines = self.erp.rows(
+            "FreeTextInvoiceLines",
+            f"dataAreaId eq {text(header['dataAreaId'])} and InvoiceIdentifier eq {text(header['InvoiceIdentifier'])}",
+        )
         total = sum((Decimal(str(line["Quantity"])) * Decimal(str(line["UnitPrice"])) for line in lines), Decimal(0))
         return {"id": f"{header['dataAreaId']}:{header['InvoiceIdentifier']}", "total_amount": total, "lines": lines}
 
@@ -88,15 +107,28 @@ class FinanceClerk:
         """The customer pays `amount` of the posted invoice: a payment journal with one line marked
         against it, posted. The line's id "<company>:<journal>:<line>"."""
         company, identifier = invoice_id.split(":", 1)
-        header = self.erp.rows("FreeTextInvoiceHeaders", f"dataAreaId eq {text(company)} and "
-                                                         f"InvoiceIdentifier eq {text(identifier)}")[0]
-        journal = self.erp.create("CustomerPaymentJournalHeaders", {"dataAreaId": company, "JournalName": "CustPay",
-                                                                    "Description": f"Payment of {identifier}"})
-        self.erp.create("CustomerPaymentJournalLines", {
-            "dataAreaId": company, "JournalBatchNumber": journal["JournalBatchNumber"], "LineNumber": 1,
-            "AccountDisplayValue": header["CustomerAccount"], "TransactionDate": dt.date.today().isoformat(),
-            "CreditAmount": float(amount), "CurrencyCode": header["CurrencyCode"],
-            "MarkedInvoice": header["InvoiceNumber"]})
-        self.erp.post(f"CustomerPaymentJournalHeaders(dataAreaId={text(company)},"
-                      f"JournalBatchNumber={text(journal['JournalBatchNumber'])})")
+        header = self.erp.rows(
+            "FreeTextInvoiceHeaders", f"dataAreaId eq {text(company)} and InvoiceIdentifier eq {text(identifier)}"
+        )[0]
+        journal = self.erp.create(
+            "CustomerPaymentJournalHeaders",
+            {"dataAreaId": company, "JournalName": "CustPay", "Description": f"Payment of {identifier}"},
+        )
+        self.erp.create(
+            "CustomerPaymentJournalLines",
+            {
+                "dataAreaId": company,
+                "JournalBatchNumber": journal["JournalBatchNumber"],
+                "LineNumber": 1,
+                "AccountDisplayValue": header["CustomerAccount"],
+                "TransactionDate": dt.date.today().isoformat(),
+                "CreditAmount": float(amount),
+                "CurrencyCode": header["CurrencyCode"],
+                "MarkedInvoice": header["InvoiceNumber"],
+            },
+        )
+        self.erp.post(
+            f"CustomerPaymentJournalHeaders(dataAreaId={text(company)},"
+            f"JournalBatchNumber={text(journal['JournalBatchNumber'])})"
+        )
         return f"{company}:{journal['JournalBatchNumber']}:1"

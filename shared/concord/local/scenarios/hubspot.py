@@ -30,14 +30,25 @@ class PortalSession:
     """A signed-in user of the portal (the app's static token)."""
 
     def __init__(self, portal_url: str, *, timeout: float = 10.0) -> None:
-        self._http = httpx.Client(base_url=portal_url + OBJECTS, timeout=timeout, trust_env=False,
-                                  headers={"Authorization": f"Bearer {HUBSPOT_SANDBOX_TOKEN}"})
+        self._http = httpx.Client(
+            base_url=portal_url + OBJECTS,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {HUBSPOT_SANDBOX_TOKEN}"},
+        )
 
     def create(self, object_type: str, properties: dict[str, Any], associations: Sequence[tuple[str, int]] = ()) -> str:
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/create-deal
-        body: dict[str, Any] = {"properties": properties, "associations": [
-            {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
-            for to_id, type_id in associations]}
+        body: dict[str, Any] = {
+            "properties": properties,
+            "associations": [
+                {
+                    "to": {"id": to_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+                }
+                for to_id, type_id in associations
+            ],
+        }
         response = self._http.post(f"/{object_type}", json=body)
         _raise_with_body(response)
         return str(response.json()["id"])
@@ -58,9 +69,11 @@ class PortalSession:
 
 def _raise_with_body(response: httpx.Response) -> None:
     if response.is_error:
-        raise httpx.HTTPStatusError(f"{response.request.method} {response.request.url.path}: "
-                                    f"{response.status_code} {response.text[:500]}",
-                                    request=response.request, response=response)
+        raise httpx.HTTPStatusError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}",
+            request=response.request,
+            response=response,
+        )
 
 
 @dataclass
@@ -73,11 +86,22 @@ class SalesRep:
     def signed_in(cls, vendors: VendorSandboxes) -> SalesRep:
         return cls(PortalSession(f"{vendors.sandbox_url}/crm"))
 
-    def create_account(self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None,
-                       postal_code: str = "02110") -> str:
-        return self.crm.create("companies", {
-            "name": name, "address": street, "city": city, "zip": postal_code, "country": country,
-            "concord_tax_id": tax_id, "concord_legal_entity": LEGAL_ENTITY, "concord_currency": "USD"})
+    def create_account(
+        self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None, postal_code: str = "02110"
+    ) -> str:
+        return self.crm.create(
+            "companies",
+            {
+                "name": name,
+                "address": street,
+                "city": city,
+                "zip": postal_code,
+                "country": country,
+                "concord_tax_id": tax_id,
+                "concord_legal_entity": LEGAL_ENTITY,
+                "concord_currency": "USD",
+            },
+        )
 
     def rename_account(self, account_id: str, name: str) -> None:
         self.crm.update("companies", account_id, {"name": name})
@@ -88,18 +112,31 @@ class SalesRep:
     def deal(self, opportunity_id: str) -> DealState:
         """Won when in the closed-won stage; HubSpot answers every property as a string."""
         fields = self.crm.get("deals", opportunity_id, ["dealstage", "amount"])
-        return DealState(won=fields["dealstage"] == "closedwon",
-                         amount=float(fields["amount"]) if fields.get("amount") not in (None, "") else None)
+        return DealState(
+            won=fields["dealstage"] == "closedwon",
+            amount=float(fields["amount"]) if fields.get("amount") not in (None, "") else None,
+        )
 
     def win_opportunity(self, account_id: str, name: str, hours: list[tuple[str, float]]) -> str:
         """A deal with one consulting line item per (description, hours), then moved to closed won."""
         amount = sum(quantity for _, quantity in hours) * HOURLY_RATE
-        deal_id = self.crm.create("deals", {
-            "dealname": name, "dealstage": "contractsent", "amount": amount, "deal_currency_code": "USD",
-            "closedate": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00.000Z")}, [(account_id, DEAL_TO_COMPANY)])
+        deal_id = self.crm.create(
+            "deals",
+            {
+                "dealname": name,
+                "dealstage": "contractsent",
+                "amount": amount,
+                "deal_currency_code": "USD",
+                "closedate": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00.000Z"),
+            },
+            [(account_id, DEAL_TO_COMPANY)],
+        )
         for description, quantity in hours:
-            self.crm.create("line_items", {"name": description, "hs_sku": SERVICE_CODE, "quantity": quantity,
-                                           "price": HOURLY_RATE}, [(deal_id, LINE_ITEM_TO_DEAL)])
+            self.crm.create(
+                "line_items",
+                {"name": description, "hs_sku": SERVICE_CODE, "quantity": quantity, "price": HOURLY_RATE},
+                [(deal_id, LINE_ITEM_TO_DEAL)],
+            )
         self.crm.update("deals", deal_id, {"dealstage": "closedwon"})
         return deal_id
 

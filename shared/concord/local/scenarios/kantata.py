@@ -25,8 +25,12 @@ class AccountSession:
     """A signed-in user of one Kantata account (Kantata tokens are static bearer tokens)."""
 
     def __init__(self, account_url: str, token: str = CONSULTANT_TOKEN, *, timeout: float = 10.0) -> None:
-        self._http = httpx.Client(base_url=account_url.rstrip("/") + API, timeout=timeout, trust_env=False,
-                                  headers={"Authorization": f"Bearer {token}"})
+        self._http = httpx.Client(
+            base_url=account_url.rstrip("/") + API,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
     def records(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """The records a list answers, in `results` order, every page."""
@@ -52,8 +56,11 @@ class AccountSession:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            raise httpx.HTTPStatusError(f"{method} {path}: {response.status_code} {response.text[:500]}",
-                                        request=response.request, response=response)
+            raise httpx.HTTPStatusError(
+                f"{method} {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
+                response=response,
+            )
         return dict(response.json())
 
     def close(self) -> None:
@@ -75,8 +82,9 @@ class Consultant:
     def project_of(self, *, concord_ref: str) -> dict[str, Any] | None:
         """The workspace Concord created for a deal, by Concord's external reference."""
         # https://developer.kantata.com/kantata/specification/external-references/get-external-references
-        refs = self.psa.records("external_references", subject_type="Workspace", service_name="concord",
-                                service_model_ref=concord_ref)
+        refs = self.psa.records(
+            "external_references", subject_type="Workspace", service_name="concord", service_model_ref=concord_ref
+        )
         if not refs:
             return None
         return self.psa.records("workspaces", only=refs[0]["subject_id"])[0]
@@ -98,22 +106,30 @@ class Consultant:
         timesheet submission; returns the submission's id."""
         day = week_of or dt.date.today()
         monday = day - dt.timedelta(days=day.weekday())
-        return self._submit(project_id, [(monday + dt.timedelta(days=n), hours)
-                                         for n, hours in enumerate(daily_hours) if hours])
+        return self._submit(
+            project_id, [(monday + dt.timedelta(days=n), hours) for n, hours in enumerate(daily_hours) if hours]
+        )
 
     def _submit(self, project_id: str, days: list[tuple[dt.date, float]]) -> str:
         tasks = self.tasks_of(project_id)
         entry_ids: list[int] = []
         for worked_on, hours in days:
-            entry: dict[str, Any] = {"workspace_id": int(project_id), "time_in_minutes": round(hours * 60),
-                                     "date_performed": worked_on.isoformat(), "billable": True}
+            entry: dict[str, Any] = {
+                "workspace_id": int(project_id),
+                "time_in_minutes": round(hours * 60),
+                "date_performed": worked_on.isoformat(),
+                "billable": True,
+            }
             if tasks:
                 entry["story_id"] = int(tasks[0]["id"])
             # https://developer.kantata.com/kantata/specification/time-entries/create-time-entry
             entry_ids.append(int(self.psa.create("time_entries", "time_entry", entry)["id"]))
         # https://developer.kantata.com/kantata/specification/timesheet-submissions/create-timesheet-submission
-        submission = self.psa.create("timesheet_submissions", "timesheet_submission",
-                                     {"workspace_id": int(project_id), "line_item_ids": entry_ids})
+        submission = self.psa.create(
+            "timesheet_submissions",
+            "timesheet_submission",
+            {"workspace_id": int(project_id), "line_item_ids": entry_ids},
+        )
         return str(submission["id"])
 
     def approve(self, submission_ids: list[str]) -> None:
@@ -124,6 +140,10 @@ class Consultant:
     def billing_status(self, project_id: str) -> str | None:
         """The project's Concord billing status custom field, as the consultant sees it."""
         # https://developer.kantata.com/kantata/specification/custom-field-values/get-custom-field-values
-        values = self.psa.records("custom_field_values", subject_type="Workspace", with_subject_id=project_id,
-                                  with_custom_field_id=self.billing_field_id)
+        values = self.psa.records(
+            "custom_field_values",
+            subject_type="Workspace",
+            with_subject_id=project_id,
+            with_custom_field_id=self.billing_field_id,
+        )
         return values[-1]["value"] if values else None

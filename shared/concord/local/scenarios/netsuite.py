@@ -30,27 +30,43 @@ class AccountSession:
         token_url = base + "/auth/oauth2/v1/token"
         now = int(time.time())
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162790605110.html
-        assertion = jwt.encode({"iss": NETSUITE_CLIENT_ID, "scope": "rest_webservices", "aud": token_url, "iat": now,
-                                "exp": now + 300}, netsuite_demo_private_key(), algorithm="ES256",
-                               headers={"kid": NETSUITE_CERTIFICATE_ID})
+        assertion = jwt.encode(
+            {"iss": NETSUITE_CLIENT_ID, "scope": "rest_webservices", "aud": token_url, "iat": now, "exp": now + 300},
+            netsuite_demo_private_key(),
+            algorithm="ES256",
+            headers={"kid": NETSUITE_CERTIFICATE_ID},
+        )
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_162755359851.html
-        answer = httpx.post(token_url, timeout=timeout, trust_env=False, data={
-            "grant_type": "client_credentials", "client_assertion": assertion,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+        answer = httpx.post(
+            token_url,
+            timeout=timeout,
+            trust_env=False,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion": assertion,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            },
+        )
         answer.raise_for_status()
-        self._http = httpx.Client(base_url=base, timeout=timeout, trust_env=False,
-                                  headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+        self._http = httpx.Client(
+            base_url=base,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+        )
 
     def rows(self, query: str) -> list[dict[str, Any]]:
         """Every row of a SuiteQL query (one page of up to 1000 is enough for a scenario)."""
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_158394344595.html
-        body = self._call("POST", "/query/v1/suiteql", params={"limit": 1000}, json={"q": query},
-                          headers={"Prefer": "transient"}).json()
+        body = self._call(
+            "POST", "/query/v1/suiteql", params={"limit": 1000}, json={"q": query}, headers={"Prefer": "transient"}
+        ).json()
         return [{k: v for k, v in row.items() if k != "links"} for row in body["items"]]
 
     def record(self, record_type: str, record_id: str) -> dict[str, Any]:
-        return dict(self._call("GET", f"/record/v1/{record_type}/{record_id}",
-                               params={"expandSubResources": "true"}).json())
+        return dict(
+            self._call("GET", f"/record/v1/{record_type}/{record_id}", params={"expandSubResources": "true"}).json()
+        )
 
     def create(self, path: str, body: dict[str, Any]) -> str:
         """POST a record (or a transform): the new record's id from `Location`."""
@@ -63,8 +79,11 @@ class AccountSession:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            raise httpx.HTTPStatusError(f"{method} {path}: {response.status_code} {response.text[:500]}",
-                                        request=response.request, response=response)
+            raise httpx.HTTPStatusError(
+                f"{method} {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
+                response=response,
+            )
         return response
 
     def close(self) -> None:
@@ -86,12 +105,16 @@ class FinanceClerk:
 
     def draft_invoice(self, project_ref: str) -> dict[str, Any] | None:
         """The project's sales order still to bill (Concord's draft), with its lines and total."""
-        orders = self.erp.rows("SELECT id, foreigntotal FROM transaction WHERE type = 'SalesOrd' AND status = 'F' "
-                               f"AND memo = {text(project_ref)} ORDER BY id")
+        orders = self.erp.rows(
+            "SELECT id, foreigntotal FROM transaction WHERE type = 'SalesOrd' AND status = 'F' "
+            f"AND memo = {text(project_ref)} ORDER BY id"
+        )
         if not orders:
             return None
-        lines = self.erp.rows(f"SELECT id, quantity FROM transactionline WHERE transaction = {int(orders[0]['id'])} "
-                              "AND mainline = 'F' ORDER BY id")
+        lines = self.erp.rows(
+            f"SELECT id, quantity FROM transactionline WHERE transaction = {int(orders[0]['id'])} "
+            "AND mainline = 'F' ORDER BY id"
+        )
         return {"id": orders[0]["id"], "total_amount": Decimal(orders[0]["foreigntotal"]), "lines": lines}
 
     def post(self, invoice_id: str) -> str:
@@ -100,18 +123,27 @@ class FinanceClerk:
         return self.erp.create(f"salesOrder/{invoice_id}/!transform/invoice", {})
 
     def invoice_of(self, order_id: str) -> dict[str, Any]:
-        rows = self.erp.rows("SELECT DISTINCT transaction AS id FROM transactionline "
-                             f"WHERE createdfrom = {int(order_id)} ORDER BY transaction")
+        rows = self.erp.rows(
+            "SELECT DISTINCT transaction AS id FROM transactionline "
+            f"WHERE createdfrom = {int(order_id)} ORDER BY transaction"
+        )
         return self.erp.record("invoice", rows[0]["id"])
 
     def pay(self, invoice_id: str, amount: Decimal) -> str:
         """The customer pays `amount` of the invoice billed from the sales order `invoice_id` (or
         of the invoice itself): a customer payment applied to it; its id."""
-        invoice = self.erp.record("invoice", invoice_id) if self._is_invoice(invoice_id) else self.invoice_of(invoice_id)
+        invoice = (
+            self.erp.record("invoice", invoice_id) if self._is_invoice(invoice_id) else self.invoice_of(invoice_id)
+        )
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141395.html
-        return self.erp.create("customerPayment", {
-            "customer": {"id": invoice["entity"]["id"]}, "payment": float(amount),
-            "apply": {"items": [{"doc": {"id": invoice["id"]}, "apply": True, "amount": float(amount)}]}})
+        return self.erp.create(
+            "customerPayment",
+            {
+                "customer": {"id": invoice["entity"]["id"]},
+                "payment": float(amount),
+                "apply": {"items": [{"doc": {"id": invoice["id"]}, "apply": True, "amount": float(amount)}]},
+            },
+        )
 
     def _is_invoice(self, record_id: str) -> bool:
         return bool(self.erp.rows(f"SELECT id FROM transaction WHERE id = {int(record_id)} AND type = 'CustInvc'"))

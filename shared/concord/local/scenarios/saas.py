@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..vendors import VendorSandboxes
-from . import SaasConsultant, SaasSalesRep
-from . import hubspot, kantata, salesforce
+from . import SaasConsultant, SaasSalesRep, hubspot, kantata, salesforce
 
 SALES_REPS: Mapping[str, Callable[[VendorSandboxes], SaasSalesRep]] = {
-    "salesforce": salesforce.SalesRep.signed_in, "hubspot": hubspot.SalesRep.signed_in,
+    "salesforce": salesforce.SalesRep.signed_in,
+    "hubspot": hubspot.SalesRep.signed_in,
 }
 CONSULTANTS: Mapping[str, Callable[[VendorSandboxes], SaasConsultant]] = {
-    "certinia": salesforce.Consultant.signed_in, "kantata": kantata.Consultant.signed_in,
+    "certinia": salesforce.Consultant.signed_in,
+    "kantata": kantata.Consultant.signed_in,
 }
 
 

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import httpx
 
 from ..sandboxes.kit import SandboxController
-from . import DealState
 from ..vendors import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, VendorSandboxes
+from . import DealState
 
 API = "/services/data/v67.0"
 SERVICE_CODE = "CONSULT-HR"  # the item us-01 bills time with (cdk.json legal_entities.time_service_item)
@@ -31,10 +31,14 @@ class OrgSession:
     def __init__(self, org_url: str, *, timeout: float = 10.0) -> None:
         self._http = httpx.Client(base_url=org_url, timeout=timeout, trust_env=False)
         # https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_client_credentials_flow.htm
-        token = self._http.post("/services/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": SANDBOX_CLIENT_ID,
-            "client_secret": SANDBOX_CLIENT_SECRET,
-        })
+        token = self._http.post(
+            "/services/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": SANDBOX_CLIENT_ID,
+                "client_secret": SANDBOX_CLIENT_SECRET,
+            },
+        )
         token.raise_for_status()
         self._http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
@@ -73,9 +77,11 @@ class OrgSession:
 
 def _raise_with_body(response: httpx.Response) -> None:
     if response.is_error:
-        raise httpx.HTTPStatusError(f"{response.request.method} {response.request.url.path}: "
-                                    f"{response.status_code} {response.text[:500]}",
-                                    request=response.request, response=response)
+        raise httpx.HTTPStatusError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}",
+            request=response.request,
+            response=response,
+        )
 
 
 def quoted(value: str) -> str:
@@ -95,8 +101,11 @@ def seed_service_product(vendors: VendorSandboxes) -> str:
         return str(existing[0]["Id"])
     controller = SandboxController(vendors.sandbox_url)
     try:
-        (product,) = controller.seed("crm", "Product2", [
-            {"Name": "Consulting (hourly)", "ProductCode": SERVICE_CODE, "IsActive": True, "CurrencyIsoCode": "USD"}])
+        (product,) = controller.seed(
+            "crm",
+            "Product2",
+            [{"Name": "Consulting (hourly)", "ProductCode": SERVICE_CODE, "IsActive": True, "CurrencyIsoCode": "USD"}],
+        )
     finally:
         controller.close()
     return str(product["Id"])
@@ -114,13 +123,22 @@ class SalesRep:
         """The CRM org's rep, with the service product seeded once."""
         return cls(OrgSession(f"{vendors.sandbox_url}/crm"), seed_service_product(vendors))
 
-    def create_account(self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None,
-                       postal_code: str = "02110") -> str:
-        return self.crm.create("Account", {
-            "Name": name, "BillingStreet": street, "BillingCity": city, "BillingPostalCode": postal_code,
-            "BillingCountry": country, "Tax_Id__c": tax_id, "Legal_Entity__c": LEGAL_ENTITY,
-            "CurrencyIsoCode": "USD",
-        })
+    def create_account(
+        self, name: str, *, street: str | None, city: str, country: str, tax_id: str | None, postal_code: str = "02110"
+    ) -> str:
+        return self.crm.create(
+            "Account",
+            {
+                "Name": name,
+                "BillingStreet": street,
+                "BillingCity": city,
+                "BillingPostalCode": postal_code,
+                "BillingCountry": country,
+                "Tax_Id__c": tax_id,
+                "Legal_Entity__c": LEGAL_ENTITY,
+                "CurrencyIsoCode": "USD",
+            },
+        )
 
     def rename_account(self, account_id: str, name: str) -> None:
         self.crm.update("Account", account_id, {"Name": name})
@@ -136,15 +154,29 @@ class SalesRep:
         """An opportunity with one consulting line per (description, hours), then Closed Won
         (the sandbox derives IsWon and IsClosed from the stage, as Salesforce does)."""
         amount = sum(quantity for _, quantity in hours) * HOURLY_RATE
-        opportunity_id = self.crm.create("Opportunity", {
-            "AccountId": account_id, "Name": name, "StageName": "Proposal/Price Quote",
-            "CloseDate": dt.date.today().isoformat(), "Amount": amount, "CurrencyIsoCode": "USD",
-        })
+        opportunity_id = self.crm.create(
+            "Opportunity",
+            {
+                "AccountId": account_id,
+                "Name": name,
+                "StageName": "Proposal/Price Quote",
+                "CloseDate": dt.date.today().isoformat(),
+                "Amount": amount,
+                "CurrencyIsoCode": "USD",
+            },
+        )
         for description, quantity in hours:
-            self.crm.create("OpportunityLineItem", {
-                "OpportunityId": opportunity_id, "Product2Id": self.product_id, "Quantity": quantity,
-                "UnitPrice": HOURLY_RATE, "Description": description, "CurrencyIsoCode": "USD",
-            })
+            self.crm.create(
+                "OpportunityLineItem",
+                {
+                    "OpportunityId": opportunity_id,
+                    "Product2Id": self.product_id,
+                    "Quantity": quantity,
+                    "UnitPrice": HOURLY_RATE,
+                    "Description": description,
+                    "CurrencyIsoCode": "USD",
+                },
+            )
         self.crm.update("Opportunity", opportunity_id, {"StageName": "Closed Won"})
         return opportunity_id
 
@@ -173,14 +205,18 @@ class Consultant:
 
     def project_of(self, *, concord_ref: str | None = None, opportunity_id: str | None = None) -> dict[str, Any] | None:
         """The project Concord created for a deal, by its Concord reference or its opportunity."""
-        where = (f"Concord_Ref__c = {quoted(concord_ref)}" if concord_ref
-                 else f"pse__Opportunity__c = {quoted(opportunity_id or '')}")
-        rows = self.psa.query(f"SELECT Id, Name, Concord_Ref__c, Concord_Billing_Status__c FROM pse__Proj__c WHERE {where}")
+        where = (
+            f"Concord_Ref__c = {quoted(concord_ref)}"
+            if concord_ref
+            else f"pse__Opportunity__c = {quoted(opportunity_id or '')}"
+        )
+        rows = self.psa.query(
+            f"SELECT Id, Name, Concord_Ref__c, Concord_Billing_Status__c FROM pse__Proj__c WHERE {where}"
+        )
         return rows[0] if rows else None
 
     def tasks_of(self, project_id: str) -> list[dict[str, Any]]:
-        return self.psa.query("SELECT Id, Name FROM pse__Project_Task__c "
-                              f"WHERE pse__Project__c = {quoted(project_id)}")
+        return self.psa.query(f"SELECT Id, Name FROM pse__Project_Task__c WHERE pse__Project__c = {quoted(project_id)}")
 
     def task_names(self, project_id: str) -> list[str]:
         return sorted(task["Name"] for task in self.tasks_of(project_id))
@@ -191,9 +227,12 @@ class Consultant:
         monday = day - dt.timedelta(days=day.weekday())
         tasks = self.tasks_of(project_id)
         fields: dict[str, Any] = {
-            "pse__Project__c": project_id, "pse__Resource__c": self.resource_id,
-            "pse__Start_Date__c": monday.isoformat(), "pse__Status__c": "Submitted",
-            "pse__Submitted__c": True, "pse__Billable__c": True,
+            "pse__Project__c": project_id,
+            "pse__Resource__c": self.resource_id,
+            "pse__Start_Date__c": monday.isoformat(),
+            "pse__Status__c": "Submitted",
+            "pse__Submitted__c": True,
+            "pse__Billable__c": True,
             **{f"pse__{weekday}_Hours__c": hours for weekday, hours in zip(WEEKDAYS, daily_hours, strict=False)},
         }
         if tasks:
@@ -207,8 +246,9 @@ class Consultant:
 
     def approve(self, timecard_ids: list[str]) -> None:
         for timecard_id in timecard_ids:
-            self.psa.update("pse__Timecard_Header__c", timecard_id,
-                            {"pse__Status__c": "Approved", "pse__Approved__c": True})
+            self.psa.update(
+                "pse__Timecard_Header__c", timecard_id, {"pse__Status__c": "Approved", "pse__Approved__c": True}
+            )
 
     def billing_status(self, project_id: str) -> str | None:
         """The project's Concord_Billing_Status__c."""

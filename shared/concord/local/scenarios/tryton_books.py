@@ -34,24 +34,40 @@ class InvoiceDesk(TrytonErpReceivables):
         if concord_ref and (existing := self._invoice_by_ref(concord_ref)):
             return self.get_invoice(existing)
         party_id = names.record_id(draft.customer_id, "customer")
-        party = lookups.read_one(self.client, Model.PARTY, party_id,
-                                 ["customer_payment_term", "account_receivable"], "customer")
+        party = lookups.read_one(
+            self.client, Model.PARTY, party_id, ["customer_payment_term", "account_receivable"], "customer"
+        )
         addresses = lookups.party_addresses(self.client, party_id)
         if not addresses:
             raise ValidationFailed(f"ERP customer {party_id} has no address to invoice")
         products = lookups.product_by_code(self.client, (line.service_item for line in draft.lines))
         categories = sorted({p["account_category"] for p in products.values() if p.get("account_category")})
-        category_rows = lookups.search_read(self.client, "product.category", [["id", "in", categories]],
-                                            ["account_revenue", "customer_taxes"])
+        category_rows = lookups.search_read(
+            self.client, "product.category", [["id", "in", categories]], ["account_revenue", "customer_taxes"]
+        )
         currency_id = self.currency_id(draft.currency)
-        lines = [mapping.to_tryton_invoice_line_values(
-            line, currency=draft.currency, currency_id=currency_id,
-            list_price_currency=self.company_currency()[0], products=products,
-            revenue_accounts={c["id"]: c["account_revenue"] for c in category_rows if c.get("account_revenue")},
-            customer_taxes={c["id"]: c.get("customer_taxes") or [] for c in category_rows})
-            for line in draft.lines]
-        values = _invoice_values(draft, party, addresses[0]["id"], currency_id, self.revenue_journal(),
-                                 party.get("account_receivable") or self.default_receivable(), lines, concord_ref)
+        lines = [
+            mapping.to_tryton_invoice_line_values(
+                line,
+                currency=draft.currency,
+                currency_id=currency_id,
+                list_price_currency=self.company_currency()[0],
+                products=products,
+                revenue_accounts={c["id"]: c["account_revenue"] for c in category_rows if c.get("account_revenue")},
+                customer_taxes={c["id"]: c.get("customer_taxes") or [] for c in category_rows},
+            )
+            for line in draft.lines
+        ]
+        values = _invoice_values(
+            draft,
+            party,
+            addresses[0]["id"],
+            currency_id,
+            self.revenue_journal(),
+            party.get("account_receivable") or self.default_receivable(),
+            lines,
+            concord_ref,
+        )
         # https://docs.tryton.org/modules-account-invoice/design.html#invoice
         try:
             (invoice_id,) = self.client.create(Model.INVOICE, [values])
@@ -80,14 +96,24 @@ class InvoiceDesk(TrytonErpReceivables):
         invoice_amount_due is what is left to pay on the invoice now."""
         # https://docs.tryton.org/modules-account/design.html#account-move-line
         rows = lookups.search_read(
-            self.client, Model.MOVE_LINE,
+            self.client,
+            Model.MOVE_LINE,
             [["invoice_payment", "!=", None], ["invoice_payment.type", "=", "out"], ["date", ">=", day]],
-            mapping.PAYMENT_LINE_FIELDS, order=[("date", "ASC"), ("id", "ASC")], limit=limit)
+            mapping.PAYMENT_LINE_FIELDS,
+            order=[("date", "ASC"), ("id", "ASC")],
+            limit=limit,
+        )
         if not rows:
             return []
-        invoices = {r["id"]: r for r in lookups.search_read(
-            self.client, Model.INVOICE, [["id", "in", sorted({r["invoice_payment"] for r in rows})]],
-            ["type", "currency", "currency.code", "amount_to_pay", "state"])}
+        invoices = {
+            r["id"]: r
+            for r in lookups.search_read(
+                self.client,
+                Model.INVOICE,
+                [["id", "in", sorted({r["invoice_payment"] for r in rows})]],
+                ["type", "currency", "currency.code", "amount_to_pay", "state"],
+            )
+        }
         company = self.company_currency()[1]
         payments = (mapping.to_received_payment(r, invoices[r["invoice_payment"]], company) for r in rows)
         return [p for p in payments if p is not None]
@@ -97,15 +123,27 @@ class InvoiceDesk(TrytonErpReceivables):
         return str(rows[0]["id"]) if rows else None
 
 
-def _invoice_values(draft: InvoiceDraft, party: Mapping[str, Any], address_id: int, currency_id: int,
-                    journal_id: int, receivable_account: int, lines: list[dict[str, Any]],
-                    concord_ref: str | None) -> dict[str, Any]:
+def _invoice_values(
+    draft: InvoiceDraft,
+    party: Mapping[str, Any],
+    address_id: int,
+    currency_id: int,
+    journal_id: int,
+    receivable_account: int,
+    lines: list[dict[str, Any]],
+    concord_ref: str | None,
+) -> dict[str, Any]:
     """account.invoice values of a customer invoice ("out") with its lines. Raw RPC runs none
     of the client's on_change methods, so this sets what they would: journal, receivable
     account, payment term."""
     invoice: dict[str, Any] = {
-        "type": "out", "party": party["id"], "invoice_address": address_id, "currency": currency_id,
-        "journal": journal_id, "account": receivable_account, "lines": [["create", lines]],
+        "type": "out",
+        "party": party["id"],
+        "invoice_address": address_id,
+        "currency": currency_id,
+        "journal": journal_id,
+        "account": receivable_account,
+        "lines": [["create", lines]],
     }
     if party.get("customer_payment_term"):
         invoice["payment_term"] = party["customer_payment_term"]

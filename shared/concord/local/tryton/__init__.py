@@ -15,8 +15,22 @@ from .layout import (
 from .server import TrytonServer, running_server, start_server, stop_server
 
 __all__ = [
-    "ADMIN_LOGIN", "CONCORD_MODULE", "DATABASES", "DATABASE_MODULES", "DEFAULT_PORT",
-    "REQUIREMENTS", "PortInUseError", "TrytonLocalError", "TrytonServer", "WebhookPush",
-    "admin_password", "configured_push", "ensure_databases", "ensure_installed",
-    "restore_snapshot", "running_server", "start_server", "stop_server",
+    "ADMIN_LOGIN",
+    "CONCORD_MODULE",
+    "DATABASES",
+    "DATABASE_MODULES",
+    "DEFAULT_PORT",
+    "REQUIREMENTS",
+    "PortInUseError",
+    "TrytonLocalError",
+    "TrytonServer",
+    "WebhookPush",
+    "admin_password",
+    "configured_push",
+    "ensure_databases",
+    "ensure_installed",
+    "restore_snapshot",
+    "running_server",
+    "start_server",
+    "stop_server",
 ]

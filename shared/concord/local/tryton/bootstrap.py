@@ -42,8 +42,13 @@ from .layout import (
 from .server import TrytonServer, running_server, start_server, stop_server
 
 __all__ = [
-    "REQUIREMENTS", "TrytonServer", "ensure_databases", "ensure_installed", "restore_snapshot",
-    "start_server", "stop_server",
+    "REQUIREMENTS",
+    "TrytonServer",
+    "ensure_databases",
+    "ensure_installed",
+    "restore_snapshot",
+    "start_server",
+    "stop_server",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,8 +60,17 @@ REQUIREMENTS: tuple[str, ...] = (
     *(
         f"trytond-{module}=={TRYTON_SERIES}.*"
         for module in (
-            "party", "company", "currency", "account", "account-invoice", "project",
-            "project-invoice", "project-revenue", "timesheet", "sale", "sale-opportunity",
+            "party",
+            "company",
+            "currency",
+            "account",
+            "account-invoice",
+            "project",
+            "project-invoice",
+            "project-revenue",
+            "timesheet",
+            "sale",
+            "sale-opportunity",
         )
     ),
 )
@@ -78,8 +92,10 @@ def ensure_installed(home: Path) -> Path:
         with _timed("install"):
             if not layout.python.exists():
                 _run([sys.executable, "-m", "venv", str(layout.venv)], "create the Tryton venv")
-            _run([str(layout.python), "-m", "pip", "install", "--quiet",
-                  "--disable-pip-version-check", *REQUIREMENTS], "pip install Tryton")
+            _run(
+                [str(layout.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
+                "pip install Tryton",
+            )
             freeze = _run([str(layout.python), "-m", "pip", "freeze"], "pip freeze")
             layout.freeze.write_text(freeze)
             layout.install_stamp.write_text(wanted)
@@ -97,8 +113,7 @@ def _install_concord_module(layout: TrytonHome) -> None:
     with _timed("install_module"):
         staging = target.with_name(f".{CONCORD_MODULE}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(CONCORD_MODULE_SOURCE, staging,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(CONCORD_MODULE_SOURCE, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         layout.module_stamp.write_text(digest)
@@ -174,12 +189,24 @@ def _build_database(layout: TrytonHome, database: str) -> None:
     env = {**os.environ, "TZ": "UTC", "TRYTONPASSFILE": str(layout.password_file)}
     trytond_admin = layout.venv / "bin" / "trytond-admin"
     with _timed(f"activate_modules db={database}"):
-        _run([str(trytond_admin), "-c", str(layout.config), "-d", database,
-              "--email", ADMIN_EMAIL, "--activate-dependencies", "-u", *DATABASE_MODULES[database]],
-             f"activate the modules of {database}", env)
+        _run(
+            [
+                str(trytond_admin),
+                "-c",
+                str(layout.config),
+                "-d",
+                database,
+                "--email",
+                ADMIN_EMAIL,
+                "--activate-dependencies",
+                "-u",
+                *DATABASE_MODULES[database],
+            ],
+            f"activate the modules of {database}",
+            env,
+        )
     with _timed(f"seed db={database}"):
-        _run([str(layout.python), str(SEED_SCRIPT), str(layout.config), database],
-             f"seed {database}", env)
+        _run([str(layout.python), str(SEED_SCRIPT), str(layout.config), database], f"seed {database}", env)
 
 
 def _take_snapshot(layout: TrytonHome, key: str) -> None:
@@ -189,8 +216,10 @@ def _take_snapshot(layout: TrytonHome, key: str) -> None:
         staging.mkdir(parents=True)
         for database in DATABASES:
             # SQLite's backup API: a consistent copy even if a WAL file is still around.
-            with closing(sqlite3.connect(layout.db_file(database))) as source, \
-                    closing(sqlite3.connect(layout.db_file(database, staging))) as target:
+            with (
+                closing(sqlite3.connect(layout.db_file(database))) as source,
+                closing(sqlite3.connect(layout.db_file(database, staging))) as target,
+            ):
                 source.backup(target)
         (staging / layout.snapshot_stamp.name).write_text(key)
         shutil.rmtree(layout.snapshot_dir, ignore_errors=True)
@@ -218,8 +247,9 @@ def _server_paused(home: Path) -> Iterator[int | None]:
         stop_server(home)
     yield server.port if server else None
     if server:
-        start_server(home, server.port, webhook_url=push.url if push else None,
-                     webhook_secrets=push.secrets if push else None)
+        start_server(
+            home, server.port, webhook_url=push.url if push else None, webhook_secrets=push.secrets if push else None
+        )
 
 
 def _snapshot_key(home: Path) -> str:
@@ -257,13 +287,12 @@ def _read(path: Path) -> str | None:
 
 
 def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         raise TrytonLocalError(
-            f"could not {what} (exit {result.returncode}): {' '.join(command)}\n"
-            + "\n".join(output[-30:]))
+            f"could not {what} (exit {result.returncode}): {' '.join(command)}\n" + "\n".join(output[-30:])
+        )
     return result.stdout
 
 

@@ -147,8 +147,8 @@ def write_config(home: Path, port: int, push: WebhookPush | None = None) -> Path
     )
     if push is not None:
         text += f"\n[{CONCORD_SECTION}]\nwebhook_url = {push.url}\n" + "".join(
-            f"secret_{database} = {secret}\n"
-            for database, secret in sorted(push.secrets.items()))
+            f"secret_{database} = {secret}\n" for database, secret in sorted(push.secrets.items())
+        )
     partial = layout.config.with_name(layout.config.name + ".tmp")
     partial.unlink(missing_ok=True)
     with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
@@ -166,8 +166,7 @@ def configured_push(home: Path) -> WebhookPush | None:
     section = parser[CONCORD_SECTION]
     return WebhookPush(
         url=section["webhook_url"],
-        secrets={key.removeprefix("secret_"): value for key, value in section.items()
-                 if key.startswith("secret_")},
+        secrets={key.removeprefix("secret_"): value for key, value in section.items() if key.startswith("secret_")},
     )
 
 

@@ -72,14 +72,13 @@ def seed(config_file: str, database: str) -> None:
     # (the snapshot key includes the year, so it is rebuilt when the year turns).
     this_year = dt.date.today().year
     for year in (this_year - 1, this_year, this_year + 1):
-        fiscalyear = create_fiscalyear(
-            company, (dt.date(year, 1, 1), dt.date(year, 12, 31)))
+        fiscalyear = create_fiscalyear(company, (dt.date(year, 1, 1), dt.date(year, 12, 31)))
         set_fiscalyear_invoice_sequences(fiscalyear)
         fiscalyear.save()
         fiscalyear.click("create_period")
 
     # Tryton 8.2 ships the usual terms; make Net 30 the default of new customers.
-    term, = Model.get("account.invoice.payment_term").find([("name", "=", PAYMENT_TERM)])
+    (term,) = Model.get("account.invoice.payment_term").find([("name", "=", PAYMENT_TERM)])
     account_configuration = Model.get("account.configuration")(1)
     account_configuration.default_customer_payment_term = term
     account_configuration.save()
@@ -92,22 +91,31 @@ def seed(config_file: str, database: str) -> None:
     hour = Model.get("product.uom")(ModelData.get_id("product.uom_hour", cfg.context))
     Template = Model.get("product.template")
     template = Template(
-        name=PRODUCT_NAME, code=PRODUCT_CODE, type="service", default_uom=hour,
-        list_price=PRODUCT_LIST_PRICE, account_category=category)
+        name=PRODUCT_NAME,
+        code=PRODUCT_CODE,
+        type="service",
+        default_uom=hour,
+        list_price=PRODUCT_LIST_PRICE,
+        account_category=category,
+    )
     if "salable" in Template._fields:  # only where the sale module is active
         template.salable = True
         template.sale_uom = hour
     template.save()
-    product, = template.products
+    (product,) = template.products
     product.cost_price = PRODUCT_COST_PRICE
     product.save()
     if database == "erp":
         _seed_expense_product(cfg, category)
 
-    cash_journal, = Model.get("account.journal").find([("type", "=", "cash")])
+    (cash_journal,) = Model.get("account.journal").find([("type", "=", "cash")])
     Model.get("account.invoice.payment.method")(
-        name=PAYMENT_METHOD, company=company, journal=cash_journal,
-        credit_account=accounts["cash"], debit_account=accounts["cash"]).save()
+        name=PAYMENT_METHOD,
+        company=company,
+        journal=cash_journal,
+        credit_account=accounts["cash"],
+        debit_account=accounts["cash"],
+    ).save()
 
     Employee = Model.get("company.employee")
     employee_party = Model.get("party.party")(name=EMPLOYEE_NAME)
@@ -134,8 +142,13 @@ def _seed_expense_product(cfg: config.TrytondConfig, category: Model) -> None:
     unit = Model.get("product.uom")(Model.get("ir.model.data").get_id("product.uom_unit", cfg.context))
     Template = Model.get("product.template")
     template = Template(
-        name=EXPENSE_PRODUCT_NAME, code=EXPENSE_PRODUCT_CODE, type="service", default_uom=unit,
-        list_price=Decimal(0), account_category=category)
+        name=EXPENSE_PRODUCT_NAME,
+        code=EXPENSE_PRODUCT_CODE,
+        type="service",
+        default_uom=unit,
+        list_price=Decimal(0),
+        account_category=category,
+    )
     if "salable" in Template._fields:
         template.salable = True
         template.sale_uom = unit

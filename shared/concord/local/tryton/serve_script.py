@@ -20,9 +20,7 @@ from trytond import config
 
 def serve(config_file: str, port: int, databases: list[str]) -> None:
     config.update_etc(config_file)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Imported after the configuration is loaded, as trytond's own launcher does.
     from trytond.pool import Pool
     from trytond.wsgi import app

@@ -84,7 +84,8 @@ def start_server(
         if existing.port != port:
             raise TrytonLocalError(
                 f"Tryton server of {home} already runs on port {existing.port} (pid "
-                f"{existing.pid}); stop it before starting it on port {port}")
+                f"{existing.pid}); stop it before starting it on port {port}"
+            )
         if configured_push(home) == push:
             return existing
         logger.info("tryton step=restart_for_push_settings port=%d", port)
@@ -108,13 +109,13 @@ def start_server(
     except BaseException:
         stop_server(home)
         raise
-    logger.info("tryton step=start_server seconds=%.2f port=%d pid=%d",
-                time.monotonic() - started, port, pid)
+    logger.info("tryton step=start_server seconds=%.2f port=%d pid=%d", time.monotonic() - started, port, pid)
     return server
 
 
 def webhook_push(
-    webhook_url: str | None, webhook_secrets: Mapping[str, str] | None,
+    webhook_url: str | None,
+    webhook_secrets: Mapping[str, str] | None,
 ) -> WebhookPush | None:
     """Checked push settings (None: push disabled)."""
     if not webhook_url:
@@ -122,18 +123,15 @@ def webhook_push(
             raise TrytonLocalError("webhook_secrets given without a webhook_url")
         return None
     parts = urlsplit(webhook_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(
-            c.isspace() for c in webhook_url):
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in webhook_url):
         raise TrytonLocalError(f"webhook_url must be an http(s) URL, not {webhook_url!r}")
     secrets = dict(webhook_secrets or {})
     unknown = set(secrets) - set(DATABASES)
     if unknown:
-        raise TrytonLocalError(
-            f"webhook_secrets for unknown databases {sorted(unknown)}; known: {list(DATABASES)}")
+        raise TrytonLocalError(f"webhook_secrets for unknown databases {sorted(unknown)}; known: {list(DATABASES)}")
     invalid = sorted(db for db, secret in secrets.items() if not is_valid_secret(secret))
     if invalid:
-        raise TrytonLocalError(
-            f"webhook secret of {invalid} is not whsec_ + base64 of at least 16 bytes")
+        raise TrytonLocalError(f"webhook secret of {invalid} is not whsec_ + base64 of at least 16 bytes")
     return WebhookPush(url=webhook_url.rstrip("/"), secrets=secrets)
 
 
@@ -154,7 +152,8 @@ def _check_port_free(port: int) -> None:
     if not free:
         raise PortInUseError(
             f"cannot start Tryton on 127.0.0.1:{port}: the port is already in use "
-            f"({reason}); pick another port or stop the process holding it")
+            f"({reason}); pick another port or stop the process holding it"
+        )
 
 
 def _wait_until_ready(server: TrytonServer, timeout: float) -> None:
@@ -163,8 +162,8 @@ def _wait_until_ready(server: TrytonServer, timeout: float) -> None:
     while time.monotonic() < deadline:
         if not is_alive(server.pid):
             raise TrytonLocalError(
-                "Tryton server exited during start-up; "
-                f"end of {TrytonHome(server.home).server_log}:\n{_tail(server)}")
+                f"Tryton server exited during start-up; end of {TrytonHome(server.home).server_log}:\n{_tail(server)}"
+            )
         try:
             answer = httpx.post(f"{server.url}/rpc/", json=probe, timeout=2.0, trust_env=False)
             if answer.status_code == 200:
@@ -173,8 +172,8 @@ def _wait_until_ready(server: TrytonServer, timeout: float) -> None:
             pass  # not listening yet: it loads the three databases first
         time.sleep(0.1)
     raise TrytonLocalError(
-        f"Tryton server did not answer on {server.url} within {timeout:.0f}s; "
-        f"end of its log:\n{_tail(server)}")
+        f"Tryton server did not answer on {server.url} within {timeout:.0f}s; end of its log:\n{_tail(server)}"
+    )
 
 
 def _tail(server: TrytonServer, lines: int = 20) -> str:

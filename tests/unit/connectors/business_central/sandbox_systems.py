@@ -45,7 +45,9 @@ class BusinessCentralSystems:
 
 
 @contextmanager
-def business_central_systems(sandbox: BusinessCentralSandbox | None = None, **settings: Any) -> Iterator[BusinessCentralSystems]:
+def business_central_systems(
+    sandbox: BusinessCentralSandbox | None = None, **settings: Any
+) -> Iterator[BusinessCentralSystems]:
     with SandboxServer(sandbox or BusinessCentralSandbox(), [TENANT]) as server:
         secret = connection(server.url, **settings)
         context = ConnectorContext(default_legal_entity="concord-us", reload_connection=lambda: dict(secret))

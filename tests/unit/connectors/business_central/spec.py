@@ -30,8 +30,17 @@ SPEC_FILE = Path(__file__).parents[3] / "fixtures" / "business-central" / "BCOAS
 API_ROOT = "/api/v2.0/"
 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/dynamics_customer
 # (v2.0 flattens v1.0's `address` object into addressLine1 ... postalCode, and adds these)
-_CUSTOMER_V2 = {"addressLine1", "addressLine2", "city", "state", "country", "postalCode", "salespersonCode",
-                "balanceDue", "creditLimit"}
+_CUSTOMER_V2 = {
+    "addressLine1",
+    "addressLine2",
+    "city",
+    "state",
+    "country",
+    "postalCode",
+    "salespersonCode",
+    "balanceDue",
+    "creditLimit",
+}
 V2_ONLY_FIELDS: dict[str, set[str]] = {
     "customer": _CUSTOMER_V2,
     # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/dynamics_salesinvoice
@@ -50,17 +59,50 @@ ANNOTATIONS = {"@odata.etag", "@odata.context", "@odata.nextLink"}
 V2_ONLY_QUERY = {"$orderby", "$skiptoken"}
 NOT_IN_V1 = ("$batch", "subscriptions")
 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/developer/devenv-webservices-error-codes
-ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False, "properties": {
-    "error": {"type": "object", "required": ["code", "message"], "additionalProperties": False,
-              "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-odata-batch
-BATCH_REQUEST_ITEM = {"type": "object", "required": ["id", "method", "url"], "additionalProperties": False,
-                      "properties": {"id": {"type": "string"}, "method": {"type": "string"}, "url": {"type": "string"},
-                                     "headers": {"type": "object"}, "body": {"type": "object"}}}
+BATCH_REQUEST_ITEM = {
+    "type": "object",
+    "required": ["id", "method", "url"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "method": {"type": "string"},
+        "url": {"type": "string"},
+        "headers": {"type": "object"},
+        "body": {"type": "object"},
+    },
+}
 # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/dynamics_subscriptions
-SUBSCRIPTION = {"type": "object", "additionalProperties": False, "properties": {
-    key: {"type": "string"} for key in ("subscriptionId", "notificationUrl", "resource", "userId",
-                                        "lastModifiedDateTime", "clientState", "expirationDateTime", "@odata.etag")}}
+SUBSCRIPTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        key: {"type": "string"}
+        for key in (
+            "subscriptionId",
+            "notificationUrl",
+            "resource",
+            "userId",
+            "lastModifiedDateTime",
+            "clientState",
+            "expirationDateTime",
+            "@odata.etag",
+        )
+    },
+}
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,24 @@ COLLECTION = ChangeNotified(system="erp", record_type="invoice", record_ids=[], 
 
 def _posted_invoices(systems: BusinessCentralSystems, count: int) -> list[str]:
     customer = systems.erp.upsert_customer(
-        Customer(account_id="acc-1", name="Acme Ltd", tax_id="12-3456781", currency="USD", legal_entity="us-01",
-                 billing_address=Address(street="1 Main St", city="Springfield", postal_code="12345", country="US")),
-        "customer:crm:acc-1", None)
+        Customer(
+            account_id="acc-1",
+            name="Acme Ltd",
+            tax_id="12-3456781",
+            currency="USD",
+            legal_entity="us-01",
+            billing_address=Address(street="1 Main St", city="Springfield", postal_code="12345", country="US"),
+        ),
+        "customer:crm:acc-1",
+        None,
+    )
     posted = []
     for n in range(count):
         draft = systems.erp.open_invoice_draft(customer.customer_id, "USD", f"project:crm:opp-{n}")
-        systems.erp.add_invoice_lines(draft, [InvoiceLine(description="work", quantity=Decimal(2),
-                                                          service_item="CONSULT-HR", concord_ref=f"time:{n}")])
+        systems.erp.add_invoice_lines(
+            draft,
+            [InvoiceLine(description="work", quantity=Decimal(2), service_item="CONSULT-HR", concord_ref=f"time:{n}")],
+        )
         systems.finance.post(draft)
         posted.append(draft)
     return posted
@@ -63,8 +73,12 @@ def test_the_delta_read_announces_the_ids_the_scheduled_poll_would(systems: Busi
     pushed, polled = FakeBus(), FakeBus()
 
     enrich([COLLECTION], connectors, pushed, "us-01", checkpoints=MemoryCheckpoints({"erp:invoice": start}))
-    capture(watch_for("erp", "invoice", SOURCE, connectors, "us-01"), MemoryCheckpoints({"erp:invoice": start}),
-            polled, dt.datetime.now(dt.UTC))
+    capture(
+        watch_for("erp", "invoice", SOURCE, connectors, "us-01"),
+        MemoryCheckpoints({"erp:invoice": start}),
+        polled,
+        dt.datetime.now(dt.UTC),
+    )
 
     assert sorted(e.id for e in pushed.published) == sorted(e.id for e in polled.published)
     assert len(pushed.published) == 2

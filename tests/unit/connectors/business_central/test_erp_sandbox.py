@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from concord.connectors.business_central import CAPABILITIES
 from concord.connectors.kit.errors import Throttled
 from concord.domain import (
@@ -29,8 +30,14 @@ USD = "USD"
 
 
 def customer(n: int = 1, name: str = "Acme Ltd") -> Customer:
-    return Customer(account_id=f"acc-{n}", name=name, tax_id=f"12-345678{n}", currency=USD, legal_entity="us-01",
-                    billing_address=Address(street="1 Main St", city="Springfield", postal_code="12345", country="US"))
+    return Customer(
+        account_id=f"acc-{n}",
+        name=name,
+        tax_id=f"12-345678{n}",
+        currency=USD,
+        legal_entity="us-01",
+        billing_address=Address(street="1 Main St", city="Springfield", postal_code="12345", country="US"),
+    )
 
 
 def lines(*refs: str, item: str = "CONSULT-HR") -> list[InvoiceLine]:
@@ -66,7 +73,9 @@ def test_every_update_carries_the_etag_and_a_stale_one_is_read_again(systems: Bu
         systems.erp.set_payment_term(created.customer_id, "NO SUCH TERMS")
 
 
-def test_a_concurrent_write_between_read_and_patch_is_retried_with_the_new_etag(systems: BusinessCentralSystems) -> None:
+def test_a_concurrent_write_between_read_and_patch_is_retried_with_the_new_etag(
+    systems: BusinessCentralSystems,
+) -> None:
     created = systems.erp.upsert_customer(customer(), "customer:crm:acc-1", None)
     read_customer = systems.erp.client.get
 
@@ -109,7 +118,9 @@ def test_lines_go_in_one_transactional_batch_and_a_bad_line_adds_none(systems: B
     assert systems.erp.billed_refs(list(ids)) == {} and CAPABILITIES.line_refs is LineRefs.REGISTRY
 
 
-def test_the_draft_is_found_by_project_until_finance_posts_it_and_payments_read_back(systems: BusinessCentralSystems) -> None:
+def test_the_draft_is_found_by_project_until_finance_posts_it_and_payments_read_back(
+    systems: BusinessCentralSystems,
+) -> None:
     erp_customer = systems.erp.upsert_customer(customer(), "customer:crm:acc-1", None)
     draft = systems.erp.open_invoice_draft(erp_customer.customer_id, USD, "project:crm:opp-1")
     systems.erp.add_invoice_lines(draft, lines("time:1"))
@@ -134,8 +145,10 @@ def test_the_draft_is_found_by_project_until_finance_posts_it_and_payments_read_
 def test_the_change_feed_pages_by_modification_time_and_follows_next_links() -> None:
     with business_central_systems(BusinessCentralSandbox(page_size=2)) as systems:
         cursor = systems.erp.start_cursor("customer", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-        made = [systems.erp.upsert_customer(customer(n, f"Customer {n}"), f"customer:crm:{n}", None).customer_id
-                for n in range(1, 6)]
+        made = [
+            systems.erp.upsert_customer(customer(n, f"Customer {n}"), f"customer:crm:{n}", None).customer_id
+            for n in range(1, 6)
+        ]
         seen: list[str] = []
         for _ in range(10):
             page = systems.erp.changes_since("customer", cursor, 2)
@@ -163,7 +176,10 @@ def test_project_accounting_is_a_declared_gap(systems: BusinessCentralSystems) -
     assert not CAPABILITIES.contract_objects and not CAPABILITIES.revenue_schedules
     terms = ContractTerms(contract_type=ContractType.FIXED_FEE, billing_owner="finance")
     forecast = ProjectForecast(lines=[], planned_hours=Decimal(0), cost=Money(amount=Decimal(0), currency=USD))
-    for call in (lambda: systems.erp.get_contract_terms("p"), lambda: systems.erp.set_contract_terms("p", "c", terms),
-                 lambda: systems.erp.set_project_forecast("p", "c", forecast)):
+    for call in (
+        lambda: systems.erp.get_contract_terms("p"),
+        lambda: systems.erp.set_contract_terms("p", "c", terms),
+        lambda: systems.erp.set_project_forecast("p", "c", forecast),
+    ):
         with pytest.raises(ConfigurationError, match="contract_objects"):
             call()

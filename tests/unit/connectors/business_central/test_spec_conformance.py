@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
 from concord.domain import Customer, CustomerUpdate, InvoiceLine
 from concord.errors import ConcordError
 from concord.events.types import Address
@@ -19,11 +20,18 @@ from .sandbox_systems import BusinessCentralSystems
 
 def _run_everything(systems: BusinessCentralSystems) -> None:
     erp = systems.erp
-    cursor = {kind: erp.start_cursor(kind, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-              for kind in ("customer", "invoice", "payment")}
-    acme = Customer(account_id="a", name="Acme O'Brien", tax_id="12-3456789", currency="USD", legal_entity="us-01",
-                    billing_address=Address(street="1 Main St", city="Springfield", region="IL", postal_code="62701",
-                                            country="US"))
+    cursor = {
+        kind: erp.start_cursor(kind, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        for kind in ("customer", "invoice", "payment")
+    }
+    acme = Customer(
+        account_id="a",
+        name="Acme O'Brien",
+        tax_id="12-3456789",
+        currency="USD",
+        legal_entity="us-01",
+        billing_address=Address(street="1 Main St", city="Springfield", region="IL", postal_code="62701", country="US"),
+    )
     made = erp.upsert_customer(acme, "customer:crm:a", None)
     erp.upsert_customer(acme, "customer:crm:a", made.customer_id)
     erp.update_customer(made.customer_id, CustomerUpdate(name="Acme", currency="EUR"))
@@ -31,11 +39,19 @@ def _run_everything(systems: BusinessCentralSystems) -> None:
     erp.set_payment_term(made.customer_id, "30 DAYS")
     erp.find_customer(tax_id="12-3456789", name="Acme")
     draft = erp.open_invoice_draft(made.customer_id, "USD", "project:crm:006Aa000004bGxYIAU")
-    erp.add_invoice_lines(draft, [InvoiceLine(description="Build", quantity=7.5, service_item="CONSULT-HR",
-                                              concord_ref="time:1"),
-                                  InvoiceLine(description="Licence", quantity=1, service_item="LICENSE",
-                                              unit_price={"amount": Decimal(900), "currency": "USD"},  # type: ignore[arg-type]
-                                              concord_ref="time:2")])
+    erp.add_invoice_lines(
+        draft,
+        [
+            InvoiceLine(description="Build", quantity=7.5, service_item="CONSULT-HR", concord_ref="time:1"),
+            InvoiceLine(
+                description="Licence",
+                quantity=1,
+                service_item="LICENSE",
+                unit_price={"amount": Decimal(900), "currency": "USD"},  # type: ignore[arg-type]
+                concord_ref="time:2",
+            ),
+        ],
+    )
     with pytest.raises(ConcordError):
         erp.add_invoice_lines(draft, [InvoiceLine(description="x", quantity=1, service_item="NOPE", concord_ref="t:3")])
     erp.get_invoice(draft)
@@ -54,17 +70,26 @@ def _run_everything(systems: BusinessCentralSystems) -> None:
 def test_every_connector_request_and_sandbox_answer_matches_the_spec(systems: BusinessCentralSystems) -> None:
     _run_everything(systems)
 
-    api_calls = [(request, response) for request, response in systems.recorder.exchanges
-                 if "/oauth2/" not in request.url.path]
+    api_calls = [
+        (request, response) for request, response in systems.recorder.exchanges if "/oauth2/" not in request.url.path
+    ]
     assert len(api_calls) > 25
     for request, response in api_calls:
         spec.check_exchange(request, response)
-    kinds = {spec.operation(request.method, request.url.path).template for request, _ in api_calls
-             if not request.url.path.endswith("$batch")}
-    assert {"/companies({company_id})/customers", "/companies({company_id})/customers({customer_id})",
-            "/companies({company_id})/salesInvoices", "/companies({company_id})/salesInvoices({salesInvoice_id})",
-            "/companies({company_id})/paymentTerms", "/companies({company_id})/customerPayments",
-            "/companies({company_id})/customerPayments({customerPayment_id})"} <= kinds
+    kinds = {
+        spec.operation(request.method, request.url.path).template
+        for request, _ in api_calls
+        if not request.url.path.endswith("$batch")
+    }
+    assert {
+        "/companies({company_id})/customers",
+        "/companies({company_id})/customers({customer_id})",
+        "/companies({company_id})/salesInvoices",
+        "/companies({company_id})/salesInvoices({salesInvoice_id})",
+        "/companies({company_id})/paymentTerms",
+        "/companies({company_id})/customerPayments",
+        "/companies({company_id})/customerPayments({customerPayment_id})",
+    } <= kinds
 
 
 def test_the_token_request_is_the_entra_client_credentials_grant(systems: BusinessCentralSystems) -> None:
@@ -73,14 +98,23 @@ def test_the_token_request_is_the_entra_client_credentials_grant(systems: Busine
     token_request = systems.recorder.exchanges[0][0]
     form = dict(httpx.QueryParams(token_request.content.decode()))
     assert token_request.url.path.endswith("/concord-sandbox.onmicrosoft.com/oauth2/v2.0/token")
-    assert form["grant_type"] == "client_credentials" and form["scope"] == "https://api.businesscentral.dynamics.com/.default"
+    assert (
+        form["grant_type"] == "client_credentials"
+        and form["scope"] == "https://api.businesscentral.dynamics.com/.default"
+    )
 
 
 def test_finance_and_reference_reads_match_the_spec(systems: BusinessCentralSystems) -> None:
     """What the scenario's finance user reads and writes, answered by the sandbox."""
     http = systems.finance.company._http
-    for path in ("/customers", "/items", "/paymentTerms", "/customerPaymentJournals", "/customerPayments",
-                 "/salesInvoices"):
+    for path in (
+        "/customers",
+        "/items",
+        "/paymentTerms",
+        "/customerPaymentJournals",
+        "/customerPayments",
+        "/salesInvoices",
+    ):
         answer = http.get(path)
         spec.check_response("GET", str(answer.request.url), answer.status_code, answer.json())
     refused = http.post("/customers", json={"displayName": "x", "noSuchField": 1})

@@ -111,7 +111,10 @@ def _stored(server: SandboxServer) -> list[dict[str, Any]]:
 
 
 def test_a_run_creates_the_configured_subscriptions_with_the_sources_client_state(
-    renewal: ModuleType, server: SandboxServer, ingress: Ingress, lambda_context: Any,
+    renewal: ModuleType,
+    server: SandboxServer,
+    ingress: Ingress,
+    lambda_context: Any,
 ) -> None:
     _erp_secret(connection(server.url, subscriptions=settings()))
 
@@ -128,7 +131,10 @@ def test_a_run_creates_the_configured_subscriptions_with_the_sources_client_stat
 
 
 def test_a_run_renews_only_what_expires_within_a_day(
-    renewal: ModuleType, server: SandboxServer, sandbox: BusinessCentralSandbox, lambda_context: Any,
+    renewal: ModuleType,
+    server: SandboxServer,
+    sandbox: BusinessCentralSandbox,
+    lambda_context: Any,
 ) -> None:
     _erp_secret(connection(server.url, subscriptions=settings(record_types=["invoice", "payment"])))
     real_now = sandbox.subscriptions.now
@@ -137,8 +143,12 @@ def test_a_run_renews_only_what_expires_within_a_day(
     sandbox.subscriptions.now = real_now
     before = {row["subscriptionId"]: row["expirationDateTime"] for row in _stored(server)}
     (invoice,) = [row["subscriptionId"] for row in _stored(server) if row["resource"].endswith("salesInvoices")]
-    server.tenant(TENANT).store.delete("subscriptions", next(  # the payment subscription lapsed and was removed
-        row["id"] for row in _stored(server) if row["resource"].endswith("customerPayments")))
+    server.tenant(TENANT).store.delete(
+        "subscriptions",
+        next(  # the payment subscription lapsed and was removed
+            row["id"] for row in _stored(server) if row["resource"].endswith("customerPayments")
+        ),
+    )
 
     answer = renewal.handler({}, lambda_context)
 
@@ -150,14 +160,17 @@ def test_a_run_renews_only_what_expires_within_a_day(
 
 
 def test_an_erp_that_is_not_business_central_or_has_no_settings_fails_the_run(
-    renewal: ModuleType, server: SandboxServer, lambda_context: Any,
+    renewal: ModuleType,
+    server: SandboxServer,
+    lambda_context: Any,
 ) -> None:
     _erp_secret(connection(server.url))
 
     with pytest.raises(ConfigurationError, match="no `subscriptions` settings"):
         renewal.handler({}, lambda_context)
-    boto3.client("secretsmanager").put_secret_value(SecretId=f"{PREFIX}/erp",
-                                                    SecretString=json.dumps({"kind": "tryton"}))
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=f"{PREFIX}/erp", SecretString=json.dumps({"kind": "tryton"})
+    )
     with pytest.raises(ConfigurationError, match="not Business Central"):
         renewal.handler({}, lambda_context)
     assert _stored(server) == []

@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
+
 from concord.connectors.business_central.subscriptions import SubscriptionManager
 from concord.errors import ValidationFailed
 from concord.local.sandboxes.business_central import BusinessCentralSandbox
-from pydantic import SecretStr
 
 from .sandbox_systems import BusinessCentralSystems, business_central_systems
 
@@ -49,8 +50,10 @@ def test_ensure_creates_one_subscription_per_record_type_after_the_handshake(bc,
 
     assert [s.subscriptionId for s in again] == [s.subscriptionId for s in made]
     assert [url for url, _ in subscriber.tokens] == [URL, URL]  # a handshake per create, none for a repeat
-    assert [s.resource for s in made] == [f"/api/v2.0/{systems.erp.client.company}/salesInvoices",
-                                         f"/api/v2.0/{systems.erp.client.company}/customerPayments"]
+    assert [s.resource for s in made] == [
+        f"/api/v2.0/{systems.erp.client.company}/salesInvoices",
+        f"/api/v2.0/{systems.erp.client.company}/customerPayments",
+    ]
     stored = systems.server.tenant("erp").store.rows("subscriptions")
     assert {row["clientState"] for row in stored} == {"client-state-secret"}
     assert all(s.expirationDateTime - dt.datetime.now(dt.UTC) > dt.timedelta(days=2, hours=23) for s in made)
@@ -78,8 +81,9 @@ def test_renew_due_renews_only_what_expires_within_the_margin(bc, subscriber: Su
     assert [s.subscriptionId for s in renewed] == [old.subscriptionId]
     assert renewed[0].expirationDateTime > old.expirationDateTime + dt.timedelta(days=2)
     assert len(subscriber.tokens) == 3  # two creates, one renewal
-    assert {s.subscriptionId: s.expirationDateTime for s in manager.subscriptions()}[fresh.subscriptionId] == \
-        fresh.expirationDateTime
+    assert {s.subscriptionId: s.expirationDateTime for s in manager.subscriptions()}[
+        fresh.subscriptionId
+    ] == fresh.expirationDateTime
 
 
 def test_a_renewal_with_a_stale_etag_reads_the_subscription_again(bc) -> None:  # type: ignore[no-untyped-def]

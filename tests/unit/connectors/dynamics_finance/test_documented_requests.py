@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
+
 from concord.connectors import dynamics_finance
 from concord.connectors.kit.errors import NotFound, Throttled
 from concord.connectors.registry import ConnectorContext, Role
@@ -26,16 +27,33 @@ from concord.errors import ConfigurationError, ValidationFailed
 
 ENV = "https://contoso.operations.dynamics.com"
 TOKEN = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
-SECRET = {"kind": "dynamics_finance", "environment_url": ENV, "tenant_id": "contoso.onmicrosoft.com",
-          "auth": {"client_id": "app-id", "client_secret": "s3cret"}, "default_company": "USMF",
-          "customer_group": "30", "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150}}}
-HEADER = {"@odata.etag": 'W/"1"', "dataAreaId": "usmf", "InvoiceIdentifier": "FTI1", "CustomerAccount": "C1",
-          "CurrencyCode": "USD", "IsPosted": False}
+SECRET = {
+    "kind": "dynamics_finance",
+    "environment_url": ENV,
+    "tenant_id": "contoso.onmicrosoft.com",
+    "auth": {"client_id": "app-id", "client_secret": "s3cret"},
+    "default_company": "USMF",
+    "customer_group": "30",
+    "service_items": {"CONSULT-HR": {"main_account": "401100", "unit_price": 150}},
+}
+HEADER = {
+    "@odata.etag": 'W/"1"',
+    "dataAreaId": "usmf",
+    "InvoiceIdentifier": "FTI1",
+    "CustomerAccount": "C1",
+    "CurrencyCode": "USD",
+    "IsPosted": False,
+}
 
 
 def odata_error(status: int, message: str, **headers: str) -> httpx.Response:
-    return httpx.Response(status, headers=headers, json={"error": {"code": "", "message": "An error has occurred.",
-                                                                   "innererror": {"message": message, "type": "X"}}})
+    return httpx.Response(
+        status,
+        headers=headers,
+        json={
+            "error": {"code": "", "message": "An error has occurred.", "innererror": {"message": message, "type": "X"}}
+        },
+    )
 
 
 @pytest.fixture
@@ -54,12 +72,17 @@ def erp() -> Iterator[dynamics_finance.FinanceErp]:
 
 def test_the_token_is_asked_for_the_environment_and_bad_secrets_name_fields_not_values(api, erp) -> None:
     api.get(f"{ENV}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='C1')").respond(
-        200, json={"dataAreaId": "usmf", "CustomerAccount": "C1", "OrganizationName": "Acme"})
+        200, json={"dataAreaId": "usmf", "CustomerAccount": "C1", "OrganizationName": "Acme"}
+    )
 
     assert erp.get_customer("usmf:C1").name == "Acme"
     form = parse_qs(api.calls[0].request.content.decode())
-    assert form == {"grant_type": ["client_credentials"], "client_id": ["app-id"], "client_secret": ["s3cret"],
-                    "scope": [f"{ENV}/.default"]}
+    assert form == {
+        "grant_type": ["client_credentials"],
+        "client_id": ["app-id"],
+        "client_secret": ["s3cret"],
+        "scope": [f"{ENV}/.default"],
+    }
     assert api.calls[1].request.headers["Authorization"] == "Bearer t"
     assert api.calls[1].request.url.params["cross-company"] == "true"
     with pytest.raises(ConfigurationError) as bad:
@@ -68,10 +91,18 @@ def test_the_token_is_asked_for_the_environment_and_bad_secrets_name_fields_not_
 
 
 def test_queries_are_cross_company_and_follow_next_links(api, erp) -> None:
-    route = api.get(f"{ENV}/data/CustomersV3").mock(side_effect=[
-        httpx.Response(200, json={"value": [{"CustomerAccount": "1"}],
-                                  "@odata.nextLink": f"{ENV}/data/CustomersV3?cross-company=true&$skip=1"}),
-        httpx.Response(200, json={"value": [{"CustomerAccount": "2"}]})])
+    route = api.get(f"{ENV}/data/CustomersV3").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "value": [{"CustomerAccount": "1"}],
+                    "@odata.nextLink": f"{ENV}/data/CustomersV3?cross-company=true&$skip=1",
+                },
+            ),
+            httpx.Response(200, json={"value": [{"CustomerAccount": "2"}]}),
+        ]
+    )
 
     rows = list(erp.client.query("CustomersV3", filter="OrganizationName eq 'A'"))
 
@@ -82,15 +113,18 @@ def test_queries_are_cross_company_and_follow_next_links(api, erp) -> None:
 
 
 def test_a_next_link_outside_the_environment_is_refused(api, erp) -> None:
-    api.get(f"{ENV}/data/CustomersV3").respond(200, json={"value": [], "@odata.nextLink": "https://evil.example/data/x"})
+    api.get(f"{ENV}/data/CustomersV3").respond(
+        200, json={"value": [], "@odata.nextLink": "https://evil.example/data/x"}
+    )
     with pytest.raises(Exception, match="outside the environment"):
         list(erp.client.query("CustomersV3"))
 
 
 def test_a_write_sends_the_etag_it_read(api, erp) -> None:
     key = f"{ENV}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='C1')"
-    api.get(key).respond(200, json={"@odata.etag": 'W/"JzEsNTYzNzE0NDU3Nyc="', "dataAreaId": "usmf",
-                                    "CustomerAccount": "C1"})
+    api.get(key).respond(
+        200, json={"@odata.etag": 'W/"JzEsNTYzNzE0NDU3Nyc="', "dataAreaId": "usmf", "CustomerAccount": "C1"}
+    )
     patch = api.patch(key).respond(204)
 
     erp.deactivate_customer("usmf:C1", "merged")
@@ -102,14 +136,23 @@ def test_a_write_sends_the_etag_it_read(api, erp) -> None:
 def test_lines_go_as_one_change_set_and_its_answers_give_the_line_ids(api, erp) -> None:
     api.get(f"{ENV}/data/FreeTextInvoiceHeaders(dataAreaId='usmf',InvoiceIdentifier='FTI1')").respond(200, json=HEADER)
     api.get(f"{ENV}/data/FreeTextInvoiceLines").respond(200, json={"value": [{"LineNumber": 4}]})
-    answer = ("--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=changesetresponse_1\r\n\r\n" + "".join(
-        f"--changesetresponse_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
-        f"Content-ID: {n}\r\n\r\nHTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\r\n"
-        + json.dumps({"dataAreaId": "usmf", "InvoiceIdentifier": "FTI1", "LineNumber": 4 + n}) + "\r\n"
-        for n in (1, 2)) + "--changesetresponse_1--\r\n--batchresponse_1--\r\n")
+    answer = (
+        "--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=changesetresponse_1\r\n\r\n"
+        + "".join(
+            f"--changesetresponse_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+            f"Content-ID: {n}\r\n\r\nHTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\r\n"
+            + json.dumps({"dataAreaId": "usmf", "InvoiceIdentifier": "FTI1", "LineNumber": 4 + n})
+            + "\r\n"
+            for n in (1, 2)
+        )
+        + "--changesetresponse_1--\r\n--batchresponse_1--\r\n"
+    )
     batch = api.post(f"{ENV}/data/$batch").respond(
-        200, content=answer.encode(), headers={"Content-Type": "multipart/mixed; boundary=batchresponse_1"})
-    lines = [InvoiceLine(description=f"w{n}", quantity=n, service_item="CONSULT-HR", concord_ref=f"r{n}") for n in (1, 2)]
+        200, content=answer.encode(), headers={"Content-Type": "multipart/mixed; boundary=batchresponse_1"}
+    )
+    lines = [
+        InvoiceLine(description=f"w{n}", quantity=n, service_item="CONSULT-HR", concord_ref=f"r{n}") for n in (1, 2)
+    ]
 
     ids = erp.add_invoice_lines("usmf:FTI1", lines)
 
@@ -117,24 +160,41 @@ def test_lines_go_as_one_change_set_and_its_answers_give_the_line_ids(api, erp) 
     request = batch.calls.last.request
     assert request.headers["Content-Type"].startswith("multipart/mixed; boundary=batch_")
     text = request.content.decode()
-    assert text.count("POST FreeTextInvoiceLines HTTP/1.1") == 2 and "Content-Type: multipart/mixed; boundary=changeset_" in text
+    assert (
+        text.count("POST FreeTextInvoiceLines HTTP/1.1") == 2
+        and "Content-Type: multipart/mixed; boundary=changeset_" in text
+    )
     bodies = [json.loads(line) for line in text.split("\r\n") if line.startswith("{")]
     assert [(b["LineNumber"], b["MainAccountDisplayValue"], b["UnitPrice"]) for b in bodies] == [
-        (5, "401100", 150.0), (6, "401100", 150.0)]
+        (5, "401100", 150.0),
+        (6, "401100", 150.0),
+    ]
 
 
 def test_a_refused_change_set_raises_the_error_of_its_failed_request(api, erp) -> None:
     api.get(f"{ENV}/data/FreeTextInvoiceHeaders(dataAreaId='usmf',InvoiceIdentifier='FTI1')").respond(200, json=HEADER)
     api.get(f"{ENV}/data/FreeTextInvoiceLines").respond(200, json={"value": []})
-    answer = ("--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-              "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n"
-              + json.dumps({"error": {"code": "", "message": "An error has occurred.",
-                                      "innererror": {"message": "Main account 401100 is blocked."}}}) + "\r\n--b--\r\n")
-    api.post(f"{ENV}/data/$batch").respond(200, content=answer.encode(),
-                                           headers={"Content-Type": "multipart/mixed; boundary=b"})
+    answer = (
+        "--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n"
+        + json.dumps(
+            {
+                "error": {
+                    "code": "",
+                    "message": "An error has occurred.",
+                    "innererror": {"message": "Main account 401100 is blocked."},
+                }
+            }
+        )
+        + "\r\n--b--\r\n"
+    )
+    api.post(f"{ENV}/data/$batch").respond(
+        200, content=answer.encode(), headers={"Content-Type": "multipart/mixed; boundary=b"}
+    )
     with pytest.raises(ValidationFailed, match="Main account 401100 is blocked"):
-        erp.add_invoice_lines("usmf:FTI1", [InvoiceLine(description="w", quantity=1, service_item="CONSULT-HR",
-                                                        concord_ref="r")])
+        erp.add_invoice_lines(
+            "usmf:FTI1", [InvoiceLine(description="w", quantity=1, service_item="CONSULT-HR", concord_ref="r")]
+        )
 
 
 def test_throttles_carry_retry_after_and_errors_name_the_inner_message(api, erp) -> None:

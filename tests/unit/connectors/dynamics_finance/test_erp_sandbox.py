@@ -10,6 +10,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+
 from concord.connectors.kit.errors import Conflict, Throttled
 from concord.domain import (
     ContractTerms,
@@ -28,14 +29,27 @@ _n = itertools.count(1)
 
 
 def customer(name: str = "Acme", tax_id: str = "12-3456789", legal_entity: str = "us-01") -> Customer:
-    return Customer(account_id=f"a{next(_n)}", name=name, tax_id=tax_id, currency="USD", legal_entity=legal_entity,
-                    billing_address=Address(street="1 Main St", city="Boston", postal_code="02110", country="US"))
+    return Customer(
+        account_id=f"a{next(_n)}",
+        name=name,
+        tax_id=tax_id,
+        currency="USD",
+        legal_entity=legal_entity,
+        billing_address=Address(street="1 Main St", city="Boston", postal_code="02110", country="US"),
+    )
 
 
 def lines(*refs: str, price: Decimal | None = None) -> list[InvoiceLine]:
-    return [InvoiceLine(description=f"work {ref}", quantity=n + 1, service_item="CONSULT-HR", concord_ref=ref,
-                        unit_price=Money(amount=price, currency="USD") if price is not None else None)
-            for n, ref in enumerate(refs)]
+    return [
+        InvoiceLine(
+            description=f"work {ref}",
+            quantity=n + 1,
+            service_item="CONSULT-HR",
+            concord_ref=ref,
+            unit_price=Money(amount=price, currency="USD") if price is not None else None,
+        )
+        for n, ref in enumerate(refs)
+    ]
 
 
 def billed_project(systems: FinanceSystems, project_ref: str = "project:crm:o1") -> tuple[str, str]:
@@ -87,15 +101,22 @@ def test_lines_go_on_the_projects_draft_once_per_reference_in_one_batch(systems:
     assert systems.erp.open_invoice_draft(customer_id, "USD", "project:crm:o1") == draft
     assert set(again) == {"project:crm:o1:t1", "project:crm:o1:t3"}
     assert systems.erp.billed_refs(["project:crm:o1:t1", "project:crm:o1:t3", "nope"]) == {
-        "project:crm:o1:t1": 1.0, "project:crm:o1:t3": 2.0}
+        "project:crm:o1:t1": 1.0,
+        "project:crm:o1:t3": 2.0,
+    }
     assert [c.path for c in systems.control.calls("erp") if c.method == "POST"] == ["/data/$batch"]
     assert len(systems.clerk.draft_invoice("project:crm:o1")["lines"]) == 3
 
 
 def test_a_batch_with_a_bad_line_adds_none_of_its_lines(systems: FinanceSystems) -> None:
     _, draft = billed_project(systems)
-    bad = InvoiceLine(description="x", quantity=1, service_item="CONSULT-HR", concord_ref="bad",
-                      unit_price=Money(amount=Decimal(1), currency="EUR"))
+    bad = InvoiceLine(
+        description="x",
+        quantity=1,
+        service_item="CONSULT-HR",
+        concord_ref="bad",
+        unit_price=Money(amount=Decimal(1), currency="EUR"),
+    )
     with pytest.raises(ValidationFailed):
         systems.erp.add_invoice_lines(draft, [*lines("project:crm:o1:t9"), bad])
     unmapped = InvoiceLine(description="x", quantity=1, service_item="NO-SUCH", concord_ref="u")
@@ -111,12 +132,25 @@ def test_a_refused_change_set_rolls_back_in_the_sandbox(systems: FinanceSystems)
 
     _, draft = billed_project(systems)
     company, identifier = draft.split(":")
-    good = {"dataAreaId": company, "InvoiceIdentifier": identifier, "LineNumber": 10, "MainAccountDisplayValue": "401100",
-            "Quantity": 1, "UnitPrice": 1, "ConcordLineRef": "rolled-back"}
+    good = {
+        "dataAreaId": company,
+        "InvoiceIdentifier": identifier,
+        "LineNumber": 10,
+        "MainAccountDisplayValue": "401100",
+        "Quantity": 1,
+        "UnitPrice": 1,
+        "ConcordLineRef": "rolled-back",
+    }
     with pytest.raises(ValidationFailed, match="Main account 999"):
-        systems.erp.client.change_set("test", [BatchRequest("POST", "FreeTextInvoiceLines", good),
-                                               BatchRequest("POST", "FreeTextInvoiceLines",
-                                                            {**good, "LineNumber": 11, "MainAccountDisplayValue": "999"})])
+        systems.erp.client.change_set(
+            "test",
+            [
+                BatchRequest("POST", "FreeTextInvoiceLines", good),
+                BatchRequest(
+                    "POST", "FreeTextInvoiceLines", {**good, "LineNumber": 11, "MainAccountDisplayValue": "999"}
+                ),
+            ],
+        )
     assert systems.erp.billed_refs(["rolled-back"]) == {}
 
 
@@ -155,8 +189,9 @@ def test_postings_and_payments_are_polled_across_companies_once_each(systems: Fi
     cursor = systems.erp.start_cursor("invoice", start)
     drafts = []
     for n, entity in enumerate(("us-01", "uk-01", "us-01")):
-        customer_id = systems.erp.upsert_customer(customer(name=f"Poll {n}", legal_entity=entity),
-                                                  f"customer:crm:p{n}", None).customer_id
+        customer_id = systems.erp.upsert_customer(
+            customer(name=f"Poll {n}", legal_entity=entity), f"customer:crm:p{n}", None
+        ).customer_id
         draft = systems.erp.open_invoice_draft(customer_id, "USD", f"project:crm:p{n}")
         systems.erp.add_invoice_lines(draft, lines(f"p{n}:t1"))
         systems.clerk.post(draft)
@@ -201,8 +236,11 @@ def test_capabilities_and_the_declared_gaps(systems: FinanceSystems) -> None:
     with pytest.raises(ConfigurationError):
         systems.erp.get_contract_terms("project:crm:x")
     with pytest.raises(ConfigurationError):
-        systems.erp.set_contract_terms("project:crm:x", "usmf:C", ContractTerms(
-            contract_type=ContractType.TIME_AND_MATERIALS, billing_owner="finance"))
+        systems.erp.set_contract_terms(
+            "project:crm:x",
+            "usmf:C",
+            ContractTerms(contract_type=ContractType.TIME_AND_MATERIALS, billing_owner="finance"),
+        )
 
 
 def test_without_the_line_field_line_refs_are_the_registrys() -> None:

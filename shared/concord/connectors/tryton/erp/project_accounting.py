@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from concord.domain import ContractTerms, ForecastLine, ProjectForecast, RevenueSchedule
-from concord.events.payloads import ContractType, Milestone
 from concord.errors import ConfigurationError
+from concord.events.payloads import ContractType, Milestone
 from concord.events.types import Money
 from concord.ports import ErpProjectAccounting
 

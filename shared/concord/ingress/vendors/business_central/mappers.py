@@ -47,17 +47,29 @@ def record_type_of(notification: BusinessCentralNotification) -> str | None:
     return RECORD_TYPES.get(entity_set(notification.resource))
 
 
-def change_notified(notification: BusinessCentralNotification, record_type: str, *, source_name: str,
-                    legal_entity: str, now: dt.datetime) -> ChangeNotifiedEvent:
+def change_notified(
+    notification: BusinessCentralNotification,
+    record_type: str,
+    *,
+    source_name: str,
+    legal_entity: str,
+    now: dt.datetime,
+) -> ChangeNotifiedEvent:
     """The record named for enrichment, or none (a collection, or a resource without a key):
     read from the checkpoint. Its id comes from the notification, so a redelivery is the same event."""
     named = record_id(notification.resource) if notification.changeType != "collection" else None
-    identity = f"ChangeNotified:{notification.subscriptionId}:{notification.changeType}:{notification.resource}:" \
-               f"{notification.lastModifiedDateTime or ''}"
+    identity = (
+        f"ChangeNotified:{notification.subscriptionId}:{notification.changeType}:{notification.resource}:"
+        f"{notification.lastModifiedDateTime or ''}"
+    )
     return new_event(
         ChangeNotifiedEvent,
-        {"system": "erp", "record_type": record_type, "record_ids": [named] if named else [],
-         "vendor_source": source_name},
+        {
+            "system": "erp",
+            "record_type": record_type,
+            "record_ids": [named] if named else [],
+            "vendor_source": source_name,
+        },
         legal_entity=legal_entity,
         occurred_at=_changed_at(notification) or now,
         event_id=event_id_for_delivery(source_name, identity),

@@ -48,7 +48,10 @@ class BusinessCentralScheme(Scheme):
         return Normalized(
             delivery_id=f"businesscentral-{digest}",
             content_sha256=digest,
-            events=tuple(change_notified(n, record_type, source_name=source_name, legal_entity=source.legal_entity,
-                                         now=now) for n, record_type in typed if record_type),
+            events=tuple(
+                change_notified(n, record_type, source_name=source_name, legal_entity=source.legal_entity, now=now)
+                for n, record_type in typed
+                if record_type
+            ),
             unprocessed=tuple(to_unprocessed(n) for n, record_type in typed if not record_type),
         )

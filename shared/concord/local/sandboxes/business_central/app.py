@@ -57,8 +57,13 @@ def _new_id(table: str, sequence: int) -> str:
     return f"{sequence:08x}-4bc0-4e11-8a6a-6045bdacc1a1"
 
 
-COMPANY = {"id": DEFAULT_COMPANY_ID, "systemVersion": "25.0", "name": DEFAULT_COMPANY_NAME,
-           "displayName": DEFAULT_COMPANY_NAME, "businessProfileId": ""}
+COMPANY = {
+    "id": DEFAULT_COMPANY_ID,
+    "systemVersion": "25.0",
+    "name": DEFAULT_COMPANY_NAME,
+    "displayName": DEFAULT_COMPANY_NAME,
+    "businessProfileId": "",
+}
 
 
 @dataclass
@@ -77,18 +82,30 @@ class BcTenant(Tenant):
 class BusinessCentralSandbox:
     name = "business_central"
 
-    def __init__(self, *, allocation: int = 6000, window_seconds: float = 300.0, page_size: int = 20000,
-                 retry_after_seconds: int = 5, handshake: Handshake = http_handshake) -> None:
+    def __init__(
+        self,
+        *,
+        allocation: int = 6000,
+        window_seconds: float = 300.0,
+        page_size: int = 20000,
+        retry_after_seconds: int = 5,
+        handshake: Handshake = http_handshake,
+    ) -> None:
         self._allocation, self._window = allocation, window_seconds
         self.page_size = page_size
         self.retry_after_seconds = retry_after_seconds
         self.subscriptions = Subscriptions(handshake, lambda: dt.datetime.now(dt.UTC))
 
     def new_tenant(self, name: str) -> BcTenant:
-        layout = StoreLayout(new_id=_new_id, format_time=format_time, id_field="id",
-                             modified_fields=("lastModifiedDateTime",))
-        tenant = BcTenant(name=name, store=RecordStore(layout), budget=RequestBudget(self._allocation, self._window),
-                          tokens=TokenIssuer("bc."))
+        layout = StoreLayout(
+            new_id=_new_id, format_time=format_time, id_field="id", modified_fields=("lastModifiedDateTime",)
+        )
+        tenant = BcTenant(
+            name=name,
+            store=RecordStore(layout),
+            budget=RequestBudget(self._allocation, self._window),
+            tokens=TokenIssuer("bc."),
+        )
         tenant.seed_company()
         return tenant
 
@@ -117,11 +134,17 @@ class BusinessCentralSandbox:
         if tenant.tokens.grant_of(request.header("Authorization")) is None:
             return BcError(401, "Unauthorized", "The credentials provided are incorrect").response()
         if tenant.budget.take() is None:
-            raise BcError(429, "Application_TooManyRequests", "Too many requests reached. Actual (6001). Maximum (6000).",
-                          {"Retry-After": str(self.retry_after_seconds)})
+            raise BcError(
+                429,
+                "Application_TooManyRequests",
+                "Too many requests reached. Actual (6001). Maximum (6000).",
+                {"Retry-After": str(self.retry_after_seconds)},
+            )
         rest = "/".join(parts[5:])
         if rest == "$batch" and request.method == "POST":
-            return run_batch(request, API_PREFIX, lambda inner: self.handle_api(tenant, inner), tenant.store.transaction)
+            return run_batch(
+                request, API_PREFIX, lambda inner: self.handle_api(tenant, inner), tenant.store.transaction
+            )
         return self.handle_api(tenant, request)
 
     def handle_api(self, tenant: Tenant, request: Request) -> Response:
@@ -150,19 +173,31 @@ class BusinessCentralSandbox:
     def _token(self, tenant: Tenant, request: Request, entra_tenant: str) -> Response:
         form = request.form()
         if entra_tenant != ENTRA_TENANT:
-            return Response(400, {"error": "invalid_request", "error_description": f"AADSTS90002: Tenant '{entra_tenant}' not found."})
+            return Response(
+                400,
+                {"error": "invalid_request", "error_description": f"AADSTS90002: Tenant '{entra_tenant}' not found."},
+            )
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type", "error_description": "AADSTS70003"})
         if form.get("scope") != SCOPE:
-            return Response(400, {"error": "invalid_scope", "error_description": "AADSTS70011: The provided value for scope is not valid."})
+            return Response(
+                400,
+                {
+                    "error": "invalid_scope",
+                    "error_description": "AADSTS70011: The provided value for scope is not valid.",
+                },
+            )
         clients: tuple[OAuthClient, ...] = getattr(tenant, "clients", ())
         for client in clients:
             secret = client.client_secret.get_secret_value() if client.client_secret else ""
             if form.get("client_id") == client.client_id and form.get("client_secret") == secret:
                 token = tenant.tokens.issue(Grant(client.client_id, None))
-                return Response(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                      "access_token": token})
-        return Response(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+                return Response(
+                    200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+                )
+        return Response(
+            401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+        )
 
 
 def _segment(part: str) -> tuple[str, str | None]:
@@ -176,4 +211,6 @@ def _segment(part: str) -> tuple[str, str | None]:
 
 
 def _no_company() -> BcError:
-    return BcError(404, "Internal_CompanyNotFound", "Cannot process the request because the default company cannot be found.")
+    return BcError(
+        404, "Internal_CompanyNotFound", "Cannot process the request because the default company cannot be found."
+    )

@@ -37,17 +37,24 @@ def _inner(request: Request, item: Any, api_prefix: str) -> Request:
     path = f"{api_prefix}/{path.lstrip('/')}"
     body = item.get("body")
     headers = {**dict(request.headers), **{str(k): str(v) for k, v in (item.get("headers") or {}).items()}}
-    return replace(request, method=str(item["method"]).upper(), path=path, query_string=target.query,
-                   headers=headers, body=b"" if body is None else json.dumps(body).encode())
+    return replace(
+        request,
+        method=str(item["method"]).upper(),
+        path=path,
+        query_string=target.query,
+        headers=headers,
+        body=b"" if body is None else json.dumps(body).encode(),
+    )
 
 
-def run_batch(request: Request, api_prefix: str, answer: Callable[[Request], Response],
-              transaction: Callable[[], Any]) -> Response:
+def run_batch(
+    request: Request, api_prefix: str, answer: Callable[[Request], Response], transaction: Callable[[], Any]
+) -> Response:
     """Each operation answered by `answer`, its path under `api_prefix` as a direct call's is."""
     payload = request.json()
     items = payload.get("requests") if isinstance(payload, dict) else None
     if not isinstance(items, list):
-        raise invalid("A JSON batch body is {\"requests\": [...]}.")
+        raise invalid('A JSON batch body is {"requests": [...]}.')
     if len(items) > MAX_OPERATIONS:
         raise BcError(400, "BadRequest", f"The batch has {len(items)} operations; the maximum is {MAX_OPERATIONS}.")
     inner = [_inner(request, item, api_prefix) for item in items]
@@ -59,8 +66,10 @@ def run_batch(request: Request, api_prefix: str, answer: Callable[[Request], Res
                 response = answer(call)
                 answers.append(_answer(item["id"], response))
                 if atomic and response.status >= 400:
-                    raise _RolledBack([a if a["status"] >= 400 else {**a, "status": 424, "body": None} for a in answers]
-                                      + [{"id": str(rest["id"]), "status": 424, "headers": {}} for rest in items[len(answers):]])
+                    raise _RolledBack(
+                        [a if a["status"] >= 400 else {**a, "status": 424, "body": None} for a in answers]
+                        + [{"id": str(rest["id"]), "status": 424, "headers": {}} for rest in items[len(answers) :]]
+                    )
     except _RolledBack as rolled_back:
         answers = rolled_back.answers
     return Response(200, {"responses": answers})

@@ -76,16 +76,43 @@ class Company:
         for row in self.rows("items"):
             if (number and row["number"] == number) or (item_id and row["id"] == item_id):
                 return row
-        raise invalid(f"The field No. of table Sales Line contains a value ({number or item_id}) that cannot be "
-                      "found in the related table (Item).")
+        raise invalid(
+            f"The field No. of table Sales Line contains a value ({number or item_id}) that cannot be "
+            "found in the related table (Item)."
+        )
 
     def seed_reference_data(self, today: dt.date) -> None:
         for number, name, price in ITEMS:
-            self.insert("items", {"number": number, "displayName": name, "type": "Service", "blocked": False,
-                                  "baseUnitOfMeasureCode": "HOUR", "unitPrice": price, "unitCost": 0.0})
+            self.insert(
+                "items",
+                {
+                    "number": number,
+                    "displayName": name,
+                    "type": "Service",
+                    "blocked": False,
+                    "baseUnitOfMeasureCode": "HOUR",
+                    "unitPrice": price,
+                    "unitCost": 0.0,
+                },
+            )
         for code, name, days in PAYMENT_TERMS:
-            self.insert("paymentTerms", {"code": code, "displayName": name, "dueDateCalculation": f"{days}D",
-                                         "discountDateCalculation": "", "discountPercent": 0.0,
-                                         "calculateDiscountOnCreditMemos": False})
-        self.insert("customerPaymentJournals", {"code": "CASHRCPT", "displayName": "Cash receipts",
-                                                "balancingAccountId": ZERO_ID, "balancingAccountNumber": ""})
+            self.insert(
+                "paymentTerms",
+                {
+                    "code": code,
+                    "displayName": name,
+                    "dueDateCalculation": f"{days}D",
+                    "discountDateCalculation": "",
+                    "discountPercent": 0.0,
+                    "calculateDiscountOnCreditMemos": False,
+                },
+            )
+        self.insert(
+            "customerPaymentJournals",
+            {
+                "code": "CASHRCPT",
+                "displayName": "Cash receipts",
+                "balancingAccountId": ZERO_ID,
+                "balancingAccountNumber": "",
+            },
+        )

@@ -18,19 +18,86 @@ from .errors import BcError, invalid, not_found
 Row = dict[str, Any]
 # What a POST or PATCH may set per entity set (v2.0 resource pages); anything else is refused.
 WRITABLE: dict[str, frozenset[str]] = {
-    "customers": frozenset({"number", "displayName", "type", "addressLine1", "addressLine2", "city", "state", "country",
-                            "postalCode", "phoneNumber", "email", "website", "salespersonCode", "creditLimit",
-                            "taxLiable", "taxAreaId", "taxRegistrationNumber", "currencyId", "currencyCode",
-                            "paymentTermsId", "shipmentMethodId", "paymentMethodId", "blocked"}),
-    "salesInvoices": frozenset({"externalDocumentNumber", "invoiceDate", "postingDate", "dueDate", "customerId",
-                                "customerNumber", "customerPurchaseOrderReference", "currencyId", "currencyCode",
-                                "paymentTermsId", "salesperson", "phoneNumber", "email"}),
-    "salesInvoiceLines": frozenset({"sequence", "itemId", "accountId", "lineType", "lineObjectNumber", "description",
-                                    "unitOfMeasureId", "unitOfMeasureCode", "quantity", "unitPrice", "discountAmount",
-                                    "discountPercent", "taxCode", "shipmentDate", "itemVariantId", "locationId"}),
-    "customerPayments": frozenset({"lineNumber", "customerId", "customerNumber", "contactId", "postingDate",
-                                   "documentNumber", "externalDocumentNumber", "amount", "appliesToInvoiceId",
-                                   "appliesToInvoiceNumber", "description", "comment"}),
+    "customers": frozenset(
+        {
+            "number",
+            "displayName",
+            "type",
+            "addressLine1",
+            "addressLine2",
+            "city",
+            "state",
+            "country",
+            "postalCode",
+            "phoneNumber",
+            "email",
+            "website",
+            "salespersonCode",
+            "creditLimit",
+            "taxLiable",
+            "taxAreaId",
+            "taxRegistrationNumber",
+            "currencyId",
+            "currencyCode",
+            "paymentTermsId",
+            "shipmentMethodId",
+            "paymentMethodId",
+            "blocked",
+        }
+    ),
+    "salesInvoices": frozenset(
+        {
+            "externalDocumentNumber",
+            "invoiceDate",
+            "postingDate",
+            "dueDate",
+            "customerId",
+            "customerNumber",
+            "customerPurchaseOrderReference",
+            "currencyId",
+            "currencyCode",
+            "paymentTermsId",
+            "salesperson",
+            "phoneNumber",
+            "email",
+        }
+    ),
+    "salesInvoiceLines": frozenset(
+        {
+            "sequence",
+            "itemId",
+            "accountId",
+            "lineType",
+            "lineObjectNumber",
+            "description",
+            "unitOfMeasureId",
+            "unitOfMeasureCode",
+            "quantity",
+            "unitPrice",
+            "discountAmount",
+            "discountPercent",
+            "taxCode",
+            "shipmentDate",
+            "itemVariantId",
+            "locationId",
+        }
+    ),
+    "customerPayments": frozenset(
+        {
+            "lineNumber",
+            "customerId",
+            "customerNumber",
+            "contactId",
+            "postingDate",
+            "documentNumber",
+            "externalDocumentNumber",
+            "amount",
+            "appliesToInvoiceId",
+            "appliesToInvoiceNumber",
+            "description",
+            "comment",
+        }
+    ),
 }
 BLOCKED_VALUES = (" ", "Ship", "Invoice", "All")
 
@@ -48,8 +115,10 @@ def body_of(request: Request, entity_set: str) -> Row:
 def listing(request: Request, rows: list[Row], page_size: int, entity_set: str = "") -> Response:
     params = {key: values[0] for key, values in request.query.items()}
     matching = [row for row in rows if odata.predicate(params.get("$filter"))(row)]
-    shown = [odata.selected(public(row, entity_set), params.get("$select"))
-             for row in odata.ordered(matching, params.get("$orderby"))]
+    shown = [
+        odata.selected(public(row, entity_set), params.get("$select"))
+        for row in odata.ordered(matching, params.get("$orderby"))
+    ]
     return Response(200, odata.page(shown, params, page_size, request.tenant_url + request.path))
 
 
@@ -66,14 +135,39 @@ def create_customer(company: Company, request: Request) -> Response:
         raise invalid("displayName must be given.")
     number = body.get("number") or f"C{len(company.rows('customers')) + 10000:05d}"
     if company.find("customers", "number", number):
-        raise BcError(400, "Internal_EntityWithSameKeyExists",
-                      f"The record in table Customer already exists. Identification fields and values: No.='{number}'")
+        raise BcError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            f"The record in table Customer already exists. Identification fields and values: No.='{number}'",
+        )
     _check_blocked(body)
-    row = {"number": number, "displayName": "", "type": "Company", "addressLine1": "", "addressLine2": "", "city": "",
-           "state": "", "country": "", "postalCode": "", "phoneNumber": "", "email": "", "website": "",
-           "salespersonCode": "", "balanceDue": 0, "creditLimit": 0, "taxLiable": False, "taxAreaId": ZERO_ID,
-           "taxAreaDisplayName": "", "taxRegistrationNumber": "", "currencyId": ZERO_ID, "currencyCode": "",
-           "paymentTermsId": ZERO_ID, "shipmentMethodId": ZERO_ID, "paymentMethodId": ZERO_ID, "blocked": " "}
+    row = {
+        "number": number,
+        "displayName": "",
+        "type": "Company",
+        "addressLine1": "",
+        "addressLine2": "",
+        "city": "",
+        "state": "",
+        "country": "",
+        "postalCode": "",
+        "phoneNumber": "",
+        "email": "",
+        "website": "",
+        "salespersonCode": "",
+        "balanceDue": 0,
+        "creditLimit": 0,
+        "taxLiable": False,
+        "taxAreaId": ZERO_ID,
+        "taxAreaDisplayName": "",
+        "taxRegistrationNumber": "",
+        "currencyId": ZERO_ID,
+        "currencyCode": "",
+        "paymentTermsId": ZERO_ID,
+        "shipmentMethodId": ZERO_ID,
+        "paymentMethodId": ZERO_ID,
+        "blocked": " ",
+    }
     return single(request, company.insert("customers", {**row, **body}), 201)
 
 
@@ -87,7 +181,7 @@ def update_customer(company: Company, request: Request, key: str) -> Response:
 
 def _check_blocked(body: Row) -> None:
     if "blocked" in body and body["blocked"] not in BLOCKED_VALUES:
-        raise invalid(f"The value \"{body['blocked']}\" can't be evaluated into type Blocked.")
+        raise invalid(f'The value "{body["blocked"]}" can\'t be evaluated into type Blocked.')
 
 
 # -- sales invoices -------------------------------------------------------------------------
@@ -97,16 +191,35 @@ def create_invoice(company: Company, request: Request, today: dt.date) -> Respon
     body = body_of(request, "salesInvoices")
     customer = _customer_of(company, body)
     if customer["blocked"] in ("Invoice", "All"):
-        raise invalid(f"You cannot create this type of document when Customer {customer['number']} is blocked with "
-                      f"type {customer['blocked']}")
-    row = {"number": f"S-INV{len(company.rows('salesInvoices')) + 100001}", "externalDocumentNumber": "",
-           "invoiceDate": today.isoformat(), "postingDate": today.isoformat(), "dueDate": today.isoformat(),
-           "customerPurchaseOrderReference": "", "customerId": customer["id"], "customerNumber": customer["number"],
-           "customerName": customer["displayName"], "billToName": customer["displayName"],
-           "billToCustomerId": customer["id"], "billToCustomerNumber": customer["number"],
-           "currencyId": ZERO_ID, "currencyCode": customer["currencyCode"], "paymentTermsId": customer["paymentTermsId"],
-           "pricesIncludeTax": False, "remainingAmount": 0.0, "discountAmount": 0.0, "discountAppliedBeforeTax": False,
-           "totalAmountExcludingTax": 0.0, "totalTaxAmount": 0.0, "totalAmountIncludingTax": 0.0, "status": "Draft"}
+        raise invalid(
+            f"You cannot create this type of document when Customer {customer['number']} is blocked with "
+            f"type {customer['blocked']}"
+        )
+    row = {
+        "number": f"S-INV{len(company.rows('salesInvoices')) + 100001}",
+        "externalDocumentNumber": "",
+        "invoiceDate": today.isoformat(),
+        "postingDate": today.isoformat(),
+        "dueDate": today.isoformat(),
+        "customerPurchaseOrderReference": "",
+        "customerId": customer["id"],
+        "customerNumber": customer["number"],
+        "customerName": customer["displayName"],
+        "billToName": customer["displayName"],
+        "billToCustomerId": customer["id"],
+        "billToCustomerNumber": customer["number"],
+        "currencyId": ZERO_ID,
+        "currencyCode": customer["currencyCode"],
+        "paymentTermsId": customer["paymentTermsId"],
+        "pricesIncludeTax": False,
+        "remainingAmount": 0.0,
+        "discountAmount": 0.0,
+        "discountAppliedBeforeTax": False,
+        "totalAmountExcludingTax": 0.0,
+        "totalTaxAmount": 0.0,
+        "totalAmountIncludingTax": 0.0,
+        "status": "Draft",
+    }
     fields = {key: value for key, value in body.items() if key not in ("customerId", "customerNumber")}
     return single(request, company.insert("salesInvoices", {**row, **fields}), 201)
 
@@ -134,14 +247,34 @@ def add_line(company: Company, request: Request, invoice_id: str) -> Response:
         raise invalid("Quantity must be positive.")
     lines = company.find("salesInvoiceLines", "documentId", invoice["id"])
     amount = round(quantity * price, 2)
-    row = {"documentId": invoice["id"], "sequence": 10000 * (len(lines) + 1), "itemId": item["id"], "accountId": ZERO_ID,
-           "lineType": "Item", "lineObjectNumber": item["number"], "description": item["displayName"],
-           "unitOfMeasureId": ZERO_ID, "unitOfMeasureCode": item["baseUnitOfMeasureCode"], "quantity": quantity,
-           "unitPrice": price, "discountAmount": 0.0, "discountPercent": 0.0, "discountAppliedBeforeTax": False,
-           "amountExcludingTax": amount, "taxCode": "", "taxPercent": 0.0, "totalTaxAmount": 0.0,
-           "amountIncludingTax": amount, "invoiceDiscountAllocation": 0.0, "netAmount": amount, "netTaxAmount": 0.0,
-           "netAmountIncludingTax": amount, "shipmentDate": invoice["invoiceDate"], "itemVariantId": ZERO_ID,
-           "locationId": ZERO_ID}
+    row = {
+        "documentId": invoice["id"],
+        "sequence": 10000 * (len(lines) + 1),
+        "itemId": item["id"],
+        "accountId": ZERO_ID,
+        "lineType": "Item",
+        "lineObjectNumber": item["number"],
+        "description": item["displayName"],
+        "unitOfMeasureId": ZERO_ID,
+        "unitOfMeasureCode": item["baseUnitOfMeasureCode"],
+        "quantity": quantity,
+        "unitPrice": price,
+        "discountAmount": 0.0,
+        "discountPercent": 0.0,
+        "discountAppliedBeforeTax": False,
+        "amountExcludingTax": amount,
+        "taxCode": "",
+        "taxPercent": 0.0,
+        "totalTaxAmount": 0.0,
+        "amountIncludingTax": amount,
+        "invoiceDiscountAllocation": 0.0,
+        "netAmount": amount,
+        "netTaxAmount": 0.0,
+        "netAmountIncludingTax": amount,
+        "shipmentDate": invoice["invoiceDate"],
+        "itemVariantId": ZERO_ID,
+        "locationId": ZERO_ID,
+    }
     fields = {key: value for key, value in body.items() if key not in ("quantity", "unitPrice", "itemId")}
     line = company.insert("salesInvoiceLines", {**row, **fields})
     total = round(sum(line["amountIncludingTax"] for line in lines) + amount, 2)
@@ -161,10 +294,18 @@ def post_invoice(company: Company, request: Request, invoice_id: str, today: dt.
     if invoice["paymentTermsId"] != ZERO_ID:
         days = int(company.get("paymentTerms", invoice["paymentTermsId"], "paymentTerm")["dueDateCalculation"][:-1])
     posted = sum(1 for row in company.rows("salesInvoices") if row["status"] != "Draft")
-    company.update("salesInvoices", invoice["id"], {
-        "status": "Open", "number": f"PS-INV{posted + 103001}", "invoiceDate": today.isoformat(),
-        "postingDate": today.isoformat(), "dueDate": (today + dt.timedelta(days=days)).isoformat(),
-        "remainingAmount": invoice["totalAmountIncludingTax"]})
+    company.update(
+        "salesInvoices",
+        invoice["id"],
+        {
+            "status": "Open",
+            "number": f"PS-INV{posted + 103001}",
+            "invoiceDate": today.isoformat(),
+            "postingDate": today.isoformat(),
+            "dueDate": (today + dt.timedelta(days=days)).isoformat(),
+            "remainingAmount": invoice["totalAmountIncludingTax"],
+        },
+    )
     return Response(204)
 
 
@@ -181,10 +322,22 @@ def create_payment(company: Company, request: Request, journal_id: str, today: d
             raise invalid("appliesToInvoiceId must name a posted invoice of the customer.")
         body["appliesToInvoiceNumber"] = invoice["number"]
     lines = company.find("customerPayments", "journalId", journal["id"])
-    row = {"journalId": journal["id"], "journalDisplayName": journal["code"], "lineNumber": 10000 * (len(lines) + 1),
-           "customerId": customer["id"], "customerNumber": customer["number"], "contactId": "",
-           "postingDate": today.isoformat(), "documentNumber": f"G0{len(lines) + 1:04d}", "externalDocumentNumber": "",
-           "amount": 0.0, "appliesToInvoiceId": ZERO_ID, "appliesToInvoiceNumber": "", "description": "", "comment": ""}
+    row = {
+        "journalId": journal["id"],
+        "journalDisplayName": journal["code"],
+        "lineNumber": 10000 * (len(lines) + 1),
+        "customerId": customer["id"],
+        "customerNumber": customer["number"],
+        "contactId": "",
+        "postingDate": today.isoformat(),
+        "documentNumber": f"G0{len(lines) + 1:04d}",
+        "externalDocumentNumber": "",
+        "amount": 0.0,
+        "appliesToInvoiceId": ZERO_ID,
+        "appliesToInvoiceNumber": "",
+        "description": "",
+        "comment": "",
+    }
     fields = {key: value for key, value in body.items() if key not in ("customerId", "customerNumber")}
     return single(request, company.insert("customerPayments", {**row, **fields}), 201)
 
@@ -194,15 +347,23 @@ def create_payment(company: Company, request: Request, journal_id: str, today: d
 Segment = tuple[str, str | None]
 
 
-def route(company: Company, request: Request, segments: list[Segment], page_size: int,
-          today: Callable[[], dt.date]) -> Response:
+def route(
+    company: Company, request: Request, segments: list[Segment], page_size: int, today: Callable[[], dt.date]
+) -> Response:
     """Below `companies(<id>)/`: the entity set, an optional key, and a navigation or action."""
     method, names = request.method, tuple(name for name, _ in segments)
     keys = [key for _, key in segments]
     if len(segments) == 1 and keys[0] is None:
         entity_set = names[0]
-        if entity_set not in ("customers", "items", "paymentTerms", "salesInvoices", "customerPaymentJournals",
-                              "customerPayments", "salesInvoiceLines"):
+        if entity_set not in (
+            "customers",
+            "items",
+            "paymentTerms",
+            "salesInvoices",
+            "customerPaymentJournals",
+            "customerPayments",
+            "salesInvoiceLines",
+        ):
             raise not_found(f"resource '{entity_set}'")
         if method == "GET":
             return listing(request, company.rows(entity_set), page_size, entity_set)
@@ -218,8 +379,9 @@ def route(company: Company, request: Request, segments: list[Segment], page_size
             return update_customer(company, request, key)
     elif names == ("salesInvoices", "salesInvoiceLines") and keys[1] is None:
         if method == "GET":
-            return listing(request, company.find("salesInvoiceLines", "documentId", str(keys[0])), page_size,
-                           "salesInvoiceLines")
+            return listing(
+                request, company.find("salesInvoiceLines", "documentId", str(keys[0])), page_size, "salesInvoiceLines"
+            )
         if method == "POST":
             return add_line(company, request, str(keys[0]))
     elif names == ("salesInvoices", "Microsoft.NAV.post") and method == "POST":

@@ -17,9 +17,14 @@ Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
 
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|('(?:[^']|'')*')|([A-Za-z_][\w.]*|[-\d][\w:.\-+]*))")
-_OPS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a is not None and a > b,
-        "ge": lambda a, b: a is not None and a >= b, "lt": lambda a, b: a is not None and a < b,
-        "le": lambda a, b: a is not None and a <= b}
+_OPS = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a is not None and a > b,
+    "ge": lambda a, b: a is not None and a >= b,
+    "lt": lambda a, b: a is not None and a < b,
+    "le": lambda a, b: a is not None and a <= b,
+}
 
 
 def _tokens(text: str) -> list[str]:
@@ -118,8 +123,11 @@ def predicate(expression: str | None) -> Predicate:
 def ordered(rows: list[Row], orderby: str | None) -> list[Row]:
     for clause in reversed([part.strip() for part in (orderby or "").split(",") if part.strip()]):
         field, _, direction = clause.partition(" ")
-        rows = sorted(rows, key=lambda row: (row.get(field) is not None, row.get(field) or ""),
-                      reverse=direction.strip().lower() == "desc")
+        rows = sorted(
+            rows,
+            key=lambda row: (row.get(field) is not None, row.get(field) or ""),
+            reverse=direction.strip().lower() == "desc",
+        )
     return rows
 
 
@@ -136,7 +144,7 @@ def page(rows: Sequence[Row], params: dict[str, str], page_size: int, self_url: 
     (the link repeats the query with a `$skiptoken` and what is left of `$top`)."""
     skip = _integer(params.get("$skiptoken") or params.get("$skip"), "$skip", 0)
     top = _integer(params.get("$top"), "$top", len(rows))
-    chunk = list(rows[skip:skip + min(top, page_size)])
+    chunk = list(rows[skip : skip + min(top, page_size)])
     body: dict[str, Any] = {"value": chunk}
     if len(chunk) < top and skip + len(chunk) < len(rows):
         rest = {k: v for k, v in params.items() if k not in ("$skip", "$skiptoken", "$top")}

@@ -34,8 +34,10 @@ def http_handshake(notification_url: str, token: str) -> bool:
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
-    return {"@odata.etag": etag({"id": row["subscriptionId"], "lastModifiedDateTime": row["lastModifiedDateTime"]}),
-            **{key: value for key, value in row.items() if key != "id"}}
+    return {
+        "@odata.etag": etag({"id": row["subscriptionId"], "lastModifiedDateTime": row["lastModifiedDateTime"]}),
+        **{key: value for key, value in row.items() if key != "id"},
+    }
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -55,8 +57,11 @@ def _shake(handshake: Handshake, url: str) -> None:
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise invalid("notificationUrl must be an https URL.")
     if not handshake(url, secrets.token_urlsafe(24)):
-        raise BcError(400, "BadRequest", "The subscription could not be created: the notification URL did not "
-                                         "return the validationToken.")
+        raise BcError(
+            400,
+            "BadRequest",
+            "The subscription could not be created: the notification URL did not return the validationToken.",
+        )
 
 
 class Subscriptions:
@@ -83,8 +88,11 @@ class Subscriptions:
             changes = _body(request)
             _shake(self.handshake, {**row, **changes}["notificationUrl"])  # the URL once changed
             now = self.now()
-            updated = tenant.store.update(TABLE, row["id"], {**changes, "lastModifiedDateTime": _stamp(now),
-                                                            "expirationDateTime": _stamp(now + LIFETIME)})
+            updated = tenant.store.update(
+                TABLE,
+                row["id"],
+                {**changes, "lastModifiedDateTime": _stamp(now), "expirationDateTime": _stamp(now + LIFETIME)},
+            )
             return Response(200, _shown(updated))
         raise BcError(405, "BadRequest_MethodNotAllowed", f"'{request.method}' is not allowed on subscriptions.")
 
@@ -94,9 +102,17 @@ class Subscriptions:
             raise invalid("notificationUrl and resource must be given.")
         _shake(self.handshake, body["notificationUrl"])
         now = self.now()
-        row = tenant.store.insert(TABLE, {"subscriptionId": secrets.token_hex(16), "clientState": "", **body,
-                                          "userId": "00000000-0000-0000-0000-000000000001",
-                                          "lastModifiedDateTime": _stamp(now), "expirationDateTime": _stamp(now + LIFETIME)})
+        row = tenant.store.insert(
+            TABLE,
+            {
+                "subscriptionId": secrets.token_hex(16),
+                "clientState": "",
+                **body,
+                "userId": "00000000-0000-0000-0000-000000000001",
+                "lastModifiedDateTime": _stamp(now),
+                "expirationDateTime": _stamp(now + LIFETIME),
+            },
+        )
         return Response(201, _shown(row))
 
     def expired(self, tenant: Tenant) -> list[str]:

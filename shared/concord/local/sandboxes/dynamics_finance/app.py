@@ -64,10 +64,19 @@ class FinanceSandbox:
         self._allocation, self._window = allocation, window_seconds
 
     def new_tenant(self, name: str) -> Environment:
-        layout = StoreLayout(new_id=lambda table, n: str(5637144576 + n), format_time=format_time, id_field="RecId",
-                             created_fields=("CreatedDateTime",), modified_fields=("ModifiedDateTime",))
-        environment = Environment(name=name, store=RecordStore(layout),
-                                  budget=RequestBudget(self._allocation, self._window), page_size=self._page_size)
+        layout = StoreLayout(
+            new_id=lambda table, n: str(5637144576 + n),
+            format_time=format_time,
+            id_field="RecId",
+            created_fields=("CreatedDateTime",),
+            modified_fields=("ModifiedDateTime",),
+        )
+        environment = Environment(
+            name=name,
+            store=RecordStore(layout),
+            budget=RequestBudget(self._allocation, self._window),
+            page_size=self._page_size,
+        )
         entities.seed_reference_data(environment)
         return environment
 
@@ -85,24 +94,34 @@ class FinanceSandbox:
             return ODataError(401, "Unauthorized: the access token is missing or not valid.").response()
         if tenant.budget.take() is None:
             wait = str(max(1, math.ceil(min(tenant.budget.window_seconds, 300))))
-            return ODataError(429, "Too many requests: the service protection limit was reached.",
-                              {"Retry-After": wait}).response()
+            return ODataError(
+                429, "Too many requests: the service protection limit was reached.", {"Retry-After": wait}
+            ).response()
         try:
             if path == "/data/$batch" and request.method == "POST":
                 return batch.run(request, tenant.store, lambda *args: self.answer(tenant, *args))
-            return self.answer(tenant, request.method, path, request.query, request.body, request.headers,
-                               request.tenant_url)
+            return self.answer(
+                tenant, request.method, path, request.query, request.body, request.headers, request.tenant_url
+            )
         except ODataError as error:
             return error.response()
         except BadJson as bad:
             return bad_request(f"The request body is not valid JSON: {bad}").response()
 
-    def answer(self, tenant: Environment, method: str, path: str, params: dict[str, list[str]], body: bytes,
-               headers: Mapping[str, str], tenant_url: str) -> Response:
+    def answer(
+        self,
+        tenant: Environment,
+        method: str,
+        path: str,
+        params: dict[str, list[str]],
+        body: bytes,
+        headers: Mapping[str, str],
+        tenant_url: str,
+    ) -> Response:
         """One OData request (also each request of a batch)."""
         if not path.startswith("/data/"):
             raise not_found(path)
-        segments = path[len("/data/"):].strip("/").split("/")
+        segments = path[len("/data/") :].strip("/").split("/")
         cross_company = (params.get("cross-company") or ["false"])[0].lower() == "true"
         match = _SEGMENT.match(segments[0])
         if match is None or match.group("entity") not in entities.ENTITY_SETS:
@@ -131,8 +150,14 @@ class FinanceSandbox:
             return Response(204)
         raise ODataError(405, f"The HTTP method '{method}' is not allowed on an entity of {entity.name}.")
 
-    def _collection(self, tenant: Environment, entity: entities.EntitySet, params: dict[str, list[str]],
-                    cross_company: bool, url: str) -> Response:
+    def _collection(
+        self,
+        tenant: Environment,
+        entity: entities.EntitySet,
+        params: dict[str, list[str]],
+        cross_company: bool,
+        url: str,
+    ) -> Response:
         option = {name: values[0] for name, values in params.items() if values}
         rows = entities.rows_of(tenant, entity)
         if not cross_company:
@@ -144,9 +169,10 @@ class FinanceSandbox:
         top = query.whole_number(option.get("$top"), "$top")
         end = len(rows) if top is None else min(len(rows), skip + top)
         page_end = min(end, skip + tenant.page_size)
-        body: dict[str, Any] = {"@odata.context": f"{url.rsplit('/data/', 1)[0]}/data/$metadata#{entity.name}",
-                                "value": [self._selected(entities.public(r), option.get("$select"))
-                                          for r in rows[skip:page_end]]}
+        body: dict[str, Any] = {
+            "@odata.context": f"{url.rsplit('/data/', 1)[0]}/data/$metadata#{entity.name}",
+            "value": [self._selected(entities.public(r), option.get("$select")) for r in rows[skip:page_end]],
+        }
         if page_end < end:
             following = {**option, "$skip": str(page_end)}
             if top is not None:
@@ -180,14 +206,28 @@ class FinanceSandbox:
         form = request.form()
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type", "error_description": "AADSTS70003"})
-        if not (secrets.compare_digest(form.get("client_id", ""), DEMO_CLIENT_ID)
-                and secrets.compare_digest(form.get("client_secret", ""), DEMO_CLIENT_SECRET)):
-            return Response(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client "
-                                                                                   "secret provided."})
+        if not (
+            secrets.compare_digest(form.get("client_id", ""), DEMO_CLIENT_ID)
+            and secrets.compare_digest(form.get("client_secret", ""), DEMO_CLIENT_SECRET)
+        ):
+            return Response(
+                401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+            )
         if not form.get("scope", "").endswith("/.default"):
-            return Response(400, {"error": "invalid_scope", "error_description": "AADSTS1002012: The provided value "
-                                                                                  "for scope is not valid."})
+            return Response(
+                400,
+                {
+                    "error": "invalid_scope",
+                    "error_description": "AADSTS1002012: The provided value for scope is not valid.",
+                },
+            )
         token = tenant.tokens.issue(Grant(DEMO_CLIENT_ID, None))
-        return Response(200, {"token_type": "Bearer", "expires_in": TOKEN_SECONDS, "ext_expires_in": TOKEN_SECONDS,
-                              "access_token": token})
-
+        return Response(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": TOKEN_SECONDS,
+                "ext_expires_in": TOKEN_SECONDS,
+                "access_token": token,
+            },
+        )

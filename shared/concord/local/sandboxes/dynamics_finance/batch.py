@@ -25,8 +25,9 @@ def run(request: Request, store: RecordStore, answer: Answer) -> Response:
     content_type = request.header("Content-Type") or ""
     if not content_type.startswith("multipart/mixed") or "boundary=" not in content_type:
         raise bad_request("The batch request must be multipart/mixed with a boundary.")
-    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + request.body,
-                                       policy=email.policy.HTTP)
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body, policy=email.policy.HTTP
+    )
     parts: list[str] = []
     for part in message.get_payload() if message.is_multipart() else []:
         assert isinstance(part, Message)
@@ -78,8 +79,9 @@ def _one(part: Message, request: Request, answer: Answer) -> Response:
     if "/data/" in path and not path.startswith("/data/"):
         path = "/data/" + path.split("/data/", 1)[1]
     try:
-        return answer(method, path, parse_qs(url.query, keep_blank_values=True), body.strip(), headers,
-                      request.tenant_url)
+        return answer(
+            method, path, parse_qs(url.query, keep_blank_values=True), body.strip(), headers, request.tenant_url
+        )
     except ODataError as error:
         return error.response()
 
@@ -92,8 +94,11 @@ def _answer_part(response: Response, content_id: str | None) -> str:
     lines += ["", f"HTTP/1.1 {response.status} {reason}"]
     lines += [f"{k}: {v}" for k, v in response.headers.items()]
     if response.body is not None:
-        lines += ["Content-Type: application/json; odata.metadata=minimal; odata.streaming=true", "",
-                  json.dumps(response.body)]
+        lines += [
+            "Content-Type: application/json; odata.metadata=minimal; odata.streaming=true",
+            "",
+            json.dumps(response.body),
+        ]
     else:
         lines.append("")
     return "\r\n".join(lines) + "\r\n"

@@ -17,10 +17,17 @@ class ODataError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> dict[str, object]:
-        return {"error": {"code": "", "message": "An error has occurred.",
-                          "innererror": {"message": self.message, "type": "Microsoft.Dynamics.Platform.Integration."
-                                                                          "Services.OData.AxODataException",
-                                         "stacktrace": ""}}}
+        return {
+            "error": {
+                "code": "",
+                "message": "An error has occurred.",
+                "innererror": {
+                    "message": self.message,
+                    "type": "Microsoft.Dynamics.Platform.Integration.Services.OData.AxODataException",
+                    "stacktrace": "",
+                },
+            }
+        }
 
     def response(self) -> Response:
         return Response(self.status, self.body(), dict(self.headers))

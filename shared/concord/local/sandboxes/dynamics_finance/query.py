@@ -15,8 +15,14 @@ from .errors import bad_request
 Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
 _TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()']+))")
-_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
-            "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+_COMPARE = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
@@ -121,6 +127,7 @@ class _Parser:
                 return bool(compare(actual, value))
             except TypeError:
                 return False
+
         return test
 
 
@@ -139,8 +146,11 @@ def ordered(rows: list[Row], orderby: str | None, fields: set[str]) -> list[Row]
         name, _, direction = clause.partition(" ")
         if name not in fields:
             raise bad_request(f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.DataEntities'.")
-        rows = sorted(rows, key=lambda row: (row.get(name) is None, row.get(name) if row.get(name) is not None else 0),
-                      reverse=direction.strip().lower() == "desc")
+        rows = sorted(
+            rows,
+            key=lambda row: (row.get(name) is None, row.get(name) if row.get(name) is not None else 0),
+            reverse=direction.strip().lower() == "desc",
+        )
     return rows
 
 
