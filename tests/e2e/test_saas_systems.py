@@ -1,25 +1,38 @@
-"""The local stack with SaaS vendors as CRM and PSA (one sandbox process behind its own fault
-proxy, a vendor per tenant), Tryton as ERP: Salesforce + Certinia, and HubSpot + Kantata. One
-stack per combination, on its own ports; change capture is run by the tests (the sandboxes
-push nothing)."""
+"""Concord's whole job with SaaS vendors in every role, on ONE local stack per system combination
+(one sandbox process behind its own fault proxy, a vendor per tenant), reused by every test here:
+quote-to-cash, billing of approved time, financial status back to CRM and PSA, customer master and
+project terms. The combinations cover every SaaS connector with three stacks (Tryton in every role
+is the session stack of the other e2e modules). The users are the lifecycle demo's
+(concord.local.demo.saas): the ERP's is its finance user (concord.local.scenarios.finance). The
+sandboxes push nothing: the tests run change capture themselves. A combination joins with a line
+in STACKS."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
+from concord.catalog import PROJECT_TERMS
+from concord.events import Envelope, new_event
+from concord.events.envelope import ContractChangedEvent, StaffingChangedEvent
 from concord.local.demo.checks import Checks
 from concord.local.demo.saas import WEEK, SaasDemo, poll_until, run_change_capture, saas_demo
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
-from concord.local.roles import parse_systems
-from concord.local.stack import LocalStack
+from concord.local.roles import SANDBOX_OF_KIND, parse_systems
+from concord.local.stack import STACK_NAME, LocalStack, aws_client
+from concord.naming import DLQ_SUFFIX
 from concord.sync.ids import canonical_id
+from concord.sync.project_terms import NOT_APPLICABLE
 
 from ..conftest import free_port, sharing_synth_cache
 from .conftest import VISIBILITY_TIMEOUT_CAP
@@ -27,16 +40,32 @@ from .conftest import VISIBILITY_TIMEOUT_CAP
 pytestmark = pytest.mark.e2e
 
 
-# --systems -> the sandbox vendor of each SaaS tenant
-COMBINATIONS = {
-    "crm=salesforce,psa=certinia": {"crm": "salesforce", "psa": "salesforce"},
-    "crm=hubspot,psa=kantata": {"crm": "hubspot", "psa": "kantata"},
+@dataclass(frozen=True)
+class SaasStack:
+    systems: str  # the stack's --systems
+    contract_objects: bool  # the ERP connector's capability: project terms applied, or not applicable
+
+
+# One stack per combination; together they run every SaaS connector in its role.
+STACKS = {
+    "salesforce-certinia-netsuite": SaasStack("crm=salesforce,psa=certinia,erp=netsuite", contract_objects=False),
+    "hubspot-kantata-business_central": SaasStack(
+        "crm=hubspot,psa=kantata,erp=business_central", contract_objects=False
+    ),
+    "salesforce-kantata-dynamics_finance": SaasStack(
+        "crm=salesforce,psa=kantata,erp=dynamics_finance", contract_objects=False
+    ),
 }
 
 
-@pytest.fixture(scope="module", params=list(COMBINATIONS))
+@pytest.fixture(scope="module", params=list(STACKS))
+def combination(request: pytest.FixtureRequest) -> SaasStack:
+    return STACKS[str(request.param)]
+
+
+@pytest.fixture(scope="module")
 def saas_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, local_synth_cache: Path
+    combination: SaasStack, tmp_path_factory: pytest.TempPathFactory, local_synth_cache: Path
 ) -> Iterator[LocalStack]:
     stack = LocalStack(
         state_dir=sharing_synth_cache(tmp_path_factory.mktemp("saas-stack"), local_synth_cache),
@@ -47,7 +76,7 @@ def saas_stack(
         faults_port=free_port(),
         sandbox_port=free_port(),
         vendor_faults_port=free_port(),
-        systems_choice=parse_systems(request.param),
+        systems_choice=parse_systems(combination.systems),
         visibility_timeout_cap=VISIBILITY_TIMEOUT_CAP,
     )
     stack.up()
@@ -74,16 +103,16 @@ def deal(demo: SaasDemo) -> tuple[str, str, str]:
     return won
 
 
-def test_the_stack_records_its_vendors_and_runs_their_sandbox(saas_stack: LocalStack) -> None:
+def test_the_stack_runs_each_role_in_its_vendors_sandbox_tenant(saas_stack: LocalStack) -> None:
     status = saas_stack.status()
     choice = saas_stack.systems_choice
     assert choice is not None
-    assert status["running"] and status["roles"] == dict(choice) and status["roles"]["erp"] == "tryton"
+    assert status["running"] and status["roles"] == dict(choice)
     assert status["vendors"]["sandbox"]["alive"] and status["vendors"]["fault_proxy"]["alive"]
-    assert status["vendors"]["sandbox"]["tenants"] == COMBINATIONS[f"crm={choice['crm']},psa={choice['psa']}"]
+    assert status["vendors"]["sandbox"]["tenants"] == {role: SANDBOX_OF_KIND[kind] for role, kind in choice.items()}
 
 
-def test_a_deal_won_in_the_crm_becomes_an_erp_customer_and_a_psa_project_with_tasks(
+def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_tasks(
     demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     account, opportunity, project = deal
@@ -94,15 +123,16 @@ def test_a_deal_won_in_the_crm_becomes_an_erp_customer_and_a_psa_project_with_ta
     assert demo.rep.deal(opportunity).won
 
 
-def test_approved_psa_time_is_billed_and_the_financial_status_comes_back_to_both(
+def test_approved_time_is_billed_once_in_the_erp_and_paid_shows_in_crm_and_psa(
     demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     _, opportunity, project = deal
     demo.billing(opportunity, project)
     assert demo.checks.failures == []
     assert demo.finance.billed_hours(canonical_id("project", "crm", opportunity)) == Decimal(str(sum(WEEK)))
-    assert demo.rep.financial_status(opportunity) == "paid"
-    assert demo.consultant.billing_status(project) == "paid"
+    assert (demo.rep.financial_status(opportunity), demo.consultant.billing_status(project)) == ("paid", "paid")
+    run_change_capture(demo.view)  # another poll finds nothing more to bill
+    assert demo.finance.billed_hours(canonical_id("project", "crm", opportunity)) == Decimal(str(sum(WEEK)))
 
 
 def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(demo: SaasDemo, deal: tuple[str, str, str]) -> None:
@@ -110,6 +140,51 @@ def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(demo: SaasDem
     demo.customer_master(account)
     assert demo.checks.failures == []
     assert demo._erp_customer(account)["name"] == demo.rep.account_name(account)
+
+
+def test_project_terms_are_applied_or_recorded_not_applicable_per_the_erps_capabilities(
+    demo: SaasDemo, deal: tuple[str, str, str], combination: SaasStack
+) -> None:
+    _, _, project = deal
+    rate = {"amount": "85.00", "currency": "USD"}
+    now = dt.datetime.now(dt.UTC)
+    events: list[Envelope] = [
+        new_event(
+            StaffingChangedEvent,
+            {
+                "project_id": project,
+                "assignments": [{"employee_id": "1", "role": "Lead", "planned_hours": "60", "cost_rate": rate}],
+            },
+            legal_entity="us-01",
+            occurred_at=now,
+        ),
+        new_event(
+            ContractChangedEvent,
+            {
+                "project_id": project,
+                "contract_type": "time_and_materials",
+                "billing_owner": "Dana Whitfield",
+                "milestones": [],
+            },
+            legal_entity="us-01",
+            occurred_at=now,
+        ),
+    ]
+    put(demo.view, events)
+
+    outcomes = demo.view.wait_for(
+        lambda: terms_outcomes(demo.view) if len(terms_outcomes(demo.view)) == 2 else None, timeout=60, interval=0.5
+    )
+
+    assert outcomes is not None, terms_outcomes(demo.view)
+    raised = [e.detail["data"] for e in demo.view.audit_events_of_type("SyncExceptionRaised")]
+    if combination.contract_objects:
+        assert all(o["applied"] for o in outcomes), outcomes
+    else:
+        assert outcomes == [{"applied": False, "detail": NOT_APPLICABLE, "exception_event_id": None}] * 2
+    assert [r for r in raised if r["flow"] == "project_terms"] == [], raised
+    assert demo.view.dlq_messages(PROJECT_TERMS.physical_name(STACK_NAME) + DLQ_SUFFIX) == []
+    assert poll_until(demo.view, lambda: True, timeout=10)
 
 
 def test_a_fault_on_the_crm_tenant_fails_only_the_crm_watches_and_clears(
@@ -126,3 +201,31 @@ def test_a_fault_on_the_crm_tenant_fails_only_the_crm_watches_and_clears(
         finally:
             faults.clear("crm")
     assert poll_until(demo.view, lambda: True, timeout=10)
+
+
+def put(view: LocalView, events: list[Envelope]) -> None:
+    """Canonical events on the bus, as the PSA's webhook would publish them."""
+    response = view.events.put_events(
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": e.bus_source,
+                "DetailType": e.type,
+                "Detail": e.model_dump_json(),
+            }
+            for e in events
+        ]
+    )
+    assert response["FailedEntryCount"] == 0, response
+
+
+def terms_outcomes(view: LocalView) -> list[dict[str, Any]]:
+    """What sync_project_terms returned for each event it completed (its idempotency records)."""
+    table = view.topology.setting("IDEMPOTENCY_TABLE_NAME")
+    items = aws_client(view.state, "dynamodb").scan(TableName=table)["Items"]
+    results = [
+        json.loads(item["data"]["S"])
+        for item in items
+        if item.get("status", {}).get("S") == "COMPLETED" and "data" in item
+    ]
+    return [r for r in results if isinstance(r, dict) and set(r) == {"applied", "detail", "exception_event_id"}]
