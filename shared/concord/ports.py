@@ -253,6 +253,16 @@ class CrossReferences(Protocol):
 
     def advance_version(self, object_type: str, canonical_id: str, occurred_at: dt.datetime, event_id: str) -> bool: ...
 
+    def applied_value(self, object_type: str, canonical_id: str, key: str) -> str | None:
+        """What a flow last wrote to a system under `key` (a status, a snapshot of the values it
+        synced): compared before a write, so a vendor is written only when something changed.
+        None before the first write."""
+        ...
+
+    def set_applied_value(self, object_type: str, canonical_id: str, key: str, value: str) -> None:
+        """Record `value` under `key`, after the system accepted the write."""
+        ...
+
     def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
         """Apply `change` to the invoice's state and store the result, atomically: when another
         writer stored a newer state meanwhile, `change` is re-applied to that one (so it must be a

@@ -340,6 +340,7 @@ class FakeXref:
     versions: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     invoices: dict[str, dict[str, InvoiceState]] = field(default_factory=dict)
     invoice_lock: threading.Lock = field(default_factory=threading.Lock)
+    applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def canonical_ids(self, object_type: str) -> list[str]:
         return sorted(c for (t, c) in self.links if t == object_type)
@@ -365,6 +366,12 @@ class FakeXref:
             return False
         self.versions[(object_type, canonical_id)] = occurred_at
         return True
+
+    def applied_value(self, object_type: str, canonical_id: str, key: str) -> str | None:
+        return self.applied.get((object_type, canonical_id, key))
+
+    def set_applied_value(self, object_type: str, canonical_id: str, key: str, value: str) -> None:
+        self.applied[(object_type, canonical_id, key)] = value
 
     def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
         # The lock makes read, change and write one step, as the registry's conditional write does.
