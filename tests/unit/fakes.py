@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import (
@@ -394,6 +397,26 @@ class FakeBus:
 
     def publish(self, events: Sequence[Envelope]) -> None:
         self.published.extend(events)
+
+
+class Counting:
+    """A fake system whose method calls are counted by name (`calls`): what tests of a flow's
+    vendor calls assert on."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not inspect.ismethod(value):
+            return value
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return value(*args, **kwargs)
+
+        return counted
 
 
 def system_of_record() -> SystemOfRecord:
