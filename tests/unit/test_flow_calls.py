@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
+from benchmarks import _floors
 from concord import catalog
 from concord.domain import FinancialStatus
 from concord.errors import TransientError
@@ -16,8 +18,6 @@ from concord.sync import billing, financials
 from concord.sync.customer_master import sync_customers
 from concord.sync.project_terms import apply_terms_batch
 from concord.sync.systems import Systems
-
-from benchmarks import _floors
 
 from . import test_sync_flows as flows
 from .fakes import Counting
