@@ -163,7 +163,9 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         self._open_draft = {ref: draft for ref, draft in self._open_draft.items() if draft[0] != invoice_id}
         if invoice_id in self._unverified:
             self._unverified.discard(invoice_id)
-            raise TransientError(f"ERP invoice {invoice_id} was {state} meanwhile: the retry opens a new draft") from refused
+            raise TransientError(
+                f"ERP invoice {invoice_id} was {state} meanwhile: the retry opens a new draft"
+            ) from refused
         raise ValidationFailed(
             f"ERP invoice {invoice_id} is {state}: lines can only be added to a draft invoice (open a new one)"
         ) from refused
