@@ -12,7 +12,7 @@ and back-off for each failed record (RecordingBatchProcessor). Two shapes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -34,7 +34,7 @@ from .systems import SystemsSettings, systems_for
 
 T = TypeVar("T")
 ApplyOne = Callable[[Envelope, Systems], BaseModel]
-ApplyBatch = Callable[[Sequence[tuple[Hashable, T]], Systems], dict[Hashable, BaseModel | Exception]]
+ApplyBatch = Callable[[Sequence[tuple[Hashable, T]], Systems], Mapping[Hashable, BaseModel | Exception]]
 
 
 class FlowSettings(ConsumerSettings, SystemsSettings):

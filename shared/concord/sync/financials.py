@@ -181,19 +181,19 @@ def _write_statuses(
                 writes[system][record_id] = (project_ref, status)
     failures = {system: _send(systems, system, wanted) for system, wanted in writes.items()}
     for project_ref, status in statuses.items():
-        written, error = [], None
+        written, failure = [], None
         for system, wanted in writes.items():
             for record_id, (ref, _) in wanted.items():
                 if ref != project_ref:
                     continue
                 if record_id in failures[system]:
-                    error = failures[system][record_id]
+                    failure = failures[system][record_id]
                     continue
                 systems.xref.set_applied_value("project", project_ref, _status_key(system), status.value)
                 record_lineage(systems, "project", project_ref, touched[project_ref][-1], system, record_id,
                                f"status {status.value}")
                 written.append(system.value.upper())
-        outcomes[project_ref] = error or Propagated(
+        outcomes[project_ref] = failure or Propagated(
             applied=True,
             detail=f"{' and '.join(written)} set to {status.value}" if written else f"status {status.value} unchanged",
             status=status,
