@@ -210,7 +210,8 @@ def payment_events(
 ) -> list[Envelope]:
     """N payments of one posted invoice (its posting announced and applied first), each leaving
     1.00 less due; the one at index `paid_in_full` says nothing is left due."""
-    clerk = FinanceClerk(user_client(systems, "erp"))
+    # Posting hundreds of lines takes Tryton long on a loaded machine.
+    clerk = FinanceClerk(user_client(systems, "erp", timeout=300))
     draft = view.wait_for(lambda: clerk.draft_invoice(deal.project_ref), timeout=60, interval=0.3)
     clerk.post(draft["id"])
     view.wait_for(lambda: tryton.crm.financial_status(deal.opportunity_id) is not None, timeout=60, interval=0.3)
