@@ -25,7 +25,8 @@ DLQ_SUFFIX = "-dlq"
 # Messages per delivery of the flows that batch their calls to a vendor: the batch limit of one
 # vendor call (100 lines or statuses for Tryton, Business Central, Dynamics and HubSpot; a
 # connector with a smaller one splits), gathered for a moment (the window) rather than Lambda's
-# default of 10 at once. The window is what a record may wait at a low rate.
+# default of 10 at once. The window is what a record may wait at a low rate; a full batch
+# goes at once.
 VENDOR_BATCH = 100
 # Every producer of canonical events on the bus (`concord.<system>`).
 CANONICAL_SOURCES = tuple(f"concord.{system.value}" for system in System)
@@ -187,7 +188,7 @@ BILLING = Flow(
     # Lines are sent to the ERP per call in batches: gather a vendor batch. Billing waits
     # longest: nobody waits for a draft invoice line, and a fuller batch is one call less.
     batch_size=VENDOR_BATCH,
-    batching_window_seconds=5,
+    batching_window_seconds=10,
 )
 FINANCIAL_STATUS = Flow(
     "financial_status",

@@ -177,7 +177,8 @@ class ErpBilling(Protocol):
         """Add up to capabilities.batch_limits.invoice_lines lines in one call; returns
         concord_ref -> line id for every line. All or nothing: a failure adds none of them
         (the caller splits the batch to find the line at fault). With stored line refs, a
-        line whose concord_ref the ERP already has is not added again."""
+        line whose concord_ref the ERP already has is not added again. DraftClosed when a
+        draft the connector remembered was posted since (open_invoice_draft opens a new one)."""
         ...
 
     def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:

@@ -11,7 +11,7 @@ import pytest
 from benchmarks import _floors
 from concord import catalog
 from concord.domain import FinancialStatus
-from concord.errors import TransientError
+from concord.errors import DraftClosed, TransientError
 from concord.events import Envelope
 from concord.events.types import System
 from concord.sync import billing, financials
@@ -51,6 +51,25 @@ def test_two_hundred_approvals_cost_one_draft_lookup_and_two_batched_writes(syst
     # redelivered: answered from the registry, no ERP call
     billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), systems)
     assert calls(systems.erp) == {"open_invoice_draft": 1, "add_invoice_lines": 2}
+
+
+def test_lines_for_a_draft_posted_meanwhile_go_at_once_to_the_draft_opened_then(systems: Systems) -> None:
+    erp = systems.erp.inner  # type: ignore[attr-defined]
+    erp.drafts[flows.PROJECT_REF] = "remembered"
+    add = erp.add_invoice_lines
+
+    def posted_meanwhile(invoice_id: str, lines: list) -> dict[str, str]:
+        if invoice_id == "remembered":
+            erp.drafts[flows.PROJECT_REF] = "opened-now"  # what open_invoice_draft finds next
+            raise DraftClosed(f"ERP invoice {invoice_id} was posted meanwhile")
+        return add(invoice_id, lines)
+
+    erp.add_invoice_lines = posted_meanwhile
+    outcomes = billing.bill(batch([flows.time_event(str(i)) for i in range(3)]), systems)
+    assert {o.invoice_id for o in outcomes.values()} == {"opened-now"}  # type: ignore[union-attr]
+    assert calls(systems.erp) == {"open_invoice_draft": 2}
+    assert systems.xref.related("invoice", flows.canonical_id("invoice", System.ERP, "opened-now"), "project") == (
+        flows.PROJECT_REF)
 
 
 # --- financial status -------------------------------------------------------------------------

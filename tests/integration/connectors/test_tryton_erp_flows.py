@@ -20,7 +20,7 @@ from concord.domain import (
     InvoiceLine,
     ProjectForecast,
 )
-from concord.errors import TransientError, ValidationFailed
+from concord.errors import DraftClosed, ValidationFailed
 from concord.events.payloads import ContractType, Milestone
 from concord.events.types import Address, Money
 
@@ -173,7 +173,7 @@ def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, book
     books.post_invoice(first)
     remembered = erp.open_invoice_draft(customer_id, "USD", project_ref)
     assert remembered == first
-    with pytest.raises(TransientError, match="posted"):
+    with pytest.raises(DraftClosed, match="posted"):
         erp.add_invoice_lines(remembered, _lines(1))
     second = erp.open_invoice_draft(customer_id, "USD", project_ref)
     assert second != first

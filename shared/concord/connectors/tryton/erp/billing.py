@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from concord.domain import InvoiceLine
-from concord.errors import TransientError, ValidationFailed
+from concord.errors import DraftClosed, ValidationFailed
 from concord.ports import ErpBilling
 
 from .. import lookups, mapping, names
@@ -58,8 +58,8 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         The invoice's reference is project_ref (what a person sees). A draft for another
         customer or currency is a ValidationFailed (the project changed hands: a person
         decides). One call when the draft exists; none when this connector found or opened
-        it before (remembered: a create on it refused because it was posted since is a
-        TransientError, and the retry looks again).
+        it before (remembered: lines refused because it was posted since are a DraftClosed,
+        and the next call looks again).
         """
         party_id = names.record_id(customer_id, "customer")
         cached = self._open_draft.get(project_ref)
@@ -152,8 +152,8 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         return {ref: str(i) for ref, i in zip(lines, ids, strict=True)}
 
     def _refuse_unless_draft(self, invoice_id: int, refused: TrytonPermanentError) -> None:
-        """Raise when the invoice is no longer a draft: TransientError when its id came from
-        the cache of open drafts (posted since: the retry opens a new draft), else
+        """Raise when the invoice is no longer a draft: DraftClosed when its id came from the
+        cache of open drafts (posted since: the next open_invoice_draft opens a new one), else
         ValidationFailed."""
         state = lookups.read_one(self.client, Model.INVOICE, invoice_id, ["state"], "invoice", [["type", "=", "out"]])[
             "state"
@@ -163,9 +163,7 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         self._open_draft = {ref: draft for ref, draft in self._open_draft.items() if draft[0] != invoice_id}
         if invoice_id in self._unverified:
             self._unverified.discard(invoice_id)
-            raise TransientError(
-                f"ERP invoice {invoice_id} was {state} meanwhile: the retry opens a new draft"
-            ) from refused
+            raise DraftClosed(f"ERP invoice {invoice_id} was {state} meanwhile: open a new draft") from refused
         raise ValidationFailed(
             f"ERP invoice {invoice_id} is {state}: lines can only be added to a draft invoice (open a new one)"
         ) from refused
