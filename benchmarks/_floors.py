@@ -34,6 +34,7 @@ def billing(n: int, line_limit: int) -> list[Floor]:
 def status_changes(total: Decimal, dues: Iterable[Decimal], before: Decimal) -> int:
     """How often an invoice's status (invoiced, partially paid, paid) changes as payments
     leaving `dues` arrive in order, from `before` due. What is left to pay only goes down."""
+
     def status(due: Decimal) -> str:
         return "paid" if due <= 0 else "partially_paid" if due < total else "invoiced"
 

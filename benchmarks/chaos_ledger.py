@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from concord.aws.operations import peek_messages, queue_ref
+from concord.operator.queues import peek_messages, queue_ref
 from concord.aws.sagas import REDRIVE_SEPARATOR
 from concord.catalog import AUDIT_TRAIL, BILLING, DLQ_SUFFIX, QUOTE_TO_CASH
 from concord.local.consistency import SystemsView

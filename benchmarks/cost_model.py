@@ -39,16 +39,25 @@ from concord.catalog import (
 )
 from concord.events import producer_of
 from concord.local.template import Resolver, Topology, read_topology
+from concord.naming import Names
 
 from ._common import REPO_ROOT, RESULTS, figure, provenance, write_results
 
 STAGE = "prod"
-STACK_NAME = f"concord-{STAGE}"
+STACK_NAME = Names(STAGE).prefix
 
-# us-east-1 public on-demand list prices, USD. Taken from memory of the AWS pricing pages
-# (aws.amazon.com/lambda/pricing, /api-gateway/pricing, /sqs/pricing, /eventbridge/pricing,
-# /dynamodb/pricing/on-demand, /step-functions/pricing), not fetched: verify before quoting.
-PRICES_AS_OF = "list prices as of 2025-06 (not fetched) — verify"
+# us-east-1 public on-demand list prices, USD, first pricing tier. Checked (2026-06) against:
+#   Lambda: https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests; $0.0000166667 x86_64 and
+#     $0.0000133334 arm64 per GB-second, first 6 / 7.5 billion GB-seconds a month)
+#   API Gateway: https://aws.amazon.com/api-gateway/pricing/ and the AWS whitepaper "Best Practices for
+#     Designing Amazon API Gateway Private APIs", cost optimization (REST $3.50 per 1M, first 333M;
+#     HTTP API $1.00 per 1M, first 300M)
+#   EventBridge: https://aws.amazon.com/eventbridge/pricing/ ($1.00 per 1M custom events, 64 KB chunks)
+#   DynamoDB: https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per 1M WRU, $0.125 per 1M RRU,
+#     since the November 2024 on-demand price cut)
+# Not re-checked this round (unchanged from the pricing pages as last read): SQS, the EventBridge
+# archive and Step Functions.
+PRICES_AS_OF = "us-east-1 list prices, Lambda / API Gateway / EventBridge / DynamoDB checked 2026-06"
 PRICES: dict[str, tuple[float, str]] = {
     "lambda_request": (0.20 / 1e6, "per request"),
     "lambda_gb_second_x86_64": (0.0000166667, "per GB-second (x86_64, first pricing tier)"),
@@ -65,8 +74,13 @@ PRICES: dict[str, tuple[float, str]] = {
 
 # Used when no benchmark result measured them (ms per invocation of one record); "consumer"
 # stands for any queue consumer no benchmark invokes (e.g. customer_master).
-ASSUMED_DURATION_MS = {INGRESS: 50.0, AUDIT_TRAIL.folder: 10.0, QUOTE_TO_CASH.folder: 10.0, "consumer": 50.0,
-                       "saga_step": 300.0}
+ASSUMED_DURATION_MS = {
+    INGRESS: 50.0,
+    AUDIT_TRAIL.folder: 10.0,
+    QUOTE_TO_CASH.folder: 10.0,
+    "consumer": 50.0,
+    "saga_step": 300.0,
+}
 # DynamoDB write units per record when memory.json did not count them (from the code:
 # Powertools idempotency = conditional PutItem + UpdateItem; the audit trail = one PutItem).
 # "consumer": an idempotency record per message, nothing else.
@@ -74,8 +88,10 @@ ASSUMED_WRITES_PER_RECORD = {INGRESS: 2.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CAS
 # Saga steps, per invocation, from the code: run_once's idempotency record (PutItem +
 # UpdateItem) in every step, and xref.link (TransactWriteItems of 2 puts = 4 WRU) twice in
 # UpsertErpCustomer and CreatePsaProject (sync/quote_to_cash.py). Re-count when steps change.
-SAGA_STEP_WRITE_UNITS = {SAGA.folder(SAGA.step("upsert_erp_customer")): 2 + 2 * 4,
-                         SAGA.folder(SAGA.step("create_psa_project")): 2 + 2 * 4}
+SAGA_STEP_WRITE_UNITS = {
+    SAGA.folder(SAGA.step("upsert_erp_customer")): 2 + 2 * 4,
+    SAGA.folder(SAGA.step("create_psa_project")): 2 + 2 * 4,
+}
 SAGA_STEP_DEFAULT_WRITE_UNITS = 2
 SAGA_STEP_PUBLISHES = {SAGA.folder(SAGA.step("publish_project_activated")): "ProjectActivated"}
 # Size of one event on the bus, EventBridge's envelope included (the samples are 1-2 KB);

@@ -189,8 +189,13 @@ def win_deal(view: LocalView, rep: SalesRep) -> Deal:
         raise SystemExit(f"saga ended {execution['status']}")
     project_ref = canonical_id("project", "crm", opportunity)
     xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
-    return Deal(str(account), opportunity, xref.records_of("project", project_ref)["psa"], project_ref,
-                canonical_id("customer", "crm", str(account)))
+    return Deal(
+        str(account),
+        opportunity,
+        xref.records_of("project", project_ref)["psa"],
+        project_ref,
+        canonical_id("customer", "crm", str(account)),
+    )
 
 
 def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
@@ -275,8 +280,9 @@ def payment_floor(burst: list[Envelope], total: Decimal, due_before: Decimal) ->
     return _floors.financial_status(_floors.status_changes(total, dues, due_before))
 
 
-def flow_runs(view: LocalView, systems: LocalSystems, tryton: SystemsView, xref: Registry, deal: Deal,
-              n: int) -> list[FlowRun]:
+def flow_runs(
+    view: LocalView, systems: LocalSystems, tryton: SystemsView, xref: Registry, deal: Deal, n: int
+) -> list[FlowRun]:
     project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
     invoice: dict[str, Any] = {}
 
@@ -288,20 +294,39 @@ def flow_runs(view: LocalView, systems: LocalSystems, tryton: SystemsView, xref:
 
     line_limit = ERP_CAPABILITIES.batch_limits.invoice_lines
     return [
-        FlowRun(BILLING.label, BILLING.physical_name(STACK_NAME),
-                lambda count: billing_events(systems, tryton, deal, count),
-                lambda events: [entry for e in events for entry in xref.lineage(
-                    "time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))],
-                lambda burst: _floors.billing(len(burst), line_limit)),
-        FlowRun(FINANCIAL_STATUS.label, FINANCIAL_STATUS.physical_name(STACK_NAME), payments, project_lineage,
-                lambda burst: payment_floor(burst, invoice["total"], invoice["due_after_warm_up"])),
+        FlowRun(
+            BILLING.label,
+            BILLING.physical_name(STACK_NAME),
+            lambda count: billing_events(systems, tryton, deal, count),
+            lambda events: [
+                entry
+                for e in events
+                for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
+            ],
+            lambda burst: _floors.billing(len(burst), line_limit),
+        ),
+        FlowRun(
+            FINANCIAL_STATUS.label,
+            FINANCIAL_STATUS.physical_name(STACK_NAME),
+            payments,
+            project_lineage,
+            lambda burst: payment_floor(burst, invoice["total"], invoice["due_after_warm_up"]),
+        ),
         # The account is not changed in the CRM: no target differs.
-        FlowRun(CUSTOMER_MASTER.label, CUSTOMER_MASTER.physical_name(STACK_NAME),
-                lambda count: account_events(deal, count), None,
-                lambda burst: _floors.customer_master(len(burst), differing_targets=0)),
-        FlowRun(PROJECT_TERMS.label, PROJECT_TERMS.physical_name(STACK_NAME),
-                lambda count: staffing_events(deal, count), project_lineage,
-                lambda burst: _floors.project_terms(len(burst))),
+        FlowRun(
+            CUSTOMER_MASTER.label,
+            CUSTOMER_MASTER.physical_name(STACK_NAME),
+            lambda count: account_events(deal, count),
+            None,
+            lambda burst: _floors.customer_master(len(burst), differing_targets=0),
+        ),
+        FlowRun(
+            PROJECT_TERMS.label,
+            PROJECT_TERMS.physical_name(STACK_NAME),
+            lambda count: staffing_events(deal, count),
+            project_lineage,
+            lambda burst: _floors.project_terms(len(burst)),
+        ),
     ]
 
 
@@ -344,10 +369,15 @@ def main() -> None:
             stack.down()
 
     floor_rate = n / floor_seconds
-    results = {**provenance(), "events_per_flow": n, "floor_seconds": floor_seconds,
-               "floor_records_per_second": floor_rate,
-               "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines, "flows": flows,
-               "figures": flow_figures(flows, n, floor_rate)}
+    results = {
+        **provenance(),
+        "events_per_flow": n,
+        "floor_seconds": floor_seconds,
+        "floor_records_per_second": floor_rate,
+        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
+        "flows": flows,
+        "figures": flow_figures(flows, n, floor_rate),
+    }
     path = write_results("flow_throughput", results)
     print_tables(results, flows, n, floor_rate)
     print(f"written to {path}")
@@ -356,30 +386,56 @@ def main() -> None:
 def flow_figures(flows: dict[str, dict[str, Any]], n: int, floor_rate: float) -> list[dict[str, Any]]:
     figures = []
     for name, flow in flows.items():
-        figures.append(figure(f"{name}: records/s ({n} events)", flow["records_per_second"], "records/s", floor_rate,
-                              "emulator floor: bus → SQS → receive, no handler"))
+        figures.append(
+            figure(
+                f"{name}: records/s ({n} events)",
+                flow["records_per_second"],
+                "records/s",
+                floor_rate,
+                "emulator floor: bus → SQS → receive, no handler",
+            )
+        )
         for run, label in ((flow, "burst"), (flow.get("steady", {}), "steady")):
             if "latency_ms" in run:
                 latency = run["latency_ms"]
-                figures.append(figure(f"{name}: latency median, {label}", latency["median"], "ms", None, None,
-                                      f"p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms"))
+                figures.append(
+                    figure(
+                        f"{name}: latency median, {label}",
+                        latency["median"],
+                        "ms",
+                        None,
+                        None,
+                        f"p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms",
+                    )
+                )
         for row in flow["floors"]:
-            figures.append(figure(f"{name}: {row['system'].upper()} calls ({n} events)", row["calls"], "calls",
-                                  row["floor"] or None, row["rule"]))
+            figures.append(
+                figure(
+                    f"{name}: {row['system'].upper()} calls ({n} events)",
+                    row["calls"],
+                    "calls",
+                    row["floor"] or None,
+                    row["rule"],
+                )
+            )
     return figures
 
 
 def print_tables(results: dict[str, Any], flows: dict[str, dict[str, Any]], n: int, floor_rate: float) -> None:
-    print(f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, "
-          f"{n} events each, warm functions)")
+    print(
+        f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, "
+        f"{n} events each, warm functions)"
+    )
     print(f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'burst median/p95 ms':>20} {'steady median/p95 ms':>21}")
     for name, flow in flows.items():
         cells = []
         for run in (flow, flow.get("steady", {})):
             latency = run.get("latency_ms")
             cells.append(f"{latency['median']:.0f} / {latency['p95']:.0f}" if latency else "-")
-        print(f"{name:18} {flow['records_per_second']:7.1f} {flow['records_per_second'] / floor_rate:8.3f} "
-              f"{cells[0]:>20} {cells[1]:>21}")
+        print(
+            f"{name:18} {flow['records_per_second']:7.1f} {flow['records_per_second'] / floor_rate:8.3f} "
+            f"{cells[0]:>20} {cells[1]:>21}"
+        )
     print(f"{'emulator floor':18} {floor_rate:7.1f}")
     print(f"\n{'flow':18} {'system':6} {'calls':>6} {'floor':>6} {'ratio':>6}  floor rule")
     for name, flow in flows.items():

@@ -3,7 +3,8 @@
 For one signed delivery per source (built as the vendor sends it, by the unit tests' senders
 and wrapped in the REST API proxy event API Gateway builds): read the request from the event,
 verify its signature, parse and validate the body, map it to canonical events and serialize
-them as publish_once does (idempotency payload, re-validated, PutEvents Detail). AWS calls
+them as publish_once does (its idempotency payload, which carries the PutEvents entries). The
+source's secret is validated once per value read, as webhook_source_secret does. AWS calls
 and Powertools' own bookkeeping are not included. Warm: each path runs a few hundred times
 before it is timed. Floor, timed in the same rounds: json.loads of the same body (the stdlib's
 XML parser for Salesforce's SOAP body).
@@ -14,7 +15,6 @@ XML parser for Salesforce's SOAP body).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import statistics
@@ -23,8 +23,9 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
-from concord.events import parse_event
 from concord.ingress.http import webhook_request
+from concord.ingress.publishing import idempotency_payload
+from concord.ingress.schemes import scheme_for
 from concord.ingress.service import accept_delivery
 from concord.ingress.sources import parse_sources
 from tests.unit.vendors import senders
@@ -126,16 +127,15 @@ def ingest_path(source: str, sent: senders.Sent) -> tuple[Callable[[], Any], Cal
     """(the ingest path, its floor, the floor's name) for one delivery."""
     event = api_event(source, sent)
     config = parse_sources(SOURCES)[source]
-    secret = SECRETS[source]  # raw JSON as read from Secrets Manager: the handler validates it per request
+    # As webhook_source_secret hands it over: validated once per value read from Secrets Manager.
+    secret = scheme_for(config.scheme).secret_model.model_validate_json(json.dumps(SECRETS[source]))
     now = dt.datetime.now(dt.UTC)  # the signing time, so the signature never goes stale while timing
 
     def path() -> Any:
         request = webhook_request(event, source, config.public_url)
         accepted = accept_delivery(request, config, secret, now=now)
-        # As publish_once: events as JSON for the idempotency record, re-validated, then PutEvents' Detail.
-        for raw in [e.model_dump(mode="json") for e in accepted.events]:
-            parse_event(raw).model_dump_json()
-        [dataclasses.asdict(item) for item in accepted.unprocessed]
+        # What publish_once remembers and publishes from (PutEvents entries, unprocessed items).
+        idempotency_payload(accepted)
         return accepted
 
     body = sent.body

@@ -24,6 +24,7 @@ import httpx
 
 from concord.local.demo_secrets import demo_signing_secret
 from concord.local.inspect import LocalView
+from concord.local.provision import BUS_TAP
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack
 
@@ -34,7 +35,7 @@ def measure_floor(view: LocalView, events: int) -> list[float]:
     """put_events → rule → SQS → receive, one event at a time, no handler work."""
     bus = view.topology.setting("EVENT_BUS_NAME")
     view.drain_tap()
-    tap = view.queue_url("concord-local-bus-tap")
+    tap = view.queue_url(BUS_TAP)
     latencies = []
     for n in range(events):
         detail = {"id": str(uuid.uuid4()), "type": "AccountChanged", "n": n}

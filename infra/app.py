@@ -24,7 +24,7 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> tuple[c
     config = load_config({key: app.node.try_get_context(key) for key in _CONTEXT_KEYS if app.node.try_get_context(key) is not None})
     stack = ConcordStack(
         app,
-        config.prefix,
+        config.names.prefix,
         config=config,
         env=cdk.Environment(account=config.stage.account, region=config.stage.region),
         description=f"Concord integration layer ({config.name})",

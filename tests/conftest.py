@@ -22,3 +22,21 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def local_synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One synth cache for every local stack of the session.
+
+    `synthesize` caches the local stage's template by the hash of its inputs, but in the
+    directory it is given: a stack (or a test) with a cache of its own would run `cdk synth`
+    again for the same template.
+    """
+    return tmp_path_factory.mktemp("local-synth-cache")
+
+
+def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
+    """`state_dir` with its synth cache (state_dir/cache, where a stack synthesizes) the session's."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "cache").symlink_to(cache, target_is_directory=True)
+    return state_dir

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from concord.ingress.sources import SourceConfig
+from concord.naming import Names
 from concord.ingress.vendors.salesforce.change_events import EventRelay, parse_relays
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
@@ -23,6 +24,17 @@ class WebAclConfig(BaseModel):
     # Requests one source IP may send in any 5 minutes before WAF blocks it. Vendors deliver
     # from a few egress addresses: leave room for their bursts (a bulk update in the CRM).
     rate_limit_per_ip: Annotated[int, Field(ge=10, le=2_000_000_000)] = 3000
+
+
+class SubscriptionRenewalConfig(BaseModel):
+    """The ERP is Business Central with webhook subscriptions (its connection secret holds
+    `subscriptions`): a scheduled function keeps them alive (constructs/subscription_renewal.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Subscriptions lapse 3 days after a renewal and are renewed within a day of that: a run
+    # at most every 12 hours leaves a failed run time for the next.
+    every_hours: Annotated[int, Field(ge=1, le=12)] = 12
 
 
 class StageConfig(BaseModel):
@@ -68,6 +80,8 @@ class StageConfig(BaseModel):
     # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus
     # (Event Relay): each is routed to the enrichment flow. None by default (docs/sync-flows.md).
     salesforce_event_relay: list[EventRelay] = []
+    # None: the ERP has no Business Central webhook subscriptions to renew (nothing deployed).
+    business_central_subscriptions: SubscriptionRenewalConfig | None = None
     # How often reconciliation compares the three systems (functions/reconciliation).
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).
@@ -103,9 +117,9 @@ class AppConfig(BaseModel):
     bundle: Literal["full", "code"] = "full"
 
     @property
-    def prefix(self) -> str:
-        """Physical-name prefix of every resource, e.g. `concord-dev`."""
-        return f"concord-{self.name}"
+    def names(self) -> Names:
+        """Physical names of the stage's resources (concord.naming)."""
+        return Names(self.name)
 
 
 def load_config(context: dict[str, Any]) -> AppConfig:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
-from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
+
+from concord.catalog import AUDIT_TRAIL, INGRESS
 
 from .config import AppConfig
 from .constructs.bus import EventBus
@@ -20,6 +21,7 @@ from .constructs.ingress_alarms import IngressAlarms
 from .constructs.ops import AlarmTopics
 from .constructs.quote_to_cash import QuoteToCash
 from .constructs.reconciliation import Reconciliation
+from .constructs.subscription_renewal import SubscriptionRenewal
 from .constructs.sync_flows import SyncFlows
 
 ARCHIVE_DAYS = 90
@@ -29,11 +31,11 @@ class ConcordStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         stage = config.stage
-        prefix = config.prefix
+        names = config.names
 
-        tables = DataTables(self, "Data", prefix=prefix, retain=stage.retain_data)
-        bus = EventBus(self, "Events", prefix=prefix, archive_days=ARCHIVE_DAYS)
-        topics = AlarmTopics(self, "Alarms", prefix=prefix)
+        tables = DataTables(self, "Data", names=names, retain=stage.retain_data)
+        bus = EventBus(self, "Events", names=names, archive_days=ARCHIVE_DAYS)
+        topics = AlarmTopics(self, "Alarms", names=names)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
         def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
@@ -43,7 +45,7 @@ class ConcordStack(Stack):
                 scope or self,
                 "".join(part.title() for part in name.split("_")),
                 name=name,
-                physical_prefix=prefix,
+                names=names,
                 layer=layer,
                 log_retention_days=stage.log_retention_days,
                 retain_logs=stage.retain_data,
@@ -60,7 +62,7 @@ class ConcordStack(Stack):
         ingress = WebhookIngress(
             self,
             "Ingress",
-            prefix=prefix,
+            names=names,
             stage_name=config.name,
             function=ingest,
             bus=bus.bus,
@@ -76,7 +78,7 @@ class ConcordStack(Stack):
         IngressAlarms(
             self,
             "IngressAlarms",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             function=ingest,
             sources=list(stage.webhook_sources),
@@ -97,7 +99,7 @@ class ConcordStack(Stack):
             self,
             "AuditTrailDelivery",
             flow=AUDIT_TRAIL,
-            prefix=prefix,
+            names=names,
             bus=bus.bus,
             function=audit,
             topics=topics,
@@ -107,7 +109,7 @@ class ConcordStack(Stack):
         quote_to_cash = QuoteToCash(
             self,
             "QuoteToCash",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -126,7 +128,7 @@ class ConcordStack(Stack):
         flows = SyncFlows(
             self,
             "SyncFlows",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -141,7 +143,7 @@ class ConcordStack(Stack):
         Reconciliation(
             self,
             "Reconciliation",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
@@ -150,27 +152,43 @@ class ConcordStack(Stack):
             every_hours=stage.reconcile_every_hours,
         )
 
+        connector_environment = {
+            key: quote_to_cash.systems_environment[key]
+            for key in (
+                "SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME"
+            )
+        }
         ChangeCapture(
             self,
             "ChangeCapture",
-            prefix=prefix,
+            names=names,
             make_function=function,
             tables=tables,
             bus=bus.bus,
             system_secrets=quote_to_cash.system_secrets,
-            connector_environment={
-                key: quote_to_cash.systems_environment[key]
-                for key in ("SYSTEMS_SECRET_PREFIX", "SECRET_CACHE_SECONDS", "DEFAULT_LEGAL_ENTITY", "RATE_BUDGET_TABLE_NAME")
-            },
+            connector_environment=connector_environment,
             watches=stage.poll_watches,
             every_minutes=stage.poll_every_minutes,
             topics=topics,
         )
 
+        if stage.business_central_subscriptions is not None:
+            SubscriptionRenewal(
+                self,
+                "SubscriptionRenewal",
+                prefix=prefix,
+                make_function=function,
+                system_secrets=quote_to_cash.system_secrets,
+                # No rate budget table: the function is granted none (its calls are a handful a run).
+                connector_environment={k: v for k, v in connector_environment.items() if k != "RATE_BUDGET_TABLE_NAME"},
+                every_hours=stage.business_central_subscriptions.every_hours,
+                topics=topics,
+            )
+
         OperationsDashboard(
             self,
             "Operations",
-            prefix=prefix,
+            names=names,
             api=ingress.api,
             consumers=[audit_delivery, quote_to_cash.trigger, *flows.consumers],
             state_machines=[quote_to_cash.state_machine],

@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass
 
 from .events.types import Severity, System
+from .naming import DLQ_SUFFIX, hyphenated
 from .sync.saga import RETRYABLE_ERRORS, SagaStepInProgress
 
 INGRESS = "webhook_ingest"  # the webhook front door's function folder: the ingress, not a flow
-DLQ_SUFFIX = "-dlq"
 # Messages per delivery of the flows that batch their calls to a vendor: the batch limit of one
 # vendor call (100 lines or statuses for Tryton, Business Central, Dynamics and HubSpot; a
 # connector with a smaller one splits), gathered for a moment (the window) rather than Lambda's
@@ -39,10 +39,6 @@ ANNOUNCED = {
     "payment": "PaymentReceived",
 }
 ALL_SYSTEMS = (System.CRM.value, System.PSA.value, System.ERP.value)
-
-
-def hyphenated(name: str) -> str:
-    return name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,11 @@ RETRY_TRANSIENT = Retry(errors=tuple(RETRYABLE_ERRORS), backoff_rate=2, full_jit
 # A crashed or timed-out attempt leaves its idempotency record in progress until the function's
 # timeout has passed: wait that out, then try again.
 RETRY_IN_PROGRESS = Retry(
-    errors=(SagaStepInProgress.__name__,), backoff_rate=1, full_jitter=False, max_attempts=2, wait_out_function_timeout=True
+    errors=(SagaStepInProgress.__name__,),
+    backoff_rate=1,
+    full_jitter=False,
+    max_attempts=2,
+    wait_out_function_timeout=True,
 )
 
 
@@ -215,8 +215,9 @@ ENRICHMENT = Flow(
     "Records a system named without their content (ChangeNotified, Salesforce change events) → business events",
     Events(sources=("concord.concord",), detail_types=("ChangeNotified",)),
     Severity.WARNING,
-    # A notice may name any system's records; what it becomes is what polling announces.
-    Access(systems=ALL_SYSTEMS, publishes=tuple(ANNOUNCED.values())),
+    # A notice may name any system's records; what it becomes is what polling announces (a notice
+    # without ids is change capture's delta read, which reports a change no event can be made of).
+    Access(systems=ALL_SYSTEMS, publishes=(*ANNOUNCED.values(), "SyncExceptionRaised")),
     timeout_seconds=60,
 )
 PROJECT_TERMS = Flow(
@@ -234,8 +235,9 @@ CHANGE_CAPTURE = Flow(
     "Polls the systems for changes push missed and announces them",
     Schedule(missed_means="webhook gaps stay open"),
     Severity.WARNING,
-    # At most: infra grants only the watched systems and the events their watches announce.
-    Access(systems=ALL_SYSTEMS, publishes=tuple(ANNOUNCED.values())),
+    # At most: infra grants only the watched systems and the events their watches announce, and
+    # the exception it raises for a change no event can be made of (sync.change_capture.capture).
+    Access(systems=ALL_SYSTEMS, publishes=(*ANNOUNCED.values(), "SyncExceptionRaised")),
     timeout_seconds=60,
 )
 RECONCILIATION = Flow(
@@ -247,31 +249,80 @@ RECONCILIATION = Flow(
     Access(systems=ALL_SYSTEMS, publishes=("DriftDetected",)),
     timeout_seconds=600,
 )
+SUBSCRIPTION_RENEWAL = Flow(
+    "subscription_renewal",
+    "Keeps the ERP's Business Central webhook subscriptions alive (created if missing, renewed before 3-day expiry)",
+    Schedule(missed_means="Business Central stops notifying 3 days after the last renewal: only polling finds changes"),
+    Severity.WARNING,
+    # The ERP connection's secret only (it holds the subscription settings); publishes nothing.
+    Access(systems=("erp",)),
+    timeout_seconds=60,
+)
 
 # The consumers that work with the systems per event (infra's SyncFlows), in this order.
 SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS)
-FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION)
+FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION, SUBSCRIPTION_RENEWAL)
 
 SAGA = Saga(
     QUOTE_TO_CASH,
     steps=(
-        Step("validate_customer", "ValidateCustomer", "validation", "Quote-to-cash step ValidateCustomer",
-             Access(systems=("crm", "erp"))),
-        Step("upsert_erp_customer", "UpsertErpCustomer", "erp_customer", "Quote-to-cash step UpsertErpCustomer",
-             Access(systems=("erp",))),
-        Step("create_psa_project", "CreatePsaProject", "project", "Quote-to-cash step CreatePsaProject",
-             Access(systems=("psa",))),
-        Step("assign_billing_terms", "AssignBillingTerms", "billing_terms", "Quote-to-cash step AssignBillingTerms",
-             Access(systems=("erp",))),
-        Step("map_revenue_schedule", "MapRevenueSchedule", "revenue_schedule", "Quote-to-cash step MapRevenueSchedule",
-             Access(systems=("erp",))),
-        Step("publish_project_activated", "PublishProjectActivated", "activated",
-             "Quote-to-cash step PublishProjectActivated", Access(publishes=("ProjectActivated",))),
+        Step(
+            "validate_customer",
+            "ValidateCustomer",
+            "validation",
+            "Quote-to-cash step ValidateCustomer",
+            Access(systems=("crm", "erp")),
+        ),
+        Step(
+            "upsert_erp_customer",
+            "UpsertErpCustomer",
+            "erp_customer",
+            "Quote-to-cash step UpsertErpCustomer",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "create_psa_project",
+            "CreatePsaProject",
+            "project",
+            "Quote-to-cash step CreatePsaProject",
+            Access(systems=("psa",)),
+        ),
+        Step(
+            "assign_billing_terms",
+            "AssignBillingTerms",
+            "billing_terms",
+            "Quote-to-cash step AssignBillingTerms",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "map_revenue_schedule",
+            "MapRevenueSchedule",
+            "revenue_schedule",
+            "Quote-to-cash step MapRevenueSchedule",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "publish_project_activated",
+            "PublishProjectActivated",
+            "activated",
+            "Quote-to-cash step PublishProjectActivated",
+            Access(publishes=("ProjectActivated",)),
+        ),
     ),
-    compensation=Step("compensate", "Compensate", "compensation", "Quote-to-cash: undo or mark what the saga created",
-                      Access(systems=("psa", "erp"))),
-    raise_exception=Step("raise_exception", "RaiseSyncException", "exception",
-                         "Quote-to-cash: publish SyncExceptionRaised", Access(publishes=("SyncExceptionRaised",))),
+    compensation=Step(
+        "compensate",
+        "Compensate",
+        "compensation",
+        "Quote-to-cash: undo or mark what the saga created",
+        Access(systems=("psa", "erp")),
+    ),
+    raise_exception=Step(
+        "raise_exception",
+        "RaiseSyncException",
+        "exception",
+        "Quote-to-cash: publish SyncExceptionRaised",
+        Access(publishes=("SyncExceptionRaised",)),
+    ),
 )
 
 _BY_NAME = {flow.name: flow for flow in FLOWS}

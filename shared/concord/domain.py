@@ -6,6 +6,7 @@ Connectors map each vendor's records to and from these; the canonical event payl
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
@@ -255,6 +256,44 @@ class ContractTerms(CanonicalModel):
     contract_type: ContractType
     billing_owner: Name
     milestones: list[Milestone] = Field(default_factory=list, max_length=500)
+
+
+class RecognitionMethod(StrEnum):
+    """When the revenue of a sold line is recognized."""
+
+    RATABLY = "ratably"  # evenly over the contract term, month by month (fixed fees, subscriptions)
+    ON_INVOICE = "on_invoice"  # as it is invoiced (time and materials): nothing is deferred
+    ON_MILESTONE = "on_milestone"  # deferred until a person releases it when the milestone is met
+
+
+class RevenueLine(CanonicalModel):
+    """One line of the won deal, with the amount sold and how its revenue is recognized."""
+
+    service_item: RecordId
+    description: Name
+    quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+    amount: Money
+    method: RecognitionMethod
+
+
+class RevenueSchedule(CanonicalModel):
+    """How a won deal's revenue is recognized: its lines over one contract term."""
+
+    starts_on: dt.date
+    term_months: int = Field(ge=1, le=120)
+    lines: list[RevenueLine] = Field(min_length=1, max_length=500)
+
+    @property
+    def ends_on(self) -> dt.date:
+        """The last day of the term (a 12-month term from 16 Dec 2019 ends on 15 Dec 2020)."""
+        months = self.starts_on.month - 1 + self.term_months
+        year, month = self.starts_on.year + months // 12, months % 12 + 1
+        day = min(self.starts_on.day, calendar.monthrange(year, month)[1])
+        return dt.date(year, month, day) - dt.timedelta(days=1)
+
+    def deferred_lines(self) -> list[RevenueLine]:
+        """The lines whose revenue waits (the rest is recognized as it is invoiced)."""
+        return [line for line in self.lines if line.method is not RecognitionMethod.ON_INVOICE]
 
 
 class InvoiceState(CanonicalModel):

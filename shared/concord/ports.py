@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .domain import (
     ApprovedTime,
@@ -43,6 +43,7 @@ from .domain import (
     PsaCapabilities,
     ReceivedPayment,
     RecordChange,
+    RevenueSchedule,
 )
 from .errors import ConcordError
 from .events import Envelope
@@ -72,6 +73,16 @@ class ChangeSource(Protocol):
         changes_since would report them, in as few calls as the system allows; records that
         do not exist, or are not of that type (e.g. a time entry not yet approved), are left
         out. What enrichment reads when a push names records without their content."""
+        ...
+
+
+@runtime_checkable
+class ApprovedTimeInBatches(Protocol):
+    """A PSA that reads the approved time of many changed records in a few calls, whatever their
+    number (change capture then announces a page of approvals without a read per record)."""
+
+    def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
+        """approved_entries() of each record (by id); records holding none may be left out."""
         ...
 
 
@@ -202,7 +213,8 @@ class ErpReceivables(Protocol):
 
 
 class ErpProjectAccounting(Protocol):
-    """Project cost forecasts and contract terms (capabilities.contract_objects)."""
+    """Project cost forecasts and contract terms (capabilities.contract_objects), and revenue
+    schedules (capabilities.revenue_schedules)."""
 
     def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
         """Replace the project's cost forecast in the ERP."""
@@ -211,6 +223,11 @@ class ErpProjectAccounting(Protocol):
     def get_contract_terms(self, project_ref: str) -> ContractTerms | None: ...
 
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None: ...
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        """Record how the project's deal recognizes revenue (capabilities.revenue_schedules);
+        returns the ERP's id of what holds it. Idempotent: the same project gets the same id."""
+        ...
 
 
 class ErpPort(ChangeSource, ErpCustomers, ErpBilling, ErpReceivables, ErpProjectAccounting, Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,16 +11,16 @@ import pytest
 from concord.local.inspect import LocalView
 from concord.local.stack import LocalStack
 
-from ..conftest import free_port
+from ..conftest import free_port, sharing_synth_cache
 
 # Short enough that a crashed runtime's messages come back quickly in tests.
 VISIBILITY_TIMEOUT_CAP = 3
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory, local_synth_cache: Path) -> Iterator[LocalStack]:
     stack = LocalStack(
-        state_dir=tmp_path_factory.mktemp("local-stack"),
+        state_dir=sharing_synth_cache(tmp_path_factory.mktemp("local-stack"), local_synth_cache),
         aws_port=free_port(),
         webhook_port=free_port(),
         lambda_port=free_port(),

@@ -18,7 +18,7 @@ from concord.local.inspect import LocalView
 from concord.local.sender import canonical_delivery, post
 from concord.local.stack import LocalStack
 
-from ..conftest import free_port
+from ..conftest import free_port, sharing_synth_cache
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,8 @@ def test_status_of_a_stack_that_is_not_running_exits_1(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["running"] is False
 
 
-def test_up_on_a_taken_port_fails_with_a_clear_error(tmp_path: Path) -> None:
+def test_up_on_a_taken_port_fails_with_a_clear_error(tmp_path: Path, local_synth_cache: Path) -> None:
+    sharing_synth_cache(tmp_path, local_synth_cache)  # `up` synthesizes before it binds a port
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from concord.local.consistency import SystemsView
 from concord.local.inspect import LocalView
 from concord.local.sagas import executions_for, wait_for_execution
 from concord.local.scenarios.tryton import SalesRep, crm_client, random_ein
 from concord.local.stack import LocalStack, aws_client
-from concord.stores.audit_items import ReplayRecord
+from concord.stores.audit_items import RecordedEvent, ReplayRecord
 from concord.sync.ids import canonical_id
 
 from .test_operator_cli import as_json, concord
@@ -54,7 +55,7 @@ def settled(view: LocalView) -> bool:
     return True
 
 
-def recorded(view: LocalView, event_type: str, field: str, value: str) -> dict[str, Any] | None:
+def recorded(view: LocalView, event_type: str, field: str, value: str) -> RecordedEvent | None:
     found = [e for e in view.audit_events_of_type(event_type) if str(e.data.get(field)) == value]
     return found[0] if found else None
 
@@ -70,7 +71,7 @@ def win_a_deal(view: LocalView, rep: SalesRep, sfn: Any, name: str) -> Deal:
     assert won and changed, "the deal's events never reached the audit trail"
     assert view.wait_for(lambda: recorded(view, "ProjectActivated", "opportunity_id", opportunity), timeout=30)
     assert view.wait_for(lambda: settled(view), timeout=60, interval=0.2)
-    return Deal(opportunity, account, won["detail"]["id"], changed["detail"]["id"])
+    return Deal(opportunity, account, won.event_id, changed.event_id)
 
 
 @pytest.fixture(scope="module")

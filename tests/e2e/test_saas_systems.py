@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -20,7 +21,7 @@ from concord.local.roles import parse_systems
 from concord.local.stack import LocalStack
 from concord.sync.ids import canonical_id
 
-from ..conftest import free_port
+from ..conftest import free_port, sharing_synth_cache
 from .conftest import VISIBILITY_TIMEOUT_CAP
 
 pytestmark = pytest.mark.e2e
@@ -34,9 +35,11 @@ COMBINATIONS = {
 
 
 @pytest.fixture(scope="module", params=list(COMBINATIONS))
-def saas_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def saas_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, local_synth_cache: Path
+) -> Iterator[LocalStack]:
     stack = LocalStack(
-        state_dir=tmp_path_factory.mktemp("saas-stack"),
+        state_dir=sharing_synth_cache(tmp_path_factory.mktemp("saas-stack"), local_synth_cache),
         aws_port=free_port(), webhook_port=free_port(), lambda_port=free_port(),
         tryton_port=free_port(), faults_port=free_port(),
         sandbox_port=free_port(), vendor_faults_port=free_port(),

@@ -4,7 +4,6 @@ protection, the optional WAF and reserved concurrency, on the synthesized templa
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from concord import catalog
 
@@ -25,9 +24,11 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
     "enrichment": ({"crm", "psa", "erp"},
-                       {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived"}),
+                       {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
+                        "SyncExceptionRaised"}),
     "change_capture": ({"crm", "psa", "erp"},
-                     {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived"}),
+                     {"OpportunityClosedWon", "AccountChanged", "TimeApproved", "InvoicePosted", "PaymentReceived",
+                      "SyncExceptionRaised"}),
     "reconciliation": ({"crm", "psa", "erp"}, {"DriftDetected"}),
     "audit_trail": (set(), set()),
     "quote_to_cash": (set(), set()),

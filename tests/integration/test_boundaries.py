@@ -1,4 +1,5 @@
-"""Architecture boundaries: sync logic and the canonical model never import a vendor module."""
+"""Architecture boundaries: sync logic and the canonical model never import a vendor module; the
+Lambda layer and the functions never import the operator package."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ VENDOR_PACKAGES = (*(f"concord.connectors.{vendor}" for vendor in VENDORS), "con
 # schemes, and the local stack (which plays the vendors); the CLI reaches them only through it.
 MAY_IMPORT_VENDORS = ("connectors", "local", "ingress")
 # Sync logic, the AWS adapters and the operator CLI work the same whatever the vendors.
-VENDOR_NEUTRAL = ("sync", "aws", "cli")
+VENDOR_NEUTRAL = ("sync", "aws", "cli", "operator")
+# Packages the layer bundler leaves out (infra/concord_infra/constructs/functions.py): they run
+# on an operator's machine, not in Lambda.
+NOT_IN_LAYER = ("local", "cli", "operator")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -82,3 +86,19 @@ def test_handlers_import_no_vendor_code_and_no_boto3_directly() -> None:
         modules = imported_modules(handler)
         assert not {m for m in modules if m.startswith(VENDOR_PACKAGES)}, handler
         assert "boto3" not in modules, f"{handler}: AWS access belongs in concord.aws"
+
+
+def test_neither_the_layer_nor_a_function_imports_the_operator_package() -> None:
+    in_layer = [path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] not in NOT_IN_LAYER]
+    handlers = list((REPO_ROOT / "functions").rglob("*.py"))
+    assert in_layer and handlers
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(m for m in imported_modules(path) if m.startswith("concord.operator"))
+        for path in [*in_layer, *handlers]
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_the_layer_bundler_leaves_out_what_is_not_in_the_layer() -> None:
+    bundler = (REPO_ROOT / "infra" / "concord_infra" / "constructs" / "functions.py").read_text()
+    assert all(f'"{package}"' in bundler.split("ignore_patterns(", 1)[1].split(")", 1)[0] for package in NOT_IN_LAYER)

@@ -15,8 +15,8 @@ from ..conftest import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(tmp_path_factory.mktemp("synth-cache"))
+def template(local_synth_cache: Path) -> Path:
+    return synthesize(local_synth_cache)
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,9 @@ from concord.domain import (
     PsaCapabilities,
     ReceivedPayment,
     RecordChange,
+    RevenueSchedule,
 )
-from concord.errors import ConcordError, PermanentError, TransientError, ValidationFailed
+from concord.errors import ConcordError, ConfigurationError, PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
 from concord.events.types import Money
 from concord.ports import InvoiceChange
@@ -98,7 +99,8 @@ class ChangeLog:
         written = self.written.get(record_type, {})
         return [
             RecordChange(record_type=record_type, record_id=r, written_at=written[r][0], created_at=written[r][1])
-            for r in dict.fromkeys(record_ids) if r in written
+            for r in dict.fromkeys(record_ids)
+            if r in written
         ]
 
 
@@ -199,10 +201,16 @@ class FakePsa(ChangeLog):
         self.clients[client_id] = name
 
 
-def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100) -> ErpCapabilities:
+def erp_capabilities(
+    line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100, revenue_schedules: bool = False
+) -> ErpCapabilities:
     return ErpCapabilities(
-        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=False, contract_objects=True,
-        billing_terms_per_customer=True, batch_limits=BatchLimits(invoice_lines=invoice_lines),
+        draft_invoices=DraftInvoices.NATIVE,
+        line_refs=line_refs,
+        revenue_schedules=revenue_schedules,
+        contract_objects=True,
+        billing_terms_per_customer=True,
+        batch_limits=BatchLimits(invoice_lines=invoice_lines),
     )
 
 
@@ -292,7 +300,9 @@ class FakeErp(ChangeLog):
         if bad := [line.service_item for line in lines if line.service_item in self.bad_items]:
             raise ValidationFailed(f"no product with code {bad[0]!r}")
         if len(lines) > self.capabilities.batch_limits.invoice_lines:
-            raise ValidationFailed(f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}")
+            raise ValidationFailed(
+                f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}"
+            )
         stored = self.capabilities.line_refs is LineRefs.STORED
         ids = {}
         for line in lines:
@@ -323,6 +333,17 @@ class FakeErp(ChangeLog):
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
         self.outage.check()
         self.terms[project_ref] = terms
+
+    revenue_schedules: dict[str, tuple[str, RevenueSchedule]] = field(default_factory=dict)
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        """The project's schedule, kept once: a second call returns the first one's id."""
+        self.outage.check()
+        if not self.capabilities.revenue_schedules:
+            raise ConfigurationError("this ERP keeps no revenue schedules")
+        if project_ref not in self.revenue_schedules:
+            self.revenue_schedules[project_ref] = (f"rs-{next(_ids)}", schedule)
+        return self.revenue_schedules[project_ref][0]
 
 
 @dataclass
@@ -435,7 +456,12 @@ def us_rules() -> LegalEntityRules:
 
 def fake_systems(**overrides: object) -> Systems:
     parts: dict[str, object] = {
-        "crm": FakeCrm(), "psa": FakePsa(), "erp": FakeErp(), "xref": FakeXref(), "bus": FakeBus(),
-        "rules": {"us-01": us_rules()}, "ownership": system_of_record(),
+        "crm": FakeCrm(),
+        "psa": FakePsa(),
+        "erp": FakeErp(),
+        "xref": FakeXref(),
+        "bus": FakeBus(),
+        "rules": {"us-01": us_rules()},
+        "ownership": system_of_record(),
     }
     return Systems(**{**parts, **overrides})  # type: ignore[arg-type]

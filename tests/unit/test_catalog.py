@@ -19,9 +19,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("shared", "functions", "infra", "benchmarks")
 NOT_SCANNED = {
     "shared/concord/catalog.py",  # where the names are written
-    # Being moved to shared/concord/operator/ by the operator split, which wires in
-    # catalog.flow_of_queue / severity_of at merge: then delete this line.
-    "shared/concord/aws/operations.py",
 }
 # The names the flows had before the catalog: none may come back.
 OLD_NAMES = (
@@ -82,11 +79,9 @@ def _strings(node: ast.AST) -> list[str]:
 def _flow_contexts(tree: ast.Module) -> Iterator[ast.AST]:
     """Expressions in positions where a string names a flow."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg in FLOW_KEYWORDS:
-            yield node.value
-        elif isinstance(node, ast.Assign) and any(
+        if (isinstance(node, ast.keyword) and node.arg in FLOW_KEYWORDS) or (isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and FLOW_TARGET.search(t.id) for t in node.targets
-        ):
+        )):
             yield node.value
         elif isinstance(node, ast.Call) and node.args:
             callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -157,7 +152,7 @@ def test_the_docs_flow_table_is_the_catalogs() -> None:
 
 def test_each_flow_has_one_name_and_physical_names_derive_from_it() -> None:
     names = [flow.name for flow in catalog.FLOWS]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     assert catalog.BILLING.physical_name("concord-dev") == "concord-dev-billing"
     assert catalog.SAGA.physical_name("concord-dev") == "concord-dev-quote-to-cash"
     assert catalog.SAGA.folder(catalog.SAGA.step("validate_customer")) == "quote_to_cash_validate_customer"
@@ -171,6 +166,7 @@ def test_each_flow_has_one_name_and_physical_names_derive_from_it() -> None:
         ("billing-dlq", catalog.BILLING, Severity.HIGH),
         ("financial-status-dlq", catalog.FINANCIAL_STATUS, Severity.HIGH),
         ("change-capture-dlq", catalog.CHANGE_CAPTURE, Severity.WARNING),  # a schedule's DLQ
+        ("subscription-renewal-dlq", catalog.SUBSCRIPTION_RENEWAL, Severity.WARNING),
         ("audit-trail", catalog.AUDIT_TRAIL, Severity.WARNING),
         ("someone-elses-queue", None, Severity.WARNING),
     ],

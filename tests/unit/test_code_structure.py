@@ -7,18 +7,10 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {"concord": REPO_ROOT / "shared", "concord_infra": REPO_ROOT / "infra"}
 
 MAX_MODULE_LINES = 500
-# Modules over the limit that are being replaced; the lead empties this list. Each entry is a
-# debt, not a licence: do not add to it.
-OVERSIZED_ALLOWED = {
-    "shared/concord/aws/operations.py",  # being replaced by the operator package
-    "tests/unit/test_operations.py",  # its tests, replaced with it
-}
 # Not the project's Python: tools' environments, build output, vendors' test vectors.
 NOT_OURS = {"node_modules", "cdk.out", "build", "dist", "__pycache__"}
 NOT_OURS_PATHS = {"tests/fixtures"}
@@ -28,11 +20,8 @@ NOT_OURS_PATHS = {"tests/fixtures"}
 # (it runs inside Tryton's server, which cannot import concord).
 CLOCK_MODULE = "shared/concord/clock.py"
 CLOCK_EXEMPT_DIRS = ("shared/concord/local/", "shared/concord/connectors/tryton/module/")
-# Modules that still read the clock themselves, owned by other work in progress; the lead
-# empties this list.
-CLOCK_READERS_ALLOWED = {
-    "shared/concord/aws/operations.py",
-}
+# Modules that still read the clock themselves, owned by other work in progress (none now).
+CLOCK_READERS_ALLOWED: set[str] = set()
 WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
                     ("time", "time")}
 
@@ -151,16 +140,7 @@ def test_no_module_is_over_the_size_limit() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in _our_python_files()}
     assert "shared/concord/clock.py" in sizes  # the walk sees the project
     oversized = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
-    assert set(oversized) <= OVERSIZED_ALLOWED, f"modules over {MAX_MODULE_LINES} lines: {oversized}"
-
-
-@pytest.mark.parametrize("name", sorted(OVERSIZED_ALLOWED))
-def test_the_size_allow_list_names_only_modules_still_over_the_limit(name: str) -> None:
-    path = REPO_ROOT / name
-    if path.exists():  # a module replaced (deleted) leaves a stale entry: remove it too
-        assert len(path.read_text().splitlines()) > MAX_MODULE_LINES, f"{name} fits now: take it off the allow-list"
-    else:
-        pytest.fail(f"{name} is gone: take it off the allow-list")
+    assert oversized == {}, f"modules over {MAX_MODULE_LINES} lines"
 
 
 def _wall_clock_reads(path: Path) -> list[int]:

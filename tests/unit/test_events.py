@@ -257,3 +257,9 @@ def test_timestamps_in_events_must_be_timezone_aware(sample_data) -> None:
             legal_entity="acme-de",
             occurred_at=dt.datetime(2025, 3, 14, 9, 30),
         )
+
+
+@pytest.mark.parametrize(("source", "delivery_id"), [("crm", "msg_1"), ("hubspot", "é" * 300), ("xero", "")])
+def test_event_id_for_delivery_is_the_uuid5_of_source_and_delivery(source: str, delivery_id: str) -> None:
+    namespace = uuid.UUID("6f1f5d2e-3c1a-4d8e-9b7a-0c6f2a1e9d41")
+    assert event_id_for_delivery(source, delivery_id) == str(uuid.uuid5(namespace, f"{source}:{delivery_id}"))

@@ -29,8 +29,15 @@ NOW, TODAY = flows.NOW, flows.TODAY
 def systems() -> Systems:
     """The won deal of test_sync_flows, its three systems' calls counted."""
     base = flows.systems.__wrapped__()  # type: ignore[attr-defined]
-    return Systems(crm=Counting(base.crm), psa=Counting(base.psa), erp=Counting(base.erp),  # type: ignore[arg-type]
-                   xref=base.xref, bus=base.bus, rules=base.rules, ownership=base.ownership)
+    return Systems(
+        crm=Counting(base.crm),
+        psa=Counting(base.psa),
+        erp=Counting(base.erp),  # type: ignore[arg-type]
+        xref=base.xref,
+        bus=base.bus,
+        rules=base.rules,
+        ownership=base.ownership,
+    )
 
 
 def calls(system: object) -> dict[str, int]:
@@ -69,7 +76,8 @@ def test_lines_for_a_draft_posted_meanwhile_go_at_once_to_the_draft_opened_then(
     assert {o.invoice_id for o in outcomes.values()} == {"opened-now"}  # type: ignore[union-attr]
     assert calls(systems.erp) == {"open_invoice_draft": 2}
     assert systems.xref.related("invoice", flows.canonical_id("invoice", System.ERP, "opened-now"), "project") == (
-        flows.PROJECT_REF)
+        flows.PROJECT_REF
+    )
 
 
 # --- financial status -------------------------------------------------------------------------
@@ -96,7 +104,10 @@ def test_a_batch_of_payments_writes_each_system_once_and_only_when_the_status_ch
 
     financials.propagate_batch(batch([flows.paid("last", "950", "0")]), systems, TODAY)
     assert systems.crm.statuses[flows.OPPORTUNITY] == [  # type: ignore[attr-defined]
-        FinancialStatus.INVOICED, FinancialStatus.PARTIALLY_PAID, FinancialStatus.PAID]
+        FinancialStatus.INVOICED,
+        FinancialStatus.PARTIALLY_PAID,
+        FinancialStatus.PAID,
+    ]
     assert calls(systems.crm) == {"set_financial_statuses": 2}
 
 

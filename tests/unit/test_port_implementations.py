@@ -11,9 +11,12 @@ from typing import Protocol
 
 import pytest
 
+from concord.connectors.business_central.erp import BusinessCentralErp
 from concord.connectors.certinia import CertiniaPsa
+from concord.connectors.dynamics_finance import FinanceErp
 from concord.connectors.hubspot import HubSpotCrm
 from concord.connectors.kantata import KantataPsa
+from concord.connectors.netsuite.erp import NetSuiteErp
 from concord.connectors.salesforce import SalesforceCrm
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
 from concord.ports import CrmPort, ErpPort, PsaPort
@@ -23,6 +26,7 @@ from .fakes import FakeCrm, FakeErp, FakePsa
 IMPLEMENTATIONS = [
     (TrytonCrm, CrmPort), (TrytonPsa, PsaPort), (TrytonErp, ErpPort),
     (SalesforceCrm, CrmPort), (CertiniaPsa, PsaPort), (HubSpotCrm, CrmPort), (KantataPsa, PsaPort),
+    (BusinessCentralErp, ErpPort), (NetSuiteErp, ErpPort), (FinanceErp, ErpPort),
     (FakeCrm, CrmPort), (FakePsa, PsaPort), (FakeErp, ErpPort),
 ]
 

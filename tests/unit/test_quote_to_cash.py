@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from concord.domain import Customer, Opportunity, ProjectState
+from concord.domain import Customer, Opportunity, ProjectState, RecognitionMethod
 from concord.errors import PermanentError, TransientError, ValidationFailed
 from concord.events import new_event
 from concord.events.envelope import (
@@ -29,7 +29,7 @@ from concord.sync.saga import (
 )
 from concord.sync.systems import Systems
 
-from .fakes import FakeCrm, fake_systems
+from .fakes import FakeCrm, FakeErp, erp_capabilities, fake_systems, us_rules
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 USD = "USD"
@@ -97,7 +97,8 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
     (project,) = systems.psa.projects.values()
     assert sorted(project.task_ids) == ["Build", "Discovery"]
     assert systems.erp.payment_terms[erp_customer.customer_id] == "Net 30 days"
-    assert state.revenue_schedule == q2c.StepOutcome(applied=False, detail=state.revenue_schedule.detail)
+    assert state.revenue_schedule is not None and not state.revenue_schedule.applied
+    assert state.revenue_schedule.schedule_id is None
     assert "not applicable" in state.revenue_schedule.detail
     assert systems.xref.records_of("customer", erp_customer.external_ref) == {
         "crm": "7", "erp": erp_customer.customer_id, "psa": project.client_id}
@@ -108,6 +109,61 @@ def test_a_won_deal_becomes_an_erp_customer_and_a_psa_project_with_its_tasks(sys
     assert isinstance(activated, ProjectActivatedEvent)
     assert activated.data.project_id == project.project_id
     assert activated.causation_id == state.event.id and activated.correlation_id == state.event.correlation_id
+
+
+def deal_with_fixed_fees(systems: Systems, milestone_items: frozenset[str] = frozenset({"MILESTONE"})) -> None:
+    """The deal gets a fixed-fee line and a milestone line besides its hours; the ERP keeps schedules."""
+    opportunity = systems.crm.opportunities["31"]
+    extra = [OpportunityLine(service_item="SUPPORT-YR", description="Support", quantity=Decimal(1),
+                             unit_price=usd("6000")),
+             OpportunityLine(service_item="MILESTONE", description="Go-live", quantity=Decimal(2),
+                             unit_price=usd("1500"))]
+    systems.crm.opportunities["31"] = opportunity.model_copy(update={"lines": [*opportunity.lines, *extra]})
+    rules = us_rules()
+    systems.rules["us-01"] = rules.model_copy(update={"revenue": rules.revenue.model_copy(
+        update={"term_months": 24, "milestone_service_items": milestone_items})})
+    systems.erp.capabilities = erp_capabilities(revenue_schedules=True)
+
+
+def test_an_erp_with_revenue_schedules_gets_the_deals_schedule_once(systems: Systems) -> None:
+    deal_with_fixed_fees(systems)
+    first = run_saga(systems, trigger())
+    again = run_saga(systems, trigger())
+
+    erp: FakeErp = systems.erp
+    ((schedule_id, schedule),) = erp.revenue_schedules.values()
+    assert first.revenue_schedule == again.revenue_schedule
+    assert first.revenue_schedule.applied and first.revenue_schedule.schedule_id == schedule_id
+    assert "2 of 4 lines deferred over 24 months" in first.revenue_schedule.detail
+    # the term runs from the day the deal closed (the CRM's opportunity has no close date here)
+    assert (schedule.starts_on, schedule.ends_on) == (dt.date(2026, 11, 25), dt.date(2028, 11, 24))
+    methods = {line.description: (line.method, line.amount.amount) for line in schedule.lines}
+    assert methods == {"Discovery": (RecognitionMethod.ON_INVOICE, Decimal(6000)),
+                       "Build": (RecognitionMethod.ON_INVOICE, Decimal(18000)),
+                       "Support": (RecognitionMethod.RATABLY, Decimal(6000)),
+                       "Go-live": (RecognitionMethod.ON_MILESTONE, Decimal(3000))}
+    project_ref = first.project.project_ref
+    assert systems.xref.records_of("revenue_schedule", project_ref) == {"erp": schedule_id}
+
+
+def test_a_deal_sold_only_by_the_hour_defers_nothing(systems: Systems) -> None:
+    systems.erp.capabilities = erp_capabilities(revenue_schedules=True)
+    state = run_saga(systems, trigger())
+
+    assert not state.revenue_schedule.applied and state.revenue_schedule.detail.startswith("every line")
+    assert systems.erp.revenue_schedules == {}
+
+
+def test_a_schedule_the_erp_refuses_fails_the_step(systems: Systems) -> None:
+    deal_with_fixed_fees(systems)
+    state = q2c.SagaState(event=trigger())
+    for field, step in (("validation", q2c.validate_customer), ("erp_customer", q2c.upsert_erp_customer),
+                        ("project", q2c.create_psa_project)):
+        state = state.model_copy(update={field: step(state, systems)})
+    systems.erp.outage.remaining = 1
+
+    with pytest.raises(TransientError):
+        q2c.map_revenue_schedule(state, systems)
 
 
 def test_the_deal_payment_term_wins_over_the_legal_entity_default(systems: Systems) -> None:

@@ -1,4 +1,4 @@
-"""`concord replay` (concord.aws.replay) against moto, in-process: which events a window and
+"""`concord replay` (concord.operator.replay) against moto, in-process: which events a window and
 filters select, what is put on the bus, what EventBridge's replay is asked for, the records,
 and the exit codes. `concord saga` is in test_saga_redrive.py, on the same stage."""
 
@@ -12,22 +12,26 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from concord.aws import operations as ops
-from concord.aws import replay as rp
+from moto import mock_aws
+from typer.testing import CliRunner
+
 from concord.cli.main import app
 from concord.events import Envelope, new_event
 from concord.events.envelope import AccountChangedEvent, OpportunityClosedWonEvent
-from concord.stores.audit import AuditTrail
+from concord.naming import Names
+from concord.operator import replay as rp
+from concord.operator.actor import Actor
+from concord.operator.calls import OperationsError
+from concord.operator.stores import StageStores
+from concord.operator.trace import parse_entity_reference
 from concord.stores.audit_items import DeliveryTimings, ReplayRecord
 from concord.sync.ids import canonical_id
-from moto import mock_aws
-from typer.testing import CliRunner
 
 from .tables import create_audit_table, create_registry_table
 
 STAGE = "t"
-NAMES = ops.Names(STAGE)
-ACTOR = ops.Actor("arn:aws:iam::123456789012:user/ops", "ops")
+NAMES = Names(STAGE)
+ACTOR = Actor("arn:aws:iam::123456789012:user/ops", "ops")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
@@ -36,17 +40,35 @@ def hours_ago(hours: float) -> dt.datetime:
 
 
 def account_changed(account_id: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(AccountChangedEvent, {"account_id": account_id, "name": f"Account {account_id}"},
-                     legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        AccountChangedEvent,
+        {"account_id": account_id, "name": f"Account {account_id}"},
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 def closed_won(opportunity_id: str, account_id: str, occurred_at: dt.datetime) -> Envelope:
-    return new_event(OpportunityClosedWonEvent, {
-        "opportunity_id": opportunity_id, "account_id": account_id, "name": "Rollout",
-        "amount": {"amount": "1200.00", "currency": "USD"}, "closed_on": occurred_at.date().isoformat(),
-        "lines": [{"service_item": "CONSULT-HR", "description": "Build", "quantity": "8",
-                   "unit_price": {"amount": "150", "currency": "USD"}}],
-    }, legal_entity="us-01", occurred_at=occurred_at)
+    return new_event(
+        OpportunityClosedWonEvent,
+        {
+            "opportunity_id": opportunity_id,
+            "account_id": account_id,
+            "name": "Rollout",
+            "amount": {"amount": "1200.00", "currency": "USD"},
+            "closed_on": occurred_at.date().isoformat(),
+            "lines": [
+                {
+                    "service_item": "CONSULT-HR",
+                    "description": "Build",
+                    "quantity": "8",
+                    "unit_price": {"amount": "150", "currency": "USD"},
+                }
+            ],
+        },
+        legal_entity="us-01",
+        occurred_at=occurred_at,
+    )
 
 
 class Stage:
@@ -56,17 +78,21 @@ class Stage:
         self.events, self.dynamodb, self.sqs = boto3.client("events"), boto3.client("dynamodb"), boto3.client("sqs")
         create_audit_table(self.dynamodb, NAMES.audit_table)
         create_registry_table(self.dynamodb, NAMES.xref_table)
-        self.trail = AuditTrail(self.dynamodb, NAMES.audit_table)
+        self.stores = StageStores.of(self.dynamodb, NAMES)
+        self.trail = self.stores.audit
         self.bus_arn = self.events.create_event_bus(Name=NAMES.bus)["EventBusArn"]
         pattern = json.dumps({"source": [{"prefix": "concord."}]})
         self.archive_arn = self.events.create_archive(
-            ArchiveName=NAMES.archive, EventSourceArn=self.bus_arn, EventPattern=pattern)["ArchiveArn"]
+            ArchiveName=NAMES.archive, EventSourceArn=self.bus_arn, EventPattern=pattern
+        )["ArchiveArn"]
         self.queue_url = self.sqs.create_queue(QueueName=NAMES.queue("audit-trail"))["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.events.put_rule(Name=NAMES.queue("audit-trail"), EventBusName=NAMES.bus, EventPattern=pattern)
-        self.events.put_targets(Rule=NAMES.queue("audit-trail"), EventBusName=NAMES.bus,
-                                Targets=[{"Id": "q", "Arn": queue_arn}])
+        self.events.put_targets(
+            Rule=NAMES.queue("audit-trail"), EventBusName=NAMES.bus, Targets=[{"Id": "q", "Arn": queue_arn}]
+        )
 
     def record(self, event: Envelope, published: dt.datetime | None) -> Envelope:
         """As the audit-trail consumer records an event the bus delivered at `published`."""
@@ -75,8 +101,16 @@ class Stage:
         return event
 
     def publish(self, event: Envelope) -> None:
-        self.events.put_events(Entries=[{"EventBusName": NAMES.bus, "Source": event.bus_source,
-                                         "DetailType": event.type, "Detail": event.model_dump_json()}])
+        self.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": NAMES.bus,
+                    "Source": event.bus_source,
+                    "DetailType": event.type,
+                    "Detail": event.model_dump_json(),
+                }
+            ]
+        )
 
     def delivered(self) -> list[dict[str, Any]]:
         """Every envelope the audit-trail rule delivered since the last call."""
@@ -91,8 +125,9 @@ class Stage:
         return self.trail.replays()
 
     def run(self, selection: rp.ReplaySelection, **kwargs: Any) -> rp.ReplayRun:
-        return rp.ReplayRun(kwargs.pop("events", self.events), kwargs.pop("dynamodb", self.dynamodb), NAMES, ACTOR,
-                            selection, **kwargs)
+        return rp.ReplayRun(
+            kwargs.pop("events", self.events), kwargs.pop("stores", self.stores), ACTOR, selection, **kwargs
+        )
 
 
 @pytest.fixture
@@ -101,9 +136,10 @@ def stage() -> Iterator[Stage]:
         yield Stage()
 
 
-def window(start: dt.datetime, end: dt.datetime, types: tuple[str, ...] = (), entity: str | None = None
-           ) -> rp.ReplaySelection:
-    reference = ops.parse_entity_reference(entity) if entity else None
+def window(
+    start: dt.datetime, end: dt.datetime, types: tuple[str, ...] = (), entity: str | None = None
+) -> rp.ReplaySelection:
+    reference = parse_entity_reference(entity) if entity else None
     return rp.ReplaySelection(start, end, types, entity, reference)
 
 
@@ -128,36 +164,34 @@ def ids(events: list[rp.ReplayEvent]) -> list[str]:
 def test_the_window_selects_by_publication_time_inclusive_oldest_first(
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
-    chosen = rp.select_events(stage.dynamodb, NAMES, window(hours_ago(3), hours_ago(1.5)))
+    chosen = rp.select_events(stage.stores, window(hours_ago(3), hours_ago(1.5)))
     assert ids(chosen) == [history["won"].id, history["other"].id]  # 3h ago is on the edge: inside
 
-    everything = rp.select_events(stage.dynamodb, NAMES, window(hours_ago(10), NOW))
+    everything = rp.select_events(stage.stores, window(hours_ago(10), NOW))
     assert ids(everything) == [history[k].id for k in ("old", "won", "other", "recent")]
-    assert rp.select_events(stage.dynamodb, NAMES, window(hours_ago(0.5), NOW)) == []
+    assert rp.select_events(stage.stores, window(hours_ago(0.5), NOW)) == []
     # occurred_at is not the window's clock: "recent" occurred 1.5 h ago but was published 1 h ago
-    assert rp.select_events(stage.dynamodb, NAMES, window(hours_ago(1.6), hours_ago(1.4))) == []
+    assert rp.select_events(stage.stores, window(hours_ago(1.6), hours_ago(1.4))) == []
 
 
 def test_types_and_an_entity_narrow_the_window(stage: Stage, history: dict[str, Envelope]) -> None:
     every = window(hours_ago(10), NOW)
-    by_type = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, ("AccountChanged",)))
+    by_type = rp.select_events(stage.stores, window(every.start, every.end, ("AccountChanged",)))
     assert ids(by_type) == [history[k].id for k in ("old", "other", "recent")]
-    two = rp.select_events(stage.dynamodb, NAMES,
-                           window(every.start, every.end, ("OpportunityClosedWon", "AccountChanged")))
+    two = rp.select_events(stage.stores, window(every.start, every.end, ("OpportunityClosedWon", "AccountChanged")))
     assert len(two) == 4
 
     # crm:account:A-1 is named by two AccountChanged and the deal; A-2's change is not about it
-    about = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:A-1"))
+    about = rp.select_events(stage.stores, window(every.start, every.end, entity="crm:account:A-1"))
     assert ids(about) == [history[k].id for k in ("old", "won", "recent")]
-    both = rp.select_events(stage.dynamodb, NAMES,
-                            window(hours_ago(3.5), NOW, ("AccountChanged",), "crm:account:A-1"))
+    both = rp.select_events(stage.stores, window(hours_ago(3.5), NOW, ("AccountChanged",), "crm:account:A-1"))
     assert ids(both) == [history["recent"].id]
-    project = rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:opportunity:31"))
+    project = rp.select_events(stage.stores, window(every.start, every.end, entity="crm:opportunity:31"))
     assert ids(project) == [history["won"].id]
     # a canonical id the cross-reference registry does not know names no record: nothing
     unknown = canonical_id("project", "crm", "31")
-    assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity=unknown)) == []
-    assert rp.select_events(stage.dynamodb, NAMES, window(every.start, every.end, entity="crm:account:nobody")) == []
+    assert rp.select_events(stage.stores, window(every.start, every.end, entity=unknown)) == []
+    assert rp.select_events(stage.stores, window(every.start, every.end, entity="crm:account:nobody")) == []
 
 
 def test_eventbridge_replays_only_a_bare_window_on_aws() -> None:
@@ -175,7 +209,7 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), NOW, ("AccountChanged",))
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.stores, selection)
     run = stage.run(selection)
     seen: list[tuple[int, int]] = []
 
@@ -203,17 +237,17 @@ def test_a_replay_puts_exactly_the_selected_events_on_the_bus_with_their_ids_and
 
 def test_no_replay_without_its_record(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.stores, selection)
 
-    with pytest.raises(ops.OperationsError, match=r"access denied to table concord-t-audit: .*dynamodb:PutItem"):
-        stage.run(selection, dynamodb=Refusing(stage.dynamodb, "put_item")).republish(chosen)
+    with pytest.raises(OperationsError, match=r"access denied to table concord-t-audit: .*dynamodb:PutItem"):
+        stage.run(selection, stores=stores_refusing("PutItem")).republish(chosen)
 
     assert stage.delivered() == [] and stage.replays() == []
 
 
 def test_events_the_bus_refuses_are_reported_and_recorded(stage: Stage, history: dict[str, Envelope]) -> None:
     selection = window(hours_ago(10), NOW)
-    chosen = rp.select_events(stage.dynamodb, NAMES, selection)
+    chosen = rp.select_events(stage.stores, selection)
     refused = history["won"].id
 
     outcome = stage.run(selection, events=RefusingEntries(stage.events, refused)).republish(chosen)
@@ -232,7 +266,7 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     stage: Stage, history: dict[str, Envelope]
 ) -> None:
     selection = window(hours_ago(3.5), hours_ago(1.5))
-    expected = rp.select_events(stage.dynamodb, NAMES, selection)
+    expected = rp.select_events(stage.stores, selection)
     events = SlowReplays(stage.events, running_polls=2)
     naps: list[float] = []
     states: list[str] = []
@@ -248,8 +282,7 @@ def test_eventbridge_is_asked_for_the_window_from_the_archive_to_the_bus_and_pol
     assert naps == [7, 7] and states[-1] == "EventBridge replay completed"
     assert (outcome.method, outcome.status, outcome.state, outcome.selected) == ("archive", "completed", "COMPLETED", 2)
     (record,) = stage.replays()
-    assert (record.method, record.status, record.state, record.count) == (
-        "archive", "completed", "COMPLETED", 2)
+    assert (record.method, record.status, record.state, record.count) == ("archive", "completed", "COMPLETED", 2)
     assert record.replay_arn == outcome.replay_arn and record.replay_arn.endswith(f":replay/{run.replay_name}")
     assert record.archive == NAMES.archive
 
@@ -275,8 +308,13 @@ def test_the_emulator_replays_its_whole_archive_whatever_the_window(stage: Stage
     assert [e["detail"]["id"] for e in stage.delivered()] == [published.id]
     long_ago = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
 
-    stage.events.start_replay(ReplayName="r", EventSourceArn=stage.archive_arn, EventStartTime=long_ago,
-                              EventEndTime=long_ago + dt.timedelta(hours=1), Destination={"Arn": stage.bus_arn})
+    stage.events.start_replay(
+        ReplayName="r",
+        EventSourceArn=stage.archive_arn,
+        EventStartTime=long_ago,
+        EventEndTime=long_ago + dt.timedelta(hours=1),
+        Destination={"Arn": stage.bus_arn},
+    )
 
     assert [e["detail"]["id"] for e in stage.delivered()] == [published.id]  # outside the window, replayed anyway
 
@@ -293,8 +331,9 @@ def iso(moment: dt.datetime) -> str:
 
 
 def test_replay_command_exit_codes_and_output(stage: Stage, history: dict[str, Envelope]) -> None:
-    typed = concord("replay", "--from", iso(hours_ago(3.5)), "--to", iso(hours_ago(1.5)), "--type", "AccountChanged",
-                    "--json")
+    typed = concord(
+        "replay", "--from", iso(hours_ago(3.5)), "--to", iso(hours_ago(1.5)), "--type", "AccountChanged", "--json"
+    )
     assert typed.exit_code == 0, typed.output
     shown = json.loads(typed.stdout)
     assert (shown["method"], shown["matched"], shown["outcome"]["status"]) == ("bus", 1, "completed")
@@ -346,6 +385,17 @@ def test_a_failed_replay_exits_1(stage: Stage, history: dict[str, Envelope], mon
 # --------------------------------------------------------------------------- test doubles
 
 
+def stores_refusing(operation: str) -> StageStores:
+    """The stage's stores over a DynamoDB client that refuses `operation` as IAM would."""
+    dynamodb = boto3.client("dynamodb")
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation)
+
+    dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", denied)
+    return StageStores.of(dynamodb, NAMES)
+
+
 class Refusing:
     """A client that refuses one operation the way AWS does, and passes the rest to moto."""
 
@@ -354,8 +404,10 @@ class Refusing:
 
     def __getattr__(self, name: str) -> Any:
         if name == self._operation:
+
             def refuse(**_: Any) -> Any:
                 raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, name)
+
             return refuse
         return getattr(self._client, name)
 
@@ -398,8 +450,11 @@ class SlowReplays:
         if self._running:
             self._running -= 1
             return {**described, "State": "RUNNING"}
-        return {**described, "State": self._final,
-                **({"StateReason": "the archive is gone"} if self._final == "FAILED" else {})}
+        return {
+            **described,
+            "State": self._final,
+            **({"StateReason": "the archive is gone"} if self._final == "FAILED" else {}),
+        }
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

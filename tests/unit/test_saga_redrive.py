@@ -1,4 +1,4 @@
-"""`concord saga` (concord.aws.operations' saga redrive) against moto, in-process: a failed saga
+"""`concord saga` (concord.operator.saga) against moto, in-process: a failed saga
 found by trigger or ARN, redriven with its input and recorded; what is refused; exit codes."""
 
 from __future__ import annotations
@@ -10,33 +10,45 @@ from typing import Any
 
 import boto3
 import pytest
-from concord.aws import operations as ops
 from moto import mock_aws
+
+from concord.operator import saga as ops
+from concord.operator.calls import OperationsError
+from concord.operator.executions import trigger_of_execution
+from concord.stores.audit_items import RedriveKey, RedriveRecord
 
 from .test_replay import ACTOR, NAMES, NOW, Stage, concord
 
-PASS_OR_FAIL = json.dumps({
-    "StartAt": "Decide",
-    "States": {
-        "Decide": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
-                   "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-        "Fail": {"Type": "Fail", "Error": "SagaTransientError"},
-    },
-})
+PASS_OR_FAIL = json.dumps(
+    {
+        "StartAt": "Decide",
+        "States": {
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+            "Fail": {"Type": "Fail", "Error": "SagaTransientError"},
+        },
+    }
+)
 
 
 class Sagas:
     def __init__(self, stage: Stage) -> None:
         self.stage, self.sfn = stage, boto3.client("stepfunctions")
         self.machine = self.sfn.create_state_machine(
-            name=NAMES.state_machine("quote_to_cash"), definition=PASS_OR_FAIL,
-            roleArn="arn:aws:iam::123456789012:role/saga")["stateMachineArn"]
+            name=NAMES.state_machine("quote_to_cash"),
+            definition=PASS_OR_FAIL,
+            roleArn="arn:aws:iam::123456789012:role/saga",
+        )["stateMachineArn"]
 
     def start(self, name: str, fail: bool) -> dict[str, Any]:
-        trigger = ops.trigger_of_execution(name)
-        arn = self.sfn.start_execution(stateMachineArn=self.machine, name=name,
-                                       input=json.dumps({"fail": fail, "event": {"id": trigger}}))["executionArn"]
+        trigger = trigger_of_execution(name)
+        arn = self.sfn.start_execution(
+            stateMachineArn=self.machine, name=name, input=json.dumps({"fail": fail, "event": {"id": trigger}})
+        )["executionArn"]
         return self.finished(arn)
 
     def finished(self, arn: str) -> dict[str, Any]:
@@ -51,8 +63,8 @@ class Sagas:
     def names(self) -> list[str]:
         return sorted(e["name"] for e in self.sfn.list_executions(stateMachineArn=self.machine)["executions"])
 
-    def records(self) -> list[dict[str, Any]]:
-        return ops.redrive_records(self.stage.dynamodb, NAMES.audit_table)
+    def records(self) -> list[RedriveRecord]:
+        return self.stage.stores.audit.redrives()
 
 
 @pytest.fixture
@@ -68,26 +80,34 @@ def test_a_failed_saga_is_found_by_trigger_name_or_arn_and_redriven_with_its_inp
         found = ops.find_saga(sagas.sfn, NAMES, given)
         assert (found.trigger_event_id, found.state, found.refusal()) == ("t-1", "failed", None)
 
-    dry = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"),
-                                  dry_run=True)
+    dry = ops.redrive_failed_saga(
+        sagas.sfn, sagas.stage.stores, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"), dry_run=True
+    )
     assert (dry.status, dry.new_execution) == ("would_redrive", "t-1-redrive-1")
     assert sagas.names() == ["t-1"] and sagas.records() == []
 
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR,
-                                      ops.find_saga(sagas.sfn, NAMES, "t-1"))
+    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.stores, ACTOR, ops.find_saga(sagas.sfn, NAMES, "t-1"))
 
     assert (outcome.status, outcome.new_execution) == ("redriven", "t-1-redrive-1")
     again = sagas.finished(outcome.new_execution_arn or "")
     assert again["input"] == failed["input"]
     (record,) = sagas.records()
-    assert (record["pk"], record["sk"], record["record_type"]) == (outcome.record, "EXECUTION#t-1", "saga_redrive")
-    assert (record["who"], record["event_id"], record["failed_execution"], record["new_execution"]) == (
-        ACTOR.who, "t-1", "t-1", "t-1-redrive-1")
-    assert record["status"] == "started" and record["new_execution_arn"] == outcome.new_execution_arn
+    assert (record.key, record.key.pk, record.record_type) == (
+        RedriveKey.execution(record.run_id, "t-1"),
+        outcome.record,
+        "saga_redrive",
+    )
+    assert (record.who, record.event_id, record.failed_execution, record.new_execution) == (
+        ACTOR.who,
+        "t-1",
+        "t-1",
+        "t-1-redrive-1",
+    )
+    assert record.status == "started" and record.new_execution_arn == outcome.new_execution_arn
     # it failed again (same input): the next redrive is the second, named by its latest attempt
     found = ops.find_saga(sagas.sfn, NAMES, "t-1-redrive-1")
     assert [a.name for a in found.attempts] == ["t-1", "t-1-redrive-1"] and found.latest.name == "t-1-redrive-1"
-    second = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, found)
+    second = ops.redrive_failed_saga(sagas.sfn, sagas.stage.stores, ACTOR, found)
     assert second.new_execution == "t-1-redrive-2"
 
 
@@ -97,15 +117,21 @@ def test_a_succeeded_or_running_saga_is_refused(sagas: Sagas) -> None:
     succeeded = ops.find_saga(sagas.sfn, NAMES, "t-2")
     assert succeeded.state == "succeeded"
 
-    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.dynamodb, NAMES, ACTOR, succeeded)
+    outcome = ops.redrive_failed_saga(sagas.sfn, sagas.stage.stores, ACTOR, succeeded)
 
     assert outcome.status == "refused" and "already succeeded (t-2-redrive-1" in outcome.detail
     assert sagas.names() == ["t-2", "t-2-redrive-1"] and sagas.records() == []
-    running = ops.Saga("m", "arn:m", "t-3", [
-        ops.SagaAttempt("t-3", "arn:1", "FAILED", NOW, NOW),
-        ops.SagaAttempt("t-3-redrive-1", "arn:2", "RUNNING", NOW, None)])
+    running = ops.Saga(
+        "m",
+        "arn:m",
+        "t-3",
+        [
+            ops.SagaAttempt("t-3", "arn:1", "FAILED", NOW, NOW),
+            ops.SagaAttempt("t-3-redrive-1", "arn:2", "RUNNING", NOW, None),
+        ],
+    )
     assert running.state == "running" and "is running (t-3-redrive-1" in (running.refusal() or "")
-    with pytest.raises(ops.OperationsError, match="no saga execution t-9 in concord-t-quote-to-cash"):
+    with pytest.raises(OperationsError, match="no saga execution t-9 in concord-t-quote-to-cash"):
         ops.find_saga(sagas.sfn, NAMES, "t-9")
 
 
@@ -127,7 +153,7 @@ def test_saga_commands_exit_codes(sagas: Sagas) -> None:
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["new_execution"] == "t-bad-redrive-1"
     assert "t-bad-redrive-1" in sagas.names()
-    assert sagas.records()[0]["who"].startswith("arn:aws:")  # the caller identity (moto's STS)
+    assert sagas.records()[0].who.startswith("arn:aws:")  # the caller identity (moto's STS)
 
     refused = concord("saga", "redrive", "t-ok")
     assert refused.exit_code == 1 and "already succeeded" in refused.output

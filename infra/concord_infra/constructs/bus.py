@@ -13,15 +13,16 @@ from constructs import Construct
 
 from concord.catalog import CANONICAL_SOURCES
 from concord.events.envelope import EVENT_MODEL_BY_TYPE, producer_of
+from concord.naming import Names
 
 
 class EventBus(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, archive_days: int) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, archive_days: int) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", event_bus_name=prefix)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=names.bus)
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=f"{prefix}-events",
+            archive_name=names.archive,
             description="All canonical events, for `concord replay`",
             event_pattern=events.EventPattern(source=list(CANONICAL_SOURCES)),
             retention=Duration.days(archive_days),

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
-from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
 from constructs import Construct
 
+from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
+from concord.naming import Names
+
+from .bus import grant_publish
 from .data import DataTables
 from .functions import ConcordFunction
-from .bus import grant_publish
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
 
@@ -24,7 +26,7 @@ class ChangeCapture(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -50,15 +52,16 @@ class ChangeCapture(Construct):
         function = self.function.function
         tables.checkpoints.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         tables.rate_budget.grant(function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        # Only the watched systems' secrets, only the events their watches announce.
-        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches})
+        # Only the watched systems' secrets, only the events their watches announce, and the
+        # exception raised for a change no event can be made of.
+        grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches} | {"SyncExceptionRaised"})
         for system in sorted({watch["system"] for watch in watches}):
             system_secrets[system].grant_read(function)
         self.schedule = ScheduledRuns(
             self,
             "Runs",
             flow=CHANGE_CAPTURE,
-            prefix=prefix,
+            prefix=names.prefix,
             function=self.function,
             every=Duration.minutes(every_minutes),
             topics=topics,

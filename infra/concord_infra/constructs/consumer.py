@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from concord.catalog import Events, Flow
+from concord.naming import Names
 
 from ..nag import skip_checkov
 from .functions import ConcordFunction
@@ -39,7 +40,7 @@ class EventConsumer(Construct):
         construct_id: str,
         *,
         flow: Flow,
-        prefix: str,
+        names: Names,
         bus: events.IEventBus,
         function: ConcordFunction,
         topics: AlarmTopics,
@@ -53,11 +54,11 @@ class EventConsumer(Construct):
         self.flow = flow
         self.name = name = flow.name
         severity = flow.severity
-        queue_name = flow.physical_name(prefix)
+        queue_name = flow.physical_name(names.prefix)
         self.dlq = sqs.Queue(
             self,
             "Dlq",
-            queue_name=f"{queue_name}-dlq",
+            queue_name=names.dlq(name),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,

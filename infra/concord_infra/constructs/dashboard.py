@@ -10,6 +10,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from concord.catalog import INGRESS, SAGA
 from constructs import Construct
 
+from concord.naming import Names
+
 from .consumer import EventConsumer
 from .functions import METRICS_NAMESPACE
 
@@ -22,14 +24,14 @@ class OperationsDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         api: apigw.RestApi,
         consumers: list[EventConsumer],
         state_machines: list[sfn.StateMachine],
     ) -> None:
         super().__init__(scope, construct_id)
         five_minutes = Duration.minutes(5)
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{prefix}-operations")
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.dashboard)
 
         def concord_metric(name: str, service: str, label: str) -> cloudwatch.IMetric:
             # Powertools publishes each metric with a `service` dimension (plus others, e.g.

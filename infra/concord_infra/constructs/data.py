@@ -10,11 +10,13 @@ from concord.stores.audit import BY_KIND_INDEX
 from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 from constructs import Construct
 
+from concord.naming import Names
+
 from ..nag import skip_checkov
 
 
 class DataTables(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, retain: bool) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, retain: bool) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         common = dict(
@@ -32,7 +34,7 @@ class DataTables(Construct):
         self.idempotency = dynamodb.Table(
             self,
             "Idempotency",
-            table_name=f"{prefix}-idempotency",
+            table_name=names.idempotency_table,
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expiration",
             **common,
@@ -41,7 +43,7 @@ class DataTables(Construct):
         self.xref = dynamodb.Table(
             self,
             "CrossReferences",
-            table_name=f"{prefix}-xref",
+            table_name=names.xref_table,
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             **common,
@@ -50,7 +52,7 @@ class DataTables(Construct):
         self.checkpoints = dynamodb.Table(
             self,
             "Checkpoints",
-            table_name=f"{prefix}-checkpoints",
+            table_name=names.checkpoints_table,
             partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
             **common,
         )
@@ -59,7 +61,7 @@ class DataTables(Construct):
         self.rate_budget = dynamodb.Table(
             self,
             "RateBudget",
-            table_name=f"{prefix}-rate-budget",
+            table_name=names.rate_budget_table,
             partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
             **common,
         )
@@ -67,7 +69,7 @@ class DataTables(Construct):
         self.audit = dynamodb.Table(
             self,
             "Audit",
-            table_name=f"{prefix}-audit",
+            table_name=names.audit_table,
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",

@@ -22,6 +22,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from concord.naming import Names
+
 from ..nag import LOG_KEY_REASON, acknowledge, skip_checkov
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -29,6 +31,11 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 # tool.concord.python (why that version: there). The layer's wheels are built for it.
 RUNTIME_PYTHON_VERSION: str = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["concord"]["python"]
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_PYTHON_VERSION.replace(".", "_"))
+# Graviton: about 20% less per GB-second than x86_64 at the same memory; every binary wheel the
+# layer needs (pydantic-core, cryptography, cffi, wrapt) is published for manylinux2014_aarch64.
+# The layer's wheels and the functions' architecture must change together (docs/decisions.md).
+ARCHITECTURE: lambda_.Architecture = lambda_.Architecture.ARM_64
+LAYER_PLATFORM = "manylinux2014_aarch64"
 # Provided by the Lambda Python runtime: not bundled (botocore alone is ~30 MB, pulled in
 # by aws-xray-sdk), so functions use the runtime's copies.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath"}
@@ -69,14 +76,14 @@ class LayerBundler:
         shutil.copytree(
             REPO_ROOT / "shared" / "concord",
             target / "concord",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli", "operator"),
         )
         if self._with_dependencies:
             subprocess.run(
                 [
                     sys.executable, "-m", "pip", "install", "-qq", "--no-compile",
                     "--target", str(target),
-                    "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--platform", LAYER_PLATFORM, "--implementation", "cp",
                     "--python-version", RUNTIME_PYTHON_VERSION, "--only-binary=:all:",
                     *runtime_requirements(),
                 ],
@@ -133,7 +140,7 @@ class ConcordFunction(Construct):
         construct_id: str,
         *,
         name: str,
-        physical_prefix: str,
+        names: Names,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         log_retention_days: int,
@@ -145,7 +152,7 @@ class ConcordFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.reserved_concurrency = reserved_concurrency
-        function_name = f"{physical_prefix}-{name.replace('_', '-')}"
+        function_name = names.function(name)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -172,7 +179,7 @@ class ConcordFunction(Construct):
             function_name=function_name,
             description=description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler="handler.handler",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]

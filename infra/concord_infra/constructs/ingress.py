@@ -19,6 +19,7 @@ from constructs import Construct
 
 from concord.ingress.schemes import scheme_for
 from concord.ingress.sources import SourceConfig, secret_name
+from concord.naming import Names
 
 from ..config import WebAclConfig
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
@@ -38,17 +39,13 @@ WEBHOOK_API_ACKNOWLEDGED = {
 }
 
 
-def webhook_secret_prefix(prefix: str) -> str:
-    return f"{prefix.replace('-', '/', 1)}/webhooks"
-
-
 class WebhookIngress(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         stage_name: str,
         function: ConcordFunction,
         bus: events.IEventBus,
@@ -62,7 +59,7 @@ class WebhookIngress(Construct):
         web_acl: WebAclConfig | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        secret_prefix = webhook_secret_prefix(prefix)
+        secret_prefix = names.webhook_secret_prefix
         self.secrets = {
             source: secretsmanager.Secret(
                 self,
@@ -111,7 +108,7 @@ class WebhookIngress(Construct):
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/apigateway/{prefix}-webhooks",
+            log_group_name=f"/aws/apigateway/{names.webhooks_api}",
             retention=RETENTION[log_retention_days],
             removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
         )
@@ -119,7 +116,7 @@ class WebhookIngress(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
-            rest_api_name=f"{prefix}-webhooks",
+            rest_api_name=names.webhooks_api,
             description="Concord webhook ingress",
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
@@ -157,7 +154,7 @@ class WebhookIngress(Construct):
                 "source and the function refuses unsigned requests before doing any work.",
             )
         else:
-            WebhookFirewall(self, "Firewall", prefix=prefix, stage=self.api.deployment_stage, config=web_acl)
+            WebhookFirewall(self, "Firewall", names=names, stage=self.api.deployment_stage, config=web_acl)
         skip_checkov(
             self.api.deployment_stage,
             "CKV_AWS_120",

@@ -13,6 +13,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from concord.events.types import Severity
+from concord.naming import Names
 from constructs import Construct
 
 from .functions import METRICS_NAMESPACE, ConcordFunction
@@ -31,7 +32,7 @@ class IngressAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         api: apigw.RestApi,
         function: ConcordFunction,
         sources: Sequence[str],
@@ -39,7 +40,7 @@ class IngressAlarms(Construct):
         signature_failures_threshold: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        name = f"{prefix}-webhooks"
+        name = names.webhooks_api
         # API Gateway metrics: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
         topics.alarm(
             self,

@@ -11,21 +11,22 @@ from constructs import Construct
 
 from concord.catalog import INGRESS, SAGA
 from concord.events.types import Severity
+from concord.naming import Names
 
 
 class AlarmTopics(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch alarms cannot publish to topics under aws/sns.
         self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"{prefix} alarm topics"
+            self, "Key", enable_key_rotation=True, description=f"{names.prefix} alarm topics"
         )
         self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topics: dict[Severity, sns.Topic] = {
             severity: sns.Topic(
                 self,
                 f"{severity.value.title()}Topic",
-                topic_name=f"{prefix}-alarms-{severity.value}",
+                topic_name=names.alarm_topic(severity.value),
                 master_key=self.key,
                 enforce_ssl=True,
             )

@@ -17,9 +17,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
 from concord import catalog
 from concord.catalog import SAGA, Access, Step
-from constructs import Construct
+from concord.naming import Names
 
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
 from .bus import grant_publish
@@ -28,9 +30,6 @@ from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .ops import AlarmTopics
 
-def systems_secret_prefix(prefix: str) -> str:
-    return f"{prefix.replace('-', '/', 1)}/systems"
-
 
 class QuoteToCash(Construct):
     def __init__(
@@ -38,7 +37,7 @@ class QuoteToCash(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -54,7 +53,7 @@ class QuoteToCash(Construct):
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        secret_prefix = systems_secret_prefix(prefix)
+        secret_prefix = names.systems_secret_prefix
         # Connection of each system, {"kind": "tryton", "url": ..., ...}: set after deploying.
         self.system_secrets = {
             system: secretsmanager.Secret(
@@ -157,7 +156,7 @@ class QuoteToCash(Construct):
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{SAGA.physical_name(prefix)}",
+            log_group_name=f"/aws/vendedlogs/states/{SAGA.physical_name(names.prefix)}",
             retention=RETENTION[log_retention_days],
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
@@ -165,7 +164,7 @@ class QuoteToCash(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=SAGA.physical_name(prefix),
+            state_machine_name=SAGA.physical_name(names.prefix),
             definition_body=sfn.DefinitionBody.from_chainable(chain),
             timeout=Duration.hours(1),
             tracing_enabled=True,
@@ -191,7 +190,7 @@ class QuoteToCash(Construct):
                 self,
                 f"Sagas{what.title().replace('-', '')}",
                 metric=metric,
-                name=f"{SAGA.physical_name(prefix)}-{what}",
+                name=f"{SAGA.physical_name(names.prefix)}-{what}",
                 description=f"{SAGA.flow.label} sagas {what}: see SyncExceptionRaised and `concord exceptions`",
                 severity=SAGA.flow.severity,
             )
@@ -200,7 +199,7 @@ class QuoteToCash(Construct):
             self,
             "Trigger",
             flow=SAGA.flow,
-            prefix=prefix,
+            names=names,
             bus=bus,
             function=start,
             topics=topics,

@@ -13,6 +13,7 @@ from aws_cdk import aws_events as events
 from constructs import Construct
 
 from concord.catalog import RECONCILIATION
+from concord.naming import Names
 from concord.stores.registry import BY_OBJECT_TYPE_INDEX
 
 from .data import DataTables, grant_index_query
@@ -28,7 +29,7 @@ class Reconciliation(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -51,7 +52,7 @@ class Reconciliation(Construct):
             self,
             "Runs",
             flow=RECONCILIATION,
-            prefix=prefix,
+            prefix=names.prefix,
             function=self.function,
             every=Duration.hours(every_hours),
             topics=topics,

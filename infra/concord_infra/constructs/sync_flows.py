@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from constructs import Construct
+
 from concord import catalog
 from concord.ingress.vendors.salesforce.change_events import EventRelay
-from constructs import Construct
+from concord.naming import Names
 
 from .consumer import EventConsumer
 from .data import DataTables, grant_items
@@ -27,7 +29,7 @@ class SyncFlows(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
@@ -40,8 +42,11 @@ class SyncFlows(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.consumers: list[EventConsumer] = []
-        relays_environment = {
-            "SALESFORCE_EVENT_RELAYS": json.dumps([relay.model_dump() for relay in event_relays], sort_keys=True)
+        # Enrichment: the relays it reads, and change capture's checkpoints (a notice without ids
+        # is a delta read from there).
+        enrichment_environment = {
+            "SALESFORCE_EVENT_RELAYS": json.dumps([relay.model_dump() for relay in event_relays], sort_keys=True),
+            "CHECKPOINTS_TABLE_NAME": tables.checkpoints.table_name,
         }
         for flow in catalog.SYNC_FLOWS:
             function = make_function(
@@ -51,7 +56,7 @@ class SyncFlows(Construct):
                     **quote_to_cash.systems_environment,
                     "AUDIT_TABLE_NAME": tables.audit.table_name,
                     "RETRY_BASE_SECONDS": str(retry_base_seconds),
-                    **(relays_environment if flow is catalog.ENRICHMENT else {}),
+                    **(enrichment_environment if flow is catalog.ENRICHMENT else {}),
                 },
                 timeout=Duration.seconds(flow.timeout_seconds),
                 # Each flow calls the vendors: cap how many run at once (stage config).
@@ -59,12 +64,14 @@ class SyncFlows(Construct):
             )
             quote_to_cash.grant_systems_access(function, tables, bus, flow.access)
             grant_items(tables.audit, function.function, "dynamodb:PutItem")
+            if flow is catalog.ENRICHMENT:
+                tables.checkpoints.grant(function.function, "dynamodb:GetItem", "dynamodb:PutItem")
             self.consumers.append(
                 EventConsumer(
                     self,
                     "".join(part.title() for part in flow.name.split("_")),
                     flow=flow,
-                    prefix=prefix,
+                    names=names,
                     bus=bus,
                     function=function,
                     topics=topics,

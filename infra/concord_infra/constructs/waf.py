@@ -10,6 +10,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from concord.naming import Names
+
 from ..config import WebAclConfig
 
 # The managed rule groups applied, in order, with the rules switched to count only (and why).
@@ -32,7 +34,7 @@ def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
 
 class WebhookFirewall(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, prefix: str, stage: apigw.Stage, config: WebAclConfig
+        self, scope: Construct, construct_id: str, *, names: Names, stage: apigw.Stage, config: WebAclConfig
     ) -> None:
         super().__init__(scope, construct_id)
         # Rate-based rule: https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
@@ -46,7 +48,7 @@ class WebhookFirewall(Construct):
                         aggregate_key_type="IP", limit=config.rate_limit_per_ip, evaluation_window_sec=300
                     )
                 ),
-                visibility_config=_visibility(f"{prefix}-webhooks-rate-limit"),
+                visibility_config=_visibility(names.resource("webhooks", "rate_limit")),
             )
         ]
         for priority, (group, counted) in enumerate(MANAGED_RULE_GROUPS.items(), start=1):
@@ -68,17 +70,17 @@ class WebhookFirewall(Construct):
                             or None,
                         )
                     ),
-                    visibility_config=_visibility(f"{prefix}-webhooks-{group}"),
+                    visibility_config=_visibility(names.resource("webhooks", group)),
                 )
             )
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
-            name=f"{prefix}-webhooks",
+            name=names.webhooks_api,
             description="Concord webhook API: rate limit per source IP and AWS managed rule sets",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
-            visibility_config=_visibility(f"{prefix}-webhooks"),
+            visibility_config=_visibility(names.webhooks_api),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=stage.stage_arn, web_acl_arn=self.web_acl.attr_arn)

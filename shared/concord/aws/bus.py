@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,37 +21,42 @@ class BusUnavailable(TransientError):
     """The event bus did not accept every event; the caller must not acknowledge them."""
 
 
+@dataclass(frozen=True)
+class BusEntry:
+    """One PutEvents entry, serialized once: its size is checked and it is sent from the same text."""
+
+    source: str
+    detail_type: str
+    detail: str
+
+    @property
+    def size(self) -> int:
+        """The size EventBridge counts (Source, DetailType and Detail as UTF-8; no Time or Resources are sent)."""
+        return sum(len(text.encode("utf-8")) for text in (self.source, self.detail_type, self.detail))
+
+    def fits(self) -> bool:
+        return self.size < PUT_EVENTS_MAX_BYTES
+
+
+def bus_entry(event: Envelope) -> BusEntry:
+    return BusEntry(source=event.bus_source, detail_type=event.type, detail=event.model_dump_json())
+
+
 def entry_size(event: Envelope) -> int:
-    """The size EventBridge counts for the event's PutEvents entry (Source, DetailType and
-    Detail as UTF-8; no Time or Resources are sent)."""
-    entry = _entry("", event)
-    return sum(len(entry[key].encode("utf-8")) for key in ("Source", "DetailType", "Detail"))
+    return bus_entry(event).size
 
 
-def fits_on_the_bus(event: Envelope) -> bool:
-    return entry_size(event) < PUT_EVENTS_MAX_BYTES
-
-
-def _entry(bus_name: str, event: Envelope) -> dict[str, str]:
-    return {
-        "EventBusName": bus_name,
-        "Source": event.bus_source,
-        "DetailType": event.type,
-        "Detail": event.model_dump_json(),
-    }
-
-
-def _batches(events: Sequence[Envelope]) -> list[list[Envelope]]:
+def _batches(entries: Sequence[BusEntry]) -> list[list[BusEntry]]:
     """Consecutive batches of at most 10 entries whose sizes add up to under the request limit."""
-    batches: list[list[Envelope]] = []
+    batches: list[list[BusEntry]] = []
     size = 0
-    for event in events:
-        event_size = entry_size(event)
-        if not batches or len(batches[-1]) == PUT_EVENTS_MAX_ENTRIES or size + event_size >= PUT_EVENTS_MAX_BYTES:
+    for entry in entries:
+        entry_bytes = entry.size
+        if not batches or len(batches[-1]) == PUT_EVENTS_MAX_ENTRIES or size + entry_bytes >= PUT_EVENTS_MAX_BYTES:
             batches.append([])
             size = 0
-        batches[-1].append(event)
-        size += event_size
+        batches[-1].append(entry)
+        size += entry_bytes
     return batches
 
 
@@ -60,11 +66,18 @@ class EventBusPublisher:
         self._client = events_client
 
     def publish(self, events: Sequence[Envelope]) -> None:
-        for batch in _batches(events):
+        self.publish_entries([bus_entry(event) for event in events])
+
+    def publish_entries(self, entries: Sequence[BusEntry]) -> None:
+        """Entries already serialized (see BusEntry), e.g. by webhook ingest before its idempotency record."""
+        for batch in _batches(entries):
             self._put_batch(batch)
 
-    def _put_batch(self, events: Sequence[Envelope]) -> None:
-        entries = [_entry(self._bus_name, event) for event in events]
+    def _put_batch(self, batch: Sequence[BusEntry]) -> None:
+        entries = [
+            {"EventBusName": self._bus_name, "Source": e.source, "DetailType": e.detail_type, "Detail": e.detail}
+            for e in batch
+        ]
         try:
             response = self._client.put_events(Entries=entries)
         except (BotoCoreError, ClientError) as error:

@@ -12,6 +12,7 @@ within the cache period (SECRET_CACHE_SECONDS, default 5 minutes) without a rede
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -35,14 +36,19 @@ def webhook_signing_secrets(secret_name: str, cache_seconds: int = DEFAULT_CACHE
 
 
 def webhook_source_secret(secret_name: str, scheme: str, cache_seconds: int = DEFAULT_CACHE_SECONDS) -> BaseModel:
-    """The source's secret, validated against its scheme's model."""
-    model = scheme_for(scheme).secret_model
+    """The source's secret, validated against its scheme's model once per value read (not per request)."""
     try:
-        value = parameters.get_secret(secret_name, transform="json", max_age=cache_seconds)
-        return model.model_validate(value)
-    except (GetParameterError, TransformParameterError, ValidationError) as error:
+        value = parameters.get_secret(secret_name, max_age=cache_seconds)
+        return _validated_secret(scheme, value if isinstance(value, str) else value.decode())
+    except (GetParameterError, ValidationError) as error:
         # The message names the secret, never its value.
         raise ConfigurationError(f"webhook secret {secret_name} is missing or malformed for {scheme}") from error
+
+
+@lru_cache(maxsize=64)
+def _validated_secret(scheme: str, raw_json: str) -> BaseModel:
+    # Keyed by the value: a rotated secret is a new value, validated when first read.
+    return scheme_for(scheme).secret_model.model_validate_json(raw_json)
 
 
 def put_secret(secrets_client: Any, name: str, secret_string: str) -> str:

@@ -179,10 +179,12 @@ class DriftDetected(CanonicalModel):
 class ChangeNotified(CanonicalModel):
     """A system said these records of one type changed, without their content (a webhook that
     carries ids only, a change data capture event): enrichment reads them and announces the
-    business events polling would, with the same event ids."""
+    business events polling would, with the same event ids. No ids: too many changed to name
+    (a Business Central "collection" notification), so enrichment reads the record type's
+    changes from change capture's checkpoint (a delta read)."""
 
     system: Literal["crm", "psa", "erp"]
     record_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
-    record_ids: Annotated[list[RecordId], Field(min_length=1, max_length=200)]
+    record_ids: Annotated[list[RecordId], Field(max_length=200)]
     # The webhook source whose event ids the announced events take (polling's watch uses it too).
     vendor_source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]

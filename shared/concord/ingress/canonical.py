@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, create_model
 
 from ..events import EVENT_MODEL_BY_TYPE, Envelope, event_id_for_delivery, producer_of
 from ..events.envelope import LegalEntity
@@ -38,6 +38,49 @@ def validation_details(error: ValidationError) -> list[dict[str, str]]:
     ][:20]
 
 
+def _typed_delivery(event_model: type[Envelope]) -> type[CanonicalDelivery]:
+    """CanonicalDelivery whose data is the event type's payload model, so the body is validated in one pass."""
+    payload_model = event_model.model_fields["data"].annotation
+    return create_model(f"{event_model.__name__}Delivery", __base__=CanonicalDelivery, data=(payload_model, ...))
+
+
+_TYPED_DELIVERIES: dict[str, type[CanonicalDelivery]] = {
+    name: _typed_delivery(model) for name, model in EVENT_MODEL_BY_TYPE.items()
+}
+
+
+def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> CanonicalDelivery:
+    """The body validated once, as the typed delivery of its event type. Refusals keep their order:
+    malformed shape, unknown type, foreign producer, then invalid data."""
+    event_type = payload.get("type") if isinstance(payload, dict) else None
+    typed = _TYPED_DELIVERIES.get(event_type) if isinstance(event_type, str) else None
+    data_error: ValidationError | None = None
+    if typed is not None:
+        try:
+            delivery = typed.model_validate(payload)
+        except ValidationError as error:
+            data_error = error
+        else:
+            _check_producer(source_name, source, delivery.type)
+            return delivery
+    try:  # only a refused body gets here: the untyped model tells a malformed shape from bad data
+        shape = CanonicalDelivery.model_validate(payload)
+    except ValidationError as error:
+        raise InvalidEvent("body is not a canonical event delivery", validation_details(error)) from error
+    if data_error is None:
+        raise InvalidEvent(f"unknown event type {shape.type[:64]!r}")
+    _check_producer(source_name, source, shape.type)
+    raise InvalidEvent(f"invalid {shape.type} event", validation_details(data_error)) from data_error
+
+
+def _check_producer(source_name: str, source: SourceConfig, event_type: str) -> None:
+    if producer_of(event_type) != source.system:
+        raise ProducerNotAllowed(
+            f"source {source_name!r} speaks for {source.system.value}, but {event_type} "
+            f"may only come from {producer_of(event_type).value}"
+        )
+
+
 def to_canonical_event(
     source_name: str,
     source: SourceConfig,
@@ -45,32 +88,17 @@ def to_canonical_event(
     payload: Any,
     ingested_at: dt.datetime,
 ) -> Envelope:
-    try:
-        delivery = CanonicalDelivery.model_validate(payload)
-    except ValidationError as error:
-        raise InvalidEvent("body is not a canonical event delivery", validation_details(error)) from error
-
-    model = EVENT_MODEL_BY_TYPE.get(delivery.type)
-    if model is None:
-        raise InvalidEvent(f"unknown event type {delivery.type[:64]!r}")
-    if producer_of(delivery.type) != source.system:
-        raise ProducerNotAllowed(
-            f"source {source_name!r} speaks for {source.system.value}, but {delivery.type} "
-            f"may only come from {producer_of(delivery.type).value}"
-        )
-
+    delivery = _delivery_of(source_name, source, payload)
     event_id = event_id_for_delivery(source_name, delivery_id)
-    try:
-        return model.model_validate(
-            {
-                "id": event_id,
-                "occurred_at": delivery.timestamp,
-                "correlation_id": delivery.correlation_id or event_id,
-                "causation_id": delivery.causation_id,
-                "legal_entity": delivery.legal_entity or source.legal_entity,
-                "ingested_at": ingested_at,
-                "data": delivery.data,
-            }
-        )
-    except ValidationError as error:
-        raise InvalidEvent(f"invalid {delivery.type} event", validation_details(error)) from error
+    # Built without a second validation: every field was validated above with the envelope's own
+    # types (timestamp, ids, legal entity, data), or is Concord's (the event id, the ingest time,
+    # the source's configured legal entity).
+    return EVENT_MODEL_BY_TYPE[delivery.type].model_construct(
+        id=event_id,
+        occurred_at=delivery.timestamp,
+        correlation_id=delivery.correlation_id or event_id,
+        causation_id=delivery.causation_id,
+        legal_entity=delivery.legal_entity or source.legal_entity,
+        ingested_at=ingested_at,
+        data=delivery.data,
+    )

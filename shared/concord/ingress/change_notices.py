@@ -20,6 +20,8 @@ from .vendors.salesforce.change_events import EventRelay, change_notices, parse_
 class EnrichmentSettings(FlowSettings):
     # JSON list of change_events.EventRelay; empty when no org relays its changes.
     salesforce_event_relays: str = Field(default="[]", alias="SALESFORCE_EVENT_RELAYS")
+    # Change capture's checkpoints: a notice without ids is read from there (a delta read).
+    checkpoints_table_name: str | None = Field(default=None, alias="CHECKPOINTS_TABLE_NAME")
 
 
 def notice_parser(relays: Mapping[str, Mapping[str, EventRelay]]) -> Callable[[SQSRecord], list[ChangeNotified]]:

@@ -8,7 +8,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
+from ..aws.bus import BusEntry, bus_entry
 from ..events import Envelope
 
 
@@ -98,6 +100,11 @@ class AcceptedDelivery:
     def event(self) -> Envelope:
         """The one event of a single-event delivery (the canonical format has exactly one)."""
         return self.events[0]
+
+    @cached_property
+    def bus_entries(self) -> tuple[BusEntry, ...]:
+        """The events as PutEvents entries, serialized once (size check, idempotency record, PutEvents)."""
+        return tuple(bus_entry(event) for event in self.events)
 
     @property
     def has_effect(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import REFUSALS
-from .schemes import SCHEMES
+from .schemes import all_schemes
 from .sources import SOURCE_NAME_PATTERN
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "ingress.json"
@@ -113,11 +113,12 @@ def _error_response(status: int, codes: list[str], gateway_too: bool) -> dict[st
 
 
 def build_document() -> dict[str, Any]:
-    headers = sorted({h for scheme in SCHEMES.values() for h in scheme.signature_headers})
-    query = sorted({q for scheme in SCHEMES.values() for q in scheme.query_parameters})
-    media_types = sorted({m for scheme in SCHEMES.values() for m in scheme.media_types})
+    schemes = all_schemes()
+    headers = sorted({h for scheme in schemes.values() for h in scheme.signature_headers})
+    query = sorted({q for scheme in schemes.values() for q in scheme.query_parameters})
+    media_types = sorted({m for scheme in schemes.values() for m in scheme.media_types})
     used_by = {
-        name: sorted(s.name for s in SCHEMES.values() if name in s.signature_headers or name in s.query_parameters)
+        name: sorted(s.name for s in schemes.values() if name in s.signature_headers or name in s.query_parameters)
         for name in headers + query
     }
     parameters: list[dict[str, Any]] = [
@@ -156,7 +157,7 @@ def build_document() -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {
             "description": "Accepted, answered as the vendor expects: "
-            + "; ".join(f"{s.name}: {_success_shape(s.name)}" for s in SCHEMES.values() if s.success_status == 200)
+            + "; ".join(f"{s.name}: {_success_shape(s.name)}" for s in schemes.values() if s.success_status == 200)
             + "; business-central handshake: the validationToken echoed as text/plain.",
             "content": {
                 "application/json": {"schema": _ref("AcceptedBatch")},
@@ -166,7 +167,7 @@ def build_document() -> dict[str, Any]:
         },
         "202": {
             "description": "Accepted: "
-            + "; ".join(f"{s.name}: {_success_shape(s.name)}" for s in SCHEMES.values() if s.success_status == 202),
+            + "; ".join(f"{s.name}: {_success_shape(s.name)}" for s in schemes.values() if s.success_status == 202),
             "content": {"application/json": {"schema": {"anyOf": [_ref("Accepted"), _ref("AcceptedBatch")]}}},
         },
     }
@@ -186,7 +187,7 @@ def build_document() -> dict[str, Any]:
             "successStatus": s.success_status,
             "secretFields": list(s.secret_model.model_fields),
         }
-        for s in SCHEMES.values()
+        for s in schemes.values()
     }
     return {
         "openapi": "3.1.0",

@@ -17,14 +17,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws.bus import EventBusPublisher
+from ..aws.bus import BusEntry, EventBusPublisher
 from ..aws.clients import client
 from ..aws.idempotency import run_once
 from ..clock import utc_now
 from ..errors import ConfigurationError, TransientError
-from ..events import parse_event
-from ..stores.audit import AuditTrail
-from ..stores.audit_items import UnprocessedEntry
 from .delivery import AcceptedDelivery
 
 
@@ -35,6 +32,23 @@ class AuditUnavailable(TransientError):
 def _item(unprocessed: Any) -> dict[str, Any]:
     fields = dataclasses.asdict(unprocessed)
     return {**fields, "reason": str(fields["reason"]), "canonical_types": list(fields["canonical_types"])}
+
+
+def idempotency_payload(accepted: AcceptedDelivery) -> dict[str, Any]:
+    """What publish_once remembers the delivery by and publishes from. The events travel as the
+    PutEvents entries accept_delivery serialized (and size-checked): validated once at
+    normalization, never parsed or serialized again."""
+    return {
+        "source": accepted.source,
+        "delivery_id": accepted.delivery_id,
+        "body_sha256": accepted.body_sha256,
+        "scheme": accepted.scheme,
+        "events": [
+            {"id": event.id, "source": entry.source, "detail_type": entry.detail_type, "detail": entry.detail}
+            for event, entry in zip(accepted.events, accepted.bus_entries, strict=True)
+        ],
+        "unprocessed": [_item(item) for item in accepted.unprocessed],
+    }
 
 
 def publish_once(
@@ -52,6 +66,11 @@ def publish_once(
     def publish(delivery: dict[str, Any]) -> dict[str, Any]:
         if delivery["unprocessed"]:
             assert audit_table is not None  # refused above when missing
+            # Imported here: only vendor deliveries record anything, so a canonical source's cold
+            # start does not build the audit trail's models.
+            from ..stores.audit import AuditTrail
+            from ..stores.audit_items import UnprocessedEntry
+
             try:
                 AuditTrail(client("dynamodb"), audit_table).record_unprocessed_delivery(
                     delivery["source"],
@@ -63,25 +82,20 @@ def publish_once(
                 )
             except (BotoCoreError, ClientError) as error:
                 raise AuditUnavailable(f"audit table unreachable: {type(error).__name__}") from error
-        events = [parse_event(raw) for raw in delivery["events"]]
+        events = delivery["events"]
         if events:
-            EventBusPublisher(bus_name, client("events")).publish(events)
+            EventBusPublisher(bus_name, client("events")).publish_entries(
+                [BusEntry(e["source"], e["detail_type"], e["detail"]) for e in events]
+            )
         return {
             "delivery_id": delivery["delivery_id"],
-            "events": [{"event_id": e.id, "event_type": e.type} for e in events],
+            "events": [{"event_id": e["id"], "event_type": e["detail_type"]} for e in events],
             "unprocessed": len(delivery["unprocessed"]),
         }
 
     return run_once(
         publish,
-        {
-            "source": accepted.source,
-            "delivery_id": accepted.delivery_id,
-            "body_sha256": accepted.body_sha256,
-            "scheme": accepted.scheme,
-            "events": [event.model_dump(mode="json") for event in accepted.events],
-            "unprocessed": [_item(item) for item in accepted.unprocessed],
-        },
+        idempotency_payload(accepted),
         table_name=idempotency_table,
         key_jmespath="[source, delivery_id]",
         payload_validation_jmespath="body_sha256",

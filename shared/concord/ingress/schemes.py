@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,11 +16,6 @@ from .canonical import to_canonical_event
 from .delivery import AcceptedDelivery, Normalized, Reply, Verified, WebhookRequest
 from .scheme import Scheme, sha256_hex
 from .sources import SourceConfig, WebhookSecret
-from .vendors.business_central.scheme import BusinessCentralScheme
-from .vendors.hubspot.scheme import HubSpotScheme
-from .vendors.quickbooks.scheme import QuickBooksScheme
-from .vendors.salesforce.scheme import SalesforceScheme
-from .vendors.xero.scheme import XeroScheme
 
 
 class StandardWebhooksScheme(Scheme):
@@ -69,18 +66,29 @@ class StandardWebhooksScheme(Scheme):
         )
 
 
-SCHEMES: dict[str, Scheme] = {
-    scheme.name: scheme
-    for scheme in (
-        StandardWebhooksScheme(),
-        HubSpotScheme(),
-        XeroScheme(),
-        QuickBooksScheme(),
-        SalesforceScheme(),
-        BusinessCentralScheme(),
-    )
+# Vendor schemes by name: (module under ingress.vendors, class). Each is imported when a source
+# first uses it, so a function imports only the schemes of the sources it is called for.
+_VENDOR_SCHEMES: dict[str, tuple[str, str]] = {
+    "hubspot": ("hubspot", "HubSpotScheme"),
+    "xero": ("xero", "XeroScheme"),
+    "quickbooks": ("quickbooks", "QuickBooksScheme"),
+    "salesforce": ("salesforce", "SalesforceScheme"),
+    "business-central": ("business_central", "BusinessCentralScheme"),
 }
+_STANDARD = StandardWebhooksScheme()
 
 
+@cache
 def scheme_for(name: str) -> Scheme:
-    return SCHEMES[name]
+    """The scheme a source configures (KeyError for an unknown name)."""
+    if name == _STANDARD.name:
+        return _STANDARD
+    package, class_name = _VENDOR_SCHEMES[name]
+    module = importlib.import_module(f"{__package__}.vendors.{package}.scheme")
+    scheme: Scheme = getattr(module, class_name)()
+    return scheme
+
+
+def all_schemes() -> dict[str, Scheme]:
+    """Every scheme, by name (the OpenAPI document describes them all)."""
+    return {name: scheme_for(name) for name in (_STANDARD.name, *_VENDOR_SCHEMES)}

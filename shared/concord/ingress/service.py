@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws.bus import PUT_EVENTS_MAX_BYTES, fits_on_the_bus
+from ..aws.bus import PUT_EVENTS_MAX_BYTES
 from . import standard_webhooks
 from .delivery import AcceptedDelivery, Handshake, WebhookRequest
 from .errors import MalformedPayload, PayloadTooLarge, UnknownSource, UnsupportedMediaType
@@ -95,16 +96,37 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
+# A run of digits longer than any integer may be (it may sit in a string: then only the slow path runs).
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_JSON_INTEGER_DIGITS + 1))
+
+
+def _may_be_malformed(body: bytes, max_depth: int) -> bool:
+    """Whether the parsed value needs the full walk of _well_formed. Scans of the raw bytes (in C)
+    rule the problems out for nearly every body: nesting deeper than max_depth needs more than
+    max_depth opening brackets, and a lone surrogate in valid UTF-8 JSON can only be written as a
+    \\uD800-\\uDFFF escape."""
+    return (
+        body.count(b"{") + body.count(b"[") > max_depth
+        or b"\\ud" in body
+        or b"\\uD" in body
+    )
+
+
 def parse_json(body: bytes, max_depth: int) -> Any:
     try:
-        payload = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
+        text = body.decode("utf-8")
+        if _LONG_DIGIT_RUN.search(body):
+            payload = json.loads(text, parse_int=_bounded_int)
+        else:  # no integer can be too long: the parser's own int() is safe and much cheaper
+            payload = json.loads(text)
     except UnicodeDecodeError as error:
         raise MalformedPayload("body is not valid UTF-8") from error
     except (json.JSONDecodeError, RecursionError) as error:
         raise MalformedPayload("body is not valid JSON") from error
-    problem = _well_formed(payload, max_depth)
-    if problem:
-        raise MalformedPayload(problem)
+    if _may_be_malformed(body, max_depth):
+        problem = _well_formed(payload, max_depth)
+        if problem:
+            raise MalformedPayload(problem)
     return payload
 
 
@@ -129,13 +151,7 @@ def accept_delivery(
     else:
         payload = parse_json(request.body, limits.max_json_depth)
     normalized = scheme.normalize(request, request.source, source, secret, verified, payload, now)
-    if not all(fits_on_the_bus(event) for event in normalized.events):
-        # Refused now (the vendor learns it cannot succeed) rather than failing at PutEvents
-        # on every one of the vendor's retries.
-        raise PayloadTooLarge(
-            f"an event of this delivery would exceed EventBridge's {PUT_EVENTS_MAX_BYTES} byte entry limit"
-        )
-    return AcceptedDelivery(
+    accepted = AcceptedDelivery(
         source=request.source,
         delivery_id=normalized.delivery_id,
         body_sha256=normalized.content_sha256,
@@ -143,6 +159,13 @@ def accept_delivery(
         unprocessed=normalized.unprocessed,
         scheme=source.scheme,
     )
+    if not all(entry.fits() for entry in accepted.bus_entries):
+        # Refused now (the vendor learns it cannot succeed) rather than failing at PutEvents
+        # on every one of the vendor's retries.
+        raise PayloadTooLarge(
+            f"an event of this delivery would exceed EventBridge's {PUT_EVENTS_MAX_BYTES} byte entry limit"
+        )
+    return accepted
 
 
 def body_sha256(body: bytes) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ..aws.operations import peek_messages, queue_ref
+from ..operator.queues import peek_messages, queue_ref
 from ..stores.audit import AuditTrail
 from ..stores.audit_items import RecordedEvent
 from .provision import BUS_TAP
@@ -51,12 +51,15 @@ class LocalView:
         """Every canonical event put on the bus since the last drain (EventBridge envelopes)."""
         url, seen = self.queue_url(BUS_TAP), []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return seen
             seen.extend(json.loads(m["Body"]) for m in messages)
             self.sqs.delete_message_batch(
-                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
 
     def dlq_messages(self, dlq_name: str) -> list[dict[str, Any]]:

@@ -13,20 +13,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .template import ACCOUNT, REGION, Topology
+from .template import ACCOUNT, LOCAL_NAMES, REGION, Topology
 
-LOCAL_ROLE = "concord-local-lambda"
+LOCAL_ROLE = LOCAL_NAMES.resource("lambda")
 # A local-only observation point (not in the CDK stack): a queue that receives a copy of
 # every canonical event on the bus, so tests and the demo can see exactly what reached it.
-BUS_TAP = "concord-local-bus-tap"
+BUS_TAP = LOCAL_NAMES.resource("bus_tap")
 
 
 def _exists(error: ClientError) -> bool:
     code = error.response["Error"]["Code"]
     return code in {
-        "ResourceAlreadyExistsException", "ResourceExistsException", "ResourceInUseException",
+        "ResourceAlreadyExistsException",
+        "ResourceExistsException",
+        "ResourceInUseException",
         "ResourceConflictException",
-        "EntityAlreadyExists", "QueueAlreadyExists", "StateMachineAlreadyExists",
+        "EntityAlreadyExists",
+        "QueueAlreadyExists",
+        "StateMachineAlreadyExists",
     }
 
 
@@ -132,7 +136,12 @@ def provision(
         sns.create_topic(Name=topic)
 
     iam, lambda_ = clients("iam"), clients("lambda")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     _create(iam.create_role, RoleName=LOCAL_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/{LOCAL_ROLE}"
     for function in topology.functions:

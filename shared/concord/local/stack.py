@@ -24,15 +24,15 @@ import httpx
 
 from .demo_secrets import demo_secret_value
 from .processes import is_alive, port_is_free, start_detached, stop
-from .roles import ALL_TRYTON, describe, poll_watches, saas_roles
-from .systems import LocalSystems, cache_home
-from .tryton import TrytonLocalError
 from .provision import provision
+from .roles import ALL_TRYTON, describe, poll_watches, saas_roles
 from .state import StackState
-from .template import REGION, REPO_ROOT, Topology, read_topology, synthesize
+from .systems import LocalSystems, cache_home
+from .template import LOCAL_NAMES, REGION, REPO_ROOT, Topology, read_topology, synthesize
+from .tryton import TrytonLocalError
 from .vendors import VendorSandboxes
 
-STACK_NAME = "concord-local"
+STACK_NAME = LOCAL_NAMES.prefix
 READY_TIMEOUT_SECONDS = 60
 
 
@@ -121,17 +121,23 @@ class LocalStack:
         saas = saas_roles(state.systems or ALL_TRYTON)
         if not saas or state.sandbox_port is None or state.vendor_faults_port is None:
             return None
-        return VendorSandboxes(self.state_dir / "vendors", state.host, state.sandbox_port,
-                               state.vendor_faults_port, saas)
+        return VendorSandboxes(
+            self.state_dir / "vendors", state.host, state.sandbox_port, state.vendor_faults_port, saas
+        )
 
     def _fresh_state(self) -> StackState:
         systems = self.with_systems
         choice = dict(self.systems_choice or ALL_TRYTON) if systems else None
         saas = bool(choice and saas_roles(choice))
         return StackState(
-            self.host, self.aws_port, self.webhook_port, self.lambda_port,
-            tryton_port=self.tryton_port if systems else None, faults_port=self.faults_port if systems else None,
-            systems=choice, sandbox_port=self.sandbox_port if saas else None,
+            self.host,
+            self.aws_port,
+            self.webhook_port,
+            self.lambda_port,
+            tryton_port=self.tryton_port if systems else None,
+            faults_port=self.faults_port if systems else None,
+            systems=choice,
+            sandbox_port=self.sandbox_port if saas else None,
             vendor_faults_port=self.vendor_faults_port if saas else None,
         )
 
@@ -163,15 +169,28 @@ class LocalStack:
             ensure_port_free(state.host, state.aws_port, "--aws-port")
             log = self.logs / "emulator.log"
             pid = _spawn(
-                [sys.executable, "-m", "concord.local.emulator", "--host", state.host,
-                 "--port", str(state.aws_port), "--runtime-url", state.lambda_endpoint],
+                [
+                    sys.executable,
+                    "-m",
+                    "concord.local.emulator",
+                    "--host",
+                    state.host,
+                    "--port",
+                    str(state.aws_port),
+                    "--runtime-url",
+                    state.lambda_endpoint,
+                ],
                 log,
             )
-            state = replace(state, emulator_pid=pid, runtime_pid=None if not is_alive(state.runtime_pid) else state.runtime_pid)
+            state = replace(
+                state, emulator_pid=pid, runtime_pid=None if not is_alive(state.runtime_pid) else state.runtime_pid
+            )
             state.save(self.state_dir)
             _wait_until(
                 lambda: httpx.get(f"{state.aws_endpoint}/moto-api/", timeout=1).status_code == 200,
-                "the AWS emulator", log, pid,
+                "the AWS emulator",
+                log,
+                pid,
             )
         systems = self.systems(state)
         if systems:
@@ -182,9 +201,7 @@ class LocalStack:
                 # of an earlier run in Tryton that the registry no longer knows.
                 systems.reset()
         secrets = {
-            name: demo_secret_value(name.rsplit("/", 1)[-1])
-            for name in topology.secrets
-            if "/webhooks/" in name
+            name: demo_secret_value(name.rsplit("/", 1)[-1]) for name in topology.secrets if "/webhooks/" in name
         }
         vendors = self.vendors(state)
         if systems:
@@ -207,7 +224,9 @@ class LocalStack:
             state.save(self.state_dir)
             _wait_until(
                 lambda: httpx.get(f"{state.lambda_endpoint}/health", timeout=1).status_code == 200,
-                "the local Lambda runtime", log, pid,
+                "the local Lambda runtime",
+                log,
+                pid,
             )
         state.save(self.state_dir)
         return state
@@ -228,10 +247,18 @@ class LocalStack:
         if not is_alive(vendors.faults_pid()):
             ensure_port_free(vendors.host, vendors.faults_port, "--vendor-faults-port")
         vendors.start(self.logs)
-        _wait_until(vendors.sandbox_ready, f"the {vendors.vendor} sandbox", self.logs / "vendor-sandbox.log",
-                    vendors.sandbox_pid())
-        _wait_until(vendors.ready, "the fault proxy in front of the vendor sandbox", self.logs / "vendor-faults.log",
-                    vendors.faults_pid())
+        _wait_until(
+            vendors.sandbox_ready,
+            f"the {vendors.vendor} sandbox",
+            self.logs / "vendor-sandbox.log",
+            vendors.sandbox_pid(),
+        )
+        _wait_until(
+            vendors.ready,
+            "the fault proxy in front of the vendor sandbox",
+            self.logs / "vendor-faults.log",
+            vendors.faults_pid(),
+        )
 
     def status(self) -> dict[str, Any]:
         if not StackState.exists(self.state_dir):
@@ -289,7 +316,8 @@ def with_poll_watches(topology: Topology, choice: Mapping[str, str]) -> Topology
     for function in topology.functions:
         if "POLL_WATCHES" in function.environment:
             watches = poll_watches(json.loads(function.environment["POLL_WATCHES"]), choice)
-            function = replace(function, environment={**function.environment,
-                                                      "POLL_WATCHES": json.dumps(watches, sort_keys=True)})
+            function = replace(
+                function, environment={**function.environment, "POLL_WATCHES": json.dumps(watches, sort_keys=True)}
+            )
         functions.append(function)
     return replace(topology, functions=functions)

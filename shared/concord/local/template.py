@@ -18,8 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..naming import Names
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_STAGE = "local"
+LOCAL_NAMES = Names(LOCAL_STAGE)  # every local resource is named as a deployed stage's
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 SYNTH_INPUTS = ("cdk.json", "pyproject.toml", "config", "infra", "functions", "shared/concord")
@@ -41,7 +44,7 @@ def synthesize(cache_dir: Path) -> Path:
     """Synthesize the local stage's template (cached by the hash of its inputs)."""
     key = _inputs_hash()
     outdir = cache_dir / f"cdk.out-{key}"
-    template = outdir / f"concord-{LOCAL_STAGE}.template.json"
+    template = outdir / f"{LOCAL_NAMES.prefix}.template.json"
     if template.exists():
         return template
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -54,7 +57,10 @@ def synthesize(cache_dir: Path) -> Path:
     }
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0 or not template.exists():
         raise RuntimeError(f"cdk synth of the local stage failed:\n{result.stderr[-4000:]}")
@@ -153,8 +159,13 @@ class Topology:
     def from_json(cls, text: str) -> Topology:
         raw = json.loads(text)
         kinds = {
-            "queues": QueueSpec, "rules": RuleSpec, "tables": TableSpec, "functions": FunctionSpec,
-            "event_sources": EventSourceSpec, "routes": RouteSpec, "state_machines": StateMachineSpec,
+            "queues": QueueSpec,
+            "rules": RuleSpec,
+            "tables": TableSpec,
+            "functions": FunctionSpec,
+            "event_sources": EventSourceSpec,
+            "routes": RouteSpec,
+            "state_machines": StateMachineSpec,
             "schedules": ScheduleSpec,
         }
         return cls(**{k: [kinds[k](**item) for item in v] if k in kinds else v for k, v in raw.items()})
@@ -216,8 +227,12 @@ class Resolver:
 
     def ref(self, logical_id: str) -> str:
         pseudo = {
-            "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name, "AWS::NoValue": "",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
+            "AWS::NoValue": "",
         }
         if logical_id in pseudo:
             return pseudo[logical_id]
@@ -247,7 +262,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":

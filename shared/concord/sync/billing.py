@@ -187,8 +187,9 @@ def _add(systems: Systems, invoice_id: str, lines: list[_Line]) -> dict[Hashable
         systems.xref.link(object_type, ref, System.PSA, psa_id, line.event.id)
         systems.xref.link(object_type, ref, System.ERP, line_id, line.event.id)
         record_lineage(systems, object_type, ref, line.event, System.ERP, line_id, f"billed on invoice {invoice_id}")
-        outcomes[line.key] = Billed(billed=True, detail=f"line {line_id} on invoice {invoice_id}",
-                                    invoice_id=invoice_id, line_id=line_id)
+        outcomes[line.key] = Billed(
+            billed=True, detail=f"line {line_id} on invoice {invoice_id}", invoice_id=invoice_id, line_id=line_id
+        )
     return outcomes
 
 

@@ -41,10 +41,13 @@ from ..events.envelope import (
     TimeApprovedEvent,
 )
 from ..events.types import RecordRef, Severity, System
-from ..ports import ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
+from ..ports import ApprovedTimeInBatches, ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
 from .ids import derived_event_id
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
+# Reads what announcing a page of changes needs at once (a batch, not a read per change) and
+# gives the announcer of that page's changes.
+PageAnnouncer = Callable[[Sequence[RecordChange]], Announcer]
 
 
 class CheckpointStore(Protocol):
@@ -60,6 +63,11 @@ class Watch:
     source: ChangeSource
     announce: Announcer
     legal_entity: str  # of the events it announces (the stage's default where a system names none)
+    read_page: PageAnnouncer | None = None  # where the system can read a page's records at once
+
+    def announcer_for(self, changes: Sequence[RecordChange]) -> Announcer:
+        """The announcer of these changes: their reads done together where the system allows."""
+        return self.read_page(changes) if self.read_page else self.announce
 
 
 @dataclass(frozen=True)
@@ -136,11 +144,15 @@ def watch_for(
     key = f"{system}:{record_type}"
     match key:
         case "crm:opportunity":
-            return Watch(key, record_type, crm, announce_won_opportunities(crm, source, legal_entity, clock), legal_entity)
+            announce = announce_won_opportunities(crm, source, legal_entity, clock)
+            return Watch(key, record_type, crm, announce, legal_entity)
         case "crm:customer":
-            return Watch(key, record_type, crm, announce_account_changes(crm, source, legal_entity, clock), legal_entity)
+            announce = announce_account_changes(crm, source, legal_entity, clock)
+            return Watch(key, record_type, crm, announce, legal_entity)
         case "psa:time_entry":
-            return Watch(key, record_type, psa, announce_approved_time(psa, source, legal_entity, clock), legal_entity)
+            announce = announce_approved_time(psa, source, legal_entity, clock)
+            pages = approved_time_pages(psa, source, legal_entity, clock)
+            return Watch(key, record_type, psa, announce, legal_entity, pages)
         case "erp:invoice":
             announce = announce_once_per_record(InvoicePostedEvent, erp.posted_invoice, source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
@@ -168,9 +180,10 @@ def capture(
     for _ in range(max_pages):
         page = watch.source.changes_since(watch.record_type, cursor, page_size)
         events: list[Envelope] = []
+        announce = watch.announcer_for(page.changes) if page.changes else watch.announce
         for change in page.changes:
             try:
-                events += watch.announce(change)
+                events += announce(change)
             except PermanentError as error:
                 # A record no event can be made of (a deal without an account, say) is reported
                 # for a person and passed: it must not hold back every later change of the watch.
@@ -269,6 +282,27 @@ def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, clock: 
         ]
 
     return announce
+
+
+def approved_time_pages(psa: PsaPort, source: str, legal_entity: str, clock: Clock = utc_now) -> PageAnnouncer | None:
+    """announce_approved_time over a page of changes read in one batch, for a PSA that can."""
+    if not isinstance(psa, ApprovedTimeInBatches):
+        return None
+    batch = psa
+
+    def read_page(changes: Sequence[RecordChange]) -> Announcer:
+        entries = batch.approved_entries_of([change.record_id for change in changes])
+
+        def announce(change: RecordChange) -> list[Envelope]:
+            return [
+                _event(TimeApprovedEvent, entry, change, source,
+                       once_per_record_delivery_id("TimeApproved", change, entry.time_entry_id), legal_entity, clock)
+                for entry in entries.get(change.record_id, [])
+            ]
+
+        return announce
+
+    return read_page
 
 
 def announce_once_per_record(

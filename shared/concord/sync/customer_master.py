@@ -115,8 +115,10 @@ def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> Custom
 def _snapshot(account: Customer) -> str:
     """The CRM's values of the synced fields, as the registry keeps them."""
     return json.dumps(
-        {field: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-         for field, value in _values(account).items()},
+        {
+            field: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            for field, value in _values(account).items()
+        },
         sort_keys=True,
     )
 
@@ -133,8 +135,9 @@ def sync_account(
     decision = decide_fields(systems.ownership, "customer", System.CRM, _values(account), _values(current))
     if decision.write:
         systems.erp.update_customer(erp_id, CustomerUpdate(**decision.write))
-        record_lineage(systems, "customer", customer_ref, cause, System.ERP, erp_id,
-                       "updated " + ", ".join(sorted(decision.write)))
+        record_lineage(
+            systems, "customer", customer_ref, cause, System.ERP, erp_id, "updated " + ", ".join(sorted(decision.write))
+        )
     client_id = systems.xref.records_of("customer", customer_ref).get(System.PSA)
     # A PSA whose clients are the CRM's accounts already shows the CRM's name.
     if "name" in decision.write and client_id and not systems.psa.capabilities.clients_are_crm_accounts:

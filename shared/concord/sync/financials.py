@@ -121,8 +121,9 @@ def _record_posting(event: InvoicePostedEvent, systems: Systems, project_ref: st
         )
 
     if systems.xref.update_invoice_state(project_ref, posted.invoice_id, post) is not None:
-        record_lineage(systems, "project", project_ref, event, System.ERP, posted.invoice_id,
-                       f"invoice {posted.number} posted")
+        record_lineage(
+            systems, "project", project_ref, event, System.ERP, posted.invoice_id, f"invoice {posted.number} posted"
+        )
 
 
 def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: str) -> None:
@@ -140,14 +141,23 @@ def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: 
         # What is left to pay only goes down; taking the smaller value makes the order in which
         # payments arrive irrelevant.
         due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
-        return known.model_copy(update={
-            "amount_due": known.amount_due.model_copy(update={"amount": due}),
-            "payments": known.payments | {payment.payment_id},
-        })
+        return known.model_copy(
+            update={
+                "amount_due": known.amount_due.model_copy(update={"amount": due}),
+                "payments": known.payments | {payment.payment_id},
+            }
+        )
 
     if systems.xref.update_invoice_state(project_ref, payment.invoice_id, pay) is not None:
-        record_lineage(systems, "project", project_ref, event, System.ERP, payment.invoice_id,
-                       f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}")
+        record_lineage(
+            systems,
+            "project",
+            project_ref,
+            event,
+            System.ERP,
+            payment.invoice_id,
+            f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}",
+        )
 
 
 def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:
@@ -190,8 +200,15 @@ def _write_statuses(
                     failure = failures[system][record_id]
                     continue
                 systems.xref.set_applied_value("project", project_ref, _status_key(system), status.value)
-                record_lineage(systems, "project", project_ref, touched[project_ref][-1], system, record_id,
-                               f"status {status.value}")
+                record_lineage(
+                    systems,
+                    "project",
+                    project_ref,
+                    touched[project_ref][-1],
+                    system,
+                    record_id,
+                    f"status {status.value}",
+                )
                 written.append(system.value.upper())
         outcomes[project_ref] = failure or Propagated(
             applied=True,

@@ -157,7 +157,9 @@ def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApp
         systems.bus.publish([exception])
         return TermsApplied(applied=False, detail=exception.data.reason, exception_event_id=exception.id)
     systems.erp.set_contract_terms(project_ref, customer_id, terms)
-    detail = f"contract {terms.contract_type.value}, billing owner {terms.billing_owner}, {len(terms.milestones)} milestones"
+    detail = (
+        f"contract {terms.contract_type.value}, billing owner {terms.billing_owner}, {len(terms.milestones)} milestones"
+    )
     record_lineage(systems, "project", project_ref, event, System.ERP, project_ref, detail)
     systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
     return TermsApplied(applied=True, detail=detail)

@@ -24,6 +24,9 @@ from ..domain import (
     ProjectPlan,
     ProjectRecord,
     ProjectState,
+    RecognitionMethod,
+    RevenueLine,
+    RevenueSchedule,
     TaskPlan,
 )
 from ..errors import ConcordError, ValidationFailed
@@ -71,6 +74,10 @@ class StepOutcome(StepResult):
     detail: str
 
 
+class RevenueScheduleMapped(StepOutcome):
+    schedule_id: str | None = None  # the ERP's record of the schedule, when one was set
+
+
 class Published(StepResult):
     event_id: str
 
@@ -105,7 +112,7 @@ class SagaState(BaseModel):
     erp_customer: ErpCustomerLinked | None = None
     project: ProjectCreated | None = None
     billing_terms: StepOutcome | None = None
-    revenue_schedule: StepOutcome | None = None
+    revenue_schedule: RevenueScheduleMapped | None = None
     failed_step: str | None = None
     error: SagaError | None = None
     activated: Published | None = None
@@ -238,15 +245,51 @@ def assign_billing_terms(state: SagaState, systems: Systems) -> StepOutcome:
     return StepOutcome(applied=True, detail=f"payment term {term}")
 
 
-def map_revenue_schedule(state: SagaState, systems: Systems) -> StepOutcome:
-    state.require("project")
+def revenue_schedule(opportunity: Opportunity, closed_on: dt.date, rules: LegalEntityRules) -> RevenueSchedule:
+    """What the won deal says about its revenue: each line's amount, recognized as the legal
+    entity's rules say for its service item, over the term from the day the deal closed."""
+
+    def method(service_item: str) -> RecognitionMethod:
+        if rules.billing.is_hourly(service_item):
+            return RecognitionMethod.ON_INVOICE
+        if service_item in rules.revenue.milestone_service_items:
+            return RecognitionMethod.ON_MILESTONE
+        return RecognitionMethod.RATABLY
+
+    return RevenueSchedule(
+        starts_on=opportunity.closed_on or closed_on,
+        term_months=rules.revenue.term_months,
+        lines=[
+            RevenueLine(service_item=line.service_item, description=line.description, quantity=line.quantity,
+                        amount=line.unit_price.model_copy(update={"amount": line.unit_price.amount * line.quantity}),
+                        method=method(line.service_item))
+            for line in opportunity.lines
+        ],
+    )
+
+
+def map_revenue_schedule(state: SagaState, systems: Systems) -> RevenueScheduleMapped:
+    created: ProjectCreated = state.require("project")
     if not systems.erp.capabilities.revenue_schedules:
-        return StepOutcome(
+        return RevenueScheduleMapped(
             applied=False,
             detail="not applicable: the ERP does not model revenue schedules; revenue follows posted invoices",
         )
-    # No connector with revenue recognition exists yet; refuse rather than pretend.
-    raise ValidationFailed("the ERP models revenue schedules but Concord cannot map them yet")
+    validated: CustomerValidated = state.require("validation")
+    linked: ErpCustomerLinked = state.require("erp_customer")
+    schedule = revenue_schedule(validated.opportunity, state.event.data.closed_on,
+                                systems.rules_for(state.event.legal_entity))
+    if not schedule.deferred_lines():
+        return RevenueScheduleMapped(applied=False, detail="every line is recognized as it is invoiced")
+    # Idempotent in the ERP: a re-run for the same project gets the same schedule back.
+    schedule_id = systems.erp.set_revenue_schedule(created.project_ref, linked.erp_customer_id, schedule)
+    systems.xref.link("revenue_schedule", created.project_ref, System.ERP, schedule_id, state.event.id)
+    deferred = len(schedule.deferred_lines())
+    return RevenueScheduleMapped(
+        applied=True, schedule_id=schedule_id,
+        detail=f"{deferred} of {len(schedule.lines)} lines deferred over {schedule.term_months} months from "
+               f"{schedule.starts_on.isoformat()}",
+    )
 
 
 def publish_project_activated(state: SagaState, systems: Systems, now: dt.datetime) -> Published:

@@ -32,6 +32,16 @@ class BillingMapping(BaseModel):
         return self.expense_service_items.get(category.strip().lower(), self.default_expense_service_item)
 
 
+class RevenueRules(BaseModel):
+    """How a won deal's revenue is recognized, where the ERP keeps revenue schedules: hourly
+    lines as invoiced, milestone lines when released, every other line ratably over the term."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    term_months: int = Field(default=12, ge=1, le=120)  # the contract term a deal runs from its close
+    milestone_service_items: frozenset[Name] = frozenset()
+
+
 class LegalEntityRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,6 +50,7 @@ class LegalEntityRules(BaseModel):
     tax_id_required: bool = True
     default_payment_term: Name
     billing: BillingMapping
+    revenue: RevenueRules = RevenueRules()
 
     @property
     def billing_currency(self) -> str:

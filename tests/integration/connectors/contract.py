@@ -19,8 +19,11 @@ from concord.domain import (
     Customer,
     LineRefs,
     ProjectRecord,
+    RecognitionMethod,
+    RevenueLine,
+    RevenueSchedule,
 )
-from concord.events.types import Address
+from concord.events.types import Address, Money
 from concord.ports import CrmPort, ErpPort, PsaPort
 
 
@@ -78,3 +81,20 @@ def hours_of(entries: list[ApprovedTime]) -> Decimal:
 
 def stores_line_refs(erp: ErpPort) -> bool:
     return erp.capabilities.line_refs is LineRefs.STORED
+
+
+# The ERPs that keep revenue schedules, named here rather than read from their capabilities: an
+# ERP that stopped declaring them (or started) fails the contract instead of skipping it.
+KEEPS_REVENUE_SCHEDULES = {"dynamics_finance"}
+
+
+def support_deal(starts_on: dt.date) -> RevenueSchedule:
+    """A year of support recognized ratably, a go-live milestone, and hours recognized as invoiced."""
+    def line(item: str, amount: str, method: RecognitionMethod) -> RevenueLine:
+        return RevenueLine(service_item=item, description=item.title(), quantity=Decimal(1),
+                           amount=Money(amount=Decimal(amount), currency="USD"), method=method)
+
+    return RevenueSchedule(starts_on=starts_on, term_months=12, lines=[
+        line("SUPPORT-YR", "12000", RecognitionMethod.RATABLY),
+        line("MILESTONE", "3000", RecognitionMethod.ON_MILESTONE),
+        line("CONSULT-HR", "1500", RecognitionMethod.ON_INVOICE)])

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 
 from concord.domain import FinancialStatus, InvoiceLine, ProjectPlan, TaskPlan
-from concord.errors import ConcordError
+from concord.errors import ConcordError, ConfigurationError
 from concord.events.types import Money
 
-from .contract import Harness, hours_of, stores_line_refs, unique_customer
+from .contract import KEEPS_REVENUE_SCHEDULES, Harness, hours_of, stores_line_refs, support_deal, unique_customer
 from .harnesses import CRMS, ERPS, PSAS, harness  # noqa: F401 - the fixture
 
 # Each test runs for every implementation of the role it exercises.
@@ -201,3 +201,22 @@ def test_erp_draft_lines_are_added_once_per_reference(harness: Harness) -> None:
         assert again == ids  # the ERP knows the lines: nothing added twice
         assert harness.erp.billed_refs([line.concord_ref or "" for line in lines]) == {
             line.concord_ref: line.quantity for line in lines}
+
+
+@erp
+def test_erp_revenue_schedules_are_kept_once_per_project_or_declared_a_gap(harness: Harness) -> None:
+    customer = harness.erp.upsert_customer(unique_customer(), f"customer:crm:{dt.datetime.now().timestamp()}", None)
+    project_ref = f"project:crm:revenue-{dt.datetime.now().timestamp()}"
+    deal = support_deal(dt.date(2026, 11, 25))
+    keeps = harness.name in KEEPS_REVENUE_SCHEDULES
+
+    assert harness.erp.capabilities.revenue_schedules is keeps
+    if not keeps:
+        with pytest.raises(ConfigurationError):
+            harness.erp.set_revenue_schedule(project_ref, customer.customer_id, deal)
+        return
+    schedule_id = harness.erp.set_revenue_schedule(project_ref, customer.customer_id, deal)
+    assert schedule_id
+    assert harness.erp.set_revenue_schedule(project_ref, customer.customer_id, deal) == schedule_id
+    other = harness.erp.set_revenue_schedule(f"{project_ref}-2", customer.customer_id, deal)
+    assert other != schedule_id

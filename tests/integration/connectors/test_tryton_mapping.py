@@ -17,33 +17,6 @@ T0 = dt.datetime(2026, 4, 3, 9, 0, 0, 123456)
 T1 = T0 + dt.timedelta(seconds=1)
 
 
-def _rows(*pairs: tuple[dt.datetime, int]) -> list[dict[str, object]]:
-    return [{"id": id_, names.MODIFIED_AT: at} for at, id_ in pairs]
-
-
-def test_after_cursor_drops_only_the_ids_already_seen_at_the_cursor_time() -> None:
-    rows = _rows((T0, 1), (T0, 2), (T0, 3), (T1, 4))
-    cursor = TimeCursor(written_at=T0.replace(tzinfo=dt.UTC), ids_at=frozenset({"1"}))
-
-    assert [r["id"] for r in polling.after_cursor(rows, cursor, 2)] == [2, 3]
-    assert [r["id"] for r in polling.after_cursor(rows, cursor, None)] == [2, 3, 4]
-
-
-def test_paging_with_the_advanced_cursor_never_skips_nor_repeats() -> None:
-    rows = _rows((T0, 1), (T0, 2), (T0, 3), (T1, 4), (T1, 5))
-    cursor = TimeCursor.at((T0 - dt.timedelta(days=1)).replace(tzinfo=dt.UTC))
-    seen: list[str] = []
-    for _ in range(10):
-        visible = [r for r in rows if r[names.MODIFIED_AT] >= names.to_tryton_datetime(cursor.written_at)]
-        page = polling.to_record_changes(polling.after_cursor(visible, cursor, 2), "customer")
-        if not page:
-            break
-        seen += [c.record_id for c in page]
-        cursor = cursor.advanced([(c.record_id, c.written_at) for c in page])
-
-    assert seen == ["1", "2", "3", "4", "5"]
-
-
 def test_resuming_rewinds_a_minute_and_never_hands_out_a_cursor_behind_the_saved_one() -> None:
     types = polling.RecordTypes("CRM", {"customer": ("party.party", [], names.MODIFIED_AT)})
     saved = TimeCursor(written_at=T1.replace(tzinfo=dt.UTC), ids_at=frozenset({"4"})).encode()

@@ -42,8 +42,10 @@ def test_a_batch_costs_three_calls_and_notes_only_what_is_new() -> None:
     assert sorted(failed) == ["9", "x"] and all(isinstance(e, RecordNotFound) for e in failed.values())
     assert len(client.methods) == 3
     noted = [(r, m.split(" (")[0]) for r, m in client.notes[1:]]
-    assert noted == [(f"{Model.OPPORTUNITY},1", f"{FINANCIAL_STATUS_NOTE}invoiced"),
-                     (f"{Model.OPPORTUNITY},3", f"{FINANCIAL_STATUS_NOTE}paid")]
+    assert noted == [
+        (f"{Model.OPPORTUNITY},1", f"{FINANCIAL_STATUS_NOTE}invoiced"),
+        (f"{Model.OPPORTUNITY},3", f"{FINANCIAL_STATUS_NOTE}paid"),
+    ]
 
     again = status_notes.write_statuses(client, FINANCIAL_STATUS, {"1": FinancialStatus.INVOICED})  # type: ignore[arg-type]
     reads = [f"model.{Model.OPPORTUNITY}.search_read", f"model.{Model.NOTE}.search_read"]

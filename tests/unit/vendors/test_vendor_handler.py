@@ -269,29 +269,50 @@ def test_business_central_handshake_echoes_the_validation_token(ingest: Ingest) 
 
 
 @pytest.mark.parametrize("state", [BC_STATE, BC_OLD_STATE], ids=["current", "previous"])
-def test_business_central_notifications_are_recorded(ingest: Ingest, state: str) -> None:
+def test_business_central_invoices_and_payments_become_change_notices_the_rest_is_recorded(
+    ingest: Ingest, state: str
+) -> None:
     body = senders.business_central_payload(
         state, ("salesInvoices", "created"), ("customerPayments", "updated"), ("customers", "updated"),
         ("salesInvoices", "deleted"), ("items", "updated"),
     )
+    named = [item["resource"].rsplit("(", 1)[1].rstrip(")") for item in json.loads(body)["value"][:2]]
     response = ingest.post(senders.business_central("businesscentral", body))
 
-    assert response["statusCode"] == 200
+    assert response["statusCode"] == 200  # what Business Central expects: anything else may delete the subscription
+    notices = [m["detail"]["data"] for m in ingest.messages_on_bus()]
+    assert sorted((n["record_type"], n["record_ids"]) for n in notices) == [("invoice", [named[0]]),
+                                                                           ("payment", [named[1]])]
+    assert all(n["system"] == "erp" and n["vendor_source"] == "businesscentral" for n in notices)
     assert [(i["vendor_event_type"], i["reason"]) for i in _audit(ingest)["items"]] == [
-        ("salesInvoices.created", "needs_enrichment"), ("customerPayments.updated", "needs_enrichment"),
         ("customers.updated", "not_system_of_record"), ("salesInvoices.deleted", "not_mapped"),
         ("items.updated", "not_mapped"),
     ]
 
 
-def test_business_central_collection_notification_needs_enrichment(ingest: Ingest) -> None:
+def test_business_central_collection_notification_is_a_notice_without_ids_for_a_delta_read(ingest: Ingest) -> None:
+    """Over 1,000 changes name no record: enrichment reads the record type from its checkpoint."""
     body = json.dumps({"value": [{
         "subscriptionId": "s", "clientState": BC_STATE, "changeType": "collection",
         "resource": "/api/v2.0/companies(7dbba574-5f69-4167-a43e-fb975045de15)/salesInvoices?$filter=lastDateTimeModified%20gt%202018-10-15T11:00:00Z",
     }]}).encode()
-    assert ingest.post(senders.business_central("businesscentral", body))["statusCode"] == 200
-    [item] = _audit(ingest)["items"]
-    assert (item["vendor_event_type"], item["reason"]) == ("salesInvoices.collection", "needs_enrichment")
+
+    response = ingest.post(senders.business_central("businesscentral", body))
+
+    assert response["statusCode"] == 200
+    (notice,) = ingest.messages_on_bus()
+    assert notice["detail-type"] == "ChangeNotified"
+    assert notice["detail"]["data"] == {"system": "erp", "record_type": "invoice", "record_ids": [],
+                                        "vendor_source": "businesscentral"}
+
+
+def test_business_central_redelivered_notification_is_the_same_change_notice(ingest: Ingest) -> None:
+    body = senders.business_central_payload(BC_STATE, ("salesInvoices", "updated"))
+    first = ingest.post(senders.business_central("businesscentral", body))
+    again = ingest.post(senders.business_central("businesscentral", body))
+
+    assert first["statusCode"] == again["statusCode"] == 200
+    assert len(ingest.messages_on_bus()) == 1
 
 
 # --------------------------------------------------------------------------- failures defer

@@ -2,7 +2,7 @@
 reconcile`.
 
 They act on a deployed stage (--stage, --profile, --region) or on the local stack (--local);
-the AWS-side logic is concord.aws.operations. See docs/operations.md.
+the AWS-side logic is concord.operator, one module per command. See docs/operations.md.
 """
 
 from __future__ import annotations

@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from ...aws.operations import Actor, Names, OperationsError, caller_identity
+from ...naming import Names
+from ...operator.actor import Actor, caller_identity
+from ...operator.calls import OperationsError
+from ...operator.stores import StageStores
 from .filters import FilterSyntaxError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -29,16 +32,17 @@ console = Console()
 errors = Console(stderr=True)
 
 Local = Annotated[bool, typer.Option("--local", help="Act on the local stack instead of AWS.")]
-StateDir = Annotated[
-    Optional[Path], typer.Option(help="Where the local stack keeps its state (env CONCORD_LOCAL_DIR).")
-]
+StateDir = Annotated[Path | None, typer.Option(help="Where the local stack keeps its state (env CONCORD_LOCAL_DIR).")]
 Stage = Annotated[
-    Optional[str],
-    typer.Option(help="Deployed stage: resources are named concord-<stage>-… (env CONCORD_STAGE; default dev).",
-                 envvar="CONCORD_STAGE", show_envvar=False),
+    str | None,
+    typer.Option(
+        help="Deployed stage: resources are named concord-<stage>-… (env CONCORD_STAGE; default dev).",
+        envvar="CONCORD_STAGE",
+        show_envvar=False,
+    ),
 ]
-Profile = Annotated[Optional[str], typer.Option(help="AWS profile (default: the usual credential chain).")]
-Region = Annotated[Optional[str], typer.Option(help="AWS region (default: the profile's or AWS_REGION).")]
+Profile = Annotated[str | None, typer.Option(help="AWS profile (default: the usual credential chain).")]
+Region = Annotated[str | None, typer.Option(help="AWS region (default: the profile's or AWS_REGION).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
@@ -58,6 +62,10 @@ class Target:
         if service not in self._clients:
             self._clients[service] = self._factory(service)
         return self._clients[service]
+
+    def stores(self) -> StageStores:
+        """The stage's audit trail, registry and checkpoints."""
+        return StageStores.of(self.client("dynamodb"), self.names)
 
     def actor(self) -> Actor:
         os_user = _os_user()

@@ -9,14 +9,36 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ...aws import operations as ops
 from ...clock import utc_now
+from ...naming import source_queue_of
+from ...operator.actor import Actor
+from ...operator.calls import OperationsError
+from ...operator.dlq import (
+    Editor,
+    EditOutcome,
+    RedriveOutcome,
+    RedriveRun,
+    apply_edit,
+    editable_text,
+    record_move_task,
+    start_message_move_task,
+)
+from ...operator.queues import (
+    DlqMessage,
+    QueueRef,
+    find_dlq_message,
+    flow_and_severity,
+    queue_attributes,
+    queue_ref,
+    stage_dlqs,
+)
+from ...operator.trace import correlated_events, records_named
 from . import render
 from .context import (
     EXIT_OK,
@@ -39,50 +61,37 @@ from .filters import combine
 dlq_app = typer.Typer(help="Dead-letter queues: show a parked message, redrive selected ones.", no_args_is_help=True)
 
 QueueOption = Annotated[
-    Optional[str],
-    typer.Option("--queue", "-q", help="A DLQ: its full name, or short (audit-trail, quote-to-cash-dlq). Default: all."),
+    str | None,
+    typer.Option(
+        "--queue", "-q", help="A DLQ: its full name, or short (audit-trail, quote-to-cash-dlq). Default: all."
+    ),
 ]
 
 
-def _dlqs(where: Target, queue: str | None) -> list[ops.QueueRef]:
+def _dlqs(where: Target, queue: str | None) -> list[QueueRef]:
     sqs = where.client("sqs")
     if queue:
-        return [ops.queue_ref(sqs, where.names.resolve_dlq(queue))]
-    return ops.stage_dlqs(sqs, where.names)
+        return [queue_ref(sqs, where.names.resolve_dlq(queue))]
+    return stage_dlqs(sqs, where.names)
 
 
 # --------------------------------------------------------------------------- show
 
 
-def _show_data(where: Target, message: ops.DlqMessage) -> dict[str, Any]:
-    dynamodb, names = where.client("dynamodb"), where.names
-    failures_ = ops.failures_of(dynamodb, names.audit_table, message.message_id)
-    event = message.event
-    correlation_id = (event or {}).get("correlation_id")
-    correlated = (
-        [e for e in ops.audit_events(dynamodb, names.audit_table, correlation_id=str(correlation_id))]
-        if correlation_id else []
-    )
-    records = []
-    for object_type, system, record_id in ops.payload_entities(event):
-        canonical = ops.canonical_of(dynamodb, names.xref_table, system, object_type, record_id)
-        entry: dict[str, Any] = {"object_type": object_type, "named_as": f"{system}:{record_id}",
-                                 "canonical_id": canonical, "records": {}}
-        if canonical:
-            entry["records"] = {
-                link.system: {"record_id": link.record_id, "linked_by": link.linked_by, "linked_at": link.linked_at}
-                for link in ops.xref_links(dynamodb, names.xref_table, object_type, canonical)
-            }
-        records.append(entry)
+def _show_data(where: Target, message: DlqMessage) -> dict[str, Any]:
+    stores, event = where.stores(), message.event
+    with stores.audit_call("dynamodb:Query"):
+        failures_ = stores.audit.failures_of(message.message_id)
+        redrives = stores.audit.redrives(event_id=message.event_id, message_id=message.message_id)
     try:
         payload: Any = json.loads(message.body)
     except json.JSONDecodeError:
         payload = message.body
-    last = failures_[-1] if failures_ else None
+    first, last = (failures_[0], failures_[-1]) if failures_ else (None, None)
     return {
         "queue": message.queue,
-        "source_queue": ops.source_queue_of(message.queue),
-        "flow": ops.flow_of_queue(names, message.queue)[0],
+        "source_queue": source_queue_of(message.queue),
+        "flow": flow_and_severity(where.names, message.queue)[0],
         "message_id": message.message_id,
         "event_id": message.event_id,
         "event_type": message.event_type,
@@ -94,28 +103,49 @@ def _show_data(where: Target, message: ops.DlqMessage) -> dict[str, Any]:
         "payload": payload,
         "validation_errors": message.validation_errors(),
         "failures": [
-            {k: f.get(k) for k in ("consumer", "receive_count", "failed_at", "error_class", "reason", "event_id")}
+            f.model_dump(
+                mode="json", include={"consumer", "receive_count", "failed_at", "error_class", "reason", "event_id"}
+            )
             for f in failures_
         ],
-        "first_failure": failures_[0].get("failed_at") if failures_ else None,
-        "last_failure": last.get("failed_at") if last else None,
-        "last_error": {"error_class": last.get("error_class"), "reason": last.get("reason")} if last else None,
+        "first_failure": first.failed_at.isoformat() if first else None,
+        "last_failure": last.failed_at.isoformat() if last else None,
+        "last_error": {"error_class": last.error_class.value, "reason": last.reason} if last else None,
         "lineage": {
-            "correlation_id": correlation_id,
+            "correlation_id": (event or {}).get("correlation_id"),
             "events": [
-                {"event_id": e.get("detail", {}).get("id") or e["pk"].removeprefix("EVENT#"),
-                 "type": e.get("event_type"), "source_system": e.get("source_system"),
-                 "occurred_at": e.get("occurred_at"), "recorded_at": e.get("recorded_at")}
-                for e in correlated
+                {
+                    "event_id": e.event_id,
+                    "type": e.event_type,
+                    "source_system": e.source_system,
+                    "occurred_at": e.occurred_at.isoformat() if e.occurred_at else None,
+                    "recorded_at": e.recorded_at.isoformat() if e.recorded_at else None,
+                }
+                for e in correlated_events(stores, event)
             ],
-            "records": records,
+            "records": records_named(stores, event),
         },
         "redrives": [
-            {k: r.get(k) for k in ("pk", "who", "started_at", "status", "dlq", "target_queue", "dlq_message_id",
-                                   "new_message_id", "edited")}
-            for r in ops.redrive_records(dynamodb, names.audit_table, event_id=message.event_id,
-                                         message_id=message.message_id)
-        ] if message.event_id else [],
+            {
+                "record": r.key.pk,
+                **r.model_dump(
+                    mode="json",
+                    include={
+                        "who",
+                        "started_at",
+                        "status",
+                        "dlq",
+                        "target_queue",
+                        "dlq_message_id",
+                        "new_message_id",
+                        "edited",
+                    },
+                ),
+            }
+            for r in redrives
+        ]
+        if message.event_id
+        else [],
     }
 
 
@@ -135,10 +165,10 @@ def show(
         where = target(local, state_dir, stage, profile, region)
         queues = _dlqs(where, queue)
         with errors.status("looking for the message…"):
-            message = ops.find_dlq_message(where.client("sqs"), queues, message_id)
+            message = find_dlq_message(where.client("sqs"), queues, message_id)
             if message is None:
                 searched = ", ".join(q.name for q in queues) or "(no DLQs)"
-                raise ops.OperationsError(f"no message {message_id} in {searched} ({where.label})")
+                raise OperationsError(f"no message {message_id} in {searched} ({where.label})")
             data = _show_data(where, message)
     if as_json:
         render.print_json(data)
@@ -152,8 +182,10 @@ def _print_show(data: dict[str, Any]) -> None:
     head.add_row("flow", data["flow"])
     head.add_row("event", f"{data['event_type'] or '?'} {data['event_id'] or ''}")
     head.add_row("sent", render.when(data["sent_at"]))
-    head.add_row("failed attempts", f"{data['failed_attempts']} (audit trail); SQS receive count "
-                 f"{data['receive_count']} (counts peeks too)")
+    head.add_row(
+        "failed attempts",
+        f"{data['failed_attempts']} (audit trail); SQS receive count {data['receive_count']} (counts peeks too)",
+    )
     head.add_row("first failure", render.when(data["first_failure"]))
     head.add_row("last failure", render.when(data["last_failure"]))
     if data["last_error"]:
@@ -176,20 +208,28 @@ def _print_show(data: dict[str, Any]) -> None:
 
     console.print("[bold]payload[/]")
     payload = data["payload"]
-    console.print(Syntax(json.dumps(payload, indent=2) if not isinstance(payload, str) else payload, "json",
-                         word_wrap=True))
+    console.print(
+        Syntax(json.dumps(payload, indent=2) if not isinstance(payload, str) else payload, "json", word_wrap=True)
+    )
 
     if data["failures"]:
         table = Table(title="failed attempts", title_justify="left")
         for column in ("#", "consumer", "failed at", "class", "reason"):
             table.add_column(column, overflow="fold")
         for failure in data["failures"]:
-            table.add_row(str(failure["receive_count"]), str(failure["consumer"]), render.when(failure["failed_at"]),
-                          render.error_class(str(failure["error_class"])), str(failure["reason"]))
+            table.add_row(
+                str(failure["receive_count"]),
+                str(failure["consumer"]),
+                render.when(failure["failed_at"]),
+                render.error_class(str(failure["error_class"])),
+                str(failure["reason"]),
+            )
         console.print(table)
     else:
-        console.print("[yellow]no failed attempt recorded for this message id[/] (parked by EventBridge, or recorded "
-                      "under another message id before a redrive)")
+        console.print(
+            "[yellow]no failed attempt recorded for this message id[/] (parked by EventBridge, or recorded "
+            "under another message id before a redrive)"
+        )
 
     lineage = data["lineage"]
     if lineage["correlation_id"]:
@@ -197,41 +237,50 @@ def _print_show(data: dict[str, Any]) -> None:
         for column in ("occurred", "event", "source", "event id"):
             table.add_column(column)
         for event in lineage["events"]:
-            table.add_row(render.when(event["occurred_at"]), str(event["type"]), str(event["source_system"]),
-                          str(event["event_id"]))
+            table.add_row(
+                render.when(event["occurred_at"]),
+                str(event["type"]),
+                str(event["source_system"]),
+                str(event["event_id"]),
+            )
         if not lineage["events"]:
-            table.add_row("-", "no recorded event shares this correlation id", "", "")
+            table.add_row("-", "no recorded event about these records shares this correlation id", "", "")
         console.print(table)
     else:
         console.print("[dim]lineage: the payload carries no correlation id[/]")
     for entry in lineage["records"]:
         systems = ", ".join(f"{s} {r['record_id']}" for s, r in sorted(entry["records"].items())) or "no records linked"
-        console.print(f"entity {entry['named_as']} → {entry['object_type']} {entry['canonical_id'] or '(not in the registry)'}"
-                      f": {systems}")
+        console.print(
+            f"entity {entry['named_as']} → {entry['object_type']} {entry['canonical_id'] or '(not in the registry)'}"
+            f": {systems}"
+        )
     for redrive in data["redrives"]:
-        console.print(f"[dim]redriven before: {redrive['pk']} by {redrive['who']} at {render.when(redrive['started_at'])}"
-                      f" ({redrive['status']})[/]")
+        console.print(
+            f"[dim]redriven before: {redrive['record']} by {redrive['who']} at {render.when(redrive['started_at'])}"
+            f" ({redrive['status']})[/]"
+        )
 
 
 # --------------------------------------------------------------------------- redrive
 
 
-def _editor(command: str) -> ops.Editor:
-    def edit(message: ops.DlqMessage) -> ops.EditOutcome:
+def _editor(command: str) -> Editor:
+    def edit(message: DlqMessage) -> EditOutcome:
         handle, name = tempfile.mkstemp(prefix=f"concord-{message.message_id[:8]}-", suffix=".json")
         path = Path(name)
         try:
             with os.fdopen(handle, "w") as file:
-                file.write(ops.editable_text(message))
-            errors.print(f"editing {message.event_type or 'message'} {message.event_id or message.message_id} "
-                         f"with {command}…")
+                file.write(editable_text(message))
+            errors.print(
+                f"editing {message.event_type or 'message'} {message.event_id or message.message_id} with {command}…"
+            )
             finished = subprocess.run([*shlex.split(command), str(path)], check=False)
             if finished.returncode != 0:
-                return ops.EditOutcome(None, None, [f"the editor exited with code {finished.returncode}: edit abandoned"])
+                return EditOutcome(None, None, [f"the editor exited with code {finished.returncode}: edit abandoned"])
             edited = path.read_text()
         finally:
             path.unlink(missing_ok=True)
-        return ops.apply_edit(message, edited)
+        return apply_edit(message, edited)
 
     return edit
 
@@ -243,11 +292,15 @@ STATUS_STYLES = {"redriven": "green", "would_redrive": "cyan", "refused": "magen
 def redrive(
     queue: QueueOption = None,
     filter_: Annotated[
-        Optional[list[str]],
-        typer.Option("--filter", "-f", help="Only events matching EXPR, e.g. type=AccountChanged or "
-                     "data.account_id=42 (see docs/operations.md); repeat to combine."),
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            "-f",
+            help="Only events matching EXPR, e.g. type=AccountChanged or "
+            "data.account_id=42 (see docs/operations.md); repeat to combine.",
+        ),
     ] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="At most N messages.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N messages.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be redriven; change nothing.")] = False,
     edit: Annotated[
         bool, typer.Option("--edit", help="Edit each event in $EDITOR; it is validated against its schema first.")
@@ -264,7 +317,8 @@ def redrive(
 ) -> None:
     """Send DLQ messages back to their source queue (the DLQ's name without -dlq).
 
-    A message leaves the DLQ only after it was resent; each redrive is recorded in the audit trail (REDRIVE#<run id>). Exit 1 when nothing matched or a message was refused or failed.
+    A message leaves the DLQ only after it was resent; each redrive is recorded in the audit
+    trail (REDRIVE#<run id>). Exit 1 when nothing matched or a message was refused or failed.
     """
     with failures():
         expression = combine(filter_ or [])
@@ -277,36 +331,40 @@ def redrive(
         if move_task and (local or filter_ or edit or limit):
             raise UsageError("--move-task moves whole queues on AWS: not with --local, --filter, --edit or --limit")
         where = target(local, state_dir, stage, profile, region)
-        sqs, dynamodb = where.client("sqs"), where.client("dynamodb")
+        sqs, stores = where.client("sqs"), where.stores()
         dlqs = _dlqs(where, queue)
-        pairs: list[tuple[ops.QueueRef, ops.QueueRef]] = []
+        pairs: list[tuple[QueueRef, QueueRef]] = []
         notes: list[str] = []
         for dlq in dlqs:
-            source = ops.source_queue_of(dlq.name)
+            source = source_queue_of(dlq.name)
             try:
-                pairs.append((dlq, ops.queue_ref(sqs, source)))
-            except ops.OperationsError as error:
+                pairs.append((dlq, queue_ref(sqs, source)))
+            except OperationsError as error:
                 if queue:
-                    raise ops.OperationsError(f"{dlq.name} has no source queue to redrive to: {error}") from None
-                parked = int(ops.queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
+                    raise OperationsError(f"{dlq.name} has no source queue to redrive to: {error}") from None
+                parked = int(queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
                 if parked:
                     notes.append(f"{dlq.name} skipped ({parked} message(s)): it has no source queue {source}")
         if move_task:
             _move_tasks(where, pairs, dry_run, as_json)
             return
         actor = where.actor() if not dry_run else None
-        outcomes: list[ops.RedriveOutcome] = []
+        outcomes: list[RedriveOutcome] = []
         runs = []
         for dlq, source in pairs:
             remaining = None if limit is None else limit - len(outcomes)
             if remaining is not None and remaining <= 0:
                 break
-            run = ops.RedriveRun(
-                sqs, dynamodb, where.names, dlq, source,
-                actor or ops.Actor("dry run", ""), filter_text=str(expression) or None,
+            run = RedriveRun(
+                sqs,
+                stores,
+                dlq,
+                source,
+                actor or Actor("dry run", ""),
+                filter_text=str(expression) or None,
             )
             runs.append(run)
-            select = lambda message: expression.matches(message.event)  # noqa: E731
+            select = lambda message: expression.matches(message.event)
             if dry_run:
                 outcomes += run.plan(select, remaining, editor)
             else:
@@ -315,13 +373,18 @@ def redrive(
     matched_nothing = not outcomes
     problems = [o for o in outcomes if o.status in ("refused", "failed")]
     if as_json:
-        render.print_json({
-            "target": where.label, "dry_run": dry_run, "filter": str(expression) or None,
-            "queues": [d.name for d, _ in pairs],
-            "records": sorted({o.record for o in outcomes if o.record}),
-            "outcomes": [o.as_json() for o in outcomes], "notes": notes,
-            "matched": len(outcomes),
-        })
+        render.print_json(
+            {
+                "target": where.label,
+                "dry_run": dry_run,
+                "filter": str(expression) or None,
+                "queues": [d.name for d, _ in pairs],
+                "records": sorted({o.record for o in outcomes if o.record}),
+                "outcomes": [o.as_json() for o in outcomes],
+                "notes": notes,
+                "matched": len(outcomes),
+            }
+        )
         raise typer.Exit(EXIT_PROBLEM if matched_nothing or problems else EXIT_OK)
 
     searched = ", ".join(d.name for d, _ in pairs) or "no DLQ"
@@ -342,7 +405,9 @@ def redrive(
         if outcome.errors:
             detail += "\n" + "\n".join(f"[magenta]{e}[/]" for e in outcome.errors)
         table.add_row(
-            outcome.message_id, f"{outcome.event_type or '?'}\n[dim]{outcome.event_id or ''}[/]", outcome.target,
+            outcome.message_id,
+            f"{outcome.event_type or '?'}\n[dim]{outcome.event_id or ''}[/]",
+            outcome.target,
             f"[{STATUS_STYLES[outcome.status]}]{outcome.status.replace('_', ' ')}[/]"
             + (" (edited)" if outcome.edited else ""),
             detail,
@@ -350,12 +415,17 @@ def redrive(
     console.print(table)
     counts = {status: sum(o.status == status for o in outcomes) for status in STATUS_STYLES}
     if dry_run:
-        console.print(f"dry run: {counts['would_redrive']} message(s) would be redriven"
-                      + (f", {counts['refused']} edit(s) refused" if counts["refused"] else "")
-                      + "; nothing was sent, deleted or recorded")
+        console.print(
+            f"dry run: {counts['would_redrive']} message(s) would be redriven"
+            + (f", {counts['refused']} edit(s) refused" if counts["refused"] else "")
+            + "; nothing was sent, deleted or recorded"
+        )
     else:
-        console.print(f"redriven {counts['redriven']}, refused {counts['refused']}, failed {counts['failed']}; "
-                      f"recorded as {', '.join(r.record_pk for r in runs if any(o.record == r.record_pk for o in outcomes)) or 'nothing'}")
+        recorded = {o.record for o in outcomes}
+        console.print(
+            f"redriven {counts['redriven']}, refused {counts['refused']}, failed {counts['failed']}; "
+            f"recorded as {', '.join(r.record_pk for r in runs if r.record_pk in recorded) or 'nothing'}"
+        )
         if counts["refused"]:
             console.print("[magenta]refused messages stay in the DLQ: run again with --edit to fix them[/]")
     for note in notes:
@@ -363,27 +433,29 @@ def redrive(
     raise typer.Exit(EXIT_PROBLEM if problems else EXIT_OK)
 
 
-def _move_tasks(where: Target, pairs: list[tuple[ops.QueueRef, ops.QueueRef]], dry_run: bool, as_json: bool) -> None:
-    sqs, dynamodb = where.client("sqs"), where.client("dynamodb")
+def _move_tasks(where: Target, pairs: list[tuple[QueueRef, QueueRef]], dry_run: bool, as_json: bool) -> None:
+    sqs = where.client("sqs")
     actor = where.actor()
     moved = []
     for dlq, source in pairs:
-        depth = int(ops.queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
+        depth = int(queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
         if not depth:
             continue
         if dry_run:
             moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": None, "record": None})
             continue
-        handle = ops.start_message_move_task(sqs, dlq, source)
-        record = ops.record_move_task(dynamodb, where.names, actor, dlq, source, handle, depth, utc_now())
+        handle = start_message_move_task(sqs, dlq, source)
+        record = record_move_task(where.stores(), actor, dlq, source, handle, depth, utc_now())
         moved.append({"dlq": dlq.name, "target": source.name, "messages": depth, "task": handle, "record": record})
     if as_json:
         render.print_json({"target": where.label, "dry_run": dry_run, "move_tasks": moved})
     else:
         for move in moved:
             verb = "would move" if dry_run else "moving"
-            console.print(f"{verb} ~{move['messages']} message(s) {move['dlq']} → {move['target']}"
-                          + (f" (task {move['task']}, recorded as {move['record']})" if move["task"] else ""))
+            console.print(
+                f"{verb} ~{move['messages']} message(s) {move['dlq']} → {move['target']}"
+                + (f" (task {move['task']}, recorded as {move['record']})" if move["task"] else "")
+            )
         if not moved:
             console.print("[yellow]every DLQ is empty: nothing to move[/]")
     raise typer.Exit(EXIT_OK if moved else EXIT_PROBLEM)

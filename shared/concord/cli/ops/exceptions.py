@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
 from ...clock import utc_now
 from ...events.types import Severity
+from ...operator import exceptions as ops
 from . import render
-from .context import EXIT_OK, EXIT_PROBLEM, AsJson, Local, Profile, Region, Stage, StateDir, console, errors, failures, parse_since, target
+from .context import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    AsJson,
+    Local,
+    Profile,
+    Region,
+    Stage,
+    StateDir,
+    console,
+    errors,
+    failures,
+    parse_since,
+    target,
+)
 
 
 def exceptions(
     severity: Annotated[
-        Optional[Severity], typer.Option(help="Only this severity and worse (critical > high > warning > info).")
+        Severity | None, typer.Option(help="Only this severity and worse (critical > high > warning > info).")
     ] = None,
-    flow: Annotated[Optional[str], typer.Option(help="Only this flow, e.g. quote_to_cash or audit_trail.")] = None,
+    flow: Annotated[str | None, typer.Option(help="Only this flow, e.g. quote_to_cash or audit_trail.")] = None,
     since: Annotated[
-        Optional[str], typer.Option(help="Only what happened since: a duration back (30m, 2h, 7d) or an ISO time.")
+        str | None, typer.Option(help="Only what happened since: a duration back (30m, 2h, 7d) or an ISO time.")
     ] = None,
     local: Local = False,
     state_dir: StateDir = None,
@@ -31,16 +45,17 @@ def exceptions(
 ) -> None:
     """Open sync exceptions and DLQ messages, grouped by flow and severity, oldest first.
 
-    A sync exception (SyncExceptionRaised in the audit trail) is open until a later run of the same saga trigger succeeded. Exit code 1 when anything is open.
+    A sync exception (SyncExceptionRaised in the audit trail) is open until a later run of the
+    same saga trigger succeeded. Exit code 1 when anything is open.
     """
     now = utc_now()
     with failures():
         where = target(local, state_dir, stage, profile, region)
         since_at = parse_since(since, now)
-        dynamodb, sfn, sqs = where.client("dynamodb"), where.client("stepfunctions"), where.client("sqs")
+        stores, sfn, sqs = where.stores(), where.client("stepfunctions"), where.client("sqs")
         with errors.status(f"reading the audit trail, sagas and DLQs of the {where.label}…"):
-            still_open, closed, notes = ops.open_sync_exceptions(dynamodb, sfn, where.names)
-            items = ops.exception_items(still_open) + ops.dlq_items(sqs, dynamodb, where.names)
+            still_open, closed, notes = ops.open_sync_exceptions(stores, sfn)
+            items = ops.exception_items(still_open) + ops.dlq_items(sqs, stores)
 
     def wanted(item: ops.OpenItem) -> bool:
         if flow and item.flow != flow:
@@ -52,21 +67,24 @@ def exceptions(
     items = [i for i in items if wanted(i)]
     groups = ops.group_items(items)
     if as_json:
-        render.print_json({
-            "target": where.label,
-            "stage": where.names.stage,
-            "generated_at": now.isoformat(),
-            "open": [item.as_json(now) for _, group in groups for item in group],
-            "groups": [
-                {"flow": f, "severity": s.value, "count": len(group)} for (f, s), group in groups
-            ],
-            "closed_exceptions": [
-                {"event_id": event_id, "closed_by_execution": run.execution_name,
-                 "succeeded_at": run.stopped_at.isoformat() if run.stopped_at else None}
-                for event_id, run in sorted(closed.items())
-            ],
-            "notes": notes,
-        })
+        render.print_json(
+            {
+                "target": where.label,
+                "stage": where.names.stage,
+                "generated_at": now.isoformat(),
+                "open": [item.as_json(now) for _, group in groups for item in group],
+                "groups": [{"flow": f, "severity": s.value, "count": len(group)} for (f, s), group in groups],
+                "closed_exceptions": [
+                    {
+                        "event_id": event_id,
+                        "closed_by_execution": run.execution_name,
+                        "succeeded_at": run.stopped_at.isoformat() if run.stopped_at else None,
+                    }
+                    for event_id, run in sorted(closed.items())
+                ],
+                "notes": notes,
+            }
+        )
         raise typer.Exit(EXIT_PROBLEM if items else EXIT_OK)
 
     exceptions_count = sum(i.kind == "sync_exception" for i in items)

@@ -3,12 +3,13 @@ drift, and with --repair re-apply from the authoritative system, then check agai
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator.reconcile import invoke_reconcile
+from ...operator.trace import resolve_entity
 from . import render
 from .context import (
     EXIT_OK,
@@ -31,14 +32,20 @@ OBJECTS = ("customer", "project")
 
 def reconcile(
     objects: Annotated[
-        Optional[list[str]], typer.Option("--objects", "-o", help="customer and/or project (default: both).")
+        list[str] | None, typer.Option("--objects", "-o", help="customer and/or project (default: both).")
     ] = None,
     entity: Annotated[
-        Optional[list[str]],
-        typer.Option("--entity", "-e", help="Only this entity (customer-…, project-…, or system:type:id, e.g. "
-                     "crm:opportunity:42); a project brings its customer. Repeatable."),
+        list[str] | None,
+        typer.Option(
+            "--entity",
+            "-e",
+            help="Only this entity (customer-…, project-…, or system:type:id, e.g. "
+            "crm:opportunity:42); a project brings its customer. Repeatable.",
+        ),
     ] = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Re-apply each repairable drift from its authority.")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Re-apply each repairable drift from its authority.")
+    ] = False,
     local: Local = False,
     state_dir: StateDir = None,
     stage: Stage = None,
@@ -56,13 +63,13 @@ def reconcile(
             raise UsageError(f"--objects {', '.join(unknown)}: expected {' or '.join(OBJECTS)}")
         where = target(local, state_dir, stage, profile, region)
         try:
-            scope = [ops.resolve_entity(where.client("dynamodb"), where.names, e) for e in entity] if entity else None
+            scope = [resolve_entity(where.stores(), e) for e in entity] if entity else None
         except ValueError as error:
             raise UsageError(str(error)) from None
         with errors.status(f"comparing the systems of the {where.label}…"):
             lambda_client = where.client("lambda")
-            report = ops.invoke_reconcile(lambda_client, where.names, chosen, repair, scope)
-            remaining = ops.invoke_reconcile(lambda_client, where.names, chosen, False, scope) if repair else report
+            report = invoke_reconcile(lambda_client, where.names, chosen, repair, scope)
+            remaining = invoke_reconcile(lambda_client, where.names, chosen, False, scope) if repair else report
 
     if as_json:
         render.print_json({"objects": chosen, "drift": report["drift"], "remaining": remaining["drift"]})
@@ -81,9 +88,17 @@ def _table(drift: list[dict], *, repaired: bool) -> None:
     for column in ("object", "entity", "field", "authority", "values", "severity", *(("repair",) if repaired else ())):
         table.add_column(column)
     for row in drift:
-        values = "; ".join(f"{system.upper()}: {value if value is not None else '—'}" for system, value in row["values"].items())
-        cells = [row["object_type"], row["canonical_id"][:24], row["field"], row["authority"].upper(), values,
-                 render.severity(row["severity"])]
+        values = "; ".join(
+            f"{system.upper()}: {value if value is not None else '—'}" for system, value in row["values"].items()
+        )
+        cells = [
+            row["object_type"],
+            row["canonical_id"][:24],
+            row["field"],
+            row["authority"].upper(),
+            values,
+            render.severity(row["severity"]),
+        ]
         if repaired:
             cells.append(row.get("repair", ""))
         table.add_row(*cells)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ...aws import operations as ops
+from ...operator import trace as ops
 from . import render
 from .context import (
     EXIT_OK,
@@ -55,7 +55,7 @@ def trace(
             raise UsageError(str(error)) from None
         where = target(local, state_dir, stage, profile, region)
         with errors.status("reading the cross-reference registry and the audit trail…"):
-            found = ops.trace_entity(where.client("dynamodb"), where.names, parsed, reference)
+            found = ops.trace_entity(where.stores(), parsed, reference)
     known = found.canonical_id is not None and bool(found.links)
     if as_json:
         render.print_json({"target": where.label, "known": known, **found.as_json()})
@@ -70,8 +70,10 @@ def trace(
     records = Table(title="records", title_justify="left")
     for column in ("system", "record id", "linked by event", "linked at"):
         records.add_column(column)
-    for link in sorted(found.links, key=lambda link: ("crm", "psa", "erp").index(link.system)
-                       if link.system in ("crm", "psa", "erp") else 9):
+    for link in sorted(
+        found.links,
+        key=lambda link: ("crm", "psa", "erp").index(link.system) if link.system in ("crm", "psa", "erp") else 9,
+    ):
         records.add_row(link.system.upper(), link.record_id, link.linked_by or "-", render.when(link.linked_at))
     if not found.links:
         records.add_row("-", "no cross-reference", "", "")
@@ -88,8 +90,12 @@ def trace(
         role = str(event["role"])
         style = "green" if role.startswith("created") else ROLE_STYLES.get(role, "")
         events.add_row(
-            render.when(event["occurred_at"]), str(event["type"]), str(event["source_system"]),
-            f"[{style}]{role}[/]" if style else role, ", ".join(event["records"]), render.short(event["summary"], 90),
+            render.when(event["occurred_at"]),
+            str(event["type"]),
+            str(event["source_system"]),
+            f"[{style}]{role}[/]" if style else role,
+            ", ".join(event["records"]),
+            render.short(event["summary"], 90),
             str(event["event_id"]),
         )
     if not found.events:
@@ -100,12 +106,18 @@ def trace(
         for column in ("at", "system", "record", "event", "what"):
             lineage.add_column(column, overflow="fold")
         for entry in found.lineage:
-            lineage.add_row(render.when(entry["at"]), str(entry["system"]).upper(), str(entry["record_id"]),
-                            f"{entry['event_type']} {str(entry['event_id'])[:8]}…", str(entry["action"]))
+            lineage.add_row(
+                render.when(entry["at"]),
+                str(entry["system"]).upper(),
+                str(entry["record_id"]),
+                f"{entry['event_type']} {str(entry['event_id'])[:8]}…",
+                str(entry["action"]),
+            )
         console.print(lineage)
     if found.related:
         console.print("related: " + ", ".join(found.related))
     if not known:
-        console.print(f"[yellow]{reference} is not in the cross-reference registry: no system record was linked "
-                      "to it (yet)[/]")
+        console.print(
+            f"[yellow]{reference} is not in the cross-reference registry: no system record was linked to it (yet)[/]"
+        )
     raise typer.Exit(EXIT_OK if known else EXIT_PROBLEM)

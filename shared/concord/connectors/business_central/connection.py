@@ -8,11 +8,12 @@ https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/adminis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from concord.errors import ConfigurationError
 
@@ -46,9 +47,36 @@ class RateSettings(_Strict):
         return BudgetPolicy(rate_per_second=self.per_second, burst=self.burst, max_leases=self.max_in_flight)
 
 
+# The webhook source's clientState (one of its secret's `client_states`, the same rule).
+_CLIENT_STATE = re.compile(r"^[!-~]{16,2048}$")
+
+
+def _client_state(value: SecretStr) -> SecretStr:
+    # The message never repeats the value: it is the webhook source's shared secret.
+    if not _CLIENT_STATE.match(value.get_secret_value()):
+        raise ValueError("client_state must be 16 to 2,048 printable ASCII characters without spaces")
+    return value
+
+
+ClientState = Annotated[SecretStr, AfterValidator(_client_state)]
+# What Concord's ingress turns into events: invoices and payments (accounts are the CRM's).
+SubscribedType = Literal["invoice", "payment"]
+
+
+class SubscriptionSettings(_Strict):
+    """Webhook subscriptions the scheduled renewal keeps alive for this company:
+    `notification_url` is the ingress URL of the Business Central webhook source, and
+    `client_state` one of that source's `client_states` (Business Central sends it with every
+    notification; the ingress refuses any other)."""
+
+    notification_url: SystemUrl
+    client_state: ClientState
+    record_types: Annotated[tuple[SubscribedType, ...], Field(min_length=1)] = ("invoice", "payment")
+
+
 class BusinessCentralConnection(_Strict):
     """The ERP role's secret: {"kind": "business_central", "tenant_id", "environment",
-    "company_id", "client_id", "client_secret", "local_currency"}."""
+    "company_id", "client_id", "client_secret", "local_currency", "subscriptions"?}."""
 
     kind: Literal["business_central"]
     tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9.-]+$")  # Entra tenant (GUID or domain)
@@ -61,6 +89,8 @@ class BusinessCentralConnection(_Strict):
     api_url: SystemUrl = API_URL  # https; http only to loopback (the local stack)
     login_url: SystemUrl = LOGIN_URL
     rate: RateSettings = RateSettings()
+    # None: no webhook subscriptions (polling alone finds the changes).
+    subscriptions: SubscriptionSettings | None = None
 
     @property
     def api_root(self) -> str:

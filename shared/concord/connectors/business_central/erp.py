@@ -15,6 +15,7 @@ from concord.domain import (
     ErpCapabilities,
     LineRefs,
     ProjectForecast,
+    RevenueSchedule,
 )
 from concord.errors import ConfigurationError
 from concord.ports import ErpPort
@@ -36,6 +37,8 @@ CAPABILITIES = ErpCapabilities(
 _NO_PROJECT_ACCOUNTING = ("business central: the standard API v2.0 has no project planning, cost forecasts or "
                           "contract terms (an AL extension with custom API pages is needed); "
                           "capabilities.contract_objects is False")
+_NO_REVENUE_SCHEDULES = ("business central: the standard API v2.0 exposes no deferral templates or schedules; "
+                         "capabilities.revenue_schedules is False")
 
 
 class BusinessCentralErp(PolledChanges, BusinessCentralCustomers, BusinessCentralInvoices, ErpPort):
@@ -56,3 +59,6 @@ class BusinessCentralErp(PolledChanges, BusinessCentralCustomers, BusinessCentra
 
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
         raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        raise ConfigurationError(_NO_REVENUE_SCHEDULES)

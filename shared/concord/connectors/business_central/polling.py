@@ -60,10 +60,8 @@ class ModifiedPoller:
         # The service may page below $top (server-driven paging): read on until `top` rows.
         listed = self._client.listed(f"poll {entity_set}", entity_set, params)
         rows = [BcRecord.model_validate(row) for row in islice(listed, top)]
-        unseen = [row for row in rows if not position.seen(row.id, row.lastModifiedDateTime)]
-        page = [_change(record_type, row) for row in unseen[:limit]]
-        moved = position.advanced((change.record_id, change.written_at) for change in page)
-        return ChangePage(changes=page, cursor=moved.encode(), more=len(unseen) > limit)
+        # Rows the cursor has read (at its time, or in a re-read overlap) are passed over.
+        return position.page([_change(record_type, row) for row in rows], more=len(rows) == top, limit=limit)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The stamps of the named records: one `$batch` of reads per BATCH_LIMIT ids; a record

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -32,6 +33,14 @@ class Subscription(BaseModel):
     notificationUrl: str
     expirationDateTime: dt.datetime
     etag: str = Field(default="", alias="@odata.etag")
+
+
+@dataclass(frozen=True)
+class KeptAlive:
+    """What one renewal run did: the subscriptions it found or created, and those it renewed."""
+
+    ensured: list[Subscription]
+    renewed: list[Subscription]
 
 
 class SubscriptionManager:
@@ -81,6 +90,12 @@ class SubscriptionManager:
         """Renew Concord's subscriptions that expire within `margin` of `now` (the scheduled job)."""
         return [self.renew(sub) for sub in self.subscriptions()
                 if sub.notificationUrl == self._notification_url and sub.expirationDateTime - now <= margin]
+
+    def keep_alive(self, record_types: Sequence[str], now: dt.datetime) -> KeptAlive:
+        """The scheduled run: renew what is due first (a lapsed subscription is renewed, not
+        duplicated), then create what is missing."""
+        renewed = self.renew_due(now)
+        return KeptAlive(ensured=self.ensure(record_types), renewed=renewed)
 
     def delete(self, subscription: Subscription) -> None:
         try:

@@ -30,6 +30,13 @@ INVOICE_LINES = Entity("FreeTextInvoiceLines", ("InvoiceIdentifier", "LineNumber
 # Customer payments: lines of customer payment journals, each marked against the invoice it settles.
 PAYMENT_JOURNALS = Entity("CustomerPaymentJournalHeaders", ("JournalBatchNumber",))
 PAYMENT_LINES = Entity("CustomerPaymentJournalLines", ("JournalBatchNumber", "LineNumber"))
+# Revenue recognition: the revenue schedules finance sets up (occurrences, recognition basis, automatic
+# hold), and sales orders whose lines carry one with the contract dates; posting the order's invoice
+# creates the deferral.
+# https://learn.microsoft.com/en-us/dynamics365/finance/accounts-receivable/revenue-recognition-setup
+REVENUE_SCHEDULES = Entity("RevRecRevRecRevenueSchedules", ("RevenueScheduleID",))
+SALES_ORDERS = Entity("SalesOrderHeadersV2", ("SalesOrderNumber",))
+SALES_ORDER_LINES = Entity("SalesOrderLines", ("InventoryLotId",))
 
 COMPANY = "dataAreaId"
 ETAG = "@odata.etag"

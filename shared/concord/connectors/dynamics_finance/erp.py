@@ -1,6 +1,6 @@
 """Dynamics 365 Finance as Concord's ERP: customers (CustomersV3), billing on free text invoices
 (a native draft), receivables from posted invoices and customer payment journals, change
-capture by polling, with the capabilities that say so."""
+capture by polling, revenue schedules on sales orders, with the capabilities that say so."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from .receivables import FinanceReceivables
 def capabilities(connection: FinanceConnection) -> ErpCapabilities:
     """Free text invoices are native drafts; lines are added by $batch change sets. Line refs are
     stored where the environment has the extension field, else the registry's. Revenue schedules
-    and contract objects are not mapped yet (project_accounting.py); terms of payment are per customer."""
+    go on sales order lines (project_accounting.py); contract objects are not mapped yet; terms of
+    payment are per customer."""
     return ErpCapabilities(
         draft_invoices=DraftInvoices.NATIVE,
         line_refs=LineRefs.STORED if connection.fields.concord_ref else LineRefs.REGISTRY,
-        revenue_schedules=False,
+        revenue_schedules=True,
         contract_objects=False,
         billing_terms_per_customer=True,
         batch_limits=BatchLimits(invoice_lines=INVOICE_LINE_BATCH_LIMIT),

@@ -75,11 +75,9 @@ class ODataPoller:
         condition = f"{entity.modified} ge {stamp_literal(position.written_at)}"
         rows, _ = self._client.query_page(entity.name, filter=self._where(watched, condition), top=top,
                                           orderby=",".join((entity.modified, COMPANY, *entity.keys)))
-        fresh = [change for change in (self._change(record_type, entity, row) for row in rows)
-                 if not position.seen(change.record_id, change.written_at)]
-        changes = fresh[:limit]
-        moved = position.advanced((change.record_id, change.written_at) for change in changes)
-        return ChangePage(changes=changes, cursor=moved.encode(), more=len(fresh) > limit or len(rows) == top)
+        # Rows the cursor has read (at its stamp, or in a re-read overlap) are passed over.
+        changes = [self._change(record_type, entity, row) for row in rows]
+        return position.page(changes, more=len(rows) == top, limit=limit)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The stamps of the named records (ids of another shape name none and are left out)."""

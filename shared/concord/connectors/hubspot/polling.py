@@ -82,8 +82,7 @@ class SearchPoller:
             (_record_change(record_type, row) for row in page.results),
             key=lambda change: (change.written_at, change.record_id),
         )
-        moved = position.advanced((change.record_id, change.written_at) for change in changes)
-        return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
+        return position.page(changes, more=len(changes) == limit)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The stamps of the named records by batch read; ids that are not HubSpot ids (digits)

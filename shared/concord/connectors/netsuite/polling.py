@@ -76,8 +76,7 @@ class SuiteQlPoller:
             self._select(watched, after) + " ORDER BY lastmodifieddate, id", limit=limit
         )
         changes = [self._change(record_type, row) for row in rows]
-        moved = position.advanced((change.record_id, change.written_at) for change in changes)
-        return ChangePage(changes=changes, cursor=moved.encode(), more=more)
+        return position.page(changes, more=more)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The stamps of the named records, IDS_PER_QUERY ids a query; ids that are not

@@ -9,7 +9,7 @@ is mapped, capabilities.contract_objects is False and these raise ConfigurationE
 
 from __future__ import annotations
 
-from concord.domain import ContractTerms, ProjectForecast
+from concord.domain import ContractTerms, ProjectForecast, RevenueSchedule
 from concord.errors import ConfigurationError
 from concord.ports import ErpProjectAccounting
 
@@ -17,6 +17,10 @@ GAP = (
     "netsuite keeps no contract terms or cost forecasts for Concord (capabilities.contract_objects "
     "is False): map them onto the account's project records first"
 )
+
+# NetSuite's revenue recognition (templates and schedules, or Advanced Revenue Management's
+# arrangements) differs by account edition and is not mapped: capabilities.revenue_schedules is False.
+REVENUE_GAP = "netsuite keeps no revenue schedules for Concord (capabilities.revenue_schedules is False)"
 
 
 class NetSuiteProjectAccounting(ErpProjectAccounting):
@@ -28,3 +32,6 @@ class NetSuiteProjectAccounting(ErpProjectAccounting):
 
     def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
         raise ConfigurationError(GAP)
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        raise ConfigurationError(REVENUE_GAP)

@@ -87,8 +87,7 @@ class ModstampPoller:
         )
         rows = [ChangeRow.model_validate(record) for record in self._client.query(soql)]
         changes = [_record_change(record_type, row) for row in rows]
-        moved = position.advanced((change.record_id, change.written_at) for change in changes)
-        return ChangePage(changes=changes, cursor=moved.encode(), more=len(changes) == limit)
+        return position.page(changes, more=len(changes) == limit)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         """The change stamps of the named records, one query per IDS_PER_QUERY ids:

@@ -9,7 +9,7 @@ https://docs.tryton.org/modules-project-invoice/, https://docs.tryton.org/module
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -184,37 +184,43 @@ class TrytonPsa(TrytonPolled, PsaPort):
         """The approved time of one timesheet line (a time_entry change): the line as the
         TimeApproved concord_sync's push announces for it (same fields and values), or
         nothing: not approved (yet), not on a project task, no such line, or not 0-24 hours
-        (the push announces none of those). billable: the project is invoiced on timesheets.
-        Two calls (the line, then the task's ancestors)."""
+        (the push announces none of those). billable: the project is invoiced on timesheets."""
         id_ = names.record_id(record_id, "time entry")
+        return self.approved_entries_of([str(id_)]).get(str(id_), [])
+
+    def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
+        """approved_entries() of many lines in two calls however many there are (the lines, then
+        their tasks' ancestors); lines holding no approved time, and ids that are no Tryton
+        ids, are left out."""
+        ids = sorted({int(record_id) for record_id in record_ids if record_id.isdigit()})
+        if not ids:
+            return {}
+        # https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
         rows = lookups.search_read(
             self.client,
             Model.TIMESHEET_LINE,
-            [["id", "=", id_]],
-            ["work.origin", "employee", "date", "duration", names.APPROVAL_STATE, names.APPROVED_AT],
+            [["id", "in", ids], [names.APPROVAL_STATE, "=", names.APPROVED]],
+            ["work.origin", "employee", "date", "duration", names.APPROVED_AT],
         )
-        if not rows or rows[0].get(names.APPROVAL_STATE) != names.APPROVED:
-            return []
-        line = rows[0]
-        origin = (line.get("work.") or {}).get("origin") or ""
-        model, _, task = origin.partition(",")
-        if model != Model.WORK or not task.isdigit():
-            return []  # time on a timesheet work that is not a project task
-        hours = mapping.timesheet_hours(line)
-        if not (0 < hours <= mapping.MAX_ENTRY_HOURS):
-            return []
-        ancestors = lookups.search_read(
+        task_of = {line["id"]: task for line in rows if (task := _project_task(line)) is not None}
+        if not task_of:
+            return {}
+        # parent_of: each task and all its ancestors, in one search
+        works = lookups.search_read(
             self.client,
             Model.WORK,
-            [["parent", "parent_of", [int(task)]]],
+            [["parent", "parent_of", sorted(set(task_of.values()))]],
             ["parent", "project_invoice_method"],
             active_test=False,
         )
-        roots = [w for w in ancestors if not w.get("parent")]
-        if not roots:
-            return []
-        billable = roots[0].get("project_invoice_method", INVOICE_METHOD) == INVOICE_METHOD
-        return [mapping.to_approved_time(line, roots[0]["id"], int(task), billable)]
+        parents = {work["id"]: work for work in works}
+        entries: dict[str, list[ApprovedTime]] = {}
+        for line in rows:
+            if line["id"] not in task_of or (root := _root(parents, task_of[line["id"]])) is None:
+                continue
+            billable = root.get("project_invoice_method", INVOICE_METHOD) == INVOICE_METHOD
+            entries[str(line["id"])] = [mapping.to_approved_time(line, root["id"], task_of[line["id"]], billable)]
+        return entries
 
     def rename_client(self, client_id: str, name: str) -> None:
         """Rename the client party (archived ones too); nothing is written when the name is
@@ -315,3 +321,22 @@ class TrytonPsa(TrytonPolled, PsaPort):
         (status_id,) = self.client.create(Model.WORK_STATUS, [{"name": name, "types": ["project", "task"]}])
         logger.info("tryton psa created project status name=%r id=%s", name, status_id)
         return int(status_id)
+
+
+def _project_task(line: Mapping[str, Any]) -> int | None:
+    """The project task a timesheet line's time is on, when the push would announce the line:
+    none for time on another kind of timesheet work, or not 0-24 hours."""
+    origin = (line.get("work.") or {}).get("origin") or ""
+    model, _, task = origin.partition(",")
+    if model != Model.WORK or not task.isdigit():
+        return None
+    hours = mapping.timesheet_hours(line)
+    return int(task) if 0 < hours <= mapping.MAX_ENTRY_HOURS else None
+
+
+def _root(works: Mapping[int, Mapping[str, Any]], work_id: int) -> Mapping[str, Any] | None:
+    """The top of the work tree above `work_id` (its project), from works read with their parent."""
+    work = works.get(work_id)
+    while work is not None and work.get("parent"):
+        work = works.get(work["parent"])
+    return work

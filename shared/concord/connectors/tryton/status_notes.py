@@ -52,8 +52,9 @@ def write_statuses(
             client, kind.model, [["id", "in", sorted(set(ids.values()))], *kind.domain], ["id"], active_test=False
         )
         existing = {int(row["id"]) for row in rows}
-        failed.update({rid: names.not_found(kind.what, id_, client.database) for rid, id_ in ids.items()
-                       if id_ not in existing})
+        failed.update(
+            {rid: names.not_found(kind.what, id_, client.database) for rid, id_ in ids.items() if id_ not in existing}
+        )
         present = {rid: id_ for rid, id_ in ids.items() if id_ in existing}
         latest = _latest_notes(client, kind, present.values())
         notes = [

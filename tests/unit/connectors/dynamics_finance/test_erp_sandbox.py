@@ -197,7 +197,7 @@ def test_a_stale_etag_is_a_conflict(systems: FinanceSystems) -> None:
 def test_capabilities_and_the_declared_gaps(systems: FinanceSystems) -> None:
     capabilities = systems.erp.capabilities
     assert capabilities.draft_invoices.value == "native" and capabilities.line_refs is LineRefs.STORED
-    assert not capabilities.revenue_schedules and not capabilities.contract_objects
+    assert capabilities.revenue_schedules and not capabilities.contract_objects
     with pytest.raises(ConfigurationError):
         systems.erp.get_contract_terms("project:crm:x")
     with pytest.raises(ConfigurationError):

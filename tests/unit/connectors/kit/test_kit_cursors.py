@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from concord.connectors.kit.cursors import TimeCursor
+from concord.connectors.kit.cursors import MAX_REMEMBERED, TimeCursor
+from concord.domain import RecordChange
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -78,3 +79,27 @@ def test_rewinding_twice_keeps_the_furthest_floor() -> None:
     original = TimeCursor(written_at=at(600))
     twice = original.rewound(timedelta(minutes=5)).rewound(timedelta(minutes=5))
     assert twice.written_at == at(0) and twice.floor == original
+
+
+def _change(record_id: str, second: int) -> RecordChange:
+    return RecordChange(record_type="opportunity", record_id=record_id, written_at=at(second))
+
+
+def test_a_rewound_reread_passes_over_what_it_read_but_not_newer_versions_or_late_commits() -> None:
+    read = TimeCursor.at(at(0)).rewound(timedelta(minutes=1)).advanced([("a", at(10)), ("b", at(20))])
+    rewound = read.rewound(timedelta(minutes=1))
+
+    page = rewound.page([_change("a", 10), _change("late", 15), _change("b", 25)], more=False)
+
+    assert [c.record_id for c in page.changes] == ["late", "b"]  # b changed again after it was read
+    moved = TimeCursor.decode(page.cursor)
+    assert moved.written_at == at(25) and moved.seen("late", at(15)) and not moved.seen("b", at(30))
+
+
+def test_the_memory_keeps_the_newest_and_a_forgotten_change_is_read_again_not_lost() -> None:
+    many = [(str(n), at(n)) for n in range(MAX_REMEMBERED + 5)]
+    read = TimeCursor.at(at(0)).rewound(timedelta(hours=2)).advanced(many)
+
+    assert len(read.read) == MAX_REMEMBERED and read.seen(*many[-1])
+    rewound = read.rewound(timedelta(hours=2))
+    assert not rewound.seen(*many[0])  # forgotten: announced again, with the same event id

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from concord.connectors.kit.cursors import TimeCursor
 from concord.connectors.kit.errors import NotFound, Throttled
 from concord.domain import FinancialStatus
 from concord.events.types import Address, Money
@@ -155,14 +156,16 @@ def test_polling_pages_through_every_change_once_then_sees_an_update(systems: Sa
 def test_resume_rewinds_but_never_reports_progress_behind_the_checkpoint(systems: SalesforceSystems) -> None:
     start = systems.crm.start_cursor("opportunity", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
     deals = _deals(systems, 3)
-    page = systems.crm.changes_since("opportunity", start, 10)
+    page = systems.crm.changes_since("opportunity", systems.crm.resume_cursor("opportunity", start), 10)
     assert [c.record_id for c in page.changes] == deals
 
     resumed = systems.crm.resume_cursor("opportunity", page.cursor)
     again = systems.crm.changes_since("opportunity", resumed, 10)
 
-    assert [c.record_id for c in again.changes] == deals  # the overlap re-reads them
-    assert systems.crm.changes_since("opportunity", again.cursor, 10).changes == []
+    assert again.changes == []  # the overlap re-reads them but announces none again
+    assert TimeCursor.decode(again.cursor).checkpoint == TimeCursor.decode(page.cursor).checkpoint
+    later = _deals(systems, 1)
+    assert [c.record_id for c in systems.crm.changes_since("opportunity", again.cursor, 10).changes] == later
 
 
 def test_changes_of_reads_named_records_in_one_query_per_200_ids(systems: SalesforceSystems) -> None:

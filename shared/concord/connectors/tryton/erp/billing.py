@@ -72,9 +72,11 @@ class TrytonErpBilling(ErpSession, ErpBilling):
                 draft_id = self._checked_draft(drafts[-1], party_id, currency, project_ref)
             else:
                 try:
-                    draft_id = str(self._create_draft(
-                        party_id, currency, project_ref, f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}"
-                    ))
+                    draft_id = str(
+                        self._create_draft(
+                            party_id, currency, project_ref, f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}"
+                        )
+                    )
                 except TrytonPermanentError as exc:
                     # concord_ref is unique: a concurrent call created this draft first.
                     if exc.kind != "UserError" or attempt == 2:

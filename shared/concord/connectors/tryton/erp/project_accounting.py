@@ -8,8 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from concord.domain import ContractTerms, ForecastLine, ProjectForecast
+from concord.domain import ContractTerms, ForecastLine, ProjectForecast, RevenueSchedule
 from concord.events.payloads import ContractType, Milestone
+from concord.errors import ConfigurationError
 from concord.events.types import Money
 from concord.ports import ErpProjectAccounting
 
@@ -96,6 +97,10 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         "forecast_lines.cost_rate",
         "forecast_lines.currency.code",
     )
+
+    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
+        # Tryton recognizes revenue as invoices post (no deferral model): capabilities.revenue_schedules is False.
+        raise ConfigurationError("tryton keeps no revenue schedules (capabilities.revenue_schedules is False)")
 
     def _terms(self, project_ref: str) -> dict[str, Any] | None:
         rows = lookups.search_read(

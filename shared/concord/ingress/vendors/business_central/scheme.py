@@ -10,7 +10,7 @@ from ...scheme import Scheme, sha256_hex
 from ...sources import SourceConfig
 from ..common import parse_vendor
 from . import signature
-from .mappers import to_unprocessed
+from .mappers import change_notified, record_type_of, to_unprocessed
 from .payloads import BusinessCentralDelivery
 
 
@@ -44,8 +44,11 @@ class BusinessCentralScheme(Scheme):
         delivery = parse_vendor(BusinessCentralDelivery, payload, "Business Central notification")
         # No delivery id is sent: the id is the hash of the body.
         digest = sha256_hex(request.body)
+        typed = [(n, record_type_of(n)) for n in delivery.value]
         return Normalized(
             delivery_id=f"businesscentral-{digest}",
             content_sha256=digest,
-            unprocessed=tuple(to_unprocessed(n) for n in delivery.value),
+            events=tuple(change_notified(n, record_type, source_name=source_name, legal_entity=source.legal_entity,
+                                         now=now) for n, record_type in typed if record_type),
+            unprocessed=tuple(to_unprocessed(n) for n, record_type in typed if not record_type),
         )

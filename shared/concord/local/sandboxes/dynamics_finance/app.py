@@ -65,8 +65,10 @@ class FinanceSandbox:
     def new_tenant(self, name: str) -> Environment:
         layout = StoreLayout(new_id=lambda table, n: str(5637144576 + n), format_time=format_time, id_field="RecId",
                              created_fields=("CreatedDateTime",), modified_fields=("ModifiedDateTime",))
-        return Environment(name=name, store=RecordStore(layout), budget=RequestBudget(self._allocation, self._window),
-                           page_size=self._page_size)
+        environment = Environment(name=name, store=RecordStore(layout),
+                                  budget=RequestBudget(self._allocation, self._window), page_size=self._page_size)
+        entities.seed_reference_data(environment)
+        return environment
 
     def seed(self, tenant: Tenant, table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if table not in entities.ENTITY_SETS:

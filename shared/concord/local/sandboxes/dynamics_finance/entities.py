@@ -61,12 +61,41 @@ ENTITY_SETS = {e.name: e for e in (
         "CurrencyCode", "MarkedInvoice", "IsPosted", *STAMPS}),
         required=("dataAreaId", "JournalBatchNumber", "LineNumber", "AccountDisplayValue", "CreditAmount"),
         numeric_keys=("LineNumber",), defaults={"IsPosted": False, "MarkedInvoice": ""}),
+    # Revenue recognition: schedules (set up by finance, seeded per company) and sales orders whose
+    # lines carry one.
+    # https://learn.microsoft.com/en-us/dynamics365/finance/accounts-receivable/revenue-recognition-setup
+    EntitySet("RevRecRevRecRevenueSchedules", ("RevenueScheduleID",), frozenset({
+        "dataAreaId", "RevenueScheduleID", "Description", "Occurrences", "AutoHold", "AutoContractTerms",
+        "RecognitionBasis", "RecognitionConvention", *STAMPS}),
+        required=("dataAreaId", "RevenueScheduleID", "Occurrences"),
+        defaults={"Description": "", "AutoHold": "No", "AutoContractTerms": "No", "RecognitionBasis": "Monthly",
+                  "RecognitionConvention": "ActualStartDate"}),
+    EntitySet("SalesOrderHeadersV2", ("SalesOrderNumber",), frozenset({
+        "dataAreaId", "SalesOrderNumber", "OrderingCustomerAccountNumber", "CurrencyCode", "CustomersOrderReference",
+        "SalesOrderStatus", *STAMPS}), required=("dataAreaId", "OrderingCustomerAccountNumber", "CurrencyCode"),
+        sequence_key="SalesOrderNumber", sequence_format="SO-{:06d}",
+        defaults={"CustomersOrderReference": "", "SalesOrderStatus": "Backorder"}),
+    EntitySet("SalesOrderLines", ("InventoryLotId",), frozenset({
+        "dataAreaId", "InventoryLotId", "SalesOrderNumber", "ItemNumber", "LineDescription", "OrderedSalesQuantity",
+        "SalesPrice", "LineAmount", "RevRecRevenueScheduleId", "RevRecContractStartDate", "RevRecContractEndDate",
+        *STAMPS}), required=("dataAreaId", "SalesOrderNumber", "ItemNumber", "OrderedSalesQuantity"),
+        sequence_key="InventoryLotId", sequence_format="LOT{:07d}",
+        defaults={"LineDescription": "", "RevRecRevenueScheduleId": "", "RevRecContractStartDate": None,
+                  "RevRecContractEndDate": None}),
 )}
 # Reference data each company has: customer groups, terms of payment (days), main accounts.
 CUSTOMER_GROUPS = {"10", "20", "30"}
 PAYMENT_TERMS = {"Net10": 10, "Net30": 30, "Net45": 45, "Net60": 60}
 MAIN_ACCOUNTS = {"401100", "401200"}
+RELEASED_PRODUCTS = {"CONSULT-HR", "EXP-REBILL", "SUPPORT-YR", "MILESTONE"}
 COMPANIES = ("usmf", "gbsi")
+# The revenue schedules finance set up in every company: ratable terms, and one held for milestones.
+REVENUE_SCHEDULES = (
+    {"RevenueScheduleID": "12M", "Description": "12 months", "Occurrences": 12},
+    {"RevenueScheduleID": "24M", "Description": "24 months", "Occurrences": 24},
+    {"RevenueScheduleID": "36M", "Description": "36 months", "Occurrences": 36},
+    {"RevenueScheduleID": "MILESTONE", "Description": "Milestone, held until met", "Occurrences": 1, "AutoHold": "Yes"},
+)
 
 
 def etag(row: dict[str, Any]) -> str:
@@ -150,11 +179,40 @@ def _check_rules(tenant: Tenant, entity: EntitySet, record: dict[str, Any]) -> N
             raise bad_request(f"Free text invoice {record['InvoiceIdentifier']} does not exist or is posted.")
         if record.get("MainAccountDisplayValue") not in MAIN_ACCOUNTS:
             raise bad_request(f"Main account {record.get('MainAccountDisplayValue')} does not exist.")
+    elif entity.name == "SalesOrderHeadersV2":
+        if find(tenant, ENTITY_SETS["CustomersV3"],
+                {"dataAreaId": company, "CustomerAccount": record["OrderingCustomerAccountNumber"]}) is None:
+            raise bad_request(f"Customer account {record['OrderingCustomerAccountNumber']} does not exist.")
+    elif entity.name == "SalesOrderLines":
+        _check_sales_order_line(tenant, company, record)
     elif entity.name == "CustomerPaymentJournalLines":
         journal = find(tenant, ENTITY_SETS["CustomerPaymentJournalHeaders"],
                        {"dataAreaId": company, "JournalBatchNumber": record["JournalBatchNumber"]})
         if journal is None or journal.get("IsPosted"):
             raise bad_request(f"Journal {record['JournalBatchNumber']} does not exist or is posted.")
+
+
+def _check_sales_order_line(tenant: Tenant, company: str, record: dict[str, Any]) -> None:
+    if find(tenant, ENTITY_SETS["SalesOrderHeadersV2"],
+            {"dataAreaId": company, "SalesOrderNumber": record["SalesOrderNumber"]}) is None:
+        raise bad_request(f"Sales order {record['SalesOrderNumber']} does not exist.")
+    if record["ItemNumber"] not in RELEASED_PRODUCTS:
+        raise bad_request(f"Item number {record['ItemNumber']} has not been released to company {company}.")
+    schedule = record.get("RevRecRevenueScheduleId")
+    if schedule and find(tenant, ENTITY_SETS["RevRecRevRecRevenueSchedules"],
+                         {"dataAreaId": company, "RevenueScheduleID": schedule}) is None:
+        raise bad_request(f"Revenue schedule {schedule} does not exist.")
+    start, end = record.get("RevRecContractStartDate"), record.get("RevRecContractEndDate")
+    if start and end and end < start:
+        raise bad_request("The contract end date must be after the contract start date.")
+
+
+def seed_reference_data(tenant: Tenant) -> None:
+    """What finance set up in every company before Concord connects."""
+    entity = ENTITY_SETS["RevRecRevRecRevenueSchedules"]
+    for company in COMPANIES:
+        for schedule in REVENUE_SCHEDULES:
+            create(tenant, entity, {"dataAreaId": company, **schedule})
 
 
 def post(tenant: Tenant, entity: EntitySet, row: dict[str, Any], today: dt.date) -> dict[str, Any]:

@@ -50,9 +50,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..clock import Clock, utc_now
-from ..stores.audit import AuditTrail
+from ..naming import Names
 from ..stores.audit_items import RecordedEvent, ReplayKey, ReplayRecord
-from .operations import Actor, EntityReference, Names, OperationsError, aws_call, trace_entity
+from .actor import Actor
+from .calls import OperationsError, aws_call
+from .stores import StageStores
+from .trace import EntityReference, trace_entity
 
 ReplayMethod = Literal["archive", "bus"]
 
@@ -74,12 +77,17 @@ class ReplaySelection:
     entity_reference: EntityReference | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "types": list(self.types),
-                "entity": self.entity}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "types": list(self.types),
+            "entity": self.entity,
+        }
 
     def describe(self) -> str:
         what = " or ".join(self.types) if self.types else "canonical event"
-        text = f"{what} published between {self.start.isoformat(timespec='seconds')} and {self.end.isoformat(timespec='seconds')}"
+        start, end = self.start.isoformat(timespec="seconds"), self.end.isoformat(timespec="seconds")
+        text = f"{what} published between {start} and {end}"
         return text + (f" about {self.entity}" if self.entity else "")
 
 
@@ -108,7 +116,9 @@ class ReplayEvent:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "event_id": self.event_id, "type": self.event_type, "source_system": self.source_system,
+            "event_id": self.event_id,
+            "type": self.event_type,
+            "source_system": self.source_system,
             "published_at": self.published_at.isoformat(),
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
             "correlation_id": self.correlation_id,
@@ -127,22 +137,21 @@ def _replay_event(recorded: RecordedEvent, published_at: dt.datetime) -> ReplayE
     )
 
 
-def entity_event_ids(dynamodb: Any, names: Names, selection: ReplaySelection) -> set[str] | None:
+def entity_event_ids(stores: StageStores, selection: ReplaySelection) -> set[str] | None:
     """The ids of the events `concord trace ENTITY` lists (None when no --entity was given)."""
     if selection.entity_reference is None:
         return None
-    found = trace_entity(dynamodb, names, selection.entity_reference, selection.entity or "")
+    found = trace_entity(stores, selection.entity_reference, selection.entity or "")
     return {str(event["event_id"]) for event in found.events}
 
 
-def select_events(dynamodb: Any, names: Names, selection: ReplaySelection) -> list[ReplayEvent]:
+def select_events(stores: StageStores, selection: ReplaySelection) -> list[ReplayEvent]:
     """The recorded canonical events the selection picks, in the order they were published."""
-    about = entity_event_ids(dynamodb, names, selection)
+    about = entity_event_ids(stores, selection)
     if about is not None and not about:
         return []
-    trail = AuditTrail(dynamodb, names.audit_table)
-    with aws_call(f"table {names.audit_table}", "dynamodb:Query"):
-        recorded = trail.events_published(selection.start, selection.end, selection.types or None)
+    with stores.audit_call("dynamodb:Query"):
+        recorded = stores.audit.events_published(selection.start, selection.end, selection.types or None)
     return [
         _replay_event(event, event.published_at)
         for event in recorded
@@ -168,9 +177,16 @@ class ReplayOutcome:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "method": self.method, "record": self.record, "replay_name": self.replay_name, "status": self.status,
-            "selected": self.selected, "sent": self.sent, "failed": self.failed, "replay_arn": self.replay_arn,
-            "state": self.state, "error": self.error,
+            "method": self.method,
+            "record": self.record,
+            "replay_name": self.replay_name,
+            "status": self.status,
+            "selected": self.selected,
+            "sent": self.sent,
+            "failed": self.failed,
+            "replay_arn": self.replay_arn,
+            "state": self.state,
+            "error": self.error,
         }
 
 
@@ -186,8 +202,7 @@ class ReplayRun:
     """One `concord replay`: who, which window and filters, how, and what it sent."""
 
     events: Any  # boto3 EventBridge client
-    dynamodb: Any
-    names: Names
+    stores: StageStores
     actor: Actor
     selection: ReplaySelection
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -195,8 +210,8 @@ class ReplayRun:
     sleep: Callable[[float], None] = time.sleep
 
     @property
-    def trail(self) -> AuditTrail:
-        return AuditTrail(self.dynamodb, self.names.audit_table)
+    def names(self) -> Names:
+        return self.stores.names
 
     @property
     def record_pk(self) -> str:
@@ -209,26 +224,47 @@ class ReplayRun:
 
     # -- the audit record ---------------------------------------------------------------
 
-    def _start_record(self, method: ReplayMethod, chosen: list[ReplayEvent], **extra: str) -> None:
+    def _start_record(
+        self,
+        method: ReplayMethod,
+        chosen: list[ReplayEvent],
+        *,
+        bus: str,
+        marker: str | None = None,
+        archive: str | None = None,
+    ) -> None:
         ids = [e.event_id for e in chosen]
         record = ReplayRecord(
-            run_id=self.run_id, replay_name=self.replay_name, stage=self.names.stage, who=self.actor.who,
-            os_user=self.actor.os_user, started_at=self.clock(), method=method,
-            window_from=self.selection.start, window_to=self.selection.end, types=list(self.selection.types),
-            entity=self.selection.entity, count=len(chosen), event_ids=ids[:MAX_RECORDED_IDS],
-            event_ids_truncated=len(ids) > MAX_RECORDED_IDS, event_types=sorted({e.event_type for e in chosen}),
-            status="sending" if method == "bus" else "starting", **extra,
+            run_id=self.run_id,
+            replay_name=self.replay_name,
+            stage=self.names.stage,
+            who=self.actor.who,
+            os_user=self.actor.os_user,
+            started_at=self.clock(),
+            method=method,
+            window_from=self.selection.start,
+            window_to=self.selection.end,
+            types=list(self.selection.types),
+            entity=self.selection.entity,
+            count=len(chosen),
+            event_ids=ids[:MAX_RECORDED_IDS],
+            event_ids_truncated=len(ids) > MAX_RECORDED_IDS,
+            event_types=sorted({e.event_type for e in chosen}),
+            status="sending" if method == "bus" else "starting",
+            bus=bus,
+            marker=marker,
+            archive=archive,
         )
-        with aws_call(f"table {self.names.audit_table}", "dynamodb:PutItem"):
-            written = self.trail.start_replay(record)
+        with self.stores.audit_call("dynamodb:PutItem"):
+            written = self.stores.audit.start_replay(record)
         if not written:
             raise OperationsError(f"replay {self.run_id} is already recorded; nothing replayed")
 
     def _update_record(self, **values: Any) -> None:
         """A status update after the first write; failing it must not stop the replay."""
         try:
-            with aws_call(f"table {self.names.audit_table}", "dynamodb:UpdateItem"):
-                self.trail.update_replay(self.run_id, **values)
+            with self.stores.audit_call("dynamodb:UpdateItem"):
+                self.stores.audit.update_replay(self.run_id, **values)
         except OperationsError:
             pass
 
@@ -259,8 +295,13 @@ class ReplayRun:
             for start in range(0, len(chosen), PUT_EVENTS_MAX_ENTRIES):
                 batch = chosen[start : start + PUT_EVENTS_MAX_ENTRIES]
                 entries = [
-                    {"EventBusName": self.names.bus, "Source": e.bus_source, "DetailType": e.event_type,
-                     "Detail": e.detail, "Resources": [marker]}
+                    {
+                        "EventBusName": self.names.bus,
+                        "Source": e.bus_source,
+                        "DetailType": e.event_type,
+                        "Detail": e.detail,
+                        "Resources": [marker],
+                    }
                     for e in batch
                 ]
                 try:
@@ -271,21 +312,29 @@ class ReplayRun:
                     continue
                 for event, result in zip(batch, response.get("Entries", []), strict=False):
                     if result.get("ErrorCode"):
-                        failed.append({"event_id": event.event_id,
-                                       "error": f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}"})
+                        failed.append(
+                            {
+                                "event_id": event.event_id,
+                                "error": f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}",
+                            }
+                        )
                     else:
                         sent += 1
                 progress(min(start + len(batch), len(chosen)), len(chosen), "putting events on the bus")
         except BaseException as error:
-            self._update_record(status="interrupted", sent=sent, error=repr(error)[:1000],
-                                finished_at=self.clock().isoformat())
+            self._update_record(
+                status="interrupted", sent=sent, error=repr(error)[:1000], finished_at=self.clock().isoformat()
+            )
             raise
         status: Literal["completed", "partial", "failed"] = (
             "completed" if not failed else "partial" if sent else "failed"
         )
         self._update_record(
-            status=status, sent=sent, failed_event_ids=[f["event_id"] for f in failed][:MAX_RECORDED_IDS] or None,
-            error=failed[0]["error"][:1000] if failed else None, finished_at=self.clock().isoformat(),
+            status=status,
+            sent=sent,
+            failed_event_ids=[f["event_id"] for f in failed][:MAX_RECORDED_IDS] or None,
+            error=failed[0]["error"][:1000] if failed else None,
+            finished_at=self.clock().isoformat(),
         )
         return ReplayOutcome("bus", self.record_pk, self.replay_name, status, len(chosen), sent, failed)
 
@@ -332,8 +381,18 @@ class ReplayRun:
         status: Literal["completed", "failed"] = "completed" if state == "COMPLETED" else "failed"
         reason = described.get("StateReason")
         self._update_record(status=status, state=state, error=reason, finished_at=self.clock().isoformat())
-        return ReplayOutcome("archive", self.record_pk, self.replay_name, status, len(expected),
-                             len(expected) if status == "completed" else 0, [], replay_arn, state, reason)
+        return ReplayOutcome(
+            "archive",
+            self.record_pk,
+            self.replay_name,
+            status,
+            len(expected),
+            len(expected) if status == "completed" else 0,
+            [],
+            replay_arn,
+            state,
+            reason,
+        )
 
 
 def known_event_types() -> list[str]:
