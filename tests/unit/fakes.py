@@ -99,8 +99,7 @@ class ChangeLog:
         written = self.written.get(record_type, {})
         return [
             RecordChange(record_type=record_type, record_id=r, written_at=written[r][0], created_at=written[r][1])
-            for r in dict.fromkeys(record_ids)
-            if r in written
+            for r in dict.fromkeys(record_ids) if r in written
         ]
 
 
@@ -201,16 +200,12 @@ class FakePsa(ChangeLog):
         self.clients[client_id] = name
 
 
-def erp_capabilities(
-    line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100, revenue_schedules: bool = False
-) -> ErpCapabilities:
+def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100,
+                     revenue_schedules: bool = False) -> ErpCapabilities:
     return ErpCapabilities(
-        draft_invoices=DraftInvoices.NATIVE,
-        line_refs=line_refs,
-        revenue_schedules=revenue_schedules,
+        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=revenue_schedules,
         contract_objects=True,
-        billing_terms_per_customer=True,
-        batch_limits=BatchLimits(invoice_lines=invoice_lines),
+        billing_terms_per_customer=True, batch_limits=BatchLimits(invoice_lines=invoice_lines),
     )
 
 
@@ -300,9 +295,7 @@ class FakeErp(ChangeLog):
         if bad := [line.service_item for line in lines if line.service_item in self.bad_items]:
             raise ValidationFailed(f"no product with code {bad[0]!r}")
         if len(lines) > self.capabilities.batch_limits.invoice_lines:
-            raise ValidationFailed(
-                f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}"
-            )
+            raise ValidationFailed(f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}")
         stored = self.capabilities.line_refs is LineRefs.STORED
         ids = {}
         for line in lines:
@@ -456,12 +449,7 @@ def us_rules() -> LegalEntityRules:
 
 def fake_systems(**overrides: object) -> Systems:
     parts: dict[str, object] = {
-        "crm": FakeCrm(),
-        "psa": FakePsa(),
-        "erp": FakeErp(),
-        "xref": FakeXref(),
-        "bus": FakeBus(),
-        "rules": {"us-01": us_rules()},
-        "ownership": system_of_record(),
+        "crm": FakeCrm(), "psa": FakePsa(), "erp": FakeErp(), "xref": FakeXref(), "bus": FakeBus(),
+        "rules": {"us-01": us_rules()}, "ownership": system_of_record(),
     }
     return Systems(**{**parts, **overrides})  # type: ignore[arg-type]

@@ -65,9 +65,8 @@ def consume_each(event: dict[str, Any], context: Any, *, consumer: str, apply: A
         except IdempotencyAlreadyInProgressError as error:
             raise TransientError(f"event {canonical.id} is being applied by another attempt") from error
 
-    return process_partial_response(
-        event=event, record_handler=handle, processor=_processor(consumer, settings), context=context
-    )
+    return process_partial_response(event=event, record_handler=handle, processor=_processor(consumer, settings),
+                                    context=context)
 
 
 def consume_batch(
@@ -96,6 +95,5 @@ def consume_batch(
             raise outcome
         return outcome.model_dump(mode="json")
 
-    return process_partial_response(
-        event=event, record_handler=handle, processor=_processor(consumer, settings), context=context
-    )
+    return process_partial_response(event=event, record_handler=handle, processor=_processor(consumer, settings),
+                                    context=context)
