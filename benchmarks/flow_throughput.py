@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import tempfile
 import time
 import uuid
@@ -360,11 +361,11 @@ def main() -> None:
             # in its overlap would be counted as the flows' calls to the systems.
             for schedule in view.topology.schedules:
                 view.events.disable_rule(Name=schedule.name)
-            flows = {
-                run.name: run_flow(view, faults, run, n, args.steady, args.steady_rate)
-                for run in flow_runs(view, systems, tryton, xref, deal, n)
-            }
             floor_seconds = measure_floor(view, account_events(deal, n))
+            flows = {}
+            for run in flow_runs(view, systems, tryton, xref, deal, n):
+                flows[run.name] = run_flow(view, faults, run, n, args.steady, args.steady_rate)
+                print(f"{run.name}: {json.dumps(flows[run.name])}", flush=True)  # kept should a later run fail
         finally:
             stack.down()
 
