@@ -115,7 +115,6 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         try:
             return self._create_lines(id_, wanted)
         except TrytonPermanentError as exc:
-            self._draft_currency.pop(id_, None)
             if exc.kind != "UserError":
                 raise
             refused = exc
@@ -124,9 +123,15 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         missing = {ref: line for ref, line in wanted.items() if ref not in found}
         if not missing:
             return found
-        if len(found):
+        if found:
             logger.info("tryton erp invoice %s: %d of the lines were there already", id_, len(found))
-            return {**found, **self._create_lines(id_, missing)}
+            try:
+                return {**found, **self._create_lines(id_, missing)}
+            except TrytonPermanentError as exc:
+                if exc.kind != "UserError":
+                    raise
+                refused = exc
+        self._draft_currency.pop(id_, None)
         self._refuse_unless_draft(id_, refused)
         raise ValidationFailed(f"ERP refused the invoice lines: {refused}") from refused
 
