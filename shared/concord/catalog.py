@@ -184,7 +184,7 @@ BILLING = Flow(
     # Lines are sent to the ERP per call in batches: gather a vendor batch. Billing waits
     # longest: nobody waits for a draft invoice line, and a fuller batch is one call less.
     batch_size=VENDOR_BATCH,
-    batching_window_seconds=10,
+    batching_window_seconds=2,
 )
 FINANCIAL_STATUS = Flow(
     "financial_status",
