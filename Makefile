@@ -91,6 +91,7 @@ bench: install  ## Benchmarks (not part of make test); results, summary and char
 	$(BIN)/python -m benchmarks.salesforce_burst --records $(or $(BURST_RECORDS),1000)
 	$(BIN)/python -m benchmarks.hubspot_burst --records $(or $(BURST_RECORDS),1000)
 	$(BIN)/python -m benchmarks.change_capture_reads --entries $(or $(CAPTURE_ENTRIES),200)
+	$(BIN)/python -m benchmarks.erp_billing --lines $(or $(BILLING_LINES),1000)
 	$(BIN)/python -m benchmarks.record_cpu --iterations $(or $(ITERATIONS),1000)
 	$(BIN)/python -m benchmarks.cold_start --runs $(or $(RUNS),3)
 	$(BIN)/python -m benchmarks.memory

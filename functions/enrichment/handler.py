@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.clients import client
@@ -19,7 +20,7 @@ from concord.sync.enrichment import enrich_each
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     settings = EnrichmentSettings.from_env()
     table = settings.checkpoints_table_name
     checkpoints = Checkpoints(client("dynamodb"), table) if table else None

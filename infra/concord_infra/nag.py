@@ -25,7 +25,7 @@ def add_nag_checks(app: Construct) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
-def acknowledge(scope: Construct, finding: str, reason: str) -> None:
+def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 

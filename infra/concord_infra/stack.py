@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Stack
+from concord.catalog import AUDIT_TRAIL, INGRESS
 from constructs import Construct
 
-from concord.catalog import AUDIT_TRAIL, INGRESS
 
 from .config import AppConfig
 from .constructs.bus import EventBus
@@ -28,8 +28,10 @@ ARCHIVE_DAYS = 90
 
 
 class ConcordStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, env: Environment, description: str
+    ) -> None:
+        super().__init__(scope, construct_id, env=env, description=description)
         stage = config.stage
         names = config.names
 
@@ -176,7 +178,7 @@ class ConcordStack(Stack):
             SubscriptionRenewal(
                 self,
                 "SubscriptionRenewal",
-                prefix=prefix,
+                names=names,
                 make_function=function,
                 system_secrets=quote_to_cash.system_secrets,
                 # No rate budget table: the function is granted none (its calls are a handful a run).

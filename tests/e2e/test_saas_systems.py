@@ -96,7 +96,7 @@ def test_approved_psa_time_is_billed_and_the_financial_status_comes_back_to_both
     _, opportunity, project = deal
     demo.billing(opportunity, project)
     assert demo.checks.failures == []
-    assert demo._billed_hours(canonical_id("project", "crm", opportunity)) == Decimal(str(sum(WEEK)))
+    assert demo.finance.billed_hours(canonical_id("project", "crm", opportunity)) == Decimal(str(sum(WEEK)))
     assert demo.rep.financial_status(opportunity) == "paid"
     assert demo.consultant.billing_status(project) == "paid"
 

@@ -285,9 +285,13 @@ class FakeErp(ChangeLog):
     line_calls: list[int] = field(default_factory=list)  # size of each add_invoice_lines call
     bad_items: set[str] = field(default_factory=set)
 
+    draft_customers: dict[str, str] = field(default_factory=dict)  # invoice id -> customer id
+
     def open_invoice_draft(self, customer_id: str, currency: str, project_ref: str) -> str:
         self.outage.check()
-        return self.drafts.setdefault(project_ref, str(next(_ids)))
+        draft = self.drafts.setdefault(project_ref, str(next(_ids)))
+        self.draft_customers[draft] = customer_id
+        return draft
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
         self.outage.check()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
@@ -30,7 +30,7 @@ class ChangeCapture(Construct):
         make_function: Callable[..., ConcordFunction],
         tables: DataTables,
         bus: events.IEventBus,
-        system_secrets: dict[str, secretsmanager.ISecret],
+        system_secrets: Mapping[str, secretsmanager.ISecret],
         connector_environment: dict[str, str],
         watches: list[dict[str, str]],
         every_minutes: int,

@@ -70,7 +70,7 @@ class EventConsumer(Construct):
             queue_name=queue_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            visibility_timeout=Duration.seconds(function.function.timeout.to_seconds() * 6),
+            visibility_timeout=Duration.seconds(function.timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=max_receive_count),
         )
         self.rule = events.Rule(

@@ -18,75 +18,34 @@ from ..nag import skip_checkov
 class DataTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, names: Names, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        common = dict(
-            # Where data is retained (prod), nobody deletes a table by mistake either; dev stacks
-            # are torn down with their tables, which protection would block.
-            deletion_protection=retain,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=removal,
-        )
+        new_table = _TableFactory(self, retain=retain)
         # Layout expected by Powertools' DynamoDBPersistenceLayer (key "id", TTL "expiration").
-        self.idempotency = dynamodb.Table(
-            self,
-            "Idempotency",
-            table_name=names.idempotency_table,
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expiration",
-            **common,
+        self.idempotency = new_table(
+            "Idempotency", names.idempotency_table, partition_key="id", ttl_attribute="expiration"
         )
         # See concord.stores.registry for the item layout and its index.
-        self.xref = dynamodb.Table(
-            self,
-            "CrossReferences",
-            table_name=names.xref_table,
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            **common,
-        )
+        self.xref = new_table("CrossReferences", names.xref_table, partition_key="pk", sort_key="sk")
         # Polling checkpoints (concord.stores.checkpoints): one small item per watch.
-        self.checkpoints = dynamodb.Table(
-            self,
-            "Checkpoints",
-            table_name=names.checkpoints_table,
-            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
-            **common,
-        )
+        self.checkpoints = new_table("Checkpoints", names.checkpoints_table, partition_key="key")
         # The rate budget each vendor account shares across every concurrent function
         # (concord.connectors.kit.budget): one small item per account, taken with conditional writes.
-        self.rate_budget = dynamodb.Table(
-            self,
-            "RateBudget",
-            table_name=names.rate_budget_table,
-            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
-            **common,
-        )
+        self.rate_budget = new_table("RateBudget", names.rate_budget_table, partition_key="key")
         # See concord.stores.audit for the item layout and its index.
-        self.audit = dynamodb.Table(
-            self,
-            "Audit",
-            table_name=names.audit_table,
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",
-            **common,
+        self.audit = new_table(
+            "Audit", names.audit_table, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"
         )
         # Sparse: only link items carry object_type (every entity of a type, for reconciliation).
         self.xref.add_global_secondary_index(
             index_name=BY_OBJECT_TYPE_INDEX,
-            partition_key=dynamodb.Attribute(name="object_type", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="canonical_id", type=dynamodb.AttributeType.STRING),
+            partition_key=_string_key("object_type"),
+            sort_key=_string_key("canonical_id"),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         # Sparse: events, failures, unprocessed deliveries, redrives and replays by kind and time.
         self.audit.add_global_secondary_index(
             index_name=BY_KIND_INDEX,
-            partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
+            partition_key=_string_key("kind"),
+            sort_key=_string_key("at"),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         for table in (self.idempotency, self.xref, self.checkpoints, self.rate_budget, self.audit):
@@ -96,6 +55,45 @@ class DataTables(Construct):
                 "Encrypted at rest with the AWS managed KMS key (aws/dynamodb); who reads each table is "
                 "decided per function by IAM. A customer-managed key adds cost and a key policy, not a boundary.",
             )
+
+
+class _TableFactory:
+    """Makes the stack's tables, all with the same billing, encryption, recovery and removal."""
+
+    def __init__(self, scope: Construct, *, retain: bool) -> None:
+        self._scope = scope
+        self._retain = retain
+
+    def __call__(
+        self,
+        construct_id: str,
+        table_name: str,
+        *,
+        partition_key: str,
+        sort_key: str | None = None,
+        ttl_attribute: str | None = None,
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self._scope,
+            construct_id,
+            table_name=table_name,
+            partition_key=_string_key(partition_key),
+            sort_key=_string_key(sort_key) if sort_key else None,
+            time_to_live_attribute=ttl_attribute,
+            # Where data is retained (prod), nobody deletes a table by mistake either; dev stacks
+            # are torn down with their tables, which protection would block.
+            deletion_protection=self._retain,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN if self._retain else RemovalPolicy.DESTROY,
+        )
+
+
+def _string_key(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
 def grant_items(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) -> iam.Grant:

@@ -13,10 +13,9 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, CfnResource, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -71,7 +70,8 @@ class LayerBundler:
     def __init__(self, with_dependencies: bool) -> None:
         self._with_dependencies = with_dependencies
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
+    # jsii passes the BundlingOptions struct as keywords; only the output folder matters here.
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: object) -> bool:
         target = Path(output_dir) / "python"
         shutil.copytree(
             REPO_ROOT / "shared" / "concord",
@@ -152,6 +152,7 @@ class ConcordFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.reserved_concurrency = reserved_concurrency
+        self.timeout = timeout
         function_name = names.function(name)
         self.log_group = logs.LogGroup(
             self,
@@ -211,6 +212,7 @@ class ConcordFunction(Construct):
         )
         # The local stack runs this folder's handler in its own runtime.
         cfn = self.function.node.default_child
+        assert isinstance(cfn, CfnResource), f"{self.function.node.path} has no CloudFormation resource"
         cfn.add_metadata(SOURCE_METADATA_KEY, f"functions/{name}")
         self._skip_checkov_checks(reserved_concurrency)
 

@@ -48,9 +48,10 @@ class AlarmTopics(Construct):
         threshold: float = 0,
     ) -> cloudwatch.Alarm:
         """An alarm when `metric` goes above `threshold`, routed to the topic of its severity."""
-        alarm = metric.create_alarm(
+        alarm = cloudwatch.Alarm(
             scope,
             construct_id,
+            metric=metric,
             alarm_name=name,
             alarm_description=description,
             threshold=threshold,

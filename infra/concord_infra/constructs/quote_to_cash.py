@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -140,7 +140,7 @@ class QuoteToCash(Construct):
         compensate.add_catch(raise_exception, errors=["States.ALL"], result_path="$.compensation_error")
         compensate.next(raise_exception)
 
-        chain: sfn.IChainable | None = None
+        chain: sfn.Chain | None = None
         for step in SAGA.steps:
             task = invoke(step)
             noted = sfn.Pass(
@@ -150,7 +150,8 @@ class QuoteToCash(Construct):
                 result_path=f"$.{SAGA.failed_step_field}",
             ).next(compensate)
             task.add_catch(noted, errors=["States.ALL"], result_path=f"$.{SAGA.error_field}")
-            chain = task if chain is None else chain.next(task)
+            chain = sfn.Chain.start(task) if chain is None else chain.next(task)
+        assert chain is not None, "the saga has at least one step"
         chain = chain.next(sfn.Succeed(self, "ProjectActive"))
 
         log_group = logs.LogGroup(
@@ -231,7 +232,9 @@ class QuoteToCash(Construct):
         )
         stack = Stack.of(self)
         for function in functions:
-            logical_id = stack.resolve(stack.get_logical_id(function.function.node.default_child))
+            cfn = function.function.node.default_child
+            assert isinstance(cfn, CfnElement), f"{function.function.node.path} has no CloudFormation resource"
+            logical_id = stack.resolve(stack.get_logical_id(cfn))
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",

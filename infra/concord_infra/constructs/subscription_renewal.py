@@ -3,13 +3,14 @@ stage whose ERP is Business Central: cdk.json `business_central_subscriptions`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from concord.catalog import SUBSCRIPTION_RENEWAL
+from concord.naming import Names
 
 from .functions import ConcordFunction
 from .ops import AlarmTopics
@@ -22,9 +23,9 @@ class SubscriptionRenewal(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
+        names: Names,
         make_function: Callable[..., ConcordFunction],
-        system_secrets: dict[str, secretsmanager.ISecret],
+        system_secrets: Mapping[str, secretsmanager.ISecret],
         connector_environment: dict[str, str],
         every_hours: int,
         topics: AlarmTopics,
@@ -45,7 +46,7 @@ class SubscriptionRenewal(Construct):
             self,
             "Runs",
             flow=SUBSCRIPTION_RENEWAL,
-            prefix=prefix,
+            prefix=names.prefix,
             function=self.function,
             every=Duration.hours(every_hours),
             topics=topics,

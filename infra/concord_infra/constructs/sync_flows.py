@@ -83,7 +83,7 @@ class SyncFlows(Construct):
             roles = sorted(relay.system for relay in event_relays if relay.event_bus_name == bus_name)
             self._relay_to(enrichment, bus_name, roles, index)
 
-    def _relay_to(self, consumer: EventConsumer, bus_name: str, roles: list[str], index: int) -> None:
+    def _relay_to(self, consumer: EventConsumer, bus_name: str, roles: Sequence[str], index: int) -> None:
         """One rule on an org's partner event bus sending its change events to the flow's queue
         (the function tells each object's role apart). Every event on that bus comes from its
         partner event source, named as the bus:

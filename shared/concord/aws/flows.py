@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -46,7 +47,7 @@ def _processor(consumer: str, settings: FlowSettings) -> RecordingBatchProcessor
     return RecordingBatchProcessor(consumer, trail, settings)
 
 
-def consume_each(event: dict[str, Any], context: Any, *, consumer: str, apply: ApplyOne) -> dict[str, Any]:
+def consume_each(event: dict[str, Any], context: Any, *, consumer: str, apply: ApplyOne) -> PartialItemFailureResponse:
     settings = FlowSettings.from_env()
     systems = systems_for(settings)
 
@@ -76,7 +77,7 @@ def consume_batch(
     consumer: str,
     apply: ApplyBatch[T],
     parse: Callable[[SQSRecord], T] = parse_bus_record,  # type: ignore[assignment]
-) -> dict[str, Any]:
+) -> PartialItemFailureResponse:
     settings = FlowSettings.from_env()
     outcomes: dict[Hashable, BaseModel | Exception] = {}
     parsed: list[tuple[Hashable, T]] = []

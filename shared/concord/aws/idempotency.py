@@ -41,7 +41,8 @@ def run_once(
         expires_after_seconds=expires_after_seconds,
     )
     config.register_lambda_context(lambda_context)
-    once = idempotent_function(data_keyword_argument="payload", persistence_store=_store(table_name), config=config)(
-        lambda payload: function(payload)
-    )
+    # Powertools types the decorator's result as Any; it returns what `function` returns.
+    once: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="payload", persistence_store=_store(table_name), config=config
+    )(lambda payload: function(payload))
     return once(payload=payload)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from ..events import Envelope
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
 
 REDRIVE_SEPARATOR = "-redrive-"
 
@@ -23,7 +26,7 @@ def execution_name(event_id: str) -> str:
     return event_id
 
 
-def start_saga(sfn: Any, state_machine_arn: str, trigger: Envelope) -> bool:
+def start_saga(sfn: SFNClient, state_machine_arn: str, trigger: Envelope) -> bool:
     """Start the saga for `trigger`; False when it was already started (a duplicate)."""
     try:
         sfn.start_execution(
@@ -49,7 +52,7 @@ class RedrivePlan:
     input: str
 
 
-def plan_redrive(sfn: Any, execution_arn: str) -> RedrivePlan:
+def plan_redrive(sfn: SFNClient, execution_arn: str) -> RedrivePlan:
     """What `redrive_saga` would start for `execution_arn` (starts nothing)."""
     described = sfn.describe_execution(executionArn=execution_arn)
     base = described["name"].split(REDRIVE_SEPARATOR)[0]
@@ -64,12 +67,12 @@ def plan_redrive(sfn: Any, execution_arn: str) -> RedrivePlan:
                        described["input"])
 
 
-def start_redrive(sfn: Any, plan: RedrivePlan) -> str:
+def start_redrive(sfn: SFNClient, plan: RedrivePlan) -> str:
     """Start a planned attempt; returns the new execution's ARN."""
     response = sfn.start_execution(stateMachineArn=plan.state_machine_arn, name=plan.name, input=plan.input)
     return response["executionArn"]
 
 
-def redrive_saga(sfn: Any, execution_arn: str) -> str:
+def redrive_saga(sfn: SFNClient, execution_arn: str) -> str:
     """Start the next attempt of a failed execution; returns the new execution's ARN."""
     return start_redrive(sfn, plan_redrive(sfn, execution_arn))

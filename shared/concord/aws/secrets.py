@@ -13,7 +13,7 @@ within the cache period (SECRET_CACHE_SECONDS, default 5 minutes) without a rede
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
@@ -22,6 +22,9 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigurationError
 from ..ingress.schemes import scheme_for
 from ..ingress.sources import WebhookSecret
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 DEFAULT_CACHE_SECONDS = 300
 
@@ -51,10 +54,9 @@ def _validated_secret(scheme: str, raw_json: str) -> BaseModel:
     return scheme_for(scheme).secret_model.model_validate_json(raw_json)
 
 
-def put_secret(secrets_client: Any, name: str, secret_string: str) -> str:
+def put_secret(secrets_client: SecretsManagerClient, name: str, secret_string: str) -> str:
     """Create the secret or add a new current version; returns the secret's ARN."""
     try:
-        response = secrets_client.put_secret_value(SecretId=name, SecretString=secret_string)
+        return secrets_client.put_secret_value(SecretId=name, SecretString=secret_string)["ARN"]
     except secrets_client.exceptions.ResourceNotFoundException:
-        response = secrets_client.create_secret(Name=name, SecretString=secret_string)
-    return response["ARN"]
+        return secrets_client.create_secret(Name=name, SecretString=secret_string)["ARN"]

@@ -44,7 +44,7 @@ def _source_scheme(stage: str, source: str) -> str:
     if source not in sources:
         errors.print(f"[red]no webhook source {source!r} in stage {stage!r}[/] (cdk.json: {', '.join(sorted(sources))})")
         raise typer.Exit(2)
-    return sources[source].get("scheme", STANDARD_WEBHOOKS)
+    return str(sources[source].get("scheme", STANDARD_WEBHOOKS))
 
 
 @secrets_app.command("set")

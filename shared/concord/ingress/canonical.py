@@ -41,6 +41,7 @@ def validation_details(error: ValidationError) -> list[dict[str, str]]:
 def _typed_delivery(event_model: type[Envelope]) -> type[CanonicalDelivery]:
     """CanonicalDelivery whose data is the event type's payload model, so the body is validated in one pass."""
     payload_model = event_model.model_fields["data"].annotation
+    assert payload_model is not None, f"{event_model.__name__}.data has a type"
     return create_model(f"{event_model.__name__}Delivery", __base__=CanonicalDelivery, data=(payload_model, ...))
 
 

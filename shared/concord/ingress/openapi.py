@@ -177,7 +177,7 @@ def build_document() -> dict[str, Any]:
         "description": "Throttled by API Gateway (stage throttles).",
         "content": {"application/json": {"schema": _ref("GatewayMessage")}},
     }
-    schemes = {
+    scheme_docs = {
         s.name: {
             "title": s.title,
             "documentation": s.doc_url,
@@ -209,7 +209,7 @@ def build_document() -> dict[str, Any]:
             }
         },
         "components": {"schemas": _schemas()},
-        "x-concord-schemes": schemes,
+        "x-concord-schemes": scheme_docs,
     }
 
 

@@ -29,14 +29,17 @@ SystemsOption = Annotated[Optional[str], typer.Option(
                       "a role not named is Tryton (default: Tryton for all three).")]
 
 
-def stack_for(state_dir: Path | None, systems: str | None = None, **ports: int | bool | None) -> LocalStack:
-    chosen = {k: v for k, v in ports.items() if v is not None}
+def stack_for(state_dir: Path | None, systems: str | None = None) -> LocalStack:
+    """The stack in `state_dir` (or the environment's), with its default ports."""
+    return LocalStack(state_dir=state_dir or state_dir_from_env(), systems_choice=_systems_choice(systems))
+
+
+def _systems_choice(systems: str | None) -> dict[str, str] | None:
     try:
-        choice = parse_systems(systems) if systems is not None else None
+        return parse_systems(systems) if systems is not None else None
     except SystemsChoiceError as error:
         errors.print(f"[red]--systems {systems}:[/] {error}")
         raise typer.Exit(2) from None
-    return LocalStack(state_dir=state_dir or state_dir_from_env(), systems_choice=choice, **chosen)
 
 
 def _print_status(status: dict) -> None:
@@ -86,10 +89,19 @@ def local_up(
     visibility_timeout_cap: Annotated[int, typer.Option(help="Cap on queue visibility timeouts (s).")] = 20,
 ) -> None:
     """Start the local stack in the background (or whichever part is not running)."""
-    stack = stack_for(state_dir, roles, aws_port=aws_port, webhook_port=webhook_port, lambda_port=lambda_port,
-                   tryton_port=tryton_port, faults_port=faults_port, sandbox_port=sandbox_port,
-                   vendor_faults_port=vendor_faults_port, with_systems=systems,
-                   visibility_timeout_cap=visibility_timeout_cap)
+    stack = LocalStack(
+        state_dir=state_dir or state_dir_from_env(),
+        systems_choice=_systems_choice(roles),
+        aws_port=aws_port,
+        webhook_port=webhook_port,
+        lambda_port=lambda_port,
+        tryton_port=tryton_port,
+        faults_port=faults_port,
+        sandbox_port=sandbox_port,
+        vendor_faults_port=vendor_faults_port,
+        with_systems=systems,
+        visibility_timeout_cap=visibility_timeout_cap,
+    )
     try:
         with console.status("starting the local stack (synthesizing the CDK app, provisioning; "
                             "the first start also installs and seeds Tryton)..."):

@@ -33,7 +33,8 @@ def demo_vendor_secret(source: str, kind: str) -> str:
 def local_scheme(source: str) -> str:
     """The scheme of a source in cdk.json's local stage (standard-webhooks when unlisted)."""
     stages = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["concord:stages"]
-    return stages.get("local", {}).get("webhook_sources", {}).get(source, {}).get("scheme", "standard-webhooks")
+    scheme: str = stages.get("local", {}).get("webhook_sources", {}).get(source, {}).get("scheme", "standard-webhooks")
+    return scheme
 
 
 def demo_secret(source: str, scheme: str | None = None) -> dict[str, Any]:

@@ -363,6 +363,7 @@ class FaultProxy:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "an AF_INET address"
         return f"http://{host}:{port}"
 
     def serve_forever(self) -> None:

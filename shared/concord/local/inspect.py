@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,6 +16,9 @@ from .provision import BUS_TAP
 from .stack import LocalStack, aws_client
 from .state import StackState
 
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+
 
 @dataclass
 class LocalView:
@@ -24,7 +27,7 @@ class LocalView:
     def __post_init__(self) -> None:
         self.state = StackState.load(self.stack.state_dir)
         self.topology = self.stack.topology()
-        self.sqs = aws_client(self.state, "sqs")
+        self.sqs: SQSClient = aws_client(self.state, "sqs")
         self.events = aws_client(self.state, "events")
         self.dynamodb = aws_client(self.state, "dynamodb")
         self.audit = AuditTrail(self.dynamodb, self.topology.setting("AUDIT_TABLE_NAME"))
@@ -49,7 +52,8 @@ class LocalView:
 
     def drain_tap(self) -> list[dict[str, Any]]:
         """Every canonical event put on the bus since the last drain (EventBridge envelopes)."""
-        url, seen = self.queue_url(BUS_TAP), []
+        url = self.queue_url(BUS_TAP)
+        seen: list[dict[str, Any]] = []
         while True:
             messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
                 "Messages", []

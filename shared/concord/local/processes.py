@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeGuard
 
 # Popen objects of processes this process started, so that checking or stopping one reaps
 # it (no zombie left behind, no ResourceWarning).
@@ -39,7 +40,8 @@ def start_detached(args: Sequence[str], log: Path, env: dict[str, str], cwd: Pat
     return process.pid
 
 
-def is_alive(pid: int | None) -> bool:
+def is_alive(pid: int | None) -> TypeGuard[int]:
+    """Whether `pid` names a running process (so, when true, it is a pid)."""
     if not pid:
         return False
     child = _children.get(pid)

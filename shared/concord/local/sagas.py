@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..aws.saga_history import StepRun, execution_history, step_runs
 from ..catalog import SAGA
 from .stack import STACK_NAME
 
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
+
 QUOTE_TO_CASH = SAGA.physical_name(STACK_NAME)
 
 
-def machine_arn(sfn: Any, name: str = QUOTE_TO_CASH) -> str:
+def machine_arn(sfn: SFNClient, name: str = QUOTE_TO_CASH) -> str:
     return next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name)
 
 
@@ -40,7 +43,7 @@ def wait_for_execution(sfn: Any, opportunity_id: str, timeout: float = 120, coun
     raise TimeoutError(f"no finished execution #{count} for opportunity {opportunity_id} within {timeout:.0f} s")
 
 
-def when_state_entered(sfn: Any, opportunity_id: str, state: str, action: Callable[[], None], timeout: float = 60) -> None:
+def when_state_entered(sfn: Any, opportunity_id: str, state: str, action: Callable[[], object], timeout: float = 60) -> None:
     """Run `action` as soon as the opportunity's saga enters `state` (to break a system mid-saga)."""
     deadline = time.monotonic() + timeout
     while not (executions := executions_for(sfn, opportunity_id)):

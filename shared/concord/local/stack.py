@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,8 @@ def _spawn(args: list[str], log: Path) -> int:
 
 def aws_client(state: StackState, service: str, resource: bool = False) -> Any:
     """A boto3 client (or resource) bound to the local stack's emulated AWS."""
-    factory = boto3.resource if resource else boto3.client
+    # The service is named at run time, so none of the stubs' per-service overloads applies.
+    factory: Callable[..., Any] = boto3.resource if resource else boto3.client
     return factory(
         service,
         endpoint_url=state.aws_endpoint,

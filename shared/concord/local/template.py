@@ -323,7 +323,7 @@ def _function_in(value: Any, resources: dict[str, Any]) -> str | None:
     if isinstance(value, dict):
         att = value.get("Fn::GetAtt")
         if isinstance(att, list) and resources.get(att[0], {}).get("Type") == "AWS::Lambda::Function":
-            return att[0]
+            return str(att[0])
         return next((f for v in value.values() if (f := _function_in(v, resources))), None)
     if isinstance(value, list):
         return next((f for v in value if (f := _function_in(v, resources))), None)
@@ -338,7 +338,7 @@ def read_topology(template_path: Path, stack_name: str) -> Topology:
     queues = []
     for lid, props in _of_type(resources, "AWS::SQS::Queue"):
         redrive = r.resolve(props.get("RedrivePolicy")) or {}
-        attributes = {
+        attributes: dict[str, str] = {
             k: str(props[k])
             for k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
             if k in props
@@ -352,7 +352,8 @@ def read_topology(template_path: Path, stack_name: str) -> Topology:
             )
         )
 
-    rules, schedules = [], []
+    rules: list[RuleSpec] = []
+    schedules: list[ScheduleSpec] = []
     for lid, props in _of_type(resources, "AWS::Events::Rule"):
         targets = r.resolve(props.get("Targets", []))
         if "ScheduleExpression" in props:

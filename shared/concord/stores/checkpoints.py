@@ -18,7 +18,8 @@ KEY = "key"
 class Checkpoint(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    watch: str = Field(alias=KEY)
+    # Named `watch` in code (mypy takes `alias` as the constructor's keyword), `key` in the table.
+    watch: str = Field(validation_alias=KEY, serialization_alias=KEY)
     cursor: str
     saved_at: dt.datetime | None = None
 

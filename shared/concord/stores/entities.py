@@ -59,8 +59,8 @@ def _named(event_type: str, data: Mapping[str, Any]) -> Iterator[EntityRef]:
                     yield EntityRef.record(object_type, system, str(data[field_name]))
     if event_type == "SyncExceptionRaised":
         for record in data.get("records") or []:
-            object_type = EXCEPTION_RECORD_OBJECTS.get(str(record.get("record_type")))
-            if object_type and record.get("system") and record.get("record_id"):
-                yield EntityRef.record(object_type, str(record["system"]), str(record["record_id"]))
+            record_type = EXCEPTION_RECORD_OBJECTS.get(str(record.get("record_type")))
+            if record_type and record.get("system") and record.get("record_id"):
+                yield EntityRef.record(record_type, str(record["system"]), str(record["record_id"]))
     if event_type == "DriftDetected" and data.get("object_type") and data.get("canonical_id"):
         yield EntityRef.canonical(str(data["object_type"]), str(data["canonical_id"]))

@@ -7,7 +7,9 @@ applied; what would change money already invoiced or due (the contract type once
 exist, a milestone whose date has passed) needs a person's approval and is raised as an
 exception instead, leaving the ERP as it was. Both ignore an event older than the newest
 applied for that project. A queue batch applies only the newest change per project and
-stream, and a forecast the registry says was last written is not written again.
+stream, and a forecast the registry says was last written is not written again. An ERP
+without contract objects (capabilities.contract_objects) keeps neither: both are recorded
+as not applicable, as quote-to-cash records a step the ERP lacks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .systems import Systems
 FLOW = catalog.PROJECT_TERMS.name
 # The registry's copy of the forecast last written to the ERP (with its customer).
 FORECAST_KEY = "erp_forecast"
+NOT_APPLICABLE = "not applicable: the ERP keeps no contract terms or cost forecasts of a project"
 
 
 class TermsApplied(BaseModel):
@@ -112,6 +115,9 @@ def apply_terms_batch(
 def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApplied:
     if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
         raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
+    if not systems.erp.capabilities.contract_objects:
+        # Checked before the project look-ups: waiting for a project link would not make it applicable.
+        return TermsApplied(applied=False, detail=NOT_APPLICABLE)
     psa_project_id = event.data.project_id
     project_ref = project_of_psa(systems, psa_project_id)
     customer_id = erp_customer_of(systems, project_ref)

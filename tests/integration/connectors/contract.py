@@ -20,11 +20,12 @@ from concord.domain import (
     LineRefs,
     ProjectRecord,
     RecognitionMethod,
+    RecordChange,
     RevenueLine,
     RevenueSchedule,
 )
 from concord.events.types import Address, Money
-from concord.ports import CrmPort, ErpPort, PsaPort
+from concord.ports import ChangeSource, CrmPort, ErpPort, PsaPort
 
 
 class Scenario(Protocol):
@@ -43,6 +44,15 @@ class Scenario(Protocol):
 
     def unknown_id(self, record_type: str) -> str:
         """A well-formed id no record of `record_type` has."""
+        ...
+
+    def post_invoice(self, project_ref: str) -> str:
+        """Finance posts the project's open draft in the ERP, its own way (NetSuite: bills the
+        sales order); the ERP's id of the posted invoice."""
+        ...
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        """The customer pays `amount` of the posted invoice, recorded by finance in the ERP."""
         ...
 
 
@@ -90,11 +100,34 @@ KEEPS_REVENUE_SCHEDULES = {"dynamics_finance"}
 
 def support_deal(starts_on: dt.date) -> RevenueSchedule:
     """A year of support recognized ratably, a go-live milestone, and hours recognized as invoiced."""
-    def line(item: str, amount: str, method: RecognitionMethod) -> RevenueLine:
-        return RevenueLine(service_item=item, description=item.title(), quantity=Decimal(1),
-                           amount=Money(amount=Decimal(amount), currency="USD"), method=method)
 
-    return RevenueSchedule(starts_on=starts_on, term_months=12, lines=[
-        line("SUPPORT-YR", "12000", RecognitionMethod.RATABLY),
-        line("MILESTONE", "3000", RecognitionMethod.ON_MILESTONE),
-        line("CONSULT-HR", "1500", RecognitionMethod.ON_INVOICE)])
+    def line(item: str, amount: str, method: RecognitionMethod) -> RevenueLine:
+        return RevenueLine(
+            service_item=item,
+            description=item.title(),
+            quantity=Decimal(1),
+            amount=Money(amount=Decimal(amount), currency="USD"),
+            method=method,
+        )
+
+    return RevenueSchedule(
+        starts_on=starts_on,
+        term_months=12,
+        lines=[
+            line("SUPPORT-YR", "12000", RecognitionMethod.RATABLY),
+            line("MILESTONE", "3000", RecognitionMethod.ON_MILESTONE),
+            line("CONSULT-HR", "1500", RecognitionMethod.ON_INVOICE),
+        ],
+    )
+
+
+def in_pages_of_one(source: ChangeSource, record_type: str, cursor: str) -> list[RecordChange]:
+    """Every change after `cursor`, a page of one at a time (ties and paging neither skip nor repeat)."""
+    seen: list[RecordChange] = []
+    for _ in range(100):
+        page = source.changes_since(record_type, cursor, 1)
+        seen += page.changes
+        cursor = page.cursor
+        if not page.changes:
+            return seen
+    raise AssertionError(f"{record_type} changes did not end after 100 pages: {seen}")

@@ -15,12 +15,26 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
+
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
-from concord.domain import ApprovedTime, Customer, Opportunity, ProjectRecord
+from concord.domain import (
+    ApprovedTime,
+    Customer,
+    InvoiceRecord,
+    Opportunity,
+    PostedInvoice,
+    ProjectRecord,
+    ReceivedPayment,
+)
 from concord.events.payloads import OpportunityLine
 from concord.events.types import Address, Money
-from concord.local.scenarios.tryton import Consultant, SalesRep, random_ein
-
+from concord.local.scenarios.finance import (
+    BusinessCentralFinance,
+    DynamicsFinance,
+    NetSuiteFinance,
+    TrytonFinance,
+)
+from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 from tests.unit.connectors.business_central.sandbox_systems import (
     BusinessCentralSystems,
     business_central_systems,
@@ -50,25 +64,42 @@ from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 from .contract import Harness
 
 _ids = itertools.count(1)
+LIST_PRICE = Decimal(150)  # CONSULT-HR's, as each ERP under test is seeded
 
 
 class FakeScenario:
     """People at work in the in-memory systems: they edit the records and the change log."""
 
-    def __init__(self, crm: FakeCrm, psa: FakePsa) -> None:
-        self.crm, self.psa = crm, psa
+    def __init__(self, crm: FakeCrm, psa: FakePsa, erp: FakeErp) -> None:
+        self.crm, self.psa, self.erp = crm, psa, erp
 
     def won_deal(self) -> tuple[str, str]:
         account_id, opportunity_id = f"acc-{next(_ids)}", f"opp-{next(_ids)}"
         now = dt.datetime.now(dt.UTC)
         usd = Money(amount=Decimal("1500"), currency="USD")
         self.crm.customers[account_id] = Customer(
-            account_id=account_id, name=f"Account {account_id}", tax_id="12-3456789", currency="USD",
-            billing_address=Address(street="1 Main St", city="Springfield", country="US"), legal_entity="us-01")
+            account_id=account_id,
+            name=f"Account {account_id}",
+            tax_id="12-3456789",
+            currency="USD",
+            billing_address=Address(street="1 Main St", city="Springfield", country="US"),
+            legal_entity="us-01",
+        )
         self.crm.opportunities[opportunity_id] = Opportunity(
-            opportunity_id=opportunity_id, account_id=account_id, name="Deal", amount=usd, won=True,
-            lines=[OpportunityLine(service_item="CONSULT-HR", description="Work", quantity=Decimal(10),
-                                   unit_price=Money(amount=Decimal(150), currency="USD"))])
+            opportunity_id=opportunity_id,
+            account_id=account_id,
+            name="Deal",
+            amount=usd,
+            won=True,
+            lines=[
+                OpportunityLine(
+                    service_item="CONSULT-HR",
+                    description="Work",
+                    quantity=Decimal(10),
+                    unit_price=Money(amount=Decimal(150), currency="USD"),
+                )
+            ],
+        )
         self.crm.touch("customer", account_id, now)
         self.crm.touch("opportunity", opportunity_id, now)
         return account_id, opportunity_id
@@ -79,26 +110,74 @@ class FakeScenario:
 
     def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
         now = dt.datetime.now(dt.UTC)
-        entry = ApprovedTime(time_entry_id=f"t-{next(_ids)}", project_id=project.project_id,
-                             task_id=next(iter(project.task_ids.values())), employee_id="e-1", worked_on=worked_on,
-                             hours=hours, billable=True, approved_at=now)
+        entry = ApprovedTime(
+            time_entry_id=f"t-{next(_ids)}",
+            project_id=project.project_id,
+            task_id=next(iter(project.task_ids.values())),
+            employee_id="e-1",
+            worked_on=worked_on,
+            hours=hours,
+            billable=True,
+            approved_at=now,
+        )
         self.psa.approved.setdefault(project.project_id, []).append(entry)
         self.psa.touch("time_entry", entry.time_entry_id, now)
 
     def unknown_id(self, record_type: str) -> str:
         return f"no-such-{record_type}"
 
+    def post_invoice(self, project_ref: str) -> str:
+        """The draft becomes the posted invoice (same id) at CONSULT-HR's list price; the
+        project's next lines open a new draft."""
+        draft = self.erp.drafts.pop(project_ref)
+        hours = sum(Decimal(str(line.quantity)) for _, invoice, line in self.erp.lines.values() if invoice == draft)
+        total = Money(amount=hours * LIST_PRICE, currency="USD")
+        today = dt.date.today()
+        self.erp.invoices[draft] = InvoiceRecord(
+            invoice_id=draft, posted=True, number=f"INV-{draft}", total=total, amount_due=total
+        )
+        self.erp.postings[draft] = PostedInvoice(
+            invoice_id=draft,
+            number=f"INV-{draft}",
+            customer_id=self.erp.draft_customers[draft],
+            invoiced_on=today,
+            due_on=today + dt.timedelta(days=30),
+            total=total,
+        )
+        self.erp.touch("invoice", draft, dt.datetime.now(dt.UTC))
+        return draft
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        invoice = self.erp.invoices[invoice_id]
+        due = invoice.amount_due.model_copy(update={"amount": invoice.amount_due.amount - amount})
+        self.erp.invoices[invoice_id] = invoice.model_copy(update={"amount_due": due})
+        payment_id = f"pay-{next(_ids)}"
+        self.erp.payments[payment_id] = ReceivedPayment(
+            payment_id=payment_id,
+            invoice_id=invoice_id,
+            amount=Money(amount=amount, currency="USD"),
+            received_on=dt.date.today(),
+            invoice_amount_due=due,
+        )
+        self.erp.touch("payment", payment_id, dt.datetime.now(dt.UTC))
+
 
 class TrytonScenario:
     """People at work in the Tryton systems, through the local scenario roles."""
 
-    def __init__(self, crm: TrytonCrm, psa: TrytonPsa) -> None:
+    def __init__(self, crm: TrytonCrm, psa: TrytonPsa, erp: TrytonErp) -> None:
         self.crm, self.psa = crm, psa
+        self.finance = TrytonFinance(FinanceClerk(erp.client))
 
     def won_deal(self) -> tuple[str, str]:
         rep = SalesRep(self.crm.client)
-        account = rep.create_account(f"Contract Account {next(_ids)}-{random_ein()}", street="1 Main St",
-                                     city="Springfield", country="US", tax_id=random_ein())
+        account = rep.create_account(
+            f"Contract Account {next(_ids)}-{random_ein()}",
+            street="1 Main St",
+            city="Springfield",
+            country="US",
+            tax_id=random_ein(),
+        )
         return str(account), str(rep.win_opportunity(account, "Contract deal", [("Work", 10.0)]))
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -111,6 +190,12 @@ class TrytonScenario:
     def unknown_id(self, record_type: str) -> str:
         return "987654321"
 
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
 
 class SalesforceScenario:
     """People at work in the Salesforce CRM and Certinia PSA sandboxes (over their REST API)."""
@@ -119,8 +204,9 @@ class SalesforceScenario:
         self.driver = systems.driver
 
     def won_deal(self) -> tuple[str, str]:
-        account = self.driver.account(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
-                                      legal_entity="us-01")
+        account = self.driver.account(
+            f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}", legal_entity="us-01"
+        )
         return account, self.driver.won_opportunity(account, [("CONSULT-HR", "Work", 10, 150)])
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -168,8 +254,9 @@ class HubSpotScenario:
         self.driver = systems.driver
 
     def won_deal(self) -> tuple[str, str]:
-        company = self.driver.company(f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}",
-                                      legal_entity="us-01")
+        company = self.driver.company(
+            f"Contract Account {next(_ids)}", tax_id=f"12-{next(_ids):07d}", legal_entity="us-01"
+        )
         return company, self.driver.won_deal(company, [("CONSULT-HR", "Work", 10, 150)])
 
     def rename_account(self, account_id: str, name: str) -> None:
@@ -193,7 +280,7 @@ class BusinessCentralScenario:
     posts the drafts Concord fills and records payments. The ERP alone is under test."""
 
     def __init__(self, systems: BusinessCentralSystems) -> None:
-        self.finance = systems.finance
+        self.finance = BusinessCentralFinance(systems.finance)
 
     def won_deal(self) -> tuple[str, str]:
         raise NotImplementedError("the Business Central harness has no CRM")
@@ -207,6 +294,12 @@ class BusinessCentralScenario:
     def unknown_id(self, record_type: str) -> str:
         return "00000000-0000-0000-0000-00000000abcd"
 
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
 
 @contextmanager
 def _business_central(request: pytest.FixtureRequest) -> Iterator[Harness]:
@@ -219,7 +312,7 @@ class NetSuiteScenario:
     ERP alone is under test: CRM and PSA steps are not its business."""
 
     def __init__(self, systems: NetSuiteSystems) -> None:
-        self.clerk = systems.clerk
+        self.finance = NetSuiteFinance(systems.clerk)
 
     def won_deal(self) -> tuple[str, str]:
         raise NotImplementedError("the NetSuite harness has no CRM")
@@ -233,11 +326,20 @@ class NetSuiteScenario:
     def unknown_id(self, record_type: str) -> str:
         return "987654321"
 
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
 
-@contextmanager
-def _netsuite(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    with netsuite_systems() as systems:
-        yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+def _netsuite(**settings: object) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
+    @contextmanager
+    def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
+        with netsuite_systems(**settings) as systems:
+            yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+
+    return build
 
 
 class FinanceScenario:
@@ -245,7 +347,7 @@ class FinanceScenario:
     OData): it posts invoices and records payments. The ERP alone is under test."""
 
     def __init__(self, systems: FinanceSystems) -> None:
-        self.clerk = systems.clerk
+        self.finance = DynamicsFinance(systems.clerk)
 
     def won_deal(self) -> tuple[str, str]:
         raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
@@ -259,6 +361,12 @@ class FinanceScenario:
     def unknown_id(self, record_type: str) -> str:
         return "usmf:NO-SUCH-RECORD"
 
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
 
 @contextmanager
 def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
@@ -268,21 +376,23 @@ def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    crm, psa = FakeCrm(), FakePsa()
-    yield Harness("fakes", crm, psa, FakeErp(), FakeScenario(crm, psa))
+    crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
+    yield Harness("fakes", crm, psa, erp, FakeScenario(crm, psa, erp))
 
 
 @contextmanager
 def _tryton(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa, erp = (request.getfixturevalue(role) for role in ("crm", "psa", "erp"))
-    yield Harness("tryton", crm, psa, erp, TrytonScenario(crm, psa))
+    yield Harness("tryton", crm, psa, erp, TrytonScenario(crm, psa, erp))
 
 
 def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
     @contextmanager
     def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
         with salesforce_systems(org=org) as systems:
-            yield Harness(f"salesforce+certinia ({org} org)", systems.crm, systems.psa, None, SalesforceScenario(systems))
+            yield Harness(
+                f"salesforce+certinia ({org} org)", systems.crm, systems.psa, None, SalesforceScenario(systems)
+            )
 
     return build
 
@@ -295,12 +405,14 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "kantata": _kantata,
     "hubspot": _hubspot,
     "business_central": _business_central,
-    "netsuite": _netsuite,
+    "netsuite": _netsuite(),
+    # an account without the custom transaction column: line refs are the registry's
+    "netsuite-registry": _netsuite(fields={}),
     "dynamics_finance": _dynamics_finance,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "business_central", "netsuite", "dynamics_finance"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance"]
 
 
 @pytest.fixture

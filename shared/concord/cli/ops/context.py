@@ -113,9 +113,10 @@ def target(local: bool, state_dir: Path | None, stage: str | None, profile: str 
     if not session.region_name:
         raise UsageError("no AWS region: pass --region or set AWS_REGION (or a region in the profile)")
     config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
+    make_client: Callable[..., Any] = session.client  # typed per service where it is used
     chosen = stage or "dev"
     label = f"stage {chosen} in {session.region_name}" + (f" (profile {profile})" if profile else "")
-    return Target(Names(chosen), False, label, lambda service: session.client(service, config=config))
+    return Target(Names(chosen), False, label, lambda service: make_client(service, config=config))
 
 
 @contextmanager

@@ -336,15 +336,15 @@ def redrive(
         pairs: list[tuple[QueueRef, QueueRef]] = []
         notes: list[str] = []
         for dlq in dlqs:
-            source = source_queue_of(dlq.name)
+            source_name = source_queue_of(dlq.name)
             try:
-                pairs.append((dlq, queue_ref(sqs, source)))
+                pairs.append((dlq, queue_ref(sqs, source_name)))
             except OperationsError as error:
                 if queue:
                     raise OperationsError(f"{dlq.name} has no source queue to redrive to: {error}") from None
                 parked = int(queue_attributes(sqs, dlq).get("ApproximateNumberOfMessages", 0))
                 if parked:
-                    notes.append(f"{dlq.name} skipped ({parked} message(s)): it has no source queue {source}")
+                    notes.append(f"{dlq.name} skipped ({parked} message(s)): it has no source queue {source_name}")
         if move_task:
             _move_tasks(where, pairs, dry_run, as_json)
             return

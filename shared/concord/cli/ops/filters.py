@@ -142,7 +142,7 @@ def _ordered(candidate: Any, wanted: str, op: str) -> bool:
         pass
     else:
         left, right = text(candidate), wanted
-    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
+    return bool({">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op])
 
 
 def resolve(value: Any, path: Iterable[str]) -> Iterable[Any]:

@@ -59,7 +59,7 @@ def when(moment: dt.datetime | str | None) -> str:
         try:
             moment = dt.datetime.fromisoformat(moment)
         except ValueError:
-            return moment
+            return str(moment)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -101,7 +101,11 @@ class BusinessCentralClient:
         return list(body.get("value", []))
 
     def post(self, operation: str, entity_path: str, body: Mapping[str, Any] | None = None) -> Record | None:
-        return self.vendor.json(operation, "POST", self.path(entity_path), json=dict(body) if body is not None else None)
+        # The created record, or None for an empty answer.
+        created: Record | None = self.vendor.json(
+            operation, "POST", self.path(entity_path), json=dict(body) if body is not None else None
+        )
+        return created
 
     def patch(self, operation: str, entity_path: str, etag: str, body: Mapping[str, Any]) -> Record:
         """An update guarded by the record's ETag: a stale one is a Conflict (412)."""

@@ -30,8 +30,9 @@ def odata_error(body: Any) -> tuple[str, str]:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return "", ""
-    inner = error.get("innererror") if isinstance(error.get("innererror"), dict) else {}
-    message = str(inner.get("message") or error.get("message") or "")
+    inner = error.get("innererror")
+    inner_message = inner.get("message") if isinstance(inner, dict) else None
+    message = str(inner_message or error.get("message") or "")
     return str(error.get("code") or ""), message
 
 

@@ -169,7 +169,7 @@ def run_demo(stack: LocalStack, console: Console) -> int:
     view.drain_tap()
     checks = Checks()
     systems = stack.systems()
-    if checks.expect(systems is not None, "the stack runs without business systems (--no-systems)"):
+    if checks.expect(systems is not None, "the stack runs without business systems (--no-systems)") and systems:
         opportunity = run_quote_to_cash(console, view, systems, checks)
         run_billing(console, view, systems, checks, opportunity)
     with httpx.Client(timeout=30) as client:

@@ -27,7 +27,7 @@ def run_billing(console: Console, view: LocalView, systems: LocalSystems, checks
     xref = Registry(aws_client(view.state, "dynamodb"), view.topology.setting("XREF_TABLE_NAME"))
     project_ref = canonical_id("project", "crm", opportunity)
     project = xref.records_of("project", project_ref).get("psa")
-    if not checks.expect(project is not None, f"no PSA project linked to opportunity {opportunity}"):
+    if not checks.expect(project is not None, f"no PSA project linked to opportunity {opportunity}") or project is None:
         return
     consultant, clerk = Consultant(user_client(systems, "psa")), FinanceClerk(user_client(systems, "erp"))
 

@@ -44,7 +44,7 @@ def _record_of(state: str, output: dict[str, Any]) -> str:
             return f"project {output['project']['project']['project_id']}"
         case "AssignBillingTerms" | "MapRevenueSchedule":
             key = "billing_terms" if state == "AssignBillingTerms" else "revenue_schedule"
-            return output.get(key, {}).get("detail", "")[:48]
+            return str(output.get(key, {}).get("detail", ""))[:48]
         case "PublishProjectActivated":
             return f"ProjectActivated {output['activated']['event_id'][:8]}…"
     return ""

@@ -8,9 +8,8 @@ import signal
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import boto3
+from boto3.session import Session
 from botocore.config import Config
 
 from ..state import StackState
@@ -28,17 +27,10 @@ def serve(state_dir: Path) -> None:
     runtime = Runtime(topology, state)
     stopped = threading.Event()
 
-    def emulator(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=state.aws_endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=Config(retries={"mode": "standard", "max_attempts": 5}),
-        )
-
-    sqs, events = emulator("sqs"), emulator("events")
+    emulator = Session(region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local")
+    retrying = Config(retries={"mode": "standard", "max_attempts": 5})
+    sqs = emulator.client("sqs", endpoint_url=state.aws_endpoint, config=retrying)
+    events = emulator.client("events", endpoint_url=state.aws_endpoint, config=retrying)
     pollers = [QueuePoller(runtime, mapping, sqs, stopped) for mapping in topology.event_sources]
     schedulers = [Scheduler(runtime, schedule, events, stopped) for schedule in topology.schedules]
 

@@ -53,7 +53,8 @@ class FunctionPool:
         )
         process.start()
         child.close()
-        ready = parent.recv() if parent.poll(60) else {"ready": False, "payload": '{"errorType":"Runtime.InitTimeout"}'}
+        timed_out = {"ready": False, "payload": '{"errorType":"Runtime.InitTimeout"}'}
+        ready: dict[str, Any] = parent.recv() if parent.poll(60) else timed_out
         if not ready["ready"]:
             process.kill()
             return process, parent, ready["payload"]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..template import REGION
 from .pool import Runtime
 
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import MessageTypeDef
 
-def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+
+def sqs_record(message: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
     """An SQS message as Lambda's event source mapping hands it to a function."""
     attributes = {
         "DataType": "dataType", "StringValue": "stringValue", "BinaryValue": "binaryValue",
@@ -34,7 +38,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 class QueuePoller(threading.Thread):
-    def __init__(self, runtime: Runtime, mapping: Any, sqs: Any, stopped: threading.Event) -> None:
+    def __init__(self, runtime: Runtime, mapping: Any, sqs: SQSClient, stopped: threading.Event) -> None:
         super().__init__(name=f"poller:{mapping.queue_name}", daemon=True)
         self.runtime = runtime
         self.mapping = mapping
@@ -46,7 +50,7 @@ class QueuePoller(threading.Thread):
         ]["QueueArn"]
         self.batches = 0
 
-    def _receive(self, limit: int, wait_seconds: int) -> list[dict[str, Any]]:
+    def _receive(self, limit: int, wait_seconds: int) -> list[MessageTypeDef]:
         return self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(10, limit),
@@ -55,7 +59,7 @@ class QueuePoller(threading.Thread):
             MessageAttributeNames=["All"],
         ).get("Messages", [])
 
-    def _collect_batch(self) -> list[dict[str, Any]]:
+    def _collect_batch(self) -> list[MessageTypeDef]:
         batch = self._receive(self.mapping.batch_size, wait_seconds=1)
         if not batch:
             return batch

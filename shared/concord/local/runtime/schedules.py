@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...clock import Clock, utc_now
 from ..template import REGION
 from .pool import Runtime
+
+if TYPE_CHECKING:
+    from types_boto3_events import EventBridgeClient
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -39,7 +42,7 @@ class Scheduler(threading.Thread):
     """Plays EventBridge's scheduled rules: invokes the target function at the rule's rate,
     unless the rule is disabled in the emulator (`events disable-rule`, as on AWS)."""
 
-    def __init__(self, runtime: Runtime, schedule: Any, events: Any, stopped: threading.Event) -> None:
+    def __init__(self, runtime: Runtime, schedule: Any, events: EventBridgeClient, stopped: threading.Event) -> None:
         super().__init__(name=f"schedule:{schedule.name}", daemon=True)
         self.runtime, self.schedule, self.events, self.stopped = runtime, schedule, events, stopped
         self.runs = 0

@@ -105,4 +105,6 @@ class SalesRep:
 
     def financial_status(self, opportunity_id: str) -> str | None:
         """The deal's concord_financial_status, as the rep sees it."""
-        return self.crm.get("deals", opportunity_id, ["concord_financial_status"])["concord_financial_status"]
+        deal = self.crm.get("deals", opportunity_id, ["concord_financial_status"])
+        status: str | None = deal["concord_financial_status"]
+        return status

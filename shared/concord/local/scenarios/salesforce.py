@@ -150,7 +150,9 @@ class SalesRep:
 
     def financial_status(self, opportunity_id: str) -> str | None:
         """The deal's Concord_Financial_Status__c, as the rep sees it."""
-        return self.crm.get("Opportunity", opportunity_id, ["Concord_Financial_Status__c"])["Concord_Financial_Status__c"]
+        opportunity = self.crm.get("Opportunity", opportunity_id, ["Concord_Financial_Status__c"])
+        status: str | None = opportunity["Concord_Financial_Status__c"]
+        return status
 
 
 @dataclass
@@ -210,4 +212,6 @@ class Consultant:
 
     def billing_status(self, project_id: str) -> str | None:
         """The project's Concord_Billing_Status__c."""
-        return self.psa.get("pse__Proj__c", project_id, ["Concord_Billing_Status__c"])["Concord_Billing_Status__c"]
+        project = self.psa.get("pse__Proj__c", project_id, ["Concord_Billing_Status__c"])
+        status: str | None = project["Concord_Billing_Status__c"]
+        return status

@@ -128,7 +128,7 @@ def seed(config_file: str, database: str) -> None:
         _seed_demo_customer(countries)
 
 
-def _seed_expense_product(cfg, category) -> None:
+def _seed_expense_product(cfg: config.TrytondConfig, category: Model) -> None:
     """The service product rebilled expenses are invoiced as: unit "Unit", list price 0 (the
     invoice line carries the expense's amount)."""
     unit = Model.get("product.uom")(Model.get("ir.model.data").get_id("product.uom_unit", cfg.context))

@@ -128,7 +128,8 @@ def add_line(company: Company, request: Request, invoice_id: str) -> Response:
     if body.get("lineType", "Item") != "Item":
         raise invalid("The sandbox supports Item lines only.")
     item = company.item(body.get("lineObjectNumber"), body.get("itemId"))
-    quantity, price = float(body.get("quantity", 0)), float(body.get("unitPrice", item["unitPrice"]))
+    quantity = float(body.get("quantity", 0))
+    price = float(body["unitPrice"] if "unitPrice" in body else item["unitPrice"])
     if quantity < 0:
         raise invalid("Quantity must be positive.")
     lines = company.find("salesInvoiceLines", "documentId", invoice["id"])

@@ -56,6 +56,14 @@ def comparable(value: Any, like: Any) -> Any:
     return value
 
 
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda row: first(row) or second(row)
+
+
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda row: first(row) and second(row)
+
+
 class _Parser:
     def __init__(self, tokens: list[str]) -> None:
         self.tokens, self.at = tokens, 0
@@ -73,16 +81,14 @@ class _Parser:
         left = self.conjunction()
         while self.peek() == "or":
             self.take()
-            right, before = self.conjunction(), left
-            left = lambda row, a=before, b=right: a(row) or b(row)
+            left = _either(left, self.conjunction())
         return left
 
     def conjunction(self) -> Predicate:
         left = self.comparison()
         while self.peek() == "and":
             self.take()
-            right, before = self.comparison(), left
-            left = lambda row, a=before, b=right: a(row) and b(row)
+            left = _both(left, self.comparison())
         return left
 
     def comparison(self) -> Predicate:

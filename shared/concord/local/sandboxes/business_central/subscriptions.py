@@ -81,7 +81,7 @@ class Subscriptions:
             if request.header("If-Match") not in ("*", _shown(row)["@odata.etag"]):
                 raise BcError(412, "Request_EntityChanged", "Another user has already changed the record.")
             changes = _body(request)
-            _shake(self.handshake, changes.get("notificationUrl", row["notificationUrl"]))
+            _shake(self.handshake, {**row, **changes}["notificationUrl"])  # the URL once changed
             now = self.now()
             updated = tenant.store.update(TABLE, row["id"], {**changes, "lastModifiedDateTime": _stamp(now),
                                                             "expirationDateTime": _stamp(now + LIFETIME)})

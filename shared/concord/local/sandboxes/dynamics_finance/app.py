@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -97,7 +98,7 @@ class FinanceSandbox:
             return bad_request(f"The request body is not valid JSON: {bad}").response()
 
     def answer(self, tenant: Environment, method: str, path: str, params: dict[str, list[str]], body: bytes,
-               headers: dict[str, str], tenant_url: str) -> Response:
+               headers: Mapping[str, str], tenant_url: str) -> Response:
         """One OData request (also each request of a batch)."""
         if not path.startswith("/data/"):
             raise not_found(path)

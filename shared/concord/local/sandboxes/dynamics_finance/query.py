@@ -56,6 +56,14 @@ def _comparable(value: Any, other: Any) -> Any:
     return value
 
 
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda row: first(row) or second(row)
+
+
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda row: first(row) and second(row)
+
+
 class _Parser:
     def __init__(self, items: list[str], fields: set[str]) -> None:
         self.items, self.at, self.fields = items, 0, fields
@@ -74,16 +82,14 @@ class _Parser:
         left = self.conjunction()
         while self.peek() == "or":
             self.take()
-            right, first = self.conjunction(), left
-            left = lambda row, a=first, b=right: a(row) or b(row)
+            left = _either(left, self.conjunction())
         return left
 
     def conjunction(self) -> Predicate:
         left = self.unary()
         while self.peek() == "and":
             self.take()
-            right, first = self.unary(), left
-            left = lambda row, a=first, b=right: a(row) and b(row)
+            left = _both(left, self.unary())
         return left
 
     def unary(self) -> Predicate:
