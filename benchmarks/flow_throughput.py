@@ -1,8 +1,10 @@
 """Throughput, latency and calls to the target systems per sync flow, on the local stack with
 Tryton, against the emulator's own floor.
 
-For each flow, N canonical events are put on the bus (PutEvents, 10 per call, as fast as the
-emulator takes them) and the flow's queue is watched until it is empty:
+For each flow, one event is put alone first (it warms the function: session, reference data;
+not counted), then N canonical events are put on the bus (PutEvents, 10 per call, as fast as
+the emulator takes them: the burst) and the flow's queue is watched until it is empty; then
+S more at a steady rate (--steady-rate per second), for their latency:
   billing             N TimeApproved of time entries really approved in Tryton PSA
   financial status    N PaymentReceived of one posted invoice (distinct payment ids)
   customer master     N AccountChanged of one won account (newer each time)
@@ -11,17 +13,17 @@ Throughput = N / (first put → queue empty). Latency per record = from its put 
 entry the flow writes when it applies it (the customer flow writes one only when a field
 changes: it has no per-record latency here). Calls per record = requests the fault proxy
 forwarded to each Tryton database during the run, divided by N (scheduled runs are disabled
-meanwhile); for billing also against the floor ceil(N / ERP batch limit) batched writes. Floor: the same N events put
-on the bus and received from a queue behind a rule, with no handler work.
+meanwhile), each read against the flow's vendor-call floor (benchmarks/_floors.py). Throughput
+floor: the same N events put on the bus and received from a queue behind a rule, no handler.
 
-    .venv/bin/python -m benchmarks.flow_throughput --events 200
+    .venv/bin/python -m benchmarks.flow_throughput --events 200 --steady 30 --steady-rate 3
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
+import json
 import tempfile
 import time
 import uuid
@@ -44,7 +46,6 @@ from concord.events.envelope import (
 from concord.local.consistency import SystemsView
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
-from concord.local.provision import BUS_TAP
 from concord.local.sagas import wait_for_execution
 from concord.local.scenarios.tryton import (
     Consultant,
@@ -58,6 +59,7 @@ from concord.local.systems import LocalSystems
 from concord.stores.registry import Registry
 from concord.sync.ids import canonical_id
 
+from . import _floors
 from ._common import figure, free_port, percentiles, provenance, write_results
 
 SYSTEMS = ("crm", "psa", "erp")
@@ -76,9 +78,10 @@ class Deal:
 class FlowRun:
     name: str
     queue: str
-    make_events: Callable[[], list[Envelope]]
+    make_events: Callable[[int], list[Envelope]]  # that many, in order of occurrence
     # the lineage entries the flow writes as it applies records (None: it writes none per record)
     lineage: Callable[[list[Envelope]], list[LineageEntry]] | None
+    floors: Callable[[list[Envelope]], list[_floors.Floor]]  # of the burst's events
 
 
 def put_all(view: LocalView, events: list[Envelope]) -> dict[str, float]:
@@ -98,6 +101,31 @@ def put_all(view: LocalView, events: list[Envelope]) -> dict[str, float]:
     return put_at
 
 
+def put_steadily(view: LocalView, events: list[Envelope], rate: float) -> dict[str, float]:
+    """One event per PutEvents, `rate` a second; the time each was put, by event id."""
+    put_at: dict[str, float] = {}
+    start = time.monotonic()
+    for k, event in enumerate(events):
+        time.sleep(max(0.0, start + k / rate - time.monotonic()))
+        put_at.update(put_all(view, [event]))
+    return put_at
+
+
+def latencies(run: FlowRun, events: list[Envelope], put_at: dict[str, float]) -> dict[str, Any]:
+    """From put to the lineage entry the flow wrote when it applied each (those it applied)."""
+    if not run.lineage:
+        return {}
+    applied = {e.event_id: e.at.timestamp() for e in run.lineage(events) if e.event_id in put_at}
+    values = [(applied[i] - put_at[i]) * 1000 for i in applied]
+    return {"applied_with_lineage": len(applied), **({"latency_ms": percentiles(values)} if len(values) >= 2 else {})}
+
+
+def drain(view: LocalView, run: FlowRun) -> None:
+    time.sleep(1)  # the rule's delivery to the queue is asynchronous
+    if not view.wait_for(lambda: queue_empty(view, run.queue), timeout=600, interval=0.2):
+        raise SystemExit(f"{run.name}: the queue did not drain")
+
+
 def queue_empty(view: LocalView, queue: str) -> bool:
     attributes = view.sqs.get_queue_attributes(QueueUrl=view.queue_url(queue), AttributeNames=["All"])["Attributes"]
     return attributes["ApproximateNumberOfMessages"] == "0" == attributes["ApproximateNumberOfMessagesNotVisible"]
@@ -105,7 +133,7 @@ def queue_empty(view: LocalView, queue: str) -> bool:
 
 def measure_floor(view: LocalView, events: list[Envelope]) -> float:
     """Seconds to move the events through EventBridge → SQS → a receiver, no handler."""
-    tap = view.queue_url(BUS_TAP)
+    tap = view.queue_url("concord-local-bus-tap")
     view.drain_tap()
     started = time.monotonic()
     put_all(view, events)
@@ -121,31 +149,34 @@ def measure_floor(view: LocalView, events: list[Envelope]) -> float:
     return time.monotonic() - started
 
 
-def run_flow(view: LocalView, faults: FaultController, run: FlowRun) -> dict[str, Any]:
-    events = run.make_events()
+def run_flow(
+    view: LocalView, faults: FaultController, run: FlowRun, n: int, steady: int, rate: float
+) -> dict[str, Any]:
+    events = run.make_events(1 + n + steady)
+    warm, burst, later = events[0], events[1 : n + 1], events[n + 1 :]
     view.wait_for(lambda: queue_empty(view, run.queue), timeout=120, interval=0.5)
+    put_all(view, [warm])
+    drain(view, run)
     before = faults.list().forwarded
     started = time.monotonic()
-    put_at = put_all(view, events)
-    time.sleep(1)  # the rule's delivery to the queue is asynchronous
-    if not view.wait_for(lambda: queue_empty(view, run.queue), timeout=600, interval=0.2):
-        raise SystemExit(f"{run.name}: the queue did not drain")
+    put_at = put_all(view, burst)
+    drain(view, run)
     elapsed = time.monotonic() - started
     after = faults.list().forwarded
     calls = {system: after.get(system, 0) - before.get(system, 0) for system in SYSTEMS}
     result: dict[str, Any] = {
-        "events": len(events),
+        "events": len(burst),
         "seconds": elapsed,
-        "records_per_second": len(events) / elapsed,
+        "records_per_second": len(burst) / elapsed,
         "calls": calls,
-        "calls_per_record": {system: n / len(events) for system, n in calls.items()},
+        "calls_per_record": {system: calls_made / len(burst) for system, calls_made in calls.items()},
+        "floors": _floors.against(run.floors(burst), calls),
+        **latencies(run, burst, put_at),
     }
-    if run.lineage:
-        applied = {e.event_id: e.at.timestamp() for e in run.lineage(events) if e.event_id in put_at}
-        latencies = [(applied[i] - put_at[i]) * 1000 for i in applied]
-        result["applied_with_lineage"] = len(applied)
-        if len(latencies) >= 2:
-            result["latency_ms"] = percentiles(latencies)
+    if later:
+        steady_at = put_steadily(view, later, rate)
+        drain(view, run)
+        result["steady"] = {"events": len(later), "rate_per_second": rate, **latencies(run, later, steady_at)}
     return result
 
 
@@ -180,9 +211,13 @@ def billing_events(systems: LocalSystems, tryton: SystemsView, deal: Deal, n: in
     ]
 
 
-def payment_events(view: LocalView, systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int) -> list[Envelope]:
-    """N payments of one posted invoice (its posting announced and applied first)."""
-    clerk = FinanceClerk(user_client(systems, "erp"))
+def payment_events(
+    view: LocalView, systems: LocalSystems, tryton: SystemsView, deal: Deal, n: int, paid_in_full: int
+) -> list[Envelope]:
+    """N payments of one posted invoice (its posting announced and applied first), each leaving
+    1.00 less due; the one at index `paid_in_full` says nothing is left due."""
+    # Posting hundreds of lines takes Tryton long on a loaded machine.
+    clerk = FinanceClerk(user_client(systems, "erp", timeout=300))
     draft = view.wait_for(lambda: clerk.draft_invoice(deal.project_ref), timeout=60, interval=0.3)
     clerk.post(draft["id"])
     view.wait_for(lambda: tryton.crm.financial_status(deal.opportunity_id) is not None, timeout=60, interval=0.3)
@@ -197,7 +232,7 @@ def payment_events(view: LocalView, systems: LocalSystems, tryton: SystemsView, 
                 "amount": {"amount": "1.00", "currency": invoice.total.currency},
                 "received_on": now.date().isoformat(),
                 "invoice_amount_due": {
-                    "amount": str(invoice.total.amount - Decimal(k + 1)),
+                    "amount": str(0 if k == paid_in_full else invoice.total.amount - Decimal(k + 1)),
                     "currency": invoice.total.currency,
                 },
             },
@@ -241,9 +276,66 @@ def staffing_events(deal: Deal, n: int) -> list[Envelope]:
     ]
 
 
+def payment_floor(burst: list[Envelope], total: Decimal, due_before: Decimal) -> list[_floors.Floor]:
+    dues = [e.data.invoice_amount_due.amount for e in burst if isinstance(e, PaymentReceivedEvent)]
+    return _floors.financial_status(_floors.status_changes(total, dues, due_before))
+
+
+def flow_runs(
+    view: LocalView, systems: LocalSystems, tryton: SystemsView, xref: Registry, deal: Deal, n: int
+) -> list[FlowRun]:
+    project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
+    invoice: dict[str, Any] = {}
+
+    def payments(count: int) -> list[Envelope]:
+        events = payment_events(view, systems, tryton, deal, count, paid_in_full=n)  # the burst's last
+        invoice["total"] = Decimal(events[0].data.invoice_amount_due.amount) + 1  # type: ignore[attr-defined]
+        invoice["due_after_warm_up"] = events[0].data.invoice_amount_due.amount  # type: ignore[attr-defined]
+        return events
+
+    line_limit = ERP_CAPABILITIES.batch_limits.invoice_lines
+    return [
+        FlowRun(
+            BILLING.label,
+            BILLING.physical_name(STACK_NAME),
+            lambda count: billing_events(systems, tryton, deal, count),
+            lambda events: [
+                entry
+                for e in events
+                for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
+            ],
+            lambda burst: _floors.billing(len(burst), line_limit),
+        ),
+        FlowRun(
+            FINANCIAL_STATUS.label,
+            FINANCIAL_STATUS.physical_name(STACK_NAME),
+            payments,
+            project_lineage,
+            lambda burst: payment_floor(burst, invoice["total"], invoice["due_after_warm_up"]),
+        ),
+        # The account is not changed in the CRM: no target differs.
+        FlowRun(
+            CUSTOMER_MASTER.label,
+            CUSTOMER_MASTER.physical_name(STACK_NAME),
+            lambda count: account_events(deal, count),
+            None,
+            lambda burst: _floors.customer_master(len(burst), differing_targets=0),
+        ),
+        FlowRun(
+            PROJECT_TERMS.label,
+            PROJECT_TERMS.physical_name(STACK_NAME),
+            lambda count: staffing_events(deal, count),
+            project_lineage,
+            lambda burst: _floors.project_terms(len(burst)),
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=200, help="events per flow")
+    parser.add_argument("--events", type=int, default=200, help="events per flow (the burst)")
+    parser.add_argument("--steady", type=int, default=30, help="events per flow put at a steady rate")
+    parser.add_argument("--steady-rate", type=float, default=3.0, help="events per second of the steady run")
     args = parser.parse_args()
     n = args.events
 
@@ -269,44 +361,30 @@ def main() -> None:
             # in its overlap would be counted as the flows' calls to the systems.
             for schedule in view.topology.schedules:
                 view.events.disable_rule(Name=schedule.name)
-            project_lineage = lambda _events: xref.lineage("project", deal.project_ref)
-            runs = [
-                FlowRun(
-                    BILLING.label,
-                    BILLING.physical_name(STACK_NAME),
-                    lambda: billing_events(systems, tryton, deal, n),
-                    lambda events: [
-                        entry
-                        for e in events
-                        for entry in xref.lineage("time_entry", canonical_id("time_entry", "psa", e.data.time_entry_id))
-                    ],
-                ),
-                FlowRun(
-                    FINANCIAL_STATUS.label,
-                    FINANCIAL_STATUS.physical_name(STACK_NAME),
-                    lambda: payment_events(view, systems, tryton, deal, n),
-                    project_lineage,
-                ),
-                FlowRun(
-                    CUSTOMER_MASTER.label,
-                    CUSTOMER_MASTER.physical_name(STACK_NAME),
-                    lambda: account_events(deal, n),
-                    None,
-                ),
-                FlowRun(
-                    PROJECT_TERMS.label,
-                    PROJECT_TERMS.physical_name(STACK_NAME),
-                    lambda: staffing_events(deal, n),
-                    project_lineage,
-                ),
-            ]
-            flows = {run.name: run_flow(view, faults, run) for run in runs}
             floor_seconds = measure_floor(view, account_events(deal, n))
+            flows = {}
+            for run in flow_runs(view, systems, tryton, xref, deal, n):
+                flows[run.name] = run_flow(view, faults, run, n, args.steady, args.steady_rate)
+                print(f"{run.name}: {json.dumps(flows[run.name])}", flush=True)  # kept should a later run fail
         finally:
             stack.down()
 
     floor_rate = n / floor_seconds
-    batch_floor = math.ceil(n / ERP_CAPABILITIES.batch_limits.invoice_lines)
+    results = {
+        **provenance(),
+        "events_per_flow": n,
+        "floor_seconds": floor_seconds,
+        "floor_records_per_second": floor_rate,
+        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
+        "flows": flows,
+        "figures": flow_figures(flows, n, floor_rate),
+    }
+    path = write_results("flow_throughput", results)
+    print_tables(results, flows, n, floor_rate)
+    print(f"written to {path}")
+
+
+def flow_figures(flows: dict[str, dict[str, Any]], n: int, floor_rate: float) -> list[dict[str, Any]]:
     figures = []
     for name, flow in flows.items():
         figures.append(
@@ -318,63 +396,56 @@ def main() -> None:
                 "emulator floor: bus → SQS → receive, no handler",
             )
         )
-        if "latency_ms" in flow:
+        for run, label in ((flow, "burst"), (flow.get("steady", {}), "steady")):
+            if "latency_ms" in run:
+                latency = run["latency_ms"]
+                figures.append(
+                    figure(
+                        f"{name}: latency median, {label}",
+                        latency["median"],
+                        "ms",
+                        None,
+                        None,
+                        f"p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms",
+                    )
+                )
+        for row in flow["floors"]:
             figures.append(
                 figure(
-                    f"{name}: latency median",
-                    flow["latency_ms"]["median"],
-                    "ms",
-                    None,
-                    None,
-                    f"p95 {flow['latency_ms']['p95']:.0f} ms, p99 {flow['latency_ms']['p99']:.0f} ms",
+                    f"{name}: {row['system'].upper()} calls ({n} events)",
+                    row["calls"],
+                    "calls",
+                    row["floor"] or None,
+                    row["rule"],
                 )
             )
-        for system, per_record in flow["calls_per_record"].items():
-            if per_record:
-                figures.append(figure(f"{name}: {system.upper()} calls per record", per_record, "calls"))
-    billing = flows[BILLING.label]
-    figures.append(
-        figure(
-            "billing: ERP calls per batch floor",
-            billing["calls"]["erp"],
-            "calls",
-            batch_floor,
-            f"ceil({n} / {ERP_CAPABILITIES.batch_limits.invoice_lines}) batched writes",
-        )
-    )
-    results = {
-        **provenance(),
-        "events_per_flow": n,
-        "floor_seconds": floor_seconds,
-        "floor_records_per_second": floor_rate,
-        "erp_invoice_line_batch_limit": ERP_CAPABILITIES.batch_limits.invoice_lines,
-        "flows": flows,
-        "figures": figures,
-    }
-    path = write_results("flow_throughput", results)
+    return figures
 
+
+def print_tables(results: dict[str, Any], flows: dict[str, dict[str, Any]], n: int, floor_rate: float) -> None:
     print(
-        f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, {n} events each)"
+        f"sync flows on the local stack with Tryton ({results['machine']}, commit {results['commit']}, "
+        f"{n} events each, warm functions)"
     )
-    print(
-        f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'median ms':>10} {'p95 ms':>8} "
-        f"{'CRM/rec':>8} {'PSA/rec':>8} {'ERP/rec':>8}"
-    )
+    print(f"{'flow':18} {'rec/s':>7} {'x floor':>8} {'burst median/p95 ms':>20} {'steady median/p95 ms':>21}")
     for name, flow in flows.items():
-        latency = flow.get("latency_ms", {})
-        calls = flow["calls_per_record"]
+        cells = []
+        for run in (flow, flow.get("steady", {})):
+            latency = run.get("latency_ms")
+            cells.append(f"{latency['median']:.0f} / {latency['p95']:.0f}" if latency else "-")
         print(
             f"{name:18} {flow['records_per_second']:7.1f} {flow['records_per_second'] / floor_rate:8.3f} "
-            f"{latency.get('median', float('nan')):10.0f} {latency.get('p95', float('nan')):8.0f} "
-            f"{calls['crm']:8.2f} {calls['psa']:8.2f} {calls['erp']:8.2f}"
+            f"{cells[0]:>20} {cells[1]:>21}"
         )
     print(f"{'emulator floor':18} {floor_rate:7.1f}")
-    print(
-        f"billing: {billing['calls']['erp']} ERP calls for {n} records; "
-        f"floor ceil({n}/{ERP_CAPABILITIES.batch_limits.invoice_lines}) = "
-        f"{batch_floor} batched writes ({billing['calls']['erp'] / batch_floor:.1f}x)"
-    )
-    print(f"written to {path}")
+    print(f"\n{'flow':18} {'system':6} {'calls':>6} {'floor':>6} {'ratio':>6}  floor rule")
+    for name, flow in flows.items():
+        for row in flow["floors"]:
+            ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else ("met" if row["met"] else "over")
+            print(f"{name:18} {row['system'].upper():6} {row['calls']:6d} {row['floor']:6d} {ratio:>6}  {row['rule']}")
+    steady = next((f["steady"] for f in flows.values() if "steady" in f), None)
+    if steady:
+        print(f"steady: {steady['events']} events per flow at {steady['rate_per_second']:g}/s after the burst")
 
 
 if __name__ == "__main__":

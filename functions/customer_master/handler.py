@@ -1,4 +1,5 @@
-"""Account changed (CRM) → ERP customer and PSA client, under the system-of-record rules."""
+"""Account changed (CRM) → ERP customer and PSA client, under the system-of-record rules, a
+batch at a time: each account once, for its newest change."""
 
 from __future__ import annotations
 
@@ -7,20 +8,20 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concord.aws.flows import consume_each
+from concord.aws.flows import consume_batch
 from concord.catalog import CUSTOMER_MASTER
 from concord.clock import utc_now
 from concord.observability import logger, metrics, tracer
-from concord.sync.customer_master import sync_customer
+from concord.sync.customer_master import sync_customers
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume_each(
+    return consume_batch(
         event,
         context,
         consumer=CUSTOMER_MASTER.name,
-        apply=lambda canonical, systems: sync_customer(canonical, systems, utc_now()),
+        apply=lambda records, systems: sync_customers(records, systems, utc_now()),
     )

@@ -47,6 +47,11 @@ class PrerequisiteMissing(TransientError):
     retried with back-off until it exists, then parked in the DLQ with this reason."""
 
 
+class DraftClosed(TransientError):
+    """The draft invoice lines were sent to was posted or cancelled since the connector last
+    saw it: open the project's draft again (a new one) and send them there."""
+
+
 def classify(error: BaseException) -> ErrorClass:
     """The one classification of a failure, for every transport (queue consumers, saga steps):
     Concord's errors say what they are; invalid input is a validation error; AWS SDK and

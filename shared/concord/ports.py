@@ -188,7 +188,8 @@ class ErpBilling(Protocol):
         """Add up to capabilities.batch_limits.invoice_lines lines in one call; returns
         concord_ref -> line id for every line. All or nothing: a failure adds none of them
         (the caller splits the batch to find the line at fault). With stored line refs, a
-        line whose concord_ref the ERP already has is not added again."""
+        line whose concord_ref the ERP already has is not added again. DraftClosed when a
+        draft the connector remembered was posted since (open_invoice_draft opens a new one)."""
         ...
 
     def billed_refs(self, concord_refs: Sequence[str]) -> dict[str, float]:
@@ -269,6 +270,16 @@ class CrossReferences(Protocol):
     def applied_version(self, object_type: str, canonical_id: str) -> dt.datetime | None: ...
 
     def advance_version(self, object_type: str, canonical_id: str, occurred_at: dt.datetime, event_id: str) -> bool: ...
+
+    def applied_value(self, object_type: str, canonical_id: str, key: str) -> str | None:
+        """What a flow last wrote to a system under `key` (a status, a snapshot of the values it
+        synced): compared before a write, so a vendor is written only when something changed.
+        None before the first write."""
+        ...
+
+    def set_applied_value(self, object_type: str, canonical_id: str, key: str, value: str) -> None:
+        """Record `value` under `key`, after the system accepted the write."""
+        ...
 
     def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
         """Apply `change` to the invoice's state and store the result, atomically: when another

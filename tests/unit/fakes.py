@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from concord.connectors.kit.cursors import TimeCursor
 from concord.domain import (
@@ -358,6 +361,7 @@ class FakeXref:
     versions: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     invoices: dict[str, dict[str, InvoiceState]] = field(default_factory=dict)
     invoice_lock: threading.Lock = field(default_factory=threading.Lock)
+    applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def canonical_ids(self, object_type: str) -> list[str]:
         return sorted(c for (t, c) in self.links if t == object_type)
@@ -384,6 +388,12 @@ class FakeXref:
         self.versions[(object_type, canonical_id)] = occurred_at
         return True
 
+    def applied_value(self, object_type: str, canonical_id: str, key: str) -> str | None:
+        return self.applied.get((object_type, canonical_id, key))
+
+    def set_applied_value(self, object_type: str, canonical_id: str, key: str, value: str) -> None:
+        self.applied[(object_type, canonical_id, key)] = value
+
     def update_invoice_state(self, project_ref: str, invoice_id: str, change: InvoiceChange) -> InvoiceState | None:
         # The lock makes read, change and write one step, as the registry's conditional write does.
         with self.invoice_lock:
@@ -405,6 +415,26 @@ class FakeBus:
 
     def publish(self, events: Sequence[Envelope]) -> None:
         self.published.extend(events)
+
+
+class Counting:
+    """A fake system whose method calls are counted by name (`calls`): what tests of a flow's
+    vendor calls assert on."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not inspect.ismethod(value):
+            return value
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return value(*args, **kwargs)
+
+        return counted
 
 
 def system_of_record() -> SystemOfRecord:

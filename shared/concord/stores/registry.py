@@ -9,6 +9,8 @@ Items (string keys `pk` / `sk`), all under the canonical entity unless said othe
   CANON#<type>#<id> / REL#<relation>        related_id: a project's customer, an invoice's project
   CANON#<type>#<id> / LINEAGE#<event>#<system>#<action>   LineageEntry (concord.domain)
   CANON#<type>#<id> / VERSION               occurred_at, event_id of the newest change applied
+  CANON#<type>#<id> / APPLIED#<key>         value: what a flow last wrote to a system under `key`
+                                            (a status, a snapshot), so it writes only what changed
   CANON#project#<id> / INVOICE#<erp id>     the invoice's financial state (JSON) and its version:
                                             writes are conditional on it
 A link writes both directions in one transaction, so they never disagree.
@@ -36,6 +38,7 @@ BY_OBJECT_TYPE_INDEX = "by_object_type"
 # past that the message is retried later by the queue.
 INVOICE_WRITE_ATTEMPTS = 8
 SYSTEM_PREFIX, RELATION_PREFIX, LINEAGE_PREFIX, INVOICE_PREFIX = "SYS#", "REL#", "LINEAGE#", "INVOICE#"
+APPLIED_PREFIX = "APPLIED#"
 VERSION = "VERSION"
 
 
@@ -154,6 +157,16 @@ class Registry:
             # ISO-8601 UTC strings of one format compare like the instants they name.
             condition="attribute_not_exists(pk) OR occurred_at <= :at", values={":at": stamp},
         )
+
+    # -- what was last written ------------------------------------------------------------
+
+    def applied_value(self, object_type: str, canonical_id: str, key: str) -> str | None:
+        """What a flow last wrote under `key` for the entity (None: nothing yet)."""
+        item = self._table.get(CanonKey(object_type, canonical_id).pk, APPLIED_PREFIX + key)
+        return str(item["value"]) if item else None
+
+    def set_applied_value(self, object_type: str, canonical_id: str, key: str, value: str) -> None:
+        self._table.put({"pk": CanonKey(object_type, canonical_id).pk, "sk": APPLIED_PREFIX + key, "value": value})
 
     # -- invoice states ------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .. import catalog
 from ..domain import ApprovedTime, InvoiceLine
-from ..errors import PermanentError, ValidationFailed
+from ..errors import DraftClosed, PermanentError, ValidationFailed
 from ..events import Envelope
 from ..events.envelope import ExpenseApprovedEvent, TimeApprovedEvent
 from ..events.payloads import TimeApproved
@@ -119,15 +119,30 @@ def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict
             customer_id, line = planned
             groups[(customer_id, line.project_ref, systems.rules_for(event.legal_entity).billing_currency)].append(line)
     for (customer_id, project_ref, currency), lines in groups.items():
+        outcomes.update(_bill_group(systems, customer_id, project_ref, currency, lines))
+    return outcomes
+
+
+def _bill_group(
+    systems: Systems, customer_id: str, project_ref: str, currency: str, lines: list[_Line]
+) -> dict[Hashable, Billed | Exception]:
+    """The lines of one project's invoice, in calls of the ERP's batch limit. When the draft
+    was posted since the connector last saw it, the lines go once more to the draft opened
+    then (a second time, they are retried later like any transient failure)."""
+    outcomes: dict[Hashable, Billed | Exception] = {}
+    limit = systems.erp.capabilities.batch_limits.invoice_lines
+    for _attempt in (1, 2):
         try:
             invoice_id = systems.erp.open_invoice_draft(customer_id, currency, project_ref)
             _link_invoice(systems, invoice_id, project_ref, lines[0].event)
         except Exception as error:  # noqa: BLE001 - the invoice is what every line of the group needs
             outcomes.update({line.key: error for line in lines})
-            continue
-        limit = systems.erp.capabilities.batch_limits.invoice_lines
+            return outcomes
         for start in range(0, len(lines), limit):
             outcomes.update(_add(systems, invoice_id, lines[start : start + limit]))
+        lines = [line for line in lines if isinstance(outcomes[line.key], DraftClosed)]
+        if not lines:
+            break
     return outcomes
 
 
@@ -172,8 +187,9 @@ def _add(systems: Systems, invoice_id: str, lines: list[_Line]) -> dict[Hashable
         systems.xref.link(object_type, ref, System.PSA, psa_id, line.event.id)
         systems.xref.link(object_type, ref, System.ERP, line_id, line.event.id)
         record_lineage(systems, object_type, ref, line.event, System.ERP, line_id, f"billed on invoice {invoice_id}")
-        outcomes[line.key] = Billed(billed=True, detail=f"line {line_id} on invoice {invoice_id}",
-                                    invoice_id=invoice_id, line_id=line_id)
+        outcomes[line.key] = Billed(
+            billed=True, detail=f"line {line_id} on invoice {invoice_id}", invoice_id=invoice_id, line_id=line_id
+        )
     return outcomes
 
 

@@ -7,6 +7,12 @@ the refused value is reported as a conflict for a person. An event older than th
 applied is ignored (version = occurred_at). An account without an ERP customer is not synced:
 it becomes one at its first won deal (quote-to-cash).
 
+Calls: a queue batch syncs each account once, for its newest change. The registry keeps a
+snapshot of the CRM values last synced without conflict: a change whose account reads the same
+(an echo, a redelivery, a change to a field Concord does not sync) costs one CRM read and
+nothing else. A value a person changed in the ERP alone is put back at the account's next
+change or by reconciliation, which compares the systems themselves.
+
 Echo suppression: Concord's writes do not come back as changes (a connector whose system can
 tell Concord's writes apart suppresses them; an echo otherwise finds nothing different and
 writes nothing).
@@ -15,6 +21,9 @@ writes nothing).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +42,8 @@ from .systems import Systems
 
 FLOW = catalog.CUSTOMER_MASTER.name
 FIELDS = ("name", "billing_address", "tax_id", "currency")
+# The registry's snapshot of the CRM values last synced (concord.stores.registry APPLIED#).
+SNAPSHOT_KEY = "crm_values"
 
 
 class CustomerSynced(BaseModel):
@@ -49,7 +60,35 @@ def _values(record: Customer | ErpCustomer) -> dict[str, Any]:
     return {field: getattr(record, field) for field in FIELDS}
 
 
+def sync_customers(
+    records: Sequence[tuple[Hashable, Envelope]], systems: Systems, now: dt.datetime
+) -> dict[Hashable, CustomerSynced | Exception]:
+    """A queue batch: each account is synced once, for its newest change (it reads the CRM's
+    current account, which holds the older ones too); its older changes share that outcome."""
+    outcomes: dict[Hashable, CustomerSynced | Exception] = {}
+    by_account: dict[str, list[tuple[Hashable, AccountChangedEvent]]] = defaultdict(list)
+    for key, event in records:
+        if isinstance(event, AccountChangedEvent):
+            by_account[event.data.account_id].append((key, event))
+        else:
+            outcomes[key] = ValidationFailed(f"customer master takes AccountChanged, not {event.type}")
+    for changes in by_account.values():
+        changes.sort(key=lambda change: change[1].occurred_at)
+        newest_key, newest = changes[-1]
+        try:
+            outcome: CustomerSynced | Exception = sync_customer(newest, systems, now)
+        except Exception as error:  # noqa: BLE001 - this account's changes fail, the others go on
+            outcome = error
+        outcomes[newest_key] = outcome
+        superseded = CustomerSynced(applied=False, detail=f"superseded by the newer change {newest.id}")
+        for key, _ in changes[:-1]:
+            outcomes[key] = outcome if isinstance(outcome, Exception) else superseded
+    return outcomes
+
+
 def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> CustomerSynced:
+    """One change: the CRM's account is read; when its values are those last synced (the
+    registry's snapshot), nothing else is read or written."""
     if not isinstance(event, AccountChangedEvent):
         raise ValidationFailed(f"customer master takes AccountChanged, not {event.type}")
     account_id = event.data.account_id
@@ -61,22 +100,44 @@ def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> Custom
     if applied_at is not None and event.occurred_at < applied_at:
         return CustomerSynced(applied=False, detail=f"stale: a change of {applied_at.isoformat()} is already applied")
 
-    synced = sync_account(account_id, records[System.ERP], event, systems, now)
+    account = systems.crm.get_customer(account_id)
+    snapshot = _snapshot(account)
+    if systems.xref.applied_value("customer", customer_ref, SNAPSHOT_KEY) == snapshot:
+        synced = CustomerSynced(applied=False, detail="written: nothing (unchanged since last synced)")
+    else:
+        synced = sync_account(account_id, records[System.ERP], event, systems, now, account=account)
+        if not synced.conflicts:  # a conflict is read again and reported at each change
+            systems.xref.set_applied_value("customer", customer_ref, SNAPSHOT_KEY, snapshot)
     systems.xref.advance_version("customer", customer_ref, event.occurred_at, event.id)
     return synced
 
 
-def sync_account(account_id: str, erp_id: str, cause: Envelope, systems: Systems, now: dt.datetime) -> CustomerSynced:
-    """Bring the ERP customer and PSA client in line with the CRM account (the authority),
-    field by field under the system-of-record rules; `cause` is the event that asked."""
+def _snapshot(account: Customer) -> str:
+    """The CRM's values of the synced fields, as the registry keeps them."""
+    return json.dumps(
+        {
+            field: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            for field, value in _values(account).items()
+        },
+        sort_keys=True,
+    )
+
+
+def sync_account(
+    account_id: str, erp_id: str, cause: Envelope, systems: Systems, now: dt.datetime, account: Customer | None = None
+) -> CustomerSynced:
+    """Bring the ERP customer and PSA client in line with the CRM account (the authority; read
+    unless given), field by field under the system-of-record rules, comparing with the ERP's
+    current values (read); `cause` is the event that asked."""
     customer_ref = canonical_id("customer", System.CRM, account_id)
-    account = systems.crm.get_customer(account_id)
+    account = account or systems.crm.get_customer(account_id)
     current = systems.erp.get_customer(erp_id)
     decision = decide_fields(systems.ownership, "customer", System.CRM, _values(account), _values(current))
     if decision.write:
         systems.erp.update_customer(erp_id, CustomerUpdate(**decision.write))
-        record_lineage(systems, "customer", customer_ref, cause, System.ERP, erp_id,
-                       "updated " + ", ".join(sorted(decision.write)))
+        record_lineage(
+            systems, "customer", customer_ref, cause, System.ERP, erp_id, "updated " + ", ".join(sorted(decision.write))
+        )
     client_id = systems.xref.records_of("customer", customer_ref).get(System.PSA)
     # A PSA whose clients are the CRM's accounts already shows the CRM's name.
     if "name" in decision.write and client_id and not systems.psa.capabilities.clients_are_crm_accounts:

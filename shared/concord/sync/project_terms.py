@@ -6,13 +6,17 @@ person). ContractChanged is decided before it is applied: what only affects the 
 applied; what would change money already invoiced or due (the contract type once invoices
 exist, a milestone whose date has passed) needs a person's approval and is raised as an
 exception instead, leaving the ERP as it was. Both ignore an event older than the newest
-applied for that project. An ERP without contract objects (capabilities.contract_objects) keeps
-neither: both are recorded as not applicable, as quote-to-cash records a step the ERP lacks.
+applied for that project. A queue batch applies only the newest change per project and
+stream, and a forecast the registry says was last written is not written again. An ERP
+without contract objects (capabilities.contract_objects) keeps neither: both are recorded
+as not applicable, as quote-to-cash records a step the ERP lacks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +34,8 @@ from .reporting import sync_exception
 from .systems import Systems
 
 FLOW = catalog.PROJECT_TERMS.name
+# The registry's copy of the forecast last written to the ERP (with its customer).
+FORECAST_KEY = "erp_forecast"
 NOT_APPLICABLE = "not applicable: the ERP keeps no contract terms or cost forecasts of a project"
 
 
@@ -80,6 +86,32 @@ def approval_needed(current: ContractTerms | None, new: ContractTerms, invoiced:
     return reasons
 
 
+def apply_terms_batch(
+    records: Sequence[tuple[Hashable, Envelope]], systems: Systems, now: dt.datetime
+) -> dict[Hashable, TermsApplied | Exception]:
+    """A queue batch: for each project and stream (staffing, contract) only the newest change
+    is applied (an older one would be replaced at once, or ignored as stale after it); the
+    older changes share its outcome."""
+    outcomes: dict[Hashable, TermsApplied | Exception] = {}
+    newest_first: dict[tuple[str, str], list[tuple[Hashable, Envelope]]] = defaultdict(list)
+    for key, event in sorted(records, key=lambda record: record[1].occurred_at, reverse=True):
+        if isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
+            newest_first[(type(event).__name__, event.data.project_id)].append((key, event))
+        else:
+            outcomes[key] = ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
+    for changes in newest_first.values():
+        newest_key, newest = changes[0]
+        try:
+            outcome: TermsApplied | Exception = apply_terms(newest, systems, now)
+        except Exception as error:  # noqa: BLE001 - this project's changes fail, the others go on
+            outcome = error
+        outcomes[newest_key] = outcome
+        superseded = TermsApplied(applied=False, detail=f"superseded by the newer change {newest.id}")
+        for key, _ in changes[1:]:
+            outcomes[key] = outcome if isinstance(outcome, Exception) else superseded
+    return outcomes
+
+
 def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApplied:
     if not isinstance(event, (StaffingChangedEvent, ContractChangedEvent)):
         raise ValidationFailed(f"project terms take StaffingChanged or ContractChanged, not {event.type}")
@@ -96,7 +128,12 @@ def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApp
 
     if isinstance(event, StaffingChangedEvent):
         forecast = forecast_of(event, systems.rules_for(event.legal_entity).billing_currency)
+        written = f"{customer_id}:{forecast.model_dump_json()}"
+        if systems.xref.applied_value("project", project_ref, FORECAST_KEY) == written:
+            systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
+            return TermsApplied(applied=False, detail="cost forecast already as announced")
         systems.erp.set_project_forecast(project_ref, customer_id, forecast)
+        systems.xref.set_applied_value("project", project_ref, FORECAST_KEY, written)
         detail = f"forecast {forecast.planned_hours} h, cost {forecast.cost.amount} {forecast.cost.currency}"
         record_lineage(systems, "project", project_ref, event, System.ERP, project_ref, detail)
         systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)

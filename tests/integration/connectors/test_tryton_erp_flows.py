@@ -20,7 +20,7 @@ from concord.domain import (
     InvoiceLine,
     ProjectForecast,
 )
-from concord.errors import ValidationFailed
+from concord.errors import DraftClosed, ValidationFailed
 from concord.events.payloads import ContractType, Milestone
 from concord.events.types import Address, Money
 
@@ -167,11 +167,17 @@ def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, book
             invoice["concord_ref"], invoice["lines"], invoice["currency."]["code"]) == (
         "draft", "out", int(customer_id), project_ref, f"{project_ref}:open:1", [], "USD")
 
-    # After posting, the next call opens a new draft
+    # After posting, a connector that remembered the draft learns it from the refused lines
+    # (a retry may fix it: the next call opens a new draft); a fresh connector looks it up
     erp.add_invoice_lines(first, _lines(1))
     books.post_invoice(first)
+    remembered = erp.open_invoice_draft(customer_id, "USD", project_ref)
+    assert remembered == first
+    with pytest.raises(DraftClosed, match="posted"):
+        erp.add_invoice_lines(remembered, _lines(1))
     second = erp.open_invoice_draft(customer_id, "USD", project_ref)
     assert second != first
+    assert TrytonErp(erp.client).open_invoice_draft(customer_id, "USD", project_ref) == second
     assert erp.open_invoice_draft(customer_id, "USD", project_ref) == second
     (row,) = erp.client.search_read("account.invoice", [["id", "=", int(second)]],
                                     ["concord_ref", "state"])
@@ -205,7 +211,7 @@ def test_open_invoice_draft_racing_a_concurrent_call_returns_its_draft(
         "account.invoice", [["reference", "=", project_ref]], ["id"])) == 1
 
 
-def test_add_invoice_lines_in_two_calls_once_each(erp: TrytonErp, calls: Calls) -> None:
+def test_add_invoice_lines_in_one_call_once_each(erp: TrytonErp, calls: Calls) -> None:
     customer_id = _customer(erp)
     invoice_id = erp.open_invoice_draft(customer_id, "USD", f"prj-{uuid.uuid4()}")
     warm = _lines(1)  # products and categories read once per REFERENCE_DATA_SECONDS
@@ -214,8 +220,7 @@ def test_add_invoice_lines_in_two_calls_once_each(erp: TrytonErp, calls: Calls) 
 
     added, methods = calls.during(lambda: erp.add_invoice_lines(invoice_id, batch))
 
-    assert methods == ["model.account.invoice.line.search_read",
-                       "model.account.invoice.line.create"]
+    assert methods == ["model.account.invoice.line.create"]
     rows = _invoice_lines(erp, invoice_id)
     assert added == {r["concord_ref"]: str(r["id"]) for r in rows[1:]}
     assert len(rows) == 21
@@ -224,11 +229,19 @@ def test_add_invoice_lines_in_two_calls_once_each(erp: TrytonErp, calls: Calls) 
             row["currency."]["code"]) == (PRODUCT_CODE, 1.5, Decimal("150.00"), "Hour", "USD")
     assert row["account"] and "TE-0" in row["note"]
 
-    # A retry of the batch (and of part of it) adds nothing: one search
+    # A retry of the batch (and of part of it) adds nothing: the ERP refuses the create
+    # (concord_ref is unique), one search finds every line
     again, methods = calls.during(lambda: erp.add_invoice_lines(invoice_id, batch[:5] + batch))
     assert again == added
-    assert methods == ["model.account.invoice.line.search_read"]
-    assert len(_invoice_lines(erp, invoice_id)) == 21
+    assert methods == ["model.account.invoice.line.create", "model.account.invoice.line.search_read"]
+
+    # ...and of a batch partly added, only the rest is created
+    more = _lines(3)
+    mixed, methods = calls.during(lambda: erp.add_invoice_lines(invoice_id, batch[:2] + more))
+    assert len(mixed) == 5 and all(mixed[line.concord_ref] == added[line.concord_ref] for line in batch[:2])
+    assert methods == ["model.account.invoice.line.create", "model.account.invoice.line.search_read",
+                       "model.account.invoice.line.create"]
+    assert len(_invoice_lines(erp, invoice_id)) == 24
 
 
 def test_add_invoice_lines_prices_at_list_price_and_bills_expenses(erp: TrytonErp) -> None:

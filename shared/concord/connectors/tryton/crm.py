@@ -15,8 +15,7 @@ from concord.errors import ConcordError
 from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
-from ..kit.one_by_one import write_each
-from . import lookups, mapping, names
+from . import lookups, mapping, names, status_notes
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonRpcClient
@@ -36,6 +35,9 @@ RECORD_TYPES = RecordTypes(
     },
 )
 CAPABILITIES = CrmCapabilities()
+FINANCIAL_STATUS = status_notes.NotedStatus(
+    Model.OPPORTUNITY, "opportunity", names.FINANCIAL_STATUS_NOTE, mapping.financial_status_note
+)
 
 
 class TrytonCrm(TrytonPolled, CrmPort):
@@ -89,26 +91,15 @@ class TrytonCrm(TrytonPolled, CrmPort):
         return mapping.to_opportunity(row, self._lines(row))
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
-        """One note per deal (Tryton has no batch write of notes worth having: see below)."""
-        return write_each(statuses, self._set_financial_status)
-
-    def _set_financial_status(self, opportunity_id: str, status: FinancialStatus) -> None:
-        """Record the deal's financial status on the opportunity, as an ir.note.
-
-        Tryton's opportunity has no such field, and its `comment` is read-only once it is
-        converted or won (Tryton enforces field states on RPC writes), which is exactly when a
-        financial status arrives. So Concord attaches a note ("Concord financial status: paid
-        (set by Concord <time>)"), visible in the client's Notes. Idempotent: nothing is added
-        when the newest such note already says this status. A note does not move the
-        opportunity's write_date, so it does not echo back through changes_since.
+        """Record each deal's financial status on its opportunity, as an ir.note ("Concord
+        financial status: paid (set by Concord <time>)"), three calls per batch
+        (status_notes). Tryton's opportunity has no such field, and its `comment` is read-only
+        once it is converted or won (Tryton enforces field states on RPC writes), which is
+        exactly when a financial status arrives. Idempotent: nothing is added when the newest
+        such note already says this status. A note does not move the opportunity's
+        write_date, so it does not echo back through changes_since.
         """
-        id_ = names.record_id(opportunity_id, "opportunity")
-        lookups.read_one(self.client, Model.OPPORTUNITY, id_, ["id"], "opportunity")
-        target = lookups.resource(Model.OPPORTUNITY, id_)
-        latest = lookups.latest_note(self.client, target, names.FINANCIAL_STATUS_NOTE)
-        if mapping.status_of_note(latest, names.FINANCIAL_STATUS_NOTE) == status:
-            return
-        lookups.add_note(self.client, target, mapping.financial_status_note(status))
+        return status_notes.write_statuses(self.client, FINANCIAL_STATUS, statuses)
 
     def financial_status(self, opportunity_id: str) -> FinancialStatus | None:
         """The status of the newest "Concord financial status" note on the opportunity."""

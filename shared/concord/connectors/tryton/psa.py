@@ -25,8 +25,7 @@ from concord.errors import ConcordError, ValidationFailed
 from concord.events.types import Money
 from concord.ports import PsaPort
 
-from ..kit.one_by_one import write_each
-from . import lookups, mapping, names
+from . import lookups, mapping, names, status_notes
 from .names import CONCORD_REF, MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonPermanentError, TrytonRpcClient
@@ -52,6 +51,9 @@ RECORD_TYPES = RecordTypes(
 )
 # A Tryton party is the PSA's own client record (not the CRM's account).
 CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
+BILLING_STATUS = status_notes.NotedStatus(
+    Model.WORK, "project", names.BILLING_STATUS_NOTE, mapping.billing_status_note, [["type", "=", "project"]]
+)
 # How time is billed on projects Concord creates: from timesheet lines (time and materials).
 INVOICE_METHOD = "timesheet"
 
@@ -229,20 +231,12 @@ class TrytonPsa(TrytonPolled, PsaPort):
             self.client.write(Model.PARTY, [party_id], {"name": name})
 
     def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
-        return write_each(statuses, self._set_billing_status)
-
-    def _set_billing_status(self, project_id: str, status: FinancialStatus) -> None:
-        """Record the project's billing status as an ir.note on it ("Concord billing status:
-        invoiced (set by Concord <time>)"): project.work has no billing-status field
-        (project_invoice only computes invoiced/to-invoice amounts from its own invoicing,
-        which Concord does in the ERP). Idempotent like TrytonCrm._set_financial_status."""
-        id_ = names.record_id(project_id, "project")
-        lookups.read_one(self.client, Model.WORK, id_, ["id"], "project", [["type", "=", "project"]])
-        target = lookups.resource(Model.WORK, id_)
-        latest = lookups.latest_note(self.client, target, names.BILLING_STATUS_NOTE)
-        if mapping.status_of_note(latest, names.BILLING_STATUS_NOTE) == status:
-            return
-        lookups.add_note(self.client, target, mapping.billing_status_note(status))
+        """Record each project's billing status as an ir.note on it ("Concord billing status:
+        invoiced (set by Concord <time>)"), three calls per batch (status_notes):
+        project.work has no billing-status field (project_invoice only computes
+        invoiced/to-invoice amounts from its own invoicing, which Concord does in the ERP).
+        Idempotent like TrytonCrm.set_financial_statuses."""
+        return status_notes.write_statuses(self.client, BILLING_STATUS, statuses)
 
     def billing_status(self, project_id: str) -> FinancialStatus | None:
         """The status of the newest "Concord billing status" note on the project (None: none)."""

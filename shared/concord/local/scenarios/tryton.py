@@ -31,13 +31,16 @@ def random_ein() -> str:
     return f"{_EIN_PREFIXES[number % len(_EIN_PREFIXES)]}-{number % 10**7:07d}"
 
 
-def user_client(systems: LocalSystems, database: str, *, announce: bool = True) -> TrytonRpcClient:
+def user_client(
+    systems: LocalSystems, database: str, *, announce: bool = True, timeout: float | None = None
+) -> TrytonRpcClient:
     """A user's session in one system, straight to Tryton (users do not go through the fault
     proxy); what a user does is announced by the system's push, unless `announce` is False
-    (a webhook that never arrives)."""
+    (a webhook that never arrives). `timeout` in seconds (None: the client's default), for
+    what a user waits long for (posting an invoice of hundreds of lines)."""
     return TrytonRpcClient(
         systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache),
-        announce_changes=announce,
+        announce_changes=announce, **({"timeout": timeout} if timeout is not None else {}),
     )
 
 

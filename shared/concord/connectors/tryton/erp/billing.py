@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from concord.domain import InvoiceLine
-from concord.errors import ValidationFailed
+from concord.errors import DraftClosed, ValidationFailed
 from concord.ports import ErpBilling
 
 from .. import lookups, mapping, names
@@ -30,7 +30,7 @@ INVOICE_LINE_BATCH_LIMIT = 100
 # n = 1, 2... (a new one once the previous is posted). See open_invoice_draft.
 OPEN_DRAFT_MARK = ":open:"
 # Products (list price, unit, category) and categories (revenue account, taxes) change rarely:
-# add_invoice_lines reuses what it read for this long, so a batch costs two calls.
+# add_invoice_lines reuses what it read for this long, so a batch costs one call.
 REFERENCE_DATA_SECONDS = 60.0
 
 
@@ -43,6 +43,10 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         self._categories: dict[int, tuple[float, dict[str, Any]]] = {}
         # draft invoice id -> (currency code, currency id): what its lines are priced in
         self._draft_currency: dict[int, tuple[str, int]] = {}
+        # project ref -> (draft invoice id, party id, currency) last found or opened: asked
+        # again only when a create on it is refused because it is no longer a draft
+        self._open_draft: dict[str, tuple[int, int, str]] = {}
+        self._unverified: set[int] = set()  # drafts handed out from that cache since their last read
 
     def open_invoice_draft(self, customer_id: str, currency: str, project_ref: str) -> str:
         """The project's draft customer invoice, created (without lines) when none is open.
@@ -53,35 +57,48 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         calls cannot create two drafts: the loser's create fails and it returns the winner's.
         The invoice's reference is project_ref (what a person sees). A draft for another
         customer or currency is a ValidationFailed (the project changed hands: a person
-        decides). One call when the draft exists.
+        decides). One call when the draft exists; none when this connector found or opened
+        it before (remembered: lines refused because it was posted since are a DraftClosed,
+        and the next call looks again).
         """
         party_id = names.record_id(customer_id, "customer")
+        cached = self._open_draft.get(project_ref)
+        if cached and cached[1:] == (party_id, currency):
+            self._unverified.add(cached[0])
+            return str(cached[0])
         for attempt in (1, 2):
             drafts, taken = self._open_drafts(project_ref)
             if drafts:
-                return self._checked_draft(drafts[-1], party_id, currency, project_ref)
-            try:
-                return str(
-                    self._create_draft(party_id, currency, project_ref, f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}")
-                )
-            except TrytonPermanentError as exc:
-                # concord_ref is unique: a concurrent call created this draft first.
-                if exc.kind != "UserError" or attempt == 2:
-                    raise
-                logger.info("tryton erp draft invoice of %s created concurrently: %s", project_ref, exc)
+                draft_id = self._checked_draft(drafts[-1], party_id, currency, project_ref)
+            else:
+                try:
+                    draft_id = str(
+                        self._create_draft(
+                            party_id, currency, project_ref, f"{project_ref}{OPEN_DRAFT_MARK}{taken + 1}"
+                        )
+                    )
+                except TrytonPermanentError as exc:
+                    # concord_ref is unique: a concurrent call created this draft first.
+                    if exc.kind != "UserError" or attempt == 2:
+                        raise
+                    logger.info("tryton erp draft invoice of %s created concurrently: %s", project_ref, exc)
+                    continue
+            self._open_draft[project_ref] = (int(draft_id), party_id, currency)
+            self._unverified.discard(int(draft_id))
+            return draft_id
         raise AssertionError("unreachable")
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
         """Add `lines` to the draft invoice in one create call (one transaction: all or none).
 
-        Every line needs a concord_ref (what makes a retried batch add nothing twice; the
-        field is unique where set): one search finds the refs the ERP already has on any
-        invoice, one create adds the others; returns concord_ref -> line id for all of them.
-        Products and categories are cached for REFERENCE_DATA_SECONDS, the invoice's currency
-        for the connector's life (Tryton freezes it once the invoice has lines), so a batch
-        costs two calls when they are known. An invoice that is no longer a draft, an unknown
-        service item or a line priced in another currency is a ValidationFailed and adds
-        nothing.
+        Every line needs a concord_ref (what makes a retried batch add nothing twice): the
+        field is unique where set, so the lines are created without asking first; when the
+        ERP refuses, one search finds the refs it already has (on any invoice) and only the
+        others are created. Returns concord_ref -> line id for all of them. Products and
+        categories are cached for REFERENCE_DATA_SECONDS, the invoice's currency for the
+        connector's life (Tryton freezes it once the invoice has lines), so a batch costs one
+        call when they are known. An invoice that is no longer a draft, an unknown service
+        item or a line priced in another currency is a ValidationFailed and adds nothing.
         """
         id_ = names.record_id(invoice_id, "invoice")
         if len(lines) > INVOICE_LINE_BATCH_LIMIT:
@@ -95,12 +112,33 @@ class TrytonErpBilling(ErpSession, ErpBilling):
             wanted.setdefault(line.concord_ref.strip(), line)
         if not wanted:
             return {}
+        try:
+            return self._create_lines(id_, wanted)
+        except TrytonPermanentError as exc:
+            if exc.kind != "UserError":
+                raise
+            refused = exc
+        # Refused: a line the ERP has already (concord_ref is unique), or the invoice is no draft.
         found = self._lines_by_ref(wanted)
-        missing = [(ref, line) for ref, line in wanted.items() if ref not in found]
+        missing = {ref: line for ref, line in wanted.items() if ref not in found}
         if not missing:
             return found
-        currency, currency_id = self._draft_header(id_)
-        products = self._reference_products(line.service_item for _, line in missing)
+        if found:
+            logger.info("tryton erp invoice %s: %d of the lines were there already", id_, len(found))
+            try:
+                return {**found, **self._create_lines(id_, missing)}
+            except TrytonPermanentError as exc:
+                if exc.kind != "UserError":
+                    raise
+                refused = exc
+        self._draft_currency.pop(id_, None)
+        self._refuse_unless_draft(id_, refused)
+        raise ValidationFailed(f"ERP refused the invoice lines: {refused}") from refused
+
+    def _create_lines(self, invoice_id: int, lines: dict[str, InvoiceLine]) -> dict[str, str]:
+        """One create of the lines (one transaction); concord_ref -> new line id."""
+        currency, currency_id = self._draft_header(invoice_id)
+        products = self._reference_products(line.service_item for line in lines.values())
         accounts, taxes = self._category_accounts(products.values())
         values = [
             mapping.to_tryton_invoice_line_values(
@@ -111,30 +149,31 @@ class TrytonErpBilling(ErpSession, ErpBilling):
                 products=products,
                 revenue_accounts=accounts,
                 customer_taxes=taxes,
-                invoice_id=id_,
+                invoice_id=invoice_id,
             )
-            for _, line in missing
+            for line in lines.values()
         ]
         # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.create
-        try:
-            ids = self.client.create(Model.INVOICE_LINE, values)
-        except TrytonPermanentError as exc:
-            self._draft_currency.pop(id_, None)
-            if exc.kind != "UserError":
-                raise
-            again = self._lines_by_ref(wanted)
-            if len(again) == len(wanted):  # a concurrent call added the same lines
-                return again
-            state = lookups.read_one(self.client, Model.INVOICE, id_, ["state"], "invoice", [["type", "=", "out"]])[
-                "state"
-            ]
-            if state != "draft":
-                raise ValidationFailed(
-                    f"ERP invoice {id_} is {state}: lines can only be added to a draft invoice (open a new one)"
-                ) from exc
-            raise ValidationFailed(f"ERP refused the invoice lines: {exc}") from exc
-        logger.info("tryton erp added %d lines to invoice %s (%d already there)", len(ids), id_, len(found))
-        return {**found, **{ref: str(i) for (ref, _), i in zip(missing, ids, strict=True)}}
+        ids = self.client.create(Model.INVOICE_LINE, values)
+        logger.info("tryton erp added %d lines to invoice %s", len(ids), invoice_id)
+        return {ref: str(i) for ref, i in zip(lines, ids, strict=True)}
+
+    def _refuse_unless_draft(self, invoice_id: int, refused: TrytonPermanentError) -> None:
+        """Raise when the invoice is no longer a draft: DraftClosed when its id came from the
+        cache of open drafts (posted since: the next open_invoice_draft opens a new one), else
+        ValidationFailed."""
+        state = lookups.read_one(self.client, Model.INVOICE, invoice_id, ["state"], "invoice", [["type", "=", "out"]])[
+            "state"
+        ]
+        if state == "draft":
+            return
+        self._open_draft = {ref: draft for ref, draft in self._open_draft.items() if draft[0] != invoice_id}
+        if invoice_id in self._unverified:
+            self._unverified.discard(invoice_id)
+            raise DraftClosed(f"ERP invoice {invoice_id} was {state} meanwhile: open a new draft") from refused
+        raise ValidationFailed(
+            f"ERP invoice {invoice_id} is {state}: lines can only be added to a draft invoice (open a new one)"
+        ) from refused
 
     def _open_drafts(self, project_ref: str) -> tuple[list[dict[str, Any]], int]:
         """The project's open-draft invoices still in draft (oldest first), and the highest
