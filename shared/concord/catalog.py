@@ -117,7 +117,11 @@ RETRY_TRANSIENT = Retry(errors=tuple(RETRYABLE_ERRORS), backoff_rate=2, full_jit
 # A crashed or timed-out attempt leaves its idempotency record in progress until the function's
 # timeout has passed: wait that out, then try again.
 RETRY_IN_PROGRESS = Retry(
-    errors=(SagaStepInProgress.__name__,), backoff_rate=1, full_jitter=False, max_attempts=2, wait_out_function_timeout=True
+    errors=(SagaStepInProgress.__name__,),
+    backoff_rate=1,
+    full_jitter=False,
+    max_attempts=2,
+    wait_out_function_timeout=True,
 )
 
 
@@ -262,23 +266,63 @@ FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION
 SAGA = Saga(
     QUOTE_TO_CASH,
     steps=(
-        Step("validate_customer", "ValidateCustomer", "validation", "Quote-to-cash step ValidateCustomer",
-             Access(systems=("crm", "erp"))),
-        Step("upsert_erp_customer", "UpsertErpCustomer", "erp_customer", "Quote-to-cash step UpsertErpCustomer",
-             Access(systems=("erp",))),
-        Step("create_psa_project", "CreatePsaProject", "project", "Quote-to-cash step CreatePsaProject",
-             Access(systems=("psa",))),
-        Step("assign_billing_terms", "AssignBillingTerms", "billing_terms", "Quote-to-cash step AssignBillingTerms",
-             Access(systems=("erp",))),
-        Step("map_revenue_schedule", "MapRevenueSchedule", "revenue_schedule", "Quote-to-cash step MapRevenueSchedule",
-             Access(systems=("erp",))),
-        Step("publish_project_activated", "PublishProjectActivated", "activated",
-             "Quote-to-cash step PublishProjectActivated", Access(publishes=("ProjectActivated",))),
+        Step(
+            "validate_customer",
+            "ValidateCustomer",
+            "validation",
+            "Quote-to-cash step ValidateCustomer",
+            Access(systems=("crm", "erp")),
+        ),
+        Step(
+            "upsert_erp_customer",
+            "UpsertErpCustomer",
+            "erp_customer",
+            "Quote-to-cash step UpsertErpCustomer",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "create_psa_project",
+            "CreatePsaProject",
+            "project",
+            "Quote-to-cash step CreatePsaProject",
+            Access(systems=("psa",)),
+        ),
+        Step(
+            "assign_billing_terms",
+            "AssignBillingTerms",
+            "billing_terms",
+            "Quote-to-cash step AssignBillingTerms",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "map_revenue_schedule",
+            "MapRevenueSchedule",
+            "revenue_schedule",
+            "Quote-to-cash step MapRevenueSchedule",
+            Access(systems=("erp",)),
+        ),
+        Step(
+            "publish_project_activated",
+            "PublishProjectActivated",
+            "activated",
+            "Quote-to-cash step PublishProjectActivated",
+            Access(publishes=("ProjectActivated",)),
+        ),
     ),
-    compensation=Step("compensate", "Compensate", "compensation", "Quote-to-cash: undo or mark what the saga created",
-                      Access(systems=("psa", "erp"))),
-    raise_exception=Step("raise_exception", "RaiseSyncException", "exception",
-                         "Quote-to-cash: publish SyncExceptionRaised", Access(publishes=("SyncExceptionRaised",))),
+    compensation=Step(
+        "compensate",
+        "Compensate",
+        "compensation",
+        "Quote-to-cash: undo or mark what the saga created",
+        Access(systems=("psa", "erp")),
+    ),
+    raise_exception=Step(
+        "raise_exception",
+        "RaiseSyncException",
+        "exception",
+        "Quote-to-cash: publish SyncExceptionRaised",
+        Access(publishes=("SyncExceptionRaised",)),
+    ),
 )
 
 _BY_NAME = {flow.name: flow for flow in FLOWS}

@@ -44,8 +44,8 @@ from concord.domain import (
 from concord.errors import ConcordError, ConfigurationError, PermanentError, TransientError, ValidationFailed
 from concord.events import Envelope
 from concord.events.types import Money
-from concord.ports import InvoiceChange
 from concord.ownership import SystemOfRecord, load_system_of_record
+from concord.ports import InvoiceChange
 from concord.sync.rules import BillingMapping, LegalEntityRules
 from concord.sync.systems import Systems
 
@@ -99,7 +99,8 @@ class ChangeLog:
         written = self.written.get(record_type, {})
         return [
             RecordChange(record_type=record_type, record_id=r, written_at=written[r][0], created_at=written[r][1])
-            for r in dict.fromkeys(record_ids) if r in written
+            for r in dict.fromkeys(record_ids)
+            if r in written
         ]
 
 
@@ -108,7 +109,7 @@ class FakeCrm(ChangeLog):
     customers: dict[str, Customer] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
-    capabilities: CrmCapabilities = CrmCapabilities()
+    capabilities: CrmCapabilities = field(default_factory=CrmCapabilities)
 
     def get_customer(self, account_id: str) -> Customer:
         if account_id not in self.customers:
@@ -139,7 +140,7 @@ class FakePsa(ChangeLog):
     refs: dict[str, str] = field(default_factory=dict)  # external ref -> project id (create is idempotent)
     states: dict[str, tuple[ProjectState, str]] = field(default_factory=dict)
     outage: Outage = field(default_factory=Outage)
-    capabilities: PsaCapabilities = PsaCapabilities()
+    capabilities: PsaCapabilities = field(default_factory=PsaCapabilities)
     created: list[ProjectPlan] = field(default_factory=list)
 
     def create_project(self, plan: ProjectPlan) -> ProjectRecord:
@@ -200,12 +201,16 @@ class FakePsa(ChangeLog):
         self.clients[client_id] = name
 
 
-def erp_capabilities(line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100,
-                     revenue_schedules: bool = False) -> ErpCapabilities:
+def erp_capabilities(
+    line_refs: LineRefs = LineRefs.STORED, invoice_lines: int = 100, revenue_schedules: bool = False
+) -> ErpCapabilities:
     return ErpCapabilities(
-        draft_invoices=DraftInvoices.NATIVE, line_refs=line_refs, revenue_schedules=revenue_schedules,
+        draft_invoices=DraftInvoices.NATIVE,
+        line_refs=line_refs,
+        revenue_schedules=revenue_schedules,
         contract_objects=True,
-        billing_terms_per_customer=True, batch_limits=BatchLimits(invoice_lines=invoice_lines),
+        billing_terms_per_customer=True,
+        batch_limits=BatchLimits(invoice_lines=invoice_lines),
     )
 
 
@@ -299,7 +304,9 @@ class FakeErp(ChangeLog):
         if bad := [line.service_item for line in lines if line.service_item in self.bad_items]:
             raise ValidationFailed(f"no product with code {bad[0]!r}")
         if len(lines) > self.capabilities.batch_limits.invoice_lines:
-            raise ValidationFailed(f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}")
+            raise ValidationFailed(
+                f"{len(lines)} lines in one call; the limit is {self.capabilities.batch_limits.invoice_lines}"
+            )
         stored = self.capabilities.line_refs is LineRefs.STORED
         ids = {}
         for line in lines:
@@ -453,7 +460,12 @@ def us_rules() -> LegalEntityRules:
 
 def fake_systems(**overrides: object) -> Systems:
     parts: dict[str, object] = {
-        "crm": FakeCrm(), "psa": FakePsa(), "erp": FakeErp(), "xref": FakeXref(), "bus": FakeBus(),
-        "rules": {"us-01": us_rules()}, "ownership": system_of_record(),
+        "crm": FakeCrm(),
+        "psa": FakePsa(),
+        "erp": FakeErp(),
+        "xref": FakeXref(),
+        "bus": FakeBus(),
+        "rules": {"us-01": us_rules()},
+        "ownership": system_of_record(),
     }
     return Systems(**{**parts, **overrides})  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ and back-off for each failed record (RecordingBatchProcessor). Two shapes:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -26,16 +26,15 @@ from pydantic import BaseModel
 from ..errors import TransientError
 from ..events import Envelope
 from ..observability import bind_event
-from ..sync.systems import Systems
 from ..stores.audit import AuditTrail
+from ..sync.systems import Systems
 from .clients import client
 from .consumer import ConsumerSettings, RecordingBatchProcessor, parse_bus_record
 from .idempotency import run_once
 from .systems import SystemsSettings, systems_for
 
-T = TypeVar("T")
 ApplyOne = Callable[[Envelope, Systems], BaseModel]
-ApplyBatch = Callable[[Sequence[tuple[Hashable, T]], Systems], Mapping[Hashable, BaseModel | Exception]]
+type ApplyBatch[T] = Callable[[Sequence[tuple[Hashable, T]], Systems], Mapping[Hashable, BaseModel | Exception]]
 
 
 class FlowSettings(ConsumerSettings, SystemsSettings):
@@ -66,11 +65,12 @@ def consume_each(event: dict[str, Any], context: Any, *, consumer: str, apply: A
         except IdempotencyAlreadyInProgressError as error:
             raise TransientError(f"event {canonical.id} is being applied by another attempt") from error
 
-    return process_partial_response(event=event, record_handler=handle, processor=_processor(consumer, settings),
-                                    context=context)
+    return process_partial_response(
+        event=event, record_handler=handle, processor=_processor(consumer, settings), context=context
+    )
 
 
-def consume_batch(
+def consume_batch[T](
     event: dict[str, Any],
     context: Any,
     *,
@@ -96,5 +96,6 @@ def consume_batch(
             raise outcome
         return outcome.model_dump(mode="json")
 
-    return process_partial_response(event=event, record_handler=handle, processor=_processor(consumer, settings),
-                                    context=context)
+    return process_partial_response(
+        event=event, record_handler=handle, processor=_processor(consumer, settings), context=context
+    )

@@ -95,11 +95,18 @@ class Registry:
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None:
         entity, record = CanonKey(object_type, canonical_id), RecordKey(system, object_type, record_id)
         link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
-        self._table.transact_put([
-            {"pk": entity.pk, "sk": SYSTEM_PREFIX + system, **link.model_dump(mode="json", exclude={"system"}),
-             "object_type": object_type, "canonical_id": canonical_id},
-            {"pk": record.pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
-        ])
+        self._table.transact_put(
+            [
+                {
+                    "pk": entity.pk,
+                    "sk": SYSTEM_PREFIX + system,
+                    **link.model_dump(mode="json", exclude={"system"}),
+                    "object_type": object_type,
+                    "canonical_id": canonical_id,
+                },
+                {"pk": record.pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
+            ]
+        )
 
     def links_of(self, object_type: str, canonical_id: str) -> list[Link]:
         """Each system's record of the entity, by system."""
@@ -122,8 +129,9 @@ class Registry:
     # -- relations and lineage -----------------------------------------------------------
 
     def relate(self, object_type: str, canonical_id: str, relation: str, related_id: str) -> None:
-        self._table.put({"pk": CanonKey(object_type, canonical_id).pk, "sk": RELATION_PREFIX + relation,
-                         "related_id": related_id})
+        self._table.put(
+            {"pk": CanonKey(object_type, canonical_id).pk, "sk": RELATION_PREFIX + relation, "related_id": related_id}
+        )
 
     def related(self, object_type: str, canonical_id: str, relation: str) -> str | None:
         item = self._table.get(CanonKey(object_type, canonical_id).pk, RELATION_PREFIX + relation)
@@ -131,11 +139,13 @@ class Registry:
 
     def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
         """Append to the entity's lineage; the same event and action twice is one entry."""
-        self._table.put({
-            "pk": CanonKey(object_type, canonical_id).pk,
-            "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
-            **entry.model_dump(mode="json"),
-        })
+        self._table.put(
+            {
+                "pk": CanonKey(object_type, canonical_id).pk,
+                "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
+                **entry.model_dump(mode="json"),
+            }
+        )
 
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         """What the flows did to the entity's records, oldest first."""
@@ -155,7 +165,8 @@ class Registry:
         return self._table.put(
             {"pk": CanonKey(object_type, canonical_id).pk, "sk": VERSION, "occurred_at": stamp, "event_id": event_id},
             # ISO-8601 UTC strings of one format compare like the instants they name.
-            condition="attribute_not_exists(pk) OR occurred_at <= :at", values={":at": stamp},
+            condition="attribute_not_exists(pk) OR occurred_at <= :at",
+            values={":at": stamp},
         )
 
     # -- what was last written ------------------------------------------------------------
@@ -187,8 +198,10 @@ class Registry:
             version = int(item["version"]) if item and "version" in item else 0
             if self._put_if_version(pk, sk, changed, version):
                 return changed
-        raise TransientError(f"invoice {invoice_id} of project {project_ref}: "
-                             f"{INVOICE_WRITE_ATTEMPTS} concurrent writes in a row won; try later")
+        raise TransientError(
+            f"invoice {invoice_id} of project {project_ref}: "
+            f"{INVOICE_WRITE_ATTEMPTS} concurrent writes in a row won; try later"
+        )
 
     def _put_if_version(self, pk: str, sk: str, state: InvoiceState, version: int) -> bool:
         """Write `state` as version + 1 if the stored item is still at `version` (0: no item, or

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,28 @@ def drain(
 def books(erp: TrytonErp) -> InvoiceDesk:
     """Finance's own invoice work (create, post, list payments) on the connector's session."""
     return InvoiceDesk(erp.client)
+
+
+class Calls:
+    """Counts the JSON-RPC calls a connector makes (wraps its client's transport)."""
+
+    def __init__(self, erp: TrytonErp) -> None:
+        self.methods: list[str] = []
+        post = erp.client._post
+
+        def counting(method: str, params: list[Any]) -> Any:
+            self.methods.append(method)
+            return post(method, params)
+
+        erp.client._post = counting  # type: ignore[method-assign]
+
+    def during(self, action: Callable[[], Any]) -> tuple[Any, list[str]]:
+        start = len(self.methods)
+        result = action()
+        return result, self.methods[start:]
+
+
+@pytest.fixture
+def calls(erp: TrytonErp) -> Iterator[Calls]:
+    erp.client.login()  # not counted: once per client
+    yield Calls(erp)

@@ -6,84 +6,70 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from concord.connectors.tryton import RecordNotFound, TrytonErp, TrytonPermanentError
 from concord.domain import (
-    ContractTerms,
     Customer,
     CustomerUpdate,
-    ForecastLine,
     InvoiceLine,
-    ProjectForecast,
 )
 from concord.errors import DraftClosed, ValidationFailed
-from concord.events.payloads import ContractType, Milestone
 from concord.events.types import Address, Money
-
 from concord.local.scenarios.tryton_books import InvoiceDesk
 
-from .conftest import PRODUCT_CODE, drain
+from .conftest import PRODUCT_CODE, Calls, drain
 from .test_tryton_erp import _pay
 
 pytestmark = pytest.mark.usefixtures("fresh_databases")
 EXPENSE_CODE = "EXP-REBILL"
 
 
-class Calls:
-    """Counts the JSON-RPC calls a connector makes (wraps its client's transport)."""
-
-    def __init__(self, erp: TrytonErp) -> None:
-        self.methods: list[str] = []
-        post = erp.client._post
-
-        def counting(method: str, params: list[Any]) -> Any:
-            self.methods.append(method)
-            return post(method, params)
-
-        erp.client._post = counting  # type: ignore[method-assign]
-
-    def during(self, action: Callable[[], Any]) -> tuple[Any, list[str]]:
-        start = len(self.methods)
-        result = action()
-        return result, self.methods[start:]
-
-
-@pytest.fixture
-def calls(erp: TrytonErp) -> Iterator[Calls]:
-    erp.client.login()  # not counted: once per client
-    yield Calls(erp)
-
-
 def _customer(erp: TrytonErp, *, tax_id: str | None = "94-3123456") -> str:
     customer = Customer(
-        account_id="17", name=f"Customer {uuid.uuid4().hex[:8]} LLC",
-        billing_address=Address(street="500 Market Street", city="San Francisco",
-                                postal_code="94105", region="CA", country="US"),
-        tax_id=tax_id, currency="USD", legal_entity="us-01")
+        account_id="17",
+        name=f"Customer {uuid.uuid4().hex[:8]} LLC",
+        billing_address=Address(
+            street="500 Market Street", city="San Francisco", postal_code="94105", region="CA", country="US"
+        ),
+        tax_id=tax_id,
+        currency="USD",
+        legal_entity="us-01",
+    )
     return erp.upsert_customer(customer, f"cus-{uuid.uuid4()}", None).customer_id
 
 
-def _lines(count: int, *, prefix: str | None = None, price: str | None = "150.00",
-           code: str = PRODUCT_CODE) -> list[InvoiceLine]:
+def _lines(
+    count: int, *, prefix: str | None = None, price: str | None = "150.00", code: str = PRODUCT_CODE
+) -> list[InvoiceLine]:
     prefix = prefix or f"time:{uuid.uuid4().hex[:8]}"
-    return [InvoiceLine(
-        description=f"Consulting, entry {n}", quantity=1.5, service_item=code,
-        unit_price=Money(amount=Decimal(price), currency="USD") if price else None,
-        source_records=[f"TE-{n}"], concord_ref=f"{prefix}-{n}") for n in range(count)]
+    return [
+        InvoiceLine(
+            description=f"Consulting, entry {n}",
+            quantity=1.5,
+            service_item=code,
+            unit_price=Money(amount=Decimal(price), currency="USD") if price else None,
+            source_records=[f"TE-{n}"],
+            concord_ref=f"{prefix}-{n}",
+        )
+        for n in range(count)
+    ]
 
 
 def _invoice_lines(erp: TrytonErp, invoice_id: str) -> list[dict[str, Any]]:
     return erp.client.search_read(
-        "account.invoice.line", [["invoice", "=", int(invoice_id)]],
-        ["concord_ref", "product.code", "quantity", "unit_price", "unit.name", "account",
-         "currency.code", "note"], order=[("id", "ASC")])
+        "account.invoice.line",
+        [["invoice", "=", int(invoice_id)]],
+        ["concord_ref", "product.code", "quantity", "unit_price", "unit.name", "account", "currency.code", "note"],
+        order=[("id", "ASC")],
+    )
 
 
 # -- customers -----------------------------------------------------------------------------
+
 
 def test_get_customer_has_billing_address_tax_id_currency_and_ref(erp: TrytonErp) -> None:
     customer_id = _customer(erp)
@@ -95,44 +81,42 @@ def test_get_customer_has_billing_address_tax_id_currency_and_ref(erp: TrytonErp
     assert customer.currency == "USD"  # the company's: no customer currency set
     assert customer.external_ref and customer.external_ref.startswith("cus-")
     assert customer.billing_address == Address(
-        street="500 Market Street", city="San Francisco", postal_code="94105", country="US")
+        street="500 Market Street", city="San Francisco", postal_code="94105", country="US"
+    )
     with pytest.raises(RecordNotFound):
         erp.get_customer("424242")
 
 
-def test_update_customer_writes_only_what_is_set_and_replaces_the_tax_id(
-        erp: TrytonErp, calls: Calls) -> None:
+def test_update_customer_writes_only_what_is_set_and_replaces_the_tax_id(erp: TrytonErp, calls: Calls) -> None:
     customer_id = _customer(erp)
     before = erp.get_customer(customer_id)
-    moved = Address(street="1 Infinite Loop", city="Cupertino", postal_code="95014",
-                    country="US")
+    moved = Address(street="1 Infinite Loop", city="Cupertino", postal_code="95014", country="US")
 
-    erp.update_customer(customer_id, CustomerUpdate(
-        name="Renamed Advisory LLC", billing_address=moved, tax_id="04-2103594"))
+    erp.update_customer(
+        customer_id, CustomerUpdate(name="Renamed Advisory LLC", billing_address=moved, tax_id="04-2103594")
+    )
 
     after = erp.get_customer(customer_id)
-    assert (after.name, after.billing_address, after.tax_id) == (
-        "Renamed Advisory LLC", moved, "04-2103594")
+    assert (after.name, after.billing_address, after.tax_id) == ("Renamed Advisory LLC", moved, "04-2103594")
     assert (after.external_ref, after.currency) == (before.external_ref, before.currency)
-    identifiers = erp.client.search_read(
-        "party.identifier", [["party", "=", int(customer_id)]], ["type", "code"])
+    identifiers = erp.client.search_read("party.identifier", [["party", "=", int(customer_id)]], ["type", "code"])
     assert [(i["type"], i["code"]) for i in identifiers] == [("us_ein", "04-2103594")]
-    assert len(erp.client.search_read("party.address", [["party", "=", int(customer_id)]],
-                                      ["id"])) == 1
+    assert len(erp.client.search_read("party.address", [["party", "=", int(customer_id)]], ["id"])) == 1
 
     # A repeat writes nothing (reads only)
-    _, methods = calls.during(lambda: erp.update_customer(customer_id, CustomerUpdate(
-        name="Renamed Advisory LLC", billing_address=moved, tax_id="042103594",
-        currency="USD")))
+    _, methods = calls.during(
+        lambda: erp.update_customer(
+            customer_id,
+            CustomerUpdate(name="Renamed Advisory LLC", billing_address=moved, tax_id="042103594", currency="USD"),
+        )
+    )
     assert [m for m in methods if not m.endswith(".search_read")] == []
     # Only the name: the rest is left alone
     erp.update_customer(customer_id, CustomerUpdate(name="Renamed Again LLC"))
-    assert erp.get_customer(customer_id).model_dump(exclude={"name"}) == after.model_dump(
-        exclude={"name"})
+    assert erp.get_customer(customer_id).model_dump(exclude={"name"}) == after.model_dump(exclude={"name"})
 
 
-def test_update_customer_adds_a_tax_id_to_a_party_without_one_and_sets_currency(
-        erp: TrytonErp) -> None:
+def test_update_customer_adds_a_tax_id_to_a_party_without_one_and_sets_currency(erp: TrytonErp) -> None:
     customer_id = _customer(erp, tax_id=None)
     if not erp.client.search_read("currency.currency", [["code", "=", "EUR"]], ["id"]):
         erp.client.create("currency.currency", [{"name": "Euro", "code": "EUR", "symbol": "€"}])
@@ -144,12 +128,12 @@ def test_update_customer_adds_a_tax_id_to_a_party_without_one_and_sets_currency(
 
     customer = erp.get_customer(customer_id)
     assert (customer.tax_id, customer.currency) == ("94-3123456", "EUR")
-    identifiers = erp.client.search_read(
-        "party.identifier", [["party", "=", int(customer_id)]], ["type", "code"])
+    identifiers = erp.client.search_read("party.identifier", [["party", "=", int(customer_id)]], ["type", "code"])
     assert [(i["type"], i["code"]) for i in identifiers] == [("us_ein", "94-3123456")]
 
 
 # -- draft invoice and batched lines -------------------------------------------------------
+
 
 def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, books: InvoiceDesk) -> None:
     customer_id = _customer(erp)
@@ -161,11 +145,19 @@ def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, book
 
     assert again == first != other
     (invoice,) = erp.client.search_read(
-        "account.invoice", [["id", "=", int(first)]],
-        ["state", "type", "party", "reference", "concord_ref", "lines", "currency.code"])
-    assert (invoice["state"], invoice["type"], invoice["party"], invoice["reference"],
-            invoice["concord_ref"], invoice["lines"], invoice["currency."]["code"]) == (
-        "draft", "out", int(customer_id), project_ref, f"{project_ref}:open:1", [], "USD")
+        "account.invoice",
+        [["id", "=", int(first)]],
+        ["state", "type", "party", "reference", "concord_ref", "lines", "currency.code"],
+    )
+    assert (
+        invoice["state"],
+        invoice["type"],
+        invoice["party"],
+        invoice["reference"],
+        invoice["concord_ref"],
+        invoice["lines"],
+        invoice["currency."]["code"],
+    ) == ("draft", "out", int(customer_id), project_ref, f"{project_ref}:open:1", [], "USD")
 
     # After posting, a connector that remembered the draft learns it from the refused lines
     # (a retry may fix it: the next call opens a new draft); a fresh connector looks it up
@@ -179,16 +171,14 @@ def test_open_invoice_draft_is_one_per_project_until_posted(erp: TrytonErp, book
     assert second != first
     assert TrytonErp(erp.client).open_invoice_draft(customer_id, "USD", project_ref) == second
     assert erp.open_invoice_draft(customer_id, "USD", project_ref) == second
-    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(second)]],
-                                    ["concord_ref", "state"])
+    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(second)]], ["concord_ref", "state"])
     assert (row["concord_ref"], row["state"]) == (f"{project_ref}:open:2", "draft")
     # ...and a draft of that project for another customer is for a person to sort out
     with pytest.raises(ValidationFailed):
         erp.open_invoice_draft(_customer(erp), "USD", project_ref)
 
 
-def test_open_invoice_draft_racing_a_concurrent_call_returns_its_draft(
-        erp: TrytonErp, tryton_client: Any) -> None:
+def test_open_invoice_draft_racing_a_concurrent_call_returns_its_draft(erp: TrytonErp, tryton_client: Any) -> None:
     customer_id = _customer(erp)
     project_ref = f"prj-{uuid.uuid4()}"
     rival = TrytonErp(tryton_client("erp"))
@@ -207,8 +197,7 @@ def test_open_invoice_draft_racing_a_concurrent_call_returns_its_draft(
     mine = erp.open_invoice_draft(customer_id, "USD", project_ref)
 
     assert [mine] == raced
-    assert len(erp.client.search_read(
-        "account.invoice", [["reference", "=", project_ref]], ["id"])) == 1
+    assert len(erp.client.search_read("account.invoice", [["reference", "=", project_ref]], ["id"])) == 1
 
 
 def test_add_invoice_lines_in_one_call_once_each(erp: TrytonErp, calls: Calls) -> None:
@@ -225,8 +214,13 @@ def test_add_invoice_lines_in_one_call_once_each(erp: TrytonErp, calls: Calls) -
     assert added == {r["concord_ref"]: str(r["id"]) for r in rows[1:]}
     assert len(rows) == 21
     row = rows[1]
-    assert (row["product."]["code"], row["quantity"], row["unit_price"], row["unit."]["name"],
-            row["currency."]["code"]) == (PRODUCT_CODE, 1.5, Decimal("150.00"), "Hour", "USD")
+    assert (
+        row["product."]["code"],
+        row["quantity"],
+        row["unit_price"],
+        row["unit."]["name"],
+        row["currency."]["code"],
+    ) == (PRODUCT_CODE, 1.5, Decimal("150.00"), "Hour", "USD")
     assert row["account"] and "TE-0" in row["note"]
 
     # A retry of the batch (and of part of it) adds nothing: the ERP refuses the create
@@ -239,22 +233,31 @@ def test_add_invoice_lines_in_one_call_once_each(erp: TrytonErp, calls: Calls) -
     more = _lines(3)
     mixed, methods = calls.during(lambda: erp.add_invoice_lines(invoice_id, batch[:2] + more))
     assert len(mixed) == 5 and all(mixed[line.concord_ref] == added[line.concord_ref] for line in batch[:2])
-    assert methods == ["model.account.invoice.line.create", "model.account.invoice.line.search_read",
-                       "model.account.invoice.line.create"]
+    assert methods == [
+        "model.account.invoice.line.create",
+        "model.account.invoice.line.search_read",
+        "model.account.invoice.line.create",
+    ]
     assert len(_invoice_lines(erp, invoice_id)) == 24
 
 
 def test_add_invoice_lines_prices_at_list_price_and_bills_expenses(erp: TrytonErp) -> None:
     invoice_id = erp.open_invoice_draft(_customer(erp), "USD", f"prj-{uuid.uuid4()}")
-    expense = InvoiceLine(description="Flight SFO-JFK", quantity=1, service_item=EXPENSE_CODE,
-                          unit_price=Money(amount=Decimal("412.30"), currency="USD"),
-                          concord_ref=f"expense:{uuid.uuid4()}")
+    expense = InvoiceLine(
+        description="Flight SFO-JFK",
+        quantity=1,
+        service_item=EXPENSE_CODE,
+        unit_price=Money(amount=Decimal("412.30"), currency="USD"),
+        concord_ref=f"expense:{uuid.uuid4()}",
+    )
 
     erp.add_invoice_lines(invoice_id, [*_lines(1, price=None), expense])
 
     rows = _invoice_lines(erp, invoice_id)
     assert [(r["product."]["code"], r["unit_price"], r["unit."]["name"]) for r in rows] == [
-        (PRODUCT_CODE, Decimal("150.00"), "Hour"), (EXPENSE_CODE, Decimal("412.30"), "Unit")]
+        (PRODUCT_CODE, Decimal("150.00"), "Hour"),
+        (EXPENSE_CODE, Decimal("412.30"), "Unit"),
+    ]
     assert erp.get_invoice(invoice_id).total.amount == Decimal("637.30")
 
 
@@ -262,8 +265,7 @@ def test_add_invoice_lines_is_all_or_nothing(erp: TrytonErp) -> None:
     invoice_id = erp.open_invoice_draft(_customer(erp), "USD", f"prj-{uuid.uuid4()}")
     good = _lines(9)
     bad = _lines(1, code="NO-SUCH")[0]
-    euro = _lines(1, price="10.00")[0].model_copy(update={
-        "unit_price": Money(amount=Decimal("10.00"), currency="EUR")})
+    euro = _lines(1, price="10.00")[0].model_copy(update={"unit_price": Money(amount=Decimal("10.00"), currency="EUR")})
 
     with pytest.raises(ValidationFailed, match="NO-SUCH"):
         erp.add_invoice_lines(invoice_id, [*good[:4], bad, *good[4:]])
@@ -277,8 +279,9 @@ def test_add_invoice_lines_is_all_or_nothing(erp: TrytonErp) -> None:
     assert len(erp.add_invoice_lines(invoice_id, good)) == 9
 
 
-def test_add_invoice_lines_to_a_posted_invoice_is_refused(erp: TrytonErp,
-                                                          tryton_client: Any, books: InvoiceDesk) -> None:
+def test_add_invoice_lines_to_a_posted_invoice_is_refused(
+    erp: TrytonErp, tryton_client: Any, books: InvoiceDesk
+) -> None:
     customer_id = _customer(erp)
     invoice_id = erp.open_invoice_draft(customer_id, "USD", f"prj-{uuid.uuid4()}")
     erp.add_invoice_lines(invoice_id, _lines(1))
@@ -290,9 +293,12 @@ def test_add_invoice_lines_to_a_posted_invoice_is_refused(erp: TrytonErp,
         with pytest.raises(ValidationFailed, match="posted"):
             connector.add_invoice_lines(invoice_id, late)
     assert len(_invoice_lines(erp, invoice_id)) == 1
-    assert erp.client.search_read("account.invoice.line",
-                                  [["concord_ref", "in", [l.concord_ref for l in late]]],
-                                  ["id"]) == []
+    assert (
+        erp.client.search_read(
+            "account.invoice.line", [["concord_ref", "in", [line.concord_ref for line in late]]], ["id"]
+        )
+        == []
+    )
 
 
 def test_add_invoice_lines_over_the_batch_limit_is_refused(erp: TrytonErp) -> None:
@@ -308,13 +314,24 @@ def test_invoice_line_concord_ref_is_unique(erp: TrytonErp) -> None:
     (row,) = _invoice_lines(erp, invoice_id)
 
     with pytest.raises(TrytonPermanentError, match="Concord reference"):
-        erp.client.create("account.invoice.line", [{
-            "invoice": int(invoice_id), "type": "line", "description": "twin", "quantity": 1.0,
-            "unit_price": Decimal(1), "account": row["account"],
-            "concord_ref": line.concord_ref}])
+        erp.client.create(
+            "account.invoice.line",
+            [
+                {
+                    "invoice": int(invoice_id),
+                    "type": "line",
+                    "description": "twin",
+                    "quantity": 1.0,
+                    "unit_price": Decimal(1),
+                    "account": row["account"],
+                    "concord_ref": line.concord_ref,
+                }
+            ],
+        )
 
 
 # -- posted invoices and payments, as polling reads them -----------------------------------
+
 
 def test_posted_invoice_and_received_payment(erp: TrytonErp, calls: Calls, books: InvoiceDesk) -> None:
     customer_id = _customer(erp)
@@ -328,12 +345,15 @@ def test_posted_invoice_and_received_payment(erp: TrytonErp, calls: Calls, books
 
     assert len(methods) == 1
     assert event is not None
-    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]],
-                                    ["number", "invoice_date"])
+    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]], ["number", "invoice_date"])
     assert event.model_dump() == {
-        "invoice_id": invoice_id, "number": row["number"], "customer_id": customer_id,
-        "invoiced_on": row["invoice_date"], "due_on": posted.due_on,
-        "total": Money(amount=Decimal("900.00"), currency="USD").model_dump()}
+        "invoice_id": invoice_id,
+        "number": row["number"],
+        "customer_id": customer_id,
+        "invoiced_on": row["invoice_date"],
+        "due_on": posted.due_on,
+        "total": Money(amount=Decimal("900.00"), currency="USD").model_dump(),
+    }
 
     # Paid in two parts: each payment line is a PaymentReceived
     _, cursor = drain(erp, "payment")
@@ -342,21 +362,21 @@ def test_posted_invoice_and_received_payment(erp: TrytonErp, calls: Calls, books
     (first,) = page.changes
     partial, methods = calls.during(lambda: erp.received_payment(first.record_id))
     assert len(methods) == 2
-    assert partial is not None and (partial.amount.amount, partial.invoice_amount_due.amount,
-                                    partial.invoice_id) == (Decimal("300.00"),
-                                                            Decimal("600.00"), invoice_id)
+    assert partial is not None and (partial.amount.amount, partial.invoice_amount_due.amount, partial.invoice_id) == (
+        Decimal("300.00"),
+        Decimal("600.00"),
+        invoice_id,
+    )
     assert first.created_at is not None
     _pay(erp.client, int(invoice_id), Decimal("600.00"))
     changes = erp.changes_since("payment", page.cursor, 10).changes
     # the full payment reconciles both payment lines: the first one is written again
     payments = {c.record_id: erp.received_payment(c.record_id) for c in changes}
     assert first.record_id in payments and len(payments) == 2
-    assert sorted(p.amount.amount for p in payments.values() if p) == [
-        Decimal("300.00"), Decimal("600.00")]
+    assert sorted(p.amount.amount for p in payments.values() if p) == [Decimal("300.00"), Decimal("600.00")]
     assert {p.invoice_amount_due.amount for p in payments.values() if p} == {Decimal(0)}
     # not payments: the invoice's own receivable line, an unknown line
-    (invoice,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]],
-                                        ["lines_to_pay"])
+    (invoice,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]], ["lines_to_pay"])
     assert [erp.received_payment(str(i)) for i in invoice["lines_to_pay"]] == [None]
     assert erp.received_payment("424242") is None
 
@@ -366,94 +386,8 @@ def test_changes_since_invoice_gives_created_at(erp: TrytonErp) -> None:
 
     changes = [c for c in drain(erp, "invoice")[0] if c.record_id == invoice_id]
 
-    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]],
-                                    ["create_date"])
+    (row,) = erp.client.search_read("account.invoice", [["id", "=", int(invoice_id)]], ["create_date"])
     assert [c.created_at for c in changes] == [row["create_date"].replace(tzinfo=dt.UTC)]
-
-
-# -- contract terms and cost forecast -------------------------------------------------------
-
-def _terms(owner: str = "Dana Whitfield", amounts: tuple[str, ...] = ("5000.00", "7500.00"),
-           kind: ContractType = ContractType.MILESTONE) -> ContractTerms:
-    return ContractTerms(contract_type=kind, billing_owner=owner, milestones=[
-        Milestone(milestone_id=f"ms-{n}", name=f"Milestone {n}",
-                  amount=Money(amount=Decimal(a), currency="USD"),
-                  due_on=dt.date(2027, 1, 1) + dt.timedelta(days=30 * n))
-        for n, a in enumerate(amounts)])
-
-
-def test_contract_terms_are_stored_replaced_and_idempotent(erp: TrytonErp,
-                                                           calls: Calls) -> None:
-    customer_id = _customer(erp)
-    project_ref = f"prj-{uuid.uuid4()}"
-    assert erp.get_contract_terms(project_ref) is None
-
-    erp.set_contract_terms(project_ref, customer_id, _terms())
-    assert erp.get_contract_terms(project_ref) == _terms()
-
-    # equal: one read, nothing written
-    _, methods = calls.during(lambda: erp.set_contract_terms(project_ref, customer_id, _terms()))
-    assert methods == ["model.concord.project.terms.search_read"]
-
-    # changed: replaced, not appended
-    changed = _terms(owner="Sam Okafor", amounts=("12500.00",), kind=ContractType.FIXED_FEE)
-    erp.set_contract_terms(project_ref, customer_id, changed)
-    assert erp.get_contract_terms(project_ref) == changed
-    milestones = erp.client.search_read(
-        "concord.project.milestone", [["terms.project_ref", "=", project_ref]], ["name"])
-    assert [m["name"] for m in milestones] == ["Milestone 0"]
-    erp.set_contract_terms(project_ref, customer_id, changed.model_copy(update={"milestones": []}))
-    assert erp.get_contract_terms(project_ref).milestones == []  # type: ignore[union-attr]
-
-
-def _forecast(hours: tuple[str, ...]) -> ProjectForecast:
-    lines = [ForecastLine(employee_id=str(7 + n), role="Consultant",
-                          planned_hours=Decimal(h),
-                          cost_rate=Money(amount=Decimal("90.00"), currency="USD"))
-             for n, h in enumerate(hours)]
-    total = sum((Decimal(h) for h in hours), Decimal(0))
-    return ProjectForecast(lines=lines, planned_hours=total,
-                           cost=Money(amount=total * 90, currency="USD"))
-
-
-def test_project_forecast_is_replaced_and_idempotent_beside_the_terms(
-        erp: TrytonErp, calls: Calls) -> None:
-    customer_id = _customer(erp)
-    project_ref = f"prj-{uuid.uuid4()}"
-    erp.set_contract_terms(project_ref, customer_id, _terms())
-
-    erp.set_project_forecast(project_ref, customer_id, _forecast(("40", "12.5")))
-    _, methods = calls.during(
-        lambda: erp.set_project_forecast(project_ref, customer_id, _forecast(("40", "12.5"))))
-    erp.set_project_forecast(project_ref, customer_id, _forecast(("8",)))
-
-    assert methods == ["model.concord.project.terms.search_read"]
-    (row,) = erp.client.search_read(
-        "concord.project.terms", [["project_ref", "=", project_ref]],
-        ["customer", "forecast_hours", "forecast_cost", "forecast_currency.code",
-         "forecast_lines"])
-    assert (row["customer"], row["forecast_hours"], row["forecast_cost"],
-            row["forecast_currency."]["code"], len(row["forecast_lines"])) == (
-        int(customer_id), Decimal(8), Decimal(720), "USD", 1)
-    (line,) = erp.client.search_read(
-        "concord.project.forecast_line", [["terms", "=", row["id"]]],
-        ["employee_id", "role", "planned_hours", "cost_rate", "currency.code"])
-    assert (line["employee_id"], line["planned_hours"], line["cost_rate"]) == (
-        "7", Decimal(8), Decimal("90.00"))
-    assert erp.get_contract_terms(project_ref) == _terms()  # untouched by the forecast
-    # A forecast alone (no terms yet) creates the record without contract terms
-    alone = f"prj-{uuid.uuid4()}"
-    erp.set_project_forecast(alone, customer_id, _forecast(("1",)))
-    assert erp.get_contract_terms(alone) is None
-
-
-def test_project_terms_are_an_erp_model_with_views(erp: TrytonErp) -> None:
-    for view_type in ("tree", "form"):
-        view = erp.client.call("model.concord.project.terms.fields_view_get", None, view_type)
-        assert 'name="project_ref"' in view["arch"]
-    menus = erp.client.search_read("ir.ui.menu", [["name", "=", "Concord Project Terms"]],
-                                   ["id"])
-    assert len(menus) == 1
 
 
 def test_billed_refs_names_the_lines_on_invoices_with_their_quantity(erp: TrytonErp) -> None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...connectors.tryton import TrytonRpcClient
+from ...connectors.tryton.rpc import DEFAULT_TIMEOUT
 from .. import tryton
 from ..systems import LocalSystems
 from .tryton_books import InvoiceDesk
@@ -39,8 +40,12 @@ def user_client(
     (a webhook that never arrives). `timeout` in seconds (None: the client's default), for
     what a user waits long for (posting an invoice of hundreds of lines)."""
     return TrytonRpcClient(
-        systems.tryton_url, database, tryton.ADMIN_LOGIN, tryton.admin_password(systems.cache),
-        announce_changes=announce, **({"timeout": timeout} if timeout is not None else {}),
+        systems.tryton_url,
+        database,
+        tryton.ADMIN_LOGIN,
+        tryton.admin_password(systems.cache),
+        announce_changes=announce,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
     )
 
 
@@ -61,7 +66,9 @@ class SalesRep:
         country_id = _one(self.crm, "country.country", [["code", "=", country]], ["id"])["id"]
         values: dict[str, Any] = {"name": name}
         if street is not None:
-            values["addresses"] = [["create", [{"street": street, "city": city, "country": country_id, "invoice": True}]]]
+            values["addresses"] = [
+                ["create", [{"street": street, "city": city, "country": country_id, "invoice": True}]]
+            ]
         if tax_id is not None:
             values["identifiers"] = [["create", [{"type": "us_ein", "code": tax_id}]]]
         (party_id,) = self.crm.create("party.party", [values])
@@ -71,14 +78,24 @@ class SalesRep:
         """An opportunity with one consulting line per (description, hours), won: in Tryton
         that is converting it to a sale and confirming the sale."""
         product = _one(self.crm, "product.product", [["code", "=", SERVICE_CODE]], ["id", "default_uom"])
-        (opportunity_id,) = self.crm.create("sale.opportunity", [{
-            "party": account_id,
-            "description": description,
-            "lines": [["create", [
-                {"product": product["id"], "quantity": quantity, "unit": product["default_uom"]}
-                for _, quantity in hours
-            ]]],
-        }])
+        (opportunity_id,) = self.crm.create(
+            "sale.opportunity",
+            [
+                {
+                    "party": account_id,
+                    "description": description,
+                    "lines": [
+                        [
+                            "create",
+                            [
+                                {"product": product["id"], "quantity": quantity, "unit": product["default_uom"]}
+                                for _, quantity in hours
+                            ],
+                        ]
+                    ],
+                }
+            ],
+        )
         self.crm.button("sale.opportunity", "opportunity", [opportunity_id])
         self.crm.button("sale.opportunity", "convert", [opportunity_id])
         sale = _one(self.crm, "sale.sale", [["origin", "=", f"sale.opportunity,{opportunity_id}"]], ["id", "lines"])
@@ -98,11 +115,18 @@ class Consultant:
     def log_time(self, project_id: str, hours: float, *, worked_on: dt.date | None = None) -> int:
         """A timesheet line on the project's first task (as the session's employee)."""
         task = _one(self.psa, "project.work", [["parent", "=", int(project_id)]], ["timesheet_works"])
-        (line_id,) = self.psa.create("timesheet.line", [{
-            "work": task["timesheet_works"][0], "employee": self.psa.context["employee"],
-            "date": worked_on or dt.date.today(), "duration": dt.timedelta(hours=hours),
-            "description": "Delivery work",
-        }])
+        (line_id,) = self.psa.create(
+            "timesheet.line",
+            [
+                {
+                    "work": task["timesheet_works"][0],
+                    "employee": self.psa.context["employee"],
+                    "date": worked_on or dt.date.today(),
+                    "duration": dt.timedelta(hours=hours),
+                    "description": "Delivery work",
+                }
+            ],
+        )
         return int(line_id)
 
     def approve(self, line_ids: list[int]) -> None:
@@ -120,8 +144,12 @@ class FinanceClerk:
 
     def draft_invoice(self, project_ref: str) -> dict[str, Any] | None:
         """The project's open draft (Concord keeps the project's ref in the invoice's reference)."""
-        rows = self.erp.search_read("account.invoice", [["reference", "=", project_ref], ["state", "=", "draft"]],
-                                    ["id", "lines", "total_amount"], limit=1)
+        rows = self.erp.search_read(
+            "account.invoice",
+            [["reference", "=", project_ref], ["state", "=", "draft"]],
+            ["id", "lines", "total_amount"],
+            limit=1,
+        )
         return rows[0] if rows else None
 
     def post(self, invoice_id: int) -> None:
@@ -135,14 +163,21 @@ class FinanceClerk:
         session, _, _ = self.erp.call("wizard.account.invoice.pay.create")
         try:
             start = self.erp.call("wizard.account.invoice.pay.execute", session, {}, "start", context=context)
-            form = {**_values(start["view"]["defaults"]), "amount": amount, "payment_method": method["id"],
-                    "date": dt.date.today(), "description": "Wire"}
-            result = self.erp.call("wizard.account.invoice.pay.execute", session, {"start": form}, "choice",
-                                   context=context)
+            form = {
+                **_values(start["view"]["defaults"]),
+                "amount": amount,
+                "payment_method": method["id"],
+                "date": dt.date.today(),
+                "description": "Wire",
+            }
+            result = self.erp.call(
+                "wizard.account.invoice.pay.execute", session, {"start": form}, "choice", context=context
+            )
             if result.get("view", {}).get("state") == "ask":
                 ask = {**_values(result["view"]["defaults"]), "type": "partial"}
-                self.erp.call("wizard.account.invoice.pay.execute", session, {"start": form, "ask": ask}, "pay",
-                              context=context)
+                self.erp.call(
+                    "wizard.account.invoice.pay.execute", session, {"start": form, "ask": ask}, "pay", context=context
+                )
         finally:
             self.erp.call("wizard.account.invoice.pay.delete", session, context=context)
 
