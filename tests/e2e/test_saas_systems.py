@@ -10,13 +10,11 @@ in STACKS."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -29,10 +27,9 @@ from concord.local.demo.saas import WEEK, SaasDemo, poll_until, run_change_captu
 from concord.local.faults import FaultController
 from concord.local.inspect import LocalView
 from concord.local.roles import SANDBOX_OF_KIND, parse_systems
-from concord.local.stack import STACK_NAME, LocalStack, aws_client
+from concord.local.stack import STACK_NAME, LocalStack
 from concord.naming import DLQ_SUFFIX
 from concord.sync.ids import canonical_id
-from concord.sync.project_terms import NOT_APPLICABLE
 
 from ..conftest import free_port, sharing_synth_cache
 from .conftest import VISIBILITY_TIMEOUT_CAP
@@ -43,18 +40,13 @@ pytestmark = pytest.mark.e2e
 @dataclass(frozen=True)
 class SaasStack:
     systems: str  # the stack's --systems
-    contract_objects: bool  # the ERP connector's capability: project terms applied, or not applicable
 
 
 # One stack per combination; together they run every SaaS connector in its role.
 STACKS = {
-    "salesforce-certinia-netsuite": SaasStack("crm=salesforce,psa=certinia,erp=netsuite", contract_objects=False),
-    "hubspot-kantata-business_central": SaasStack(
-        "crm=hubspot,psa=kantata,erp=business_central", contract_objects=False
-    ),
-    "salesforce-kantata-dynamics_finance": SaasStack(
-        "crm=salesforce,psa=kantata,erp=dynamics_finance", contract_objects=False
-    ),
+    "salesforce-certinia-netsuite": SaasStack("crm=salesforce,psa=certinia,erp=netsuite"),
+    "hubspot-kantata-business_central": SaasStack("crm=hubspot,psa=kantata,erp=business_central"),
+    "salesforce-kantata-dynamics_finance": SaasStack("crm=salesforce,psa=kantata,erp=dynamics_finance"),
 }
 
 
@@ -142,8 +134,8 @@ def test_renaming_the_customer_in_the_crm_renames_the_erp_customer(demo: SaasDem
     assert demo._erp_customer(account)["name"] == demo.rep.account_name(account)
 
 
-def test_project_terms_are_applied_or_recorded_not_applicable_per_the_erps_capabilities(
-    demo: SaasDemo, deal: tuple[str, str, str], combination: SaasStack
+def test_project_terms_changes_are_taken_as_not_applicable_by_erps_without_contract_objects(
+    demo: SaasDemo, deal: tuple[str, str, str]
 ) -> None:
     _, _, project = deal
     rate = {"amount": "85.00", "currency": "USD"}
@@ -172,18 +164,17 @@ def test_project_terms_are_applied_or_recorded_not_applicable_per_the_erps_capab
     ]
     put(demo.view, events)
 
-    outcomes = demo.view.wait_for(
-        lambda: terms_outcomes(demo.view) if len(terms_outcomes(demo.view)) == 2 else None, timeout=60, interval=0.5
+    # Both changes reach the bus (the audit trail records them) and the project-terms consumer
+    # takes them off its queue: applied, or recorded as not applicable, never parked or raised.
+    recorded = demo.view.wait_for(
+        lambda: all(demo.view.audit.event(e.id) is not None for e in events), timeout=60, interval=0.5
     )
-
-    assert outcomes is not None, terms_outcomes(demo.view)
+    assert recorded, "the staffing and contract changes never reached the bus"
+    queue = PROJECT_TERMS.physical_name(STACK_NAME)
+    assert demo.view.wait_for(lambda: queue_is_drained(demo.view, queue), timeout=60, interval=0.5)
     raised = [e.detail["data"] for e in demo.view.audit_events_of_type("SyncExceptionRaised")]
-    if combination.contract_objects:
-        assert all(o["applied"] for o in outcomes), outcomes
-    else:
-        assert outcomes == [{"applied": False, "detail": NOT_APPLICABLE, "exception_event_id": None}] * 2
-    assert [r for r in raised if r["flow"] == "project_terms"] == [], raised
-    assert demo.view.dlq_messages(PROJECT_TERMS.physical_name(STACK_NAME) + DLQ_SUFFIX) == []
+    assert [r for r in raised if r["flow"] == PROJECT_TERMS.name] == [], raised
+    assert demo.view.dlq_messages(queue + DLQ_SUFFIX) == []
     assert poll_until(demo.view, lambda: True, timeout=10)
 
 
@@ -219,13 +210,10 @@ def put(view: LocalView, events: list[Envelope]) -> None:
     assert response["FailedEntryCount"] == 0, response
 
 
-def terms_outcomes(view: LocalView) -> list[dict[str, Any]]:
-    """What sync_project_terms returned for each event it completed (its idempotency records)."""
-    table = view.topology.setting("IDEMPOTENCY_TABLE_NAME")
-    items = aws_client(view.state, "dynamodb").scan(TableName=table)["Items"]
-    results = [
-        json.loads(item["data"]["S"])
-        for item in items
-        if item.get("status", {}).get("S") == "COMPLETED" and "data" in item
-    ]
-    return [r for r in results if isinstance(r, dict) and set(r) == {"applied", "detail", "exception_event_id"}]
+def queue_is_drained(view: LocalView, queue: str) -> bool:
+    """No message of `queue` waiting or being worked on."""
+    url = view.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    attributes = view.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return all(value == "0" for value in attributes.values())
