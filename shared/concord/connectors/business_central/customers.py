@@ -51,8 +51,10 @@ class BusinessCentralCustomers(ErpCustomers):
         self._patch(customer_id, {"blocked": mappers.BLOCKED})
 
     def set_payment_term(self, customer_id: str, payment_term: str) -> None:
-        """The payment terms by code (e.g. "30 DAYS"); an unknown code is a ValidationFailed."""
-        params = {"$filter": f"code eq {odata_string(payment_term)}", "$top": 1}
+        """The payment terms by code (e.g. "30 DAYS") or by the name people see ("Net 30 days", as
+        CRMs and Concord's rules name them); an unknown one is a ValidationFailed."""
+        wanted = odata_string(payment_term)
+        params = {"$filter": f"code eq {wanted} or displayName eq {wanted}", "$top": 1}
         # https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/api/dynamics_paymentterm_get
         terms = self.client.first_page("find payment terms", "paymentTerms", params)
         if not terms:

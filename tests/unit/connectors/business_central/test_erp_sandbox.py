@@ -73,6 +73,16 @@ def test_every_update_carries_the_etag_and_a_stale_one_is_read_again(systems: Bu
         systems.erp.set_payment_term(created.customer_id, "NO SUCH TERMS")
 
 
+def test_payment_terms_are_found_by_the_name_people_see_as_well_as_by_code(systems: BusinessCentralSystems) -> None:
+    created = systems.erp.upsert_customer(customer(), "customer:crm:acc-2", None)
+
+    systems.erp.set_payment_term(created.customer_id, "Net 30 days")  # Concord's default term, by name
+
+    terms = systems.finance.company.records("paymentTerms", "code eq '30 DAYS'")[0]
+    row = systems.finance.company.call("GET", f"/customers({created.customer_id})")
+    assert row["paymentTermsId"] == terms["id"]
+
+
 def test_a_concurrent_write_between_read_and_patch_is_retried_with_the_new_etag(
     systems: BusinessCentralSystems,
 ) -> None:
