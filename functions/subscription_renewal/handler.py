@@ -14,8 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.systems import ConnectorSettings
 from concord.clock import utc_now
-from concord.connectors.business_central.renewal import keep_erp_subscriptions
-from concord.connectors.registry import SystemSecrets
+from concord.connectors.registry import Role, SystemSecrets, keep_subscriptions
 from concord.observability import logger, metrics, tracer
 
 
@@ -30,7 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         default_legal_entity=settings.default_legal_entity,
         rate_budget_table=settings.rate_budget_table_name,
     )
-    kept = keep_erp_subscriptions(secrets, utc_now())
+    kept = keep_subscriptions(secrets, Role.ERP, utc_now())
     metrics.add_metric(name="SubscriptionsRenewed", unit=MetricUnit.Count, value=len(kept.renewed))
     expiries = {s.resource: s.expirationDateTime.isoformat() for s in kept.ensured}
     logger.info("subscriptions kept alive", renewed=len(kept.renewed), expiries=expiries)

@@ -18,6 +18,7 @@ from concord.events.envelope import (
     ExpenseApprovedEvent,
     InvoicePostedEvent,
     PaymentReceivedEvent,
+    StaffingChangedEvent,
     TimeApprovedEvent,
 )
 from concord.events.types import Address, Money, System
@@ -174,3 +175,18 @@ def account_changed(
 def crm_says(systems: Systems, **changes: object) -> None:
     crm: FakeCrm = systems.crm  # type: ignore[assignment]
     crm.customers[ACCOUNT] = crm.customers[ACCOUNT].model_copy(update=changes)
+
+
+def staffing(hours: list[str], at: dt.datetime = NOW) -> StaffingChangedEvent:
+    return new_event(
+        StaffingChangedEvent,
+        {
+            "project_id": PSA_PROJECT,
+            "assignments": [
+                {"employee_id": str(i), "role": "Consultant", "planned_hours": h, "cost_rate": usd("80")}
+                for i, h in enumerate(hours)
+            ],
+        },
+        legal_entity="us-01",
+        occurred_at=at,
+    )

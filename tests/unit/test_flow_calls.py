@@ -19,7 +19,7 @@ from concord.sync.customer_master import sync_customers
 from concord.sync.project_terms import apply_terms_batch
 from concord.sync.systems import Systems
 
-from . import test_sync_flows as flows
+from . import sync_world as flows
 from .fakes import Counting
 
 NOW, TODAY = flows.NOW, flows.TODAY
@@ -27,7 +27,7 @@ NOW, TODAY = flows.NOW, flows.TODAY
 
 @pytest.fixture()
 def systems() -> Systems:
-    """The won deal of test_sync_flows, its three systems' calls counted."""
+    """The won deal of sync_world, its three systems' calls counted."""
     base = flows.systems.__wrapped__()  # type: ignore[attr-defined]
     return Systems(
         crm=Counting(base.crm),
@@ -84,7 +84,7 @@ def test_lines_for_a_draft_posted_meanwhile_go_at_once_to_the_draft_opened_then(
 
 
 def _posted_invoice(systems: Systems) -> None:
-    flows._billed_invoice(systems)
+    flows.billed_invoice(systems)
     financials.propagate(flows.posted(total="1125"), systems, TODAY)
     systems.crm.calls.clear()  # type: ignore[attr-defined]
     systems.psa.calls.clear()  # type: ignore[attr-defined]
@@ -149,7 +149,7 @@ def test_changes_of_one_account_in_a_batch_read_the_crm_once_and_an_unchanged_ac
     sync_customers(batch(later), systems, NOW)
     assert calls(systems.crm) == {"get_customer": 2} and calls(systems.erp) == {"get_customer": 1}
 
-    flows._crm_says(systems, name="Northwind Advisory")
+    flows.crm_says(systems, name="Northwind Advisory")
     renamed = sync_customers(batch([flows.account_changed(at=NOW + dt.timedelta(minutes=2))]), systems, NOW)
     assert renamed["m0"].written == ("name",)  # type: ignore[union-attr]
     assert calls(systems.erp) == {"get_customer": 2, "update_customer": 1}

@@ -29,25 +29,11 @@ from .sync_world import (
     TODAY,
     billed_invoice,
     posted,
+    staffing,
     usd,
 )
 
 systems = sync_world.systems  # the fixture: a deal quote-to-cash turned into an ERP customer and a PSA project
-
-
-def staffing(hours: list[str], at: dt.datetime = NOW) -> StaffingChangedEvent:
-    return new_event(
-        StaffingChangedEvent,
-        {
-            "project_id": PSA_PROJECT,
-            "assignments": [
-                {"employee_id": str(i), "role": "Consultant", "planned_hours": h, "cost_rate": usd("80")}
-                for i, h in enumerate(hours)
-            ],
-        },
-        legal_entity="us-01",
-        occurred_at=at,
-    )
 
 
 def contract(

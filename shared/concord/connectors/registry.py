@@ -9,6 +9,7 @@ imported only when a secret names it, so a function loads only its systems' conn
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def connector_for(role: Role, secret_name: str, connection: dict[str, Any], cont
         raise ConfigurationError(f"system connection {secret_name}: a {kind} connector cannot be the {role.upper()}")
     vendor = cast(VendorPackage, importlib.import_module(package))
     return vendor.connect(role, connection, context)
+
+
+def keep_subscriptions(secrets: SystemSecrets, role: Role, now: dt.datetime) -> Any:
+    """Keep alive the webhook subscriptions of `role`'s vendor (Business Central's lapse after three
+    days): its package's `keep_subscriptions(secrets, now)`; a vendor without any is a
+    ConfigurationError, not a silent no-op."""
+    kind = secrets.connection(role)["kind"]
+    package = importlib.import_module(KINDS[kind][0]) if kind in KINDS else None
+    keeper: Callable[[SystemSecrets, dt.datetime], Any] | None = getattr(package, "keep_subscriptions", None)
+    if keeper is None:
+        raise ConfigurationError(
+            f"system connection {secrets.secret_name(role)}: a {kind} system has no webhook subscriptions to keep"
+        )
+    return keeper(secrets, now)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import httpx
 from ..registry import ConnectorContext, Role
 from .connection import BusinessCentralConnection, open_client, parse_connection
 from .erp import CAPABILITIES, BusinessCentralErp
+from .renewal import keep_erp_subscriptions as keep_subscriptions
 
 
 def connect(
@@ -19,4 +20,4 @@ def connect(
     return BusinessCentralErp(open_client(settings, context, transport), settings.local_currency)
 
 
-__all__ = ["CAPABILITIES", "BusinessCentralConnection", "BusinessCentralErp", "connect"]
+__all__ = ["CAPABILITIES", "BusinessCentralConnection", "BusinessCentralErp", "connect", "keep_subscriptions"]

@@ -171,6 +171,6 @@ def test_an_erp_that_is_not_business_central_or_has_no_settings_fails_the_run(
     boto3.client("secretsmanager").put_secret_value(
         SecretId=f"{PREFIX}/erp", SecretString=json.dumps({"kind": "tryton"})
     )
-    with pytest.raises(ConfigurationError, match="not Business Central"):
+    with pytest.raises(ConfigurationError, match="a tryton system has no webhook subscriptions to keep"):
         renewal.handler({}, lambda_context)
     assert _stored(server) == []
