@@ -414,10 +414,19 @@ def test_staffing_and_contract_changes_reach_the_erp_and_one_needing_approval_is
     )
     terms = view.wait_for(lambda: tryton.erp.get_contract_terms(deal.project_ref), timeout=60, interval=0.5)
     assert terms is not None and terms.billing_owner == "Dana Whitfield"
-    forecast = tryton.erp.client.search_read(
-        "concord.project.terms", [["project_ref", "=", deal.project_ref]], ["forecast_hours", "forecast_cost"]
+    # The two changes may be applied by different batches: wait for the forecast as well.
+    forecast = view.wait_for(
+        lambda: [
+            f
+            for f in tryton.erp.client.search_read(
+                "concord.project.terms", [["project_ref", "=", deal.project_ref]], ["forecast_hours", "forecast_cost"]
+            )
+            if f["forecast_hours"] is not None
+        ],
+        timeout=60,
+        interval=0.5,
     )
-    assert [(float(f["forecast_hours"]), float(f["forecast_cost"])) for f in forecast] == [(80.0, 6800.0)]
+    assert [(float(f["forecast_hours"]), float(f["forecast_cost"])) for f in forecast or []] == [(80.0, 6800.0)]
 
     # When the PSA changes the amount of a milestone already due
     send(
