@@ -1,7 +1,7 @@
 """A NetSuite account's connection (the ERP role's secret) and the client built from it.
 
 {"kind": "netsuite", "account_id": "1234567_SB1",
- "auth": {"client_id": "...", "certificate_id": "...", "private_key": "-----BEGIN PRIVATE KEY-----...",
+ "auth": {"client_id": "...", "certificate_id": "...", "private_key": "<PEM of the mapped certificate's key>",
           "algorithm": "PS256"},
  "subsidiary_id": "1", "fields": {"tax_id": "vatRegNumber", "concord_ref_column": "custcol_concord_ref"}}
 """
