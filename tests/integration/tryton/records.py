@@ -106,3 +106,50 @@ def customer_invoice(erp: TrytonRpcClient, party_name: str, hours: int) -> int:
 
 def pay(erp: TrytonRpcClient, invoice_id: int, amount: Decimal) -> None:
     FinanceClerk(erp).pay(invoice_id, amount)
+
+
+def reconcile_bank_receipt(client: TrytonRpcClient, invoice: dict[str, Any], amount: Decimal) -> dict[str, Any]:
+    """A bank receipt booked by hand (no pay wizard: not a payment line of the invoice), then
+    reconciled with the invoice's receivable line by the reconcile-lines wizard; the receipt's
+    receivable line. `invoice` carries its party, account and lines_to_pay."""
+    method = one(
+        client, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["journal", "debit_account"]
+    )
+    today = dt.date.today()
+    period = one(
+        client,
+        "account.period",
+        [["start_date", "<=", today], ["end_date", ">=", today], ["type", "=", "standard"]],
+        ["id"],
+    )
+    (move_id,) = client.create(
+        "account.move",
+        [
+            {
+                "journal": method["journal"],
+                "period": period["id"],
+                "date": today,
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {"account": method["debit_account"], "debit": amount, "credit": Decimal(0)},
+                            {
+                                "account": invoice["account"],
+                                "party": invoice["party"],
+                                "debit": Decimal(0),
+                                "credit": amount,
+                            },
+                        ],
+                    ]
+                ],
+            }
+        ],
+    )
+    client.button("account.move", "post", [move_id])
+    receipt = one(client, "account.move.line", [["move", "=", move_id], ["account", "=", invoice["account"]]], ["id"])
+    context = {"active_model": "account.move.line", "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
+    session, _, _ = client.call("wizard.account.move.reconcile_lines.create")
+    client.call("wizard.account.move.reconcile_lines.execute", session, {}, "start", context=context)
+    client.call("wizard.account.move.reconcile_lines.delete", session, context=context)
+    return receipt

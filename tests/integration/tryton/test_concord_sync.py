@@ -39,6 +39,7 @@ from .records import (
     one,
     pay,
     project_with_task,
+    reconcile_bank_receipt,
     service_product,
     time_line,
 )
@@ -351,47 +352,10 @@ def test_reconciling_a_bank_line_with_an_invoice_pushes_payment_received(
     pushing.take("erp", "InvoicePosted")
     invoice = one(erp, "account.invoice", [["id", "=", invoice_id]], ["party", "account", "lines_to_pay"])
 
-    # Given a bank receipt booked by hand (no pay wizard: not a payment line of the invoice)
-    method = one(erp, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["journal", "debit_account"])
+    # Given a bank receipt booked by hand (no pay wizard: not a payment line of the invoice),
+    # when it is reconciled with the invoice's receivable line (the reconcile-lines wizard)
     today = dt.date.today()
-    period = one(
-        erp,
-        "account.period",
-        [["start_date", "<=", today], ["end_date", ">=", today], ["type", "=", "standard"]],
-        ["id"],
-    )
-    (move_id,) = erp.create(
-        "account.move",
-        [
-            {
-                "journal": method["journal"],
-                "period": period["id"],
-                "date": today,
-                "lines": [
-                    [
-                        "create",
-                        [
-                            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
-                            {
-                                "account": invoice["account"],
-                                "party": invoice["party"],
-                                "debit": Decimal(0),
-                                "credit": Decimal("300.00"),
-                            },
-                        ],
-                    ]
-                ],
-            }
-        ],
-    )
-    erp.button("account.move", "post", [move_id])
-    receipt = one(erp, "account.move.line", [["move", "=", move_id], ["account", "=", invoice["account"]]], ["id"])
-
-    # When it is reconciled with the invoice's receivable line (the reconcile-lines wizard)
-    context = {"active_model": "account.move.line", "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
-    session, _, _ = erp.call("wizard.account.move.reconcile_lines.create")
-    erp.call("wizard.account.move.reconcile_lines.execute", session, {}, "start", context=context)
-    erp.call("wizard.account.move.reconcile_lines.delete", session, context=context)
+    receipt = reconcile_bank_receipt(erp, invoice, Decimal("300.00"))
 
     # Then the receipt is announced as the invoice's payment
     (delivery,) = pushing.take("erp", "PaymentReceived")

@@ -20,7 +20,7 @@ from concord.events.payloads import InvoicePosted
 from concord.local.scenarios.tryton_books import InvoiceDesk
 from concord.sync.change_capture import once_per_record_delivery_id
 
-from .records import Connect, customer_invoice, one, pay, project_with_task, time_line
+from .records import Connect, customer_invoice, one, pay, project_with_task, reconcile_bank_receipt, time_line
 
 # The push receiver (fixtures are imported to be used here).
 from .test_concord_sync import (  # noqa: F401
@@ -109,44 +109,7 @@ def test_reconciled_payment_polled_equals_pushed(tryton_client: Connect, pushing
     pushing.take("erp", "InvoicePosted")
     invoice = one(user, "account.invoice", [["id", "=", invoice_id]], ["party", "account", "lines_to_pay"])
     # A bank receipt booked by hand, then reconciled with the invoice's receivable line
-    method = one(user, "account.invoice.payment.method", [["name", "=", "Bank transfer"]], ["journal", "debit_account"])
-    today = dt.date.today()
-    period = one(
-        user,
-        "account.period",
-        [["start_date", "<=", today], ["end_date", ">=", today], ["type", "=", "standard"]],
-        ["id"],
-    )
-    (move_id,) = user.create(
-        "account.move",
-        [
-            {
-                "journal": method["journal"],
-                "period": period["id"],
-                "date": today,
-                "lines": [
-                    [
-                        "create",
-                        [
-                            {"account": method["debit_account"], "debit": Decimal("300.00"), "credit": Decimal(0)},
-                            {
-                                "account": invoice["account"],
-                                "party": invoice["party"],
-                                "debit": Decimal(0),
-                                "credit": Decimal("300.00"),
-                            },
-                        ],
-                    ]
-                ],
-            }
-        ],
-    )
-    user.button("account.move", "post", [move_id])
-    receipt = one(user, "account.move.line", [["move", "=", move_id], ["account", "=", invoice["account"]]], ["id"])
-    context = {"active_model": "account.move.line", "active_ids": [*invoice["lines_to_pay"], receipt["id"]]}
-    session, _, _ = user.call("wizard.account.move.reconcile_lines.create")
-    user.call("wizard.account.move.reconcile_lines.execute", session, {}, "start", context=context)
-    user.call("wizard.account.move.reconcile_lines.delete", session, context=context)
+    reconcile_bank_receipt(user, invoice, Decimal("300.00"))
 
     (delivery,) = pushing.take("erp", "PaymentReceived")
     _assert_payment_parity(erp, delivery)
