@@ -47,6 +47,10 @@ NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
 # The Dynamics 365 Finance sandbox's registered app (sandboxes/dynamics_finance/app.py).
 FINANCE_CLIENT_ID = "concord-sandbox-app"
 FINANCE_CLIENT_SECRET = "concord-sandbox-app-secret"  # a sandbox's well-known demo credential
+# The Xero sandbox's organisation and Concord's custom connection (sandboxes/xero/app.py).
+XERO_ORGANISATION_ID = "2f8f6c4e-4a5e-4d7b-9e0f-7c3b1a9d5e21"
+XERO_CLIENT_ID = "concord-xero-app"
+XERO_CLIENT_SECRET = "concord-xero-secret"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,15 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
             "base_url": instance_url,
             "default_currency": "USD",
             "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN},
+        }
+    if kind == "xero":
+        return {
+            "kind": kind,
+            "tenant_id": XERO_ORGANISATION_ID,
+            "client_id": XERO_CLIENT_ID,
+            "client_secret": XERO_CLIENT_SECRET,
+            "api_url": f"{instance_url}/api.xro/2.0",
+            "token_url": f"{instance_url}/connect/token",
         }
     if kind == "business_central":
         return {

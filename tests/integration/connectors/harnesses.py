@@ -2,8 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox, and the Business Central, NetSuite and Dynamics 365
-Finance ERP connectors against in-process sandboxes of each."""
+connector against an in-process HubSpot sandbox, and the Business Central, NetSuite, Dynamics 365
+Finance and Xero ERP connectors against in-process sandboxes of each."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from concord.local.scenarios.finance import (
     DynamicsFinance,
     NetSuiteFinance,
     TrytonFinance,
+    XeroFinance,
 )
 from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 from tests.unit.connectors.business_central.sandbox_systems import (
@@ -59,6 +60,7 @@ from tests.unit.connectors.salesforce.sandbox_systems import (
     SalesforceSystems,
     salesforce_systems,
 )
+from tests.unit.connectors.xero.sandbox_systems import XeroSystems, xero_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
 from .contract import Harness
@@ -374,6 +376,38 @@ def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
 
 
+class XeroScenario:
+    """Finance at work in the Xero sandbox (the local scenario's clerk, over plain REST): it
+    approves the drafts Concord fills and applies payments. The ERP alone is under test."""
+
+    def __init__(self, systems: XeroSystems) -> None:
+        self.finance = XeroFinance(systems.finance)
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Xero harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Xero harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Xero harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "00000000-0000-0000-0000-00000000abcd"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+@contextmanager
+def _xero(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with xero_systems() as systems:
+        yield Harness("xero", None, None, systems.erp, XeroScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
@@ -409,10 +443,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     # an account without the custom transaction column: line refs are the registry's
     "netsuite-registry": _netsuite(fields={}),
     "dynamics_finance": _dynamics_finance,
+    "xero": _xero,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance", "xero"]
 
 
 @pytest.fixture

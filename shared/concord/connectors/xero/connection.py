@@ -39,11 +39,12 @@ class _Strict(BaseModel):
 class RateSettings(_Strict):
     """Concord's share of the organisation's limits: 5 calls in progress, 60 a minute, 5,000 a
     day (set `per_day` to 1,000 on the Starter tier). A token bucket lets its burst through
-    on top of its rate, so the buckets run that much below the limits.
+    on top of its rate, so the buckets run that much below the limits. Values above Xero's
+    limits are for the local sandbox only (configured with the same limits).
     https://developer.xero.com/documentation/guides/oauth2/limits/"""
 
-    per_minute: int = Field(default=60, ge=2, le=60)
-    per_day: int = Field(default=5000, ge=100, le=5000)
+    per_minute: int = Field(default=60, ge=2, le=10_000)
+    per_day: int = Field(default=5000, ge=100, le=1_000_000)
     max_in_flight: int = Field(default=5, ge=1, le=5)
     burst: int = Field(default=5, ge=1, le=10)
     max_wait_seconds: float = Field(default=2.0, ge=0)

@@ -14,7 +14,7 @@ from typing import ClassVar
 from ..roles import TRYTON
 from ..systems import LocalSystems
 from ..vendors import VendorSandboxes
-from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, tryton
+from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, tryton, xero
 from .saas import NoScenarioUser
 
 BC_DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber's maxLength
@@ -216,11 +216,48 @@ def _is_guid(value: str) -> bool:
     return len(value) == 36 and all(c in "0123456789abcdefABCDEF-" for c in value)
 
 
+@dataclass
+class XeroFinance:
+    """Finance in a Xero organisation: native DRAFT sales invoices, approved (AUTHORISED, the
+    invoice keeps its id); a payment applied to it."""
+
+    clerk: xero.Finance
+    vendor: ClassVar[str] = "Xero"
+
+    @classmethod
+    def signed_in(cls, vendors: VendorSandboxes) -> XeroFinance:
+        return cls(xero.Finance.signed_in(vendors))
+
+    def draft(self, project_ref: str) -> DraftInvoice | None:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            return None
+        hours = _hours([line["Quantity"] for line in found["LineItems"]])
+        return DraftInvoice(str(found["InvoiceID"]), Decimal(str(found["Total"])), hours)
+
+    def post_invoice(self, project_ref: str) -> str:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            raise LookupError(f"project {project_ref} has no draft invoice in Xero")
+        self.clerk.post(str(found["InvoiceID"]))
+        return str(found["InvoiceID"])
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        self.clerk.pay(invoice_id, amount)
+
+    def billed_hours(self, project_ref: str) -> Decimal:
+        return _hours([line["Quantity"] for i in self.clerk.invoices_of(project_ref) for line in i["LineItems"]])
+
+    def customer_name(self, customer_id: str) -> str | None:
+        return self.clerk.customer_name(customer_id) if _is_guid(customer_id) else None
+
+
 # SaaS ERP kind -> its finance user, signed in to the sandbox's `/erp` tenant.
 FINANCE_USERS: Mapping[str, Callable[[VendorSandboxes], ErpFinanceUser]] = {
     "netsuite": NetSuiteFinance.signed_in,
     "business_central": BusinessCentralFinance.signed_in,
     "dynamics_finance": DynamicsFinance.signed_in,
+    "xero": XeroFinance.signed_in,
 }
 
 
