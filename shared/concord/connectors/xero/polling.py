@@ -45,8 +45,8 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 def modified_since(moment: dt.datetime) -> str:
     """The If-Modified-Since value for changes at or after `moment`: whole seconds, UTC, one
     second early (Xero compares at its own precision; the cursor passes over what it read)."""
-    start = moment.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None) - dt.timedelta(seconds=1)
-    return start.isoformat()
+    start = moment.astimezone(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ModifiedPoller:

@@ -48,7 +48,6 @@ def public(row: Row) -> Row:
     for field in ("Date", "DueDate"):
         if row.get(field):
             shown[field] = day_date(row[field])
-            shown[f"{field}String"] = f"{row[field][:10]}T00:00:00"
     return shown
 
 

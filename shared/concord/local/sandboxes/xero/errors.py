@@ -25,8 +25,9 @@ class XeroError(Exception):
 
 
 def validation(messages: list[str], element: dict[str, Any] | None = None) -> XeroError:
-    """A 400 ValidationException naming the element at fault with its messages."""
-    elements = [{**(element or {}), "ValidationErrors": [{"Message": message} for message in messages]}]
+    """A 400 ValidationException naming the element at fault (by its ids) with its messages."""
+    ids = {key: value for key, value in (element or {}).items() if key.endswith("ID") and isinstance(value, str)}
+    elements = [{**ids, "ValidationErrors": [{"Message": message} for message in messages]}]
     return XeroError(
         400,
         {
