@@ -162,7 +162,7 @@ def billing_systems(erp: ErpPort) -> Systems:
         psa=FakePsa(),
         erp=erp,
         xref=xref,
-        bus=FakeBus(),  # type: ignore[arg-type]
+        bus=FakeBus(),
         rules={"us-01": us_rules()},
         ownership=system_of_record(),
     )
