@@ -196,6 +196,8 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
             "client_secret": XERO_CLIENT_SECRET,
             "api_url": f"{instance_url}/api.xro/2.0",
             "token_url": f"{instance_url}/connect/token",
+            # At Xero's own 60 calls a minute, a local function waits its turn rather than fail.
+            "rate": {"max_wait_seconds": 20},
         }
     if kind == "business_central":
         return {

@@ -7,8 +7,9 @@
     GET          /<tenant>/api.xro/2.0/Items
 
 Every API call needs the bearer token and `xero-tenant-id` (the organisation). The limits are
-answered as Xero answers them: 429 with `Retry-After` and `X-Rate-Limit-Problem` (minute, day,
-concurrent) over 60 calls a minute, 5,000 a day or 5 in progress (all configurable). An
+counted per app and organisation, as Xero counts them, and answered as Xero answers them: 429
+with `Retry-After` and `X-Rate-Limit-Problem` (minute, day, concurrent) over 60 calls a minute,
+5,000 a day or 5 in progress (all configurable; the control API's budget is Concord's app's). An
 `Idempotency-Key` seen before is answered with the first answer again.
 https://developer.xero.com/documentation/guides/oauth2/limits/
 https://developer.xero.com/documentation/guides/idempotent-requests/idempotency/
@@ -43,19 +44,40 @@ def _new_id(table: str, sequence: int) -> str:
 
 
 @dataclass
+class AppLimits:
+    """One app's calls to the organisation: a minute and a day allocation, and calls in progress."""
+
+    minute: RequestBudget
+    day: RequestBudget
+    in_flight: int = 0
+
+
+@dataclass
 class XeroTenant(Tenant):
     clients: tuple[OAuthClient, ...] = (DEFAULT_CLIENT, FINANCE_CLIENT)
-    day: RequestBudget = field(default_factory=lambda: RequestBudget(5000, 86_400.0))
+    limits: dict[str, AppLimits] = field(default_factory=dict)
+    per_day: int = 5000
     replays: dict[str, Response] = field(default_factory=dict)
-    in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     today: Callable[[], dt.date] = field(default=lambda: dt.datetime.now(dt.UTC).date())
 
     def reset(self) -> None:
         super().reset()
-        self.day.refill()
+        self.limits.clear()
         self.replays.clear()
         self.books().seed_items()
+
+    def limits_of(self, client_id: str) -> AppLimits:
+        """The app's limits; Concord's app counts on the tenant's budget (the control API's)."""
+        with self.lock:
+            if client_id not in self.limits:
+                minute = (
+                    self.budget
+                    if client_id == DEFAULT_CLIENT.client_id
+                    else RequestBudget(self.budget.allocation, self.budget.window_seconds)
+                )
+                self.limits[client_id] = AppLimits(minute, RequestBudget(self.per_day, 86_400.0))
+            return self.limits[client_id]
 
     def books(self) -> Books:
         return Books(self.store, self.today())
@@ -79,7 +101,7 @@ class XeroSandbox:
             store=RecordStore(layout),
             budget=RequestBudget(self.per_minute, 60.0),
             tokens=TokenIssuer("xero."),
-            day=RequestBudget(self.per_day, 86_400.0),
+            per_day=self.per_day,
         )
         tenant.books().seed_items()
         return tenant
@@ -103,21 +125,26 @@ class XeroSandbox:
     # -- steps ----------------------------------------------------------------------------------
 
     def _api(self, tenant: XeroTenant, request: Request) -> Response:
-        if tenant.tokens.grant_of(request.header("Authorization")) is None:
+        grant = tenant.tokens.grant_of(request.header("Authorization"))
+        if grant is None:
             raise problem(401, "Unauthorized", "AuthenticationUnsuccessful")
         if (request.header("xero-tenant-id") or "").lower() != ORGANISATION_ID:
             raise problem(403, "Forbidden", "AuthenticationUnsuccessful: the tenant is not connected")
-        self._take_budget(tenant)
+        limits = tenant.limits_of(grant.client_id)
+        if limits.day.take() is None:
+            raise self._throttled("day")
+        if limits.minute.take() is None:
+            raise self._throttled("minute")
         with tenant.lock:
-            tenant.in_flight += 1
-            over = tenant.in_flight > self.concurrent
+            limits.in_flight += 1
+            over = limits.in_flight > self.concurrent
         try:
             if over:
                 raise self._throttled("concurrent")
             return self._replayed(tenant, request)
         finally:
             with tenant.lock:
-                tenant.in_flight -= 1
+                limits.in_flight -= 1
 
     def _replayed(self, tenant: XeroTenant, request: Request) -> Response:
         key = request.header("Idempotency-Key") if request.method in ("PUT", "POST") else None
@@ -132,12 +159,6 @@ class XeroSandbox:
         if key and answer.status < 500:
             tenant.replays[key] = answer
         return answer
-
-    def _take_budget(self, tenant: XeroTenant) -> None:
-        if tenant.day.take() is None:
-            raise self._throttled("day")
-        if tenant.budget.take() is None:
-            raise self._throttled("minute")
 
     def _throttled(self, problem_name: str) -> XeroError:
         headers = {"Retry-After": str(self.retry_after_seconds), "X-Rate-Limit-Problem": problem_name}
