@@ -1,0 +1,45 @@
+"""Every connector's rendering of a canonical event: the registry of renderers, one line each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import PermanentError
+from ..events import Envelope
+from .inputs import MappingConfig
+from .requests import VendorRequest, stable_text
+from .vendors import business_central, certinia, hubspot, kantata, salesforce, tryton
+
+Renderer = Callable[[Envelope, MappingConfig], list[VendorRequest]]
+
+# One line per connector whose mappers build request bodies as functions of their inputs.
+RENDERERS: dict[str, Renderer] = {
+    "business_central": business_central.render,
+    "certinia": certinia.render,
+    "hubspot": hubspot.render,
+    "kantata": kantata.render,
+    "salesforce": salesforce.render,
+    "tryton": tryton.render,
+}
+
+
+def render_event(event: Envelope, config: MappingConfig) -> dict[str, Any]:
+    """By connector: the requests its mappers make for `event` ({"requests": [...]}), or why they
+    refuse it ({"refused": reason}, as the flow would park it); connectors that send nothing are
+    left out."""
+    rendered: dict[str, Any] = {}
+    for name, render in sorted(RENDERERS.items()):
+        try:
+            requests = render(event, config)
+        except PermanentError as refusal:
+            rendered[name] = {"refused": str(refusal)}
+            continue
+        if requests:
+            rendered[name] = {"requests": [request.model_dump(mode="json") for request in requests]}
+    return rendered
+
+
+def rendering(event: Envelope, config: MappingConfig) -> str:
+    """`render_event` as stable text: what golden files hold and the audit trail keeps."""
+    return stable_text(render_event(event, config))
