@@ -45,12 +45,15 @@ class MappingConfig:
 
 
 class MappingSettings(Settings):
-    """The variables the flows read their mapping configuration from (aws.systems)."""
+    """The variables the flows read their mapping configuration from (aws.systems); a function
+    given neither renders nothing."""
 
-    legal_entities: str = Field(alias="LEGAL_ENTITIES")
-    system_of_record: str = Field(alias="SYSTEM_OF_RECORD")
+    legal_entities: str | None = Field(default=None, alias="LEGAL_ENTITIES")
+    system_of_record: str | None = Field(default=None, alias="SYSTEM_OF_RECORD")
 
-    def config(self) -> MappingConfig:
+    def config(self) -> MappingConfig | None:
+        if not (self.legal_entities and self.system_of_record):
+            return None
         return MappingConfig(parse_rules(self.legal_entities), load_system_of_record(self.system_of_record))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import PermanentError
 from ..events import Envelope
+from ..observability import logger
 from .inputs import MappingConfig
 from .requests import VendorRequest, stable_text
 from .vendors import business_central, certinia, hubspot, kantata, salesforce, tryton
@@ -43,3 +44,21 @@ def render_event(event: Envelope, config: MappingConfig) -> dict[str, Any]:
 def rendering(event: Envelope, config: MappingConfig) -> str:
     """`render_event` as stable text: what golden files hold and the audit trail keeps."""
     return stable_text(render_event(event, config))
+
+
+# A rendering the audit trail keeps stays well inside DynamoDB's 400 KB item (the event is in it
+# too); a larger one is not kept, and `concord mappings diff` says the event was not compared.
+MAX_KEPT_RENDERING = 64 * 1024
+
+
+def rendering_to_keep(event: Envelope, config: MappingConfig | None) -> str | None:
+    """The rendering the audit trail keeps with `event`: None without a mapping configuration,
+    when too large, or when a renderer fails (the event is recorded all the same)."""
+    if config is None:
+        return None
+    try:
+        text = rendering(event, config)
+    except Exception:  # noqa: BLE001 - a renderer's bug must not keep the event out of the audit trail
+        logger.exception("mappings could not render the event", extra={"event_type": event.type})
+        return None
+    return text if len(text.encode()) <= MAX_KEPT_RENDERING else None
