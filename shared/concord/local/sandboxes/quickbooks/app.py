@@ -39,7 +39,13 @@ BATCH_LIMIT = 30
 CDC_DAYS = 30
 CDC_LIMIT = 1000
 SERVICE_ITEM = {"Name": "CONSULT-HR", "Type": "Service", "UnitPrice": 150, "IncomeAccountRef": {"value": "79"}}
-TERMS = ({"Name": "Net 30", "DueDays": 30}, {"Name": "Net 15", "DueDays": 15}, {"Name": "Due on receipt", "DueDays": 0})
+# QuickBooks' standard terms, and the one the demo company's rules name.
+TERMS = (
+    {"Name": "Net 30", "DueDays": 30},
+    {"Name": "Net 15", "DueDays": 15},
+    {"Name": "Due on receipt", "DueDays": 0},
+    {"Name": "Net 30 days", "DueDays": 30},
+)
 
 
 def _now_text() -> str:

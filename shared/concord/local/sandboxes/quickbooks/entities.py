@@ -208,7 +208,8 @@ class Company:
         if entity == "Invoice":
             for linked in record.get("LinkedTxn") or []:
                 if linked.get("TxnType") == "Estimate":
-                    self.touch("Estimate", str(linked["TxnId"]), {"TxnStatus": "Closed"})
+                    converted = [{"TxnId": record["Id"], "TxnType": "Invoice"}]
+                    self.touch("Estimate", str(linked["TxnId"]), {"TxnStatus": "Closed", "LinkedTxn": converted})
         if entity == "Payment":
             for line in record.get("Line") or []:
                 for linked in line.get("LinkedTxn") or []:
