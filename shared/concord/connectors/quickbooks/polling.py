@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from concord.clock import utc_now
 from concord.domain import ChangePage, RecordChange
 from concord.errors import ConfigurationError
 from concord.observability import logger
@@ -61,7 +62,7 @@ class CdcPoller:
         entity = _entity(record_type)
         position = TimeCursor.decode(cursor)
         since = position.written_at - _MILLISECOND  # CDC answers changes after the time: include it
-        oldest = dt.datetime.now(dt.UTC) - CDC_WINDOW + dt.timedelta(minutes=5)
+        oldest = utc_now() - CDC_WINDOW + dt.timedelta(minutes=5)
         if since < oldest:
             logger.warning("quickbooks cdc: checkpoint older than 30 days; reconciliation closes the gap")
             since = oldest

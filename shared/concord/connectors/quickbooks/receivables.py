@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from concord.clock import utc_now
 from concord.domain import InvoiceRecord, PostedInvoice, ReceivedPayment
 from concord.events.types import Money
 
@@ -53,7 +54,7 @@ class QuickBooksReceivables(QuickBooksBilling):
         invoice = self._invoice(invoice_id)
         if invoice is None:
             return None
-        invoiced_on = _day(invoice.get("TxnDate")) or dt.datetime.now(dt.UTC).date()
+        invoiced_on = _day(invoice.get("TxnDate")) or utc_now().date()
         return PostedInvoice(
             invoice_id=self._concord_id(invoice),
             number=invoice.get("DocNumber") or str(invoice["Id"]),
@@ -81,7 +82,7 @@ class QuickBooksReceivables(QuickBooksBilling):
             payment_id=payment_id,
             invoice_id=self._concord_id(invoice),
             amount=self._money(applied[0].get("Amount"), payment),
-            received_on=_day(payment.get("TxnDate")) or dt.datetime.now(dt.UTC).date(),
+            received_on=_day(payment.get("TxnDate")) or utc_now().date(),
             invoice_amount_due=self._money(invoice.get("Balance"), invoice),
         )
 
