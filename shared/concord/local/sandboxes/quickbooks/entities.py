@@ -239,7 +239,7 @@ class Company:
         if not lines:
             raise invalid("Line is required", "Line")
         next_id = max((int(line["Id"]) for line in lines if str(line.get("Id", "")).isdigit()), default=0)
-        total, numbered = Decimal(0), []
+        total, numbered = Decimal(0), list[dict[str, Any]]()
         for line in lines:
             line = dict(line)
             if line.get("DetailType") == "SalesItemLineDetail":

@@ -12,12 +12,14 @@ https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_RESULTS = 1000
 _TOKEN = re.compile(r"\s*('(?:\\'|[^'])*'|\(|\)|,|<=|>=|=|<|>|\*|[A-Za-z_][\w.]*|-?\d+(?:\.\d+)?)")
+_COMPARE = {"=": operator.eq, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 ACTIVE_BY_DEFAULT = frozenset({"Customer", "Item", "Term"})
 
 
@@ -130,14 +132,7 @@ def _matches(record: dict[str, Any], condition: Condition) -> bool:
         return re.match(pattern, str(actual), re.IGNORECASE) is not None
     if isinstance(actual, str) and not isinstance(wanted[0], str):
         wanted = [str(wanted[0]).lower() if isinstance(wanted[0], bool) else str(wanted[0])]
-    comparisons = {
-        "=": actual == wanted[0],
-        "<": actual < wanted[0],
-        ">": actual > wanted[0],
-        "<=": actual <= wanted[0],
-        ">=": actual >= wanted[0],
-    }
-    return comparisons[condition.operator]
+    return bool(_COMPARE[condition.operator](actual, wanted[0]))
 
 
 def _sort_key(value: Any) -> tuple[int, str]:
