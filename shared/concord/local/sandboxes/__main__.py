@@ -20,6 +20,7 @@ from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
 from .netsuite import NetSuiteSandbox
+from .quickbooks import QuickBooksSandbox
 from .salesforce import SalesforceSandbox
 from .xero import XeroSandbox
 
@@ -30,6 +31,7 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
     "dynamics_finance": FinanceSandbox,
+    "quickbooks": QuickBooksSandbox,
     "xero": XeroSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
