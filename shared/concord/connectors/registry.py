@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "business_central": ("concord.connectors.business_central", frozenset({Role.ERP})),
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
     "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
+    "workday": ("concord.connectors.workday", frozenset({Role.ERP})),
 }
 
 

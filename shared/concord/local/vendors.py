@@ -47,6 +47,11 @@ NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
 # The Dynamics 365 Finance sandbox's registered app (sandboxes/dynamics_finance/app.py).
 FINANCE_CLIENT_ID = "concord-sandbox-app"
 FINANCE_CLIENT_SECRET = "concord-sandbox-app-secret"  # a sandbox's well-known demo credential
+# The Workday sandbox's tenant, invoicing company and Concord's ISU (sandboxes/workday/app.py).
+WORKDAY_TENANT = "concord_sandbox"
+WORKDAY_COMPANY = "US01"
+WORKDAY_ISU = "ISU_Concord@concord_sandbox"
+WORKDAY_ISU_PASSWORD = "concord-isu-password"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,14 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
         return netsuite_connection(instance_url)
     if kind == "dynamics_finance":
         return dynamics_finance_connection(instance_url)
+    if kind == "workday":
+        return {
+            "kind": kind,
+            "host": instance_url,
+            "tenant": WORKDAY_TENANT,
+            "company_id": WORKDAY_COMPANY,
+            "auth": {"type": "isu", "username": WORKDAY_ISU, "password": WORKDAY_ISU_PASSWORD},
+        }
     if kind == "hubspot":
         return {
             "kind": kind,

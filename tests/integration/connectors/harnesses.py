@@ -3,7 +3,7 @@ the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and C
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
 connector against an in-process HubSpot sandbox, and the Business Central, NetSuite and Dynamics 365
-Finance ERP connectors against in-process sandboxes of each."""
+Finance and Workday ERP connectors against in-process sandboxes of each."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from concord.local.scenarios.finance import (
     DynamicsFinance,
     NetSuiteFinance,
     TrytonFinance,
+    WorkdayFinance,
 )
 from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 from tests.unit.connectors.business_central.sandbox_systems import (
@@ -58,6 +59,10 @@ from tests.unit.connectors.netsuite.sandbox_systems import (
 from tests.unit.connectors.salesforce.sandbox_systems import (
     SalesforceSystems,
     salesforce_systems,
+)
+from tests.unit.connectors.workday.sandbox_systems import (
+    WorkdaySystems,
+    workday_systems,
 )
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
@@ -374,6 +379,38 @@ def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
 
 
+class WorkdayScenario:
+    """Finance at work in the Workday sandbox (the local scenario's clerk, over plain SOAP): it
+    submits the drafts Concord fills and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: WorkdaySystems) -> None:
+        self.finance: WorkdayFinance = systems.finance
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Workday harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Workday harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Workday harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "CI-NO-SUCH-RECORD-1"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+@contextmanager
+def _workday(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with workday_systems() as systems:
+        yield Harness("workday", None, None, systems.erp, WorkdayScenario(systems))
+
+
 @contextmanager
 def _fakes(request: pytest.FixtureRequest) -> Iterator[Harness]:
     crm, psa, erp = FakeCrm(), FakePsa(), FakeErp()
@@ -409,10 +446,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     # an account without the custom transaction column: line refs are the registry's
     "netsuite-registry": _netsuite(fields={}),
     "dynamics_finance": _dynamics_finance,
+    "workday": _workday,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance", "workday"]
 
 
 @pytest.fixture

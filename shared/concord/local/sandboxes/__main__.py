@@ -21,6 +21,7 @@ from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
 from .netsuite import NetSuiteSandbox
 from .salesforce import SalesforceSandbox
+from .workday import WorkdaySandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox,
@@ -29,6 +30,7 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
     "dynamics_finance": FinanceSandbox,
+    "workday": WorkdaySandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 
