@@ -73,7 +73,12 @@ def get_customers(store: RecordStore, request: ET.Element, today: dt.date) -> ET
         rows = [row for row in found if row is not None]
     else:
         criteria = request.find("wd:Request_Criteria", NS)
-        rows = [row for row in store.rows("customers") if records.customer_matches(row, criteria)]
+        window = records.updated_window(criteria)
+        rows = [
+            row
+            for row in store.rows("customers")
+            if records.customer_matches(row, criteria) and records.within(row, window)
+        ]
     response = _response("Get_Customers")
     data = page_of_records(response, request, rows)
     for row in data:
