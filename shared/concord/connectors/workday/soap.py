@@ -64,7 +64,8 @@ def envelope(body: ET.Element, security: tuple[str, str] | None) -> bytes:
         ET.SubElement(token, f"{{{WSSE}}}Username").text = security[0]
         ET.SubElement(token, f"{{{WSSE}}}Password", {"Type": PASSWORD_TEXT}).text = security[1]
     ET.SubElement(root, f"{{{SOAP}}}Body").append(body)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    encoded: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return encoded
 
 
 def answer(content: bytes, operation: str) -> ET.Element:

@@ -61,7 +61,8 @@ def invalid_id(value: str, id_type: str) -> SoapFault:
 def envelope(payload: ET.Element) -> bytes:
     root = ET.Element(f"{{{SOAP}}}Envelope")
     ET.SubElement(root, f"{{{SOAP}}}Body").append(payload)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    encoded: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return encoded
 
 
 def parse(body: bytes) -> tuple[ET.Element | None, ET.Element]:

@@ -166,11 +166,8 @@ def _line(store: RecordStore, element: ET.Element) -> Row:
     if quantity <= 0:
         raise invalid("Quantity must be greater than zero")
     given = text(element, "wd:Unit_Cost")
-    price = (
-        _decimal(given, "Unit_Cost")
-        if given
-        else Decimal(str(one(store, "sales_items", "Sales_Item_ID", item)["price"]))
-    )  # type: ignore[index]
+    listed = one(store, "sales_items", "Sales_Item_ID", item) or {}  # _ref checked it exists
+    price = _decimal(given, "Unit_Cost") if given else Decimal(str(listed["price"]))
     return {
         "order": text(element, "wd:Line_Order") or "1",
         "sales_item": item,
