@@ -25,6 +25,7 @@ SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType(
         "business_central": "business_central",
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
+        "quickbooks": "quickbooks",
         "workday": "workday",
     }
 )
@@ -39,6 +40,7 @@ POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType(
         "business_central": "business_central",
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
+        "quickbooks": "quickbooks",
         "workday": "workday",
     }
 )

@@ -11,14 +11,17 @@ The caller lets the test connect to 127.0.0.1 (pytest-socket), as tests/unit/san
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from concord.connectors import workday
 from concord.connectors.registry import ConnectorContext, Role
 from concord.connectors.workday import WorkdayErp
+from concord.domain import ProjectRecord
 from concord.local.sandboxes.kit import SandboxController, SandboxServer
 from concord.local.sandboxes.workday import WorkdaySandbox
 from concord.local.scenarios.finance import WorkdayFinance
@@ -56,3 +59,29 @@ def workday_systems(sandbox: WorkdaySandbox | None = None, **settings: Any) -> I
             erp.client.close()
             session.close()
             control.close()
+
+
+class WorkdayScenario:
+    """Finance at work in the Workday sandbox (the local scenario's clerk, over plain SOAP): it
+    submits the drafts Concord fills and records payments. The ERP alone is under test."""
+
+    def __init__(self, systems: WorkdaySystems) -> None:
+        self.finance: WorkdayFinance = systems.finance
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the Workday harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the Workday harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("the Workday harness has no PSA")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "CI-NO-SUCH-RECORD-1"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
