@@ -54,7 +54,10 @@ def put_customer(store: RecordStore, request: ET.Element, today: dt.date) -> ET.
         raise invalid(f"Add Only: customer '{customer_id}' already exists")
     fields = records.customer_fields(store, data, existing)
     if existing is None:
-        saved = store.insert("customers", {**fields, "Customer_ID": customer_id or records.next_number(store, "CUST")})
+        saved = store.insert(
+            "customers",
+            {**fields, "Customer_ID": customer_id or records.next_number(store, "CUST", "customers", "Customer_ID")},
+        )
     else:
         saved = store.update("customers", existing["wid"], {**fields, "Customer_ID": customer_id})
     response = _response("Put_Customer")
@@ -114,7 +117,11 @@ def submit_customer_invoice(store: RecordStore, request: ET.Element, today: dt.d
         if existing is None:
             saved = store.insert(
                 "invoices",
-                {**fields, "Customer_Invoice_ID": invoice_id or records.next_number(store, "CUSTOMER_INVOICE")},
+                {
+                    **fields,
+                    "Customer_Invoice_ID": invoice_id
+                    or records.next_number(store, "CUSTOMER_INVOICE", "invoices", "Customer_Invoice_ID"),
+                },
             )
         else:
             saved = store.update("invoices", existing["wid"], fields)
@@ -151,7 +158,12 @@ def put_customer_payment(store: RecordStore, request: ET.Element, today: dt.date
     with store.transaction():
         if existing is None:
             saved = store.insert(
-                "payments", {**fields, "Customer_Payment_ID": payment_id or records.next_number(store, "PAYMENT")}
+                "payments",
+                {
+                    **fields,
+                    "Customer_Payment_ID": payment_id
+                    or records.next_number(store, "PAYMENT", "payments", "Customer_Payment_ID"),
+                },
             )
         else:
             saved = store.update("payments", existing["wid"], fields)

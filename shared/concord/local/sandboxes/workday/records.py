@@ -25,10 +25,11 @@ def one(store: RecordStore, table: str, field: str, value: str) -> Row | None:
     return found[0] if found else None
 
 
-def next_number(store: RecordStore, prefix: str) -> str:
-    """Workday's own reference id for a record the client named none for (e.g. CUST-000042)."""
-    sequence = int(store.insert("numbers", {"prefix": prefix})["wid"][-8:], 16)
-    return f"{prefix}-{sequence:06d}"
+def next_number(store: RecordStore, prefix: str, table: str, field: str) -> str:
+    """Workday's own reference id for a record the client named none for (e.g. CUST-000042):
+    one more than the records of `table` that have `field` (counted, not stored, so numbering
+    stamps no record)."""
+    return f"{prefix}-{sum(1 for row in store.rows(table) if row.get(field)) + 1:06d}"
 
 
 def _ref(store: RecordStore, data: ET.Element, name: str, id_type: str, table: str, *, required: bool) -> str:
@@ -188,7 +189,7 @@ def submitted(store: RecordStore, fields: Row, today: dt.date) -> Row:
     days = int(terms["days"]) if terms else DEFAULT_TERMS_DAYS
     return {
         "status": "Approved",
-        "number": next_number(store, "INV"),
+        "number": next_number(store, "INV", "invoices", "number"),
         "invoice_date": invoiced_on.isoformat(),
         "due_date": (invoiced_on + dt.timedelta(days=days)).isoformat(),
     }
