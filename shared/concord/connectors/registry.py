@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
     "quickbooks": ("concord.connectors.quickbooks", frozenset({Role.ERP})),
     "xero": ("concord.connectors.xero", frozenset({Role.ERP})),
+    "workday": ("concord.connectors.workday", frozenset({Role.ERP})),
 }
 
 

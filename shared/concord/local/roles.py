@@ -27,6 +27,7 @@ SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType(
         "dynamics_finance": "dynamics_finance",
         "quickbooks": "quickbooks",
         "xero": "xero",
+        "workday": "workday",
     }
 )
 # The change-capture source of a SaaS kind: the webhook source whose push the poll stands in
@@ -42,6 +43,7 @@ POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType(
         "dynamics_finance": "dynamics_finance",
         "quickbooks": "quickbooks",
         "xero": "xero",
+        "workday": "workday",
     }
 )
 # What change capture polls in a SaaS system of each role. The local sandboxes push nothing, so

@@ -23,6 +23,7 @@ from .netsuite import NetSuiteSandbox
 from .quickbooks import QuickBooksSandbox
 from .salesforce import SalesforceSandbox
 from .xero import XeroSandbox
+from .workday import WorkdaySandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox,
@@ -33,6 +34,7 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "dynamics_finance": FinanceSandbox,
     "quickbooks": QuickBooksSandbox,
     "xero": XeroSandbox,
+    "workday": WorkdaySandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 

@@ -14,7 +14,17 @@ from typing import ClassVar
 from ..roles import TRYTON
 from ..systems import LocalSystems
 from ..vendors import VendorSandboxes
-from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, quickbooks, tryton, xero
+from . import (
+    DraftInvoice,
+    ErpFinanceUser,
+    business_central,
+    dynamics_finance,
+    netsuite,
+    quickbooks,
+    tryton,
+    workday,
+    xero,
+)
 from .saas import NoScenarioUser
 
 BC_DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber's maxLength
@@ -202,6 +212,41 @@ class DynamicsFinance:
         return str(rows[0]["OrganizationName"]) if rows else None
 
 
+@dataclass
+class WorkdayFinance:
+    """Finance in a Workday tenant: Concord's draft is an unsubmitted customer invoice; finance
+    submits it (auto-completed: Approved, same id) and puts a customer payment applied to it."""
+
+    clerk: workday.FinanceClerk
+    vendor: ClassVar[str] = "Workday"
+
+    @classmethod
+    def signed_in(cls, vendors: VendorSandboxes) -> WorkdayFinance:
+        return cls(workday.FinanceClerk.signed_in(vendors))
+
+    def draft(self, project_ref: str) -> DraftInvoice | None:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            return None
+        return DraftInvoice(found["id"], found["total"], _hours([line["quantity"] for line in found["lines"]]))
+
+    def post_invoice(self, project_ref: str) -> str:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            raise LookupError(f"project {project_ref} has no draft customer invoice in Workday")
+        self.clerk.post(found)
+        return str(found["id"])
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        self.clerk.pay(invoice_id, amount)
+
+    def billed_hours(self, project_ref: str) -> Decimal:
+        return _hours([line["quantity"] for i in self.clerk.invoices(project_ref) for line in i["lines"]])
+
+    def customer_name(self, customer_id: str) -> str | None:
+        return self.clerk.customer_name(customer_id)
+
+
 def bc_document_reference(project_ref: str) -> str:
     """What finance sees of the project on its Business Central invoices: externalDocumentNumber
     holds 35 characters, so a longer ref is there as "P" and 34 hex digits of its SHA-256 (the
@@ -259,6 +304,7 @@ FINANCE_USERS: Mapping[str, Callable[[VendorSandboxes], ErpFinanceUser]] = {
     "dynamics_finance": DynamicsFinance.signed_in,
     "quickbooks": quickbooks.Finance.signed_in,
     "xero": XeroFinance.signed_in,
+    "workday": WorkdayFinance.signed_in,
 }
 
 
