@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
 from concord.catalog import AUDIT_TRAIL
+from concord.events.versions import AS_SENT
 from concord.observability import bind_event, logger, metrics, tracer
 from concord.stores.audit import AuditTrail
 
@@ -24,7 +25,8 @@ CONSUMER = AUDIT_TRAIL.name
 
 
 def record_event(record: SQSRecord, trail: AuditTrail) -> bool:
-    event = parse_bus_record(record)
+    # The trail records what was published: every version that is not retired, not upcast.
+    event = parse_bus_record(record, AS_SENT)
     bind_event(event.id, event.correlation_id, event.type)
     recorded = trail.record_event(event, delivery_timings(record))
     if not recorded:

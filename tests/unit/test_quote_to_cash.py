@@ -66,7 +66,9 @@ def systems() -> Systems:
     return fake_systems(crm=crm)
 
 
-def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> OpportunityClosedWonEvent:
+def trigger(
+    opportunity_id: str = "31", payment_term: str | None = None, billing_owner: str | None = None
+) -> OpportunityClosedWonEvent:
     return new_event(
         OpportunityClosedWonEvent,
         {
@@ -77,6 +79,8 @@ def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> Oppo
             "closed_on": "2026-11-25",
             "lines": [line.model_dump() for line in lines()],
             "payment_term": payment_term,
+            "contract_type": "fixed_fee",
+            "billing_owner": billing_owner,
         },
         legal_entity="us-01",
         occurred_at=NOW,

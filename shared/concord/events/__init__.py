@@ -1,4 +1,7 @@
-"""Canonical business events: envelope, catalog, payload models and their JSON Schemas."""
+"""Canonical business events: envelope, catalog, payload models and their JSON Schemas.
+
+Received events are parsed by concord.events.versions.parse_event (versions, upcasting).
+"""
 
 from .envelope import (
     EVENT_MODEL_BY_TYPE,
@@ -6,7 +9,6 @@ from .envelope import (
     Envelope,
     event_id_for_delivery,
     new_event,
-    parse_event,
     producer_of,
 )
 
@@ -16,6 +18,5 @@ __all__ = [
     "Envelope",
     "event_id_for_delivery",
     "new_event",
-    "parse_event",
     "producer_of",
 ]
