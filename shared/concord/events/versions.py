@@ -11,6 +11,7 @@ sees the version it declares it accepts; what no chain of upcasters makes accept
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ..errors import ValidationFailed
+from ..observability import logger
 from .envelope import (
     EVENT_MODEL_BY_TYPE,
     EVENT_MODEL_BY_VERSION,
@@ -134,8 +136,12 @@ _check_registry()
 
 
 def record_deprecated(event_type: str, version: int) -> None:
-    """The DeprecatedEventVersion metric, by type and version (no service dimension: infra's
-    alarm sums every function's)."""
+    """The DeprecatedEventVersion metric, by type and version (and the function's service,
+    which Powertools adds; infra's alarm sums every series). Outside a function (no metrics namespace: an operator
+    command), a log line says it instead."""
+    if not os.environ.get("POWERTOOLS_METRICS_NAMESPACE"):
+        logger.warning("deprecated event version", event_type=event_type, version=version)
+        return
     with single_metric(name=DEPRECATED_METRIC, unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="type", value=event_type)
         metric.add_dimension(name="version", value=str(version))
