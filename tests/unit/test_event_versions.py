@@ -22,6 +22,7 @@ from concord.events.versions import (
     EventVersion,
     Status,
     current_version,
+    markdown_versions,
     opportunity_closed_won_v1_to_v2,
     parse_event,
     versions_of,
@@ -30,6 +31,8 @@ from concord.ingress.canonical import to_canonical_event
 from concord.ingress.errors import InvalidEvent
 from concord.ingress.sources import SourceConfig
 from concord.sync.quote_to_cash import TRIGGER_ACCEPTS, SagaState
+
+from ..conftest import REPO_ROOT
 
 OCCURRED_AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -71,6 +74,12 @@ def test_a_deprecated_version_needs_a_sunset_date_and_only_it_has_one() -> None:
         EventVersion("OpportunityClosedWon", 1, Status.DEPRECATED)
     with pytest.raises(ValueError, match="sunset"):
         EventVersion("OpportunityClosedWon", 2, Status.CURRENT, sunset=dt.date(2027, 1, 1))
+
+
+def test_the_event_catalog_in_the_docs_shows_each_types_versions() -> None:
+    catalog = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for event_type in EVENT_MODEL_BY_TYPE:
+        assert f"| {event_type} | {markdown_versions(event_type)} |" in catalog
 
 
 # --------------------------------------------------------------------------- upcaster
