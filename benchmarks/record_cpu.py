@@ -86,7 +86,9 @@ def sample_deliveries() -> dict[str, tuple[str, senders.Sent]]:
         ),
         "crm OpportunityClosedWon (Standard Webhooks)": (
             "crm",
-            senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY, version=2)),
+            senders.standard_webhooks(
+                "crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY, version=2)
+            ),
         ),
         "hubspot company.propertyChange": (
             "hubspot",
