@@ -59,8 +59,8 @@ class _Comparison:
                 problems.append(f"{path}: {kind} no longer accepted")
                 continue
             # The closest match: the one that narrows least.
-            found = [self.compare(old_branch, match, path, seen) for match in matches]
-            problems += min(found, key=len)
+            found: list[list[str]] = [self.compare(old_branch, match, path, seen) for match in matches]
+            problems += sorted(found, key=len)[0]
         return problems
 
     def _compare_one(self, old: Schema, new: Schema, path: str, seen: set[tuple[int, int]]) -> list[str]:
