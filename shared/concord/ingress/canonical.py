@@ -59,7 +59,9 @@ def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> Canoni
     malformed shape, unknown type or version, retired version, foreign producer, then invalid data."""
     event_type = payload.get("type") if isinstance(payload, dict) else None
     version = payload.get("version", 1) if isinstance(payload, dict) else None
-    typed = _TYPED_DELIVERIES.get((event_type, version)) if isinstance(event_type, str) else None
+    typed = None
+    if isinstance(event_type, str) and isinstance(version, int):
+        typed = _TYPED_DELIVERIES.get((event_type, version))
     data_error: ValidationError | None = None
     if typed is not None:
         try:
