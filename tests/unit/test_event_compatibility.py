@@ -1,6 +1,6 @@
 """The compatibility gate: every checked-in event schema against its last released schema.
 
-A schema of a released version may only grow (docs/governance.md, "Versioning events"); a
+A schema of a released version may only grow (docs/governance.md, "Versioned events and deprecation"); a
 breaking change needs a new version. `python -m concord.events.schemas --release` records the
 released schemas when a version ships.
 """

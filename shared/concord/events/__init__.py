@@ -1,7 +1,8 @@
-"""Canonical business events: envelope, catalog, payload models and their JSON Schemas.
+"""Canonical business events: envelope, catalog, payload models and their JSON Schemas."""
 
-Received events are parsed by concord.events.versions.parse_event (versions, upcasting).
-"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .envelope import (
     EVENT_MODEL_BY_TYPE,
@@ -12,11 +13,26 @@ from .envelope import (
     producer_of,
 )
 
+if TYPE_CHECKING:
+    from .versions import Accepts
+
+
+def parse_event(raw: dict[str, Any] | str | bytes, accepts: Accepts | None = None) -> Envelope:
+    """A received canonical event at a version its consumer accepts: concord.events.versions.parse_event.
+
+    Imported when called: versions needs concord.errors, which imports this package's types.
+    """
+    from .versions import parse_event as parse_versioned
+
+    return parse_versioned(raw, accepts)
+
+
 __all__ = [
     "EVENT_MODELS",
     "EVENT_MODEL_BY_TYPE",
     "Envelope",
     "event_id_for_delivery",
     "new_event",
+    "parse_event",
     "producer_of",
 ]

@@ -4,7 +4,7 @@
 they and the models disagree, so a model change cannot ship without its schema.
 `python -m concord.events.schemas --release` copies them to schemas/released/, the last released
 schema of each version, which a later schema of that version must stay compatible with
-(concord.events.compatibility; docs/governance.md, "Versioning events").
+(concord.events.compatibility; docs/governance.md, "Versioned events and deprecation").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Event versions: each version's status, the upcasters between them, and the one parser.
 
 A breaking change to an event type is a new version beside the old one (docs/governance.md,
-"Versioning events"). Each version is current (the one producers publish; one per type),
+"Versioned events and deprecation"). Each version is current (the one producers publish; one per type),
 deprecated (still accepted until its sunset date; producing or receiving it raises the
 DeprecatedEventVersion metric, which infra alarms on at low severity) or retired (refused: the
 message is parked with that reason). An upcaster turns version n into n + 1, so a consumer
@@ -20,7 +20,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ..errors import ValidationFailed
-from ..observability import logger
 from .envelope import (
     EVENT_MODEL_BY_TYPE,
     EVENT_MODEL_BY_VERSION,
@@ -137,10 +136,10 @@ _check_registry()
 
 def record_deprecated(event_type: str, version: int) -> None:
     """The DeprecatedEventVersion metric, by type and version (and the function's service,
-    which Powertools adds; infra's alarm sums every series). Outside a function (no metrics namespace: an operator
-    command), a log line says it instead."""
+    which Powertools adds; infra's alarm sums every series). Only in a function (every one has
+    a metrics namespace): an operator command reading recorded events produces nothing, and
+    its output stays its own."""
     if not os.environ.get("POWERTOOLS_METRICS_NAMESPACE"):
-        logger.warning("deprecated event version", event_type=event_type, version=version)
         return
     with single_metric(name=DEPRECATED_METRIC, unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="type", value=event_type)
@@ -174,6 +173,11 @@ def upcast(event: Envelope, accepted: frozenset[int]) -> Envelope:
             )
         event = step.apply(event)
     return event
+
+
+def as_current(event: Envelope) -> Envelope:
+    """`event` upcast to its type's current version (what the consumers' mappers see)."""
+    return upcast(event, frozenset({current_version(event.type)}))
 
 
 def parse_event(raw: dict[str, Any] | str | bytes, accepts: Accepts | None = None) -> Envelope:
