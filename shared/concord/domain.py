@@ -36,6 +36,10 @@ class Opportunity(CanonicalModel):
     closed_on: dt.date | None = None
     won: bool
     lines: list[OpportunityLine] = Field(default_factory=list)
+    # Who owns the deal's billing: the opportunity's owner as the CRM names the person (None:
+    # the CRM's connector does not read it), and its contract type (None: the CRM has no such field).
+    billing_owner: Name | None = None
+    contract_type: ContractType | None = None
 
 
 class ErpCustomer(CanonicalModel):

@@ -158,6 +158,8 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
             }
         ],
         "payment_term": "NET30",
+        "contract_type": "fixed_fee",
+        "billing_owner": "Dana Whitfield",
     },
     "AccountChanged": {
         "account_id": "ACC-2002",

@@ -40,6 +40,7 @@ from ..events.envelope import (
     SyncExceptionRaisedEvent,
     TimeApprovedEvent,
 )
+from ..events.payloads import DEFAULT_CONTRACT_TYPE
 from ..events.types import RecordRef, Severity, System
 from ..ports import ApprovedTimeInBatches, ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
 from .ids import derived_event_id
@@ -255,6 +256,9 @@ def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, clo
             "amount": opportunity.amount,
             "closed_on": opportunity.closed_on or change.written_at.date(),
             "lines": opportunity.lines,
+            # A CRM without a contract type field: the default, as push states it.
+            "contract_type": opportunity.contract_type or DEFAULT_CONTRACT_TYPE,
+            "billing_owner": opportunity.billing_owner,
         }
         delivery_id = once_per_record_delivery_id("OpportunityClosedWon", change)
         return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, clock)]

@@ -85,7 +85,17 @@ class TrytonCrm(TrytonPolled, CrmPort):
             self.client,
             Model.OPPORTUNITY,
             id_,
-            ["number", "description", "party", "amount", "currency.code", "state", "end_date", "sales"],
+            [
+                "number",
+                "description",
+                "party",
+                "amount",
+                "currency.code",
+                "state",
+                "end_date",
+                "sales",
+                "employee.rec_name",
+            ],
             "opportunity",
         )
         return mapping.to_opportunity(row, self._lines(row))
