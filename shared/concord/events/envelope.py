@@ -127,6 +127,13 @@ class PaymentReceivedEvent(Envelope):
     data: p.PaymentReceived
 
 
+class ServiceItemChangedEvent(Envelope):
+    type: Literal["ServiceItemChanged"] = "ServiceItemChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.ERP] = System.ERP
+    data: p.ServiceItemChanged
+
+
 class SyncExceptionRaisedEvent(Envelope):
     type: Literal["SyncExceptionRaised"] = "SyncExceptionRaised"
     version: Literal[1] = 1
@@ -163,6 +170,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     SyncExceptionRaisedEvent,
     DriftDetectedEvent,
     ChangeNotifiedEvent,
+    ServiceItemChangedEvent,
 )
 
 EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {model.model_fields["type"].default: model for model in EVENT_MODELS}
