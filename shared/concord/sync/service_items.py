@@ -14,7 +14,6 @@ each system, so a change that alters nothing Concord syncs (an echo, a redeliver
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 
@@ -84,7 +83,9 @@ def sync_service_item(event: Envelope, systems: Systems) -> ServiceItemSynced:
     item_ref = canonical_id(OBJECT_TYPE, authority, event.data.code)
     applied_at = systems.xref.applied_version(OBJECT_TYPE, item_ref)
     if applied_at is not None and event.occurred_at < applied_at:
-        return ServiceItemSynced(applied=False, detail=f"stale: a change of {applied_at.isoformat()} is already applied")
+        return ServiceItemSynced(
+            applied=False, detail=f"stale: a change of {applied_at.isoformat()} is already applied"
+        )
     systems.xref.link(OBJECT_TYPE, item_ref, authority, event.data.item_id, event.id)
     item = ServiceItem.model_validate(event.data.model_dump(exclude={"item_id"}))
     written: list[str] = []
@@ -105,9 +106,7 @@ def sync_service_item(event: Envelope, systems: Systems) -> ServiceItemSynced:
     )
 
 
-def _write(
-    system: System, port: object, item: ServiceItem, item_ref: str, cause: Envelope, systems: Systems
-) -> bool:
+def _write(system: System, port: object, item: ServiceItem, item_ref: str, cause: Envelope, systems: Systems) -> bool:
     """Upsert the item into one system's catalogue unless it holds what was last written; whether it wrote."""
     if not isinstance(port, ServiceItemCatalog):
         raise ConfigurationError(f"the {system.value.upper()} declares service items but cannot write them")

@@ -52,7 +52,8 @@ def upsert_service_item(client: TrytonRpcClient, item: ServiceItem, currency: st
     the product is used). `currency`: the company's, that list prices are kept in."""
     if item.list_price is not None and item.list_price.currency != currency:
         raise ValidationFailed(
-            f"service item {item.code!r} is priced in {item.list_price.currency}; this system keeps prices in {currency}"
+            f"service item {item.code!r} is priced in {item.list_price.currency}; "
+            f"Tryton database {client.database!r} keeps prices in {currency}"
         )
     # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.search_read
     rows = lookups.search_read(client, Model.TEMPLATE, [["code", "=", item.code]], ["id"], active_test=False)
