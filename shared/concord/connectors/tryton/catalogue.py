@@ -67,6 +67,9 @@ def upsert_service_item(client: TrytonRpcClient, item: ServiceItem, currency: st
         return str(rows[0]["id"])
     uom = _uom_id(client, item.unit)
     values |= {"code": item.code, "type": "service", "default_uom": uom, "list_price": values.get("list_price", 0)}
+    # Its one variant (product.product) is what opportunity lines and tasks name: an RPC create
+    # makes none by itself (the client's default does).
+    values["products"] = [["create", [{}]]]
     if lookups.has_field(client, Model.TEMPLATE, "salable"):  # the sale module: sold on opportunities
         values |= {"salable": True, "sale_uom": uom}
     # https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.create
