@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel
 
@@ -172,8 +172,9 @@ def watch_for(
         case "erp:payment":
             announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
-        case "erp:service_item" if erp.capabilities.service_items and isinstance(erp, ServiceItemSource):
-            announce = announce_service_item_changes(erp, source, legal_entity, clock)
+        # getattr, not isinstance: the ERP may be a proxy connected on first use (aws.systems.RoleConnector).
+        case "erp:service_item" if erp.capabilities.service_items and getattr(erp, "service_item", None):
+            announce = announce_service_item_changes(cast(ServiceItemSource, erp), source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
     raise ValidationFailed(f"no change capture for {key}")
 

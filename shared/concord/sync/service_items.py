@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -108,13 +109,15 @@ def sync_service_item(event: Envelope, systems: Systems) -> ServiceItemSynced:
 
 def _write(system: System, port: object, item: ServiceItem, item_ref: str, cause: Envelope, systems: Systems) -> bool:
     """Upsert the item into one system's catalogue unless it holds what was last written; whether it wrote."""
-    if not isinstance(port, ServiceItemCatalog):
+    # getattr, not isinstance: a role's connector is a proxy connected on first use
+    # (concord.aws.systems.RoleConnector), which a Protocol's isinstance does not look through.
+    if getattr(port, "upsert_service_item", None) is None:
         raise ConfigurationError(f"the {system.value.upper()} declares service items but cannot write them")
     key = WRITTEN_KEY.format(system=system.value)
     values = item.model_dump_json()
     if systems.xref.applied_value(OBJECT_TYPE, item_ref, key) == values:
         return False
-    record_id = port.upsert_service_item(item)
+    record_id = cast(ServiceItemCatalog, port).upsert_service_item(item)
     systems.xref.link(OBJECT_TYPE, item_ref, system, record_id, cause.id)
     systems.xref.set_applied_value(OBJECT_TYPE, item_ref, key, values)
     record_lineage(systems, OBJECT_TYPE, item_ref, cause, system, record_id, "catalogue entry upserted")
