@@ -226,6 +226,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "billable": False,
         "approved_at": "2025-04-03T09:00:00+00:00",
     },
+    "ServiceItemChanged": {
+        "item_id": "17",
+        "code": "CONSULT-HR",
+        "name": "Consulting hour",
+        "unit": "hour",
+        "list_price": {"amount": "150.00", "currency": "USD"},
+        "active": True,
+    },
     "InvoicePosted": {
         "invoice_id": "INV-88",
         "number": "2025-0001",

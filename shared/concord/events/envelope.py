@@ -136,6 +136,13 @@ class PaymentReceivedEvent(Envelope):
     data: p.PaymentReceived
 
 
+class ServiceItemChangedEvent(Envelope):
+    type: Literal["ServiceItemChanged"] = "ServiceItemChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.ERP] = System.ERP
+    data: p.ServiceItemChanged
+
+
 class SyncExceptionRaisedEvent(Envelope):
     type: Literal["SyncExceptionRaised"] = "SyncExceptionRaised"
     version: Literal[1] = 1
@@ -175,6 +182,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     SyncExceptionRaisedEvent,
     DriftDetectedEvent,
     ChangeNotifiedEvent,
+    ServiceItemChangedEvent,
 )
 
 

@@ -137,6 +137,9 @@ class TimeApproved(CanonicalModel):
     hours: Hours
     billable: bool
     approved_at: dt.datetime
+    # The PSA's own id of the cost centre the work is booked to (None: the PSA names none);
+    # billing maps it through the legal entity's rules and parks an unknown one.
+    cost_centre: RecordId | None = None
 
 
 class ExpenseApproved(CanonicalModel):
@@ -148,6 +151,18 @@ class ExpenseApproved(CanonicalModel):
     category: Name
     billable: bool
     approved_at: dt.datetime
+    cost_centre: RecordId | None = None  # as on TimeApproved
+
+
+class ServiceItemChanged(CanonicalModel):
+    """A service item (a product sold as a service) created or changed in its system of record."""
+
+    item_id: RecordId  # the system of record's own id of it
+    code: RecordId  # the service item: the product code every system shares
+    name: Name
+    unit: Literal["hour", "unit"]
+    list_price: Money | None = None
+    active: bool = True
 
 
 class InvoicePosted(CanonicalModel):
