@@ -40,3 +40,17 @@ def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "cache").symlink_to(cache, target_is_directory=True)
     return state_dir
+
+
+# Tests that share a machine-wide resource run on one worker when the suite runs in parallel
+# (make test: pytest-xdist with --dist loadgroup); everything else is spread test by test.
+# Integration tests share the Tryton cache home's server and databases; e2e tests the session's
+# local stack and one synth of its template; infra tests one synth of each stage.
+_WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stacks", "infra": "cdk-synth"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = item.path.relative_to(REPO_ROOT).parts[1]
+        if layer in _WORKER_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(_WORKER_GROUPS[layer]))
