@@ -11,6 +11,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CDK's jsii runs on this machine's Node 20; keep its end-of-life banner out of test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The CLI's rich consoles take their width from COLUMNS when they are built (at import): the
+# operator tests read table cells and messages unwrapped, whichever test imports the CLI first.
+os.environ.setdefault("COLUMNS", "200")
 
 
 def free_port() -> int:
