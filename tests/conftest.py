@@ -11,6 +11,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CDK's jsii runs on this machine's Node 20; keep its end-of-life banner out of test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The CLI's rich consoles take their width from COLUMNS when they are built (at import): the
+# operator tests read table cells and messages unwrapped, whichever test imports the CLI first.
+os.environ.setdefault("COLUMNS", "200")
 
 
 def free_port() -> int:
@@ -40,3 +43,17 @@ def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "cache").symlink_to(cache, target_is_directory=True)
     return state_dir
+
+
+# Tests that share a machine-wide resource run on one worker when the suite runs in parallel
+# (make test: pytest-xdist with --dist loadgroup); everything else is spread test by test.
+# Integration tests share the Tryton cache home's server and databases; e2e tests the session's
+# local stack and one synth of its template; infra tests one synth of each stage.
+_WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stacks", "infra": "cdk-synth"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = item.path.relative_to(REPO_ROOT).parts[1]
+        if layer in _WORKER_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(_WORKER_GROUPS[layer]))
