@@ -412,7 +412,8 @@ def test_an_unreachable_audit_table_defers_and_the_retry_records_once(
         real_record(self, *args, **kwargs)
 
     monkeypatch.setattr(AuditTrail, "record_unprocessed_delivery", record_once_unreachable)
-    sent = senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy())
+    # A customer change: recorded as unprocessed (only invoices and payments are enriched).
+    sent = senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy(("Customer", "42", "Update")))
 
     deferred = ingest.post(sent)
     assert deferred["statusCode"] == 503 and int(header_of(deferred, "Retry-After")) > 0
