@@ -78,6 +78,25 @@ class ChangeSource(Protocol):
 
 
 @runtime_checkable
+class ConnectedOnUse(Protocol):
+    """A stand-in for a connector that connects when first used (concord.aws.systems.RoleConnector)."""
+
+    def connected(self) -> object:
+        """The connector it stands for now."""
+        ...
+
+
+def capability[P](port: object, optional: type[P]) -> P | None:
+    """The connector behind `port` as the optional Protocol `optional` (ApprovedTimeInBatches,
+    ServiceItemCatalog, ServiceItemSource), or None where it does not implement it.
+
+    Sync logic asks this instead of isinstance: a role's connector is a stand-in connected on
+    first use, and a Protocol's isinstance only sees the stand-in's own class."""
+    connector = port.connected() if isinstance(port, ConnectedOnUse) else port
+    return connector if isinstance(connector, optional) else None
+
+
+@runtime_checkable
 class ApprovedTimeInBatches(Protocol):
     """A PSA that reads the approved time of many changed records in a few calls, whatever their
     number (change capture then announces a page of approvals without a read per record)."""
