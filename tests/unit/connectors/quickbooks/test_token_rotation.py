@@ -16,8 +16,8 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from concord.connectors.quickbooks.client import QuickBooksErrors
-from concord.connectors.quickbooks.tokens import DynamoDbRefreshLock, RotatingRefreshToken, SecretsManagerVault
+from concord.connectors.kit.rotation import DynamoDbRefreshLock, RotatingRefreshToken, SecretsManagerVault
+from concord.connectors.quickbooks.tokens import token_endpoint
 from concord.errors import ConfigurationError
 
 SECRET = "concord/test/erp"
@@ -94,10 +94,9 @@ def _auth(table: Any, secrets: Any, lock: DynamoDbRefreshLock | None = None) -> 
         return dict(json.loads(secrets.get_secret_value(SecretId=SECRET)["SecretString"]))
 
     return RotatingRefreshToken(
-        token_url=TOKEN_URL,
+        endpoint=token_endpoint(TOKEN_URL),
         vault=SecretsManagerVault(SECRET, reload, secrets),
         lock=lock or DynamoDbRefreshLock(table, "lock#quickbooks#1"),
-        errors=QuickBooksErrors(),
         poll_seconds=0.01,
     )
 
