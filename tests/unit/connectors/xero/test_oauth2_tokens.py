@@ -58,7 +58,7 @@ class XeroIdentity:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == "identity.test":
             if self.hold is not None:
-                self.hold.wait(timeout=5)  # keep the writer inside its refresh while the other tries
+                self.hold.wait(timeout=30)  # keep the writer inside its refresh while the other tries
             return self._refresh(request)
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         return httpx.Response(200 if bearer in self.access else 401, json={"Contacts": []})
@@ -159,7 +159,7 @@ def test_two_concurrent_refreshers_spend_the_refresh_token_once(
         thread.start()
     # The second process found the lock taken and read the secret again before the writer's
     # refresh answered: whatever it does next, it must not spend refresh-0 itself.
-    reread.wait(timeout=5)
+    reread.wait(timeout=30)
     release.set()
     for thread in threads:
         thread.join()
