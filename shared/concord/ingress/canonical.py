@@ -55,8 +55,9 @@ _TYPED_DELIVERIES: dict[tuple[str, int], type[CanonicalDelivery]] = {
 
 
 def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> CanonicalDelivery:
-    """The body validated once, as the typed delivery of its event type. Refusals keep their order:
-    malformed shape, unknown type or version, retired version, foreign producer, then invalid data."""
+    """The body validated as the typed delivery of its event type: what says why to_canonical_event
+    refuses a body. Refusals keep their order: malformed shape, unknown type or version, retired
+    version, foreign producer, then invalid data."""
     event_type = payload.get("type") if isinstance(payload, dict) else None
     version = payload.get("version", 1) if isinstance(payload, dict) else None
     typed = None
@@ -69,7 +70,7 @@ def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> Canoni
         except ValidationError as error:
             data_error = error
         else:
-            _check_version(delivery)
+            _check_version(delivery.type, delivery.version)
             _check_producer(source_name, source, delivery.type)
             return delivery
     try:  # only a refused body gets here: the untyped model tells a malformed shape from bad data
@@ -84,9 +85,9 @@ def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> Canoni
     raise InvalidEvent(f"invalid {shape.type} event", validation_details(data_error)) from data_error
 
 
-def _check_version(delivery: CanonicalDelivery) -> None:
-    if VERSIONS[(delivery.type, delivery.version)].status is Status.RETIRED:
-        raise InvalidEvent(f"{delivery.type} v{delivery.version} is retired: publish v{current_version(delivery.type)}")
+def _check_version(event_type: str, version: int) -> None:
+    if VERSIONS[(event_type, version)].status is Status.RETIRED:
+        raise InvalidEvent(f"{event_type} v{version} is retired: publish v{current_version(event_type)}")
 
 
 def _check_producer(source_name: str, source: SourceConfig, event_type: str) -> None:
@@ -97,6 +98,20 @@ def _check_producer(source_name: str, source: SourceConfig, event_type: str) -> 
         )
 
 
+# A canonical delivery's top-level fields (CanonicalDelivery forbids any other).
+_DELIVERY_FIELDS = frozenset(CanonicalDelivery.model_fields)
+
+
+def _event_model_of(payload: Any) -> type[Envelope] | None:
+    """The envelope model a well-shaped delivery names by type and version (None otherwise)."""
+    if not isinstance(payload, dict) or not payload.keys() <= _DELIVERY_FIELDS:
+        return None
+    event_type, version = payload.get("type"), payload.get("version", 1)
+    if not isinstance(event_type, str) or not isinstance(version, int):
+        return None
+    return EVENT_MODEL_BY_VERSION.get((event_type, version))
+
+
 def to_canonical_event(
     source_name: str,
     source: SourceConfig,
@@ -104,17 +119,31 @@ def to_canonical_event(
     payload: Any,
     ingested_at: dt.datetime,
 ) -> Envelope:
-    delivery = _delivery_of(source_name, source, payload)
+    """The delivery as its canonical event, validated in one pass straight into the envelope
+    model (the delivery's fields and the envelope's have the same types). A body that pass
+    refuses is validated again as a CanonicalDelivery, which says why, in its order."""
     event_id = event_id_for_delivery(source_name, delivery_id)
-    # Built without a second validation: every field was validated above with the envelope's own
-    # types (timestamp, ids, legal entity, data), or is Concord's (the event id, the ingest time,
-    # the source's configured legal entity).
-    return EVENT_MODEL_BY_VERSION[(delivery.type, delivery.version)].model_construct(
-        id=event_id,
-        occurred_at=delivery.timestamp,
-        correlation_id=delivery.correlation_id or event_id,
-        causation_id=delivery.causation_id,
-        legal_entity=delivery.legal_entity or source.legal_entity,
-        ingested_at=ingested_at,
-        data=delivery.data,
-    )
+    model = _event_model_of(payload)
+    event: Envelope | None = None
+    if model is not None:
+        legal_entity, correlation_id = payload.get("legal_entity"), payload.get("correlation_id")
+        try:
+            event = model.model_validate(
+                {
+                    "id": event_id,
+                    "occurred_at": payload.get("timestamp"),
+                    "correlation_id": event_id if correlation_id is None else correlation_id,
+                    "causation_id": payload.get("causation_id"),
+                    "legal_entity": source.legal_entity if legal_entity is None else legal_entity,
+                    "ingested_at": ingested_at,
+                    "data": payload.get("data"),
+                }
+            )
+        except ValidationError:
+            event = None
+    if event is None:
+        _delivery_of(source_name, source, payload)  # raises: the refusal, with its reasons
+        raise InvalidEvent("body is not a canonical event delivery")  # not reached: the two models agree
+    _check_version(event.type, event.version)
+    _check_producer(source_name, source, event.type)
+    return event

@@ -71,38 +71,40 @@ def public_url(event: Mapping[str, Any], headers: Mapping[str, str], configured:
     return f"{base}?{query}" if query else base
 
 
-def _require_unicode(what: str, texts: list[str]) -> None:
+def _require_unicode(texts: Mapping[str, list[str]]) -> None:
     """Refuse names and values that are not valid Unicode before anything encodes them (HubSpot
-    signs the URL, loggers write headers): a lone surrogate would otherwise be a 500. One encode
-    of them all: ASCII (nearly every request) is answered without encoding anything."""
-    joined = "".join(texts)
-    if joined.isascii():
+    signs the URL, loggers write headers): a lone surrogate would otherwise be a 500. `texts`
+    holds them by what they are ("header", ...). ASCII, nearly every request, is answered by one
+    check of them all, without encoding anything."""
+    if "".join([text for group in texts.values() for text in group]).isascii():
         return
-    try:
-        joined.encode("utf-8")
-    except UnicodeEncodeError:  # a lone UTF-16 surrogate
-        raise MalformedRequest(f"a {what} is not valid Unicode") from None
+    for what, group in texts.items():
+        try:
+            "".join(group).encode("utf-8")
+        except UnicodeEncodeError:  # a lone UTF-16 surrogate
+            raise MalformedRequest(f"a {what} is not valid Unicode") from None
 
 
 def webhook_request(event: Mapping[str, Any], source: str, configured_url: str | None) -> WebhookRequest:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items() if value is not None}
     query = {name: value for name, value in (event.get("queryStringParameters") or {}).items() if value is not None}
-    _require_unicode("header", [*headers, *(value for value in headers.values() if isinstance(value, str))])
     multi = event.get("multiValueQueryStringParameters") or {}
     _require_unicode(
-        "query parameter",
-        [
-            *query,
-            *(v for v in query.values() if isinstance(v, str)),
-            *(str(v) for vs in multi.values() for v in vs or []),
-        ],
+        {
+            "header": [*headers, *(value for value in headers.values() if isinstance(value, str))],
+            "query parameter": [
+                *query,
+                *(v for v in query.values() if isinstance(v, str)),
+                *(str(v) for vs in multi.values() for v in vs or []),
+            ],
+            "host": [str((event.get("requestContext") or {}).get("domainName") or "")],
+        }
     )
-    _require_unicode("host", [str((event.get("requestContext") or {}).get("domainName") or "")])
     return WebhookRequest(
         source=source,
         headers=headers,
         body=raw_body(event),
         method=str(event.get("httpMethod") or "POST"),
         url=public_url(event, headers, configured_url),
-        query=dict(list(query.items())[:MAX_QUERY_PARAMETERS]),
+        query=dict(list(query.items())[:MAX_QUERY_PARAMETERS]) if len(query) > MAX_QUERY_PARAMETERS else query,
     )

@@ -27,15 +27,23 @@ _LAST_SEGMENT = re.compile(r"([A-Za-z][A-Za-z0-9]*)(?:\(([^/]*)\))?/?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
+def _last_segment(resource: str) -> re.Match[str] | None:
+    path = resource.split("?", 1)[0]
+    # A match holds no "/" but its optional last character (before the end or a final newline):
+    # searching from after the last "/" before those finds the same match, without trying every
+    # letter of the URL.
+    return _LAST_SEGMENT.search(path, path.rfind("/", 0, len(path) - 2) + 1)
+
+
 def entity_set(resource: str) -> str:
     """ "salesInvoices" from ".../companies(…)/salesInvoices(…)" or ".../salesInvoices?$filter=…"."""
-    match = _LAST_SEGMENT.search(resource.split("?", 1)[0])
+    match = _last_segment(resource)
     return match.group(1) if match else "unknown"
 
 
 def record_id(resource: str) -> str | None:
     """The GUID key of ".../salesInvoices(<id>)"; None for a collection URL."""
-    match = _LAST_SEGMENT.search(resource.split("?", 1)[0])
+    match = _last_segment(resource)
     key = (match.group(2) or "").strip("'") if match else ""
     return key if _GUID.match(key) else None
 
