@@ -135,7 +135,7 @@ def ingest_path(source: str, sent: senders.Sent) -> tuple[Callable[[], Any], Cal
     now = dt.datetime.now(dt.UTC)  # the signing time, so the signature never goes stale while timing
 
     def path() -> Any:
-        request = webhook_request(event, source, config.public_url)
+        request = webhook_request(event, source, config.public_url, with_url=scheme_for(config.scheme).signs_url)
         accepted = accept_delivery(request, config, secret, now=now)
         # What publish_once remembers and publishes from (PutEvents entries, unprocessed items).
         idempotency_payload(accepted)

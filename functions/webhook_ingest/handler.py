@@ -76,7 +76,8 @@ def receive_webhook(source: str) -> Response:
     settings = IngestSettings.from_env()
     config = find_source(settings.sources(), source)
     metrics.add_dimension(name="source", value=source)
-    request = webhook_request(app.current_event.raw_event, source, config.public_url)
+    scheme = scheme_for(config.scheme)
+    request = webhook_request(app.current_event.raw_event, source, config.public_url, with_url=scheme.signs_url)
     secret = webhook_source_secret(
         secret_name(settings.webhook_secret_prefix, source), config.scheme, settings.secret_cache_seconds
     )
@@ -87,7 +88,6 @@ def receive_webhook(source: str) -> Response:
         metrics.add_metric(name="WebhookHandshakes", unit=MetricUnit.Count, value=1)
         logger.info("subscription handshake answered", source=source)
         return _reply(outcome.reply)
-    scheme = scheme_for(config.scheme)
     if outcome.events:
         first = outcome.events[0]
         bind_event(first.id, first.correlation_id, first.type)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
@@ -71,40 +72,50 @@ def public_url(event: Mapping[str, Any], headers: Mapping[str, str], configured:
     return f"{base}?{query}" if query else base
 
 
-def _require_unicode(texts: Mapping[str, list[str]]) -> None:
+def _is_ascii_text(*groups: Iterable[Any]) -> bool:
+    """Whether every item of every group is ASCII text: one join and one check, in C."""
+    try:
+        return "".join(chain(*groups)).isascii()
+    except TypeError:  # an item that is not text (a malformed event): _require_unicode decides
+        return False
+
+
+def _require_unicode(what: str, texts: list[str]) -> None:
     """Refuse names and values that are not valid Unicode before anything encodes them (HubSpot
-    signs the URL, loggers write headers): a lone surrogate would otherwise be a 500. `texts`
-    holds them by what they are ("header", ...). ASCII, nearly every request, is answered by one
-    check of them all, without encoding anything."""
-    if "".join([text for group in texts.values() for text in group]).isascii():
-        return
-    for what, group in texts.items():
-        try:
-            "".join(group).encode("utf-8")
-        except UnicodeEncodeError:  # a lone UTF-16 surrogate
-            raise MalformedRequest(f"a {what} is not valid Unicode") from None
+    signs the URL, loggers write headers): a lone surrogate would otherwise be a 500."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate
+        raise MalformedRequest(f"a {what} is not valid Unicode") from None
 
 
-def webhook_request(event: Mapping[str, Any], source: str, configured_url: str | None) -> WebhookRequest:
+def webhook_request(
+    event: Mapping[str, Any], source: str, configured_url: str | None, *, with_url: bool = True
+) -> WebhookRequest:
+    """What the sender sent. `with_url`: whether to work out the URL it called (only schemes
+    that sign it need it; see Scheme.signs_url)."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items() if value is not None}
     query = {name: value for name, value in (event.get("queryStringParameters") or {}).items() if value is not None}
     multi = event.get("multiValueQueryStringParameters") or {}
-    _require_unicode(
-        {
-            "header": [*headers, *(value for value in headers.values() if isinstance(value, str))],
-            "query parameter": [
+    host = (event.get("requestContext") or {}).get("domainName") or ""
+    # Nearly every request is ASCII throughout: answered without encoding anything.
+    multi_values = chain.from_iterable(multi.values())
+    if not _is_ascii_text(headers, headers.values(), query, query.values(), multi_values, [host]):
+        _require_unicode("header", [*headers, *(value for value in headers.values() if isinstance(value, str))])
+        _require_unicode(
+            "query parameter",
+            [
                 *query,
                 *(v for v in query.values() if isinstance(v, str)),
                 *(str(v) for vs in multi.values() for v in vs or []),
             ],
-            "host": [str((event.get("requestContext") or {}).get("domainName") or "")],
-        }
-    )
+        )
+        _require_unicode("host", [str(host)])
     return WebhookRequest(
         source=source,
         headers=headers,
         body=raw_body(event),
         method=str(event.get("httpMethod") or "POST"),
-        url=public_url(event, headers, configured_url),
+        url=public_url(event, headers, configured_url) if with_url else "",
         query=dict(list(query.items())[:MAX_QUERY_PARAMETERS]) if len(query) > MAX_QUERY_PARAMETERS else query,
     )

@@ -81,6 +81,8 @@ class Scheme:
     signature_headers: ClassVar[tuple[str, ...]] = ()
     query_parameters: ClassVar[tuple[str, ...]] = ()
     success_status: ClassVar[int] = 202
+    # Whether the signature covers the URL the sender called (ingress.http.public_url works it out).
+    signs_url: ClassVar[bool] = False
 
     def coerce_secret(self, secret: Any) -> BaseModel:
         return secret if isinstance(secret, self.secret_model) else self.secret_model.model_validate(secret)

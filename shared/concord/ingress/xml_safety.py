@@ -9,7 +9,6 @@ bounded as well. The result is a small read-only tree with `{namespace}local` na
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NoReturn
 from xml.parsers import expat
 
@@ -18,12 +17,16 @@ from .errors import MalformedPayload
 MAX_ELEMENTS = 20_000
 
 
-@dataclass
 class Element:
-    tag: str  # "{namespace}local", or "local" outside any namespace
-    attributes: dict[str, str] = field(default_factory=dict)
-    children: list[Element] = field(default_factory=list)
-    _text: list[str] = field(default_factory=list, repr=False)
+    """One element: `tag` is "{namespace}local", or "local" outside any namespace."""
+
+    __slots__ = ("_text", "attributes", "children", "tag")
+
+    def __init__(self, tag: str, attributes: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.attributes: dict[str, str] = attributes if attributes is not None else {}
+        self.children: list[Element] = []
+        self._text: list[str] = []
 
     @property
     def text(self) -> str:
@@ -58,6 +61,13 @@ def parse_xml(body: bytes, max_depth: int, max_elements: int = MAX_ELEMENTS) -> 
     root = Element("")
     stack: list[Element] = [root]
     count = 0
+    names: dict[str, str] = {}  # expat's "namespace local" → "{namespace}local", for this document
+
+    def name_of(raw: str) -> str:
+        name = names.get(raw)
+        if name is None:
+            name = names[raw] = _name(raw)
+        return name
 
     def refuse_dtd(*_: object) -> None:
         raise _Refused("XML with a document type declaration is refused (SOAP messages have none)")
@@ -72,7 +82,7 @@ def parse_xml(body: bytes, max_depth: int, max_elements: int = MAX_ELEMENTS) -> 
             raise _Refused(f"XML has more than {max_elements} elements")
         if len(stack) > max_depth:
             raise _Refused(f"XML nesting deeper than {max_depth} levels")
-        element = Element(_name(name), {_name(k): v for k, v in attributes.items()})
+        element = Element(name_of(name), {name_of(k): v for k, v in attributes.items()} if attributes else {})
         stack[-1].children.append(element)
         stack.append(element)
 
@@ -90,6 +100,7 @@ def parse_xml(body: bytes, max_depth: int, max_elements: int = MAX_ELEMENTS) -> 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.buffer_text = True  # a text run in one call, not one per line or buffer boundary
     try:
         parser.Parse(body, True)
     except _Refused as refused:

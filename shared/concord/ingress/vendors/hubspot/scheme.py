@@ -31,6 +31,7 @@ class HubSpotScheme(Scheme):
         signature.V1_SIGNATURE_HEADER,
         signature.VERSION_HEADER,
     )
+    signs_url = True  # v3 signs method, URL, body and timestamp
 
     def verify(self, request: WebhookRequest, secret: Any, now: dt.datetime, tolerance: dt.timedelta) -> Verified:
         return signature.verify(secret, request, now, tolerance)
