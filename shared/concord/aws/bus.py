@@ -33,7 +33,7 @@ class BusEntry:
     @property
     def size(self) -> int:
         """The size EventBridge counts (Source, DetailType and Detail as UTF-8; no Time or Resources are sent)."""
-        return sum(len(text.encode("utf-8")) for text in (self.source, self.detail_type, self.detail))
+        return len(self.source.encode()) + len(self.detail_type.encode()) + len(self.detail.encode())
 
     def fits(self) -> bool:
         return self.size < PUT_EVENTS_MAX_BYTES

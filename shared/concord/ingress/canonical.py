@@ -10,6 +10,7 @@ retired version is refused; a deprecated one is published as sent (and counted: 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, create_model
@@ -42,16 +43,13 @@ def validation_details(error: ValidationError) -> list[dict[str, str]]:
     ][:20]
 
 
+@cache
 def _typed_delivery(event_model: type[Envelope]) -> type[CanonicalDelivery]:
-    """CanonicalDelivery whose data is the event type's payload model, so the body is validated in one pass."""
+    """CanonicalDelivery whose data is the event type's payload model, so a refusal names the
+    delivery's own fields. Built when a body of that type is first refused, not at import."""
     payload_model = event_model.model_fields["data"].annotation
     assert payload_model is not None, f"{event_model.__name__}.data has a type"
     return create_model(f"{event_model.__name__}Delivery", __base__=CanonicalDelivery, data=(payload_model, ...))
-
-
-_TYPED_DELIVERIES: dict[tuple[str, int], type[CanonicalDelivery]] = {
-    key: _typed_delivery(model) for key, model in EVENT_MODEL_BY_VERSION.items()
-}
 
 
 def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> CanonicalDelivery:
@@ -60,9 +58,10 @@ def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> Canoni
     version, foreign producer, then invalid data."""
     event_type = payload.get("type") if isinstance(payload, dict) else None
     version = payload.get("version", 1) if isinstance(payload, dict) else None
-    typed = None
+    event_model = None
     if isinstance(event_type, str) and isinstance(version, int):
-        typed = _TYPED_DELIVERIES.get((event_type, version))
+        event_model = EVENT_MODEL_BY_VERSION.get((event_type, version))
+    typed = _typed_delivery(event_model) if event_model is not None else None
     data_error: ValidationError | None = None
     if typed is not None:
         try:

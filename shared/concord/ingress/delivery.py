@@ -104,7 +104,7 @@ class AcceptedDelivery:
     @cached_property
     def bus_entries(self) -> tuple[BusEntry, ...]:
         """The events as PutEvents entries, serialized once (size check, idempotency record, PutEvents)."""
-        return tuple(bus_entry(event) for event in self.events)
+        return tuple([bus_entry(event) for event in self.events])
 
     @property
     def has_effect(self) -> bool:

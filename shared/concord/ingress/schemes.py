@@ -29,14 +29,15 @@ class StandardWebhooksScheme(Scheme):
     success_status = 202
 
     def coerce_secret(self, secret: Any) -> BaseModel:
+        if isinstance(secret, WebhookSecret):  # as webhook_source_secret hands it over
+            return secret
         if isinstance(secret, Sequence) and not isinstance(secret, (str, bytes)):
             # A bare list of signing secrets (validated where it was read).
             return WebhookSecret.model_construct(signing_secrets=list(secret))
         return super().coerce_secret(secret)
 
     def verify(self, request: WebhookRequest, secret: Any, now: dt.datetime, tolerance: dt.timedelta) -> Verified:
-        verified = standard_webhooks.verify(secret.signing_secrets, request.headers, request.body, now, tolerance)
-        return Verified(delivery_id=verified.delivery_id, timestamp=verified.timestamp)
+        return standard_webhooks.verify(secret.signing_secrets, request.headers, request.body, now, tolerance)
 
     def normalize(
         self,

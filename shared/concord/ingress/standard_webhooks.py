@@ -14,20 +14,14 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
+from .delivery import Verified
 from .errors import SignatureInvalid, SignatureMissing, TimestampOutOfTolerance
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = dt.timedelta(minutes=5)
 MAX_DELIVERY_ID_LENGTH = 256
-
-
-@dataclass(frozen=True)
-class VerifiedDelivery:
-    delivery_id: str
-    timestamp: dt.datetime
 
 
 @lru_cache(maxsize=16)
@@ -69,7 +63,7 @@ def verify(
     body: bytes,
     now: dt.datetime,
     tolerance: dt.timedelta = DEFAULT_TOLERANCE,
-) -> VerifiedDelivery:
+) -> Verified:
     """Check a delivery against every active secret; headers must have lower-case names."""
     delivery_id = headers.get("webhook-id", "")
     raw_timestamp = headers.get("webhook-timestamp", "")
@@ -92,7 +86,7 @@ def verify(
         expected = _signature_bytes(secret, delivery_id, int(raw_timestamp), body)
         # Compare against every offered signature (constant time each) so timing reveals nothing.
         if any([hmac.compare_digest(expected, candidate) for candidate in offered]):
-            return VerifiedDelivery(delivery_id=delivery_id, timestamp=timestamp)
+            return Verified(delivery_id=delivery_id, timestamp=timestamp)
     raise SignatureInvalid("no valid v1 signature for this source")
 
 

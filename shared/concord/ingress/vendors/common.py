@@ -30,9 +30,13 @@ def parse_vendor(model: type[BaseModel], payload: Any, what: str) -> Any:
         raise InvalidEvent(f"body is not a {what}", validation_details(error)) from error
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical_json(value: Any) -> bytes:
     """A stable serialization (sorted keys, no spaces) for hashing parsed content."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return _CANONICAL_ENCODER.encode(value).encode()
 
 
 def parse_vendor_datetime(raw: str | None, default: dt.datetime) -> dt.datetime:

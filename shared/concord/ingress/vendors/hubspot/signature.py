@@ -63,6 +63,8 @@ class HubSpotSecret(BaseModel):
 
 
 def signed_uri(url: str) -> str:
+    if "%" not in url:  # nearly every URL: nothing to decode
+        return url
     return _ENCODED.sub(lambda m: _DECODED[m.group(0).upper()], url)
 
 
