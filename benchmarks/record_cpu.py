@@ -99,6 +99,15 @@ def sample_deliveries() -> dict[str, tuple[str, senders.Sent]]:
             "quickbooks",
             senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy()),
         ),
+        "quickbooks invoice created (CloudEvents)": (
+            "quickbooks",
+            senders.quickbooks(
+                "quickbooks",
+                QBO_TOKEN,
+                senders.quickbooks_cloudevents("qbo.invoice.created.v1"),
+                content_type="application/cloudevents-batch+json",
+            ),
+        ),
         "salesforce Account (outbound message)": (
             "salesforce",
             senders.salesforce(

@@ -37,7 +37,10 @@ class Element:
         return self.tag.rsplit("}", 1)[-1]
 
     def find(self, tag: str) -> Element | None:
-        return next((child for child in self.children if child.tag == tag), None)
+        for child in self.children:
+            if child.tag == tag:
+                return child
+        return None
 
     def find_all(self, tag: str) -> list[Element]:
         return [child for child in self.children if child.tag == tag]

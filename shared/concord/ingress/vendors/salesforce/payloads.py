@@ -43,34 +43,42 @@ class OutboundMessage(VendorModel):
     notifications: Annotated[list[Notification], Field(min_length=1, max_length=100)]
 
 
+# Qualified names as the parsed tree spells them ("{namespace}local"), built once.
+_ENVELOPE, _BODY = f"{{{SOAP_ENV}}}Envelope", f"{{{SOAP_ENV}}}Body"
+_NOTIFICATIONS, _NOTIFICATION = f"{{{OUTBOUND}}}notifications", f"{{{OUTBOUND}}}Notification"
+_ID, _SOBJECT = f"{{{OUTBOUND}}}Id", f"{{{OUTBOUND}}}sObject"
+_ORGANIZATION_ID, _ACTION_ID = f"{{{OUTBOUND}}}OrganizationId", f"{{{OUTBOUND}}}ActionId"
+_NIL, _TYPE = f"{{{XSI}}}nil", f"{{{XSI}}}type"
+
+
 def _text(element: Element | None) -> str | None:
-    if element is None or element.attributes.get(f"{{{XSI}}}nil") == "true":
+    if element is None or element.attributes.get(_NIL) == "true":
         return None
     return element.text.strip()
 
 
 def outbound_message(envelope: Element) -> dict:
     """The message's parts as plain data (validated by OutboundMessage), or InvalidEvent."""
-    body = envelope.find(f"{{{SOAP_ENV}}}Body") if envelope.tag == f"{{{SOAP_ENV}}}Envelope" else None
-    notifications = body.find(f"{{{OUTBOUND}}}notifications") if body is not None else None
+    body = envelope.find(_BODY) if envelope.tag == _ENVELOPE else None
+    notifications = body.find(_NOTIFICATIONS) if body is not None else None
     if notifications is None:
         raise InvalidEvent("body is not a Salesforce outbound message (SOAP Envelope/Body/notifications)")
     parsed = []
-    for notification in notifications.find_all(f"{{{OUTBOUND}}}Notification"):
-        sobject = notification.find(f"{{{OUTBOUND}}}sObject")
+    for notification in notifications.find_all(_NOTIFICATION):
+        sobject = notification.find(_SOBJECT)
         parsed.append(
             {
-                "Id": _text(notification.find(f"{{{OUTBOUND}}}Id")),
+                "Id": _text(notification.find(_ID)),
                 "sObject": None
                 if sobject is None
                 else {
-                    "type": sobject.attributes.get(f"{{{XSI}}}type", "").rsplit(":", 1)[-1],
+                    "type": sobject.attributes.get(_TYPE, "").rsplit(":", 1)[-1],
                     "fields": {child.local_name: _text(child) for child in sobject.children},
                 },
             }
         )
     return {
-        "OrganizationId": _text(notifications.find(f"{{{OUTBOUND}}}OrganizationId")),
-        "ActionId": _text(notifications.find(f"{{{OUTBOUND}}}ActionId")),
+        "OrganizationId": _text(notifications.find(_ORGANIZATION_ID)),
+        "ActionId": _text(notifications.find(_ACTION_ID)),
         "notifications": parsed,
     }
