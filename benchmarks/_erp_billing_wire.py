@@ -75,9 +75,10 @@ class RecordingVendor:
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.inner.name
 
     def new_tenant(self, name: str) -> Tenant:
         return self.inner.new_tenant(name)
