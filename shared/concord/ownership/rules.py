@@ -76,6 +76,15 @@ class SystemOfRecord(BaseModel):
         ownership = self.objects[object_type]
         return ownership.fields.get(field, ownership.authority) if field else ownership.authority
 
+    def markdown(self) -> str:
+        """The table as docs/governance.md shows it: each object, its authority, and the fields
+        another system owns."""
+        rows = ["| object | authority | fields another system owns |", "|---|---|---|"]
+        for name, ownership in sorted(self.objects.items()):
+            fields = ", ".join(f"`{field}`: {owner.value}" for field, owner in sorted(ownership.fields.items()))
+            rows.append(f"| {name} | {ownership.authority.value} | {fields or 'none'} |")
+        return "\n".join(rows) + "\n"
+
 
 @dataclass(frozen=True)
 class FieldDecision:

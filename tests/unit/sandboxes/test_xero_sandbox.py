@@ -8,14 +8,21 @@ guides/idempotent-requests/idempotency."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from concord.local.sandboxes.kit import SandboxServer
-from concord.local.sandboxes.xero import ORGANISATION_ID, XeroSandbox
+from concord.local.sandboxes.xero import (
+    DEFAULT_CLIENT,
+    FIRST_REFRESH_TOKEN,
+    OAUTH_APP,
+    ORGANISATION_ID,
+    XeroSandbox,
+    XeroTenant,
+)
 from concord.local.scenarios.xero import Organisation
 from tests.unit.connectors.xero import spec
 
@@ -142,3 +149,46 @@ def test_over_the_minute_limit_is_a_429_with_retry_after_and_the_problem() -> No
     assert [s.status_code for s in statuses] == [200, 200, 200, 429]
     assert statuses[-1].headers["Retry-After"] == "7" and statuses[-1].headers["X-Rate-Limit-Problem"] == "minute"
     assert (other_org.status_code, no_token.status_code) == (403, 401)
+
+
+def _refresher(server: SandboxServer) -> Callable[..., httpx.Response]:
+    def refresh(
+        token: str, client_id: str = OAUTH_APP.client_id, secret: str = "concord-xero-oauth-secret"
+    ) -> httpx.Response:
+        return httpx.post(
+            f"{server.url}/erp/connect/token",
+            data={"grant_type": "refresh_token", "refresh_token": token},
+            auth=(client_id, secret),  # HTTP Basic, as Xero's auth flow shows
+        )
+
+    return refresh
+
+
+# https://developer.xero.com/documentation/guides/oauth2/auth-flow/ (Refreshing access tokens: a new
+# refresh token with each access token) and https://developer.xero.com/faq/oauth2 (30-minute access
+# tokens; refresh tokens expire after 60 days unused)
+def test_an_app_refresh_rotates_and_a_spent_or_60_day_unused_token_is_refused() -> None:
+    with SandboxServer(XeroSandbox(), ["erp"]) as server:
+        tenant = server.tenant("erp")
+        assert isinstance(tenant, XeroTenant)
+        refresh = _refresher(server)
+        first = refresh(FIRST_REFRESH_TOKEN)
+        spent_again = refresh(FIRST_REFRESH_TOKEN)
+        bearer = {"Authorization": f"Bearer {first.json()['access_token']}", "xero-tenant-id": ORGANISATION_ID}
+        contacts = httpx.get(f"{server.url}/erp/api.xro/2.0/Contacts", headers=bearer)
+        wrong_secret = refresh(first.json()["refresh_token"], secret="not-the-secret")
+        custom_connection = refresh(first.json()["refresh_token"], DEFAULT_CLIENT.client_id, "concord-xero-secret")
+        issued = tenant.refresh_tokens.now()
+        tenant.refresh_tokens.now = lambda: issued + dt.timedelta(days=59)
+        second = refresh(first.json()["refresh_token"])  # unused for 59 days: still alive (refused calls spend nothing)
+        tenant.refresh_tokens.now = lambda: issued + dt.timedelta(days=59 + 61)
+        expired = refresh(second.json()["refresh_token"])
+
+    assert first.status_code == 200 and first.json()["expires_in"] == 1800
+    assert first.json()["refresh_token"] not in (FIRST_REFRESH_TOKEN, "")
+    assert "offline_access" in first.json()["scope"].split()
+    assert (spent_again.status_code, spent_again.json()) == (400, {"error": "invalid_grant"})
+    assert contacts.status_code == 200
+    assert [wrong_secret.json(), custom_connection.json()] == [{"error": "invalid_client"}] * 2
+    assert second.status_code == 200 and second.json()["refresh_token"] != first.json()["refresh_token"]
+    assert (expired.status_code, expired.json()) == (400, {"error": "invalid_grant"})

@@ -2,7 +2,7 @@
 
 The app is registered in Intuit's developer portal with the `com.intuit.quickbooks.accounting`
 scope; a person connects it to the company once (authorization code), and the refresh token of
-that consent goes into the secret. Concord then rotates it (tokens.py) and writes each new one
+that consent goes into the secret. Concord then rotates it (kit/rotation.py) and writes each new one
 back to the same secret.
 https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
 """
@@ -17,19 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from concord.errors import ConfigurationError
 
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.rotation import RotatingRefreshToken, shared_rotation
 from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
-from .client import QuickBooksClient, QuickBooksErrors
-from .tokens import (
-    TOKEN_URL,
-    ConnectionVault,
-    DynamoDbRefreshLock,
-    InMemoryRefreshLock,
-    InMemoryVault,
-    RefreshLock,
-    RotatingRefreshToken,
-    SecretsManagerVault,
-)
+from .client import QuickBooksClient
+from .tokens import TOKEN_URL, token_endpoint
 
 API_URL = "https://quickbooks.api.intuit.com"
 MINOR_VERSION = 75
@@ -98,31 +90,12 @@ def rate_budget(connection: QuickBooksConnection, context: ConnectorContext) -> 
     return in_memory_budget(connection.rate.policy(), key)
 
 
-def token_sharing(raw: dict[str, Any], context: ConnectorContext) -> tuple[ConnectionVault, RefreshLock]:
-    """The secret and the lock every process of this realm shares; in-process stand-ins when the
-    context names no secret or table (unit tests)."""
-    realm = str(raw.get("realm_id"))
-    vault: ConnectionVault = InMemoryVault(raw)
-    if context.secret_name:
-        from concord.aws.clients import client
-
-        vault = SecretsManagerVault(context.secret_name, context.reload_connection, client("secretsmanager"))
-    lock: RefreshLock = InMemoryRefreshLock()
-    if context.rate_budget_table:
-        from concord.aws.clients import resource
-
-        table = resource("dynamodb").Table(context.rate_budget_table)
-        lock = DynamoDbRefreshLock(table, f"lock#quickbooks#{realm}")
-    return vault, lock
-
-
 def open_client(
     raw: dict[str, Any], context: ConnectorContext, transport: httpx.BaseTransport | None = None
 ) -> QuickBooksClient:
     connection = parse_connection(raw)
-    vault, lock = token_sharing(raw, context)
-    errors = QuickBooksErrors()
-    auth = RotatingRefreshToken(token_url=connection.token_url, vault=vault, lock=lock, errors=errors)
+    vault, lock = shared_rotation("quickbooks", connection.realm_id, raw, context)
+    auth = RotatingRefreshToken(endpoint=token_endpoint(connection.token_url), vault=vault, lock=lock)
     return QuickBooksClient(
         base_url=connection.company_root,
         realm_id=connection.realm_id,

@@ -16,7 +16,7 @@ def connect(
 ) -> XeroErp:
     """The ERP connector of the organisation `connection` names (the registry allows only the ERP role)."""
     settings = parse_connection(connection)
-    return XeroErp(open_client(settings, context, transport), settings.account_code)
+    return XeroErp(open_client(connection, context, transport), settings.account_code)
 
 
 __all__ = ["CAPABILITIES", "XeroConnection", "XeroErp", "connect"]

@@ -1,12 +1,14 @@
-"""Xero's connection (the ERP role's secret) and the client built from it.
+"""Xero's connection (the ERP role's secret) and the client built from it, in one of two shapes:
 
-Auth is a Custom Connection: an app of the firm's Xero organisation that trades its client id
-and secret for a 30-minute access token (client credentials grant) at Xero's identity server,
-for that one organisation. The token is cached and renewed a minute before it expires.
-https://developer.xero.com/documentation/guides/oauth2/custom-connections/
+- `"auth": "custom_connection"` (the default): an app of the firm's Xero organisation that trades
+  its client id and secret for a 30-minute access token (client credentials grant) at Xero's
+  identity server, for that one organisation.
+  https://developer.xero.com/documentation/guides/oauth2/custom-connections/
+- `"auth": "oauth2"`: a standard app a user of the organisation authorised once (authorization
+  code with `offline_access`); its refresh token rotates on every refresh, so one process at a
+  time refreshes and writes the new one back to the secret (tokens.py, kit/rotation.py).
 
-The other shape, a standard OAuth2 app with rotating refresh tokens, is not supported: its
-rotated refresh token would have to be written back to the secret under a lock.
+Either way the access token is cached and renewed a minute before it expires.
 """
 
 from __future__ import annotations
@@ -15,21 +17,23 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from concord.errors import ConfigurationError
 
 from ..kit.auth import ClientSecret, OAuth2ClientCredentials
 from ..kit.budget import BudgetPolicy, RateBudget, dynamodb_budget, in_memory_budget
+from ..kit.rotation import RotatingRefreshToken, shared_rotation
 from ..kit.urls import SystemUrl
 from ..registry import ConnectorContext
 from .budget import OrganisationBudget
 from .client import XeroClient, XeroErrors
+from .tokens import TOKEN_LIFETIME, TOKEN_URL, token_endpoint
 
 API_URL = "https://api.xero.com/api.xro/2.0"
-TOKEN_URL = "https://identity.xero.com/connect/token"
-TOKEN_LIFETIME = 30 * 60
 DAY = 86_400.0
+# Renew an access token this long before it expires: a 30-minute token serves 29 minutes.
+REFRESH_MARGIN = 60.0
 
 
 class _Strict(BaseModel):
@@ -63,13 +67,19 @@ class RateSettings(_Strict):
 
 
 class XeroConnection(_Strict):
-    """The ERP role's secret: {"kind": "xero", "tenant_id", "client_id", "client_secret",
-    "account_code"?, "rate"?}."""
+    """The ERP role's secret: {"kind": "xero", "auth"?, "tenant_id", "client_id", "client_secret",
+    "refresh_token" (oauth2 only), "account_code"?, "rate"?}, plus what Concord writes back on
+    each OAuth2 refresh ("refresh_token", "access_token", "access_token_expires_at")."""
 
     kind: Literal["xero"]
+    auth: Literal["custom_connection", "oauth2"] = "custom_connection"
     tenant_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")  # the organisation (xero-tenant-id)
     client_id: str = Field(min_length=1)
     client_secret: SecretStr
+    # OAuth2 only: the first consent's refresh token, then each rotated one Concord writes back.
+    refresh_token: SecretStr | None = Field(default=None, validate_default=True)
+    access_token: SecretStr | None = None
+    access_token_expires_at: float | None = None
     # The scopes granted to the custom connection (None: all it was given).
     scope: str | None = None
     # The revenue account of invoice lines whose item sets none (Xero's demo company: 200 Sales).
@@ -77,6 +87,16 @@ class XeroConnection(_Strict):
     api_url: SystemUrl = API_URL  # https; http only to loopback (the local stack)
     token_url: SystemUrl = TOKEN_URL
     rate: RateSettings = RateSettings()
+
+    @field_validator("refresh_token")
+    @classmethod
+    def _refresh_token_only_with_oauth2(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        oauth2 = info.data.get("auth") == "oauth2"
+        if oauth2 and value is None:
+            raise ValueError("required with auth oauth2")
+        if not oauth2 and value is not None:
+            raise ValueError('only with auth "oauth2" (a custom connection has none)')
+        return value
 
 
 def parse_connection(raw: dict[str, Any]) -> XeroConnection:
@@ -113,11 +133,9 @@ def _credentials(first: XeroConnection, context: ConnectorContext) -> Callable[[
     return load
 
 
-def open_client(
-    connection: XeroConnection, context: ConnectorContext, transport: httpx.BaseTransport | None = None
-) -> XeroClient:
+def _custom_connection(connection: XeroConnection, context: ConnectorContext) -> httpx.Auth:
     # https://developer.xero.com/documentation/guides/oauth2/client-credentials/
-    auth = OAuth2ClientCredentials(
+    return OAuth2ClientCredentials(
         vendor="xero",
         token_url=connection.token_url,
         scope=connection.scope,
@@ -125,10 +143,24 @@ def open_client(
         errors=XeroErrors(),
         default_lifetime=TOKEN_LIFETIME,
     )
+
+
+def _oauth2(connection: XeroConnection, raw: dict[str, Any], context: ConnectorContext) -> httpx.Auth:
+    vault, lock = shared_rotation("xero", connection.tenant_id, raw, context)
+    return RotatingRefreshToken(
+        endpoint=token_endpoint(connection.token_url), vault=vault, lock=lock, refresh_margin=REFRESH_MARGIN
+    )
+
+
+def open_client(
+    raw: dict[str, Any], context: ConnectorContext, transport: httpx.BaseTransport | None = None
+) -> XeroClient:
+    connection = parse_connection(raw)
+    oauth2 = connection.auth == "oauth2"
     return XeroClient(
         base_url=connection.api_url,
         tenant_id=connection.tenant_id,
-        auth=auth,
+        auth=_oauth2(connection, raw, context) if oauth2 else _custom_connection(connection, context),
         budget=rate_budget(connection, context),
         max_wait=connection.rate.max_wait_seconds,
         transport=transport,

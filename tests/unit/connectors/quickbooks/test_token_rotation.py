@@ -16,8 +16,8 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from concord.connectors.quickbooks.client import QuickBooksErrors
-from concord.connectors.quickbooks.tokens import DynamoDbRefreshLock, RotatingRefreshToken, SecretsManagerVault
+from concord.connectors.kit.rotation import DynamoDbRefreshLock, RotatingRefreshToken, SecretsManagerVault
+from concord.connectors.quickbooks.tokens import token_endpoint
 from concord.errors import ConfigurationError
 
 SECRET = "concord/test/erp"
@@ -39,7 +39,7 @@ class IntuitTokens:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == "oauth.test":
             if self.hold is not None:
-                self.hold.wait(timeout=5)  # keep the writer inside its refresh while the other tries
+                self.hold.wait(timeout=30)  # keep the writer inside its refresh while the other tries
             token = parse_qs(request.content.decode())["refresh_token"][0]
             with self._lock:
                 self.spent[token] += 1
@@ -94,10 +94,9 @@ def _auth(table: Any, secrets: Any, lock: DynamoDbRefreshLock | None = None) -> 
         return dict(json.loads(secrets.get_secret_value(SecretId=SECRET)["SecretString"]))
 
     return RotatingRefreshToken(
-        token_url=TOKEN_URL,
+        endpoint=token_endpoint(TOKEN_URL),
         vault=SecretsManagerVault(SECRET, reload, secrets),
         lock=lock or DynamoDbRefreshLock(table, "lock#quickbooks#1"),
-        errors=QuickBooksErrors(),
         poll_seconds=0.01,
     )
 
@@ -120,7 +119,7 @@ def test_two_concurrent_refreshers_spend_the_refresh_token_once(aws: tuple[Any, 
     threads = [threading.Thread(target=process) for _ in range(2)]
     for thread in threads:
         thread.start()
-    refused.wait(timeout=5)  # the second process found the lock taken...
+    refused.wait(timeout=30)  # the second process found the lock taken...
     release.set()  # ...before the writer's refresh answered
     for thread in threads:
         thread.join()

@@ -1,6 +1,7 @@
 """The Xero sandbox (Accounting API 2.0): one organisation per sandbox tenant, under `/<tenant>`:
 
-    POST /<tenant>/connect/token                      client credentials (a Custom Connection)
+    POST /<tenant>/connect/token                      client credentials (a Custom Connection) or
+                                                      refresh_token (an OAuth2 app; rotates: identity.py)
     GET|PUT|POST /<tenant>/api.xro/2.0/Contacts[/<id or ContactNumber>]
     GET|PUT|POST /<tenant>/api.xro/2.0/Invoices[/<id>]
     GET|PUT      /<tenant>/api.xro/2.0/Payments[/<id>]
@@ -27,10 +28,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..kit import BadJson, OAuthClient, RecordStore, Request, RequestBudget, Response, StoreLayout, Tenant, TokenIssuer
-from ..kit.oauth import Grant
 from . import routes
 from .books import Books, ms_date
 from .errors import XeroError, problem, validation
+from .identity import FIRST_REFRESH_TOKEN, OAUTH_APP, RefreshTokens, answer_token
 
 ORGANISATION_ID = "2f8f6c4e-4a5e-4d7b-9e0f-7c3b1a9d5e21"
 API_PREFIX = "/api.xro/2.0/"
@@ -54,7 +55,9 @@ class AppLimits:
 
 @dataclass
 class XeroTenant(Tenant):
-    clients: tuple[OAuthClient, ...] = (DEFAULT_CLIENT, FINANCE_CLIENT)
+    clients: tuple[OAuthClient, ...] = (DEFAULT_CLIENT, FINANCE_CLIENT)  # custom connections
+    oauth_apps: tuple[OAuthClient, ...] = (OAUTH_APP,)
+    refresh_tokens: RefreshTokens = field(default_factory=RefreshTokens)
     limits: dict[str, AppLimits] = field(default_factory=dict)
     per_day: int = 5000
     replays: dict[str, Response] = field(default_factory=dict)
@@ -68,12 +71,12 @@ class XeroTenant(Tenant):
         self.books().seed_items()
 
     def limits_of(self, client_id: str) -> AppLimits:
-        """The app's limits; Concord's app counts on the tenant's budget (the control API's)."""
+        """The app's limits; Concord's apps count on the tenant's budget (the control API's)."""
         with self.lock:
             if client_id not in self.limits:
                 minute = (
                     self.budget
-                    if client_id == DEFAULT_CLIENT.client_id
+                    if client_id in (DEFAULT_CLIENT.client_id, OAUTH_APP.client_id)
                     else RequestBudget(self.budget.allocation, self.budget.window_seconds)
                 )
                 self.limits[client_id] = AppLimits(minute, RequestBudget(self.per_day, 86_400.0))
@@ -104,13 +107,20 @@ class XeroSandbox:
             per_day=self.per_day,
         )
         tenant.books().seed_items()
+        tenant.refresh_tokens.issue_first(OAUTH_APP.client_id, FIRST_REFRESH_TOKEN)
         return tenant
 
     def handle(self, tenant: Tenant, request: Request) -> Response:
         assert isinstance(tenant, XeroTenant)
         try:
             if request.path == "/connect/token" and request.method == "POST":
-                return self._token(tenant, request)
+                return answer_token(
+                    request,
+                    connections=tenant.clients,
+                    apps=tenant.oauth_apps,
+                    issuer=tenant.tokens,
+                    refresh_tokens=tenant.refresh_tokens,
+                )
             if not request.path.startswith(API_PREFIX):
                 raise problem(404, "NotFound", "The resource you're looking for cannot be found")
             return self._api(tenant, request)
@@ -163,21 +173,6 @@ class XeroSandbox:
     def _throttled(self, problem_name: str) -> XeroError:
         headers = {"Retry-After": str(self.retry_after_seconds), "X-Rate-Limit-Problem": problem_name}
         return problem(429, "TooManyRequests", f"Rate limit exceeded: {problem_name}", headers)
-
-    def _token(self, tenant: XeroTenant, request: Request) -> Response:
-        form = request.form()
-        if form.get("grant_type") != "client_credentials":
-            return Response(400, {"error": "unsupported_grant_type"})
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        for client in tenant.clients:
-            known = client.client_secret.get_secret_value() if client.client_secret else ""
-            if client_id == client.client_id and secret == known:
-                token = tenant.tokens.issue(Grant(client.client_id, None))
-                scope = form.get("scope") or "accounting.transactions accounting.contacts accounting.settings"
-                return Response(
-                    200, {"access_token": token, "expires_in": 1800, "token_type": "Bearer", "scope": scope}
-                )
-        return Response(400, {"error": "invalid_client"})
 
 
 def _envelope() -> dict[str, Any]:
