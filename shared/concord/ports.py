@@ -23,6 +23,9 @@ from typing import Protocol, runtime_checkable
 from .domain import (
     ApprovedTime,
     ChangePage,
+    Contact,
+    ContactDetails,
+    ContactUpdate,
     ContractTerms,
     CrmCapabilities,
     Customer,
@@ -140,6 +143,36 @@ class PsaPort(ChangeSource, Protocol):
 
     def rename_client(self, client_id: str, name: str) -> None:
         """Rename the PSA's client record (never called when clients are CRM accounts)."""
+        ...
+
+
+# --- contacts: a capability (capabilities.contacts), not part of every port ----------------------
+
+
+@runtime_checkable
+class CrmContacts(Protocol):
+    """A CRM that keeps the people of its accounts (capabilities.contacts)."""
+
+    def get_contact(self, contact_id: str) -> Contact:
+        """The contact with its account (NotFound if there is none)."""
+        ...
+
+
+@runtime_checkable
+class ContactBook(Protocol):
+    """An ERP whose customers, or a PSA whose clients, keep their people (capabilities.contacts).
+    organization_id is the customer's (ERP) or client's (PSA) id."""
+
+    def create_contact(self, organization_id: str, details: ContactDetails) -> str:
+        """Add the person to the customer or client; returns the contact's id."""
+        ...
+
+    def get_contact(self, contact_id: str) -> Contact:
+        """The contact (NotFound if there is none)."""
+        ...
+
+    def update_contact(self, contact_id: str, changes: ContactUpdate) -> None:
+        """Write only the fields `changes` sets."""
         ...
 
 

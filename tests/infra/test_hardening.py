@@ -23,6 +23,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
+    "contacts": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "enrichment": (
         {"crm", "psa", "erp"},
         {
@@ -55,6 +56,7 @@ SOURCE_OF = {
     "DriftDetected": "concord",
     "OpportunityClosedWon": "crm",
     "AccountChanged": "crm",
+    "ContactChanged": "crm",
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
     "PaymentReceived": "erp",

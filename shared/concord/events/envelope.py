@@ -78,6 +78,13 @@ class AccountChangedEvent(Envelope):
     data: p.AccountChanged
 
 
+class ContactChangedEvent(Envelope):
+    type: Literal["ContactChanged"] = "ContactChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.CRM] = System.CRM
+    data: p.ContactChanged
+
+
 class ProjectActivatedEvent(Envelope):
     type: Literal["ProjectActivated"] = "ProjectActivated"
     version: Literal[1] = 1
@@ -163,6 +170,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     SyncExceptionRaisedEvent,
     DriftDetectedEvent,
     ChangeNotifiedEvent,
+    ContactChangedEvent,
 )
 
 EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {model.model_fields["type"].default: model for model in EVENT_MODELS}
