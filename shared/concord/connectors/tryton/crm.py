@@ -16,6 +16,7 @@ from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
 from . import lookups, mapping, names, status_notes
+from .contacts import TrytonContacts
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonRpcClient
@@ -34,13 +35,13 @@ RECORD_TYPES = RecordTypes(
         "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
     },
 )
-CAPABILITIES = CrmCapabilities()
+CAPABILITIES = CrmCapabilities(contacts=True)  # the people of a party (contacts.py)
 FINANCIAL_STATUS = status_notes.NotedStatus(
     Model.OPPORTUNITY, "opportunity", names.FINANCIAL_STATUS_NOTE, mapping.financial_status_note
 )
 
 
-class TrytonCrm(TrytonPolled, CrmPort):
+class TrytonCrm(TrytonPolled, TrytonContacts, CrmPort):
     """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
     legal_entity: of every customer (a Tryton company is one legal entity; Concord's

@@ -26,6 +26,7 @@ from concord.events.types import Money
 from concord.ports import PsaPort
 
 from . import lookups, mapping, names, status_notes
+from .contacts import TrytonContacts
 from .names import CONCORD_REF, MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonPermanentError, TrytonRpcClient
@@ -50,7 +51,7 @@ RECORD_TYPES = RecordTypes(
     },
 )
 # A Tryton party is the PSA's own client record (not the CRM's account).
-CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
+CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False, contacts=True)  # a client's people: contacts.py
 BILLING_STATUS = status_notes.NotedStatus(
     Model.WORK, "project", names.BILLING_STATUS_NOTE, mapping.billing_status_note, [["type", "=", "project"]]
 )
@@ -58,7 +59,7 @@ BILLING_STATUS = status_notes.NotedStatus(
 INVOICE_METHOD = "timesheet"
 
 
-class TrytonPsa(TrytonPolled, PsaPort):
+class TrytonPsa(TrytonPolled, TrytonContacts, PsaPort):
     """PsaPort over one TrytonRpcClient of the `psa` database (not thread-safe, as the client)."""
 
     record_types = RECORD_TYPES

@@ -7,6 +7,7 @@ from __future__ import annotations
 from concord.domain import BatchLimits, DraftInvoices, ErpCapabilities, LineRefs
 from concord.ports import ErpPort
 
+from ..contacts import TrytonContacts
 from ..names import MODIFIED_AT, Model
 from ..polling import RecordTypes, TrytonPolled
 from .billing import INVOICE_LINE_BATCH_LIMIT, TrytonErpBilling
@@ -50,11 +51,18 @@ CAPABILITIES = ErpCapabilities(
     contract_objects=True,
     billing_terms_per_customer=True,
     batch_limits=BatchLimits(invoice_lines=INVOICE_LINE_BATCH_LIMIT),
+    contacts=True,  # the customer's people (contacts.py)
 )
 
 
 class TrytonErp(
-    TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables, TrytonErpProjectAccounting, ErpPort
+    TrytonPolled,
+    TrytonErpCustomers,
+    TrytonErpBilling,
+    TrytonErpReceivables,
+    TrytonErpProjectAccounting,
+    TrytonContacts,
+    ErpPort,
 ):
     """ErpPort over one TrytonRpcClient of the `erp` database (not thread-safe, as the client)."""
 
