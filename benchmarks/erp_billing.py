@@ -1,22 +1,41 @@
 """A billing run of N approved time entries (N invoice lines on one project) through Concord's
 billing flow (concord.sync.billing) and each ERP connector available in-process, against its
-sandbox, counting the ERP calls by kind as the sandbox saw them.
+sandbox, counting the ERP calls by kind as the sandbox saw them. The ERPs: NetSuite, Business
+Central, Dynamics 365 Finance (ERPS, in _erp_billing_accounts.py, says what each connector calls).
 
 The floor of a run is the vendor's batch floor: ceil(N / batch_limits.invoice_lines) line writes,
-plus the reads the connector declares (DECLARED_READS: per write, the look-up of lines already
-billed before it and of the line ids after it, and the order's status; per run, the draft and
-item look-ups). The ratio is the calls answered (token requests apart) over that floor.
+plus the calls the connector declares (DeclaredCalls: reads per write, such as the lines already
+billed and the draft's status; per run, the draft look-up, and the draft's creation where the
+vendor's draft is a record of its own). The ratio is the calls answered (token requests apart)
+over that floor.
+
+How a call is counted: one HTTP request to the vendor is one call, whatever it carries. A `$batch`
+(Business Central's JSON batch of up to 100 operations, Finance's multipart change set) is one
+write: the request is what both vendors' limits count. Business Central's limit is 6,000 requests
+per 5-minute window per user or service principal, and Microsoft recommends batching to "perform
+multiple operations in one call"; its docs do not count a batch's operations separately, and the
+sandbox takes one request of the allocation per `$batch`.
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-rate-limits
+https://learn.microsoft.com/en-us/training/modules/work-with-api/4-limits/
+Finance throttles by its resource-based service protection limits (the per-user request counts
+are optional and removed from version 10.0.36), answering 429 with Retry-After: the calls here
+are HTTP requests too, a change set one of them.
+https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/service-protection-api-limits
+
 Each ERP runs twice, on a fresh account:
   clean      no fault: the calls against the floor (goal: at most 1.1x)
   throttled  the account's request allocation runs out after half the floor's calls and refills
-             over a short rolling window (NetSuite answers 429): failed records come back after
-             their retry_after or the visibility timeout, as SQS redelivers them
+             over a short rolling window (each sandbox's own throttle: NetSuite, Business Central
+             and Finance answer 429 with Retry-After): failed records come back after their
+             retry_after or the visibility timeout, as SQS redelivers them
+Time in a run is simulated where it waits: the queue's waits (visibility timeouts, Retry-After)
+and the connector's rate budget's advance a clock that the sandbox's allocation window reads too,
+so the throttle bites at the same call on any machine, however slow, and a wait costs no wall time
+(SimulatedClock; waited_seconds is the simulated time a run spent waiting).
 Lost = entries whose line is not on the ERP; doubled = a concord_ref on more than one line
 (read straight from the sandbox's store); registry = lines Concord linked in its registry.
 
     .venv/bin/python -m benchmarks.erp_billing --lines 1000
-
-Business Central and Dynamics 365 Finance join with an entry in ERPS.
 """
 
 from __future__ import annotations
@@ -26,22 +45,16 @@ import datetime as dt
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from concord.connectors import netsuite
-from concord.connectors.registry import ConnectorContext, Role
+from concord.connectors.kit.budget import in_memory_budget
 from concord.domain import Customer
 from concord.errors import ConcordError
 from concord.events import new_event
 from concord.events.envelope import TimeApprovedEvent
 from concord.events.types import Address, System
-from concord.local.sandboxes.kit import SandboxServer
 from concord.local.sandboxes.kit.tenant import Call
-from concord.local.sandboxes.netsuite import NetSuiteSandbox
-from concord.local.vendors import netsuite_connection
 from concord.observability import logger
 from concord.ports import ErpPort
 from concord.sync import billing
@@ -51,6 +64,7 @@ from tests.unit.fakes import FakeBus, FakeCrm, FakePsa, FakeXref, system_of_reco
 
 from ._burst_consumer import BurstTimings, RedeliveringQueue
 from ._common import figure, provenance, write_results
+from ._erp_billing_accounts import ERPS, DeclaredCalls, ErpUnderTest
 
 SCENARIOS = ("clean", "throttled")
 PSA_PROJECT, OPPORTUNITY, ACCOUNT = "p-1", "o-1", "a-1"
@@ -65,10 +79,18 @@ class Timings(BurstTimings):
     timeout, the delivery size)."""
 
 
-@dataclass(frozen=True)
-class DeclaredReads:
-    per_write: int
-    per_run: int
+@dataclass
+class SimulatedClock:
+    """Seconds that pass only when the consumer waits: the queue's clock and sleep, and the clock
+    of the sandbox's request allocation when throttled."""
+
+    seconds: float = 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += max(0.0, seconds)
 
 
 @dataclass(frozen=True)
@@ -81,14 +103,18 @@ class Floor:
         return self.writes + self.reads
 
 
-def floor_of(lines: int, batch_limit: int, declared: DeclaredReads) -> Floor:
-    writes = math.ceil(lines / batch_limit)
-    return Floor(writes=writes, reads=declared.per_run + declared.per_write * writes)
+def floor_of(lines: int, batch_limit: int, declared: DeclaredCalls) -> Floor:
+    batches = math.ceil(lines / batch_limit)
+    return Floor(
+        writes=batches + declared.writes_per_run,
+        reads=declared.reads_per_run + declared.reads_per_write * batches,
+    )
 
 
 def kind_of(call: Call) -> str:
-    """token, read or write: SuiteQL and GETs read; record POST, PUT, PATCH write."""
-    if call.path.endswith("/oauth2/v1/token"):
+    """token, read or write: SuiteQL and GETs read; record POST, PUT, PATCH and `$batch` write
+    (billing's batches hold line inserts only); a token request (OAuth 2.0) is neither."""
+    if "/oauth2/" in call.path and call.path.endswith("/token"):
         return "token"
     if call.method == "GET" or call.path.endswith("/query/v1/suiteql"):
         return "read"
@@ -110,52 +136,6 @@ def call_counts(calls: list[Call], floor: Floor, throttle_status: int) -> dict[s
         "ratio": answered / floor.calls,
         "write_ratio": kinds["write"] / floor.writes,
     }
-
-
-@dataclass
-class ErpUnderTest:
-    """One ERP account in its sandbox, with what the benchmark reads of it without a request."""
-
-    erp: ErpPort
-    calls: Callable[[], list[Call]]
-    clear_calls: Callable[[], None]
-    throttle: Callable[[int, float], None]  # allocation, window seconds
-    line_refs: Callable[[], list[str]]  # the concord_ref of every line on the ERP's documents
-    declared: DeclaredReads
-    throttle_status: int
-
-
-@contextmanager
-def netsuite_account() -> Iterator[ErpUnderTest]:
-    with SandboxServer(NetSuiteSandbox(), ["erp"]) as server:
-        secret = netsuite_connection(f"{server.url}/erp")
-        erp = netsuite.connect(Role.ERP, secret, ConnectorContext("us-01", lambda: dict(secret)))
-        tenant = server.tenant("erp")
-
-        def line_refs() -> list[str]:
-            return [
-                str(line.get("custcol_concord_ref"))
-                for order in tenant.store.rows("salesOrder")
-                for line in (order.get("item") or {}).get("items") or []
-            ]
-
-        try:
-            # Reads: per write, the lines already billed (by ref), the order's status, the new
-            # lines' ids; per run, the open draft and the items' ids (the currency's is cached).
-            yield ErpUnderTest(
-                erp,
-                tenant.calls.calls,
-                tenant.calls.clear,
-                lambda allocation, window: tenant.budget.configure(allocation, window),
-                line_refs,
-                DeclaredReads(per_write=3, per_run=2),
-                throttle_status=429,
-            )
-        finally:
-            erp.client.close()
-
-
-ERPS: dict[str, Callable[[], AbstractContextManager[ErpUnderTest]]] = {"netsuite": netsuite_account}
 
 
 def billing_systems(erp: ErpPort) -> Systems:
@@ -182,7 +162,7 @@ def billing_systems(erp: ErpPort) -> Systems:
         psa=FakePsa(),
         erp=erp,
         xref=xref,
-        bus=FakeBus(),  # type: ignore[arg-type]
+        bus=FakeBus(),
         rules={"us-01": us_rules()},
         ownership=system_of_record(),
     )
@@ -214,9 +194,12 @@ def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled
     floor = floor_of(n, under_test.erp.capabilities.batch_limits.invoice_lines, under_test.declared)
     events = approved_time(n)
     under_test.clear_calls()
+    clock = SimulatedClock()
+    paced = under_test.vendor.budget
+    under_test.vendor.budget = in_memory_budget(paced.policy, paced.key, clock=clock.now, sleep=clock.sleep)
     if throttled:
-        under_test.throttle(max(1, floor.calls // 2), timings.window_seconds)
-    queue = RedeliveringQueue(max_receives=timings.max_receives)
+        under_test.throttle(max(1, floor.calls // 2), timings.window_seconds, clock.now)
+    queue = RedeliveringQueue(max_receives=timings.max_receives, sleep=clock.sleep, clock=clock.now)
     queue.send(events)
     deliveries, started = 0, time.monotonic()
     while not queue.empty():
@@ -239,6 +222,7 @@ def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled
         "registry": sum(1 for e in events.values() if registry_line(systems, e)),
         "parked": len(queue.parked),
         "elapsed_seconds": elapsed,
+        "waited_seconds": clock.now(),
     }
 
 
@@ -304,13 +288,13 @@ def main() -> None:
         f"({info['machine']}, commit {info['commit']}): {command}"
     )
     print(
-        f"{'run':<22}{'writes':>8}{'reads':>7}{'floor':>7}{'ratio':>7}{'throttled':>10}{'lost':>6}"
+        f"{'run':<28}{'writes':>8}{'reads':>7}{'floor':>7}{'ratio':>7}{'throttled':>10}{'lost':>6}"
         f"{'doubled':>8}{'registry':>9}{'seconds':>9}"
     )
     for name, run_ in results.items():
         refused = next(v for k, v in run_.items() if k.startswith("answered_"))
         print(
-            f"{name:<22}{run_['writes']:>8}{run_['reads']:>7}{run_['floor_calls']:>7}{run_['ratio']:>7.2f}"
+            f"{name:<28}{run_['writes']:>8}{run_['reads']:>7}{run_['floor_calls']:>7}{run_['ratio']:>7.2f}"
             f"{refused:>10}{run_['lost']:>6}{run_['doubled']:>8}{run_['registry']:>9}{run_['elapsed_seconds']:>9.1f}"
         )
     print(f"written to {path}")

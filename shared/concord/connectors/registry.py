@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "business_central": ("concord.connectors.business_central", frozenset({Role.ERP})),
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
     "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
+    "quickbooks": ("concord.connectors.quickbooks", frozenset({Role.ERP})),
 }
 
 
@@ -53,6 +54,8 @@ class ConnectorContext:
     # The DynamoDB table holding the rate budget each vendor account shares across Lambdas
     # (None: no shared budget, e.g. Tryton or unit tests).
     rate_budget_table: str | None = None
+    # The connection secret's name, for a connector that writes it back (rotated refresh tokens).
+    secret_name: str | None = None
 
 
 class VendorPackage(Protocol):
@@ -120,6 +123,7 @@ class SystemSecrets:
             # LiveConnectors sees the rotated connection too.
             reload_connection=lambda: read_connection(name, self.cache_seconds, fresh=True),
             rate_budget_table=self.rate_budget_table,
+            secret_name=name,
         )
         return connector_for(role, name, connection, context)
 

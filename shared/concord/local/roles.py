@@ -25,6 +25,7 @@ SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType(
         "business_central": "business_central",
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
+        "quickbooks": "quickbooks",
     }
 )
 # The change-capture source of a SaaS kind: the webhook source whose push the poll stands in
@@ -38,6 +39,7 @@ POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType(
         "business_central": "business_central",
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
+        "quickbooks": "quickbooks",
     }
 )
 # What change capture polls in a SaaS system of each role. The local sandboxes push nothing, so

@@ -47,6 +47,11 @@ NETSUITE_KEY_SEED = b"concord netsuite sandbox certificate"
 # The Dynamics 365 Finance sandbox's registered app (sandboxes/dynamics_finance/app.py).
 FINANCE_CLIENT_ID = "concord-sandbox-app"
 FINANCE_CLIENT_SECRET = "concord-sandbox-app-secret"  # a sandbox's well-known demo credential
+# The QuickBooks sandbox's company (realm) and Concord's app (sandboxes/quickbooks/app.py).
+QBO_REALM_ID = "9341453050298"
+QBO_CLIENT_ID = "concord-qbo-app"
+QBO_CLIENT_SECRET = "concord-qbo-secret"  # a sandbox's well-known demo credential
+QBO_FIRST_REFRESH_TOKEN = "qbo-refresh-concord-0"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,8 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
             "default_currency": "USD",
             "auth": {"type": "static_token", "token": HUBSPOT_SANDBOX_TOKEN},
         }
+    if kind == "quickbooks":
+        return quickbooks_connection(instance_url)
     if kind == "business_central":
         return {
             "kind": kind,
@@ -204,6 +211,21 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
     if kind == "certinia":
         connection["org"] = "separate"  # the PSA is its own org, not the CRM's
     return connection
+
+
+def quickbooks_connection(instance_url: str) -> dict[str, object]:
+    """The sandbox company and Concord's app with its install's first refresh token
+    (sandboxes/quickbooks/app.py); Concord writes each rotated one back to the secret."""
+    return {
+        "kind": "quickbooks",
+        "realm_id": QBO_REALM_ID,
+        "client_id": QBO_CLIENT_ID,
+        "client_secret": QBO_CLIENT_SECRET,
+        "refresh_token": QBO_FIRST_REFRESH_TOKEN,
+        "home_currency": "USD",
+        "api_url": instance_url,
+        "token_url": f"{instance_url}/oauth2/v1/tokens/bearer",
+    }
 
 
 def netsuite_demo_private_key() -> str:

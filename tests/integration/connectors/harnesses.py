@@ -55,6 +55,7 @@ from tests.unit.connectors.netsuite.sandbox_systems import (
     NetSuiteSystems,
     netsuite_systems,
 )
+from tests.unit.connectors.quickbooks.sandbox_systems import QuickBooksSystems, quickbooks_systems
 from tests.unit.connectors.salesforce.sandbox_systems import (
     SalesforceSystems,
     salesforce_systems,
@@ -397,6 +398,39 @@ def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureReq
     return build
 
 
+class QuickBooksScenario:
+    """Finance at work in the QuickBooks sandbox (the local scenario's clerk, over plain REST):
+    converts the estimates Concord fills into invoices and records payments. The ERP alone is
+    under test."""
+
+    def __init__(self, systems: QuickBooksSystems) -> None:
+        self.finance = systems.finance
+
+    def won_deal(self) -> tuple[str, str]:
+        raise NotImplementedError("the QuickBooks harness has no CRM")
+
+    def rename_account(self, account_id: str, name: str) -> None:
+        raise NotImplementedError("the QuickBooks harness has no CRM")
+
+    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
+        raise NotImplementedError("QuickBooks is an ERP only")
+
+    def unknown_id(self, record_type: str) -> str:
+        return "987654321"
+
+    def post_invoice(self, project_ref: str) -> str:
+        return self.finance.post_invoice(project_ref)
+
+    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
+        self.finance.record_payment(invoice_id, amount)
+
+
+@contextmanager
+def _quickbooks(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with quickbooks_systems() as systems:
+        yield Harness("quickbooks", None, None, systems.erp, QuickBooksScenario(systems))
+
+
 BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]] = {
     "fakes": _fakes,
     "tryton": _tryton,
@@ -409,10 +443,11 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     # an account without the custom transaction column: line refs are the registry's
     "netsuite-registry": _netsuite(fields={}),
     "dynamics_finance": _dynamics_finance,
+    "quickbooks": _quickbooks,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance"]
+ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance", "quickbooks"]
 
 
 @pytest.fixture

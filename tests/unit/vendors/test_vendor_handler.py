@@ -161,7 +161,7 @@ def test_a_replayed_xero_delivery_has_no_second_effect(ingest: Ingest) -> None:
 
 
 @pytest.mark.parametrize("token", [QBO_TOKEN, QBO_OLD_TOKEN], ids=["current", "previous"])
-def test_quickbooks_legacy_notification_is_recorded(ingest: Ingest, token: str) -> None:
+def test_quickbooks_legacy_invoices_and_payments_become_change_notices(ingest: Ingest, token: str) -> None:
     body = senders.quickbooks_legacy(
         ("Invoice", "130", "Create"), ("Payment", "131", "Create"), ("Customer", "5", "Update")
     )
@@ -169,26 +169,37 @@ def test_quickbooks_legacy_notification_is_recorded(ingest: Ingest, token: str) 
     response = ingest.post(senders.quickbooks("quickbooks", token, body))
 
     assert response["statusCode"] == 200
-    assert body_of(response)["unprocessed"] == 3
+    notices = [m["detail"]["data"] for m in ingest.messages_on_bus()]
+    assert sorted((n["record_type"], n["record_ids"]) for n in notices) == [("invoice", ["130"]), ("payment", ["131"])]
+    assert all(n["system"] == "erp" and n["vendor_source"] == "quickbooks" for n in notices)
     items = _audit(ingest)["items"]
-    assert [(i["vendor_event_type"], i["reason"]) for i in items] == [
-        ("Invoice.Create", "needs_enrichment"),
-        ("Payment.Create", "needs_enrichment"),
-        ("Customer.Update", "not_system_of_record"),
-    ]
-    assert items[0]["reference"] == "realm/9130357766900566/invoice/130"
+    assert [(i["vendor_event_type"], i["reason"]) for i in items] == [("Customer.Update", "not_system_of_record")]
+    assert items[0]["reference"] == "realm/9130357766900566/customer/5"
 
 
-def test_quickbooks_cloudevents_are_recorded(ingest: Ingest) -> None:
+def test_quickbooks_cloudevents_become_the_same_change_notices(ingest: Ingest) -> None:
     body = senders.quickbooks_cloudevents("qbo.invoice.updated.v1", "qbo.payment.created.v1", "qbo.bill.deleted.v1")
+    sent = json.loads(body)
     response = ingest.post(senders.quickbooks("quickbooks", QBO_TOKEN, body))
 
     assert response["statusCode"] == 200
-    assert [(i["vendor_event_type"], i["reason"]) for i in _audit(ingest)["items"]] == [
-        ("Invoice.Update", "needs_enrichment"),
-        ("Payment.Create", "needs_enrichment"),
-        ("Bill.Delete", "not_mapped"),
+    notices = [m["detail"]["data"] for m in ingest.messages_on_bus()]
+    assert sorted((n["record_type"], n["record_ids"]) for n in notices) == [
+        ("invoice", [sent[0]["intuitentityid"]]),
+        ("payment", [sent[1]["intuitentityid"]]),
     ]
+    assert [(i["vendor_event_type"], i["reason"]) for i in _audit(ingest)["items"]] == [("Bill.Delete", "not_mapped")]
+
+
+def test_quickbooks_one_change_in_either_format_is_one_event(ingest: Ingest) -> None:
+    legacy = senders.quickbooks_legacy(("Invoice", "77", "Update"))
+    cloud = json.loads(senders.quickbooks_cloudevents("qbo.invoice.updated.v1"))
+    cloud[0].update({"intuitentityid": "77", "time": "2026-01-05T09:00:00.000Z"})
+    for body in (legacy, json.dumps(cloud).encode()):
+        assert ingest.post(senders.quickbooks("quickbooks", QBO_TOKEN, body))["statusCode"] == 200
+
+    ids = [m["detail"]["id"] for m in ingest.messages_on_bus()]
+    assert ids and len(set(ids)) == 1
 
 
 # --------------------------------------------------------------------------- Salesforce

@@ -20,6 +20,7 @@ from .hubspot import HubSpotSandbox
 from .kantata import KantataSandbox
 from .kit import SandboxServer, Vendor
 from .netsuite import NetSuiteSandbox
+from .quickbooks import QuickBooksSandbox
 from .salesforce import SalesforceSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
@@ -29,6 +30,7 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "business_central": BusinessCentralSandbox,
     "netsuite": NetSuiteSandbox,
     "dynamics_finance": FinanceSandbox,
+    "quickbooks": QuickBooksSandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 from ..roles import TRYTON
 from ..systems import LocalSystems
 from ..vendors import VendorSandboxes
-from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, tryton
+from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, quickbooks, tryton
 from .saas import NoScenarioUser
 
 BC_DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber's maxLength
@@ -221,6 +221,7 @@ FINANCE_USERS: Mapping[str, Callable[[VendorSandboxes], ErpFinanceUser]] = {
     "netsuite": NetSuiteFinance.signed_in,
     "business_central": BusinessCentralFinance.signed_in,
     "dynamics_finance": DynamicsFinance.signed_in,
+    "quickbooks": quickbooks.Finance.signed_in,
 }
 
 

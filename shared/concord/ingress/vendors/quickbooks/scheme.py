@@ -10,7 +10,7 @@ from ...scheme import Scheme, sha256_hex
 from ...sources import SourceConfig
 from ..common import parse_vendor
 from . import signature
-from .mappers import split_cloud_event_type, to_unprocessed
+from .mappers import change_notified, record_type_of, split_cloud_event_type, to_unprocessed
 from .payloads import CloudEventsDelivery, LegacyDelivery
 
 
@@ -36,18 +36,31 @@ class QuickBooksScheme(Scheme):
         payload: Any,
         now: dt.datetime,
     ) -> Normalized:
+        # Both formats become the same changes: (realm, entity, operation, id, changed at).
         if isinstance(payload, list):
             events = parse_vendor(CloudEventsDelivery, payload, "QuickBooks CloudEvents batch").root
-            items = tuple(
-                to_unprocessed(e.intuitaccountid, *split_cloud_event_type(e.type), e.intuitentityid) for e in events
-            )
+            changes = [(e.intuitaccountid, *split_cloud_event_type(e.type), e.intuitentityid, e.time) for e in events]
         else:
             legacy = parse_vendor(LegacyDelivery, payload, "QuickBooks webhook notification")
-            items = tuple(
-                to_unprocessed(n.realmId, entity.name, entity.operation, entity.id)
+            changes = [
+                (n.realmId, entity.name, entity.operation, entity.id, entity.lastUpdated)
                 for n in legacy.eventNotifications
                 for entity in n.dataChangeEvent.entities
-            )
+            ]
+        typed = [(change, record_type_of(change[1], change[2])) for change in changes]
         # No delivery id in the legacy format: the id is the hash of the signed body.
         digest = sha256_hex(request.body)
-        return Normalized(delivery_id=f"quickbooks-{digest}", content_sha256=digest, unprocessed=items)
+        return Normalized(
+            delivery_id=f"quickbooks-{digest}",
+            content_sha256=digest,
+            events=tuple(
+                change_notified(change, record_type, source_name=source_name, legal_entity=source.legal_entity, now=now)
+                for change, record_type in typed
+                if record_type
+            ),
+            unprocessed=tuple(
+                to_unprocessed(change[0], change[1], change[2], change[3])
+                for change, record_type in typed
+                if not record_type
+            ),
+        )
