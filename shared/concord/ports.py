@@ -149,7 +149,6 @@ class PsaPort(ChangeSource, Protocol):
 # --- contacts: a capability (capabilities.contacts), not part of every port ----------------------
 
 
-@runtime_checkable
 class CrmContacts(Protocol):
     """A CRM that keeps the people of its accounts (capabilities.contacts)."""
 
@@ -158,7 +157,6 @@ class CrmContacts(Protocol):
         ...
 
 
-@runtime_checkable
 class ContactBook(Protocol):
     """An ERP whose customers, or a PSA whose clients, keep their people (capabilities.contacts).
     organization_id is the customer's (ERP) or client's (PSA) id."""

@@ -4,6 +4,7 @@ both, the role the ERP owns is kept and its conflict raised, older changes and e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -19,7 +20,7 @@ from concord.sync.ids import canonical_id
 from concord.sync.systems import Systems
 
 from . import sync_world
-from .fakes import FakeCrm, FakeErp, FakePsa, erp_capabilities, system_of_record
+from .fakes import Counting, FakeCrm, FakeErp, FakePsa, erp_capabilities, system_of_record
 from .sync_world import ACCOUNT, ERP_CUSTOMER, NOW, PSA_CLIENT
 
 CONTACT = "c-1"
@@ -148,12 +149,23 @@ def test_an_older_change_after_a_newer_one_does_not_win(world: Systems) -> None:
 
 def test_an_echo_of_what_concord_wrote_reads_the_crm_only_and_writes_nothing(world: Systems) -> None:
     sync_contact(contact_changed(), world, NOW)
-    writes = _erp(world).contact_writes, _psa(world).contact_writes
+    # The systems behind forwarding proxies, as the functions' role connectors are
+    crm, erp, psa = Counting(world.crm), Counting(world.erp), Counting(world.psa)
+    proxied = dataclasses.replace(world, crm=crm, erp=erp, psa=psa)
 
-    synced = sync_contact(contact_changed(NOW + dt.timedelta(minutes=1)), world, NOW)
+    synced = sync_contact(contact_changed(NOW + dt.timedelta(minutes=1)), proxied, NOW)
 
     assert synced.detail == "written: nothing (unchanged since last synced)"
-    assert (_erp(world).contact_writes, _psa(world).contact_writes) == writes
+    assert (crm.calls, erp.calls, psa.calls) == ({"get_contact": 1}, {}, {})
+
+
+def test_systems_behind_forwarding_proxies_are_synced(world: Systems) -> None:
+    erp, psa = Counting(world.erp), Counting(world.psa)
+    proxied = dataclasses.replace(world, crm=Counting(world.crm), erp=erp, psa=psa)
+
+    synced = sync_contact(contact_changed(), proxied, NOW)
+
+    assert synced.applied and erp.calls == psa.calls == {"create_contact": 1}
 
 
 def test_a_system_without_contacts_is_not_applicable_and_the_other_is_written(world: Systems) -> None:
