@@ -22,13 +22,14 @@ pytestmark = pytest.mark.e2e
 
 
 def people(database: Any, party_id: str) -> dict[str, dict[str, Any]]:
-    """The party's named email mechanisms (its people), by email."""
+    """The party's named email mechanisms (its people), by email; `invoice` as a bool (SQLite
+    gives 0 or 1)."""
     rows = database.search_read(
         "party.contact_mechanism",
         [["party", "=", int(party_id)], ["type", "=", "email"], ["name", "!=", None]],
         ["name", "value", "invoice"],
     )
-    return {row["value"]: row for row in rows}
+    return {row["value"]: {**row, "invoice": bool(row["invoice"])} for row in rows}
 
 
 def test_a_crm_contact_reaches_the_erp_and_psa_and_an_erp_owned_role_edit_is_raised_not_applied(
