@@ -199,7 +199,7 @@ def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dic
     }
     assert by_source["concord.concord"] == {"ChangeNotified"}  # never SyncExceptionRaised or DriftDetected
     assert set(by_source) == {"concord.crm", "concord.psa", "concord.erp", "concord.concord"}
-    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged"}
+    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged", "ContactChanged"}
 
 
 # --------------------------------------------------------------------------- item 10: deletion protection
