@@ -20,16 +20,24 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test unit lint types install up status down synth diff deploy schemas bench chaos clean
+.PHONY: demo test unit golden lint types install up status down synth diff deploy schemas bench chaos clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
+# Tests run on up to PYTEST_WORKERS cores (pytest-xdist); tests/conftest.py keeps the ones sharing a
+# server on one worker. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 4
+PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n auto --maxprocesses $(PYTEST_WORKERS) --dist loadgroup)
+
 test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 unit: $(STAMP)  ## The unit tests only (the fast loop; no servers, no network)
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit -q $(PARALLEL)
+
+golden: $(STAMP)  ## Rewrite the mapping regression corpus's golden files after an intended mapping change (review git diff)
+	$(BIN)/python -m tests.regression.replay --update
 
 lint: $(STAMP)  ## ruff: lint rules and the formatter's check (pyproject.toml [tool.ruff])
 	$(BIN)/ruff check .

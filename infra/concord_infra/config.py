@@ -76,6 +76,8 @@ class StageConfig(BaseModel):
         {"system": "psa", "record_type": "time_entry", "source": "psa"},
         {"system": "erp", "record_type": "invoice", "source": "erp"},
         {"system": "erp", "record_type": "payment", "source": "erp"},
+        # Service items: only an ERP that declares capabilities.service_items can be watched.
+        {"system": "erp", "record_type": "service_item", "source": "erp"},
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus

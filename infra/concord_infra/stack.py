@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack
@@ -15,6 +16,7 @@ from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.dashboard import OperationsDashboard
 from .constructs.data import DataTables, grant_items
+from .constructs.event_versions import DeprecatedEventVersionAlarm
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ingress_alarms import IngressAlarms
@@ -38,6 +40,7 @@ class ConcordStack(Stack):
         tables = DataTables(self, "Data", names=names, retain=stage.retain_data)
         bus = EventBus(self, "Events", names=names, archive_days=ARCHIVE_DAYS)
         topics = AlarmTopics(self, "Alarms", names=names)
+        DeprecatedEventVersionAlarm(self, "EventVersions", names=names, topics=topics)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
         def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:
@@ -94,6 +97,11 @@ class ConcordStack(Stack):
             environment={
                 "AUDIT_TABLE_NAME": tables.audit.table_name,
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
+                # The mapping configuration: each event's rendering is kept for `concord mappings diff`.
+                "LEGAL_ENTITIES": json.dumps(
+                    {k: v.model_dump(mode="json") for k, v in stage.legal_entities.items()}, sort_keys=True
+                ),
+                "SYSTEM_OF_RECORD": stage.system_of_record().model_dump_json(by_alias=True, exclude_none=True),
             },
         )
         grant_items(tables.audit, audit.function, "dynamodb:PutItem")

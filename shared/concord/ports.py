@@ -47,6 +47,7 @@ from .domain import (
     ReceivedPayment,
     RecordChange,
     RevenueSchedule,
+    ServiceItem,
 )
 from .errors import ConcordError
 from .events import Envelope
@@ -86,6 +87,26 @@ class ApprovedTimeInBatches(Protocol):
 
     def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
         """approved_entries() of each record (by id); records holding none may be left out."""
+        ...
+
+
+@runtime_checkable
+class ServiceItemCatalog(Protocol):
+    """A CRM or PSA that keeps a catalogue of service items (products, roles or task types)
+    Concord writes; one that declares capabilities.service_items implements this."""
+
+    def upsert_service_item(self, item: ServiceItem) -> str:
+        """Create the item, or update the one with its code (archived ones included); its id."""
+        ...
+
+
+@runtime_checkable
+class ServiceItemSource(Protocol):
+    """An ERP whose service items can be polled (changes_since "service_item") and read; one
+    that declares capabilities.service_items implements this."""
+
+    def service_item(self, record_id: str) -> ServiceItem | None:
+        """The record as a service item (None: it is not one, e.g. a goods product)."""
         ...
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel
 
@@ -37,11 +37,21 @@ from ..events.envelope import (
     InvoicePostedEvent,
     OpportunityClosedWonEvent,
     PaymentReceivedEvent,
+    ServiceItemChangedEvent,
     SyncExceptionRaisedEvent,
     TimeApprovedEvent,
 )
+from ..events.payloads import DEFAULT_CONTRACT_TYPE
 from ..events.types import RecordRef, Severity, System
-from ..ports import ApprovedTimeInBatches, ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
+from ..ports import (
+    ApprovedTimeInBatches,
+    ChangeSource,
+    CrmPort,
+    ErpPort,
+    EventPublisher,
+    PsaPort,
+    ServiceItemSource,
+)
 from .ids import derived_event_id
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
@@ -85,7 +95,7 @@ class WatchConfig(BaseModel):
     `source` is the webhook source whose push the poll backs up (event ids are derived from it)."""
 
     system: Literal["crm", "psa", "erp"]
-    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment"]
+    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment", "service_item"]
     source: str
 
     @property
@@ -162,6 +172,10 @@ def watch_for(
             return Watch(key, record_type, erp, announce, legal_entity)
         case "erp:payment":
             announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, clock)
+            return Watch(key, record_type, erp, announce, legal_entity)
+        # getattr, not isinstance: the ERP may be a proxy connected on first use (aws.systems.RoleConnector).
+        case "erp:service_item" if erp.capabilities.service_items and getattr(erp, "service_item", None):
+            announce = announce_service_item_changes(cast(ServiceItemSource, erp), source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
     raise ValidationFailed(f"no change capture for {key}")
 
@@ -255,6 +269,9 @@ def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, clo
             "amount": opportunity.amount,
             "closed_on": opportunity.closed_on or change.written_at.date(),
             "lines": opportunity.lines,
+            # A CRM without a contract type field: the default, as push states it.
+            "contract_type": opportunity.contract_type or DEFAULT_CONTRACT_TYPE,
+            "billing_owner": opportunity.billing_owner,
         }
         delivery_id = once_per_record_delivery_id("OpportunityClosedWon", change)
         return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, clock)]
@@ -274,6 +291,23 @@ def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, clock
         data = customer.model_dump(include={"account_id", "name", "billing_address", "tax_id", "currency"})
         delivery_id = f"AccountChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
         return [_event(AccountChangedEvent, data, change, source, delivery_id, legal_entity, clock)]
+
+    return announce
+
+
+def announce_service_item_changes(
+    erp: ServiceItemSource, source: str, legal_entity: str, clock: Clock = utc_now
+) -> Announcer:
+    """ERP product changes → ServiceItemChanged, one per (product, write time), for those that
+    are service items (a goods product is none)."""
+
+    def announce(change: RecordChange) -> list[Envelope]:
+        item = erp.service_item(change.record_id)
+        if item is None:
+            return []
+        data = {"item_id": change.record_id, **item.model_dump()}
+        delivery_id = f"ServiceItemChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
+        return [_event(ServiceItemChangedEvent, data, change, source, delivery_id, legal_entity, clock)]
 
     return announce
 

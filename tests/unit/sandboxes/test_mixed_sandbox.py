@@ -97,7 +97,7 @@ def test_tenant_arguments_name_a_vendor_each(
 
 
 @pytest.mark.parametrize(
-    "arguments", [(None, ["crm"]), (None, ["crm=workday"]), (None, ["crm=hubspot", "crm=kantata"])]
+    "arguments", [(None, ["crm"]), (None, ["crm=sap"]), (None, ["crm=hubspot", "crm=kantata"])]
 )
 def test_a_tenant_without_a_known_vendor_is_refused(arguments: tuple[str | None, list[str]]) -> None:
     with pytest.raises(ValueError, match="tenant"):

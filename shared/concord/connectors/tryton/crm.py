@@ -16,6 +16,7 @@ from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
 from . import lookups, mapping, names, status_notes
+from .catalogue import TrytonCatalogue
 from .contacts import TrytonContacts
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
@@ -35,13 +36,14 @@ RECORD_TYPES = RecordTypes(
         "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
     },
 )
-CAPABILITIES = CrmCapabilities(contacts=True)  # the people of a party (contacts.py)
+# Service items are products, sold on opportunities (catalogue.py); a party's people (contacts.py).
+CAPABILITIES = CrmCapabilities(service_items=True, contacts=True)
 FINANCIAL_STATUS = status_notes.NotedStatus(
     Model.OPPORTUNITY, "opportunity", names.FINANCIAL_STATUS_NOTE, mapping.financial_status_note
 )
 
 
-class TrytonCrm(TrytonPolled, TrytonContacts, CrmPort):
+class TrytonCrm(TrytonPolled, TrytonCatalogue, TrytonContacts, CrmPort):
     """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
     legal_entity: of every customer (a Tryton company is one legal entity; Concord's
@@ -86,7 +88,17 @@ class TrytonCrm(TrytonPolled, TrytonContacts, CrmPort):
             self.client,
             Model.OPPORTUNITY,
             id_,
-            ["number", "description", "party", "amount", "currency.code", "state", "end_date", "sales"],
+            [
+                "number",
+                "description",
+                "party",
+                "amount",
+                "currency.code",
+                "state",
+                "end_date",
+                "sales",
+                "employee.rec_name",
+            ],
             "opportunity",
         )
         return mapping.to_opportunity(row, self._lines(row))
