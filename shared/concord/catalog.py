@@ -211,8 +211,8 @@ CUSTOMER_MASTER = Flow(
     batch_size=VENDOR_BATCH,
     batching_window_seconds=1,
 )
-CONTACTS = Flow(
-    "contacts",
+CONTACT_MASTER = Flow(
+    "contact_master",
     "Contact changes (CRM) → the ERP customer's and PSA client's contacts, under the system-of-record rules",
     Events(sources=("concord.crm",), detail_types=("ContactChanged",)),
     Severity.WARNING,
@@ -279,7 +279,7 @@ SUBSCRIPTION_RENEWAL = Flow(
 )
 
 # The consumers that work with the systems per event (infra's SyncFlows), in this order.
-SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS, SERVICE_ITEMS, CONTACTS)
+SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS, SERVICE_ITEMS, CONTACT_MASTER)
 FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION, SUBSCRIPTION_RENEWAL)
 
 SAGA = Saga(

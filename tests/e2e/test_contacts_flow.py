@@ -1,6 +1,6 @@
 """Contacts on the session's local stack against real Tryton (issue #19): a person added to or
 changed on a CRM account reaches the ERP customer and the PSA client (push: ContactChanged →
-the contacts flow); a role change the ERP owns is raised for a person and not applied."""
+the contact master flow); a role change the ERP owns is raised for a person and not applied."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_a_crm_contact_reaches_the_erp_and_psa_and_an_erp_owned_role_edit_is_rai
         lambda: [
             e.data
             for e in view.audit_events_of_type("SyncExceptionRaised")
-            if e.data["flow"] == "contacts" and any(r["record_id"] == str(email_id) for r in e.data["records"])
+            if e.data["flow"] == "contact_master" and any(r["record_id"] == str(email_id) for r in e.data["records"])
         ],
         timeout=60,
         interval=0.5,

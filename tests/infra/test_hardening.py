@@ -23,7 +23,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
-    "contacts": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
+    "contact_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "enrichment": (
         {"crm", "psa", "erp"},
         {

@@ -127,7 +127,7 @@ def test_a_role_the_erp_owns_is_kept_and_the_crms_edit_raised_for_a_person(world
     assert synced.conflicts == ("erp.role", "psa.role")
     (exception,) = _bus(world)
     assert isinstance(exception, SyncExceptionRaisedEvent) and exception.id == synced.exception_event_id
-    assert exception.data.flow == "contacts" and exception.data.error_class is ErrorClass.CONFLICT
+    assert exception.data.flow == "contact_master" and exception.data.error_class is ErrorClass.CONFLICT
     assert exception.data.severity is Severity.HIGH
     assert "role is owned by the ERP: it holds 'billing', the CRM's 'project' was not applied" in exception.data.reason
     assert {(r.system, r.record_type) for r in exception.data.records} == {

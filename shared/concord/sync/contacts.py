@@ -40,7 +40,7 @@ from .lineage import record_lineage
 from .reporting import sync_exception
 from .systems import Systems
 
-FLOW = catalog.CONTACTS.name
+FLOW = catalog.CONTACT_MASTER.name
 FIELDS = tuple(ContactDetails.model_fields)
 # The registry's snapshot of the CRM values last synced (concord.stores.registry APPLIED#).
 SNAPSHOT_KEY = "crm_values"
@@ -85,7 +85,7 @@ def sync_contacts(
         if isinstance(event, ContactChangedEvent):
             by_contact[event.data.contact_id].append((key, event))
         else:
-            outcomes[key] = ValidationFailed(f"contacts takes ContactChanged, not {event.type}")
+            outcomes[key] = ValidationFailed(f"the contact master takes ContactChanged, not {event.type}")
     for changes in by_contact.values():
         changes.sort(key=lambda change: change[1].occurred_at)
         newest_key, newest = changes[-1]
@@ -104,7 +104,7 @@ def sync_contact(event: Envelope, systems: Systems, now: dt.datetime) -> Contact
     """One change: the CRM's contact is read; when its values are those last synced (the
     registry's snapshot), nothing else is read or written."""
     if not isinstance(event, ContactChangedEvent):
-        raise ValidationFailed(f"contacts takes ContactChanged, not {event.type}")
+        raise ValidationFailed(f"the contact master takes ContactChanged, not {event.type}")
     contact_ref = canonical_id("contact", System.CRM, event.data.contact_id)
     applied_at = systems.xref.applied_version("contact", contact_ref)
     if applied_at is not None and event.occurred_at < applied_at:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concord.aws.flows import consume_batch
-from concord.catalog import CONTACTS
+from concord.catalog import CONTACT_MASTER
 from concord.clock import utc_now
 from concord.observability import logger, metrics, tracer
 from concord.sync.contacts import sync_contacts
@@ -22,6 +22,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return consume_batch(
         event,
         context,
-        consumer=CONTACTS.name,
+        consumer=CONTACT_MASTER.name,
         apply=lambda records, systems: sync_contacts(records, systems, utc_now()),
     )
