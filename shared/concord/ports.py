@@ -91,7 +91,7 @@ class ConnectedOnUse(Protocol):
 
 def capability[P](port: object, optional: Callable[..., P]) -> P | None:
     """The connector behind `port` as the optional, runtime_checkable Protocol `optional`
-    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource), or None where it does not
+    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource, CrmContacts, ContactBook), or None where it does not
     implement it.
 
     Sync logic asks this instead of isinstance: a role's connector is a stand-in connected on
@@ -191,6 +191,7 @@ class PsaPort(ChangeSource, Protocol):
 # --- contacts: a capability (capabilities.contacts), not part of every port ----------------------
 
 
+@runtime_checkable
 class CrmContacts(Protocol):
     """A CRM that keeps the people of its accounts (capabilities.contacts)."""
 
@@ -199,6 +200,7 @@ class CrmContacts(Protocol):
         ...
 
 
+@runtime_checkable
 class ContactBook(Protocol):
     """An ERP whose customers, or a PSA whose clients, keep their people (capabilities.contacts).
     organization_id is the customer's (ERP) or client's (PSA) id."""

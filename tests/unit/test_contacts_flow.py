@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from concord.aws.systems import RoleConnector
 from concord.domain import Contact, CrmCapabilities, PsaCapabilities
 from concord.errors import ConfigurationError
 from concord.events import new_event
@@ -20,7 +21,7 @@ from concord.sync.ids import canonical_id
 from concord.sync.systems import Systems
 
 from . import sync_world
-from .fakes import Counting, FakeCrm, FakeErp, FakePsa, erp_capabilities, system_of_record
+from .fakes import FakeCrm, FakeErp, FakePsa, erp_capabilities, system_of_record
 from .sync_world import ACCOUNT, ERP_CUSTOMER, NOW, PSA_CLIENT
 
 CONTACT = "c-1"
@@ -149,23 +150,36 @@ def test_an_older_change_after_a_newer_one_does_not_win(world: Systems) -> None:
 
 def test_an_echo_of_what_concord_wrote_reads_the_crm_only_and_writes_nothing(world: Systems) -> None:
     sync_contact(contact_changed(), world, NOW)
-    # The systems behind forwarding proxies, as the functions' role connectors are
-    crm, erp, psa = Counting(world.crm), Counting(world.erp), Counting(world.psa)
-    proxied = dataclasses.replace(world, crm=crm, erp=erp, psa=psa)
+    writes = _erp(world).contact_writes, _psa(world).contact_writes
+    # The ERP and PSA copies changed behind Concord's back: an echo does not even read them
+    erp_copy = copy_in(world, System.ERP)
+    _erp(world).contacts[erp_copy.contact_id] = erp_copy.model_copy(update={"name": "Someone Else"})
 
-    synced = sync_contact(contact_changed(NOW + dt.timedelta(minutes=1)), proxied, NOW)
+    synced = sync_contact(contact_changed(NOW + dt.timedelta(minutes=1)), world, NOW)
 
     assert synced.detail == "written: nothing (unchanged since last synced)"
-    assert (crm.calls, erp.calls, psa.calls) == ({"get_contact": 1}, {}, {})
+    assert (_erp(world).contact_writes, _psa(world).contact_writes) == writes
+    assert copy_in(world, System.ERP).name == "Someone Else"
 
 
-def test_systems_behind_forwarding_proxies_are_synced(world: Systems) -> None:
-    erp, psa = Counting(world.erp), Counting(world.psa)
-    proxied = dataclasses.replace(world, crm=Counting(world.crm), erp=erp, psa=psa)
+def test_systems_behind_the_role_connectors_stand_in_are_synced(world: Systems) -> None:
+    """A function's connectors are stand-ins connected on first use (aws.systems.RoleConnector)."""
+    crm, erp, psa = world.crm, world.erp, world.psa
+    proxied = dataclasses.replace(
+        world, crm=RoleConnector(lambda: crm), erp=RoleConnector(lambda: erp), psa=RoleConnector(lambda: psa)
+    )
 
     synced = sync_contact(contact_changed(), proxied, NOW)
 
-    assert synced.applied and erp.calls == psa.calls == {"create_contact": 1}
+    assert synced.applied and _erp(world).contacts and _psa(world).contacts
+
+
+def test_a_system_declaring_contacts_without_the_methods_is_a_configuration_error(world: Systems) -> None:
+    class Pretender:
+        capabilities = erp_capabilities().model_copy(update={"contacts": True})
+
+    with pytest.raises(ConfigurationError, match="declares contacts but its connector keeps none"):
+        sync_contact(contact_changed(), dataclasses.replace(world, erp=Pretender()), NOW)
 
 
 def test_a_system_without_contacts_is_not_applicable_and_the_other_is_written(world: Systems) -> None:

@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,7 +34,7 @@ from ..events import Envelope
 from ..events.envelope import ContactChangedEvent
 from ..events.types import ErrorClass, RecordRef, Severity, System
 from ..ownership import decide_fields
-from ..ports import ContactBook, CrmContacts
+from ..ports import ContactBook, CrmContacts, capability
 from .ids import canonical_id
 from .lineage import record_lineage
 from .reporting import sync_exception
@@ -59,19 +59,22 @@ class ContactSynced(BaseModel):
     exception_event_id: str | None = None
 
 
-# The capability is the declaration: a role's connector is reached through a forwarding proxy
-# (concord.aws.systems.RoleConnector), which isinstance() against a Protocol cannot see through;
-# tests/unit/test_port_implementations.py checks that each declaring connector has the methods.
 def contact_book(systems: Systems, system: System) -> ContactBook | None:
     """The ERP's or PSA's contacts, or None where it keeps none (not applicable)."""
     port = systems.erp if system is System.ERP else systems.psa
-    return cast(ContactBook, port) if port.capabilities.contacts else None
+    if not port.capabilities.contacts:
+        return None
+    book = capability(port, ContactBook)
+    if book is None:
+        raise ConfigurationError(f"the {system.value.upper()} declares contacts but its connector keeps none")
+    return book
 
 
 def crm_contacts(systems: Systems) -> CrmContacts:
-    if not systems.crm.capabilities.contacts:
+    contacts = capability(systems.crm, CrmContacts) if systems.crm.capabilities.contacts else None
+    if contacts is None:
         raise ConfigurationError("the CRM's connector keeps no contacts: ContactChanged cannot be synced")
-    return cast(CrmContacts, systems.crm)
+    return contacts
 
 
 def sync_contacts(
