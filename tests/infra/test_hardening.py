@@ -23,6 +23,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
+    "contact_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "enrichment": (
         {"crm", "psa", "erp"},
         {
@@ -55,6 +56,7 @@ SOURCE_OF = {
     "DriftDetected": "concord",
     "OpportunityClosedWon": "crm",
     "AccountChanged": "crm",
+    "ContactChanged": "crm",
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
     "PaymentReceived": "erp",
@@ -197,7 +199,7 @@ def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dic
     }
     assert by_source["concord.concord"] == {"ChangeNotified"}  # never SyncExceptionRaised or DriftDetected
     assert set(by_source) == {"concord.crm", "concord.psa", "concord.erp", "concord.concord"}
-    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged"}
+    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged", "ContactChanged"}
 
 
 # --------------------------------------------------------------------------- item 10: deletion protection
