@@ -32,6 +32,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -43,6 +44,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -60,6 +62,7 @@ SOURCE_OF = {
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
     "PaymentReceived": "erp",
+    "ServiceItemChanged": "erp",
     "ChangeNotified": "concord",
 }
 
