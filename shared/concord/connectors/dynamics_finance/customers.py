@@ -67,11 +67,7 @@ class FinanceCustomers(ErpSession, ErpCustomers):
         return self._customer(self.read(CUSTOMERS, customer_id))
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
-        fields = mappers.to_customer_fields(
-            changes.name, changes.tax_id, changes.billing_address, self.connection.country_regions
-        )
-        if changes.currency:
-            fields["SalesCurrencyCode"] = changes.currency
+        fields = mappers.to_customer_changes(changes, self.connection.country_regions)
         if fields:
             self.write(CUSTOMERS, customer_id, fields)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from concord.domain import Customer, ErpCustomer, InvoiceLine, RevenueLine, RevenueSchedule
+from concord.domain import Customer, CustomerUpdate, ErpCustomer, InvoiceLine, RevenueLine, RevenueSchedule
 from concord.errors import ValidationFailed
 from concord.events.types import Address
 
@@ -48,6 +48,13 @@ def to_customer_fields(
                 "AddressCountryRegionId": region,
             }
         )
+    return fields
+
+
+def to_customer_changes(changes: CustomerUpdate, country_regions: Mapping[str, str]) -> dict[str, Any]:
+    fields = to_customer_fields(changes.name, changes.tax_id, changes.billing_address, country_regions)
+    if changes.currency:
+        fields["SalesCurrencyCode"] = changes.currency
     return fields
 
 
@@ -107,13 +114,14 @@ def to_invoice_header(
 
 def to_free_text_line(
     header: Mapping[str, Any],
-    number: int,
+    number: int | str,
     line: InvoiceLine,
     main_account: str,
     unit_price: Price,
     ref: tuple[str, str] | None,
 ) -> dict[str, Any]:
-    """A free text invoice line on `header` (its company and InvoiceIdentifier); `ref` is the
+    """A free text invoice line on `header` (its company and InvoiceIdentifier), numbered
+    `number` (a placeholder in a rendering, which cannot know the draft's lines); `ref` is the
     extension field and the concord_ref it holds, where the environment has one."""
     body: dict[str, Any] = {
         COMPANY: header[COMPANY],
@@ -128,6 +136,14 @@ def to_free_text_line(
         field, concord_ref = ref
         body[field] = concord_ref
     return body
+
+
+def deferred_currency(project_ref: str, deferred: list[RevenueLine]) -> str:
+    """The one currency of a project's deferred lines (a sales order has one); ValidationFailed else."""
+    currencies = {line.amount.currency for line in deferred}
+    if len(currencies) != 1:
+        raise ValidationFailed(f"project {project_ref}: deferred lines in several currencies {sorted(currencies)}")
+    return currencies.pop()
 
 
 def to_sales_order_header(company: str, account: str, currency: str, project_ref: str) -> dict[str, Any]:

@@ -54,15 +54,13 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
         deferred = schedule.deferred_lines()
         if not deferred:
             raise ValidationFailed(f"project {project_ref}: no line of the schedule is deferred")
-        currencies = {line.amount.currency for line in deferred}
-        if len(currencies) != 1:
-            raise ValidationFailed(f"project {project_ref}: deferred lines in several currencies {sorted(currencies)}")
+        currency = mappers.deferred_currency(project_ref, deferred)
         company, account = keys[COMPANY], keys["CustomerAccount"]
         schedule_ids = {
             method: self._revenue_schedule_id(company, method, schedule.term_months)
             for method in {line.method for line in deferred}
         }
-        order = self._sales_order(company, account, currencies.pop(), project_ref)
+        order = self._sales_order(company, account, currency, project_ref)
         if not self._order_has_lines(order):
             requests = [
                 BatchRequest(

@@ -56,10 +56,7 @@ class NetSuiteCustomers(ErpSession, ErpCustomers):
         return mappers.to_erp_customer(record, self.connection.fields.tax_id, code)
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
-        body = mappers.to_customer_fields(
-            changes.name, changes.tax_id, changes.billing_address, self.connection.fields.tax_id
-        )
-        if changes.currency:
-            body["currency"] = {"id": self.currency_id(changes.currency)}
+        currency_id = self.currency_id(changes.currency) if changes.currency else None
+        body = mappers.to_customer_changes(changes, self.connection.fields.tax_id, currency_id)
         if body:
             self.client.update("customer", customer_id, body, replace=mappers.replaced_sublists(body))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from concord.domain import Customer, ErpCustomer, InvoiceLine
+from concord.domain import Customer, CustomerUpdate, ErpCustomer, InvoiceLine
 from concord.events.types import Address
 
 ADDRESSES = "addressbook"
@@ -48,6 +48,14 @@ def to_netsuite_customer(
         body["subsidiary"] = {"id": subsidiary_id}
         if currency_id is not None:
             body["currency"] = {"id": currency_id}
+    return body
+
+
+def to_customer_changes(changes: CustomerUpdate, tax_id_field: str, currency_id: str | None) -> dict[str, Any]:
+    """The fields of a customer update; `currency_id` is the internal id of changes.currency."""
+    body = to_customer_fields(changes.name, changes.tax_id, changes.billing_address, tax_id_field)
+    if currency_id is not None:
+        body["currency"] = {"id": currency_id}
     return body
 
 
