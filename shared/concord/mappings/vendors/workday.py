@@ -22,9 +22,10 @@ VERSION: str = WorkdayConnection.model_fields["version"].default
 
 
 def xml_lines(body: ET.Element) -> list[str]:
-    """The request element as indented XML lines (namespace prefixes as ElementTree writes them)."""
+    """The request element as indented, canonical XML lines (C14N 2.0 with its prefixes rewritten:
+    the same whichever prefixes this process registered)."""
     ET.indent(body)
-    return ET.tostring(body, encoding="unicode").splitlines()
+    return ET.canonicalize(ET.tostring(body, encoding="unicode"), rewrite_prefixes=True).splitlines()
 
 
 def render(event: Envelope, config: MappingConfig) -> list[VendorRequest]:
