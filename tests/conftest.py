@@ -33,9 +33,13 @@ def local_synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     `synthesize` caches the local stage's template by the hash of its inputs, but in the
     directory it is given: a stack (or a test) with a cache of its own would run `cdk synth`
-    again for the same template.
+    again for the same template. Parallel workers (pytest-xdist) share it too: it lives in the
+    run's base directory, not a worker's (synthesize moves a finished template in atomically).
     """
-    return tmp_path_factory.mktemp("local-synth-cache")
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "local-synth-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
@@ -49,11 +53,17 @@ def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
 # (make test: pytest-xdist with --dist loadgroup); everything else is spread test by test.
 # Integration tests share the Tryton cache home's server and databases; e2e tests the session's
 # local stack and one synth of its template; infra tests one synth of each stage.
-_WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stacks", "infra": "cdk-synth"}
+# The SaaS e2e stacks are one group per stack (a module-scoped fixture per combination), so
+# different stacks may run on different workers.
+_WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stack", "infra": "cdk-synth"}
+_STACK_PER_PARAMETER = {"tests/e2e/test_saas_systems.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        layer = item.path.relative_to(REPO_ROOT).parts[1]
-        if layer in _WORKER_GROUPS:
-            item.add_marker(pytest.mark.xdist_group(_WORKER_GROUPS[layer]))
+        path = item.path.relative_to(REPO_ROOT)
+        group = _WORKER_GROUPS.get(path.parts[1])
+        if path.as_posix() in _STACK_PER_PARAMETER:
+            group = f"stack-{item.callspec.id}" if isinstance(item, pytest.Function) else group
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

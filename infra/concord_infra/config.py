@@ -76,7 +76,8 @@ class StageConfig(BaseModel):
         {"system": "psa", "record_type": "time_entry", "source": "psa"},
         {"system": "erp", "record_type": "invoice", "source": "erp"},
         {"system": "erp", "record_type": "payment", "source": "erp"},
-        # Service items: only an ERP that declares capabilities.service_items can be watched.
+        # Service items: polled where the ERP declares capabilities.service_items; for any other
+        # ERP each run skips it (a warning once, the WatchesNotServed metric), it does not fail.
         {"system": "erp", "record_type": "service_item", "source": "erp"},
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1

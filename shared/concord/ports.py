@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from .domain import (
     ApprovedTime,
@@ -75,6 +75,27 @@ class ChangeSource(Protocol):
         do not exist, or are not of that type (e.g. a time entry not yet approved), are left
         out. What enrichment reads when a push names records without their content."""
         ...
+
+
+@runtime_checkable
+class ConnectedOnUse(Protocol):
+    """A stand-in for a connector that connects when first used (concord.aws.systems.RoleConnector)."""
+
+    def connected(self) -> object:
+        """The connector it stands for now."""
+        ...
+
+
+def capability[P](port: object, optional: Callable[..., P]) -> P | None:
+    """The connector behind `port` as the optional, runtime_checkable Protocol `optional`
+    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource), or None where it does not
+    implement it.
+
+    Sync logic asks this instead of isinstance: a role's connector is a stand-in connected on
+    first use, and a Protocol's isinstance only sees the stand-in's own class. (`optional` is
+    typed as a callable because mypy accepts no Protocol as a `type[P]`: python/mypy#4717.)"""
+    connector = port.connected() if isinstance(port, ConnectedOnUse) else port
+    return cast(P, connector) if isinstance(connector, cast(type, optional)) else None
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from concord.aws.systems import RoleConnector
 from concord.connectors.tryton.mapping import to_tryton_invoice_line_values
 from concord.domain import ApprovedTime, CrmCapabilities, PsaCapabilities, RecordChange, ServiceItem
 from concord.errors import ConfigurationError, ValidationFailed
@@ -176,7 +177,7 @@ def catalogues(systems: Systems) -> Systems:
 
 
 def test_an_erp_service_item_reaches_the_crm_and_psa_catalogues(catalogues: Systems) -> None:
-    synced = sync_service_item(item_changed(), dataclasses.replace(catalogues, crm=Proxy(catalogues.crm)))  # type: ignore[arg-type]
+    synced = sync_service_item(item_changed(), dataclasses.replace(catalogues, crm=behind_role_proxy(catalogues.crm)))  # type: ignore[arg-type]
     assert synced.written == ("crm", "psa") and synced.applied
     assert catalogues.crm.catalogue["DATA-HR"] == ("crm-1", ITEM)  # type: ignore[attr-defined]
     assert catalogues.psa.catalogue["DATA-HR"] == ("psa-1", ITEM)  # type: ignore[attr-defined]
@@ -224,21 +225,16 @@ def test_a_batch_syncs_each_item_once_for_its_newest_change(catalogues: Systems)
     assert catalogues.psa.catalogue["DATA-HR"][1].active is False  # type: ignore[attr-defined]
 
 
-class Proxy:
-    """Forwards every member, as a role's connector connected on first use does (aws.systems.RoleConnector)."""
-
-    def __init__(self, target: object) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._target, name)
+def behind_role_proxy(target: object) -> RoleConnector:
+    """The connector behind the stand-in a function's role connector is (connected on first use)."""
+    return RoleConnector(lambda: target)
 
 
 def test_change_capture_announces_the_erps_service_items_only() -> None:
     erp = CatalogueErp(
         capabilities=erp_capabilities().model_copy(update={"service_items": True}), products={"77": ITEM}
     )
-    watch = watch_for("erp", "service_item", "erp", (FakeCrm(), FakePsa(), Proxy(erp)), "us-01")  # type: ignore[arg-type]
+    watch = watch_for("erp", "service_item", "erp", (FakeCrm(), FakePsa(), behind_role_proxy(erp)), "us-01")  # type: ignore[arg-type]
     change = RecordChange(record_type="service_item", record_id="77", written_at=NOW, created_at=NOW)
     (event,) = watch.announce(change)
     assert isinstance(event, ServiceItemChangedEvent) and event.data.code == "DATA-HR" and event.data.item_id == "77"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from typing import cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +25,7 @@ from ..errors import ConfigurationError, ValidationFailed
 from ..events import Envelope
 from ..events.envelope import ServiceItemChangedEvent
 from ..events.types import System
-from ..ports import ServiceItemCatalog
+from ..ports import ServiceItemCatalog, capability
 from .ids import canonical_id
 from .lineage import record_lineage
 from .systems import Systems
@@ -109,15 +108,14 @@ def sync_service_item(event: Envelope, systems: Systems) -> ServiceItemSynced:
 
 def _write(system: System, port: object, item: ServiceItem, item_ref: str, cause: Envelope, systems: Systems) -> bool:
     """Upsert the item into one system's catalogue unless it holds what was last written; whether it wrote."""
-    # getattr, not isinstance: a role's connector is a proxy connected on first use
-    # (concord.aws.systems.RoleConnector), which a Protocol's isinstance does not look through.
-    if getattr(port, "upsert_service_item", None) is None:
+    catalogue = capability(port, ServiceItemCatalog)
+    if catalogue is None:
         raise ConfigurationError(f"the {system.value.upper()} declares service items but cannot write them")
     key = WRITTEN_KEY.format(system=system.value)
     values = item.model_dump_json()
     if systems.xref.applied_value(OBJECT_TYPE, item_ref, key) == values:
         return False
-    record_id = cast(ServiceItemCatalog, port).upsert_service_item(item)
+    record_id = catalogue.upsert_service_item(item)
     systems.xref.link(OBJECT_TYPE, item_ref, system, record_id, cause.id)
     systems.xref.set_applied_value(OBJECT_TYPE, item_ref, key, values)
     record_lineage(systems, OBJECT_TYPE, item_ref, cause, system, record_id, "catalogue entry upserted")

@@ -22,8 +22,8 @@ from .kit import SandboxServer, Vendor
 from .netsuite import NetSuiteSandbox
 from .quickbooks import QuickBooksSandbox
 from .salesforce import SalesforceSandbox
-from .xero import XeroSandbox
 from .workday import WorkdaySandbox
+from .xero import XeroSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox,
