@@ -38,11 +38,11 @@ def render(event: Envelope, config: MappingConfig) -> list[VendorRequest]:
         if rules is None:
             return []
         forecast = forecast_of(event, rules.billing_currency)
-        values, lines = terms.to_tryton_forecast_values(forecast, party, _currency_id)
-        return [_terms_request("set project forecast", values, terms.FORECAST_LINES, lines)]
+        forecast_values, lines = terms.to_tryton_forecast_values(forecast, party, _currency_id)
+        return [_terms_request("set project forecast", forecast_values, terms.FORECAST_LINES, lines)]
     if isinstance(event, ContractChangedEvent):
-        values, milestones = terms.to_tryton_contract_values(contract_terms_of(event), party, _currency_id)
-        return [_terms_request("set contract terms", values, terms.MILESTONES, milestones)]
+        contract_values, milestones = terms.to_tryton_contract_values(contract_terms_of(event), party, _currency_id)
+        return [_terms_request("set contract terms", contract_values, terms.MILESTONES, milestones)]
     if not isinstance(event, AccountChangedEvent):
         return []
     customer = customer_of(event)
