@@ -47,6 +47,7 @@ STACKS = {
     "salesforce-certinia-netsuite": SaasStack("crm=salesforce,psa=certinia,erp=netsuite"),
     "hubspot-kantata-business_central": SaasStack("crm=hubspot,psa=kantata,erp=business_central"),
     "salesforce-kantata-dynamics_finance": SaasStack("crm=salesforce,psa=kantata,erp=dynamics_finance"),
+    "salesforce-kantata-quickbooks": SaasStack("crm=salesforce,psa=kantata,erp=quickbooks"),
 }
 
 
