@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test unit lint types install up status down synth diff deploy schemas bench chaos clean
+.PHONY: demo test unit golden lint types install up status down synth diff deploy schemas bench chaos clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
@@ -30,6 +30,9 @@ test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test sui
 
 unit: $(STAMP)  ## The unit tests only (the fast loop; no servers, no network)
 	$(BIN)/python -m pytest tests/unit -q
+
+golden: $(STAMP)  ## Rewrite the mapping regression corpus's golden files after an intended mapping change (review git diff)
+	$(BIN)/python -m tests.regression.replay --update
 
 lint: $(STAMP)  ## ruff: lint rules and the formatter's check (pyproject.toml [tool.ruff])
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Records every canonical event on the bus in the sync audit trail, once.
+"""Records every canonical event on the bus in the sync audit trail, once, with what the mappings
+render for it when LEGAL_ENTITIES and SYSTEM_OF_RECORD are set (concord.mappings).
 
 Triggered by SQS (fed by an EventBridge rule matching all of Concord's events) with partial
 batch failures; a record that keeps failing is parked in the queue's DLQ with its reason.
@@ -17,16 +18,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
 from concord.catalog import AUDIT_TRAIL
+from concord.mappings.inputs import MappingConfig, MappingSettings
+from concord.mappings.render import rendering_to_keep
 from concord.observability import bind_event, logger, metrics, tracer
 from concord.stores.audit import AuditTrail
 
 CONSUMER = AUDIT_TRAIL.name
 
 
-def record_event(record: SQSRecord, trail: AuditTrail) -> bool:
+def record_event(record: SQSRecord, trail: AuditTrail, mappings: MappingConfig | None = None) -> bool:
+    """Record the event once, with what the deployed mappings render for it (the baseline of
+    `concord mappings diff`)."""
     event = parse_bus_record(record)
     bind_event(event.id, event.correlation_id, event.type)
-    recorded = trail.record_event(event, delivery_timings(record))
+    recorded = trail.record_event(event, delivery_timings(record), rendering_to_keep(event, mappings))
     if not recorded:
         metrics.add_metric(name="DuplicateEventsSkipped", unit=MetricUnit.Count, value=1)
     return recorded
@@ -39,9 +44,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     settings = ConsumerSettings.from_env()
     trail = AuditTrail(client("dynamodb"), settings.audit_table_name)
     processor = RecordingBatchProcessor(CONSUMER, trail, settings)
+    mappings = MappingSettings.from_env().config()
     return process_partial_response(
         event=event,
-        record_handler=lambda record: record_event(record, trail),
+        record_handler=lambda record: record_event(record, trail, mappings),
         processor=processor,
         context=context,
     )

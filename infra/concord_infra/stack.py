@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack
@@ -94,6 +95,11 @@ class ConcordStack(Stack):
             environment={
                 "AUDIT_TABLE_NAME": tables.audit.table_name,
                 "RETRY_BASE_SECONDS": str(stage.retry_base_seconds),
+                # The mapping configuration: each event's rendering is kept for `concord mappings diff`.
+                "LEGAL_ENTITIES": json.dumps(
+                    {k: v.model_dump(mode="json") for k, v in stage.legal_entities.items()}, sort_keys=True
+                ),
+                "SYSTEM_OF_RECORD": stage.system_of_record().model_dump_json(by_alias=True, exclude_none=True),
             },
         )
         grant_items(tables.audit, audit.function, "dynamodb:PutItem")

@@ -260,7 +260,7 @@ def test_an_unreachable_table_is_a_transient_failure(
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
         )
 
-    monkeypatch.setattr(AuditTrail, "record_event", lambda self, event, timings: unavailable())
+    monkeypatch.setattr(AuditTrail, "record_event", lambda self, event, timings, rendered=None: unavailable())
 
     assert stack.invoke([record]) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     [failure] = stack.trail.failures_of(record["messageId"])

@@ -81,8 +81,9 @@ class AuditTrail:
 
     # -- events ---------------------------------------------------------------------------
 
-    def record_event(self, event: Envelope, timings: DeliveryTimings) -> bool:
-        """Store the event once, with its entity-index items; False when it was already recorded."""
+    def record_event(self, event: Envelope, timings: DeliveryTimings, rendered_requests: str | None = None) -> bool:
+        """Store the event once, with its entity-index items; False when it was already recorded.
+        `rendered_requests`: what the mappings render for it (concord.mappings.render.rendering)."""
         recorded = RecordedEvent(
             event_id=event.id,
             event_type=event.type,
@@ -96,6 +97,7 @@ class AuditTrail:
             first_received_at=_ms_to_datetime(timings.first_received_at_ms),
             recorded_at=utc_now(),
             detail=event.model_dump(mode="json"),
+            rendered_requests=rendered_requests,
         )
         item = {
             **recorded.model_dump(mode="json", exclude_none=True),

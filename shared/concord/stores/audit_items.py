@@ -215,6 +215,9 @@ class RecordedEvent(AuditItem):
     first_received_at: dt.datetime | None = None
     recorded_at: dt.datetime | None = None
     detail: dict[str, Any]
+    # What Concord's mappings rendered for the event when it was recorded (concord.mappings):
+    # the baseline `concord mappings diff` compares the current mappings with.
+    rendered_requests: str | None = None
 
     @field_validator("detail", mode="before")
     @classmethod
