@@ -25,11 +25,16 @@ export CDK_DISABLE_VERSION_CHECK := 1
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
+# Tests run on up to PYTEST_WORKERS cores (pytest-xdist); tests/conftest.py keeps the ones sharing a
+# server on one worker. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 4
+PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n auto --maxprocesses $(PYTEST_WORKERS) --dist loadgroup)
+
 test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 unit: $(STAMP)  ## The unit tests only (the fast loop; no servers, no network)
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit -q $(PARALLEL)
 
 golden: $(STAMP)  ## Rewrite the mapping regression corpus's golden files after an intended mapping change (review git diff)
 	$(BIN)/python -m tests.regression.replay --update

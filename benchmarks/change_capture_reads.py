@@ -1,6 +1,7 @@
 """Change capture's reads of the PSA: N time entries approved in Tryton, then the poller run for
 several minutes' worth of polls (a simulated clock: the polls follow each other at once), every
-PSA call counted.
+PSA call counted. The PSA sits behind the proxy a function's connectors sit behind
+(concord.aws.systems.RoleConnector), so what is measured is the live path.
 
 Floor: ceil(N / page size) page reads for the poll that finds the approvals, and one read for each
 poll that finds nothing new (a poll must ask). Each entry must be announced exactly once.
@@ -21,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from concord.aws.systems import RoleConnector
 from concord.connectors.tryton import TrytonPsa, TrytonRpcClient
 from concord.domain import ProjectPlan, TaskPlan
 from concord.events import Envelope
@@ -96,7 +98,8 @@ def approve_entries(client: TrytonRpcClient, n: int, batch: int) -> None:
 
 def run(client: TrytonRpcClient, n: int, polls: int, page_size: int, batch: int) -> dict[str, Any]:
     counting = CountingClient(client)
-    psa = TrytonPsa(counting)  # type: ignore[arg-type]
+    tryton_psa = TrytonPsa(counting)  # type: ignore[arg-type]
+    psa = RoleConnector(lambda: tryton_psa)  # as connectors_for() gives it to a function
     now = dt.datetime.now(dt.UTC)
     checkpoints, bus = Checkpoints(), Bus()
 

@@ -52,6 +52,7 @@ OPPORTUNITY = {
     "amount": {"amount": "24000.00", "currency": "USD"},
     "closed_on": "2026-01-05",
     "payment_term": "NET30",
+    "contract_type": "time_and_materials",
     "lines": [
         {
             "service_item": "CONSULT-HR",
@@ -85,7 +86,9 @@ def sample_deliveries() -> dict[str, tuple[str, senders.Sent]]:
         ),
         "crm OpportunityClosedWon (Standard Webhooks)": (
             "crm",
-            senders.standard_webhooks("crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY)),
+            senders.standard_webhooks(
+                "crm", CRM_SECRET, senders.canonical_body("OpportunityClosedWon", OPPORTUNITY, version=2)
+            ),
         ),
         "hubspot company.propertyChange": (
             "hubspot",

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concord.aws.clients import client
 from concord.aws.consumer import ConsumerSettings, RecordingBatchProcessor, delivery_timings, parse_bus_record
 from concord.catalog import AUDIT_TRAIL
+from concord.events.versions import AS_SENT, as_current
 from concord.mappings.inputs import MappingConfig, MappingSettings
 from concord.mappings.render import rendering_to_keep
 from concord.observability import bind_event, logger, metrics, tracer
@@ -27,11 +28,13 @@ CONSUMER = AUDIT_TRAIL.name
 
 
 def record_event(record: SQSRecord, trail: AuditTrail, mappings: MappingConfig | None = None) -> bool:
-    """Record the event once, with what the deployed mappings render for it (the baseline of
-    `concord mappings diff`)."""
-    event = parse_bus_record(record)
+    """Record the event once, as it was published (every version that is not retired, not
+    upcast), with what the deployed mappings render for it (the baseline of `concord mappings
+    diff`; the mappers read the current version, as the consumers do)."""
+    event = parse_bus_record(record, AS_SENT)
     bind_event(event.id, event.correlation_id, event.type)
-    recorded = trail.record_event(event, delivery_timings(record), rendering_to_keep(event, mappings))
+    rendering = rendering_to_keep(as_current(event), mappings)
+    recorded = trail.record_event(event, delivery_timings(record), rendering)
     if not recorded:
         metrics.add_metric(name="DuplicateEventsSkipped", unit=MetricUnit.Count, value=1)
     return recorded

@@ -27,9 +27,21 @@ class PollSettings(ConnectorSettings):
     poll_watches: Json[list[WatchConfig]] = Field(alias="POLL_WATCHES")
 
 
+# Watches this warm function has already warned about: a system's shape does not change between
+# runs, so its log says it once (the WatchesNotServed metric says it every run).
+_WARNED_NOT_SERVED: set[str] = set()
+
+
 def _report(run: CaptureRun) -> None:
     for failure in run.failures:
         logger.error("poll failed", watch=failure.key, exc_info=failure.error)
+    metrics.add_metric(name="WatchesNotServed", unit=MetricUnit.Count, value=len(run.not_served))
+    for skipped in run.not_served:
+        if skipped.key not in _WARNED_NOT_SERVED:
+            _WARNED_NOT_SERVED.add(skipped.key)
+            logger.warning(
+                "watch skipped: not served by the configured system", watch=skipped.key, reason=str(skipped.error)
+            )
     for report in run.reports:
         metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=report.changes)
         metrics.add_metric(name="EventsAnnounced", unit=MetricUnit.Count, value=report.events)

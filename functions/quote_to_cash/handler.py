@@ -20,6 +20,7 @@ from concord.errors import ValidationFailed
 from concord.events.envelope import OpportunityClosedWonEvent
 from concord.observability import bind_event, logger, metrics, tracer
 from concord.stores.audit import AuditTrail
+from concord.sync.quote_to_cash import TRIGGER_ACCEPTS
 
 CONSUMER = QUOTE_TO_CASH.name
 
@@ -29,7 +30,7 @@ class StartSettings(ConsumerSettings):
 
 
 def start(record: SQSRecord, state_machine_arn: str) -> bool:
-    event = parse_bus_record(record)
+    event = parse_bus_record(record, TRIGGER_ACCEPTS)
     if not isinstance(event, OpportunityClosedWonEvent):
         raise ValidationFailed(f"expected OpportunityClosedWon, got {event.type}")
     bind_event(event.id, event.correlation_id, event.type)

@@ -76,6 +76,9 @@ class StageConfig(BaseModel):
         {"system": "psa", "record_type": "time_entry", "source": "psa"},
         {"system": "erp", "record_type": "invoice", "source": "erp"},
         {"system": "erp", "record_type": "payment", "source": "erp"},
+        # Service items: polled where the ERP declares capabilities.service_items; for any other
+        # ERP each run skips it (a warning once, the WatchesNotServed metric), it does not fail.
+        {"system": "erp", "record_type": "service_item", "source": "erp"},
     ]
     poll_every_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     # Salesforce orgs (CRM, Certinia) relaying their change events to an EventBridge partner bus
@@ -83,10 +86,11 @@ class StageConfig(BaseModel):
     salesforce_event_relay: list[EventRelay] = []
     # None: the ERP has no Business Central webhook subscriptions to renew (nothing deployed).
     business_central_subscriptions: SubscriptionRenewalConfig | None = None
-    # True when the ERP rotates its OAuth refresh token on every refresh (QuickBooks Online; Xero
-    # over OAuth2): the functions that connect to the ERP may then write the new token back to the
-    # ERP connection secret (PutSecretValue on that secret only) and take the refresh lock, an item
-    # `lock#...` of the rate-budget table (conditional put and delete). Off: they only read it.
+    # True when the ERP rotates its OAuth refresh token on every refresh (QuickBooks Online; Xero's
+    # custom connection needs none): the functions that connect to the ERP may then write the new
+    # token back to the ERP connection secret (PutSecretValue on that secret only) and take the
+    # refresh lock, an item `lock#...` of the rate-budget table (conditional put and delete).
+    # Off: they only read the secret.
     # constructs/token_write_back.py; docs/infra.md.
     erp_token_write_back: bool = False
     # How often reconciliation compares the three systems (functions/reconciliation).

@@ -16,6 +16,7 @@ from .constructs.change_capture import ChangeCapture
 from .constructs.consumer import EventConsumer
 from .constructs.dashboard import OperationsDashboard
 from .constructs.data import DataTables, grant_items
+from .constructs.event_versions import DeprecatedEventVersionAlarm
 from .constructs.functions import ConcordFunction, SharedLayer
 from .constructs.ingress import WebhookIngress
 from .constructs.ingress_alarms import IngressAlarms
@@ -39,6 +40,7 @@ class ConcordStack(Stack):
         tables = DataTables(self, "Data", names=names, retain=stage.retain_data)
         bus = EventBus(self, "Events", names=names, archive_days=ARCHIVE_DAYS)
         topics = AlarmTopics(self, "Alarms", names=names)
+        DeprecatedEventVersionAlarm(self, "EventVersions", names=names, topics=topics)
         layer = SharedLayer(self, "Shared", with_dependencies=config.bundle == "full").layer
 
         def function(name: str, description: str, scope: Construct | None = None, **kwargs: Any) -> ConcordFunction:

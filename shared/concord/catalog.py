@@ -37,6 +37,7 @@ ANNOUNCED = {
     "time_entry": "TimeApproved",
     "invoice": "InvoicePosted",
     "payment": "PaymentReceived",
+    "service_item": "ServiceItemChanged",
 }
 ALL_SYSTEMS = (System.CRM.value, System.PSA.value, System.ERP.value)
 
@@ -230,6 +231,14 @@ PROJECT_TERMS = Flow(
     batch_size=VENDOR_BATCH,
     batching_window_seconds=1,
 )
+SERVICE_ITEMS = Flow(
+    "service_items",
+    "Service items (their system of record, usually the ERP) → the CRM's and PSA's catalogues",
+    Events(sources=("concord.erp",), detail_types=("ServiceItemChanged",)),
+    # A missing catalogue entry holds up quoting and staffing that item, not cash.
+    Severity.WARNING,
+    Access(systems=("crm", "psa")),
+)
 CHANGE_CAPTURE = Flow(
     "change_capture",
     "Polls the systems for changes push missed and announces them",
@@ -260,7 +269,7 @@ SUBSCRIPTION_RENEWAL = Flow(
 )
 
 # The consumers that work with the systems per event (infra's SyncFlows), in this order.
-SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS)
+SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS, SERVICE_ITEMS)
 FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION, SUBSCRIPTION_RENEWAL)
 
 SAGA = Saga(

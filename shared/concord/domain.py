@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -36,6 +37,10 @@ class Opportunity(CanonicalModel):
     closed_on: dt.date | None = None
     won: bool
     lines: list[OpportunityLine] = Field(default_factory=list)
+    # Who owns the deal's billing: the opportunity's owner as the CRM names the person (None:
+    # the CRM's connector does not read it), and its contract type (None: the CRM has no such field).
+    billing_owner: Name | None = None
+    contract_type: ContractType | None = None
 
 
 class ErpCustomer(CanonicalModel):
@@ -114,6 +119,11 @@ class InvoiceLine(CanonicalModel):
     # Concord's id for the line (e.g. "time:<PSA time entry id>"): an ERP that stores it finds
     # a line already created, so a retried batch adds no second line.
     concord_ref: str | None = None
+    # The ERP's own ids, mapped from the legal entity's rules (sync.rules): its cost centre
+    # (department, class, dimension value, analytic account) and its tax code. None: the ERP's
+    # default; a connector whose ERP line has no place for one ignores it.
+    cost_centre: str | None = None
+    tax_code: str | None = None
 
 
 class InvoiceDraft(CanonicalModel):
@@ -164,9 +174,13 @@ class ErpCapabilities(CanonicalModel):
     contract_objects: bool  # contract terms and cost forecasts of a project
     billing_terms_per_customer: bool
     batch_limits: BatchLimits = Field(default_factory=BatchLimits)
+    # The ERP's service items can be polled and read (ports.ServiceItemSource).
+    service_items: bool = False
 
 
 class PsaCapabilities(CanonicalModel):
+    # The PSA keeps a catalogue of service items Concord writes (ports.ServiceItemCatalog).
+    service_items: bool = False
     # The PSA's client IS the CRM's account (Certinia in the CRM's Salesforce org): Concord must
     # not write it from the PSA side, the CRM owns it.
     clients_are_crm_accounts: bool = False
@@ -174,6 +188,8 @@ class PsaCapabilities(CanonicalModel):
 
 
 class CrmCapabilities(CanonicalModel):
+    # The CRM keeps a catalogue of service items (products) Concord writes (ports.ServiceItemCatalog).
+    service_items: bool = False
     batch_limits: BatchLimits = Field(default_factory=BatchLimits)
 
 
@@ -212,6 +228,17 @@ class ApprovedTime(CanonicalModel):
     hours: Decimal = Field(gt=0, le=24, max_digits=6, decimal_places=2)
     billable: bool
     approved_at: dt.datetime
+    cost_centre: RecordId | None = None  # the PSA's own id of it, where its entries carry one
+
+
+class ServiceItem(CanonicalModel):
+    """A service the firm sells (a product): its code is the service item every system shares."""
+
+    code: RecordId
+    name: Name
+    unit: Literal["hour", "unit"]
+    list_price: Money | None = None  # in the system of record's currency; None: it has none
+    active: bool = True
 
 
 class PostedInvoice(CanonicalModel):

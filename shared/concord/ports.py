@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from .domain import (
     ApprovedTime,
@@ -44,6 +44,7 @@ from .domain import (
     ReceivedPayment,
     RecordChange,
     RevenueSchedule,
+    ServiceItem,
 )
 from .errors import ConcordError
 from .events import Envelope
@@ -77,12 +78,53 @@ class ChangeSource(Protocol):
 
 
 @runtime_checkable
+class ConnectedOnUse(Protocol):
+    """A stand-in for a connector that connects when first used (concord.aws.systems.RoleConnector)."""
+
+    def connected(self) -> object:
+        """The connector it stands for now."""
+        ...
+
+
+def capability[P](port: object, optional: Callable[..., P]) -> P | None:
+    """The connector behind `port` as the optional, runtime_checkable Protocol `optional`
+    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource), or None where it does not
+    implement it.
+
+    Sync logic asks this instead of isinstance: a role's connector is a stand-in connected on
+    first use, and a Protocol's isinstance only sees the stand-in's own class. (`optional` is
+    typed as a callable because mypy accepts no Protocol as a `type[P]`: python/mypy#4717.)"""
+    connector = port.connected() if isinstance(port, ConnectedOnUse) else port
+    return cast(P, connector) if isinstance(connector, cast(type, optional)) else None
+
+
+@runtime_checkable
 class ApprovedTimeInBatches(Protocol):
     """A PSA that reads the approved time of many changed records in a few calls, whatever their
     number (change capture then announces a page of approvals without a read per record)."""
 
     def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
         """approved_entries() of each record (by id); records holding none may be left out."""
+        ...
+
+
+@runtime_checkable
+class ServiceItemCatalog(Protocol):
+    """A CRM or PSA that keeps a catalogue of service items (products, roles or task types)
+    Concord writes; one that declares capabilities.service_items implements this."""
+
+    def upsert_service_item(self, item: ServiceItem) -> str:
+        """Create the item, or update the one with its code (archived ones included); its id."""
+        ...
+
+
+@runtime_checkable
+class ServiceItemSource(Protocol):
+    """An ERP whose service items can be polled (changes_since "service_item") and read; one
+    that declares capabilities.service_items implements this."""
+
+    def service_item(self, record_id: str) -> ServiceItem | None:
+        """The record as a service item (None: it is not one, e.g. a goods product)."""
         ...
 
 

@@ -179,3 +179,55 @@ def test_incomplete_master_data_fails_validation_with_its_reason_and_creates_not
     # a validation failure is not retried
     assert steps(sfn, failed["executionArn"])[0].attempts == 1
     assert records_with_ref(tryton, opportunity) == ([], [])
+
+
+def republished(trigger: dict[str, Any], version: int) -> dict[str, Any]:
+    """The pushed trigger as a new event of `version`: v2 as a CRM that states the contract
+    (fixed fee, a billing owner), v1 as a producer that predates both fields."""
+    data = dict(trigger["data"])
+    if version == 1:
+        del data["contract_type"], data["billing_owner"]
+    else:
+        data |= {"contract_type": "fixed_fee", "billing_owner": "Dana Whitfield"}
+    return trigger | {"id": str(uuid.uuid4()), "version": version, "data": data}
+
+
+@pytest.mark.parametrize(("version", "contract"), [(1, "time_and_materials"), (2, "fixed_fee")])
+def test_opportunity_closed_won_v1_and_v2_both_drive_quote_to_cash(
+    view: LocalView, sfn: Any, rep: SalesRep, tryton: SystemsView, version: int, contract: str
+) -> None:
+    # Given a won deal whose pushed trigger (v2) ran its saga
+    opportunity = str(rep.win_opportunity(new_account(rep, f"Tailspin v{version}"), "Advisory", [("Plan", 6)]))
+    pushed = wait_for_execution(sfn, opportunity)
+    trigger = json.loads(pushed["input"])["event"]
+    assert pushed["status"] == "SUCCEEDED" and trigger["version"] == 2
+
+    # When another producer publishes the deal as an event of this version
+    event = republished(trigger, version)
+    view.events.put_events(
+        Entries=[
+            {
+                "EventBusName": view.topology.setting("EVENT_BUS_NAME"),
+                "Source": "concord.crm",
+                "DetailType": "OpportunityClosedWon",
+                "Detail": json.dumps(event),
+            }
+        ]
+    )
+
+    # Then it runs the saga to the end, read as v2 (a v1 trigger upcast with its defaults)
+    second = wait_for_execution(sfn, opportunity, count=2)
+    assert second["status"] == "SUCCEEDED", second
+    assert second["name"] == event["id"]
+    started = json.loads(second["input"])["event"]
+    assert (started["version"], started["data"]["contract_type"]) == (2, contract)
+    terms = json.loads(second["output"])["billing_terms"]["detail"]
+    assert f"contract {contract}" in terms
+    # ...on the records the first run made, and the audit trail keeps the event as it was sent
+    parties, projects = records_with_ref(tryton, opportunity)
+    assert len(parties) == 1 and len(projects) == 1
+    view.wait_for(
+        lambda: any(e.event_id == event["id"] for e in view.audit_events_of_type("OpportunityClosedWon")), timeout=30
+    )
+    (recorded,) = [e for e in view.audit_events_of_type("OpportunityClosedWon") if e.event_id == event["id"]]
+    assert recorded.detail["version"] == version

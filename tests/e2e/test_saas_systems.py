@@ -47,6 +47,8 @@ STACKS = {
     "salesforce-certinia-netsuite": SaasStack("crm=salesforce,psa=certinia,erp=netsuite"),
     "hubspot-kantata-business_central": SaasStack("crm=hubspot,psa=kantata,erp=business_central"),
     "salesforce-kantata-dynamics_finance": SaasStack("crm=salesforce,psa=kantata,erp=dynamics_finance"),
+    "hubspot-certinia-xero": SaasStack("crm=hubspot,psa=certinia,erp=xero"),
+    "hubspot-kantata-workday": SaasStack("crm=hubspot,psa=kantata,erp=workday"),
     "salesforce-kantata-quickbooks": SaasStack("crm=salesforce,psa=kantata,erp=quickbooks"),
 }
 

@@ -42,6 +42,7 @@ def from_canonical_sender(event: Envelope) -> dict[str, Any] | None:
         return None
     payload = {
         "type": event.type,
+        "version": event.version,
         "timestamp": event.occurred_at.isoformat(),
         "legal_entity": event.legal_entity,
         "data": event.data.model_dump(mode="json"),

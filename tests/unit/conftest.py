@@ -158,6 +158,8 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
             }
         ],
         "payment_term": "NET30",
+        "contract_type": "fixed_fee",
+        "billing_owner": "Dana Whitfield",
     },
     "AccountChanged": {
         "account_id": "ACC-2002",
@@ -223,6 +225,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "category": "Travel",
         "billable": False,
         "approved_at": "2025-04-03T09:00:00+00:00",
+    },
+    "ServiceItemChanged": {
+        "item_id": "17",
+        "code": "CONSULT-HR",
+        "name": "Consulting hour",
+        "unit": "hour",
+        "list_price": {"amount": "150.00", "currency": "USD"},
+        "active": True,
     },
     "InvoicePosted": {
         "invoice_id": "INV-88",

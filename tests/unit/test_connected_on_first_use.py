@@ -4,12 +4,13 @@ other system's secret (least privilege, infra)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
 from concord.aws import systems as aws_systems
 from concord.connectors.registry import LiveConnectors, Role, SystemSecrets
+from concord.ports import capability
 
 
 class Connector:
@@ -63,3 +64,17 @@ def test_a_failed_connection_is_tried_again_on_the_next_use(
     with pytest.raises(RuntimeError):
         crm.get_customer("1")
     assert crm.get_customer("1") == "crm:1"
+
+
+@runtime_checkable
+class CustomerReader(Protocol):
+    def get_customer(self, ref: str) -> str: ...
+
+
+def test_a_capability_check_sees_the_connector_the_role_holds(read_secrets: list[Role]) -> None:
+    _, psa, _ = aws_systems.connectors_for(aws_systems.ConnectorSettings.from_env())
+
+    connector = capability(psa, CustomerReader)
+
+    assert isinstance(connector, Connector) and connector.role is Role.PSA
+    assert read_secrets == [Role.PSA]

@@ -7,6 +7,7 @@ in `.md`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,14 +41,19 @@ def _ignored(relative: Path) -> bool:
 
 def text_files(root: Path) -> Iterator[tuple[Path, str]]:
     """(path relative to root, text) of every text file the repository holds."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if not path.is_file() or _ignored(relative) or path.stat().st_size > MAX_BYTES:
-            continue
-        content = path.read_bytes()
-        if b"\0" in content:
-            continue
-        yield relative, content.decode("utf-8", errors="replace")
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory).relative_to(root)
+        # Pruned, not just skipped: the venvs and node_modules hold most of the tree's files.
+        subdirectories[:] = sorted(name for name in subdirectories if not _ignored(here / name))
+        for name in sorted(files):
+            relative = here / name
+            path = root / relative
+            if _ignored(relative) or not path.is_file() or path.stat().st_size > MAX_BYTES:
+                continue
+            content = path.read_bytes()
+            if b"\0" in content:
+                continue
+            yield relative, content.decode("utf-8", errors="replace")
 
 
 def _line_of(text: str, offset: int) -> int:

@@ -188,7 +188,7 @@ def test_invalid_event_details_are_capped(sample_data) -> None:
 
 def test_a_delivery_becomes_a_canonical_event(sample_data) -> None:
     event = to_canonical_event(
-        "crm", CRM, "msg_42", _delivery("OpportunityClosedWon", sample_data("OpportunityClosedWon")), NOW
+        "crm", CRM, "msg_42", _delivery("OpportunityClosedWon", sample_data("OpportunityClosedWon"), version=2), NOW
     )
 
     assert isinstance(event, OpportunityClosedWonEvent)
@@ -199,6 +199,7 @@ def test_a_delivery_becomes_a_canonical_event(sample_data) -> None:
     assert event.ingested_at == NOW
     assert event.occurred_at == dt.datetime(2025, 3, 14, 11, 59, tzinfo=dt.UTC)
     assert event.data.opportunity_id == "OPP-1001"
+    assert event.data.contract_type == "fixed_fee"
 
 
 def test_legal_entity_defaults_to_the_sources(sample_data) -> None:

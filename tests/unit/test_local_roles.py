@@ -43,7 +43,10 @@ def test_named_roles_take_their_vendor_and_the_rest_stay_tryton() -> None:
         ("crm=netsuite", "'netsuite' cannot be the CRM; choose one of hubspot, salesforce, tryton"),
         ("psa=hubspot", "'hubspot' cannot be the PSA; choose one of certinia, kantata, tryton"),
         ("psa=salesforce", "'salesforce' cannot be the PSA; choose one of certinia, kantata, tryton"),
-        ("erp=certinia", "choose one of business_central, dynamics_finance, netsuite, quickbooks, tryton"),
+        (
+            "erp=certinia",
+            "choose one of business_central, dynamics_finance, netsuite, quickbooks, tryton, workday, xero",
+        ),
         ("crm", "expected role=kind"),
         ("crm=salesforce,crm=tryton", "named twice"),
     ],

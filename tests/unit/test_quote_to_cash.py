@@ -66,7 +66,9 @@ def systems() -> Systems:
     return fake_systems(crm=crm)
 
 
-def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> OpportunityClosedWonEvent:
+def trigger(
+    opportunity_id: str = "31", payment_term: str | None = None, billing_owner: str | None = None
+) -> OpportunityClosedWonEvent:
     return new_event(
         OpportunityClosedWonEvent,
         {
@@ -77,6 +79,8 @@ def trigger(opportunity_id: str = "31", payment_term: str | None = None) -> Oppo
             "closed_on": "2026-11-25",
             "lines": [line.model_dump() for line in lines()],
             "payment_term": payment_term,
+            "contract_type": "fixed_fee",
+            "billing_owner": billing_owner,
         },
         legal_entity="us-01",
         occurred_at=NOW,
@@ -191,6 +195,37 @@ def test_the_deal_payment_term_wins_over_the_legal_entity_default(systems: Syste
     run_saga(systems, trigger(payment_term="Net 60 days"))
 
     assert list(systems.erp.payment_terms.values()) == ["Net 60 days"]
+
+
+def test_the_deals_contract_type_and_billing_owner_become_the_erp_projects_contract_terms(systems: Systems) -> None:
+    state = run_saga(systems, trigger(billing_owner="Dana Whitfield"))
+
+    assert state.project is not None and state.billing_terms is not None
+    terms = systems.erp.terms[state.project.project_ref]
+    assert (terms.contract_type.value, terms.billing_owner, terms.milestones) == ("fixed_fee", "Dana Whitfield", [])
+    assert state.billing_terms.detail == (
+        "payment term Net 30 days; contract fixed_fee, billing owner Dana Whitfield (set on the ERP project)"
+    )
+
+
+def test_without_a_billing_owner_the_contract_terms_are_left_to_the_psa(systems: Systems) -> None:
+    state = run_saga(systems, trigger())
+
+    assert systems.erp.terms == {}
+    assert state.billing_terms is not None
+    assert state.billing_terms.detail.endswith(
+        "contract fixed_fee, billing owner not named by the CRM (contract terms left to the PSA's contract)"
+    )
+
+
+def test_contract_terms_the_erp_project_has_already_are_kept(systems: Systems) -> None:
+    first = run_saga(systems, trigger(billing_owner="Dana Whitfield"))
+    assert first.project is not None
+
+    again = run_saga(systems, trigger(billing_owner="Someone Else"))
+
+    assert systems.erp.terms[first.project.project_ref].billing_owner == "Dana Whitfield"
+    assert again.billing_terms is not None and again.billing_terms.detail.endswith("already: kept)")
 
 
 def test_running_the_saga_again_creates_nothing_new(systems: Systems) -> None:

@@ -65,6 +65,7 @@ def closed_won(opportunity_id: str, account_id: str, occurred_at: dt.datetime) -
                     "unit_price": {"amount": "150", "currency": "USD"},
                 }
             ],
+            "contract_type": "time_and_materials",
         },
         legal_entity="us-01",
         occurred_at=occurred_at,

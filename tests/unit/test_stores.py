@@ -92,6 +92,7 @@ def won(opportunity: str, account: str, occurred_at: dt.datetime) -> Envelope:
                     "unit_price": {"amount": "150", "currency": "USD"},
                 }
             ],
+            "contract_type": "time_and_materials",
         },
         legal_entity="us-01",
         occurred_at=occurred_at,

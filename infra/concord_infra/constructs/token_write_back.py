@@ -1,5 +1,5 @@
 """What a function connecting to an ERP that rotates its OAuth refresh token needs beyond reading
-its connection (stage setting `erp_token_write_back`: QuickBooks Online; Xero over OAuth2).
+its connection (stage setting `erp_token_write_back`: QuickBooks Online).
 
 Each refresh answers a new refresh token and kills the one spent, so the connector writes the new
 one back to the ERP connection secret, and only one process refreshes at a time: it holds a lock

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import TransientError
 from ..events import Envelope
+from ..events.versions import check_version
 
 PUT_EVENTS_MAX_ENTRIES = 10
 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
@@ -39,6 +40,7 @@ class BusEntry:
 
 
 def bus_entry(event: Envelope) -> BusEntry:
+    check_version(event)  # every event published passes here: a retired version is refused
     return BusEntry(source=event.bus_source, detail_type=event.type, detail=event.model_dump_json())
 
 

@@ -21,7 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import classify
-from ..events import Envelope, parse_event
+from ..events import Envelope
+from ..events.versions import Accepts, parse_event
 from ..observability import logger, metrics
 from ..settings import Settings
 from ..stores.audit import AuditTrail
@@ -50,9 +51,10 @@ class BusEvent(BaseModel):
     replay_name: str | None = Field(default=None, alias="replay-name")
 
 
-def parse_bus_record(record: SQSRecord) -> Envelope:
-    """An SQS message delivered by an EventBridge rule → the canonical event inside it."""
-    return parse_event(BusEvent.model_validate_json(record.body).detail)
+def parse_bus_record(record: SQSRecord, accepts: Accepts | None = None) -> Envelope:
+    """An SQS message delivered by an EventBridge rule → the canonical event inside it, at a
+    version the consumer accepts (`accepts`; by default each type's current version)."""
+    return parse_event(BusEvent.model_validate_json(record.body).detail, accepts)
 
 
 def describe_error(error: BaseException) -> str:
@@ -61,7 +63,7 @@ def describe_error(error: BaseException) -> str:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: "
             # pydantic's message for an unknown union tag quotes the tag itself
-            + ("unknown event type" if e["type"] == "union_tag_invalid" else e["msg"])
+            + ("unknown event type or version" if e["type"] == "union_tag_invalid" else e["msg"])
             for e in error.errors(include_url=False, include_input=False)[:10]
         )
         return f"ValidationError: {problems}"

@@ -3,6 +3,7 @@ their connection secrets are unchanged, the rest once per warm function."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
 
@@ -51,22 +52,34 @@ def connectors_for(settings: ConnectorSettings) -> tuple[CrmPort, PsaPort, ErpPo
         rate_budget_table=settings.rate_budget_table_name,
     )
     return (
-        cast(CrmPort, RoleConnector(secrets, Role.CRM)),
-        cast(PsaPort, RoleConnector(secrets, Role.PSA)),
-        cast(ErpPort, RoleConnector(secrets, Role.ERP)),
+        cast(CrmPort, RoleConnector(_live(secrets, Role.CRM))),
+        cast(PsaPort, RoleConnector(_live(secrets, Role.PSA))),
+        cast(ErpPort, RoleConnector(_live(secrets, Role.ERP))),
     )
+
+
+def _live(secrets: SystemSecrets, role: Role) -> Callable[[], object]:
+    """What LIVE_CONNECTORS holds for the role now (connected on first use, rebuilt after a rotation)."""
+    return lambda: LIVE_CONNECTORS.get(secrets, role)
 
 
 class RoleConnector:
     """Stands for a role's connector: nothing is read until a member is used; then it is
-    whatever LIVE_CONNECTORS holds for the role (connected on first use, rebuilt after a
-    rotation). A failed connection is tried again at the next use."""
+    whatever `connect` gives (for a function, what LIVE_CONNECTORS holds for the role). A
+    failed connection is tried again at the next use.
 
-    def __init__(self, secrets: SystemSecrets, role: Role) -> None:
-        self._secrets, self._role = secrets, role
+    A Protocol's isinstance does not look through this proxy (it reads class attributes only):
+    sync logic asks concord.ports.capability(), which does, through connected()."""
+
+    def __init__(self, connect: Callable[[], object]) -> None:
+        self._connect = connect
+
+    def connected(self) -> object:
+        """The connector this stands for now (connecting if need be)."""
+        return self._connect()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(LIVE_CONNECTORS.get(self._secrets, self._role), name)
+        return getattr(self._connect(), name)
 
 
 def systems_for(settings: SystemsSettings) -> Systems:

@@ -39,6 +39,8 @@ KINDS: dict[str, tuple[str, frozenset[Role]]] = {
     "netsuite": ("concord.connectors.netsuite", frozenset({Role.ERP})),
     "dynamics_finance": ("concord.connectors.dynamics_finance", frozenset({Role.ERP})),
     "quickbooks": ("concord.connectors.quickbooks", frozenset({Role.ERP})),
+    "xero": ("concord.connectors.xero", frozenset({Role.ERP})),
+    "workday": ("concord.connectors.workday", frozenset({Role.ERP})),
 }
 
 

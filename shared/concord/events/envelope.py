@@ -14,7 +14,7 @@ import operator
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, StringConstraints, Tag, TypeAdapter
 
 from . import payloads as p
 from .types import RecordId, System
@@ -64,9 +64,18 @@ class Envelope(BaseModel):
         return f"{self.bus_source_prefix}.{self.source_system.value}"
 
 
-class OpportunityClosedWonEvent(Envelope):
+class OpportunityClosedWonV1Event(Envelope):
+    """Deprecated (concord.events.versions): parsed, then upcast to OpportunityClosedWonEvent."""
+
     type: Literal["OpportunityClosedWon"] = "OpportunityClosedWon"
     version: Literal[1] = 1
+    source_system: Literal[System.CRM] = System.CRM
+    data: p.OpportunityClosedWonV1
+
+
+class OpportunityClosedWonEvent(Envelope):
+    type: Literal["OpportunityClosedWon"] = "OpportunityClosedWon"
+    version: Literal[2] = 2
     source_system: Literal[System.CRM] = System.CRM
     data: p.OpportunityClosedWon
 
@@ -127,6 +136,13 @@ class PaymentReceivedEvent(Envelope):
     data: p.PaymentReceived
 
 
+class ServiceItemChangedEvent(Envelope):
+    type: Literal["ServiceItemChanged"] = "ServiceItemChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.ERP] = System.ERP
+    data: p.ServiceItemChanged
+
+
 class SyncExceptionRaisedEvent(Envelope):
     type: Literal["SyncExceptionRaised"] = "SyncExceptionRaised"
     version: Literal[1] = 1
@@ -150,7 +166,10 @@ class ChangeNotifiedEvent(Envelope):
     data: p.ChangeNotified
 
 
+# Every version of every type (each has its schema file); concord.events.versions says which
+# version of a type is current, deprecated or retired.
 EVENT_MODELS: tuple[type[Envelope], ...] = (
+    OpportunityClosedWonV1Event,
     OpportunityClosedWonEvent,
     AccountChangedEvent,
     ProjectActivatedEvent,
@@ -163,17 +182,47 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     SyncExceptionRaisedEvent,
     DriftDetectedEvent,
     ChangeNotifiedEvent,
+    ServiceItemChangedEvent,
 )
 
-EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {model.model_fields["type"].default: model for model in EVENT_MODELS}
+
+def type_and_version(model: type[Envelope]) -> tuple[str, int]:
+    return model.model_fields["type"].default, model.model_fields["version"].default
+
+
+EVENT_MODEL_BY_VERSION: dict[tuple[str, int], type[Envelope]] = {type_and_version(m): m for m in EVENT_MODELS}
+# The newest version of each type: the one producers build (versions.py checks it is the current one).
+EVENT_MODEL_BY_TYPE: dict[str, type[Envelope]] = {
+    event_type: model for (event_type, _), model in sorted(EVENT_MODEL_BY_VERSION.items())
+}
+
+
+def version_tag(event_type: object, version: object) -> str:
+    """The union tag of one version of a type, `OpportunityClosedWon.v2` (also a validation
+    error's first location)."""
+    return f"{event_type}.v{version}"
+
+
+def _tag_of(raw: Any) -> str | None:
+    if isinstance(raw, Envelope):
+        return version_tag(raw.type, raw.version)
+    if isinstance(raw, dict):
+        # An event without a version predates versions: it is version 1.
+        return version_tag(raw.get("type"), raw.get("version", 1))
+    return None
+
 
 # Built from EVENT_MODELS at import time, which a static type checker cannot follow: Any to it.
-CanonicalEvent: Any = Annotated[functools.reduce(operator.or_, EVENT_MODELS), Field(discriminator="type")]
+CanonicalEvent: Any = Annotated[
+    functools.reduce(operator.or_, (Annotated[m, Tag(version_tag(*type_and_version(m)))] for m in EVENT_MODELS)),
+    Discriminator(_tag_of),
+]
 _EVENT_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(CanonicalEvent)
 
 
-def parse_event(raw: dict[str, Any] | str | bytes) -> Envelope:
-    """Validate a canonical event of any type; raises pydantic.ValidationError."""
+def validate_event(raw: dict[str, Any] | str | bytes) -> Envelope:
+    """Validate a canonical event of any known type and version, as it is (no upcasting, no
+    version policy: concord.events.versions.parse_event applies those); raises pydantic.ValidationError."""
     if isinstance(raw, (str, bytes)):
         return _EVENT_ADAPTER.validate_json(raw)
     return _EVENT_ADAPTER.validate_python(raw)

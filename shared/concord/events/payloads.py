@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -38,7 +38,9 @@ class OpportunityLine(CanonicalModel):
     unit_price: Money
 
 
-class OpportunityClosedWon(CanonicalModel):
+class OpportunityClosedWonV1(CanonicalModel):
+    """OpportunityClosedWon version 1 (deprecated: concord.events.versions), upcast to version 2."""
+
     opportunity_id: RecordId
     account_id: RecordId
     name: Name
@@ -48,11 +50,31 @@ class OpportunityClosedWon(CanonicalModel):
     payment_term: Name | None = None
 
     @model_validator(mode="after")
-    def _lines_share_the_deal_currency(self) -> OpportunityClosedWon:
+    def _lines_share_the_deal_currency(self) -> Self:
         currencies = {line.unit_price.currency for line in self.lines}
         if currencies - {self.amount.currency}:
             raise ValueError("every line must be priced in the opportunity's currency")
         return self
+
+
+class ContractType(StrEnum):
+    TIME_AND_MATERIALS = "time_and_materials"
+    FIXED_FEE = "fixed_fee"
+    MILESTONE = "milestone"
+
+
+# What a deal is billed as when its CRM says nothing about it: by the hour, line by line, as
+# quote-to-cash billed every deal before the contract type was announced.
+DEFAULT_CONTRACT_TYPE = ContractType.TIME_AND_MATERIALS
+
+
+class OpportunityClosedWon(OpportunityClosedWonV1):
+    """Version 2: the deal's contract type (required: the producer states it, DEFAULT_CONTRACT_TYPE
+    when its CRM has no such field) and who owns its billing (the opportunity's owner, as the
+    CRM names the person; None when the CRM's connector cannot read it)."""
+
+    contract_type: ContractType
+    billing_owner: Name | None = None
 
 
 class AccountChanged(CanonicalModel):
@@ -78,12 +100,6 @@ class ProjectActivated(CanonicalModel):
     name: Name
     budget: Money
     tasks: list[WorkPackage] = Field(default_factory=list, max_length=500)
-
-
-class ContractType(StrEnum):
-    TIME_AND_MATERIALS = "time_and_materials"
-    FIXED_FEE = "fixed_fee"
-    MILESTONE = "milestone"
 
 
 class Milestone(CanonicalModel):
@@ -121,6 +137,9 @@ class TimeApproved(CanonicalModel):
     hours: Hours
     billable: bool
     approved_at: dt.datetime
+    # The PSA's own id of the cost centre the work is booked to (None: the PSA names none);
+    # billing maps it through the legal entity's rules and parks an unknown one.
+    cost_centre: RecordId | None = None
 
 
 class ExpenseApproved(CanonicalModel):
@@ -132,6 +151,18 @@ class ExpenseApproved(CanonicalModel):
     category: Name
     billable: bool
     approved_at: dt.datetime
+    cost_centre: RecordId | None = None  # as on TimeApproved
+
+
+class ServiceItemChanged(CanonicalModel):
+    """A service item (a product sold as a service) created or changed in its system of record."""
+
+    item_id: RecordId  # the system of record's own id of it
+    code: RecordId  # the service item: the product code every system shares
+    name: Name
+    unit: Literal["hour", "unit"]
+    list_price: Money | None = None
+    active: bool = True
 
 
 class InvoicePosted(CanonicalModel):

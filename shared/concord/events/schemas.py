@@ -2,6 +2,9 @@
 
 `python -m concord.events.schemas` rewrites the checked-in files; a unit test fails when
 they and the models disagree, so a model change cannot ship without its schema.
+`python -m concord.events.schemas --release` copies them to schemas/released/, the last released
+schema of each version, which a later schema of that version must stay compatible with
+(concord.events.compatibility; docs/governance.md, "Versioned events and deprecation").
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from .envelope import EVENT_MODELS, Envelope
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+RELEASED_DIR = SCHEMA_DIR / "released"
 
 
 def schema_file_name(model: type[Envelope]) -> str:
@@ -45,7 +49,19 @@ def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
     return written
 
 
+def release_schemas(directory: Path = SCHEMA_DIR, released: Path = RELEASED_DIR) -> list[Path]:
+    """Record the checked-in schemas as released. A released version whose model is gone (a
+    retired version kept by name only) keeps its released schema."""
+    released.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted(directory.glob("*.json")):
+        target = released / source.name
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        written.append(target)
+    return written
+
+
 if __name__ == "__main__":
-    for path in write_schemas():
+    for path in release_schemas() if sys.argv[1:] == ["--release"] else write_schemas():
         print(path)
     sys.exit(0)

@@ -11,9 +11,9 @@ from pydantic import Field
 from ..aws.consumer import BusEvent
 from ..aws.flows import FlowSettings
 from ..errors import ValidationFailed
-from ..events import parse_event
 from ..events.envelope import ChangeNotifiedEvent
 from ..events.payloads import ChangeNotified
+from ..events.versions import parse_event
 from .vendors.salesforce.change_events import EventRelay, change_notices, parse_relays
 
 

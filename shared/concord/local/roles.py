@@ -26,6 +26,8 @@ SANDBOX_OF_KIND: Mapping[str, str] = MappingProxyType(
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
         "quickbooks": "quickbooks",
+        "xero": "xero",
+        "workday": "workday",
     }
 )
 # The change-capture source of a SaaS kind: the webhook source whose push the poll stands in
@@ -40,6 +42,8 @@ POLL_SOURCE_OF_KIND: Mapping[str, str] = MappingProxyType(
         "netsuite": "netsuite",
         "dynamics_finance": "dynamics_finance",
         "quickbooks": "quickbooks",
+        "xero": "xero",
+        "workday": "workday",
     }
 )
 # What change capture polls in a SaaS system of each role. The local sandboxes push nothing, so

@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,13 @@ def synthesize(cache_dir: Path) -> Path:
         return template
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     context.update({"concord:stage": LOCAL_STAGE, "concord:bundle": "code"})
+    # Synthesized beside the cache entry, then moved in whole: a stack starting at the same
+    # time (another `concord local up`, a parallel test worker) never reads half a template.
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=cache_dir))
     env = {
         **os.environ,
-        "CDK_OUTDIR": str(outdir),
+        "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
@@ -62,8 +68,13 @@ def synthesize(cache_dir: Path) -> Path:
         capture_output=True,
         text=True,
     )
-    if result.returncode != 0 or not template.exists():
+    if result.returncode != 0 or not (staging / template.name).exists():
+        shutil.rmtree(staging, ignore_errors=True)
         raise RuntimeError(f"cdk synth of the local stage failed:\n{result.stderr[-4000:]}")
+    try:
+        staging.rename(outdir)
+    except OSError:  # another process cached the same inputs first: its template is this one
+        shutil.rmtree(staging, ignore_errors=True)
     return template
 
 

@@ -52,6 +52,15 @@ QBO_REALM_ID = "9341453050298"
 QBO_CLIENT_ID = "concord-qbo-app"
 QBO_CLIENT_SECRET = "concord-qbo-secret"  # a sandbox's well-known demo credential
 QBO_FIRST_REFRESH_TOKEN = "qbo-refresh-concord-0"  # a sandbox's well-known demo credential
+# The Xero sandbox's organisation and Concord's custom connection (sandboxes/xero/app.py).
+XERO_ORGANISATION_ID = "2f8f6c4e-4a5e-4d7b-9e0f-7c3b1a9d5e21"
+XERO_CLIENT_ID = "concord-xero-app"
+XERO_CLIENT_SECRET = "concord-xero-secret"  # a sandbox's well-known demo credential
+# The Workday sandbox's tenant, invoicing company and Concord's ISU (sandboxes/workday/app.py).
+WORKDAY_TENANT = "concord_sandbox"
+WORKDAY_COMPANY = "US01"
+WORKDAY_ISU = "ISU_Concord@concord_sandbox"
+WORKDAY_ISU_PASSWORD = "concord-isu-password"  # a sandbox's well-known demo credential
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,14 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
         return netsuite_connection(instance_url)
     if kind == "dynamics_finance":
         return dynamics_finance_connection(instance_url)
+    if kind == "workday":
+        return {
+            "kind": kind,
+            "host": instance_url,
+            "tenant": WORKDAY_TENANT,
+            "company_id": WORKDAY_COMPANY,
+            "auth": {"type": "isu", "username": WORKDAY_ISU, "password": WORKDAY_ISU_PASSWORD},
+        }
     if kind == "hubspot":
         return {
             "kind": kind,
@@ -191,6 +208,17 @@ def connection_for(kind: str, instance_url: str) -> dict[str, object]:
         }
     if kind == "quickbooks":
         return quickbooks_connection(instance_url)
+    if kind == "xero":
+        return {
+            "kind": kind,
+            "tenant_id": XERO_ORGANISATION_ID,
+            "client_id": XERO_CLIENT_ID,
+            "client_secret": XERO_CLIENT_SECRET,
+            "api_url": f"{instance_url}/api.xro/2.0",
+            "token_url": f"{instance_url}/connect/token",
+            # At Xero's own 60 calls a minute, a local function waits its turn rather than fail.
+            "rate": {"max_wait_seconds": 20},
+        }
     if kind == "business_central":
         return {
             "kind": kind,

@@ -17,8 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from .. import catalog
-from ..events import parse_event
+from ..events.envelope import validate_event, version_tag
 from ..events.types import Severity
+from ..events.versions import retired_reason
 from ..naming import DLQ_SUFFIX, Names, source_queue_of
 from .calls import aws_call
 
@@ -93,18 +94,19 @@ def split_body(body: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]
 def event_validation_errors(event: dict[str, Any]) -> list[str]:
     """The canonical event's schema violations, one `where: what` line each ([] when valid)."""
     try:
-        parse_event(event)
+        parsed = validate_event(event)
     except ValidationError as error:
         problems = []
         for problem in error.errors(include_url=False):
             location = list(problem["loc"])
-            if location and location[0] == event.get("type"):
+            if location and location[0] == version_tag(event.get("type"), event.get("version", 1)):
                 location = location[1:]  # the discriminated union's tag
             where = ".".join(str(part) for part in location) or "(event)"
-            message = "unknown event type" if problem["type"] == "union_tag_invalid" else problem["msg"]
+            message = "unknown event type or version" if problem["type"] == "union_tag_invalid" else problem["msg"]
             problems.append(f"{where}: {message}")
         return problems
-    return []
+    reason = retired_reason(parsed)
+    return [f"version: {reason}"] if reason else []
 
 
 @dataclass

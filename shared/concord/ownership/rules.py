@@ -31,6 +31,7 @@ OBJECT_TYPES = frozenset(
         "invoice",
         "payment",
         "revenue_schedule",
+        "service_item",
     }
 )
 

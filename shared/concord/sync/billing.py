@@ -68,9 +68,25 @@ def line_ref(time: ApprovedTime | TimeApproved) -> str:
     return f"time:{time.time_entry_id}"
 
 
+def erp_cost_centre(event: BillableEvent, rules: LegalEntityRules) -> str | None:
+    """The ERP's id of the cost centre the PSA booked the record to (None when it names none);
+    a cost centre the legal entity does not configure is refused, not guessed."""
+    if event.data.cost_centre is None:
+        return None
+    code = rules.cost_centre_of("psa", event.data.cost_centre)
+    if code is None:
+        object_type, psa_id = source_ref(event)
+        raise ValidationFailed(
+            f"unknown cost centre {event.data.cost_centre!r} for legal entity {event.legal_entity} "
+            f"({object_type} {psa_id}): configure it in the legal entity's cost_centres"
+        )
+    return rules.cost_centre_id(code, "erp")
+
+
 def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
     """The ERP invoice line for an approved, billable record."""
     mapping = rules.billing
+    cost_centre = erp_cost_centre(event, rules)
     if isinstance(event, TimeApprovedEvent):
         time = event.data
         return InvoiceLine(
@@ -80,6 +96,8 @@ def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
             service_item=mapping.time_service_item,
             source_records=[f"psa:time_entry:{time.time_entry_id}"],
             concord_ref=line_ref(time),
+            cost_centre=cost_centre,
+            tax_code=rules.tax.code_for(mapping.time_service_item),
         )
     expense = event.data
     item = mapping.expense_item(expense.category)
@@ -99,6 +117,8 @@ def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
         service_item=item,
         source_records=[f"psa:expense:{expense.expense_id}"],
         concord_ref=f"expense:{expense.expense_id}",
+        cost_centre=cost_centre,
+        tax_code=rules.tax.code_for(item),
     )
 
 
@@ -151,6 +171,9 @@ def _plan(
 ) -> Billed | tuple[str, _Line]:
     if not isinstance(event, BillableEvent):
         raise ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
+    # An unknown legal entity or cost centre is parked with its reason, billable or not.
+    rules = systems.rules_for(event.legal_entity)
+    erp_cost_centre(event, rules)
     if not event.data.billable:
         return Billed(billed=False, detail="not billable: nothing to invoice")
     # Billed before (a redelivery, push + poll, a replay): known without asking the ERP, which
@@ -158,7 +181,6 @@ def _plan(
     object_type, psa_id = source_ref(event)
     if line_id := systems.xref.records_of(object_type, canonical_id(object_type, System.PSA, psa_id)).get(System.ERP):
         return Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
-    rules = systems.rules_for(event.legal_entity)
     line = invoice_line(event, rules)
     if event.data.project_id not in projects:
         project_ref = project_of_psa(systems, event.data.project_id)

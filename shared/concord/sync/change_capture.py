@@ -15,14 +15,16 @@ A watch without a checkpoint starts at "now": deploying Concord does not replay 
 (set one explicitly to backfill).
 
 A scheduled run (capture_watches) polls every configured watch: one failing (its system down)
-does not stop the others, and the run reports it so the caller can fail the invocation.
+does not stop the others, and the run reports it so the caller can fail the invocation. A watch
+the configured system cannot serve (it declares no such records, e.g. an ERP without service
+items) is skipped and reported as such: it is the system's shape, not a failure to retry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
@@ -30,18 +32,29 @@ from pydantic import BaseModel
 from .. import catalog
 from ..clock import Clock, utc_now
 from ..domain import RecordChange
-from ..errors import PermanentError, TransientError, ValidationFailed
+from ..errors import ConfigurationError, PermanentError, TransientError, ValidationFailed
 from ..events import Envelope, event_id_for_delivery, new_event
 from ..events.envelope import (
     AccountChangedEvent,
     InvoicePostedEvent,
     OpportunityClosedWonEvent,
     PaymentReceivedEvent,
+    ServiceItemChangedEvent,
     SyncExceptionRaisedEvent,
     TimeApprovedEvent,
 )
+from ..events.payloads import DEFAULT_CONTRACT_TYPE
 from ..events.types import RecordRef, Severity, System
-from ..ports import ApprovedTimeInBatches, ChangeSource, CrmPort, ErpPort, EventPublisher, PsaPort
+from ..ports import (
+    ApprovedTimeInBatches,
+    ChangeSource,
+    CrmPort,
+    ErpPort,
+    EventPublisher,
+    PsaPort,
+    ServiceItemSource,
+    capability,
+)
 from .ids import derived_event_id
 
 Announcer = Callable[[RecordChange], Sequence[Envelope]]
@@ -85,7 +98,7 @@ class WatchConfig(BaseModel):
     `source` is the webhook source whose push the poll backs up (event ids are derived from it)."""
 
     system: Literal["crm", "psa", "erp"]
-    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment"]
+    record_type: Literal["opportunity", "customer", "time_entry", "invoice", "payment", "service_item"]
     source: str
 
     @property
@@ -99,12 +112,18 @@ class WatchFailure:
     error: Exception
 
 
+class WatchNotServed(ValidationFailed):
+    """The configured system does not offer the watched records (its capabilities say so)."""
+
+
 @dataclass(frozen=True)
 class CaptureRun:
-    """What one scheduled run came to: a report per watch polled, a failure per watch not."""
+    """What one scheduled run came to: a report per watch polled, a failure per watch that
+    failed, and the watches the configured systems cannot serve (not polled, not failed)."""
 
     reports: list[CaptureReport]
     failures: list[WatchFailure]
+    not_served: list[WatchFailure] = field(default_factory=list)
 
     def raise_for_failures(self) -> None:
         """The run fails when a watch did, so the schedule's retry and alarm see it."""
@@ -122,15 +141,16 @@ def capture_watches(
     clock: Clock = utc_now,
 ) -> CaptureRun:
     """capture() for each configured watch; one failing does not stop the others."""
-    reports: list[CaptureReport] = []
-    failures: list[WatchFailure] = []
+    run = CaptureRun([], [])
     for config in configs:
         try:
             watch = watch_for(config.system, config.record_type, config.source, connectors, legal_entity, clock)
-            reports.append(capture(watch, checkpoints, bus, clock()))
+            run.reports.append(capture(watch, checkpoints, bus, clock()))
+        except WatchNotServed as error:
+            run.not_served.append(WatchFailure(config.key, error))
         except Exception as error:  # noqa: BLE001 - one system down must not blind the other watches
-            failures.append(WatchFailure(config.key, error))
-    return CaptureRun(reports, failures)
+            run.failures.append(WatchFailure(config.key, error))
+    return run
 
 
 def watch_for(
@@ -162,6 +182,14 @@ def watch_for(
             return Watch(key, record_type, erp, announce, legal_entity)
         case "erp:payment":
             announce = announce_once_per_record(PaymentReceivedEvent, erp.received_payment, source, legal_entity, clock)
+            return Watch(key, record_type, erp, announce, legal_entity)
+        case "erp:service_item":
+            if not erp.capabilities.service_items:
+                raise WatchNotServed(f"no change capture for {key}: the ERP declares no service items")
+            items = capability(erp, ServiceItemSource)
+            if items is None:
+                raise ConfigurationError("the ERP declares service items but cannot read them")
+            announce = announce_service_item_changes(items, source, legal_entity, clock)
             return Watch(key, record_type, erp, announce, legal_entity)
     raise ValidationFailed(f"no change capture for {key}")
 
@@ -255,6 +283,9 @@ def announce_won_opportunities(crm: CrmPort, source: str, legal_entity: str, clo
             "amount": opportunity.amount,
             "closed_on": opportunity.closed_on or change.written_at.date(),
             "lines": opportunity.lines,
+            # A CRM without a contract type field: the default, as push states it.
+            "contract_type": opportunity.contract_type or DEFAULT_CONTRACT_TYPE,
+            "billing_owner": opportunity.billing_owner,
         }
         delivery_id = once_per_record_delivery_id("OpportunityClosedWon", change)
         return [_event(OpportunityClosedWonEvent, data, change, source, delivery_id, legal_entity, clock)]
@@ -274,6 +305,23 @@ def announce_account_changes(crm: CrmPort, source: str, legal_entity: str, clock
         data = customer.model_dump(include={"account_id", "name", "billing_address", "tax_id", "currency"})
         delivery_id = f"AccountChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
         return [_event(AccountChangedEvent, data, change, source, delivery_id, legal_entity, clock)]
+
+    return announce
+
+
+def announce_service_item_changes(
+    erp: ServiceItemSource, source: str, legal_entity: str, clock: Clock = utc_now
+) -> Announcer:
+    """ERP product changes → ServiceItemChanged, one per (product, write time), for those that
+    are service items (a goods product is none)."""
+
+    def announce(change: RecordChange) -> list[Envelope]:
+        item = erp.service_item(change.record_id)
+        if item is None:
+            return []
+        data = {"item_id": change.record_id, **item.model_dump()}
+        delivery_id = f"ServiceItemChanged:{change.record_id}:{change.written_at.astimezone(dt.UTC).isoformat()}"
+        return [_event(ServiceItemChangedEvent, data, change, source, delivery_id, legal_entity, clock)]
 
     return announce
 
@@ -300,9 +348,9 @@ def announce_approved_time(psa: PsaPort, source: str, legal_entity: str, clock: 
 
 def approved_time_pages(psa: PsaPort, source: str, legal_entity: str, clock: Clock = utc_now) -> PageAnnouncer | None:
     """announce_approved_time over a page of changes read in one batch, for a PSA that can."""
-    if not isinstance(psa, ApprovedTimeInBatches):
+    batch = capability(psa, ApprovedTimeInBatches)
+    if batch is None:
         return None
-    batch = psa
 
     def read_page(changes: Sequence[RecordChange]) -> Announcer:
         entries = batch.approved_entries_of([change.record_id for change in changes])

@@ -14,10 +14,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .. import catalog
 from ..domain import (
+    ContractTerms,
     Customer,
     ErpCustomer,
     Opportunity,
@@ -37,6 +38,7 @@ from ..events.envelope import (
     SyncExceptionRaisedEvent,
 )
 from ..events.types import ErrorClass, RecordRef, Severity, System
+from ..events.versions import parse_event
 from .ids import canonical_id, derived_event_id
 from .lineage import record_lineage
 from .reporting import sync_exception
@@ -45,6 +47,8 @@ from .saga import error_class_from_name
 from .systems import Systems
 
 FLOW = catalog.QUOTE_TO_CASH.name
+# The saga reads OpportunityClosedWon v2 (contract type, billing owner); a v1 trigger is upcast.
+TRIGGER_ACCEPTS = {"OpportunityClosedWon": frozenset({2})}
 
 
 class StepResult(BaseModel):
@@ -118,6 +122,12 @@ class SagaState(BaseModel):
     activated: Published | None = None
     compensation: Compensated | None = None
     exception: Published | None = None
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _trigger_at_the_accepted_version(cls, value: Any) -> Any:
+        """A saga started before version 2 holds a v1 trigger (and its redrive repeats it)."""
+        return parse_event(value, TRIGGER_ACCEPTS) if isinstance(value, dict) else value
 
     def require(self, field: str) -> Any:
         value = getattr(self, field)
@@ -251,13 +261,36 @@ def create_psa_project(state: SagaState, systems: Systems) -> ProjectCreated:
 
 
 def assign_billing_terms(state: SagaState, systems: Systems) -> StepOutcome:
+    """The deal's payment term on the ERP customer, and its contract type and billing owner as
+    the project's first contract terms (the PSA's ContractChanged governs them afterwards)."""
     linked: ErpCustomerLinked = state.require("erp_customer")
     rules = systems.rules[state.event.legal_entity]
     term = state.event.data.payment_term or rules.default_payment_term
+    contract = _first_contract_terms(state, systems)
     if not systems.erp.capabilities.billing_terms_per_customer:
-        return StepOutcome(applied=False, detail="not applicable: the ERP keeps no payment terms per customer")
+        return StepOutcome(
+            applied=False, detail=f"not applicable: the ERP keeps no payment terms per customer; {contract}"
+        )
     systems.erp.set_payment_term(linked.erp_customer_id, term)
-    return StepOutcome(applied=True, detail=f"payment term {term}")
+    return StepOutcome(applied=True, detail=f"payment term {term}; {contract}")
+
+
+def _first_contract_terms(state: SagaState, systems: Systems) -> str:
+    """Set the deal's contract terms on the ERP project where the ERP keeps them, none are there
+    yet and the deal names its billing owner (ContractTerms needs one); what was done, as text."""
+    deal = state.event.data
+    said = f"contract {deal.contract_type.value}, billing owner {deal.billing_owner or 'not named by the CRM'}"
+    if not systems.erp.capabilities.contract_objects:
+        return f"{said} (not applicable: the ERP keeps no contract terms)"
+    if deal.billing_owner is None:
+        return f"{said} (contract terms left to the PSA's contract)"
+    created: ProjectCreated = state.require("project")
+    if systems.erp.get_contract_terms(created.project_ref) is not None:
+        return f"{said} (the ERP project has contract terms already: kept)"
+    linked: ErpCustomerLinked = state.require("erp_customer")
+    terms = ContractTerms(contract_type=deal.contract_type, billing_owner=deal.billing_owner)
+    systems.erp.set_contract_terms(created.project_ref, linked.erp_customer_id, terms)
+    return f"{said} (set on the ERP project)"
 
 
 def revenue_schedule(opportunity: Opportunity, closed_on: dt.date, rules: LegalEntityRules) -> RevenueSchedule:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from ..events.types import CurrencyCode, Name
 
@@ -42,6 +42,32 @@ class RevenueRules(BaseModel):
     milestone_service_items: frozenset[Name] = frozenset()
 
 
+# A role's system: where a cost centre has its own id.
+Role = Literal["crm", "psa", "erp"]
+
+
+class TaxRules(BaseModel):
+    """Which tax code the ERP puts on an invoice line: service item -> canonical tax category
+    -> the ERP's tax code (of this legal entity). No category: the ERP's own default applies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    codes: dict[Name, Name] = Field(default_factory=dict)  # tax category -> ERP tax code
+    service_items: dict[Name, Name] = Field(default_factory=dict)  # service item -> tax category
+    default_category: Name | None = None  # of a service item not listed
+
+    @model_validator(mode="after")
+    def _categories_have_codes(self) -> TaxRules:
+        named = {*self.service_items.values(), *([self.default_category] if self.default_category else [])}
+        if missing := named - set(self.codes):
+            raise ValueError(f"tax categories without a tax code: {sorted(missing)}")
+        return self
+
+    def code_for(self, service_item: str) -> str | None:
+        category = self.service_items.get(service_item, self.default_category)
+        return self.codes[category] if category else None
+
+
 class LegalEntityRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,10 +77,22 @@ class LegalEntityRules(BaseModel):
     default_payment_term: Name
     billing: BillingMapping
     revenue: RevenueRules = RevenueRules()
+    # Cost centre (canonical code) -> each system's own id of it (a department, class,
+    # dimension value or analytic account); a system not listed uses the canonical code.
+    cost_centres: dict[Name, dict[Role, Name]] = Field(default_factory=dict)
+    tax: TaxRules = TaxRules()
 
     @property
     def billing_currency(self) -> str:
         return self.currencies[0]
+
+    def cost_centre_of(self, system: Role, system_id: str) -> str | None:
+        """The canonical code of the cost centre `system` calls `system_id` (None: unknown)."""
+        return next((code for code, ids in self.cost_centres.items() if ids.get(system, code) == system_id), None)
+
+    def cost_centre_id(self, code: str, system: Role) -> str:
+        """`system`'s id of a configured cost centre."""
+        return self.cost_centres[code].get(system, code)
 
 
 _RULES = TypeAdapter(dict[str, LegalEntityRules])

@@ -23,5 +23,5 @@ class Systems:
     def rules_for(self, legal_entity: str) -> LegalEntityRules:
         rules = self.rules.get(legal_entity)
         if rules is None:
-            raise ValidationFailed(f"no rules configured for legal entity {legal_entity}")
+            raise ValidationFailed(f"unknown legal entity {legal_entity}: no rules configured for it")
         return rules

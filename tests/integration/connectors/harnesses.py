@@ -2,8 +2,8 @@
 the in-memory fakes, Tryton (the session's server), and the Salesforce CRM and Certinia PSA
 connectors against an in-process Salesforce sandbox (separate orgs, and Certinia in the CRM's
 org), the Kantata OX PSA connector against an in-process Kantata sandbox, and the HubSpot CRM
-connector against an in-process HubSpot sandbox, and the Business Central, NetSuite and Dynamics 365
-Finance ERP connectors against in-process sandboxes of each."""
+connector against an in-process HubSpot sandbox, and the Business Central, NetSuite, Dynamics 365
+Finance, QuickBooks, Xero and Workday ERP connectors against in-process sandboxes of each."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 import pytest
 
@@ -33,14 +34,13 @@ from concord.local.scenarios.finance import (
     DynamicsFinance,
     NetSuiteFinance,
     TrytonFinance,
+    XeroFinance,
 )
 from concord.local.scenarios.tryton import Consultant, FinanceClerk, SalesRep, random_ein
 from tests.unit.connectors.business_central.sandbox_systems import (
-    BusinessCentralSystems,
     business_central_systems,
 )
 from tests.unit.connectors.dynamics_finance.sandbox_systems import (
-    FinanceSystems,
     finance_systems,
 )
 from tests.unit.connectors.hubspot.sandbox_systems import (
@@ -52,14 +52,15 @@ from tests.unit.connectors.kantata.sandbox_systems import (
     kantata_systems,
 )
 from tests.unit.connectors.netsuite.sandbox_systems import (
-    NetSuiteSystems,
     netsuite_systems,
 )
-from tests.unit.connectors.quickbooks.sandbox_systems import QuickBooksSystems, quickbooks_systems
+from tests.unit.connectors.quickbooks.sandbox_systems import quickbooks_systems
 from tests.unit.connectors.salesforce.sandbox_systems import (
     SalesforceSystems,
     salesforce_systems,
 )
+from tests.unit.connectors.workday.sandbox_systems import workday_systems
+from tests.unit.connectors.xero.sandbox_systems import xero_systems
 from tests.unit.fakes import FakeCrm, FakeErp, FakePsa
 
 from .contract import Harness
@@ -276,24 +277,35 @@ def _hubspot(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield Harness("hubspot", systems.crm, None, None, HubSpotScenario(systems))
 
 
-class BusinessCentralScenario:
-    """Finance at work in the Business Central sandbox (the local scenario's, over plain REST):
-    posts the drafts Concord fills and records payments. The ERP alone is under test."""
+class ErpFinance(Protocol):
+    """The ERP's finance user in the local scenarios (concord.local.scenarios.finance)."""
 
-    def __init__(self, systems: BusinessCentralSystems) -> None:
-        self.finance = BusinessCentralFinance(systems.finance)
+    def post_invoice(self, project_ref: str) -> str: ...
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None: ...
+
+
+@dataclass
+class ErpScenario:
+    """Finance at work in an ERP's sandbox (the local scenario's clerk, over the vendor's plain
+    API): it posts the drafts Concord fills and records payments. The ERP alone is under test:
+    CRM and PSA steps are not its business."""
+
+    vendor: str
+    finance: ErpFinance
+    missing_id: str  # an id of the vendor's shape that names no record
 
     def won_deal(self) -> tuple[str, str]:
-        raise NotImplementedError("the Business Central harness has no CRM")
+        raise NotImplementedError(f"the {self.vendor} harness has no CRM")
 
     def rename_account(self, account_id: str, name: str) -> None:
-        raise NotImplementedError("the Business Central harness has no CRM")
+        raise NotImplementedError(f"the {self.vendor} harness has no CRM")
 
     def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
-        raise NotImplementedError("Business Central is an ERP only")
+        raise NotImplementedError(f"the {self.vendor} harness has no PSA")
 
     def unknown_id(self, record_type: str) -> str:
-        return "00000000-0000-0000-0000-00000000abcd"
+        return self.missing_id
 
     def post_invoice(self, project_ref: str) -> str:
         return self.finance.post_invoice(project_ref)
@@ -305,74 +317,62 @@ class BusinessCentralScenario:
 @contextmanager
 def _business_central(request: pytest.FixtureRequest) -> Iterator[Harness]:
     with business_central_systems() as systems:
-        yield Harness("business_central", None, None, systems.erp, BusinessCentralScenario(systems))
-
-
-class NetSuiteScenario:
-    """Finance at work in the NetSuite sandbox (the local scenario's clerk, over plain REST). The
-    ERP alone is under test: CRM and PSA steps are not its business."""
-
-    def __init__(self, systems: NetSuiteSystems) -> None:
-        self.finance = NetSuiteFinance(systems.clerk)
-
-    def won_deal(self) -> tuple[str, str]:
-        raise NotImplementedError("the NetSuite harness has no CRM")
-
-    def rename_account(self, account_id: str, name: str) -> None:
-        raise NotImplementedError("the NetSuite harness has no CRM")
-
-    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
-        raise NotImplementedError("the NetSuite harness has no PSA")
-
-    def unknown_id(self, record_type: str) -> str:
-        return "987654321"
-
-    def post_invoice(self, project_ref: str) -> str:
-        return self.finance.post_invoice(project_ref)
-
-    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
-        self.finance.record_payment(invoice_id, amount)
+        yield Harness(
+            "business_central",
+            None,
+            None,
+            systems.erp,
+            ErpScenario(
+                "Business Central", BusinessCentralFinance(systems.finance), "00000000-0000-0000-0000-00000000abcd"
+            ),
+        )
 
 
 def _netsuite(**settings: object) -> Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]:
     @contextmanager
     def build(request: pytest.FixtureRequest) -> Iterator[Harness]:
         with netsuite_systems(**settings) as systems:
-            yield Harness("netsuite", None, None, systems.erp, NetSuiteScenario(systems))
+            yield Harness(
+                "netsuite",
+                None,
+                None,
+                systems.erp,
+                ErpScenario("NetSuite", NetSuiteFinance(systems.clerk), "987654321"),
+            )
 
     return build
-
-
-class FinanceScenario:
-    """Finance at work in the Dynamics 365 Finance sandbox (the local scenario's clerk, over plain
-    OData): it posts invoices and records payments. The ERP alone is under test."""
-
-    def __init__(self, systems: FinanceSystems) -> None:
-        self.finance = DynamicsFinance(systems.clerk)
-
-    def won_deal(self) -> tuple[str, str]:
-        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
-
-    def rename_account(self, account_id: str, name: str) -> None:
-        raise NotImplementedError("the Dynamics 365 Finance harness has no CRM")
-
-    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
-        raise NotImplementedError("the Dynamics 365 Finance harness has no PSA")
-
-    def unknown_id(self, record_type: str) -> str:
-        return "usmf:NO-SUCH-RECORD"
-
-    def post_invoice(self, project_ref: str) -> str:
-        return self.finance.post_invoice(project_ref)
-
-    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
-        self.finance.record_payment(invoice_id, amount)
 
 
 @contextmanager
 def _dynamics_finance(request: pytest.FixtureRequest) -> Iterator[Harness]:
     with finance_systems() as systems:
-        yield Harness("dynamics_finance", None, None, systems.erp, FinanceScenario(systems))
+        yield Harness(
+            "dynamics_finance",
+            None,
+            None,
+            systems.erp,
+            ErpScenario("Dynamics 365 Finance", DynamicsFinance(systems.clerk), "usmf:NO-SUCH-RECORD"),
+        )
+
+
+@contextmanager
+def _xero(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with xero_systems() as systems:
+        yield Harness(
+            "xero",
+            None,
+            None,
+            systems.erp,
+            ErpScenario("Xero", XeroFinance(systems.finance), "00000000-0000-0000-0000-00000000abcd"),
+        )
+
+
+@contextmanager
+def _workday(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    with workday_systems() as systems:
+        yield Harness(
+            "workday", None, None, systems.erp, ErpScenario("Workday", systems.finance, "CI-NO-SUCH-RECORD-1")
+        )
 
 
 @contextmanager
@@ -398,37 +398,10 @@ def _salesforce(org: Literal["separate", "same"]) -> Callable[[pytest.FixtureReq
     return build
 
 
-class QuickBooksScenario:
-    """Finance at work in the QuickBooks sandbox (the local scenario's clerk, over plain REST):
-    converts the estimates Concord fills into invoices and records payments. The ERP alone is
-    under test."""
-
-    def __init__(self, systems: QuickBooksSystems) -> None:
-        self.finance = systems.finance
-
-    def won_deal(self) -> tuple[str, str]:
-        raise NotImplementedError("the QuickBooks harness has no CRM")
-
-    def rename_account(self, account_id: str, name: str) -> None:
-        raise NotImplementedError("the QuickBooks harness has no CRM")
-
-    def approve_time(self, project: ProjectRecord, hours: Decimal, worked_on: dt.date) -> None:
-        raise NotImplementedError("QuickBooks is an ERP only")
-
-    def unknown_id(self, record_type: str) -> str:
-        return "987654321"
-
-    def post_invoice(self, project_ref: str) -> str:
-        return self.finance.post_invoice(project_ref)
-
-    def pay_invoice(self, invoice_id: str, amount: Decimal) -> None:
-        self.finance.record_payment(invoice_id, amount)
-
-
 @contextmanager
 def _quickbooks(request: pytest.FixtureRequest) -> Iterator[Harness]:
     with quickbooks_systems() as systems:
-        yield Harness("quickbooks", None, None, systems.erp, QuickBooksScenario(systems))
+        yield Harness("quickbooks", None, None, systems.erp, ErpScenario("QuickBooks", systems.finance, "987654321"))
 
 
 BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Harness]]] = {
@@ -444,10 +417,22 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Har
     "netsuite-registry": _netsuite(fields={}),
     "dynamics_finance": _dynamics_finance,
     "quickbooks": _quickbooks,
+    "xero": _xero,
+    "workday": _workday,
 }
 CRMS = ["fakes", "tryton", "salesforce", "hubspot"]
 PSAS = ["fakes", "tryton", "salesforce", "certinia-same-org", "kantata"]
-ERPS = ["fakes", "tryton", "business_central", "netsuite", "netsuite-registry", "dynamics_finance", "quickbooks"]
+ERPS = [
+    "fakes",
+    "tryton",
+    "business_central",
+    "netsuite",
+    "netsuite-registry",
+    "dynamics_finance",
+    "quickbooks",
+    "xero",
+    "workday",
+]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from concord.connectors.tryton import RecordNotFound, TrytonCrm, TrytonRpcClient
 from concord.connectors.tryton.names import FINANCIAL_STATUS_NOTE
 from concord.domain import CrmCapabilities, FinancialStatus
 from concord.errors import PermanentError, ValidationFailed
-from concord.events.payloads import OpportunityClosedWon
+from concord.events.payloads import DEFAULT_CONTRACT_TYPE, OpportunityClosedWon
 from concord.events.types import Address, Money
 
 from .conftest import DEMO_CUSTOMER, EPOCH, PRODUCT_CODE, drain
@@ -151,6 +151,8 @@ def test_get_opportunity_won_maps_to_a_closed_won_payload(crm: TrytonCrm) -> Non
         amount=opportunity.amount,
         closed_on=opportunity.closed_on,
         lines=opportunity.lines,
+        contract_type=opportunity.contract_type or DEFAULT_CONTRACT_TYPE,
+        billing_owner=opportunity.billing_owner,
     )
 
 

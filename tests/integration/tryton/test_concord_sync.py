@@ -255,7 +255,10 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(tryton_client: Con
 
     # Then OpportunityClosedWon arrives with the sale's priced lines
     (delivery,) = pushing.take("crm", "OpportunityClosedWon")
-    data = delivery.event().data.model_dump(mode="json")
+    event = delivery.event()
+    data = event.data.model_dump(mode="json")
+    owner = one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["employee.rec_name"]).get("employee.")
+    assert event.version == 2
     assert data == {
         "opportunity_id": str(opportunity_id),
         "account_id": str(customer["id"]),
@@ -271,6 +274,9 @@ def test_winning_an_opportunity_pushes_opportunity_closed_won(tryton_client: Con
             }
         ],
         "payment_term": "Net 30 days",
+        # Tryton's opportunity has no contract type; its employee owns the billing.
+        "contract_type": "time_and_materials",
+        "billing_owner": owner["rec_name"] if owner else None,
     }
     state = one(crm, "sale.opportunity", [["id", "=", opportunity_id]], ["state"])["state"]
     assert state == "won"

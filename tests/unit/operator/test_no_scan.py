@@ -70,6 +70,7 @@ def recorded_history(stage: Stage) -> tuple[Envelope, Envelope]:
                     "unit_price": {"amount": "150", "currency": "USD"},
                 }
             ],
+            "contract_type": "time_and_materials",
         },
         legal_entity="us-01",
         occurred_at=WON_AT,

@@ -77,9 +77,13 @@ def standard_webhooks(
     )
 
 
-def canonical_body(event_type: str = "AccountChanged", data: dict[str, Any] | None = None) -> bytes:
+def canonical_body(
+    event_type: str = "AccountChanged", data: dict[str, Any] | None = None, version: int | None = None
+) -> bytes:
+    """A canonical delivery; without `version`, version 1 of the type (the field is left out)."""
     data = data or {"account_id": f"A-{uuid.uuid4().hex[:8]}", "name": "Acme Consulting"}
-    return json.dumps({"type": event_type, "timestamp": "2026-01-05T09:00:00+00:00", "data": data}).encode()
+    body = {"type": event_type, "timestamp": "2026-01-05T09:00:00+00:00", "data": data}
+    return json.dumps(body | ({"version": version} if version is not None else {})).encode()
 
 
 # --------------------------------------------------------------------------- HubSpot v3

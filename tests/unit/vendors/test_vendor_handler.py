@@ -131,19 +131,20 @@ def test_xero_intent_to_receive_with_a_bad_signature_gets_401(ingest: Ingest) ->
     assert response["statusCode"] == 401
 
 
-def test_xero_events_are_acknowledged_with_an_empty_200_and_recorded(ingest: Ingest) -> None:
-    body = senders.xero_payload(
-        senders.xero_event("INVOICE"), senders.xero_event("CONTACT"), senders.xero_event("CREDITNOTE")
-    )
+def test_xero_invoice_events_become_change_notices_the_rest_is_recorded(ingest: Ingest) -> None:
+    invoice = senders.xero_event("INVOICE")
+    body = senders.xero_payload(invoice, senders.xero_event("CONTACT"), senders.xero_event("CREDITNOTE"))
 
     response = ingest.post(senders.xero("xero", XERO_OLD_KEY, body))
 
     assert (response["statusCode"], response["body"]) == (200, "")
+    notices = [m["detail"]["data"] for m in ingest.messages_on_bus()]
+    assert [(n["system"], n["record_type"], n["record_ids"], n["vendor_source"]) for n in notices] == [
+        ("erp", "invoice", [invoice["resourceId"]], "xero")
+    ]
     record = _audit(ingest)
-    assert [i["reason"] for i in record["items"]] == ["needs_enrichment", "not_system_of_record", "not_mapped"]
-    assert record["items"][0]["canonical_types"] == ["InvoicePosted", "PaymentReceived"]
+    assert [i["reason"] for i in record["items"]] == ["not_system_of_record", "not_mapped"]
     assert record["delivery_id"].startswith("xero-")
-    assert ingest.bus_count() == 0
 
 
 def test_a_replayed_xero_delivery_has_no_second_effect(ingest: Ingest) -> None:
@@ -154,7 +155,7 @@ def test_a_replayed_xero_delivery_has_no_second_effect(ingest: Ingest) -> None:
     again = ingest.post(sent)
 
     assert again["statusCode"] == 200
-    assert ingest.effects() == before == (0, 1, 1)
+    assert ingest.effects() == before == (1, 1, 0)  # one ChangeNotified, nothing left unprocessed
 
 
 # --------------------------------------------------------------------------- QuickBooks
@@ -411,7 +412,8 @@ def test_an_unreachable_audit_table_defers_and_the_retry_records_once(
         real_record(self, *args, **kwargs)
 
     monkeypatch.setattr(AuditTrail, "record_unprocessed_delivery", record_once_unreachable)
-    sent = senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy())
+    # A customer change: recorded as unprocessed (only invoices and payments are enriched).
+    sent = senders.quickbooks("quickbooks", QBO_TOKEN, senders.quickbooks_legacy(("Customer", "42", "Update")))
 
     deferred = ingest.post(sent)
     assert deferred["statusCode"] == 503 and int(header_of(deferred, "Retry-After")) > 0

@@ -16,6 +16,7 @@ from concord.events.payloads import OpportunityLine
 from concord.ports import CrmPort
 
 from . import lookups, mapping, names, status_notes
+from .catalogue import TrytonCatalogue
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonRpcClient
@@ -34,13 +35,14 @@ RECORD_TYPES = RecordTypes(
         "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
     },
 )
-CAPABILITIES = CrmCapabilities()
+# Service items are products, sold on opportunities (catalogue.py).
+CAPABILITIES = CrmCapabilities(service_items=True)
 FINANCIAL_STATUS = status_notes.NotedStatus(
     Model.OPPORTUNITY, "opportunity", names.FINANCIAL_STATUS_NOTE, mapping.financial_status_note
 )
 
 
-class TrytonCrm(TrytonPolled, CrmPort):
+class TrytonCrm(TrytonPolled, TrytonCatalogue, CrmPort):
     """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
     legal_entity: of every customer (a Tryton company is one legal entity; Concord's
@@ -85,7 +87,17 @@ class TrytonCrm(TrytonPolled, CrmPort):
             self.client,
             Model.OPPORTUNITY,
             id_,
-            ["number", "description", "party", "amount", "currency.code", "state", "end_date", "sales"],
+            [
+                "number",
+                "description",
+                "party",
+                "amount",
+                "currency.code",
+                "state",
+                "end_date",
+                "sales",
+                "employee.rec_name",
+            ],
             "opportunity",
         )
         return mapping.to_opportunity(row, self._lines(row))

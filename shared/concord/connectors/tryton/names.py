@@ -29,6 +29,8 @@ class Model:
     COMPANY = "company.company"
     CURRENCY = "currency.currency"
     PRODUCT = "product.product"
+    TEMPLATE = "product.template"
+    UOM = "product.uom"
     NOTE = "ir.note"
     MODEL_FIELD = "ir.model.field"
     # crm
@@ -46,6 +48,7 @@ class Model:
     JOURNAL = "account.journal"
     ACCOUNT_CONFIGURATION = "account.configuration"
     MOVE_LINE = "account.move.line"
+    TAX = "account.tax"
     # erp, added by concord_sync: what the ERP keeps of a project (see project_terms.py there)
     PROJECT_TERMS = "concord.project.terms"
     PROJECT_MILESTONE = "concord.project.milestone"
@@ -62,6 +65,8 @@ class Button:
 # account.invoice, account.invoice.line and sale.opportunity: Concord's canonical id of the
 # record (unique where set).
 CONCORD_REF = "concord_ref"
+# Added by `concord_sync` to account.invoice.line: the ERP's id of the line's cost centre.
+COST_CENTRE = "concord_cost_centre"
 # Added by `concord_sync` to timesheet.line: Tryton itself has no timesheet approval.
 APPROVAL_STATE = "approval_state"
 APPROVED = "approved"

@@ -26,6 +26,7 @@ from concord.events.types import Money
 from concord.ports import PsaPort
 
 from . import lookups, mapping, names, status_notes
+from .catalogue import TrytonCatalogue
 from .names import CONCORD_REF, MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonPermanentError, TrytonRpcClient
@@ -49,8 +50,9 @@ RECORD_TYPES = RecordTypes(
         "time_entry": (Model.TIMESHEET_LINE, [[names.APPROVAL_STATE, "=", names.APPROVED]], names.APPROVED_AT),
     },
 )
-# A Tryton party is the PSA's own client record (not the CRM's account).
-CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False)
+# A Tryton party is the PSA's own client record (not the CRM's account). Service items are
+# products: a task's product prices its revenue (project_revenue; catalogue.py).
+CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False, service_items=True)
 BILLING_STATUS = status_notes.NotedStatus(
     Model.WORK, "project", names.BILLING_STATUS_NOTE, mapping.billing_status_note, [["type", "=", "project"]]
 )
@@ -58,7 +60,7 @@ BILLING_STATUS = status_notes.NotedStatus(
 INVOICE_METHOD = "timesheet"
 
 
-class TrytonPsa(TrytonPolled, PsaPort):
+class TrytonPsa(TrytonPolled, TrytonCatalogue, PsaPort):
     """PsaPort over one TrytonRpcClient of the `psa` database (not thread-safe, as the client)."""
 
     record_types = RECORD_TYPES

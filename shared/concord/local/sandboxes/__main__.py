@@ -22,6 +22,8 @@ from .kit import SandboxServer, Vendor
 from .netsuite import NetSuiteSandbox
 from .quickbooks import QuickBooksSandbox
 from .salesforce import SalesforceSandbox
+from .workday import WorkdaySandbox
+from .xero import XeroSandbox
 
 VENDORS: dict[str, Callable[[], Vendor]] = {
     "salesforce": SalesforceSandbox,
@@ -31,6 +33,8 @@ VENDORS: dict[str, Callable[[], Vendor]] = {
     "netsuite": NetSuiteSandbox,
     "dynamics_finance": FinanceSandbox,
     "quickbooks": QuickBooksSandbox,
+    "xero": XeroSandbox,
+    "workday": WorkdaySandbox,
 }
 DEFAULT_TENANTS = ("crm", "psa")
 

@@ -14,7 +14,17 @@ from typing import ClassVar
 from ..roles import TRYTON
 from ..systems import LocalSystems
 from ..vendors import VendorSandboxes
-from . import DraftInvoice, ErpFinanceUser, business_central, dynamics_finance, netsuite, quickbooks, tryton
+from . import (
+    DraftInvoice,
+    ErpFinanceUser,
+    business_central,
+    dynamics_finance,
+    netsuite,
+    quickbooks,
+    tryton,
+    workday,
+    xero,
+)
 from .saas import NoScenarioUser
 
 BC_DOCUMENT_NUMBER_LENGTH = 35  # salesInvoice.externalDocumentNumber's maxLength
@@ -202,6 +212,41 @@ class DynamicsFinance:
         return str(rows[0]["OrganizationName"]) if rows else None
 
 
+@dataclass
+class WorkdayFinance:
+    """Finance in a Workday tenant: Concord's draft is an unsubmitted customer invoice; finance
+    submits it (auto-completed: Approved, same id) and puts a customer payment applied to it."""
+
+    clerk: workday.FinanceClerk
+    vendor: ClassVar[str] = "Workday"
+
+    @classmethod
+    def signed_in(cls, vendors: VendorSandboxes) -> WorkdayFinance:
+        return cls(workday.FinanceClerk.signed_in(vendors))
+
+    def draft(self, project_ref: str) -> DraftInvoice | None:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            return None
+        return DraftInvoice(found["id"], found["total"], _hours([line["quantity"] for line in found["lines"]]))
+
+    def post_invoice(self, project_ref: str) -> str:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            raise LookupError(f"project {project_ref} has no draft customer invoice in Workday")
+        self.clerk.post(found)
+        return str(found["id"])
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        self.clerk.pay(invoice_id, amount)
+
+    def billed_hours(self, project_ref: str) -> Decimal:
+        return _hours([line["quantity"] for i in self.clerk.invoices(project_ref) for line in i["lines"]])
+
+    def customer_name(self, customer_id: str) -> str | None:
+        return self.clerk.customer_name(customer_id)
+
+
 def bc_document_reference(project_ref: str) -> str:
     """What finance sees of the project on its Business Central invoices: externalDocumentNumber
     holds 35 characters, so a longer ref is there as "P" and 34 hex digits of its SHA-256 (the
@@ -216,12 +261,50 @@ def _is_guid(value: str) -> bool:
     return len(value) == 36 and all(c in "0123456789abcdefABCDEF-" for c in value)
 
 
+@dataclass
+class XeroFinance:
+    """Finance in a Xero organisation: native DRAFT sales invoices, approved (AUTHORISED, the
+    invoice keeps its id); a payment applied to it."""
+
+    clerk: xero.Finance
+    vendor: ClassVar[str] = "Xero"
+
+    @classmethod
+    def signed_in(cls, vendors: VendorSandboxes) -> XeroFinance:
+        return cls(xero.Finance.signed_in(vendors))
+
+    def draft(self, project_ref: str) -> DraftInvoice | None:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            return None
+        hours = _hours([line["Quantity"] for line in found["LineItems"]])
+        return DraftInvoice(str(found["InvoiceID"]), Decimal(str(found["Total"])), hours)
+
+    def post_invoice(self, project_ref: str) -> str:
+        found = self.clerk.draft_invoice(project_ref)
+        if found is None:
+            raise LookupError(f"project {project_ref} has no draft invoice in Xero")
+        self.clerk.post(str(found["InvoiceID"]))
+        return str(found["InvoiceID"])
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        self.clerk.pay(invoice_id, amount)
+
+    def billed_hours(self, project_ref: str) -> Decimal:
+        return _hours([line["Quantity"] for i in self.clerk.invoices_of(project_ref) for line in i["LineItems"]])
+
+    def customer_name(self, customer_id: str) -> str | None:
+        return self.clerk.customer_name(customer_id) if _is_guid(customer_id) else None
+
+
 # SaaS ERP kind -> its finance user, signed in to the sandbox's `/erp` tenant.
 FINANCE_USERS: Mapping[str, Callable[[VendorSandboxes], ErpFinanceUser]] = {
     "netsuite": NetSuiteFinance.signed_in,
     "business_central": BusinessCentralFinance.signed_in,
     "dynamics_finance": DynamicsFinance.signed_in,
     "quickbooks": quickbooks.Finance.signed_in,
+    "xero": XeroFinance.signed_in,
+    "workday": WorkdayFinance.signed_in,
 }
 
 

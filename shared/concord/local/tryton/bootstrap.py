@@ -13,6 +13,7 @@ password comes from home/admin-password (see `admin_password`), passed via TRYTO
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -86,6 +87,11 @@ def ensure_installed(home: Path) -> Path:
     REQUIREMENTS re-runs pip on the same venv. concord_sync is copied into the venv's
     trytond/modules whenever its source changed (a hash stamp; milliseconds otherwise).
     """
+    with _exclusive(home):
+        return _install(home)
+
+
+def _install(home: Path) -> Path:
     layout = TrytonHome(home)
     wanted = "\n".join(REQUIREMENTS) + "\n"
     if not (layout.python.exists() and _read(layout.install_stamp) == wanted):
@@ -140,7 +146,12 @@ def ensure_databases(home: Path, port: int = DEFAULT_PORT) -> None:
     settings it had; when none runs, the configuration is written with `port`. Building and
     seeding always run with push disabled (the seed announces nothing).
     """
-    ensure_installed(home)
+    with _exclusive(home):
+        _install(home)
+        _ensure_databases(home, port)
+
+
+def _ensure_databases(home: Path, port: int) -> None:
     layout = TrytonHome(home)
     key = _snapshot_key(home)
     if _read(layout.db_stamp) == key and _all_db_files(layout, layout.db_dir):
@@ -165,7 +176,7 @@ def restore_snapshot(home: Path) -> None:
     layout = TrytonHome(home)
     if not _all_db_files(layout, layout.snapshot_dir):
         raise TrytonLocalError(f"no snapshot in {layout.snapshot_dir}: run ensure_databases first")
-    with _timed("restore_snapshot"), _server_paused(home):
+    with _exclusive(home), _timed("restore_snapshot"), _server_paused(home):
         _restore_files(layout)
         layout.db_stamp.write_text(layout.snapshot_stamp.read_text())
 
@@ -235,6 +246,20 @@ def _restore_files(layout: TrytonHome) -> None:
         partial = live.with_suffix(".restoring")
         shutil.copyfile(layout.db_file(database, layout.snapshot_dir), partial)
         partial.replace(live)
+
+
+@contextmanager
+def _exclusive(home: Path) -> Iterator[None]:
+    """One process at a time installs, seeds or restores a home: stacks and test sessions
+    started together (two `concord local up`, parallel test workers) share the cache home,
+    and two seeds writing one SQLite file corrupt it. The others wait, then find it current."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextmanager

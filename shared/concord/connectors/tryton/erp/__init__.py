@@ -4,9 +4,10 @@ module per role (customers, billing, receivables, project accounting) over a sha
 
 from __future__ import annotations
 
-from concord.domain import BatchLimits, DraftInvoices, ErpCapabilities, LineRefs
+from concord.domain import BatchLimits, DraftInvoices, ErpCapabilities, LineRefs, ServiceItem
 from concord.ports import ErpPort
 
+from ..catalogue import SERVICE_ITEM_TYPE, read_service_item
 from ..names import MODIFIED_AT, Model
 from ..polling import RecordTypes, TrytonPolled
 from .billing import INVOICE_LINE_BATCH_LIMIT, TrytonErpBilling
@@ -38,6 +39,7 @@ RECORD_TYPES = RecordTypes(
         "customer": (Model.PARTY, [], MODIFIED_AT),
         "invoice": (Model.INVOICE, [["type", "=", "out"]], MODIFIED_AT),
         "payment": (Model.MOVE_LINE, [PAYMENT_CANDIDATES], MODIFIED_AT),
+        "service_item": SERVICE_ITEM_TYPE,
     },
 )
 # Tryton 8.2's account_invoice has draft invoices and posts them; concord_sync stores each
@@ -50,12 +52,13 @@ CAPABILITIES = ErpCapabilities(
     contract_objects=True,
     billing_terms_per_customer=True,
     batch_limits=BatchLimits(invoice_lines=INVOICE_LINE_BATCH_LIMIT),
+    service_items=True,  # service products (catalogue.py)
 )
 
 
 class TrytonErp(
     TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables, TrytonErpProjectAccounting, ErpPort
-):
+):  # and ServiceItemSource (service_item)
     """ErpPort over one TrytonRpcClient of the `erp` database (not thread-safe, as the client)."""
 
     record_types = RECORD_TYPES
@@ -63,6 +66,10 @@ class TrytonErp(
     @property
     def capabilities(self) -> ErpCapabilities:
         return CAPABILITIES
+
+    def service_item(self, record_id: str) -> ServiceItem | None:
+        """ServiceItemSource: a product template, priced in the company's currency."""
+        return read_service_item(self.client, record_id, self.company_currency()[0])
 
 
 __all__ = [

@@ -140,6 +140,7 @@ class TrytonErpBilling(ErpSession, ErpBilling):
         currency, currency_id = self._draft_header(invoice_id)
         products = self._reference_products(line.service_item for line in lines.values())
         accounts, taxes = self._category_accounts(products.values())
+        taxes_by_code = self._taxes_by_code({line.tax_code for line in lines.values() if line.tax_code})
         values = [
             mapping.to_tryton_invoice_line_values(
                 line,
@@ -150,6 +151,7 @@ class TrytonErpBilling(ErpSession, ErpBilling):
                 revenue_accounts=accounts,
                 customer_taxes=taxes,
                 invoice_id=invoice_id,
+                taxes_by_code=taxes_by_code,
             )
             for line in lines.values()
         ]
@@ -278,6 +280,16 @@ class TrytonErpBilling(ErpSession, ErpBilling):
             for code, row in lookups.product_by_code(self.client, stale).items():
                 self._products[code] = (now, row)
         return {c: self._products[c][1] for c in wanted}
+
+    def _taxes_by_code(self, codes: set[str]) -> dict[str, int]:
+        """The ERP's customer taxes (account.tax) by name, for the lines' tax codes; all must exist."""
+        if not codes:
+            return {}
+        rows = lookups.search_read(self.client, Model.TAX, [["name", "in", sorted(codes)]], ["name"])
+        found = {r["name"]: int(r["id"]) for r in rows}
+        if missing := sorted(codes - set(found)):
+            raise ValidationFailed(f"no tax named {', '.join(map(repr, missing))} in the ERP: check the tax codes")
+        return found
 
     def _category_accounts(self, products: Iterable[dict[str, Any]]) -> tuple[dict[int, int], dict[int, list[int]]]:
         now = time.monotonic()

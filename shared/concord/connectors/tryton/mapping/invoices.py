@@ -17,7 +17,7 @@ from concord.domain import InvoiceLine, InvoiceRecord, PostedInvoice, ReceivedPa
 from concord.errors import ValidationFailed
 from concord.events.types import Money
 
-from ..names import CONCORD_REF
+from ..names import CONCORD_REF, COST_CENTRE
 from .rows import Row, validated
 
 
@@ -31,6 +31,7 @@ def to_tryton_invoice_line_values(
     revenue_accounts: Mapping[int, int],
     customer_taxes: Mapping[int, list[int]],
     invoice_id: int | None = None,
+    taxes_by_code: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """account.invoice.line values of one line of a customer invoice in `currency`.
 
@@ -39,6 +40,8 @@ def to_tryton_invoice_line_values(
     (docs/tryton.md, "Raw JSON-RPC runs no on-change"). Unit price: the line's, else the
     product's list price (kept by Tryton in the company currency, `list_price_currency`).
     invoice_id: for a line created on its own (None: created inside its invoice).
+    Taxes: the line's tax code (an account.tax by name, `taxes_by_code`) in place of the
+    category's customer taxes. Cost centre: concord_sync's field (no analytic module here).
     """
     if line.unit_price is not None:
         if line.unit_price.currency != currency:
@@ -67,8 +70,12 @@ def to_tryton_invoice_line_values(
         "account": revenue_accounts[category],
         "currency": currency_id,
     }
-    if taxes := customer_taxes.get(category):
+    if line.tax_code is not None:
+        values["taxes"] = [["add", [(taxes_by_code or {})[line.tax_code]]]]
+    elif taxes := customer_taxes.get(category):
         values["taxes"] = [["add", taxes]]
+    if line.cost_centre is not None:
+        values[COST_CENTRE] = line.cost_centre
     if line.source_records:
         values["note"] = "Concord source records: " + ", ".join(line.source_records)
     if line.concord_ref:

@@ -40,7 +40,8 @@ def to_opportunity(row: Mapping[str, Any], lines: Sequence[OpportunityLine]) -> 
 
     name: its description, else its number; amount: its estimated `amount`, else the sum of
     the lines; won: state == "won" (reached when the converted sale is confirmed);
-    closed_on: its end date (set by Tryton when won, lost or cancelled).
+    closed_on: its end date (set by Tryton when won, lost or cancelled); billing_owner: its
+    employee (the salesperson who owns it), by name. Tryton's opportunity has no contract type.
     """
     currency = row["currency."]["code"]
     amount = row.get("amount")
@@ -56,6 +57,7 @@ def to_opportunity(row: Mapping[str, Any], lines: Sequence[OpportunityLine]) -> 
         closed_on=row.get("end_date"),
         won=row["state"] == "won",
         lines=list(lines),
+        billing_owner=(row.get("employee.") or {}).get("rec_name"),
     )
 
 

@@ -1,4 +1,5 @@
-"""The Xero scheme: verify x-xero-signature, answer 200 with an empty body, record events."""
+"""The Xero scheme: verify x-xero-signature, answer 200 with an empty body; invoice events become
+ChangeNotified for enrichment, the others are recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ...scheme import Scheme, sha256_hex
 from ...sources import SourceConfig
 from ..common import parse_vendor
 from . import signature
-from .mappers import to_unprocessed
+from .mappers import change_notified, record_type_of, to_unprocessed
 from .payloads import XeroDelivery
 
 
@@ -40,10 +41,16 @@ class XeroScheme(Scheme):
         # Xero sends no delivery id: the id is the hash of the signed body (which includes
         # Xero's random `entropy`), so a replayed capture is the same delivery.
         digest = sha256_hex(request.body)
+        typed = [(event, record_type_of(event)) for event in delivery.events or ()]
         return Normalized(
             delivery_id=f"xero-{digest}",
             content_sha256=digest,
-            unprocessed=tuple(to_unprocessed(event) for event in delivery.events or ()),
+            events=tuple(
+                change_notified(e, record_type, source_name=source_name, legal_entity=source.legal_entity, now=now)
+                for e, record_type in typed
+                if record_type
+            ),
+            unprocessed=tuple(to_unprocessed(e) for e, record_type in typed if not record_type),
         )
 
     def reply(self, accepted: AcceptedDelivery, result: Mapping[str, Any]) -> Reply:

@@ -26,6 +26,11 @@ PARTY_FIELDS = {
 }
 ACCOUNT_FIELDS = ["name", "billing_address", "tax_id", "currency"]
 SALE_WON_STATES = {"confirmed", "processing", "done"}
+# The version of each event type built here (Concord's current one); the others are version 1.
+VERSIONS = {"OpportunityClosedWon": 2}
+# Tryton's opportunity has no contract type: deals are billed by the hour, line by line (Concord's
+# DEFAULT_CONTRACT_TYPE).
+CONTRACT_TYPE = "time_and_materials"
 # Events that happen once per record: their delivery id is derived from the record (id and
 # creation time, so a database restored from a backup cannot reuse one), and the same fact
 # announced twice (push, then a poller, or a retried transaction) is one event.
@@ -62,6 +67,7 @@ def build_all(pending, settings):
                 delivery_id,
                 {
                     "type": item.event_type,
+                    "version": VERSIONS.get(item.event_type, 1),
                     "timestamp": _iso(item.occurred_at),
                     "data": data,
                     "legal_entity": settings.legal_entity,
@@ -133,6 +139,9 @@ def opportunity_closed_won(item):
         "closed_on": (opportunity.end_date or dt.date.today()).isoformat(),
         "lines": lines,
         "payment_term": (opportunity.payment_term.name if opportunity.payment_term else None),
+        "contract_type": CONTRACT_TYPE,
+        # The salesperson who owns the opportunity owns its billing (as the connector reads it).
+        "billing_owner": (opportunity.employee.rec_name if opportunity.employee else None),
     }
 
 

@@ -10,6 +10,7 @@ line). Both are watched; each payment move line is announced once, as PaymentRec
 payment_id = the move line id.
 """
 
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 
 from . import push
@@ -53,6 +54,12 @@ class Invoice(ConcordRefMixin, metaclass=PoolMeta):
 
 class InvoiceLine(ConcordRefMixin, metaclass=PoolMeta):
     __name__ = "account.invoice.line"
+
+    # The modules activated here have no cost centre on a line (analytic_invoice is not one of
+    # them): Concord writes the ERP's id of the cost centre the PSA booked the work to.
+    concord_cost_centre = fields.Char(
+        "Cost Centre", strip=True, help="The cost centre Concord booked this line to (from the PSA's entry)."
+    )
 
 
 class Reconciliation(metaclass=PoolMeta):

@@ -1,0 +1,16 @@
+"""Connector tests talk to an in-process sandbox on loopback: these tests may connect to
+127.0.0.1 and nowhere else (pytest-socket), overriding the suite's no-network fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .sandbox_systems import WorkdaySystems, workday_systems
+
+
+@pytest.fixture
+def systems() -> Iterator[WorkdaySystems]:
+    with workday_systems() as running:
+        yield running
