@@ -1,10 +1,10 @@
 """What a function connecting to an ERP that rotates its OAuth refresh token needs beyond reading
-its connection (stage setting `erp_token_write_back`: QuickBooks Online).
+its connection (stage setting `erp_token_write_back`: QuickBooks Online, and Xero with an OAuth2 connection).
 
 Each refresh answers a new refresh token and kills the one spent, so the connector writes the new
 one back to the ERP connection secret, and only one process refreshes at a time: it holds a lock
 item on the rate-budget table (key `lock#<kind>#<account>`, a conditional put to take it, a
-conditional delete to release it). See concord.connectors.quickbooks.tokens.
+conditional delete to release it). See concord.connectors.kit.rotation.
 """
 
 from __future__ import annotations
