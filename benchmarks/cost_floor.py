@@ -60,12 +60,6 @@ def choices_not_taken(archive_days: int) -> tuple[Choice, ...]:
     """In the order docs/decisions.md weighs them: the safest saving first."""
     return (
         Choice(
-            "consumer dedupe answered by the registry's conditional writes",
-            _without("consumer_dedupe"),
-            "only where every write a flow makes is idempotent by registry (a conditional put keyed by the "
-            "event or the record version); a flow with a non-idempotent vendor write keeps its record",
-        ),
-        Choice(
             f"archive retention {archive_days} -> {RETENTION_FLOOR_DAYS} days",
             _archive_retention(archive_days),
             f"concord replay reaches back {RETENTION_FLOOR_DAYS} days instead of {archive_days}",
@@ -121,6 +115,9 @@ def taken(items: list[LineItem], batches_of_one_usd: float) -> list[dict[str, An
             "saves": (powertools - ledger) * 1e6,
         },
         {"choice": "consumers batch (event source mapping batch size)", "saves": batches_of_one_usd - _usd(items)},
+        # Flows dedupe in the registry they write anyway (aws.flows.consume_batch): no Powertools
+        # record per consumer and event, which would be PutItem + UpdateItem per record.
+        {"choice": "consumer dedupe answered by the registry, no idempotency record", "saves": powertools * 1e6},
     ]
 
 

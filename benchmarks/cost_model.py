@@ -61,7 +61,9 @@ ASSUMED_DURATION_MS = {
 }
 # DynamoDB write units per record when memory.json did not count them (from the code: the ingest's
 # delivery ledger = one conditional PutItem; Powertools idempotency = conditional PutItem +
-# UpdateItem; the audit trail = one PutItem). "consumer": an idempotency record per message.
+# UpdateItem; the audit trail = one PutItem). "consumer": what a flow writes to the registry per
+# record (links, applied states, snapshots); flows keep no idempotency record of their own
+# (aws.flows.consume_batch), so this is their state, not dedupe, and it is not counted per flow.
 ASSUMED_WRITES_PER_RECORD = {INGRESS: 1.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
 # The ledger's strongly consistent GetItem before publishing (concord.aws.delivery_ledger).
 INGEST_READ_UNITS = 1.0
@@ -259,7 +261,7 @@ class Model:
             *self.lambda_items(mapping.function_name, 1 / fill, per_record_ms * fill, f"{folder} ({fill}/batch)"),
         ]
         if writes:
-            items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit", "consumer_dedupe"))
+            items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
         if folder == AUDIT_TRAIL.folder:
             items = [replace(item, part="audit_trail") for item in items]
         if folder == QUOTE_TO_CASH.folder:
