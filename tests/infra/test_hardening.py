@@ -23,6 +23,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
+    "contact_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "enrichment": (
         {"crm", "psa", "erp"},
         {
@@ -31,6 +32,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -42,6 +44,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -55,9 +58,11 @@ SOURCE_OF = {
     "DriftDetected": "concord",
     "OpportunityClosedWon": "crm",
     "AccountChanged": "crm",
+    "ContactChanged": "crm",
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
     "PaymentReceived": "erp",
+    "ServiceItemChanged": "erp",
     "ChangeNotified": "concord",
 }
 
@@ -197,7 +202,7 @@ def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dic
     }
     assert by_source["concord.concord"] == {"ChangeNotified"}  # never SyncExceptionRaised or DriftDetected
     assert set(by_source) == {"concord.crm", "concord.psa", "concord.erp", "concord.concord"}
-    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged"}
+    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged", "ContactChanged"}
 
 
 def test_the_ingest_function_only_reads_and_puts_delivery_records(dev: dict) -> None:
