@@ -205,6 +205,22 @@ def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dic
     assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged", "ContactChanged"}
 
 
+def test_the_ingest_function_only_reads_and_puts_delivery_records(dev: dict) -> None:
+    """One conditional PutItem per delivery (concord.aws.delivery_ledger): no UpdateItem, no DeleteItem."""
+    [table] = [
+        lid
+        for lid, t in of_type(dev, "AWS::DynamoDB::Table").items()
+        if t["Properties"]["TableName"] == "concord-dev-idempotency"
+    ]
+    on_table = {
+        action
+        for s in _statements(dev, _functions(dev)["webhook_ingest"][1])
+        if {"Fn::GetAtt": [table, "Arn"]} in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for action in _actions(s)
+    }
+    assert on_table == {"dynamodb:GetItem", "dynamodb:PutItem"}
+
+
 # --------------------------------------------------------------------------- item 10: deletion protection
 
 
