@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from ..ownership import decide_fields
 from ..ports import ContactBook, CrmContacts, capability
 from .ids import canonical_id
 from .lineage import record_lineage
+from .newest import newest_change_per_record
 from .reporting import sync_exception
 from .systems import Systems
 
@@ -80,27 +80,15 @@ def crm_contacts(systems: Systems) -> CrmContacts:
 def sync_contacts(
     records: Sequence[tuple[Hashable, Envelope]], systems: Systems, now: dt.datetime
 ) -> dict[Hashable, ContactSynced | Exception]:
-    """A queue batch: each contact is synced once, for its newest change (it reads the CRM's
-    current contact, which holds the older ones too); its older changes share that outcome."""
-    outcomes: dict[Hashable, ContactSynced | Exception] = {}
-    by_contact: dict[str, list[tuple[Hashable, ContactChangedEvent]]] = defaultdict(list)
-    for key, event in records:
-        if isinstance(event, ContactChangedEvent):
-            by_contact[event.data.contact_id].append((key, event))
-        else:
-            outcomes[key] = ValidationFailed(f"the contact master takes ContactChanged, not {event.type}")
-    for changes in by_contact.values():
-        changes.sort(key=lambda change: change[1].occurred_at)
-        newest_key, newest = changes[-1]
-        try:
-            outcome: ContactSynced | Exception = sync_contact(newest, systems, now)
-        except Exception as error:  # noqa: BLE001 - this contact's changes fail, the others go on
-            outcome = error
-        outcomes[newest_key] = outcome
-        superseded = ContactSynced(applied=False, detail=f"superseded by the newer change {newest.id}")
-        for key, _ in changes[:-1]:
-            outcomes[key] = outcome if isinstance(outcome, Exception) else superseded
-    return outcomes
+    """A queue batch: each contact is synced once, for its newest change (concord.sync.newest)."""
+    return newest_change_per_record(
+        records,
+        takes=ContactChangedEvent,
+        record_of=lambda event: event.data.contact_id,
+        sync_one=lambda event: sync_contact(event, systems, now),
+        superseded=lambda newest: ContactSynced(applied=False, detail=f"superseded by the newer change {newest.id}"),
+        flow="the contact master",
+    )
 
 
 def sync_contact(event: Envelope, systems: Systems, now: dt.datetime) -> ContactSynced:
