@@ -42,7 +42,8 @@ def event_id_for_delivery(source: str, delivery_id: str) -> str:
 class Envelope(BaseModel):
     """Fields every canonical event carries; subclasses pin type, version, producer, data."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when first used (see CanonicalModel): a function builds only the events it handles.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: RecordId
     type: str
@@ -225,15 +226,20 @@ CanonicalEvent: Any = Annotated[
     functools.reduce(operator.or_, (Annotated[m, Tag(version_tag(*type_and_version(m)))] for m in EVENT_MODELS)),
     Discriminator(_tag_of),
 ]
-_EVENT_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(CanonicalEvent)
+
+
+@functools.cache
+def _event_adapter() -> TypeAdapter[Envelope]:
+    # Built on the first event parsed (it builds every event model), not at import.
+    return TypeAdapter(CanonicalEvent)
 
 
 def validate_event(raw: dict[str, Any] | str | bytes) -> Envelope:
     """Validate a canonical event of any known type and version, as it is (no upcasting, no
     version policy: concord.events.versions.parse_event applies those); raises pydantic.ValidationError."""
     if isinstance(raw, (str, bytes)):
-        return _EVENT_ADAPTER.validate_json(raw)
-    return _EVENT_ADAPTER.validate_python(raw)
+        return _event_adapter().validate_json(raw)
+    return _event_adapter().validate_python(raw)
 
 
 _PRODUCERS: dict[str, System] = {

@@ -38,9 +38,10 @@ class ErrorClass(StrEnum):
 
 
 class CanonicalModel(BaseModel):
-    """Base for every payload model: strict about unknown fields, immutable."""
+    """Base for every payload model: strict about unknown fields, immutable. Each model's validator
+    is built when it is first used, so a function builds only the payloads it handles."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # C0 controls (NUL truncates strings in the systems' databases; tab and newline have no place in
