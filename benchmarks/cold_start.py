@@ -8,7 +8,7 @@ Concord's. So handler − floor is what Concord's own code costs at start. Bytec
 warm for Concord's modules as for the libraries' (the first, untimed run writes them to a
 temporary cache, even where PYTHONDONTWRITEBYTECODE is set); interpreter start-up itself is not
 included. The ratio is of CPU time: on a shared machine wall time swings ±50% from run to run
-with the load, CPU time about ±5%. Wall time is reported beside it.
+with the load, CPU time about ±7%. Wall time is reported beside it.
 
     .venv/bin/python -m benchmarks.cold_start --runs 3 [--functions webhook_ingest audit_trail]
 """
