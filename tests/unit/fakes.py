@@ -382,6 +382,9 @@ class FakeXref:
     def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
         self.changes.setdefault((object_type, canonical_id), []).append(entry)
 
+    def record_changes(self, object_type: str, canonical_id: str, entries: Sequence[LineageEntry]) -> None:
+        self.changes.setdefault((object_type, canonical_id), []).extend(entries)
+
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         return list(self.changes.get((object_type, canonical_id), []))
 

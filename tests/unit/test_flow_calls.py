@@ -11,7 +11,7 @@ import pytest
 from benchmarks import _floors
 from concord import catalog
 from concord.domain import FinancialStatus
-from concord.errors import DraftClosed, TransientError
+from concord.errors import DraftClosed, PrerequisiteMissing, TransientError
 from concord.events import Envelope
 from concord.events.types import System
 from concord.sync import billing, financials
@@ -109,6 +109,47 @@ def test_a_batch_of_payments_writes_each_system_once_and_only_when_the_status_ch
         FinancialStatus.PAID,
     ]
     assert calls(systems.crm) == {"set_financial_statuses": 2}
+
+
+def test_a_batch_of_payments_of_one_invoice_costs_the_registry_a_handful_of_calls_not_some_per_record(
+    systems: Systems,
+) -> None:
+    _posted_invoice(systems)
+    xref = Counting(systems.xref)
+    counted = Systems(**{**vars(systems), "xref": xref})  # type: ignore[arg-type]
+    payments = [flows.paid(f"p{k}", "1", str(1124 - k)) for k in range(100)]
+    outcomes = financials.propagate_batch(batch(payments), counted, TODAY)
+
+    assert all(o.applied for o in outcomes.values())  # type: ignore[union-attr]
+    # the invoice's project once, its state once, its 100 payments' lineage in one call; then the
+    # project's status: its invoices, its records, what each system shows, and each write's mark
+    assert dict(xref.calls) == {
+        "related": 1,
+        "update_invoice_state": 1,
+        "record_changes": 1,
+        "invoice_states": 1,
+        "records_of": 1,
+        "applied_value": 2,
+        "set_applied_value": 2,
+        "record_change": 2,
+    }
+    assert len(systems.xref.lineage("project", flows.PROJECT_REF)) >= 100
+    [state] = systems.xref.invoice_states(flows.PROJECT_REF)
+    assert len(state.payments) == 100 and state.amount_due.amount == Decimal("1025")
+
+
+def test_a_payment_before_its_posting_fails_alone_in_its_invoices_batch(systems: Systems) -> None:
+    flows.billed_invoice(systems)
+    posted = flows.posted(total="1125", at=NOW + dt.timedelta(minutes=1))
+    early = flows.paid("early", "100", "1025")  # at NOW: before the posting
+    later = flows.paid("later", "100", "925").model_copy(update={"occurred_at": NOW + dt.timedelta(minutes=2)})
+    records = [("m2", later), ("m0", early), ("m1", posted)]
+    outcomes = financials.propagate_batch(records, systems, TODAY)
+
+    assert isinstance(outcomes["m0"], PrerequisiteMissing)
+    assert outcomes["m2"].status is FinancialStatus.PARTIALLY_PAID  # type: ignore[union-attr]
+    [state] = systems.xref.invoice_states(flows.PROJECT_REF)
+    assert state.payments == {"later"} and state.amount_due.amount == Decimal("925")
 
 
 def test_a_status_write_that_fails_fails_its_records_alone_and_the_retry_writes_only_that_system(

@@ -423,6 +423,20 @@ def test_registry_lineage_relations_and_versions_round_trip(dynamodb: Any) -> No
     assert registry.applied_version("customer", "customer-1") == at(1)
 
 
+def test_lineage_of_a_batch_is_written_25_entries_a_call(dynamodb: Any, no_scans: list[str]) -> None:
+    registry = Registry(dynamodb, XREF)
+    entries = [
+        LineageEntry(
+            at=at(k), system="erp", record_id="9", event_id=f"e-{k}", event_type="PaymentReceived", action="paid"
+        )
+        for k in range(60)
+    ]
+    registry.record_changes("project", "project-1", entries)
+
+    assert no_scans == ["BatchWriteItem"] * 3
+    assert registry.lineage("project", "project-1") == entries
+
+
 def test_checkpoints_round_trip(dynamodb: Any) -> None:
     checkpoints = Checkpoints(dynamodb, CHECKPOINTS)
     assert checkpoints.load("psa:time_entry") is None

@@ -22,6 +22,7 @@ every entity of a type linked to at least one system, for reconciliation runs, w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,13 +140,12 @@ class Registry:
 
     def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
         """Append to the entity's lineage; the same event and action twice is one entry."""
-        self._table.put(
-            {
-                "pk": CanonKey(object_type, canonical_id).pk,
-                "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
-                **entry.model_dump(mode="json"),
-            }
-        )
+        self._table.put(_lineage_item(CanonKey(object_type, canonical_id), entry))
+
+    def record_changes(self, object_type: str, canonical_id: str, entries: Sequence[LineageEntry]) -> None:
+        """record_change of each entry, 25 a call (BatchWriteItem)."""
+        entity = CanonKey(object_type, canonical_id)
+        self._table.batch_put([_lineage_item(entity, entry) for entry in entries])
 
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         """What the flows did to the entity's records, oldest first."""
@@ -214,6 +214,14 @@ class Registry:
     def invoice_states(self, project_ref: str) -> list[InvoiceState]:
         items = self._table.query_prefix(CanonKey("project", project_ref).pk, INVOICE_PREFIX)
         return [InvoiceState.model_validate_json(i["state"]) for i in items]
+
+
+def _lineage_item(entity: CanonKey, entry: LineageEntry) -> dict[str, Any]:
+    return {
+        "pk": entity.pk,
+        "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
+        **entry.model_dump(mode="json"),
+    }
 
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
