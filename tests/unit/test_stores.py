@@ -431,7 +431,7 @@ def test_lineage_of_a_batch_is_written_25_entries_a_call(dynamodb: Any, no_scans
         )
         for k in range(60)
     ]
-    registry.record_changes("project", "project-1", entries)
+    registry.record_changes("project", [("project-1", entry) for entry in entries])
 
     assert no_scans == ["BatchWriteItem"] * 3
     assert registry.lineage("project", "project-1") == entries

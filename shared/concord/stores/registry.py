@@ -41,6 +41,9 @@ INVOICE_WRITE_ATTEMPTS = 8
 SYSTEM_PREFIX, RELATION_PREFIX, LINEAGE_PREFIX, INVOICE_PREFIX = "SYS#", "REL#", "LINEAGE#", "INVOICE#"
 APPLIED_PREFIX = "APPLIED#"
 VERSION = "VERSION"
+TRANSACTION_MAX_ITEMS = (
+    100  # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+)
 
 
 @dataclass(frozen=True)
@@ -94,20 +97,22 @@ class Registry:
     # -- links ---------------------------------------------------------------------------
 
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None:
-        entity, record = CanonKey(object_type, canonical_id), RecordKey(system, object_type, record_id)
-        link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
-        self._table.transact_put(
-            [
-                {
-                    "pk": entity.pk,
-                    "sk": SYSTEM_PREFIX + system,
-                    **link.model_dump(mode="json", exclude={"system"}),
-                    "object_type": object_type,
-                    "canonical_id": canonical_id,
-                },
-                {"pk": record.pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
-            ]
-        )
+        self._table.transact_put(_link_items(object_type, canonical_id, system, record_id, event_id))
+
+    def link_many(self, object_type: str, links: Sequence[tuple[str, str, str, str]]) -> None:
+        """link() each (canonical id, system, record id, event id), both directions of a link in
+        one transaction, 50 links a transaction (TransactWriteItems takes 100 items)."""
+        items = [item for link in links for item in _link_items(object_type, *link)]
+        for start in range(0, len(items), TRANSACTION_MAX_ITEMS):
+            self._table.transact_put(items[start : start + TRANSACTION_MAX_ITEMS])
+
+    def linked_records(self, object_type: str, canonical_ids: Sequence[str], system: str) -> dict[str, str]:
+        """The record of each entity in `system`, by canonical id (those linked there), 100 a
+        call (BatchGetItem)."""
+        keys = [
+            {"pk": CanonKey(object_type, ref).pk, "sk": SYSTEM_PREFIX + system} for ref in dict.fromkeys(canonical_ids)
+        ]
+        return {CanonKey.parse(i["pk"]).canonical_id: str(i["record_id"]) for i in self._table.batch_get(keys)}
 
     def links_of(self, object_type: str, canonical_id: str) -> list[Link]:
         """Each system's record of the entity, by system."""
@@ -142,10 +147,9 @@ class Registry:
         """Append to the entity's lineage; the same event and action twice is one entry."""
         self._table.put(_lineage_item(CanonKey(object_type, canonical_id), entry))
 
-    def record_changes(self, object_type: str, canonical_id: str, entries: Sequence[LineageEntry]) -> None:
-        """record_change of each entry, 25 a call (BatchWriteItem)."""
-        entity = CanonKey(object_type, canonical_id)
-        self._table.batch_put([_lineage_item(entity, entry) for entry in entries])
+    def record_changes(self, object_type: str, changes: Sequence[tuple[str, LineageEntry]]) -> None:
+        """record_change of each (canonical id, entry), 25 a call (BatchWriteItem)."""
+        self._table.batch_put([_lineage_item(CanonKey(object_type, ref), entry) for ref, entry in changes])
 
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         """What the flows did to the entity's records, oldest first."""
@@ -214,6 +218,23 @@ class Registry:
     def invoice_states(self, project_ref: str) -> list[InvoiceState]:
         items = self._table.query_prefix(CanonKey("project", project_ref).pk, INVOICE_PREFIX)
         return [InvoiceState.model_validate_json(i["state"]) for i in items]
+
+
+def _link_items(
+    object_type: str, canonical_id: str, system: str, record_id: str, event_id: str
+) -> list[dict[str, Any]]:
+    """The link under the entity and its reverse look-up item."""
+    link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
+    return [
+        {
+            "pk": CanonKey(object_type, canonical_id).pk,
+            "sk": SYSTEM_PREFIX + system,
+            **link.model_dump(mode="json", exclude={"system"}),
+            "object_type": object_type,
+            "canonical_id": canonical_id,
+        },
+        {"pk": RecordKey(system, object_type, record_id).pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
+    ]
 
 
 def _lineage_item(entity: CanonKey, entry: LineageEntry) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def _record_invoice(
     systems.xref.update_invoice_state(project_ref, invoice_id, apply_all)
     if changed_by:
         systems.xref.record_changes(
-            "project", project_ref, [lineage_entry(e, System.ERP, invoice_id, _action(e)) for e in changed_by]
+            "project", [(project_ref, lineage_entry(e, System.ERP, invoice_id, _action(e))) for e in changed_by]
         )
     return failed
 
