@@ -16,6 +16,7 @@ from concord.events import Envelope
 from concord.events.types import System
 from concord.sync import billing, financials
 from concord.sync.customer_master import sync_customers
+from concord.sync.ids import canonical_id
 from concord.sync.project_terms import apply_terms_batch
 from concord.sync.systems import Systems
 
@@ -58,6 +59,21 @@ def test_two_hundred_approvals_cost_one_draft_lookup_and_two_batched_writes(syst
     # redelivered: answered from the registry, no ERP call
     billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), systems)
     assert calls(systems.erp) == {"open_invoice_draft": 1, "add_invoice_lines": 2}
+
+
+def test_a_batch_of_approvals_costs_the_registry_batched_calls_not_some_per_line(systems: Systems) -> None:
+    xref = Counting(systems.xref)
+    counted = Systems(**{**vars(systems), "xref": xref})  # type: ignore[arg-type]
+    outcomes = billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), counted)
+    assert all(outcome.billed for outcome in outcomes.values())  # type: ignore[union-attr]
+    per_batch = {"linked_records": 1, "link_many": 2, "record_changes": 2}  # the last two: per ERP call
+    assert {name: xref.calls[name] for name in per_batch} == per_batch
+    assert xref.calls["link"] == 1 and xref.calls["record_change"] == 1  # the draft invoice's, once
+    entry = canonical_id("time_entry", System.PSA, "7")
+    assert systems.xref.records_of("time_entry", entry).keys() == {"psa", "erp"}
+    assert [e.action for e in systems.xref.lineage("time_entry", entry)] == [
+        f"billed on invoice {outcomes['m7'].invoice_id}"
+    ]  # type: ignore[union-attr]
 
 
 def test_lines_for_a_draft_posted_meanwhile_go_at_once_to_the_draft_opened_then(systems: Systems) -> None:

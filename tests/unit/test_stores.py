@@ -437,6 +437,20 @@ def test_lineage_of_a_batch_is_written_25_entries_a_call(dynamodb: Any, no_scans
     assert registry.lineage("project", "project-1") == entries
 
 
+def test_links_of_a_batch_are_written_50_a_transaction_and_read_100_a_call(dynamodb: Any, no_scans: list[str]) -> None:
+    registry = Registry(dynamodb, XREF)
+    links = [(f"time-{k}", system, f"{system}-{k}", f"e-{k}") for k in range(60) for system in ("psa", "erp")]
+    registry.link_many("time_entry", links)
+    assert no_scans == ["TransactWriteItems"] * 3  # 120 links, 240 items
+
+    no_scans.clear()
+    found = registry.linked_records("time_entry", [f"time-{k}" for k in range(0, 120, 2)], "erp")
+    assert found == {f"time-{k}": f"erp-{k}" for k in range(0, 60, 2)}
+    assert no_scans == ["BatchGetItem"]
+    assert registry.canonical_of("psa", "time_entry", "psa-7") == "time-7"
+    assert registry.records_of("time_entry", "time-7") == {"erp": "erp-7", "psa": "psa-7"}
+
+
 def test_checkpoints_round_trip(dynamodb: Any) -> None:
     checkpoints = Checkpoints(dynamodb, CHECKPOINTS)
     assert checkpoints.load("psa:time_entry") is None
