@@ -296,7 +296,8 @@ class CrossReferences(Protocol):
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None: ...
 
     def link_many(self, object_type: str, links: Sequence[tuple[str, str, str, str]]) -> None:
-        """link() each (canonical id, system, record id, event id), in as few calls as the store allows."""
+        """link() each (canonical id, system, record id, event id), in as few calls as the store
+        allows; a link is never stored without its reverse look-up."""
         ...
 
     def linked_records(self, object_type: str, canonical_ids: Sequence[str], system: str) -> dict[str, str]:

@@ -437,11 +437,21 @@ def test_lineage_of_a_batch_is_written_25_entries_a_call(dynamodb: Any, no_scans
     assert registry.lineage("project", "project-1") == entries
 
 
-def test_links_of_a_batch_are_written_50_a_transaction_and_read_100_a_call(dynamodb: Any, no_scans: list[str]) -> None:
+def test_links_of_a_batch_are_written_reverse_first_25_items_a_call_and_read_100_a_call(
+    dynamodb: Any, no_scans: list[str]
+) -> None:
     registry = Registry(dynamodb, XREF)
     links = [(f"time-{k}", system, f"{system}-{k}", f"e-{k}") for k in range(60) for system in ("psa", "erp")]
+    kinds: list[set[str]] = []  # the sort keys each call wrote: reverse look-ups are "CANON"
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.BatchWriteItem",
+        lambda params, **_: kinds.append(
+            {r["PutRequest"]["Item"]["sk"]["S"][:4] for r in params["RequestItems"][XREF]}
+        ),
+    )
     registry.link_many("time_entry", links)
-    assert no_scans == ["TransactWriteItems"] * 3  # 120 links, 240 items
+    assert kinds == [{"CANO"}] * 5 + [{"SYS#"}] * 5
+    assert no_scans == ["BatchWriteItem"] * 10  # 120 links: 5 calls of reverse look-ups, then 5 of links
 
     no_scans.clear()
     found = registry.linked_records("time_entry", [f"time-{k}" for k in range(0, 120, 2)], "erp")

@@ -13,7 +13,8 @@ Items (string keys `pk` / `sk`), all under the canonical entity unless said othe
                                             (a status, a snapshot), so it writes only what changed
   CANON#project#<id> / INVOICE#<erp id>     the invoice's financial state (JSON) and its version:
                                             writes are conditional on it
-A link writes both directions in one transaction, so they never disagree.
+A link writes both directions in one transaction, so they never disagree; `link_many` (a batch's
+links) writes every reverse look-up before any link instead, in batched writes.
 
 Index `by_object_type` (GSI, sparse: only SYS# items): object_type → canonical_id, keys only:
 every entity of a type linked to at least one system, for reconciliation runs, without a scan.
@@ -97,14 +98,16 @@ class Registry:
     # -- links ---------------------------------------------------------------------------
 
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None:
-        self._table.transact_put(_link_items(object_type, canonical_id, system, record_id, event_id))
+        self._table.transact_put(list(_link_items(object_type, canonical_id, system, record_id, event_id)))
 
     def link_many(self, object_type: str, links: Sequence[tuple[str, str, str, str]]) -> None:
-        """link() each (canonical id, system, record id, event id), both directions of a link in
-        one transaction, 50 links a transaction (TransactWriteItems takes 100 items)."""
-        items = [item for link in links for item in _link_items(object_type, *link)]
-        for start in range(0, len(items), TRANSACTION_MAX_ITEMS):
-            self._table.transact_put(items[start : start + TRANSACTION_MAX_ITEMS])
+        """link() each (canonical id, system, record id, event id) in batched writes, 25 items a
+        call, without a transaction: the reverse look-ups first, then the links, so a link is
+        never stored without its reverse (a crash in between leaves reverse items that the
+        retry writes again, and no reader goes from an entity to a record through them)."""
+        items = [_link_items(object_type, *link) for link in links]
+        self._table.batch_put([reverse for _, reverse in items])
+        self._table.batch_put([forward for forward, _ in items])
 
     def linked_records(self, object_type: str, canonical_ids: Sequence[str], system: str) -> dict[str, str]:
         """The record of each entity in `system`, by canonical id (those linked there), 100 a
@@ -222,10 +225,10 @@ class Registry:
 
 def _link_items(
     object_type: str, canonical_id: str, system: str, record_id: str, event_id: str
-) -> list[dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The link under the entity and its reverse look-up item."""
     link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
-    return [
+    return (
         {
             "pk": CanonKey(object_type, canonical_id).pk,
             "sk": SYSTEM_PREFIX + system,
@@ -234,7 +237,7 @@ def _link_items(
             "canonical_id": canonical_id,
         },
         {"pk": RecordKey(system, object_type, record_id).pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
-    ]
+    )
 
 
 def _lineage_item(entity: CanonKey, entry: LineageEntry) -> dict[str, Any]:
