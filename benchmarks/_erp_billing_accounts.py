@@ -13,69 +13,60 @@ What each connector does for one billing run (one project's lines, one open draf
                     of up to 100 lines: the header (still unposted?), the lines already billed by
                     their stored ref (REFS_PER_QUERY refs a query: URL length), the last line number,
                     then one `$batch` change set.
+Xero, QuickBooks Online and Workday: _erp_billing_books.py. Every account's sandbox vendor is
+wrapped in a RecordingVendor (_erp_billing_wire.py): its record is what the benchmark counts.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from concord.connectors import business_central, dynamics_finance, netsuite
 from concord.connectors.dynamics_finance.billing import INVOICE_LINE_BATCH_LIMIT, REFS_PER_QUERY
-from concord.connectors.kit.http import VendorClient
 from concord.connectors.registry import ConnectorContext, Role
 from concord.local.sandboxes.business_central import DEFAULT_COMPANY_ID, BusinessCentralSandbox
 from concord.local.sandboxes.business_central.company import Company
 from concord.local.sandboxes.dynamics_finance import FinanceSandbox
-from concord.local.sandboxes.kit import RequestBudget, SandboxServer
-from concord.local.sandboxes.kit.tenant import Call, Tenant
+from concord.local.sandboxes.kit import Request, SandboxServer
 from concord.local.sandboxes.netsuite import NetSuiteSandbox
 from concord.local.vendors import connection_for, dynamics_finance_connection, netsuite_connection
-from concord.ports import ErpPort
+
+from ._erp_billing_books import quickbooks_account, workday_account, xero_account
+from ._erp_billing_wire import Clock, DeclaredCalls, ErpAccount, ErpUnderTest, RecordingVendor, allocate, json_body
 
 TENANT = "erp"
-Clock = Callable[[], float]
 # How billing describes a time entry's line (sync.billing.invoice_line): Business Central keeps
 # Concord's line ref nowhere else, so the benchmark reads it back from the description.
 _BC_TIME_ENTRY = re.compile(r"\(time entry (?P<entry>[^)]+)\)$")
+_FINANCE_LINE_POST = re.compile(rb"^POST \S*FreeTextInvoiceLines", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class DeclaredCalls:
-    """The calls a connector makes beside its batched line writes: reads per write and per run,
-    and writes per run (a draft header that is a record of its own)."""
-
-    reads_per_write: int
-    reads_per_run: int
-    writes_per_run: int = 0
+def netsuite_lines(request: Request) -> int:
+    """The sales order lines a record write carries (`item.items`)."""
+    body = json_body(request) if request.method in ("PUT", "PATCH", "POST") else None
+    items = ((body.get("item") or {}).get("items") or []) if isinstance(body, dict) else []
+    return len(items)
 
 
-@dataclass
-class ErpUnderTest:
-    """One ERP account in its sandbox, with what the benchmark reads of it without a request."""
-
-    erp: ErpPort
-    vendor: VendorClient  # the connector's HTTP client, whose rate budget paces its calls
-    calls: Callable[[], list[Call]]
-    clear_calls: Callable[[], None]
-    throttle: Callable[[int, float, Clock], None]  # allocation, window seconds, the window's clock
-    line_refs: Callable[[], list[str]]  # the concord_ref of every line on the ERP's documents
-    declared: DeclaredCalls
-    throttle_status: int
+def business_central_lines(request: Request) -> int:
+    """The line POSTs of a `$batch`."""
+    body = json_body(request) if request.path.endswith("$batch") else None
+    operations = body.get("requests") or [] if isinstance(body, dict) else []
+    return sum(1 for op in operations if op.get("method") == "POST" and "salesInvoiceLines" in op.get("url", ""))
 
 
-def allocate(tenant: Tenant, allocation: int, window: float, clock: Clock) -> None:
-    """The account's request allocation from now on: `allocation` requests per rolling `window`
-    seconds of `clock`."""
-    tenant.budget = RequestBudget(allocation, window, clock)
+def finance_lines(request: Request) -> int:
+    """The line POSTs of a `$batch` change set (multipart)."""
+    return len(_FINANCE_LINE_POST.findall(request.body)) if request.path.endswith("$batch") else 0
 
 
 @contextmanager
 def netsuite_account() -> Iterator[ErpUnderTest]:
-    with SandboxServer(NetSuiteSandbox(), [TENANT]) as server:
+    recorder = RecordingVendor(NetSuiteSandbox(), lines_of=netsuite_lines)
+    with SandboxServer(recorder, [TENANT]) as server:
         secret = netsuite_connection(f"{server.url}/{TENANT}")
         erp = netsuite.connect(Role.ERP, secret, ConnectorContext("us-01", lambda: dict(secret)))
         tenant = server.tenant(TENANT)
@@ -91,8 +82,7 @@ def netsuite_account() -> Iterator[ErpUnderTest]:
             yield ErpUnderTest(
                 erp,
                 erp.client.http,
-                tenant.calls.calls,
-                tenant.calls.clear,
+                recorder,
                 lambda allocation, window, clock: allocate(tenant, allocation, window, clock),
                 line_refs,
                 DeclaredCalls(reads_per_write=3, reads_per_run=2),
@@ -107,7 +97,8 @@ def business_central_account() -> Iterator[ErpUnderTest]:
     """The sandbox company over 6,000 requests per 5 minutes by default; throttled, it answers 429
     with Retry-After (the window, rounded up to whole seconds)."""
     sandbox = BusinessCentralSandbox()
-    with SandboxServer(sandbox, [TENANT]) as server:
+    recorder = RecordingVendor(sandbox, lines_of=business_central_lines)
+    with SandboxServer(recorder, [TENANT]) as server:
         secret = connection_for("business_central", f"{server.url}/{TENANT}")
         erp = business_central.connect(Role.ERP, secret, ConnectorContext("us-01", lambda: dict(secret)))
         tenant = server.tenant(TENANT)
@@ -125,8 +116,7 @@ def business_central_account() -> Iterator[ErpUnderTest]:
             yield ErpUnderTest(
                 erp,
                 erp.client.vendor,
-                tenant.calls.calls,
-                tenant.calls.clear,
+                recorder,
                 throttle,
                 line_refs,
                 DeclaredCalls(reads_per_write=0, reads_per_run=1, writes_per_run=1),
@@ -140,7 +130,8 @@ def business_central_account() -> Iterator[ErpUnderTest]:
 def dynamics_finance_account() -> Iterator[ErpUnderTest]:
     """The sandbox environment with the line extension field (stored refs); throttled, its service
     protection answers 429 with Retry-After."""
-    with SandboxServer(FinanceSandbox(), [TENANT]) as server:
+    recorder = RecordingVendor(FinanceSandbox(), lines_of=finance_lines)
+    with SandboxServer(recorder, [TENANT]) as server:
         secret = dynamics_finance_connection(f"{server.url}/{TENANT}")
         erp = dynamics_finance.connect(Role.ERP, secret, ConnectorContext("us-01", lambda: dict(secret)))
         tenant = server.tenant(TENANT)
@@ -153,8 +144,7 @@ def dynamics_finance_account() -> Iterator[ErpUnderTest]:
             yield ErpUnderTest(
                 erp,
                 erp.client.http,
-                tenant.calls.calls,
-                tenant.calls.clear,
+                recorder,
                 lambda allocation, window, clock: allocate(tenant, allocation, window, clock),
                 line_refs,
                 DeclaredCalls(reads_per_write=2 + ref_queries, reads_per_run=1, writes_per_run=1),
@@ -164,8 +154,11 @@ def dynamics_finance_account() -> Iterator[ErpUnderTest]:
             erp.client.close()
 
 
-ERPS: dict[str, Callable[[], AbstractContextManager[ErpUnderTest]]] = {
+ERPS: dict[str, ErpAccount] = {
     "netsuite": netsuite_account,
     "business_central": business_central_account,
     "dynamics_finance": dynamics_finance_account,
+    "xero": xero_account,
+    "quickbooks": quickbooks_account,
+    "workday": workday_account,
 }

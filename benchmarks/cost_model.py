@@ -4,10 +4,12 @@ What each flow does per event is read from the template (Lambda memory and archi
 event source mappings and their batch sizes, rules and which queues an event reaches, the
 archive, the quote-to-cash state machine's happy path); durations and DynamoDB writes come
 from the other benchmarks' results when present (named in the output), else from stated
-assumptions. The price table is printed beside the result.
+assumptions. The price table (benchmarks._cost_prices) is printed beside the result, and for the
+webhook paths issue 16 sets a goal for, the floor choice by choice (benchmarks.cost_floor).
 
     .venv/bin/python -m benchmarks.cost_model [--batch-fill 10]
 
+What the template decides is read from it: the webhook API (REST or HTTP) and its WAF web ACL.
 Not modelled: free tiers, Lambda INIT billing of cold starts, CloudWatch Logs ingestion and
 metrics, X-Ray traces, KMS and Secrets Manager requests (secrets are cached), DynamoDB and
 SQS storage, data transfer, and fixed monthly costs (alarms, dashboard, KMS key, secrets,
@@ -23,7 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,35 +44,11 @@ from concord.local.template import Resolver, Topology, read_topology
 from concord.naming import Names
 
 from ._common import REPO_ROOT, RESULTS, figure, provenance, write_results
+from ._cost_prices import PRICES, PRICES_AS_OF
+from .cost_floor import ladder, print_floor, taken
 
 STAGE = "prod"
 STACK_NAME = Names(STAGE).prefix
-
-# us-east-1 public on-demand list prices, USD, first pricing tier. Checked (2026-06) against:
-#   Lambda: https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests; $0.0000166667 x86_64 and
-#     $0.0000133334 arm64 per GB-second, first 6 / 7.5 billion GB-seconds a month)
-#   API Gateway: https://aws.amazon.com/api-gateway/pricing/ and the AWS whitepaper "Best Practices for
-#     Designing Amazon API Gateway Private APIs", cost optimization (REST $3.50 per 1M, first 333M;
-#     HTTP API $1.00 per 1M, first 300M)
-#   EventBridge: https://aws.amazon.com/eventbridge/pricing/ ($1.00 per 1M custom events, 64 KB chunks)
-#   DynamoDB: https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per 1M WRU, $0.125 per 1M RRU,
-#     since the November 2024 on-demand price cut)
-# Not re-checked this round (unchanged from the pricing pages as last read): SQS, the EventBridge
-# archive and Step Functions.
-PRICES_AS_OF = "us-east-1 list prices, Lambda / API Gateway / EventBridge / DynamoDB checked 2026-06"
-PRICES: dict[str, tuple[float, str]] = {
-    "lambda_request": (0.20 / 1e6, "per request"),
-    "lambda_gb_second_x86_64": (0.0000166667, "per GB-second (x86_64, first pricing tier)"),
-    "lambda_gb_second_arm64": (0.0000133334, "per GB-second (arm64, first pricing tier)"),
-    "api_gateway_rest_request": (3.50 / 1e6, "per REST API request (first 333M/month)"),
-    "sqs_request": (0.40 / 1e6, "per standard-queue request (64 KB chunk)"),
-    "eventbridge_event": (1.00 / 1e6, "per custom event published (64 KB chunk)"),
-    "eventbridge_archive_gb": (0.10, "per GB archived"),
-    "eventbridge_archive_gb_month": (0.023, "per GB-month of archive storage"),
-    "dynamodb_write_unit": (0.625 / 1e6, "per on-demand write request unit"),
-    "dynamodb_read_unit": (0.125 / 1e6, "per on-demand read request unit"),
-    "sfn_standard_transition": (0.025 / 1000, "per Standard workflow state transition"),
-}
 
 # Used when no benchmark result measured them (ms per invocation of one record); "consumer"
 # stands for any queue consumer no benchmark invokes (e.g. customer_master).
@@ -81,10 +59,14 @@ ASSUMED_DURATION_MS = {
     "consumer": 50.0,
     "saga_step": 300.0,
 }
-# DynamoDB write units per record when memory.json did not count them (from the code:
-# Powertools idempotency = conditional PutItem + UpdateItem; the audit trail = one PutItem).
-# "consumer": an idempotency record per message, nothing else.
-ASSUMED_WRITES_PER_RECORD = {INGRESS: 2.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
+# DynamoDB write units per record when memory.json did not count them (from the code: the ingest's
+# delivery ledger = one conditional PutItem; Powertools idempotency = conditional PutItem +
+# UpdateItem; the audit trail = one PutItem). "consumer": what a flow writes to the registry per
+# record (links, applied states, snapshots); flows keep no idempotency record of their own
+# (aws.flows.consume_batch), so this is their state, not dedupe, and it is not counted per flow.
+ASSUMED_WRITES_PER_RECORD = {INGRESS: 1.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
+# The ledger's strongly consistent GetItem before publishing (concord.aws.delivery_ledger).
+INGEST_READ_UNITS = 1.0
 # Saga steps, per invocation, from the code: run_once's idempotency record (PutItem +
 # UpdateItem) in every step, and xref.link (TransactWriteItems of 2 puts = 4 WRU) twice in
 # UpsertErpCustomer and CreatePsaProject (sync/quote_to_cash.py). Re-count when steps change.
@@ -105,6 +87,8 @@ class LineItem:
     what: str
     quantity: float  # per triggering event
     price: str  # key of PRICES
+    # What the item pays for, where a design choice in benchmarks.cost_floor changes it.
+    part: str = ""
 
     @property
     def usd(self) -> float:
@@ -166,6 +150,19 @@ def matches(pattern: dict[str, Any], source: str, detail_type: str) -> bool:
     return source in pattern.get("source", [source]) and detail_type in pattern.get("detail-type", [detail_type])
 
 
+def front_door(template: dict[str, Any]) -> list[LineItem]:
+    """What a webhook request costs before the function: the API in the template and its WAF."""
+    kinds = {resource["Type"] for resource in template["Resources"].values()}
+    items = []
+    if "AWS::ApiGateway::RestApi" in kinds:
+        items.append(LineItem("API Gateway", "REST API: POST /webhooks/{source}", 1, "api_gateway_rest_request", "api"))
+    elif "AWS::ApiGatewayV2::Api" in kinds:
+        items.append(LineItem("API Gateway", "HTTP API: POST /webhooks/{source}", 1, "api_gateway_http_request", "api"))
+    if "AWS::WAFv2::WebACLAssociation" in kinds:
+        items.append(LineItem("WAF", "web ACL on the webhook API: request inspected", 1, "waf_request", "waf"))
+    return items
+
+
 def happy_path(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """States an execution passes through when every step succeeds (each is one transition)."""
     states, name, path = definition["States"], definition["StartAt"], []
@@ -187,6 +184,7 @@ class Model:
         self.measured = measured
         self.batch_fill = batch_fill  # records per consumer batch; None = the mapping's batch size
         self.arch = architectures(template)
+        self.front_door = front_door(template)
         self.assumed: set[str] = set()  # consumers priced with the generic "consumer" assumptions
         self.consumers: list[str] = []  # every consumer an event reached, in order (for the flow's name)
         self.trigger = ""
@@ -210,11 +208,12 @@ class Model:
         self.trigger = event_type
         ingest = next(f.name for f in self.topology.functions if folder_of(self.topology, f.name) == "webhook_ingest")
         return [
-            LineItem("API Gateway", "POST /webhooks/{source}", 1, "api_gateway_rest_request"),
+            *self.front_door,
             *self.lambda_items(ingest, 1, self.measured.duration_ms["webhook_ingest"], "webhook_ingest"),
+            LineItem("DynamoDB", "webhook_ingest: delivery ledger read", INGEST_READ_UNITS, "dynamodb_read_unit"),
             LineItem(
                 "DynamoDB",
-                "webhook_ingest: delivery idempotency",
+                "webhook_ingest: delivery ledger write",
                 self.measured.writes_per_record["webhook_ingest"],
                 "dynamodb_write_unit",
             ),
@@ -234,6 +233,7 @@ class Model:
                         f"archive storage, {archive['retention_days']} days",
                         size_gb * archive["retention_days"] / 30,
                         "eventbridge_archive_gb_month",
+                        "archive_storage",
                     ),
                 ]
         for rule in self.topology.rules:
@@ -262,6 +262,8 @@ class Model:
         ]
         if writes:
             items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
+        if folder == AUDIT_TRAIL.folder:
+            items = [replace(item, part="audit_trail") for item in items]
         if folder == QUOTE_TO_CASH.folder:
             items += self.saga()
         return items
@@ -361,6 +363,8 @@ FLOWS = (
     "PaymentReceived",
     "StaffingChanged",
 )
+# The webhook paths issue 16 sets the $3 goal for: their floor is printed choice by choice.
+GOAL_FLOWS = ("AccountChanged", "TimeApproved", "PaymentReceived")
 # flow_throughput.json's flows -> their consumer function
 FLOW_FUNCTIONS = {flow.label: flow.folder for flow in (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, PROJECT_TERMS)}
 
@@ -374,7 +378,11 @@ def model_costs(
         items = model.webhook(event_type)
         flow = f"{event_type}: webhook -> bus -> {' + '.join(model.consumers)}"
         one_by_one = Model(template, topology, measured, 1).webhook(event_type)
+        archive_days = max((archive["retention_days"] for archive in topology.archives), default=0)
         flows[flow] = {
+            "goal_flow": event_type in GOAL_FLOWS,
+            "taken": taken(items, per_million(one_by_one)),
+            "floor": ladder(items, archive_days) if archive_days else [],
             "consumers_priced_by_assumption": sorted(model.assumed),
             "usd_per_million": per_million(items),
             "usd_per_million_batches_of_one": per_million(one_by_one),
@@ -448,6 +456,9 @@ def main() -> None:
             f"{row['usd_per_million_batches_of_one']:.2f} with SQS batches of one; "
             f"x{row['usd_per_million'] / floor:.1f} the floor ({floor:.2f} USD: 1M PutEvents alone)"
         )
+    for flow, row in flows.items():
+        if row["goal_flow"]:
+            print_floor(flow, row["taken"], row["floor"], row["usd_per_million"])
     print(f"written to {path}")
 
 

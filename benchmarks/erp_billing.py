@@ -1,7 +1,8 @@
 """A billing run of N approved time entries (N invoice lines on one project) through Concord's
 billing flow (concord.sync.billing) and each ERP connector available in-process, against its
 sandbox, counting the ERP calls by kind as the sandbox saw them. The ERPs: NetSuite, Business
-Central, Dynamics 365 Finance (ERPS, in _erp_billing_accounts.py, says what each connector calls).
+Central, Dynamics 365 Finance, Xero, QuickBooks Online and Workday (ERPS, in
+_erp_billing_accounts.py and _erp_billing_books.py, says what each connector calls).
 
 The floor of a run is the vendor's batch floor: ceil(N / batch_limits.invoice_lines) line writes,
 plus the calls the connector declares (DeclaredCalls: reads per write, such as the lines already
@@ -35,6 +36,13 @@ so the throttle bites at the same call on any machine, however slow, and a wait 
 Lost = entries whose line is not on the ERP; doubled = a concord_ref on more than one line
 (read straight from the sandbox's store); registry = lines Concord linked in its registry.
 
+From the sandbox's record of calls (_erp_billing_wire.py), on the simulated clock: the most calls
+in any rolling minute and the most in progress at once (Xero allows 60 and 5), and the lines
+sent: Xero, QuickBooks and Workday re-send a draft's lines with every addition (an update
+replaces the lines), so what goes over the wire grows with the square of the lines billed while
+the requests grow linearly. calls_per_line is read against batch_floor_per_line, the vendor's
+lines per request alone (Xero: 1/50).
+
     .venv/bin/python -m benchmarks.erp_billing --lines 1000
 """
 
@@ -48,13 +56,13 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from concord.connectors.kit.budget import in_memory_budget
+from concord.connectors.kit.budget import RateBudget, in_memory_budget
+from concord.connectors.xero.budget import OrganisationBudget
 from concord.domain import Customer
 from concord.errors import ConcordError
 from concord.events import new_event
 from concord.events.envelope import TimeApprovedEvent
 from concord.events.types import Address, System
-from concord.local.sandboxes.kit.tenant import Call
 from concord.observability import logger
 from concord.ports import ErpPort
 from concord.sync import billing
@@ -64,7 +72,8 @@ from tests.unit.fakes import FakeBus, FakeCrm, FakePsa, FakeXref, system_of_reco
 
 from ._burst_consumer import BurstTimings, RedeliveringQueue
 from ._common import figure, provenance, write_results
-from ._erp_billing_accounts import ERPS, DeclaredCalls, ErpUnderTest
+from ._erp_billing_accounts import ERPS
+from ._erp_billing_wire import DeclaredCalls, ErpUnderTest, WireCall, most_in_window
 
 SCENARIOS = ("clean", "throttled")
 PSA_PROJECT, OPPORTUNITY, ACCOUNT = "p-1", "o-1", "a-1"
@@ -111,18 +120,10 @@ def floor_of(lines: int, batch_limit: int, declared: DeclaredCalls) -> Floor:
     )
 
 
-def kind_of(call: Call) -> str:
-    """token, read or write: SuiteQL and GETs read; record POST, PUT, PATCH and `$batch` write
-    (billing's batches hold line inserts only); a token request (OAuth 2.0) is neither."""
-    if "/oauth2/" in call.path and call.path.endswith("/token"):
-        return "token"
-    if call.method == "GET" or call.path.endswith("/query/v1/suiteql"):
-        return "read"
-    return "write"
-
-
-def call_counts(calls: list[Call], floor: Floor, throttle_status: int) -> dict[str, Any]:
-    kinds = Counter(kind_of(call) for call in calls)
+def call_counts(calls: list[WireCall], floor: Floor, throttle_status: int, window: float) -> dict[str, Any]:
+    """The calls by kind against the floor, and the limits' view: the most calls (tokens apart)
+    in any rolling `window` and in progress at once, as the sandbox counted them."""
+    kinds = Counter(call.kind for call in calls)
     answered = kinds["read"] + kinds["write"]
     return {
         "floor_writes": floor.writes,
@@ -135,7 +136,19 @@ def call_counts(calls: list[Call], floor: Floor, throttle_status: int) -> dict[s
         f"answered_{throttle_status}": sum(call.status == throttle_status for call in calls),
         "ratio": answered / floor.calls,
         "write_ratio": kinds["write"] / floor.writes,
+        "window_seconds": window,
+        "max_calls_in_window": most_in_window([call.at for call in calls if call.kind != "token"], window),
+        "max_in_flight": max((call.in_flight for call in calls), default=0),
+        "lines_sent": sum(call.lines for call in calls),
     }
+
+
+def on_simulated_clock(budget: RateBudget, clock: SimulatedClock) -> RateBudget:
+    """The connector's budget, fresh, with the same policy (Xero's: its minute and day budgets)
+    on the run's clock."""
+    if isinstance(budget, OrganisationBudget):
+        return OrganisationBudget(on_simulated_clock(budget.minute, clock), on_simulated_clock(budget.day, clock))
+    return in_memory_budget(budget.policy, budget.key, clock=clock.now, sleep=clock.sleep)
 
 
 def billing_systems(erp: ErpPort) -> Systems:
@@ -193,10 +206,11 @@ def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled
     systems = billing_systems(under_test.erp)
     floor = floor_of(n, under_test.erp.capabilities.batch_limits.invoice_lines, under_test.declared)
     events = approved_time(n)
-    under_test.clear_calls()
     clock = SimulatedClock()
-    paced = under_test.vendor.budget
-    under_test.vendor.budget = in_memory_budget(paced.policy, paced.key, clock=clock.now, sleep=clock.sleep)
+    under_test.recorder.clear()
+    under_test.recorder.clock = clock.now
+    under_test.on_clock(clock.now)
+    under_test.vendor.budget = on_simulated_clock(under_test.vendor.budget, clock)
     if throttled:
         under_test.throttle(max(1, floor.calls // 2), timings.window_seconds, clock.now)
     queue = RedeliveringQueue(max_receives=timings.max_receives, sleep=clock.sleep, clock=clock.now)
@@ -213,9 +227,14 @@ def run_billing(under_test: ErpUnderTest, n: int, timings: Timings, *, throttled
     elapsed = time.monotonic() - started
     refs = Counter(under_test.line_refs())
     expected = {f"time:te-{k}" for k in range(n)}
+    limit = under_test.erp.capabilities.batch_limits.invoice_lines
+    counts = call_counts(under_test.recorder.calls(), floor, under_test.throttle_status, under_test.window_seconds)
     return {
-        **call_counts(under_test.calls(), floor, under_test.throttle_status),
+        **counts,
         "lines": n,
+        "calls_per_line": counts["calls"] / n,
+        "batch_floor_per_line": math.ceil(n / limit) / n,
+        "lines_sent_per_line": counts["lines_sent"] / n,
         "deliveries": deliveries,
         "lost": len(expected - set(refs)),
         "doubled": sum(count - 1 for count in refs.values() if count > 1),
@@ -250,7 +269,11 @@ def figures_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "calls",
             floor=run["floor_calls"],
             floor_name="batch floor (line writes + declared reads)",
-            note=f"{run['writes']} writes, {run['reads']} reads; lost {run['lost']}, doubled {run['doubled']}",
+            note=(
+                f"{run['writes']} writes, {run['reads']} reads; {run['lines_sent']} lines sent; "
+                f"at most {run['max_calls_in_window']} calls a minute, {run['max_in_flight']} at once; "
+                f"lost {run['lost']}, doubled {run['doubled']}"
+            ),
         )
         for name, run in results.items()
     ]
@@ -265,12 +288,15 @@ def main() -> None:
         default=Timings.window_seconds,
         help="the account's rolling allocation window when throttled, seconds",
     )
+    parser.add_argument("--erps", nargs="+", choices=list(ERPS), default=list(ERPS), help="the ERPs to run")
     args = parser.parse_args()
     timings = replace(Timings(), window_seconds=args.window)
     logger.setLevel("ERROR")  # one line per vendor call would bury the table
 
-    results = run(args.lines, timings)
+    results = run(args.lines, timings, tuple(args.erps))
     command = f"python -m benchmarks.erp_billing --lines {args.lines}"
+    if args.erps != list(ERPS):
+        command += f" --erps {' '.join(args.erps)}"
     path = write_results(
         "erp_billing",
         {
@@ -288,14 +314,16 @@ def main() -> None:
         f"({info['machine']}, commit {info['commit']}): {command}"
     )
     print(
-        f"{'run':<28}{'writes':>8}{'reads':>7}{'floor':>7}{'ratio':>7}{'throttled':>10}{'lost':>6}"
-        f"{'doubled':>8}{'registry':>9}{'seconds':>9}"
+        f"{'run':<28}{'writes':>7}{'reads':>6}{'floor':>6}{'ratio':>6}{'/line':>7}{'floor':>7}{'sent':>7}"
+        f"{'/min':>5}{'conc':>5}{'refused':>8}{'lost':>5}{'dbl':>4}{'registry':>9}{'sim s':>7}{'wall s':>7}"
     )
     for name, run_ in results.items():
         refused = next(v for k, v in run_.items() if k.startswith("answered_"))
         print(
-            f"{name:<28}{run_['writes']:>8}{run_['reads']:>7}{run_['floor_calls']:>7}{run_['ratio']:>7.2f}"
-            f"{refused:>10}{run_['lost']:>6}{run_['doubled']:>8}{run_['registry']:>9}{run_['elapsed_seconds']:>9.1f}"
+            f"{name:<28}{run_['writes']:>7}{run_['reads']:>6}{run_['floor_calls']:>6}{run_['ratio']:>6.2f}"
+            f"{run_['calls_per_line']:>7.3f}{run_['batch_floor_per_line']:>7.3f}{run_['lines_sent']:>7}"
+            f"{run_['max_calls_in_window']:>5}{run_['max_in_flight']:>5}{refused:>8}{run_['lost']:>5}"
+            f"{run_['doubled']:>4}{run_['registry']:>9}{run_['waited_seconds']:>7.0f}{run_['elapsed_seconds']:>7.1f}"
         )
     print(f"written to {path}")
 

@@ -2,8 +2,8 @@
 
 For one signed delivery per source (built as the vendor sends it, by the unit tests' senders
 and wrapped in the REST API proxy event API Gateway builds): read the request from the event,
-verify its signature, parse and validate the body, map it to canonical events and serialize
-them as publish_once does (its idempotency payload, which carries the PutEvents entries). The
+verify its signature, parse and validate the body, map it to canonical events, serialize them
+into PutEvents entries and build the answer, as publish_once does. The
 source's secret is validated once per value read, as webhook_source_secret does. AWS calls
 and Powertools' own bookkeeping are not included. Warm: each path runs a few hundred times
 before it is timed. Floor, timed in the same rounds: json.loads of the same body (the stdlib's
@@ -24,7 +24,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from concord.ingress.http import webhook_request
-from concord.ingress.publishing import idempotency_payload
+from concord.ingress.publishing import answer
 from concord.ingress.schemes import scheme_for
 from concord.ingress.service import accept_delivery
 from concord.ingress.sources import parse_sources
@@ -137,8 +137,8 @@ def ingest_path(source: str, sent: senders.Sent) -> tuple[Callable[[], Any], Cal
     def path() -> Any:
         request = webhook_request(event, source, config.public_url)
         accepted = accept_delivery(request, config, secret, now=now)
-        # What publish_once remembers and publishes from (PutEvents entries, unprocessed items).
-        idempotency_payload(accepted)
+        # What publish_once publishes (the PutEvents entries, serialized once) and answers.
+        answer(accepted)
         return accepted
 
     body = sent.body

@@ -14,11 +14,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, Json, ValidationError
 
@@ -26,7 +21,7 @@ from concord.aws.secrets import webhook_source_secret
 from concord.clock import utc_now
 from concord.errors import ConfigurationError, TransientError
 from concord.ingress.delivery import Handshake, Reply
-from concord.ingress.errors import DeliveryConflict, DeliveryRejected
+from concord.ingress.errors import DeliveryRejected
 from concord.ingress.http import routed_path, webhook_request
 from concord.ingress.publishing import publish_once
 from concord.ingress.schemes import scheme_for
@@ -93,17 +88,13 @@ def receive_webhook(source: str) -> Response:
         bind_event(first.id, first.correlation_id, first.type)
     result: dict[str, Any] = {"delivery_id": outcome.delivery_id, "events": [], "unprocessed": 0}
     if outcome.has_effect:
-        try:
-            result = publish_once(
-                outcome,
-                bus_name=settings.event_bus_name,
-                idempotency_table=settings.idempotency_table_name,
-                remember_seconds=settings.remember_deliveries_seconds,
-                lambda_context=app.lambda_context,
-                audit_table=settings.audit_table_name,
-            )
-        except IdempotencyValidationError as error:
-            raise DeliveryConflict("this delivery id was already received with a different body") from error
+        result = publish_once(
+            outcome,
+            bus_name=settings.event_bus_name,
+            idempotency_table=settings.idempotency_table_name,
+            remember_seconds=settings.remember_deliveries_seconds,
+            audit_table=settings.audit_table_name,
+        )
 
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     if outcome.unprocessed:
@@ -131,9 +122,7 @@ def refuse(error: DeliveryRejected) -> Response:
     return _json(error.status, body)
 
 
-@app.exception_handler(
-    [TransientError, ConfigurationError, IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError]
-)
+@app.exception_handler([TransientError, ConfigurationError])
 def ask_to_retry(error: Exception) -> Response:
     # Nothing was acknowledged: the vendor's retry delivers it again.
     metrics.add_metric(name="WebhooksDeferred", unit=MetricUnit.Count, value=1)

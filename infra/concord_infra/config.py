@@ -86,6 +86,13 @@ class StageConfig(BaseModel):
     salesforce_event_relay: list[EventRelay] = []
     # None: the ERP has no Business Central webhook subscriptions to renew (nothing deployed).
     business_central_subscriptions: SubscriptionRenewalConfig | None = None
+    # True when the ERP rotates its OAuth refresh token on every refresh (QuickBooks Online; Xero's
+    # custom connection needs none): the functions that connect to the ERP may then write the new
+    # token back to the ERP connection secret (PutSecretValue on that secret only) and take the
+    # refresh lock, an item `lock#...` of the rate-budget table (conditional put and delete).
+    # Off: they only read the secret.
+    # constructs/token_write_back.py; docs/infra.md.
+    erp_token_write_back: bool = False
     # How often reconciliation compares the three systems (functions/reconciliation).
     reconcile_every_hours: Annotated[int, Field(ge=1, le=168)] = 24
     # Business rules per legal entity (concord.sync.rules.LegalEntityRules).

@@ -133,6 +133,7 @@ class ConcordStack(Stack):
             max_receive_count=stage.max_receive_count,
             log_retention_days=stage.log_retention_days,
             retain=stage.retain_data,
+            erp_token_write_back=stage.erp_token_write_back,
         )
 
         flows = SyncFlows(
@@ -183,6 +184,7 @@ class ConcordStack(Stack):
             watches=stage.poll_watches,
             every_minutes=stage.poll_every_minutes,
             topics=topics,
+            erp_token_write_back=stage.erp_token_write_back,
         )
 
         if stage.business_central_subscriptions is not None:

@@ -211,6 +211,16 @@ CUSTOMER_MASTER = Flow(
     batch_size=VENDOR_BATCH,
     batching_window_seconds=1,
 )
+CONTACT_MASTER = Flow(
+    "contact_master",
+    "Contact changes (CRM) → the ERP customer's and PSA client's contacts, under the system-of-record rules",
+    Events(sources=("concord.crm",), detail_types=("ContactChanged",)),
+    Severity.WARNING,
+    Access(systems=ALL_SYSTEMS, publishes=("SyncExceptionRaised",)),
+    # Each contact once per batch (its newest change).
+    batch_size=VENDOR_BATCH,
+    batching_window_seconds=1,
+)
 ENRICHMENT = Flow(
     "enrichment",
     "Records a system named without their content (ChangeNotified, Salesforce change events) → business events",
@@ -269,7 +279,7 @@ SUBSCRIPTION_RENEWAL = Flow(
 )
 
 # The consumers that work with the systems per event (infra's SyncFlows), in this order.
-SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS, SERVICE_ITEMS)
+SYNC_FLOWS = (BILLING, FINANCIAL_STATUS, CUSTOMER_MASTER, ENRICHMENT, PROJECT_TERMS, SERVICE_ITEMS, CONTACT_MASTER)
 FLOWS = (AUDIT_TRAIL, QUOTE_TO_CASH, *SYNC_FLOWS, CHANGE_CAPTURE, RECONCILIATION, SUBSCRIPTION_RENEWAL)
 
 SAGA = Saga(

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .events.payloads import ContractType, Milestone, OpportunityLine
+from .events.payloads import ContactRole, ContractType, EmailAddress, Milestone, OpportunityLine, PhoneNumber
 from .events.types import Address, CanonicalModel, CurrencyCode, Money, Name, RecordId
 
 
@@ -62,6 +62,34 @@ class CustomerUpdate(CanonicalModel):
 
     def is_empty(self) -> bool:
         return not self.model_dump(exclude_none=True)
+
+
+class ContactDetails(CanonicalModel):
+    """What Concord keeps the same about a person at a customer in every system (the fields
+    of the system-of-record table's `contact`)."""
+
+    role: ContactRole
+    name: Name
+    email: EmailAddress
+    phone: PhoneNumber | None = None
+
+
+class Contact(ContactDetails):
+    """A person at a customer as one system holds it: a CRM account's contact, or its copy on the
+    ERP customer or the PSA client."""
+
+    contact_id: RecordId
+    # The system's own record the person belongs to: the account (CRM), customer (ERP), client (PSA).
+    organization_id: RecordId
+
+
+class ContactUpdate(CanonicalModel):
+    """The contact fields to change in a target system; None leaves a field alone."""
+
+    role: ContactRole | None = None
+    name: Name | None = None
+    email: EmailAddress | None = None
+    phone: PhoneNumber | None = None
 
 
 class TaskPlan(CanonicalModel):
@@ -176,6 +204,7 @@ class ErpCapabilities(CanonicalModel):
     batch_limits: BatchLimits = Field(default_factory=BatchLimits)
     # The ERP's service items can be polled and read (ports.ServiceItemSource).
     service_items: bool = False
+    contacts: bool = False  # the customer's contacts (ports.ContactBook)
 
 
 class PsaCapabilities(CanonicalModel):
@@ -185,12 +214,14 @@ class PsaCapabilities(CanonicalModel):
     # not write it from the PSA side, the CRM owns it.
     clients_are_crm_accounts: bool = False
     batch_limits: BatchLimits = Field(default_factory=BatchLimits)
+    contacts: bool = False  # the client's contacts (ports.ContactBook)
 
 
 class CrmCapabilities(CanonicalModel):
     # The CRM keeps a catalogue of service items (products) Concord writes (ports.ServiceItemCatalog).
     service_items: bool = False
     batch_limits: BatchLimits = Field(default_factory=BatchLimits)
+    contacts: bool = False  # the accounts' contacts (ports.CrmContacts)
 
 
 class RecordChange(CanonicalModel):

@@ -23,6 +23,9 @@ from typing import Protocol, cast, runtime_checkable
 from .domain import (
     ApprovedTime,
     ChangePage,
+    Contact,
+    ContactDetails,
+    ContactUpdate,
     ContractTerms,
     CrmCapabilities,
     Customer,
@@ -88,7 +91,7 @@ class ConnectedOnUse(Protocol):
 
 def capability[P](port: object, optional: Callable[..., P]) -> P | None:
     """The connector behind `port` as the optional, runtime_checkable Protocol `optional`
-    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource), or None where it does not
+    (ApprovedTimeInBatches, ServiceItemCatalog, ServiceItemSource, CrmContacts, ContactBook), or None where it does not
     implement it.
 
     Sync logic asks this instead of isinstance: a role's connector is a stand-in connected on
@@ -182,6 +185,36 @@ class PsaPort(ChangeSource, Protocol):
 
     def rename_client(self, client_id: str, name: str) -> None:
         """Rename the PSA's client record (never called when clients are CRM accounts)."""
+        ...
+
+
+# --- contacts: a capability (capabilities.contacts), not part of every port ----------------------
+
+
+@runtime_checkable
+class CrmContacts(Protocol):
+    """A CRM that keeps the people of its accounts (capabilities.contacts)."""
+
+    def get_contact(self, contact_id: str) -> Contact:
+        """The contact with its account (NotFound if there is none)."""
+        ...
+
+
+@runtime_checkable
+class ContactBook(Protocol):
+    """An ERP whose customers, or a PSA whose clients, keep their people (capabilities.contacts).
+    organization_id is the customer's (ERP) or client's (PSA) id."""
+
+    def create_contact(self, organization_id: str, details: ContactDetails) -> str:
+        """Add the person to the customer or client; returns the contact's id."""
+        ...
+
+    def get_contact(self, contact_id: str) -> Contact:
+        """The contact (NotFound if there is none)."""
+        ...
+
+    def update_contact(self, contact_id: str, changes: ContactUpdate) -> None:
+        """Write only the fields `changes` sets."""
         ...
 
 

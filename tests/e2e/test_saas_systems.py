@@ -49,6 +49,7 @@ STACKS = {
     "salesforce-kantata-dynamics_finance": SaasStack("crm=salesforce,psa=kantata,erp=dynamics_finance"),
     "hubspot-certinia-xero": SaasStack("crm=hubspot,psa=certinia,erp=xero"),
     "hubspot-kantata-workday": SaasStack("crm=hubspot,psa=kantata,erp=workday"),
+    "salesforce-kantata-quickbooks": SaasStack("crm=salesforce,psa=kantata,erp=quickbooks"),
 }
 
 

@@ -23,6 +23,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "financial_status": ({"crm", "psa"}, set()),
     "customer_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "project_terms": ({"erp"}, {"SyncExceptionRaised"}),
+    "contact_master": ({"crm", "psa", "erp"}, {"SyncExceptionRaised"}),
     "enrichment": (
         {"crm", "psa", "erp"},
         {
@@ -31,6 +32,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -42,6 +44,7 @@ EXPECTED_ACCESS: dict[str, tuple[set[str], set[str]]] = {
             "TimeApproved",
             "InvoicePosted",
             "PaymentReceived",
+            "ServiceItemChanged",
             "SyncExceptionRaised",
         },
     ),
@@ -55,9 +58,11 @@ SOURCE_OF = {
     "DriftDetected": "concord",
     "OpportunityClosedWon": "crm",
     "AccountChanged": "crm",
+    "ContactChanged": "crm",
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
     "PaymentReceived": "erp",
+    "ServiceItemChanged": "erp",
     "ChangeNotified": "concord",
 }
 
@@ -197,7 +202,23 @@ def test_the_ingest_function_may_put_only_events_of_its_sources_systems(dev: dic
     }
     assert by_source["concord.concord"] == {"ChangeNotified"}  # never SyncExceptionRaised or DriftDetected
     assert set(by_source) == {"concord.crm", "concord.psa", "concord.erp", "concord.concord"}
-    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged"}
+    assert by_source["concord.crm"] == {"OpportunityClosedWon", "AccountChanged", "ContactChanged"}
+
+
+def test_the_ingest_function_only_reads_and_puts_delivery_records(dev: dict) -> None:
+    """One conditional PutItem per delivery (concord.aws.delivery_ledger): no UpdateItem, no DeleteItem."""
+    [table] = [
+        lid
+        for lid, t in of_type(dev, "AWS::DynamoDB::Table").items()
+        if t["Properties"]["TableName"] == "concord-dev-idempotency"
+    ]
+    on_table = {
+        action
+        for s in _statements(dev, _functions(dev)["webhook_ingest"][1])
+        if {"Fn::GetAtt": [table, "Arn"]} in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for action in _actions(s)
+    }
+    assert on_table == {"dynamodb:GetItem", "dynamodb:PutItem"}
 
 
 # --------------------------------------------------------------------------- item 10: deletion protection

@@ -7,6 +7,7 @@ A connector joins with a `<connector>/records/<kind>.json` file and one line in 
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -15,11 +16,19 @@ from pydantic import BaseModel
 
 from concord.connectors.business_central import mappers as business_central
 from concord.connectors.business_central.payloads import SalesInvoiceRow
+from concord.connectors.dynamics_finance import mappers as dynamics_finance
+from concord.connectors.dynamics_finance.connection import FinanceConnection
 from concord.connectors.hubspot import mappers as hubspot
 from concord.connectors.hubspot.crm import CrmProperties
 from concord.connectors.hubspot.payloads import SimpleObject
+from concord.connectors.netsuite import mappers as netsuite
+from concord.connectors.netsuite.connection import Fields as NetSuiteFields
+from concord.connectors.quickbooks.customers import erp_customer as quickbooks_customer
 from concord.connectors.salesforce import mappers as salesforce
 from concord.connectors.salesforce.crm import CrmFields
+from concord.connectors.workday.customers import parsed_customer, to_erp_customer
+from concord.connectors.xero import mappers as xero
+from concord.connectors.xero.payloads import ContactRow, InvoiceRow
 from concord.events import Envelope
 from concord.ingress.delivery import Verified, WebhookRequest
 from concord.ingress.schemes import scheme_for
@@ -100,13 +109,34 @@ def _business_central_invoice(record: Mapping[str, Any]) -> Any:
     return business_central.to_posted_invoice(SalesInvoiceRow.model_validate(record), "USD")
 
 
+# The NetSuite sandbox account's currency ids (the connector looks them up with SuiteQL).
+NETSUITE_CURRENCIES = {"101": "USD"}
+FINANCE_COUNTRY_REGIONS: dict[str, str] = FinanceConnection.model_fields["country_regions"].default_factory()  # type: ignore[call-arg, misc]
+
+
+def _netsuite_customer(record: Mapping[str, Any]) -> Any:
+    currency = NETSUITE_CURRENCIES.get(str((record.get("currency") or {}).get("id")))
+    return netsuite.to_erp_customer(dict(record), NetSuiteFields().tax_id, currency)
+
+
+def _workday_customer(record: Mapping[str, Any]) -> Any:
+    """A Get_Customers answer's wd:Customer element, kept as its lines of XML."""
+    return to_erp_customer(parsed_customer(ET.fromstring("\n".join(record["xml"]))))
+
+
 # "<connector>/<kind>" → the inbound mapper of one record of that kind.
 RECORD_MAPPERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "business_central/sales_invoice": _business_central_invoice,
+    "dynamics_finance/customer": lambda row: dynamics_finance.to_erp_customer(row, FINANCE_COUNTRY_REGIONS),
     "hubspot/company": _hubspot_company,
     "hubspot/deal": _hubspot_deal,
+    "netsuite/customer": _netsuite_customer,
+    "quickbooks/customer": lambda record: quickbooks_customer(dict(record)),
     "salesforce/account": _salesforce_account,
     "salesforce/opportunity": salesforce.to_canonical_opportunity,
+    "workday/customer": _workday_customer,
+    "xero/contact": lambda record: xero.to_erp_customer(ContactRow.model_validate(record)),
+    "xero/invoice": lambda record: xero.to_posted_invoice(InvoiceRow.model_validate(record)),
 }
 
 

@@ -174,6 +174,15 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "currency": _EUR,
         "changed_fields": ["name", "billing_address"],
     },
+    "ContactChanged": {
+        "contact_id": "CON-5005",
+        "account_id": "ACC-2002",
+        "role": "billing",
+        "name": "Greta Hahn",
+        "email": "greta.hahn@acme.example",
+        "phone": "+49 30 1234567",
+        "changed_fields": ["email"],
+    },
     "ProjectActivated": {
         "project_id": "PRJ-3003",
         "opportunity_id": "OPP-1001",

@@ -49,6 +49,8 @@ from concord.ports import InvoiceChange
 from concord.sync.rules import BillingMapping, LegalEntityRules
 from concord.sync.systems import Systems
 
+from .fake_contacts import FakeContacts
+
 _ids = itertools.count(100)
 
 
@@ -105,7 +107,7 @@ class ChangeLog:
 
 
 @dataclass
-class FakeCrm(ChangeLog):
+class FakeCrm(ChangeLog, FakeContacts):
     customers: dict[str, Customer] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     statuses: dict[str, list[FinancialStatus]] = field(default_factory=dict)
@@ -135,7 +137,7 @@ class FakeCrm(ChangeLog):
 
 
 @dataclass
-class FakePsa(ChangeLog):
+class FakePsa(ChangeLog, FakeContacts):
     projects: dict[str, ProjectRecord] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # external ref -> project id (create is idempotent)
     states: dict[str, tuple[ProjectState, str]] = field(default_factory=dict)
@@ -215,7 +217,7 @@ def erp_capabilities(
 
 
 @dataclass
-class FakeErp(ChangeLog):
+class FakeErp(ChangeLog, FakeContacts):
     customers: dict[str, ErpCustomer] = field(default_factory=dict)
     active: dict[str, bool] = field(default_factory=dict)
     payment_terms: dict[str, str] = field(default_factory=dict)

@@ -91,6 +91,8 @@ def template(tmp_path: Path) -> Path:
             "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {"StateMachineName": "fake-q2c", "DefinitionString": json.dumps(SAGA)},
         },
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "fake-webhooks"}},
+        "Firewall": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {}},
     }
     path = tmp_path / "concord-prod.template.json"
     path.write_text(json.dumps({"Resources": resources}))
@@ -118,8 +120,10 @@ def test_a_webhook_event_costs_the_api_call_ingest_bus_and_its_one_consumer_in_f
 
     expected = (
         usd("api_gateway_rest_request", 1)
+        + usd("waf_request", 1)
         + usd("lambda_request", 1)
         + usd("lambda_gb_second_x86_64", 0.5 * 0.1)  # 512 MB for 100 ms
+        + usd("dynamodb_read_unit", 1)  # the delivery ledger's consistent read
         + usd("dynamodb_write_unit", 2)
         + usd("eventbridge_event", 1)
         + usd("sqs_request", 1 + 2 / 10)  # sent by the rule; one receive and one delete per 10
@@ -129,6 +133,17 @@ def test_a_webhook_event_costs_the_api_call_ingest_bus_and_its_one_consumer_in_f
     )
     assert per_million(items) == pytest.approx(expected)
     assert not any("fake-start-q" in item.what for item in items)  # that rule wants OpportunityClosedWon only
+
+
+def test_an_http_api_without_a_web_acl_is_priced_as_such(template: Path) -> None:
+    resources = json.loads(template.read_text())["Resources"]
+    del resources["Api"], resources["Firewall"]
+    resources["HttpApi"] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}}
+    template.write_text(json.dumps({"Resources": resources}))
+
+    [front] = [item for item in model(template).webhook("AccountChanged") if item.service in ("API Gateway", "WAF")]
+
+    assert (front.price, front.quantity) == ("api_gateway_http_request", 1)
 
 
 def test_batches_of_one_pay_a_receive_a_delete_and_an_invocation_per_record(template: Path) -> None:

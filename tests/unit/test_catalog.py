@@ -169,7 +169,7 @@ def test_the_docs_flow_table_is_the_catalogs() -> None:
 
 def test_each_flow_has_one_name_and_physical_names_derive_from_it() -> None:
     names = [flow.name for flow in catalog.FLOWS]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 12
     assert catalog.BILLING.physical_name("concord-dev") == "concord-dev-billing"
     assert catalog.SAGA.physical_name("concord-dev") == "concord-dev-quote-to-cash"
     assert catalog.SAGA.folder(catalog.SAGA.step("validate_customer")) == "quote_to_cash_validate_customer"

@@ -5,6 +5,7 @@ golden file (tests/fixtures/mapping_corpus/golden). After an intended mapping ch
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,13 @@ def test_update_writes_the_golden_files_and_removes_stale_ones(tmp_path: Path, r
     assert not stale.exists()
     assert replay.differences(rendered, tmp_path) == {}
     assert replay.main([]) == 0  # the checked-in golden files match too
+
+
+def test_a_soap_rendering_does_not_depend_on_the_xml_prefixes_the_process_registered() -> None:
+    """ElementTree names namespaces by a process-wide registry (the Workday sandbox registers
+    "wd"): a rendering must read the same either way, or golden files would depend on test order."""
+    item = Path(EVENTS) / "TimeApproved.json"
+    before = replay.replay_item(item, mapping_config())
+    ET.register_namespace("wd-elsewhere", "urn:com.workday/bsvc")
+    assert replay.replay_item(item, mapping_config()) == before
+    assert "Submit_Customer_Invoice_Request" in before

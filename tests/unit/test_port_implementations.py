@@ -19,7 +19,7 @@ from concord.connectors.kantata import KantataPsa
 from concord.connectors.netsuite.erp import NetSuiteErp
 from concord.connectors.salesforce import SalesforceCrm
 from concord.connectors.tryton import TrytonCrm, TrytonErp, TrytonPsa
-from concord.ports import CrmPort, ErpPort, PsaPort
+from concord.ports import ContactBook, CrmContacts, CrmPort, ErpPort, PsaPort
 
 from .fakes import FakeCrm, FakeErp, FakePsa
 
@@ -37,6 +37,13 @@ IMPLEMENTATIONS = [
     (FakeCrm, CrmPort),
     (FakePsa, PsaPort),
     (FakeErp, ErpPort),
+    # The contacts capability, where a connector declares it (capabilities.contacts).
+    (TrytonCrm, CrmContacts),
+    (TrytonErp, ContactBook),
+    (TrytonPsa, ContactBook),
+    (FakeCrm, CrmContacts),
+    (FakeErp, ContactBook),
+    (FakePsa, ContactBook),
 ]
 
 

@@ -11,6 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from concord.catalog import ANNOUNCED, CHANGE_CAPTURE
+from concord.events.types import System
 from concord.naming import Names
 
 from .bus import grant_publish
@@ -18,6 +19,7 @@ from .data import DataTables
 from .functions import ConcordFunction
 from .ops import AlarmTopics
 from .scheduled import ScheduledRuns
+from .token_write_back import grant_token_write_back
 
 
 class ChangeCapture(Construct):
@@ -35,6 +37,7 @@ class ChangeCapture(Construct):
         watches: list[dict[str, str]],
         every_minutes: int,
         topics: AlarmTopics,
+        erp_token_write_back: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = make_function(
@@ -55,8 +58,11 @@ class ChangeCapture(Construct):
         # Only the watched systems' secrets, only the events their watches announce, and the
         # exception raised for a change no event can be made of.
         grant_publish(bus, function, {ANNOUNCED[watch["record_type"]] for watch in watches} | {"SyncExceptionRaised"})
-        for system in sorted({watch["system"] for watch in watches}):
+        watched = {watch["system"] for watch in watches}
+        for system in sorted(watched):
             system_secrets[system].grant_read(function)
+        if erp_token_write_back and System.ERP.value in watched:
+            grant_token_write_back(function, system_secrets[System.ERP.value], tables.rate_budget)
         self.schedule = ScheduledRuns(
             self,
             "Runs",

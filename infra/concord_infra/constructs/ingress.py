@@ -88,13 +88,9 @@ class WebhookIngress(Construct):
             "Invoked synchronously by API Gateway: a failure answers 5xx and the vendor delivers again; "
             "it alarms (IngressAlarms).",
         )
-        tables.idempotency.grant(
-            function.function,
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        )
+        # The delivery ledger (concord.aws.delivery_ledger): a read, then one conditional write
+        # once published; a record is never updated or deleted by the function (TTL expires it).
+        tables.idempotency.grant(function.function, "dynamodb:GetItem", "dynamodb:PutItem")
         function.function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
         # One record per delivery that produced no canonical event (concord.stores.audit).
         grant_items(tables.audit, function.function, "dynamodb:PutItem")

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from concord import catalog
 from concord.catalog import SAGA, Access, Step
+from concord.events.types import System
 from concord.naming import Names
 
 from ..nag import LOG_KEY_REASON, SECRET_KEY_REASON, acknowledge, skip_checkov
@@ -29,6 +30,7 @@ from .consumer import EventConsumer
 from .data import DataTables, grant_items
 from .functions import RETENTION, ConcordFunction
 from .ops import AlarmTopics
+from .token_write_back import grant_token_write_back
 
 
 class QuoteToCash(Construct):
@@ -51,8 +53,10 @@ class QuoteToCash(Construct):
         max_receive_count: int,
         log_retention_days: int,
         retain: bool,
+        erp_token_write_back: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.erp_token_write_back = erp_token_write_back
         secret_prefix = names.systems_secret_prefix
         # Connection of each system, {"kind": "tryton", "url": ..., ...}: set after deploying.
         self.system_secrets = {
@@ -218,9 +222,12 @@ class QuoteToCash(Construct):
     ) -> None:
         """What a function working with the systems may do: read the connections of the systems
         it calls, keep its idempotency records, read and write the cross-reference registry,
-        publish the events it emits."""
+        publish the events it emits; with `erp_token_write_back`, a function calling the ERP also
+        writes its rotated refresh token back (constructs/token_write_back.py)."""
         for system in access.systems:
             self.system_secrets[system].grant_read(function.function)
+        if self.erp_token_write_back and System.ERP.value in access.systems:
+            grant_token_write_back(function.function, self.system_secrets[System.ERP.value], tables.rate_budget)
         tables.idempotency.grant(
             function.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )

@@ -87,6 +87,13 @@ class AccountChangedEvent(Envelope):
     data: p.AccountChanged
 
 
+class ContactChangedEvent(Envelope):
+    type: Literal["ContactChanged"] = "ContactChanged"
+    version: Literal[1] = 1
+    source_system: Literal[System.CRM] = System.CRM
+    data: p.ContactChanged
+
+
 class ProjectActivatedEvent(Envelope):
     type: Literal["ProjectActivated"] = "ProjectActivated"
     version: Literal[1] = 1
@@ -183,6 +190,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     DriftDetectedEvent,
     ChangeNotifiedEvent,
     ServiceItemChangedEvent,
+    ContactChangedEvent,
 )
 
 

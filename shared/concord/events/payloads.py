@@ -87,6 +87,30 @@ class AccountChanged(CanonicalModel):
     changed_fields: list[str] = Field(default_factory=list, max_length=100)
 
 
+class ContactRole(StrEnum):
+    """What a person at a customer is the contact for."""
+
+    BILLING = "billing"  # invoices and payment questions go to them
+    PROJECT = "project"  # the delivery team works with them
+
+
+# A mailbox as people type it: something@domain.tld, no spaces (full RFC 5322 is not the point).
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+PhoneNumber = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^\+?[0-9][0-9 ()./-]*$")]
+
+
+class ContactChanged(CanonicalModel):
+    """A person at a CRM account changed (or was added): its billing or project contact."""
+
+    contact_id: RecordId
+    account_id: RecordId
+    role: ContactRole
+    name: Name
+    email: EmailAddress
+    phone: PhoneNumber | None = None
+    changed_fields: list[str] = Field(default_factory=list, max_length=100)
+
+
 class WorkPackage(CanonicalModel):
     task_id: RecordId
     name: Name

@@ -99,14 +99,14 @@ def plan_of(event: OpportunityClosedWonEvent, rules: LegalEntityRules) -> Projec
     validated = CustomerValidated(
         customer=customer,
         customer_ref=customer_ref(data.account_id),
-        opportunity=_opportunity(event),
+        opportunity=opportunity_of(event),
         existing_erp_customer_id=None,
     )
     project_ref = canonical_id("project", System.CRM, data.opportunity_id)
     return project_plan(validated, project_ref, None, rules)
 
 
-def _opportunity(event: OpportunityClosedWonEvent) -> Opportunity:
+def opportunity_of(event: OpportunityClosedWonEvent) -> Opportunity:
     data = event.data
     return Opportunity(
         opportunity_id=data.opportunity_id,

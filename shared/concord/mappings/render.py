@@ -10,7 +10,19 @@ from ..events import Envelope
 from ..observability import logger
 from .inputs import MappingConfig
 from .requests import VendorRequest, stable_text
-from .vendors import business_central, certinia, hubspot, kantata, salesforce, tryton
+from .vendors import (
+    business_central,
+    certinia,
+    dynamics_finance,
+    hubspot,
+    kantata,
+    netsuite,
+    quickbooks,
+    salesforce,
+    tryton,
+    workday,
+    xero,
+)
 
 Renderer = Callable[[Envelope, MappingConfig], list[VendorRequest]]
 
@@ -18,10 +30,15 @@ Renderer = Callable[[Envelope, MappingConfig], list[VendorRequest]]
 RENDERERS: dict[str, Renderer] = {
     "business_central": business_central.render,
     "certinia": certinia.render,
+    "dynamics_finance": dynamics_finance.render,
     "hubspot": hubspot.render,
     "kantata": kantata.render,
+    "netsuite": netsuite.render,
+    "quickbooks": quickbooks.render,
     "salesforce": salesforce.render,
     "tryton": tryton.render,
+    "workday": workday.render,
+    "xero": xero.render,
 }
 
 

@@ -21,6 +21,7 @@ from ..events.types import System
 OBJECT_TYPES = frozenset(
     {
         "customer",
+        "contact",
         "opportunity",
         "project",
         "task",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from ..events.types import ErrorClass, RecordRef, Severity, System
 from ..ownership import decide_fields
 from .ids import canonical_id
 from .lineage import record_lineage
+from .newest import newest_change_per_record
 from .reporting import sync_exception
 from .systems import Systems
 
@@ -63,27 +63,15 @@ def _values(record: Customer | ErpCustomer) -> dict[str, Any]:
 def sync_customers(
     records: Sequence[tuple[Hashable, Envelope]], systems: Systems, now: dt.datetime
 ) -> dict[Hashable, CustomerSynced | Exception]:
-    """A queue batch: each account is synced once, for its newest change (it reads the CRM's
-    current account, which holds the older ones too); its older changes share that outcome."""
-    outcomes: dict[Hashable, CustomerSynced | Exception] = {}
-    by_account: dict[str, list[tuple[Hashable, AccountChangedEvent]]] = defaultdict(list)
-    for key, event in records:
-        if isinstance(event, AccountChangedEvent):
-            by_account[event.data.account_id].append((key, event))
-        else:
-            outcomes[key] = ValidationFailed(f"customer master takes AccountChanged, not {event.type}")
-    for changes in by_account.values():
-        changes.sort(key=lambda change: change[1].occurred_at)
-        newest_key, newest = changes[-1]
-        try:
-            outcome: CustomerSynced | Exception = sync_customer(newest, systems, now)
-        except Exception as error:  # noqa: BLE001 - this account's changes fail, the others go on
-            outcome = error
-        outcomes[newest_key] = outcome
-        superseded = CustomerSynced(applied=False, detail=f"superseded by the newer change {newest.id}")
-        for key, _ in changes[:-1]:
-            outcomes[key] = outcome if isinstance(outcome, Exception) else superseded
-    return outcomes
+    """A queue batch: each account is synced once, for its newest change (concord.sync.newest)."""
+    return newest_change_per_record(
+        records,
+        takes=AccountChangedEvent,
+        record_of=lambda event: event.data.account_id,
+        sync_one=lambda event: sync_customer(event, systems, now),
+        superseded=lambda newest: CustomerSynced(applied=False, detail=f"superseded by the newer change {newest.id}"),
+        flow="customer master",
+    )
 
 
 def sync_customer(event: Envelope, systems: Systems, now: dt.datetime) -> CustomerSynced:

@@ -65,6 +65,15 @@ def forecast_of(event: StaffingChangedEvent, default_currency: str) -> ProjectFo
     )
 
 
+def contract_terms_of(event: ContractChangedEvent) -> ContractTerms:
+    """The contract terms the PSA announces."""
+    return ContractTerms(
+        contract_type=event.data.contract_type,
+        billing_owner=event.data.billing_owner,
+        milestones=event.data.milestones,
+    )
+
+
 def approval_needed(current: ContractTerms | None, new: ContractTerms, invoiced: bool, today: dt.date) -> list[str]:
     """Why applying `new` over `current` needs a person's approval (empty: apply it)."""
     if current is None:
@@ -139,11 +148,7 @@ def apply_terms(event: Envelope, systems: Systems, now: dt.datetime) -> TermsApp
         systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)
         return TermsApplied(applied=True, detail=detail)
 
-    terms = ContractTerms(
-        contract_type=event.data.contract_type,
-        billing_owner=event.data.billing_owner,
-        milestones=event.data.milestones,
-    )
+    terms = contract_terms_of(event)
     current = systems.erp.get_contract_terms(project_ref)
     if current == terms:
         systems.xref.advance_version(stream, project_ref, event.occurred_at, event.id)

@@ -227,6 +227,39 @@ def test_the_parties_of_employees_and_the_company_are_not_accounts(tryton_client
     assert pushing.deliveries == []
 
 
+def test_a_person_added_to_a_crm_account_pushes_contact_changed_and_their_phone_another(
+    tryton_client: Connect, pushing: Receiver
+) -> None:
+    crm = tryton_client("crm")
+    (party_id,) = crm.create("party.party", [{"name": "Initech"}])
+    pushing.take("crm", "AccountChanged")
+
+    # When the account's billing contact is added with their email
+    (email_id,) = crm.create(
+        "party.contact_mechanism",
+        [{"party": party_id, "type": "email", "value": "pat@initech.example", "name": "Pat Lumbergh", "invoice": True}],
+    )
+    (added,) = pushing.take("crm", "ContactChanged")
+    assert added.event().data.model_dump(mode="json") == {
+        "contact_id": str(email_id),
+        "account_id": str(party_id),
+        "role": "billing",
+        "name": "Pat Lumbergh",
+        "email": "pat@initech.example",
+        "phone": None,
+        "changed_fields": ["email", "name", "phone", "role"],
+    }
+
+    # Then their phone (a mechanism of the same name) is a change of that contact
+    crm.create(
+        "party.contact_mechanism",
+        [{"party": party_id, "type": "phone", "value": "+1 555 0123", "name": "Pat Lumbergh"}],
+    )
+    (phoned,) = pushing.take("crm", "ContactChanged")
+    assert phoned.event().data.contact_id == str(email_id)
+    assert (phoned.event().data.phone, phoned.event().data.changed_fields) == ("+1 555 0123", ["phone"])
+
+
 def test_winning_an_opportunity_pushes_opportunity_closed_won(tryton_client: Connect, pushing: Receiver) -> None:
     crm = tryton_client("crm")
     customer = one(crm, "party.party", [["name", "=", CUSTOMER]], ["id"])

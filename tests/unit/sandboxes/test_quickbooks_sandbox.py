@@ -16,6 +16,8 @@ from concord.local.sandboxes.kit import Sandbox
 from concord.local.sandboxes.quickbooks import (
     CLIENT_ID,
     CLIENT_SECRET,
+    FINANCE_CLIENT_ID,
+    FINANCE_CLIENT_SECRET,
     FIRST_REFRESH_TOKENS,
     REALM_ID,
     QuickBooksSandbox,
@@ -203,6 +205,26 @@ def test_more_than_the_per_second_limit_is_answered_429() -> None:
 
     assert statuses == [200, 200, 200, 429]
     assert throttled.headers["Retry-After"] == "2" and throttled.json()["Fault"]["type"] == "ThrottleExceeded"
+
+
+# https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles: 10 a second
+# "per realm ID and app", 500 a minute "per realm ID".
+def test_each_app_has_its_own_second_and_every_app_shares_the_realms_minute() -> None:
+    qbo = Qbo(QuickBooksSandbox(per_second=2, per_minute=3))
+    concord = qbo.access_token
+    basic = base64.b64encode(f"{FINANCE_CLIENT_ID}:{FINANCE_CLIENT_SECRET}".encode()).decode()
+    finance = qbo.http.post(
+        TOKEN_URL,
+        data={"grant_type": "refresh_token", "refresh_token": FIRST_REFRESH_TOKENS[FINANCE_CLIENT_ID]},
+        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+    ).json()["access_token"]
+
+    def status_as(token: str) -> int:
+        qbo.access_token = token
+        return qbo.call("GET", "query", query="select * from Term").status_code
+
+    assert [status_as(concord) for _ in range(3)] == [200, 200, 429]  # Concord's second is spent
+    assert [status_as(finance) for _ in range(2)] == [200, 429]  # finance's is not; the minute then is
 
 
 def test_an_estimate_converted_to_an_invoice_is_closed(qbo: Qbo) -> None:

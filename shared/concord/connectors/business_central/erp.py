@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from concord.domain import (
     BatchLimits,
-    ContractTerms,
     DraftInvoices,
     ErpCapabilities,
     LineRefs,
-    ProjectForecast,
-    RevenueSchedule,
 )
-from concord.errors import ConfigurationError
 from concord.ports import ErpPort
 
+from ..kit.gaps import NoProjectAccounting
 from ..kit.polled import PolledChanges
 from .client import BATCH_LIMIT, BusinessCentralClient
 from .customers import BusinessCentralCustomers
@@ -45,7 +42,12 @@ _NO_REVENUE_SCHEDULES = (
 )
 
 
-class BusinessCentralErp(PolledChanges, BusinessCentralCustomers, BusinessCentralInvoices, ErpPort):
+class BusinessCentralErp(
+    PolledChanges, BusinessCentralCustomers, BusinessCentralInvoices, NoProjectAccounting, ErpPort
+):
+    no_project_accounting = _NO_PROJECT_ACCOUNTING
+    no_revenue_schedules = _NO_REVENUE_SCHEDULES
+
     def __init__(self, client: BusinessCentralClient, local_currency: str) -> None:
         self.client = client
         self.local_currency = local_currency
@@ -54,15 +56,3 @@ class BusinessCentralErp(PolledChanges, BusinessCentralCustomers, BusinessCentra
     @property
     def capabilities(self) -> ErpCapabilities:
         return CAPABILITIES
-
-    def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def get_contract_terms(self, project_ref: str) -> ContractTerms | None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
-        raise ConfigurationError(_NO_REVENUE_SCHEDULES)

@@ -20,6 +20,7 @@ from concord.domain import InvoiceLine
 from concord.errors import ValidationFailed
 from concord.ports import ErpBilling
 
+from . import mappers
 from .batch import BatchRequest
 from .entities import COMPANY, CUSTOMERS, INVOICE_HEADERS, INVOICE_LINES
 from .ids import key_values, odata_literal, record_id
@@ -58,16 +59,8 @@ class FinanceBilling(ErpSession, ErpBilling):
                     f"not {account} in {currency}"
                 )
             return record_id(INVOICE_HEADERS, open_header)
-        created = self.client.create(
-            INVOICE_HEADERS.name,
-            {
-                COMPANY: company,
-                "CustomerAccount": account,
-                "CurrencyCode": currency,
-                ref_field: project_ref,
-                "InvoiceDate": utc_now().date().isoformat(),
-            },
-        )
+        header = mappers.to_invoice_header(company, account, currency, ref_field, project_ref, utc_now().date())
+        created = self.client.create(INVOICE_HEADERS.name, header)
         return record_id(INVOICE_HEADERS, created)
 
     def add_invoice_lines(self, invoice_id: str, lines: Sequence[InvoiceLine]) -> dict[str, str]:
@@ -116,18 +109,10 @@ class FinanceBilling(ErpSession, ErpBilling):
                     f"not in the invoice's {header.get('CurrencyCode')}"
                 )
             price = line.unit_price.amount
-        body: dict[str, Any] = {
-            COMPANY: header[COMPANY],
-            "InvoiceIdentifier": header["InvoiceIdentifier"],
-            "LineNumber": number,
-            "Description": line.description,
-            "MainAccountDisplayValue": item.main_account,
-            "Quantity": line.quantity,
-            "UnitPrice": float(price),
-        }
-        if self.connection.fields.concord_ref:
-            body[self.connection.fields.concord_ref] = ref
-        return body
+        field = self.connection.fields.concord_ref
+        return mappers.to_free_text_line(
+            header, number, line, item.main_account, price, (field, ref) if field else None
+        )
 
     def _last_line_number(self, header: dict[str, Any]) -> int:
         rows, _ = self.client.query_page(

@@ -13,15 +13,12 @@ import hashlib
 from typing import Any
 
 from concord.domain import Customer, CustomerUpdate, ErpCustomer
-from concord.errors import ValidationFailed
-from concord.events.types import Address
 from concord.ports import ErpCustomers
 
-from .entities import COMPANY, CUSTOMERS
-from .ids import odata_literal, record_id
+from . import mappers
+from .entities import CUSTOMERS
+from .ids import odata_literal
 from .session import ErpSession
-
-ACTIVE, BLOCKED = "No", "All"  # OnHoldStatus: not on hold / on hold for every transaction
 
 
 def deterministic_account(prefix: str, external_ref: str) -> str:
@@ -47,26 +44,19 @@ class FinanceCustomers(ErpSession, ErpCustomers):
     def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
         """Update and release from hold `customer_id`, or create the customer under its
         deterministic account (a retried create finds and updates the first one)."""
-        fields = {**self._fields(customer.name, customer.tax_id, customer.billing_address), "OnHoldStatus": ACTIVE}
+        regions = self.connection.country_regions
         if customer_id is None:
             company = self.connection.company_of(customer.legal_entity)
             account = deterministic_account(self.connection.customer_prefix, external_ref)
             customer_id = f"{company}:{account}"
             if self.find(CUSTOMERS, customer_id) is None:
-                body = {
-                    COMPANY: company,
-                    "CustomerAccount": account,
-                    "CustomerGroupId": self.connection.customer_group,
-                    **fields,
-                }
-                if customer.currency:
-                    body["SalesCurrencyCode"] = customer.currency
+                body = mappers.to_new_customer(customer, company, account, self.connection.customer_group, regions)
                 return self._customer(self.client.create(CUSTOMERS.name, body))
-        self.write(CUSTOMERS, customer_id, fields)
+        self.write(CUSTOMERS, customer_id, mappers.to_active_customer(customer, regions))
         return self.get_customer(customer_id)
 
     def deactivate_customer(self, customer_id: str, reason: str) -> None:
-        self.write(CUSTOMERS, customer_id, {"OnHoldStatus": BLOCKED})
+        self.write(CUSTOMERS, customer_id, {"OnHoldStatus": mappers.BLOCKED})
 
     def set_payment_term(self, customer_id: str, payment_term: str) -> None:
         self.write(
@@ -77,50 +67,9 @@ class FinanceCustomers(ErpSession, ErpCustomers):
         return self._customer(self.read(CUSTOMERS, customer_id))
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
-        fields = self._fields(changes.name, changes.tax_id, changes.billing_address)
-        if changes.currency:
-            fields["SalesCurrencyCode"] = changes.currency
+        fields = mappers.to_customer_changes(changes, self.connection.country_regions)
         if fields:
             self.write(CUSTOMERS, customer_id, fields)
 
-    # ---------------------------------------------------------------- mapping
-
-    def _fields(self, name: str | None, tax_id: str | None, address: Address | None) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        if name is not None:
-            fields["OrganizationName"] = name
-        if tax_id is not None:
-            fields["TaxExemptNumber"] = tax_id
-        if address is not None:
-            region = self.connection.country_regions.get(address.country)
-            if region is None:
-                raise ValidationFailed(f"dynamics_finance: no country/region id mapped for {address.country}")
-            fields.update(
-                {
-                    "AddressStreet": address.street,
-                    "AddressCity": address.city,
-                    "AddressZipCode": address.postal_code or "",
-                    "AddressState": address.region or "",
-                    "AddressCountryRegionId": region,
-                }
-            )
-        return fields
-
     def _customer(self, row: dict[str, Any]) -> ErpCustomer:
-        countries = {region: code for code, region in self.connection.country_regions.items()}
-        address = None
-        if row.get("AddressStreet") and row.get("AddressCity") and row.get("AddressCountryRegionId") in countries:
-            address = Address(
-                street=row["AddressStreet"],
-                city=row["AddressCity"],
-                postal_code=row.get("AddressZipCode") or "",
-                region=row.get("AddressState") or "",
-                country=countries[row["AddressCountryRegionId"]],
-            )
-        return ErpCustomer(
-            customer_id=record_id(CUSTOMERS, row),
-            name=row.get("OrganizationName") or "",
-            tax_id=row.get("TaxExemptNumber") or None,
-            billing_address=address,
-            currency=row.get("SalesCurrencyCode") or None,
-        )
+        return mappers.to_erp_customer(row, self.connection.country_regions)

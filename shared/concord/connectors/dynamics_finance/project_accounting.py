@@ -16,13 +16,11 @@ contract_objects=False and those calls raise ConfigurationError (docs/connectors
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from concord.domain import ContractTerms, ProjectForecast, RecognitionMethod, RevenueLine, RevenueSchedule
+from concord.domain import ContractTerms, ProjectForecast, RecognitionMethod, RevenueSchedule
 from concord.errors import ConfigurationError, ValidationFailed
 from concord.ports import ErpProjectAccounting
 
+from . import mappers
 from .batch import BatchRequest
 from .client import Row
 from .entities import COMPANY, CUSTOMERS, REVENUE_SCHEDULES, SALES_ORDER_LINES, SALES_ORDERS
@@ -33,8 +31,6 @@ GAP = (
     "dynamics_finance keeps no contract terms or cost forecasts for Concord yet "
     "(capabilities.contract_objects is False): see docs/connectors.md"
 )
-# The sales order header field that holds Concord's project reference (the customer's order reference).
-PROJECT_REF = "CustomersOrderReference"
 YES, NO = "Yes", "No"
 
 
@@ -58,21 +54,19 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
         deferred = schedule.deferred_lines()
         if not deferred:
             raise ValidationFailed(f"project {project_ref}: no line of the schedule is deferred")
-        currencies = {line.amount.currency for line in deferred}
-        if len(currencies) != 1:
-            raise ValidationFailed(f"project {project_ref}: deferred lines in several currencies {sorted(currencies)}")
+        currency = mappers.deferred_currency(project_ref, deferred)
         company, account = keys[COMPANY], keys["CustomerAccount"]
         schedule_ids = {
             method: self._revenue_schedule_id(company, method, schedule.term_months)
             for method in {line.method for line in deferred}
         }
-        order = self._sales_order(company, account, currencies.pop(), project_ref)
+        order = self._sales_order(company, account, currency, project_ref)
         if not self._order_has_lines(order):
             requests = [
                 BatchRequest(
                     "POST",
                     SALES_ORDER_LINES.name,
-                    self._revenue_line_body(order, line, schedule_ids[line.method], schedule),
+                    mappers.to_revenue_line(order, line, schedule_ids[line.method], schedule),
                 )
                 for line in deferred
             ]
@@ -104,7 +98,7 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
             SALES_ORDERS.name,
             top=1,
             orderby="SalesOrderNumber",
-            filter=f"{PROJECT_REF} eq {odata_literal(project_ref)} and dataAreaId eq {odata_literal(company)}",
+            filter=f"{mappers.PROJECT_REF} eq {odata_literal(project_ref)} and dataAreaId eq {odata_literal(company)}",
         )
         if rows:
             order = rows[0]
@@ -116,13 +110,7 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
                 )
             return order
         return self.client.create(
-            SALES_ORDERS.name,
-            {
-                COMPANY: company,
-                "OrderingCustomerAccountNumber": account,
-                "CurrencyCode": currency,
-                PROJECT_REF: project_ref,
-            },
+            SALES_ORDERS.name, mappers.to_sales_order_header(company, account, currency, project_ref)
         )
 
     def _order_has_lines(self, order: Row) -> bool:
@@ -133,25 +121,3 @@ class FinanceProjectAccounting(ErpSession, ErpProjectAccounting):
             f"SalesOrderNumber eq {odata_literal(order['SalesOrderNumber'])}",
         )
         return bool(rows)
-
-    @staticmethod
-    def _revenue_line_body(
-        order: Row, line: RevenueLine, schedule_id: str, schedule: RevenueSchedule
-    ) -> dict[str, Any]:
-        return {
-            COMPANY: order[COMPANY],
-            "SalesOrderNumber": order["SalesOrderNumber"],
-            "ItemNumber": line.service_item,
-            "LineDescription": line.description,
-            "OrderedSalesQuantity": float(line.quantity),
-            "SalesPrice": float(line.amount.amount / line.quantity),
-            "LineAmount": float(line.amount.amount),
-            "RevRecRevenueScheduleId": schedule_id,
-            "RevRecContractStartDate": _midday(schedule.starts_on),
-            "RevRecContractEndDate": _midday(schedule.ends_on),
-        }
-
-
-def _midday(day: dt.date) -> str:
-    """A date as Finance's date-only fields take it in a DateTimeOffset (noon UTC: no time zone moves its day)."""
-    return f"{day.isoformat()}T12:00:00Z"

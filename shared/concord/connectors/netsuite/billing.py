@@ -24,6 +24,7 @@ from concord.errors import ValidationFailed
 from concord.ports import ErpBilling
 
 from ..kit.errors import Conflict
+from . import mappers
 from .client import suiteql_ids, suiteql_text
 from .session import ErpSession
 
@@ -98,14 +99,7 @@ class NetSuiteBilling(ErpSession, ErpBilling):
             _, _, project_ref = self.opened_drafts[invoice_id]
             # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
             order_id = self.client.upsert(
-                "salesOrder",
-                invoice_id,
-                {
-                    "entity": {"id": customer_id},
-                    "currency": {"id": currency_id},
-                    "memo": project_ref,
-                    "item": {"items": body_lines},
-                },
+                "salesOrder", invoice_id, mappers.to_sales_order(customer_id, currency_id, project_ref, body_lines)
             )
             before: set[str] = set()
         else:
@@ -160,23 +154,12 @@ class NetSuiteBilling(ErpSession, ErpBilling):
     def _line_values(self, lines: list[tuple[str, InvoiceLine]], currency_id: str) -> list[dict[str, Any]]:
         items = self.item_ids(line.service_item for _, line in lines)
         column = self.connection.fields.concord_ref_column
-        values = []
         for ref, line in lines:
-            value: dict[str, Any] = {
-                "item": {"id": items[line.service_item]},
-                "quantity": line.quantity,
-                "description": line.description,
-            }
-            if line.unit_price is not None:
-                if self.currency_id(line.unit_price.currency) != currency_id:
-                    raise ValidationFailed(
-                        f"invoice line {ref} is priced in {line.unit_price.currency}, not in the sales order's currency"
-                    )
-                value["rate"] = float(line.unit_price.amount)
-            if column:
-                value[column] = ref
-            values.append(value)
-        return values
+            if line.unit_price is not None and self.currency_id(line.unit_price.currency) != currency_id:
+                raise ValidationFailed(
+                    f"invoice line {ref} is priced in {line.unit_price.currency}, not in the sales order's currency"
+                )
+        return [mappers.to_sales_order_line(line, items[line.service_item], ref, column) for ref, line in lines]
 
     def _lines_by_ref(self, refs: Sequence[str] | dict[str, Any]) -> dict[str, str]:
         column = self.connection.fields.concord_ref_column

@@ -42,6 +42,29 @@ def draft_of(estimate: Record) -> str | None:
     return note[len(DRAFT_NOTE) :] if note.startswith(DRAFT_NOTE) else None
 
 
+def to_estimate_line(line: InvoiceLine, item_id: str, concord_ref: str) -> dict[str, Any]:
+    """An estimate line for approved work; its description carries Concord's line ref (QuickBooks
+    lines have no field for it). Without a unit price QuickBooks prices it from the item."""
+    detail: dict[str, Any] = {"ItemRef": {"value": item_id}, "Qty": line.quantity}
+    if line.unit_price is not None:
+        detail["UnitPrice"] = float(line.unit_price.amount)
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Description": f"{line.description} ({concord_ref})"[:4000],
+        "SalesItemLineDetail": detail,
+    }
+
+
+def to_estimate(customer_id: str, currency: str, draft_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The draft's estimate as its first write creates it (QuickBooks refuses one without lines)."""
+    return {
+        "CustomerRef": {"value": customer_id},
+        "CurrencyRef": {"value": currency},
+        "PrivateNote": DRAFT_NOTE + draft_id,
+        "Line": lines,
+    }
+
+
 def _refs_key(lines: Sequence[tuple[str, InvoiceLine]]) -> str:
     return hashlib.sha256("\n".join(ref for ref, _ in lines).encode()).hexdigest()[:24]
 
@@ -88,12 +111,7 @@ class QuickBooksBilling:
             if invoice_id not in self.opened_drafts:
                 raise ValidationFailed(f"draft {invoice_id!r} was not opened (open_invoice_draft) and has no estimate")
             customer_id, currency = self.opened_drafts[invoice_id]
-            body = {
-                "CustomerRef": {"value": customer_id},
-                "CurrencyRef": {"value": currency},
-                "PrivateNote": DRAFT_NOTE + invoice_id,
-                "Line": self._line_values(missing),
-            }
+            body = to_estimate(customer_id, currency, invoice_id, self._line_values(missing))
             written = self.client.write("Estimate", body, f"draft:{invoice_id}:create:{_refs_key(missing)}")
         else:
             if estimate.get("TxnStatus", "Pending") not in OPEN_ESTIMATE:
@@ -131,19 +149,7 @@ class QuickBooksBilling:
         return self.item_ids[code]
 
     def _line_values(self, lines: Sequence[tuple[str, InvoiceLine]]) -> list[dict[str, Any]]:
-        values = []
-        for ref, line in lines:
-            detail: dict[str, Any] = {"ItemRef": {"value": self._item(line.service_item)}, "Qty": line.quantity}
-            if line.unit_price is not None:
-                detail["UnitPrice"] = float(line.unit_price.amount)
-            values.append(
-                {
-                    "DetailType": "SalesItemLineDetail",
-                    "Description": f"{line.description} ({ref})"[:4000],
-                    "SalesItemLineDetail": detail,
-                }
-            )
-        return values
+        return [to_estimate_line(line, self._item(line.service_item), ref) for ref, line in lines]
 
 
 def _item_lines(record: Record) -> list[dict[str, Any]]:

@@ -43,7 +43,11 @@ class RateSettings(_Strict):
     max_wait_seconds: float = Field(default=5.0, ge=0)
 
     def policy(self) -> BudgetPolicy:
-        return BudgetPolicy(rate_per_second=self.per_second, burst=self.burst)
+        # However often QuickBooks answers 429, the halved rate keeps a call's wait for a token
+        # within max_wait: below that, a delivery gets one call through at most, a billing batch
+        # (estimate look-up, read, write) never completes, and its messages are dead-lettered.
+        floor = min(self.per_second, 1 / max(self.max_wait_seconds, 1.0))
+        return BudgetPolicy(rate_per_second=self.per_second, burst=self.burst, min_rate=floor)
 
 
 class QuickBooksConnection(_Strict):

@@ -70,11 +70,11 @@ class QuickBooksCustomers:
         return erp_customer(rows[0]) if rows else None
 
     def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
-        fields = customer_fields(customer.name, customer.billing_address, customer.tax_id, None)
         if customer_id is None:
             # The requestid of this create is derived from Concord's ref: a retry gets the first answer.
-            body = {**fields, "CurrencyRef": {"value": customer.currency}} if customer.currency else fields
+            body = customer_fields(customer.name, customer.billing_address, customer.tax_id, customer.currency)
             return erp_customer(self.client.write("Customer", body, f"customer:create:{external_ref}"))
+        fields = customer_fields(customer.name, customer.billing_address, customer.tax_id, None)
         return erp_customer(
             self.client.update("Customer", customer_id, lambda _: {**fields, "Active": True}, "customer:upsert")
         )

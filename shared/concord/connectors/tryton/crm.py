@@ -17,6 +17,7 @@ from concord.ports import CrmPort
 
 from . import lookups, mapping, names, status_notes
 from .catalogue import TrytonCatalogue
+from .contacts import TrytonContacts
 from .names import MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonRpcClient
@@ -35,14 +36,14 @@ RECORD_TYPES = RecordTypes(
         "opportunity": (Model.OPPORTUNITY, [], MODIFIED_AT),
     },
 )
-# Service items are products, sold on opportunities (catalogue.py).
-CAPABILITIES = CrmCapabilities(service_items=True)
+# Service items are products, sold on opportunities (catalogue.py); a party's people (contacts.py).
+CAPABILITIES = CrmCapabilities(service_items=True, contacts=True)
 FINANCIAL_STATUS = status_notes.NotedStatus(
     Model.OPPORTUNITY, "opportunity", names.FINANCIAL_STATUS_NOTE, mapping.financial_status_note
 )
 
 
-class TrytonCrm(TrytonPolled, TrytonCatalogue, CrmPort):
+class TrytonCrm(TrytonPolled, TrytonCatalogue, TrytonContacts, CrmPort):
     """CrmPort over one TrytonRpcClient of the `crm` database (not thread-safe, as the client).
 
     legal_entity: of every customer (a Tryton company is one legal entity; Concord's

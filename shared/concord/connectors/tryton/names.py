@@ -24,6 +24,7 @@ class Model:
     PARTY = "party.party"
     ADDRESS = "party.address"
     IDENTIFIER = "party.identifier"
+    CONTACT_MECHANISM = "party.contact_mechanism"
     COUNTRY = "country.country"
     SUBDIVISION = "country.subdivision"
     COMPANY = "company.company"

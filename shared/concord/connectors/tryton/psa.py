@@ -27,6 +27,7 @@ from concord.ports import PsaPort
 
 from . import lookups, mapping, names, status_notes
 from .catalogue import TrytonCatalogue
+from .contacts import TrytonContacts
 from .names import CONCORD_REF, MODIFIED_AT, Model
 from .polling import RecordTypes, TrytonPolled
 from .rpc import TrytonPermanentError, TrytonRpcClient
@@ -51,8 +52,9 @@ RECORD_TYPES = RecordTypes(
     },
 )
 # A Tryton party is the PSA's own client record (not the CRM's account). Service items are
-# products: a task's product prices its revenue (project_revenue; catalogue.py).
-CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False, service_items=True)
+# products: a task's product prices its revenue (project_revenue; catalogue.py). A client's
+# people: contacts.py.
+CAPABILITIES = PsaCapabilities(clients_are_crm_accounts=False, service_items=True, contacts=True)
 BILLING_STATUS = status_notes.NotedStatus(
     Model.WORK, "project", names.BILLING_STATUS_NOTE, mapping.billing_status_note, [["type", "=", "project"]]
 )
@@ -60,7 +62,7 @@ BILLING_STATUS = status_notes.NotedStatus(
 INVOICE_METHOD = "timesheet"
 
 
-class TrytonPsa(TrytonPolled, TrytonCatalogue, PsaPort):
+class TrytonPsa(TrytonPolled, TrytonCatalogue, TrytonContacts, PsaPort):
     """PsaPort over one TrytonRpcClient of the `psa` database (not thread-safe, as the client)."""
 
     record_types = RECORD_TYPES

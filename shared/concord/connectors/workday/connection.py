@@ -58,7 +58,15 @@ class RateSettings(_Strict):
     max_wait_seconds: float = Field(default=2.0, ge=0)
 
     def policy(self) -> BudgetPolicy:
-        return BudgetPolicy(rate_per_second=self.per_second, burst=self.burst, max_leases=self.max_in_flight)
+        # However often Workday throttles, the halved rate keeps a call's wait for a token within
+        # max_wait: below that, a delivery gets one call through at most, a billing batch (a read
+        # then a Submit) never completes, and its messages are dead-lettered for want of receives.
+        return BudgetPolicy(
+            rate_per_second=self.per_second,
+            burst=self.burst,
+            max_leases=self.max_in_flight,
+            min_rate=min(self.per_second, 1 / max(self.max_wait_seconds, 1.0)),
+        )
 
 
 class WorkdayConnection(_Strict):

@@ -63,7 +63,7 @@ class WorkdayCustomers(ErpCustomers):
             soap.child(soap.child(body, "Request_Criteria"), element, value)
             found = self.client.page("Get_Customers", body, "Customer", 1, 1).items
             if found:
-                return _to_erp(_parsed(found[0]))
+                return to_erp_customer(parsed_customer(found[0]))
         return None
 
     def upsert_customer(self, customer: Customer, external_ref: str, customer_id: str | None) -> ErpCustomer:
@@ -85,7 +85,7 @@ class WorkdayCustomers(ErpCustomers):
             active=True,
         )
         self._put(updated)
-        return _to_erp(updated, external_ref)
+        return to_erp_customer(updated, external_ref)
 
     def deactivate_customer(self, customer_id: str, reason: str) -> None:
         self._put(replace(self._customer(customer_id), active=False))
@@ -100,7 +100,7 @@ class WorkdayCustomers(ErpCustomers):
             raise ValidationFailed(f"workday has no payment terms {payment_term!r}") from error
 
     def get_customer(self, customer_id: str) -> ErpCustomer:
-        return _to_erp(self._customer(customer_id))
+        return to_erp_customer(self._customer(customer_id))
 
     def update_customer(self, customer_id: str, changes: CustomerUpdate) -> None:
         if changes.is_empty():
@@ -124,28 +124,33 @@ class WorkdayCustomers(ErpCustomers):
         found = self.client.page("Get_Customers", body, "Customer", 1, 1).items
         if not found:
             raise NotFound(f"workday has no customer {customer_id!r}")
-        return _parsed(found[0])
+        return parsed_customer(found[0])
 
     def _put(self, customer: WorkdayCustomer) -> None:
         body = self.client.request("Put_Customer")
-        soap.reference(body, "Customer_Reference", "Customer_ID", customer.customer_id)
-        data = soap.child(body, "Customer_Data")
-        soap.child(data, "Customer_ID", customer.customer_id)
-        soap.child(data, "Customer_Name", customer.name[:255])
-        entity = soap.child(data, "Business_Entity_Data")
-        soap.child(entity, "Business_Entity_Name", customer.name[:255])
-        if customer.tax_id:
-            soap.child(entity, "Business_Entity_Tax_ID", customer.tax_id)
-        if customer.address is not None:
-            _address(soap.child(soap.child(entity, "Contact_Data"), "Address_Data"), customer.address)
-        if customer.currency:
-            soap.reference(data, "Currency_Reference", "Currency_ID", customer.currency)
-        if customer.payment_terms:
-            soap.reference(data, "Payment_Terms_Reference", "Payment_Terms_ID", customer.payment_terms)
-        status = soap.child(data, "Customer_Status_Data")
-        state = "Active" if customer.active else "Inactive"
-        soap.reference(status, "Customer_Status_Reference", "Business_Entity_Status_Value_ID", state)
+        fill_put_customer(body, customer)
         self.client.call("Put_Customer", body)
+
+
+def fill_put_customer(body: ET.Element, customer: WorkdayCustomer) -> None:
+    """A Put_Customer_Request: the whole customer (a Put replaces its data), under its Customer_ID."""
+    soap.reference(body, "Customer_Reference", "Customer_ID", customer.customer_id)
+    data = soap.child(body, "Customer_Data")
+    soap.child(data, "Customer_ID", customer.customer_id)
+    soap.child(data, "Customer_Name", customer.name[:255])
+    entity = soap.child(data, "Business_Entity_Data")
+    soap.child(entity, "Business_Entity_Name", customer.name[:255])
+    if customer.tax_id:
+        soap.child(entity, "Business_Entity_Tax_ID", customer.tax_id)
+    if customer.address is not None:
+        _address(soap.child(soap.child(entity, "Contact_Data"), "Address_Data"), customer.address)
+    if customer.currency:
+        soap.reference(data, "Currency_Reference", "Currency_ID", customer.currency)
+    if customer.payment_terms:
+        soap.reference(data, "Payment_Terms_Reference", "Payment_Terms_ID", customer.payment_terms)
+    status = soap.child(data, "Customer_Status_Data")
+    state = "Active" if customer.active else "Inactive"
+    soap.reference(status, "Customer_Status_Reference", "Business_Entity_Status_Value_ID", state)
 
 
 def _address(element: ET.Element, address: Address) -> None:
@@ -156,7 +161,8 @@ def _address(element: ET.Element, address: Address) -> None:
     soap.reference(element, "Country_Reference", "ISO_3166-1_Alpha-2_Code", address.country)
 
 
-def _parsed(element: ET.Element) -> WorkdayCustomer:
+def parsed_customer(element: ET.Element) -> WorkdayCustomer:
+    """A Get_Customers answer's `wd:Customer` element."""
     data = element.find("wd:Customer_Data", soap.NS)
     entity = data.find("wd:Business_Entity_Data", soap.NS) if data is not None else None
     found = entity.find("wd:Contact_Data/wd:Address_Data", soap.NS) if entity is not None else None
@@ -182,7 +188,7 @@ def _parsed(element: ET.Element) -> WorkdayCustomer:
     )
 
 
-def _to_erp(customer: WorkdayCustomer, external_ref: str | None = None) -> ErpCustomer:
+def to_erp_customer(customer: WorkdayCustomer, external_ref: str | None = None) -> ErpCustomer:
     return ErpCustomer(
         customer_id=customer.customer_id,
         name=customer.name,

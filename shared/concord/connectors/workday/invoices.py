@@ -78,7 +78,7 @@ class WorkdayInvoices(ErpBilling, ErpReceivables):
         soap.reference(soap.child(body, "Request_Criteria"), "Customer_Reference", "Customer_ID", customer_id)
         ours = [
             invoice
-            for invoice in map(_parsed_invoice, self.client.every("Get_Customer_Invoices", body, "Customer_Invoice"))
+            for invoice in map(parsed_invoice, self.client.every("Get_Customer_Invoices", body, "Customer_Invoice"))
             if invoice.memo == project_ref
         ]
         draft = next((invoice for invoice in ours if invoice.status == DRAFT), None)
@@ -112,7 +112,7 @@ class WorkdayInvoices(ErpBilling, ErpReceivables):
         if draft.status != DRAFT:
             raise DraftClosed(f"workday invoice {invoice_id} is {draft.status}, no longer a draft")
         start = max((line.order for line in draft.lines), default=0) + 1
-        added = [_line(start + n, ref, line) for n, (ref, line) in enumerate(wanted.items())]
+        added = [to_workday_line(start + n, ref, line) for n, (ref, line) in enumerate(wanted.items())]
         self._submit(replace(draft, lines=[*draft.lines, *added]), create=False)
         return {line.memo: f"{invoice_id}:{line.order}" for line in added}
 
@@ -196,33 +196,39 @@ class WorkdayInvoices(ErpBilling, ErpReceivables):
         found = self.client.page("Get_Customer_Invoices", body, "Customer_Invoice", 1, 1).items
         if not found:
             raise NotFound(f"workday has no customer invoice {invoice_id!r}")
-        return _parsed_invoice(found[0])
+        return parsed_invoice(found[0])
 
     def _submit(self, invoice: WorkdayInvoice, *, create: bool) -> None:
         """Save the invoice unsubmitted (Submit=false), its lines replaced by `invoice.lines`."""
         body = self.client.request("Submit_Customer_Invoice", add_only=create)
-        if not create:
-            soap.reference(body, "Customer_Invoice_Reference", "Customer_Invoice_Reference_ID", invoice.invoice_id)
-        data = soap.child(body, "Customer_Invoice_Data")
-        soap.child(data, "Customer_Invoice_ID", invoice.invoice_id)
-        soap.child(data, "Submit", "false")
-        soap.reference(data, "Company_Reference", "Company_Reference_ID", self.company_id)
-        soap.reference(data, "Customer_Reference", "Customer_ID", invoice.customer_id)
-        soap.reference(data, "Currency_Reference", "Currency_ID", invoice.currency)
-        soap.child(data, "Memo", invoice.memo)
-        for line in invoice.lines:
-            element = soap.child(data, "Customer_Invoice_Line_Replacement_Data")
-            soap.child(element, "Line_Order", line.order)
-            soap.reference(element, "Sales_Item_Reference", "Sales_Item_ID", line.sales_item)
-            soap.child(element, "Line_Item_Description", line.description)
-            soap.child(element, "Quantity", line.quantity)
-            if line.unit_cost:
-                soap.child(element, "Unit_Cost", line.unit_cost)
-            soap.child(element, "Memo", line.memo)
+        fill_submit_invoice(body, invoice, self.company_id, create=create)
         self.client.call("Submit_Customer_Invoice", body)
 
 
-def _line(order: int, concord_ref: str, line: InvoiceLine) -> WorkdayLine:
+def fill_submit_invoice(body: ET.Element, invoice: WorkdayInvoice, company_id: str, *, create: bool) -> None:
+    """A Submit_Customer_Invoice_Request saving the invoice unsubmitted (Submit=false), its lines
+    replaced by `invoice.lines`; an existing one (not `create`) is named by its reference."""
+    if not create:
+        soap.reference(body, "Customer_Invoice_Reference", "Customer_Invoice_Reference_ID", invoice.invoice_id)
+    data = soap.child(body, "Customer_Invoice_Data")
+    soap.child(data, "Customer_Invoice_ID", invoice.invoice_id)
+    soap.child(data, "Submit", "false")
+    soap.reference(data, "Company_Reference", "Company_Reference_ID", company_id)
+    soap.reference(data, "Customer_Reference", "Customer_ID", invoice.customer_id)
+    soap.reference(data, "Currency_Reference", "Currency_ID", invoice.currency)
+    soap.child(data, "Memo", invoice.memo)
+    for line in invoice.lines:
+        element = soap.child(data, "Customer_Invoice_Line_Replacement_Data")
+        soap.child(element, "Line_Order", line.order)
+        soap.reference(element, "Sales_Item_Reference", "Sales_Item_ID", line.sales_item)
+        soap.child(element, "Line_Item_Description", line.description)
+        soap.child(element, "Quantity", line.quantity)
+        if line.unit_cost:
+            soap.child(element, "Unit_Cost", line.unit_cost)
+        soap.child(element, "Memo", line.memo)
+
+
+def to_workday_line(order: int, concord_ref: str, line: InvoiceLine) -> WorkdayLine:
     """A line priced by the sales item unless the line names a price (the ERP owns rates)."""
     price = str(line.unit_price.amount) if line.unit_price is not None else ""
     return WorkdayLine(order, line.service_item, line.description[:255], str(line.quantity), price, concord_ref)
@@ -232,7 +238,8 @@ def _date(value: str) -> dt.date | None:
     return dt.date.fromisoformat(value[:10]) if value else None
 
 
-def _parsed_invoice(element: ET.Element) -> WorkdayInvoice:
+def parsed_invoice(element: ET.Element) -> WorkdayInvoice:
+    """A Get_Customer_Invoices answer's `wd:Customer_Invoice` element."""
     data = element.find("wd:Customer_Invoice_Data", soap.NS)
     lines = [
         WorkdayLine(

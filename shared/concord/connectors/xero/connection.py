@@ -55,7 +55,11 @@ class RateSettings(_Strict):
 
     def minute_policy(self) -> BudgetPolicy:
         rate = (self.per_minute - self.burst) / 60
-        return BudgetPolicy(rate_per_second=rate, burst=self.burst, max_leases=self.max_in_flight)
+        # However often Xero answers 429, the halved rate keeps a call's wait for a token within
+        # max_wait: below that, a delivery gets one call through at most, a billing batch (the
+        # draft read, then its update) never completes, and its messages are dead-lettered.
+        floor = min(rate, 1 / max(self.max_wait_seconds, 1.0))
+        return BudgetPolicy(rate_per_second=rate, burst=self.burst, max_leases=self.max_in_flight, min_rate=floor)
 
     def day_policy(self) -> BudgetPolicy:
         burst = max(1, self.per_day // 20)

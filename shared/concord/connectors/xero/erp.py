@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from concord.domain import (
     BatchLimits,
-    ContractTerms,
     DraftInvoices,
     ErpCapabilities,
     LineRefs,
-    ProjectForecast,
-    RevenueSchedule,
 )
-from concord.errors import ConfigurationError
 from concord.ports import ErpPort
 
+from ..kit.gaps import NoProjectAccounting
 from ..kit.polled import PolledChanges
 from .client import BATCH_LIMIT, XeroClient
 from .customers import XeroCustomers
@@ -42,7 +39,10 @@ _NO_PROJECT_ACCOUNTING = (
 _NO_REVENUE_SCHEDULES = "xero: Xero keeps no revenue schedules; capabilities.revenue_schedules is False"
 
 
-class XeroErp(PolledChanges, XeroCustomers, XeroInvoices, ErpPort):
+class XeroErp(PolledChanges, XeroCustomers, XeroInvoices, NoProjectAccounting, ErpPort):
+    no_project_accounting = _NO_PROJECT_ACCOUNTING
+    no_revenue_schedules = _NO_REVENUE_SCHEDULES
+
     def __init__(self, client: XeroClient, account_code: str) -> None:
         self.client = client
         self.account_code = account_code
@@ -51,15 +51,3 @@ class XeroErp(PolledChanges, XeroCustomers, XeroInvoices, ErpPort):
     @property
     def capabilities(self) -> ErpCapabilities:
         return CAPABILITIES
-
-    def set_project_forecast(self, project_ref: str, customer_id: str, forecast: ProjectForecast) -> None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def get_contract_terms(self, project_ref: str) -> ContractTerms | None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def set_contract_terms(self, project_ref: str, customer_id: str, terms: ContractTerms) -> None:
-        raise ConfigurationError(_NO_PROJECT_ACCOUNTING)
-
-    def set_revenue_schedule(self, project_ref: str, customer_id: str, schedule: RevenueSchedule) -> str:
-        raise ConfigurationError(_NO_REVENUE_SCHEDULES)

@@ -98,6 +98,7 @@ def _auth(table: Any, secrets: Any, lock: DynamoDbRefreshLock | None = None) -> 
         vault=SecretsManagerVault(SECRET, reload, secrets),
         lock=lock or DynamoDbRefreshLock(table, "lock#quickbooks#1"),
         poll_seconds=0.01,
+        max_wait=60,  # a waiting process gives up after this: far beyond any stall of a loaded machine
     )
 
 

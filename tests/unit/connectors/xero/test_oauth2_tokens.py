@@ -120,7 +120,9 @@ def _process(secrets: Any, identity: XeroIdentity) -> httpx.Client:
         secret_name=SECRET,
     )
     vault, lock = shared_rotation("xero", TENANT, _stored(secrets), context)
-    auth = RotatingRefreshToken(endpoint=token_endpoint(TOKEN_URL), vault=vault, lock=lock, poll_seconds=0.01)
+    auth = RotatingRefreshToken(
+        endpoint=token_endpoint(TOKEN_URL), vault=vault, lock=lock, poll_seconds=0.01, max_wait=60
+    )
     return httpx.Client(transport=httpx.MockTransport(identity), auth=auth)
 
 

@@ -8,6 +8,7 @@ from concord.domain import BatchLimits, DraftInvoices, ErpCapabilities, LineRefs
 from concord.ports import ErpPort
 
 from ..catalogue import SERVICE_ITEM_TYPE, read_service_item
+from ..contacts import TrytonContacts
 from ..names import MODIFIED_AT, Model
 from ..polling import RecordTypes, TrytonPolled
 from .billing import INVOICE_LINE_BATCH_LIMIT, TrytonErpBilling
@@ -53,11 +54,18 @@ CAPABILITIES = ErpCapabilities(
     billing_terms_per_customer=True,
     batch_limits=BatchLimits(invoice_lines=INVOICE_LINE_BATCH_LIMIT),
     service_items=True,  # service products (catalogue.py)
+    contacts=True,  # the customer's people (contacts.py)
 )
 
 
 class TrytonErp(
-    TrytonPolled, TrytonErpCustomers, TrytonErpBilling, TrytonErpReceivables, TrytonErpProjectAccounting, ErpPort
+    TrytonPolled,
+    TrytonErpCustomers,
+    TrytonErpBilling,
+    TrytonErpReceivables,
+    TrytonErpProjectAccounting,
+    TrytonContacts,
+    ErpPort,
 ):  # and ServiceItemSource (service_item)
     """ErpPort over one TrytonRpcClient of the `erp` database (not thread-safe, as the client)."""
 

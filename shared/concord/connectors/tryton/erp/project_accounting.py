@@ -15,6 +15,7 @@ from concord.events.types import Money
 from concord.ports import ErpProjectAccounting
 
 from .. import lookups, names
+from ..mapping import terms as terms_mapping
 from ..names import Model
 from ..rpc import TrytonPermanentError
 from .session import ErpSession
@@ -31,23 +32,8 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         current = self._forecast_of(terms) if terms else None
         if terms and current == forecast and terms["customer"] == party_id:
             return
-        values: dict[str, Any] = {
-            "customer": party_id,
-            "forecast_hours": forecast.planned_hours,
-            "forecast_cost": forecast.cost.amount,
-            "forecast_currency": self.currency_id(forecast.cost.currency),
-        }
-        lines = [
-            {
-                "employee_id": line.employee_id,
-                "role": line.role,
-                "planned_hours": line.planned_hours,
-                "cost_rate": line.cost_rate.amount,
-                "currency": self.currency_id(line.cost_rate.currency),
-            }
-            for line in forecast.lines
-        ]
-        self._write_terms(project_ref, terms, values, "forecast_lines", lines)
+        values, lines = terms_mapping.to_tryton_forecast_values(forecast, party_id, self.currency_id)
+        self._write_terms(project_ref, terms, values, terms_mapping.FORECAST_LINES, lines)
 
     def get_contract_terms(self, project_ref: str) -> ContractTerms | None:
         """The project's contract terms, None until set_contract_terms stored some."""
@@ -61,22 +47,8 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         row = self._terms(project_ref)
         if row and self._contract_of(row) == terms and row["customer"] == party_id:
             return
-        values = {
-            "customer": party_id,
-            "contract_type": terms.contract_type.value,
-            "billing_owner": terms.billing_owner,
-        }
-        milestones = [
-            {
-                "milestone_id": m.milestone_id,
-                "name": m.name,
-                "amount": m.amount.amount,
-                "currency": self.currency_id(m.amount.currency),
-                "due_on": m.due_on,
-            }
-            for m in terms.milestones
-        ]
-        self._write_terms(project_ref, row, values, "milestones", milestones)
+        values, milestones = terms_mapping.to_tryton_contract_values(terms, party_id, self.currency_id)
+        self._write_terms(project_ref, row, values, terms_mapping.MILESTONES, milestones)
 
     _TERMS_FIELDS = (
         "project_ref",
@@ -158,12 +130,10 @@ class TrytonErpProjectAccounting(ErpSession, ErpProjectAccounting):
         (one call either way, so one transaction)."""
         if row is not None:
             old = [r["id"] for r in row.get(f"{lines_field}.") or []]
-            actions: list[Any] = ([["delete", old]] if old else []) + ([["create", lines]] if lines else [])
-            self.client.write(Model.PROJECT_TERMS, [row["id"]], {**values, lines_field: actions} if actions else values)
+            write = terms_mapping.to_tryton_terms_write(values, lines_field, old, lines)
+            self.client.write(Model.PROJECT_TERMS, [row["id"]], write)
             return
-        create = {"project_ref": project_ref, **values}
-        if lines:
-            create[lines_field] = [["create", lines]]
+        create = terms_mapping.to_tryton_new_terms_values(project_ref, values, lines_field, lines)
         try:
             self.client.create(Model.PROJECT_TERMS, [create])
         except TrytonPermanentError as exc:

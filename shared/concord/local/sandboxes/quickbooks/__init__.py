@@ -1,6 +1,6 @@
 """The QuickBooks Online sandbox (ERP): customers, service items, terms, estimates, invoices,
 payments, the query language, `/batch`, `/cdc`, requestid replay, SyncToken conflicts, Faults,
-rotating refresh tokens and 429 over 10 a second or 500 a minute."""
+rotating refresh tokens and 429 over 10 a second (per app) or 500 a minute (per realm)."""
 
 from .app import (
     CLIENT_ID,

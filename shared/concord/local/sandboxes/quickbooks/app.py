@@ -9,8 +9,9 @@
 
 Refresh tokens rotate: each refresh answers a new one and the one spent is refused afterwards
 (invalid_grant), as Intuit's token endpoint does. A write sent again with the same `requestid`
-gets the first answer back. More than 10 requests a second or 500 a minute (configurable) are
-answered 429. https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features
+gets the first answer back. More than 10 requests a second from one app, or 500 a minute from
+every app together (configurable), are answered 429.
+https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ def fault_response(error: QboError) -> Response:
 
 @dataclass
 class QboTenant(Tenant):
-    per_second: RequestBudget = field(default_factory=lambda: RequestBudget(10, 1.0))
+    # 500 requests a minute per realm (`budget`, every app together) and 10 a second per realm
+    # and app: finance's own app does not spend Concord's second.
+    # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+    per_second: int = 10
+    app_seconds: dict[str, RequestBudget] = field(default_factory=dict)  # client id -> its second
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # valid refresh token -> client id
     replies: dict[str, Response] = field(default_factory=dict)  # requestid -> the first answer
     today: Callable[[], dt.date] = field(default=lambda: dt.datetime.now(dt.UTC).date())
@@ -67,8 +72,12 @@ class QboTenant(Tenant):
     def reset(self) -> None:
         super().reset()
         self.replies.clear()
-        self.per_second.refill()
+        self.app_seconds.clear()
         self.seed_company()
+
+    def second_of(self, client_id: str) -> RequestBudget:
+        """The per-second budget of one app in this realm."""
+        return self.app_seconds.setdefault(client_id, RequestBudget(self.per_second, 1.0))
 
     def seed_company(self) -> None:
         company = Company(self.store, self.today())
@@ -90,7 +99,7 @@ class QuickBooksSandbox:
             name=name,
             store=RecordStore(layout),
             budget=RequestBudget(self.per_minute, 60.0),
-            per_second=RequestBudget(self.per_second, 1.0),
+            per_second=self.per_second,
             tokens=TokenIssuer("qbo."),
             refresh_tokens={token: client for client, token in FIRST_REFRESH_TOKENS.items()},
         )
@@ -127,7 +136,8 @@ class QuickBooksSandbox:
                 "the app is not connected to this company",
                 "AUTHENTICATION",
             )
-        if tenant.tokens.grant_of(request.header("Authorization")) is None:
+        grant = tenant.tokens.grant_of(request.header("Authorization"))
+        if grant is None:
             raise QboError(
                 401,
                 "3200",
@@ -135,7 +145,7 @@ class QuickBooksSandbox:
                 "Token revoked or expired",
                 "AUTHENTICATION",
             )
-        if tenant.per_second.take() is None or tenant.budget.take() is None:
+        if tenant.second_of(grant.client_id).take() is None or tenant.budget.take() is None:
             response = fault_response(
                 QboError(
                     429,

@@ -25,6 +25,20 @@ PARTY_FIELDS = {
     "customer_currency": "currency",
 }
 ACCOUNT_FIELDS = ["name", "billing_address", "tax_id", "currency"]
+# What a person is made of: their email mechanism and a phone mechanism of the same name.
+PHONE_TYPES = ("phone", "mobile")
+CONTACT_FIELDS = ["email", "name", "phone", "role"]
+
+
+def contact_fields_changed(mechanism_type, field_names):
+    "The ContactChanged fields a write of these party.contact_mechanism fields changes."
+    if mechanism_type not in PHONE_TYPES and mechanism_type != "email":
+        return []
+    value = "phone" if mechanism_type in PHONE_TYPES else "email"
+    feeds = {"name": "name", "value": value, "type": value, "invoice": "role", "active": value, "party": value}
+    return sorted({feeds[f] for f in field_names if f in feeds})
+
+
 SALE_WON_STATES = {"confirmed", "processing", "done"}
 # The version of each event type built here (Concord's current one); the others are version 1.
 VERSIONS = {"OpportunityClosedWon": 2}
@@ -95,6 +109,31 @@ def account_changed(item):
         "tax_id": tax_identifier.code if tax_identifier else None,
         "currency": _party_currency(party),
         "changed_fields": changed,
+    }
+
+
+def contact_changed(item):
+    "The person whose email mechanism is item.key (see party.ContactMechanism)."
+    Mechanism = Pool().get("party.contact_mechanism")
+    email = _existing(Mechanism, item.key)
+    if email is None or email.type != "email" or not email.name or not email.active:
+        return None
+    if _is_internal(email.party):
+        return None
+    with Transaction().set_context(active_test=False):
+        phones = Mechanism.search(
+            [("party", "=", email.party.id), ("type", "in", PHONE_TYPES), ("name", "=", email.name)],
+            order=[("id", "ASC")],
+            limit=1,
+        )
+    return {
+        "contact_id": str(email.id),
+        "account_id": str(email.party.id),
+        "role": "billing" if getattr(email, "invoice", False) else "project",
+        "name": email.name,
+        "email": email.value,
+        "phone": phones[0].value if phones else None,
+        "changed_fields": sorted(set(item.changed_fields)),
     }
 
 
@@ -240,6 +279,7 @@ def payment_received(item):
 
 BUILDERS = {
     "AccountChanged": account_changed,
+    "ContactChanged": contact_changed,
     "OpportunityClosedWon": opportunity_closed_won,
     "TimeApproved": time_approved,
     "InvoicePosted": invoice_posted,

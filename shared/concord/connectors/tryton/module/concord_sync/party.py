@@ -1,10 +1,12 @@
-"""Parties (CRM accounts): concord_ref, and AccountChanged on create or relevant change."""
+"""Parties (CRM accounts): concord_ref, and AccountChanged on create or relevant change;
+their named contact mechanisms (the account's people): ContactChanged."""
 
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 from . import push
 from .common import ConcordRefMixin
-from .events import ACCOUNT_FIELDS, PARTY_FIELDS
+from .events import ACCOUNT_FIELDS, CONTACT_FIELDS, PARTY_FIELDS, contact_fields_changed
 
 
 class Party(ConcordRefMixin, metaclass=PoolMeta):
@@ -42,3 +44,44 @@ class Identifier(metaclass=PoolMeta):
         super().on_modification(mode, identifiers, field_names=field_names)
         for identifier in identifiers:
             push.enqueue("AccountChanged", identifier.party.id, ["tax_id"])
+
+
+class ContactMechanism(metaclass=PoolMeta):
+    "A person is the party's mechanisms named after them; their email mechanism is the contact."
+
+    __name__ = "party.contact_mechanism"
+
+    @classmethod
+    def on_modification(cls, mode, mechanisms, field_names=None):
+        super().on_modification(mode, mechanisms, field_names=field_names)
+        if mode not in {"create", "write"} or not push.enabled("ContactChanged"):
+            return
+        for mechanism in mechanisms:
+            if mode == "create":
+                changed = (
+                    CONTACT_FIELDS if mechanism.type == "email" else contact_fields_changed(mechanism.type, ["value"])
+                )
+            else:
+                changed = contact_fields_changed(mechanism.type, field_names or ())
+            email = _email_of(mechanism) if changed else None
+            if email is not None:
+                push.enqueue("ContactChanged", email.id, changed)
+
+
+def _email_of(mechanism):
+    "The email mechanism of the person `mechanism` belongs to (None: it names nobody)."
+    if not mechanism.name:
+        return None
+    if mechanism.type == "email":
+        return mechanism
+    with Transaction().set_context(active_test=False):
+        emails = (
+            Pool()
+            .get("party.contact_mechanism")
+            .search(
+                [("party", "=", mechanism.party.id), ("type", "=", "email"), ("name", "=", mechanism.name)],
+                order=[("id", "ASC")],
+                limit=1,
+            )
+        )
+    return emails[0] if emails else None

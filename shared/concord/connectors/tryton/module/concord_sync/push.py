@@ -11,7 +11,7 @@ Configuration, section [concord] of the trytond configuration file:
 A database without a secret does not push. Each delivery goes to `<webhook_url>/<database>`
 with Concord's canonical body {"type", "timestamp", "data", "legal_entity"} and the three
 Standard Webhooks headers. A database only announces the event types of the system it plays
-(CRM: AccountChanged, OpportunityClosedWon; PSA: TimeApproved; ERP: InvoicePosted,
+(CRM: AccountChanged, ContactChanged, OpportunityClosedWon; PSA: TimeApproved; ERP: InvoicePosted,
 PaymentReceived), as Concord only accepts those from it. A caller can opt out for one call
 with the context key `concord_push: false` (Concord writing its own changes back).
 
@@ -53,6 +53,7 @@ USER_AGENT = "concord-sync-tryton/8.2"
 # Which system may announce which event (Concord refuses the others from a source).
 PRODUCER = {
     "AccountChanged": "crm",
+    "ContactChanged": "crm",
     "OpportunityClosedWon": "crm",
     "TimeApproved": "psa",
     "InvoicePosted": "erp",
