@@ -56,6 +56,17 @@ def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
 # of its own, so different stacks may run on different workers.
 _WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stack", "infra": "cdk-synth"}
 _STACK_PER_PARAMETER = {"tests/e2e/test_saas_systems.py"}
+# The e2e modules on the session's stack, in two halves of about equal length: a worker running
+# a half starts a session stack of its own, so the halves may run side by side.
+_OPERATOR_HALF = {
+    "test_operator_cli.py",
+    "test_operator_session.py",
+    "test_vendor_webhooks.py",
+    "test_bad_input.py",
+    "test_cli.py",
+    "test_replay_cli.py",
+    "test_ingress_contract.py",
+}
 
 
 def worker_group(nodeid: str) -> str | None:
@@ -64,7 +75,10 @@ def worker_group(nodeid: str) -> str | None:
     if path in _STACK_PER_PARAMETER and test.endswith("]"):
         return "stack-" + test[test.index("[") + 1 : -1]
     parts = path.split("/")
-    return _WORKER_GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+    group = _WORKER_GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+    if group == "local-stack":
+        return f"{group}-{'operators' if parts[-1] in _OPERATOR_HALF else 'flows'}"
+    return group
 
 
 @pytest.hookimpl(optionalhook=True)
