@@ -28,7 +28,7 @@ demo: install  ## Run Concord's main job on the local stack (starts it if needed
 # Tests run on up to PYTEST_WORKERS cores (pytest-xdist); tests/conftest.py keeps the ones sharing a
 # server on one worker. PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 4
-PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n auto --maxprocesses $(PYTEST_WORKERS) --dist loadgroup)
+PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n auto --maxprocesses $(PYTEST_WORKERS))
 
 test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test suite
 	$(BIN)/python -m pytest $(PARALLEL)

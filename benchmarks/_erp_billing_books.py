@@ -27,11 +27,13 @@ import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from concord.connectors import quickbooks, workday, xero
 from concord.connectors.registry import ConnectorContext, Role
 from concord.local.sandboxes.kit import Request, RequestBudget, SandboxServer
 from concord.local.sandboxes.quickbooks import QuickBooksSandbox
+from concord.local.sandboxes.quickbooks.app import QboTenant
 from concord.local.sandboxes.workday import WorkdaySandbox
 from concord.local.sandboxes.xero import DEFAULT_CLIENT, XeroSandbox
 from concord.local.sandboxes.xero.app import AppLimits, XeroTenant
@@ -130,12 +132,13 @@ def quickbooks_account() -> Iterator[ErpUnderTest]:
     with SandboxServer(recorder, [TENANT]) as server:
         secret = connection_for("quickbooks", f"{server.url}/{TENANT}")
         erp = quickbooks.connect(Role.ERP, secret, ConnectorContext("us-01", lambda: dict(secret)))
-        tenant = server.tenant(TENANT)
+        tenant = cast(QboTenant, server.tenant(TENANT))
 
         def on_clock(clock: Clock) -> None:
             """500 a minute and 10 a second per realm, counted on the run's clock."""
             allocate(tenant, sandbox.per_minute, 60.0, clock)
-            tenant.per_second = RequestBudget(sandbox.per_second, 1.0, clock)  # type: ignore[attr-defined]
+            tenant.clock = clock  # each app's second too
+            tenant.app_seconds.clear()
 
         def line_refs() -> list[str]:
             return [

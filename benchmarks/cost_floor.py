@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from concord.catalog import AUDIT_TRAIL
+
 from ._cost_prices import PRICES
 
 if TYPE_CHECKING:
@@ -72,7 +74,7 @@ def choices_not_taken(archive_days: int) -> tuple[Choice, ...]:
         ),
         Choice(
             "audit trail read from the bus archive, not a queue + function + table",
-            _without("audit_trail"),
+            _without(AUDIT_TRAIL.name),
             "no queryable per-event record (concord trace reads DynamoDB); lineage would need the archive "
             "replayed or an Athena table over an S3 copy",
         ),

@@ -263,7 +263,7 @@ class Model:
         if writes:
             items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
         if folder == AUDIT_TRAIL.folder:
-            items = [replace(item, part="audit_trail") for item in items]
+            items = [replace(item, part=AUDIT_TRAIL.name) for item in items]
         if folder == QUOTE_TO_CASH.folder:
             items += self.saga()
         return items

@@ -50,20 +50,45 @@ def sharing_synth_cache(state_dir: Path, cache: Path) -> Path:
 
 
 # Tests that share a machine-wide resource run on one worker when the suite runs in parallel
-# (make test: pytest-xdist with --dist loadgroup); everything else is spread test by test.
-# Integration tests share the Tryton cache home's server and databases; e2e tests the session's
-# local stack and one synth of its template; infra tests one synth of each stage.
-# The SaaS e2e stacks are one group per stack (a module-scoped fixture per combination), so
-# different stacks may run on different workers.
+# (make test: pytest-xdist); everything else is spread test by test. Integration tests share the
+# Tryton cache home's server and databases, e2e tests the session's local stack, infra tests one
+# synth of each stage; each SaaS e2e stack (a module-scoped fixture per combination) is a group
+# of its own, so different stacks may run on different workers.
 _WORKER_GROUPS = {"integration": "tryton-home", "e2e": "local-stack", "infra": "cdk-synth"}
 _STACK_PER_PARAMETER = {"tests/e2e/test_saas_systems.py"}
+# The e2e modules on the session's stack, in two halves of about equal length: a worker running
+# a half starts a session stack of its own, so the halves may run side by side.
+_OPERATOR_HALF = {
+    "test_operator_cli.py",
+    "test_operator_session.py",
+    "test_vendor_webhooks.py",
+    "test_bad_input.py",
+    "test_cli.py",
+    "test_replay_cli.py",
+    "test_ingress_contract.py",
+}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.path.relative_to(REPO_ROOT)
-        group = _WORKER_GROUPS.get(path.parts[1])
-        if path.as_posix() in _STACK_PER_PARAMETER:
-            group = f"stack-{item.callspec.id}" if isinstance(item, pytest.Function) else group
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+def worker_group(nodeid: str) -> str | None:
+    """The group whose tests must share a worker, or None for a test that may run anywhere."""
+    path, _, test = nodeid.partition("::")
+    if path in _STACK_PER_PARAMETER and test.endswith("]"):
+        return "stack-" + test[test.index("[") + 1 : -1]
+    parts = path.split("/")
+    group = _WORKER_GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+    if group == "local-stack":
+        return f"{group}-{'operators' if parts[-1] in _OPERATOR_HALF else 'flows'}"
+    return group
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    # xdist's own `--dist loadgroup` reads xdist_group marks into node ids, which pytest 9 no
+    # longer lets a plugin rewrite; its scope scheduler, given our groups as scopes, does the same.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedResourceScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid) or nodeid
+
+    return SharedResourceScheduling(config, log)

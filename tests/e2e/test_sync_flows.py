@@ -412,8 +412,13 @@ def test_staffing_and_contract_changes_reach_the_erp_and_one_needing_approval_is
             "milestones": [past],
         },
     )
-    terms = view.wait_for(lambda: tryton.erp.get_contract_terms(deal.project_ref), timeout=60, interval=0.5)
-    assert terms is not None and terms.billing_owner == "Dana Whitfield"
+    # Quote-to-cash set the deal's own first terms (its billing owner): wait for the PSA's.
+    terms = view.wait_for(
+        lambda: (t := tryton.erp.get_contract_terms(deal.project_ref)) and t.billing_owner == "Dana Whitfield" and t,
+        timeout=60,
+        interval=0.5,
+    )
+    assert terms and terms.contract_type.value == "milestone" and terms.billing_owner == "Dana Whitfield"
     # The two changes may be applied by different batches: wait for the forecast as well.
     forecast = view.wait_for(
         lambda: [

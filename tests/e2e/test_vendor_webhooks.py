@@ -116,21 +116,37 @@ def test_a_xero_invoice_event_is_one_change_notice_for_enrichment(quiet_bus: Loc
 
 
 @pytest.mark.parametrize("vendor", ["quickbooks", "quickbooks-cloudevents"])
-def test_thin_vendor_deliveries_are_acknowledged_and_recorded_once(
+def test_a_quickbooks_payment_is_one_change_notice_for_enrichment_in_either_payload(
     vendor: str, quiet_bus: LocalView, http: httpx.Client
 ) -> None:
     if vendor == "quickbooks":
-        sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_legacy())
+        body = senders.quickbooks_legacy(("Payment", "7001", "Create"))
     else:
-        sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_cloudevents())
+        body = senders.quickbooks_cloudevents("qbo.payment.created.v1")
+    sent = senders.quickbooks("quickbooks", CREDENTIALS.quickbooks_token, body)
 
     first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
 
     assert first.status_code in (200, 202), first.text
     assert (again.status_code, again.content) == (first.status_code, first.content)
-    delivery_id = first.json()["delivery_id"]
-    record = quiet_bus.audit.unprocessed_delivery(sent.source, delivery_id)
-    assert record is not None and record.reasons == ["needs_enrichment"]
+    on_bus = quiet_bus.wait_for(quiet_bus.drain_tap, timeout=10) + settle(quiet_bus)
+    assert [(e["detail-type"], e["detail"]["data"]["record_type"]) for e in on_bus] == [("ChangeNotified", "payment")]
+
+
+def test_a_quickbooks_customer_change_is_acknowledged_and_recorded_once(
+    quiet_bus: LocalView, http: httpx.Client
+) -> None:
+    # Customers are the CRM's accounts: QuickBooks announcing one makes no event.
+    sent = senders.quickbooks(
+        "quickbooks", CREDENTIALS.quickbooks_token, senders.quickbooks_legacy(("Customer", "42", "Update"))
+    )
+
+    first, again = send(http, quiet_bus, sent), send(http, quiet_bus, sent)
+
+    assert first.status_code in (200, 202), first.text
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    record = quiet_bus.audit.unprocessed_delivery(sent.source, first.json()["delivery_id"])
+    assert record is not None and record.reasons == ["not_system_of_record"]
     assert settle(quiet_bus) == []
 
 

@@ -24,8 +24,9 @@ VENDORS = (
 )
 VENDOR_PACKAGES = (*(f"concord.connectors.{vendor}" for vendor in VENDORS), "concord.local.sandboxes")
 # Modules allowed to know vendors: the connectors themselves, the webhook ingress's vendor
-# schemes, and the local stack (which plays the vendors); the CLI reaches them only through it.
-MAY_IMPORT_VENDORS = ("connectors", "local", "ingress")
+# schemes, the local stack (which plays the vendors; the CLI reaches them only through it), and
+# the mapping renderers (each renders what its connector's own mappers build).
+MAY_IMPORT_VENDORS = ("connectors", "local", "ingress", "mappings")
 # Sync logic, the AWS adapters and the operator CLI work the same whatever the vendors.
 VENDOR_NEUTRAL = ("sync", "aws", "cli", "operator")
 # Packages the layer bundler leaves out (infra/concord_infra/constructs/functions.py): they run

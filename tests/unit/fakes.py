@@ -359,6 +359,14 @@ class FakeXref:
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None:
         self.links.setdefault((object_type, canonical_id), {})[system] = record_id
 
+    def link_many(self, object_type: str, links: Sequence[tuple[str, str, str, str]]) -> None:
+        for link in links:
+            self.link(object_type, *link)
+
+    def linked_records(self, object_type: str, canonical_ids: Sequence[str], system: str) -> dict[str, str]:
+        found = {ref: self.links.get((object_type, ref), {}).get(system) for ref in canonical_ids}
+        return {ref: record_id for ref, record_id in found.items() if record_id is not None}
+
     def records_of(self, object_type: str, canonical_id: str) -> dict[str, str]:
         return dict(self.links.get((object_type, canonical_id), {}))
 
@@ -383,6 +391,10 @@ class FakeXref:
 
     def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
         self.changes.setdefault((object_type, canonical_id), []).append(entry)
+
+    def record_changes(self, object_type: str, changes: Sequence[tuple[str, LineageEntry]]) -> None:
+        for canonical_id, entry in changes:
+            self.record_change(object_type, canonical_id, entry)
 
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         return list(self.changes.get((object_type, canonical_id), []))

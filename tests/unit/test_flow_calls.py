@@ -11,11 +11,12 @@ import pytest
 from benchmarks import _floors
 from concord import catalog
 from concord.domain import FinancialStatus
-from concord.errors import DraftClosed, TransientError
+from concord.errors import DraftClosed, PrerequisiteMissing, TransientError
 from concord.events import Envelope
 from concord.events.types import System
 from concord.sync import billing, financials
 from concord.sync.customer_master import sync_customers
+from concord.sync.ids import canonical_id
 from concord.sync.project_terms import apply_terms_batch
 from concord.sync.systems import Systems
 
@@ -58,6 +59,21 @@ def test_two_hundred_approvals_cost_one_draft_lookup_and_two_batched_writes(syst
     # redelivered: answered from the registry, no ERP call
     billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), systems)
     assert calls(systems.erp) == {"open_invoice_draft": 1, "add_invoice_lines": 2}
+
+
+def test_a_batch_of_approvals_costs_the_registry_batched_calls_not_some_per_line(systems: Systems) -> None:
+    xref = Counting(systems.xref)
+    counted = Systems(**{**vars(systems), "xref": xref})  # type: ignore[arg-type]
+    outcomes = billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), counted)
+    assert all(outcome.billed for outcome in outcomes.values())  # type: ignore[union-attr]
+    per_batch = {"linked_records": 1, "link_many": 2, "record_changes": 2}  # the last two: per ERP call
+    assert {name: xref.calls[name] for name in per_batch} == per_batch
+    assert xref.calls["link"] == 1 and xref.calls["record_change"] == 1  # the draft invoice's, once
+    entry = canonical_id("time_entry", System.PSA, "7")
+    assert systems.xref.records_of("time_entry", entry).keys() == {"psa", "erp"}
+    assert [e.action for e in systems.xref.lineage("time_entry", entry)] == [
+        f"billed on invoice {outcomes['m7'].invoice_id}"
+    ]  # type: ignore[union-attr]
 
 
 def test_lines_for_a_draft_posted_meanwhile_go_at_once_to_the_draft_opened_then(systems: Systems) -> None:
@@ -109,6 +125,47 @@ def test_a_batch_of_payments_writes_each_system_once_and_only_when_the_status_ch
         FinancialStatus.PAID,
     ]
     assert calls(systems.crm) == {"set_financial_statuses": 2}
+
+
+def test_a_batch_of_payments_of_one_invoice_costs_the_registry_a_handful_of_calls_not_some_per_record(
+    systems: Systems,
+) -> None:
+    _posted_invoice(systems)
+    xref = Counting(systems.xref)
+    counted = Systems(**{**vars(systems), "xref": xref})  # type: ignore[arg-type]
+    payments = [flows.paid(f"p{k}", "1", str(1124 - k)) for k in range(100)]
+    outcomes = financials.propagate_batch(batch(payments), counted, TODAY)
+
+    assert all(o.applied for o in outcomes.values())  # type: ignore[union-attr]
+    # the invoice's project once, its state once, its 100 payments' lineage in one call; then the
+    # project's status: its invoices, its records, what each system shows, and each write's mark
+    assert dict(xref.calls) == {
+        "related": 1,
+        "update_invoice_state": 1,
+        "record_changes": 1,
+        "invoice_states": 1,
+        "records_of": 1,
+        "applied_value": 2,
+        "set_applied_value": 2,
+        "record_change": 2,
+    }
+    assert len(systems.xref.lineage("project", flows.PROJECT_REF)) >= 100
+    [state] = systems.xref.invoice_states(flows.PROJECT_REF)
+    assert len(state.payments) == 100 and state.amount_due.amount == Decimal("1025")
+
+
+def test_a_payment_before_its_posting_fails_alone_in_its_invoices_batch(systems: Systems) -> None:
+    flows.billed_invoice(systems)
+    posted = flows.posted(total="1125", at=NOW + dt.timedelta(minutes=1))
+    early = flows.paid("early", "100", "1025")  # at NOW: before the posting
+    later = flows.paid("later", "100", "925").model_copy(update={"occurred_at": NOW + dt.timedelta(minutes=2)})
+    records = [("m2", later), ("m0", early), ("m1", posted)]
+    outcomes = financials.propagate_batch(records, systems, TODAY)
+
+    assert isinstance(outcomes["m0"], PrerequisiteMissing)
+    assert outcomes["m2"].status is FinancialStatus.PARTIALLY_PAID  # type: ignore[union-attr]
+    [state] = systems.xref.invoice_states(flows.PROJECT_REF)
+    assert state.payments == {"later"} and state.amount_due.amount == Decimal("925")
 
 
 def test_a_status_write_that_fails_fails_its_records_alone_and_the_retry_writes_only_that_system(

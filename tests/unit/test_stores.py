@@ -423,6 +423,44 @@ def test_registry_lineage_relations_and_versions_round_trip(dynamodb: Any) -> No
     assert registry.applied_version("customer", "customer-1") == at(1)
 
 
+def test_lineage_of_a_batch_is_written_25_entries_a_call(dynamodb: Any, no_scans: list[str]) -> None:
+    registry = Registry(dynamodb, XREF)
+    entries = [
+        LineageEntry(
+            at=at(k), system="erp", record_id="9", event_id=f"e-{k}", event_type="PaymentReceived", action="paid"
+        )
+        for k in range(60)
+    ]
+    registry.record_changes("project", [("project-1", entry) for entry in entries])
+
+    assert no_scans == ["BatchWriteItem"] * 3
+    assert registry.lineage("project", "project-1") == entries
+
+
+def test_links_of_a_batch_are_written_reverse_first_25_items_a_call_and_read_100_a_call(
+    dynamodb: Any, no_scans: list[str]
+) -> None:
+    registry = Registry(dynamodb, XREF)
+    links = [(f"time-{k}", system, f"{system}-{k}", f"e-{k}") for k in range(60) for system in ("psa", "erp")]
+    kinds: list[set[str]] = []  # the sort keys each call wrote: reverse look-ups are "CANON"
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.BatchWriteItem",
+        lambda params, **_: kinds.append(
+            {r["PutRequest"]["Item"]["sk"]["S"][:4] for r in params["RequestItems"][XREF]}
+        ),
+    )
+    registry.link_many("time_entry", links)
+    assert kinds == [{"CANO"}] * 5 + [{"SYS#"}] * 5
+    assert no_scans == ["BatchWriteItem"] * 10  # 120 links: 5 calls of reverse look-ups, then 5 of links
+
+    no_scans.clear()
+    found = registry.linked_records("time_entry", [f"time-{k}" for k in range(0, 120, 2)], "erp")
+    assert found == {f"time-{k}": f"erp-{k}" for k in range(0, 60, 2)}
+    assert no_scans == ["BatchGetItem"]
+    assert registry.canonical_of("psa", "time_entry", "psa-7") == "time-7"
+    assert registry.records_of("time_entry", "time-7") == {"erp": "erp-7", "psa": "psa-7"}
+
+
 def test_checkpoints_round_trip(dynamodb: Any) -> None:
     checkpoints = Checkpoints(dynamodb, CHECKPOINTS)
     assert checkpoints.load("psa:time_entry") is None

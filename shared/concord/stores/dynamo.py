@@ -15,6 +15,7 @@ _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 # BatchGetItem reads at most this many keys per call.
 BATCH_GET_MAX_KEYS = 100
+BATCH_WRITE_MAX_ITEMS = 25
 
 
 def typed(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,6 +138,16 @@ class Table:
                 found.extend(plain(item) for item in response["Responses"].get(self.name, []))
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+    def batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write the items, 25 a BatchWriteItem call (not atomic: each item is a put of its
+        own), unprocessed items sent again."""
+        # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+        for start in range(0, len(items), BATCH_WRITE_MAX_ITEMS):
+            chunk = items[start : start + BATCH_WRITE_MAX_ITEMS]
+            request = {self.name: [{"PutRequest": {"Item": typed(item)}} for item in chunk]}
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     def transact_put(self, items: Sequence[Mapping[str, Any]], *, first_if_absent: bool = False) -> bool:
         """Write all items or none; with `first_if_absent`, only if the first item's key is new

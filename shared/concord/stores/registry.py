@@ -13,7 +13,8 @@ Items (string keys `pk` / `sk`), all under the canonical entity unless said othe
                                             (a status, a snapshot), so it writes only what changed
   CANON#project#<id> / INVOICE#<erp id>     the invoice's financial state (JSON) and its version:
                                             writes are conditional on it
-A link writes both directions in one transaction, so they never disagree.
+A link writes both directions in one transaction, so they never disagree; `link_many` (a batch's
+links) writes every reverse look-up before any link instead, in batched writes.
 
 Index `by_object_type` (GSI, sparse: only SYS# items): object_type → canonical_id, keys only:
 every entity of a type linked to at least one system, for reconciliation runs, without a scan.
@@ -22,6 +23,7 @@ every entity of a type linked to at least one system, for reconciliation runs, w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,9 @@ INVOICE_WRITE_ATTEMPTS = 8
 SYSTEM_PREFIX, RELATION_PREFIX, LINEAGE_PREFIX, INVOICE_PREFIX = "SYS#", "REL#", "LINEAGE#", "INVOICE#"
 APPLIED_PREFIX = "APPLIED#"
 VERSION = "VERSION"
+TRANSACTION_MAX_ITEMS = (
+    100  # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+)
 
 
 @dataclass(frozen=True)
@@ -93,20 +98,24 @@ class Registry:
     # -- links ---------------------------------------------------------------------------
 
     def link(self, object_type: str, canonical_id: str, system: str, record_id: str, event_id: str) -> None:
-        entity, record = CanonKey(object_type, canonical_id), RecordKey(system, object_type, record_id)
-        link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
-        self._table.transact_put(
-            [
-                {
-                    "pk": entity.pk,
-                    "sk": SYSTEM_PREFIX + system,
-                    **link.model_dump(mode="json", exclude={"system"}),
-                    "object_type": object_type,
-                    "canonical_id": canonical_id,
-                },
-                {"pk": record.pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
-            ]
-        )
+        self._table.transact_put(list(_link_items(object_type, canonical_id, system, record_id, event_id)))
+
+    def link_many(self, object_type: str, links: Sequence[tuple[str, str, str, str]]) -> None:
+        """link() each (canonical id, system, record id, event id) in batched writes, 25 items a
+        call, without a transaction: the reverse look-ups first, then the links, so a link is
+        never stored without its reverse (a crash in between leaves reverse items that the
+        retry writes again, and no reader goes from an entity to a record through them)."""
+        items = [_link_items(object_type, *link) for link in links]
+        self._table.batch_put([reverse for _, reverse in items])
+        self._table.batch_put([forward for forward, _ in items])
+
+    def linked_records(self, object_type: str, canonical_ids: Sequence[str], system: str) -> dict[str, str]:
+        """The record of each entity in `system`, by canonical id (those linked there), 100 a
+        call (BatchGetItem)."""
+        keys = [
+            {"pk": CanonKey(object_type, ref).pk, "sk": SYSTEM_PREFIX + system} for ref in dict.fromkeys(canonical_ids)
+        ]
+        return {CanonKey.parse(i["pk"]).canonical_id: str(i["record_id"]) for i in self._table.batch_get(keys)}
 
     def links_of(self, object_type: str, canonical_id: str) -> list[Link]:
         """Each system's record of the entity, by system."""
@@ -139,13 +148,11 @@ class Registry:
 
     def record_change(self, object_type: str, canonical_id: str, entry: LineageEntry) -> None:
         """Append to the entity's lineage; the same event and action twice is one entry."""
-        self._table.put(
-            {
-                "pk": CanonKey(object_type, canonical_id).pk,
-                "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
-                **entry.model_dump(mode="json"),
-            }
-        )
+        self._table.put(_lineage_item(CanonKey(object_type, canonical_id), entry))
+
+    def record_changes(self, object_type: str, changes: Sequence[tuple[str, LineageEntry]]) -> None:
+        """record_change of each (canonical id, entry), 25 a call (BatchWriteItem)."""
+        self._table.batch_put([_lineage_item(CanonKey(object_type, ref), entry) for ref, entry in changes])
 
     def lineage(self, object_type: str, canonical_id: str) -> list[LineageEntry]:
         """What the flows did to the entity's records, oldest first."""
@@ -214,6 +221,31 @@ class Registry:
     def invoice_states(self, project_ref: str) -> list[InvoiceState]:
         items = self._table.query_prefix(CanonKey("project", project_ref).pk, INVOICE_PREFIX)
         return [InvoiceState.model_validate_json(i["state"]) for i in items]
+
+
+def _link_items(
+    object_type: str, canonical_id: str, system: str, record_id: str, event_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The link under the entity and its reverse look-up item."""
+    link = Link(system=system, record_id=record_id, linked_by=event_id, linked_at=utc_now())
+    return (
+        {
+            "pk": CanonKey(object_type, canonical_id).pk,
+            "sk": SYSTEM_PREFIX + system,
+            **link.model_dump(mode="json", exclude={"system"}),
+            "object_type": object_type,
+            "canonical_id": canonical_id,
+        },
+        {"pk": RecordKey(system, object_type, record_id).pk, "sk": RecordKey.SK, "canonical_id": canonical_id},
+    )
+
+
+def _lineage_item(entity: CanonKey, entry: LineageEntry) -> dict[str, Any]:
+    return {
+        "pk": entity.pk,
+        "sk": f"{LINEAGE_PREFIX}{entry.event_id}#{entry.system}#{entry.action}",
+        **entry.model_dump(mode="json"),
+    }
 
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:

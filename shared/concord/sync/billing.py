@@ -30,7 +30,7 @@ from ..events.envelope import ExpenseApprovedEvent, TimeApprovedEvent
 from ..events.payloads import TimeApproved
 from ..events.types import System
 from .ids import canonical_id
-from .lineage import record_lineage
+from .lineage import lineage_entry, record_lineage
 from .links import erp_customer_of, project_of_psa
 from .rules import LegalEntityRules
 from .systems import Systems
@@ -125,19 +125,37 @@ def invoice_line(event: BillableEvent, rules: LegalEntityRules) -> InvoiceLine:
 def bill(records: Sequence[tuple[Hashable, Envelope]], systems: Systems) -> dict[Hashable, Billed | Exception]:
     """Bill a batch; the outcome of each record by its key (an Exception for those that failed)."""
     outcomes: dict[Hashable, Billed | Exception] = {}
-    groups: dict[tuple[str, str, str], list[_Line]] = defaultdict(list)
-    projects: dict[str, tuple[str, str]] = {}  # PSA project id -> (project ref, ERP customer): once a batch
+    billable: list[tuple[Hashable, BillableEvent]] = []
     for key, event in records:
+        if not isinstance(event, BillableEvent):
+            outcomes[key] = ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
+            continue
         try:
-            planned = _plan(key, event, systems, projects)
+            # An unknown legal entity or cost centre is parked with its reason, billable or not.
+            erp_cost_centre(event, systems.rules_for(event.legal_entity))
         except Exception as error:  # noqa: BLE001 - each record's failure is reported on its own
             outcomes[key] = error
             continue
-        if isinstance(planned, Billed):
-            outcomes[key] = planned
+        if event.data.billable:
+            billable.append((key, event))
         else:
-            customer_id, line = planned
-            groups[(customer_id, line.project_ref, systems.rules_for(event.legal_entity).billing_currency)].append(line)
+            outcomes[key] = Billed(billed=False, detail="not billable: nothing to invoice")
+    try:
+        billed = _billed_before([event for _, event in billable], systems)
+    except Exception as error:  # noqa: BLE001 - the registry is what every line needs
+        return outcomes | dict.fromkeys((key for key, _ in billable), error)
+    groups: dict[tuple[str, str, str], list[_Line]] = defaultdict(list)
+    projects: dict[str, tuple[str, str]] = {}  # PSA project id -> (project ref, ERP customer): once a batch
+    for key, event in billable:
+        if line_id := billed.get(source_ref(event)):
+            outcomes[key] = Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
+            continue
+        try:
+            customer_id, line = _plan(key, event, systems, projects)
+        except Exception as error:  # noqa: BLE001 - each record's failure is reported on its own
+            outcomes[key] = error
+            continue
+        groups[(customer_id, line.project_ref, systems.rules_for(event.legal_entity).billing_currency)].append(line)
     for (customer_id, project_ref, currency), lines in groups.items():
         outcomes.update(_bill_group(systems, customer_id, project_ref, currency, lines))
     return outcomes
@@ -166,22 +184,26 @@ def _bill_group(
     return outcomes
 
 
+def _billed_before(events: Sequence[BillableEvent], systems: Systems) -> dict[tuple[str, str], str]:
+    """The ERP line of each source record billed before (a redelivery, push + poll, a replay),
+    by (object type, PSA id): known from the registry in batched reads, without asking the ERP,
+    which may be down; the ERP's own check by line id stays the guarantee for a crash in between."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        object_type, psa_id = source_ref(event)
+        by_type[object_type].append(psa_id)
+    billed: dict[tuple[str, str], str] = {}
+    for object_type, psa_ids in by_type.items():
+        refs = {canonical_id(object_type, System.PSA, psa_id): psa_id for psa_id in psa_ids}
+        for ref, line_id in systems.xref.linked_records(object_type, list(refs), System.ERP).items():
+            billed[(object_type, refs[ref])] = line_id
+    return billed
+
+
 def _plan(
-    key: Hashable, event: Envelope, systems: Systems, projects: dict[str, tuple[str, str]]
-) -> Billed | tuple[str, _Line]:
-    if not isinstance(event, BillableEvent):
-        raise ValidationFailed(f"billing takes TimeApproved or ExpenseApproved, not {event.type}")
-    # An unknown legal entity or cost centre is parked with its reason, billable or not.
-    rules = systems.rules_for(event.legal_entity)
-    erp_cost_centre(event, rules)
-    if not event.data.billable:
-        return Billed(billed=False, detail="not billable: nothing to invoice")
-    # Billed before (a redelivery, push + poll, a replay): known without asking the ERP, which
-    # may be down; the ERP's own check by line id stays the guarantee for a crash in between.
-    object_type, psa_id = source_ref(event)
-    if line_id := systems.xref.records_of(object_type, canonical_id(object_type, System.PSA, psa_id)).get(System.ERP):
-        return Billed(billed=True, detail=f"already billed: ERP line {line_id}", line_id=line_id)
-    line = invoice_line(event, rules)
+    key: Hashable, event: BillableEvent, systems: Systems, projects: dict[str, tuple[str, str]]
+) -> tuple[str, _Line]:
+    line = invoice_line(event, systems.rules_for(event.legal_entity))
     if event.data.project_id not in projects:
         project_ref = project_of_psa(systems, event.data.project_id)
         projects[event.data.project_id] = (project_ref, erp_customer_of(systems, project_ref))
@@ -201,18 +223,43 @@ def _add(systems: Systems, invoice_id: str, lines: list[_Line]) -> dict[Hashable
         return {**_add(systems, invoice_id, lines[:middle]), **_add(systems, invoice_id, lines[middle:])}
     except Exception as error:  # noqa: BLE001 - transient: every line of the call is retried
         return {line.key: error for line in lines}
-    outcomes: dict[Hashable, Billed | Exception] = {}
-    for line in lines:
-        line_id = line_ids[line.line.concord_ref or ""]
-        object_type, psa_id = source_ref(line.event)
-        ref = canonical_id(object_type, System.PSA, psa_id)
-        systems.xref.link(object_type, ref, System.PSA, psa_id, line.event.id)
-        systems.xref.link(object_type, ref, System.ERP, line_id, line.event.id)
-        record_lineage(systems, object_type, ref, line.event, System.ERP, line_id, f"billed on invoice {invoice_id}")
-        outcomes[line.key] = Billed(
-            billed=True, detail=f"line {line_id} on invoice {invoice_id}", invoice_id=invoice_id, line_id=line_id
+    try:
+        _record_billed(systems, invoice_id, lines, line_ids)
+    except Exception as error:  # noqa: BLE001 - retried: the ERP's check by line id answers then
+        return {line.key: error for line in lines}
+    return {
+        line.key: Billed(
+            billed=True,
+            detail=f"line {line_ids[line.line.concord_ref or '']} on invoice {invoice_id}",
+            invoice_id=invoice_id,
+            line_id=line_ids[line.line.concord_ref or ""],
         )
-    return outcomes
+        for line in lines
+    }
+
+
+def _record_billed(systems: Systems, invoice_id: str, lines: list[_Line], line_ids: dict[str, str]) -> None:
+    """Link each source record to its ERP line and note it in the record's lineage, in batched
+    registry writes by object type."""
+    by_type: dict[str, list[tuple[str, _Line, str]]] = defaultdict(list)
+    for line in lines:
+        object_type, psa_id = source_ref(line.event)
+        by_type[object_type].append((psa_id, line, line_ids[line.line.concord_ref or ""]))
+    for object_type, billed in by_type.items():
+        refs = [canonical_id(object_type, System.PSA, psa_id) for psa_id, _, _ in billed]
+        links = [
+            (ref, system, record_id, line.event.id)
+            for ref, (psa_id, line, line_id) in zip(refs, billed, strict=True)
+            for system, record_id in ((System.PSA, psa_id), (System.ERP, line_id))
+        ]
+        systems.xref.link_many(object_type, links)
+        systems.xref.record_changes(
+            object_type,
+            [
+                (ref, lineage_entry(line.event, System.ERP, line_id, f"billed on invoice {invoice_id}"))
+                for ref, (_, line, line_id) in zip(refs, billed, strict=True)
+            ],
+        )
 
 
 def _link_invoice(systems: Systems, invoice_id: str, project_ref: str, cause: Envelope) -> None:

@@ -28,10 +28,11 @@ from ..events import Envelope
 from ..events.envelope import InvoicePostedEvent, PaymentReceivedEvent
 from ..events.types import System
 from .ids import canonical_id
-from .lineage import record_lineage
+from .lineage import lineage_entry, record_lineage
 from .systems import Systems
 
 FLOW = catalog.FINANCIAL_STATUS.name
+type InvoiceEvent = InvoicePostedEvent | PaymentReceivedEvent
 
 
 class Propagated(BaseModel):
@@ -66,98 +67,113 @@ def propagate(event: Envelope, systems: Systems, today: dt.date) -> Propagated:
 def propagate_batch(
     records: Sequence[tuple[Hashable, Envelope]], systems: Systems, today: dt.date
 ) -> dict[Hashable, Propagated | Exception]:
-    """Record each posting and payment in the registry (in order of occurrence), then write
-    each touched project's status once, and only to a system whose status the registry says
-    differs: one CRM and one PSA call for the whole batch at most. A record whose status
-    write failed is retried alone; its invoice state is already recorded, so the retry only
-    writes the status."""
+    """Record the batch's postings and payments in the registry, each invoice's in order of
+    occurrence and in one conditional write (its project looked up once, its lineage written
+    in one batch), then write each touched project's status once, and only to a system whose
+    status the registry says differs: one CRM and one PSA call for the whole batch at most. A
+    record whose status write failed is retried alone; its invoice state is already recorded,
+    so the retry only writes the status."""
     outcomes: dict[Hashable, Propagated | Exception] = {}
+    by_invoice: dict[str, list[tuple[Hashable, InvoiceEvent]]] = defaultdict(list)
+    for key, event in sorted(records, key=lambda record: record[1].occurred_at):
+        if isinstance(event, (InvoicePostedEvent, PaymentReceivedEvent)):
+            by_invoice[event.data.invoice_id].append((key, event))
+        else:
+            outcomes[key] = ValidationFailed(
+                f"financial status takes InvoicePosted or PaymentReceived, not {event.type}"
+            )
     touched: dict[str, list[Envelope]] = defaultdict(list)
     keys: dict[str, list[Hashable]] = defaultdict(list)
-    for key, event in sorted(records, key=lambda record: record[1].occurred_at):
+    for invoice_id, events in by_invoice.items():
         try:
-            project_ref, invoice_id = _record(event, systems)
-        except Exception as error:  # noqa: BLE001 - each record's failure is reported on its own
-            outcomes[key] = error
+            project_ref = systems.xref.related("invoice", canonical_id("invoice", System.ERP, invoice_id), "project")
+            failed = _record_invoice(systems, project_ref, invoice_id, events) if project_ref else {}
+        except Exception as error:  # noqa: BLE001 - this invoice's records fail, the others go on
+            outcomes.update(dict.fromkeys((key for key, _ in events), error))
             continue
-        if project_ref is None:
-            outcomes[key] = Propagated(applied=False, detail=f"invoice {invoice_id} was not billed by Concord")
-            continue
-        touched[project_ref].append(event)
-        keys[project_ref].append(key)
+        for key, event in events:
+            if key in failed:
+                outcomes[key] = failed[key]
+            elif project_ref is None:
+                outcomes[key] = Propagated(applied=False, detail=f"invoice {invoice_id} was not billed by Concord")
+            else:
+                touched[project_ref].append(event)
+                keys[project_ref].append(key)
     for project_ref, outcome in _write_statuses(touched, systems, today, force=False).items():
         outcomes.update(dict.fromkeys(keys[project_ref], outcome))
     return outcomes
 
 
-def _record(event: Envelope, systems: Systems) -> tuple[str | None, str]:
-    """Record the posting or payment in its project's invoice states; (the project, None for an
-    invoice Concord did not bill; the invoice)."""
-    if not isinstance(event, (InvoicePostedEvent, PaymentReceivedEvent)):
-        raise ValidationFailed(f"financial status takes InvoicePosted or PaymentReceived, not {event.type}")
-    invoice_id = event.data.invoice_id
-    project_ref = systems.xref.related("invoice", canonical_id("invoice", System.ERP, invoice_id), "project")
-    if project_ref is None:
-        return None, invoice_id
-    if isinstance(event, InvoicePostedEvent):
-        _record_posting(event, systems, project_ref)
-    else:
-        _record_payment(event, systems, project_ref)
-    return project_ref, invoice_id
+def _record_invoice(
+    systems: Systems, project_ref: str, invoice_id: str, events: Sequence[tuple[Hashable, InvoiceEvent]]
+) -> dict[Hashable, Exception]:
+    """Apply an invoice's postings and payments, in order, to its state in one registry write,
+    and add to the project's lineage each that changed it; the records that failed, by key."""
+    changed_by: list[InvoiceEvent] = []
+    failed: dict[Hashable, Exception] = {}
+
+    # Re-applied whole to the newer state when another worker wrote this invoice meanwhile.
+    def apply_all(known: InvoiceState | None) -> InvoiceState | None:
+        changed_by.clear()
+        failed.clear()
+        state = known
+        for key, event in events:
+            try:
+                after = _posted(event, state) if isinstance(event, InvoicePostedEvent) else _paid(event, state)
+            except PrerequisiteMissing as error:
+                failed[key] = error
+                continue
+            if after is not None and after != state:
+                changed_by.append(event)
+                state = after
+        return state
+
+    systems.xref.update_invoice_state(project_ref, invoice_id, apply_all)
+    if changed_by:
+        systems.xref.record_changes(
+            "project", [(project_ref, lineage_entry(e, System.ERP, invoice_id, _action(e))) for e in changed_by]
+        )
+    return failed
 
 
-def _record_posting(event: InvoicePostedEvent, systems: Systems, project_ref: str) -> None:
+def _posted(event: InvoicePostedEvent, known: InvoiceState | None) -> InvoiceState:
     posted = event.data
-
-    def post(known: InvoiceState | None) -> InvoiceState:
-        return InvoiceState(
-            invoice_id=posted.invoice_id,
-            number=posted.number,
-            total=posted.total,
-            # A repeated InvoicePosted keeps what the payments since have left due.
-            amount_due=known.amount_due if known else posted.total,
-            due_on=posted.due_on,
-            payments=known.payments if known else frozenset(),
-        )
-
-    if systems.xref.update_invoice_state(project_ref, posted.invoice_id, post) is not None:
-        record_lineage(
-            systems, "project", project_ref, event, System.ERP, posted.invoice_id, f"invoice {posted.number} posted"
-        )
+    return InvoiceState(
+        invoice_id=posted.invoice_id,
+        number=posted.number,
+        total=posted.total,
+        # A repeated InvoicePosted keeps what the payments since have left due.
+        amount_due=known.amount_due if known else posted.total,
+        due_on=posted.due_on,
+        payments=known.payments if known else frozenset(),
+    )
 
 
-def _record_payment(event: PaymentReceivedEvent, systems: Systems, project_ref: str) -> None:
+def _paid(event: PaymentReceivedEvent, known: InvoiceState | None) -> InvoiceState | None:
     payment = event.data
-
-    # Re-applied to the newer state when another worker recorded a payment of this invoice meanwhile.
-    def pay(known: InvoiceState | None) -> InvoiceState | None:
-        if known is None:
-            raise PrerequisiteMissing(
-                f"payment {payment.payment_id} is for invoice {payment.invoice_id}, whose InvoicePosted "
-                "has not been applied yet"
-            )
-        if payment.payment_id in known.payments:
-            return None
-        # What is left to pay only goes down; taking the smaller value makes the order in which
-        # payments arrive irrelevant.
-        due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
-        return known.model_copy(
-            update={
-                "amount_due": known.amount_due.model_copy(update={"amount": due}),
-                "payments": known.payments | {payment.payment_id},
-            }
+    if known is None:
+        raise PrerequisiteMissing(
+            f"payment {payment.payment_id} is for invoice {payment.invoice_id}, whose InvoicePosted "
+            "has not been applied yet"
         )
+    if payment.payment_id in known.payments:
+        return None
+    # What is left to pay only goes down; taking the smaller value makes the order in which
+    # payments arrive irrelevant.
+    due = min(known.amount_due.amount, payment.invoice_amount_due.amount)
+    return known.model_copy(
+        update={
+            "amount_due": known.amount_due.model_copy(update={"amount": due}),
+            "payments": known.payments | {payment.payment_id},
+        }
+    )
 
-    if systems.xref.update_invoice_state(project_ref, payment.invoice_id, pay) is not None:
-        record_lineage(
-            systems,
-            "project",
-            project_ref,
-            event,
-            System.ERP,
-            payment.invoice_id,
-            f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}",
-        )
+
+def _action(event: InvoiceEvent) -> str:
+    if isinstance(event, InvoicePostedEvent):
+        return f"invoice {event.data.number} posted"
+    payment = event.data
+    return f"payment {payment.payment_id} of {payment.amount.amount} {payment.amount.currency}"
 
 
 def apply_status(event: Envelope, systems: Systems, project_ref: str, today: dt.date) -> Propagated:

@@ -286,5 +286,5 @@ def test_changes_since_unknown_record_type_is_a_validation_failure(crm: TrytonCr
         crm.start_cursor("invoice", dt.datetime.now(dt.UTC))
 
 
-def test_capabilities_declare_no_batch_operations(crm: TrytonCrm) -> None:
-    assert crm.capabilities == CrmCapabilities()
+def test_capabilities_declare_no_batch_operations_and_the_catalogue_and_contacts(crm: TrytonCrm) -> None:
+    assert crm.capabilities == CrmCapabilities(service_items=True, contacts=True)

@@ -71,6 +71,8 @@ def test_capabilities() -> None:
         contract_objects=True,
         billing_terms_per_customer=True,
         batch_limits=BatchLimits(invoice_lines=100),
+        service_items=True,
+        contacts=True,
     )
 
 

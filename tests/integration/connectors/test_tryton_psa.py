@@ -289,6 +289,7 @@ def test_approved_entries_hold_the_line_once_approved(psa: TrytonPsa) -> None:
         "hours": Decimal("7.50"),
         "billable": True,
         "approved_at": row["approved_at"].replace(tzinfo=dt.UTC),
+        "cost_centre": None,  # Tryton's timesheet lines name none
     }
     assert psa.approved_time(record.project_id) == [entry]
     assert psa.approved_entries("424242") == []
@@ -371,4 +372,6 @@ def test_billing_status_reads_back_and_the_budget_is_the_planned_revenue(psa: Tr
 
 
 def test_capabilities_say_the_clients_are_the_psas_own() -> None:
-    assert TrytonPsa.__new__(TrytonPsa).capabilities == PsaCapabilities(clients_are_crm_accounts=False)
+    assert TrytonPsa.__new__(TrytonPsa).capabilities == PsaCapabilities(
+        clients_are_crm_accounts=False, service_items=True, contacts=True
+    )

@@ -333,6 +333,7 @@ def test_approving_time_in_psa_pushes_time_approved(tryton_client: Connect, push
         "worked_on": dt.date.today().isoformat(),
         "hours": "7.25",
         "billable": True,
+        "cost_centre": None,  # Tryton's timesheet lines name none
     }
     approved_at = line["approved_at"].replace(tzinfo=dt.UTC)  # Tryton's naive UTC
     assert event.data.approved_at == approved_at == event.occurred_at

@@ -105,7 +105,7 @@ class TrytonCrm(TrytonPolled, TrytonCatalogue, TrytonContacts, CrmPort):
 
     def set_financial_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         """Record each deal's financial status on its opportunity, as an ir.note ("Concord
-        financial status: paid (set by Concord <time>)"), three calls per batch
+        financial status: paid (set by Concord <time>)"), one call per batch
         (status_notes). Tryton's opportunity has no such field, and its `comment` is read-only
         once it is converted or won (Tryton enforces field states on RPC writes), which is
         exactly when a financial status arrives. Idempotent: nothing is added when the newest

@@ -33,6 +33,7 @@ class Model:
     TEMPLATE = "product.template"
     UOM = "product.uom"
     NOTE = "ir.note"
+    STATUS_NOTES = "concord.status_notes"  # concord_sync: status notes for many records in one call
     MODEL_FIELD = "ir.model.field"
     # crm
     OPPORTUNITY = "sale.opportunity"

@@ -236,7 +236,7 @@ class TrytonPsa(TrytonPolled, TrytonCatalogue, TrytonContacts, PsaPort):
 
     def set_billing_statuses(self, statuses: Mapping[str, FinancialStatus]) -> dict[str, ConcordError]:
         """Record each project's billing status as an ir.note on it ("Concord billing status:
-        invoiced (set by Concord <time>)"), three calls per batch (status_notes):
+        invoiced (set by Concord <time>)"), one call per batch (status_notes):
         project.work has no billing-status field (project_invoice only computes
         invoiced/to-invoice amounts from its own invoicing, which Concord does in the ERP).
         Idempotent like TrytonCrm.set_financial_statuses."""

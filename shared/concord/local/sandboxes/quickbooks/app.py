@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,7 @@ class QboTenant(Tenant):
     replies: dict[str, Response] = field(default_factory=dict)  # requestid -> the first answer
     today: Callable[[], dt.date] = field(default=lambda: dt.datetime.now(dt.UTC).date())
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Callable[[], float] = time.monotonic  # what the apps' seconds are counted on
 
     def reset(self) -> None:
         super().reset()
@@ -77,7 +79,7 @@ class QboTenant(Tenant):
 
     def second_of(self, client_id: str) -> RequestBudget:
         """The per-second budget of one app in this realm."""
-        return self.app_seconds.setdefault(client_id, RequestBudget(self.per_second, 1.0))
+        return self.app_seconds.setdefault(client_id, RequestBudget(self.per_second, 1.0, self.clock))
 
     def seed_company(self) -> None:
         company = Company(self.store, self.today())
