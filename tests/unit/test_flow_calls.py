@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import _floors
 from concord import catalog
-from concord.domain import FinancialStatus
+from concord.domain import FinancialStatus, LineRefs
 from concord.errors import DraftClosed, PrerequisiteMissing, TransientError
 from concord.events import Envelope
 from concord.events.types import System
@@ -21,7 +21,7 @@ from concord.sync.project_terms import apply_terms_batch
 from concord.sync.systems import Systems
 
 from . import sync_world as flows
-from .fakes import Counting
+from .fakes import Counting, erp_capabilities
 
 NOW, TODAY = flows.NOW, flows.TODAY
 
@@ -59,6 +59,19 @@ def test_two_hundred_approvals_cost_one_draft_lookup_and_two_batched_writes(syst
     # redelivered: answered from the registry, no ERP call
     billing.bill(batch([flows.time_event(str(i)) for i in range(200)]), systems)
     assert calls(systems.erp) == {"open_invoice_draft": 1, "add_invoice_lines": 2}
+
+
+def test_one_approval_delivered_three_times_in_one_batch_is_billed_once(systems: Systems) -> None:
+    # Its push, its poll and its enrichment: three event ids, one time entry. An ERP that keeps no
+    # line refs cannot refuse the copies itself: the flow must.
+    systems.erp.inner.capabilities = erp_capabilities(line_refs=LineRefs.REGISTRY)  # type: ignore[attr-defined]
+    copies = [flows.time_event("7") for _ in range(3)]
+    assert len({event.id for event in copies}) == 3
+    outcomes = billing.bill(batch([flows.time_event("6"), *copies]), systems)
+
+    assert calls(systems.erp) == {"open_invoice_draft": 1, "add_invoice_lines": 1}
+    assert systems.erp.inner.line_calls == [2]  # type: ignore[attr-defined]  # one line per time entry
+    assert {outcomes[key].line_id for key in ("m1", "m2", "m3")} == {outcomes["m1"].line_id}  # type: ignore[union-attr]
 
 
 def test_a_batch_of_approvals_costs_the_registry_batched_calls_not_some_per_line(systems: Systems) -> None:

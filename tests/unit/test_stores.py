@@ -461,6 +461,15 @@ def test_links_of_a_batch_are_written_reverse_first_25_items_a_call_and_read_100
     assert registry.records_of("time_entry", "time-7") == {"erp": "erp-7", "psa": "psa-7"}
 
 
+def test_a_record_delivered_twice_in_a_batch_is_linked_once_not_refused(dynamodb: Any) -> None:
+    # BatchWriteItem refuses a request naming one key twice; a batch holding a record's push and
+    # its poll links it twice: the registry must write it once (else the retry bills it again).
+    registry = Registry(dynamodb, XREF)
+    link = [("time-7", "psa", "psa-7", "e-1"), ("time-7", "erp", "erp-7", "e-1")]
+    registry.link_many("time_entry", [*link, *link, *link])
+    assert registry.records_of("time_entry", "time-7") == {"erp": "erp-7", "psa": "psa-7"}
+
+
 def test_checkpoints_round_trip(dynamodb: Any) -> None:
     checkpoints = Checkpoints(dynamodb, CHECKPOINTS)
     assert checkpoints.load("psa:time_entry") is None

@@ -141,8 +141,10 @@ class Table:
 
     def batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Write the items, 25 a BatchWriteItem call (not atomic: each item is a put of its
-        own), unprocessed items sent again."""
+        own), unprocessed items sent again. Items of one key are written once, the last of them:
+        BatchWriteItem refuses a request naming a key twice (a record delivered twice in a batch)."""
         # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+        items = list({(item["pk"], item.get("sk")): item for item in items}.values())
         for start in range(0, len(items), BATCH_WRITE_MAX_ITEMS):
             chunk = items[start : start + BATCH_WRITE_MAX_ITEMS]
             request = {self.name: [{"PutRequest": {"Item": typed(item)}} for item in chunk]}
