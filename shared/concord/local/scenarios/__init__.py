@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+import httpx
+
 SystemId = int | str
+
+
+def raise_with_body(response: httpx.Response, what: str | None = None) -> httpx.Response:
+    """The response, unless the system refused it: then an HTTPStatusError naming the call (or
+    `what`) and the start of the system's answer, so a scripted user's failure says why."""
+    if response.is_error:
+        call = what or f"{response.request.method} {response.request.url.path}"
+        raise httpx.HTTPStatusError(
+            f"{call}: {response.status_code} {response.text[:500]}", request=response.request, response=response
+        )
+    return response
 
 
 class SalesRepRole(Protocol):

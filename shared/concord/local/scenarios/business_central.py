@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from ..vendors import BC_COMPANY_ID, BC_ENTRA_TENANT, BC_ENVIRONMENT, VendorSandboxes
+from . import raise_with_body
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 FINANCE_CLIENT_ID = "concord-bc-finance"  # the sandbox's finance app (sandboxes/business_central/app.py)
@@ -61,12 +62,7 @@ class CompanySession:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return dict(response.json()) if response.content else {}
 
     def close(self) -> None:

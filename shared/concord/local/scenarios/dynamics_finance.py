@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..vendors import FINANCE_CLIENT_ID, FINANCE_CLIENT_SECRET, VendorSandboxes
+from . import raise_with_body
 
 
 class EnvironmentSession:
@@ -59,12 +60,7 @@ class EnvironmentSession:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return response
 
     def close(self) -> None:

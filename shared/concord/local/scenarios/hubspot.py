@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..vendors import HUBSPOT_SANDBOX_TOKEN, VendorSandboxes
-from . import DealState
+from . import DealState, raise_with_body
 
 OBJECTS = "/crm/objects/2026-03"
 SERVICE_CODE = "CONSULT-HR"  # the item us-01 bills time with (cdk.json legal_entities.time_service_item)
@@ -50,30 +50,21 @@ class PortalSession:
             ],
         }
         response = self._http.post(f"/{object_type}", json=body)
-        _raise_with_body(response)
+        raise_with_body(response)
         return str(response.json()["id"])
 
     def update(self, object_type: str, object_id: str, properties: dict[str, Any]) -> None:
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/update-deal
-        _raise_with_body(self._http.patch(f"/{object_type}/{object_id}", json={"properties": properties}))
+        raise_with_body(self._http.patch(f"/{object_type}/{object_id}", json={"properties": properties}))
 
     def get(self, object_type: str, object_id: str, properties: list[str]) -> dict[str, Any]:
         # https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/deals/get-deal
         response = self._http.get(f"/{object_type}/{object_id}", params={"properties": ",".join(properties)})
-        _raise_with_body(response)
+        raise_with_body(response)
         return dict(response.json()["properties"])
 
     def close(self) -> None:
         self._http.close()
-
-
-def _raise_with_body(response: httpx.Response) -> None:
-    if response.is_error:
-        raise httpx.HTTPStatusError(
-            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}",
-            request=response.request,
-            response=response,
-        )
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..vendors import KANTATA_BILLING_STATUS_FIELD_ID, VendorSandboxes
+from . import raise_with_body
 
 API = "/api/v1"
 CONSULTANT_TOKEN = "concord-sandbox-consultant"  # the sandbox's consultant (sandboxes/kantata/app.py)
@@ -55,12 +56,7 @@ class AccountSession:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return dict(response.json())
 
     def close(self) -> None:

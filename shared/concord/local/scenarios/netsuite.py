@@ -18,6 +18,7 @@ import httpx
 import jwt
 
 from ..vendors import NETSUITE_CERTIFICATE_ID, NETSUITE_CLIENT_ID, VendorSandboxes, netsuite_demo_private_key
+from . import raise_with_body
 
 REST = "/services/rest"
 
@@ -78,12 +79,7 @@ class AccountSession:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return response
 
     def close(self) -> None:

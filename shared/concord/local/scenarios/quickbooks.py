@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..vendors import QBO_REALM_ID, VendorSandboxes
-from . import DraftInvoice
+from . import DraftInvoice, raise_with_body
 
 FINANCE_CLIENT_ID = "concord-qbo-finance"  # the sandbox's finance app (sandboxes/quickbooks/app.py)
 FINANCE_CLIENT_SECRET = "concord-qbo-finance-secret"  # a sandbox's well-known demo credential
@@ -133,12 +133,7 @@ class Finance:
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> dict[str, Any]:
         response = self._http.request(method, path, json=body, params=params)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return dict(response.json())
 
 

@@ -16,7 +16,7 @@ import httpx
 
 from ..sandboxes.kit import SandboxController
 from ..vendors import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, VendorSandboxes
-from . import DealState
+from . import DealState, raise_with_body
 
 API = "/services/data/v67.0"
 SERVICE_CODE = "CONSULT-HR"  # the item us-01 bills time with (cdk.json legal_entities.time_service_item)
@@ -45,17 +45,17 @@ class OrgSession:
     def create(self, sobject: str, fields: dict[str, Any]) -> str:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm
         response = self._http.post(f"{API}/sobjects/{sobject}", json=fields)
-        _raise_with_body(response)
+        raise_with_body(response)
         return str(response.json()["id"])
 
     def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
-        _raise_with_body(self._http.patch(f"{API}/sobjects/{sobject}/{record_id}", json=fields))
+        raise_with_body(self._http.patch(f"{API}/sobjects/{sobject}/{record_id}", json=fields))
 
     def get(self, sobject: str, record_id: str, fields: list[str]) -> dict[str, Any]:
         # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
         response = self._http.get(f"{API}/sobjects/{sobject}/{record_id}", params={"fields": ",".join(fields)})
-        _raise_with_body(response)
+        raise_with_body(response)
         return dict(response.json())
 
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ class OrgSession:
         response = self._http.get(f"{API}/query", params={"q": soql})
         rows: list[dict[str, Any]] = []
         while True:
-            _raise_with_body(response)
+            raise_with_body(response)
             page = response.json()
             rows += page["records"]
             if page.get("done", True):
@@ -73,15 +73,6 @@ class OrgSession:
 
     def close(self) -> None:
         self._http.close()
-
-
-def _raise_with_body(response: httpx.Response) -> None:
-    if response.is_error:
-        raise httpx.HTTPStatusError(
-            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}",
-            request=response.request,
-            response=response,
-        )
 
 
 def quoted(value: str) -> str:

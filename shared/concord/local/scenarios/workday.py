@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from ..vendors import WORKDAY_TENANT, VendorSandboxes
+from . import raise_with_body
 
 FINANCE_USER = f"Finance_Clerk@{WORKDAY_TENANT}"  # the sandbox's finance user (sandboxes/workday/app.py)
 FINANCE_PASSWORD = "concord-finance-password"  # a sandbox's well-known demo credential
@@ -44,12 +45,7 @@ class WorkdaySession:
             f"</wd:{operation}_Request></env:Body></env:Envelope>"
         )
         response = self._http.post("", content=envelope.encode(), headers={"Content-Type": "text/xml; charset=utf-8"})
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{operation}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, operation)
         found = ET.fromstring(response.content).find(f"env:Body/wd:{operation}_Response", NS)
         assert found is not None, response.text[:500]
         return found

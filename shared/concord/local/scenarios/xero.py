@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from ..vendors import XERO_ORGANISATION_ID, VendorSandboxes
+from . import raise_with_body
 
 FINANCE_CLIENT_ID = "concord-xero-finance"  # the sandbox's finance connection (sandboxes/xero/app.py)
 FINANCE_CLIENT_SECRET = "concord-xero-finance-secret"  # a sandbox's well-known demo credential
@@ -61,12 +62,7 @@ class Organisation:
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
-        if response.is_error:
-            raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}",
-                request=response.request,
-                response=response,
-            )
+        raise_with_body(response, f"{method} {path}")
         return dict(response.json()) if response.content else {}
 
     def close(self) -> None:
