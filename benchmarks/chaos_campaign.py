@@ -45,7 +45,7 @@ from concord.local.stack import STACK_NAME, LocalStack, aws_client
 from concord.local.state import StackState
 from concord.sync.ids import canonical_id
 
-from .chaos_ledger import Accountant, Approval, Deal, Injected
+from .chaos_ledger import Accountant, Approval, Deal, Injected, Ledger
 from .chaos_redrive import redrive_campaign
 from .chaos_webhooks import WebhookSender
 
@@ -107,6 +107,7 @@ class Campaign:
         self.timeline: list[tuple[float, str]] = []
         self._stop_faults = threading.Event()
         self._started = time.monotonic()
+        self._last_poll = self._started  # the campaign's last change capture run
 
     def _mark(self, what: str) -> None:
         self.timeline.append((round(time.monotonic() - self._started, 1), what))
@@ -273,30 +274,34 @@ class Campaign:
             self._mark(f"change_capture failed (systems faulted): {str(error)[:160]}")
             return {"watches": []}
 
+    def poll_for_missing(self, ledger: Ledger) -> None:
+        """Deals without a saga and approvals not billed may have lost their push (the runtime
+        was dead when the system sent it): the scheduled change capture finds them. The e2e
+        stack's schedules are disabled, so the campaign plays the rule, every 10 s at most."""
+        in_flight = ledger.details.get("in_flight", [])
+        no_saga = [d for d in in_flight if d.get("kind") == "deal" and not d["executions"]]
+        unbilled = [d for d in in_flight if d.get("kind") == "approval"]
+        now = time.monotonic()
+        if not (no_saga or unbilled) or now - self._last_poll <= 10:
+            return
+        watches = self.poll_changes().get("watches", [])
+        self._mark(
+            f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: change_capture ran, "
+            f"{sum(w.get('events', 0) for w in watches)} event(s) announced"
+        )
+        self._last_poll = now
+
     def settle(self, timeout: float) -> None:
         """Wait until every injected event has an outcome (or timeout)."""
         started = time.monotonic()
-        last_poll = last_log = started
+        self._last_poll = last_log = started
         while time.monotonic() < started + timeout:
             ledger = self.accountant.ledger(self.injected)
             pending = ledger.in_flight + ledger.lost + ledger.unreported
             if pending == 0:
                 return
+            self.poll_for_missing(ledger)
             now = time.monotonic()
-            no_saga = [
-                d["opportunity"]
-                for d in ledger.details.get("in_flight", [])
-                if d.get("kind") == "deal" and not d["executions"]
-            ]
-            unbilled = [d for d in ledger.details.get("in_flight", []) if d.get("kind") == "approval"]
-            if (no_saga or unbilled) and now - last_poll > 10:
-                watches = self.poll_changes().get("watches", [])
-                self._mark(
-                    f"{len(no_saga)} deal(s) without a saga, {len(unbilled)} approval(s) not billed: "
-                    "change_capture ran, "
-                    f"{sum(w.get('events', 0) for w in watches)} event(s) announced"
-                )
-                last_poll = now
             if now - last_log > 15:
                 self._mark("settling: " + ", ".join(f"{k} {v}" for k, v in ledger.counts().items() if v))
                 last_log = now
@@ -347,6 +352,7 @@ class Campaign:
             after = self.accountant.ledger(self.injected, after_redrive=time.monotonic() > deadline)
             if after.in_flight + after.parked + after.unreported + after.lost == 0 or time.monotonic() > deadline:
                 break
+            self.poll_for_missing(after)
             if after.parked and not after.in_flight:
                 if len(redrive.get("again", [])) >= self.config.extra_redrives:
                     break

@@ -196,8 +196,16 @@ class Accountant:
         # approvals: one ERP invoice line per approved time entry; or its TimeApproved parked with a reason
         billed = self._billed_lines(injected.approvals) if injected.approvals else Counter()
         parked_time = {v["time_entry_id"]: v for v in dlq.values() if v["queue"] == BILLING_DLQ}
+        # whether its TimeApproved ever reached the bus: tells a lost push from a lost billing
+        time_approved = self.view.audit_events_of_type("TimeApproved")
+        announced = Counter(str(item.data.get("time_entry_id")) for item in time_approved)
         for approval in injected.approvals:
-            base = {"kind": "approval", "time_entry": approval.time_entry_id, "lines": billed[approval.time_entry_id]}
+            base = {
+                "kind": "approval",
+                "time_entry": approval.time_entry_id,
+                "lines": billed[approval.time_entry_id],
+                "announced": announced[approval.time_entry_id],
+            }
             if billed[approval.time_entry_id] > 1:
                 ledger.note("duplicated", **base)
             elif billed[approval.time_entry_id] == 1:
