@@ -10,11 +10,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
-# uv installs the venvs: the same resolution as pip (PyPI, pyproject.toml's ranges), downloads in
-# parallel and no bytecode compiled ahead for every module of every package (Python compiles what
-# is imported): seconds on a fresh machine, where pip took a minute and a half.
+# uv installs the venvs: the same resolution as pip (PyPI, pyproject.toml's ranges), downloads and
+# bytecode compiled in parallel: 30 s on a fresh 2-core machine, where pip took 85 s. (Without the
+# bytecode it takes 4 s, but the test run then compiles as it imports, in every process at once:
+# 90 s more of it on a fresh clone.)
 UV := uv>=0.13,<0.14
-UV_PIP := $(BIN)/uv pip install --quiet
+UV_PIP := $(BIN)/uv pip install --quiet --compile-bytecode
 # checkov has pins of its own that conflict with the dev tools: it gets its own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat infra/checkov-requirements.txt | cksum | cut -d' ' -f1)
