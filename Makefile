@@ -25,22 +25,18 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: demo test suite unit golden lint types install up status down synth diff deploy schemas bench chaos clean
+.PHONY: demo test unit golden lint types install up status down synth diff deploy schemas bench chaos clean
 
 demo: install  ## Run Concord's main job on the local stack (starts it if needed); SYSTEMS=crm=salesforce,psa=certinia picks vendors
 	$(BIN)/concord demo $(if $(SYSTEMS),--systems $(SYSTEMS))
 
 # Tests run on up to PYTEST_WORKERS cores (pytest-xdist); tests/conftest.py keeps the ones sharing a
 # server on one worker. PYTEST_WORKERS=0 runs them in this process. (A worker more than the cores
-# made a fresh 2-core run slower: 1,477 s of CPU against 1,209.)
+# made a fresh 2-core run slower: 1,477 s of CPU against 1,209; so did mypy beside the suite.)
 PYTEST_WORKERS ?= 4
 PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n auto --maxprocesses $(PYTEST_WORKERS))
 
-# mypy (one core, a minute on a fresh clone: aws-cdk-lib's types) runs beside the suite, not before it.
-test: install $(CHECKOV_STAMP) lint  ## The gates and the whole test suite
-	@$(MAKE) --no-print-directory -j2 types suite
-
-suite: $(STAMP)
+test: install $(CHECKOV_STAMP) lint types  ## The gates, then the whole test suite
 	$(BIN)/python -m pytest $(PARALLEL)
 
 unit: $(STAMP)  ## The unit tests only (the fast loop; no servers, no network)

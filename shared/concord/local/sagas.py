@@ -21,14 +21,25 @@ def machine_arn(sfn: SFNClient, name: str = QUOTE_TO_CASH) -> str:
     return next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name)
 
 
+# (Step Functions endpoint, execution ARN) -> the opportunity its input names. An execution's input
+# never changes, so each is described once to learn it: a poll lists the executions and describes
+# only new ones and the opportunity's own (describing every execution of a long-lived stack on
+# every poll cost a busy CPU core while tests waited).
+_OPPORTUNITY_OF: dict[tuple[str, str], object] = {}
+
+
 def executions_for(sfn: Any, opportunity_id: str) -> list[dict[str, Any]]:
     """Every execution (first run and redrives) started for one CRM opportunity, oldest first."""
     found = []
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn(sfn)):
         for execution in page["executions"]:
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            if json.loads(described["input"])["event"]["data"]["opportunity_id"] == opportunity_id:
-                found.append(described)
+            key = (sfn.meta.endpoint_url, execution["executionArn"])
+            described = None
+            if key not in _OPPORTUNITY_OF:
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+                _OPPORTUNITY_OF[key] = json.loads(described["input"])["event"]["data"]["opportunity_id"]
+            if _OPPORTUNITY_OF[key] == opportunity_id:
+                found.append(described or sfn.describe_execution(executionArn=execution["executionArn"]))
     return sorted(found, key=lambda e: e["startDate"])
 
 
