@@ -241,7 +241,7 @@ class ConcordFunction(Construct):
 
     @property
     def arn(self) -> str:
-        return self.function.function_arn
+        return str(self.function.function_arn)
 
 
 # checkov findings every Concord function accepts, and why.
