@@ -56,11 +56,7 @@ def _delivery_of(source_name: str, source: SourceConfig, payload: Any) -> Canoni
     """The body validated as the typed delivery of its event type: what says why to_canonical_event
     refuses a body. Refusals keep their order: malformed shape, unknown type or version, retired
     version, foreign producer, then invalid data."""
-    event_type = payload.get("type") if isinstance(payload, dict) else None
-    version = payload.get("version", 1) if isinstance(payload, dict) else None
-    event_model = None
-    if isinstance(event_type, str) and isinstance(version, int):
-        event_model = EVENT_MODEL_BY_VERSION.get((event_type, version))
+    event_model = _model_named_by(payload)
     typed = _typed_delivery(event_model) if event_model is not None else None
     data_error: ValidationError | None = None
     if typed is not None:
@@ -101,14 +97,21 @@ def _check_producer(source_name: str, source: SourceConfig, event_type: str) -> 
 _DELIVERY_FIELDS = frozenset(CanonicalDelivery.model_fields)
 
 
-def _event_model_of(payload: Any) -> type[Envelope] | None:
-    """The envelope model a well-shaped delivery names by type and version (None otherwise)."""
-    if not isinstance(payload, dict) or not payload.keys() <= _DELIVERY_FIELDS:
+def _model_named_by(payload: Any) -> type[Envelope] | None:
+    """The envelope model a delivery names by type and version (None: it names none we know)."""
+    if not isinstance(payload, dict):
         return None
     event_type, version = payload.get("type"), payload.get("version", 1)
     if not isinstance(event_type, str) or not isinstance(version, int):
         return None
     return EVENT_MODEL_BY_VERSION.get((event_type, version))
+
+
+def _event_model_of(payload: Any) -> type[Envelope] | None:
+    """The envelope model a well-shaped delivery names (None otherwise)."""
+    if not isinstance(payload, dict) or not payload.keys() <= _DELIVERY_FIELDS:
+        return None
+    return _model_named_by(payload)
 
 
 def to_canonical_event(

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
@@ -21,21 +20,14 @@ from pydantic import BaseModel
 from ..events import event_id_for_delivery
 from .delivery import AcceptedDelivery, Handshake, Normalized, Reply, Verified, WebhookRequest
 from .errors import SignatureInvalid, SignatureMissing
+from .macs import hmac_sha256
 from .sources import SourceConfig
 
 MAX_DELIVERY_ID_LENGTH = 256
 
 
-@lru_cache(maxsize=16)
-def _keyed_mac(key: bytes) -> hmac.HMAC:
-    # Keyed once per source key and copied per delivery: cheaper than keying a new HMAC each time.
-    return hmac.new(key, digestmod=hashlib.sha256)
-
-
 def hmac_sha256_base64(key: bytes, message: bytes) -> str:
-    mac = _keyed_mac(key).copy()
-    mac.update(message)
-    return base64.b64encode(mac.digest()).decode()
+    return base64.b64encode(hmac_sha256(key, message)).decode()
 
 
 def matches_any(candidates: Iterable[str], offered: str) -> bool:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from .delivery import Verified
 from .errors import SignatureInvalid, SignatureMissing, TimestampOutOfTolerance
+from .macs import hmac_sha256
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = dt.timedelta(minutes=5)
@@ -30,18 +30,9 @@ def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
 
 
-@lru_cache(maxsize=16)
-def _keyed_mac(secret: str) -> hmac.HMAC:
-    # Keyed once per secret and copied per delivery: cheaper than keying a new HMAC each time.
-    return hmac.new(_key(secret), digestmod=hashlib.sha256)
-
-
 def _signature_bytes(secret: str, delivery_id: str, timestamp: int | str, body: bytes) -> bytes:
     """base64 of the HMAC, as it appears after `v1,` in the header."""
-    mac = _keyed_mac(secret).copy()
-    mac.update(f"{delivery_id}.{timestamp}.".encode())
-    mac.update(body)
-    return base64.b64encode(mac.digest())
+    return base64.b64encode(hmac_sha256(_key(secret), f"{delivery_id}.{timestamp}.".encode(), body))
 
 
 def signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
