@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +282,18 @@ def test_each_dlq_alarms_on_the_topic_of_the_severity_operators_see(dev: dict) -
     for queue, alarm in dlq_alarms.items():
         (action,) = alarm["AlarmActions"]
         assert topics[action["Ref"]] == f"concord-dev-alarms-{catalog.severity_of(queue).value}", queue
+
+
+def test_the_layer_carries_bytecode_that_needs_no_source_times(synthesized: dict[str, Any]) -> None:
+    """Lambda's /opt is read-only: a module without bytecode would be compiled at every cold start.
+    Hash-based bytecode with the source check off (flags == 1): the asset zip drops the sources'
+    times, and the runtime's Python (the one running this test) must accept the magic number."""
+    _, _, outdir = synthesized["dev"]
+    (layer,) = {path.parents[1] for path in Path(outdir).glob("asset.*/python/concord/__init__.py")}
+    modules = sorted(layer.rglob("*.py"))
+    assert len(modules) > 100
+    for module in modules:
+        (compiled,) = (module.parent / "__pycache__").glob(f"{module.stem}.{sys.implementation.cache_tag}.pyc")
+        header = compiled.read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, module
+        assert int.from_bytes(header[4:8], "little") == 1, module

@@ -1,13 +1,17 @@
 """Lambda functions: the shared layer (Concord's code + dependencies) and one function per folder.
 
 Packaging needs no Docker: the layer is bundled locally with pip's manylinux wheels for the
-Lambda runtime's Python. Each function ships only its own folder; `shared/` ships once, in
-the layer. Every function gets its own role, its own log group with retention, and tracing.
+Lambda runtime's Python, and compiled to bytecode here (Lambda's file system is read-only: a
+module without bytecode is compiled again at every cold start). Each function ships only its own
+folder; `shared/` ships once, in the layer. Every function gets its own role, its own log group
+with retention, and tracing.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -101,7 +105,23 @@ class LayerBundler:
                 check=True,
             )
             _remove_distributions(target, PROVIDED_BY_RUNTIME)
+        compile_bytecode(target)
         return True
+
+
+def compile_bytecode(target: Path) -> None:
+    """Every module's bytecode beside it, for the runtime's Python. `/opt` is read-only on Lambda,
+    so without it every cold start compiles every module it imports (a handler's import measured
+    1.35 s of CPU against 0.89 s with bytecode). Unchecked hashes: the asset's zip does not keep
+    the sources' modification times, which timestamp-checked bytecode would be compared with."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running != RUNTIME_PYTHON_VERSION:
+        raise RuntimeError(
+            f"the layer is compiled by the Python that synthesizes it ({running}), but the functions run "
+            f"Python {RUNTIME_PYTHON_VERSION}: synthesize with the venv `make` builds (tool.concord.python)"
+        )
+    if not compileall.compile_dir(target, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
+        raise RuntimeError(f"the layer's modules did not all compile (under {target})")
 
 
 def _remove_distributions(target: Path, names: set[str]) -> None:
