@@ -104,7 +104,8 @@ class ConcordStack(Stack):
                 "SYSTEM_OF_RECORD": stage.system_of_record().model_dump_json(by_alias=True, exclude_none=True),
             },
         )
-        grant_items(tables.audit, audit.function, "dynamodb:PutItem")
+        # An event's put, and its entity-index items in batches (concord.stores.audit.record_event).
+        grant_items(tables.audit, audit.function, "dynamodb:PutItem", "dynamodb:BatchWriteItem")
         audit_delivery = EventConsumer(
             self,
             "AuditTrailDelivery",

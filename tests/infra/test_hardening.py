@@ -221,6 +221,18 @@ def test_the_ingest_function_only_reads_and_puts_delivery_records(dev: dict) -> 
     assert on_table == {"dynamodb:GetItem", "dynamodb:PutItem"}
 
 
+def test_the_audit_trail_only_puts_items_one_by_one_or_in_batches(dev: dict) -> None:
+    """An event is one conditional PutItem after a BatchWriteItem of its index items, never a
+    transaction (twice the write units) and never an update or delete."""
+    actions = {
+        action
+        for s in _statements(dev, _functions(dev)["audit_trail"][1])
+        for action in _actions(s)
+        if action.startswith("dynamodb:")
+    }
+    assert actions == {"dynamodb:PutItem", "dynamodb:BatchWriteItem"}
+
+
 # --------------------------------------------------------------------------- item 10: deletion protection
 
 

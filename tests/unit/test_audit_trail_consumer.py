@@ -324,6 +324,32 @@ def test_record_event_stores_once(stack: AuditStack, good_events) -> None:
     assert stack.trail.event("no-such-event") is None
 
 
+def test_a_rendering_is_stored_compressed_and_read_back_whole(stack: AuditStack, good_events) -> None:
+    """DynamoDB bills writes per KB of item: the rendering is a zlib binary attribute."""
+    event = good_events[1]
+    rendering = json.dumps({"netsuite": {"requests": [{"body": {"memo": "line " * 400}}]}}, indent=2)
+    assert stack.trail.record_event(event, DeliveryTimings(None, None), rendering) is True
+
+    raw = boto3.client("dynamodb").get_item(
+        TableName=AUDIT_TABLE, Key={"pk": {"S": f"EVENT#{event.id}"}, "sk": {"S": "EVENT"}}
+    )["Item"]
+    assert len(raw["rendered_requests"]["B"]) < len(rendering) / 10
+    recorded = stack.trail.event(event.id)
+    assert recorded is not None and recorded.rendered_requests == rendering
+
+
+def test_an_event_is_recorded_with_its_entity_index_items(stack: AuditStack, good_events) -> None:
+    """Written without a transaction (half the write units): the index items first, then the event."""
+    event = good_events[1]
+    assert stack.trail.record_event(event, DeliveryTimings(None, None)) is True
+    assert stack.trail.record_event(event, DeliveryTimings(None, None)) is False
+
+    items = boto3.client("dynamodb").scan(TableName=AUDIT_TABLE)["Items"]
+    mentions = [i for i in items if i["pk"]["S"].startswith("ENTITY#")]
+    assert mentions and all(i["event_id"]["S"] == event.id for i in mentions)
+    assert [i["pk"]["S"] for i in items if i["sk"]["S"] == "EVENT"] == [f"EVENT#{event.id}"]
+
+
 # --------------------------------------------------------------------------- back-off
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from boto3.dynamodb.types import Binary
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..clock import utc_now
@@ -216,13 +218,20 @@ class RecordedEvent(AuditItem):
     recorded_at: dt.datetime | None = None
     detail: dict[str, Any]
     # What Concord's mappings rendered for the event when it was recorded (concord.mappings):
-    # the baseline `concord mappings diff` compares the current mappings with.
+    # the baseline `concord mappings diff` compares the current mappings with. Stored compressed.
     rendered_requests: str | None = None
 
     @field_validator("detail", mode="before")
     @classmethod
     def _parse_detail(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("rendered_requests", mode="before")
+    @classmethod
+    def _decompress_rendering(cls, value: Any) -> Any:
+        if isinstance(value, Binary):
+            value = value.value
+        return zlib.decompress(value).decode() if isinstance(value, bytes) else value
 
     @property
     def published_at(self) -> dt.datetime | None:
@@ -234,6 +243,12 @@ class RecordedEvent(AuditItem):
     def data(self) -> dict[str, Any]:
         data = self.detail.get("data")
         return data if isinstance(data, dict) else {}
+
+
+def compressed_rendering(rendering: str | None) -> bytes | None:
+    """A rendering as the audit trail stores it: zlib, a binary attribute. DynamoDB bills a write
+    per KB of item; the text of eleven connectors' requests is 2-10 KB and compresses 4-6 times."""
+    return None if rendering is None else zlib.compress(rendering.encode(), 6)
 
 
 class FailedAttempt(AuditItem):
