@@ -43,6 +43,7 @@ from concord.events import producer_of
 from concord.local.template import Resolver, Topology, read_topology
 from concord.naming import Names
 
+from ._audit_units import write_units_by_type
 from ._common import REPO_ROOT, RESULTS, figure, provenance, write_results
 from ._cost_prices import PRICES, PRICES_AS_OF
 from .cost_floor import ladder, print_floor, taken
@@ -60,11 +61,12 @@ ASSUMED_DURATION_MS = {
     "saga_step": 300.0,
 }
 # DynamoDB write units per record when memory.json did not count them (from the code: the ingest's
-# delivery ledger = one conditional PutItem; Powertools idempotency = conditional PutItem +
-# UpdateItem; the audit trail = one PutItem). "consumer": what a flow writes to the registry per
-# record (links, applied states, snapshots); flows keep no idempotency record of their own
-# (aws.flows.consume_batch), so this is their state, not dedupe, and it is not counted per flow.
-ASSUMED_WRITES_PER_RECORD = {INGRESS: 1.0, AUDIT_TRAIL.folder: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
+# delivery ledger = one conditional PutItem of a small item; Powertools idempotency = conditional
+# PutItem + UpdateItem). "consumer": what a flow writes to the registry per record (links, applied
+# states, snapshots); flows keep no idempotency record of their own (aws.flows.consume_batch), so
+# this is their state, not dedupe, and it is not counted per flow. The audit trail's records are
+# sized per event type instead (benchmarks._audit_units): they hold the event and its rendering.
+ASSUMED_WRITES_PER_RECORD = {INGRESS: 1.0, QUOTE_TO_CASH.folder: 0.0, "consumer": 2.0}
 # The ledger's strongly consistent GetItem before publishing (concord.aws.delivery_ledger).
 INGEST_READ_UNITS = 1.0
 # Saga steps, per invocation, from the code: run_once's idempotency record (PutItem +
@@ -101,6 +103,7 @@ class Measured:
 
     duration_ms: dict[str, float]
     writes_per_record: dict[str, float]
+    audit_write_units: dict[str, float]  # per event type: one audit-trail record
     records_per_measure: dict[str, int]
     sources: dict[str, str]
 
@@ -253,7 +256,10 @@ class Model:
         per_record_ms = self.measured.duration_ms.get(
             folder, ASSUMED_DURATION_MS["consumer"]
         ) / self.measured.records_per_measure.get(folder, 1)
-        writes = self.measured.writes_per_record.get(folder, ASSUMED_WRITES_PER_RECORD["consumer"])
+        if folder == AUDIT_TRAIL.folder:
+            writes = self.measured.audit_write_units[event_type]
+        else:
+            writes = self.measured.writes_per_record.get(folder, ASSUMED_WRITES_PER_RECORD["consumer"])
         items = [
             LineItem("SQS", f"{queue}: SendMessage (rule target)", 1, "sqs_request"),
             LineItem("SQS", f"{queue}: ReceiveMessage + DeleteMessageBatch, {fill}/batch", 2 / fill, "sqs_request"),
@@ -261,7 +267,7 @@ class Model:
             *self.lambda_items(mapping.function_name, 1 / fill, per_record_ms * fill, f"{folder} ({fill}/batch)"),
         ]
         if writes:
-            items.append(LineItem("DynamoDB", f"{folder}: writes", writes, "dynamodb_write_unit"))
+            items.append(LineItem("DynamoDB", f"{folder}: {writes:g} write units", writes, "dynamodb_write_unit"))
         if folder == AUDIT_TRAIL.folder:
             items = [replace(item, part=AUDIT_TRAIL.name) for item in items]
         if folder == QUOTE_TO_CASH.folder:
@@ -315,6 +321,9 @@ def load_measured(results: Path) -> Measured:
     writes = dict(ASSUMED_WRITES_PER_RECORD)
     records: dict[str, int] = {}
     sources = {name: "assumed" for name in duration} | {f"writes:{name}": "assumed (from the code)" for name in writes}
+    sources[f"writes:{AUDIT_TRAIL.folder}"] = (
+        f"item sizes of the mapping corpus' events with the {STAGE} rendering (benchmarks._audit_units)"
+    )
 
     memory = _read(results / "memory.json")
     for row in memory.get("functions", []):
@@ -323,6 +332,8 @@ def load_measured(results: Path) -> Measured:
             duration[name] = row["warm_invocation_ms"]
             records[name] = row["records"]
             sources[name] = f"memory.json: warm invocation under moto, {row['records']} record(s)"
+            if name == AUDIT_TRAIL.folder:
+                continue  # its records are sized per event type, not counted
             writes[name] = (
                 sum(
                     n
@@ -347,7 +358,7 @@ def load_measured(results: Path) -> Measured:
     for step, row in saga.get("step_ms", {}).items():
         duration[f"saga:{step}"] = row["median"]
         sources[f"saga:{step}"] = "saga_latency.json: median step against Tryton (includes invoke overhead)"
-    return Measured(duration, writes, records, sources)
+    return Measured(duration, writes, write_units_by_type(STAGE), records, sources)
 
 
 def _read(path: Path) -> dict[str, Any]:

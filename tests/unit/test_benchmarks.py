@@ -4,12 +4,13 @@ counted as a billable request, and the report's figures, summary and chart."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks import cost_model, report
+from benchmarks import _audit_units, cost_model, report
 from benchmarks.cost_model import (
     PRICES,
     Measured,
@@ -21,6 +22,8 @@ from benchmarks.cost_model import (
 )
 from benchmarks.memory import request_items
 from concord.local.template import read_topology
+from concord.stores.audit import AuditTrail
+from concord.stores.audit_items import DeliveryTimings
 
 
 def _function(name: str, folder: str, memory_mb: int, arch: str) -> dict[str, Any]:
@@ -101,7 +104,8 @@ def template(tmp_path: Path) -> Path:
 
 MEASURED = Measured(
     duration_ms={"webhook_ingest": 100.0, "audit_trail": 50.0, "quote_to_cash": 20.0, "saga:Validate": 300.0},
-    writes_per_record={"webhook_ingest": 2.0, "audit_trail": 1.0, "quote_to_cash": 0.0},
+    writes_per_record={"webhook_ingest": 2.0, "quote_to_cash": 0.0},
+    audit_write_units={"AccountChanged": 3.0, "OpportunityClosedWon": 4.0, "ProjectActivated": 1.0},
     records_per_measure={"audit_trail": 10, "quote_to_cash": 10},
     sources={},
 )
@@ -129,7 +133,7 @@ def test_a_webhook_event_costs_the_api_call_ingest_bus_and_its_one_consumer_in_f
         + usd("sqs_request", 1 + 2 / 10)  # sent by the rule; one receive and one delete per 10
         + usd("lambda_request", 1 / 10)
         + usd("lambda_gb_second_arm64", 1 / 10 * 1.0 * 0.05)  # 10 records x 5 ms at 1 GB
-        + usd("dynamodb_write_unit", 1)
+        + usd("dynamodb_write_unit", 3)  # the audit record of an AccountChanged
     )
     assert per_million(items) == pytest.approx(expected)
     assert not any("fake-start-q" in item.what for item in items)  # that rule wants OpportunityClosedWon only
@@ -197,6 +201,12 @@ def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Pat
                         "records": 10,
                         "aws_requests": {"dynamodb:PutItem": 10, "dynamodb:GetItem": 3},
                     },
+                    {
+                        "function": "webhook_ingest",
+                        "warm_invocation_ms": 30.0,
+                        "records": 2,
+                        "aws_requests": {"dynamodb:PutItem": 2, "dynamodb:GetItem": 2},
+                    },
                     {"function": "quote_to_cash_compensate", "peak_rss_mb": 60.0},
                 ]
             }
@@ -207,7 +217,8 @@ def test_measurements_replace_assumptions_when_their_results_exist(tmp_path: Pat
 
     assert measured.duration_ms["audit_trail"] == 42.0
     assert measured.records_per_measure["audit_trail"] == 10
-    assert measured.writes_per_record["audit_trail"] == 1.0  # reads are not writes
+    assert "audit_trail" not in measured.writes_per_record  # sized per event type, not counted
+    assert measured.writes_per_record["webhook_ingest"] == 1.0  # reads are not writes
     assert measured.duration_ms["saga:Validate"] == 123.0
     assert measured.sources["audit_trail"].startswith("memory.json")
 
@@ -280,3 +291,30 @@ def test_the_report_prints_the_table_and_draws_the_chart(tmp_path: Path, capsys:
 
     assert "ingest CPU/record: crm" in capsys.readouterr().out
     assert (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_item_sizes_follow_dynamodbs_rules() -> None:
+    """Names and values in bytes; a number about a byte per two digits plus one; a map or list 3
+    bytes plus a byte per element (the item-size page of DynamoDB's developer guide)."""
+    assert _audit_units.item_bytes({"pk": {"S": "EVENT#é"}}) == 2 + 8
+    assert _audit_units.item_bytes({"n": {"N": "12345"}, "b": {"B": b"\x00" * 10}}) == 1 + 4 + 1 + 10
+    assert _audit_units.item_bytes({"m": {"M": {"a": {"BOOL": True}}}, "l": {"L": [{"NULL": True}]}}) == (
+        1 + (3 + 1 + 1 + 1) + 1 + (3 + 1 + 1)
+    )
+
+
+def test_an_audit_record_costs_a_unit_per_started_kb_of_each_item_it_writes() -> None:
+    events = _audit_units.corpus_events()
+    assert {"AccountChanged", "TimeApproved", "PaymentReceived", "ProjectActivated"} <= set(events)
+    account = events["AccountChanged"][0]
+
+    def units(rendering: str | None) -> int:
+        written = _audit_units._WrittenItems()
+        AuditTrail(written, "audit").record_event(account, DeliveryTimings(None, None), rendering)
+        assert written.transactional == []
+        return sum(-(-_audit_units.item_bytes(item) // 1024) for item in written.items)
+
+    assert units(None) == 2  # the event (under 1 KB) and the customer's index item
+    assert units("x" * 5000) == 2  # compressed
+    assert units(random.Random(0).randbytes(3000).hex()) >= 2 + 3  # over 3 KB left after compression
+    assert units(None) <= _audit_units.record_write_units(account, "prod") <= units("x" * 60_000) + 2

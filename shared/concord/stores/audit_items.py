@@ -230,7 +230,7 @@ class RecordedEvent(AuditItem):
     @classmethod
     def _decompress_rendering(cls, value: Any) -> Any:
         if isinstance(value, Binary):
-            value = value.value
+            value = value.value  # type: ignore[attr-defined]  # boto3-stubs leave it out
         return zlib.decompress(value).decode() if isinstance(value, bytes) else value
 
     @property
