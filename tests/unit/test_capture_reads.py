@@ -12,7 +12,7 @@ from concord.connectors.tryton.psa import TrytonPsa
 from concord.sync.change_capture import CaptureReport, capture, watch_for
 
 from .fakes import FakeBus, FakeCrm, FakeErp
-from .tryton_fake import FakeTrytonPsa
+from .tryton_fake import TASK, FakeTrytonPsa
 
 T0 = dt.datetime(2026, 11, 26, 9, 0)  # naive UTC, as Tryton stamps
 PAGE = 100
@@ -60,8 +60,8 @@ def test_approvals_are_read_and_announced_a_page_at_a_time() -> None:
     report = poller.poll(T0 + dt.timedelta(minutes=1))
 
     assert report.events == 250 and sorted(poller.announced(), key=int) == [str(n) for n in range(1, 251)]
-    # 3 pages (100, 100, 50), each announced from one read of its lines and one of their projects
-    assert poller.tryton.calls == {"timesheet.line": 3 + 3, "project.work": 3}
+    # 3 pages (100, 100, 50), each one read: the lines with their task and its project
+    assert poller.tryton.calls == {"timesheet.line": 3}
 
 
 def test_a_poll_with_nothing_new_reads_one_page_and_announces_nothing_again() -> None:
@@ -120,7 +120,7 @@ def test_a_full_last_page_costs_no_empty_read_after_it() -> None:
 
     report = poller.poll(T0 + dt.timedelta(minutes=1))
 
-    assert report.changes == PAGE and poller.tryton.calls["timesheet.line"] == 1 + 1
+    assert report.changes == PAGE and poller.tryton.calls["timesheet.line"] == 1
 
 
 def test_paging_through_records_sharing_a_stamp_never_skips_nor_repeats() -> None:
@@ -137,3 +137,33 @@ def test_paging_through_records_sharing_a_stamp_never_skips_nor_repeats() -> Non
 
     assert seen == ["1", "2", "3", "4", "5"]
     assert tryton.calls["timesheet.line"] == 3
+
+
+def test_time_on_a_task_two_levels_down_costs_one_read_of_its_ancestors() -> None:
+    """The poll reads a line's task and the task's parent; a deeper task's project is found by
+    one search of the ancestors of all such tasks on the page."""
+    poller = Poller()
+    subtask = 3
+    poller.tryton.works[subtask] = {"id": subtask, "parent": TASK, "project_invoice_method": "manual"}
+    poller.poll(T0)
+    for n in range(1, 5):
+        poller.tryton.approve(n, T0 + dt.timedelta(seconds=n))
+    poller.tryton.lines[4]["work."] = {"origin": f"project.work,{subtask}"}
+
+    poller.poll(T0 + dt.timedelta(minutes=1))
+
+    assert poller.tryton.calls == {"timesheet.line": 1, "project.work": 1}
+    projects = {event.data.time_entry_id: (event.data.project_id, event.data.task_id) for event in poller.bus.published}
+    assert projects == {"1": ("1", "2"), "2": ("1", "2"), "3": ("1", "2"), "4": ("1", "3")}
+    assert all(event.data.billable for event in poller.bus.published)  # the project's invoice method
+
+
+def test_entries_read_without_a_poll_cost_one_read_of_the_lines() -> None:
+    tryton = FakeTrytonPsa()
+    for n in (1, 2):
+        tryton.approve(n, T0 + dt.timedelta(seconds=n))
+
+    entries = TrytonPsa(tryton).approved_entries_of(["1", "2", "no-id"])  # type: ignore[arg-type]
+
+    assert sorted(entries) == ["1", "2"] and tryton.calls == {"timesheet.line": 1}
+    assert entries["1"][0].project_id == "1" and entries["1"][0].task_id == "2"

@@ -83,4 +83,14 @@ class FakeTrytonPsa:
         found = [row for row in table.values() if matches(row, domain, table)]
         if order:
             found.sort(key=lambda row: tuple(row[name] for name, _ in order))
-        return [dict(row) for row in found[offset:][:limit]]
+        return [self._with_works(dict(row), fields) for row in found[offset:][:limit]]
+
+    def _with_works(self, row: Row, fields: Sequence[str]) -> Row:
+        """Dotted names through a line's timesheet work to its task and the task's parent, as
+        Tryton answers them: `{"work.": {"origin": ..., "origin.": {..., "parent.": {...}}}}`."""
+        if "work.origin.parent" not in fields or "work." not in row:
+            return row
+        task = self.works[int(row["work."]["origin"].partition(",")[2])]
+        parent = self.works.get(task["parent"]) if task["parent"] else None
+        row["work."] = {**row["work."], "origin.": {**task, "parent.": dict(parent) if parent else None}}
+        return row

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,11 +29,18 @@ RESUME_OVERLAP = dt.timedelta(seconds=60)
 
 class RecordTypes:
     """The record types one Tryton database can be polled for: type -> (model, extra domain,
-    change-time column)."""
+    change-time column). `read_ahead`: per type, the fields a poll reads with each change, for
+    what the connector reads of the changed records next (its announcing): one call a page."""
 
-    def __init__(self, system: str, types: Mapping[str, tuple[str, Sequence[Any], str]]) -> None:
+    def __init__(
+        self,
+        system: str,
+        types: Mapping[str, tuple[str, Sequence[Any], str]],
+        read_ahead: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.system = system
         self.types = dict(types)
+        self.read_ahead = dict(read_ahead or {})
 
     def of(self, record_type: str) -> tuple[str, Sequence[Any], str]:
         if record_type not in self.types:
@@ -47,9 +55,13 @@ class RecordTypes:
         self.of(record_type)
         return decode(saved).rewound(RESUME_OVERLAP).encode()
 
-    def changes_since(self, client: TrytonRpcClient, record_type: str, cursor: str, limit: int) -> ChangePage:
+    def changes_since(
+        self, client: TrytonRpcClient, record_type: str, cursor: str, limit: int
+    ) -> tuple[ChangePage, list[Row]]:
+        """The page, and the rows it was read from (with the type's read-ahead fields)."""
         model, domain, column = self.of(record_type)
-        return poll_changes(client, model, record_type, decode(cursor), limit, domain, column)
+        fields = self.read_ahead.get(record_type, ())
+        return poll_changes(client, model, record_type, decode(cursor), limit, domain, column, fields)
 
     def changes_of(self, client: TrytonRpcClient, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         model, domain, column = self.of(record_type)
@@ -61,6 +73,8 @@ class TrytonPolled:
 
     record_types: RecordTypes
     client: TrytonRpcClient
+    # The rows of the last page polled, by id, for the record types with read-ahead fields.
+    _polled: Mapping[str, Row] = MappingProxyType({})
 
     def start_cursor(self, record_type: str, now: dt.datetime) -> str:
         return self.record_types.start_cursor(record_type, now)
@@ -69,7 +83,15 @@ class TrytonPolled:
         return self.record_types.resume_cursor(record_type, saved)
 
     def changes_since(self, record_type: str, cursor: str, limit: int) -> ChangePage:
-        return self.record_types.changes_since(self.client, record_type, cursor, limit)
+        page, rows = self.record_types.changes_since(self.client, record_type, cursor, limit)
+        self._polled = {str(row["id"]): row for row in rows} if record_type in self.record_types.read_ahead else {}
+        return page
+
+    def polled_rows(self, record_ids: Iterable[int]) -> list[Row] | None:
+        """The records as the last poll read them (with its read-ahead fields), when it read
+        every one of them; None otherwise (the caller reads them)."""
+        rows = [self._polled.get(str(record_id)) for record_id in record_ids]
+        return None if any(row is None for row in rows) else [row for row in rows if row is not None]
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
         return self.record_types.changes_of(self.client, record_type, record_ids)
@@ -126,9 +148,11 @@ def poll_changes(
     limit: int,
     domain: Sequence[Any] = (),
     column: str = MODIFIED_AT,
-) -> ChangePage:
+    fields: Sequence[str] = (),
+) -> tuple[ChangePage, list[Row]]:
     """Up to `limit` records of `model` (matching `domain`) changed after `cursor`, oldest
-    first, and the cursor after them; `more` when another is ready.
+    first, and the cursor after them; `more` when another is ready. With the page, the rows
+    read for it, with `fields` besides the stamps.
 
     One search_read with the domain after_cursor() ordered by (column, id), one row beyond the
     page to know whether there is more:
@@ -136,17 +160,17 @@ def poll_changes(
     Inactive records are included (a deactivation is a change).
     """
     if limit <= 0:
-        return ChangePage(changes=[], cursor=cursor.encode(), more=False)
+        return ChangePage(changes=[], cursor=cursor.encode(), more=False), []
     rows = search_read(
         client,
         model,
         [*after_cursor(cursor, column), *domain],
-        [column, "create_date"],
+        [column, "create_date", *fields],
         order=[(column, "ASC"), ("id", "ASC")],
         limit=limit + 1,
         active_test=False,
     )
-    return cursor.page(to_record_changes(rows[:limit], record_type, column), more=len(rows) > limit)
+    return cursor.page(to_record_changes(rows[:limit], record_type, column), more=len(rows) > limit), rows
 
 
 def read_changes(

@@ -42,6 +42,21 @@ logger = logging.getLogger(__name__)
 # runs on the same instant the pushed TimeApproved carries; later edits of an approved
 # line (its description) are not changes of the approved time. Announce each with
 # approved_entries(); its delivery id, TimeApproved:<id>:<created_at>, is the push's.
+# https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
+# A line's approved time, with its task and the task's parent read through the timesheet work's
+# origin (dotted field names: https://docs.tryton.org/server/ref/models.html#trytond.model.ModelStorage.read):
+# a task right under its project needs no second read to find the project.
+LINE_FIELDS = (
+    "work.origin",
+    "work.origin.parent",
+    "work.origin.project_invoice_method",
+    "work.origin.parent.parent",
+    "work.origin.parent.project_invoice_method",
+    "employee",
+    "date",
+    "duration",
+    names.APPROVED_AT,
+)
 RECORD_TYPES = RecordTypes(
     "PSA",
     {
@@ -50,6 +65,8 @@ RECORD_TYPES = RecordTypes(
         # Approved time, by approval time: each line comes once, when it is approved.
         "time_entry": (Model.TIMESHEET_LINE, [[names.APPROVAL_STATE, "=", names.APPROVED]], names.APPROVED_AT),
     },
+    # A page of approvals is read with what announcing them needs: one call a page.
+    read_ahead={"time_entry": LINE_FIELDS},
 )
 # A Tryton party is the PSA's own client record (not the CRM's account). Service items are
 # products: a task's product prices its revenue (project_revenue; catalogue.py). A client's
@@ -193,34 +210,40 @@ class TrytonPsa(TrytonPolled, TrytonCatalogue, TrytonContacts, PsaPort):
         return self.approved_entries_of([str(id_)]).get(str(id_), [])
 
     def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
-        """approved_entries() of many lines in two calls however many there are (the lines, then
-        their tasks' ancestors); lines holding no approved time, and ids that are no Tryton
-        ids, are left out."""
+        """approved_entries() of many lines: none read when the last poll read them all (change
+        capture announcing its page), else one call for the lines; one more for the ancestors
+        of tasks more than one level below their project. Lines holding no approved time, and
+        ids that are no Tryton ids, are left out."""
         ids = sorted({int(record_id) for record_id in record_ids if record_id.isdigit()})
         if not ids:
             return {}
-        # https://docs.tryton.org/modules-timesheet/design.html#timesheet-line
-        rows = lookups.search_read(
-            self.client,
-            Model.TIMESHEET_LINE,
-            [["id", "in", ids], [names.APPROVAL_STATE, "=", names.APPROVED]],
-            ["work.origin", "employee", "date", "duration", names.APPROVED_AT],
-        )
+        rows = self.polled_rows(ids)
+        if rows is None:
+            rows = lookups.search_read(
+                self.client,
+                Model.TIMESHEET_LINE,
+                [["id", "in", ids], [names.APPROVAL_STATE, "=", names.APPROVED]],
+                LINE_FIELDS,
+            )
         task_of = {line["id"]: task for line in rows if (task := _project_task(line)) is not None}
-        if not task_of:
-            return {}
-        # parent_of: each task and all its ancestors, in one search
-        works = lookups.search_read(
-            self.client,
-            Model.WORK,
-            [["parent", "parent_of", sorted(set(task_of.values()))]],
-            ["parent", "project_invoice_method"],
-            active_test=False,
-        )
-        parents = {work["id"]: work for work in works}
+        project_of = {line["id"]: project for line in rows if (project := _project_read_with(line)) is not None}
+        deeper = sorted({task for line_id, task in task_of.items() if line_id not in project_of})
+        if deeper:
+            # parent_of: each task and all its ancestors, in one search
+            works = lookups.search_read(
+                self.client,
+                Model.WORK,
+                [["parent", "parent_of", deeper]],
+                ["parent", "project_invoice_method"],
+                active_test=False,
+            )
+            parents = {work["id"]: work for work in works}
+            for line_id, task in task_of.items():
+                if line_id not in project_of and (root := _root(parents, task)) is not None:
+                    project_of[line_id] = root
         entries: dict[str, list[ApprovedTime]] = {}
         for line in rows:
-            if line["id"] not in task_of or (root := _root(parents, task_of[line["id"]])) is None:
+            if line["id"] not in task_of or (root := project_of.get(line["id"])) is None:
                 continue
             billable = root.get("project_invoice_method", INVOICE_METHOD) == INVOICE_METHOD
             entries[str(line["id"])] = [mapping.to_approved_time(line, root["id"], task_of[line["id"]], billable)]
@@ -336,6 +359,18 @@ def _project_task(line: Mapping[str, Any]) -> int | None:
         return None
     hours = mapping.timesheet_hours(line)
     return int(task) if 0 < hours <= mapping.MAX_ENTRY_HOURS else None
+
+
+def _project_read_with(line: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The top of the work tree above a line's task when LINE_FIELDS reached it: the task itself
+    (time on a project) or its parent; None for a task deeper down (or no task)."""
+    task = (line.get("work.") or {}).get("origin.") or {}
+    if not task.get("id"):
+        return None
+    if not task.get("parent"):
+        return task
+    parent = task.get("parent.") or {}
+    return parent if parent.get("id") and not parent.get("parent") else None
 
 
 def _root(works: Mapping[int, Mapping[str, Any]], work_id: int) -> Mapping[str, Any] | None:
