@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -141,6 +142,33 @@ def test_a_change_no_event_can_be_made_of_is_reported_once_and_does_not_hold_bac
     (reported,) = {event.id: event for event in bus.published}.values()
     assert isinstance(reported, SyncExceptionRaisedEvent) and "deal 2 has no account" in reported.data.reason
     assert len(bus.published) == 2  # the same report twice: one id, consumers apply it once
+
+
+def test_a_page_whose_batched_read_is_refused_is_announced_record_by_record() -> None:
+    """One bad record (a timecard day over 24 hours, say) fails a read of the whole page: the page
+    falls back to a read per record, and only the bad one is reported."""
+    source, checkpoints, bus = Ledger(), MemoryCheckpoints(), FakeBus()
+    checkpoints.save("psa:time_entry", TimeCursor.at(T0).encode())
+    for second in (1, 2, 3):
+        source.touch("time_entry", str(second), T0 + dt.timedelta(seconds=second))
+    pages_read: list[list[str]] = []
+
+    def read_page(changes: Sequence[RecordChange]) -> Callable[[RecordChange], list]:
+        pages_read.append([change.record_id for change in changes])
+        raise ValidationFailed("timecard 2: 25 hours on one day")
+
+    def announce(change: RecordChange) -> list:
+        if change.record_id == "2":
+            raise ValidationFailed("timecard 2: 25 hours on one day")
+        return []
+
+    watch = Watch("psa:time_entry", "time_entry", source, announce, "us-01", read_page=read_page)
+    report = capture(watch, checkpoints, bus, now=T0)
+
+    assert pages_read == [["1", "2", "3"]]
+    assert (report.changes, report.refused) == (3, 1)
+    (reported,) = bus.published
+    assert isinstance(reported, SyncExceptionRaisedEvent) and "25 hours" in reported.data.reason
 
 
 def test_a_polled_won_deal_gets_the_event_id_push_gives_it() -> None:

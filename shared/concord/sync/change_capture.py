@@ -79,8 +79,15 @@ class Watch:
     read_page: PageAnnouncer | None = None  # where the system can read a page's records at once
 
     def announcer_for(self, changes: Sequence[RecordChange]) -> Announcer:
-        """The announcer of these changes: their reads done together where the system allows."""
-        return self.read_page(changes) if self.read_page else self.announce
+        """The announcer of these changes: their reads done together where the system allows. A
+        page whose read together is refused (a record no event can be made of fails the read)
+        is announced record by record, so that only the record at fault is reported."""
+        if self.read_page is None:
+            return self.announce
+        try:
+            return self.read_page(changes)
+        except PermanentError:
+            return self.announce
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
 from ..kit.polled import PolledChanges
 from . import mappers
-from .client import KantataClient, Record, first
+from .client import MAX_PER_PAGE, KantataClient, Record, first
 from .connection import KantataConnection
 from .payloads import CustomFieldValueRow, ExternalReferenceRow, StoryRow, SubmissionRow, TimeEntryRow, WorkspaceRow
 from .polling import SUBMISSIONS, SubmissionPoller
@@ -123,16 +123,22 @@ class KantataPsa(PolledChanges):
         ]
 
     def approved_entries(self, record_id: str) -> Sequence[ApprovedTime]:
-        if not record_id.isdigit():
-            return []
-        # `only` answers an empty list for an id it does not find, where the show route 404s:
-        # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
-        page = self.client.get("read submission", SUBMISSIONS, {"only": record_id, "include": "time_entries"})
-        return [
-            entry
-            for record in page.matches()
-            for entry in self._expand(SubmissionRow.model_validate(record), page.related)
-        ]
+        return self.approved_entries_of([record_id]).get(record_id, [])
+
+    def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
+        """approved_entries() of many submissions, `only=` MAX_PER_PAGE ids a call with their
+        time entries side-loaded: change capture announces a page of approvals in one call. A
+        non-numeric id names no Kantata record and is left out."""
+        ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
+        entries: dict[str, list[ApprovedTime]] = {}
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            params = {"only": ",".join(ids[start : start + MAX_PER_PAGE]), "include": "time_entries"}
+            # `only` answers an empty list for an id it does not find, where the show route 404s:
+            # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
+            for record, page in self.client.listed("read submissions", SUBMISSIONS, params):
+                submission = SubmissionRow.model_validate(record)
+                entries[submission.id] = self._expand(submission, page.related)
+        return entries
 
     # -- steps -------------------------------------------------------------------------------------
 

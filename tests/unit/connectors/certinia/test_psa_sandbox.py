@@ -154,6 +154,22 @@ def test_time_entry_changes_are_approved_headers_only(systems: SalesforceSystems
     assert [c.record_id for c in later.changes] == [pending] and not later.more
 
 
+def test_a_page_of_approved_headers_is_read_in_one_query(systems: SalesforceSystems) -> None:
+    start = systems.psa.start_cursor("time_entry", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    project = systems.psa.create_project(plan())
+    headers = [systems.driver.approved_timecard(project.project_id, MONDAY, [n, 0, 0, 0, 0, 0, 1]) for n in (1, 2, 3)]
+    page = systems.psa.changes_since("time_entry", start, 10)
+    systems.control.clear_calls(systems.psa_tenant)
+
+    unknown = ["a0X000000000000AAA", "a0X000000000001", "x"]  # a bad checksum, no such record, no id
+    entries = systems.psa.approved_entries_of([change.record_id for change in page.changes] + unknown)
+
+    assert sorted(entries) == sorted(headers)
+    assert [[float(entry.hours) for entry in entries[header]] for header in headers] == [[1, 1], [2, 1], [3, 1]]
+    assert [method for method, _ in _calls(systems)] == ["GET"]  # one query, `Id IN (...)`
+    assert entries[headers[0]] == systems.psa.approved_entries(headers[0])
+
+
 def test_same_org_uses_the_crm_account_and_never_writes_it(same_org: SalesforceSystems) -> None:
     account = same_org.driver.account("Acme")
     deal = same_org.driver.won_opportunity(account, [("CONS-1", "Consulting", 1, 100)])

@@ -160,6 +160,25 @@ def test_polling_in_pages_of_one_neither_skips_nor_repeats_submissions_of_one_se
     assert TimeCursor.decode(resumed.cursor).checkpoint.written_at >= TimeCursor.decode(cursor).written_at
 
 
+def test_change_capture_announces_a_page_of_approvals_from_one_read(systems: KantataSystems) -> None:
+    """The poll, then one `only=` read of the page's submissions with their time entries, not a
+    read per submission."""
+    project = systems.psa.create_project(plan())
+    cursor = systems.psa.start_cursor("time_entry", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    submissions = [systems.consultant.log_time(project.project_id, 1 + n) for n in range(5)]
+    systems.consultant.approve(submissions[:4])
+    systems.control.clear_calls(TENANT)
+
+    page = systems.psa.changes_since("time_entry", cursor, 10)
+    entries = systems.psa.approved_entries_of([change.record_id for change in page.changes] + [submissions[4], "x"])
+
+    assert sorted(k for k, v in entries.items() if v) == sorted(submissions[:4])
+    assert entries.get(submissions[4], []) == []  # not approved: no approved time
+    assert [entry.hours for submission in submissions[:4] for entry in entries[submission]] == [1, 2, 3, 4]
+    assert len([c for c in systems.control.calls(TENANT) if "timesheet_submissions" in c.path]) == 2
+    assert entries[submissions[0]] == list(systems.psa.approved_entries(submissions[0]))
+
+
 def test_changes_of_leaves_out_unknown_unapproved_and_malformed_ids(systems: KantataSystems) -> None:
     project = systems.psa.create_project(plan())
     approved, pending = (systems.consultant.log_time(project.project_id, 2) for _ in range(2))
