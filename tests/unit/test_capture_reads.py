@@ -167,3 +167,17 @@ def test_entries_read_without_a_poll_cost_one_read_of_the_lines() -> None:
 
     assert sorted(entries) == ["1", "2"] and tryton.calls == {"timesheet.line": 1}
     assert entries["1"][0].project_id == "1" and entries["1"][0].task_id == "2"
+
+
+def test_what_a_poll_read_serves_the_announcing_right_after_it_only() -> None:
+    tryton = FakeTrytonPsa()
+    tryton.approve(1, T0 + dt.timedelta(seconds=1))
+    psa = TrytonPsa(tryton)  # type: ignore[arg-type]
+    psa.changes_since("time_entry", TimeCursor.at(utc(T0)).encode(), 10)
+
+    first = psa.approved_entries("1")
+    tryton.lines[1]["duration"] = dt.timedelta(hours=3)  # the line as a later read finds it
+    again = psa.approved_entries("1")
+
+    assert tryton.calls == {"timesheet.line": 2}  # the poll, then the later read
+    assert (first[0].hours, again[0].hours) == (2, 3)

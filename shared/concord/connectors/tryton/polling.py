@@ -89,8 +89,10 @@ class TrytonPolled:
 
     def polled_rows(self, record_ids: Iterable[int]) -> list[Row] | None:
         """The records as the last poll read them (with its read-ahead fields), when it read
-        every one of them; None otherwise (the caller reads them)."""
-        rows = [self._polled.get(str(record_id)) for record_id in record_ids]
+        every one of them; None otherwise (the caller reads them). Taken once: what a poll read
+        serves the announcing right after it, never a later read of the same records."""
+        polled, self._polled = self._polled, {}
+        rows = [polled.get(str(record_id)) for record_id in record_ids]
         return None if any(row is None for row in rows) else [row for row in rows if row is not None]
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
