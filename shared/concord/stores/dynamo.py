@@ -39,14 +39,6 @@ def is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def is_cancelled_by_condition(error: ClientError) -> bool:
-    """A transaction cancelled because one of its conditions failed (not a conflict or throttle)."""
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = error.response.get("CancellationReasons") or []
-    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
-
-
 class Table:
     """One table through the low-level client (plain values at this boundary)."""
 
@@ -151,19 +143,8 @@ class Table:
             while request:
                 request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
-    def transact_put(self, items: Sequence[Mapping[str, Any]], *, first_if_absent: bool = False) -> bool:
-        """Write all items or none; with `first_if_absent`, only if the first item's key is new
-        (False when it is not)."""
-        puts: list[dict[str, Any]] = []
-        for n, item in enumerate(items):
-            put: dict[str, Any] = {"TableName": self.name, "Item": typed(item)}
-            if n == 0 and first_if_absent:
-                put["ConditionExpression"] = "attribute_not_exists(pk)"
-            puts.append({"Put": put})
-        try:
-            self.client.transact_write_items(TransactItems=puts)
-        except ClientError as error:
-            if first_if_absent and is_cancelled_by_condition(error):
-                return False
-            raise
-        return True
+    def transact_put(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write all items or none."""
+        self.client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": self.name, "Item": typed(item)}} for item in items]
+        )
