@@ -9,6 +9,7 @@ Item size: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Capa
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import statistics
@@ -18,6 +19,7 @@ from typing import Any
 
 from concord.events import Envelope, parse_event
 from concord.events.versions import as_current
+from concord.mappings.inputs import MappingConfig
 from concord.mappings.render import rendering_to_keep
 from concord.operator.mappings import stage_mapping_config
 from concord.stores.audit import AuditTrail
@@ -74,10 +76,16 @@ def item_bytes(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
 
 
+@functools.cache
+def _mapping_config(stage: str) -> MappingConfig:
+    """The stage's mapping configuration (cdk.json and its system-of-record file), read once."""
+    return stage_mapping_config(stage, REPO_ROOT)
+
+
 def record_write_units(event: Envelope, stage: str) -> int:
     """Write units of recording `event` in the audit trail, with the stage's rendering of it."""
     written = _WrittenItems()
-    rendering = rendering_to_keep(as_current(event), stage_mapping_config(stage, REPO_ROOT))
+    rendering = rendering_to_keep(as_current(event), _mapping_config(stage))
     AuditTrail(written, "audit").record_event(event, DeliveryTimings(None, None), rendering)
     plain = sum(math.ceil(item_bytes(item) / 1024) for item in written.items)
     return plain + sum(2 * math.ceil(item_bytes(item) / 1024) for item in written.transactional)

@@ -36,7 +36,7 @@ from ..kit.polled import PolledChanges
 from ..salesforce.batches import by_external_id, field_by_id, update_by_id
 from ..salesforce.client import COLLECTION_LIMIT, SalesforceClient, soql_quote
 from ..salesforce.mappers import to_canonical_status, to_salesforce_status_updates
-from ..salesforce.polling import ModstampPoller, Watched, is_record_id
+from ..salesforce.polling import ModstampPoller, Watched, records_by_id
 from . import mappers
 from .connection import CertiniaConnection, OrgMode
 from .payloads import BUDGET_FIELDS, TIMECARD_FIELDS, BudgetRow, ProjectRow, TimecardRow
@@ -141,19 +141,14 @@ class CertiniaPsa(PolledChanges):
         return self.approved_entries_of([record_id]).get(record_id, [])
 
     def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
-        """approved_entries() of many timecard headers, one query per COLLECTION_LIMIT ids: change
-        capture announces a page of approvals in a call or two. Headers not found, and ids that
-        are no Salesforce ids (which the query would refuse whole), are left out."""
-        ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
-        entries: dict[str, list[ApprovedTime]] = {}
-        for start in range(0, len(ids), COLLECTION_LIMIT):
-            chunk = ", ".join(soql_quote(record_id) for record_id in ids[start : start + COLLECTION_LIMIT])
-            # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm
-            soql = f"SELECT {', '.join(TIMECARD_FIELDS)} FROM {TIMECARD} WHERE Id IN ({chunk})"
-            for record in self.client.query(soql):
-                header = TimecardRow.model_validate(record)
-                entries[header.id] = mappers.to_canonical_approved_time(header)
-        return entries
+        """approved_entries() of many timecard headers, a query per 200 ids: change capture
+        announces a page of approvals in a call or two. Headers not found, and ids that are no
+        Salesforce ids, are left out."""
+        headers = records_by_id(self.client, TIMECARD, TIMECARD_FIELDS, record_ids)
+        return {
+            header.id: mappers.to_canonical_approved_time(header)
+            for header in (TimecardRow.model_validate(record) for record in headers)
+        }
 
     # -- steps of create_project -----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ itself, and keeps what the cursor has not seen. The cursor is the kit's TimeCurs
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from concord.domain import ChangePage, RecordChange
 from concord.errors import ConfigurationError
@@ -77,16 +77,23 @@ class SubmissionPoller:
         (`only` leaves out ids it does not find rather than failing). A non-numeric id names
         no Kantata record and is left out."""
         _check(record_type)
-        ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
         changes: list[RecordChange] = []
-        for start in range(0, len(ids), MAX_PER_PAGE):
-            params = {"only": ",".join(ids[start : start + MAX_PER_PAGE]), "statuses": "approved"}
+        for only in only_values(record_ids):
+            params = {"only": only, "statuses": "approved"}
             # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
             changes += [
                 _change(SubmissionRow.model_validate(record))
                 for record in self._client.all("read submissions", SUBMISSIONS, params)
             ]
         return changes
+
+
+def only_values(record_ids: Iterable[str]) -> Iterator[str]:
+    """The `only=` values naming these records, MAX_PER_PAGE ids each (`only` leaves out ids it
+    does not find rather than failing). A non-numeric id names no Kantata record and is left out."""
+    ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
+    for start in range(0, len(ids), MAX_PER_PAGE):
+        yield ",".join(ids[start : start + MAX_PER_PAGE])
 
 
 def _check(record_type: str) -> None:

@@ -35,10 +35,10 @@ from ..kit.errors import Conflict, NotFound
 from ..kit.one_by_one import write_each
 from ..kit.polled import PolledChanges
 from . import mappers
-from .client import MAX_PER_PAGE, KantataClient, Record, first
+from .client import KantataClient, Record, first
 from .connection import KantataConnection
 from .payloads import CustomFieldValueRow, ExternalReferenceRow, StoryRow, SubmissionRow, TimeEntryRow, WorkspaceRow
-from .polling import SUBMISSIONS, SubmissionPoller
+from .polling import SUBMISSIONS, SubmissionPoller, only_values
 
 STATUS_BATCH = 100  # custom field values per bulk create-or-update
 SERVICE_MODEL = "project"
@@ -126,13 +126,11 @@ class KantataPsa(PolledChanges):
         return self.approved_entries_of([record_id]).get(record_id, [])
 
     def approved_entries_of(self, record_ids: Sequence[str]) -> dict[str, list[ApprovedTime]]:
-        """approved_entries() of many submissions, `only=` MAX_PER_PAGE ids a call with their
-        time entries side-loaded: change capture announces a page of approvals in one call. A
-        non-numeric id names no Kantata record and is left out."""
-        ids = sorted({record_id for record_id in record_ids if record_id.isdigit()}, key=int)
+        """approved_entries() of many submissions, a call per `only_values` with their time
+        entries side-loaded: change capture announces a page of approvals in one call."""
         entries: dict[str, list[ApprovedTime]] = {}
-        for start in range(0, len(ids), MAX_PER_PAGE):
-            params = {"only": ",".join(ids[start : start + MAX_PER_PAGE]), "include": "time_entries"}
+        for only in only_values(record_ids):
+            params = {"only": only, "include": "time_entries"}
             # `only` answers an empty list for an id it does not find, where the show route 404s:
             # https://developer.kantata.com/kantata/specification/timesheet-submissions/get-timesheet-submissions
             for record, page in self.client.listed("read submissions", SUBMISSIONS, params):

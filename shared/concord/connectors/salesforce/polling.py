@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from concord.domain import ChangePage, RecordChange
 from concord.errors import ConfigurationError
@@ -90,24 +91,10 @@ class ModstampPoller:
         return position.page(changes, more=len(changes) == limit)
 
     def changes_of(self, record_type: str, record_ids: Sequence[str]) -> list[RecordChange]:
-        """The change stamps of the named records, one query per IDS_PER_QUERY ids:
-        SELECT Id, SystemModstamp, CreatedDate FROM <object> WHERE Id IN (...) [AND <filter>]
-        (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
-        A string that is no Salesforce id names no record and is left out: Salesforce fails the
-        whole query on one ("invalid ID field")."""
+        """The change stamps of the named records matching the watch's filter (records_by_id)."""
         watched = self._object(record_type)
-        ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
-        changes: list[RecordChange] = []
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ", ".join(soql_quote(record_id) for record_id in ids[start : start + IDS_PER_QUERY])
-            conditions = [f"Id IN ({chunk})"] + ([f"({watched.where})"] if watched.where else [])
-            soql = (
-                f"SELECT {', '.join(CHANGE_FIELDS)} FROM {watched.sobject} WHERE {' AND '.join(conditions)} ORDER BY Id"
-            )
-            changes += [
-                _record_change(record_type, ChangeRow.model_validate(record)) for record in self._client.query(soql)
-            ]
-        return changes
+        records = records_by_id(self._client, watched.sobject, CHANGE_FIELDS, record_ids, watched.where)
+        return [_record_change(record_type, ChangeRow.model_validate(record)) for record in records]
 
     def _object(self, record_type: str) -> Watched:
         if record_type not in self._watched:
@@ -121,6 +108,23 @@ def _record_change(record_type: str, row: ChangeRow) -> RecordChange:
     return RecordChange(
         record_type=record_type, record_id=row.id, written_at=row.system_modstamp, created_at=row.created_date
     )
+
+
+def records_by_id(
+    client: SalesforceClient, sobject: str, fields: Sequence[str], record_ids: Iterable[str], where: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The records named (and matching `where`), one query per IDS_PER_QUERY ids, by Id:
+    SELECT <fields> FROM <sobject> WHERE Id IN (...) [AND (<where>)]
+    (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
+    Records not found are left out, and so are strings that are no Salesforce ids: Salesforce
+    fails the whole query on one ("invalid ID field")."""
+    ids = sorted({record_id for record_id in record_ids if is_record_id(record_id)})
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ", ".join(soql_quote(record_id) for record_id in ids[start : start + IDS_PER_QUERY])
+        conditions = [f"Id IN ({chunk})"] + ([f"({where})"] if where else [])
+        yield from client.query(
+            f"SELECT {', '.join(fields)} FROM {sobject} WHERE {' AND '.join(conditions)} ORDER BY Id"
+        )
 
 
 def is_record_id(value: str) -> bool:
