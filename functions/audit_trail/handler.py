@@ -1,5 +1,6 @@
 """Records every canonical event on the bus in the sync audit trail, once, with what the mappings
-render for it when LEGAL_ENTITIES and SYSTEM_OF_RECORD are set (concord.mappings).
+of the stage's connectors (RENDERED_CONNECTORS; unset: every connector) render for it when
+LEGAL_ENTITIES and SYSTEM_OF_RECORD are set (concord.mappings).
 
 Triggered by SQS (fed by an EventBridge rule matching all of Concord's events) with partial
 batch failures; a record that keeps failing is parked in the queue's DLQ with its reason.

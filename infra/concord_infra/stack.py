@@ -102,6 +102,11 @@ class ConcordStack(Stack):
                     {k: v.model_dump(mode="json") for k, v in stage.legal_entities.items()}, sort_keys=True
                 ),
                 "SYSTEM_OF_RECORD": stage.system_of_record().model_dump_json(by_alias=True, exclude_none=True),
+                **(
+                    {}
+                    if stage.rendered_connectors is None
+                    else {"RENDERED_CONNECTORS": json.dumps(stage.rendered_connectors)}
+                ),
             },
         )
         # An event's put, and its entity-index items in batches (concord.stores.audit.record_event).

@@ -12,7 +12,7 @@ import pytest
 
 from concord.connectors.business_central import mappers as business_central_mappers
 from concord.events import EVENT_MODEL_BY_TYPE
-from concord.mappings.render import RENDERERS
+from concord.mappings.vendors import CONNECTORS
 from tests.regression import replay
 from tests.regression.corpus import CORPUS, EVENTS, GOLDEN, RECORDS, corpus_files, mapping_config
 from tests.regression.inbound import RECORD_MAPPERS
@@ -49,10 +49,10 @@ def test_each_event_file_holds_events_of_its_own_type() -> None:
 
 
 def test_every_registered_renderer_sends_something_for_the_corpus(rendered: dict[Path, str]) -> None:
-    """A connector in RENDERERS that renders no request for any corpus event is untested here."""
+    """A connector in CONNECTORS that renders no request for any corpus event is untested here."""
     outbound = [json.loads(text) for item, text in rendered.items() if item.parts[0] == EVENTS]
     connectors = {name for events in outbound for event in events for name in event["outbound"]}
-    assert connectors == set(RENDERERS)
+    assert connectors == set(CONNECTORS)
 
 
 def test_every_record_mapper_has_corpus_records() -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, Json, field_validator
 
 from ..domain import Customer, CustomerUpdate, FinancialStatus, InvoiceLine, InvoiceState, Opportunity, ProjectPlan
 from ..events.envelope import (
@@ -31,14 +31,17 @@ from ..sync.ids import canonical_id
 from ..sync.quote_to_cash import CustomerValidated, project_plan
 from ..sync.rules import LegalEntityRules, parse_rules
 from .requests import placeholder
+from .vendors import CONNECTORS, connectors_named
 
 
 @dataclass(frozen=True)
 class MappingConfig:
-    """The configuration mappings depend on: the legal entities' rules and the system of record."""
+    """The configuration mappings depend on: the legal entities' rules and the system of record;
+    and the connectors a rendering covers (concord.mappings.render)."""
 
     rules: dict[str, LegalEntityRules]
     ownership: SystemOfRecord
+    connectors: tuple[str, ...] = CONNECTORS
 
     def rules_for(self, legal_entity: str) -> LegalEntityRules | None:
         return self.rules.get(legal_entity)
@@ -50,11 +53,19 @@ class MappingSettings(Settings):
 
     legal_entities: str | None = Field(default=None, alias="LEGAL_ENTITIES")
     system_of_record: str | None = Field(default=None, alias="SYSTEM_OF_RECORD")
+    # A JSON list of connectors (the stage's `rendered_connectors`); unset: every connector.
+    rendered_connectors: Json[list[str]] | None = Field(default=None, alias="RENDERED_CONNECTORS")
+
+    @field_validator("rendered_connectors")
+    @classmethod
+    def _known_connectors(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else list(connectors_named(names))
 
     def config(self) -> MappingConfig | None:
         if not (self.legal_entities and self.system_of_record):
             return None
-        return MappingConfig(parse_rules(self.legal_entities), load_system_of_record(self.system_of_record))
+        connectors = CONNECTORS if self.rendered_connectors is None else tuple(self.rendered_connectors)
+        return MappingConfig(parse_rules(self.legal_entities), load_system_of_record(self.system_of_record), connectors)
 
 
 def customer_ref(account_id: str) -> str:

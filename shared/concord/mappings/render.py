@@ -1,8 +1,10 @@
-"""Every connector's rendering of a canonical event: the registry of renderers, one line each."""
+"""The connectors' rendering of a canonical event: the requests each connector's mappers make."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from ..errors import PermanentError
@@ -10,46 +12,27 @@ from ..events import Envelope
 from ..observability import logger
 from .inputs import MappingConfig
 from .requests import VendorRequest, stable_text
-from .vendors import (
-    business_central,
-    certinia,
-    dynamics_finance,
-    hubspot,
-    kantata,
-    netsuite,
-    quickbooks,
-    salesforce,
-    tryton,
-    workday,
-    xero,
-)
+from .vendors import CONNECTORS
 
 Renderer = Callable[[Envelope, MappingConfig], list[VendorRequest]]
 
-# One line per connector whose mappers build request bodies as functions of their inputs.
-RENDERERS: dict[str, Renderer] = {
-    "business_central": business_central.render,
-    "certinia": certinia.render,
-    "dynamics_finance": dynamics_finance.render,
-    "hubspot": hubspot.render,
-    "kantata": kantata.render,
-    "netsuite": netsuite.render,
-    "quickbooks": quickbooks.render,
-    "salesforce": salesforce.render,
-    "tryton": tryton.render,
-    "workday": workday.render,
-    "xero": xero.render,
-}
+
+@cache
+def renderer(connector: str) -> Renderer:
+    """The `render` of one of CONNECTORS, its module imported on first use."""
+    if connector not in CONNECTORS:
+        raise KeyError(f"no renderer for connector {connector!r}")
+    return importlib.import_module(f"{__package__}.vendors.{connector}").render  # type: ignore[no-any-return]
 
 
 def render_event(event: Envelope, config: MappingConfig) -> dict[str, Any]:
-    """By connector: the requests its mappers make for `event` ({"requests": [...]}), or why they
-    refuse it ({"refused": reason}, as the flow would park it); connectors that send nothing are
-    left out."""
+    """By connector of the configuration (`config.connectors`): the requests its mappers make for
+    `event` ({"requests": [...]}), or why they refuse it ({"refused": reason}, as the flow would
+    park it); connectors that send nothing are left out."""
     rendered: dict[str, Any] = {}
-    for name, render in sorted(RENDERERS.items()):
+    for name in config.connectors:
         try:
-            requests = render(event, config)
+            requests = renderer(name)(event, config)
         except PermanentError as refusal:
             rendered[name] = {"refused": str(refusal)}
             continue

@@ -3,8 +3,9 @@ render against the rendering the audit trail kept when each event was recorded; 
 
 The audit trail keeps, with each event, the text `concord.mappings.render.rendering` made of it
 at record time (by the mappings then deployed). The current rendering uses this checkout's
-mappers and the stage's configuration in cdk.json (its legal entities' rules and system of
-record). Reads are Queries on the audit trail's by_kind index (AuditTrail.events_published).
+mappers and the stage's configuration in cdk.json (its legal entities' rules, system of
+record and rendered connectors). Reads are Queries on the audit trail's by_kind index
+(AuditTrail.events_published).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..events import parse_event
 from ..mappings.inputs import MappingConfig
 from ..mappings.render import rendering
 from ..mappings.requests import unified_diff
+from ..mappings.vendors import CONNECTORS, connectors_named
 from ..ownership import load_system_of_record
 from ..stores.audit_items import RecordedEvent
 from ..sync.rules import parse_rules
@@ -34,7 +36,8 @@ def stage_mapping_config(stage: str, repo_root: Path) -> MappingConfig:
         raise KeyError(f"no stage {stage!r} in cdk.json (stages: {', '.join(sorted(stages))})")
     settings = stages[stage]
     ownership_file = repo_root / settings.get("system_of_record_file", DEFAULT_SYSTEM_OF_RECORD)
-    return MappingConfig(parse_rules(settings["legal_entities"]), load_system_of_record(ownership_file))
+    connectors = connectors_named(settings.get("rendered_connectors") or CONNECTORS)
+    return MappingConfig(parse_rules(settings["legal_entities"]), load_system_of_record(ownership_file), connectors)
 
 
 class Outcome(StrEnum):

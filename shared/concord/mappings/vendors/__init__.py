@@ -1,3 +1,27 @@
 """One module per connector: `render(event, config)`, the requests that connector's mappers make
-for a canonical event. A connector joins by adding its module here and one line in
-concord.mappings.render.RENDERERS."""
+for a canonical event. A connector joins by adding its module here and its name to CONNECTORS.
+Nothing is imported here: concord.mappings.render imports the modules of the connectors a stage
+renders, so the audit trail loads only those."""
+
+CONNECTORS: tuple[str, ...] = (
+    "business_central",
+    "certinia",
+    "dynamics_finance",
+    "hubspot",
+    "kantata",
+    "netsuite",
+    "quickbooks",
+    "salesforce",
+    "tryton",
+    "workday",
+    "xero",
+)
+
+
+def connectors_named(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`names` as a configuration's rendered connectors (sorted, once each); ValueError names an
+    unknown one."""
+    unknown = sorted(set(names) - set(CONNECTORS))
+    if unknown:
+        raise ValueError(f"unknown connectors {unknown}; known: {', '.join(CONNECTORS)}")
+    return tuple(sorted(set(names)))
