@@ -112,7 +112,7 @@ bench: install  ## Benchmarks (not part of make test); results, summary and char
 	$(BIN)/python -m benchmarks.change_capture_reads --entries $(or $(CAPTURE_ENTRIES),200)
 	$(BIN)/python -m benchmarks.erp_billing --lines $(or $(BILLING_LINES),1000)
 	$(BIN)/python -m benchmarks.record_cpu --iterations $(or $(ITERATIONS),1000)
-	$(BIN)/python -m benchmarks.cold_start --runs $(or $(RUNS),3)
+	$(BIN)/python -m benchmarks.cold_start --runs $(or $(RUNS),5)
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.cost_model
 	$(BIN)/python -m benchmarks.report
