@@ -101,6 +101,19 @@ def ladder(items: list[LineItem], archive_days: int) -> list[dict[str, Any]]:
     return rows
 
 
+def design_minimum(items: list[LineItem]) -> float:
+    """Per 1M webhook events, one event per request: what the services the design fixes cost before
+    any consumer applies the event or the audit trail records it. API Gateway (an HTTP API, its
+    cheapest), the ingest function with the ledger that keeps a redelivered webhook off the bus,
+    PutEvents, and the one queue a rule sends the event to. No choice of template goes below it."""
+    front_and_ingest = [
+        item for item in _http_api(items) if item.part == "api" or item.what.startswith("webhook_ingest")
+    ]
+    put = next(item for item in items if item.price == "eventbridge_event")
+    send = next(item for item in items if item.what.endswith("SendMessage (rule target)"))
+    return _usd([*front_and_ingest, put, send])
+
+
 def taken(items: list[LineItem], batches_of_one_usd: float) -> list[dict[str, Any]]:
     """The choices the template has made, each priced against what it replaced (per 1M events)."""
     arm64_saving = sum(
@@ -127,7 +140,9 @@ def _usd(items: Sequence[LineItem]) -> float:
     return sum(item.usd for item in items) * 1e6
 
 
-def print_floor(flow: str, taken_rows: list[dict[str, Any]], ladder_rows: list[dict[str, Any]], now: float) -> None:
+def print_floor(
+    flow: str, taken_rows: list[dict[str, Any]], ladder_rows: list[dict[str, Any]], now: float, minimum: float
+) -> None:
     print(f"\n{flow.split(':')[0]}: the floor, choice by choice (USD per 1M events; goal {GOAL_USD_PER_MILLION:.2f})")
     for row in taken_rows:
         print(f"  taken      {row['choice'][:84]:84} saves {row['saves']:6.2f}")
@@ -136,3 +151,6 @@ def print_floor(flow: str, taken_rows: list[dict[str, Any]], ladder_rows: list[d
         mark = "<= goal" if row["usd_per_million"] <= GOAL_USD_PER_MILLION else ""
         print(f"  + not yet  {row['choice'][:84]:84} -{row['saves']:5.2f} = {row['usd_per_million']:5.2f} {mark}")
         print(f"             gives up: {row['gives_up']}")
+    mark = "<= goal" if minimum <= GOAL_USD_PER_MILLION else "> goal"
+    what = "HTTP API, ingest + ledger, PutEvents, one queue; nothing applied or recorded"
+    print(f"  {'minimum':10} {what:84}       {minimum:6.2f} {mark}")

@@ -46,7 +46,7 @@ from concord.naming import Names
 from ._audit_units import write_units_by_type
 from ._common import REPO_ROOT, RESULTS, figure, provenance, write_results
 from ._cost_prices import PRICES, PRICES_AS_OF
-from .cost_floor import ladder, print_floor, taken
+from .cost_floor import design_minimum, ladder, print_floor, taken
 
 STAGE = "prod"
 STACK_NAME = Names(STAGE).prefix
@@ -394,6 +394,7 @@ def model_costs(
             "goal_flow": event_type in GOAL_FLOWS,
             "taken": taken(items, per_million(one_by_one)),
             "floor": ladder(items, archive_days) if archive_days else [],
+            "design_minimum": design_minimum(items),
             "consumers_priced_by_assumption": sorted(model.assumed),
             "usd_per_million": per_million(items),
             "usd_per_million_batches_of_one": per_million(one_by_one),
@@ -469,7 +470,7 @@ def main() -> None:
         )
     for flow, row in flows.items():
         if row["goal_flow"]:
-            print_floor(flow, row["taken"], row["floor"], row["usd_per_million"])
+            print_floor(flow, row["taken"], row["floor"], row["usd_per_million"], row["design_minimum"])
     print(f"written to {path}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.cost_floor import ladder, taken
+from benchmarks.cost_floor import design_minimum, ladder, taken
 from benchmarks.cost_model import PRICES, LineItem, per_million
 
 ITEMS = [
@@ -16,7 +16,7 @@ ITEMS = [
     LineItem("DynamoDB", "webhook_ingest: delivery ledger write", 1, "dynamodb_write_unit"),
     LineItem("EventBridge", "PutEvents", 1, "eventbridge_event"),
     LineItem("EventBridge", "archive storage, 90 days", 6e-6, "eventbridge_archive_gb_month", "archive_storage"),
-    LineItem("SQS", "audit: SendMessage", 1, "sqs_request", "audit_trail"),
+    LineItem("SQS", "audit: SendMessage (rule target)", 1, "sqs_request", "audit_trail"),
     LineItem("DynamoDB", "audit_trail: writes", 1, "dynamodb_write_unit", "audit_trail"),
     LineItem("DynamoDB", "billing: writes", 2, "dynamodb_write_unit"),
 ]
@@ -60,3 +60,15 @@ def test_the_taken_choices_are_priced_against_what_they_replaced() -> None:
     assert rows["arm64"] == pytest.approx(usd("lambda_gb_second_x86_64", 0.01) - usd("lambda_gb_second_arm64", 0.01))
     assert rows["consumers"] == pytest.approx(1)
     assert rows["consumer"] == pytest.approx(usd("dynamodb_write_unit", 2))
+
+
+def test_the_design_minimum_is_the_front_door_ingest_one_put_and_one_queue() -> None:
+    assert design_minimum(ITEMS) == pytest.approx(
+        usd("api_gateway_http_request")
+        + usd("lambda_request")
+        + usd("lambda_gb_second_arm64", 0.01)
+        + usd("dynamodb_read_unit")
+        + usd("dynamodb_write_unit")
+        + usd("eventbridge_event")
+        + usd("sqs_request")
+    )
