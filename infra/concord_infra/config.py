@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from concord.ingress.sources import SourceConfig
 from concord.ingress.vendors.salesforce.change_events import EventRelay, parse_relays
-from concord.mappings.vendors import connectors_named
+from concord.mappings.vendors import RenderedConnectors
 from concord.naming import Names
 from concord.ownership import SystemOfRecord, load_system_of_record
 from concord.sync.rules import LegalEntityRules
@@ -105,12 +105,7 @@ class StageConfig(BaseModel):
     # The connectors whose requests the audit trail renders and keeps with each event, the
     # baseline of `concord mappings diff`: the stage's own (and one it is moving to). None: every
     # connector, which loads all eleven and stores their requests with every event.
-    rendered_connectors: list[str] | None = None
-
-    @field_validator("rendered_connectors")
-    @classmethod
-    def _known_connectors(cls, names: list[str] | None) -> list[str] | None:
-        return None if names is None else list(connectors_named(names))
+    rendered_connectors: RenderedConnectors | None = None
 
     @model_validator(mode="after")
     def _relays_name_each_role_once_per_bus(self) -> StageConfig:

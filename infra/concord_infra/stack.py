@@ -105,7 +105,7 @@ class ConcordStack(Stack):
                 **(
                     {}
                     if stage.rendered_connectors is None
-                    else {"RENDERED_CONNECTORS": json.dumps(stage.rendered_connectors)}
+                    else {"RENDERED_CONNECTORS": json.dumps(list(stage.rendered_connectors))}
                 ),
             },
         )

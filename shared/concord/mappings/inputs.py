@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, Json, field_validator
+from pydantic import Field, Json
 
 from ..domain import Customer, CustomerUpdate, FinancialStatus, InvoiceLine, InvoiceState, Opportunity, ProjectPlan
 from ..events.envelope import (
@@ -31,7 +31,7 @@ from ..sync.ids import canonical_id
 from ..sync.quote_to_cash import CustomerValidated, project_plan
 from ..sync.rules import LegalEntityRules, parse_rules
 from .requests import placeholder
-from .vendors import CONNECTORS, connectors_named
+from .vendors import CONNECTORS, RenderedConnectors
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,12 @@ class MappingSettings(Settings):
     legal_entities: str | None = Field(default=None, alias="LEGAL_ENTITIES")
     system_of_record: str | None = Field(default=None, alias="SYSTEM_OF_RECORD")
     # A JSON list of connectors (the stage's `rendered_connectors`); unset: every connector.
-    rendered_connectors: Json[list[str]] | None = Field(default=None, alias="RENDERED_CONNECTORS")
-
-    @field_validator("rendered_connectors")
-    @classmethod
-    def _known_connectors(cls, names: list[str] | None) -> list[str] | None:
-        return None if names is None else list(connectors_named(names))
+    rendered_connectors: Json[RenderedConnectors] | None = Field(default=None, alias="RENDERED_CONNECTORS")
 
     def config(self) -> MappingConfig | None:
         if not (self.legal_entities and self.system_of_record):
             return None
-        connectors = CONNECTORS if self.rendered_connectors is None else tuple(self.rendered_connectors)
+        connectors = CONNECTORS if self.rendered_connectors is None else self.rendered_connectors
         return MappingConfig(parse_rules(self.legal_entities), load_system_of_record(self.system_of_record), connectors)
 
 

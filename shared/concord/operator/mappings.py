@@ -36,7 +36,8 @@ def stage_mapping_config(stage: str, repo_root: Path) -> MappingConfig:
         raise KeyError(f"no stage {stage!r} in cdk.json (stages: {', '.join(sorted(stages))})")
     settings = stages[stage]
     ownership_file = repo_root / settings.get("system_of_record_file", DEFAULT_SYSTEM_OF_RECORD)
-    connectors = connectors_named(settings.get("rendered_connectors") or CONNECTORS)
+    named = settings.get("rendered_connectors")
+    connectors = CONNECTORS if named is None else connectors_named(named)
     return MappingConfig(parse_rules(settings["legal_entities"]), load_system_of_record(ownership_file), connectors)
 
 

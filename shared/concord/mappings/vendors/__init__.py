@@ -1,7 +1,11 @@
 """One module per connector: `render(event, config)`, the requests that connector's mappers make
 for a canonical event. A connector joins by adding its module here and its name to CONNECTORS.
-Nothing is imported here: concord.mappings.render imports the modules of the connectors a stage
+No connector's module is imported here: concord.mappings.render imports the ones a stage
 renders, so the audit trail loads only those."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 CONNECTORS: tuple[str, ...] = (
     "business_central",
@@ -25,3 +29,7 @@ def connectors_named(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown connectors {unknown}; known: {', '.join(CONNECTORS)}")
     return tuple(sorted(set(names)))
+
+
+# A stage's `rendered_connectors` as configuration reads it (cdk.json, RENDERED_CONNECTORS).
+RenderedConnectors = Annotated[tuple[str, ...], AfterValidator(connectors_named)]
